@@ -10,26 +10,31 @@
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define VDM_HOST_BE 1
-static inline uint16_t vdm_bswap16(uint16_t v) { return (uint16_t)((v >> 8) | (v << 8)); }
+static inline uint16_t vdm_bswap16(uint16_t v)
+{
+    return (uint16_t)((v >> 8) | (v << 8));
+}
 #define VDM_FROM_LE16(v) vdm_bswap16(v)
-#define VDM_TO_LE16(v) vdm_bswap16(v)
+#define VDM_TO_LE16(v)   vdm_bswap16(v)
 #else
-#define VDM_HOST_BE 0
+#define VDM_HOST_BE      0
 #define VDM_FROM_LE16(v) (v)
-#define VDM_TO_LE16(v) (v)
+#define VDM_TO_LE16(v)   (v)
 #endif
 
 /* Acquire load of a guest-shared le16 (avail idx, packed flags). */
 static inline uint16_t vdm_load_acquire_le16(const volatile void *p)
 {
-    uint16_t v = __atomic_load_n((const volatile uint16_t *)p, __ATOMIC_ACQUIRE);
+    uint16_t v =
+        __atomic_load_n((const volatile uint16_t *)p, __ATOMIC_ACQUIRE);
     return VDM_FROM_LE16(v);
 }
 
 /* Relaxed (single, untorn) load of a guest-shared le16. */
 static inline uint16_t vdm_load_le16(const volatile void *p)
 {
-    uint16_t v = __atomic_load_n((const volatile uint16_t *)p, __ATOMIC_RELAXED);
+    uint16_t v =
+        __atomic_load_n((const volatile uint16_t *)p, __ATOMIC_RELAXED);
     return VDM_FROM_LE16(v);
 }
 
@@ -46,10 +51,19 @@ static inline void vdm_store_le16(volatile void *p, uint16_t v)
 }
 
 /* Full barrier: orders a store before a later load (event idx checks). */
-static inline void vdm_mb(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline void vdm_mb(void)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
 /* Read barrier: descriptors after the index that published them. */
-static inline void vdm_rmb(void) { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
+static inline void vdm_rmb(void)
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+}
 /* Write barrier: buffer contents before the index that publishes them. */
-static inline void vdm_wmb(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
+static inline void vdm_wmb(void)
+{
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
 
 #endif

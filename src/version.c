@@ -3,14 +3,17 @@
 #include "vdm/common.h"
 
 #define VDM_STR2(x) #x
-#define VDM_STR(x) VDM_STR2(x)
+#define VDM_STR(x)  VDM_STR2(x)
 
-uint32_t vdm_version(void) { return (uint32_t)VDM_VERSION_HEX; }
+uint32_t vdm_version(void)
+{
+    return (uint32_t)VDM_VERSION_HEX;
+}
 
 const char *vdm_version_string(void)
 {
-    return VDM_STR(VDM_VERSION_MAJOR) "." VDM_STR(VDM_VERSION_MINOR) "." VDM_STR(
-        VDM_VERSION_PATCH);
+    return VDM_STR(VDM_VERSION_MAJOR) "." VDM_STR(
+        VDM_VERSION_MINOR) "." VDM_STR(VDM_VERSION_PATCH);
 }
 
 const char *vdm_strerror(int err)

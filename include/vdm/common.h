@@ -40,7 +40,8 @@ extern "C" {
 
 /**
  * @brief Initialise a caller-filled ABI struct: zero it and set its leading
- *        `size` member, e.g. `struct vdm_vq_config c = VDM_INIT(struct vdm_vq_config);`.
+ *        `size` member, e.g. `struct vdm_vq_config c = VDM_INIT(struct
+ * vdm_vq_config);`.
  *
  * The library treats a struct whose `size` is smaller than its own
  * definition as coming from an older caller: missing fields read as zero.
@@ -51,64 +52,69 @@ extern "C" {
  * Every function returning `int` returns >= 0 on success (or a count) and
  * one of these negative values on failure. vdm_strerror() names them.
  * @{ */
-#define VDM_OK 0         /**< Success. */
-#define VDM_EINVAL (-1)  /**< Invalid argument from the caller. */
-#define VDM_ENOSPC (-2)  /**< A caller-provided array is too small. */
-#define VDM_EFAULT (-3)  /**< Guest address range not mapped / not allowed. */
-#define VDM_EPROTO (-4)  /**< The guest broke the protocol; object now broken. */
-#define VDM_EBROKEN (-5) /**< Object broken by an earlier violation; reset it. */
-#define VDM_ENOTSUP (-6) /**< Operation or feature not supported. */
-#define VDM_ESTATE (-7)  /**< Not allowed in the current state. */
-#define VDM_ERANGE (-8)  /**< Index (queue, vector, id, ...) out of range. */
-#define VDM_EAGAIN (-9)  /**< Try again later (nothing to do now). */
-#define VDM_EIO (-10)    /**< Host-side I/O error. */
-#define VDM_EBUSY (-11)  /**< Resource busy (e.g. requests in flight). */
-#define VDM_ENOENT (-12) /**< No such object. */
-#define VDM_ESIZE (-13)  /**< ABI struct size field invalid (too small). */
+#define VDM_OK     0    /**< Success. */
+#define VDM_EINVAL (-1) /**< Invalid argument from the caller. */
+#define VDM_ENOSPC (-2) /**< A caller-provided array is too small. */
+#define VDM_EFAULT (-3) /**< Guest address range not mapped / not allowed. */
+#define VDM_EPROTO (-4) /**< The guest broke the protocol; object now broken.  \
+                         */
+#define VDM_EBROKEN                                                            \
+    (-5) /**< Object broken by an earlier violation; reset it. */
+#define VDM_ENOTSUP (-6)  /**< Operation or feature not supported. */
+#define VDM_ESTATE  (-7)  /**< Not allowed in the current state. */
+#define VDM_ERANGE  (-8)  /**< Index (queue, vector, id, ...) out of range. */
+#define VDM_EAGAIN  (-9)  /**< Try again later (nothing to do now). */
+#define VDM_EIO     (-10) /**< Host-side I/O error. */
+#define VDM_EBUSY   (-11) /**< Resource busy (e.g. requests in flight). */
+#define VDM_ENOENT  (-12) /**< No such object. */
+#define VDM_ESIZE   (-13) /**< ABI struct size field invalid (too small). */
 /** @} */
 
 /** @name Generic feature bits (spec "Reserved Feature Bits")
  * @{ */
-#define VDM_F_INDIRECT_DESC (1ull << 28)     /**< Indirect descriptors. */
-#define VDM_F_EVENT_IDX (1ull << 29)         /**< used_event / avail_event. */
-#define VDM_F_VERSION_1 (1ull << 32)         /**< VIRTIO 1.x; always offered. */
-#define VDM_F_ACCESS_PLATFORM (1ull << 33)   /**< Platform IOMMU access. */
-#define VDM_F_RING_PACKED (1ull << 34)       /**< Packed virtqueue layout. */
-#define VDM_F_IN_ORDER (1ull << 35)          /**< Buffers used in order. */
-#define VDM_F_ORDER_PLATFORM (1ull << 36)    /**< Platform memory ordering. */
-#define VDM_F_SR_IOV (1ull << 37)            /**< SR-IOV. */
+#define VDM_F_INDIRECT_DESC     (1ull << 28) /**< Indirect descriptors. */
+#define VDM_F_EVENT_IDX         (1ull << 29) /**< used_event / avail_event. */
+#define VDM_F_VERSION_1         (1ull << 32) /**< VIRTIO 1.x; always offered. */
+#define VDM_F_ACCESS_PLATFORM   (1ull << 33) /**< Platform IOMMU access. */
+#define VDM_F_RING_PACKED       (1ull << 34) /**< Packed virtqueue layout. */
+#define VDM_F_IN_ORDER          (1ull << 35) /**< Buffers used in order. */
+#define VDM_F_ORDER_PLATFORM    (1ull << 36) /**< Platform memory ordering. */
+#define VDM_F_SR_IOV            (1ull << 37) /**< SR-IOV. */
 #define VDM_F_NOTIFICATION_DATA (1ull << 38) /**< Extra data on notify. */
-#define VDM_F_NOTIF_CONFIG_DATA (1ull << 39) /**< Device-supplied notify data. */
-#define VDM_F_RING_RESET (1ull << 40)        /**< Per-queue reset. */
-#define VDM_F_ADMIN_VQ (1ull << 41)          /**< Admin virtqueue. */
+#define VDM_F_NOTIF_CONFIG_DATA                                                \
+    (1ull << 39)                      /**< Device-supplied notify data. */
+#define VDM_F_RING_RESET (1ull << 40) /**< Per-queue reset. */
+#define VDM_F_ADMIN_VQ   (1ull << 41) /**< Admin virtqueue. */
 /** Ring features the vdm virtqueue implements for any device type. */
 #define VDM_F_RING_ALL                                                         \
-    (VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX | VDM_F_RING_PACKED |              \
+    (VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX | VDM_F_RING_PACKED |               \
      VDM_F_IN_ORDER | VDM_F_RING_RESET | VDM_F_NOTIFICATION_DATA)
 /** @} */
 
 /** @name Device status bits (spec "Device Status Field")
  * @{ */
-#define VDM_STATUS_ACKNOWLEDGE 1u        /**< Guest noticed the device. */
-#define VDM_STATUS_DRIVER 2u             /**< Guest knows how to drive it. */
-#define VDM_STATUS_DRIVER_OK 4u          /**< Driver is ready. */
-#define VDM_STATUS_FEATURES_OK 8u        /**< Feature negotiation done. */
-#define VDM_STATUS_DEVICE_NEEDS_RESET 64u /**< Device hit an error. */
-#define VDM_STATUS_FAILED 128u           /**< Driver gave up. */
+#define VDM_STATUS_ACKNOWLEDGE        1u   /**< Guest noticed the device. */
+#define VDM_STATUS_DRIVER             2u   /**< Guest knows how to drive it. */
+#define VDM_STATUS_DRIVER_OK          4u   /**< Driver is ready. */
+#define VDM_STATUS_FEATURES_OK        8u   /**< Feature negotiation done. */
+#define VDM_STATUS_DEVICE_NEEDS_RESET 64u  /**< Device hit an error. */
+#define VDM_STATUS_FAILED             128u /**< Driver gave up. */
 /** @} */
 
 /** @name Log levels for host log hooks
  * @{ */
-#define VDM_LOG_ERROR 0 /**< A guest or host error (e.g. protocol violation). */
-#define VDM_LOG_WARN 1  /**< Something suspicious, handled. */
-#define VDM_LOG_INFO 2  /**< State changes. */
+#define VDM_LOG_ERROR 0 /**< A guest or host error (e.g. protocol violation).  \
+                         */
+#define VDM_LOG_WARN  1 /**< Something suspicious, handled. */
+#define VDM_LOG_INFO  2 /**< State changes. */
 #define VDM_LOG_DEBUG 3 /**< Chatty. */
 /** @} */
 
 /** @name vdm_iov flags
  * @{ */
 #define VDM_IOV_F_WRITE 1u /**< The device may write this span. */
-#define VDM_IOV_F_HOOK 2u  /**< Mapped by a translate hook; release with vdm_mem_release(). */
+#define VDM_IOV_F_HOOK                                                         \
+    2u /**< Mapped by a translate hook; release with vdm_mem_release(). */
 /** @} */
 
 /** @brief One host-virtual span of guest memory, already bounds-checked. */

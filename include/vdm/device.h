@@ -29,7 +29,7 @@ extern "C" {
 /** @brief Most queues one device may have. */
 #define VDM_DEV_MAX_QUEUES 1024
 /** @brief Slot words for @p nq queues of at most @p qmax entries. */
-#define VDM_DEV_SLOTS(nq, qmax) ((size_t)(nq) * VDM_VQ_SLOTS(qmax))
+#define VDM_DEV_SLOTS(nq, qmax) ((size_t)(nq)*VDM_VQ_SLOTS(qmax))
 
 /** @brief A device instance: opaque caller-owned storage. */
 struct vdm_dev {
@@ -47,15 +47,15 @@ struct vdm_feature_dep {
  *        knowledge. Hooks may be NULL unless marked required.
  */
 struct vdm_device_class {
-    uint32_t size;       /**< sizeof(struct vdm_device_class). */
-    uint32_t device_id;  /**< VIRTIO device id (spec "Device Types"). */
-    const char *name;    /**< Short name, e.g. "blk". */
+    uint32_t size;        /**< sizeof(struct vdm_device_class). */
+    uint32_t device_id;   /**< VIRTIO device id (spec "Device Types"). */
+    const char *name;     /**< Short name, e.g. "blk". */
     uint32_t config_size; /**< Bytes of device-specific config space. */
-    uint16_t max_queues; /**< Most queues this type supports. */
-    uint16_t reserved0;  /**< Must be 0. */
+    uint16_t max_queues;  /**< Most queues this type supports. */
+    uint16_t reserved0;   /**< Must be 0. */
     const struct vdm_feature_dep *deps; /**< Device-type feature deps. */
-    uint32_t ndeps;      /**< Entries in @ref deps. */
-    uint32_t reserved1;  /**< Must be 0. */
+    uint32_t ndeps;                     /**< Entries in @ref deps. */
+    uint32_t reserved1;                 /**< Must be 0. */
     /** Extra validation at FEATURES_OK; 0 accepts, negative refuses. */
     int (*features_ok)(struct vdm_dev *d, uint64_t accepted);
     /** Device reset (status 0 written, or NEEDS_RESET cleared by reset). */
@@ -96,18 +96,18 @@ struct vdm_transport_ops {
 
 /** @brief Instance configuration, caller-filled with VDM_INIT. */
 struct vdm_dev_config {
-    uint32_t size;          /**< sizeof(struct vdm_dev_config). */
-    uint16_t num_queues;    /**< Queues of this instance (1..class max). */
+    uint32_t size;           /**< sizeof(struct vdm_dev_config). */
+    uint16_t num_queues;     /**< Queues of this instance (1..class max). */
     uint16_t queue_size_max; /**< Largest queue size offered (<= 32768). */
-    uint64_t features;      /**< Feature bits offered besides VERSION_1
-                                 (device type and ring bits). */
+    uint64_t features;       /**< Feature bits offered besides VERSION_1
+                                  (device type and ring bits). */
     const struct vdm_device_class *cls; /**< The device type. */
-    void *priv;             /**< The device type's state (vdm_dev_priv). */
+    void *priv;                /**< The device type's state (vdm_dev_priv). */
     const struct vdm_mem *mem; /**< Guest memory. */
     const struct vdm_host_ops *ops; /**< Host hooks (may be NULL). */
-    void *host;             /**< Passed to host hooks. */
-    struct vdm_vq *queues;  /**< Caller array of num_queues queues. */
-    uint32_t *slots;        /**< VDM_DEV_SLOTS(num_queues, queue_size_max). */
+    void *host;                     /**< Passed to host hooks. */
+    struct vdm_vq *queues;          /**< Caller array of num_queues queues. */
+    uint32_t *slots; /**< VDM_DEV_SLOTS(num_queues, queue_size_max). */
 };
 
 /** @name Set-up and the device-type face
@@ -118,8 +118,8 @@ struct vdm_dev_config {
  */
 VDM_API int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg);
 /** @brief Install the transport's interrupt sink (NULL ops: host ops). */
-VDM_API void vdm_dev_bind(struct vdm_dev *d, const struct vdm_transport_ops *ops,
-                          void *ctx);
+VDM_API void vdm_dev_bind(struct vdm_dev *d,
+                          const struct vdm_transport_ops *ops, void *ctx);
 /** @brief The device type's state given at init. */
 VDM_API void *vdm_dev_priv(const struct vdm_dev *d);
 /** @brief The guest memory given at init. */
@@ -160,7 +160,8 @@ VDM_API int vdm_dev_set_status(struct vdm_dev *d, uint8_t status);
 VDM_API uint64_t vdm_dev_device_features(const struct vdm_dev *d);
 /** @brief Features the driver has written so far. */
 VDM_API uint64_t vdm_dev_driver_features(const struct vdm_dev *d);
-/** @brief Driver writes its features; only with DRIVER set, before FEATURES_OK. */
+/** @brief Driver writes its features; only with DRIVER set, before FEATURES_OK.
+ */
 VDM_API int vdm_dev_set_driver_features(struct vdm_dev *d, uint64_t f);
 /** @brief Config generation counter (spec "Device Configuration Space"). */
 VDM_API uint32_t vdm_dev_config_generation(const struct vdm_dev *d);
@@ -196,7 +197,8 @@ VDM_API int vdm_dev_queue_get_addr(const struct vdm_dev *d, uint16_t q,
 VDM_API int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q);
 /** @brief 1 if queue @p q is enabled. */
 VDM_API int vdm_dev_queue_enabled(const struct vdm_dev *d, uint16_t q);
-/** @brief Per-queue reset (RING_RESET negotiated); queue returns to defaults. */
+/** @brief Per-queue reset (RING_RESET negotiated); queue returns to defaults.
+ */
 VDM_API int vdm_dev_queue_reset(struct vdm_dev *d, uint16_t q);
 /** @brief Set the ring position before enabling (vhost-user, restore). */
 VDM_API int vdm_dev_queue_set_state(struct vdm_dev *d, uint16_t q,

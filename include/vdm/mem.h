@@ -23,7 +23,7 @@ extern "C" {
 
 /** @name Access kinds for lookups
  * @{ */
-#define VDM_MEM_READ 1u  /**< The device will read the range. */
+#define VDM_MEM_READ  1u /**< The device will read the range. */
 #define VDM_MEM_WRITE 2u /**< The device will write the range. */
 /** @} */
 
@@ -101,10 +101,12 @@ VDM_API int vdm_mem_map(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
 VDM_API void vdm_mem_release(const struct vdm_mem *m, struct vdm_iov *iov,
                              uint32_t n);
 
-/** @brief Copy @p n bytes from guest memory; 0 or VDM_EFAULT (nothing copied). */
+/** @brief Copy @p n bytes from guest memory; 0 or VDM_EFAULT (nothing copied).
+ */
 VDM_API int vdm_mem_read(const struct vdm_mem *m, uint64_t gpa, void *dst,
                          uint64_t n);
-/** @brief Copy @p n bytes into guest memory; 0 or VDM_EFAULT (nothing copied). */
+/** @brief Copy @p n bytes into guest memory; 0 or VDM_EFAULT (nothing copied).
+ */
 VDM_API int vdm_mem_write(const struct vdm_mem *m, uint64_t gpa,
                           const void *src, uint64_t n);
 

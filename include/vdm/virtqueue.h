@@ -45,18 +45,18 @@ struct vdm_vq_ops {
 
 /** @brief Everything a queue needs; caller-filled (VDM_INIT). */
 struct vdm_vq_config {
-    uint32_t size;      /**< sizeof(struct vdm_vq_config). */
-    uint16_t num;       /**< Queue size (split: power of 2). */
-    uint16_t index;     /**< Queue index, reported to hooks. */
-    uint64_t features;  /**< Negotiated features (ring bits used). */
-    uint64_t desc_addr; /**< Descriptor table / packed descriptor ring. */
+    uint32_t size;        /**< sizeof(struct vdm_vq_config). */
+    uint16_t num;         /**< Queue size (split: power of 2). */
+    uint16_t index;       /**< Queue index, reported to hooks. */
+    uint64_t features;    /**< Negotiated features (ring bits used). */
+    uint64_t desc_addr;   /**< Descriptor table / packed descriptor ring. */
     uint64_t driver_addr; /**< Avail ring / driver event suppression. */
     uint64_t device_addr; /**< Used ring / device event suppression. */
     const struct vdm_mem *mem; /**< Guest memory for rings and buffers. */
-    uint32_t *slots;    /**< Caller array of VDM_VQ_SLOTS(num) words. */
-    uint32_t max_chain; /**< Longest chain accepted (0: queue size). */
+    uint32_t *slots;           /**< Caller array of VDM_VQ_SLOTS(num) words. */
+    uint32_t max_chain;        /**< Longest chain accepted (0: queue size). */
     const struct vdm_vq_ops *ops; /**< Optional hooks (may be NULL). */
-    void *ctx;          /**< Passed to hooks. */
+    void *ctx;                    /**< Passed to hooks. */
 };
 
 /**
@@ -67,14 +67,14 @@ struct vdm_vq_config {
  * (iov[nread..nread+nwrite)). Zero-length descriptors produce no span.
  */
 struct vdm_chain {
-    struct vdm_iov *iov; /**< Caller array for the spans. */
-    uint32_t iov_cap;    /**< Its capacity. */
-    uint16_t id;         /**< Buffer id to hand to push (split: head). */
-    uint16_t ndesc;      /**< Ring descriptors the chain used. */
-    uint32_t nread;      /**< Readable spans. */
-    uint32_t nwrite;     /**< Writable spans. */
-    uint32_t read_len;   /**< Total readable bytes. */
-    uint32_t write_len;  /**< Total writable bytes. */
+    struct vdm_iov *iov;  /**< Caller array for the spans. */
+    uint32_t iov_cap;     /**< Its capacity. */
+    uint16_t id;          /**< Buffer id to hand to push (split: head). */
+    uint16_t ndesc;       /**< Ring descriptors the chain used. */
+    uint32_t nread;       /**< Readable spans. */
+    uint32_t nwrite;      /**< Writable spans. */
+    uint32_t read_len;    /**< Total readable bytes. */
+    uint32_t write_len;   /**< Total writable bytes. */
     uint32_t reserved[3]; /**< Library use; leave alone. */
 };
 
@@ -84,13 +84,14 @@ struct vdm_used {
     uint32_t len; /**< Bytes written into the chain's writable part. */
 };
 
-/** @brief Ring position for save and restore (vhost-user GET/SET_VRING_BASE). */
+/** @brief Ring position for save and restore (vhost-user GET/SET_VRING_BASE).
+ */
 struct vdm_vq_state {
     uint16_t last_avail_idx; /**< Next avail entry/descriptor to read. */
     uint16_t used_idx;       /**< Next used entry/descriptor to write. */
-    uint8_t avail_wrap;      /**< Packed: driver ring wrap counter (1 at start). */
-    uint8_t used_wrap;       /**< Packed: device ring wrap counter (1 at start). */
-    uint16_t reserved;       /**< Must be 0. */
+    uint8_t avail_wrap; /**< Packed: driver ring wrap counter (1 at start). */
+    uint8_t used_wrap;  /**< Packed: device ring wrap counter (1 at start). */
+    uint16_t reserved;  /**< Must be 0. */
 };
 
 /** @brief vdm_vq_push_batch() flag: IN_ORDER, publish only the last element. */
