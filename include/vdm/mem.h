@@ -71,6 +71,10 @@ VDM_API int vdm_mem_check(const struct vdm_mem *m);
 
 /**
  * @brief Translate a range that must be contiguous in host memory.
+ *
+ * A range no region covers may be mapped by ops->translate, but then as a
+ * whole by one call; such a mapping is the caller's to give back
+ * (ops->unmap(host, *hva, len)). With @p len 0 only regions are consulted.
  * @param m      memory map.
  * @param gpa    guest address.
  * @param len    length in bytes (0 is allowed and yields a valid pointer
@@ -86,6 +90,13 @@ VDM_API int vdm_mem_lookup(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
 
 /**
  * @brief Translate a range into spans, splitting where it crosses regions.
+ *
+ * Parts no region covers go to ops->translate; their spans carry
+ * VDM_IOV_F_HOOK. On an error nothing stays mapped.
+ * @param m      memory map.
+ * @param gpa    guest address.
+ * @param len    length in bytes.
+ * @param access VDM_MEM_READ and/or VDM_MEM_WRITE.
  * @param iov   caller array receiving the spans (flags get VDM_IOV_F_WRITE
  *              when access includes VDM_MEM_WRITE).
  * @param cap   capacity of @p iov.

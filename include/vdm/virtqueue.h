@@ -13,6 +13,38 @@
  *
  * Ring features taken from the negotiated feature word: VDM_F_RING_PACKED,
  * VDM_F_INDIRECT_DESC, VDM_F_EVENT_IDX, VDM_F_IN_ORDER.
+ *
+ * Guest violations (each returns VDM_EPROTO from the call that found it and
+ * calls vdm_vq_ops::fault once with a static reason; the err passed to the
+ * hook is VDM_EFAULT for a buffer or indirect table outside guest memory or
+ * a device-writable buffer in read-only memory, VDM_EPROTO otherwise):
+ *  - a descriptor loop: more ring descriptors in a chain than the queue
+ *    size, more indirect entries walked than the table holds; a chain with
+ *    more data descriptors (indirect entries included) than
+ *    vdm_vq_config::max_chain when that is set;
+ *  - INDIRECT without VDM_F_INDIRECT_DESC, INDIRECT inside an indirect table,
+ *    INDIRECT together with NEXT (split), INDIRECT in a NEXT-linked list
+ *    (packed), an indirect table of length 0, not a multiple of 16 or over
+ *    32768 entries;
+ *  - a buffer whose address + length wraps or is not entirely in guest
+ *    memory (a buffer straddling two regions is fine: two spans);
+ *  - a total chain length of 2^32 bytes or more;
+ *  - a device-readable descriptor after a device-writable one;
+ *  - split: avail idx more than the queue size ahead of the device, a chain
+ *    head or NEXT index >= queue size, a head that is still in flight;
+ *  - packed: a buffer id >= queue size or still in flight, a list running
+ *    into descriptors not made available, more descriptors available than
+ *    the ring has free.
+ *
+ * Zero-length descriptors are accepted: they count towards the chain length
+ * and the readable/writable order, but produce no span and their address is
+ * not checked.
+ *
+ * Spans produced through the vdm_mem_ops::translate hook carry
+ * VDM_IOV_F_HOOK; the caller gives them back with vdm_mem_release() on
+ * c->iov (c->nread + c->nwrite spans) when done with the chain (after push,
+ * or after unpop). Ring areas reached through the hook stay mapped until
+ * vdm_vq_reset().
  */
 #ifndef VDM_VIRTQUEUE_H
 #define VDM_VIRTQUEUE_H
@@ -28,8 +60,15 @@ extern "C" {
 #define VDM_VQ_SIZE 256
 /** @brief Largest split queue size (spec: 32768); packed accepts 1..32768. */
 #define VDM_VQ_MAX_NUM 32768
-/** @brief Number of uint32_t per-slot words a queue of @p num needs. */
-#define VDM_VQ_SLOTS(num) ((size_t)(num))
+/**
+ * @brief Number of uint32_t per-slot words a queue of @p num needs.
+ *
+ * Two words per buffer id (split: head index; packed: buffer id): the
+ * in-flight flag, the ring descriptors the chain used and its pop order,
+ * and the chain's writable bytes (the bound push() checks). The library owns
+ * the array from vdm_vq_init() on (it clears it there).
+ */
+#define VDM_VQ_SLOTS(num) (2u * (size_t)(num))
 
 /** @brief A virtqueue: opaque caller-owned storage. */
 struct vdm_vq {
@@ -54,7 +93,11 @@ struct vdm_vq_config {
     uint64_t device_addr; /**< Used ring / device event suppression. */
     const struct vdm_mem *mem; /**< Guest memory for rings and buffers. */
     uint32_t *slots;           /**< Caller array of VDM_VQ_SLOTS(num) words. */
-    uint32_t max_chain;        /**< Longest chain accepted (0: queue size). */
+    uint32_t max_chain;        /**< Most data descriptors (indirect entries
+                                    included) a chain may have; 0: no device
+                                    limit (ring descriptors are still bounded
+                                    by the queue size, indirect entries by
+                                    their table). */
     const struct vdm_vq_ops *ops; /**< Optional hooks (may be NULL). */
     void *ctx;                    /**< Passed to hooks. */
 };
@@ -116,29 +159,45 @@ VDM_API void vdm_vq_reset(struct vdm_vq *vq);
  * @return 1 with @p c filled; 0 when no chain is available;
  *   VDM_ENOSPC when the chain needs more than c->iov_cap spans: the chain is
  *   still consumed and c->id is valid, the spans are truncated, and the
- *   caller must push it (typically with 0 written);
- *   VDM_EPROTO on a guest violation (queue now broken); VDM_EBROKEN.
+ *   caller must push it (typically with 0 written); the whole chain was
+ *   still validated; nread/nwrite/read_len/write_len describe the spans
+ *   returned, and write_len is the bound push() accepts;
+ *   VDM_EPROTO on a guest violation (queue now broken); VDM_EBROKEN;
+ *   VDM_ESTATE when the queue is not set up; VDM_EINVAL for NULL arguments.
  */
 VDM_API int vdm_vq_pop(struct vdm_vq *vq, struct vdm_chain *c);
 
 /**
  * @brief Give back the most recently popped chain, not yet pushed, so the
  *        next pop returns it again.
- * @return 0, VDM_ESTATE when there is nothing to give back.
+ *
+ * May be repeated to give back several chains, newest first. Hook spans of
+ * @p c are not released by this call (see vdm_mem_release()).
+ * @return 0, VDM_ESTATE when @p c is not the most recent chain still in
+ *         flight (nothing to give back); VDM_EBROKEN.
  */
 VDM_API int vdm_vq_unpop(struct vdm_vq *vq, const struct vdm_chain *c);
 
 /**
  * @brief Return a chain to the driver, @p written bytes of it written, and
  *        publish it at once.
- * @return 0; VDM_EINVAL when @p id is not in flight or @p written exceeds
- *         the chain's writable bytes (a device bug, nothing is published);
- *         VDM_EBROKEN.
+ *
+ * With VDM_F_IN_ORDER negotiated, chains must be pushed in the order they
+ * were popped (spec "In-order use of descriptors").
+ * @return 0; VDM_EINVAL when @p id is not in flight, @p written exceeds
+ *         the chain's writable bytes, or (IN_ORDER) @p id is not the oldest
+ *         chain in flight (a device bug, nothing is published); VDM_EBROKEN.
  */
 VDM_API int vdm_vq_push(struct vdm_vq *vq, uint16_t id, uint32_t written);
 
 /**
  * @brief Return several chains and publish them with one index update.
+ *
+ * Every element is checked as for vdm_vq_push() (and against duplicates)
+ * before anything is written.
+ * @param vq    the queue.
+ * @param u     @p n used elements, in completion order.
+ * @param n     number of elements (0 does nothing).
  * @param flags VDM_PUSH_F_INORDER_BATCH (needs IN_ORDER negotiated and the
  *        elements in pop order): write one used entry for the whole batch.
  * @return number pushed, or a negative code (nothing published).
@@ -158,6 +217,12 @@ VDM_API int vdm_vq_should_notify(struct vdm_vq *vq);
  * @brief Ask the driver for (enable=1) or against (0) available-buffer
  *        notifications (split flags / avail_event, packed device event
  *        suppression).
+ *
+ * Split without EVENT_IDX: used flags NO_NOTIFY. Split with EVENT_IDX:
+ * enabling sets avail_event to the next entry to read, and while enabled
+ * every pop moves it along; disabling writes nothing (flags stay 0), so the
+ * driver stops notifying once pops pass avail_event. Packed: device event
+ * flags ENABLE or DISABLE (DESC is not used). Notifications start enabled.
  * @return when enabling: 1 if chains became available meanwhile (poll
  *         again), else 0; negative code.
  */
@@ -169,9 +234,18 @@ VDM_API int vdm_vq_has_avail(struct vdm_vq *vq);
 /** @brief Number of chains popped and not yet pushed. */
 VDM_API uint32_t vdm_vq_in_flight(const struct vdm_vq *vq);
 
-/** @brief Read the ring position (for save or GET_VRING_BASE). */
+/**
+ * @brief Read the ring position (for save or GET_VRING_BASE); also works on
+ *        a broken queue. Split: free-running indexes, wraps reported 0.
+ */
 VDM_API int vdm_vq_get_state(const struct vdm_vq *vq, struct vdm_vq_state *s);
-/** @brief Set the ring position; only with nothing in flight. */
+/**
+ * @brief Set the ring position; only with nothing in flight.
+ *
+ * Packed: indexes must be < queue size and wraps 0 or 1 (VDM_EINVAL);
+ * split ignores the wrap fields.
+ * @return 0, VDM_ESTATE (chains in flight), VDM_EINVAL, VDM_EBROKEN.
+ */
 VDM_API int vdm_vq_set_state(struct vdm_vq *vq, const struct vdm_vq_state *s);
 
 /** @brief 1 when the queue is broken, 0 when usable. */

@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Guest memory: bounds-checked, overflow-safe translation of guest-physical
+ * ranges through the caller's region table, with an optional translate hook
+ * for addresses no region covers (IOMMU, map-on-demand hypervisors).
+ *
+ * Arithmetic rules used throughout (all unsigned 64-bit):
+ *  - a range [gpa, gpa + len) with len > 0 is valid only if its last byte
+ *    gpa + (len - 1) does not wrap: len - 1 <= UINT64_MAX - gpa;
+ *  - address a lies in region r iff a >= r.gpa and a - r.gpa < r.size,
+ *    which never computes r.gpa + r.size (that may be 2^64);
+ *  - the bytes of r from a on number r.size - (a - r.gpa) (no overflow).
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem_internal.h"
+#include "vdm/mem.h"
+
+#define SPAN_MAX ((uint64_t)UINT32_MAX)
+
+/* The parts of a caller's struct vdm_mem this version knows, with fields
+ * missing from an older (shorter) struct read as zero. */
+struct mem_view {
+    const struct vdm_mem_region *r;
+    uint32_t n;
+    int (*translate)(void *host, uint64_t addr, uint64_t len, uint32_t access,
+                     void **hva, uint64_t *maplen);
+    void (*unmap)(void *host, void *hva, uint64_t len);
+    void *host;
+};
+
+#define HAS_FIELD(obj, type, field)                                            \
+    ((obj)->size >= offsetof(type, field) + sizeof(((type *)0)->field))
+
+static inline void mem_view(const struct vdm_mem *m, struct mem_view *v)
+{
+    const struct vdm_mem_ops *ops = NULL;
+
+    v->r = NULL;
+    v->n = 0;
+    v->translate = NULL;
+    v->unmap = NULL;
+    v->host = NULL;
+    if (HAS_FIELD(m, struct vdm_mem, regions) && m->regions != NULL) {
+        v->r = m->regions;
+        v->n = m->nregions;
+    }
+    if (HAS_FIELD(m, struct vdm_mem, ops))
+        ops = m->ops;
+    if (HAS_FIELD(m, struct vdm_mem, host))
+        v->host = m->host;
+    if (ops != NULL) {
+        if (HAS_FIELD(ops, struct vdm_mem_ops, translate))
+            v->translate = ops->translate;
+        if (HAS_FIELD(ops, struct vdm_mem_ops, unmap))
+            v->unmap = ops->unmap;
+    }
+}
+
+/* Does region r hold address a? On success *off = a - r.gpa. */
+static inline int region_has(const struct vdm_mem_region *r, uint64_t a,
+                             uint64_t *off)
+{
+    uint64_t o = a - r->gpa;
+
+    if (a < r->gpa || o >= r->size) /* size 0 (unused entry) never holds */
+        return 0;
+    *off = o;
+    return 1;
+}
+
+/*
+ * Resolve the first piece of [gpa, gpa + len) (len > 0, not wrapping):
+ * either the part inside the region holding gpa, or what the translate hook
+ * maps from gpa on (at most up to the next region, at most SPAN_MAX bytes).
+ */
+static int mem_piece(const struct mem_view *v, uint64_t gpa, uint64_t len,
+                     uint32_t access, uint32_t *hint, uint8_t **hva,
+                     uint64_t *plen, int *hooked)
+{
+    const struct vdm_mem_region *r = NULL;
+    uint64_t off = 0;
+    uint32_t i;
+
+    if (*hint < v->n && region_has(&v->r[*hint], gpa, &off)) {
+        r = &v->r[*hint];
+    } else {
+        for (i = 0; i < v->n; i++) {
+            if (region_has(&v->r[i], gpa, &off)) {
+                r = &v->r[i];
+                *hint = i;
+                break;
+            }
+        }
+    }
+
+    if (r != NULL) {
+        uint64_t rem = r->size - off;
+
+        if ((access & VDM_MEM_WRITE) && (r->flags & VDM_MEM_REGION_RDONLY))
+            return VDM_EFAULT;
+        if (off > (uint64_t)UINTPTR_MAX || r->hva == NULL)
+            return VDM_EFAULT;
+        *hva = (uint8_t *)r->hva + (uintptr_t)off;
+        *plen = len < rem ? len : rem;
+        *hooked = 0;
+        return 0;
+    }
+
+    /* No region: ask the hook, for the part before the next region only. */
+    if (v->translate == NULL)
+        return VDM_EFAULT;
+    {
+        uint64_t req = len;
+        void *p = NULL;
+        uint64_t ml = 0;
+        int rc;
+
+        for (i = 0; i < v->n; i++) {
+            const struct vdm_mem_region *n = &v->r[i];
+
+            if (n->size != 0 && n->gpa > gpa && n->gpa - gpa < req)
+                req = n->gpa - gpa;
+        }
+        if (req > SPAN_MAX)
+            req = SPAN_MAX;
+        rc = v->translate(v->host, gpa, req, access, &p, &ml);
+        if (rc < 0)
+            return VDM_EFAULT;
+        if (p == NULL || ml == 0 || ml > req) {
+            if (p != NULL && ml != 0 && v->unmap != NULL)
+                v->unmap(v->host, p, ml);
+            return VDM_EFAULT;
+        }
+        *hva = (uint8_t *)p;
+        *plen = ml;
+        *hooked = 1;
+        return 0;
+    }
+}
+
+static inline int range_wraps(uint64_t gpa, uint64_t len)
+{
+    return len != 0 && len - 1 > UINT64_MAX - gpa;
+}
+
+static void release_spans(const struct mem_view *v, struct vdm_iov *iov,
+                          uint32_t n)
+{
+    uint32_t i;
+
+    if (v->unmap == NULL)
+        return;
+    for (i = 0; i < n; i++) {
+        if (iov[i].flags & VDM_IOV_F_HOOK)
+            v->unmap(v->host, iov[i].base, iov[i].len);
+    }
+}
+
+int vdm_mem_check(const struct vdm_mem *m)
+{
+    struct mem_view v;
+    uint32_t i, j;
+
+    if (m == NULL || !HAS_FIELD(m, struct vdm_mem, regions))
+        return VDM_EINVAL;
+    if (m->nregions != 0 && m->regions == NULL)
+        return VDM_EINVAL;
+    mem_view(m, &v);
+    for (i = 0; i < v.n; i++) {
+        const struct vdm_mem_region *r = &v.r[i];
+
+        if (r->size == 0)
+            continue; /* unused entry */
+        if (r->reserved != 0 || (r->flags & ~VDM_MEM_REGION_RDONLY) != 0)
+            return VDM_EINVAL;
+        if (r->hva == NULL || range_wraps(r->gpa, r->size))
+            return VDM_EINVAL;
+        if (r->size - 1 > (uint64_t)UINTPTR_MAX ||
+            (uintptr_t)(r->size - 1) > UINTPTR_MAX - (uintptr_t)r->hva)
+            return VDM_EINVAL;
+        for (j = 0; j < i; j++) {
+            const struct vdm_mem_region *o = &v.r[j];
+
+            if (o->size == 0)
+                continue;
+            /* last bytes computed without wrapping (checked above for o
+             * when j was i) */
+            if (r->gpa <= o->gpa + (o->size - 1) &&
+                o->gpa <= r->gpa + (r->size - 1))
+                return VDM_EINVAL;
+        }
+    }
+    return 0;
+}
+
+int vdm_mem_lookup_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
+                      uint32_t access, void **hva, int *hooked)
+{
+    struct mem_view v;
+    uint32_t hint = VDM_MEM_NO_HINT;
+    uint8_t *p, *first;
+    uint64_t pl;
+    int hk, rc;
+
+    *hooked = 0;
+    mem_view(m, &v);
+    if (len == 0) {
+        /* Only the address itself must be mapped (by a region). */
+        uint64_t off;
+        uint32_t i;
+
+        for (i = 0; i < v.n; i++) {
+            const struct vdm_mem_region *r = &v.r[i];
+
+            if (!region_has(r, gpa, &off))
+                continue;
+            if ((access & VDM_MEM_WRITE) && (r->flags & VDM_MEM_REGION_RDONLY))
+                return VDM_EFAULT;
+            if (off > (uint64_t)UINTPTR_MAX || r->hva == NULL)
+                return VDM_EFAULT;
+            *hva = (uint8_t *)r->hva + (uintptr_t)off;
+            return 0;
+        }
+        return VDM_EFAULT;
+    }
+    if (range_wraps(gpa, len))
+        return VDM_EFAULT;
+
+    rc = mem_piece(&v, gpa, len, access, &hint, &p, &pl, &hk);
+    if (rc != 0)
+        return rc;
+    if (hk) {
+        /* A hooked range must come whole from one translate call. */
+        if (pl < len) {
+            if (v.unmap != NULL)
+                v.unmap(v.host, p, pl);
+            return VDM_EFAULT;
+        }
+        *hva = p;
+        *hooked = 1;
+        return 0;
+    }
+    first = p;
+    while (pl < len) {
+        uintptr_t expect = (uintptr_t)p + (uintptr_t)pl;
+        uint64_t done = pl;
+
+        gpa += pl;
+        len -= done;
+        rc = mem_piece(&v, gpa, len, access, &hint, &p, &pl, &hk);
+        if (rc != 0)
+            return rc;
+        if (hk) {
+            if (v.unmap != NULL)
+                v.unmap(v.host, p, pl);
+            return VDM_EFAULT;
+        }
+        if ((uintptr_t)p != expect)
+            return VDM_EFAULT; /* straddles non-adjacent host mappings */
+    }
+    *hva = first;
+    return 0;
+}
+
+int vdm_mem_lookup(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
+                   uint32_t access, void **hva)
+{
+    int hooked;
+
+    if (m == NULL || hva == NULL)
+        return VDM_EINVAL;
+    return vdm_mem_lookup_ex(m, gpa, len, access, hva, &hooked);
+}
+
+void vdm_mem_unmap_hva(const struct vdm_mem *m, void *hva, uint64_t len)
+{
+    struct mem_view v;
+
+    mem_view(m, &v);
+    if (v.unmap != NULL && hva != NULL)
+        v.unmap(v.host, hva, len);
+}
+
+int vdm_mem_map_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
+                   uint32_t access, struct vdm_iov *iov, uint32_t cap,
+                   uint32_t *hint, uint32_t *filled)
+{
+    struct mem_view v;
+    uint32_t wflag = (access & VDM_MEM_WRITE) ? VDM_IOV_F_WRITE : 0;
+    uint32_t n = 0;
+
+    *filled = 0;
+    if (len == 0)
+        return 0;
+    if (range_wraps(gpa, len))
+        return VDM_EFAULT;
+    mem_view(m, &v);
+    while (len != 0) {
+        uint8_t *p;
+        uint64_t pl;
+        int hk;
+        int rc = mem_piece(&v, gpa, len, access, hint, &p, &pl, &hk);
+
+        if (rc != 0) {
+            release_spans(&v, iov, n);
+            return rc;
+        }
+        gpa += pl;
+        len -= pl;
+        if (hk) {
+            if (n == cap) {
+                if (v.unmap != NULL)
+                    v.unmap(v.host, p, pl);
+                *filled = n;
+                return VDM_ENOSPC;
+            }
+            iov[n].base = p;
+            iov[n].len = (uint32_t)pl; /* <= SPAN_MAX by mem_piece */
+            iov[n].flags = wflag | VDM_IOV_F_HOOK;
+            n++;
+            continue;
+        }
+        while (pl != 0) {
+            uint64_t s = pl < SPAN_MAX ? pl : SPAN_MAX;
+
+            if (n == cap) {
+                *filled = n;
+                return VDM_ENOSPC;
+            }
+            iov[n].base = p;
+            iov[n].len = (uint32_t)s;
+            iov[n].flags = wflag;
+            n++;
+            p += (size_t)s;
+            pl -= s;
+        }
+    }
+    *filled = n;
+    return (int)n;
+}
+
+int vdm_mem_map(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
+                uint32_t access, struct vdm_iov *iov, uint32_t cap)
+{
+    uint32_t hint = VDM_MEM_NO_HINT, filled = 0;
+    int rc;
+
+    if (m == NULL || (iov == NULL && cap != 0))
+        return VDM_EINVAL;
+    if (cap > (uint32_t)INT32_MAX)
+        cap = (uint32_t)INT32_MAX; /* counts are returned as int */
+    rc = vdm_mem_map_ex(m, gpa, len, access, iov, cap, &hint, &filled);
+    if (rc == VDM_ENOSPC) {
+        struct mem_view v;
+
+        mem_view(m, &v);
+        release_spans(&v, iov, filled);
+    }
+    return rc;
+}
+
+int vdm_mem_probe(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
+                  uint32_t access, uint32_t *hint)
+{
+    struct mem_view v;
+
+    if (len == 0)
+        return 0;
+    if (range_wraps(gpa, len))
+        return VDM_EFAULT;
+    mem_view(m, &v);
+    while (len != 0) {
+        uint8_t *p;
+        uint64_t pl;
+        int hk;
+        int rc = mem_piece(&v, gpa, len, access, hint, &p, &pl, &hk);
+
+        if (rc != 0)
+            return rc;
+        if (hk && v.unmap != NULL)
+            v.unmap(v.host, p, pl);
+        gpa += pl;
+        len -= pl;
+    }
+    return 0;
+}
+
+void vdm_mem_release(const struct vdm_mem *m, struct vdm_iov *iov, uint32_t n)
+{
+    struct mem_view v;
+
+    if (m == NULL || iov == NULL)
+        return;
+    mem_view(m, &v);
+    release_spans(&v, iov, n);
+}
+
+/* Copy between guest [gpa, gpa+n) and host buf; dir 0 reads, 1 writes.
+ * The whole range is checked first so nothing is copied on a fault. */
+static int mem_copy(const struct vdm_mem *m, uint64_t gpa, uint8_t *buf,
+                    uint64_t n, int write)
+{
+    uint32_t access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
+    uint32_t hint = VDM_MEM_NO_HINT;
+    struct mem_view v;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    if (n > (uint64_t)SIZE_MAX)
+        return VDM_EFAULT;
+    rc = vdm_mem_probe(m, gpa, n, access, &hint);
+    if (rc != 0)
+        return rc;
+    mem_view(m, &v);
+    while (n != 0) {
+        uint8_t *p;
+        uint64_t pl;
+        int hk;
+
+        rc = mem_piece(&v, gpa, n, access, &hint, &p, &pl, &hk);
+        if (rc != 0)
+            return rc; /* only if a hook changed its mind since the probe */
+        if (write)
+            __builtin_memcpy(p, buf, (size_t)pl);
+        else
+            __builtin_memcpy(buf, p, (size_t)pl);
+        if (hk && v.unmap != NULL)
+            v.unmap(v.host, p, pl);
+        buf += (size_t)pl;
+        gpa += pl;
+        n -= pl;
+    }
+    return 0;
+}
+
+int vdm_mem_read(const struct vdm_mem *m, uint64_t gpa, void *dst, uint64_t n)
+{
+    if (m == NULL || (dst == NULL && n != 0))
+        return VDM_EINVAL;
+    return mem_copy(m, gpa, (uint8_t *)dst, n, 0);
+}
+
+int vdm_mem_write(const struct vdm_mem *m, uint64_t gpa, const void *src,
+                  uint64_t n)
+{
+    if (m == NULL || (src == NULL && n != 0))
+        return VDM_EINVAL;
+    /* mem_copy only reads from buf when writing to the guest */
+    return mem_copy(m, gpa, (uint8_t *)(uintptr_t)src, n, 1);
+}
+
+size_t vdm_iov_copy_from(const struct vdm_iov *iov, uint32_t n, size_t off,
+                         void *dst, size_t len)
+{
+    uint8_t *d = (uint8_t *)dst;
+    size_t done = 0;
+    uint32_t i = 0;
+
+    if (iov == NULL || (dst == NULL && len != 0))
+        return 0;
+    while (i < n && off >= iov[i].len) {
+        off -= iov[i].len;
+        i++;
+    }
+    while (i < n && done < len) {
+        size_t k = (size_t)iov[i].len - off;
+
+        if (k > len - done)
+            k = len - done;
+        if (k != 0)
+            __builtin_memcpy(d + done, (const uint8_t *)iov[i].base + off, k);
+        done += k;
+        off = 0;
+        i++;
+    }
+    return done;
+}
+
+size_t vdm_iov_copy_to(const struct vdm_iov *iov, uint32_t n, size_t off,
+                       const void *src, size_t len)
+{
+    const uint8_t *s = (const uint8_t *)src;
+    size_t done = 0;
+    uint32_t i = 0;
+
+    if (iov == NULL || (src == NULL && len != 0))
+        return 0;
+    while (i < n && off >= iov[i].len) {
+        off -= iov[i].len;
+        i++;
+    }
+    while (i < n && done < len) {
+        size_t k = (size_t)iov[i].len - off;
+
+        if (k > len - done)
+            k = len - done;
+        if (k != 0)
+            __builtin_memcpy((uint8_t *)iov[i].base + off, s + done, k);
+        done += k;
+        off = 0;
+        i++;
+    }
+    return done;
+}

@@ -1,0 +1,635 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Virtqueue, device side: set-up, the format-independent parts of pop and
+ * push (chain assembly, framing rules, per-slot bookkeeping), state save and
+ * restore, and dispatch to the split (virtqueue_split.c) and packed
+ * (virtqueue_packed.c) ring formats.
+ *
+ * Spec: "Basic Facilities of a Virtio Device / Virtqueues", "Split
+ * Virtqueues", "Packed Virtqueues".
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "atomic.h"
+#include "le.h"
+#include "mem_internal.h"
+#include "virtqueue_internal.h"
+
+/* ------------------------------------------------------------------------ */
+/* Violations and chain assembly                                            */
+/* ------------------------------------------------------------------------ */
+
+int vq_violation(struct vq *q, int err, const char *why)
+{
+    if (!(q->flags & VQ_F_BROKEN)) {
+        q->flags |= VQ_F_BROKEN;
+        if (q->fault != NULL)
+            q->fault(q->ctx, q->index, err, why);
+    }
+    return VDM_EPROTO;
+}
+
+void vq_walk_start(struct vq *q, struct vq_walk *w, struct vdm_chain *c)
+{
+    (void)q;
+    w->c = c;
+    w->total = 0;
+    w->nspan = 0;
+    w->nread = 0;
+    w->ndata = 0;
+    w->read_len = 0;
+    w->write_len = 0;
+    w->hint = VDM_MEM_NO_HINT;
+    w->seen_write = false;
+    w->truncated = false;
+    w->err = 0;
+    w->why = NULL;
+}
+
+void vq_walk_abort(struct vq *q, struct vq_walk *w)
+{
+    if (w->nspan != 0)
+        vdm_mem_release(q->mem, w->c->iov, w->nspan);
+    w->nspan = 0;
+}
+
+static int walk_fail(struct vq_walk *w, int err, const char *why)
+{
+    w->err = err;
+    w->why = why;
+    return -1;
+}
+
+int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr, uint32_t len,
+                bool write)
+{
+    struct vdm_chain *c = w->c;
+    uint32_t access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
+    uint32_t filled = 0;
+    int rc;
+
+    /* "Message Framing": device-writable elements after device-readable. */
+    if (write)
+        w->seen_write = true;
+    else if (w->seen_write)
+        return walk_fail(w, VDM_EPROTO,
+                         "device-readable descriptor after a device-writable "
+                         "one");
+    if (++w->ndata > q->max_chain)
+        return walk_fail(w, VDM_EPROTO,
+                         "descriptor chain longer than the device's "
+                         "max_chain");
+    if (len == 0)
+        return 0; /* accepted, no span, address not checked */
+    w->total += len;
+    if (w->total > UINT32_MAX)
+        return walk_fail(w, VDM_EPROTO,
+                         "total descriptor chain length reaches 2^32 bytes");
+
+    if (!w->truncated && w->nspan == c->iov_cap)
+        w->truncated = true; /* no room left at all: check only */
+    if (!w->truncated) {
+        rc = vdm_mem_map_ex(q->mem, addr, len, access, c->iov + w->nspan,
+                            c->iov_cap - w->nspan, &w->hint, &filled);
+        if (rc == VDM_EFAULT)
+            return walk_fail(w, VDM_EFAULT,
+                             write ? "device-writable buffer outside guest "
+                                     "memory or in read-only memory"
+                                   : "device-readable buffer outside guest "
+                                     "memory");
+        if (rc >= 0 && filled == 1) {
+            /* the common case: one span covering the whole descriptor */
+            w->nspan++;
+            if (write) {
+                w->write_len += len;
+            } else {
+                w->read_len += len;
+                w->nread++;
+            }
+            return 0;
+        }
+        {
+            uint32_t i, sum = 0;
+
+            for (i = 0; i < filled; i++)
+                sum += c->iov[w->nspan + i].len;
+            w->nspan += filled;
+            if (write) {
+                w->write_len += sum;
+            } else {
+                w->read_len += sum;
+                w->nread += filled;
+            }
+        }
+        if (rc >= 0)
+            return 0;
+        w->truncated = true; /* VDM_ENOSPC: keep checking the rest */
+    }
+    rc = vdm_mem_probe(q->mem, addr, len, access, &w->hint);
+    if (rc != 0)
+        return walk_fail(w, VDM_EFAULT,
+                         write ? "device-writable buffer outside guest memory "
+                                 "or in read-only memory"
+                               : "device-readable buffer outside guest memory");
+    return 0;
+}
+
+int vq_walk_finish(struct vq *q, struct vq_walk *w, uint16_t id, uint16_t ndesc)
+{
+    struct vdm_chain *c = w->c;
+
+    c->id = id;
+    c->ndesc = ndesc;
+    c->nread = w->nread;
+    c->nwrite = w->nspan - w->nread;
+    c->read_len = w->read_len;
+    c->write_len = w->write_len;
+    c->reserved[0] = q->pop_seq;
+    c->reserved[1] = 0;
+    c->reserved[2] = 0;
+    q->slots[VQ_SLOT_META(id)] = VQ_META(ndesc, q->pop_seq);
+    q->slots[VQ_SLOT_WLEN(id)] = w->write_len;
+    q->pop_seq++;
+    q->inflight++;
+    return w->truncated ? VDM_ENOSPC : 1;
+}
+
+int vq_map_indirect(struct vq *q, uint64_t addr, uint32_t len,
+                    const uint8_t **tbl, int *hooked)
+{
+    uint32_t hint = VDM_MEM_NO_HINT;
+    void *p = NULL;
+
+    if (vdm_mem_lookup_ex(q->mem, addr, len, VDM_MEM_READ, &p, hooked) == 0) {
+        *tbl = (const uint8_t *)p;
+        return 0;
+    }
+    /* Not host-contiguous (straddles regions): read entry by entry. */
+    *hooked = 0;
+    *tbl = NULL;
+    return vdm_mem_probe(q->mem, addr, len, VDM_MEM_READ, &hint);
+}
+
+void vq_unmap_indirect(struct vq *q, const uint8_t *tbl, uint32_t len,
+                       int hooked)
+{
+    if (hooked)
+        vdm_mem_unmap_hva(q->mem, (void *)(uintptr_t)tbl, len);
+}
+
+int vq_read_indirect(struct vq *q, const uint8_t *tbl, uint64_t tgpa,
+                     uint32_t i, uint8_t d[16])
+{
+    if (tbl != NULL) {
+        __builtin_memcpy(d, tbl + (size_t)i * 16u, 16);
+        return 0;
+    }
+    return vdm_mem_read(q->mem, tgpa + (uint64_t)i * 16u, d, 16);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Set-up                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define CFG_HAS(cfg, field)                                                    \
+    ((cfg)->size >= offsetof(struct vdm_vq_config, field) +                    \
+                        sizeof(((struct vdm_vq_config *)0)->field))
+
+static int map_ring(struct vq *q, uint64_t gpa, uint64_t len, uint32_t access,
+                    uint8_t **p, uint8_t hbit)
+{
+    void *hva = NULL;
+    int hooked = 0;
+
+    if (vdm_mem_lookup_ex(q->mem, gpa, len, access, &hva, &hooked) != 0)
+        return VDM_EFAULT;
+    if (hooked)
+        q->hooked |= hbit;
+    *p = (uint8_t *)hva;
+    /* Shared 16-bit fields are accessed atomically: the host mapping must
+     * keep the guest's 2-byte alignment. */
+    if (((uintptr_t)hva & 1u) != 0)
+        return VDM_EFAULT;
+    return 0;
+}
+
+static void unmap_rings(struct vq *q)
+{
+    if (q->hooked & VQ_H_DESC)
+        vdm_mem_unmap_hva(q->mem, q->desc, q->desc_len);
+    if (q->hooked & VQ_H_DRV)
+        vdm_mem_unmap_hva(q->mem, q->drv, q->drv_len);
+    if (q->hooked & VQ_H_DEV)
+        vdm_mem_unmap_hva(q->mem, q->dev, q->dev_len);
+    q->hooked = 0;
+}
+
+int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
+{
+    struct vq *q;
+    uint32_t num;
+    bool packed;
+    int rc;
+
+    if (vq == NULL || cfg == NULL)
+        return VDM_EINVAL;
+    q = vq_of(vq);
+    __builtin_memset(q, 0, sizeof(*q));
+    if (!CFG_HAS(cfg, slots))
+        return VDM_ESIZE;
+    if (cfg->mem == NULL || cfg->slots == NULL)
+        return VDM_EINVAL;
+    num = cfg->num;
+    packed = (cfg->features & VDM_F_RING_PACKED) != 0;
+    if (num == 0 || num > VDM_VQ_MAX_NUM)
+        return VDM_EINVAL;
+    if (!packed && (num & (num - 1u)) != 0)
+        return VDM_EINVAL;
+    /* "Virtqueues" / "Structure Size and Alignment" */
+    if ((cfg->desc_addr & 15u) != 0 ||
+        (cfg->driver_addr & (packed ? 3u : 1u)) != 0 ||
+        (cfg->device_addr & 3u) != 0)
+        return VDM_EINVAL;
+
+    q->mem = cfg->mem;
+    q->slots = cfg->slots;
+    q->num = (uint16_t)num;
+    q->mask = (uint16_t)(num - 1u);
+    q->index = cfg->index;
+    /* DESIGN.md: chain length <= queue size (indirect: <= table length),
+     * which the ring walks enforce; max_chain adds a device limit on the
+     * data descriptors of a chain, indirect entries included. */
+    q->max_chain = CFG_HAS(cfg, max_chain) ? cfg->max_chain : 0;
+    if (q->max_chain == 0)
+        q->max_chain = UINT32_MAX;
+    if (CFG_HAS(cfg, ops) && cfg->ops != NULL) {
+        const struct vdm_vq_ops *ops = cfg->ops;
+
+        if (ops->size >=
+            offsetof(struct vdm_vq_ops, fault) + sizeof(ops->fault))
+            q->fault = ops->fault;
+    }
+    if (CFG_HAS(cfg, ctx))
+        q->ctx = cfg->ctx;
+
+    q->desc_len = 16u * (uint64_t)num;
+    if (packed) {
+        q->drv_len = 4;
+        q->dev_len = 4;
+    } else {
+        q->drv_len = 6u + 2u * (uint64_t)num;
+        q->dev_len = 6u + 8u * (uint64_t)num;
+    }
+    rc = map_ring(q, cfg->desc_addr, q->desc_len,
+                  packed ? (VDM_MEM_READ | VDM_MEM_WRITE) : VDM_MEM_READ,
+                  &q->desc, VQ_H_DESC);
+    if (rc == 0)
+        rc = map_ring(q, cfg->driver_addr, q->drv_len, VDM_MEM_READ, &q->drv,
+                      VQ_H_DRV);
+    if (rc == 0)
+        rc = map_ring(q, cfg->device_addr, q->dev_len,
+                      VDM_MEM_READ | VDM_MEM_WRITE, &q->dev, VQ_H_DEV);
+    if (rc != 0) {
+        unmap_rings(q);
+        __builtin_memset(q, 0, sizeof(*q));
+        return rc;
+    }
+
+    q->flags = VQ_F_NOTIFY_ON;
+    if (packed)
+        q->flags |= VQ_F_PACKED;
+    if (cfg->features & VDM_F_INDIRECT_DESC)
+        q->flags |= VQ_F_INDIRECT;
+    if (cfg->features & VDM_F_EVENT_IDX)
+        q->flags |= VQ_F_EVENT_IDX;
+    if (cfg->features & VDM_F_IN_ORDER)
+        q->flags |= VQ_F_IN_ORDER;
+    if (packed) {
+        q->avail_wrap = 1;
+        q->used_wrap = 1;
+        q->signalled_wrap = 1;
+    }
+    __builtin_memset(q->slots, 0, (size_t)VDM_VQ_SLOTS(num) * sizeof(uint32_t));
+    q->magic = VQ_MAGIC;
+    return 0;
+}
+
+void vdm_vq_reset(struct vdm_vq *vq)
+{
+    struct vq *q;
+
+    if (vq == NULL)
+        return;
+    q = vq_of(vq);
+    if (q->magic == VQ_MAGIC)
+        unmap_rings(q);
+    __builtin_memset(q, 0, sizeof(*q));
+}
+
+/* Entry check shared by the operations that touch the rings. */
+static inline int vq_usable(const struct vq *q)
+{
+    if (q->magic != VQ_MAGIC)
+        return VDM_ESTATE;
+    if (q->flags & VQ_F_BROKEN)
+        return VDM_EBROKEN;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pop, unpop                                                               */
+/* ------------------------------------------------------------------------ */
+
+int vdm_vq_pop(struct vdm_vq *vq, struct vdm_chain *c)
+{
+    struct vq *q;
+    int rc;
+
+    if (vq == NULL || c == NULL || (c->iov == NULL && c->iov_cap != 0))
+        return VDM_EINVAL;
+    q = vq_of(vq);
+    rc = vq_usable(q);
+    if (rc != 0)
+        return rc;
+    if (q->flags & VQ_F_PACKED)
+        return vq_packed_pop(q, c);
+    return vq_split_pop(q, c);
+}
+
+int vdm_vq_unpop(struct vdm_vq *vq, const struct vdm_chain *c)
+{
+    struct vq *q;
+    uint32_t meta;
+    int rc;
+
+    if (vq == NULL || c == NULL)
+        return VDM_EINVAL;
+    q = vq_of(vq);
+    rc = vq_usable(q);
+    if (rc != 0)
+        return rc;
+    if (c->id >= q->num)
+        return VDM_ESTATE;
+    meta = q->slots[VQ_SLOT_META(c->id)];
+    /* Only the most recently popped chain, still in flight. */
+    if (!(meta & VQ_META_INFLIGHT) ||
+        VQ_META_SEQ(meta) != (uint16_t)(q->pop_seq - 1u))
+        return VDM_ESTATE;
+    if (q->flags & VQ_F_PACKED)
+        rc = vq_packed_unpop(q, c->id, meta);
+    else
+        rc = vq_split_unpop(q, c->id, meta);
+    q->slots[VQ_SLOT_META(c->id)] = 0;
+    q->slots[VQ_SLOT_WLEN(c->id)] = 0;
+    q->pop_seq--;
+    q->inflight--;
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Push                                                                     */
+/* ------------------------------------------------------------------------ */
+
+uint32_t vq_push_check(struct vq *q, uint32_t id, uint32_t written, int *err)
+{
+    uint32_t meta;
+
+    *err = VDM_EINVAL;
+    if (id >= q->num)
+        return 0;
+    meta = q->slots[VQ_SLOT_META(id)];
+    if (!(meta & VQ_META_INFLIGHT))
+        return 0;
+    if (written > q->slots[VQ_SLOT_WLEN(id)])
+        return 0;
+    *err = 0;
+    return meta;
+}
+
+static int push_common(struct vq *q, const struct vdm_used *u, uint32_t n,
+                       uint32_t flags)
+{
+    bool batch = (flags & VDM_PUSH_F_INORDER_BATCH) != 0;
+    bool in_order = (q->flags & VQ_F_IN_ORDER) != 0;
+    uint32_t i, j;
+    int rc, err;
+
+    rc = vq_usable(q);
+    if (rc != 0)
+        return rc;
+    if ((flags & ~VDM_PUSH_F_INORDER_BATCH) != 0 || (batch && !in_order))
+        return VDM_EINVAL;
+    if (n == 0)
+        return 0;
+    if (u == NULL || n > q->num)
+        return VDM_EINVAL;
+
+    /* Validate everything before publishing anything; each slot is taken
+     * out of flight as it is checked so duplicates are caught. */
+    for (i = 0; i < n; i++) {
+        uint32_t meta = vq_push_check(q, u[i].id, u[i].len, &err);
+
+        if (meta != 0 && in_order &&
+            VQ_META_SEQ(meta) != (uint16_t)(q->push_seq + i))
+            meta = 0; /* IN_ORDER: buffers are used in the order popped */
+        if (meta == 0) {
+            for (j = 0; j < i; j++)
+                q->slots[VQ_SLOT_META(u[j].id)] |= VQ_META_INFLIGHT;
+            return VDM_EINVAL;
+        }
+        q->slots[VQ_SLOT_META(u[i].id)] = meta & ~VQ_META_INFLIGHT;
+    }
+
+    if (q->flags & VQ_F_PACKED)
+        rc = vq_packed_push(q, u, n, batch);
+    else
+        rc = vq_split_push(q, u, n, batch);
+    q->inflight -= n;
+    if (in_order)
+        q->push_seq = (uint16_t)(q->push_seq + n);
+    return rc < 0 ? rc : (int)n;
+}
+
+int vdm_vq_push(struct vdm_vq *vq, uint16_t id, uint32_t written)
+{
+    struct vdm_used u;
+    int rc;
+
+    if (vq == NULL)
+        return VDM_EINVAL;
+    u.id = id;
+    u.len = written;
+    rc = push_common(vq_of(vq), &u, 1, 0);
+    return rc < 0 ? rc : 0;
+}
+
+int vdm_vq_push_batch(struct vdm_vq *vq, const struct vdm_used *u, uint32_t n,
+                      uint32_t flags)
+{
+    if (vq == NULL)
+        return VDM_EINVAL;
+    return push_common(vq_of(vq), u, n, flags);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Notifications                                                            */
+/* ------------------------------------------------------------------------ */
+
+int vdm_vq_should_notify(struct vdm_vq *vq)
+{
+    struct vq *q;
+    int rc;
+
+    if (vq == NULL)
+        return VDM_EINVAL;
+    q = vq_of(vq);
+    rc = vq_usable(q);
+    if (rc != 0)
+        return rc;
+    if (q->flags & VQ_F_PACKED)
+        return vq_packed_should_notify(q);
+    return vq_split_should_notify(q);
+}
+
+int vdm_vq_set_notify(struct vdm_vq *vq, int enable)
+{
+    struct vq *q;
+    int rc;
+
+    if (vq == NULL)
+        return VDM_EINVAL;
+    q = vq_of(vq);
+    rc = vq_usable(q);
+    if (rc != 0)
+        return rc;
+    if (q->flags & VQ_F_PACKED)
+        return vq_packed_set_notify(q, enable);
+    return vq_split_set_notify(q, enable);
+}
+
+int vdm_vq_has_avail(struct vdm_vq *vq)
+{
+    struct vq *q;
+    int rc;
+
+    if (vq == NULL)
+        return VDM_EINVAL;
+    q = vq_of(vq);
+    rc = vq_usable(q);
+    if (rc != 0)
+        return rc;
+    if (q->flags & VQ_F_PACKED)
+        return vq_packed_has_avail(q);
+    return vq_split_has_avail(q);
+}
+
+/* ------------------------------------------------------------------------ */
+/* State                                                                    */
+/* ------------------------------------------------------------------------ */
+
+uint32_t vdm_vq_in_flight(const struct vdm_vq *vq)
+{
+    const struct vq *q;
+
+    if (vq == NULL)
+        return 0;
+    q = vq_of_const(vq);
+    return q->magic == VQ_MAGIC ? q->inflight : 0;
+}
+
+int vdm_vq_get_state(const struct vdm_vq *vq, struct vdm_vq_state *s)
+{
+    const struct vq *q;
+
+    if (vq == NULL || s == NULL)
+        return VDM_EINVAL;
+    q = vq_of_const(vq);
+    if (q->magic != VQ_MAGIC)
+        return VDM_ESTATE;
+    /* Allowed on a broken queue too: the position is still meaningful. */
+    s->last_avail_idx = q->last_avail;
+    s->used_idx = q->used_idx;
+    s->avail_wrap = (q->flags & VQ_F_PACKED) ? q->avail_wrap : 0;
+    s->used_wrap = (q->flags & VQ_F_PACKED) ? q->used_wrap : 0;
+    s->reserved = 0;
+    return 0;
+}
+
+int vdm_vq_set_state(struct vdm_vq *vq, const struct vdm_vq_state *s)
+{
+    struct vq *q;
+    int rc;
+
+    if (vq == NULL || s == NULL)
+        return VDM_EINVAL;
+    q = vq_of(vq);
+    rc = vq_usable(q);
+    if (rc != 0)
+        return rc;
+    if (q->inflight != 0)
+        return VDM_ESTATE;
+    if (s->reserved != 0)
+        return VDM_EINVAL;
+    if (q->flags & VQ_F_PACKED) {
+        if (s->last_avail_idx >= q->num || s->used_idx >= q->num ||
+            s->avail_wrap > 1 || s->used_wrap > 1)
+            return VDM_EINVAL;
+        q->avail_wrap = s->avail_wrap;
+        q->used_wrap = s->used_wrap;
+        q->signalled_wrap = s->used_wrap;
+        q->inflight_desc = 0;
+    }
+    q->last_avail = s->last_avail_idx;
+    q->shadow_avail = s->last_avail_idx;
+    q->used_idx = s->used_idx;
+    q->signalled = s->used_idx;
+    q->unsignalled = 0;
+    q->pop_seq = 0;
+    q->push_seq = 0;
+    if ((q->flags & (VQ_F_PACKED | VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) ==
+        (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON))
+        vdm_store_le16(q->dev + 4u + 8u * (size_t)q->num, q->last_avail);
+    return 0;
+}
+
+int vdm_vq_broken(const struct vdm_vq *vq)
+{
+    const struct vq *q;
+
+    if (vq == NULL)
+        return 0;
+    q = vq_of_const(vq);
+    return q->magic == VQ_MAGIC && (q->flags & VQ_F_BROKEN) ? 1 : 0;
+}
+
+uint16_t vdm_vq_num(const struct vdm_vq *vq)
+{
+    const struct vq *q;
+
+    if (vq == NULL)
+        return 0;
+    q = vq_of_const(vq);
+    return q->magic == VQ_MAGIC ? q->num : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Chain data                                                               */
+/* ------------------------------------------------------------------------ */
+
+size_t vdm_chain_copy_from(const struct vdm_chain *c, size_t off, void *dst,
+                           size_t n)
+{
+    if (c == NULL)
+        return 0;
+    return vdm_iov_copy_from(c->iov, c->nread, off, dst, n);
+}
+
+size_t vdm_chain_copy_to(const struct vdm_chain *c, size_t off, const void *src,
+                         size_t n)
+{
+    if (c == NULL || c->iov == NULL)
+        return 0;
+    return vdm_iov_copy_to(c->iov + c->nread, c->nwrite, off, src, n);
+}
