@@ -28,8 +28,23 @@ extern "C" {
 #define VDM_DEV_SIZE 512
 /** @brief Most queues one device may have. */
 #define VDM_DEV_MAX_QUEUES 1024
-/** @brief Slot words for @p nq queues of at most @p qmax entries. */
-#define VDM_DEV_SLOTS(nq, qmax) ((size_t)(nq)*VDM_VQ_SLOTS(qmax))
+/**
+ * @brief Words of per-queue register state (size, ring addresses, enable,
+ *        saved ring position) the device core keeps at the start of each
+ *        queue's part of the slot array.
+ */
+#define VDM_DEV_QREG_WORDS 16
+/**
+ * @brief uint32_t words of the slot array (vdm_dev_config::slots) for
+ *        @p nq queues of at most @p qmax entries.
+ *
+ * Queue q owns the words [q * W, (q + 1) * W), W = VDM_DEV_QREG_WORDS +
+ * VDM_VQ_SLOTS(qmax): first its VDM_DEV_QREG_WORDS register words, then the
+ * in-flight slots of its virtqueue. The library owns the whole array from
+ * vdm_dev_init() on; the caller only provides the storage.
+ */
+#define VDM_DEV_SLOTS(nq, qmax)                                                \
+    ((size_t)(nq) * (VDM_DEV_QREG_WORDS + VDM_VQ_SLOTS(qmax)))
 
 /** @brief A device instance: opaque caller-owned storage. */
 struct vdm_dev {
@@ -114,29 +129,62 @@ struct vdm_dev_config {
  * @{ */
 /**
  * @brief Initialise a device in reset state (status 0).
+ *
+ * Checks @p cfg: the size fields of @p cfg and its class, a class with
+ * queue_notify and zero reserved fields, 1 <= num_queues <= class
+ * max_queues (and VDM_DEV_MAX_QUEUES), 1 <= queue_size_max <= 32768,
+ * queues, slots and mem given. The offered features are cfg->features |
+ * VDM_F_VERSION_1; offering a generic bit vdm cannot honour (legacy-only
+ * bits 24, 27, 30, reserved bits 25, 26, 31, SUSPEND 43, bits 44..49) or a
+ * feature without a feature it requires (generic or class deps) is
+ * VDM_EINVAL (spec "Feature Bits"). The queue array is zeroed and the slot
+ * array taken over; their previous contents do not matter.
  * @return 0, VDM_EINVAL, VDM_ESIZE.
  */
 VDM_API int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg);
-/** @brief Install the transport's interrupt sink (NULL ops: host ops). */
+/**
+ * @brief Install the transport's interrupt sink (NULL ops: host ops). A
+ *        hook missing from the bound table falls back to the host hook.
+ */
 VDM_API void vdm_dev_bind(struct vdm_dev *d,
                           const struct vdm_transport_ops *ops, void *ctx);
 /** @brief The device type's state given at init. */
 VDM_API void *vdm_dev_priv(const struct vdm_dev *d);
 /** @brief The guest memory given at init. */
 VDM_API const struct vdm_mem *vdm_dev_mem(const struct vdm_dev *d);
-/** @brief Negotiated features (valid after FEATURES_OK). */
+/** @brief Negotiated features (0 until FEATURES_OK is accepted). */
 VDM_API uint64_t vdm_dev_features(const struct vdm_dev *d);
 /** @brief 1 when DRIVER_OK is set and NEEDS_RESET is not. */
 VDM_API int vdm_dev_live(const struct vdm_dev *d);
-/** @brief Queue @p q if enabled and not broken, else NULL. */
+/**
+ * @brief Queue @p q if enabled, the device live (vdm_dev_live()) and the
+ *        queue not broken, else NULL. Device types fetch their queue through
+ *        this on every use, so they never touch a ring before DRIVER_OK,
+ *        after a reset or while the device needs reset.
+ */
 VDM_API struct vdm_vq *vdm_dev_queue(struct vdm_dev *d, uint16_t q);
-/** @brief Send a used-buffer notification if the driver wants one. */
+/**
+ * @brief Send a used-buffer notification if the driver wants one
+ *        (vdm_vq_should_notify()), through the bound transport or else the
+ *        host notify_queue hook.
+ * @return 1 sent, 0 suppressed by the driver, VDM_ERANGE for a bad index,
+ *         VDM_ESTATE when the queue is not usable (see vdm_dev_queue()).
+ */
 VDM_API int vdm_dev_notify_used(struct vdm_dev *d, uint16_t q);
-/** @brief Config changed: bump the generation and notify the driver. */
+/**
+ * @brief Config changed: bump the generation and notify the driver. With
+ *        DRIVER_OK set the notice goes out at once; during initialisation it
+ *        is held and sent when the driver sets DRIVER_OK; in reset state
+ *        (status 0) only the generation moves (spec "Device Reset").
+ */
 VDM_API void vdm_dev_config_changed(struct vdm_dev *d);
 /**
- * @brief Enter DEVICE_NEEDS_RESET (sticky until reset), notify the driver
- *        with a config change, log @p why through the host log hook.
+ * @brief Enter DEVICE_NEEDS_RESET (sticky until status 0 is written), log
+ *        @p why (a static string; may be NULL) at VDM_LOG_ERROR and, if
+ *        DRIVER_OK is set, notify the driver with a config change (spec
+ *        "Device Status Field"). Calling it again only logs. Also called by
+ *        the device core itself when a virtqueue reports a guest protocol
+ *        violation or a queue cannot be enabled.
  */
 VDM_API void vdm_dev_needs_reset(struct vdm_dev *d, int err, const char *why);
 /** @brief Log through the host log hook, if any. */
@@ -145,13 +193,28 @@ VDM_API void vdm_dev_log(const struct vdm_dev *d, int level, const char *msg);
 
 /** @name The transport face (driver register accesses)
  * @{ */
+/**
+ * @brief VIRTIO device id of the device type (spec "Device Types"), for the
+ *        transport's identification registers; 0 for an uninitialised
+ *        device.
+ */
+VDM_API uint32_t vdm_dev_device_id(const struct vdm_dev *d);
 /** @brief Current device status byte. */
 VDM_API uint8_t vdm_dev_status(const struct vdm_dev *d);
 /**
- * @brief Driver writes the status byte. 0 resets the device. Otherwise bits
- *        may only be added; FEATURES_OK is refused (left clear) when the
- *        accepted features are not a valid subset; DRIVER_OK needs
- *        FEATURES_OK. NEEDS_RESET cannot be set by the driver.
+ * @brief Driver writes the status byte. 0 resets the device: class reset
+ *        and queue_reset hooks, every queue torn down and its registers back
+ *        to defaults, driver features and NEEDS_RESET cleared (the config
+ *        generation keeps counting). Otherwise bits may only be added: a
+ *        write that would clear a driver-set bit is ignored as a whole.
+ *        DRIVER needs ACKNOWLEDGE; FEATURES_OK needs DRIVER and is refused
+ *        (left clear, spec "Device Initialization") unless the driver's
+ *        features are a subset of the offered ones, include VERSION_1 and
+ *        satisfy the generic and class dependencies and the class
+ *        features_ok hook; DRIVER_OK needs FEATURES_OK and no NEEDS_RESET,
+ *        then calls the class driver_ok hook. FAILED is recorded and logged;
+ *        after it only a reset is accepted. NEEDS_RESET and unknown bits
+ *        (e.g. SUSPEND) cannot be set by the driver.
  * @return 0, or VDM_ESTATE when a bit was refused (status still updated
  *         with the acceptable bits).
  */
@@ -160,14 +223,19 @@ VDM_API int vdm_dev_set_status(struct vdm_dev *d, uint8_t status);
 VDM_API uint64_t vdm_dev_device_features(const struct vdm_dev *d);
 /** @brief Features the driver has written so far. */
 VDM_API uint64_t vdm_dev_driver_features(const struct vdm_dev *d);
-/** @brief Driver writes its features; only with DRIVER set, before FEATURES_OK.
+/**
+ * @brief Driver writes its features; only with DRIVER set, before
+ *        FEATURES_OK (VDM_ESTATE otherwise). Validated at FEATURES_OK.
  */
 VDM_API int vdm_dev_set_driver_features(struct vdm_dev *d, uint64_t f);
 /** @brief Config generation counter (spec "Device Configuration Space"). */
 VDM_API uint32_t vdm_dev_config_generation(const struct vdm_dev *d);
 /** @brief Device config size in bytes. */
 VDM_API uint32_t vdm_dev_config_size(const struct vdm_dev *d);
-/** @brief Read config; VDM_ERANGE when [off, off+len) is outside it. */
+/**
+ * @brief Read config; VDM_ERANGE when [off, off+len) is outside it. A class
+ *        without config_read reads as zeros.
+ */
 VDM_API int vdm_dev_config_read(struct vdm_dev *d, uint32_t off, void *buf,
                                 uint32_t len);
 /** @brief Write config; VDM_ERANGE outside, VDM_ENOTSUP if read-only. */
@@ -179,9 +247,17 @@ VDM_API uint16_t vdm_dev_num_queues(const struct vdm_dev *d);
 VDM_API uint16_t vdm_dev_queue_size_max(const struct vdm_dev *d, uint16_t q);
 /** @brief Queue size the driver chose (defaults to the max). */
 VDM_API uint16_t vdm_dev_queue_size(const struct vdm_dev *d, uint16_t q);
-/** @brief Driver sets the queue size; only while the queue is not enabled. */
+/**
+ * @brief Driver sets the queue size (1..max; VDM_EINVAL otherwise). Only
+ *        while the queue is not enabled, and before DRIVER_OK or after the
+ *        queue was reset alone (RING_RESET); VDM_ESTATE otherwise. The split
+ *        ring's power-of-two rule is checked at enable.
+ */
 VDM_API int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num);
-/** @brief Driver sets ring addresses; only while the queue is not enabled. */
+/**
+ * @brief Driver sets ring addresses; same window as
+ *        vdm_dev_queue_set_size().
+ */
 VDM_API int vdm_dev_queue_set_addr(struct vdm_dev *d, uint16_t q, uint64_t desc,
                                    uint64_t driver, uint64_t device);
 /** @brief Read back ring addresses. */
@@ -190,26 +266,41 @@ VDM_API int vdm_dev_queue_get_addr(const struct vdm_dev *d, uint16_t q,
                                    uint64_t *device);
 /**
  * @brief Driver enables the queue (queue_enable / QueueReady = 1). Needs
- *        FEATURES_OK; before DRIVER_OK, or after a queue reset with
- *        RING_RESET. A bad ring (size, alignment, memory) puts the device
- *        into NEEDS_RESET.
+ *        FEATURES_OK and no NEEDS_RESET; before DRIVER_OK, or after a queue
+ *        reset with RING_RESET (VDM_ESTATE otherwise). A position given
+ *        with vdm_dev_queue_set_state() is applied. A bad ring (size,
+ *        alignment, memory) or position puts the device into NEEDS_RESET and
+ *        returns the error. Enabling an enabled queue is a no-op.
  */
 VDM_API int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q);
 /** @brief 1 if queue @p q is enabled. */
 VDM_API int vdm_dev_queue_enabled(const struct vdm_dev *d, uint16_t q);
-/** @brief Per-queue reset (RING_RESET negotiated); queue returns to defaults.
+/**
+ * @brief Per-queue reset (RING_RESET negotiated, else VDM_ENOTSUP): the
+ *        class queue_reset hook (if the queue was enabled), the ring torn
+ *        down, registers back to defaults and writable again, even after
+ *        DRIVER_OK, until the queue is re-enabled.
  */
 VDM_API int vdm_dev_queue_reset(struct vdm_dev *d, uint16_t q);
-/** @brief Set the ring position before enabling (vhost-user, restore). */
+/**
+ * @brief Set the ring position (vhost-user, restore). On a disabled queue it
+ *        is kept and applied at enable; on an enabled one it goes to
+ *        vdm_vq_set_state() at once. Wrap counters must be 0 or 1.
+ */
 VDM_API int vdm_dev_queue_set_state(struct vdm_dev *d, uint16_t q,
                                     const struct vdm_vq_state *s);
-/** @brief Read the ring position. */
+/**
+ * @brief Read the ring position: the live ring's, else the saved one, else
+ *        the initial position (indexes 0, wrap counters 1).
+ */
 VDM_API int vdm_dev_queue_get_state(const struct vdm_dev *d, uint16_t q,
                                     struct vdm_vq_state *s);
 /**
- * @brief Driver notified queue @p q (available buffers). @p data is the
- *        NOTIFICATION_DATA value when negotiated (else ignored). Ignored
- *        (and logged) for a bad index, a disabled queue or before DRIVER_OK.
+ * @brief Driver notified queue @p q (available buffers): calls the class
+ *        queue_notify hook. @p data is the NOTIFICATION_DATA value when
+ *        negotiated, a hint that is never trusted (else ignored). Ignored
+ *        and logged for a bad index (VDM_ERANGE), before DRIVER_OK, while
+ *        the device needs reset or for a disabled queue (VDM_ESTATE).
  */
 VDM_API int vdm_dev_queue_notify(struct vdm_dev *d, uint16_t q, uint32_t data);
 /** @} */

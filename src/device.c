@@ -1,0 +1,873 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Device core: status state machine, feature negotiation, config space,
+ * queue registers, reset and notifications.
+ *
+ * Spec: "Device Status Field", "Feature Bits", "Device Reset", "Device
+ * Configuration Space", "Virtqueue Reset", "Device Initialization",
+ * "Notification of Device Configuration Changes", "Reserved Feature Bits". */
+#include "vdm/device.h"
+
+#include "device_internal.h"
+
+/* ------------------------------------------------------------------------ */
+/* Helpers */
+
+/* A hook is present when the caller's table is long enough to hold it
+ * (shorter tables come from older callers) and it is not NULL. */
+#define VDM_HAS_HOOK(tbl, type, field)                                         \
+    ((tbl) != NULL &&                                                          \
+     (tbl)->size >= offsetof(type, field) + sizeof((tbl)->field) &&            \
+     (tbl)->field != NULL)
+
+/* Status bits the driver may set. */
+#define DRV_BITS                                                               \
+    (VDM_STATUS_ACKNOWLEDGE | VDM_STATUS_DRIVER | VDM_STATUS_FEATURES_OK |     \
+     VDM_STATUS_DRIVER_OK | VDM_STATUS_FAILED)
+
+/* Generic bits a device may offer through vdm (spec "Feature Bits": 24..40
+ * and 43 are reserved for queue/negotiation extensions, 44..49 for the
+ * future). Legacy-only bits (NOTIFY_ON_EMPTY 24, ANY_LAYOUT 27, UNUSED 30),
+ * reserved bits and SUSPEND (43: the SUSPEND status bit is not implemented)
+ * would be features the device cannot honour, which "Feature Bits" forbids
+ * offering. Bits 41 and 42 are left to the device type and transport. */
+#define BAD_OFFER ((0xfull << 24) | (3ull << 30) | (0x7full << 43))
+
+/* Generic feature dependencies (spec "Reserved Feature Bits": each of these
+ * is defined for VIRTIO 1.x devices only). */
+static const struct vdm_feature_dep generic_deps[] = {
+    {VDM_F_ACCESS_PLATFORM, VDM_F_VERSION_1},
+    {VDM_F_RING_PACKED, VDM_F_VERSION_1},
+    {VDM_F_IN_ORDER, VDM_F_VERSION_1},
+    {VDM_F_ORDER_PLATFORM, VDM_F_VERSION_1},
+    {VDM_F_SR_IOV, VDM_F_VERSION_1},
+    {VDM_F_NOTIFICATION_DATA, VDM_F_VERSION_1},
+    {VDM_F_NOTIF_CONFIG_DATA, VDM_F_VERSION_1},
+    {VDM_F_RING_RESET, VDM_F_VERSION_1},
+    {VDM_F_ADMIN_VQ, VDM_F_VERSION_1},
+};
+
+static struct vdm_dev_state *st(struct vdm_dev *d)
+{
+    struct vdm_dev_state *s;
+    if (d == NULL)
+        return NULL;
+    s = (struct vdm_dev_state *)(void *)d->opaque;
+    return s->magic == VDM_DEV_MAGIC ? s : NULL;
+}
+
+static const struct vdm_dev_state *cst(const struct vdm_dev *d)
+{
+    const struct vdm_dev_state *s;
+    if (d == NULL)
+        return NULL;
+    s = (const struct vdm_dev_state *)(const void *)d->opaque;
+    return s->magic == VDM_DEV_MAGIC ? s : NULL;
+}
+
+static uint32_t *qregs(const struct vdm_dev_state *s, uint16_t q)
+{
+    return s->slots + (size_t)q * s->stride;
+}
+
+static uint64_t get64(const uint32_t *r, unsigned lo)
+{
+    return (uint64_t)r[lo] | ((uint64_t)r[lo + 1] << 32);
+}
+
+static void put64(uint32_t *r, unsigned lo, uint64_t v)
+{
+    r[lo] = (uint32_t)v;
+    r[lo + 1] = (uint32_t)(v >> 32);
+}
+
+/* Registers of queue q back to their reset values. */
+static void qregs_default(const struct vdm_dev_state *s, uint16_t q)
+{
+    uint32_t *r = qregs(s, q);
+    __builtin_memset(r, 0, VDM_DEV_QREG_WORDS * sizeof(uint32_t));
+    r[VDM_QR_NUM] = s->qmax;
+}
+
+static void slog(const struct vdm_dev_state *s, int level, const char *msg)
+{
+    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log))
+        s->ops->log(s->host, level, msg);
+}
+
+static void send_queue(const struct vdm_dev_state *s, uint16_t q)
+{
+    if (VDM_HAS_HOOK(s->tops, struct vdm_transport_ops, notify_queue))
+        s->tops->notify_queue(s->tctx, q);
+    else if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, notify_queue))
+        s->ops->notify_queue(s->host, q);
+}
+
+static void send_config(const struct vdm_dev_state *s)
+{
+    if (VDM_HAS_HOOK(s->tops, struct vdm_transport_ops, notify_config))
+        s->tops->notify_config(s->tctx);
+    else if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, notify_config))
+        s->ops->notify_config(s->host);
+}
+
+/* The first dependency in @p deps that @p f breaks, or NULL. A dependency
+ * applies when any of its feature bits is present. */
+static const struct vdm_feature_dep *
+broken_dep(const struct vdm_feature_dep *deps, uint32_t n, uint64_t f)
+{
+    uint32_t i;
+    for (i = 0; i < n; i++) {
+        if ((f & deps[i].feature) != 0 &&
+            (f & deps[i].requires) != deps[i].requires)
+            return &deps[i];
+    }
+    return NULL;
+}
+
+/* Virtqueue fault hook: the guest broke a ring; the whole device needs a
+ * reset (DESIGN.md "The guest is hostile"). */
+static void vq_fault(void *ctx, uint16_t qidx, int err, const char *why)
+{
+    (void)qidx;
+    vdm_dev_needs_reset((struct vdm_dev *)ctx, err,
+                        why != NULL ? why : "virtqueue protocol violation");
+}
+
+static const struct vdm_vq_ops vq_ops = {
+    .size = sizeof(struct vdm_vq_ops),
+    .fault = vq_fault,
+};
+
+/* Tear queue q down (enabled or not) and put its registers back to the
+ * defaults. The device type hears about it first while the ring is still
+ * set up (but no longer handed out by vdm_dev_queue()). */
+static void queue_teardown(struct vdm_dev *d, struct vdm_dev_state *s,
+                           uint16_t q)
+{
+    uint32_t *r = qregs(s, q);
+    int was = (r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0;
+
+    r[VDM_QR_FLAGS] &= ~VDM_QF_ENABLED;
+    if (was) {
+        if (s->cls->queue_reset != NULL)
+            s->cls->queue_reset(d, q);
+        vdm_vq_reset(&s->queues[q]);
+    }
+    qregs_default(s, q);
+}
+
+/* Spec "Device Reset": status back to 0, every queue torn down, features
+ * forgotten. The config generation keeps counting. */
+static void dev_reset(struct vdm_dev *d, struct vdm_dev_state *s)
+{
+    uint16_t q;
+
+    /* Status first, so nothing below sees a live device. */
+    s->status = 0;
+    s->flags = 0;
+    for (q = 0; q < s->num_queues; q++) {
+        uint32_t *r = qregs(s, q);
+        if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0 &&
+            s->cls->queue_reset != NULL)
+            s->cls->queue_reset(d, q);
+    }
+    if (s->cls->reset != NULL)
+        s->cls->reset(d);
+    for (q = 0; q < s->num_queues; q++) {
+        uint32_t *r = qregs(s, q);
+        if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0)
+            vdm_vq_reset(&s->queues[q]);
+        qregs_default(s, q);
+    }
+    s->driver_features = 0;
+    s->negotiated = 0;
+    slog(s, VDM_LOG_INFO, "device reset");
+}
+
+/* Spec "Feature Bits" / "Device Initialization": may the device accept the
+ * driver's features? Returns 0 or VDM_ESTATE (logged). */
+static int check_features(struct vdm_dev *d, struct vdm_dev_state *s,
+                          uint64_t f)
+{
+    const struct vdm_feature_dep *dep;
+
+    if ((f & ~s->offered) != 0) {
+        slog(s, VDM_LOG_WARN, "FEATURES_OK refused: feature not offered");
+        return VDM_ESTATE;
+    }
+    if ((f & VDM_F_VERSION_1) == 0) {
+        /* Legacy drivers are not supported ("Reserved Feature Bits": a
+         * device MAY fail to operate if VERSION_1 is not accepted). */
+        slog(s, VDM_LOG_WARN, "FEATURES_OK refused: VERSION_1 not accepted");
+        return VDM_ESTATE;
+    }
+    dep = broken_dep(generic_deps,
+                     (uint32_t)(sizeof(generic_deps) / sizeof(generic_deps[0])),
+                     f);
+    if (dep == NULL && s->cls->ndeps > 0)
+        dep = broken_dep(s->cls->deps, s->cls->ndeps, f);
+    if (dep != NULL) {
+        slog(s, VDM_LOG_WARN,
+             "FEATURES_OK refused: feature without the feature it requires");
+        return VDM_ESTATE;
+    }
+    if (s->cls->features_ok != NULL && s->cls->features_ok(d, f) < 0) {
+        slog(s, VDM_LOG_WARN, "FEATURES_OK refused by the device type");
+        return VDM_ESTATE;
+    }
+    return 0;
+}
+
+/* May the driver write queue q's registers now? */
+static int qregs_writable(const struct vdm_dev_state *s, const uint32_t *r)
+{
+    if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0) {
+        slog(s, VDM_LOG_WARN, "queue register write while enabled ignored");
+        return VDM_ESTATE;
+    }
+    if ((s->status & VDM_STATUS_DRIVER_OK) != 0 &&
+        (r[VDM_QR_FLAGS] & VDM_QF_RESET) == 0) {
+        slog(s, VDM_LOG_WARN,
+             "queue register write after DRIVER_OK without queue reset");
+        return VDM_ESTATE;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Set-up and the device-type face */
+
+int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg)
+{
+    struct vdm_dev_state *s;
+    const struct vdm_device_class *cls;
+    uint64_t offered;
+    uint16_t q;
+
+    if (d == NULL || cfg == NULL)
+        return VDM_EINVAL;
+    if (cfg->size < sizeof(struct vdm_dev_config))
+        return VDM_ESIZE;
+    cls = cfg->cls;
+    if (cls == NULL)
+        return VDM_EINVAL;
+    if (cls->size < sizeof(struct vdm_device_class))
+        return VDM_ESIZE;
+    if (cls->queue_notify == NULL || cls->reserved0 != 0 ||
+        cls->reserved1 != 0 || (cls->ndeps > 0 && cls->deps == NULL))
+        return VDM_EINVAL;
+    if (cfg->num_queues == 0 || cfg->num_queues > cls->max_queues ||
+        cfg->num_queues > VDM_DEV_MAX_QUEUES)
+        return VDM_EINVAL;
+    if (cfg->queue_size_max == 0 || cfg->queue_size_max > VDM_VQ_MAX_NUM)
+        return VDM_EINVAL;
+    if (cfg->queues == NULL || cfg->slots == NULL || cfg->mem == NULL)
+        return VDM_EINVAL;
+    if (cfg->ops != NULL && cfg->ops->size < sizeof(uint32_t))
+        return VDM_ESIZE;
+    /* Spec "Feature Bits": the device MUST NOT offer a feature it cannot
+     * honour, nor one whose required feature it does not offer. */
+    offered = cfg->features | VDM_F_VERSION_1;
+    if ((offered & BAD_OFFER) != 0)
+        return VDM_EINVAL;
+    if (broken_dep(generic_deps,
+                   (uint32_t)(sizeof(generic_deps) / sizeof(generic_deps[0])),
+                   offered) != NULL ||
+        (cls->ndeps > 0 && broken_dep(cls->deps, cls->ndeps, offered) != NULL))
+        return VDM_EINVAL;
+
+    __builtin_memset(d, 0, sizeof(*d));
+    s = (struct vdm_dev_state *)(void *)d->opaque;
+    s->num_queues = cfg->num_queues;
+    s->qmax = cfg->queue_size_max;
+    s->offered = offered;
+    s->cls = cls;
+    s->priv = cfg->priv;
+    s->mem = cfg->mem;
+    s->ops = cfg->ops;
+    s->host = cfg->host;
+    s->queues = cfg->queues;
+    s->slots = cfg->slots;
+    s->stride = VDM_DEV_QREG_WORDS + VDM_VQ_SLOTS(cfg->queue_size_max);
+    __builtin_memset(cfg->queues, 0,
+                     (size_t)cfg->num_queues * sizeof(struct vdm_vq));
+    for (q = 0; q < s->num_queues; q++)
+        qregs_default(s, q);
+    s->magic = VDM_DEV_MAGIC;
+    return 0;
+}
+
+void vdm_dev_bind(struct vdm_dev *d, const struct vdm_transport_ops *ops,
+                  void *ctx)
+{
+    struct vdm_dev_state *s = st(d);
+    if (s == NULL)
+        return;
+    s->tops = ops;
+    s->tctx = ops != NULL ? ctx : NULL;
+}
+
+void *vdm_dev_priv(const struct vdm_dev *d)
+{
+    const struct vdm_dev_state *s = cst(d);
+    return s != NULL ? s->priv : NULL;
+}
+
+const struct vdm_mem *vdm_dev_mem(const struct vdm_dev *d)
+{
+    const struct vdm_dev_state *s = cst(d);
+    return s != NULL ? s->mem : NULL;
+}
+
+uint64_t vdm_dev_features(const struct vdm_dev *d)
+{
+    const struct vdm_dev_state *s = cst(d);
+    return s != NULL ? s->negotiated : 0;
+}
+
+int vdm_dev_live(const struct vdm_dev *d)
+{
+    const struct vdm_dev_state *s = cst(d);
+    if (s == NULL)
+        return 0;
+    return (s->status &
+            (VDM_STATUS_DRIVER_OK | VDM_STATUS_DEVICE_NEEDS_RESET)) ==
+           VDM_STATUS_DRIVER_OK;
+}
+
+struct vdm_vq *vdm_dev_queue(struct vdm_dev *d, uint16_t q)
+{
+    struct vdm_dev_state *s = st(d);
+    struct vdm_vq *vq;
+
+    if (s == NULL || q >= s->num_queues || !vdm_dev_live(d))
+        return NULL;
+    if ((qregs(s, q)[VDM_QR_FLAGS] & VDM_QF_ENABLED) == 0)
+        return NULL;
+    vq = &s->queues[q];
+    return vdm_vq_broken(vq) ? NULL : vq;
+}
+
+int vdm_dev_notify_used(struct vdm_dev *d, uint16_t q)
+{
+    struct vdm_dev_state *s = st(d);
+    struct vdm_vq *vq;
+    int rc;
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    if (q >= s->num_queues)
+        return VDM_ERANGE;
+    vq = vdm_dev_queue(d, q);
+    if (vq == NULL)
+        return VDM_ESTATE; /* not live, not enabled or broken: stay silent */
+    rc = vdm_vq_should_notify(vq);
+    if (rc <= 0)
+        return rc;
+    send_queue(s, q);
+    return 1;
+}
+
+void vdm_dev_config_changed(struct vdm_dev *d)
+{
+    struct vdm_dev_state *s = st(d);
+    if (s == NULL)
+        return;
+    s->generation++;
+    /* Spec "Device Reset": no notification after reset until the driver
+     * re-initialises the device. Before DRIVER_OK the notice is held and
+     * sent when the driver sets DRIVER_OK, so a change that raced the
+     * driver's config reads during initialisation is not lost. */
+    if ((s->status & VDM_STATUS_DRIVER_OK) != 0)
+        send_config(s);
+    else if (s->status != 0)
+        s->flags |= VDM_DF_CONFIG_PENDING;
+}
+
+void vdm_dev_needs_reset(struct vdm_dev *d, int err, const char *why)
+{
+    struct vdm_dev_state *s = st(d);
+    (void)err;
+    if (s == NULL)
+        return;
+    slog(s, VDM_LOG_ERROR, why != NULL ? why : "device needs reset");
+    if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0)
+        return; /* sticky; the driver has been told already */
+    s->status |= VDM_STATUS_DEVICE_NEEDS_RESET;
+    /* Spec "Device Status Field": if DRIVER_OK is set, a configuration
+     * change notification MUST follow. */
+    if ((s->status & VDM_STATUS_DRIVER_OK) != 0)
+        send_config(s);
+}
+
+void vdm_dev_log(const struct vdm_dev *d, int level, const char *msg)
+{
+    const struct vdm_dev_state *s = cst(d);
+    if (s != NULL && msg != NULL)
+        slog(s, level, msg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The transport face */
+
+uint32_t vdm_dev_device_id(const struct vdm_dev *d)
+{
+    const struct vdm_dev_state *s = cst(d);
+    return s != NULL ? s->cls->device_id : 0;
+}
+
+uint8_t vdm_dev_status(const struct vdm_dev *d)
+{
+    const struct vdm_dev_state *s = cst(d);
+    return s != NULL ? s->status : 0;
+}
+
+int vdm_dev_set_status(struct vdm_dev *d, uint8_t val)
+{
+    struct vdm_dev_state *s = st(d);
+    uint8_t add;
+    int rc = 0;
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    if (val == 0) {
+        dev_reset(d, s);
+        return 0;
+    }
+    /* Spec "Device Status Field": the driver MUST NOT clear a bit; only a
+     * reset (0) does. Such a write is ignored as a whole. */
+    if ((s->status & DRV_BITS & (uint8_t)~val) != 0) {
+        slog(s, VDM_LOG_WARN, "status write clearing a bit ignored");
+        return VDM_ESTATE;
+    }
+    add = (uint8_t)(val & ~s->status);
+    if ((add & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
+        slog(s, VDM_LOG_WARN, "driver may not set DEVICE_NEEDS_RESET");
+        rc = VDM_ESTATE;
+    }
+    if ((add & (uint8_t) ~(DRV_BITS | VDM_STATUS_DEVICE_NEEDS_RESET)) != 0) {
+        slog(s, VDM_LOG_WARN, "unsupported status bit ignored");
+        rc = VDM_ESTATE;
+    }
+    add &= DRV_BITS;
+    if (add == 0)
+        return rc;
+
+    if ((add & VDM_STATUS_FAILED) != 0) {
+        s->status |= VDM_STATUS_FAILED;
+        slog(s, VDM_LOG_ERROR, "driver set FAILED");
+        add &= (uint8_t)~VDM_STATUS_FAILED;
+        if (add == 0)
+            return rc;
+    }
+    /* After FAILED the driver MUST reset before re-initialising. */
+    if ((s->status & VDM_STATUS_FAILED) != 0) {
+        slog(s, VDM_LOG_WARN, "status bits after FAILED ignored");
+        return VDM_ESTATE;
+    }
+    if ((add & VDM_STATUS_ACKNOWLEDGE) != 0)
+        s->status |= VDM_STATUS_ACKNOWLEDGE;
+    if ((add & VDM_STATUS_DRIVER) != 0) {
+        if ((s->status & VDM_STATUS_ACKNOWLEDGE) == 0) {
+            slog(s, VDM_LOG_WARN, "DRIVER refused: ACKNOWLEDGE not set");
+            rc = VDM_ESTATE;
+        } else {
+            s->status |= VDM_STATUS_DRIVER;
+        }
+    }
+    if ((add & VDM_STATUS_FEATURES_OK) != 0) {
+        if ((s->status & VDM_STATUS_DRIVER) == 0) {
+            slog(s, VDM_LOG_WARN, "FEATURES_OK refused: DRIVER not set");
+            rc = VDM_ESTATE;
+        } else if (check_features(d, s, s->driver_features) < 0) {
+            /* Spec "Device Initialization": FEATURES_OK stays clear; the
+             * driver re-reads the status and finds it so. */
+            rc = VDM_ESTATE;
+        } else {
+            s->negotiated = s->driver_features;
+            s->status |= VDM_STATUS_FEATURES_OK;
+        }
+    }
+    if ((add & VDM_STATUS_DRIVER_OK) != 0) {
+        if ((s->status & VDM_STATUS_FEATURES_OK) == 0) {
+            slog(s, VDM_LOG_WARN, "DRIVER_OK refused: FEATURES_OK not set");
+            rc = VDM_ESTATE;
+        } else if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
+            slog(s, VDM_LOG_WARN, "DRIVER_OK refused: device needs reset");
+            rc = VDM_ESTATE;
+        } else {
+            s->status |= VDM_STATUS_DRIVER_OK;
+            slog(s, VDM_LOG_INFO, "driver ok");
+            if (s->cls->driver_ok != NULL)
+                s->cls->driver_ok(d);
+            if ((s->flags & VDM_DF_CONFIG_PENDING) != 0 &&
+                (s->status & VDM_STATUS_DRIVER_OK) != 0) {
+                s->flags &= (uint8_t)~VDM_DF_CONFIG_PENDING;
+                send_config(s);
+            }
+        }
+    }
+    return rc;
+}
+
+uint64_t vdm_dev_device_features(const struct vdm_dev *d)
+{
+    const struct vdm_dev_state *s = cst(d);
+    return s != NULL ? s->offered : 0;
+}
+
+uint64_t vdm_dev_driver_features(const struct vdm_dev *d)
+{
+    const struct vdm_dev_state *s = cst(d);
+    return s != NULL ? s->driver_features : 0;
+}
+
+int vdm_dev_set_driver_features(struct vdm_dev *d, uint64_t f)
+{
+    struct vdm_dev_state *s = st(d);
+    if (s == NULL)
+        return VDM_EINVAL;
+    /* Spec "Device Initialization" steps 3-5: after DRIVER, before
+     * FEATURES_OK ("MUST NOT accept new feature bits after this step"). */
+    if ((s->status & VDM_STATUS_DRIVER) == 0 ||
+        (s->status & VDM_STATUS_FEATURES_OK) != 0) {
+        slog(s, VDM_LOG_WARN, "driver features write outside negotiation");
+        return VDM_ESTATE;
+    }
+    s->driver_features = f;
+    return 0;
+}
+
+uint32_t vdm_dev_config_generation(const struct vdm_dev *d)
+{
+    const struct vdm_dev_state *s = cst(d);
+    return s != NULL ? s->generation : 0;
+}
+
+uint32_t vdm_dev_config_size(const struct vdm_dev *d)
+{
+    const struct vdm_dev_state *s = cst(d);
+    return s != NULL ? s->cls->config_size : 0;
+}
+
+int vdm_dev_config_read(struct vdm_dev *d, uint32_t off, void *buf,
+                        uint32_t len)
+{
+    struct vdm_dev_state *s = st(d);
+    uint32_t size;
+
+    if (s == NULL || (buf == NULL && len > 0))
+        return VDM_EINVAL;
+    size = s->cls->config_size;
+    if (off > size || len > size - off) {
+        slog(s, VDM_LOG_WARN, "config read out of range");
+        return VDM_ERANGE;
+    }
+    if (len == 0)
+        return 0;
+    if (s->cls->config_read != NULL)
+        s->cls->config_read(d, off, buf, len);
+    else
+        __builtin_memset(buf, 0, len);
+    return 0;
+}
+
+int vdm_dev_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
+                         uint32_t len)
+{
+    struct vdm_dev_state *s = st(d);
+    uint32_t size;
+
+    if (s == NULL || (buf == NULL && len > 0))
+        return VDM_EINVAL;
+    size = s->cls->config_size;
+    if (off > size || len > size - off) {
+        slog(s, VDM_LOG_WARN, "config write out of range");
+        return VDM_ERANGE;
+    }
+    if (s->cls->config_write == NULL) {
+        slog(s, VDM_LOG_WARN, "config write to a read-only config ignored");
+        return VDM_ENOTSUP;
+    }
+    if (len > 0)
+        s->cls->config_write(d, off, buf, len);
+    return 0;
+}
+
+uint16_t vdm_dev_num_queues(const struct vdm_dev *d)
+{
+    const struct vdm_dev_state *s = cst(d);
+    return s != NULL ? s->num_queues : 0;
+}
+
+uint16_t vdm_dev_queue_size_max(const struct vdm_dev *d, uint16_t q)
+{
+    const struct vdm_dev_state *s = cst(d);
+    if (s == NULL || q >= s->num_queues)
+        return 0;
+    return s->qmax;
+}
+
+uint16_t vdm_dev_queue_size(const struct vdm_dev *d, uint16_t q)
+{
+    const struct vdm_dev_state *s = cst(d);
+    if (s == NULL || q >= s->num_queues)
+        return 0;
+    return (uint16_t)qregs(s, q)[VDM_QR_NUM];
+}
+
+int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num)
+{
+    struct vdm_dev_state *s = st(d);
+    uint32_t *r;
+    int rc;
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    if (q >= s->num_queues) {
+        slog(s, VDM_LOG_WARN, "queue size write: queue index out of range");
+        return VDM_ERANGE;
+    }
+    r = qregs(s, q);
+    rc = qregs_writable(s, r);
+    if (rc < 0)
+        return rc;
+    /* 1..max here; the split ring's power-of-two rule is checked at enable,
+     * when the ring format is known. */
+    if (num == 0 || num > s->qmax) {
+        slog(s, VDM_LOG_WARN, "queue size out of range ignored");
+        return VDM_EINVAL;
+    }
+    r[VDM_QR_NUM] = num;
+    return 0;
+}
+
+int vdm_dev_queue_set_addr(struct vdm_dev *d, uint16_t q, uint64_t desc,
+                           uint64_t driver, uint64_t device)
+{
+    struct vdm_dev_state *s = st(d);
+    uint32_t *r;
+    int rc;
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    if (q >= s->num_queues) {
+        slog(s, VDM_LOG_WARN, "queue address write: index out of range");
+        return VDM_ERANGE;
+    }
+    r = qregs(s, q);
+    rc = qregs_writable(s, r);
+    if (rc < 0)
+        return rc;
+    put64(r, VDM_QR_DESC_LO, desc);
+    put64(r, VDM_QR_DRV_LO, driver);
+    put64(r, VDM_QR_DEV_LO, device);
+    return 0;
+}
+
+int vdm_dev_queue_get_addr(const struct vdm_dev *d, uint16_t q, uint64_t *desc,
+                           uint64_t *driver, uint64_t *device)
+{
+    const struct vdm_dev_state *s = cst(d);
+    const uint32_t *r;
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    if (q >= s->num_queues)
+        return VDM_ERANGE;
+    r = qregs(s, q);
+    if (desc != NULL)
+        *desc = get64(r, VDM_QR_DESC_LO);
+    if (driver != NULL)
+        *driver = get64(r, VDM_QR_DRV_LO);
+    if (device != NULL)
+        *device = get64(r, VDM_QR_DEV_LO);
+    return 0;
+}
+
+int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q)
+{
+    struct vdm_dev_state *s = st(d);
+    struct vdm_vq_config vc = VDM_INIT(struct vdm_vq_config);
+    struct vdm_vq *vq;
+    uint32_t *r;
+    uint32_t num;
+    int rc;
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    if (q >= s->num_queues) {
+        slog(s, VDM_LOG_WARN, "queue enable: index out of range");
+        return VDM_ERANGE;
+    }
+    r = qregs(s, q);
+    if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0)
+        return 0;
+    if ((s->status & VDM_STATUS_FEATURES_OK) == 0) {
+        slog(s, VDM_LOG_WARN, "queue enable refused: FEATURES_OK not set");
+        return VDM_ESTATE;
+    }
+    if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
+        slog(s, VDM_LOG_WARN, "queue enable refused: device needs reset");
+        return VDM_ESTATE;
+    }
+    if ((s->status & VDM_STATUS_DRIVER_OK) != 0 &&
+        (r[VDM_QR_FLAGS] & VDM_QF_RESET) == 0) {
+        slog(s, VDM_LOG_WARN, "queue enable after DRIVER_OK refused");
+        return VDM_ESTATE;
+    }
+    num = r[VDM_QR_NUM];
+    if ((s->negotiated & VDM_F_RING_PACKED) == 0 && (num & (num - 1)) != 0) {
+        vdm_dev_needs_reset(d, VDM_EINVAL,
+                            "queue enable: split queue size not a power of 2");
+        return VDM_EINVAL;
+    }
+
+    vq = &s->queues[q];
+    vc.num = (uint16_t)num;
+    vc.index = q;
+    vc.features = s->negotiated;
+    vc.desc_addr = get64(r, VDM_QR_DESC_LO);
+    vc.driver_addr = get64(r, VDM_QR_DRV_LO);
+    vc.device_addr = get64(r, VDM_QR_DEV_LO);
+    vc.mem = s->mem;
+    vc.slots = r + VDM_DEV_QREG_WORDS;
+    vc.max_chain = 0;
+    vc.ops = &vq_ops;
+    vc.ctx = d;
+    rc = vdm_vq_init(vq, &vc);
+    if (rc < 0) {
+        vdm_dev_needs_reset(d, rc, "queue enable: bad ring");
+        return rc;
+    }
+    if ((r[VDM_QR_FLAGS] & VDM_QF_STATE) != 0) {
+        struct vdm_vq_state vs;
+        __builtin_memset(&vs, 0, sizeof(vs));
+        vs.last_avail_idx = (uint16_t)r[VDM_QR_STATE_IDX];
+        vs.used_idx = (uint16_t)(r[VDM_QR_STATE_IDX] >> 16);
+        vs.avail_wrap = (uint8_t)r[VDM_QR_STATE_WRAP];
+        vs.used_wrap = (uint8_t)(r[VDM_QR_STATE_WRAP] >> 8);
+        rc = vdm_vq_set_state(vq, &vs);
+        if (rc < 0) {
+            vdm_vq_reset(vq);
+            vdm_dev_needs_reset(d, rc, "queue enable: bad saved ring state");
+            return rc;
+        }
+    }
+    r[VDM_QR_FLAGS] =
+        (r[VDM_QR_FLAGS] | VDM_QF_ENABLED) & ~(VDM_QF_STATE | VDM_QF_RESET);
+    return 0;
+}
+
+int vdm_dev_queue_enabled(const struct vdm_dev *d, uint16_t q)
+{
+    const struct vdm_dev_state *s = cst(d);
+    if (s == NULL || q >= s->num_queues)
+        return 0;
+    return (qregs(s, q)[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0;
+}
+
+int vdm_dev_queue_reset(struct vdm_dev *d, uint16_t q)
+{
+    struct vdm_dev_state *s = st(d);
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    if (q >= s->num_queues) {
+        slog(s, VDM_LOG_WARN, "queue reset: index out of range");
+        return VDM_ERANGE;
+    }
+    /* Spec "Virtqueue Reset": only when VIRTIO_F_RING_RESET is negotiated. */
+    if ((s->negotiated & VDM_F_RING_RESET) == 0) {
+        slog(s, VDM_LOG_WARN, "queue reset without RING_RESET ignored");
+        return VDM_ENOTSUP;
+    }
+    queue_teardown(d, s, q);
+    qregs(s, q)[VDM_QR_FLAGS] = VDM_QF_RESET;
+    return 0;
+}
+
+int vdm_dev_queue_set_state(struct vdm_dev *d, uint16_t q,
+                            const struct vdm_vq_state *vs)
+{
+    struct vdm_dev_state *s = st(d);
+    uint32_t *r;
+
+    if (s == NULL || vs == NULL)
+        return VDM_EINVAL;
+    if (q >= s->num_queues)
+        return VDM_ERANGE;
+    if (vs->avail_wrap > 1 || vs->used_wrap > 1 || vs->reserved != 0)
+        return VDM_EINVAL;
+    r = qregs(s, q);
+    if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0)
+        return vdm_vq_set_state(&s->queues[q], vs);
+    r[VDM_QR_STATE_IDX] =
+        (uint32_t)vs->last_avail_idx | ((uint32_t)vs->used_idx << 16);
+    r[VDM_QR_STATE_WRAP] =
+        (uint32_t)vs->avail_wrap | ((uint32_t)vs->used_wrap << 8);
+    r[VDM_QR_FLAGS] |= VDM_QF_STATE;
+    return 0;
+}
+
+int vdm_dev_queue_get_state(const struct vdm_dev *d, uint16_t q,
+                            struct vdm_vq_state *vs)
+{
+    const struct vdm_dev_state *s = cst(d);
+    const uint32_t *r;
+
+    if (s == NULL || vs == NULL)
+        return VDM_EINVAL;
+    if (q >= s->num_queues)
+        return VDM_ERANGE;
+    r = qregs(s, q);
+    if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0)
+        return vdm_vq_get_state(&s->queues[q], vs);
+    __builtin_memset(vs, 0, sizeof(*vs));
+    if ((r[VDM_QR_FLAGS] & VDM_QF_STATE) != 0) {
+        vs->last_avail_idx = (uint16_t)r[VDM_QR_STATE_IDX];
+        vs->used_idx = (uint16_t)(r[VDM_QR_STATE_IDX] >> 16);
+        vs->avail_wrap = (uint8_t)r[VDM_QR_STATE_WRAP];
+        vs->used_wrap = (uint8_t)(r[VDM_QR_STATE_WRAP] >> 8);
+    } else {
+        /* The ring's initial position (packed wrap counters start at 1). */
+        vs->avail_wrap = 1;
+        vs->used_wrap = 1;
+    }
+    return 0;
+}
+
+int vdm_dev_queue_notify(struct vdm_dev *d, uint16_t q, uint32_t data)
+{
+    struct vdm_dev_state *s = st(d);
+    uint32_t *r;
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    if (q >= s->num_queues) {
+        slog(s, VDM_LOG_WARN, "notify: queue index out of range ignored");
+        return VDM_ERANGE;
+    }
+    /* Spec "Device Initialization": no available buffer notifications
+     * before DRIVER_OK; a device needing reset touches no queue. */
+    if ((s->status & VDM_STATUS_DRIVER_OK) == 0) {
+        slog(s, VDM_LOG_WARN, "notify before DRIVER_OK ignored");
+        return VDM_ESTATE;
+    }
+    if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
+        slog(s, VDM_LOG_DEBUG, "notify while device needs reset ignored");
+        return VDM_ESTATE;
+    }
+    r = qregs(s, q);
+    if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) == 0) {
+        slog(s, VDM_LOG_WARN, "notify for a disabled queue ignored");
+        return VDM_ESTATE;
+    }
+    /* Spec "Driver Notifications": with NOTIFICATION_DATA, @p data only
+     * repeats where the driver's ring stands (next_off/next_wrap). It is a
+     * hint the device has no need for and never trusts: the ring itself is
+     * the truth. */
+    (void)data;
+    s->cls->queue_notify(d, q);
+    return 0;
+}
