@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* virtio-mmio version 2 transport.
+ *
+ * Spec: "Virtio Over MMIO", "MMIO Device Register Layout" (device and driver
+ * requirements), "MMIO-specific Initialization And Device Operation",
+ * "Driver Notifications", "Shared Memory Regions".
+ *
+ * The register file is a thin adapter over the device core's transport
+ * face: the device core owns status, features, queue registers and the
+ * config generation; this file keeps only the selector registers, the
+ * InterruptStatus bits and the line level. */
+#include "vdm/mmio.h"
+
+#include "le.h"
+
+#define MMIO_MAGIC_STATE 0x6f696d6du /* "mmio": set by init */
+
+/* Spec "Virtio Over MMIO / Features reserved for future use": not offered
+ * over MMIO even when the device type offers it. */
+#define MMIO_F_UNSUPPORTED VDM_F_ADMIN_VQ
+
+/* A hook is present when the caller's table is long enough to hold it and
+ * it is not NULL (shorter tables come from older callers). */
+#define HAS_HOOK(tbl, type, field)                                             \
+    ((tbl) != NULL &&                                                          \
+     (tbl)->size >= offsetof(type, field) + sizeof((tbl)->field) &&            \
+     (tbl)->field != NULL)
+
+/* Does a caller struct of declared size @p sz hold @p field? */
+#define HAS_FIELD(sz, type, field)                                             \
+    ((sz) >= offsetof(type, field) + sizeof(((type *)0)->field))
+
+struct mmio_state {
+    uint32_t magic;
+    uint32_t vendor_id;
+    struct vdm_dev *dev;
+    const struct vdm_mmio_ops *ops;
+    void *host;
+    const struct vdm_mmio_shm *shm;
+    uint32_t nshm;
+    uint32_t dev_features_sel; /* DeviceFeaturesSel */
+    uint32_t drv_features_sel; /* DriverFeaturesSel */
+    uint32_t queue_sel;        /* QueueSel as written (may be out of range) */
+    uint32_t shm_sel;          /* SHMSel */
+    uint32_t int_status;       /* InterruptStatus */
+};
+
+_Static_assert(sizeof(struct mmio_state) <= VDM_MMIO_SIZE,
+               "struct mmio_state does not fit VDM_MMIO_SIZE");
+_Static_assert(alignof(struct mmio_state) <= alignof(struct vdm_mmio),
+               "struct vdm_mmio storage is under-aligned");
+
+static struct mmio_state *st(struct vdm_mmio *t)
+{
+    struct mmio_state *s;
+    if (t == NULL)
+        return NULL;
+    s = (struct mmio_state *)(void *)t->opaque;
+    return s->magic == MMIO_MAGIC_STATE ? s : NULL;
+}
+
+static const struct mmio_state *cst(const struct vdm_mmio *t)
+{
+    const struct mmio_state *s;
+    if (t == NULL)
+        return NULL;
+    s = (const struct mmio_state *)(const void *)t->opaque;
+    return s->magic == MMIO_MAGIC_STATE ? s : NULL;
+}
+
+static void mlog(const struct mmio_state *s, int level, const char *msg)
+{
+    if (HAS_HOOK(s->ops, struct vdm_mmio_ops, log))
+        s->ops->log(s->host, level, msg);
+}
+
+static void set_line(const struct mmio_state *s, int level)
+{
+    if (HAS_HOOK(s->ops, struct vdm_mmio_ops, irq))
+        s->ops->irq(s->host, level);
+}
+
+/* Spec "Notifications From The Device": one line, asserted while any
+ * InterruptStatus bit is set; bits stay until the driver acknowledges. */
+static void raise_event(struct mmio_state *s, uint32_t bit)
+{
+    s->int_status |= bit;
+    set_line(s, 1);
+}
+
+static void ack_events(struct mmio_state *s, uint32_t bits)
+{
+    uint32_t before = s->int_status;
+    s->int_status &= ~bits;
+    if (before != 0 && s->int_status == 0)
+        set_line(s, 0);
+}
+
+/* Interrupt sink installed in the device core. */
+static void on_queue(void *ctx, uint16_t q)
+{
+    struct mmio_state *s = st((struct vdm_mmio *)ctx);
+    (void)q;
+    if (s != NULL)
+        raise_event(s, VDM_MMIO_INT_VRING);
+}
+
+static void on_config(void *ctx)
+{
+    struct mmio_state *s = st((struct vdm_mmio *)ctx);
+    if (s != NULL)
+        raise_event(s, VDM_MMIO_INT_CONFIG);
+}
+
+static const struct vdm_transport_ops mmio_sink = {
+    .size = sizeof(struct vdm_transport_ops),
+    .notify_queue = on_queue,
+    .notify_config = on_config,
+};
+
+/* Transport part of a reset: spec "MMIO Device Register Layout": upon reset
+ * the device clears every InterruptStatus bit (QueueReady is cleared by the
+ * device core tearing the queues down). */
+static void regs_reset(struct mmio_state *s)
+{
+    ack_events(s, ~0u);
+    s->dev_features_sel = 0;
+    s->drv_features_sel = 0;
+    s->queue_sel = 0;
+    s->shm_sel = 0;
+}
+
+static const struct vdm_mmio_shm *find_shm(const struct mmio_state *s,
+                                           uint32_t id)
+{
+    uint32_t i;
+    for (i = 0; i < s->nshm; i++) {
+        if (s->shm[i].id == id)
+            return &s->shm[i];
+    }
+    return NULL;
+}
+
+int vdm_mmio_init(struct vdm_mmio *t, struct vdm_dev *d,
+                  const struct vdm_mmio_config *cfg)
+{
+    struct mmio_state *s;
+    const struct vdm_mmio_shm *shm = NULL;
+    uint32_t nshm = 0, i, j;
+
+    if (t == NULL || d == NULL || cfg == NULL)
+        return VDM_EINVAL;
+    if (!HAS_FIELD(cfg->size, struct vdm_mmio_config, host))
+        return VDM_ESIZE;
+    if (cfg->ops != NULL && cfg->ops->size < sizeof(uint32_t))
+        return VDM_ESIZE;
+    if (HAS_FIELD(cfg->size, struct vdm_mmio_config, nshm)) {
+        shm = cfg->shm;
+        nshm = cfg->nshm;
+    }
+    if (HAS_FIELD(cfg->size, struct vdm_mmio_config, reserved) &&
+        cfg->reserved != 0)
+        return VDM_EINVAL;
+    if (nshm > 0 && shm == NULL)
+        return VDM_EINVAL;
+    for (i = 0; i < nshm; i++) {
+        if (shm[i].reserved != 0)
+            return VDM_EINVAL;
+        for (j = 0; j < i; j++) {
+            if (shm[j].id == shm[i].id)
+                return VDM_EINVAL;
+        }
+    }
+
+    __builtin_memset(t, 0, sizeof(*t));
+    s = (struct mmio_state *)(void *)t->opaque;
+    s->vendor_id =
+        cfg->vendor_id != 0 ? cfg->vendor_id : VDM_MMIO_VENDOR_DEFAULT;
+    s->dev = d;
+    s->ops = cfg->ops;
+    s->host = cfg->host;
+    s->shm = nshm > 0 ? shm : NULL;
+    s->nshm = nshm;
+    s->magic = MMIO_MAGIC_STATE;
+    vdm_dev_bind(d, &mmio_sink, t);
+    return 0;
+}
+
+int vdm_mmio_reset(struct vdm_mmio *t)
+{
+    struct mmio_state *s = st(t);
+    if (s == NULL)
+        return VDM_EINVAL;
+    (void)vdm_dev_set_status(s->dev, 0);
+    regs_reset(s);
+    return 0;
+}
+
+uint32_t vdm_mmio_interrupt_status(const struct vdm_mmio *t)
+{
+    const struct mmio_state *s = cst(t);
+    return s != NULL ? s->int_status : 0;
+}
+
+uint64_t vdm_mmio_window_size(const struct vdm_mmio *t)
+{
+    const struct mmio_state *s = cst(t);
+    uint64_t n;
+    if (s == NULL)
+        return 0;
+    n = (uint64_t)VDM_MMIO_CONFIG + vdm_dev_config_size(s->dev);
+    return (n + 0xffu) & ~(uint64_t)0xffu;
+}
+
+static int valid_width(uint32_t w)
+{
+    return w == 1 || w == 2 || w == 4 || w == 8;
+}
+
+/* Device-specific configuration: byte-granular, little-endian. */
+static int config_read(struct mmio_state *s, uint64_t off, uint32_t width,
+                       uint64_t *val)
+{
+    uint8_t buf[8];
+    uint32_t size = vdm_dev_config_size(s->dev);
+    int rc;
+
+    if (off > size || width > size - off) {
+        mlog(s, VDM_LOG_WARN, "mmio: read past the config space ignored");
+        return VDM_ERANGE;
+    }
+    __builtin_memset(buf, 0, sizeof(buf));
+    rc = vdm_dev_config_read(s->dev, (uint32_t)off, buf, width);
+    if (rc < 0)
+        return rc;
+    *val = vdm_le64(buf);
+    return 0;
+}
+
+static int config_write(struct mmio_state *s, uint64_t off, uint32_t width,
+                        uint64_t val)
+{
+    uint8_t buf[8];
+    uint32_t size = vdm_dev_config_size(s->dev);
+
+    if (off > size || width > size - off) {
+        mlog(s, VDM_LOG_WARN, "mmio: write past the config space ignored");
+        return VDM_ERANGE;
+    }
+    vdm_put_le64(buf, val);
+    return vdm_dev_config_write(s->dev, (uint32_t)off, buf, width);
+}
+
+/* The selected queue, or -1 when QueueSel names no queue of this device. */
+static int32_t selected_queue(const struct mmio_state *s)
+{
+    if (s->queue_sel >= vdm_dev_num_queues(s->dev))
+        return -1;
+    return (int32_t)s->queue_sel;
+}
+
+int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
+                  uint64_t *val)
+{
+    struct mmio_state *s = st(t);
+    const struct vdm_mmio_shm *r;
+    uint64_t f;
+    int32_t q;
+
+    if (val != NULL)
+        *val = 0;
+    if (s == NULL || val == NULL)
+        return VDM_EINVAL;
+    if (!valid_width(width)) {
+        mlog(s, VDM_LOG_WARN, "mmio: read with an invalid width ignored");
+        return VDM_EINVAL;
+    }
+    if (off >= VDM_MMIO_CONFIG)
+        return config_read(s, off - VDM_MMIO_CONFIG, width, val);
+    /* Spec "MMIO Device Register Layout": the driver MUST use 32-bit wide
+     * and aligned accesses for the control registers. */
+    if (width != 4 || (off & 3u) != 0) {
+        mlog(s, VDM_LOG_WARN,
+             "mmio: control register read not 32-bit wide and aligned ignored");
+        return VDM_EINVAL;
+    }
+    q = selected_queue(s);
+    switch (off) {
+    case VDM_MMIO_MAGIC_VALUE: *val = VDM_MMIO_MAGIC; return 0;
+    case VDM_MMIO_VERSION_REG: *val = VDM_MMIO_VERSION; return 0;
+    case VDM_MMIO_DEVICE_ID: *val = vdm_dev_device_id(s->dev); return 0;
+    case VDM_MMIO_VENDOR_ID: *val = s->vendor_id; return 0;
+    case VDM_MMIO_DEVICE_FEATURES:
+        f = vdm_dev_device_features(s->dev) & ~MMIO_F_UNSUPPORTED;
+        if (s->dev_features_sel == 0)
+            *val = (uint32_t)f;
+        else if (s->dev_features_sel == 1)
+            *val = (uint32_t)(f >> 32);
+        return 0; /* words 2 and up: no features there */
+    case VDM_MMIO_QUEUE_SIZE_MAX:
+        /* 0 for a queue that does not exist (QueueSel out of range). */
+        if (q >= 0)
+            *val = vdm_dev_queue_size_max(s->dev, (uint16_t)q);
+        return 0;
+    case VDM_MMIO_QUEUE_READY:
+        if (q >= 0)
+            *val = vdm_dev_queue_enabled(s->dev, (uint16_t)q) ? 1u : 0u;
+        return 0;
+    case VDM_MMIO_INTERRUPT_STATUS: *val = s->int_status; return 0;
+    case VDM_MMIO_STATUS: *val = vdm_dev_status(s->dev); return 0;
+    case VDM_MMIO_SHM_LEN_LOW:
+    case VDM_MMIO_SHM_LEN_HIGH:
+    case VDM_MMIO_SHM_BASE_LOW:
+    case VDM_MMIO_SHM_BASE_HIGH:
+        /* A region that does not exist reads as length and base -1. */
+        r = find_shm(s, s->shm_sel);
+        if (off == VDM_MMIO_SHM_LEN_LOW || off == VDM_MMIO_SHM_LEN_HIGH)
+            f = r != NULL ? r->len : ~(uint64_t)0;
+        else
+            f = r != NULL ? r->base : ~(uint64_t)0;
+        if ((off & 4u) != 0)
+            f >>= 32;
+        *val = (uint32_t)f;
+        return 0;
+    case VDM_MMIO_QUEUE_RESET:
+        /* Queue resets complete synchronously: never seen in progress. */
+        return 0;
+    case VDM_MMIO_CONFIG_GENERATION:
+        *val = vdm_dev_config_generation(s->dev);
+        return 0;
+    default:
+        mlog(s, VDM_LOG_WARN,
+             "mmio: read of a write-only or reserved register ignored");
+        return VDM_ENOTSUP;
+    }
+}
+
+/* QueueSize and the area registers: spec "MMIO Device Register Layout":
+ * only for an existing queue that is not ready. The device core refuses
+ * them after DRIVER_OK unless the queue was reset alone. */
+static int queue_reg_check(struct mmio_state *s, int32_t q)
+{
+    if (q < 0) {
+        mlog(s, VDM_LOG_WARN,
+             "mmio: queue register write with no such queue selected");
+        return VDM_ERANGE;
+    }
+    if (vdm_dev_queue_enabled(s->dev, (uint16_t)q)) {
+        mlog(s, VDM_LOG_WARN,
+             "mmio: queue register write while QueueReady ignored");
+        return VDM_ESTATE;
+    }
+    return 0;
+}
+
+static int write_area(struct mmio_state *s, int32_t q, uint64_t off, uint32_t v)
+{
+    uint64_t a[3];
+    uint64_t *p;
+    int rc = queue_reg_check(s, q);
+
+    if (rc < 0)
+        return rc;
+    rc = vdm_dev_queue_get_addr(s->dev, (uint16_t)q, &a[0], &a[1], &a[2]);
+    if (rc < 0)
+        return rc;
+    /* 0x80/0x84 desc, 0x90/0x94 driver, 0xa0/0xa4 device. */
+    p = &a[(off - VDM_MMIO_QUEUE_DESC_LOW) >> 4];
+    if ((off & 4u) != 0)
+        *p = (*p & 0xffffffffu) | ((uint64_t)v << 32);
+    else
+        *p = (*p & ~(uint64_t)0xffffffffu) | v;
+    return vdm_dev_queue_set_addr(s->dev, (uint16_t)q, a[0], a[1], a[2]);
+}
+
+/* QueueNotify. Spec "Available Buffer Notifications": without
+ * NOTIFICATION_DATA the value is the 16-bit queue index; with it, bits 0-15
+ * are the index and bits 16-31 next_off/next_wrap. */
+static int queue_notify(struct mmio_state *s, uint32_t v)
+{
+    if ((vdm_dev_features(s->dev) & VDM_F_NOTIFICATION_DATA) == 0 &&
+        v > 0xffffu) {
+        mlog(s, VDM_LOG_WARN,
+             "mmio: QueueNotify value is not a queue index, ignored");
+        return VDM_EINVAL;
+    }
+    return vdm_dev_queue_notify(s->dev, (uint16_t)(v & 0xffffu), v);
+}
+
+static int write_features(struct mmio_state *s, uint32_t v)
+{
+    uint64_t f = vdm_dev_driver_features(s->dev);
+
+    if (s->drv_features_sel == 0) {
+        f = (f & ~(uint64_t)0xffffffffu) | v;
+    } else if (s->drv_features_sel == 1) {
+        f = (f & 0xffffffffu) | ((uint64_t)v << 32);
+    } else {
+        if (v == 0)
+            return 0;
+        mlog(s, VDM_LOG_WARN,
+             "mmio: driver feature bits beyond bit 63 ignored");
+        return VDM_EINVAL;
+    }
+    /* Never offered here, so never negotiated either. */
+    return vdm_dev_set_driver_features(s->dev, f & ~MMIO_F_UNSUPPORTED);
+}
+
+static int write_ready(struct mmio_state *s, int32_t q, uint32_t v)
+{
+    if (q < 0) {
+        mlog(s, VDM_LOG_WARN, "mmio: QueueReady with no such queue selected");
+        return VDM_ERANGE;
+    }
+    if (v == 1)
+        return vdm_dev_queue_enable(s->dev, (uint16_t)q);
+    if (v != 0) {
+        mlog(s, VDM_LOG_WARN, "mmio: QueueReady value not 0 or 1 ignored");
+        return VDM_EINVAL;
+    }
+    if (!vdm_dev_queue_enabled(s->dev, (uint16_t)q))
+        return 0;
+    /* The driver stops using a live queue: that is a queue reset, which
+     * the device core allows only with VIRTIO_F_RING_RESET; otherwise the
+     * queue stays ready and the driver reads 1 back. */
+    return vdm_dev_queue_reset(s->dev, (uint16_t)q);
+}
+
+int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
+                   uint64_t val)
+{
+    struct mmio_state *s = st(t);
+    uint32_t v;
+    int32_t q;
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    if (!valid_width(width)) {
+        mlog(s, VDM_LOG_WARN, "mmio: write with an invalid width ignored");
+        return VDM_EINVAL;
+    }
+    if (width < 8)
+        val &= ((uint64_t)1 << (8 * width)) - 1;
+    if (off >= VDM_MMIO_CONFIG)
+        return config_write(s, off - VDM_MMIO_CONFIG, width, val);
+    if (width != 4 || (off & 3u) != 0) {
+        mlog(
+            s, VDM_LOG_WARN,
+            "mmio: control register write not 32-bit wide and aligned ignored");
+        return VDM_EINVAL;
+    }
+    v = (uint32_t)val;
+    q = selected_queue(s);
+    switch (off) {
+    case VDM_MMIO_DEVICE_FEATURES_SEL: s->dev_features_sel = v; return 0;
+    case VDM_MMIO_DRIVER_FEATURES: return write_features(s, v);
+    case VDM_MMIO_DRIVER_FEATURES_SEL: s->drv_features_sel = v; return 0;
+    case VDM_MMIO_QUEUE_SEL: s->queue_sel = v; return 0;
+    case VDM_MMIO_QUEUE_SIZE: {
+        int rc = queue_reg_check(s, q);
+        if (rc < 0)
+            return rc;
+        if (v > 0xffffu) {
+            mlog(s, VDM_LOG_WARN, "mmio: QueueSize above 65535 ignored");
+            return VDM_EINVAL;
+        }
+        return vdm_dev_queue_set_size(s->dev, (uint16_t)q, (uint16_t)v);
+    }
+    case VDM_MMIO_QUEUE_READY: return write_ready(s, q, v);
+    case VDM_MMIO_QUEUE_NOTIFY: return queue_notify(s, v);
+    case VDM_MMIO_INTERRUPT_ACK: ack_events(s, v); return 0;
+    case VDM_MMIO_STATUS: {
+        int rc;
+        if (v > 0xffu) {
+            mlog(s, VDM_LOG_WARN, "mmio: Status value above 0xff ignored");
+            return VDM_EINVAL;
+        }
+        rc = vdm_dev_set_status(s->dev, (uint8_t)v);
+        if (v == 0)
+            regs_reset(s);
+        return rc;
+    }
+    case VDM_MMIO_QUEUE_DESC_LOW:
+    case VDM_MMIO_QUEUE_DESC_HIGH:
+    case VDM_MMIO_QUEUE_DRIVER_LOW:
+    case VDM_MMIO_QUEUE_DRIVER_HIGH:
+    case VDM_MMIO_QUEUE_DEVICE_LOW:
+    case VDM_MMIO_QUEUE_DEVICE_HIGH: return write_area(s, q, off, v);
+    case VDM_MMIO_SHM_SEL: s->shm_sel = v; return 0;
+    case VDM_MMIO_QUEUE_RESET:
+        if (q < 0) {
+            mlog(s, VDM_LOG_WARN,
+                 "mmio: QueueReset with no such queue selected");
+            return VDM_ERANGE;
+        }
+        if (v == 0)
+            return 0;
+        if (v != 1) {
+            mlog(s, VDM_LOG_WARN, "mmio: QueueReset value not 0 or 1 ignored");
+            return VDM_EINVAL;
+        }
+        return vdm_dev_queue_reset(s->dev, (uint16_t)q);
+    default:
+        mlog(s, VDM_LOG_WARN,
+             "mmio: write to a read-only or reserved register ignored");
+        return VDM_ENOTSUP;
+    }
+}
