@@ -1,0 +1,1004 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* virtio-blk device type.
+ *
+ * Spec: "Block Device" -- "Feature bits", "Device configuration layout",
+ * "Device Initialization", "Device Operation" and their device requirements.
+ *
+ * Requests are per queue. Queue q owns the slots reqs[q * (qmax + 1)] (its
+ * bookkeeping) and reqs[q * (qmax + 1) + 1 + k], k < qmax (one per ring
+ * entry), and the spans iovs[(q * qmax + k) * iov_per_req ...]. A slot lives
+ * FREE -> ACTIVE (popped; handed to the host) -> FREE when its last
+ * reference is dropped, or ACTIVE -> ZOMBIE at a reset -> FREE when the host
+ * finally completes it. The token handed to the host encodes the slot index
+ * and a per-slot sequence number, so a stale or repeated completion is
+ * recognised instead of completing someone else's request. */
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vdm/devices/blk.h"
+
+#include "le.h"
+
+/* ------------------------------------------------------------------------ */
+/* State */
+
+#define BLK_MAGIC 0x766d426bu /* "vmBk" */
+#define NONE      UINT32_MAX
+
+/* A hook is present when the caller's table is long enough to hold it. */
+#define HAS_HOOK(tbl, type, field)                                             \
+    ((tbl) != NULL &&                                                          \
+     (tbl)->size >= offsetof(type, field) + sizeof((tbl)->field) &&            \
+     (tbl)->field != NULL)
+
+/* Tokens: slot index in the low bits, sequence number above. The index of
+ * the last slot is below VDM_DEV_MAX_QUEUES * (VDM_VQ_MAX_NUM + 1) < 2^26. */
+#define TOKEN_SHIFT    26
+#define TOKEN_IDX_MASK ((((uintptr_t)1) << TOKEN_SHIFT) - 1)
+#define TOKEN_SEQ_MASK (UINTPTR_MAX >> TOKEN_SHIFT)
+#define MAX_SLOTS      ((uint64_t)(VDM_VQ_MAX_NUM + 1) * VDM_DEV_MAX_QUEUES)
+_Static_assert(MAX_SLOTS <= ((uint64_t)1 << TOKEN_SHIFT),
+               "slot index does not fit the token");
+
+enum { SLOT_FREE = 0, SLOT_ACTIVE = 1, SLOT_ZOMBIE = 2 };
+
+/* One request in flight. */
+struct blk_req {
+    struct vdm_chain c;  /* the popped chain; c.iov is this slot's spans */
+    uint8_t *status_ptr; /* last device-writable byte, NULL if none */
+    struct vdm_iov fix;  /* original of the span trimmed for the host */
+    uint32_t fix_idx;    /* its index in c.iov, NONE if nothing trimmed */
+    uint32_t seq;        /* bumped at each use of the slot (tokens) */
+    uint32_t pending;    /* host calls outstanding + 1 while submitting */
+    uint32_t data_len;   /* writable data bytes written if status is OK */
+    uint32_t next_free;  /* free list link (slot index) */
+    uint16_t q;          /* owning queue */
+    uint8_t state;       /* SLOT_* */
+    uint8_t status;      /* VDM_BLK_S_*: first failure wins */
+};
+
+/* The per-queue bookkeeping slot. */
+struct blk_queue {
+    uint32_t free_head; /* slot index, NONE when all slots are taken */
+    uint32_t nactive;   /* slots ACTIVE */
+    uint32_t nzombie;   /* slots ZOMBIE */
+    uint32_t gen;       /* bumped by every reset of the queue */
+    uint32_t npushed;   /* pushed during the current processing pass */
+    uint8_t busy;       /* a processing pass is running */
+    uint8_t stalled;    /* stopped for want of a free slot */
+    uint8_t reserved[2];
+};
+
+union blk_slot {
+    struct blk_req r;
+    struct blk_queue qs;
+};
+
+struct blk {
+    uint32_t magic;
+    uint32_t flags; /* VDM_BLK_* */
+    struct vdm_dev *dev;
+    const struct vdm_blk_ops *ops;
+    void *host;
+    union blk_slot *slots;
+    struct vdm_iov *iovs;
+    uint64_t capacity;
+    uint32_t iov_per_req;
+    uint32_t blk_size;
+    uint32_t seg_max;
+    uint32_t size_max;
+    uint32_t opt_io_size;
+    uint32_t max_discard_sectors;
+    uint32_t max_discard_seg;
+    uint32_t discard_align;
+    uint32_t max_wz_sectors;
+    uint32_t max_wz_seg;
+    uint16_t num_queues;
+    uint16_t qmax;
+    uint16_t cylinders;
+    uint16_t min_io_size;
+    uint8_t heads;
+    uint8_t sectors;
+    uint8_t phys_block_exp;
+    uint8_t align_offset;
+    uint8_t writeback; /* current cache mode, the `writeback` field */
+    uint8_t serial[VDM_BLK_ID_BYTES];
+};
+
+_Static_assert(sizeof(struct blk) <= VDM_BLK_SIZE,
+               "struct blk does not fit VDM_BLK_SIZE");
+_Static_assert(alignof(struct blk) <= alignof(struct vdm_blk),
+               "struct vdm_blk storage is under-aligned");
+_Static_assert(sizeof(union blk_slot) <= VDM_BLK_REQ_SIZE,
+               "struct blk_req does not fit VDM_BLK_REQ_SIZE");
+_Static_assert(alignof(union blk_slot) <= alignof(struct vdm_blk_req),
+               "struct vdm_blk_req storage is under-aligned");
+
+static struct blk *blk_of(struct vdm_blk *b)
+{
+    struct blk *s;
+    if (b == NULL)
+        return NULL;
+    s = (struct blk *)(void *)b->opaque;
+    return s->magic == BLK_MAGIC ? s : NULL;
+}
+
+static const struct blk *cblk_of(const struct vdm_blk *b)
+{
+    const struct blk *s;
+    if (b == NULL)
+        return NULL;
+    s = (const struct blk *)(const void *)b->opaque;
+    return s->magic == BLK_MAGIC ? s : NULL;
+}
+
+static size_t qbase(const struct blk *s, uint16_t q)
+{
+    return (size_t)q * ((size_t)s->qmax + 1);
+}
+
+static struct blk_queue *qstate(struct blk *s, uint16_t q)
+{
+    return &s->slots[qbase(s, q)].qs;
+}
+
+static size_t slot_index(const struct blk *s, const struct blk_req *r)
+{
+    return (size_t)((const union blk_slot *)(const void *)r - s->slots);
+}
+
+static struct vdm_iov *slot_iov(const struct blk *s, size_t idx)
+{
+    size_t per = (size_t)s->qmax + 1;
+    size_t q = idx / per, k = idx % per - 1;
+    return s->iovs + (q * s->qmax + k) * s->iov_per_req;
+}
+
+static void *token_of(const struct blk *s, const struct blk_req *r)
+{
+    uintptr_t t = ((uintptr_t)(r->seq & TOKEN_SEQ_MASK) << TOKEN_SHIFT) |
+                  (uintptr_t)slot_index(s, r);
+    return (void *)t;
+}
+
+/* The slot a token names, if it is in flight (ACTIVE or ZOMBIE). */
+static struct blk_req *req_of_token(const struct blk *s, const void *token)
+{
+    uintptr_t t = (uintptr_t)token;
+    size_t idx = (size_t)(t & TOKEN_IDX_MASK);
+    size_t per = (size_t)s->qmax + 1;
+    struct blk_req *r;
+
+    if (idx >= (size_t)s->num_queues * per || idx % per == 0)
+        return NULL;
+    r = &s->slots[idx].r;
+    if (r->state == SLOT_FREE || r->pending == 0 ||
+        (uintptr_t)(r->seq & TOKEN_SEQ_MASK) != (t >> TOKEN_SHIFT))
+        return NULL;
+    return r;
+}
+
+static void blk_log(const struct blk *s, int level, const char *msg)
+{
+    vdm_dev_log(s->dev, level, msg);
+}
+
+/* Queues in use: N = 1 unless VIRTIO_BLK_F_MQ is negotiated (spec "Block
+ * Device / Virtqueues"). */
+static uint16_t active_queues(const struct blk *s)
+{
+    return (vdm_dev_features(s->dev) & VDM_BLK_F_MQ) != 0 ? s->num_queues : 1;
+}
+
+static void set_cache_mode(struct blk *s, uint8_t wb)
+{
+    s->writeback = wb;
+    if (HAS_HOOK(s->ops, struct vdm_blk_ops, set_writeback))
+        s->ops->set_writeback(s->host, wb);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Completion */
+
+static void merge_status(struct blk_req *r, uint8_t st)
+{
+    if (r->status == VDM_BLK_S_OK)
+        r->status = st;
+}
+
+/* The last reference is gone: report the request and free its slot.
+ * "Device Operation": the status byte is the last byte written; the used
+ * length counts the data written and that byte. An abandoned (ZOMBIE)
+ * request touches neither guest memory nor the queue. */
+static void blk_finish(struct blk *s, struct blk_req *r)
+{
+    struct blk_queue *qs = qstate(s, r->q);
+    const struct vdm_mem *mem = vdm_dev_mem(s->dev);
+    uint32_t nspans = r->c.nread + r->c.nwrite;
+    size_t idx = slot_index(s, r);
+
+    if (r->fix_idx != NONE) {
+        r->c.iov[r->fix_idx] = r->fix;
+        r->fix_idx = NONE;
+    }
+    if (nspans > r->c.iov_cap)
+        nspans = r->c.iov_cap;
+
+    if (r->state == SLOT_ACTIVE) {
+        struct vdm_vq *vq = vdm_dev_queue(s->dev, r->q);
+        uint32_t written = 0;
+
+        if (vq != NULL && r->status_ptr != NULL) {
+            *(volatile uint8_t *)r->status_ptr = r->status;
+            written = (r->status == VDM_BLK_S_OK ? r->data_len : 0) + 1;
+        }
+        vdm_mem_release(mem, r->c.iov, nspans);
+        if (vq != NULL) {
+            if (vdm_vq_push(vq, r->c.id, written) < 0)
+                blk_log(s, VDM_LOG_ERROR, "blk: used push failed");
+            else if (qs->busy)
+                qs->npushed++;
+            else
+                (void)vdm_dev_notify_used(s->dev, r->q);
+        }
+        qs->nactive--;
+    } else {
+        vdm_mem_release(mem, r->c.iov, nspans);
+        qs->nzombie--;
+    }
+    r->state = SLOT_FREE;
+    r->next_free = qs->free_head;
+    qs->free_head = (uint32_t)idx;
+}
+
+static void blk_put(struct blk *s, struct blk_req *r)
+{
+    if (--r->pending == 0)
+        blk_finish(s, r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Requests (spec "Block Device / Device Operation") */
+
+/* Is [sector, sector + n) inside the disk? Overflow-safe. */
+static int in_range(const struct blk *s, uint64_t sector, uint64_t n)
+{
+    return sector <= s->capacity && n <= s->capacity - sector;
+}
+
+/* VIRTIO_BLK_T_IN / VIRTIO_BLK_T_OUT: data "in multiples of 512 bytes",
+ * never beyond capacity; a write on a device offering VIRTIO_BLK_F_RO gets
+ * IOERR and writes nothing. */
+static void blk_rw(struct blk *s, struct blk_req *r, uint64_t sector, int write)
+{
+    struct vdm_chain *c = &r->c;
+    struct vdm_iov *iov;
+    uint32_t dlen, n, i;
+    int rc;
+
+    if (write && (s->flags & VDM_BLK_RO) != 0) {
+        merge_status(r, VDM_BLK_S_IOERR);
+        return;
+    }
+    /* IN: the writable part less the status byte; OUT: the readable part
+     * after the header. */
+    dlen = write ? c->read_len - VDM_BLK_HDR_BYTES : c->write_len - 1;
+    if (dlen % VDM_BLK_SECTOR_SIZE != 0 ||
+        !in_range(s, sector, dlen / VDM_BLK_SECTOR_SIZE)) {
+        merge_status(r, VDM_BLK_S_IOERR);
+        return;
+    }
+    if (dlen == 0)
+        return; /* nothing to move: OK */
+
+    if (write) {
+        /* Skip the header, which may span several readable spans. */
+        uint32_t skip = VDM_BLK_HDR_BYTES;
+        for (i = 0; i < c->nread && skip >= c->iov[i].len; i++)
+            skip -= c->iov[i].len;
+        if (i == c->nread) { /* spans shorter than read_len: not ours */
+            merge_status(r, VDM_BLK_S_IOERR);
+            return;
+        }
+        if (skip != 0) {
+            r->fix = c->iov[i];
+            r->fix_idx = i;
+            c->iov[i].base = (uint8_t *)c->iov[i].base + skip;
+            c->iov[i].len -= skip;
+        }
+        iov = &c->iov[i];
+        n = c->nread - i;
+    } else {
+        /* Leave the status byte out of the last writable span. */
+        uint32_t last = c->nread + c->nwrite - 1;
+        iov = &c->iov[c->nread];
+        n = c->nwrite;
+        if (c->iov[last].len == 1) {
+            n--;
+        } else {
+            r->fix = c->iov[last];
+            r->fix_idx = last;
+            c->iov[last].len--;
+        }
+        r->data_len = dlen;
+    }
+    r->pending++;
+    rc = write ? s->ops->write(s->host, sector, iov, n, token_of(s, r))
+               : s->ops->read(s->host, sector, iov, n, token_of(s, r));
+    if (rc < 0) {
+        r->pending--;
+        merge_status(r, VDM_BLK_S_IOERR);
+    }
+}
+
+/* VIRTIO_BLK_T_FLUSH: sector and data are to be ignored. */
+static void blk_flush(struct blk *s, struct blk_req *r)
+{
+    int rc;
+
+    if ((s->flags & VDM_BLK_FLUSH) == 0) {
+        merge_status(r, VDM_BLK_S_UNSUPP);
+        return;
+    }
+    r->pending++;
+    rc = s->ops->flush(s->host, token_of(s, r));
+    if (rc < 0) {
+        r->pending--;
+        merge_status(r, VDM_BLK_S_IOERR);
+    }
+}
+
+/* VIRTIO_BLK_T_GET_ID: "a NUL-padded ASCII string up to 20 bytes long";
+ * the driver gives 20 bytes, a shorter buffer gets what fits. */
+static void blk_get_id(struct blk *s, struct blk_req *r)
+{
+    uint32_t n = r->c.write_len - 1;
+
+    if (n > VDM_BLK_ID_BYTES)
+        n = VDM_BLK_ID_BYTES;
+    r->data_len = (uint32_t)vdm_chain_copy_to(&r->c, 0, s->serial, n);
+}
+
+/* VIRTIO_BLK_T_DISCARD / VIRTIO_BLK_T_WRITE_ZEROES: one or more struct
+ * virtio_blk_discard_write_zeroes segments, at most max_*_seg. Each segment
+ * is read once into a local and validated before use. Device requirements:
+ * UNSUPP if any unknown flag is set, or `unmap` on a discard; otherwise an
+ * invalid segment (beyond capacity, above max_*_sectors) gives IOERR. Valid
+ * segments are issued as they are read and stop at the first invalid one;
+ * later segments are still scanned for flags so UNSUPP wins. The spec leaves
+ * segment state indeterminate when the request fails. */
+static void blk_dwz(struct blk *s, struct blk_req *r, uint32_t type)
+{
+    const struct vdm_chain *c = &r->c;
+    int wz = type == VDM_BLK_T_WRITE_ZEROES;
+    uint32_t dlen, nseg, i, max_seg, max_sec;
+    uint8_t st = VDM_BLK_S_OK;
+
+    if ((s->flags & (wz ? VDM_BLK_WRITE_ZEROES : VDM_BLK_DISCARD)) == 0) {
+        merge_status(r, VDM_BLK_S_UNSUPP);
+        return;
+    }
+    if ((s->flags & VDM_BLK_RO) != 0) {
+        merge_status(r, VDM_BLK_S_IOERR);
+        return;
+    }
+    max_seg = wz ? s->max_wz_seg : s->max_discard_seg;
+    max_sec = wz ? s->max_wz_sectors : s->max_discard_sectors;
+    dlen = c->read_len - VDM_BLK_HDR_BYTES;
+    nseg = dlen / VDM_BLK_SEG_BYTES;
+    if (dlen % VDM_BLK_SEG_BYTES != 0 || nseg == 0 || nseg > max_seg) {
+        merge_status(r, VDM_BLK_S_IOERR);
+        return;
+    }
+    for (i = 0; i < nseg; i++) {
+        uint8_t seg[VDM_BLK_SEG_BYTES];
+        uint64_t sector;
+        uint32_t nsec, fl;
+        int rc;
+
+        if (vdm_chain_copy_from(
+                c, VDM_BLK_HDR_BYTES + (size_t)i * VDM_BLK_SEG_BYTES, seg,
+                sizeof(seg)) != sizeof(seg)) {
+            st = VDM_BLK_S_IOERR;
+            break;
+        }
+        sector = vdm_le64(seg);
+        nsec = vdm_le32(seg + 8);
+        fl = vdm_le32(seg + 12);
+        if ((fl & ~VDM_BLK_SEG_F_UNMAP) != 0 ||
+            (!wz && (fl & VDM_BLK_SEG_F_UNMAP) != 0)) {
+            st = VDM_BLK_S_UNSUPP;
+            break;
+        }
+        if (st != VDM_BLK_S_OK)
+            continue; /* only looking for flags now */
+        if (nsec > max_sec || !in_range(s, sector, nsec)) {
+            st = VDM_BLK_S_IOERR;
+            continue;
+        }
+        if (nsec == 0)
+            continue;
+        r->pending++;
+        rc = wz ? s->ops->write_zeroes(s->host, sector, nsec,
+                                       fl & VDM_BLK_SEG_F_UNMAP, token_of(s, r))
+                : s->ops->discard(s->host, sector, nsec, token_of(s, r));
+        if (rc < 0) {
+            r->pending--;
+            st = VDM_BLK_S_IOERR;
+        }
+        if (r->state != SLOT_ACTIVE)
+            return; /* reset from inside the host call: stop */
+    }
+    merge_status(r, st);
+}
+
+/* Look at one popped chain (spec "Device Operation", struct
+ * virtio_blk_req). The submission holds one reference on the slot so a
+ * completion from inside a host call never finishes it under our feet. */
+static void blk_submit(struct blk *s, struct blk_req *r)
+{
+    struct vdm_chain *c = &r->c;
+    uint8_t hdr[VDM_BLK_HDR_BYTES];
+    uint32_t type;
+    uint64_t sector;
+
+    r->pending = 1;
+    r->status = VDM_BLK_S_OK;
+    r->data_len = 0;
+    r->fix_idx = NONE;
+    r->status_ptr = NULL;
+
+    /* The status byte: the last byte of the device-writable part. Without
+     * one the request cannot be answered; it is returned unread. */
+    if (c->nwrite == 0 || c->write_len == 0 ||
+        c->iov[c->nread + c->nwrite - 1].len == 0) {
+        blk_log(s, VDM_LOG_WARN, "blk: request without a status byte");
+        blk_put(s, r);
+        return;
+    }
+    {
+        const struct vdm_iov *last = &c->iov[c->nread + c->nwrite - 1];
+        r->status_ptr = (uint8_t *)last->base + last->len - 1;
+    }
+
+    /* The header, copied once; it may span several readable spans. */
+    if (c->read_len < VDM_BLK_HDR_BYTES ||
+        vdm_chain_copy_from(c, 0, hdr, sizeof(hdr)) != sizeof(hdr)) {
+        blk_log(s, VDM_LOG_WARN, "blk: request header too short");
+        merge_status(r, VDM_BLK_S_IOERR);
+        blk_put(s, r);
+        return;
+    }
+    type = vdm_le32(hdr);
+    sector = vdm_le64(hdr + 8); /* hdr + 4: `reserved` (was ioprio) */
+
+    switch (type) {
+    case VDM_BLK_T_IN: blk_rw(s, r, sector, 0); break;
+    case VDM_BLK_T_OUT: blk_rw(s, r, sector, 1); break;
+    case VDM_BLK_T_FLUSH: blk_flush(s, r); break;
+    case VDM_BLK_T_GET_ID: blk_get_id(s, r); break;
+    case VDM_BLK_T_DISCARD:
+    case VDM_BLK_T_WRITE_ZEROES: blk_dwz(s, r, type); break;
+    default: merge_status(r, VDM_BLK_S_UNSUPP); break;
+    }
+    blk_put(s, r);
+}
+
+/* Pop and submit one chain: 1 done, 0 queue empty, -1 stop (no free slot,
+ * or the queue broke; the device core has been told of a violation). */
+static int blk_pop_one(struct blk *s, uint16_t q, struct vdm_vq *vq)
+{
+    struct blk_queue *qs = qstate(s, q);
+    struct blk_req *r;
+    uint32_t idx = qs->free_head;
+    int rc;
+
+    if (idx == NONE) {
+        qs->stalled = 1;
+        return -1;
+    }
+    r = &s->slots[idx].r;
+    r->c.iov = slot_iov(s, idx);
+    r->c.iov_cap = s->iov_per_req;
+    rc = vdm_vq_pop(vq, &r->c);
+    if (rc == 0)
+        return 0;
+    if (rc < 0 && rc != VDM_ENOSPC)
+        return -1;
+
+    qs->free_head = r->next_free;
+    qs->nactive++;
+    r->state = SLOT_ACTIVE;
+    r->q = q;
+    r->seq++;
+    if ((r->seq & TOKEN_SEQ_MASK) == 0)
+        r->seq++;
+    if (rc == VDM_ENOSPC) {
+        /* More spans than iov_per_req: the status byte cannot be found.
+         * Return the chain untouched (0 written). */
+        blk_log(s, VDM_LOG_WARN, "blk: request has too many segments");
+        r->pending = 1;
+        r->status_ptr = NULL;
+        r->fix_idx = NONE;
+        blk_put(s, r);
+        return 1;
+    }
+    blk_submit(s, r);
+    return 1;
+}
+
+/* One processing pass over queue q. Not re-entered: a call from inside a
+ * host call (kick, or a completion freeing a slot) finds the pass running. */
+static void blk_run(struct blk *s, uint16_t q)
+{
+    struct blk_queue *qs = qstate(s, q);
+    struct vdm_vq *vq;
+    uint32_t gen = qs->gen;
+    int rc;
+
+    if (qs->busy)
+        return;
+    vq = vdm_dev_queue(s->dev, q);
+    if (vq == NULL)
+        return;
+    qs->busy = 1;
+    qs->stalled = 0;
+    qs->npushed = 0;
+    (void)vdm_vq_set_notify(vq, 0);
+    for (;;) {
+        rc = blk_pop_one(s, q, vq);
+        if (qs->gen != gen)
+            break; /* reset from inside a host call: the ring is gone */
+        if (rc > 0)
+            continue;
+        if (rc < 0 || vdm_vq_set_notify(vq, 1) != 1)
+            break;
+        /* Chains arrived while re-enabling notifications: go on. */
+        (void)vdm_vq_set_notify(vq, 0);
+    }
+    if (qs->gen == gen) {
+        if (rc < 0)
+            (void)vdm_vq_set_notify(vq, 1);
+        if (qs->npushed != 0)
+            (void)vdm_dev_notify_used(s->dev, q);
+    }
+    qs->npushed = 0;
+    qs->busy = 0;
+}
+
+/* Abandon queue q's requests (device or queue reset): the host keeps its
+ * slots until it completes them; nothing of theirs is touched again. */
+static void blk_abandon_queue(struct blk *s, uint16_t q)
+{
+    struct blk_queue *qs = qstate(s, q);
+    size_t base = qbase(s, q);
+    uint32_t k;
+
+    qs->gen++;
+    qs->stalled = 0;
+    qs->npushed = 0;
+    if (qs->nactive == 0)
+        return;
+    for (k = 1; k <= s->qmax; k++) {
+        struct blk_req *r = &s->slots[base + k].r;
+        if (r->state == SLOT_ACTIVE) {
+            r->state = SLOT_ZOMBIE;
+            qs->nactive--;
+            qs->nzombie++;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Device class hooks */
+
+static struct blk *blk_dev(struct vdm_dev *d)
+{
+    return blk_of((struct vdm_blk *)vdm_dev_priv(d));
+}
+
+/* "Device Initialization": if CONFIG_WCE is negotiated without FLUSH,
+ * writeback MUST start at 0. If FLUSH is offered but neither FLUSH nor
+ * CONFIG_WCE is negotiated, writes must be stable on completion ("Device
+ * Operation", case 1): writethrough. */
+static int blk_features_ok(struct vdm_dev *d, uint64_t accepted)
+{
+    struct blk *s = blk_dev(d);
+    uint8_t wb;
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    wb = (s->flags & VDM_BLK_WRITEBACK) != 0;
+    if ((accepted & VDM_BLK_F_FLUSH) == 0)
+        wb = 0;
+    set_cache_mode(s, wb);
+    return 0;
+}
+
+static void blk_reset(struct vdm_dev *d)
+{
+    struct blk *s = blk_dev(d);
+    uint16_t q;
+
+    if (s == NULL)
+        return;
+    for (q = 0; q < s->num_queues; q++)
+        blk_abandon_queue(s, q);
+    set_cache_mode(s, (s->flags & VDM_BLK_WRITEBACK) != 0);
+}
+
+static void blk_queue_reset(struct vdm_dev *d, uint16_t q)
+{
+    struct blk *s = blk_dev(d);
+    if (s != NULL && q < s->num_queues)
+        blk_abandon_queue(s, q);
+}
+
+static void blk_queue_notify(struct vdm_dev *d, uint16_t q)
+{
+    struct blk *s = blk_dev(d);
+
+    if (s == NULL)
+        return;
+    if (q >= active_queues(s)) {
+        blk_log(s, VDM_LOG_WARN, "blk: notify for an unused queue ignored");
+        return;
+    }
+    if (HAS_HOOK(s->ops, struct vdm_blk_ops, kick))
+        s->ops->kick(s->host, q);
+    else
+        blk_run(s, q);
+}
+
+/* "Device configuration layout": struct virtio_blk_config, little-endian,
+ * padding (unused0, unused1) zero. */
+static void blk_config_image(const struct blk *s, uint8_t *cfg)
+{
+    __builtin_memset(cfg, 0, VDM_BLK_CONFIG_SIZE);
+    vdm_put_le64(cfg + VDM_BLK_CFG_CAPACITY, s->capacity);
+    vdm_put_le32(cfg + VDM_BLK_CFG_SIZE_MAX, s->size_max);
+    vdm_put_le32(cfg + VDM_BLK_CFG_SEG_MAX, s->seg_max);
+    vdm_put_le16(cfg + VDM_BLK_CFG_CYLINDERS, s->cylinders);
+    cfg[VDM_BLK_CFG_HEADS] = s->heads;
+    cfg[VDM_BLK_CFG_SECTORS] = s->sectors;
+    vdm_put_le32(cfg + VDM_BLK_CFG_BLK_SIZE, s->blk_size);
+    if ((s->flags & VDM_BLK_TOPOLOGY) != 0) {
+        cfg[VDM_BLK_CFG_PHYS_BLOCK_EXP] = s->phys_block_exp;
+        cfg[VDM_BLK_CFG_ALIGN_OFFSET] = s->align_offset;
+        vdm_put_le16(cfg + VDM_BLK_CFG_MIN_IO_SIZE, s->min_io_size);
+        vdm_put_le32(cfg + VDM_BLK_CFG_OPT_IO_SIZE, s->opt_io_size);
+    }
+    cfg[VDM_BLK_CFG_WRITEBACK] = s->writeback;
+    vdm_put_le16(cfg + VDM_BLK_CFG_NUM_QUEUES, s->num_queues);
+    if ((s->flags & VDM_BLK_DISCARD) != 0) {
+        vdm_put_le32(cfg + VDM_BLK_CFG_MAX_DISCARD_SECTORS,
+                     s->max_discard_sectors);
+        vdm_put_le32(cfg + VDM_BLK_CFG_MAX_DISCARD_SEG, s->max_discard_seg);
+        vdm_put_le32(cfg + VDM_BLK_CFG_DISCARD_ALIGN, s->discard_align);
+    }
+    if ((s->flags & VDM_BLK_WRITE_ZEROES) != 0) {
+        vdm_put_le32(cfg + VDM_BLK_CFG_MAX_WZ_SECTORS, s->max_wz_sectors);
+        vdm_put_le32(cfg + VDM_BLK_CFG_MAX_WZ_SEG, s->max_wz_seg);
+        cfg[VDM_BLK_CFG_WZ_MAY_UNMAP] = (s->flags & VDM_BLK_WZ_MAY_UNMAP) != 0;
+    }
+}
+
+static void blk_config_read(struct vdm_dev *d, uint32_t off, void *buf,
+                            uint32_t len)
+{
+    const struct blk *s = blk_dev(d);
+    uint8_t cfg[VDM_BLK_CONFIG_SIZE];
+
+    if (s == NULL || off > VDM_BLK_CONFIG_SIZE ||
+        len > VDM_BLK_CONFIG_SIZE - off) {
+        __builtin_memset(buf, 0, len);
+        return;
+    }
+    blk_config_image(s, cfg);
+    __builtin_memcpy(buf, cfg + off, len);
+}
+
+/* Only `writeback` is writable, and only with CONFIG_WCE negotiated
+ * ("Device Initialization": 0 writethrough, 1 writeback). */
+static void blk_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
+                             uint32_t len)
+{
+    struct blk *s = blk_dev(d);
+    uint8_t v;
+
+    if (s == NULL)
+        return;
+    if (off > VDM_BLK_CFG_WRITEBACK || len <= VDM_BLK_CFG_WRITEBACK - off) {
+        blk_log(s, VDM_LOG_WARN, "blk: write to read-only config ignored");
+        return;
+    }
+    if ((vdm_dev_features(s->dev) & VDM_BLK_F_CONFIG_WCE) == 0) {
+        blk_log(s, VDM_LOG_WARN,
+                "blk: writeback write without CONFIG_WCE ignored");
+        return;
+    }
+    v = ((const uint8_t *)buf)[VDM_BLK_CFG_WRITEBACK - off];
+    if (v > 1) {
+        blk_log(s, VDM_LOG_WARN, "blk: writeback value not 0 or 1 ignored");
+        return;
+    }
+    if (v != s->writeback)
+        set_cache_mode(s, v);
+}
+
+static const struct vdm_device_class blk_class = {
+    .size = sizeof(struct vdm_device_class),
+    .device_id = VDM_VIRTIO_ID_BLK,
+    .name = "blk",
+    .config_size = VDM_BLK_CONFIG_SIZE,
+    .max_queues = VDM_DEV_MAX_QUEUES,
+    .features_ok = blk_features_ok,
+    .reset = blk_reset,
+    .queue_notify = blk_queue_notify,
+    .queue_reset = blk_queue_reset,
+    .config_read = blk_config_read,
+    .config_write = blk_config_write,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Public API */
+
+#define BLK_FLAGS_ALL                                                          \
+    (VDM_BLK_RO | VDM_BLK_FLUSH | VDM_BLK_WCE | VDM_BLK_WRITEBACK |            \
+     VDM_BLK_TOPOLOGY | VDM_BLK_DISCARD | VDM_BLK_WRITE_ZEROES |               \
+     VDM_BLK_WZ_MAY_UNMAP)
+
+/* Device-type feature bits are 0..23 (spec "Feature Bits"). */
+#define DEVICE_TYPE_BITS 0xffffffull
+
+static uint64_t blk_features(const struct vdm_blk_config *cfg, uint16_t nq,
+                             uint64_t base_features)
+{
+    uint64_t f = VDM_BLK_F_SEG_MAX;
+
+    if (cfg->size_max != 0)
+        f |= VDM_BLK_F_SIZE_MAX;
+    if (cfg->cylinders != 0 || cfg->heads != 0 || cfg->sectors != 0)
+        f |= VDM_BLK_F_GEOMETRY;
+    if ((cfg->flags & VDM_BLK_RO) != 0)
+        f |= VDM_BLK_F_RO;
+    if (cfg->blk_size != 0)
+        f |= VDM_BLK_F_BLK_SIZE;
+    if ((cfg->flags & VDM_BLK_FLUSH) != 0)
+        f |= VDM_BLK_F_FLUSH;
+    if ((cfg->flags & VDM_BLK_TOPOLOGY) != 0)
+        f |= VDM_BLK_F_TOPOLOGY;
+    if ((cfg->flags & VDM_BLK_WCE) != 0)
+        f |= VDM_BLK_F_CONFIG_WCE;
+    if (nq > 1)
+        f |= VDM_BLK_F_MQ;
+    if ((cfg->flags & VDM_BLK_DISCARD) != 0)
+        f |= VDM_BLK_F_DISCARD;
+    if ((cfg->flags & VDM_BLK_WRITE_ZEROES) != 0)
+        f |= VDM_BLK_F_WRITE_ZEROES;
+    /* Ring features; requests complete out of order, so no IN_ORDER. */
+    f |= (VDM_F_RING_ALL | (base_features & ~DEVICE_TYPE_BITS)) &
+         ~VDM_F_IN_ORDER;
+    return f;
+}
+
+static int check_config(const struct vdm_blk_config *cfg,
+                        const struct vdm_dev_config *base)
+{
+    const struct vdm_blk_ops *ops = cfg->ops;
+    uint16_t nq;
+
+    if (cfg->size < sizeof(struct vdm_blk_config) ||
+        base->size < sizeof(struct vdm_dev_config))
+        return VDM_ESIZE;
+    if (ops == NULL)
+        return VDM_EINVAL;
+    if (ops->size < offsetof(struct vdm_blk_ops, set_writeback))
+        return VDM_ESIZE;
+    if ((cfg->flags & ~(uint32_t)BLK_FLAGS_ALL) != 0 || cfg->reserved0 != 0)
+        return VDM_EINVAL;
+    if (ops->read == NULL ||
+        ((cfg->flags & VDM_BLK_RO) == 0 && ops->write == NULL) ||
+        ((cfg->flags & VDM_BLK_FLUSH) != 0 && ops->flush == NULL) ||
+        ((cfg->flags & VDM_BLK_DISCARD) != 0 && ops->discard == NULL) ||
+        ((cfg->flags & VDM_BLK_WRITE_ZEROES) != 0 && ops->write_zeroes == NULL))
+        return VDM_EINVAL;
+    /* "Device Initialization": a device offering CONFIG_WCE MUST offer
+     * FLUSH; a writeback cache without FLUSH could never be made stable. */
+    if ((cfg->flags & (VDM_BLK_WCE | VDM_BLK_WRITEBACK)) != 0 &&
+        (cfg->flags & VDM_BLK_FLUSH) == 0)
+        return VDM_EINVAL;
+    nq = cfg->num_queues != 0 ? cfg->num_queues : base->num_queues;
+    if (nq == 0 || nq > base->num_queues || nq > VDM_DEV_MAX_QUEUES)
+        return VDM_EINVAL;
+    if (base->queue_size_max == 0 || base->queue_size_max > VDM_VQ_MAX_NUM)
+        return VDM_EINVAL;
+    if (cfg->iov_per_req < 3 || cfg->seg_max > cfg->iov_per_req - 2)
+        return VDM_EINVAL;
+    if (cfg->blk_size != 0 && (cfg->blk_size < VDM_BLK_SECTOR_SIZE ||
+                               (cfg->blk_size & (cfg->blk_size - 1)) != 0))
+        return VDM_EINVAL;
+    if (cfg->reqs == NULL || cfg->iovs == NULL)
+        return VDM_EINVAL;
+    return 0;
+}
+
+int vdm_blk_init(struct vdm_blk *blk, struct vdm_dev *dev,
+                 const struct vdm_blk_config *cfg,
+                 const struct vdm_dev_config *base)
+{
+    struct vdm_dev_config dc = VDM_INIT(struct vdm_dev_config);
+    struct blk *s;
+    uint16_t q;
+    uint32_t k;
+    int rc;
+
+    if (blk == NULL || dev == NULL || cfg == NULL || base == NULL)
+        return VDM_EINVAL;
+    rc = check_config(cfg, base);
+    if (rc < 0)
+        return rc;
+
+    __builtin_memset(blk, 0, sizeof(*blk));
+    s = (struct blk *)(void *)blk->opaque;
+    s->flags = cfg->flags;
+    s->dev = dev;
+    s->ops = cfg->ops;
+    s->host = cfg->host;
+    s->slots = (union blk_slot *)(void *)cfg->reqs;
+    s->iovs = cfg->iovs;
+    s->capacity = cfg->capacity;
+    s->iov_per_req = cfg->iov_per_req;
+    s->blk_size = cfg->blk_size;
+    s->seg_max = cfg->seg_max != 0 ? cfg->seg_max : cfg->iov_per_req - 2;
+    s->size_max = cfg->size_max;
+    s->opt_io_size = cfg->opt_io_size;
+    s->max_discard_sectors =
+        cfg->max_discard_sectors != 0 ? cfg->max_discard_sectors : UINT32_MAX;
+    s->max_discard_seg = cfg->max_discard_seg != 0 ? cfg->max_discard_seg : 1;
+    s->discard_align = cfg->discard_sector_alignment;
+    s->max_wz_sectors = cfg->max_write_zeroes_sectors != 0
+                            ? cfg->max_write_zeroes_sectors
+                            : UINT32_MAX;
+    s->max_wz_seg =
+        cfg->max_write_zeroes_seg != 0 ? cfg->max_write_zeroes_seg : 1;
+    s->num_queues = cfg->num_queues != 0 ? cfg->num_queues : base->num_queues;
+    s->qmax = base->queue_size_max;
+    s->cylinders = cfg->cylinders;
+    s->heads = cfg->heads;
+    s->sectors = cfg->sectors;
+    s->phys_block_exp = cfg->physical_block_exp;
+    s->align_offset = cfg->alignment_offset;
+    s->min_io_size = cfg->min_io_size;
+    s->writeback = (cfg->flags & VDM_BLK_WRITEBACK) != 0;
+    __builtin_memcpy(s->serial, cfg->serial, VDM_BLK_ID_BYTES);
+
+    /* Per-queue bookkeeping and free lists. */
+    __builtin_memset(cfg->reqs, 0,
+                     VDM_BLK_REQS(s->num_queues, s->qmax) *
+                         sizeof(struct vdm_blk_req));
+    for (q = 0; q < s->num_queues; q++) {
+        size_t base_idx = qbase(s, q);
+        struct blk_queue *qs = &s->slots[base_idx].qs;
+        qs->free_head = (uint32_t)base_idx + 1;
+        for (k = 1; k <= s->qmax; k++) {
+            struct blk_req *r = &s->slots[base_idx + k].r;
+            r->next_free = k < s->qmax ? (uint32_t)(base_idx + k + 1) : NONE;
+            r->fix_idx = NONE;
+        }
+    }
+
+    dc.num_queues = s->num_queues;
+    dc.queue_size_max = base->queue_size_max;
+    dc.features = blk_features(cfg, s->num_queues, base->features);
+    dc.cls = &blk_class;
+    dc.priv = blk;
+    dc.mem = base->mem;
+    dc.ops = base->ops;
+    dc.host = base->host;
+    dc.queues = base->queues;
+    dc.slots = base->slots;
+    s->magic = BLK_MAGIC;
+    rc = vdm_dev_init(dev, &dc);
+    if (rc < 0) {
+        s->magic = 0;
+        return rc;
+    }
+    return 0;
+}
+
+int vdm_blk_complete(struct vdm_blk *blk, void *token, int status)
+{
+    struct blk *s = blk_of(blk);
+    struct blk_req *r;
+    struct blk_queue *qs;
+    uint16_t q;
+    int stale;
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    r = req_of_token(s, token);
+    if (r == NULL) {
+        blk_log(s, VDM_LOG_WARN, "blk: completion of an unknown token");
+        return VDM_EINVAL;
+    }
+    q = r->q;
+    qs = qstate(s, q);
+    stale = r->state == SLOT_ZOMBIE;
+    if (status == (int)VDM_BLK_S_OK || status == (int)VDM_BLK_S_IOERR ||
+        status == (int)VDM_BLK_S_UNSUPP)
+        merge_status(r, (uint8_t)status);
+    else
+        merge_status(r, VDM_BLK_S_IOERR);
+    blk_put(s, r);
+    /* A slot came free for a queue that ran out of them. */
+    if (r->state == SLOT_FREE && qs->stalled && !qs->busy)
+        blk_run(s, q);
+    if (stale) {
+        blk_log(s, VDM_LOG_INFO, "blk: completion after reset dropped");
+        return VDM_ESTATE;
+    }
+    return 0;
+}
+
+int vdm_blk_process(struct vdm_blk *blk, uint16_t q)
+{
+    struct blk *s = blk_of(blk);
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    if (q >= active_queues(s))
+        return VDM_ERANGE;
+    blk_run(s, q);
+    return 0;
+}
+
+int vdm_blk_token_queue(const struct vdm_blk *blk, const void *token)
+{
+    const struct blk *s = cblk_of(blk);
+    const struct blk_req *r;
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    r = req_of_token(s, token);
+    return r != NULL ? (int)r->q : VDM_EINVAL;
+}
+
+int vdm_blk_set_capacity(struct vdm_blk *blk, uint64_t capacity)
+{
+    struct blk *s = blk_of(blk);
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    s->capacity = capacity;
+    vdm_dev_config_changed(s->dev);
+    return 0;
+}
+
+uint64_t vdm_blk_capacity(const struct vdm_blk *blk)
+{
+    const struct blk *s = cblk_of(blk);
+    return s != NULL ? s->capacity : 0;
+}
+
+uint32_t vdm_blk_writeback(const struct vdm_blk *blk)
+{
+    const struct blk *s = cblk_of(blk);
+    return s != NULL ? s->writeback : 0;
+}
+
+uint32_t vdm_blk_in_flight(const struct vdm_blk *blk)
+{
+    const struct blk *s = cblk_of(blk);
+    uint32_t n = 0;
+    uint16_t q;
+
+    if (s == NULL)
+        return 0;
+    for (q = 0; q < s->num_queues; q++) {
+        const struct blk_queue *qs = &s->slots[qbase(s, q)].qs;
+        n += qs->nactive + qs->nzombie;
+    }
+    return n;
+}
