@@ -1,0 +1,437 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Prepare a Debian 12 (bookworm) machine for the real-guest e2e tests.
+#
+#   sudo tests/e2e/setup.sh          # idempotent; re-running is cheap
+#
+# What it does:
+#   1. adds bookworm-backports to apt (same mirror as the existing sources),
+#      file /etc/apt/sources.list.d/vdm-backports.sources;
+#   2. installs QEMU 10 (qemu-system-x86, qemu-utils) from backports plus
+#      busybox-static, cpio, xz-utils, kmod;
+#   3. downloads (does NOT install) the backports Linux image package, and
+#      fills the cache dir with vmlinuz and the needed modules decompressed,
+#      plus a dependency file and a load order.
+#
+# Cache layout (VDM_E2E_CACHE, default /var/cache/vdm-e2e):
+#   vmlinuz                 guest kernel (bzImage)
+#   vmlinux                 the same kernel decompressed (ELF with a PVH entry
+#                           note); QEMU boots it directly, which skips SeaBIOS'
+#                           Linux loader and the in-guest decompression (~1.5 s
+#                           less per boot under TCG). lib.sh prefers it.
+#   modules/NAME.ko         decompressed modules (NAME uses '_' not '-')
+#   modules/deps            "NAME DEP1 DEP2..." one line per module
+#   modules/order           every cached module, dependencies first
+#   versions                kernel / qemu / busybox versions (sourceable)
+#   debs/                   downloaded kernel .deb (kept to skip re-download)
+#   stamp                   marks a completed setup for this configuration
+#
+# Environment:
+#   VDM_E2E_CACHE           cache dir
+#   VDM_E2E_EXTRA_MODULES   extra module names to cache (space separated)
+#   VDM_E2E_FORCE=1         ignore the stamp and redo everything
+
+set -euo pipefail
+
+CACHE="${VDM_E2E_CACHE:-/var/cache/vdm-e2e}"
+SUITE="bookworm-backports"
+SOURCES_FILE="/etc/apt/sources.list.d/vdm-backports.sources"
+# Bump when the cache layout or the way it is built changes.
+LAYOUT=2
+
+# Modules the tests want. Dependencies are resolved from the .ko files
+# (modinfo -F depends); names that are built into the kernel are skipped.
+WANTED_MODULES=(
+	virtio_blk
+	virtio-rng
+	virtio_input
+	evdev
+	virtio_net
+	virtio_console
+	ext4
+	crc32c_generic
+	vmw_vsock_virtio_transport
+)
+# shellcheck disable=SC2206 # word splitting of the user list is intended
+WANTED_MODULES+=(${VDM_E2E_EXTRA_MODULES:-})
+
+# Soft dependencies that modinfo expresses through an alias ("pre: crc32c"),
+# which we cannot resolve without modules.alias: NAME -> extra deps.
+declare -A SOFT_DEPS=(
+	[ext4]="crc32c_generic"
+	[jbd2]="crc32c_generic"
+)
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+die() {
+	printf 'setup: error: %s\n' "$*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (apt-get install)"
+
+export DEBIAN_FRONTEND=noninteractive
+
+# One setup at a time (parallel test scripts may all call it).
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock 9
+
+T0=$(date +%s)
+
+stamp_key() {
+	printf 'layout=%s suite=%s modules=%s\n' "$LAYOUT" "$SUITE" "${WANTED_MODULES[*]}"
+}
+
+tools_present() {
+	command -v qemu-system-x86_64 >/dev/null &&
+		command -v qemu-storage-daemon >/dev/null &&
+		command -v cpio >/dev/null && command -v xz >/dev/null &&
+		command -v modinfo >/dev/null && [ -x /bin/busybox ] &&
+		qemu_is_backports
+}
+
+qemu_is_backports() {
+	local v
+	v=$(qemu-system-x86_64 --version 2>/dev/null | sed -n '1s/.*version \([0-9]*\)\..*/\1/p')
+	[ -n "$v" ] && [ "$v" -ge 10 ]
+}
+
+print_versions() {
+	[ -f "$CACHE/versions" ] || return 0
+	(
+		# shellcheck source=/dev/null
+		. "$CACHE/versions"
+		log "kernel:  $KERNEL_RELEASE ($KERNEL_PACKAGE)"
+		log "qemu:    $QEMU_VERSION"
+		log "qsd:     $QSD_VERSION"
+		log "busybox: $BUSYBOX_VERSION"
+		log "modules (load order): $MODULE_ORDER"
+	)
+}
+
+if [ "${VDM_E2E_FORCE:-0}" != 1 ] && [ -f "$CACHE/stamp" ] &&
+	[ "$(cat "$CACHE/stamp")" = "$(stamp_key)" ] &&
+	[ -f "$CACHE/vmlinuz" ] && [ -f "$CACHE/modules/order" ] && tools_present; then
+	log "already set up (stamp $CACHE/stamp); VDM_E2E_FORCE=1 redoes it"
+	print_versions
+	exit 0
+fi
+
+# ---------------------------------------------------------------- apt source
+
+backports_configured() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+		/etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		# Only uncommented lines count.
+		if grep -Eq "^[^#]*(^|[[:space:]])${SUITE}([[:space:]]|$)" "$f"; then
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Print "URI KEYRING" for the main bookworm suite of a deb822 file.
+uri_from_deb822() {
+	awk -v want=bookworm '
+		function flush() {
+			if (types ~ /(^|[ \t])deb([ \t]|$)/ && (" " suites " ") ~ (" " want " ") && uri == "" ) {
+				uri = uris; key = signed
+			}
+			types = ""; suites = ""; uris = ""; signed = ""
+		}
+		/^[ \t]*#/ { next }
+		/^[ \t]*$/ { flush(); next }
+		{
+			line = $0
+			field = tolower(line); sub(/:.*/, "", field)
+			val = line; sub(/^[^:]*:[ \t]*/, "", val)
+			if (field == "types") types = val
+			else if (field == "suites") suites = val
+			else if (field == "uris") { split(val, u, /[ \t]+/); uris = u[1] }
+			else if (field == "signed-by") { split(val, s, /[ \t]+/); signed = s[1] }
+		}
+		END { flush(); if (uri != "") print uri, (key == "" ? "-" : key) }
+	' "$1"
+}
+
+# Print "URI -" for the main bookworm suite of a one-line-style file.
+uri_from_list() {
+	awk -v want=bookworm '
+		/^[ \t]*#/ { next }
+		$1 == "deb" {
+			i = 2
+			if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+			if ($(i + 1) == want) { print $i, "-"; exit }
+		}
+	' "$1"
+}
+
+add_backports_source() {
+	local found="" f
+	for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		found=$(uri_from_deb822 "$f")
+		[ -n "$found" ] && break
+	done
+	if [ -z "$found" ]; then
+		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+			[ -f "$f" ] || continue
+			found=$(uri_from_list "$f")
+			[ -n "$found" ] && break
+		done
+	fi
+	local uri key
+	if [ -n "$found" ]; then
+		read -r uri key <<<"$found"
+	else
+		uri="http://deb.debian.org/debian"
+		key="-"
+		log "no bookworm source found; falling back to $uri"
+	fi
+	if [ "$key" = "-" ] || [ ! -f "$key" ]; then
+		key=/usr/share/keyrings/debian-archive-keyring.gpg
+	fi
+	log "adding $SUITE from $uri to $SOURCES_FILE"
+	{
+		echo "# Written by vdm tests/e2e/setup.sh"
+		echo "Types: deb"
+		echo "URIs: $uri"
+		echo "Suites: $SUITE"
+		echo "Components: main"
+		if [ -f "$key" ]; then
+			echo "Signed-By: $key"
+		fi
+	} >"$SOURCES_FILE.tmp"
+	mv "$SOURCES_FILE.tmp" "$SOURCES_FILE"
+}
+
+updated=0
+if backports_configured; then
+	log "$SUITE already in apt sources"
+else
+	add_backports_source
+	log "apt-get update"
+	apt-get update -qq
+	updated=1
+fi
+
+# ------------------------------------------------------------------ packages
+
+if tools_present && command -v zstd >/dev/null; then
+	log "packages already installed"
+else
+	if [ "$updated" = 0 ]; then
+		log "apt-get update"
+		apt-get update -qq
+		updated=1
+	fi
+	log "installing qemu from $SUITE and helpers"
+	apt-get install -y -qq --no-install-recommends -t "$SUITE" \
+		qemu-system-x86 qemu-utils >/dev/null
+	apt-get install -y -qq --no-install-recommends \
+		busybox-static cpio xz-utils zstd kmod >/dev/null
+	qemu_is_backports ||
+		die "qemu-system-x86_64 is not version >= 10: $(qemu-system-x86_64 --version | sed -n 1p)"
+fi
+
+# -------------------------------------------------------------------- kernel
+
+mkdir -p "$CACHE/debs"
+
+# linux-image-amd64 (metapackage) in backports depends on the real image.
+resolve_kernel_package() {
+	apt-cache show "linux-image-amd64/$SUITE" 2>/dev/null |
+		sed -n 's/^Depends: *//p' | sed -n 1p | tr ',' '\n' |
+		sed -n 's/^ *\(linux-image-[0-9][^ ]*\).*/\1/p' | sed -n 1p
+}
+kpkg=$(resolve_kernel_package)
+if [ -z "$kpkg" ] && [ "$updated" = 0 ]; then
+	log "apt-get update (no $SUITE package lists)"
+	apt-get update -qq
+	kpkg=$(resolve_kernel_package)
+fi
+[ -n "$kpkg" ] || die "cannot resolve linux-image-amd64 in $SUITE"
+kver=$(apt-cache show "$kpkg" | sed -n 's/^Version: *//p' | sed -n 1p)
+log "kernel package $kpkg ($kver)"
+
+deb=$(find "$CACHE/debs" -maxdepth 1 -name "${kpkg}_*.deb" | sed -n 1p)
+if [ -z "$deb" ]; then
+	# Remove stale kernels from earlier runs.
+	find "$CACHE/debs" -maxdepth 1 -name 'linux-image-*.deb' -delete
+	log "downloading $kpkg"
+	dl=$(mktemp -d)
+	# apt drops privileges to _apt for downloads; let it write there.
+	if id _apt >/dev/null 2>&1; then chown _apt "$dl"; fi
+	(cd "$dl" && apt-get download -qq "$kpkg")
+	mv "$dl"/*.deb "$CACHE/debs/"
+	rmdir "$dl"
+	deb=$(find "$CACHE/debs" -maxdepth 1 -name "${kpkg}_*.deb" | sed -n 1p)
+fi
+[ -n "$deb" ] || die "kernel .deb missing"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+log "extracting $(basename "$deb")"
+# Only the kernel image and the module tree are needed.
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" --wildcards \
+	'./boot/vmlinuz-*' './usr/lib/modules/*' './lib/modules/*' 2>/dev/null || true
+vmlinuz=$(find "$work/boot" -name 'vmlinuz-*' | sed -n 1p)
+[ -n "$vmlinuz" ] || die "no vmlinuz in $deb"
+uname_r=${vmlinuz##*/vmlinuz-}
+moddir=""
+for d in "$work/usr/lib/modules/$uname_r" "$work/lib/modules/$uname_r"; do
+	[ -d "$d/kernel" ] && moddir=$d && break
+done
+[ -n "$moddir" ] || die "no module tree in $deb"
+
+norm() { printf '%s' "${1//-/_}"; }
+
+# Index: normalized module name -> compressed file.
+declare -A KO=()
+while IFS= read -r -d '' f; do
+	b=${f##*/}
+	b=${b%.xz}
+	b=${b%.zst}
+	b=${b%.gz}
+	b=${b%.ko}
+	KO[$(norm "$b")]=$f
+done < <(find "$moddir/kernel" -name '*.ko*' -print0)
+
+# builtin: a name in modules.builtin (if shipped) is not a module.
+declare -A BUILTIN=()
+if [ -f "$moddir/modules.builtin" ]; then
+	while IFS= read -r l; do
+		b=${l##*/}
+		BUILTIN[$(norm "${b%.ko}")]=1
+	done <"$moddir/modules.builtin"
+fi
+
+stage="$work/stage"
+mkdir -p "$stage"
+declare -A DEPS=() STATE=()
+ORDER=()
+
+# Decompress into the stage dir and record its dependencies.
+fetch_module() {
+	local n=$1 src=${KO[$1]} dst="$stage/$1.ko"
+	case "$src" in
+	*.xz) xz -dc "$src" >"$dst" ;;
+	*.zst) zstd -qdc "$src" >"$dst" ;;
+	*.gz) gzip -dc "$src" >"$dst" ;;
+	*) cp "$src" "$dst" ;;
+	esac
+	local d deps=""
+	for d in $(modinfo -F depends "$dst" | tr ',' ' '); do
+		deps+=" $(norm "$d")"
+	done
+	local s
+	for s in ${SOFT_DEPS[$n]:-}; do
+		[ -n "${KO[$s]:-}" ] && deps+=" $s"
+	done
+	DEPS[$n]=${deps# }
+}
+
+# Depth-first visit: dependencies land in ORDER before their users.
+visit() {
+	local n
+	n=$(norm "$1")
+	case "${STATE[$n]:-}" in
+	'done') return 0 ;;
+	active) die "module dependency cycle at $n" ;;
+	esac
+	if [ -z "${KO[$n]:-}" ]; then
+		if [ -n "${BUILTIN[$n]:-}" ]; then
+			log "module $n is built into the kernel"
+		else
+			log "module $n not found (assumed built in)"
+		fi
+		STATE[$n]='done'
+		return 0
+	fi
+	STATE[$n]=active
+	fetch_module "$n"
+	local d
+	for d in ${DEPS[$n]}; do
+		visit "$d"
+	done
+	STATE[$n]='done'
+	ORDER+=("$n")
+}
+
+for m in "${WANTED_MODULES[@]}"; do
+	visit "$m"
+done
+
+for n in "${ORDER[@]}"; do
+	# Drop deps that turned out to be built in.
+	kept=""
+	for d in ${DEPS[$n]}; do
+		[ -f "$stage/$d.ko" ] && kept+=" $d"
+	done
+	printf '%s%s\n' "$n" "$kept" >>"$stage/deps"
+	printf '%s\n' "$n" >>"$stage/order"
+done
+
+# Decompress the bzImage payload (like the kernel's scripts/extract-vmlinux):
+# try each compression magic found in the file until one yields an ELF.
+extract_vmlinux() {
+	local img=$1 out=$2 magic tool off
+	for magic in '\x28\xb5\x2f\xfd:zstd -qdc' '\xfd\x37\x7a\x58\x5a\x00:xz -qdc' \
+		'\x1f\x8b\x08:gzip -qdc'; do
+		tool=${magic#*:}
+		command -v "${tool%% *}" >/dev/null || continue
+		while read -r off; do
+			# shellcheck disable=SC2086 # $tool is a command with options
+			tail -c +$((off + 1)) "$img" | $tool >"$out" 2>/dev/null || true
+			if [ "$(head -c 4 "$out" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+				return 0
+			fi
+		# Only the offsets: the matched bytes can upset `read`.
+		done < <(LC_ALL=C grep -obUaP "${magic%%:*}" "$img" | cut -d: -f1 || true)
+	done
+	rm -f "$out"
+	return 1
+}
+
+has_pvh_note() {
+	# XEN_ELFNOTE_PHYS32_ENTRY (18): the PVH entry point QEMU looks for.
+	# grep -c reads everything: grep -q could SIGPIPE readelf (pipefail).
+	[ "$(LC_ALL=C readelf -n "$1" 2>/dev/null | grep -c 'Xen.*0x00000012')" -gt 0 ]
+}
+
+vmlinux="$work/vmlinux"
+if extract_vmlinux "$vmlinuz" "$vmlinux" && { ! command -v readelf >/dev/null || has_pvh_note "$vmlinux"; }; then
+	log "extracted vmlinux ($(du -m "$vmlinux" | cut -f1) MiB) for direct PVH boot"
+else
+	log "no PVH-bootable vmlinux could be extracted; guests boot the bzImage"
+	rm -f "$vmlinux"
+fi
+
+# Swap the new cache content in.
+rm -rf "$CACHE/modules" "$CACHE/vmlinuz" "$CACHE/vmlinux"
+mkdir -p "$CACHE"
+mv "$stage" "$CACHE/modules"
+cp "$vmlinuz" "$CACHE/vmlinuz"
+if [ -f "$vmlinux" ]; then mv "$vmlinux" "$CACHE/vmlinux"; fi
+
+qemu_v=$(qemu-system-x86_64 --version | sed -n 1p)
+qsd_v=$(qemu-storage-daemon --version | sed -n 1p)
+bb_v=$(/bin/busybox 2>&1 | sed -n '1s/ multi-call.*//p')
+{
+	printf 'KERNEL_RELEASE=%q\n' "$uname_r"
+	printf 'KERNEL_PACKAGE=%q\n' "$kpkg=$kver"
+	printf 'QEMU_VERSION=%q\n' "$qemu_v"
+	printf 'QSD_VERSION=%q\n' "$qsd_v"
+	printf 'BUSYBOX_VERSION=%q\n' "$bb_v"
+	printf 'MODULE_ORDER=%q\n' "$(tr '\n' ' ' <"$CACHE/modules/order" | sed 's/ $//')"
+} >"$CACHE/versions"
+
+stamp_key >"$CACHE/stamp"
+print_versions
+log "module deps:"
+sed 's/^/setup:   /' "$CACHE/modules/deps" >&2
+log "done in $(($(date +%s) - T0)) s; cache $CACHE"
