@@ -497,7 +497,7 @@ START_TEST(test_blk_config_le)
     };
     uint8_t got[VDM_BLK_CONFIG_SIZE];
     ck_assert_uint_eq(vdm_dev_config_size(&h.dev), VDM_BLK_CONFIG_SIZE);
-    ck_assert_int_eq(vdm_dev_config_read(&h.dev, 0, got, sizeof(got)), 0);
+    ck_assert_int_eq(dh_config_read(&h, 0, got, sizeof(got)), 0);
     ck_assert_mem_eq(got, want, sizeof(want));
     /* Field-wise accesses of every width agree. */
     for (uint32_t off = 0; off < VDM_BLK_CONFIG_SIZE; off++) {
@@ -1398,22 +1398,21 @@ START_TEST(test_blk_writeback_toggle)
     ck_assert_uint_eq(ram.wb, 1);
 
     v = 0;
-    ck_assert_int_eq(vdm_dev_config_write(&h.dev, VDM_BLK_CFG_WRITEBACK, &v, 1),
-                     0);
+    ck_assert_int_eq(dh_config_write(&h, VDM_BLK_CFG_WRITEBACK, &v, 1), 0);
     ck_assert_uint_eq(dh_config(&h, VDM_BLK_CFG_WRITEBACK, 1), 0);
     ck_assert_uint_eq(vdm_blk_writeback(&blk), 0);
     ck_assert_uint_eq(ram.wb, 0);
     v = 2; /* not a mode */
-    vdm_dev_config_write(&h.dev, VDM_BLK_CFG_WRITEBACK, &v, 1);
+    dh_config_write(&h, VDM_BLK_CFG_WRITEBACK, &v, 1);
     ck_assert_uint_eq(vdm_blk_writeback(&blk), 0);
     /* A wider write covering writeback. */
     uint8_t w4[4] = {1, 0, 0x55, 0x55};
-    vdm_dev_config_write(&h.dev, VDM_BLK_CFG_WRITEBACK, w4, 4);
+    dh_config_write(&h, VDM_BLK_CFG_WRITEBACK, w4, 4);
     ck_assert_uint_eq(vdm_blk_writeback(&blk), 1);
     ck_assert_uint_eq(dh_config(&h, VDM_BLK_CFG_NUM_QUEUES, 2), 1);
     /* Other fields are read-only. */
     uint8_t cap[8] = {0};
-    vdm_dev_config_write(&h.dev, VDM_BLK_CFG_CAPACITY, cap, 8);
+    dh_config_write(&h, VDM_BLK_CFG_CAPACITY, cap, 8);
     ck_assert_uint_eq(dh_config(&h, VDM_BLK_CFG_CAPACITY, 8), CAP);
 
     /* CONFIG_WCE without FLUSH: writeback MUST start at 0. */
@@ -1427,7 +1426,7 @@ START_TEST(test_blk_writeback_toggle)
     ck_assert_int_eq(dh_bring_up(&h, SPLIT_F & ~VDM_BLK_F_CONFIG_WCE, 1), 0);
     ck_assert_uint_eq(vdm_blk_writeback(&blk), 1);
     v = 0;
-    vdm_dev_config_write(&h.dev, VDM_BLK_CFG_WRITEBACK, &v, 1);
+    dh_config_write(&h, VDM_BLK_CFG_WRITEBACK, &v, 1);
     ck_assert_uint_eq(vdm_blk_writeback(&blk), 1);
 
     /* Neither FLUSH nor CONFIG_WCE: writethrough. */

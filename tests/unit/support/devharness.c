@@ -119,19 +119,42 @@ static void tp_pci_msi(void *host, uint16_t vector, uint64_t addr,
         h->irq_config++;
         return;
     }
-    for (uint16_t q = 0; q < h->num_queues; q++)
-        if (drv_pci_queue_vector(&h->pci, q) == vector)
+    for (uint16_t q = 0; q < h->num_queues; q++) {
+        if (drv_pci_queue_vector(&h->pci, q) == vector) {
             h->irq_queue[q]++;
+            return;
+        }
+    }
+    h->irq_stray++; /* a vector no event is mapped to */
 }
 
-/* Create the transport and probe it as firmware and a driver would; once,
- * at the first routed call (after the device type's init). */
+static const struct vdm_dev_state *dstate(const struct dh *h)
+{
+    return (const struct vdm_dev_state *)(const void *)h->dev.opaque;
+}
+
+static void tp_close(struct dh *h)
+{
+    if (h->tp == &h->pci.tp)
+        drv_pci_fini(&h->pci);
+    h->tp = NULL;
+    h->tp_bound = NULL;
+}
+
+/* Create the transport and probe it as firmware and a driver would: at the
+ * first routed call (after the device type's init), and again when the
+ * device was initialised anew (vdm_dev_init() forgets the bound sink). */
 static int tp_open(struct dh *h)
 {
     int rc;
 
-    if (h->transport == DH_TP_DIRECT || h->tp != NULL)
+    if (h->transport == DH_TP_DIRECT)
         return 0;
+    if (h->tp != NULL) {
+        if (dstate(h)->tops == h->tp_bound)
+            return 0;
+        tp_close(h);
+    }
     if (h->transport == DH_TP_MMIO) {
         rc = drv_mmio_init(&h->mmio, &h->dev, NULL);
         if (rc != 0)
@@ -139,12 +162,8 @@ static int tp_open(struct dh *h)
         h->mmio_irq = h->mmio.hops.irq;
         h->mmio.hops.irq = tp_mmio_irq;
         h->mmio_ev = DH_EV_NONE;
-        {
-            const struct vdm_dev_state *s =
-                (const struct vdm_dev_state *)(const void *)h->dev.opaque;
-            h->mmio_sink = s->tops;
-            h->mmio_sink_ctx = s->tctx;
-        }
+        h->mmio_sink = dstate(h)->tops;
+        h->mmio_sink_ctx = dstate(h)->tctx;
         if (h->mmio_sink == NULL || h->mmio_sink->notify_queue == NULL ||
             h->mmio_sink->notify_config == NULL)
             return -1;
@@ -170,6 +189,7 @@ static int tp_open(struct dh *h)
         }
         h->tp = &h->pci.tp;
     }
+    h->tp_bound = dstate(h)->tops;
     return 0;
 }
 
@@ -233,7 +253,8 @@ int dh_init(struct dh *h, const struct dh_opts *opts)
         o.nregions = 1;
     if (o.num_queues > DH_MAX_QUEUES || o.nregions > DRV_MAX_REGIONS)
         return -1;
-    h->transport = o.transport == DH_TP_ENV ? transport_from_env() : o.transport;
+    h->transport =
+        o.transport == DH_TP_ENV ? transport_from_env() : o.transport;
     if (h->transport < DH_TP_DIRECT || h->transport > DH_TP_PCI)
         return -1;
     per = (o.guest_size / o.nregions) & ~(uint64_t)4095;
@@ -285,14 +306,10 @@ static void drop_queues(struct dh *h)
     }
 }
 
-#include <stdio.h>
 void dh_fini(struct dh *h)
 {
-    fprintf(stderr, "DHDBG %s stray=%u unbound=%u irqq0=%u irqq1=%u irqc=%u\n", dh_transport_name(h), h->irq_stray, h->irq_unbound, h->irq_queue[0], h->irq_queue[1], h->irq_config);
     drop_queues(h);
-    if (h->tp == &h->pci.tp)
-        drv_pci_fini(&h->pci);
-    h->tp = NULL;
+    tp_close(h);
     free(h->queues);
     free(h->slots);
     h->queues = NULL;
@@ -426,6 +443,25 @@ int dh_bring_up(struct dh *h, uint64_t features, uint16_t nq)
             return rc;
     }
     return dh_driver_ok(h);
+}
+
+int dh_set_status(struct dh *h, uint8_t status)
+{
+    if (tp_open(h) != 0)
+        return -1;
+    if (h->tp != NULL) {
+        unsigned r = h->tp->refused;
+        h->tp->ops->set_status(h->tp, status);
+        return tp_rc(h, r);
+    }
+    return vdm_dev_set_status(&h->dev, status);
+}
+
+uint8_t dh_status(struct dh *h)
+{
+    if (tp_open(h) != 0 || h->tp == NULL)
+        return vdm_dev_status(&h->dev);
+    return h->tp->ops->get_status(h->tp);
 }
 
 void dh_reset(struct dh *h)

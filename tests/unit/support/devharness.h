@@ -25,14 +25,15 @@
  * kept for the life of the bench. PCI uses MSI-X with one vector per queue
  * plus one for configuration changes.
  *
- * Notification counters (irq_queue, irq_config) count what the device told
- * the driver. Direct: the device core's host hooks. MMIO: each raise of
- * the interrupt line is one event, a configuration change when it set the
- * CONFIG bit of InterruptStatus, else a used buffer notification counted
- * for the queue(s) whose device used position moved since the previous one
- * (the line does not name the queue). PCI: each MSI-X message, by vector.
- * Interrupts of a device not bound to a transport still arrive through the
- * host hooks and are counted the same way.
+ * Notification counters (irq_queue, irq_config) count what reached the
+ * driver. Direct: the device core's host hooks. PCI: each MSI-X message,
+ * by vector. MMIO: each raise of the interrupt line (the transport raises
+ * it again for every event); the line names no event, so the bench sits
+ * between the device core and the transport's interrupt sink (it reads the
+ * sink vdm_mmio_init() bound and binds itself in front of it) to note
+ * which event the raise belongs to. A device not bound to a transport (a
+ * second device on h->base) still reaches the host hooks; in transport
+ * mode those also count irq_unbound.
  *
  * Hosted test code (libc, malloc); not part of the library.
  */
@@ -58,7 +59,7 @@ extern "C" {
 /** @name Transport modes (dh::transport, dh_opts::transport)
  * @{ */
 #define DH_TP_ENV    0 /**< dh_opts only: from DH_TRANSPORT (default). */
-#define DH_TP_DIRECT 1 /**< vdm_dev_* calls (DH_TRANSPORT unset or "direct"). */
+#define DH_TP_DIRECT 1 /**< vdm_dev_* calls (DH_TRANSPORT unset, "direct"). */
 #define DH_TP_MMIO   2 /**< vdm_mmio + drv_mmio (DH_TRANSPORT=mmio). */
 #define DH_TP_PCI    3 /**< vdm_pci + drv_pci, MSI-X (DH_TRANSPORT=pci). */
 /** @} */
@@ -101,23 +102,27 @@ struct dh {
     const char *last_log;              /**< Last message. */
 
     /* Transport mode. */
-    int transport;       /**< DH_TP_DIRECT, DH_TP_MMIO or DH_TP_PCI. */
-    struct drv_tp *tp;   /**< Driver view once created, else NULL. */
+    int transport;        /**< DH_TP_DIRECT, DH_TP_MMIO or DH_TP_PCI. */
+    struct drv_tp *tp;    /**< Driver view once created, else NULL. */
     struct drv_mmio mmio; /**< DH_TP_MMIO: transport and driver. */
     struct drv_pci pci;   /**< DH_TP_PCI: transport and driver. */
     /** MMIO: the driver hook drv_mmio installed (chained). */
     void (*mmio_irq)(void *host, int level);
     /** PCI: the driver hook drv_pci installed (chained). */
-    void (*pci_msi)(void *host, uint16_t vector, uint64_t addr,
-                    uint32_t data);
+    void (*pci_msi)(void *host, uint16_t vector, uint64_t addr, uint32_t data);
     /** MMIO: the transport's sink in the device core (chained). */
     const struct vdm_transport_ops *mmio_sink;
     void *mmio_sink_ctx; /**< Its context. */
     int mmio_ev;         /**< MMIO: event being signalled (queue, or < 0). */
-    /** Interrupts the transport raised outside any device event. */
+    /** The sink bound in the device when the transport was created (a
+     *  change means the device was initialised again). */
+    const struct vdm_transport_ops *tp_bound;
+    /** Interrupts the transport delivered outside any device event (MMIO)
+     *  or on a vector no event is mapped to (PCI). */
     unsigned irq_stray;
-    /** Transport mode: notifications that reached the host hooks because
-     *  no transport was bound (the device was initialised again). */
+    /** Transport mode: notifications that reached the host hooks, i.e.
+     *  from a device no transport is bound to (another device on h->base,
+     *  or this one initialised again and not yet given a new transport). */
     unsigned irq_unbound;
 };
 
@@ -150,6 +155,14 @@ int dh_setup_queue(struct dh *h, uint16_t q, uint16_t num);
 int dh_driver_ok(struct dh *h);
 /** @brief dh_negotiate + dh_setup_queue for queues 0..nq-1 + dh_driver_ok. */
 int dh_bring_up(struct dh *h, uint64_t features, uint16_t nq);
+/**
+ * @brief Driver writes the status byte (0 resets the device but, unlike
+ *        dh_reset(), keeps the driver queues).
+ * @return 0 or the vdm_dev_set_status / status register write code.
+ */
+int dh_set_status(struct dh *h, uint8_t status);
+/** @brief Read the status byte (through a transport: the register). */
+uint8_t dh_status(struct dh *h);
 /** @brief Write status 0 (device reset) and forget the driver queues. */
 void dh_reset(struct dh *h);
 
