@@ -8,5 +8,8 @@
 #include "common.h"
 #include "device.h"
 #include "mem.h"
+#include "mmio.h"
+#include "pci.h"
+#include "vhost_user.h"
 #include "virtqueue.h"
 #endif

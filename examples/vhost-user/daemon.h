@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vdm-vhost-user: shared declarations of the daemon (Linux host code, not
+ * part of the library). One `struct vdev` per --socket/--device pair. */
+#ifndef VDM_VHOST_USER_DAEMON_H
+#define VDM_VHOST_USER_DAEMON_H
+
+#include <stdint.h>
+
+#include "vdm/device.h"
+#include "vdm/vhost_user.h"
+
+/** Most key=value options one --device takes. */
+#define VD_MAX_OPTS 16
+
+/** Parsed `TYPE,key=value,...`. */
+struct vd_opts {
+    const char *type;
+    unsigned n;
+    const char *key[VD_MAX_OPTS];
+    const char *val[VD_MAX_OPTS];
+    unsigned used[VD_MAX_OPTS]; /* consumed by the device type */
+};
+
+struct vdev;
+
+/** What each device type provides to the daemon. */
+struct vd_type {
+    const char *name;
+    /** Parse options, open backing resources, fill d->base (queues,
+     *  queue_size_max) and initialise the vdm device on d->dev with
+     *  d->base as the base config. 0 or -1 (message printed). */
+    int (*create)(struct vdev *d, struct vd_opts *o);
+    /** The front-end connected (may be NULL). */
+    void (*connected)(struct vdev *d);
+    /** The front-end went away, after vdm_vhost_user_reset (may be NULL). */
+    void (*disconnected)(struct vdev *d);
+    /** Something happened (message handled, kick, timer): do pending work.
+     *  Returns the ms until it wants to run again, or -1 (may be NULL). */
+    int (*poll)(struct vdev *d);
+};
+
+/** One device served on one socket. */
+struct vdev {
+    const char *name;   /* "blk0" etc. for logs */
+    const char *socket; /* socket path */
+    const struct vd_type *type;
+    void *priv; /* the device type's state */
+
+    int listen_fd;
+    int conn_fd;
+
+    /* vdm objects */
+    struct vdm_vhost_user vu;
+    struct vdm_vhost_user_ring *rings;
+    struct vdm_dev dev;
+    struct vdm_vq *queues;
+    uint32_t *slots;
+    struct vdm_dev_config base; /* mem, ops, host, queues, slots, sizes */
+
+    /* kick sources, per queue */
+    int32_t *kick_fd; /* watched fd, -1 none, VDM_VHOST_USER_FD_POLL */
+    struct vd_tag *kick_tag;
+    unsigned npolled;
+
+    struct vd_tag *listen_tag;
+    struct vd_tag *conn_tag;
+};
+
+/** epoll data: what an fd is. */
+struct vd_tag {
+    int kind; /* VD_TAG_* */
+    struct vdev *d;
+    uint16_t q;
+};
+
+#define VD_TAG_LISTEN 1
+#define VD_TAG_CONN   2
+#define VD_TAG_KICK   3
+#define VD_TAG_SIGNAL 4
+
+/** Verbosity: 0 warnings and errors, 1 info, 2 debug (every message). */
+extern int vd_verbose;
+
+/** Log to stderr with the daemon and device name. */
+void vd_log(const struct vdev *d, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Value of option @p key (marked used), or NULL. */
+const char *vd_opt(struct vd_opts *o, const char *key);
+/** Parse on|off|yes|no|1|0|true|false; -1 when neither. */
+int vd_bool(const char *v);
+/** Parse an unsigned integer (decimal or 0x hex) within [lo, hi]; -1. */
+int vd_uint(const char *v, unsigned long long lo, unsigned long long hi,
+            unsigned long long *out);
+
+/**
+ * Allocate the per-queue arrays and fill d->base for @p nq queues of at most
+ * @p qmax entries (mem = the vhost-user memory, host log hook). 0 or -1.
+ */
+int vd_alloc_queues(struct vdev *d, uint16_t nq, uint16_t qmax);
+
+/** Milliseconds on CLOCK_MONOTONIC. */
+uint64_t vd_now_ms(void);
+
+extern const struct vd_type vd_type_blk;
+extern const struct vd_type vd_type_rng;
+extern const struct vd_type vd_type_input;
+
+#endif

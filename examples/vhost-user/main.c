@@ -1,0 +1,729 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vdm-vhost-user: serve vdm devices to vhost-user front-ends (QEMU, ...).
+ *
+ *   vdm-vhost-user [-v] --socket PATH --device TYPE[,key=value...] \
+ *                       [--socket PATH --device ...]...
+ *
+ * One listening socket per device; each serves one front-end at a time and
+ * waits for the next when it goes away. Everything runs in one thread on
+ * one epoll set. The Linux parts (sockets, eventfd, epoll, mmap) live here;
+ * the protocol is the library's vdm_vhost_user_handle().
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "vdm/vdm.h"
+
+#define MAX_DEVICES    32
+#define POLL_MS        5 /* period for rings in no-fd (polling) mode */
+#define RECV_TIMEOUT_S 5 /* a front-end stuck mid-message is dropped */
+
+int vd_verbose;
+
+static int epfd = -1;
+static struct vdev *devices[MAX_DEVICES];
+static unsigned ndevices;
+static volatile sig_atomic_t quit;
+
+/* Guest memory is a file the front-end owns: if it shrinks under our
+ * mapping, touching it raises SIGBUS. While the library runs on behalf of a
+ * front-end, such a fault drops that front-end instead of the process. */
+static sigjmp_buf *fault_jmp;
+
+static void disconnect(struct vdev *d, const char *why);
+
+/* Run @p stmt with SIGBUS turned into dropping the front-end of @p d. */
+#define GUARDED(d, stmt)                                                       \
+    do {                                                                       \
+        sigjmp_buf jb_;                                                        \
+        if (sigsetjmp(jb_, 1) == 0) {                                          \
+            fault_jmp = &jb_;                                                  \
+            stmt;                                                              \
+            fault_jmp = NULL;                                                  \
+        } else {                                                               \
+            fault_jmp = NULL;                                                  \
+            disconnect(d, "guest memory fault (SIGBUS: memory file shrank?)"); \
+        }                                                                      \
+    } while (0)
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers */
+
+void vd_log(const struct vdev *d, int level, const char *fmt, ...)
+{
+    static const char *const lv[] = {"error", "warning", "info", "debug"};
+    va_list ap;
+    if (level > VDM_LOG_WARN + vd_verbose)
+        return;
+    if (level < 0 || level > 3)
+        level = 3;
+    fprintf(stderr, "vdm-vhost-user: %s%s%s: ", d != NULL ? d->name : "",
+            d != NULL ? ": " : "", lv[level]);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+uint64_t vd_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+const char *vd_opt(struct vd_opts *o, const char *key)
+{
+    for (unsigned i = 0; i < o->n; i++)
+        if (strcmp(o->key[i], key) == 0) {
+            o->used[i] = 1;
+            return o->val[i];
+        }
+    return NULL;
+}
+
+int vd_bool(const char *v)
+{
+    if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "1") ||
+        !strcmp(v, "true"))
+        return 1;
+    if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "0") ||
+        !strcmp(v, "false"))
+        return 0;
+    return -1;
+}
+
+int vd_uint(const char *v, unsigned long long lo, unsigned long long hi,
+            unsigned long long *out)
+{
+    char *end;
+    unsigned long long x;
+    if (v == NULL || *v == '\0' || *v == '-')
+        return -1;
+    errno = 0;
+    x = strtoull(v, &end, 0);
+    if (errno != 0 || *end != '\0' || x < lo || x > hi)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+static void epoll_add(int fd, struct vd_tag *tag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        vd_log(tag->d, VDM_LOG_ERROR, "epoll add: %s", strerror(errno));
+}
+
+static void epoll_del(int fd)
+{
+    epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Host hooks for the vhost-user back-end (host = struct vdev) */
+
+static int h_map(void *host, int32_t fd, uint64_t offset, uint64_t len,
+                 void **hva)
+{
+    struct vdev *d = host;
+    struct stat st;
+    void *p;
+
+    /* A mapping past the end of the file would fault on access: check the
+     * front-end's claim against the file. */
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        vd_log(d, VDM_LOG_ERROR, "memory fd is not a regular file");
+        return VDM_EINVAL;
+    }
+    if (len == 0 || offset > UINT64_MAX - len ||
+        offset + len > (uint64_t)st.st_size || offset + len > SIZE_MAX) {
+        vd_log(d, VDM_LOG_ERROR,
+               "memory region (offset %#llx, size %#llx) beyond its file "
+               "(%lld bytes)",
+               (unsigned long long)offset, (unsigned long long)len,
+               (long long)st.st_size);
+        return VDM_EINVAL;
+    }
+    /* Map from file offset 0: offsets need no page alignment then. */
+    p = mmap(NULL, (size_t)(offset + len), PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_NORESERVE, fd, 0);
+    if (p == MAP_FAILED) {
+        vd_log(d, VDM_LOG_ERROR, "mmap of guest memory: %s", strerror(errno));
+        return VDM_EIO;
+    }
+    *hva = (uint8_t *)p + offset;
+    vd_log(d, VDM_LOG_DEBUG, "mapped %#llx bytes at file offset %#llx",
+           (unsigned long long)len, (unsigned long long)offset);
+    return 0;
+}
+
+static void h_unmap(void *host, void *hva, uint64_t offset, uint64_t len)
+{
+    (void)host;
+    munmap((uint8_t *)hva - offset, (size_t)(offset + len));
+}
+
+static void h_signal(void *host, int32_t fd)
+{
+    uint64_t one = 1;
+    (void)host;
+    if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        vd_log(host, VDM_LOG_DEBUG, "eventfd write: %s", strerror(errno));
+}
+
+static void h_close(void *host, int32_t fd)
+{
+    (void)host;
+    close(fd);
+}
+
+static void h_watch_kick(void *host, uint16_t q, int32_t fd)
+{
+    struct vdev *d = host;
+    int32_t old = d->kick_fd[q];
+
+    if (old >= 0)
+        epoll_del(old);
+    if (old == VDM_VHOST_USER_FD_POLL)
+        d->npolled--;
+    d->kick_fd[q] = fd;
+    if (fd >= 0) {
+        d->kick_tag[q].kind = VD_TAG_KICK;
+        d->kick_tag[q].d = d;
+        d->kick_tag[q].q = q;
+        epoll_add(fd, &d->kick_tag[q]);
+    } else if (fd == VDM_VHOST_USER_FD_POLL) {
+        d->npolled++;
+    }
+}
+
+static int h_backend_send(void *host, int32_t fd, const void *msg, uint32_t len)
+{
+    ssize_t n = send(fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)host;
+    return n == (ssize_t)len ? 0 : VDM_EIO;
+}
+
+static void h_log(void *host, int level, const char *msg)
+{
+    vd_log(host, level, "%s", msg);
+}
+
+static const struct vdm_vhost_user_ops vu_ops = {
+    .size = sizeof(struct vdm_vhost_user_ops),
+    .map = h_map,
+    .unmap = h_unmap,
+    .signal = h_signal,
+    .close = h_close,
+    .watch_kick = h_watch_kick,
+    .backend_send = h_backend_send,
+    .log = h_log,
+};
+
+static const struct vdm_host_ops dev_ops = {
+    .size = sizeof(struct vdm_host_ops),
+    .log = h_log,
+};
+
+int vd_alloc_queues(struct vdev *d, uint16_t nq, uint16_t qmax)
+{
+    struct vdm_vhost_user_config vc = VDM_INIT(struct vdm_vhost_user_config);
+    int rc;
+
+    d->rings = calloc(nq, sizeof(*d->rings));
+    d->queues = calloc(nq, sizeof(*d->queues));
+    d->slots = calloc(VDM_DEV_SLOTS(nq, qmax), sizeof(uint32_t));
+    d->kick_fd = calloc(nq, sizeof(*d->kick_fd));
+    d->kick_tag = calloc(nq, sizeof(*d->kick_tag));
+    if (!d->rings || !d->queues || !d->slots || !d->kick_fd || !d->kick_tag) {
+        vd_log(d, VDM_LOG_ERROR, "out of memory");
+        return -1;
+    }
+    for (unsigned q = 0; q < nq; q++)
+        d->kick_fd[q] = VDM_VHOST_USER_NO_FD;
+    vc.num_rings = nq;
+    vc.rings = d->rings;
+    vc.ops = &vu_ops;
+    vc.host = d;
+    rc = vdm_vhost_user_init(&d->vu, &vc);
+    if (rc < 0) {
+        vd_log(d, VDM_LOG_ERROR, "vhost-user init: %s", vdm_strerror(rc));
+        return -1;
+    }
+    d->base = VDM_INIT(struct vdm_dev_config);
+    d->base.num_queues = nq;
+    d->base.queue_size_max = qmax;
+    d->base.mem = vdm_vhost_user_mem(&d->vu);
+    d->base.ops = &dev_ops;
+    d->base.host = d;
+    d->base.queues = d->queues;
+    d->base.slots = d->slots;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connections */
+
+/* Let the device type do pending work; ms until it wants to run again. */
+static int dev_poll(struct vdev *d)
+{
+    volatile int t = -1;
+    if (d->type->poll != NULL && d->conn_fd >= 0)
+        GUARDED(d, t = d->type->poll(d));
+    return t;
+}
+
+static void disconnect(struct vdev *d, const char *why)
+{
+    if (d->conn_fd < 0)
+        return;
+    vd_log(d, VDM_LOG_WARN + (why == NULL), "front-end gone%s%s",
+           why != NULL ? ": " : "", why != NULL ? why : "");
+    /* Closes every fd the library holds (kick fds leave epoll through the
+     * watch hook), unmaps guest memory, resets the device. */
+    vdm_vhost_user_reset(&d->vu);
+    epoll_del(d->conn_fd);
+    close(d->conn_fd);
+    d->conn_fd = -1;
+    if (d->type->disconnected != NULL)
+        d->type->disconnected(d);
+    epoll_add(d->listen_fd, d->listen_tag); /* serve the next one */
+}
+
+static void on_accept(struct vdev *d)
+{
+    struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
+    int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            vd_log(d, VDM_LOG_WARN, "accept: %s", strerror(errno));
+        return;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    d->conn_fd = fd;
+    epoll_del(d->listen_fd); /* one front-end at a time */
+    d->conn_tag->kind = VD_TAG_CONN;
+    d->conn_tag->d = d;
+    epoll_add(fd, d->conn_tag);
+    vd_log(d, VDM_LOG_INFO, "front-end connected");
+    if (d->type->connected != NULL)
+        d->type->connected(d);
+}
+
+/* Receive exactly @p len bytes, collecting passed fds (at most
+ * VDM_VHOST_USER_MAX_FDS kept; more make the message fail).
+ * Returns 0, 1 on orderly EOF before any byte, -1 on error. */
+static int recv_full(struct vdev *d, uint8_t *buf, size_t len, int32_t *fds,
+                     uint32_t *nfds, int *fd_overflow)
+{
+    size_t got = 0;
+    while (got < len) {
+        union {
+            char buf[CMSG_SPACE(sizeof(int) * VDM_VHOST_USER_MAX_FDS)];
+            struct cmsghdr align;
+        } ctrl;
+        struct iovec iov = {buf + got, len - got};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = ctrl.buf,
+                            .msg_controllen = sizeof(ctrl.buf)};
+        struct cmsghdr *c;
+        ssize_t n = recvmsg(d->conn_fd, &mh, MSG_CMSG_CLOEXEC);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            vd_log(d, VDM_LOG_WARN, "receive: %s", strerror(errno));
+            return -1;
+        }
+        for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                continue;
+            size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            int *p = (int *)(void *)CMSG_DATA(c);
+            for (size_t i = 0; i < k; i++) {
+                /* Never block on a front-end's fd: an eventfd or pipe it
+                 * stops draining must not stall the daemon (no effect on
+                 * memory files). */
+                int fl = fcntl(p[i], F_GETFL);
+                if (fl >= 0 && !(fl & O_NONBLOCK))
+                    fcntl(p[i], F_SETFL, fl | O_NONBLOCK);
+                if (*nfds < VDM_VHOST_USER_MAX_FDS) {
+                    fds[(*nfds)++] = p[i];
+                } else {
+                    close(p[i]);
+                    *fd_overflow = 1;
+                }
+            }
+        }
+        if (mh.msg_flags & MSG_CTRUNC)
+            *fd_overflow = 1;
+        if (n == 0)
+            return got == 0 ? 1 : -1;
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+static void on_message(struct vdev *d)
+{
+    static uint8_t msg[VDM_VHOST_USER_MAX_MSG];
+    static uint8_t reply[VDM_VHOST_USER_MAX_MSG];
+    int32_t fds[VDM_VHOST_USER_MAX_FDS];
+    uint32_t nfds = 0, plen, rlen = 0;
+    int overflow = 0, rc;
+    volatile int hrc = 0;
+    uint32_t req;
+
+    rc = recv_full(d, msg, VDM_VHOST_USER_HDR_SIZE, fds, &nfds, &overflow);
+    if (rc == 0 && vdm_vhost_user_payload_len(msg, &plen) < 0)
+        rc = -2;
+    if (rc == 0 && plen > 0)
+        rc = recv_full(d, msg + VDM_VHOST_USER_HDR_SIZE, plen, fds, &nfds,
+                       &overflow);
+    if (rc == 0 && overflow)
+        rc = -3;
+    if (rc != 0) {
+        for (uint32_t i = 0; i < nfds; i++)
+            close(fds[i]);
+        disconnect(d, rc == 1    ? NULL
+                      : rc == -2 ? "malformed message header"
+                      : rc == -3 ? "too many file descriptors"
+                                 : "truncated message");
+        return;
+    }
+    if (vd_verbose >= 2)
+        vd_log(d, VDM_LOG_DEBUG, "<- %s (%u bytes, %u fds)",
+               vdm_vhost_user_request_name(*(uint32_t *)(void *)msg), plen,
+               nfds);
+
+    memcpy(&req, msg, sizeof(req));
+    hrc = 1;
+    GUARDED(d, hrc = vdm_vhost_user_handle(&d->vu, msg,
+                                           VDM_VHOST_USER_HDR_SIZE + plen, fds,
+                                           nfds, reply, sizeof(reply), &rlen));
+    if (hrc > 0)
+        return; /* faulted: already disconnected */
+    rc = hrc;
+    if (rc < 0)
+        vd_log(d, VDM_LOG_WARN, "%s refused: %s",
+               vdm_vhost_user_request_name(req), vdm_strerror(rc));
+    if (rc == VDM_EPROTO) {
+        disconnect(d, "protocol error");
+        return;
+    }
+    if (rlen > 0) {
+        size_t off = 0;
+        while (off < rlen) {
+            ssize_t n = send(d->conn_fd, reply + off, rlen - off, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                disconnect(d, "reply not sent");
+                return;
+            }
+            off += (size_t)n;
+        }
+    }
+}
+
+static void on_kick(struct vdev *d, uint16_t q)
+{
+    uint64_t v;
+    if (read(d->kick_fd[q], &v, sizeof(v)) < 0 && errno != EAGAIN)
+        return;
+    if (vd_verbose >= 2)
+        vd_log(d, VDM_LOG_DEBUG, "kick on queue %u", q);
+    GUARDED(d, vdm_vhost_user_kick(&d->vu, q));
+}
+
+static void poll_rings(struct vdev *d)
+{
+    GUARDED(
+        d, for (uint16_t q = 0; q < vdm_dev_num_queues(&d->dev); q++) {
+            if (d->kick_fd[q] == VDM_VHOST_USER_FD_POLL)
+                vdm_vhost_user_kick(&d->vu, q);
+        });
+}
+
+/* ------------------------------------------------------------------------ */
+/* Set-up */
+
+static int listen_on(struct vdev *d)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct stat st;
+    int fd;
+
+    if (strlen(d->socket) >= sizeof(sa.sun_path)) {
+        vd_log(d, VDM_LOG_ERROR, "socket path too long: %s", d->socket);
+        return -1;
+    }
+    strcpy(sa.sun_path, d->socket);
+    if (lstat(d->socket, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(d->socket); /* a stale socket from an earlier run */
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        listen(fd, 4) < 0) {
+        vd_log(d, VDM_LOG_ERROR, "listen on %s: %s", d->socket,
+               strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    d->listen_fd = fd;
+    d->listen_tag->kind = VD_TAG_LISTEN;
+    d->listen_tag->d = d;
+    epoll_add(fd, d->listen_tag);
+    return 0;
+}
+
+static const struct vd_type *const types[] = {&vd_type_blk, &vd_type_rng,
+                                              &vd_type_input};
+
+/* "TYPE,key=value,..." -> o (the string is modified in place). */
+static int parse_device(char *spec, struct vd_opts *o)
+{
+    char *save = NULL, *tok;
+    memset(o, 0, sizeof(*o));
+    o->type = strtok_r(spec, ",", &save);
+    if (o->type == NULL)
+        return -1;
+    while ((tok = strtok_r(NULL, ",", &save)) != NULL) {
+        char *eq = strchr(tok, '=');
+        if (eq == NULL || eq == tok || o->n == VD_MAX_OPTS) {
+            fprintf(stderr, "vdm-vhost-user: bad device option '%s'\n", tok);
+            return -1;
+        }
+        *eq = '\0';
+        o->key[o->n] = tok;
+        o->val[o->n] = eq + 1;
+        o->n++;
+    }
+    return 0;
+}
+
+static struct vdev *make_device(const char *socket_path, char *spec)
+{
+    static unsigned counts[3];
+    struct vd_opts o;
+    struct vdev *d;
+    char name[32];
+    unsigned t;
+    int rc;
+
+    if (parse_device(spec, &o) < 0)
+        return NULL;
+    for (t = 0; t < 3; t++)
+        if (strcmp(types[t]->name, o.type) == 0)
+            break;
+    if (t == 3) {
+        fprintf(stderr,
+                "vdm-vhost-user: unknown device type '%s' "
+                "(blk, rng, input)\n",
+                o.type);
+        return NULL;
+    }
+    d = calloc(1, sizeof(*d));
+    snprintf(name, sizeof(name), "%s%u", o.type, counts[t]++);
+    d->name = strdup(name);
+    d->socket = socket_path;
+    d->type = types[t];
+    d->listen_fd = -1;
+    d->conn_fd = -1;
+    d->listen_tag = calloc(1, sizeof(*d->listen_tag));
+    d->conn_tag = calloc(1, sizeof(*d->conn_tag));
+    if (d->type->create(d, &o) < 0)
+        return NULL;
+    for (unsigned i = 0; i < o.n; i++)
+        if (!o.used[i]) {
+            vd_log(d, VDM_LOG_ERROR, "unknown option '%s' for %s", o.key[i],
+                   o.type);
+            return NULL;
+        }
+    rc = vdm_vhost_user_attach(&d->vu, &d->dev);
+    if (rc < 0) {
+        vd_log(d, VDM_LOG_ERROR, "attach: %s", vdm_strerror(rc));
+        return NULL;
+    }
+    return d;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: vdm-vhost-user [-v] --socket PATH --device SPEC "
+        "[--socket PATH --device SPEC]...\n"
+        "\n"
+        "Serves vdm VIRTIO devices over vhost-user sockets (one per device).\n"
+        "\n"
+        "  --socket PATH, --socket-path=PATH  socket of the next --device\n"
+        "  --device SPEC      TYPE[,key=value...]:\n"
+        "      blk,file=PATH[,ro=on|off][,serial=STR][,num-queues=N]\n"
+        "          [,queue-size=N][,discard=on|off][,writeback=on|off]\n"
+        "      rng[,source=PATH]          (default: getrandom())\n"
+        "      input,profile=keyboard|mouse|touch[,events=PATH]\n"
+        "          events file lines: 'TYPE CODE VALUE', 'key CODE',\n"
+        "          'syn', 'sleep MS', 'wait-status [TYPE CODE VALUE]',\n"
+        "          '# comment'; names like EV_KEY, KEY_A, BTN_LEFT,\n"
+        "          REL_X, ABS_X, SYN_REPORT, LED_NUML or numbers; replayed\n"
+        "          once per front-end when the driver is ready\n"
+        "  -v, --verbose      more log on stderr (twice: every message)\n"
+        "  -h, --help         this text\n"
+        "\n"
+        "Prints 'vdm-vhost-user: listening on PATH' on stdout per socket\n"
+        "once it accepts connections. SIGTERM/SIGINT end it.\n");
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+    (void)si;
+    (void)uc;
+    if (fault_jmp != NULL)
+        siglongjmp(*fault_jmp, 1);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"socket", required_argument, NULL, 's'},
+        {"socket-path", required_argument, NULL, 's'},
+        {"device", required_argument, NULL, 'd'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *socket_path = NULL;
+    struct vd_tag sigtag = {.kind = VD_TAG_SIGNAL};
+    struct sigaction sa;
+    sigset_t mask;
+    int c, sfd;
+
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0) {
+        perror("vdm-vhost-user: epoll_create1");
+        return 1;
+    }
+    while ((c = getopt_long(argc, argv, "s:d:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's': socket_path = optarg; break;
+        case 'd':
+            if (socket_path == NULL) {
+                fprintf(stderr, "vdm-vhost-user: --device needs a --socket "
+                                "before it\n");
+                return 2;
+            }
+            if (ndevices == MAX_DEVICES) {
+                fprintf(stderr, "vdm-vhost-user: too many devices\n");
+                return 2;
+            }
+            devices[ndevices] = make_device(socket_path, optarg);
+            if (devices[ndevices] == NULL)
+                return 1;
+            ndevices++;
+            socket_path = NULL;
+            break;
+        case 'v': vd_verbose++; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc || ndevices == 0 || socket_path != NULL) {
+        usage(stderr);
+        return 2;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigaction(SIGBUS, &sa, NULL);
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    epoll_add(sfd, &sigtag);
+
+    for (unsigned i = 0; i < ndevices; i++)
+        if (listen_on(devices[i]) < 0)
+            return 1;
+    for (unsigned i = 0; i < ndevices; i++)
+        printf("vdm-vhost-user: listening on %s\n", devices[i]->socket);
+    fflush(stdout);
+
+    while (!quit) {
+        struct epoll_event ev[16];
+        int timeout = -1, n;
+
+        for (unsigned i = 0; i < ndevices; i++) {
+            struct vdev *d = devices[i];
+            if (d->conn_fd < 0)
+                continue;
+            if (d->npolled > 0 && (timeout < 0 || timeout > POLL_MS))
+                timeout = POLL_MS;
+            int t = dev_poll(d);
+            if (t >= 0 && (timeout < 0 || t < timeout))
+                timeout = t;
+        }
+        n = epoll_wait(epfd, ev, 16, timeout);
+        if (n < 0 && errno != EINTR) {
+            perror("vdm-vhost-user: epoll_wait");
+            return 1;
+        }
+        for (int i = 0; i < n; i++) {
+            struct vd_tag *t = ev[i].data.ptr;
+            switch (t->kind) {
+            case VD_TAG_LISTEN:
+                if (t->d->conn_fd < 0)
+                    on_accept(t->d);
+                break;
+            case VD_TAG_CONN:
+                if (t->d->conn_fd >= 0)
+                    on_message(t->d);
+                break;
+            case VD_TAG_KICK:
+                if (t->d->conn_fd >= 0 && t->d->kick_fd[t->q] >= 0)
+                    on_kick(t->d, t->q);
+                break;
+            case VD_TAG_SIGNAL: quit = 1; break;
+            default: break;
+            }
+            if (t->d != NULL)
+                dev_poll(t->d);
+        }
+        for (unsigned i = 0; i < ndevices; i++)
+            if (devices[i]->conn_fd >= 0 && devices[i]->npolled > 0)
+                poll_rings(devices[i]);
+    }
+    for (unsigned i = 0; i < ndevices; i++) {
+        disconnect(devices[i], NULL);
+        unlink(devices[i]->socket);
+    }
+    return 0;
+}

@@ -1,0 +1,823 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vdm-vhost-user as a process: this test plays the front-end over the real
+ * socket (memfd guest memory, eventfd kicks and calls, a hand-written split
+ * ring), serves rng, blk and input requests, and feeds the daemon garbage:
+ * random bytes, truncated and oversized messages, too many fds, memory
+ * beyond its file, a memory file that shrinks under the daemon, a front-end
+ * that stalls mid-message. After each, the daemon must still be running,
+ * must not have leaked file descriptors, and must serve the next
+ * front-end. Usage: test_vhost_user_daemon PATH-TO-vdm-vhost-user */
+#define _GNU_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vdm/vhost_user.h"
+
+static const char *daemon_path;
+
+/* ------------------------------------------------------------------------ */
+/* The daemon process */
+
+struct daemon {
+    pid_t pid;
+    char dir[96];
+    char rng_sock[128], blk_sock[128], in_sock[128];
+    char pattern[128], disk[128], events[128];
+};
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, data, n), (ssize_t)n);
+    close(fd);
+}
+
+static uint8_t pat(size_t i)
+{
+    return (uint8_t)(i * 7 + 3);
+}
+
+/* Every daemon's files live under one directory that main() removes at
+ * the end, failed checks or not. */
+static char top_dir[64];
+
+static void start_daemon(struct daemon *dm)
+{
+    static uint8_t buf[64 * 1024];
+    int out[2];
+    char line[512];
+    FILE *f;
+    int seen = 0;
+
+    memset(dm, 0, sizeof(*dm));
+    snprintf(dm->dir, sizeof(dm->dir), "%s/d.XXXXXX", top_dir);
+    ck_assert_ptr_nonnull(mkdtemp(dm->dir));
+    snprintf(dm->rng_sock, sizeof(dm->rng_sock), "%s/rng.sock", dm->dir);
+    snprintf(dm->blk_sock, sizeof(dm->blk_sock), "%s/blk.sock", dm->dir);
+    snprintf(dm->in_sock, sizeof(dm->in_sock), "%s/in.sock", dm->dir);
+    snprintf(dm->pattern, sizeof(dm->pattern), "%s/pattern", dm->dir);
+    snprintf(dm->disk, sizeof(dm->disk), "%s/disk.img", dm->dir);
+    snprintf(dm->events, sizeof(dm->events), "%s/events", dm->dir);
+    for (size_t i = 0; i < 4096; i++)
+        buf[i] = pat(i);
+    write_file(dm->pattern, buf, 4096);
+    memset(buf, 0, sizeof(buf));
+    memcpy(buf, "VDMDISK0 sector zero", 20);
+    write_file(dm->disk, buf, sizeof(buf)); /* 128 sectors */
+    const char *ev = "# replayed when the driver is ready\n"
+                     "wait-status EV_LED LED_SCROLLL 1\n"
+                     "sleep 20\n"
+                     "key KEY_A\n"
+                     "EV_KEY 0x1e 1   # KEY_A by number\n"
+                     "syn\n";
+    write_file(dm->events, ev, strlen(ev));
+
+    ck_assert_int_eq(pipe(out), 0);
+    dm->pid = fork();
+    ck_assert_int_ge(dm->pid, 0);
+    if (dm->pid == 0) {
+        char rng[200], blk[200], in[200];
+        snprintf(rng, sizeof(rng), "rng,source=%s", dm->pattern);
+        snprintf(blk, sizeof(blk), "blk,file=%s,serial=vdmtest,num-queues=2",
+                 dm->disk);
+        snprintf(in, sizeof(in), "input,profile=keyboard,events=%s",
+                 dm->events);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        const char *argv[16] = {daemon_path,  "--socket",
+                                dm->rng_sock, "--device",
+                                rng,          "--socket",
+                                dm->blk_sock, "--device",
+                                blk,          "--socket-path",
+                                dm->in_sock,  "--device",
+                                in,           NULL,
+                                NULL};
+        if (getenv("VU_DAEMON_VERBOSE") != NULL)
+            argv[13] = "-vv";
+        execv(daemon_path, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    f = fdopen(out[0], "r");
+    while (seen < 3 && fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, "vdm-vhost-user: listening on ", 29) == 0)
+            seen++;
+    ck_assert_int_eq(seen, 3);
+    fclose(f);
+}
+
+static int alive(const struct daemon *dm)
+{
+    int st;
+    return waitpid(dm->pid, &st, WNOHANG) == 0;
+}
+
+static int count_fds(const struct daemon *dm)
+{
+    char path[64];
+    struct dirent *e;
+    int n = 0;
+    DIR *dir;
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)dm->pid);
+    dir = opendir(path);
+    ck_assert_ptr_nonnull(dir);
+    while ((e = readdir(dir)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(dir);
+    return n;
+}
+
+/* The daemon handles a disconnect asynchronously: wait for the fd count to
+ * come back to @p want. */
+static void wait_fds(const struct daemon *dm, int want)
+{
+    for (int i = 0; i < 200 && count_fds(dm) != want; i++)
+        usleep(10000);
+    ck_assert_int_eq(count_fds(dm), want);
+}
+
+static void stop_daemon(struct daemon *dm)
+{
+    int st;
+    char cmd[128];
+    kill(dm->pid, SIGTERM);
+    ck_assert_int_eq(waitpid(dm->pid, &st, 0), dm->pid);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    ck_assert_int_ne(access(dm->rng_sock, F_OK), 0); /* socket removed */
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dm->dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A front-end */
+
+#define MEM_SIZE (1u << 20)
+#define NUM      8
+
+struct ring {
+    uint64_t desc, avail, used; /* offsets in guest memory (= gpa) */
+    int kick, call;
+    uint16_t avail_idx;
+};
+
+struct fe {
+    int sock;
+    int memfd;
+    uint8_t *mem;
+    struct ring r[2];
+};
+
+static int fe_connect(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct timeval tv = {.tv_sec = 10};
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(s, 0);
+    strcpy(sa.sun_path, path);
+    ck_assert_int_eq(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return s;
+}
+
+static int sendfds(int s, const void *buf, size_t len, const int *fds, int nfds)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * 64)];
+        struct cmsghdr align;
+    } ctrl;
+    struct iovec iov = {(void *)buf, len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds > 0) {
+        struct cmsghdr *c;
+        mh.msg_control = ctrl.buf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    }
+    return (int)sendmsg(s, &mh, MSG_NOSIGNAL);
+}
+
+static void fe_send(int s, uint32_t req, uint32_t flags, const void *p,
+                    uint32_t len, const int *fds, int nfds)
+{
+    uint8_t buf[512];
+    memcpy(buf, &req, 4);
+    flags |= VDM_VHOST_USER_VERSION;
+    memcpy(buf + 4, &flags, 4);
+    memcpy(buf + 8, &len, 4);
+    if (len > 0)
+        memcpy(buf + 12, p, len);
+    ck_assert_int_eq(sendfds(s, buf, 12 + len, fds, nfds), (int)(12 + len));
+}
+
+/* Read one reply to @p req; returns the payload size. */
+static uint32_t fe_recv(int s, uint32_t req, void *payload, uint32_t cap)
+{
+    uint8_t h[12];
+    uint32_t v, size;
+    ck_assert_int_eq(recv(s, h, 12, MSG_WAITALL), 12);
+    memcpy(&v, h, 4);
+    ck_assert_uint_eq(v, req);
+    memcpy(&v, h + 4, 4);
+    ck_assert_uint_eq(v, VDM_VHOST_USER_VERSION | VDM_VHOST_USER_F_REPLY);
+    memcpy(&size, h + 8, 4);
+    ck_assert_uint_le(size, cap);
+    if (size > 0)
+        ck_assert_int_eq(recv(s, payload, size, MSG_WAITALL), (int)size);
+    return size;
+}
+
+static uint64_t fe_u64(int s, uint32_t req)
+{
+    uint64_t v = 0;
+    fe_send(s, req, 0, NULL, 0, NULL, 0);
+    ck_assert_uint_eq(fe_recv(s, req, &v, 8), 8);
+    return v;
+}
+
+/* Send with need_reply; return the REPLY_ACK value. */
+static uint64_t fe_acked(int s, uint32_t req, const void *p, uint32_t len,
+                         const int *fds, int nfds)
+{
+    uint64_t v = 99;
+    fe_send(s, req, VDM_VHOST_USER_F_NEED_REPLY, p, len, fds, nfds);
+    ck_assert_uint_eq(fe_recv(s, req, &v, 8), 8);
+    return v;
+}
+
+static void fe_state(int s, uint32_t req, uint32_t idx, uint32_t num)
+{
+    uint32_t p[2] = {idx, num};
+    ck_assert_uint_eq(fe_acked(s, req, p, 8, NULL, 0), 0);
+}
+
+static uint64_t uva(struct fe *f, uint64_t off)
+{
+    return (uint64_t)(uintptr_t)f->mem + off;
+}
+
+/* Features, memory and ring 0 (and 1 when @p nrings is 2), enabled. */
+static void fe_open(struct fe *f, const char *path, int nrings,
+                    uint64_t mem_file_size)
+{
+    uint64_t feat, proto, p[5];
+    uint8_t mt[8 + 32];
+    uint32_t n = 1, zero = 0;
+
+    memset(f, 0, sizeof(*f));
+    f->sock = fe_connect(path);
+    f->memfd = memfd_create("guest", MFD_CLOEXEC);
+    ck_assert_int_ge(f->memfd, 0);
+    ck_assert_int_eq(ftruncate(f->memfd, (off_t)mem_file_size), 0);
+    f->mem =
+        mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
+    ck_assert(f->mem != MAP_FAILED);
+
+    feat = fe_u64(f->sock, VDM_VHOST_USER_GET_FEATURES);
+    ck_assert(feat & VDM_VHOST_USER_F_PROTOCOL_FEATURES);
+    proto = fe_u64(f->sock, VDM_VHOST_USER_GET_PROTOCOL_FEATURES);
+    proto &= (1ull << VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+             (1ull << VDM_VHOST_USER_PROTOCOL_F_CONFIG) |
+             (1ull << VDM_VHOST_USER_PROTOCOL_F_MQ);
+    fe_send(f->sock, VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL,
+            0);
+    fe_send(f->sock, VDM_VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0);
+    feat = (1ull << 32) | VDM_VHOST_USER_F_PROTOCOL_FEATURES;
+    ck_assert_uint_eq(
+        fe_acked(f->sock, VDM_VHOST_USER_SET_FEATURES, &feat, 8, NULL, 0), 0);
+    memcpy(mt, &n, 4);
+    memcpy(mt + 4, &zero, 4);
+    p[0] = 0;         /* guest address */
+    p[1] = MEM_SIZE;  /* size */
+    p[2] = uva(f, 0); /* user address */
+    p[3] = 0;         /* mmap offset */
+    memcpy(mt + 8, p, 32);
+    ck_assert_uint_eq(fe_acked(f->sock, VDM_VHOST_USER_SET_MEM_TABLE, mt,
+                               sizeof(mt), &f->memfd, 1),
+                      0);
+    for (int q = 0; q < nrings; q++) {
+        struct ring *r = &f->r[q];
+        uint64_t a[5];
+        uint32_t ai[2] = {(uint32_t)q, 0};
+        uint64_t v = (uint64_t)q;
+        r->desc = 0x1000 + 0x1000 * (uint64_t)q * 4;
+        r->avail = r->desc + 0x1000;
+        r->used = r->desc + 0x2000;
+        r->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        r->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        fe_state(f->sock, VDM_VHOST_USER_SET_VRING_NUM, (uint32_t)q, NUM);
+        fe_state(f->sock, VDM_VHOST_USER_SET_VRING_BASE, (uint32_t)q, 0);
+        memcpy(a, ai, 8);
+        a[1] = uva(f, r->desc);
+        a[2] = uva(f, r->used);
+        a[3] = uva(f, r->avail);
+        a[4] = 0;
+        ck_assert_uint_eq(
+            fe_acked(f->sock, VDM_VHOST_USER_SET_VRING_ADDR, a, 40, NULL, 0),
+            0);
+        ck_assert_uint_eq(fe_acked(f->sock, VDM_VHOST_USER_SET_VRING_KICK, &v,
+                                   8, &r->kick, 1),
+                          0);
+        ck_assert_uint_eq(fe_acked(f->sock, VDM_VHOST_USER_SET_VRING_CALL, &v,
+                                   8, &r->call, 1),
+                          0);
+    }
+    for (int q = 0; q < nrings; q++)
+        fe_state(f->sock, VDM_VHOST_USER_SET_VRING_ENABLE, (uint32_t)q, 1);
+}
+
+static void fe_close(struct fe *f)
+{
+    close(f->sock);
+    munmap(f->mem, MEM_SIZE);
+    close(f->memfd);
+    for (int q = 0; q < 2; q++) {
+        if (f->r[q].kick > 0)
+            close(f->r[q].kick);
+        if (f->r[q].call > 0)
+            close(f->r[q].call);
+    }
+}
+
+static void put_desc(struct fe *f, struct ring *r, uint16_t i, uint64_t addr,
+                     uint32_t len, uint16_t flags, uint16_t next)
+{
+    uint8_t *d = f->mem + r->desc + 16u * i;
+    memcpy(d, &addr, 8);
+    memcpy(d + 8, &len, 4);
+    memcpy(d + 12, &flags, 2);
+    memcpy(d + 14, &next, 2);
+}
+
+/* Publish chain @p head (no kick). */
+static void publish(struct fe *f, struct ring *r, uint16_t head)
+{
+    uint16_t *ring = (uint16_t *)(void *)(f->mem + r->avail + 4);
+    ring[r->avail_idx % NUM] = head;
+    r->avail_idx++;
+    __atomic_store_n((uint16_t *)(void *)(f->mem + r->avail + 2), r->avail_idx,
+                     __ATOMIC_RELEASE);
+}
+
+static void kick(struct ring *r)
+{
+    uint64_t one = 1;
+    ck_assert_int_eq(write(r->kick, &one, 8), 8);
+}
+
+/* Wait until the device's used idx reaches the avail idx; returns the used
+ * length of the last entry. */
+static uint32_t wait_used(struct fe *f, struct ring *r)
+{
+    uint16_t used;
+    uint32_t len;
+    for (int i = 0; i < 500; i++) {
+        struct pollfd p = {.fd = r->call, .events = POLLIN};
+        used = __atomic_load_n((uint16_t *)(void *)(f->mem + r->used + 2),
+                               __ATOMIC_ACQUIRE);
+        if (used == r->avail_idx)
+            break;
+        if (poll(&p, 1, 10) == 1) {
+            uint64_t v;
+            ck_assert_int_eq(read(r->call, &v, 8), 8); /* drain */
+        }
+    }
+    ck_assert_uint_eq(used, r->avail_idx);
+    memcpy(&len, f->mem + r->used + 4 + 8u * ((used - 1u) % NUM) + 4, 4);
+    return len;
+}
+
+#define BUF 0x10000u
+
+/* One rng request: 64 bytes, a consecutive slice of the source file's
+ * pattern (the daemon reads the file on across sessions, so the start is
+ * wherever it got to). */
+static void rng_request(struct fe *f)
+{
+    struct ring *r = &f->r[0];
+    uint32_t len;
+    memset(f->mem + BUF, 0, 64);
+    put_desc(f, r, 0, BUF, 64, 2 /* WRITE */, 0);
+    publish(f, r, 0);
+    kick(r);
+    len = wait_used(f, r);
+    ck_assert_uint_eq(len, 64);
+    for (size_t i = 1; i < 64; i++)
+        ck_assert_uint_eq(f->mem[BUF + i], (uint8_t)(f->mem[BUF + i - 1] + 7));
+}
+
+/* One blk request: header, optional data (512 bytes), status. */
+static uint8_t blk_request(struct fe *f, uint32_t type, uint64_t sector,
+                           int data_in, int data_out, uint32_t *used_len)
+{
+    struct ring *r = &f->r[0];
+    uint8_t *h = f->mem + BUF;
+    uint32_t zero = 0;
+    uint16_t i = 0;
+    memcpy(h, &type, 4);
+    memcpy(h + 4, &zero, 4);
+    memcpy(h + 8, &sector, 8);
+    f->mem[BUF + 0x1000] = 0xff; /* status */
+    put_desc(f, r, i, BUF, 16, 1 /* NEXT */, (uint16_t)(i + 1));
+    i++;
+    if (data_in || data_out) {
+        put_desc(f, r, i, BUF + 0x200, 512, (data_in ? 2 : 0) | 1,
+                 (uint16_t)(i + 1));
+        i++;
+    }
+    put_desc(f, r, i, BUF + 0x1000, 1, 2, 0);
+    publish(f, r, 0);
+    kick(r);
+    *used_len = wait_used(f, r);
+    return f->mem[BUF + 0x1000];
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tests */
+
+START_TEST(serves_rng_blk_and_input)
+{
+    struct daemon dm;
+    struct fe f;
+    uint32_t ulen;
+    int fd;
+    char sector1[512];
+
+    start_daemon(&dm);
+    fe_open(&f, dm.rng_sock, 1, MEM_SIZE);
+    ck_assert_uint_eq(fe_u64(f.sock, VDM_VHOST_USER_GET_QUEUE_NUM), 1);
+    rng_request(&f);
+    rng_request(&f);
+    fe_close(&f);
+
+    fe_open(&f, dm.blk_sock, 1, MEM_SIZE);
+    ck_assert_uint_eq(fe_u64(f.sock, VDM_VHOST_USER_GET_QUEUE_NUM), 2);
+    ck_assert_uint_eq(blk_request(&f, 0 /* IN */, 0, 1, 0, &ulen), 0);
+    ck_assert_uint_eq(ulen, 513);
+    ck_assert_mem_eq(f.mem + BUF + 0x200, "VDMDISK0 sector zero", 20);
+    memset(f.mem + BUF + 0x200, 'w', 512);
+    ck_assert_uint_eq(blk_request(&f, 1 /* OUT */, 1, 0, 1, &ulen), 0);
+    ck_assert_uint_eq(ulen, 1);
+    ck_assert_uint_eq(blk_request(&f, 4 /* FLUSH */, 0, 0, 0, &ulen), 0);
+    ck_assert_uint_eq(blk_request(&f, 8 /* GET_ID */, 0, 1, 0, &ulen), 0);
+    ck_assert_str_eq((char *)f.mem + BUF + 0x200, "vdmtest");
+    ck_assert_uint_eq(blk_request(&f, 0, 1000, 1, 0, &ulen), 1); /* IOERR */
+    {
+        /* GET_CONFIG: capacity 128 sectors, serial-independent. */
+        uint8_t c[12 + 60];
+        uint32_t off = 0, size = 60, flags = 0;
+        uint64_t cap;
+        memcpy(c, &off, 4);
+        memcpy(c + 4, &size, 4);
+        memcpy(c + 8, &flags, 4);
+        fe_send(f.sock, VDM_VHOST_USER_GET_CONFIG, 0, c, sizeof(c), NULL, 0);
+        ck_assert_uint_eq(
+            fe_recv(f.sock, VDM_VHOST_USER_GET_CONFIG, c, sizeof(c)),
+            sizeof(c));
+        memcpy(&cap, c + 12, 8);
+        ck_assert_uint_eq(cap, 128);
+    }
+    fe_close(&f);
+    fd = open(dm.disk, O_RDONLY);
+    ck_assert_int_eq(pread(fd, sector1, 512, 512), 512);
+    close(fd);
+    for (int i = 0; i < 512; i++)
+        ck_assert_int_eq(sector1[i], 'w');
+
+    /* Input: the name through config, then the events file replayed once
+     * the driver sent the status event it waits for. */
+    fe_open(&f, dm.in_sock, 2, MEM_SIZE);
+    {
+        uint8_t c[12 + 136];
+        uint32_t hdr[3] = {0, 1, 0};
+        memcpy(c, hdr, 12);
+        c[12] = 1; /* select ID_NAME */
+        ck_assert_uint_eq(
+            fe_acked(f.sock, VDM_VHOST_USER_SET_CONFIG, c, 13, NULL, 0), 0);
+        hdr[1] = 136;
+        memcpy(c, hdr, 12);
+        memset(c + 12, 0, 136);
+        fe_send(f.sock, VDM_VHOST_USER_GET_CONFIG, 0, c, sizeof(c), NULL, 0);
+        ck_assert_uint_eq(
+            fe_recv(f.sock, VDM_VHOST_USER_GET_CONFIG, c, sizeof(c)),
+            sizeof(c));
+        ck_assert_uint_eq(c[12 + 2], strlen("vdm keyboard"));
+        ck_assert_mem_eq(c + 12 + 8, "vdm keyboard", 12);
+    }
+    {
+        struct ring *r = &f.r[0];
+        static const uint16_t want[6][2] = {{1, 30}, {0, 0},  {1, 30},
+                                            {0, 0},  {1, 30}, {0, 0}};
+        static const uint32_t wantv[6] = {1, 0, 0, 0, 1, 0};
+        for (uint16_t i = 0; i < NUM; i++) {
+            put_desc(&f, r, i, BUF + 8u * i, 8, 2, 0);
+            publish(&f, r, i);
+        }
+        kick(r);
+        usleep(100000);
+        ck_assert_uint_eq(*(volatile uint16_t *)(void *)(f.mem + r->used + 2),
+                          0); /* still waiting for the status event */
+        {
+            struct ring *st = &f.r[1];
+            uint16_t led[2] = {0x11 /* EV_LED */, 2 /* LED_SCROLLL */};
+            uint32_t on = 1;
+            memcpy(f.mem + BUF + 0x800, led, 4);
+            memcpy(f.mem + BUF + 0x804, &on, 4);
+            put_desc(&f, st, 0, BUF + 0x800, 8, 0, 0);
+            publish(&f, st, 0);
+            kick(st);
+            wait_used(&f, st);
+        }
+        for (int t = 0; t < 300; t++) {
+            uint16_t used = __atomic_load_n(
+                (uint16_t *)(void *)(f.mem + r->used + 2), __ATOMIC_ACQUIRE);
+            if (used >= 6)
+                break;
+            usleep(10000);
+        }
+        for (int e = 0; e < 6; e++) {
+            uint32_t id;
+            uint16_t type, code;
+            uint32_t value;
+            memcpy(&id, f.mem + r->used + 4 + 8 * e, 4);
+            memcpy(&type, f.mem + BUF + 8 * id, 2);
+            memcpy(&code, f.mem + BUF + 8 * id + 2, 2);
+            memcpy(&value, f.mem + BUF + 8 * id + 4, 4);
+            ck_assert_uint_eq(type, want[e][0]);
+            ck_assert_uint_eq(code, want[e][1]);
+            ck_assert_uint_eq(value, wantv[e]);
+        }
+    }
+    fe_close(&f);
+    ck_assert(alive(&dm));
+    stop_daemon(&dm);
+}
+END_TEST
+
+/* Connect, send @p len bytes (with @p nfds copies of an fd), close. */
+static void garbage(const char *path, const void *buf, size_t len, int nfds)
+{
+    int s = fe_connect(path);
+    int fds[64];
+    int ev = eventfd(0, EFD_CLOEXEC);
+    for (int i = 0; i < nfds; i++)
+        fds[i] = ev;
+    sendfds(s, buf, len, fds, nfds);
+    shutdown(s, SHUT_WR); /* the daemon sees the end of the stream */
+    /* Wait until the daemon hangs up. */
+    {
+        char c[64];
+        while (recv(s, c, sizeof(c), 0) > 0)
+            ;
+    }
+    close(s);
+    close(ev);
+}
+
+START_TEST(survives_garbage_and_serves_next)
+{
+    struct daemon dm;
+    struct fe f;
+    uint8_t buf[4096];
+    uint32_t h[3];
+    int base_fds;
+
+    start_daemon(&dm);
+    base_fds = count_fds(&dm);
+
+    /* Random bytes. */
+    srand(1234);
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (uint8_t)rand();
+    garbage(dm.rng_sock, buf, sizeof(buf), 0);
+    ck_assert(alive(&dm));
+    /* A truncated header. */
+    garbage(dm.rng_sock, buf, 6, 0);
+    /* A header announcing a 256 MiB payload. */
+    h[0] = VDM_VHOST_USER_GET_FEATURES;
+    h[1] = 1;
+    h[2] = 0x10000000;
+    garbage(dm.rng_sock, h, 12, 0);
+    /* Version 2. */
+    h[1] = 2;
+    h[2] = 0;
+    garbage(dm.rng_sock, h, 12, 0);
+    /* Header fine, payload cut short. */
+    h[0] = VDM_VHOST_USER_SET_FEATURES;
+    h[1] = 1;
+    h[2] = 8;
+    garbage(dm.rng_sock, h, 12 + 0, 0);
+    /* Far too many fds on one message. */
+    h[0] = VDM_VHOST_USER_SET_VRING_KICK;
+    h[2] = 0;
+    garbage(dm.rng_sock, h, 12, 40);
+    /* Nine fds on a message that takes one. */
+    {
+        uint8_t m[20];
+        uint64_t v = 0;
+        memcpy(m, h, 12);
+        memcpy(m + 8, &(uint32_t){8}, 4);
+        memcpy(m + 12, &v, 8);
+        garbage(dm.rng_sock, m, 20, 9);
+    }
+    ck_assert(alive(&dm));
+    wait_fds(&dm, base_fds);
+
+    /* Memory claimed beyond its file: refused, the connection goes on. */
+    {
+        int s = fe_connect(dm.rng_sock);
+        int mfd = memfd_create("small", MFD_CLOEXEC);
+        uint8_t mt[8 + 32];
+        uint64_t r[4] = {0, MEM_SIZE, 0x7f0000000000ull, 0};
+        uint32_t one = 1, zero = 0;
+        uint64_t proto = 1ull << VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK;
+        ck_assert_int_eq(ftruncate(mfd, 4096), 0);
+        fe_u64(s, VDM_VHOST_USER_GET_FEATURES);
+        fe_send(s, VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL, 0);
+        memcpy(mt, &one, 4);
+        memcpy(mt + 4, &zero, 4);
+        memcpy(mt + 8, r, 32);
+        ck_assert_uint_ne(
+            fe_acked(s, VDM_VHOST_USER_SET_MEM_TABLE, mt, sizeof(mt), &mfd, 1),
+            0);
+        /* Ring outside any memory, then a kick-less ring start attempt. */
+        {
+            uint64_t a[5] = {0, 0x1000, 0x2000, 0x3000, 0};
+            ck_assert_uint_ne(
+                fe_acked(s, VDM_VHOST_USER_SET_VRING_ADDR, a, 40, NULL, 0), 0);
+        }
+        /* Unknown request with need_reply: a failure ack. */
+        ck_assert_uint_ne(fe_acked(s, 77, NULL, 0, NULL, 0), 0);
+        ck_assert(fe_u64(s, VDM_VHOST_USER_GET_FEATURES) & (1ull << 32));
+        close(s);
+        close(mfd);
+    }
+    /* Connect and vanish. */
+    close(fe_connect(dm.rng_sock));
+    wait_fds(&dm, base_fds);
+
+    /* A front-end that stalls mid-message is dropped after a timeout; the
+     * next one is served after it. */
+    {
+        int s = fe_connect(dm.rng_sock);
+        ck_assert_int_eq(send(s, h, 6, MSG_NOSIGNAL), 6);
+        fe_open(&f, dm.rng_sock, 1, MEM_SIZE); /* waits in the backlog */
+        rng_request(&f);
+        close(s);
+        fe_close(&f);
+    }
+    ck_assert(alive(&dm));
+    wait_fds(&dm, base_fds);
+
+    /* And a normal session on every socket. */
+    fe_open(&f, dm.rng_sock, 1, MEM_SIZE);
+    rng_request(&f);
+    fe_close(&f);
+    fe_open(&f, dm.blk_sock, 2, MEM_SIZE);
+    {
+        uint32_t ulen;
+        ck_assert_uint_eq(blk_request(&f, 0, 0, 1, 0, &ulen), 0);
+    }
+    fe_close(&f);
+    wait_fds(&dm, base_fds);
+    stop_daemon(&dm);
+}
+END_TEST
+
+START_TEST(survives_memory_file_shrinking)
+{
+    struct daemon dm;
+    struct fe f;
+    char c;
+    int base_fds;
+
+    start_daemon(&dm);
+    base_fds = count_fds(&dm);
+    fe_open(&f, dm.rng_sock, 1, MEM_SIZE);
+    rng_request(&f);
+    /* Queue a request, then pull the memory from under the daemon. */
+    put_desc(&f, &f.r[0], 0, BUF, 64, 2, 0);
+    publish(&f, &f.r[0], 0);
+    munmap(f.mem, MEM_SIZE);
+    f.mem = mmap(NULL, MEM_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_int_eq(ftruncate(f.memfd, 0), 0);
+    kick(&f.r[0]);
+    /* The daemon drops this front-end (SIGBUS caught), not itself. */
+    ck_assert_int_eq(recv(f.sock, &c, 1, 0), 0);
+    fe_close(&f);
+    ck_assert(alive(&dm));
+    wait_fds(&dm, base_fds);
+    fe_open(&f, dm.rng_sock, 1, MEM_SIZE);
+    rng_request(&f);
+    fe_close(&f);
+    stop_daemon(&dm);
+}
+END_TEST
+
+static int run_status(const char *const *argv)
+{
+    int st;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execv(daemon_path, (char *const *)argv);
+        _exit(127);
+    }
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(bad_arguments_fail_early)
+{
+    const char *a1[] = {daemon_path, "--device", "rng", NULL};
+    const char *a2[] = {daemon_path, "--socket", "/tmp/x.sock",
+                        "--device",  "floppy",   NULL};
+    const char *a3[] = {daemon_path, "--socket", "/tmp/x.sock",
+                        "--device",  "blk",      NULL};
+    const char *a4[] = {daemon_path, "--socket",        "/tmp/x.sock",
+                        "--device",  "rng,colour=blue", NULL};
+    const char *a5[] = {daemon_path,
+                        "--socket",
+                        "/tmp/x.sock",
+                        "--device",
+                        "blk,file=/nonexistent/disk",
+                        NULL};
+    const char *a6[] = {daemon_path, "--help", NULL};
+    ck_assert_int_eq(run_status(a1), 2);
+    ck_assert_int_eq(run_status(a2), 1);
+    ck_assert_int_eq(run_status(a3), 1);
+    ck_assert_int_eq(run_status(a4), 1);
+    ck_assert_int_eq(run_status(a5), 1);
+    ck_assert_int_eq(run_status(a6), 0);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    Suite *s;
+    TCase *tc;
+    SRunner *sr;
+    int failed;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s PATH-TO-vdm-vhost-user\n", argv[0]);
+        return 2;
+    }
+    daemon_path = argv[1];
+    strcpy(top_dir, "/tmp/vdm-vu-test.XXXXXX");
+    if (mkdtemp(top_dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    s = suite_create("vhost_user_daemon");
+    /* One case per test, so CK_RUN_CASE=NAME runs one. */
+#define ADD(name)                                                              \
+    tc = tcase_create(#name);                                                  \
+    tcase_set_timeout(tc, 60);                                                 \
+    tcase_add_test(tc, name);                                                  \
+    suite_add_tcase(s, tc)
+    ADD(serves_rng_blk_and_input);
+    ADD(survives_garbage_and_serves_next);
+    ADD(survives_memory_file_shrinking);
+    ADD(bad_arguments_fail_early);
+#undef ADD
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", top_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", top_dir);
+    }
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

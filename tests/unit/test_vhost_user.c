@@ -1,0 +1,1746 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vhost-user back-end (transports/vhost_user.c): message handling driven the
+ * way a front-end does it, with the driver simulator moving real buffers
+ * through split and packed rings, and hostile messages (framing, payload
+ * sizes, file descriptor counts, ring addresses outside the memory table,
+ * overlapping regions, memory removed under a running ring, random junk).
+ *
+ * File descriptors are fake numbers: the hooks track every one the test
+ * hands to the library and check it is closed exactly once. Memory "fds"
+ * stand for files whose contents are the driver simulator's guest regions. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "drv.h"
+#include "vdm/device.h"
+#include "vdm/mem.h"
+#include "vdm/vhost_user.h"
+#include "vdm/virtqueue.h"
+
+#define NQ       2
+#define QMAX     64
+#define CFG_SIZE 16
+#define NUM      16 /* ring size the tests use */
+
+#define R0_GPA  0x100000ull
+#define R1_GPA  0x400000ull
+#define R_SIZE  0x100000ull
+#define R0_UVA  0x7f0000100000ull /* front-end user addresses, unrelated */
+#define R1_UVA  0x5550000000ull   /* to the guest-physical ones */
+#define R0_FOFF 0x2000ull         /* file offset of region 0 in its fd */
+#define R1_FOFF 0x0ull
+
+#define MAXFD   4096
+#define FD_BASE 100
+
+#define PROTO_ALL                                                              \
+    ((1ull << VDM_VHOST_USER_PROTOCOL_F_MQ) |                                  \
+     (1ull << VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK) |                           \
+     (1ull << VDM_VHOST_USER_PROTOCOL_F_CONFIG) |                              \
+     (1ull << VDM_VHOST_USER_PROTOCOL_F_RESET_DEVICE) |                        \
+     (1ull << VDM_VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |                 \
+     (1ull << VDM_VHOST_USER_PROTOCOL_F_STATUS))
+
+struct fdinfo {
+    int given;  /* handed to the library */
+    int open;   /* not yet closed by the library */
+    int region; /* memory fd: guest region it stands for, else -1 */
+    uint64_t fbase;
+    unsigned signals;
+    unsigned closes;
+};
+
+struct th {
+    struct drv_guest g;
+    struct vdm_vhost_user vu;
+    struct vdm_vhost_user_ring rings[NQ];
+    struct vdm_dev dev;
+    struct vdm_vq queues[NQ];
+    uint32_t slots[VDM_DEV_SLOTS(NQ, QMAX)];
+    struct drv_vq dq[NQ];
+    int dq_live[NQ];
+    struct fdinfo fd[MAXFD];
+    int next_fd;
+    int maps[2], unmaps[2];
+    int32_t watched[NQ];
+    unsigned watch_calls;
+    unsigned backend_msgs;
+    uint32_t backend_req;
+    unsigned nerr_log;
+    /* the echo device */
+    uint8_t cfg[CFG_SIZE];
+    unsigned cfg_writes;
+    uint32_t last_wr_off, last_wr_len;
+    unsigned notifies[NQ];
+    unsigned driver_oks;
+    /* last message */
+    uint8_t reply[VDM_VHOST_USER_MAX_MSG];
+    uint32_t rlen;
+    int rc;
+    uint64_t features;
+    int32_t kick[NQ], call[NQ], err[NQ];
+};
+
+static struct th T;
+
+static uint32_t get32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static uint64_t get64(const void *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static void put32(void *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+static void put64(void *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The echo device: copies each chain's readable bytes into its writable
+ * part. Config: 16 bytes, the first 4 writable. */
+
+static void echo_notify(struct vdm_dev *d, uint16_t q)
+{
+    struct vdm_vq *vq = vdm_dev_queue(d, q);
+    T.notifies[q]++;
+    if (vq == NULL)
+        return;
+    for (;;) {
+        struct vdm_iov iov[16];
+        struct vdm_chain c;
+        uint8_t buf[512];
+        size_t n;
+        int rc;
+
+        memset(&c, 0, sizeof(c));
+        c.iov = iov;
+        c.iov_cap = 16;
+        rc = vdm_vq_pop(vq, &c);
+        if (getenv("VU_TEST_VERBOSE") != NULL)
+            fprintf(stderr, "echo q%u pop %d\n", q, rc);
+        if (rc == 0 || (rc < 0 && rc != VDM_ENOSPC))
+            break;
+        n = vdm_chain_copy_from(&c, 0, buf, sizeof(buf));
+        if (n > c.write_len)
+            n = c.write_len;
+        n = vdm_chain_copy_to(&c, 0, buf, n);
+        vdm_vq_push(vq, c.id, (uint32_t)n);
+    }
+    vdm_dev_notify_used(d, q);
+}
+
+static void echo_config_read(struct vdm_dev *d, uint32_t off, void *buf,
+                             uint32_t len)
+{
+    (void)d;
+    memcpy(buf, T.cfg + off, len);
+}
+
+static void echo_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
+                              uint32_t len)
+{
+    (void)d;
+    T.cfg_writes++;
+    T.last_wr_off = off;
+    T.last_wr_len = len;
+    for (uint32_t i = 0; i < len; i++)
+        if (off + i < 4)
+            T.cfg[off + i] = ((const uint8_t *)buf)[i];
+}
+
+static void echo_driver_ok(struct vdm_dev *d)
+{
+    (void)d;
+    T.driver_oks++;
+}
+
+static const struct vdm_device_class echo_class = {
+    .size = sizeof(struct vdm_device_class),
+    .device_id = 0x7e,
+    .name = "echo",
+    .config_size = CFG_SIZE,
+    .max_queues = NQ,
+    .driver_ok = echo_driver_ok,
+    .queue_notify = echo_notify,
+    .config_read = echo_config_read,
+    .config_write = echo_config_write,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Host hooks */
+
+static struct fdinfo *fdi(int32_t fd)
+{
+    ck_assert_msg(fd >= FD_BASE && fd < MAXFD, "bad fd %d from library", fd);
+    return &T.fd[fd];
+}
+
+static int32_t new_fd(int region, uint64_t fbase)
+{
+    int32_t fd = T.next_fd++;
+    ck_assert_int_lt(fd, MAXFD);
+    T.fd[fd].given = 1;
+    T.fd[fd].open = 1;
+    T.fd[fd].region = region;
+    T.fd[fd].fbase = fbase;
+    return fd;
+}
+
+static int32_t ev_fd(void)
+{
+    return new_fd(-1, 0);
+}
+static int32_t mem_fd(int region)
+{
+    return new_fd(region, region == 0 ? R0_FOFF : R1_FOFF);
+}
+
+static int h_map(void *host, int32_t fd, uint64_t off, uint64_t len, void **hva)
+{
+    struct fdinfo *f = fdi(fd);
+    struct drv_region *r;
+    (void)host;
+    ck_assert_msg(f->open, "map of a closed fd");
+    if (f->region < 0)
+        return VDM_EINVAL;
+    r = &T.g.regions[f->region];
+    if (off < f->fbase || off - f->fbase > r->size ||
+        len > r->size - (off - f->fbase))
+        return VDM_EINVAL;
+    *hva = (uint8_t *)r->hva + (off - f->fbase);
+    T.maps[f->region]++;
+    return 0;
+}
+
+static void h_unmap(void *host, void *hva, uint64_t off, uint64_t len)
+{
+    (void)host;
+    (void)off;
+    (void)len;
+    for (unsigned i = 0; i < 2; i++) {
+        uint8_t *b = T.g.regions[i].hva;
+        if ((uint8_t *)hva >= b && (uint8_t *)hva < b + T.g.regions[i].size) {
+            T.unmaps[i]++;
+            return;
+        }
+    }
+    ck_abort_msg("unmap of an address never mapped");
+}
+
+static void h_signal(void *host, int32_t fd)
+{
+    struct fdinfo *f = fdi(fd);
+    (void)host;
+    ck_assert_msg(f->open, "signal on a closed fd");
+    f->signals++;
+}
+
+static void h_close(void *host, int32_t fd)
+{
+    struct fdinfo *f = fdi(fd);
+    (void)host;
+    ck_assert_msg(f->given, "close of an fd never given");
+    ck_assert_msg(f->open, "double close of fd %d", fd);
+    f->open = 0;
+    f->closes++;
+}
+
+static void h_watch(void *host, uint16_t q, int32_t fd)
+{
+    (void)host;
+    ck_assert_uint_lt(q, NQ);
+    if (fd >= 0)
+        ck_assert(fdi(fd)->open);
+    T.watched[q] = fd;
+    T.watch_calls++;
+}
+
+static int h_backend(void *host, int32_t fd, const void *m, uint32_t len)
+{
+    (void)host;
+    ck_assert(fdi(fd)->open);
+    ck_assert_uint_eq(len, VDM_VHOST_USER_HDR_SIZE);
+    T.backend_msgs++;
+    T.backend_req = get32(m);
+    ck_assert_uint_eq(get32((const uint8_t *)m + 4), VDM_VHOST_USER_VERSION);
+    return 0;
+}
+
+static void h_log(void *host, int level, const char *msg)
+{
+    (void)host;
+    if (level == VDM_LOG_ERROR)
+        T.nerr_log++;
+    if (getenv("VU_TEST_VERBOSE") != NULL)
+        fprintf(stderr, "log %d: %s\n", level, msg);
+}
+
+static const struct vdm_vhost_user_ops vu_ops = {
+    .size = sizeof(struct vdm_vhost_user_ops),
+    .map = h_map,
+    .unmap = h_unmap,
+    .signal = h_signal,
+    .close = h_close,
+    .watch_kick = h_watch,
+    .backend_send = h_backend,
+    .log = h_log,
+};
+
+static void dev_log(void *host, int level, const char *msg)
+{
+    h_log(host, level, msg);
+}
+
+static const struct vdm_host_ops host_ops = {
+    .size = sizeof(struct vdm_host_ops),
+    .log = dev_log,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Fixture */
+
+static void setup_with(uint64_t proto_off)
+{
+    uint64_t gpas[2] = {R0_GPA, R1_GPA}, sizes[2] = {R_SIZE, R_SIZE};
+    struct vdm_vhost_user_config vc = VDM_INIT(struct vdm_vhost_user_config);
+    struct vdm_dev_config dc = VDM_INIT(struct vdm_dev_config);
+
+    memset(&T, 0, sizeof(T));
+    T.next_fd = FD_BASE;
+    for (int q = 0; q < NQ; q++)
+        T.watched[q] = VDM_VHOST_USER_NO_FD;
+    for (int i = 0; i < 16; i++)
+        T.cfg[i] = (uint8_t)(0xa0 + i);
+    ck_assert_int_eq(drv_guest_init(&T.g, gpas, sizes, 2), 0);
+
+    vc.num_rings = NQ;
+    vc.rings = T.rings;
+    vc.ops = &vu_ops;
+    vc.protocol_features_off = proto_off;
+    ck_assert_int_eq(vdm_vhost_user_init(&T.vu, &vc), 0);
+
+    dc.num_queues = NQ;
+    dc.queue_size_max = QMAX;
+    dc.features = VDM_F_RING_ALL;
+    dc.cls = &echo_class;
+    dc.mem = vdm_vhost_user_mem(&T.vu);
+    dc.ops = &host_ops;
+    dc.queues = T.queues;
+    dc.slots = T.slots;
+    ck_assert_int_eq(vdm_dev_init(&T.dev, &dc), 0);
+    ck_assert_int_eq(vdm_vhost_user_attach(&T.vu, &T.dev), 0);
+}
+
+static void setup(void)
+{
+    setup_with(0);
+}
+
+static void teardown(void)
+{
+    for (int q = 0; q < NQ; q++)
+        if (T.dq_live[q])
+            drv_vq_fini(&T.dq[q]);
+    drv_guest_fini(&T.g);
+}
+
+/* After vdm_vhost_user_reset(): every fd closed exactly once, every map
+ * undone. */
+static void assert_clean(void)
+{
+    for (int i = 0; i < MAXFD; i++)
+        if (T.fd[i].given) {
+            ck_assert_msg(!T.fd[i].open, "fd %d leaked", i);
+            ck_assert_uint_eq(T.fd[i].closes, 1);
+        }
+    ck_assert_int_eq(T.maps[0], T.unmaps[0]);
+    ck_assert_int_eq(T.maps[1], T.unmaps[1]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Messages */
+
+static int msg(uint32_t req, uint32_t flags, const void *payload, uint32_t plen,
+               const int32_t *fds, uint32_t nfds)
+{
+    static uint8_t buf[VDM_VHOST_USER_MAX_MSG + 64];
+    put32(buf, req);
+    put32(buf + 4, VDM_VHOST_USER_VERSION | flags);
+    put32(buf + 8, plen);
+    if (plen > 0)
+        memcpy(buf + 12, payload, plen);
+    memset(T.reply, 0xee, sizeof(T.reply));
+    T.rc = vdm_vhost_user_handle(&T.vu, buf, 12 + plen, fds, nfds, T.reply,
+                                 sizeof(T.reply), &T.rlen);
+    return T.rc;
+}
+
+static int msg0(uint32_t req)
+{
+    return msg(req, 0, NULL, 0, NULL, 0);
+}
+
+static int msg_u64(uint32_t req, uint32_t flags, uint64_t v, const int32_t *fds,
+                   uint32_t nfds)
+{
+    uint8_t p[8];
+    put64(p, v);
+    return msg(req, flags, p, 8, fds, nfds);
+}
+
+static int msg_state(uint32_t req, uint32_t flags, uint32_t idx, uint32_t num)
+{
+    uint8_t p[8];
+    put32(p, idx);
+    put32(p + 4, num);
+    return msg(req, flags, p, 8, NULL, 0);
+}
+
+static int msg_addr(uint32_t idx, uint64_t desc, uint64_t used, uint64_t avail)
+{
+    uint8_t p[40];
+    put32(p, idx);
+    put32(p + 4, 0);
+    put64(p + 8, desc);
+    put64(p + 16, used);
+    put64(p + 24, avail);
+    put64(p + 32, 0);
+    return msg(VDM_VHOST_USER_SET_VRING_ADDR, 0, p, 40, NULL, 0);
+}
+
+/* Check the reply header and return its u64 payload. */
+static uint64_t reply_u64(uint32_t req)
+{
+    ck_assert_uint_eq(T.rlen, 20);
+    ck_assert_uint_eq(get32(T.reply), req);
+    ck_assert_uint_eq(get32(T.reply + 4), 0x5); /* version 1 | reply */
+    ck_assert_uint_eq(get32(T.reply + 8), 8);
+    return get64(T.reply + 12);
+}
+
+static void region_bytes(uint8_t *p, uint64_t gpa, uint64_t size, uint64_t uva,
+                         uint64_t moff)
+{
+    put64(p, gpa);
+    put64(p + 8, size);
+    put64(p + 16, uva);
+    put64(p + 24, moff);
+}
+
+/* SET_MEM_TABLE with both regions (fresh fds). */
+static int mem_table_both(void)
+{
+    uint8_t p[8 + 64];
+    int32_t fds[2] = {mem_fd(0), mem_fd(1)};
+    put32(p, 2);
+    put32(p + 4, 0);
+    region_bytes(p + 8, R0_GPA, R_SIZE, R0_UVA, R0_FOFF);
+    region_bytes(p + 40, R1_GPA, R_SIZE, R1_UVA, R1_FOFF);
+    return msg(VDM_VHOST_USER_SET_MEM_TABLE, 0, p, sizeof(p), fds, 2);
+}
+
+static int mem_reg(uint32_t req, int region, int with_fd)
+{
+    uint8_t p[40];
+    int32_t fd = with_fd ? mem_fd(region) : -1;
+    memset(p, 0, 8);
+    if (region == 0)
+        region_bytes(p + 8, R0_GPA, R_SIZE, R0_UVA, R0_FOFF);
+    else
+        region_bytes(p + 8, R1_GPA, R_SIZE, R1_UVA, R1_FOFF);
+    return msg(req, VDM_VHOST_USER_F_NEED_REPLY, p, 40, with_fd ? &fd : NULL,
+               with_fd ? 1 : 0);
+}
+
+static uint64_t g2u(uint64_t gpa)
+{
+    if (gpa >= R1_GPA)
+        return gpa - R1_GPA + R1_UVA;
+    return gpa - R0_GPA + R0_UVA;
+}
+
+/* GET_FEATURES .. SET_FEATURES as QEMU does it. */
+static void negotiate(uint64_t virtio, int protocol)
+{
+    uint64_t offered;
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_FEATURES), 0);
+    offered = reply_u64(VDM_VHOST_USER_GET_FEATURES);
+    ck_assert(offered & VDM_VHOST_USER_F_PROTOCOL_FEATURES);
+    if (protocol) {
+        ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_PROTOCOL_FEATURES), 0);
+        ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_GET_PROTOCOL_FEATURES) &
+                              PROTO_ALL,
+                          PROTO_ALL);
+        ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0,
+                                 PROTO_ALL, NULL, 0),
+                         0);
+    }
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_SET_OWNER), 0);
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_QUEUE_NUM), 0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_GET_QUEUE_NUM), NQ);
+    for (int q = 0; q < NQ; q++) {
+        int32_t e = ev_fd();
+        T.err[q] = e;
+        ck_assert_int_eq(
+            msg_u64(VDM_VHOST_USER_SET_VRING_ERR, 0, (uint64_t)q, &e, 1), 0);
+    }
+    virtio |= VDM_F_VERSION_1;
+    ck_assert_uint_eq(offered & virtio, virtio);
+    T.features = virtio;
+    ck_assert_int_eq(
+        msg_u64(VDM_VHOST_USER_SET_FEATURES, VDM_VHOST_USER_F_NEED_REPLY,
+                virtio | (protocol ? VDM_VHOST_USER_F_PROTOCOL_FEATURES : 0),
+                NULL, 0),
+        0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_FEATURES), 0);
+}
+
+/* Driver side of ring q, in region q. */
+static void drv_setup(int q)
+{
+    unsigned reg = (unsigned)q;
+    int pk = (T.features & VDM_F_RING_PACKED) != 0;
+    uint64_t d = drv_alloc_in(&T.g, reg, 16 * NUM, 16);
+    uint64_t a = drv_alloc_in(&T.g, reg, pk ? 4 : 6 + 2 * NUM, 4);
+    uint64_t u = drv_alloc_in(&T.g, reg, pk ? 4 : 6 + 8 * NUM, 4);
+    ck_assert_int_eq(drv_vq_init_at(&T.dq[q], &T.g, NUM, T.features, d, a, u),
+                     0);
+    T.dq_live[q] = 1;
+}
+
+/* The position of a fresh ring: packed wrap counters start at 1. */
+static uint32_t base0(void)
+{
+    return (T.features & VDM_F_RING_PACKED) != 0 ? 0x80008000u : 0;
+}
+
+/* NUM, BASE, ADDR, KICK, CALL for ring q (as vhost_virtqueue_start). */
+static int skip_num; /* ring_start leaves the size as it is */
+
+static void ring_start(int q, uint32_t base)
+{
+    struct drv_vq *v = &T.dq[q];
+    int32_t k = ev_fd(), c = ev_fd();
+    if (!skip_num)
+        ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_NUM, 0, q, NUM), 0);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_BASE, 0, q, base), 0);
+    ck_assert_int_eq(msg_addr(q, g2u(drv_vq_desc_gpa(v)),
+                              g2u(drv_vq_device_gpa(v)),
+                              g2u(drv_vq_driver_gpa(v))),
+                     0);
+    ck_assert_int_eq(
+        msg_u64(VDM_VHOST_USER_SET_VRING_KICK, 0, (uint64_t)q, &k, 1), 0);
+    ck_assert_int_eq(T.watched[q], k);
+    ck_assert_int_eq(
+        msg_u64(VDM_VHOST_USER_SET_VRING_CALL, 0, (uint64_t)q, &c, 1), 0);
+    T.kick[q] = k;
+    T.call[q] = c;
+}
+
+static void ring_enable(int q, uint32_t on)
+{
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_ENABLE,
+                               VDM_VHOST_USER_F_NEED_REPLY, q, on),
+                     0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_VRING_ENABLE), 0);
+}
+
+/* Add one out + one in buffer carrying @p text on ring q; publish. */
+static void add_text(int q, const char *text)
+{
+    size_t n = strlen(text);
+    uint64_t out = drv_alloc(&T.g, 64, 8), in = drv_alloc(&T.g, 64, 8);
+    struct drv_buf o = {out, (uint32_t)n}, i = {in, 64};
+    memcpy(drv_gpa(&T.g, out, n), text, n);
+    ck_assert_int_ge(drv_vq_add(&T.dq[q], &o, 1, &i, 1, DRV_ADD_DIRECT,
+                                (void *)(uintptr_t)in),
+                     0);
+    drv_vq_publish(&T.dq[q]);
+}
+
+/* Collect one used buffer from ring q and check it echoes @p text. */
+static void expect_echo(int q, const char *text)
+{
+    uint32_t id, len;
+    void *cookie;
+    size_t n = strlen(text);
+    ck_assert_int_eq(drv_vq_get_used(&T.dq[q], &id, &len, &cookie), 1);
+    ck_assert_uint_eq(len, n);
+    ck_assert_mem_eq(drv_gpa(&T.g, (uint64_t)(uintptr_t)cookie, n), text, n);
+    drv_vq_enable_cb(&T.dq[q]);
+}
+
+/* One buffer through ring q: add, kick, echo, call fd signalled. */
+static void roundtrip(int q, const char *text)
+{
+    unsigned calls = T.fd[T.call[q]].signals;
+    add_text(q, text);
+    ck_assert_int_eq(vdm_vhost_user_kick(&T.vu, (uint16_t)q), 0);
+    expect_echo(q, text);
+    ck_assert_uint_gt(T.fd[T.call[q]].signals, calls);
+}
+
+/* Bring both rings up the QEMU way (features, table, rings, enable). */
+static void bring_up(uint64_t virtio)
+{
+    negotiate(virtio, 1);
+    ck_assert_int_eq(mem_table_both(), 0);
+    for (int q = 0; q < NQ; q++) {
+        drv_setup(q);
+        ring_start(q, base0());
+    }
+    for (int q = 0; q < NQ; q++)
+        ring_enable(q, 1);
+    ck_assert(vdm_dev_live(&T.dev));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Normal operation */
+
+START_TEST(features_masked_and_protocol_bit)
+{
+    uint64_t f;
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_FEATURES), 0);
+    f = reply_u64(VDM_VHOST_USER_GET_FEATURES);
+    ck_assert(f & VDM_VHOST_USER_F_PROTOCOL_FEATURES);
+    ck_assert(f & VDM_F_VERSION_1);
+    ck_assert(f & VDM_F_RING_PACKED);
+    ck_assert(f & VDM_F_EVENT_IDX);
+    /* The device offers these, the transport cannot carry them. */
+    ck_assert(!(f & VDM_F_NOTIFICATION_DATA));
+    ck_assert(!(f & VDM_F_RING_RESET));
+    ck_assert(!(f & VDM_F_ACCESS_PLATFORM));
+    ck_assert(!(f & VDM_VHOST_F_LOG_ALL));
+    /* ... and refuses them when set anyway. */
+    ck_assert_int_eq(
+        msg_u64(VDM_VHOST_USER_SET_FEATURES, VDM_VHOST_USER_F_NEED_REPLY,
+                VDM_F_VERSION_1 | VDM_F_NOTIFICATION_DATA, NULL, 0),
+        VDM_EINVAL);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_FEATURES), 1);
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_MAX_MEM_SLOTS), 0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_GET_MAX_MEM_SLOTS),
+                      VDM_VHOST_USER_MAX_REGIONS);
+    ck_assert_str_eq(vdm_vhost_user_request_name(VDM_VHOST_USER_SET_MEM_TABLE),
+                     "SET_MEM_TABLE");
+    ck_assert_str_eq(vdm_vhost_user_request_name(12345), "UNKNOWN");
+}
+END_TEST
+
+START_TEST(set_features_walks_status_machine)
+{
+    negotiate(VDM_F_EVENT_IDX, 1);
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_STATUS), 0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_GET_STATUS),
+                      VDM_STATUS_ACKNOWLEDGE | VDM_STATUS_DRIVER |
+                          VDM_STATUS_FEATURES_OK);
+    ck_assert_uint_eq(vdm_dev_features(&T.dev),
+                      VDM_F_VERSION_1 | VDM_F_EVENT_IDX);
+    ck_assert_uint_eq(T.driver_oks, 0);
+}
+END_TEST
+
+START_TEST(reply_ack_only_when_asked)
+{
+    negotiate(0, 1);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_NUM, 0, 0, NUM), 0);
+    ck_assert_uint_eq(T.rlen, 0);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_NUM,
+                               VDM_VHOST_USER_F_NEED_REPLY, 0, NUM),
+                     0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_VRING_NUM), 0);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_NUM,
+                               VDM_VHOST_USER_F_NEED_REPLY, 0, 3),
+                     VDM_EINVAL); /* split size not a power of 2 */
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_VRING_NUM), 1);
+    /* A request with its own reply answers with it, need_reply or not. */
+    ck_assert_int_eq(msg(VDM_VHOST_USER_GET_FEATURES,
+                         VDM_VHOST_USER_F_NEED_REPLY, NULL, 0, NULL, 0),
+                     0);
+    ck_assert(reply_u64(VDM_VHOST_USER_GET_FEATURES) & VDM_F_VERSION_1);
+}
+END_TEST
+
+static void split_or_packed_roundtrip(uint64_t ring_features)
+{
+    bring_up(ring_features | VDM_F_EVENT_IDX);
+    ck_assert_uint_eq(T.driver_oks, 1);
+    ck_assert(vdm_vhost_user_queue_ready(&T.vu, 0));
+    ck_assert(vdm_vhost_user_queue_ready(&T.vu, 1));
+    roundtrip(0, "hello");
+    roundtrip(1, "rings live in region 1");
+    roundtrip(0, "again");
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_STATUS), 0);
+    ck_assert(reply_u64(VDM_VHOST_USER_GET_STATUS) & VDM_STATUS_DRIVER_OK);
+    vdm_vhost_user_reset(&T.vu);
+    ck_assert_int_eq(vdm_dev_status(&T.dev), 0);
+    ck_assert(!vdm_vhost_user_queue_ready(&T.vu, 0));
+    assert_clean();
+}
+
+START_TEST(split_roundtrip)
+{
+    split_or_packed_roundtrip(0);
+}
+END_TEST
+
+START_TEST(packed_roundtrip)
+{
+    split_or_packed_roundtrip(VDM_F_RING_PACKED);
+}
+END_TEST
+
+START_TEST(split_get_vring_base_stop_and_resume)
+{
+    bring_up(0);
+    roundtrip(0, "one");
+    roundtrip(0, "two");
+    roundtrip(1, "three");
+    /* Stop like vhost_dev_stop: disable, GET_VRING_BASE, status 0. */
+    ring_enable(0, 0);
+    ring_enable(1, 0);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
+    ck_assert_uint_eq(T.rlen, 20);
+    ck_assert_uint_eq(get32(T.reply + 12), 0);
+    ck_assert_uint_eq(get32(T.reply + 16), 2); /* next avail index */
+    ck_assert_int_eq(T.watched[0], VDM_VHOST_USER_NO_FD);
+    ck_assert(!T.fd[T.kick[0]].open); /* the ring's kick and call are gone */
+    ck_assert(!T.fd[T.call[0]].open);
+    ck_assert(vdm_dev_live(&T.dev)); /* ring 1 still runs */
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_GET_VRING_BASE, 0, 1, 0), 0);
+    ck_assert_uint_eq(get32(T.reply + 16), 1);
+    ck_assert_int_eq(vdm_dev_status(&T.dev), 0); /* last ring: core reset */
+    ck_assert_int_eq(vdm_vhost_user_kick(&T.vu, 0), VDM_ESTATE);
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_STATUS, 0, 0, NULL, 0), 0);
+
+    /* Resume where it stopped (the driver simulator keeps its state). */
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_FEATURES, 0,
+                             T.features | VDM_VHOST_USER_F_PROTOCOL_FEATURES,
+                             NULL, 0),
+                     0);
+    ring_start(0, 2);
+    ring_start(1, 1);
+    ring_enable(0, 1);
+    ring_enable(1, 1);
+    roundtrip(0, "four");
+    roundtrip(1, "five");
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
+    ck_assert_uint_eq(get32(T.reply + 16), 3);
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(packed_vring_base_encoding_and_wrap)
+{
+    uint32_t b;
+    bring_up(VDM_F_RING_PACKED);
+    /* 12 buffers of 2 descriptors on a 16-entry ring: 24 descriptors, the
+     * device wrapped once (wrap counters 0), both at 8. */
+    for (int i = 0; i < 12; i++)
+        roundtrip(0, "wrap");
+    ring_enable(0, 0);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
+    b = get32(T.reply + 16);
+    ck_assert_uint_eq(b & 0x7fff, 8);         /* last_avail_idx */
+    ck_assert_uint_eq((b >> 15) & 1, 0);      /* avail wrap counter */
+    ck_assert_uint_eq((b >> 16) & 0x7fff, 8); /* used_idx */
+    ck_assert_uint_eq(b >> 31, 0);            /* used wrap counter */
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_GET_VRING_BASE, 0, 1, 0), 0);
+    ck_assert_uint_eq(get32(T.reply + 16), 0x80008000u); /* untouched ring */
+
+    /* Restart from the encoded position and keep going across the next
+     * wrap: the device must be exactly where the driver is. */
+    ring_start(0, b);
+    ring_start(1, 0x80008000u);
+    ring_enable(0, 1);
+    ring_enable(1, 1);
+    for (int i = 0; i < 9; i++)
+        roundtrip(0, "after");
+    roundtrip(1, "other");
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
+    b = get32(T.reply + 16);
+    ck_assert_uint_eq(b, (10u | 0x8000u) | ((10u | 0x8000u) << 16));
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(packed_base_avail_half_only)
+{
+    /* A front-end sending only bits 0-15 means used = avail. */
+    bring_up(VDM_F_RING_PACKED);
+    for (int i = 0; i < 3; i++)
+        roundtrip(0, "x");
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
+    ck_assert_uint_eq(get32(T.reply + 16), 0x80068006u);
+    ring_start(0, 0x8006u);
+    roundtrip(0, "half");
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(packed_bad_base_refused_at_start)
+{
+    negotiate(VDM_F_RING_PACKED, 1);
+    ck_assert_int_eq(mem_table_both(), 0);
+    drv_setup(0);
+    drv_setup(1);
+    /* last_avail_idx 20 >= ring size 16: the ring fails, err fd signalled,
+     * the other ring still runs. */
+    ring_start(0, 20 | 0x8000u);
+    ring_start(1, 0x80008000u);
+    ring_enable(1, 1);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_ENABLE, 0, 0, 1), 0);
+    ck_assert_uint_ge(T.fd[T.err[0]].signals, 1);
+    ck_assert(!vdm_vhost_user_queue_ready(&T.vu, 0));
+    roundtrip(1, "fine");
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(kick_held_until_enabled)
+{
+    negotiate(0, 1);
+    ck_assert_int_eq(mem_table_both(), 0);
+    drv_setup(0);
+    drv_setup(1);
+    ring_start(0, 0);
+    ring_start(1, 0);
+    add_text(0, "early");
+    ck_assert_int_eq(vdm_vhost_user_kick(&T.vu, 0), 0);
+    ck_assert_uint_eq(T.notifies[0], 0); /* disabled: nothing processed */
+    ck_assert(!vdm_dev_live(&T.dev));
+    ring_enable(0, 1);
+    expect_echo(0, "early");
+    ring_enable(1, 1);
+    roundtrip(1, "late");
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(no_protocol_features_rings_start_enabled)
+{
+    negotiate(0, 0);
+    ck_assert_int_eq(mem_table_both(), 0);
+    drv_setup(0);
+    drv_setup(1);
+    ring_start(0, 0);
+    ring_start(1, 0);
+    ck_assert(!vdm_dev_live(&T.dev));
+    roundtrip(0, "first kick starts the device");
+    roundtrip(1, "second ring too");
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(ring_joining_live_device_keeps_positions)
+{
+    /* A front-end that starts and enables one ring at a time. */
+    negotiate(0, 1);
+    ck_assert_int_eq(mem_table_both(), 0);
+    drv_setup(0);
+    drv_setup(1);
+    ring_start(0, 0);
+    ring_enable(0, 1);
+    ck_assert(vdm_dev_live(&T.dev));
+    roundtrip(0, "a");
+    roundtrip(0, "b");
+    ring_start(1, 0);
+    ring_enable(1, 1);
+    ck_assert(vdm_dev_live(&T.dev));
+    roundtrip(0, "c"); /* ring 0 position survived the rebuild */
+    roundtrip(1, "d");
+    ck_assert_uint_eq(T.driver_oks, 2);
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(status_messages_drive_device)
+{
+    negotiate(0, 1);
+    ck_assert_int_eq(mem_table_both(), 0);
+    drv_setup(0);
+    drv_setup(1);
+    ring_start(0, 0);
+    ring_start(1, 0);
+    /* vhost_user_dev_start: GET_STATUS, SET_STATUS(s | ACK | DRIVER | OK) */
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_STATUS), 0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_GET_STATUS),
+                      VDM_STATUS_ACKNOWLEDGE | VDM_STATUS_DRIVER |
+                          VDM_STATUS_FEATURES_OK);
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_STATUS,
+                             VDM_VHOST_USER_F_NEED_REPLY, 0x0f, NULL, 0),
+                     0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_STATUS), 0);
+    ck_assert(vdm_dev_live(&T.dev));
+    ring_enable(0, 1);
+    roundtrip(0, "status");
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_STATUS, 0, 0, NULL, 0), 0);
+    ck_assert_int_eq(vdm_dev_status(&T.dev), 0);
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_STATUS, 0, 0x100, NULL, 0),
+                     VDM_EINVAL);
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(poll_mode_kick_and_no_call_fd)
+{
+    int32_t none = -1;
+    negotiate(0, 1);
+    ck_assert_int_eq(mem_table_both(), 0);
+    drv_setup(0);
+    ring_start(0, 0);
+    /* Switch to polling (no-fd flag) and drop the call fd. */
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_VRING_KICK, 0,
+                             VDM_VHOST_USER_VRING_NOFD | 0, NULL, 0),
+                     0);
+    ck_assert_int_eq(T.watched[0], VDM_VHOST_USER_FD_POLL);
+    ck_assert(!T.fd[T.kick[0]].open);
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_VRING_CALL, 0,
+                             VDM_VHOST_USER_VRING_NOFD | 0, NULL, 0),
+                     0);
+    ck_assert(!T.fd[T.call[0]].open);
+    (void)none;
+    ring_enable(0, 1);
+    add_text(0, "polled");
+    ck_assert_int_eq(vdm_vhost_user_kick(&T.vu, 0), 0);
+    expect_echo(0, "polled");
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(config_get_pads_and_set_writes_changes_only)
+{
+    uint8_t p[12 + 24];
+    negotiate(0, 1);
+    /* GET_CONFIG longer than the device's 16 bytes: the rest reads 0. */
+    memset(p, 0, sizeof(p));
+    put32(p, 0);
+    put32(p + 4, 24);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_GET_CONFIG, 0, p, sizeof(p), NULL, 0),
+                     0);
+    ck_assert_uint_eq(T.rlen, 12 + 12 + 24);
+    ck_assert_uint_eq(get32(T.reply + 8), 36);
+    ck_assert_uint_eq(get32(T.reply + 16), 24);
+    ck_assert_mem_eq(T.reply + 24, T.cfg, 16);
+    for (int i = 16; i < 24; i++)
+        ck_assert_uint_eq(T.reply[24 + i], 0);
+    /* Offset past the config: empty payload (the protocol's error). */
+    put32(p, 17);
+    put32(p + 4, 4);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_GET_CONFIG, 0, p, 12 + 4, NULL, 0),
+                     VDM_ERANGE);
+    ck_assert_uint_eq(T.rlen, 12);
+    ck_assert_uint_eq(get32(T.reply + 8), 0);
+
+    /* A 1-byte register write goes through as is. */
+    put32(p, 1);
+    put32(p + 4, 1);
+    put32(p + 8, 0);
+    p[12] = 0x55;
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_CONFIG, 0, p, 13, NULL, 0), 0);
+    ck_assert_uint_eq(T.cfg_writes, 1);
+    ck_assert_uint_eq(T.cfg[1], 0x55);
+    /* A whole-struct echo with one byte changed writes that byte only. */
+    put32(p, 0);
+    put32(p + 4, 16);
+    memcpy(p + 12, T.cfg, 16);
+    p[12 + 2] = 0x77;
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_CONFIG, 0, p, 12 + 16, NULL, 0), 0);
+    ck_assert_uint_eq(T.cfg_writes, 2);
+    ck_assert_uint_eq(T.last_wr_off, 2);
+    ck_assert_uint_eq(T.last_wr_len, 1);
+    ck_assert_uint_eq(T.cfg[2], 0x77);
+    /* Bad flags, offset out of range, size mismatch. */
+    put32(p + 8, 7);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_CONFIG, 0, p, 12 + 16, NULL, 0),
+                     VDM_EINVAL);
+    put32(p, 16);
+    put32(p + 4, 1);
+    put32(p + 8, 0);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_CONFIG, 0, p, 13, NULL, 0),
+                     VDM_ERANGE);
+    put32(p, 0);
+    put32(p + 4, 5);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_CONFIG, 0, p, 13, NULL, 0),
+                     VDM_EINVAL);
+    ck_assert_uint_eq(T.cfg_writes, 2);
+}
+END_TEST
+
+/* QEMU writes its whole cached config back, stale bytes included, with
+ * the byte the guest changed: only that byte may reach the device. */
+START_TEST(config_whole_struct_write_against_what_frontend_saw)
+{
+    uint8_t get[12 + 16], set[12 + 16];
+    negotiate(0, 1);
+    memset(get, 0, sizeof(get));
+    put32(get + 4, 16);
+    ck_assert_int_eq(
+        msg(VDM_VHOST_USER_GET_CONFIG, 0, get, sizeof(get), NULL, 0), 0);
+    /* The device changes a read-only byte behind the front-end's back. */
+    T.cfg[9] = 0x11;
+    /* Guest writes byte 0: the front-end sends its stale cache. */
+    memcpy(set, get, 12);
+    memcpy(set + 12, T.reply + 24, 16);
+    set[12 + 0] = 0x42;
+    ck_assert_int_eq(
+        msg(VDM_VHOST_USER_SET_CONFIG, 0, set, sizeof(set), NULL, 0), 0);
+    ck_assert_uint_eq(T.cfg_writes, 1);
+    ck_assert_uint_eq(T.last_wr_off, 0);
+    ck_assert_uint_eq(T.last_wr_len, 1);
+    /* Then byte 1, without reading in between. */
+    set[12 + 1] = 0x43;
+    ck_assert_int_eq(
+        msg(VDM_VHOST_USER_SET_CONFIG, 0, set, sizeof(set), NULL, 0), 0);
+    ck_assert_uint_eq(T.cfg_writes, 2);
+    ck_assert_uint_eq(T.last_wr_off, 1);
+    ck_assert_uint_eq(T.last_wr_len, 1);
+    ck_assert_uint_eq(T.cfg[0], 0x42);
+    ck_assert_uint_eq(T.cfg[1], 0x43);
+    ck_assert_uint_eq(T.cfg[9], 0x11);
+}
+END_TEST
+
+/* Before any GET_CONFIG a caching front-end's copy is zeroed: a
+ * whole-struct write changes only its non-zero bytes. */
+START_TEST(config_whole_struct_write_before_any_read)
+{
+    uint8_t set[12 + 16];
+    negotiate(0, 1);
+    memset(set, 0, sizeof(set));
+    put32(set + 4, 16);
+    set[12 + 0] = 0x42;
+    ck_assert_int_eq(
+        msg(VDM_VHOST_USER_SET_CONFIG, 0, set, sizeof(set), NULL, 0), 0);
+    ck_assert_uint_eq(T.cfg_writes, 1);
+    ck_assert_uint_eq(T.last_wr_off, 0);
+    ck_assert_uint_eq(T.last_wr_len, 1);
+    set[12 + 1] = 0x43;
+    ck_assert_int_eq(
+        msg(VDM_VHOST_USER_SET_CONFIG, 0, set, sizeof(set), NULL, 0), 0);
+    ck_assert_uint_eq(T.cfg_writes, 2);
+    ck_assert_uint_eq(T.last_wr_off, 1);
+    ck_assert_uint_eq(T.cfg[2], 0xa2); /* read-only bytes untouched */
+}
+END_TEST
+
+START_TEST(kick_fd_before_addresses_and_odd_orders)
+{
+    struct drv_vq *v;
+    int32_t k;
+    /* SET_VRING_NUM 3 before the features say split: refused at start. */
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_NUM, 0, 1, 3), 0);
+    /* Rings started before SET_FEATURES cannot run. */
+    ck_assert_int_eq(mem_table_both(), 0);
+    T.features = VDM_F_VERSION_1;
+    drv_setup(0);
+    v = &T.dq[0];
+    k = ev_fd();
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_VRING_KICK, 0, 0, &k, 1), 0);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_NUM, 0, 0, NUM), 0);
+    /* The kick came first; the addresses start the ring. */
+    ck_assert_int_eq(msg_addr(0, g2u(drv_vq_desc_gpa(v)),
+                              g2u(drv_vq_device_gpa(v)),
+                              g2u(drv_vq_driver_gpa(v))),
+                     0);
+    ck_assert_int_eq(vdm_vhost_user_kick(&T.vu, 0), VDM_ESTATE);
+    ck_assert(!vdm_dev_live(&T.dev));
+    /* SET_STATUS: ACKNOWLEDGE and DRIVER are mirrored, FAILED recorded,
+     * FEATURES_OK needs the features. */
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_STATUS, 0, 1, NULL, 0), 0);
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_STATUS, 0, 3, NULL, 0), 0);
+    ck_assert_uint_eq(vdm_dev_status(&T.dev), 3);
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_STATUS, 0, 0xb, NULL, 0),
+                     VDM_ESTATE);
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_STATUS, 0, 0x83, NULL, 0), 0);
+    ck_assert(vdm_dev_status(&T.dev) & VDM_STATUS_FAILED);
+    /* Now the features: the device restarts clean; ring 1 (size 3, split)
+     * fails when the device starts, ring 0 runs. */
+    ck_assert_int_eq(
+        msg_u64(VDM_VHOST_USER_SET_FEATURES, 0, VDM_F_VERSION_1, NULL, 0),
+        VDM_ESTATE); /* ring 0 is started: no new features */
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
+    ck_assert_int_eq(
+        msg_u64(VDM_VHOST_USER_SET_FEATURES, 0, VDM_F_VERSION_1, NULL, 0), 0);
+    ck_assert_uint_eq(vdm_dev_status(&T.dev), 0xb);
+    T.err[1] = ev_fd();
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_VRING_ERR, 0, 1, &T.err[1], 1),
+                     0);
+    drv_setup(1);
+    ring_start(0, 0);
+    skip_num = 1; /* ring 1 keeps size 3 */
+    ring_start(1, 0);
+    skip_num = 0;
+    roundtrip(0, "no protocol features: kick starts it");
+    ck_assert_uint_ge(T.fd[T.err[1]].signals, 1);
+    ck_assert(!vdm_vhost_user_queue_ready(&T.vu, 1));
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(mem_slots_fill_and_remove_middle)
+{
+    uint8_t p[40];
+    uint32_t i;
+    negotiate(0, 1);
+    /* Fill every slot with 4 KiB pieces of region 0's file. */
+    for (i = 0; i < VDM_VHOST_USER_MAX_REGIONS; i++) {
+        int32_t fd = mem_fd(0);
+        memset(p, 0, 8);
+        region_bytes(p + 8, R0_GPA + 0x1000ull * i, 0x1000,
+                     R0_UVA + 0x1000ull * i, R0_FOFF + 0x1000ull * i);
+        ck_assert_int_eq(msg(VDM_VHOST_USER_ADD_MEM_REG, 0, p, 40, &fd, 1), 0);
+    }
+    {
+        int32_t fd = mem_fd(1);
+        region_bytes(p + 8, R1_GPA, R_SIZE, R1_UVA, R1_FOFF);
+        ck_assert_int_eq(msg(VDM_VHOST_USER_ADD_MEM_REG, 0, p, 40, &fd, 1),
+                         VDM_ENOSPC);
+        ck_assert(!T.fd[fd].open);
+    }
+    /* Remove one in the middle: the table stays compact and usable. */
+    region_bytes(p + 8, R0_GPA + 0x1000ull * 5, 0x1000, R0_UVA + 0x1000ull * 5,
+                 0);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_REM_MEM_REG, 0, p, 40, NULL, 0), 0);
+    ck_assert_uint_eq(vdm_vhost_user_mem(&T.vu)->nregions,
+                      VDM_VHOST_USER_MAX_REGIONS - 1);
+    {
+        void *hva;
+        const struct vdm_mem *m = vdm_vhost_user_mem(&T.vu);
+        ck_assert_int_eq(vdm_mem_check(m), 0);
+        ck_assert_int_eq(
+            vdm_mem_lookup(m, R0_GPA + 0x1000ull * 5, 1, VDM_MEM_READ, &hva),
+            VDM_EFAULT);
+        ck_assert_int_eq(vdm_mem_lookup(m, R0_GPA + 0x1000ull * 6 + 8, 8,
+                                        VDM_MEM_READ, &hva),
+                         0);
+        ck_assert_ptr_eq(hva, (uint8_t *)T.g.regions[0].hva + 0x6008);
+    }
+    /* Two fds on REM_MEM_REG. */
+    {
+        int32_t fds[2] = {ev_fd(), ev_fd()};
+        ck_assert_int_eq(msg(VDM_VHOST_USER_REM_MEM_REG, 0, p, 40, fds, 2),
+                         VDM_EINVAL);
+    }
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(add_rem_mem_reg)
+{
+    negotiate(0, 1);
+    ck_assert_int_eq(mem_reg(VDM_VHOST_USER_ADD_MEM_REG, 0, 1), 0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_ADD_MEM_REG), 0);
+    ck_assert_int_eq(mem_reg(VDM_VHOST_USER_ADD_MEM_REG, 1, 1), 0);
+    ck_assert_uint_eq(vdm_vhost_user_mem(&T.vu)->nregions, 2);
+    ck_assert_int_eq(T.maps[0] + T.maps[1], 2);
+    /* The same region again is accepted without a second mapping. */
+    ck_assert_int_eq(mem_reg(VDM_VHOST_USER_ADD_MEM_REG, 1, 1), 0);
+    ck_assert_int_eq(T.maps[1], 1);
+    drv_setup(0);
+    drv_setup(1);
+    ring_start(0, 0);
+    ring_start(1, 0);
+    ring_enable(0, 1);
+    ring_enable(1, 1);
+    roundtrip(0, "slots");
+    roundtrip(1, "slots");
+    /* REM_MEM_REG may come with one (stray) fd: closed, not used. */
+    ck_assert_int_eq(mem_reg(VDM_VHOST_USER_REM_MEM_REG, 1, 1), 0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_REM_MEM_REG), 0);
+    ck_assert_int_eq(T.unmaps[1], 1);
+    ck_assert_int_eq(mem_reg(VDM_VHOST_USER_REM_MEM_REG, 1, 0), VDM_ENOENT);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_REM_MEM_REG), 1);
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(mem_table_resend_keeps_mappings)
+{
+    bring_up(0);
+    roundtrip(0, "before");
+    /* Front-ends resend the whole table on any change. */
+    ck_assert_int_eq(mem_table_both(), 0);
+    ck_assert_int_eq(T.maps[0], 1);
+    ck_assert_int_eq(T.maps[1], 1);
+    ck_assert_int_eq(T.unmaps[0] + T.unmaps[1], 0);
+    ck_assert(vdm_dev_live(&T.dev));
+    roundtrip(0, "after");
+    roundtrip(1, "after");
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(memory_removed_under_running_ring)
+{
+    uint8_t p[8 + 32];
+    int32_t fd;
+    bring_up(0);
+    roundtrip(0, "a");
+    roundtrip(1, "b");
+    /* New table without region 1, where ring 1 lives. */
+    fd = mem_fd(0);
+    put32(p, 1);
+    put32(p + 4, 0);
+    region_bytes(p + 8, R0_GPA, R_SIZE, R0_UVA, R0_FOFF);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_MEM_TABLE, 0, p, sizeof(p), &fd, 1),
+                     0);
+    ck_assert_int_eq(T.unmaps[1], 1);
+    ck_assert_int_eq(T.unmaps[0], 0);
+    /* Prove nothing touches region 1 any more. */
+    ck_assert_int_eq(
+        mprotect(T.g.regions[1].hva, T.g.regions[1].size, PROT_NONE), 0);
+    ck_assert_uint_ge(T.fd[T.err[1]].signals, 1); /* ring 1 failed */
+    ck_assert(vdm_dev_live(&T.dev));
+    ck_assert(!vdm_vhost_user_queue_ready(&T.vu, 1));
+    roundtrip(0, "ring 0 survives");
+    vdm_vhost_user_kick(&T.vu, 1); /* must not touch region 1 */
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+    mprotect(T.g.regions[1].hva, T.g.regions[1].size, PROT_READ | PROT_WRITE);
+}
+END_TEST
+
+START_TEST(needs_reset_signals_err_and_backend)
+{
+    int32_t b = ev_fd();
+    bring_up(0);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_BACKEND_REQ_FD,
+                         VDM_VHOST_USER_F_NEED_REPLY, NULL, 0, &b, 1),
+                     VDM_EINVAL); /* BACKEND_REQ was not negotiated */
+    ck_assert(!T.fd[b].open);
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0,
+                             PROTO_ALL | (1ull << 5), NULL, 0),
+                     0);
+    b = ev_fd();
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_BACKEND_REQ_FD, 0, NULL, 0, &b, 1),
+                     0);
+    vdm_dev_config_changed(&T.dev);
+    ck_assert_uint_eq(T.backend_msgs, 1);
+    ck_assert_uint_eq(T.backend_req, VDM_VHOST_USER_BACKEND_CONFIG_CHANGE_MSG);
+    /* The guest runs its avail index far ahead: a protocol violation. */
+    drv_vq_raw_avail_idx(&T.dq[0], NUM + 5);
+    vdm_vhost_user_kick(&T.vu, 0);
+    ck_assert(vdm_dev_status(&T.dev) & VDM_STATUS_DEVICE_NEEDS_RESET);
+    ck_assert_uint_ge(T.fd[T.err[0]].signals, 1);
+    ck_assert_uint_ge(T.fd[T.err[1]].signals, 1);
+    ck_assert_uint_eq(T.backend_msgs, 2);
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_STATUS), 0);
+    ck_assert(reply_u64(VDM_VHOST_USER_GET_STATUS) &
+              VDM_STATUS_DEVICE_NEEDS_RESET);
+    /* RESET_DEVICE clears it. */
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_RESET_DEVICE), 0);
+    ck_assert_int_eq(vdm_dev_status(&T.dev), 0);
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Hostile front-end */
+
+START_TEST(hostile_framing)
+{
+    uint8_t buf[64];
+    int32_t fds[3] = {ev_fd(), ev_fd(), ev_fd()};
+    /* Truncated header, with fds: refused, fds closed, nothing to send. */
+    put32(buf, VDM_VHOST_USER_GET_FEATURES);
+    put32(buf + 4, 1);
+    ck_assert_int_eq(vdm_vhost_user_handle(&T.vu, buf, 8, fds, 3, T.reply,
+                                           sizeof(T.reply), &T.rlen),
+                     VDM_EPROTO);
+    ck_assert_uint_eq(T.rlen, 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert(!T.fd[fds[i]].open);
+    /* Announced size differs from what arrived. */
+    put32(buf + 8, 8);
+    ck_assert_int_eq(vdm_vhost_user_handle(&T.vu, buf, 12 + 4, NULL, 0, T.reply,
+                                           sizeof(T.reply), &T.rlen),
+                     VDM_EPROTO);
+    /* Wrong version. */
+    put32(buf + 4, 2);
+    put32(buf + 8, 0);
+    ck_assert_int_eq(vdm_vhost_user_handle(&T.vu, buf, 12, NULL, 0, T.reply,
+                                           sizeof(T.reply), &T.rlen),
+                     VDM_EPROTO);
+    /* Huge payload announced. */
+    put32(buf + 4, 1);
+    put32(buf + 8, 0x7fffffff);
+    uint32_t plen = 1;
+    ck_assert_int_eq(vdm_vhost_user_payload_len(buf, &plen), VDM_EPROTO);
+    put32(buf + 8, 40);
+    ck_assert_int_eq(vdm_vhost_user_payload_len(buf, &plen), 0);
+    ck_assert_uint_eq(plen, 40);
+    /* Reply buffer too small: a caller bug, fds still consumed. */
+    int32_t fd = ev_fd();
+    put32(buf + 8, 0);
+    ck_assert_int_eq(
+        vdm_vhost_user_handle(&T.vu, buf, 12, &fd, 1, T.reply, 16, &T.rlen),
+        VDM_EINVAL);
+    ck_assert(!T.fd[fd].open);
+    /* Still serves. */
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_FEATURES), 0);
+    reply_u64(VDM_VHOST_USER_GET_FEATURES);
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(hostile_payload_sizes)
+{
+    uint8_t p[128];
+    memset(p, 0, sizeof(p));
+    /* Truncated u64. */
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_FEATURES,
+                         VDM_VHOST_USER_F_NEED_REPLY, p, 4, NULL, 0),
+                     VDM_EINVAL);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_FEATURES), 1);
+    /* Truncated vring address. */
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_VRING_ADDR, 0, p, 39, NULL, 0),
+                     VDM_EINVAL);
+    /* GET_VRING_BASE truncated: still answered (empty), so the stream
+     * stays in step. */
+    ck_assert_int_eq(msg(VDM_VHOST_USER_GET_VRING_BASE, 0, p, 4, NULL, 0),
+                     VDM_EINVAL);
+    ck_assert_uint_eq(T.rlen, 12);
+    /* Memory table: count says 3, payload holds 2. */
+    put32(p, 3);
+    ck_assert_int_eq(
+        msg(VDM_VHOST_USER_SET_MEM_TABLE, 0, p, 8 + 2 * 32, NULL, 0),
+        VDM_EINVAL);
+    /* Memory table with 9 regions (protocol limit 8). */
+    {
+        static uint8_t big[8 + 9 * 32];
+        put32(big, 9);
+        ck_assert_int_eq(
+            msg(VDM_VHOST_USER_SET_MEM_TABLE, 0, big, sizeof(big), NULL, 0),
+            VDM_EINVAL);
+    }
+    /* Config: size over the protocol maximum. */
+    put32(p, 0);
+    put32(p + 4, 300);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_GET_CONFIG, 0, p, 12, NULL, 0),
+                     VDM_EINVAL);
+    ck_assert_uint_eq(T.rlen, 12);
+    /* Unknown request: refused; with need_reply, a failure ack. */
+    ck_assert_int_eq(msg(999, 0, p, 8, NULL, 0), VDM_ENOTSUP);
+    ck_assert_uint_eq(T.rlen, 0);
+    ck_assert_int_eq(msg(999, VDM_VHOST_USER_F_NEED_REPLY, p, 8, NULL, 0),
+                     VDM_ENOTSUP);
+    ck_assert_uint_eq(reply_u64(999), 1);
+    /* Unsupported but known requests with a u64 status reply. */
+    ck_assert_int_eq(msg(VDM_VHOST_USER_IOTLB_MSG, 0, p, 24, NULL, 0),
+                     VDM_ENOTSUP);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_IOTLB_MSG), 1);
+    ck_assert_int_eq(
+        msg_u64(VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0, 1ull << 14, NULL, 0),
+        VDM_EINVAL); /* in-band notifications: not offered */
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_FEATURES), 0);
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(hostile_fd_counts)
+{
+    uint8_t p[8 + 64];
+    int32_t fds[4];
+    negotiate(0, 1);
+    /* Two regions, one fd. */
+    fds[0] = mem_fd(0);
+    put32(p, 2);
+    put32(p + 4, 0);
+    region_bytes(p + 8, R0_GPA, R_SIZE, R0_UVA, R0_FOFF);
+    region_bytes(p + 40, R1_GPA, R_SIZE, R1_UVA, R1_FOFF);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_MEM_TABLE,
+                         VDM_VHOST_USER_F_NEED_REPLY, p, sizeof(p), fds, 1),
+                     VDM_EINVAL);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_MEM_TABLE), 1);
+    ck_assert(!T.fd[fds[0]].open);
+    ck_assert_int_eq(T.maps[0] + T.maps[1], 0);
+    /* Two regions, three fds. */
+    fds[0] = mem_fd(0);
+    fds[1] = mem_fd(1);
+    fds[2] = ev_fd();
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_MEM_TABLE, 0, p, sizeof(p), fds, 3),
+                     VDM_EINVAL);
+    for (int i = 0; i < 3; i++)
+        ck_assert(!T.fd[fds[i]].open);
+    /* Kick without an fd and without the no-fd flag. */
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_VRING_KICK, 0, 0, NULL, 0),
+                     VDM_EINVAL);
+    /* No-fd flag but an fd anyway. */
+    fds[0] = ev_fd();
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_VRING_CALL, 0,
+                             VDM_VHOST_USER_VRING_NOFD, fds, 1),
+                     VDM_EINVAL);
+    ck_assert(!T.fd[fds[0]].open);
+    /* Two fds for one ring. */
+    fds[0] = ev_fd();
+    fds[1] = ev_fd();
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_VRING_KICK, 0, 1, fds, 2),
+                     VDM_EINVAL);
+    ck_assert(!T.fd[fds[0]].open && !T.fd[fds[1]].open);
+    ck_assert_uint_eq(T.watch_calls, 0);
+    /* fds on a request that takes none. */
+    fds[0] = ev_fd();
+    ck_assert_int_eq(msg(VDM_VHOST_USER_GET_FEATURES, 0, NULL, 0, fds, 1),
+                     VDM_EINVAL);
+    ck_assert(!T.fd[fds[0]].open);
+    /* Reserved bits / bad ring index in a vring fd message. */
+    fds[0] = ev_fd();
+    ck_assert_int_eq(
+        msg_u64(VDM_VHOST_USER_SET_VRING_KICK, 0, 1ull << 9, fds, 1),
+        VDM_EINVAL);
+    fds[0] = ev_fd();
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_VRING_KICK, 0, 7, fds, 1),
+                     VDM_ERANGE);
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_QUEUE_NUM), 0);
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(hostile_regions)
+{
+    uint8_t p[8 + 64];
+    int32_t fds[2];
+    negotiate(0, 1);
+    put32(p, 2);
+    put32(p + 4, 0);
+    /* Overlapping guest ranges: refused before anything is mapped. */
+    fds[0] = mem_fd(0);
+    fds[1] = mem_fd(1);
+    region_bytes(p + 8, R0_GPA, R_SIZE, R0_UVA, R0_FOFF);
+    region_bytes(p + 40, R0_GPA + R_SIZE / 2, R_SIZE, R1_UVA, R1_FOFF);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_MEM_TABLE, 0, p, sizeof(p), fds, 2),
+                     VDM_EINVAL);
+    ck_assert_int_eq(T.maps[0] + T.maps[1], 0);
+    /* A region wrapping past 2^64. */
+    fds[0] = mem_fd(0);
+    fds[1] = mem_fd(1);
+    region_bytes(p + 8, R0_GPA, R_SIZE, R0_UVA, R0_FOFF);
+    region_bytes(p + 40, UINT64_MAX - 10, R_SIZE, R1_UVA, R1_FOFF);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_MEM_TABLE, 0, p, sizeof(p), fds, 2),
+                     VDM_EINVAL);
+    /* A zero-size region. */
+    fds[0] = mem_fd(0);
+    fds[1] = mem_fd(1);
+    region_bytes(p + 40, R1_GPA, 0, R1_UVA, R1_FOFF);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_MEM_TABLE, 0, p, sizeof(p), fds, 2),
+                     VDM_EINVAL);
+    /* The second map fails: the first is undone. */
+    fds[0] = mem_fd(0);
+    fds[1] = mem_fd(1);
+    region_bytes(p + 40, R1_GPA, R_SIZE * 2, R1_UVA, R1_FOFF);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_MEM_TABLE, 0, p, sizeof(p), fds, 2),
+                     VDM_EINVAL);
+    ck_assert_int_eq(T.maps[0], 1);
+    ck_assert_int_eq(T.unmaps[0], 1);
+    ck_assert_uint_eq(vdm_vhost_user_mem(&T.vu)->nregions, 0);
+    /* ADD_MEM_REG overlapping an existing region. */
+    ck_assert_int_eq(mem_table_both(), 0);
+    {
+        uint8_t r[40];
+        int32_t fd = mem_fd(1);
+        memset(r, 0, 8);
+        region_bytes(r + 8, R1_GPA + 0x1000, 0x1000, R1_UVA + 0x1000,
+                     R1_FOFF + 0x1000);
+        ck_assert_int_eq(msg(VDM_VHOST_USER_ADD_MEM_REG, 0, r, 40, &fd, 1),
+                         VDM_EINVAL);
+        ck_assert(!T.fd[fd].open);
+        ck_assert_int_eq(T.maps[1], 1); /* only the table's mapping */
+    }
+    ck_assert_uint_eq(vdm_vhost_user_mem(&T.vu)->nregions, 2);
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(hostile_ring_addresses)
+{
+    negotiate(0, 1);
+    /* Before any memory table: nothing maps. */
+    ck_assert_int_eq(msg_addr(0, R0_UVA, R0_UVA + 0x1000, R0_UVA + 0x2000),
+                     VDM_EFAULT);
+    ck_assert_int_eq(mem_table_both(), 0);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_NUM, 0, 0, NUM), 0);
+    /* Guest-physical instead of user addresses. */
+    ck_assert_int_eq(msg_addr(0, R0_GPA, R0_GPA + 0x1000, R0_GPA + 0x2000),
+                     VDM_EFAULT);
+    /* Descriptor table running past the end of region 0. */
+    ck_assert_int_eq(msg_addr(0, R0_UVA + R_SIZE - 16 * NUM + 16,
+                              R0_UVA + 0x1000, R0_UVA + 0x2000),
+                     VDM_EFAULT);
+    /* Used ring in the middle of nowhere. */
+    ck_assert_int_eq(msg_addr(0, R0_UVA, UINT64_MAX - 4, R0_UVA + 0x2000),
+                     VDM_EFAULT);
+    /* Logging flag. */
+    {
+        uint8_t p[40];
+        memset(p, 0, sizeof(p));
+        put32(p + 4, 1);
+        put64(p + 8, R0_UVA);
+        put64(p + 16, R0_UVA + 0x1000);
+        put64(p + 24, R0_UVA + 0x2000);
+        ck_assert_int_eq(msg(VDM_VHOST_USER_SET_VRING_ADDR, 0, p, 40, NULL, 0),
+                         VDM_ENOTSUP);
+    }
+    /* Bad ring indexes and sizes. */
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_NUM, 0, 200, NUM),
+                     VDM_ERANGE);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_NUM, 0, 0, 0),
+                     VDM_EINVAL);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_NUM, 0, 0, QMAX * 2),
+                     VDM_EINVAL);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_BASE, 0, 0, 0x10000),
+                     VDM_EINVAL);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_ENABLE, 0, 0, 2),
+                     VDM_EINVAL);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_GET_VRING_BASE, 0, 77, 0),
+                     VDM_ERANGE);
+    ck_assert_uint_eq(T.rlen, 20); /* answered anyway */
+    /* A ring whose addresses failed never starts. */
+    int32_t k = ev_fd();
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_VRING_KICK, 0, 0, &k, 1), 0);
+    ck_assert_int_eq(vdm_vhost_user_kick(&T.vu, 0), VDM_ESTATE);
+    ck_assert_int_eq(vdm_vhost_user_kick(&T.vu, 9), VDM_ERANGE);
+    ck_assert(!vdm_dev_live(&T.dev));
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(hostile_started_ring_changes)
+{
+    bring_up(0);
+    struct drv_vq *v = &T.dq[0];
+    /* Started rings take no new size, base or addresses. */
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_NUM, 0, 0, 8),
+                     VDM_ESTATE);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_BASE, 0, 0, 5),
+                     VDM_ESTATE);
+    ck_assert_int_eq(msg_addr(0, g2u(drv_vq_desc_gpa(v)) + 0x1000,
+                              g2u(drv_vq_device_gpa(v)),
+                              g2u(drv_vq_driver_gpa(v))),
+                     VDM_ESTATE);
+    /* The same addresses again are fine (front-ends resend them). */
+    ck_assert_int_eq(msg_addr(0, g2u(drv_vq_desc_gpa(v)),
+                              g2u(drv_vq_device_gpa(v)),
+                              g2u(drv_vq_driver_gpa(v))),
+                     0);
+    /* Changing the ring format while rings run. */
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_FEATURES, 0,
+                             VDM_F_VERSION_1 | VDM_F_RING_PACKED |
+                                 VDM_VHOST_USER_F_PROTOCOL_FEATURES,
+                             NULL, 0),
+                     VDM_ESTATE);
+    /* A resend of the same features is fine. */
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_FEATURES, 0,
+                             T.features | VDM_VHOST_USER_F_PROTOCOL_FEATURES,
+                             NULL, 0),
+                     0);
+    roundtrip(0, "still fine");
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+/* Small deterministic PRNG (xorshift64*). */
+static uint64_t rnd_state;
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state >> 12;
+    rnd_state ^= rnd_state << 25;
+    rnd_state ^= rnd_state >> 27;
+    return rnd_state * 2685821657736338717ull;
+}
+
+START_TEST(hostile_random_messages)
+{
+    static uint8_t buf[VDM_VHOST_USER_MAX_MSG];
+    rnd_state = 0x9e3779b97f4a7c15ull + (uint64_t)_i;
+    bring_up(_i % 2 ? VDM_F_RING_PACKED : 0);
+    for (int n = 0; n < 3000; n++) {
+        uint32_t req = (uint32_t)(rnd() % 44);
+        uint32_t plen =
+            (uint32_t)(rnd() % 5 == 0 ? rnd() % 300 : (rnd() % 6) * 8);
+        uint32_t nfds = (uint32_t)(rnd() % 4 == 0 ? rnd() % 4 : 0);
+        int32_t fds[4];
+        uint32_t i;
+
+        put32(buf, req);
+        put32(buf + 4, 1 | (uint32_t)(rnd() & 0xc));
+        put32(buf + 8, plen);
+        for (i = 0; i < plen; i++) {
+            uint64_t r = rnd();
+            /* small numbers are likelier to hit the interesting paths */
+            buf[12 + i] = (uint8_t)((r & 3) == 0 ? r >> 8 : (r >> 8) & 3);
+        }
+        if (req == VDM_VHOST_USER_RESET_DEVICE ||
+            req == VDM_VHOST_USER_RESET_OWNER)
+            continue; /* keep the rings running, for the kicks below */
+        for (i = 0; i < nfds; i++)
+            fds[i] = (rnd() & 1) ? mem_fd((int)(rnd() & 1)) : ev_fd();
+        vdm_vhost_user_handle(&T.vu, buf, 12 + plen, nfds ? fds : NULL, nfds,
+                              T.reply, sizeof(T.reply), &T.rlen);
+        ck_assert_uint_le(T.rlen, sizeof(T.reply));
+        if (T.rlen > 0)
+            ck_assert_uint_eq(get32(T.reply + 8) + 12, T.rlen);
+        if (n % 50 == 0) {
+            vdm_vhost_user_kick(&T.vu, 0);
+            vdm_vhost_user_kick(&T.vu, 1);
+        }
+    }
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(reset_closes_everything_and_serves_again)
+{
+    bring_up(0);
+    roundtrip(0, "first front-end");
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+    ck_assert_int_eq(vdm_dev_status(&T.dev), 0);
+    /* A new front-end, new rings at the same place. */
+    drv_vq_fini(&T.dq[0]);
+    drv_vq_fini(&T.dq[1]);
+    T.dq_live[0] = T.dq_live[1] = 0;
+    drv_alloc_reset(&T.g);
+    bring_up(VDM_F_RING_PACKED);
+    roundtrip(0, "second front-end");
+    roundtrip(1, "second front-end");
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(api_argument_checks)
+{
+    struct vdm_vhost_user vu2;
+    struct vdm_vhost_user_config vc = VDM_INIT(struct vdm_vhost_user_config);
+    struct vdm_vhost_user_ops bad = vu_ops;
+    ck_assert_int_eq(vdm_vhost_user_init(NULL, &vc), VDM_EINVAL);
+    ck_assert_int_eq(vdm_vhost_user_init(&vu2, &vc), VDM_EINVAL);
+    vc.rings = T.rings;
+    vc.num_rings = NQ;
+    bad.signal = NULL;
+    vc.ops = &bad;
+    ck_assert_int_eq(vdm_vhost_user_init(&vu2, &vc), VDM_EINVAL);
+    bad = vu_ops;
+    bad.size = 8;
+    ck_assert_int_eq(vdm_vhost_user_init(&vu2, &vc), VDM_ESIZE);
+    vc.ops = &vu_ops;
+    vc.size = 4;
+    ck_assert_int_eq(vdm_vhost_user_init(&vu2, &vc), VDM_ESIZE);
+    ck_assert_ptr_null(vdm_vhost_user_mem(NULL));
+    /* A device on other memory cannot be attached. */
+    vc.size = sizeof(vc);
+    vc.num_rings = 1;
+    ck_assert_int_eq(vdm_vhost_user_init(&vu2, &vc), 0);
+    ck_assert_int_eq(vdm_vhost_user_attach(&vu2, &T.dev), VDM_EINVAL);
+    ck_assert_int_eq(vdm_vhost_user_attach(&T.vu, &T.dev), VDM_EINVAL);
+    ck_assert_int_eq(vdm_vhost_user_kick(NULL, 0), VDM_EINVAL);
+    ck_assert_int_eq(vdm_vhost_user_queue_ready(NULL, 0), 0);
+    vdm_vhost_user_reset(NULL);
+}
+END_TEST
+
+START_TEST(protocol_features_masked_by_host)
+{
+    uint64_t p;
+    teardown();
+    setup_with(1ull << VDM_VHOST_USER_PROTOCOL_F_STATUS);
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_PROTOCOL_FEATURES), 0);
+    p = reply_u64(VDM_VHOST_USER_GET_PROTOCOL_FEATURES);
+    ck_assert(!(p & (1ull << VDM_VHOST_USER_PROTOCOL_F_STATUS)));
+    ck_assert(p & (1ull << VDM_VHOST_USER_PROTOCOL_F_BACKEND_REQ));
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0,
+                             1ull << VDM_VHOST_USER_PROTOCOL_F_STATUS, NULL, 0),
+                     VDM_EINVAL);
+}
+END_TEST
+
+static Suite *vhost_user_suite(void)
+{
+    Suite *s = suite_create("vhost_user");
+    TCase *tc = tcase_create("protocol");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, features_masked_and_protocol_bit);
+    tcase_add_test(tc, set_features_walks_status_machine);
+    tcase_add_test(tc, reply_ack_only_when_asked);
+    tcase_add_test(tc, split_roundtrip);
+    tcase_add_test(tc, packed_roundtrip);
+    tcase_add_test(tc, split_get_vring_base_stop_and_resume);
+    tcase_add_test(tc, packed_vring_base_encoding_and_wrap);
+    tcase_add_test(tc, packed_base_avail_half_only);
+    tcase_add_test(tc, packed_bad_base_refused_at_start);
+    tcase_add_test(tc, kick_held_until_enabled);
+    tcase_add_test(tc, no_protocol_features_rings_start_enabled);
+    tcase_add_test(tc, ring_joining_live_device_keeps_positions);
+    tcase_add_test(tc, status_messages_drive_device);
+    tcase_add_test(tc, poll_mode_kick_and_no_call_fd);
+    tcase_add_test(tc, config_get_pads_and_set_writes_changes_only);
+    tcase_add_test(tc, config_whole_struct_write_against_what_frontend_saw);
+    tcase_add_test(tc, config_whole_struct_write_before_any_read);
+    tcase_add_test(tc, kick_fd_before_addresses_and_odd_orders);
+    tcase_add_test(tc, mem_slots_fill_and_remove_middle);
+    tcase_add_test(tc, add_rem_mem_reg);
+    tcase_add_test(tc, mem_table_resend_keeps_mappings);
+    tcase_add_test(tc, memory_removed_under_running_ring);
+    tcase_add_test(tc, needs_reset_signals_err_and_backend);
+    tcase_add_test(tc, reset_closes_everything_and_serves_again);
+    tcase_add_test(tc, api_argument_checks);
+    tcase_add_test(tc, protocol_features_masked_by_host);
+    suite_add_tcase(s, tc);
+
+    TCase *h = tcase_create("hostile");
+    tcase_add_checked_fixture(h, setup, teardown);
+    tcase_add_test(h, hostile_framing);
+    tcase_add_test(h, hostile_payload_sizes);
+    tcase_add_test(h, hostile_fd_counts);
+    tcase_add_test(h, hostile_regions);
+    tcase_add_test(h, hostile_ring_addresses);
+    tcase_add_test(h, hostile_started_ring_changes);
+    tcase_add_loop_test(h, hostile_random_messages, 0, 8);
+    suite_add_tcase(s, h);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(vhost_user_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
