@@ -1,0 +1,994 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Seed corpus generator: writes small inputs for every fuzz target into
+ * DIR/<target>/ (usage: gen_corpus DIR). The seeds are valid bring-ups
+ * and traffic, as the driver simulator (tests/driver) and the register-
+ * level driver helpers (tests/unit/support drv_mmio, drv_pci) perform
+ * them, plus a few classic hostile cases, so the fuzzers start deep in
+ * the state space.
+ *
+ * The MMIO and PCI seeds are recorded: the generator runs the real
+ * drv_tp bring-up against a real device and transport and records every
+ * register access it makes (the library's register entry points are
+ * wrapped with the linker's --wrap), in the target's input format; the
+ * traffic ops are executed through the same fuzz_dev.c code the target
+ * uses, so a replay takes the same path.
+ *
+ * Hosted test code, not part of the library.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "drv.h"
+#include "drv_mmio.h"
+#include "drv_pci.h"
+#include "fuzz_dev.h"
+#include "fuzz_format.h"
+#include "fuzz_mem.h"
+#include "fuzz_util.h"
+#include "vdm/devices/blk.h"
+#include "vdm/devices/input.h"
+#include "vdm/vhost_user.h"
+
+static const char *outdir;
+static struct fz_out O;
+static unsigned nseeds;
+
+static void start(void)
+{
+    O.n = 0;
+}
+
+static void save(const char *target, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", outdir, target);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        perror(path);
+        exit(1);
+    }
+    snprintf(path, sizeof(path), "%s/%s/%s", outdir, target, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(O.buf, 1, O.n, f) != O.n || fclose(f) != 0) {
+        perror(path);
+        exit(1);
+    }
+    nseeds++;
+}
+
+/* ------------------------------------------------------------------------ */
+/* dev_op encoders (fuzz_format.h)                                          */
+/* ------------------------------------------------------------------------ */
+
+struct part {
+    uint16_t len;
+    int write;
+};
+
+/* DEV_OP_BUF with fresh memory for every part; payload per device kind. */
+static void e_buf(struct fz_out *o, unsigned q, const uint16_t *outl,
+                  unsigned nout, const uint16_t *inl, unsigned nin, int mode)
+{
+    fo_u8(o, DEV_OP_BUF);
+    fo_u8(o, q);
+    fo_u8(o, nout);
+    fo_u8(o, nin);
+    fo_u8(o, mode);
+    for (unsigned i = 0; i < nout; i++) {
+        fo_u16(o, outl[i]);
+        fo_u8(o, FM_SEL_AUTO);
+    }
+    for (unsigned i = 0; i < nin; i++) {
+        fo_u16(o, inl[i]);
+        fo_u8(o, FM_SEL_AUTO);
+    }
+}
+
+static void e_blk_req(struct fz_out *o, uint32_t type, uint64_t sector,
+                      unsigned nseg, const uint8_t *segs)
+{
+    fo_u32(o, type);
+    fo_u64(o, sector);
+    fo_u8(o, nseg);
+    fo_bytes(o, segs, 16u * nseg);
+}
+
+static void e_kick(struct fz_out *o, unsigned q)
+{
+    fo_u8(o, DEV_OP_KICK);
+    fo_u8(o, q | 0x80);
+}
+
+static void e_reap(struct fz_out *o, unsigned q)
+{
+    fo_u8(o, DEV_OP_REAP);
+    fo_u8(o, q);
+}
+
+static void e_host(struct fz_out *o, unsigned act, uint32_t arg)
+{
+    fo_u8(o, DEV_OP_HOST);
+    fo_u8(o, act);
+    fo_u32(o, arg);
+}
+
+/* A block request on queue q: header (+ data out) readable, (data in +)
+ * status writable. */
+static void e_blk(struct fz_out *o, unsigned q, uint32_t type, uint64_t sector,
+                  uint16_t data, int mode)
+{
+    uint16_t outl[2] = {16, data}, inl[2] = {data, 1};
+    if (type == VDM_BLK_T_OUT)
+        e_buf(o, q, outl, 2, inl + 1, 1, mode);
+    else if (type == VDM_BLK_T_IN || type == VDM_BLK_T_GET_ID)
+        e_buf(o, q, outl, 1, inl, 2, mode);
+    else
+        e_buf(o, q, outl, 1, inl + 1, 1, mode);
+    e_blk_req(o, type, sector, 0, NULL);
+}
+
+static void e_blk_segs(struct fz_out *o, unsigned q, uint32_t type,
+                       unsigned nseg, const uint8_t *segs)
+{
+    uint16_t outl[1] = {(uint16_t)(16 + 16 * nseg)}, inl[1] = {1};
+    e_buf(o, q, outl, 1, inl, 1, 0);
+    e_blk_req(o, type, 0, nseg, segs);
+}
+
+/* A mix of block traffic, each op prefixed with @p pre (the target's op
+ * byte for "dev op"), or nothing when pre < 0. */
+static void blk_traffic(struct fz_out *o, int pre, unsigned q, int mode)
+{
+    uint8_t segs[32] = {0};
+#define P()                                                                    \
+    do {                                                                       \
+        if (pre >= 0)                                                          \
+            fo_u8(o, (uint32_t)pre);                                           \
+    } while (0)
+    P();
+    e_blk(o, q, VDM_BLK_T_OUT, 2, 1024, mode);
+    P();
+    e_blk(o, q, VDM_BLK_T_IN, 2, 1024, mode);
+    P();
+    e_blk(o, q, VDM_BLK_T_GET_ID, 0, 20, mode);
+    P();
+    e_blk(o, q, VDM_BLK_T_FLUSH, 0, 0, mode);
+    P();
+    e_blk(o, q, 99, 0, 0, mode);
+    P();
+    e_blk(o, q, VDM_BLK_T_IN, 63, 1024, mode); /* runs past the end */
+    drv_put_le64(segs, 4);
+    drv_put_le32(segs + 8, 8);
+    drv_put_le64(segs + 16, 20);
+    drv_put_le32(segs + 24, 2);
+    drv_put_le32(segs + 28, VDM_BLK_SEG_F_UNMAP);
+    P();
+    e_blk_segs(o, q, VDM_BLK_T_DISCARD, 1, segs);
+    P();
+    e_blk_segs(o, q, VDM_BLK_T_WRITE_ZEROES, 2, segs);
+    P();
+    e_kick(o, q);
+    P();
+    e_host(o, 0, 0x00010000); /* one completes with IOERR */
+    P();
+    e_host(o, 1, 0); /* the rest OK */
+    P();
+    e_host(o, 4, q); /* process (kick mode) */
+    P();
+    e_host(o, 1, 0);
+    P();
+    e_reap(o, q);
+    P();
+    e_host(o, 3, 1); /* complete inside the host call */
+    P();
+    e_blk(o, q, VDM_BLK_T_IN, 0, 512, mode);
+    P();
+    e_kick(o, q);
+    P();
+    e_host(o, 4, q);
+    P();
+    e_reap(o, q);
+    P();
+    e_host(o, 2, 32); /* capacity change */
+#undef P
+}
+
+static void rng_traffic(struct fz_out *o, int pre)
+{
+    uint16_t l1[1] = {64}, l2[2] = {16, 300};
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, 0, NULL, 0, l1, 1, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, 0, NULL, 0, l2, 2, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_reap(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 0, 3); /* source empty */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, 0, NULL, 0, l1, 1, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 0, 1); /* half */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 1, 0); /* rng kick */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_reap(o, 0);
+}
+
+static void input_traffic(struct fz_out *o, int pre)
+{
+    uint16_t ev[1] = {8}, st[1] = {8};
+#define P()                                                                    \
+    do {                                                                       \
+        if (pre >= 0)                                                          \
+            fo_u8(o, (uint32_t)pre);                                           \
+    } while (0)
+    static const uint8_t none[8];
+    for (int i = 0; i < 4; i++) {
+        P();
+        e_buf(o, VDM_INPUT_QUEUE_EVENT, NULL, 0, ev, 1, 0);
+        fo_bytes(o, none, 8);
+    }
+    P();
+    e_kick(o, VDM_INPUT_QUEUE_EVENT);
+    /* key A down, SYN, up, SYN */
+    P();
+    e_host(o, 0, VDM_INPUT_EV_KEY | VDM_INPUT_KEY_A << 5 | 1u << 15);
+    P();
+    e_host(o, 1, 0);
+    P();
+    e_host(o, 0, VDM_INPUT_EV_KEY | VDM_INPUT_KEY_A << 5);
+    P();
+    e_host(o, 1, 0);
+    P();
+    e_host(o, 2, 30); /* a burst: overflow and SYN_DROPPED */
+    P();
+    e_reap(o, VDM_INPUT_QUEUE_EVENT);
+    P();
+    e_buf(o, VDM_INPUT_QUEUE_STATUS, st, 1, NULL, 0, 0);
+    {
+        uint8_t e[8];
+        drv_put_le16(e, 0x11); /* EV_LED */
+        drv_put_le16(e + 2, 1);
+        drv_put_le32(e + 4, 1);
+        fo_bytes(o, e, 8);
+    }
+    P();
+    e_kick(o, VDM_INPUT_QUEUE_STATUS);
+    P();
+    e_reap(o, VDM_INPUT_QUEUE_STATUS);
+    for (int i = 0; i < 2; i++) {
+        P();
+        e_buf(o, VDM_INPUT_QUEUE_EVENT, NULL, 0, ev, 1, 0);
+        fo_bytes(o, none, 8);
+    }
+    P();
+    e_kick(o, VDM_INPUT_QUEUE_EVENT);
+    P();
+    e_reap(o, VDM_INPUT_QUEUE_EVENT);
+#undef P
+}
+
+/* ------------------------------------------------------------------------ */
+/* vq_split / vq_packed                                                     */
+/* ------------------------------------------------------------------------ */
+
+static void vq_add(unsigned nout, unsigned nin, uint16_t len, int mode)
+{
+    fo_u8(&O, VQ_OP_DRV_ADD);
+    fo_u8(&O, nout);
+    fo_u8(&O, nin);
+    fo_u8(&O, mode);
+    for (unsigned i = 0; i < nout + nin; i++) {
+        fo_u16(&O, (uint16_t)(len + 8 * i));
+        fo_u8(&O, FM_SEL_AUTO);
+    }
+}
+
+static void vq_seeds(const char *target, int packed)
+{
+    static const struct {
+        const char *name;
+        uint8_t flags;
+        uint8_t size;
+    } cfgs[] = {
+        {"plain", 0, 3},
+        {"indirect", VQF_INDIRECT, 4},
+        {"event-idx", VQF_EVENT_IDX | VQF_INDIRECT, 5},
+        {"in-order", VQF_IN_ORDER, 3},
+        {"hooks", VQF_HOOKS | VQF_INDIRECT, 4},
+        {"max-chain", VQF_MAX_CHAIN, 2},
+    };
+    for (unsigned c = 0; c < sizeof(cfgs) / sizeof(cfgs[0]); c++) {
+        start();
+        fo_u8(&O, cfgs[c].size);
+        fo_u8(&O, cfgs[c].flags);
+        fo_u8(&O, 3);                                   /* max_chain */
+        fo_u8(&O, (cfgs[c].flags & VQF_HOOKS) ? 9 : 0); /* 512-byte maps */
+        fo_u8(&O, 0);                                   /* allocator rings */
+        for (int round = 0; round < 3; round++) {
+            int mode = (cfgs[c].flags & VQF_INDIRECT) ? round % 3 : 0;
+            vq_add(1, 1, 100, mode);
+            vq_add(2, 2, 64, mode);
+            vq_add(0, 3, 512, mode);
+            fo_u8(&O, VQ_OP_DRV_PUBLISH);
+            for (int i = 0; i < 3; i++) {
+                fo_u8(&O, VQ_OP_POP);
+                fo_u8(&O, 0);
+            }
+            fo_u8(&O, VQ_OP_UNPOP);
+            fo_u8(&O, 0);
+            fo_u8(&O, VQ_OP_POP);
+            fo_u8(&O, 0);
+            for (int i = 0; i < 2; i++) {
+                fo_u8(&O, VQ_OP_PUSH);
+                fo_u8(&O, 0); /* oldest in flight */
+                fo_u8(&O, i); /* all, then 0 bytes */
+            }
+            fo_u8(&O, VQ_OP_PUSH_BATCH);
+            fo_u8(&O, 0); /* 1 element */
+            fo_u8(&O, (cfgs[c].flags & VQF_IN_ORDER) ? 1 : 0);
+            fo_u8(&O, 0);
+            fo_u8(&O, 0);
+            fo_u8(&O, VQ_OP_NOTIFY);
+            fo_u8(&O, VQ_OP_DRV_REAP);
+            fo_u8(&O, VQ_OP_DRV_CB);
+            fo_u8(&O, round % 3);
+            fo_u16(&O, 5);
+            fo_u8(&O, VQ_OP_SET_NOTIFY);
+            fo_u8(&O, round & 1);
+            fo_u8(&O, VQ_OP_HAS_AVAIL);
+        }
+        fo_u8(&O, VQ_OP_SET_STATE);
+        fo_u16(&O, 0);
+        fo_u16(&O, 0);
+        fo_u8(&O, 1);
+        fo_u8(&O, 1);
+        fo_u8(&O, VQ_OP_RESET);
+        save(target, cfgs[c].name);
+    }
+
+    /* Hostile: a descriptor loop, a head out of range, a bad table. */
+    start();
+    fo_u8(&O, 3);
+    fo_u8(&O, VQF_INDIRECT);
+    fo_u8(&O, 0);
+    fo_u8(&O, 0);
+    fo_u8(&O, 0);
+    vq_add(1, 1, 64, 0);
+    fo_u8(&O, VQ_OP_DRV_PUBLISH);
+    fo_u8(&O, VQ_OP_RAW_DESC); /* desc 0 links to itself / runs on */
+    fo_u16(&O, packed ? 1 : 0);
+    fo_u8(&O, FM_SEL_AUTO);
+    fo_u32(&O, 32);
+    fo_u16(&O, packed ? 0x81 : 1);
+    fo_u16(&O, 0);
+    fo_u8(&O, VQ_OP_POP);
+    fo_u8(&O, 0);
+    save(target, "hostile-loop");
+
+    start();
+    fo_u8(&O, 3);
+    fo_u8(&O, VQF_INDIRECT);
+    fo_u8(&O, 0);
+    fo_u8(&O, 0);
+    fo_u8(&O, 0);
+    fo_u8(&O, VQ_OP_RAW_DESC); /* indirect table of 24 bytes, in the hole */
+    fo_u16(&O, 0);
+    fo_u8(&O, FM_SEL_HOLE);
+    fo_u16(&O, 0x100);
+    fo_u32(&O, 24);
+    fo_u16(&O, packed ? 0x84 : 4);
+    fo_u16(&O, 0);
+    fo_u8(&O, VQ_OP_RAW_AVAIL);
+    fo_u16(&O, 0);
+    fo_u16(&O, 9);
+    fo_u8(&O, VQ_OP_RAW_IDX);
+    fo_u16(&O, 1);
+    fo_u8(&O, VQ_OP_POP);
+    fo_u8(&O, 0);
+    save(target, "hostile-table");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Device targets                                                           */
+/* ------------------------------------------------------------------------ */
+
+static void devt_header(uint8_t cb, uint8_t qsel, uint64_t feat, uint8_t fl)
+{
+    start();
+    fo_u8(&O, cb);
+    fo_u8(&O, qsel);
+    fo_u64(&O, feat);
+    fo_u8(&O, fl);
+}
+
+static void devt_tail(void)
+{
+    fo_u8(&O, DEVT_OP_CFG_RD);
+    fo_u8(&O, 0);
+    fo_u8(&O, 8);
+    fo_u8(&O, DEVT_OP_QRESET);
+    fo_u8(&O, 0);
+    fo_u8(&O, DEVT_OP_RESET);
+    fo_u64(&O, VDM_F_VERSION_1 | VDM_F_RING_PACKED);
+}
+
+static void devt_seeds(void)
+{
+    const uint64_t ring =
+        VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX | VDM_F_RING_RESET;
+    static const struct {
+        const char *name;
+        uint8_t cb;
+        uint64_t feat;
+        uint8_t fl;
+        int mode;
+    } blk[] = {
+        {"split", 0x06, 0, 0, 0},
+        {"split-all-features", 0x16, ~0ull, 0, 0},
+        {"packed", 0x06, VDM_F_RING_PACKED, 0, 0},
+        {"indirect", 0x06, VDM_F_INDIRECT_DESC, 0, 1},
+        {"event-idx-packed", 0x06,
+         VDM_F_RING_PACKED | VDM_F_EVENT_IDX | VDM_F_INDIRECT_DESC, 0, 1},
+        {"mq-kick-hook", 0x4e, ~0ull, 0, 0},
+        {"read-only-small-iov", 0x21, 0, 0, 0},
+        {"hooks", 0x06, VDM_F_INDIRECT_DESC, VQF_HOOKS | 0x90, 1},
+    };
+    for (unsigned i = 0; i < sizeof(blk) / sizeof(blk[0]); i++) {
+        devt_header(blk[i].cb, 4, blk[i].feat | VDM_F_RING_RESET, blk[i].fl);
+        blk_traffic(&O, DEVT_OP_DEV, 0, blk[i].mode);
+        if (blk[i].cb & 0x40)
+            blk_traffic(&O, DEVT_OP_DEV, 1, blk[i].mode);
+        fo_u8(&O, DEVT_OP_CFG_WR); /* writeback */
+        fo_u8(&O, VDM_BLK_CFG_WRITEBACK);
+        fo_u8(&O, 1);
+        fo_u64(&O, 1);
+        devt_tail();
+        blk_traffic(&O, DEVT_OP_DEV, 0, 0);
+        save("blk", blk[i].name);
+    }
+    devt_header(0, 3, 0, 0);
+    rng_traffic(&O, DEVT_OP_DEV);
+    devt_tail();
+    rng_traffic(&O, DEVT_OP_DEV);
+    save("rng", "split");
+    devt_header(0, 2, VDM_F_RING_PACKED | ring, 0);
+    rng_traffic(&O, DEVT_OP_DEV);
+    save("rng", "packed");
+    devt_header(0, 4, VDM_F_INDIRECT_DESC, VQF_HOOKS);
+    rng_traffic(&O, DEVT_OP_DEV);
+    save("rng", "hooks");
+    for (uint8_t prof = 0; prof < 3; prof++) {
+        char name[32];
+        devt_header((uint8_t)(prof | 0x80 | (3 << 2)), 3,
+                    prof == 1 ? VDM_F_RING_PACKED : 0, 0);
+        for (uint8_t sel = 0; sel < 0x13; sel++) {
+            fo_u8(&O, DEVT_OP_CFG_WR);
+            fo_u8(&O, 0);
+            fo_u8(&O, 2);
+            fo_u64(&O, sel | (sel == 0x11 ? 1u : 0u) << 8);
+            fo_u8(&O, DEVT_OP_CFG_RD);
+            fo_u8(&O, 2);
+            fo_u8(&O, 1);
+            fo_u8(&O, DEVT_OP_CFG_RD);
+            fo_u8(&O, 8);
+            fo_u8(&O, 8);
+        }
+        input_traffic(&O, DEVT_OP_DEV);
+        devt_tail();
+        input_traffic(&O, DEVT_OP_DEV);
+        snprintf(name, sizeof(name), "profile-%u", prof);
+        save("input", name);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Recorded transports                                                      */
+/* ------------------------------------------------------------------------ */
+
+static struct fz_out *REC; /* recording target, NULL: not recording */
+static int rec_pci_mem;    /* next BAR access came through decode */
+static uint64_t rec_addr;
+
+int __real_vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t w,
+                         uint64_t *val);
+int __real_vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t w,
+                          uint64_t val);
+int __real_vdm_pci_cfg_read(struct vdm_pci *t, uint32_t off, uint32_t w,
+                            uint32_t *val);
+int __real_vdm_pci_cfg_write(struct vdm_pci *t, uint32_t off, uint32_t w,
+                             uint32_t val);
+int __real_vdm_pci_bar_read(struct vdm_pci *t, uint32_t bar, uint64_t off,
+                            uint32_t w, uint64_t *val);
+int __real_vdm_pci_bar_write(struct vdm_pci *t, uint32_t bar, uint64_t off,
+                             uint32_t w, uint64_t val);
+int __real_vdm_pci_decode(const struct vdm_pci *t, uint64_t addr, uint32_t *bar,
+                          uint64_t *off);
+int __wrap_vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t w,
+                         uint64_t *val);
+int __wrap_vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t w,
+                          uint64_t val);
+int __wrap_vdm_pci_cfg_read(struct vdm_pci *t, uint32_t off, uint32_t w,
+                            uint32_t *val);
+int __wrap_vdm_pci_cfg_write(struct vdm_pci *t, uint32_t off, uint32_t w,
+                             uint32_t val);
+int __wrap_vdm_pci_bar_read(struct vdm_pci *t, uint32_t bar, uint64_t off,
+                            uint32_t w, uint64_t *val);
+int __wrap_vdm_pci_bar_write(struct vdm_pci *t, uint32_t bar, uint64_t off,
+                             uint32_t w, uint64_t val);
+int __wrap_vdm_pci_decode(const struct vdm_pci *t, uint64_t addr, uint32_t *bar,
+                          uint64_t *off);
+
+int __wrap_vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t w,
+                         uint64_t *val)
+{
+    if (REC) {
+        fo_u8(REC, MMIO_OP_READ);
+        fo_u16(REC, (uint32_t)off);
+        fo_u8(REC, w);
+    }
+    return __real_vdm_mmio_read(t, off, w, val);
+}
+
+int __wrap_vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t w,
+                          uint64_t val)
+{
+    if (REC) {
+        fo_u8(REC, MMIO_OP_WRITE);
+        fo_u16(REC, (uint32_t)off);
+        fo_u8(REC, w);
+        fo_u64(REC, val);
+    }
+    int rc = __real_vdm_mmio_write(t, off, w, val);
+    fd_poll();
+    return rc;
+}
+
+int __wrap_vdm_pci_cfg_read(struct vdm_pci *t, uint32_t off, uint32_t w,
+                            uint32_t *val)
+{
+    if (REC) {
+        fo_u8(REC, PCI_OP_CFG_READ);
+        fo_u16(REC, off);
+        fo_u8(REC, w);
+    }
+    return __real_vdm_pci_cfg_read(t, off, w, val);
+}
+
+int __wrap_vdm_pci_cfg_write(struct vdm_pci *t, uint32_t off, uint32_t w,
+                             uint32_t val)
+{
+    if (REC) {
+        fo_u8(REC, PCI_OP_CFG_WRITE);
+        fo_u16(REC, off);
+        fo_u8(REC, w);
+        fo_u32(REC, val);
+    }
+    int rc = __real_vdm_pci_cfg_write(t, off, w, val);
+    fd_poll();
+    return rc;
+}
+
+int __wrap_vdm_pci_decode(const struct vdm_pci *t, uint64_t addr, uint32_t *bar,
+                          uint64_t *off)
+{
+    rec_pci_mem = 1;
+    rec_addr = addr;
+    return __real_vdm_pci_decode(t, addr, bar, off);
+}
+
+int __wrap_vdm_pci_bar_read(struct vdm_pci *t, uint32_t bar, uint64_t off,
+                            uint32_t w, uint64_t *val)
+{
+    if (REC && rec_pci_mem) {
+        fo_u8(REC, PCI_OP_MEM_READ);
+        fo_u64(REC, rec_addr);
+        fo_u8(REC, w);
+    } else if (REC) {
+        fo_u8(REC, PCI_OP_BAR_READ);
+        fo_u8(REC, bar);
+        fo_u32(REC, (uint32_t)off);
+        fo_u8(REC, w);
+    }
+    rec_pci_mem = 0;
+    return __real_vdm_pci_bar_read(t, bar, off, w, val);
+}
+
+int __wrap_vdm_pci_bar_write(struct vdm_pci *t, uint32_t bar, uint64_t off,
+                             uint32_t w, uint64_t val)
+{
+    if (REC && rec_pci_mem) {
+        fo_u8(REC, PCI_OP_MEM_WRITE);
+        fo_u64(REC, rec_addr);
+        fo_u8(REC, w);
+        fo_u64(REC, val);
+    } else if (REC) {
+        fo_u8(REC, PCI_OP_BAR_WRITE);
+        fo_u8(REC, bar);
+        fo_u32(REC, (uint32_t)off);
+        fo_u8(REC, w);
+        fo_u64(REC, val);
+    }
+    rec_pci_mem = 0;
+    int rc = __real_vdm_pci_bar_write(t, bar, off, w, val);
+    fd_poll();
+    return rc;
+}
+
+/* Kicks inside a replayed DEV op come from the target itself: the
+ * generator sends them unrecorded, the way the target will. */
+static struct vdm_mmio *gen_mmio;
+static struct vdm_dev *gen_dev;
+static struct drv_pci *gen_pci;
+
+static void gen_mmio_notify(void *ctx, uint16_t q, uint32_t value)
+{
+    (void)ctx;
+    (void)q;
+    __real_vdm_mmio_write(gen_mmio, VDM_MMIO_QUEUE_NOTIFY, 4, value);
+    fd_poll();
+}
+
+static void gen_pci_notify(void *ctx, uint16_t q, uint32_t value)
+{
+    (void)ctx;
+    struct fz_out *r = REC;
+    REC = NULL; /* the target's own notify path (fuzz_pci.c) */
+    uint64_t sel = 0, noff = 0;
+    struct drv_pci *p = gen_pci;
+    __real_vdm_pci_bar_read(&p->t, p->common.bar,
+                            p->common.off + VDM_PCI_COMMON_Q_SELECT, 2, &sel);
+    __real_vdm_pci_bar_write(&p->t, p->common.bar,
+                             p->common.off + VDM_PCI_COMMON_Q_SELECT, 2, q);
+    __real_vdm_pci_bar_read(&p->t, p->common.bar,
+                            p->common.off + VDM_PCI_COMMON_Q_NOFF, 2, &noff);
+    __real_vdm_pci_bar_write(&p->t, p->common.bar,
+                             p->common.off + VDM_PCI_COMMON_Q_SELECT, 2, sel);
+    int data = !!(vdm_dev_features(gen_dev) & VDM_F_NOTIFICATION_DATA);
+    __real_vdm_pci_bar_write(&p->t, p->notify.bar,
+                             p->notify.off + noff * p->notify_mult,
+                             data ? 4 : 2, data ? value : q);
+    fd_poll();
+    REC = r;
+}
+
+/* Emit a dev_op (with the target's op prefix) and run it like the target. */
+static void run_dev_ops(uint8_t prefix, void (*traffic)(struct fz_out *, int))
+{
+    struct fz_out *ops = calloc(1, sizeof(*ops));
+    traffic(ops, prefix);
+    /* split the stream into ops: each starts with the prefix byte */
+    struct fz f;
+    fz_init(&f, ops->buf, ops->n);
+    while (!fz_done(&f)) {
+        size_t at = ops->n - f.n;
+        (void)fz_u8(&f); /* prefix */
+        struct fz_out *r = REC;
+        REC = NULL;
+        fd_dev_op(&f);
+        REC = r;
+        size_t end = ops->n - f.n;
+        fo_bytes(REC, ops->buf + at, end - at);
+    }
+    free(ops);
+}
+
+static unsigned cur_kind, cur_q;
+static void traffic_kind(struct fz_out *o, int pre)
+{
+    switch (cur_kind) {
+    case FZ_KIND_BLK: blk_traffic(o, pre, cur_q, 0); break;
+    case FZ_KIND_RNG: rng_traffic(o, pre); break;
+    default: input_traffic(o, pre); break;
+    }
+}
+
+/* Rings from the heap's ring part, as the targets expect (fuzz_mem.h). */
+static void drv_alloc_rings(int on)
+{
+    struct drv_guest *g = fm_guest();
+    if (on) {
+        g->bump[1] = 0;
+        g->bump[0] = g->regions[0].size;
+    } else {
+        g->bump[1] = g->regions[1].size;
+        g->bump[0] = 0;
+    }
+}
+
+static const uint8_t kind_cb[FZ_KIND_COUNT] = {0x06, 0, 0x8c};
+
+static void mmio_seed(unsigned kind, uint64_t want, int hooks, const char *name)
+{
+    struct drv_mmio *m = calloc(1, sizeof(*m));
+    struct drv_vq vqs[FD_MAXQ];
+    start();
+    fo_u8(&O, kind);
+    fo_u8(&O, kind_cb[kind]);
+    fo_u8(&O, 4); /* qmax 16 */
+    fo_u8(&O, hooks ? VQF_HOOKS : 0);
+    fm_reset(hooks, 0);
+    struct vdm_dev *d = fd_create(kind, kind_cb[kind], 16, NULL);
+    if (drv_mmio_init(m, d, NULL) != 0)
+        abort();
+    gen_mmio = &m->t;
+    fd_set_notify(gen_mmio_notify, NULL);
+    REC = &O;
+    drv_mmio_probe(m);
+    drv_alloc_rings(1);
+    int rc = drv_tp_bring_up(&m->tp, want, vdm_dev_num_queues(d), vqs,
+                             fm_guest(), 0);
+    drv_alloc_rings(0);
+    if (rc != 0) {
+        fprintf(stderr, "mmio bring-up failed: %d\n", rc);
+        exit(1);
+    }
+    for (unsigned q = 0; q < vdm_dev_num_queues(d); q++)
+        drv_vq_fini(&vqs[q]);
+    fd_poll();
+    cur_kind = kind;
+    cur_q = 0;
+    run_dev_ops(MMIO_OP_DEV, traffic_kind);
+    drv_tp_interrupt(&m->tp);
+    uint8_t buf[16];
+    drv_tp_config_read(&m->tp, 0, buf, 8);
+    fo_u8(&O, MMIO_OP_CONFIG);
+    fo_u32(&O, 48);
+    fd_config_change(48);
+    drv_tp_interrupt(&m->tp);
+    drv_tp_reset(&m->tp);
+    REC = NULL;
+    fd_finish();
+    save("mmio", name);
+    free(m);
+}
+
+static void pci_seed(unsigned kind, uint64_t want, int msix, int window,
+                     const char *name)
+{
+    struct drv_pci *p = calloc(1, sizeof(*p));
+    struct drv_vq vqs[FD_MAXQ];
+    uint16_t nvec = msix ? 4 : 0;
+    start();
+    fo_u8(&O, kind);
+    fo_u8(&O, kind_cb[kind]);
+    fo_u8(&O, 4);
+    fo_u8(&O, 0);
+    fo_u8(&O, 0); /* default layout */
+    fo_u16(&O, nvec);
+    fm_reset(0, 0);
+    struct vdm_dev *d = fd_create(kind, kind_cb[kind], 16, NULL);
+    gen_dev = d;
+    struct vdm_pci_config cfg = {.size = sizeof(cfg)};
+    cfg.msix_vectors = nvec;
+    if (drv_pci_init(p, d, &cfg) != 0)
+        abort();
+    gen_pci = p;
+    fd_set_notify(gen_pci_notify, NULL);
+    REC = &O;
+    if (drv_pci_probe(p, 0xe0000000ull, msix) != 0) {
+        fprintf(stderr, "pci probe failed\n");
+        exit(1);
+    }
+    p->mode = window ? DRV_PCI_MODE_WINDOW : DRV_PCI_MODE_BAR;
+    drv_alloc_rings(1);
+    int rc = drv_tp_bring_up(&p->tp, want, vdm_dev_num_queues(d), vqs,
+                             fm_guest(), 0);
+    drv_alloc_rings(0);
+    if (rc != 0) {
+        fprintf(stderr, "pci bring-up failed: %d\n", rc);
+        exit(1);
+    }
+    for (unsigned q = 0; q < vdm_dev_num_queues(d); q++)
+        drv_vq_fini(&vqs[q]);
+    fd_poll();
+    cur_kind = kind;
+    cur_q = 0;
+    run_dev_ops(PCI_OP_DEV, traffic_kind);
+    drv_tp_interrupt(&p->tp);
+    uint8_t buf[16];
+    drv_tp_config_read(&p->tp, 0, buf, 8);
+    fo_u8(&O, PCI_OP_CONFIG);
+    fo_u32(&O, 48);
+    fd_config_change(48);
+    drv_tp_interrupt(&p->tp);
+    drv_tp_reset(&p->tp);
+    REC = NULL;
+    fd_finish();
+    drv_pci_fini(p);
+    save("pci", name);
+    free(p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* vhost-user                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Front-end user addresses of the regions: the heap, data and ring
+ * addresses keep their offset, the high region gets one of its own. */
+static uint64_t uaddr_of(uint64_t gpa)
+{
+    if (gpa >= FM_HIGH_GPA)
+        return 0x7e0000000000ull + (gpa - FM_HIGH_GPA);
+    return 0x7f0000000000ull + gpa;
+}
+
+static void vu_msg(uint32_t req, uint32_t flags, const void *payload,
+                   uint16_t len, const uint8_t *files, unsigned nfds)
+{
+    fo_u8(&O, VU_OP_MSG);
+    fo_u8(&O, req);
+    fo_u8(&O, flags);
+    fo_u16(&O, len);
+    fo_u8(&O, nfds);
+    for (unsigned i = 0; i < nfds; i++)
+        fo_u8(&O, files[i]);
+    fo_bytes(&O, payload, len);
+}
+
+static void vu_u64(uint32_t req, uint64_t v)
+{
+    uint8_t p[8];
+    drv_put_le64(p, v);
+    vu_msg(req, 1 | VDM_VHOST_USER_F_NEED_REPLY, p, 8, NULL, 0);
+}
+
+static void vu_state(uint32_t req, uint32_t idx, uint32_t num)
+{
+    uint8_t p[8];
+    drv_put_le32(p, idx);
+    drv_put_le32(p + 4, num);
+    vu_msg(req, 1, p, 8, NULL, 0);
+}
+
+static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
+{
+    const uint16_t num = 16;
+    unsigned nq = kind == FZ_KIND_RNG ? 1 : kind == FZ_KIND_INPUT ? 2 : 1;
+    start();
+    fo_u8(&O, kind);
+    fo_u8(&O, kind_cb[kind]);
+    fo_u8(&O, 4);
+    fo_u8(&O, 0);
+    fm_reset(0, 0);
+    vu_msg(VDM_VHOST_USER_GET_FEATURES, 1, NULL, 0, NULL, 0);
+    vu_msg(VDM_VHOST_USER_SET_OWNER, 1, NULL, 0, NULL, 0);
+    vu_msg(VDM_VHOST_USER_GET_PROTOCOL_FEATURES, 1, NULL, 0, NULL, 0);
+    vu_u64(VDM_VHOST_USER_SET_PROTOCOL_FEATURES,
+           1u << VDM_VHOST_USER_PROTOCOL_F_MQ |
+               1u << VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK |
+               1u << VDM_VHOST_USER_PROTOCOL_F_BACKEND_REQ |
+               1u << VDM_VHOST_USER_PROTOCOL_F_CONFIG |
+               1u << VDM_VHOST_USER_PROTOCOL_F_RESET_DEVICE |
+               1u << VDM_VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |
+               1u << VDM_VHOST_USER_PROTOCOL_F_STATUS);
+    vu_msg(VDM_VHOST_USER_GET_QUEUE_NUM, 1, NULL, 0, NULL, 0);
+    vu_msg(VDM_VHOST_USER_GET_MAX_MEM_SLOTS, 1, NULL, 0, NULL, 0);
+    {
+        uint8_t f = 6; /* an eventfd */
+        vu_msg(VDM_VHOST_USER_SET_BACKEND_REQ_FD, 1, NULL, 0, &f, 1);
+    }
+    vu_u64(VDM_VHOST_USER_SET_FEATURES,
+           VDM_F_VERSION_1 | VDM_VHOST_USER_F_PROTOCOL_FEATURES | feat |
+               (packed ? VDM_F_RING_PACKED : 0));
+    {
+        /* the fuzz_mem regions but the ROM, at their guest addresses */
+        static const unsigned regs[4] = {FM_HEAP, FM_DATA1, FM_DATA2, FM_HIGH};
+        uint8_t p[8 + 8 * 32], files[4];
+        memset(p, 0, sizeof(p));
+        drv_put_le32(p, 4);
+        for (unsigned i = 0; i < 4; i++) {
+            uint64_t size;
+            (void)fm_file(regs[i], &size);
+            static const uint64_t gpas[4] = {FM_HEAP_GPA, FM_DATA1_GPA,
+                                             FM_DATA2_GPA, FM_HIGH_GPA};
+            drv_put_le64(p + 8 + 32 * i, gpas[i]);
+            drv_put_le64(p + 16 + 32 * i, size);
+            drv_put_le64(p + 24 + 32 * i, uaddr_of(gpas[i]));
+            drv_put_le64(p + 32 + 32 * i, 0);
+            files[i] = (uint8_t)regs[i];
+        }
+        vu_msg(VDM_VHOST_USER_SET_MEM_TABLE, 1 | VDM_VHOST_USER_F_NEED_REPLY, p,
+               8 + 4 * 32, files, 4);
+    }
+    for (unsigned q = 0; q < nq; q++) {
+        uint64_t desc = fm_ring_alloc(16u * num, 16);
+        uint64_t avail = fm_ring_alloc(6u + 2u * num, 4);
+        uint64_t used = fm_ring_alloc(6u + 8u * num, 4);
+        uint8_t a[40] = {0}, f = 6;
+        uint8_t idx[8];
+        vu_state(VDM_VHOST_USER_SET_VRING_NUM, q, num);
+        vu_state(VDM_VHOST_USER_SET_VRING_BASE, q, packed ? 0x80008000u : 0);
+        drv_put_le32(a, q);
+        drv_put_le64(a + 8, uaddr_of(desc));
+        drv_put_le64(a + 16, uaddr_of(used));
+        drv_put_le64(a + 24, uaddr_of(avail));
+        vu_msg(VDM_VHOST_USER_SET_VRING_ADDR, 1, a, 40, NULL, 0);
+        drv_put_le64(idx, q);
+        vu_msg(VDM_VHOST_USER_SET_VRING_CALL, 1, idx, 8, &f, 1);
+        vu_msg(VDM_VHOST_USER_SET_VRING_ERR, 1, idx, 8, &f, 1);
+        vu_msg(VDM_VHOST_USER_SET_VRING_KICK, 1, idx, 8, &f, 1);
+        vu_state(VDM_VHOST_USER_SET_VRING_ENABLE, q, 1);
+    }
+    vu_u64(VDM_VHOST_USER_SET_STATUS, 0xf);
+    vu_msg(VDM_VHOST_USER_GET_STATUS, 1, NULL, 0, NULL, 0);
+    for (unsigned q = 0; q < nq; q++) {
+        fo_u8(&O, VU_OP_KICK);
+        fo_u8(&O, q);
+    }
+    switch (kind) {
+    case FZ_KIND_BLK: blk_traffic(&O, VU_OP_DEV, 0, 0); break;
+    case FZ_KIND_RNG: rng_traffic(&O, VU_OP_DEV); break;
+    default: input_traffic(&O, VU_OP_DEV); break;
+    }
+    {
+        uint8_t c[12 + 16] = {0};
+        drv_put_le32(c + 4, 16);
+        vu_msg(VDM_VHOST_USER_GET_CONFIG, 1, c, sizeof(c), NULL, 0);
+        drv_put_le32(c, 0);
+        drv_put_le32(c + 4, 2);
+        c[12] = 0x11;
+        c[13] = 1;
+        vu_msg(VDM_VHOST_USER_SET_CONFIG, 1 | VDM_VHOST_USER_F_NEED_REPLY, c,
+               14, NULL, 0);
+    }
+    {
+        uint8_t r[40] = {0}, f = FM_ROM;
+        drv_put_le64(r + 8, FM_ROM_GPA);
+        drv_put_le64(r + 16, FM_ROM_SIZE);
+        drv_put_le64(r + 24, uaddr_of(FM_ROM_GPA));
+        vu_msg(VDM_VHOST_USER_ADD_MEM_REG, 1 | VDM_VHOST_USER_F_NEED_REPLY, r,
+               40, &f, 1);
+        vu_msg(VDM_VHOST_USER_REM_MEM_REG, 1 | VDM_VHOST_USER_F_NEED_REPLY, r,
+               40, NULL, 0);
+    }
+    for (unsigned q = 0; q < nq; q++)
+        vu_state(VDM_VHOST_USER_GET_VRING_BASE, q, 0);
+    vu_msg(VDM_VHOST_USER_RESET_DEVICE, 1, NULL, 0, NULL, 0);
+    fo_u8(&O, VU_OP_RESET);
+    save("vhost_user", name);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
+        return 2;
+    }
+    outdir = argv[1];
+    vq_seeds("vq_split", 0);
+    vq_seeds("vq_packed", 1);
+    devt_seeds();
+    const uint64_t all = ~0ull;
+    mmio_seed(FZ_KIND_BLK, all & ~VDM_F_RING_PACKED, 0, "blk-split");
+    mmio_seed(FZ_KIND_BLK, all, 0, "blk-packed");
+    mmio_seed(FZ_KIND_RNG, VDM_F_INDIRECT_DESC, 1, "rng-hooks");
+    mmio_seed(FZ_KIND_INPUT, VDM_F_EVENT_IDX, 0, "input-event-idx");
+    pci_seed(FZ_KIND_BLK, all & ~VDM_F_RING_PACKED, 1, 0, "blk-msix");
+    pci_seed(FZ_KIND_BLK, all, 0, 0, "blk-packed-intx");
+    pci_seed(FZ_KIND_RNG, 0, 1, 1, "rng-window");
+    pci_seed(FZ_KIND_INPUT, VDM_F_EVENT_IDX, 1, 0, "input-msix");
+    vu_seed(FZ_KIND_BLK, VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX, 0, "blk");
+    vu_seed(FZ_KIND_BLK, 0, 1, "blk-packed");
+    vu_seed(FZ_KIND_RNG, 0, 0, "rng");
+    vu_seed(FZ_KIND_INPUT, VDM_F_EVENT_IDX, 0, "input");
+    printf("%u seeds written to %s\n", nseeds, outdir);
+    return 0;
+}
