@@ -51,10 +51,10 @@ struct vdm_dev {
     alignas(8) unsigned char opaque[VDM_DEV_SIZE]; /**< Library state. */
 };
 
-/** @brief If @ref feature is accepted, every bit of @ref requires must be. */
+/** @brief If the bits in `feature` are accepted, every bit of `needs` must be. */
 struct vdm_feature_dep {
     uint64_t feature;  /**< The dependent feature bit(s). */
-    uint64_t requires; /**< Bits it needs. */
+    uint64_t needs;   /**< Bits it needs (not `requires`: a C++20 keyword). */
 };
 
 /**
