@@ -217,6 +217,9 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
     struct stat st;
     int discard = 1, writeback = 1, rc;
 
+    if (b == NULL)
+        return -1;
+    d->priv = b; /* reachable on every error path */
     if (file == NULL) {
         vd_log(d, VDM_LOG_ERROR, "blk needs file=PATH");
         return -1;

@@ -344,6 +344,9 @@ static int input_create(struct vdev *d, struct vd_opts *o)
     struct input *s = calloc(1, sizeof(*s));
     int rc;
 
+    if (s == NULL)
+        return -1;
+    d->priv = s; /* reachable on every error path */
     if (profile == NULL || strcmp(profile, "keyboard") == 0)
         rc = vdm_input_profile_keyboard(&c);
     else if (strcmp(profile, "mouse") == 0)

@@ -81,6 +81,9 @@ static int rng_create(struct vdev *d, struct vd_opts *o)
     struct rng *r = calloc(1, sizeof(*r));
     int rc;
 
+    if (r == NULL)
+        return -1;
+    d->priv = r; /* reachable on every error path */
     r->fd = -1;
     if (src != NULL) {
         struct stat st;

@@ -546,6 +546,11 @@ static struct vdev *make_device(const char *socket_path, char *spec)
         return NULL;
     }
     d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        return NULL;
+    /* Reachable from the table at once, so an early error exit leaks
+     * nothing (the process ends right after a failed make_device). */
+    devices[ndevices] = d;
     snprintf(name, sizeof(name), "%s%u", o.type, counts[t]++);
     d->name = strdup(name);
     d->socket = socket_path;
@@ -641,8 +646,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "vdm-vhost-user: too many devices\n");
                 return 2;
             }
-            devices[ndevices] = make_device(socket_path, optarg);
-            if (devices[ndevices] == NULL)
+            if (make_device(socket_path, optarg) == NULL)
                 return 1;
             ndevices++;
             socket_path = NULL;
