@@ -24,6 +24,18 @@
  * Nanoseconds per chain are total timed nanoseconds over chains, for runs
  * of at least 0.2 s of timed work; each figure is the best of 3 runs, the
  * runs of vdm and floor alternating. Hosted benchmark code.
+ *
+ * Options:
+ *   --case NAME  run only split1, split3, packed1 or packed3;
+ *   --notify     follow every push with a used-buffer notification decision
+ *                (vdm_vq_should_notify(); the floor: full fence and a load
+ *                of the driver's flags);
+ *   --fills N    fixed work instead of timing: one run of exactly N ring
+ *                fills per side, printing the chain count. Meant for
+ *                instruction counts under valgrind --tool=callgrind with
+ *                --toggle-collect=drain_vdm / drain_floor (the drains are
+ *                never inlined), which stay repeatable on a loaded machine;
+ *                scripts/bench --insns does that.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,6 +52,10 @@
 #define MIN_NS  200000000ull /* timed nanoseconds per run */
 #define RUNS    3
 #define MAXPART 2
+
+#define NOINLINE __attribute__((noinline))
+
+static int opt_notify; /* --notify */
 
 /* One prepared ring, drained either by vdm or by the floor. */
 struct env {
@@ -67,6 +83,7 @@ struct env {
     uint16_t f_pos, f_upos;    /* packed: next descriptor / used slot */
     uint8_t f_wrap, f_uwrap;   /* packed: their wrap counters */
     struct vdm_iov fiov[8];    /* the floor's "spans" */
+    unsigned notified;         /* --notify: notifications decided */
 };
 
 static void die(const char *what, int rc)
@@ -191,7 +208,12 @@ static void reap(struct env *e, unsigned expect)
 
 /* ---- vdm --------------------------------------------------------------- */
 
-static unsigned drain_vdm(struct env *e)
+/* External and never inlined, so that callgrind finds them by these names
+ * (a static function may be cloned under another name). */
+NOINLINE unsigned drain_vdm(struct env *e);
+NOINLINE unsigned drain_floor(struct env *e);
+
+NOINLINE unsigned drain_vdm(struct env *e)
 {
     unsigned n = 0;
 
@@ -206,6 +228,12 @@ static unsigned drain_vdm(struct env *e)
         rc = vdm_vq_push(&e->vq, e->c.id, e->wlen);
         if (rc != 0)
             die("vdm_vq_push", rc);
+        if (opt_notify) {
+            rc = vdm_vq_should_notify(&e->vq);
+            if (rc < 0)
+                die("vdm_vq_should_notify", rc);
+            e->notified += (unsigned)rc;
+        }
         n++;
     }
 }
@@ -264,6 +292,11 @@ static unsigned drain_floor_split(struct env *e)
             drv_put_le32(u + 4, e->wlen);
             ui++;
             st_rel16(e->dev + DRV_SPLIT_USED_IDX, ui);
+            if (opt_notify) {
+                __atomic_thread_fence(__ATOMIC_SEQ_CST);
+                e->notified +=
+                    !(drv_get_le16(e->drv + DRV_SPLIT_AVAIL_FLAGS) & 1u);
+            }
             la++;
             n++;
         }
@@ -320,6 +353,10 @@ static unsigned drain_floor_packed(struct env *e)
             upos = (uint16_t)(upos - QSIZE);
             uwrap ^= 1u;
         }
+        if (opt_notify) {
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            e->notified += (ld_acq16(e->drv + 2u) & 3u) != DRV_EVENT_DISABLE;
+        }
         n++;
     }
     e->f_pos = pos;
@@ -329,7 +366,7 @@ static unsigned drain_floor_packed(struct env *e)
     return n;
 }
 
-static unsigned drain_floor(struct env *e)
+NOINLINE unsigned drain_floor(struct env *e)
 {
     return e->packed ? drain_floor_packed(e) : drain_floor_split(e);
 }
@@ -358,26 +395,80 @@ static double run(struct env *e, unsigned (*drain)(struct env *))
     return (double)total / (double)chains;
 }
 
-int main(void)
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench-ring [--case split1|split3|packed1|packed3] "
+                    "[--notify] [--fills N]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
 {
     static struct env ev, ef; /* vdm's ring and the floor's */
     static const struct {
         int packed;
         unsigned ndesc;
-    } cases[] = {{0, 1}, {0, 3}, {1, 1}, {1, 3}};
+        const char *name;
+    } cases[] = {{0, 1, "split1"},
+                 {0, 3, "split3"},
+                 {1, 1, "packed1"},
+                 {1, 3, "packed3"}};
+    const char *only = NULL;
+    unsigned long fills = 0; /* 0: timed runs */
 
-    printf("bench-ring: queue size %u; a full ring drained per timed "
-           "interval (pop + push\n"
-           "per chain, each push published); best of %d runs of >= %.1f s "
-           "each\n\n",
-           QSIZE, RUNS, (double)MIN_NS / 1e9);
-    printf("%-7s %11s %11s %13s %15s %10s\n", "ring", "desc/chain",
-           "chains/fill", "vdm ns/chain", "floor ns/chain", "vdm/floor");
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--notify") == 0) {
+            opt_notify = 1;
+        } else if (strcmp(argv[a], "--case") == 0 && a + 1 < argc) {
+            only = argv[++a];
+        } else if (strcmp(argv[a], "--fills") == 0 && a + 1 < argc) {
+            char *end;
+
+            fills = strtoul(argv[++a], &end, 10);
+            if (*end != '\0' || fills == 0)
+                usage();
+        } else {
+            usage();
+        }
+    }
+
+    if (fills != 0) {
+        printf("bench-ring: queue size %u; fixed work: %lu ring fills per "
+               "side%s\n",
+               QSIZE, fills, opt_notify ? ", notify decision per push" : "");
+    } else {
+        printf("bench-ring: queue size %u; a full ring drained per timed "
+               "interval (pop + push\n"
+               "per chain, each push published%s); best of %d runs of >= "
+               "%.1f s each\n\n",
+               QSIZE, opt_notify ? ", then a notify decision" : "", RUNS,
+               (double)MIN_NS / 1e9);
+        printf("%-7s %11s %11s %13s %15s %10s\n", "ring", "desc/chain",
+               "chains/fill", "vdm ns/chain", "floor ns/chain", "vdm/floor");
+    }
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         double best_v = 0, best_f = 0;
 
+        if (only != NULL && strcmp(only, cases[i].name) != 0)
+            continue;
         env_init(&ev, cases[i].packed, cases[i].ndesc);
         env_init(&ef, cases[i].packed, cases[i].ndesc);
+        if (fills != 0) {
+            for (unsigned long k = 0; k < fills; k++) {
+                refill(&ev);
+                if (drain_vdm(&ev) != ev.per_fill)
+                    die("drain count", -1);
+                reap(&ev, ev.per_fill);
+                refill(&ef);
+                if (drain_floor(&ef) != ef.per_fill)
+                    die("drain count", -1);
+                reap(&ef, ef.per_fill);
+            }
+            printf("case %s chains %lu\n", cases[i].name, fills * ev.per_fill);
+            env_fini(&ev);
+            env_fini(&ef);
+            continue;
+        }
         for (int r = 0; r < RUNS; r++) {
             double v = run(&ev, drain_vdm);
             double f = run(&ef, drain_floor);
@@ -394,5 +485,9 @@ int main(void)
         env_fini(&ev);
         env_fini(&ef);
     }
+    if (only != NULL && strcmp(only, "split1") != 0 &&
+        strcmp(only, "split3") != 0 && strcmp(only, "packed1") != 0 &&
+        strcmp(only, "packed3") != 0)
+        usage();
     return 0;
 }

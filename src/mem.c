@@ -70,6 +70,25 @@ static inline int region_has(const struct vdm_mem_region *r, uint64_t a,
     return 1;
 }
 
+/* The region holding address a: the hinted one if it does, else the first
+ * in table order (*hint updated); NULL when none. On success *off =
+ * a - r.gpa. */
+static inline const struct vdm_mem_region *
+mem_region(const struct mem_view *v, uint64_t a, uint32_t *hint, uint64_t *off)
+{
+    uint32_t i;
+
+    if (*hint < v->n && region_has(&v->r[*hint], a, off))
+        return &v->r[*hint];
+    for (i = 0; i < v->n; i++) {
+        if (region_has(&v->r[i], a, off)) {
+            *hint = i;
+            return &v->r[i];
+        }
+    }
+    return NULL;
+}
+
 /*
  * Resolve the first piece of [gpa, gpa + len) (len > 0, not wrapping):
  * either the part inside the region holding gpa, or what the translate hook
@@ -79,21 +98,9 @@ static int mem_piece(const struct mem_view *v, uint64_t gpa, uint64_t len,
                      uint32_t access, uint32_t *hint, uint8_t **hva,
                      uint64_t *plen, int *hooked)
 {
-    const struct vdm_mem_region *r = NULL;
     uint64_t off = 0;
+    const struct vdm_mem_region *r = mem_region(v, gpa, hint, &off);
     uint32_t i;
-
-    if (*hint < v->n && region_has(&v->r[*hint], gpa, &off)) {
-        r = &v->r[*hint];
-    } else {
-        for (i = 0; i < v->n; i++) {
-            if (region_has(&v->r[i], gpa, &off)) {
-                r = &v->r[i];
-                *hint = i;
-                break;
-            }
-        }
-    }
 
     if (r != NULL) {
         uint64_t rem = r->size - off;
@@ -294,6 +301,18 @@ int vdm_mem_map_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
     *filled = 0;
     if (len == 0)
         return 0;
+    /* The common case: all of it in the hinted region, one span. */
+    if (VDM_LIKELY(len <= SPAN_MAX && cap != 0)) {
+        uint8_t *p = vdm_mem_hit(m, gpa, (uint32_t)len, access, *hint);
+
+        if (VDM_LIKELY(p != NULL)) {
+            iov[0].base = p;
+            iov[0].len = (uint32_t)len;
+            iov[0].flags = wflag;
+            *filled = 1;
+            return 1;
+        }
+    }
     if (range_wraps(gpa, len))
         return VDM_EFAULT;
     mem_view(m, &v);
@@ -344,7 +363,8 @@ int vdm_mem_map_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
 int vdm_mem_map(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
                 uint32_t access, struct vdm_iov *iov, uint32_t cap)
 {
-    uint32_t hint = VDM_MEM_NO_HINT, filled = 0;
+    /* region 0 first: the same order as the full scan */
+    uint32_t hint = 0, filled = 0;
     int rc;
 
     if (m == NULL || (iov == NULL && cap != 0))
@@ -411,10 +431,27 @@ static int mem_copy(const struct vdm_mem *m, uint64_t gpa, uint8_t *buf,
         return 0;
     if (n > (uint64_t)SIZE_MAX)
         return VDM_EFAULT;
+    mem_view(m, &v);
+    if (VDM_LIKELY(!range_wraps(gpa, n))) {
+        /* The common case: all of it in one region, copied at once. */
+        uint64_t off = 0;
+        const struct vdm_mem_region *r = mem_region(&v, gpa, &hint, &off);
+
+        if (r != NULL && n <= r->size - off && r->hva != NULL &&
+            off <= (uint64_t)UINTPTR_MAX &&
+            !(write && (r->flags & VDM_MEM_REGION_RDONLY))) {
+            uint8_t *p = (uint8_t *)r->hva + (uintptr_t)off;
+
+            if (write)
+                __builtin_memcpy(p, buf, (size_t)n);
+            else
+                __builtin_memcpy(buf, p, (size_t)n);
+            return 0;
+        }
+    }
     rc = vdm_mem_probe(m, gpa, n, access, &hint);
     if (rc != 0)
         return rc;
-    mem_view(m, &v);
     while (n != 0) {
         uint8_t *p;
         uint64_t pl;

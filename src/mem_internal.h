@@ -13,6 +13,47 @@
 /* "No region remembered" value for the region hint of the *_ex calls. */
 #define VDM_MEM_NO_HINT UINT32_MAX
 
+#define VDM_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define VDM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Fast path of the region lookup, for the common case: the whole range
+ * [gpa, gpa + len), len > 0, lies in region @p hint (the one a previous
+ * lookup hit). Returns its host address, or NULL when that is not so for
+ * any reason -- hint out of range or stale, range not wholly inside, range
+ * wrapping, write access to a read-only region, no host address -- and the
+ * caller must take the general path (vdm_mem_map_ex() and friends), which
+ * reaches the same verdict for the hits and reports the errors. The checks
+ * are those of the general path for a range one region holds, without its
+ * loop and hook logic; the table is read afresh on every call (the caller
+ * may swap it between calls), only the index is remembered.
+ */
+static inline uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa,
+                                   uint32_t len, uint32_t access, uint32_t hint)
+{
+    const struct vdm_mem_region *r;
+    uint64_t off;
+
+    /* an older struct without the table, or an index it does not have */
+    if (VDM_UNLIKELY(m->size < offsetof(struct vdm_mem, regions) +
+                                   sizeof(m->regions) ||
+                     hint >= m->nregions || m->regions == NULL))
+        return NULL;
+    r = &m->regions[hint];
+    off = gpa - r->gpa;
+    /* gpa inside (size 0 never holds), the last byte too, no wrap: since
+     * len > 0, len - 1 <= UINT64_MAX - gpa and len <= size - off */
+    if (VDM_UNLIKELY(gpa < r->gpa || off >= r->size ||
+                     (uint64_t)len > r->size - off ||
+                     (uint64_t)len - 1u > UINT64_MAX - gpa))
+        return NULL;
+    if (VDM_UNLIKELY(
+            ((access & VDM_MEM_WRITE) && (r->flags & VDM_MEM_REGION_RDONLY)) ||
+            r->hva == NULL || off > (uint64_t)UINTPTR_MAX))
+        return NULL;
+    return (uint8_t *)r->hva + (uintptr_t)off;
+}
+
 /*
  * vdm_mem_map() with a caller-kept region hint (the index of the region the
  * previous lookup hit, VDM_MEM_NO_HINT at first) and a different ENOSPC

@@ -31,41 +31,17 @@ int vq_violation(struct vq *q, int err, const char *why)
     return VDM_EPROTO;
 }
 
-void vq_walk_start(struct vq *q, struct vq_walk *w, struct vdm_chain *c)
+void vq_walk_abort(struct vq *q, struct vdm_iov *iov, uint32_t nspan)
 {
-    (void)q;
-    w->c = c;
-    w->total = 0;
-    w->nspan = 0;
-    w->nread = 0;
-    w->ndata = 0;
-    w->read_len = 0;
-    w->write_len = 0;
-    w->hint = VDM_MEM_NO_HINT;
-    w->seen_write = false;
-    w->truncated = false;
-    w->err = 0;
-    w->why = NULL;
+    if (nspan != 0)
+        vdm_mem_release(q->mem, iov, nspan);
 }
 
-void vq_walk_abort(struct vq *q, struct vq_walk *w)
+/* The general case of vq_walk_add() (see there), and the one place its
+ * violations are named. */
+int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,
+                     uint32_t len, bool write)
 {
-    if (w->nspan != 0)
-        vdm_mem_release(q->mem, w->c->iov, w->nspan);
-    w->nspan = 0;
-}
-
-static int walk_fail(struct vq_walk *w, int err, const char *why)
-{
-    w->err = err;
-    w->why = why;
-    return -1;
-}
-
-int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr, uint32_t len,
-                bool write)
-{
-    struct vdm_chain *c = w->c;
     uint32_t access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
     uint32_t filled = 0;
     int rc;
@@ -74,47 +50,37 @@ int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr, uint32_t len,
     if (write)
         w->seen_write = true;
     else if (w->seen_write)
-        return walk_fail(w, VDM_EPROTO,
-                         "device-readable descriptor after a device-writable "
-                         "one");
+        return vq_walk_fail(w, VDM_EPROTO,
+                            "device-readable descriptor after a "
+                            "device-writable one");
     if (++w->ndata > q->max_chain)
-        return walk_fail(w, VDM_EPROTO,
-                         "descriptor chain longer than the device's "
-                         "max_chain");
+        return vq_walk_fail(w, VDM_EPROTO,
+                            "descriptor chain longer than the device's "
+                            "max_chain");
     if (len == 0)
         return 0; /* accepted, no span, address not checked */
     w->total += len;
     if (w->total > UINT32_MAX)
-        return walk_fail(w, VDM_EPROTO,
-                         "total descriptor chain length reaches 2^32 bytes");
+        return vq_walk_fail(w, VDM_EPROTO,
+                            "total descriptor chain length reaches 2^32 "
+                            "bytes");
 
-    if (!w->truncated && w->nspan == c->iov_cap)
+    if (!w->truncated && w->nspan == w->cap)
         w->truncated = true; /* no room left at all: check only */
     if (!w->truncated) {
-        rc = vdm_mem_map_ex(q->mem, addr, len, access, c->iov + w->nspan,
-                            c->iov_cap - w->nspan, &w->hint, &filled);
+        rc = vdm_mem_map_ex(q->mem, addr, len, access, w->iov + w->nspan,
+                            w->cap - w->nspan, &q->mem_hint, &filled);
         if (rc == VDM_EFAULT)
-            return walk_fail(w, VDM_EFAULT,
-                             write ? "device-writable buffer outside guest "
-                                     "memory or in read-only memory"
-                                   : "device-readable buffer outside guest "
-                                     "memory");
-        if (rc >= 0 && filled == 1) {
-            /* the common case: one span covering the whole descriptor */
-            w->nspan++;
-            if (write) {
-                w->write_len += len;
-            } else {
-                w->read_len += len;
-                w->nread++;
-            }
-            return 0;
-        }
+            return vq_walk_fail(w, VDM_EFAULT,
+                                write ? "device-writable buffer outside guest "
+                                        "memory or in read-only memory"
+                                      : "device-readable buffer outside guest "
+                                        "memory");
         {
             uint32_t i, sum = 0;
 
             for (i = 0; i < filled; i++)
-                sum += c->iov[w->nspan + i].len;
+                sum += w->iov[w->nspan + i].len;
             w->nspan += filled;
             if (write) {
                 w->write_len += sum;
@@ -127,41 +93,27 @@ int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr, uint32_t len,
             return 0;
         w->truncated = true; /* VDM_ENOSPC: keep checking the rest */
     }
-    rc = vdm_mem_probe(q->mem, addr, len, access, &w->hint);
+    rc = vdm_mem_probe(q->mem, addr, len, access, &q->mem_hint);
     if (rc != 0)
-        return walk_fail(w, VDM_EFAULT,
-                         write ? "device-writable buffer outside guest memory "
-                                 "or in read-only memory"
-                               : "device-readable buffer outside guest memory");
+        return vq_walk_fail(w, VDM_EFAULT,
+                            write ? "device-writable buffer outside guest "
+                                    "memory or in read-only memory"
+                                  : "device-readable buffer outside guest "
+                                    "memory");
     return 0;
-}
-
-int vq_walk_finish(struct vq *q, struct vq_walk *w, uint16_t id, uint16_t ndesc)
-{
-    struct vdm_chain *c = w->c;
-
-    c->id = id;
-    c->ndesc = ndesc;
-    c->nread = w->nread;
-    c->nwrite = w->nspan - w->nread;
-    c->read_len = w->read_len;
-    c->write_len = w->write_len;
-    c->reserved[0] = q->pop_seq;
-    c->reserved[1] = 0;
-    c->reserved[2] = 0;
-    q->slots[VQ_SLOT_META(id)] = VQ_META(ndesc, q->pop_seq);
-    q->slots[VQ_SLOT_WLEN(id)] = w->write_len;
-    q->pop_seq++;
-    q->inflight++;
-    return w->truncated ? VDM_ENOSPC : 1;
 }
 
 int vq_map_indirect(struct vq *q, uint64_t addr, uint32_t len,
                     const uint8_t **tbl, int *hooked)
 {
     uint32_t hint = VDM_MEM_NO_HINT;
-    void *p = NULL;
+    void *p = vdm_mem_hit(q->mem, addr, len, VDM_MEM_READ, q->mem_hint);
 
+    if (VDM_LIKELY(p != NULL)) { /* the whole table in one region */
+        *tbl = (const uint8_t *)p;
+        *hooked = 0;
+        return 0;
+    }
     if (vdm_mem_lookup_ex(q->mem, addr, len, VDM_MEM_READ, &p, hooked) == 0) {
         *tbl = (const uint8_t *)p;
         return 0;
@@ -392,29 +344,13 @@ int vdm_vq_unpop(struct vdm_vq *vq, const struct vdm_chain *c)
 /* Push                                                                     */
 /* ------------------------------------------------------------------------ */
 
-uint32_t vq_push_check(struct vq *q, uint32_t id, uint32_t written, int *err)
-{
-    uint32_t meta;
-
-    *err = VDM_EINVAL;
-    if (id >= q->num)
-        return 0;
-    meta = q->slots[VQ_SLOT_META(id)];
-    if (!(meta & VQ_META_INFLIGHT))
-        return 0;
-    if (written > q->slots[VQ_SLOT_WLEN(id)])
-        return 0;
-    *err = 0;
-    return meta;
-}
-
 static int push_common(struct vq *q, const struct vdm_used *u, uint32_t n,
                        uint32_t flags)
 {
     bool batch = (flags & VDM_PUSH_F_INORDER_BATCH) != 0;
     bool in_order = (q->flags & VQ_F_IN_ORDER) != 0;
     uint32_t i, j;
-    int rc, err;
+    int rc;
 
     rc = vq_usable(q);
     if (rc != 0)
@@ -429,7 +365,7 @@ static int push_common(struct vq *q, const struct vdm_used *u, uint32_t n,
     /* Validate everything before publishing anything; each slot is taken
      * out of flight as it is checked so duplicates are caught. */
     for (i = 0; i < n; i++) {
-        uint32_t meta = vq_push_check(q, u[i].id, u[i].len, &err);
+        uint32_t meta = vq_push_check(q, u[i].id, u[i].len);
 
         if (meta != 0 && in_order &&
             VQ_META_SEQ(meta) != (uint16_t)(q->push_seq + i))
@@ -452,17 +388,35 @@ static int push_common(struct vq *q, const struct vdm_used *u, uint32_t n,
     return rc < 0 ? rc : (int)n;
 }
 
+/* One element: push_common() for n = 1, checks in the same order. */
 int vdm_vq_push(struct vdm_vq *vq, uint16_t id, uint32_t written)
 {
-    struct vdm_used u;
-    int rc;
+    struct vq *q;
+    uint32_t meta;
+    uint8_t fl;
 
-    if (vq == NULL)
+    if (VDM_UNLIKELY(vq == NULL))
         return VDM_EINVAL;
-    u.id = id;
-    u.len = written;
-    rc = push_common(vq_of(vq), &u, 1, 0);
-    return rc < 0 ? rc : 0;
+    q = vq_of(vq);
+    if (VDM_UNLIKELY(q->magic != VQ_MAGIC))
+        return VDM_ESTATE;
+    fl = q->flags;
+    if (VDM_UNLIKELY(fl & VQ_F_BROKEN))
+        return VDM_EBROKEN;
+    meta = vq_push_check(q, id, written);
+    if (VDM_UNLIKELY(meta == 0))
+        return VDM_EINVAL;
+    if (fl & VQ_F_IN_ORDER) {
+        /* buffers are used in the order popped */
+        if (VDM_UNLIKELY(VQ_META_SEQ(meta) != q->push_seq))
+            return VDM_EINVAL;
+        q->push_seq = (uint16_t)(q->push_seq + 1u);
+    }
+    q->slots[VQ_SLOT_META(id)] = meta & ~VQ_META_INFLIGHT;
+    q->inflight--;
+    if (fl & VQ_F_PACKED)
+        return vq_packed_push1(q, id, written, meta);
+    return vq_split_push1(q, id, written);
 }
 
 int vdm_vq_push_batch(struct vdm_vq *vq, const struct vdm_used *u, uint32_t n,

@@ -13,7 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "le.h"
+#include "mem_internal.h"
 #include "vdm/virtqueue.h"
+
+/* Hot-path helpers are forced inline; cold paths (indirect tables, errors)
+ * are kept out of line so the common loop stays small. */
+#define VQ_INLINE   static inline __attribute__((always_inline))
+#define VQ_NOINLINE __attribute__((noinline))
 
 /* "vdmQ": set by a successful vdm_vq_init, cleared by reset. */
 #define VQ_MAGIC 0x766d6451u
@@ -95,6 +102,8 @@ struct vq {
     uint16_t index;
     uint8_t hooked; /* VQ_H_* */
     uint8_t reserved0;
+    uint32_t mem_hint; /* region the last buffer lookup hit (only an index:
+                          the table itself is read afresh every time) */
     uint64_t desc_len, drv_len, dev_len; /* ring area sizes (for unmap) */
     void (*fault)(void *ctx, uint16_t qidx, int err, const char *why);
     void *ctx;
@@ -120,16 +129,19 @@ static inline const struct vq *vq_of_const(const struct vdm_vq *v)
 /*
  * Chain assembly shared by both formats: descriptors are fed in chain order
  * with vq_walk_add(); it enforces the framing rules and maps the buffers
- * into the caller's spans.
+ * into the caller's spans. The common case (a buffer wholly inside the
+ * region the previous lookup hit, room for its span) is inline; everything
+ * else, and every error, goes through vq_walk_add_slow(), which starts over
+ * from the same state.
  */
 struct vq_walk {
-    struct vdm_chain *c;
-    uint64_t total;               /* sum of descriptor lengths */
+    struct vdm_iov *iov;          /* the caller's span array (c->iov) */
+    uint32_t cap;                 /* its capacity (c->iov_cap) */
     uint32_t nspan;               /* spans filled */
     uint32_t nread;               /* readable spans filled */
     uint32_t ndata;               /* data descriptors seen (max_chain) */
     uint32_t read_len, write_len; /* bytes of the filled spans */
-    uint32_t hint;                /* region hint for vdm_mem_map_ex */
+    uint64_t total;               /* sum of descriptor lengths */
     bool seen_write;
     bool truncated; /* iov_cap ran out: later spans only checked */
     int err;        /* set when vq_walk_add fails */
@@ -140,18 +152,136 @@ struct vq_walk {
  * Returns VDM_EPROTO. */
 int vq_violation(struct vq *q, int err, const char *why);
 
-void vq_walk_start(struct vq *q, struct vq_walk *w, struct vdm_chain *c);
+static inline void vq_walk_start(struct vq_walk *w, const struct vdm_chain *c)
+{
+    w->iov = c->iov;
+    w->cap = c->iov_cap;
+    w->nspan = 0;
+    w->nread = 0;
+    w->ndata = 0;
+    w->read_len = 0;
+    w->write_len = 0;
+    w->total = 0;
+    w->seen_write = false;
+    w->truncated = false;
+    /* err and why are only read after a failure, which sets them */
+}
+
+/* Record why a walk failed; returns -1. */
+static inline int vq_walk_fail(struct vq_walk *w, int err, const char *why)
+{
+    w->err = err;
+    w->why = why;
+    return -1;
+}
+
+/* vq_walk_add() for every case (the fast path falls back to it). */
+int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,
+                     uint32_t len, bool write);
+
 /* One data descriptor. 0, or -1 with w->err and w->why describing the
  * violation: the caller cleans up (vq_walk_abort, tables) and then calls
  * vq_violation, always last, since the fault hook may reset the queue. */
-int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr, uint32_t len,
-                bool write);
-/* Give back hook spans of a chain being abandoned. */
-void vq_walk_abort(struct vq *q, struct vq_walk *w);
-/* Fill the chain from the walk; mark slot @p id in flight with @p ndesc ring
- * descriptors. Returns 1, or VDM_ENOSPC when truncated. */
-int vq_walk_finish(struct vq *q, struct vq_walk *w, uint16_t id,
-                   uint16_t ndesc);
+VQ_INLINE int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr,
+                          uint32_t len, bool write)
+{
+    /* Fast path: exactly the checks of vq_walk_add_slow for a buffer that
+     * passes them all as one span ("Message Framing" order, max_chain,
+     * total length < 2^32, span room, guest memory); state is only
+     * changed once all have passed. */
+    if (VDM_LIKELY(len != 0 && w->nspan < w->cap && (write || !w->seen_write) &&
+                   w->ndata < q->max_chain && w->total + len <= UINT32_MAX)) {
+        uint8_t *p =
+            vdm_mem_hit(q->mem, addr, len, write ? VDM_MEM_WRITE : VDM_MEM_READ,
+                        q->mem_hint);
+
+        if (VDM_LIKELY(p != NULL)) {
+            struct vdm_iov *v = w->iov + w->nspan;
+
+            v->base = p;
+            v->len = len;
+            v->flags = write ? VDM_IOV_F_WRITE : 0;
+            w->nspan++;
+            w->ndata++;
+            w->total += len;
+            if (write) {
+                w->seen_write = true;
+                w->write_len += len;
+            } else {
+                w->read_len += len;
+                w->nread++;
+            }
+            return 0;
+        }
+    }
+    return vq_walk_add_slow(q, w, addr, len, write);
+}
+
+/* Give back hook spans of a chain being abandoned (the walk's iov, nspan). */
+void vq_walk_abort(struct vq *q, struct vdm_iov *iov, uint32_t nspan);
+
+/* Fill the chain (spans already in c->iov); mark slot @p id in flight with
+ * @p ndesc ring descriptors. Returns 1, or VDM_ENOSPC when truncated. */
+VQ_INLINE int vq_pop_finish(struct vq *q, struct vdm_chain *c, uint16_t id,
+                            uint16_t ndesc, uint32_t nspan, uint32_t nread,
+                            uint32_t read_len, uint32_t write_len,
+                            bool truncated)
+{
+    uint16_t seq = q->pop_seq;
+
+    c->id = id;
+    c->ndesc = ndesc;
+    c->nread = nread;
+    c->nwrite = nspan - nread;
+    c->read_len = read_len;
+    c->write_len = write_len;
+    /* c->reserved is left alone: nothing is kept there */
+    q->slots[VQ_SLOT_META(id)] = VQ_META(ndesc, seq);
+    q->slots[VQ_SLOT_WLEN(id)] = write_len;
+    q->pop_seq = (uint16_t)(seq + 1u);
+    q->inflight++;
+    return VDM_UNLIKELY(truncated) ? VDM_ENOSPC : 1;
+}
+
+/* vq_pop_finish() from a walk. */
+VQ_INLINE int vq_walk_finish(struct vq *q, const struct vq_walk *w,
+                             struct vdm_chain *c, uint16_t id, uint16_t ndesc)
+{
+    return vq_pop_finish(q, c, id, ndesc, w->nspan, w->nread, w->read_len,
+                         w->write_len, w->truncated);
+}
+
+/*
+ * One descriptor as the device sees it: split ring and indirect entries
+ * {le64 addr; le32 len; le16 flags; le16 next}, packed {le64 addr; le32 len;
+ * le16 id; le16 flags}. vq_desc_fetch() reads the 16 bytes from guest
+ * memory once, field by field into local copies, and only those copies are
+ * used afterwards (never fetched twice). (Field-wise copies rather than one
+ * 16-byte copy: GCC keeps those in registers as they are, where it
+ * re-assembles a 16-byte copy byte by byte.)
+ */
+struct vq_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t w12; /* split: flags; packed: buffer id */
+    uint16_t w14; /* split: next; packed: flags */
+};
+
+VQ_INLINE void vq_desc_fetch(struct vq_desc *d, const uint8_t *src)
+{
+    uint64_t a;
+    uint32_t l;
+    uint16_t x, y;
+
+    __builtin_memcpy(&a, src, 8);
+    __builtin_memcpy(&l, src + 8, 4);
+    __builtin_memcpy(&x, src + 12, 2);
+    __builtin_memcpy(&y, src + 14, 2);
+    d->addr = vdm_le64(&a);
+    d->len = vdm_le32(&l);
+    d->w12 = vdm_le16(&x);
+    d->w14 = vdm_le16(&y);
+}
 
 /* Read an indirect table entry @p i into d[16], once. Table either mapped
  * (tbl != NULL) or read through guest memory at tgpa. 0 or VDM_EFAULT. */
@@ -164,15 +294,30 @@ int vq_map_indirect(struct vq *q, uint64_t addr, uint32_t len,
 void vq_unmap_indirect(struct vq *q, const uint8_t *tbl, uint32_t len,
                        int hooked);
 
-/* Common push validation of one element; returns the slot meta or 0 with
- * *err set. */
-uint32_t vq_push_check(struct vq *q, uint32_t id, uint32_t written, int *err);
+/* Common push validation of one element; returns the slot meta (in flight
+ * bit set), or 0 when @p id is not in flight or @p written exceeds its
+ * writable bytes. */
+static inline uint32_t vq_push_check(const struct vq *q, uint32_t id,
+                                     uint32_t written)
+{
+    uint32_t meta;
+
+    if (VDM_UNLIKELY(id >= q->num))
+        return 0;
+    meta = q->slots[VQ_SLOT_META(id)];
+    if (VDM_UNLIKELY(!(meta & VQ_META_INFLIGHT) ||
+                     written > q->slots[VQ_SLOT_WLEN(id)]))
+        return 0;
+    return meta;
+}
 
 /* split */
 int vq_split_pop(struct vq *q, struct vdm_chain *c);
 int vq_split_unpop(struct vq *q, uint16_t id, uint32_t meta);
 int vq_split_push(struct vq *q, const struct vdm_used *u, uint32_t n,
                   bool inorder_batch);
+/* One element, already checked (vdm_vq_push); returns 0. */
+int vq_split_push1(struct vq *q, uint16_t id, uint32_t len);
 int vq_split_should_notify(struct vq *q);
 int vq_split_set_notify(struct vq *q, int enable);
 int vq_split_has_avail(struct vq *q);
@@ -182,6 +327,9 @@ int vq_packed_pop(struct vq *q, struct vdm_chain *c);
 int vq_packed_unpop(struct vq *q, uint16_t id, uint32_t meta);
 int vq_packed_push(struct vq *q, const struct vdm_used *u, uint32_t n,
                    bool inorder_batch);
+/* One element, already checked (vdm_vq_push); @p meta its slot word.
+ * Returns 0. */
+int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len, uint32_t meta);
 int vq_packed_should_notify(struct vq *q);
 int vq_packed_set_notify(struct vq *q, int enable);
 int vq_packed_has_avail(struct vq *q);

@@ -27,9 +27,9 @@
  * AVAIL matches our wrap counter and USED does not. */
 static inline bool desc_avail(uint16_t fl, uint8_t wrap)
 {
-    bool a = (fl & VQ_DESC_F_AVAIL) != 0, u = (fl & VQ_DESC_F_USED) != 0;
-
-    return a == (wrap != 0) && u != (wrap != 0);
+    /* wrap 1: AVAIL set, USED clear; wrap 0: AVAIL clear, USED set */
+    return (fl & (VQ_DESC_F_AVAIL | VQ_DESC_F_USED)) ==
+           (wrap ? VQ_DESC_F_AVAIL : VQ_DESC_F_USED);
 }
 
 static inline uint8_t *pdesc(const struct vq *q, uint32_t pos)
@@ -37,143 +37,258 @@ static inline uint8_t *pdesc(const struct vq *q, uint32_t pos)
     return q->desc + (size_t)pos * 16u;
 }
 
-int vq_packed_pop(struct vq *q, struct vdm_chain *c)
+/*
+ * Walk the indirect table of a packed descriptor (the only one of its
+ * list): "Indirect Descriptors" driver requirements, then its entries in
+ * order. 0, or -1 with w->err and w->why set; the table is given back
+ * either way (the walk's spans are not).
+ */
+static VQ_NOINLINE int packed_indirect(struct vq *q, struct vq_walk *w,
+                                       uint64_t addr, uint32_t len, uint16_t fl,
+                                       uint32_t ring_n)
 {
-    struct vq_walk w;
-    uint32_t pos = q->last_avail, ring_n = 0;
-    uint8_t wrap = q->avail_wrap;
-    uint16_t f0, id = 0;
-    const char *why;
-    int err = VDM_EPROTO;
+    const uint8_t *tbl = NULL;
+    uint32_t i, tlen;
+    int thooked = 0, rc = 0;
 
-    f0 = vdm_load_acquire_le16(pdesc(q, pos) + PD_FLAGS);
-    if (!desc_avail(f0, wrap))
-        return 0;
+    if (!(q->flags & VQ_F_INDIRECT))
+        return vq_walk_fail(w, VDM_EPROTO,
+                            "INDIRECT descriptor without "
+                            "VIRTIO_F_INDIRECT_DESC");
+    /* "A driver MUST NOT write direct descriptors with
+     * VIRTQ_DESC_F_INDIRECT set in a scatter-gather list linked by
+     * VIRTQ_DESC_F_NEXT." */
+    if (ring_n != 1 || (fl & VQ_DESC_F_NEXT))
+        return vq_walk_fail(w, VDM_EPROTO,
+                            "INDIRECT descriptor in a NEXT-linked list");
+    if (len == 0 || (len & 15u) != 0 || len > VQ_INDIRECT_MAX * 16u)
+        return vq_walk_fail(w, VDM_EPROTO,
+                            "indirect table length 0, not a multiple of 16 "
+                            "or over 32768 descriptors");
+    if (vq_map_indirect(q, addr, len, &tbl, &thooked) != 0)
+        return vq_walk_fail(w, VDM_EFAULT,
+                            "indirect table outside guest memory");
+    tlen = len >> 4;
+    for (i = 0; i < tlen; i++) {
+        uint8_t e[16];
+        struct vq_desc d;
 
-    vq_walk_start(q, &w, c);
-    for (;;) {
-        uint8_t d[16];
-        uint64_t addr;
-        uint32_t len;
-        uint16_t fl, bid;
-
-        if (++ring_n > q->num) {
-            why = "descriptor list longer than the queue size";
-            goto bad;
-        }
-        /* One fetch per descriptor into d; the first one's flags were
-         * already read (acquire) above. */
-        if (ring_n == 1) {
-            __builtin_memcpy(d, pdesc(q, pos), 14);
-            fl = f0;
-        } else {
-            __builtin_memcpy(d, pdesc(q, pos), 16);
-            fl = vdm_le16(d + PD_FLAGS);
-            if (!desc_avail(fl, wrap)) {
-                why = "descriptor list runs into a descriptor not made "
-                      "available";
-                goto bad;
-            }
-        }
-        addr = vdm_le64(d + PD_ADDR);
-        len = vdm_le32(d + PD_LEN);
-        bid = vdm_le16(d + PD_ID);
-        if (++pos == q->num) {
-            pos = 0;
-            wrap ^= 1u;
-        }
-
-        if (fl & VQ_DESC_F_INDIRECT) {
-            const uint8_t *tbl = NULL;
-            uint32_t i, tlen;
-            int thooked = 0;
-
-            if (!(q->flags & VQ_F_INDIRECT)) {
-                why = "INDIRECT descriptor without VIRTIO_F_INDIRECT_DESC";
-                goto bad;
-            }
-            /* "A driver MUST NOT write direct descriptors with
-             * VIRTQ_DESC_F_INDIRECT set in a scatter-gather list linked by
-             * VIRTQ_DESC_F_NEXT." */
-            if (ring_n != 1 || (fl & VQ_DESC_F_NEXT)) {
-                why = "INDIRECT descriptor in a NEXT-linked list";
-                goto bad;
-            }
-            if (len == 0 || (len & 15u) != 0 || len > VQ_INDIRECT_MAX * 16u) {
-                why = "indirect table length 0, not a multiple of 16 or "
-                      "over 32768 descriptors";
-                goto bad;
-            }
-            if (vq_map_indirect(q, addr, len, &tbl, &thooked) != 0) {
-                err = VDM_EFAULT;
-                why = "indirect table outside guest memory";
-                goto bad;
-            }
-            tlen = len >> 4;
-            for (i = 0; i < tlen; i++) {
-                uint8_t e[16];
-                uint16_t efl;
-
-                if (vq_read_indirect(q, tbl, addr, i, e) != 0) {
-                    vq_unmap_indirect(q, tbl, len, thooked);
-                    err = VDM_EFAULT;
-                    why = "indirect table outside guest memory";
-                    goto bad;
-                }
-                efl = vdm_le16(e + PD_FLAGS);
-                /* Only WRITE is valid in the table; NEXT and the id are
-                 * reserved and ignored, a nested table is refused. */
-                if (efl & VQ_DESC_F_INDIRECT) {
-                    vq_unmap_indirect(q, tbl, len, thooked);
-                    why = "INDIRECT descriptor inside an indirect table";
-                    goto bad;
-                }
-                if (vq_walk_add(q, &w, vdm_le64(e + PD_ADDR),
-                                vdm_le32(e + PD_LEN),
-                                (efl & VQ_DESC_F_WRITE) != 0) != 0) {
-                    vq_unmap_indirect(q, tbl, len, thooked);
-                    err = w.err;
-                    why = w.why;
-                    goto bad;
-                }
-            }
-            vq_unmap_indirect(q, tbl, len, thooked);
-            id = bid;
+        /* Fetch the entry once into e; only e is used afterwards. */
+        if (vq_read_indirect(q, tbl, addr, i, e) != 0) {
+            rc = vq_walk_fail(w, VDM_EFAULT,
+                              "indirect table outside guest memory");
             break;
         }
-
-        if (vq_walk_add(q, &w, addr, len, (fl & VQ_DESC_F_WRITE) != 0) != 0) {
-            err = w.err;
-            why = w.why;
-            goto bad;
-        }
-        if (!(fl & VQ_DESC_F_NEXT)) {
-            id = bid; /* "Buffer ID is included in the last descriptor" */
+        vq_desc_fetch(&d, e);
+        /* Only WRITE is valid in the table; NEXT and the id are reserved
+         * and ignored, a nested table is refused. */
+        if (d.w14 & VQ_DESC_F_INDIRECT) {
+            rc = vq_walk_fail(w, VDM_EPROTO,
+                              "INDIRECT descriptor inside an indirect table");
             break;
         }
+        rc = vq_walk_add(q, w, d.addr, d.len, (d.w14 & VQ_DESC_F_WRITE) != 0);
+        if (rc != 0)
+            break;
     }
+    vq_unmap_indirect(q, tbl, len, thooked);
+    return rc;
+}
 
-    if (q->inflight_desc + ring_n > q->num) {
+/*
+ * The end of a pop, once the list is walked (ring_n descriptors, next one
+ * at pos/wrap, buffer id @p id): the ring-wide checks, then the queue state
+ * and the chain. On a violation the spans (iov, nspan) are given back.
+ */
+VQ_INLINE int packed_pop_end(struct vq *q, struct vdm_chain *c,
+                             struct vdm_iov *iov, uint32_t nspan,
+                             uint32_t nread, uint32_t read_len,
+                             uint32_t write_len, bool truncated, uint16_t id,
+                             uint32_t ring_n, uint32_t pos, uint8_t wrap)
+{
+    uint32_t num = q->num;
+    const char *why;
+
+    if (VDM_UNLIKELY(q->inflight_desc + ring_n > num)) {
         why = "more descriptors available than the ring has free";
         goto bad;
     }
-    if (id >= q->num) {
+    if (VDM_UNLIKELY(id >= num)) {
         why = "buffer id >= queue size";
         goto bad;
     }
-    if (q->slots[VQ_SLOT_META(id)] & VQ_META_INFLIGHT) {
+    if (VDM_UNLIKELY(q->slots[VQ_SLOT_META(id)] & VQ_META_INFLIGHT)) {
         why = "buffer id made available again while in flight";
         goto bad;
     }
     q->last_avail = (uint16_t)pos;
     q->avail_wrap = wrap;
     q->inflight_desc += ring_n;
-    return vq_walk_finish(q, &w, id, (uint16_t)ring_n);
+    return vq_pop_finish(q, c, id, (uint16_t)ring_n, nspan, nread, read_len,
+                         write_len, truncated);
 
 bad:
     /* clean up first: the fault hook (called last) may reset the queue */
-    vq_walk_abort(q, &w);
-    return vq_violation(q, err, why);
+    vq_walk_abort(q, iov, nspan);
+    return vq_violation(q, VDM_EPROTO, why);
+}
+
+/*
+ * The general walk of a list, every case and every violation: from its
+ * ring descriptor number @p ring_n, already fetched into @p d (pos/wrap
+ * already past it), to the end, and the rest of the pop. vq_packed_pop()
+ * hands over here, with what it gathered so far in @p w, at the first
+ * descriptor its fast loop does not take.
+ */
+static VQ_NOINLINE int packed_pop_slow(struct vq *q, struct vdm_chain *c,
+                                       struct vq_walk *w, uint32_t ring_n,
+                                       uint32_t pos, uint8_t wrap,
+                                       struct vq_desc d)
+{
+    uint32_t num = q->num;
+    uint16_t id;
+
+    for (;;) {
+        bool write = (d.w14 & VQ_DESC_F_WRITE) != 0;
+
+        if (d.w14 & VQ_DESC_F_INDIRECT) {
+            if (packed_indirect(q, w, d.addr, d.len, d.w14, ring_n) != 0)
+                goto bad;
+            id = d.w12;
+            break;
+        }
+        if (vq_walk_add(q, w, d.addr, d.len, write) != 0)
+            goto bad;
+        if (!(d.w14 & VQ_DESC_F_NEXT)) {
+            id = d.w12; /* "Buffer ID is included in the last descriptor" */
+            break;
+        }
+        if (++ring_n > num) {
+            vq_walk_fail(w, VDM_EPROTO,
+                         "descriptor list longer than the queue size");
+            goto bad;
+        }
+        /* One fetch per descriptor into d; only d is used afterwards. */
+        vq_desc_fetch(&d, q->desc + (size_t)pos * 16u);
+        if (!desc_avail(d.w14, wrap)) {
+            vq_walk_fail(w, VDM_EPROTO,
+                         "descriptor list runs into a descriptor not made "
+                         "available");
+            goto bad;
+        }
+        if (++pos == num) {
+            pos = 0;
+            wrap ^= 1u;
+        }
+    }
+    return packed_pop_end(q, c, w->iov, w->nspan, w->nread, w->read_len,
+                          w->write_len, w->truncated, id, ring_n, pos, wrap);
+
+bad:
+    /* clean up first: the fault hook (called last) may reset the queue */
+    vq_walk_abort(q, w->iov, w->nspan);
+    return vq_violation(q, w->err, w->why);
+}
+
+int vq_packed_pop(struct vq *q, struct vdm_chain *c)
+{
+    struct vdm_iov *iov = c->iov;
+    uint32_t num = q->num, cap = c->iov_cap, pos = q->last_avail, ring_n = 1;
+    uint32_t nspan = 0, nread = 0, read_len = 0, write_len = 0;
+    bool seen_write = false;
+    uint8_t wrap = q->avail_wrap;
+    struct vq_desc d;
+    struct vq_walk w;
+    uint16_t id;
+
+    d.w14 = vdm_load_acquire_le16(q->desc + (size_t)pos * 16u + PD_FLAGS);
+    if (!desc_avail(d.w14, wrap))
+        return 0;
+
+    /* One fetch per descriptor into d; the first one's flags were already
+     * read (acquire) above, the rest of it is read here once. num >= 1:
+     * the first is within the bound. */
+    {
+        const uint8_t *p = q->desc + (size_t)pos * 16u;
+        uint64_t a;
+        uint32_t l;
+        uint16_t x;
+
+        __builtin_memcpy(&a, p + PD_ADDR, 8);
+        __builtin_memcpy(&l, p + PD_LEN, 4);
+        __builtin_memcpy(&x, p + PD_ID, 2);
+        d.addr = vdm_le64(&a);
+        d.len = vdm_le32(&l);
+        d.w12 = vdm_le16(&x);
+    }
+    /*
+     * Fast loop: direct descriptors whose buffers each lie wholly in the
+     * region the last lookup hit, while spans fit. Its state is kept in
+     * locals; the spans it makes never come from the translate hook, so a
+     * violation found here has nothing to give back. Any other descriptor
+     * goes, fetched, to packed_pop_slow() with the state gathered so far,
+     * which applies every rule in the same order (vq_walk_add_slow()).
+     * Here, as there, ring descriptors are the list's data descriptors (an
+     * INDIRECT one leaves the loop), so ring_n also counts for max_chain.
+     */
+    for (;;) {
+        uint32_t access;
+        uint8_t *p;
+        bool write;
+
+        if (++pos == num) {
+            pos = 0;
+            wrap ^= 1u;
+        }
+        write = (d.w14 & VQ_DESC_F_WRITE) != 0;
+        access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
+        if (VDM_UNLIKELY((d.w14 & VQ_DESC_F_INDIRECT) || d.len == 0 ||
+                         nspan >= cap || (!write && seen_write) ||
+                         ring_n > q->max_chain ||
+                         (uint64_t)read_len + write_len + d.len > UINT32_MAX))
+            goto slow;
+        p = vdm_mem_hit(q->mem, d.addr, d.len, access, q->mem_hint);
+        if (VDM_UNLIKELY(p == NULL))
+            goto slow;
+        iov[nspan].base = p;
+        iov[nspan].len = d.len;
+        iov[nspan].flags = write ? VDM_IOV_F_WRITE : 0;
+        nspan++;
+        if (write) {
+            seen_write = true;
+            write_len += d.len;
+        } else {
+            read_len += d.len;
+            nread++;
+        }
+        if (!(d.w14 & VQ_DESC_F_NEXT)) {
+            id = d.w12; /* "Buffer ID is included in the last descriptor" */
+            break;
+        }
+        if (VDM_UNLIKELY(++ring_n > num))
+            return vq_violation(q, VDM_EPROTO,
+                                "descriptor list longer than the queue size");
+        vq_desc_fetch(&d, q->desc + (size_t)pos * 16u);
+        if (VDM_UNLIKELY(!desc_avail(d.w14, wrap)))
+            return vq_violation(q, VDM_EPROTO,
+                                "descriptor list runs into a descriptor not "
+                                "made available");
+    }
+    return packed_pop_end(q, c, iov, nspan, nread, read_len, write_len, false,
+                          id, ring_n, pos, wrap);
+
+slow:
+    w.iov = iov;
+    w.cap = cap;
+    w.nspan = nspan;
+    w.nread = nread;
+    w.ndata = ring_n - 1u; /* the data descriptors before this one */
+    w.read_len = read_len;
+    w.write_len = write_len;
+    w.total = (uint64_t)read_len + write_len; /* no truncation yet */
+    w.seen_write = seen_write;
+    w.truncated = false;
+    return packed_pop_slow(q, c, &w, ring_n, pos, wrap, d);
 }
 
 int vq_packed_unpop(struct vq *q, uint16_t id, uint32_t meta)
@@ -253,6 +368,21 @@ int vq_packed_push(struct vq *q, const struct vdm_used *u, uint32_t n,
     q->unsignalled = q->unsignalled + total < q->unsignalled
                          ? UINT32_MAX
                          : q->unsignalled + total;
+    return 0;
+}
+
+int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len, uint32_t meta)
+{
+    uint32_t pos = q->used_idx, nd = VQ_META_NDESC(meta);
+    uint8_t wrap = q->used_wrap;
+    uint32_t un = q->unsignalled;
+
+    put_used(q, pos, wrap, id, len, true);
+    advance(q, &pos, &wrap, nd);
+    q->used_idx = (uint16_t)pos;
+    q->used_wrap = wrap;
+    q->inflight_desc -= nd;
+    q->unsignalled = un + nd < un ? UINT32_MAX : un + nd;
     return 0;
 }
 

@@ -59,17 +59,142 @@ static int split_refresh(struct vq *q)
     return ai != la;
 }
 
+/*
+ * Walk the indirect table a ring descriptor (the last of its chain) points
+ * to: "Indirect Descriptors" driver requirements, then its entries through
+ * their NEXT links. 0, or -1 with w->err and w->why set; the table is given
+ * back either way (the walk's spans are not).
+ */
+static VQ_NOINLINE int split_indirect(struct vq *q, struct vq_walk *w,
+                                      uint64_t addr, uint32_t len, uint16_t fl)
+{
+    const uint8_t *tbl = NULL;
+    uint32_t tlen, ind_n = 0;
+    uint16_t idx = 0;
+    int thooked = 0, rc;
+
+    if (!(q->flags & VQ_F_INDIRECT))
+        return vq_walk_fail(w, VDM_EPROTO,
+                            "INDIRECT descriptor without "
+                            "VIRTIO_F_INDIRECT_DESC");
+    if (fl & VQ_DESC_F_NEXT)
+        return vq_walk_fail(w, VDM_EPROTO,
+                            "descriptor has both INDIRECT and NEXT");
+    if (len == 0 || (len & 15u) != 0 || len > VQ_INDIRECT_MAX * 16u)
+        return vq_walk_fail(w, VDM_EPROTO,
+                            "indirect table length 0, not a multiple of 16 "
+                            "or over 32768 descriptors");
+    if (vq_map_indirect(q, addr, len, &tbl, &thooked) != 0)
+        return vq_walk_fail(w, VDM_EFAULT,
+                            "indirect table outside guest memory");
+    tlen = len >> 4;
+    for (;;) {
+        uint8_t e[16];
+        struct vq_desc d;
+
+        if (++ind_n > tlen) {
+            rc = vq_walk_fail(w, VDM_EPROTO,
+                              "indirect chain longer than its table (loop)");
+            break;
+        }
+        /* Fetch the entry once into d; only d is used afterwards. */
+        if (vq_read_indirect(q, tbl, addr, idx, e) != 0) {
+            rc = vq_walk_fail(w, VDM_EFAULT,
+                              "indirect table outside guest memory");
+            break;
+        }
+        vq_desc_fetch(&d, e);
+        if (d.w12 & VQ_DESC_F_INDIRECT) {
+            rc = vq_walk_fail(w, VDM_EPROTO,
+                              "INDIRECT descriptor inside an indirect table");
+            break;
+        }
+        rc = vq_walk_add(q, w, d.addr, d.len, (d.w12 & VQ_DESC_F_WRITE) != 0);
+        if (rc != 0)
+            break;
+        if (!(d.w12 & VQ_DESC_F_NEXT))
+            break;
+        if (d.w14 >= tlen) {
+            rc = vq_walk_fail(w, VDM_EPROTO,
+                              "next index beyond the indirect table");
+            break;
+        }
+        idx = d.w14;
+    }
+    vq_unmap_indirect(q, tbl, len, thooked);
+    return rc;
+}
+
+/* A chain walked: consume its avail entry, move avail_event along. */
+VQ_INLINE void split_consumed(struct vq *q)
+{
+    uint16_t la = (uint16_t)(q->last_avail + 1u);
+
+    q->last_avail = la;
+    if ((q->flags & (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) ==
+        (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON))
+        vdm_store_le16(avail_event_p(q), la);
+}
+
+/*
+ * The general walk of a chain, every case and every violation: from ring
+ * descriptor number @p ring_n of the chain, already fetched into @p d, to
+ * the end, and the rest of the pop. vq_split_pop() hands over here, with
+ * what it gathered so far in @p w, at the first descriptor its fast loop
+ * does not take.
+ */
+static VQ_NOINLINE int split_pop_slow(struct vq *q, struct vdm_chain *c,
+                                      struct vq_walk *w, uint16_t head,
+                                      uint32_t ring_n, struct vq_desc d)
+{
+    uint32_t num = q->num;
+
+    for (;;) {
+        bool write = (d.w12 & VQ_DESC_F_WRITE) != 0;
+
+        if (d.w12 & VQ_DESC_F_INDIRECT) {
+            /* the WRITE flag of this descriptor is ignored; NEXT is
+             * refused, so the table ends the chain */
+            if (split_indirect(q, w, d.addr, d.len, d.w12) != 0)
+                goto bad;
+            break;
+        }
+        if (vq_walk_add(q, w, d.addr, d.len, write) != 0)
+            goto bad;
+        if (!(d.w12 & VQ_DESC_F_NEXT))
+            break;
+        if (d.w14 >= num) {
+            vq_walk_fail(w, VDM_EPROTO, "next index >= queue size");
+            goto bad;
+        }
+        if (++ring_n > num) {
+            vq_walk_fail(w, VDM_EPROTO,
+                         "descriptor chain longer than the queue size "
+                         "(loop)");
+            goto bad;
+        }
+        /* Fetch the descriptor once into d; only d is used afterwards. */
+        vq_desc_fetch(&d, q->desc + (size_t)d.w14 * 16u);
+    }
+    split_consumed(q);
+    return vq_walk_finish(q, w, c, head, (uint16_t)ring_n);
+
+bad:
+    /* clean up first: the fault hook (called last) may reset the queue */
+    vq_walk_abort(q, w->iov, w->nspan);
+    return vq_violation(q, w->err, w->why);
+}
+
 int vq_split_pop(struct vq *q, struct vdm_chain *c)
 {
-    struct vq_walk w;
-    const uint8_t *tbl = NULL; /* indirect table, when mapped */
-    uint64_t tgpa = 0;
-    uint32_t tlen = 0, tbytes = 0, ring_n = 0, ind_n = 0;
+    struct vdm_iov *iov = c->iov;
+    uint32_t num = q->num, cap = c->iov_cap, ring_n = 0;
+    uint32_t nspan = 0, nread = 0, read_len = 0, write_len = 0;
+    bool seen_write = false;
     uint16_t la = q->last_avail, head, idx;
-    bool in_ind = false;
-    int thooked = 0, rc;
-    const char *why;
-    int err = VDM_EPROTO;
+    struct vq_desc d;
+    struct vq_walk w;
+    int rc;
 
     if (la == q->shadow_avail) {
         rc = split_refresh(q);
@@ -77,103 +202,79 @@ int vq_split_pop(struct vq *q, struct vdm_chain *c)
             return rc;
     }
     head = vdm_load_le16(q->drv + AVAIL_RING + 2u * (size_t)(la & q->mask));
-    if (head >= q->num)
+    if (VDM_UNLIKELY(head >= num))
         return vq_violation(q, VDM_EPROTO,
                             "avail ring entry (chain head) >= queue size");
-    if (q->slots[VQ_SLOT_META(head)] & VQ_META_INFLIGHT)
+    if (VDM_UNLIKELY(q->slots[VQ_SLOT_META(head)] & VQ_META_INFLIGHT))
         return vq_violation(q, VDM_EPROTO,
                             "chain head made available again while in flight");
 
-    vq_walk_start(q, &w, c);
+    /*
+     * Fast loop: direct descriptors whose buffers each lie wholly in the
+     * region the last lookup hit, while spans fit. Its state is kept in
+     * locals; the spans it makes never come from the translate hook, so a
+     * violation found here has nothing to give back. Any other descriptor
+     * goes, fetched, to split_pop_slow() with the state gathered so far,
+     * which applies every rule in the same order (vq_walk_add_slow()).
+     * Here, as there, ring descriptors are the chain's data descriptors
+     * (an INDIRECT one leaves the loop), so ring_n also counts for
+     * max_chain.
+     */
     idx = head;
     for (;;) {
-        uint8_t d[16];
-        uint64_t addr;
-        uint32_t len;
-        uint16_t fl, nx;
+        uint32_t access;
+        uint8_t *p;
+        bool write;
 
+        if (VDM_UNLIKELY(++ring_n > num))
+            return vq_violation(q, VDM_EPROTO,
+                                "descriptor chain longer than the queue size "
+                                "(loop)");
         /* Fetch the descriptor once into d; only d is used afterwards. */
-        if (!in_ind) {
-            if (++ring_n > q->num) {
-                why = "descriptor chain longer than the queue size (loop)";
-                goto bad;
-            }
-            __builtin_memcpy(d, q->desc + (size_t)idx * 16u, 16);
+        vq_desc_fetch(&d, q->desc + (size_t)idx * 16u);
+        write = (d.w12 & VQ_DESC_F_WRITE) != 0;
+        access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
+        if (VDM_UNLIKELY((d.w12 & VQ_DESC_F_INDIRECT) || d.len == 0 ||
+                         nspan >= cap || (!write && seen_write) ||
+                         ring_n > q->max_chain ||
+                         (uint64_t)read_len + write_len + d.len > UINT32_MAX))
+            goto slow;
+        p = vdm_mem_hit(q->mem, d.addr, d.len, access, q->mem_hint);
+        if (VDM_UNLIKELY(p == NULL))
+            goto slow;
+        iov[nspan].base = p;
+        iov[nspan].len = d.len;
+        iov[nspan].flags = write ? VDM_IOV_F_WRITE : 0;
+        nspan++;
+        if (write) {
+            seen_write = true;
+            write_len += d.len;
         } else {
-            if (++ind_n > tlen) {
-                why = "indirect chain longer than its table (loop)";
-                goto bad;
-            }
-            if (vq_read_indirect(q, tbl, tgpa, idx, d) != 0) {
-                err = VDM_EFAULT;
-                why = "indirect table outside guest memory";
-                goto bad;
-            }
+            read_len += d.len;
+            nread++;
         }
-        addr = vdm_le64(d);
-        len = vdm_le32(d + 8);
-        fl = vdm_le16(d + 12);
-        nx = vdm_le16(d + 14);
-
-        if (fl & VQ_DESC_F_INDIRECT) {
-            /* "Indirect Descriptors" driver requirements. */
-            if (!(q->flags & VQ_F_INDIRECT)) {
-                why = "INDIRECT descriptor without VIRTIO_F_INDIRECT_DESC";
-                goto bad;
-            }
-            if (in_ind) {
-                why = "INDIRECT descriptor inside an indirect table";
-                goto bad;
-            }
-            if (fl & VQ_DESC_F_NEXT) {
-                why = "descriptor has both INDIRECT and NEXT";
-                goto bad;
-            }
-            if (len == 0 || (len & 15u) != 0 || len > VQ_INDIRECT_MAX * 16u) {
-                why = "indirect table length 0, not a multiple of 16 or "
-                      "over 32768 descriptors";
-                goto bad;
-            }
-            if (vq_map_indirect(q, addr, len, &tbl, &thooked) != 0) {
-                err = VDM_EFAULT;
-                why = "indirect table outside guest memory";
-                goto bad;
-            }
-            in_ind = true;
-            tgpa = addr;
-            tbytes = len;
-            tlen = len >> 4;
-            idx = 0;
-            continue; /* the WRITE flag of this descriptor is ignored */
-        }
-
-        if (vq_walk_add(q, &w, addr, len, (fl & VQ_DESC_F_WRITE) != 0) != 0) {
-            err = w.err;
-            why = w.why;
-            goto bad;
-        }
-        if (!(fl & VQ_DESC_F_NEXT))
+        if (!(d.w12 & VQ_DESC_F_NEXT))
             break;
-        if (nx >= (in_ind ? tlen : q->num)) {
-            why = in_ind ? "next index beyond the indirect table"
-                         : "next index >= queue size";
-            goto bad;
-        }
-        idx = nx;
+        if (VDM_UNLIKELY(d.w14 >= num))
+            return vq_violation(q, VDM_EPROTO, "next index >= queue size");
+        idx = d.w14;
     }
-    vq_unmap_indirect(q, tbl, tbytes, thooked);
+    split_consumed(q);
+    return vq_pop_finish(q, c, head, (uint16_t)ring_n, nspan, nread, read_len,
+                         write_len, false);
 
-    q->last_avail = (uint16_t)(la + 1u);
-    if ((q->flags & (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) ==
-        (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON))
-        vdm_store_le16(avail_event_p(q), q->last_avail);
-    return vq_walk_finish(q, &w, head, (uint16_t)ring_n);
-
-bad:
-    /* clean up first: the fault hook (called last) may reset the queue */
-    vq_unmap_indirect(q, tbl, tbytes, thooked);
-    vq_walk_abort(q, &w);
-    return vq_violation(q, err, why);
+slow:
+    w.iov = iov;
+    w.cap = cap;
+    w.nspan = nspan;
+    w.nread = nread;
+    w.ndata = ring_n - 1u; /* the data descriptors before this one */
+    w.read_len = read_len;
+    w.write_len = write_len;
+    w.total = (uint64_t)read_len + write_len; /* no truncation yet */
+    w.seen_write = seen_write;
+    w.truncated = false;
+    return split_pop_slow(q, c, &w, head, ring_n, d);
 }
 
 int vq_split_unpop(struct vq *q, uint16_t id, uint32_t meta)
@@ -212,6 +313,22 @@ int vq_split_push(struct vq *q, const struct vdm_used *u, uint32_t n,
     vdm_store_release_le16(q->dev + USED_IDX, ui);
     q->unsignalled =
         q->unsignalled + n < q->unsignalled ? UINT32_MAX : q->unsignalled + n;
+    return 0;
+}
+
+int vq_split_push1(struct vq *q, uint16_t id, uint32_t len)
+{
+    uint16_t ui = q->used_idx;
+    uint8_t *dev = q->dev, *e = dev + USED_RING + 8u * (size_t)(ui & q->mask);
+    uint32_t un = q->unsignalled;
+
+    vdm_put_le32(e, id);
+    vdm_put_le32(e + 4, len);
+    ui = (uint16_t)(ui + 1u);
+    q->used_idx = ui;
+    /* len and id before idx ("The Virtqueue Used Ring"). */
+    vdm_store_release_le16(dev + USED_IDX, ui);
+    q->unsignalled = un + (un != UINT32_MAX); /* saturating */
     return 0;
 }
 
