@@ -117,8 +117,7 @@ broken_dep(const struct vdm_feature_dep *deps, uint32_t n, uint64_t f)
 {
     uint32_t i;
     for (i = 0; i < n; i++) {
-        if ((f & deps[i].feature) != 0 &&
-            (f & deps[i].needs) != deps[i].needs)
+        if ((f & deps[i].feature) != 0 && (f & deps[i].needs) != deps[i].needs)
             return &deps[i];
     }
     return NULL;

@@ -56,8 +56,9 @@ extern "C" {
 #define VDM_EINVAL (-1) /**< Invalid argument from the caller. */
 #define VDM_ENOSPC (-2) /**< A caller-provided array is too small. */
 #define VDM_EFAULT (-3) /**< Guest address range not mapped / not allowed. */
-#define VDM_EPROTO (-4) /**< The guest broke the protocol; object now broken.  \
-                         */
+#define VDM_EPROTO                                                             \
+    (-4) /**< The guest broke the protocol; object now broken.                 \
+          */
 #define VDM_EBROKEN                                                            \
     (-5) /**< Object broken by an earlier violation; reset it. */
 #define VDM_ENOTSUP (-6)  /**< Operation or feature not supported. */
@@ -103,7 +104,8 @@ extern "C" {
 
 /** @name Log levels for host log hooks
  * @{ */
-#define VDM_LOG_ERROR 0 /**< A guest or host error (e.g. protocol violation).  \
+#define VDM_LOG_ERROR                                                          \
+    0                   /**< A guest or host error (e.g. protocol violation).  \
                          */
 #define VDM_LOG_WARN  1 /**< Something suspicious, handled. */
 #define VDM_LOG_INFO  2 /**< State changes. */

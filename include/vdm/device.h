@@ -51,9 +51,10 @@ struct vdm_dev {
     alignas(8) unsigned char opaque[VDM_DEV_SIZE]; /**< Library state. */
 };
 
-/** @brief If the bits in `feature` are accepted, every bit of `needs` must be. */
+/** @brief If the bits in `feature` are accepted, every bit of `needs` must be.
+ */
 struct vdm_feature_dep {
-    uint64_t feature;  /**< The dependent feature bit(s). */
+    uint64_t feature; /**< The dependent feature bit(s). */
     uint64_t needs;   /**< Bits it needs (not `requires`: a C++20 keyword). */
 };
 

@@ -363,7 +363,8 @@ struct vdm_input_ops {
  */
 struct vdm_input_config {
     uint32_t size;      /**< sizeof(struct vdm_input_config). */
-    uint32_t queue_len; /**< Entries of @ref queue (>= 2: room for SYN_DROPPED + SYN_REPORT). */
+    uint32_t queue_len; /**< Entries of @ref queue (>= 2: room for SYN_DROPPED +
+                           SYN_REPORT). */
     /** Caller ring holding events the driver has no buffer for yet. */
     struct vdm_input_event *queue;
     const struct vdm_input_ops *ops; /**< Host hooks (may be NULL). */
