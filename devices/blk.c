@@ -18,6 +18,7 @@
 
 #include "vdm/devices/blk.h"
 
+#include "abi_internal.h"
 #include "le.h"
 
 /* ------------------------------------------------------------------------ */
@@ -25,12 +26,6 @@
 
 #define BLK_MAGIC 0x766d426bu /* "vmBk" */
 #define NONE      UINT32_MAX
-
-/* A hook is present when the caller's table is long enough to hold it. */
-#define HAS_HOOK(tbl, type, field)                                             \
-    ((tbl) != NULL &&                                                          \
-     (tbl)->size >= offsetof(type, field) + sizeof((tbl)->field) &&            \
-     (tbl)->field != NULL)
 
 /* Tokens: slot index in the low bits, sequence number above. The index of
  * the last slot is below VDM_DEV_MAX_QUEUES * (VDM_VQ_MAX_NUM + 1) < 2^26. */
@@ -194,7 +189,7 @@ static uint16_t active_queues(const struct blk *s)
 static void set_cache_mode(struct blk *s, uint8_t wb)
 {
     s->writeback = wb;
-    if (HAS_HOOK(s->ops, struct vdm_blk_ops, set_writeback))
+    if (VDM_HAS_HOOK(s->ops, struct vdm_blk_ops, set_writeback))
         s->ops->set_writeback(s->host, wb);
 }
 
@@ -645,7 +640,7 @@ static void blk_queue_notify(struct vdm_dev *d, uint16_t q)
         blk_log(s, VDM_LOG_WARN, "blk: notify for an unused queue ignored");
         return;
     }
-    if (HAS_HOOK(s->ops, struct vdm_blk_ops, kick))
+    if (VDM_HAS_HOOK(s->ops, struct vdm_blk_ops, kick))
         s->ops->kick(s->host, q);
     else
         blk_run(s, q);
@@ -828,7 +823,7 @@ int vdm_blk_init(struct vdm_blk *blk, struct vdm_dev *dev,
                  const struct vdm_blk_config *cfg,
                  const struct vdm_dev_config *base)
 {
-    struct vdm_dev_config dc = VDM_INIT(struct vdm_dev_config);
+    struct vdm_dev_config dc;
     struct blk *s;
     uint16_t q;
     uint32_t k;
@@ -889,16 +884,12 @@ int vdm_blk_init(struct vdm_blk *blk, struct vdm_dev *dev,
         }
     }
 
+    /* cannot fail: check_config required the whole struct */
+    (void)vdm_copy_sized(&dc, sizeof(dc), base, sizeof(dc));
     dc.num_queues = s->num_queues;
-    dc.queue_size_max = base->queue_size_max;
     dc.features = blk_features(cfg, s->num_queues, base->features);
     dc.cls = &blk_class;
     dc.priv = blk;
-    dc.mem = base->mem;
-    dc.ops = base->ops;
-    dc.host = base->host;
-    dc.queues = base->queues;
-    dc.slots = base->slots;
     s->magic = BLK_MAGIC;
     rc = vdm_dev_init(dev, &dc);
     if (rc < 0) {

@@ -9,6 +9,7 @@
  */
 #include "vdm/devices/input.h"
 
+#include "abi_internal.h"
 #include "le.h"
 #include "vdm/device.h"
 #include "vdm/mem.h"
@@ -52,11 +53,6 @@ _Static_assert(sizeof(struct vdm_input_event) == 8,
 /* Feature bits 24 to 40: queue and negotiation extensions, not device-type
  * bits (spec "Feature Bits"). */
 #define IN_GENERIC_BITS (((1ull << 41) - 1) & ~((1ull << 24) - 1))
-
-/* True when a caller struct whose first member is `uint32_t size` is long
- * enough to hold `field`. */
-#define IN_HAS(p, type, field)                                                 \
-    ((p)->size >= offsetof(type, field) + sizeof(((type *)0)->field))
 
 static struct input_state *input_state(struct vdm_input *in)
 {
@@ -451,7 +447,7 @@ static int input_check_config(const struct vdm_input_config *c)
 {
     if (!c->queue || c->queue_len < 2)
         return VDM_EINVAL;
-    if (c->ops && !IN_HAS(c->ops, struct vdm_input_ops, status))
+    if (c->ops && !VDM_HAS(c->ops, struct vdm_input_ops, status))
         return VDM_ESIZE;
     if (c->prop_len > VDM_INPUT_CFG_DATA_MAX || (c->prop_len && !c->prop_bits))
         return VDM_EINVAL;
@@ -484,19 +480,15 @@ int vdm_input_init(struct vdm_input *in, struct vdm_dev *dev,
 {
     if (!in || !dev || !cfg || !base)
         return VDM_EINVAL;
-    if (!IN_HAS(cfg, struct vdm_input_config, nabs))
+    if (!VDM_HAS(cfg, struct vdm_input_config, nabs))
         return VDM_ESIZE;
     int err = input_check_config(cfg);
     if (err < 0)
         return err;
-    if (base->size < sizeof(uint32_t))
-        return VDM_ESIZE;
 
     struct vdm_dev_config dc;
-    __builtin_memset(&dc, 0, sizeof(dc));
-    __builtin_memcpy(&dc, base,
-                     base->size < sizeof(dc) ? base->size : sizeof(dc));
-    dc.size = (uint32_t)sizeof(dc);
+    if (vdm_copy_sized(&dc, sizeof(dc), base, sizeof(uint32_t)) < 0)
+        return VDM_ESIZE;
     if (dc.num_queues == 0)
         dc.num_queues = VDM_INPUT_NUM_QUEUES;
     if (dc.num_queues != VDM_INPUT_NUM_QUEUES)
@@ -505,9 +497,8 @@ int vdm_input_init(struct vdm_input *in, struct vdm_dev *dev,
     struct input_state *s = input_state(in);
     __builtin_memset(in, 0, sizeof(*in));
     s->dev = dev;
-    __builtin_memcpy(&s->cfg, cfg,
-                     cfg->size < sizeof(s->cfg) ? cfg->size : sizeof(s->cfg));
-    s->cfg.size = (uint32_t)sizeof(s->cfg);
+    /* cannot fail: cfg->size was checked above */
+    (void)vdm_copy_sized(&s->cfg, sizeof(s->cfg), cfg, 0);
     input_select(s); /* select = UNSET: size 0 */
 
     dc.cls = &input_class;
@@ -653,7 +644,7 @@ static int input_profile(struct vdm_input_config *cfg, const char *name,
 {
     if (!cfg)
         return VDM_EINVAL;
-    if (!IN_HAS(cfg, struct vdm_input_config, nabs))
+    if (!VDM_HAS(cfg, struct vdm_input_config, nabs))
         return VDM_ESIZE;
     cfg->name = name;
     cfg->serial = NULL;

@@ -10,6 +10,7 @@
  */
 #include "vdm/devices/rng.h"
 
+#include "abi_internal.h"
 #include "vdm/device.h"
 #include "vdm/mem.h"
 #include "vdm/virtqueue.h"
@@ -27,11 +28,6 @@ _Static_assert(sizeof(struct rng_state) <= VDM_RNG_SIZE,
                "VDM_RNG_SIZE too small for struct rng_state");
 _Static_assert(alignof(struct rng_state) <= 8,
                "struct rng_state needs more alignment than vdm_rng has");
-
-/* True when a caller struct whose first member is `uint32_t size` is long
- * enough to hold `field`. */
-#define RNG_HAS(p, type, field)                                                \
-    ((p)->size >= offsetof(type, field) + sizeof(((type *)0)->field))
 
 /* Feature bits 24 to 40: queue and negotiation extensions, not device-type
  * bits (spec "Feature Bits"). */
@@ -212,22 +208,18 @@ int vdm_rng_init(struct vdm_rng *r, struct vdm_dev *dev,
 {
     if (!r || !dev || !cfg || !base)
         return VDM_EINVAL;
-    if (!RNG_HAS(cfg, struct vdm_rng_config, host))
+    if (!VDM_HAS(cfg, struct vdm_rng_config, host))
         return VDM_ESIZE;
     if (!cfg->ops)
         return VDM_EINVAL;
-    if (!RNG_HAS(cfg->ops, struct vdm_rng_ops, fill))
+    if (!VDM_HAS(cfg->ops, struct vdm_rng_ops, fill))
         return VDM_ESIZE;
     if (!cfg->ops->fill)
         return VDM_EINVAL;
-    if (base->size < sizeof(uint32_t))
-        return VDM_ESIZE;
 
     struct vdm_dev_config dc;
-    __builtin_memset(&dc, 0, sizeof(dc));
-    __builtin_memcpy(&dc, base,
-                     base->size < sizeof(dc) ? base->size : sizeof(dc));
-    dc.size = (uint32_t)sizeof(dc);
+    if (vdm_copy_sized(&dc, sizeof(dc), base, sizeof(uint32_t)) < 0)
+        return VDM_ESIZE;
     if (dc.num_queues == 0)
         dc.num_queues = VDM_RNG_NUM_QUEUES;
     if (dc.num_queues != VDM_RNG_NUM_QUEUES)

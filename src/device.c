@@ -7,17 +7,11 @@
  * "Notification of Device Configuration Changes", "Reserved Feature Bits". */
 #include "vdm/device.h"
 
+#include "abi_internal.h"
 #include "device_internal.h"
 
 /* ------------------------------------------------------------------------ */
 /* Helpers */
-
-/* A hook is present when the caller's table is long enough to hold it
- * (shorter tables come from older callers) and it is not NULL. */
-#define VDM_HAS_HOOK(tbl, type, field)                                         \
-    ((tbl) != NULL &&                                                          \
-     (tbl)->size >= offsetof(type, field) + sizeof((tbl)->field) &&            \
-     (tbl)->field != NULL)
 
 /* Status bits the driver may set. */
 #define DRV_BITS                                                               \
@@ -46,23 +40,7 @@ static const struct vdm_feature_dep generic_deps[] = {
     {VDM_F_ADMIN_VQ, VDM_F_VERSION_1},
 };
 
-static struct vdm_dev_state *st(struct vdm_dev *d)
-{
-    struct vdm_dev_state *s;
-    if (d == NULL)
-        return NULL;
-    s = (struct vdm_dev_state *)(void *)d->opaque;
-    return s->magic == VDM_DEV_MAGIC ? s : NULL;
-}
-
-static const struct vdm_dev_state *cst(const struct vdm_dev *d)
-{
-    const struct vdm_dev_state *s;
-    if (d == NULL)
-        return NULL;
-    s = (const struct vdm_dev_state *)(const void *)d->opaque;
-    return s->magic == VDM_DEV_MAGIC ? s : NULL;
-}
+VDM_OPAQUE_ACCESSORS(st, cst, vdm_dev, vdm_dev_state, VDM_DEV_MAGIC)
 
 static uint32_t *qregs(const struct vdm_dev_state *s, uint16_t q)
 {

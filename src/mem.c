@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "abi_internal.h"
 #include "mem_internal.h"
 #include "vdm/mem.h"
 
@@ -30,9 +31,6 @@ struct mem_view {
     void *host;
 };
 
-#define HAS_FIELD(obj, type, field)                                            \
-    ((obj)->size >= offsetof(type, field) + sizeof(((type *)0)->field))
-
 static inline void mem_view(const struct vdm_mem *m, struct mem_view *v)
 {
     const struct vdm_mem_ops *ops = NULL;
@@ -42,18 +40,18 @@ static inline void mem_view(const struct vdm_mem *m, struct mem_view *v)
     v->translate = NULL;
     v->unmap = NULL;
     v->host = NULL;
-    if (HAS_FIELD(m, struct vdm_mem, regions) && m->regions != NULL) {
+    if (VDM_HAS(m, struct vdm_mem, regions) && m->regions != NULL) {
         v->r = m->regions;
         v->n = m->nregions;
     }
-    if (HAS_FIELD(m, struct vdm_mem, ops))
+    if (VDM_HAS(m, struct vdm_mem, ops))
         ops = m->ops;
-    if (HAS_FIELD(m, struct vdm_mem, host))
+    if (VDM_HAS(m, struct vdm_mem, host))
         v->host = m->host;
     if (ops != NULL) {
-        if (HAS_FIELD(ops, struct vdm_mem_ops, translate))
+        if (VDM_HAS(ops, struct vdm_mem_ops, translate))
             v->translate = ops->translate;
-        if (HAS_FIELD(ops, struct vdm_mem_ops, unmap))
+        if (VDM_HAS(ops, struct vdm_mem_ops, unmap))
             v->unmap = ops->unmap;
     }
 }
@@ -170,7 +168,7 @@ int vdm_mem_check(const struct vdm_mem *m)
     struct mem_view v;
     uint32_t i, j;
 
-    if (m == NULL || !HAS_FIELD(m, struct vdm_mem, regions))
+    if (m == NULL || !VDM_HAS(m, struct vdm_mem, regions))
         return VDM_EINVAL;
     if (m->nregions != 0 && m->regions == NULL)
         return VDM_EINVAL;
@@ -489,14 +487,15 @@ int vdm_mem_write(const struct vdm_mem *m, uint64_t gpa, const void *src,
     return mem_copy(m, gpa, (uint8_t *)(uintptr_t)src, n, 1);
 }
 
-size_t vdm_iov_copy_from(const struct vdm_iov *iov, uint32_t n, size_t off,
-                         void *dst, size_t len)
+/* Copy between the iov list (from byte `off` on) and buf, toward the iov
+ * when to_iov; the number of bytes copied. */
+static size_t iov_copy(const struct vdm_iov *iov, uint32_t n, size_t off,
+                       uint8_t *buf, size_t len, int to_iov)
 {
-    uint8_t *d = (uint8_t *)dst;
     size_t done = 0;
     uint32_t i = 0;
 
-    if (iov == NULL || (dst == NULL && len != 0))
+    if (iov == NULL || (buf == NULL && len != 0))
         return 0;
     while (i < n && off >= iov[i].len) {
         off -= iov[i].len;
@@ -507,8 +506,14 @@ size_t vdm_iov_copy_from(const struct vdm_iov *iov, uint32_t n, size_t off,
 
         if (k > len - done)
             k = len - done;
-        if (k != 0)
-            __builtin_memcpy(d + done, (const uint8_t *)iov[i].base + off, k);
+        if (k != 0) {
+            uint8_t *p = (uint8_t *)iov[i].base + off;
+
+            if (to_iov)
+                __builtin_memcpy(p, buf + done, k);
+            else
+                __builtin_memcpy(buf + done, p, k);
+        }
         done += k;
         off = 0;
         i++;
@@ -516,29 +521,15 @@ size_t vdm_iov_copy_from(const struct vdm_iov *iov, uint32_t n, size_t off,
     return done;
 }
 
+size_t vdm_iov_copy_from(const struct vdm_iov *iov, uint32_t n, size_t off,
+                         void *dst, size_t len)
+{
+    return iov_copy(iov, n, off, (uint8_t *)dst, len, 0);
+}
+
 size_t vdm_iov_copy_to(const struct vdm_iov *iov, uint32_t n, size_t off,
                        const void *src, size_t len)
 {
-    const uint8_t *s = (const uint8_t *)src;
-    size_t done = 0;
-    uint32_t i = 0;
-
-    if (iov == NULL || (src == NULL && len != 0))
-        return 0;
-    while (i < n && off >= iov[i].len) {
-        off -= iov[i].len;
-        i++;
-    }
-    while (i < n && done < len) {
-        size_t k = (size_t)iov[i].len - off;
-
-        if (k > len - done)
-            k = len - done;
-        if (k != 0)
-            __builtin_memcpy((uint8_t *)iov[i].base + off, s + done, k);
-        done += k;
-        off = 0;
-        i++;
-    }
-    return done;
+    /* iov_copy only reads from buf when copying toward the iov */
+    return iov_copy(iov, n, off, (uint8_t *)(uintptr_t)src, len, 1);
 }

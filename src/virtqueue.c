@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "abi_internal.h"
 #include "atomic.h"
 #include "le.h"
 #include "mem_internal.h"
@@ -145,9 +146,7 @@ int vq_read_indirect(struct vq *q, const uint8_t *tbl, uint64_t tgpa,
 /* Set-up                                                                   */
 /* ------------------------------------------------------------------------ */
 
-#define CFG_HAS(cfg, field)                                                    \
-    ((cfg)->size >= offsetof(struct vdm_vq_config, field) +                    \
-                        sizeof(((struct vdm_vq_config *)0)->field))
+#define CFG_HAS(cfg, field) VDM_HAS(cfg, struct vdm_vq_config, field)
 
 static int map_ring(struct vq *q, uint64_t gpa, uint64_t len, uint32_t access,
                     uint8_t **p, uint8_t hbit)

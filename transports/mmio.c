@@ -11,6 +11,7 @@
  * InterruptStatus bits and the line level. */
 #include "vdm/mmio.h"
 
+#include "abi_internal.h"
 #include "le.h"
 
 #define MMIO_MAGIC_STATE 0x6f696d6du /* "mmio": set by init */
@@ -18,17 +19,6 @@
 /* Spec "Virtio Over MMIO / Features reserved for future use": not offered
  * over MMIO even when the device type offers it. */
 #define MMIO_F_UNSUPPORTED VDM_F_ADMIN_VQ
-
-/* A hook is present when the caller's table is long enough to hold it and
- * it is not NULL (shorter tables come from older callers). */
-#define HAS_HOOK(tbl, type, field)                                             \
-    ((tbl) != NULL &&                                                          \
-     (tbl)->size >= offsetof(type, field) + sizeof((tbl)->field) &&            \
-     (tbl)->field != NULL)
-
-/* Does a caller struct of declared size @p sz hold @p field? */
-#define HAS_FIELD(sz, type, field)                                             \
-    ((sz) >= offsetof(type, field) + sizeof(((type *)0)->field))
 
 struct mmio_state {
     uint32_t magic;
@@ -50,33 +40,17 @@ _Static_assert(sizeof(struct mmio_state) <= VDM_MMIO_SIZE,
 _Static_assert(alignof(struct mmio_state) <= alignof(struct vdm_mmio),
                "struct vdm_mmio storage is under-aligned");
 
-static struct mmio_state *st(struct vdm_mmio *t)
-{
-    struct mmio_state *s;
-    if (t == NULL)
-        return NULL;
-    s = (struct mmio_state *)(void *)t->opaque;
-    return s->magic == MMIO_MAGIC_STATE ? s : NULL;
-}
-
-static const struct mmio_state *cst(const struct vdm_mmio *t)
-{
-    const struct mmio_state *s;
-    if (t == NULL)
-        return NULL;
-    s = (const struct mmio_state *)(const void *)t->opaque;
-    return s->magic == MMIO_MAGIC_STATE ? s : NULL;
-}
+VDM_OPAQUE_ACCESSORS(st, cst, vdm_mmio, mmio_state, MMIO_MAGIC_STATE)
 
 static void mlog(const struct mmio_state *s, int level, const char *msg)
 {
-    if (HAS_HOOK(s->ops, struct vdm_mmio_ops, log))
+    if (VDM_HAS_HOOK(s->ops, struct vdm_mmio_ops, log))
         s->ops->log(s->host, level, msg);
 }
 
 static void set_line(const struct mmio_state *s, int level)
 {
-    if (HAS_HOOK(s->ops, struct vdm_mmio_ops, irq))
+    if (VDM_HAS_HOOK(s->ops, struct vdm_mmio_ops, irq))
         s->ops->irq(s->host, level);
 }
 
@@ -150,15 +124,15 @@ int vdm_mmio_init(struct vdm_mmio *t, struct vdm_dev *d,
 
     if (t == NULL || d == NULL || cfg == NULL)
         return VDM_EINVAL;
-    if (!HAS_FIELD(cfg->size, struct vdm_mmio_config, host))
+    if (!VDM_SIZE_HAS(cfg->size, struct vdm_mmio_config, host))
         return VDM_ESIZE;
     if (cfg->ops != NULL && cfg->ops->size < sizeof(uint32_t))
         return VDM_ESIZE;
-    if (HAS_FIELD(cfg->size, struct vdm_mmio_config, nshm)) {
+    if (VDM_SIZE_HAS(cfg->size, struct vdm_mmio_config, nshm)) {
         shm = cfg->shm;
         nshm = cfg->nshm;
     }
-    if (HAS_FIELD(cfg->size, struct vdm_mmio_config, reserved) &&
+    if (VDM_SIZE_HAS(cfg->size, struct vdm_mmio_config, reserved) &&
         cfg->reserved != 0)
         return VDM_EINVAL;
     if (nshm > 0 && shm == NULL)

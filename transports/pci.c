@@ -16,17 +16,10 @@
  * vector map, the MSI-X table, the ISR byte and the INTx level. */
 #include "vdm/pci.h"
 
+#include "abi_internal.h"
 #include "le.h"
 
 #define PCI_MAGIC_STATE 0x69637076u /* "vpci": set by init */
-
-#define HAS_HOOK(tbl, type, field)                                             \
-    ((tbl) != NULL &&                                                          \
-     (tbl)->size >= offsetof(type, field) + sizeof((tbl)->field) &&            \
-     (tbl)->field != NULL)
-
-#define HAS_FIELD(sz, type, field)                                             \
-    ((sz) >= offsetof(type, field) + sizeof(((type *)0)->field))
 
 /* Type 0 header (PCI Local Bus). */
 #define CFG_VENDOR        0x00u
@@ -108,27 +101,11 @@ _Static_assert(sizeof(struct pci_state) <= VDM_PCI_SIZE,
 _Static_assert(alignof(struct pci_state) <= alignof(struct vdm_pci),
                "struct vdm_pci storage is under-aligned");
 
-static struct pci_state *st(struct vdm_pci *t)
-{
-    struct pci_state *s;
-    if (t == NULL)
-        return NULL;
-    s = (struct pci_state *)(void *)t->opaque;
-    return s->magic == PCI_MAGIC_STATE ? s : NULL;
-}
-
-static const struct pci_state *cst(const struct vdm_pci *t)
-{
-    const struct pci_state *s;
-    if (t == NULL)
-        return NULL;
-    s = (const struct pci_state *)(const void *)t->opaque;
-    return s->magic == PCI_MAGIC_STATE ? s : NULL;
-}
+VDM_OPAQUE_ACCESSORS(st, cst, vdm_pci, pci_state, PCI_MAGIC_STATE)
 
 static void plog(const struct pci_state *s, int level, const char *msg)
 {
-    if (HAS_HOOK(s->ops, struct vdm_pci_ops, log))
+    if (VDM_HAS_HOOK(s->ops, struct vdm_pci_ops, log))
         s->ops->log(s->host, level, msg);
 }
 
@@ -164,7 +141,7 @@ static int vec_pending(const struct pci_state *s, uint16_t v)
 static void send_msi(const struct pci_state *s, uint16_t v)
 {
     const uint32_t *e = &s->table[4u * v];
-    if (HAS_HOOK(s->ops, struct vdm_pci_ops, msi))
+    if (VDM_HAS_HOOK(s->ops, struct vdm_pci_ops, msi))
         s->ops->msi(s->host, v, (uint64_t)e[0] | ((uint64_t)e[1] << 32), e[2]);
 }
 
@@ -213,7 +190,7 @@ static void update_intx(struct pci_state *s)
            (s->flags & VDM_PCI_F_NO_INTX) == 0;
     if (line != s->intx) {
         s->intx = (uint8_t)line;
-        if (HAS_HOOK(s->ops, struct vdm_pci_ops, irq_level))
+        if (VDM_HAS_HOOK(s->ops, struct vdm_pci_ops, irq_level))
             s->ops->irq_level(s->host, line);
     }
 }
@@ -529,7 +506,7 @@ int vdm_pci_init(struct vdm_pci *t, struct vdm_dev *d,
 
     if (t == NULL || d == NULL || cfg == NULL)
         return VDM_EINVAL;
-    if (!HAS_FIELD(cfg->size, struct vdm_pci_config, host))
+    if (!VDM_SIZE_HAS(cfg->size, struct vdm_pci_config, host))
         return VDM_ESIZE;
     if (cfg->ops != NULL && cfg->ops->size < sizeof(uint32_t))
         return VDM_ESIZE;
@@ -541,7 +518,8 @@ int vdm_pci_init(struct vdm_pci *t, struct vdm_dev *d,
         return VDM_EINVAL; /* not an initialised device */
     if (cfg->msix_vectors > VDM_PCI_MSIX_MAX)
         return VDM_EINVAL;
-    if (cfg->msix_vectors > 0 && !HAS_HOOK(cfg->ops, struct vdm_pci_ops, msi))
+    if (cfg->msix_vectors > 0 &&
+        !VDM_HAS_HOOK(cfg->ops, struct vdm_pci_ops, msi))
         return VDM_EINVAL;
     need = VDM_PCI_STORAGE_WORDS(vdm_dev_num_queues(d), cfg->msix_vectors);
     if (need > 0 && cfg->storage == NULL)

@@ -18,22 +18,12 @@
  */
 #include "vdm/vhost_user.h"
 
+#include "abi_internal.h"
 #include "vdm/device.h"
 #include "vdm/mem.h"
 #include "vdm/virtqueue.h"
 
 #define VU_MAGIC 0x76687573u /* "vhus": set by init */
-
-/* A hook is present when the caller's table is long enough to hold it and
- * it is not NULL (shorter tables come from older callers). */
-#define HAS_HOOK(tbl, type, field)                                             \
-    ((tbl) != NULL &&                                                          \
-     (tbl)->size >= offsetof(type, field) + sizeof((tbl)->field) &&            \
-     (tbl)->field != NULL)
-
-/* Does a caller struct of declared size @p sz hold @p field? */
-#define HAS_FIELD(sz, type, field)                                             \
-    ((sz) >= offsetof(type, field) + sizeof(((type *)0)->field))
 
 /* Ring flags (vu_ring::flags). */
 #define RF_NUM  0x001u /* SET_VRING_NUM seen */
@@ -154,23 +144,7 @@ struct vu_msg {
 /* ------------------------------------------------------------------------ */
 /* Small helpers */
 
-static struct vu_state *st(struct vdm_vhost_user *vu)
-{
-    struct vu_state *s;
-    if (vu == NULL)
-        return NULL;
-    s = (struct vu_state *)(void *)vu->opaque;
-    return s->magic == VU_MAGIC ? s : NULL;
-}
-
-static const struct vu_state *cst(const struct vdm_vhost_user *vu)
-{
-    const struct vu_state *s;
-    if (vu == NULL)
-        return NULL;
-    s = (const struct vu_state *)(const void *)vu->opaque;
-    return s->magic == VU_MAGIC ? s : NULL;
-}
+VDM_OPAQUE_ACCESSORS(st, cst, vdm_vhost_user, vu_state, VU_MAGIC)
 
 static struct vu_ring *ring(const struct vu_state *s, uint32_t q)
 {
@@ -202,7 +176,7 @@ static void wr64(uint8_t *p, uint64_t v)
 
 static void vlog(const struct vu_state *s, int level, const char *msg)
 {
-    if (HAS_HOOK(s->ops, struct vdm_vhost_user_ops, log))
+    if (VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, log))
         s->ops->log(s->host, level, msg);
 }
 
@@ -214,7 +188,7 @@ static void close_fd(const struct vu_state *s, int32_t fd)
 
 static void watch_kick(const struct vu_state *s, uint16_t q, int32_t fd)
 {
-    if (HAS_HOOK(s->ops, struct vdm_vhost_user_ops, watch_kick))
+    if (VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, watch_kick))
         s->ops->watch_kick(s->host, q, fd);
 }
 
@@ -242,7 +216,7 @@ static uint64_t offered_features(const struct vu_state *s)
 static uint64_t offered_protocol(const struct vu_state *s)
 {
     uint64_t p = BASE_PROTOCOL;
-    if (HAS_HOOK(s->ops, struct vdm_vhost_user_ops, backend_send))
+    if (VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, backend_send))
         p |= PF(VDM_VHOST_USER_PROTOCOL_F_BACKEND_REQ);
     return p & ~s->proto_off;
 }
@@ -601,7 +575,7 @@ static void tr_notify_config(void *ctx)
                 signal_err(s, ring(s, q));
     }
     if (s->backend_fd >= 0 && (s->protocol & need) == need &&
-        HAS_HOOK(s->ops, struct vdm_vhost_user_ops, backend_send)) {
+        VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, backend_send)) {
         uint8_t m[VDM_VHOST_USER_HDR_SIZE];
         wr32(m, VDM_VHOST_USER_BACKEND_CONFIG_CHANGE_MSG);
         wr32(m + 4, VDM_VHOST_USER_VERSION);
@@ -1470,12 +1444,12 @@ int vdm_vhost_user_init(struct vdm_vhost_user *vu,
 
     if (vu == NULL || cfg == NULL)
         return VDM_EINVAL;
-    if (!HAS_FIELD(cfg->size, struct vdm_vhost_user_config, host))
+    if (!VDM_SIZE_HAS(cfg->size, struct vdm_vhost_user_config, host))
         return VDM_ESIZE;
     if (cfg->ops == NULL || cfg->rings == NULL || cfg->num_rings == 0 ||
         cfg->num_rings > VDM_DEV_MAX_QUEUES)
         return VDM_EINVAL;
-    if (!HAS_FIELD(cfg->ops->size, struct vdm_vhost_user_ops, close))
+    if (!VDM_SIZE_HAS(cfg->ops->size, struct vdm_vhost_user_ops, close))
         return VDM_ESIZE;
     if (cfg->ops->map == NULL || cfg->ops->unmap == NULL ||
         cfg->ops->signal == NULL || cfg->ops->close == NULL)
@@ -1486,8 +1460,8 @@ int vdm_vhost_user_init(struct vdm_vhost_user *vu,
     s->host = cfg->host;
     s->rings = cfg->rings;
     s->num_rings = cfg->num_rings;
-    if (HAS_FIELD(cfg->size, struct vdm_vhost_user_config,
-                  protocol_features_off))
+    if (VDM_SIZE_HAS(cfg->size, struct vdm_vhost_user_config,
+                     protocol_features_off))
         s->proto_off = cfg->protocol_features_off;
     s->backend_fd = VDM_VHOST_USER_NO_FD;
     s->mem.size = sizeof(s->mem);
