@@ -417,7 +417,10 @@ static int input_poll(struct vdev *d)
                                                s->seen[i].value == st->value);
             if (!hit)
                 return -1; /* the status hook runs inside a kick */
-            s->nseen = 0;
+            /* Consume the matching event and those before it; keep later
+             * ones for a following wait-status (i is one past the hit). */
+            memmove(s->seen, s->seen + i, (n - i) * sizeof(s->seen[0]));
+            s->nseen = n - i;
             s->pos++;
             vd_log(d, VDM_LOG_INFO, "status event seen: replay goes on");
             continue;

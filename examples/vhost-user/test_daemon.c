@@ -84,6 +84,7 @@ static void start_daemon(struct daemon *dm)
     write_file(dm->disk, buf, sizeof(buf)); /* 128 sectors */
     const char *ev = "# replayed when the driver is ready\n"
                      "wait-status EV_LED LED_SCROLLL 1\n"
+                     "wait-status EV_LED LED_NUML 1  # same kick as the first\n"
                      "sleep 20\n"
                      "key KEY_A\n"
                      "EV_KEY 0x1e 1   # KEY_A by number\n"
@@ -546,10 +547,18 @@ START_TEST(serves_rng_blk_and_input)
             struct ring *st = &f.r[1];
             uint16_t led[2] = {0x11 /* EV_LED */, 2 /* LED_SCROLLL */};
             uint32_t on = 1;
+            uint16_t num[2] = {0x11 /* EV_LED */, 0 /* LED_NUML */};
             memcpy(f.mem + BUF + 0x800, led, 4);
             memcpy(f.mem + BUF + 0x804, &on, 4);
+            memcpy(f.mem + BUF + 0x808, num, 4);
+            memcpy(f.mem + BUF + 0x80c, &on, 4);
+            /* Both status events in one kick: two wait-status lines in a
+             * row must both be satisfied (regression: the first one used
+             * to forget the events seen after its match). */
             put_desc(&f, st, 0, BUF + 0x800, 8, 0, 0);
+            put_desc(&f, st, 1, BUF + 0x808, 8, 0, 0);
             publish(&f, st, 0);
+            publish(&f, st, 1);
             kick(st);
             wait_used(&f, st);
         }
