@@ -83,9 +83,9 @@ struct vq {
     uint32_t magic;
     uint16_t num;
     uint16_t mask;         /* split: num - 1 */
-    uint16_t last_avail;   /* split: free-running; packed: ring position */
+    uint16_t last_avail;   /* split: wraps at 2^16; packed: ring position */
     uint16_t shadow_avail; /* split: avail idx last read */
-    uint16_t used_idx;     /* split: free-running; packed: ring position */
+    uint16_t used_idx;     /* split: wraps at 2^16; packed: ring position */
     uint16_t signalled;    /* used position at the last notify decision */
     uint8_t avail_wrap;    /* packed: Driver Ring Wrap Counter we expect */
     uint8_t used_wrap;     /* packed: Device Ring Wrap Counter */

@@ -11,7 +11,7 @@
  *
  * The configuration space is kept as a 256-byte image; a per-dword mask
  * says which bits the guest may change, which gives BAR sizing and
- * read-only fields for free. The device core owns status, features, queue
+ * read-only fields at no cost. The device core owns status, features, queue
  * registers and the config generation; this file keeps the selectors, the
  * vector map, the MSI-X table, the ISR byte and the INTx level. */
 #include "vdm/pci.h"

@@ -796,7 +796,7 @@ static int on_add_mem_reg(struct vu_state *s, struct vu_msg *m)
         }
     }
     if (s->mem.nregions >= VDM_VHOST_USER_MAX_REGIONS) {
-        vlog(s, VDM_LOG_ERROR, "vhost-user: ADD_MEM_REG: no free slot");
+        vlog(s, VDM_LOG_ERROR, "vhost-user: ADD_MEM_REG: every slot in use");
         return VDM_ENOSPC;
     }
     rc = s->ops->map(s->host, m->fds[0], r.moff, r.size, &hva);
