@@ -5,6 +5,7 @@
  * "Virtio Structure PCI Capabilities", "PCI configuration access
  * capability"; see pci_internal.h. */
 #include "pci_internal.h"
+#include "vdm/ids.h"
 
 /* ------------------------------------------------------------------------ */
 /* Configuration space image */
@@ -12,15 +13,14 @@
 static uint32_t default_class(uint32_t device_id)
 {
     switch (device_id) {
-    case 1: /* network */ return 0x020000u;   /* network controller, Ethernet */
-    case 2:                                   /* block */
-    case 8: /* SCSI host */ return 0x010000u; /* mass storage, SCSI */
-    case 3:                                   /* console */
-        return 0x078000u;                  /* communication controller, other */
-    case 16: /* GPU */ return 0x038000u;   /* display controller, other */
-    case 18: /* input */ return 0x098000u; /* input device, other */
-    case 25: /* sound */ return 0x040100u; /* multimedia, audio */
-    case 26: /* file system */ return 0x018000u; /* mass storage, other */
+    case VDM_VIRTIO_ID_NET: return 0x020000u; /* network controller, Ethernet */
+    case VDM_VIRTIO_ID_BLK:
+    case VDM_VIRTIO_ID_SCSI: return 0x010000u;    /* mass storage, SCSI */
+    case VDM_VIRTIO_ID_CONSOLE: return 0x078000u; /* communication, other */
+    case VDM_VIRTIO_ID_GPU: return 0x038000u;     /* display controller */
+    case VDM_VIRTIO_ID_INPUT: return 0x098000u;   /* input device, other */
+    case VDM_VIRTIO_ID_SOUND: return 0x040100u;   /* multimedia, audio */
+    case VDM_VIRTIO_ID_FS: return 0x018000u;      /* mass storage, other */
     default: return VDM_PCI_CLASS_DEFAULT;
     }
 }

@@ -58,7 +58,7 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_kit, VDM_KIT_SIZE, 128);
     OPAQUE(struct vdm_blk, VDM_BLK_SIZE, 512);
     OPAQUE(struct vdm_blk_req, VDM_BLK_REQ_SIZE, 128);
-    OPAQUE(struct vdm_input, VDM_INPUT_SIZE, 768);
+    OPAQUE(struct vdm_input, VDM_INPUT_SIZE, 1152);
 }
 END_TEST
 

@@ -77,7 +77,7 @@ extern "C" {
 /** @brief Largest string or bitmap in the config union, in bytes. */
 #define VDM_INPUT_CFG_DATA_MAX 128
 /** @brief Bytes of opaque storage for one input device. */
-#define VDM_INPUT_SIZE 768
+#define VDM_INPUT_SIZE 1152
 /** @brief Bytes of a bitmap that holds codes 0..@p max_code. */
 #define VDM_INPUT_BITMAP_BYTES(max_code) ((uint32_t)(max_code) / 8u + 1u)
 
