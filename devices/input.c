@@ -38,7 +38,7 @@ struct input_state {
     uint32_t warned;
     /* struct virtio_input_config as the driver sees it, rebuilt whenever
      * the driver writes select or subsel */
-    uint8_t space[VDM_INPUT_CONFIG_SPACE_SIZE];
+    uint8_t space[VDM_INPUT_CONFIG_BYTES];
     struct vdm_iov ev_iov[INPUT_IOV_MAX];
     struct vdm_iov st_iov[INPUT_IOV_MAX];
 };
@@ -313,7 +313,7 @@ static void input_flush(struct input_state *s)
         if (r == VDM_ENOSPC) /* the spans we got are the chain's start */
             input_warn_once(s, IN_WARN_SPANS,
                             "input: eventq chain has too many spans");
-        if (c.write_len < VDM_INPUT_EVENT_WIRE_SIZE) {
+        if (c.write_len < VDM_INPUT_EVENT_BYTES) {
             /* "These buffers MUST be device-writable and MUST be at least
              * the size of struct virtio_input_event": return it unused,
              * the event waits for the next buffer. */
@@ -321,7 +321,7 @@ static void input_flush(struct input_state *s)
                             "input: eventq buffer smaller than an event");
         } else {
             const struct vdm_input_event *e = &s->cfg.queue[s->head];
-            uint8_t wire[VDM_INPUT_EVENT_WIRE_SIZE];
+            uint8_t wire[VDM_INPUT_EVENT_BYTES];
             vdm_put_le16(wire + 0, e->type);
             vdm_put_le16(wire + 2, e->code);
             vdm_put_le32(wire + 4, e->value);
@@ -364,13 +364,13 @@ static void input_status(struct input_state *s)
         uint32_t nspans = c.nread + c.nwrite;
         if (nspans > INPUT_IOV_MAX)
             nspans = INPUT_IOV_MAX;
-        uint8_t wire[VDM_INPUT_EVENT_WIRE_SIZE];
+        uint8_t wire[VDM_INPUT_EVENT_BYTES];
         int have = 0;
 
         if (r == VDM_ENOSPC) /* the spans we got are the chain's start */
             input_warn_once(s, IN_WARN_SPANS,
                             "input: statusq chain has too many spans");
-        if (c.read_len < VDM_INPUT_EVENT_WIRE_SIZE) {
+        if (c.read_len < VDM_INPUT_EVENT_BYTES) {
             /* "Buffers placed into the statusq by a driver MUST be at
              * least the size of struct virtio_input_event." */
             input_warn_once(s, IN_WARN_STSMALL,
@@ -430,9 +430,9 @@ static void input_driver_ok(struct vdm_dev *d)
 
 static const struct vdm_device_class input_class = {
     .size = sizeof(struct vdm_device_class),
-    .device_id = VDM_INPUT_DEVICE_ID,
+    .device_id = VDM_VIRTIO_ID_INPUT,
     .name = "input",
-    .config_size = VDM_INPUT_CONFIG_SPACE_SIZE,
+    .config_size = VDM_INPUT_CONFIG_BYTES,
     .max_queues = VDM_INPUT_NUM_QUEUES,
     .reset = input_reset,
     .driver_ok = input_driver_ok,
