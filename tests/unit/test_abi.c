@@ -159,6 +159,7 @@ START_TEST(size_first)
     SIZED(struct vdm_blk_config);
     SIZED(struct vdm_input_ops);
     SIZED(struct vdm_input_config);
+    SIZED(struct vdm_kit_config);
 }
 END_TEST
 
