@@ -744,8 +744,9 @@ static const struct vdm_device_class blk_class = {
      VDM_BLK_TOPOLOGY | VDM_BLK_DISCARD | VDM_BLK_WRITE_ZEROES |               \
      VDM_BLK_WZ_MAY_UNMAP)
 
-/* Device-type feature bits are 0..23 (spec "Feature Bits"). */
-#define DEVICE_TYPE_BITS 0xffffffull
+/* Generic bits 24..40 (spec "Feature Bits"); the other bits of the host's
+ * features are device-type bits blk does not define. */
+#define BLK_GENERIC_BITS (((1ull << 41) - 1) & ~((1ull << 24) - 1))
 
 static uint64_t blk_features(const struct vdm_blk_config *cfg, uint16_t nq,
                              uint64_t base_features)
@@ -773,8 +774,8 @@ static uint64_t blk_features(const struct vdm_blk_config *cfg, uint16_t nq,
     if ((cfg->flags & VDM_BLK_WRITE_ZEROES) != 0)
         f |= VDM_BLK_F_WRITE_ZEROES;
     /* Ring features; requests complete out of order, so no IN_ORDER. */
-    f |= (VDM_F_RING_ALL | (base_features & ~DEVICE_TYPE_BITS)) &
-         ~VDM_F_IN_ORDER;
+    f |=
+        (VDM_F_RING_ALL | (base_features & BLK_GENERIC_BITS)) & ~VDM_F_IN_ORDER;
     return f;
 }
 

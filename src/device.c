@@ -23,8 +23,13 @@
  * future). Legacy-only bits (NOTIFY_ON_EMPTY 24, ANY_LAYOUT 27, UNUSED 30),
  * reserved bits and SUSPEND (43: the SUSPEND status bit is not implemented)
  * would be features the device cannot honour, which "Feature Bits" forbids
- * offering. Bits 41 and 42 are left to the device type and transport. */
-#define BAD_OFFER ((0xfull << 24) | (3ull << 30) | (0x7full << 43))
+ * offering. So would SR_IOV (37: "Reserved Feature Bits": not without a PCI
+ * SR-IOV capability, which no vdm transport presents) and ADMIN_VQ (41: no
+ * vdm transport has administration virtqueues). Bit 42 is left to the
+ * device type. */
+#define BAD_OFFER                                                              \
+    ((0xfull << 24) | (3ull << 30) | VDM_F_SR_IOV | VDM_F_ADMIN_VQ |           \
+     (0x7full << 43))
 
 /* Generic feature dependencies (spec "Reserved Feature Bits": each of these
  * is defined for VIRTIO 1.x devices only). */
@@ -307,9 +312,10 @@ int vdm_dev_live(const struct vdm_dev *d)
     const struct vdm_dev_state *s = cst(d);
     if (s == NULL)
         return 0;
-    return (s->status &
-            (VDM_STATUS_DRIVER_OK | VDM_STATUS_DEVICE_NEEDS_RESET)) ==
-           VDM_STATUS_DRIVER_OK;
+    /* Spec "Device Status Field": FAILED means the driver gave up on the
+     * device (and may have freed the rings): not live either. */
+    return (s->status & (VDM_STATUS_DRIVER_OK | VDM_STATUS_DEVICE_NEEDS_RESET |
+                         VDM_STATUS_FAILED)) == VDM_STATUS_DRIVER_OK;
 }
 
 struct vdm_vq *vdm_dev_queue(struct vdm_dev *d, uint16_t q)
@@ -370,6 +376,11 @@ void vdm_dev_needs_reset(struct vdm_dev *d, int err, const char *why)
     slog(s, VDM_LOG_ERROR, why != NULL ? why : "device needs reset");
     if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0)
         return; /* sticky; the driver has been told already */
+    /* Spec "Device Reset": after writing 0 the driver waits until the
+     * status reads 0. In reset state there is nothing to reset: the status
+     * stays 0 (the host heard about the fault through its log hook). */
+    if (s->status == 0)
+        return;
     s->status |= VDM_STATUS_DEVICE_NEEDS_RESET;
     /* Spec "Device Status Field": if DRIVER_OK is set, a configuration
      * change notification MUST follow. */
@@ -764,6 +775,27 @@ int vdm_dev_queue_reset(struct vdm_dev *d, uint16_t q)
     return 0;
 }
 
+int vdm_dev_queue_disable(struct vdm_dev *d, uint16_t q)
+{
+    struct vdm_dev_state *s = st(d);
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    if (q >= s->num_queues) {
+        slog(s, VDM_LOG_WARN, "queue disable: index out of range");
+        return VDM_ERANGE;
+    }
+    /* Spec "MMIO Device Register Layout": the device MUST NOT access the
+     * queue once the driver stopped using it, whatever the features; the
+     * driver may free the ring at once. */
+    queue_teardown(d, s, q);
+    /* Spec "Virtqueue Reset": only with RING_RESET may the driver set the
+     * queue up again after DRIVER_OK (qregs_writable()). */
+    if ((s->negotiated & VDM_F_RING_RESET) != 0)
+        qregs(s, q)[VDM_QR_FLAGS] = VDM_QF_RESET;
+    return 0;
+}
+
 int vdm_dev_queue_set_state(struct vdm_dev *d, uint16_t q,
                             const struct vdm_vq_state *vs)
 {
@@ -833,6 +865,10 @@ int vdm_dev_queue_notify(struct vdm_dev *d, uint16_t q, uint32_t data)
     }
     if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
         slog(s, VDM_LOG_DEBUG, "notify while device needs reset ignored");
+        return VDM_ESTATE;
+    }
+    if ((s->status & VDM_STATUS_FAILED) != 0) {
+        slog(s, VDM_LOG_DEBUG, "notify after FAILED ignored");
         return VDM_ESTATE;
     }
     r = qregs(s, q);

@@ -268,9 +268,9 @@ struct vdm_blk_config {
  * @p base completed with the block device class, @p blk as its private state
  * and the offered features. From @p base: mem, ops, host, queues, slots,
  * queue_size_max and num_queues (the most queues the arrays hold); its
- * features bits 24 and up are offered in addition to the ring features
- * (VDM_F_RING_ALL), IN_ORDER always removed; its cls, priv and device-type
- * feature bits are ignored.
+ * generic feature bits 24..40 are offered in addition to the ring features
+ * (VDM_F_RING_ALL), IN_ORDER always removed; its cls, priv and other
+ * feature bits (device-type bits 0..23, 41 and up) are ignored.
  * @return 0; VDM_EINVAL (NULL pointer, missing op, inconsistent flags,
  *         bad sizes); VDM_ESIZE (a struct size field too small); or what
  *         vdm_dev_init() returns.
