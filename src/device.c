@@ -63,12 +63,33 @@ static void put64(uint32_t *r, unsigned lo, uint64_t v)
     r[lo + 1] = (uint32_t)(v >> 32);
 }
 
+/* The largest queue size the device presents. Spec "Split Virtqueues":
+ * "Queue Size value is always a power of 2" (Linux refuses any other size:
+ * "Bad virtqueue length"); a packed ring may have any size. Unless
+ * RING_PACKED is negotiated, the largest power of 2 <= the host maximum. */
+static uint16_t qmax_now(const struct vdm_dev_state *s)
+{
+    uint32_t p = s->qmax;
+
+    if ((s->negotiated & VDM_F_RING_PACKED) != 0)
+        return s->qmax;
+    while ((p & (p - 1)) != 0)
+        p &= p - 1;
+    return (uint16_t)p;
+}
+
+/* The queue size in force: as written by the driver, else the maximum
+ * (VDM_QR_NUM 0: not written since reset). */
+static uint32_t qnum(const struct vdm_dev_state *s, const uint32_t *r)
+{
+    return r[VDM_QR_NUM] != 0 ? r[VDM_QR_NUM] : qmax_now(s);
+}
+
 /* Registers of queue q back to their reset values. */
 static void qregs_default(const struct vdm_dev_state *s, uint16_t q)
 {
     uint32_t *r = qregs(s, q);
     __builtin_memset(r, 0, VDM_DEV_QREG_WORDS * sizeof(uint32_t));
-    r[VDM_QR_NUM] = s->qmax;
 }
 
 static void slog(const struct vdm_dev_state *s, int level, const char *msg)
@@ -593,7 +614,7 @@ uint16_t vdm_dev_queue_size_max(const struct vdm_dev *d, uint16_t q)
     const struct vdm_dev_state *s = cst(d);
     if (s == NULL || q >= s->num_queues)
         return 0;
-    return s->qmax;
+    return qmax_now(s);
 }
 
 uint16_t vdm_dev_queue_size(const struct vdm_dev *d, uint16_t q)
@@ -601,7 +622,7 @@ uint16_t vdm_dev_queue_size(const struct vdm_dev *d, uint16_t q)
     const struct vdm_dev_state *s = cst(d);
     if (s == NULL || q >= s->num_queues)
         return 0;
-    return (uint16_t)qregs(s, q)[VDM_QR_NUM];
+    return (uint16_t)qnum(s, qregs(s, q));
 }
 
 int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num)
@@ -620,9 +641,10 @@ int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num)
     rc = qregs_writable(s, r);
     if (rc < 0)
         return rc;
-    /* 1..max here; the split ring's power-of-two rule is checked at enable,
-     * when the ring format is known. */
-    if (num == 0 || num > s->qmax) {
+    /* 1..max here (max a power of 2 unless RING_PACKED is negotiated); the
+     * split ring's power-of-two rule is checked at enable, when the ring
+     * format is known. */
+    if (num == 0 || num > qmax_now(s)) {
         slog(s, VDM_LOG_WARN, "queue size out of range ignored");
         return VDM_EINVAL;
     }
@@ -704,7 +726,7 @@ int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q)
         slog(s, VDM_LOG_WARN, "queue enable after DRIVER_OK refused");
         return VDM_ESTATE;
     }
-    num = r[VDM_QR_NUM];
+    num = qnum(s, r);
     if ((s->negotiated & VDM_F_RING_PACKED) == 0 && (num & (num - 1)) != 0) {
         vdm_dev_needs_reset(d, VDM_EINVAL,
                             "queue enable: split queue size not a power of 2");

@@ -114,7 +114,8 @@ struct vdm_transport_ops {
 struct vdm_dev_config {
     uint32_t size;           /**< sizeof(struct vdm_dev_config). */
     uint16_t num_queues;     /**< Queues of this instance (1..class max). */
-    uint16_t queue_size_max; /**< Largest queue size offered (<= 32768). */
+    uint16_t queue_size_max; /**< Largest queue size offered (<= 32768;
+                                  split rings: see vdm_dev_queue_size_max). */
     uint64_t features;       /**< Feature bits offered besides VERSION_1
                                   (device type and ring bits). */
     const struct vdm_device_class *cls; /**< The device type. */
@@ -248,15 +249,25 @@ VDM_API int vdm_dev_config_write(struct vdm_dev *d, uint32_t off,
                                  const void *buf, uint32_t len);
 /** @brief Number of queues of this instance. */
 VDM_API uint16_t vdm_dev_num_queues(const struct vdm_dev *d);
-/** @brief Largest size queue @p q accepts; 0 for an out-of-range index. */
+/**
+ * @brief Largest size queue @p q accepts; 0 for an out-of-range index.
+ *
+ * The configured queue_size_max while VIRTIO_F_RING_PACKED is negotiated;
+ * otherwise (also before FEATURES_OK) the largest power of 2 not above it,
+ * since a split ring's size is a power of 2 (spec "Split Virtqueues").
+ */
 VDM_API uint16_t vdm_dev_queue_size_max(const struct vdm_dev *d, uint16_t q);
-/** @brief Queue size the driver chose (defaults to the max). */
+/**
+ * @brief Queue size the driver chose; until it writes one (and after a
+ *        reset), vdm_dev_queue_size_max().
+ */
 VDM_API uint16_t vdm_dev_queue_size(const struct vdm_dev *d, uint16_t q);
 /**
- * @brief Driver sets the queue size (1..max; VDM_EINVAL otherwise). Only
- *        while the queue is not enabled, and before DRIVER_OK or after the
- *        queue was reset alone (RING_RESET); VDM_ESTATE otherwise. The split
- *        ring's power-of-two rule is checked at enable.
+ * @brief Driver sets the queue size (1..vdm_dev_queue_size_max();
+ *        VDM_EINVAL otherwise). Only while the queue is not enabled, and
+ *        before DRIVER_OK or after the queue was reset alone (RING_RESET);
+ *        VDM_ESTATE otherwise. The split ring's power-of-two rule is checked
+ *        at enable.
  */
 VDM_API int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num);
 /**

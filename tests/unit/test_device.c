@@ -903,6 +903,40 @@ START_TEST(queue_enable_split_size_not_power_of_2)
 }
 END_TEST
 
+/* Regression (issue 10, bug 4): spec "Split Virtqueues": "Queue Size value
+ * is always a power of 2" (Linux: "Bad virtqueue length" and probe fails),
+ * while a packed ring may have any size up to 32768. With a host maximum of
+ * 1000 the device presents 512 unless RING_PACKED is negotiated. */
+START_TEST(queue_size_max_power_of_2_for_split)
+{
+    static uint32_t big_slots[VDM_DEV_SLOTS(NQ, 1000)];
+    struct vdm_dev_config c = base_cfg();
+    c.queue_size_max = 1000;
+    c.slots = big_slots;
+    ck_assert_int_eq(vdm_dev_init(&dev, &c), 0);
+    /* Reset state: nothing negotiated yet, so split rules. */
+    ck_assert_uint_eq(vdm_dev_queue_size_max(&dev, 0), 512);
+    ck_assert_uint_eq(vdm_dev_queue_size(&dev, 0), 512);
+    ck_assert_int_eq(negotiate(VDM_F_VERSION_1), 0);
+    ck_assert_uint_eq(vdm_dev_queue_size_max(&dev, 1), 512);
+    ck_assert_uint_eq(vdm_dev_queue_size(&dev, 1), 512);
+    ck_assert_int_eq(vdm_dev_queue_set_size(&dev, 1, 1000), VDM_EINVAL);
+    ck_assert_int_eq(vdm_dev_queue_set_size(&dev, 1, 513), VDM_EINVAL);
+    ck_assert_int_eq(vdm_dev_queue_set_size(&dev, 1, 256), 0);
+    ck_assert_uint_eq(vdm_dev_queue_size(&dev, 1), 256);
+    /* Packed: the whole host maximum. */
+    ck_assert_int_eq(vdm_dev_set_status(&dev, 0), 0);
+    ck_assert_uint_eq(vdm_dev_queue_size(&dev, 1), 512);
+    ck_assert_int_eq(negotiate(VDM_F_VERSION_1 | VDM_F_RING_PACKED), 0);
+    ck_assert_uint_eq(vdm_dev_queue_size_max(&dev, 1), 1000);
+    ck_assert_uint_eq(vdm_dev_queue_size(&dev, 1), 1000);
+    ck_assert_int_eq(vdm_dev_queue_set_size(&dev, 1, 1000), 0);
+    ck_assert_int_eq(vdm_dev_queue_set_size(&dev, 1, 999), 0);
+    ck_assert_uint_eq(vdm_dev_queue_size(&dev, 1), 999);
+    ck_assert_uint_eq(vdm_dev_queue_size_max(&dev, NQ), 0);
+}
+END_TEST
+
 START_TEST(queue_enable_rings_outside_memory)
 {
     ck_assert_int_eq(vdm_dev_queue_set_size(&dev, 0, 8), 0);
@@ -1274,6 +1308,7 @@ static Suite *device_suite(void)
     tcase_add_test(tc, queue_notify_ignored);
     tcase_add_test(tc, queue_enable_needs_features_ok);
     tcase_add_test(tc, queue_enable_split_size_not_power_of_2);
+    tcase_add_test(tc, queue_size_max_power_of_2_for_split);
     tcase_add_test(tc, queue_state_saved_before_enable);
     tcase_add_test(tc, no_hooks_no_crash);
     suite_add_tcase(s, tc);

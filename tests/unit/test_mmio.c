@@ -413,6 +413,39 @@ START_TEST(test_mmio_queue_ready_zero_ring_reset)
 }
 END_TEST
 
+/* Regression (issue 10, bug 4): spec "Split Virtqueues": the queue size is
+ * a power of 2; Linux vm_setup_vq() takes QueueSizeMax as the ring size and
+ * fails probe ("Bad virtqueue length") otherwise. With a host maximum of
+ * 1000, QueueSizeMax reads 512 for a split ring and 1000 once RING_PACKED
+ * is negotiated (any size is valid for a packed ring). */
+START_TEST(test_mmio_queue_size_max_power_of_2)
+{
+    teardown();
+    ck_assert_int_eq(tpb_init(&b, NQ, 1000, VDM_F_RING_ALL), 0);
+    ck_assert_int_eq(drv_mmio_init(&m, &b.h.dev, NULL), 0);
+    b.tp = &m.tp;
+    negotiate(0);
+    wr32(VDM_MMIO_QUEUE_SEL, 0);
+    ck_assert_uint_eq(rd32(VDM_MMIO_QUEUE_SIZE_MAX), 512);
+    ck_assert_int_eq(wr(VDM_MMIO_QUEUE_SIZE, 4, 1000), VDM_EINVAL);
+    /* A driver taking QueueSizeMax as its ring size works. */
+    ck_assert_int_eq(drv_tp_setup_queue(&m.tp, 0, &b.vq[0], &b.h.g, 0), 0);
+    b.live[0] = 1;
+    ck_assert_uint_eq(vdm_dev_queue_size(&b.h.dev, 0), 512);
+    ck_assert_int_eq(drv_tp_driver_ok(&m.tp), 0);
+    tpb_echo(&b, 0, 16, DRV_ADD_DIRECT);
+    ck_assert_uint_eq(rd32(VDM_MMIO_STATUS) & VDM_STATUS_DEVICE_NEEDS_RESET, 0);
+    /* Packed ring: the whole maximum. */
+    wr32(VDM_MMIO_STATUS, 0);
+    tpb_drop_queues(&b);
+    negotiate(VDM_F_RING_PACKED);
+    wr32(VDM_MMIO_QUEUE_SEL, 0);
+    ck_assert_uint_eq(rd32(VDM_MMIO_QUEUE_SIZE_MAX), 1000);
+    wr32(VDM_MMIO_QUEUE_SIZE, 1000);
+    ck_assert_uint_eq(vdm_dev_queue_size(&b.h.dev, 0), 1000);
+}
+END_TEST
+
 START_TEST(test_mmio_status_register)
 {
     ck_assert_int_eq(wr(VDM_MMIO_STATUS, 4, 0x100), VDM_EINVAL);
@@ -875,6 +908,7 @@ static Suite *mmio_suite(void)
     tcase_add_test(regs_tc, test_mmio_queue_write_while_ready);
     tcase_add_test(regs_tc, test_mmio_queue_ready_zero_ring_reset);
     tcase_add_test(regs_tc, test_mmio_queue_ready_zero_stops_queue);
+    tcase_add_test(regs_tc, test_mmio_queue_size_max_power_of_2);
     tcase_add_test(regs_tc, test_mmio_status_register);
     tcase_add_test(regs_tc, test_mmio_interrupt_status_ack);
     tcase_add_test(regs_tc, test_mmio_system_reset);
