@@ -39,6 +39,9 @@
 #define RF_STALE                                                               \
     0x100u /* stopped, but the core still holds the old ring                   \
               (others run): rebuild before using it again */
+#define RF_NOMEM                                                               \
+    0x200u /* started, but its memory is not in the table: out of the core,    \
+              retried when the table changes (rings_retry) */
 #define RF_STARTED (RF_ADDR | RF_KICK)
 
 /* Object flags (vu_state::flags). */
@@ -342,7 +345,7 @@ static void core_reset(struct vu_state *s)
     if (vdm_dev_status(s->dev) != 0)
         vdm_dev_set_status(s->dev, 0);
     for (q = 0; q < s->num_rings; q++)
-        ring(s, q)->flags &= ~(RF_CORE | RF_FAILED | RF_STALE);
+        ring(s, q)->flags &= ~(RF_CORE | RF_FAILED | RF_STALE | RF_NOMEM);
     s->flags &= ~(VF_SYNCED | VF_ERRSIG);
 }
 
@@ -375,8 +378,13 @@ static int core_features(struct vu_state *s)
     vdm_dev_set_status(s->dev, (uint8_t)(status | VDM_STATUS_ACKNOWLEDGE));
     vdm_dev_set_status(
         s->dev, (uint8_t)(status | VDM_STATUS_ACKNOWLEDGE | VDM_STATUS_DRIVER));
+    /* RING_RESET is never offered to the front-end but, when the device
+     * offers it, negotiated in the core: it lets one ring leave the running
+     * core and come back (memory-table changes, see rings_leave) without a
+     * restart of the others. */
     vdm_dev_set_driver_features(
-        s->dev, s->features & ~VDM_VHOST_USER_F_PROTOCOL_FEATURES);
+        s->dev, (s->features & ~VDM_VHOST_USER_F_PROTOCOL_FEATURES) |
+                    (vdm_dev_device_features(s->dev) & VDM_F_RING_RESET));
     vdm_dev_set_status(s->dev,
                        (uint8_t)(VDM_STATUS_ACKNOWLEDGE | VDM_STATUS_DRIVER |
                                  VDM_STATUS_FEATURES_OK));
@@ -418,9 +426,13 @@ static int ring_setup(struct vu_state *s, uint16_t q)
     for (a = 0; a < 3; a++) {
         rc = uva_to_gpa(s, r->uva[a], area_len(s, a, num), &gpa[a]);
         if (rc < 0) {
-            vlog(s, VDM_LOG_ERROR,
-                 "vhost-user: ring address outside the memory table");
-            goto fail;
+            /* Not a failure: the front-end may add the memory later (a
+             * region removed and added back); rings_retry() tries again. */
+            vlog(s, VDM_LOG_WARN,
+                 "vhost-user: ring memory not in the memory table; the ring "
+                 "waits for it");
+            r->flags |= RF_NOMEM;
+            return rc;
         }
     }
     rc = vdm_dev_queue_set_size(s->dev, q, (uint16_t)num);
@@ -460,7 +472,7 @@ static int core_sync(struct vu_state *s)
         return VDM_ESTATE; /* sticky until the front-end resets the device */
     for (q = 0; q < n; q++) {
         const struct vu_ring *r = ring(s, q);
-        if (started(r) && ((r->flags & (RF_CORE | RF_FAILED)) == 0 ||
+        if (started(r) && ((r->flags & (RF_CORE | RF_FAILED | RF_NOMEM)) == 0 ||
                            (r->flags & RF_STALE) != 0))
             need = 1;
         if ((r->flags & RF_CORE) != 0)
@@ -483,7 +495,7 @@ static int core_sync(struct vu_state *s)
         return rc;
     for (q = 0; q < n; q++) {
         const struct vu_ring *r = ring(s, q);
-        if (started(r) && (r->flags & (RF_CORE | RF_FAILED)) == 0)
+        if (started(r) && (r->flags & (RF_CORE | RF_FAILED | RF_NOMEM)) == 0)
             (void)ring_setup(s, q);
     }
     status = vdm_dev_status(s->dev);
@@ -512,7 +524,7 @@ static void ring_started(struct vu_state *s, struct vu_ring *r)
      * enabled; with it, SET_VRING_ENABLE decides. */
     if ((s->features & VDM_VHOST_USER_F_PROTOCOL_FEATURES) == 0)
         r->flags |= RF_ENABLED;
-    r->flags &= ~(RF_FAILED | RF_PENDING);
+    r->flags &= ~(RF_FAILED | RF_PENDING | RF_NOMEM);
     s->flags &= ~VF_SYNCED;
 }
 
@@ -531,7 +543,7 @@ static void ring_stop(struct vu_state *s, uint16_t q)
     close_fd(s, r->call);
     r->kick = VDM_VHOST_USER_NO_FD;
     r->call = VDM_VHOST_USER_NO_FD;
-    r->flags &= ~(RF_KICK | RF_POLL | RF_PENDING | RF_FAILED);
+    r->flags &= ~(RF_KICK | RF_POLL | RF_PENDING | RF_FAILED | RF_NOMEM);
     /* The core keeps the ring while others run (it takes no ring change
      * after DRIVER_OK): marked stale, rebuilt if the ring starts again.
      * When the last one stops, reset the core. */
@@ -621,14 +633,17 @@ static int region_same(const struct vu_state *s, uint32_t i,
            s->uva[i] == r->uva && s->moff[i] == r->moff;
 }
 
-/* Does any ring the core holds lie (partly) in old region i? */
-static int region_busy(const struct vu_state *s, uint32_t i)
+/* Does ring r, held by the core, lie (partly) in a region marked in
+ * @p gone? */
+static int ring_in_gone(const struct vu_state *s, const struct vu_ring *r,
+                        const uint8_t *gone)
 {
-    uint16_t q, n = dev_queues(s);
+    uint32_t i;
     int a;
-    for (q = 0; q < n; q++) {
-        const struct vu_ring *r = ring(s, q);
-        if ((r->flags & RF_CORE) == 0)
+    if ((r->flags & RF_CORE) == 0)
+        return 0;
+    for (i = 0; i < s->mem.nregions; i++) {
+        if (!gone[i])
             continue;
         for (a = 0; a < 3; a++)
             if (overlaps(r->gpa[a], area_len(s, a, r->core_num),
@@ -636,6 +651,16 @@ static int region_busy(const struct vu_state *s, uint32_t i)
                 return 1;
     }
     return 0;
+}
+
+/* May one ring leave the running core and come back alone (RING_RESET
+ * negotiated in the core, see core_features)? */
+static int core_one_ring(const struct vu_state *s)
+{
+    return (vdm_dev_status(s->dev) &
+            (VDM_STATUS_DRIVER_OK | VDM_STATUS_DEVICE_NEEDS_RESET)) ==
+               VDM_STATUS_DRIVER_OK &&
+           (vdm_dev_features(s->dev) & VDM_F_RING_RESET) != 0;
 }
 
 static void region_unmap(const struct vu_state *s, uint32_t i)
@@ -667,23 +692,88 @@ static void region_remove(struct vu_state *s, uint32_t i)
     s->mem.nregions = n - 1;
 }
 
-/* Before old regions go: if a ring the core holds lies in one of them
- * (bit i of @p gone set), save positions and reset the core. Returns 1 when
- * the core was running and should be restarted afterwards. */
+/* Before old regions go (bit i of @p gone set): the rings the core holds
+ * in them leave the core, their positions saved; a started one waits for
+ * its memory (RF_NOMEM, rings_retry). The other rings run on, their
+ * in-flight requests kept. Without RING_RESET in the core, the whole core
+ * is stopped instead; returns 1 when it was running and should be
+ * restarted afterwards. */
 static int rings_leave(struct vu_state *s, const uint8_t *gone)
 {
-    uint32_t i;
+    uint16_t q, n = dev_queues(s);
     int busy = 0, live;
-    for (i = 0; i < s->mem.nregions && !busy; i++)
-        if (gone[i] && region_busy(s, i))
+    for (q = 0; q < n && !busy; q++)
+        if (ring_in_gone(s, ring(s, q), gone))
             busy = 1;
     if (!busy)
         return 0;
+    if (core_one_ring(s)) {
+        for (q = 0; q < n; q++) {
+            struct vu_ring *r = ring(s, q);
+            if (!ring_in_gone(s, r, gone))
+                continue;
+            snapshot(s, q);
+            (void)vdm_dev_queue_reset(s->dev, q);
+            r->flags &= ~(RF_CORE | RF_STALE);
+            if (started(r))
+                r->flags |= RF_NOMEM;
+        }
+        vlog(s, VDM_LOG_WARN,
+             "vhost-user: memory under a running ring removed; the ring "
+             "waits for it");
+        return 0;
+    }
     live = (vdm_dev_status(s->dev) & VDM_STATUS_DRIVER_OK) != 0;
     vlog(s, VDM_LOG_WARN,
          "vhost-user: memory under a running ring removed; device restarted");
     core_stop(s);
     return live;
+}
+
+/* Is all of started ring q's memory in the table now? */
+static int ring_mem_present(const struct vu_state *s, uint16_t q)
+{
+    const struct vu_ring *r = ring(s, q);
+    uint32_t num =
+        (r->flags & RF_NUM) != 0 ? r->num : vdm_dev_queue_size_max(s->dev, q);
+    uint64_t gpa;
+    int a;
+    for (a = 0; a < 3; a++)
+        if (uva_to_gpa(s, r->uva[a], area_len(s, a, num), &gpa) < 0)
+            return 0;
+    return 1;
+}
+
+/* After the memory table grew: rings that waited for their memory come
+ * back, alone into the running core when it can take them (the others
+ * keep running), else through a core restart. */
+static void rings_retry(struct vu_state *s)
+{
+    uint16_t q, n = dev_queues(s);
+    int all = 0;
+    for (q = 0; q < n; q++) {
+        struct vu_ring *r = ring(s, q);
+        if (!started(r) || (r->flags & RF_NOMEM) == 0 ||
+            !ring_mem_present(s, q))
+            continue;
+        r->flags &= ~RF_NOMEM;
+        if ((s->flags & VF_SYNCED) == 0 || !core_one_ring(s)) {
+            all = 1;
+            continue;
+        }
+        /* Queue reset first: the core takes ring registers after DRIVER_OK
+         * only for a queue reset alone. */
+        (void)vdm_dev_queue_reset(s->dev, q);
+        if (ring_setup(s, q) == 0 && (r->flags & RF_ENABLED) != 0) {
+            r->flags &= ~RF_PENDING;
+            (void)vdm_dev_queue_notify(s->dev, q, 0);
+        }
+    }
+    if (all) {
+        s->flags &= ~VF_SYNCED;
+        if ((vdm_dev_status(s->dev) & VDM_STATUS_DRIVER_OK) != 0)
+            (void)core_sync(s);
+    }
 }
 
 static int on_set_mem_table(struct vu_state *s, struct vu_msg *m)
@@ -759,6 +849,7 @@ static int on_set_mem_table(struct vu_state *s, struct vu_msg *m)
     s->mem.nregions = n;
     if (restart)
         (void)core_sync(s);
+    rings_retry(s);
     return 0;
 malformed:
     vlog(s, VDM_LOG_ERROR, "vhost-user: SET_MEM_TABLE: malformed payload");
@@ -806,6 +897,7 @@ static int on_add_mem_reg(struct vu_state *s, struct vu_msg *m)
     }
     region_put(s, s->mem.nregions, &r, hva);
     s->mem.nregions++;
+    rings_retry(s);
     return 0;
 }
 
