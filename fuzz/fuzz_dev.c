@@ -630,7 +630,7 @@ static void check_used(unsigned q, const struct drv_used *u)
     }
     case FZ_KIND_INPUT:
         if (q == VDM_INPUT_QUEUE_EVENT)
-            FZ_CHECK(u->len == 0 || u->len == VDM_INPUT_EVENT_WIRE_SIZE,
+            FZ_CHECK(u->len == 0 || u->len == VDM_INPUT_EVENT_BYTES,
                      "eventq used len %u", u->len);
         else
             FZ_CHECK(u->len == 0, "statusq used len %u", u->len);
