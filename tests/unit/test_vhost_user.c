@@ -274,7 +274,7 @@ static int h_backend(void *host, int32_t fd, const void *m, uint32_t len)
 {
     (void)host;
     ck_assert(fdi(fd)->open);
-    ck_assert_uint_eq(len, VDM_VHOST_USER_HDR_SIZE);
+    ck_assert_uint_eq(len, VDM_VHOST_USER_HDR_BYTES);
     T.backend_msgs++;
     T.backend_req = get32(m);
     ck_assert_uint_eq(get32((const uint8_t *)m + 4), VDM_VHOST_USER_VERSION);
