@@ -4,14 +4,12 @@
  * Spec: "Block Device" -- "Feature bits", "Device configuration layout",
  * "Device Initialization", "Device Operation" and their device requirements.
  *
- * Requests are per queue. Queue q owns the slots reqs[q * (qmax + 1)] (its
- * bookkeeping) and reqs[q * (qmax + 1) + 1 + k], k < qmax (one per ring
- * entry), and the spans iovs[(q * qmax + k) * iov_per_req ...]. A slot lives
- * FREE -> ACTIVE (popped; handed to the host) -> FREE when its last
- * reference is dropped, or ACTIVE -> ZOMBIE at a reset -> FREE when the host
- * finally completes it. The token handed to the host encodes the slot index
- * and a per-slot sequence number, so a stale or repeated completion is
- * recognised instead of completing someone else's request. */
+ * Requests are served through the device kit (vdm/kit.h): each queue owns
+ * queue_size_max request slots of the caller's vdm_blk_req array (the kit's
+ * part, then struct blk_req) and iov_per_req spans per slot. The kit pops,
+ * answers chains with too many spans (IOERR in the status byte), pushes,
+ * notifies, and abandons requests at a reset; blk reads the request and
+ * talks to the host. */
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +18,7 @@
 
 #include "abi_internal.h"
 #include "le.h"
+#include "vdm/kit.h"
 
 /* ------------------------------------------------------------------------ */
 /* State */
@@ -27,57 +26,24 @@
 #define BLK_MAGIC 0x766d426bu /* "vmBk" */
 #define NONE      UINT32_MAX
 
-/* Tokens: slot index in the low bits, sequence number above. The index of
- * the last slot is below VDM_DEV_MAX_QUEUES * (VDM_VQ_MAX_NUM + 1) < 2^26. */
-#define TOKEN_SHIFT    26
-#define TOKEN_IDX_MASK ((((uintptr_t)1) << TOKEN_SHIFT) - 1)
-#define TOKEN_SEQ_MASK (UINTPTR_MAX >> TOKEN_SHIFT)
-#define MAX_SLOTS      ((uint64_t)(VDM_VQ_MAX_NUM + 1) * VDM_DEV_MAX_QUEUES)
-_Static_assert(MAX_SLOTS <= ((uint64_t)1 << TOKEN_SHIFT),
-               "slot index does not fit the token");
-
-enum { SLOT_FREE = 0, SLOT_ACTIVE = 1, SLOT_ZOMBIE = 2 };
-
-/* One request in flight. */
+/* blk's part of a request slot (after the kit's struct vdm_kit_req). */
 struct blk_req {
-    struct vdm_chain c;  /* the popped chain; c.iov is this slot's spans */
-    uint8_t *status_ptr; /* last device-writable byte, NULL if none */
-    struct vdm_iov fix;  /* original of the span trimmed for the host */
-    uint32_t fix_idx;    /* its index in c.iov, NONE if nothing trimmed */
-    uint32_t seq;        /* bumped at each use of the slot (tokens) */
-    uint32_t pending;    /* host calls outstanding + 1 while submitting */
-    uint32_t data_len;   /* writable data bytes written if status is OK */
-    uint32_t next_free;  /* free list link (slot index) */
-    uint16_t q;          /* owning queue */
-    uint8_t state;       /* SLOT_* */
-    uint8_t status;      /* VDM_BLK_S_*: first failure wins */
-};
-
-/* The per-queue bookkeeping slot. */
-struct blk_queue {
-    uint32_t free_head; /* slot index, NONE when all slots are taken */
-    uint32_t nactive;   /* slots ACTIVE */
-    uint32_t nzombie;   /* slots ZOMBIE */
-    uint32_t gen;       /* bumped by every reset of the queue */
-    uint32_t npushed;   /* pushed during the current processing pass */
-    uint8_t busy;       /* a processing pass is running */
-    uint8_t stalled;    /* stopped for want of a free slot */
-    uint8_t reserved[2];
-};
-
-union blk_slot {
-    struct blk_req r;
-    struct blk_queue qs;
+    struct vdm_kit_req *kr; /* the kit's part: chain, queue */
+    uint8_t *status_ptr;    /* last device-writable byte, NULL if none */
+    struct vdm_iov fix;     /* original of the span trimmed for the host */
+    uint32_t fix_idx;       /* its index in the chain's iov, NONE if none */
+    uint32_t pending;       /* host calls outstanding + 1 while submitting */
+    uint32_t data_len;      /* writable data bytes written if status is OK */
+    uint8_t status;         /* VDM_BLK_S_*: first failure wins */
 };
 
 struct blk {
+    struct vdm_kit kit;
     uint32_t magic;
     uint32_t flags; /* VDM_BLK_* */
     struct vdm_dev *dev;
     const struct vdm_blk_ops *ops;
     void *host;
-    union blk_slot *slots;
-    struct vdm_iov *iovs;
     uint64_t capacity;
     uint32_t iov_per_req;
     uint32_t blk_size;
@@ -105,9 +71,10 @@ _Static_assert(sizeof(struct blk) <= VDM_BLK_SIZE,
                "struct blk does not fit VDM_BLK_SIZE");
 _Static_assert(alignof(struct blk) <= alignof(struct vdm_blk),
                "struct vdm_blk storage is under-aligned");
-_Static_assert(sizeof(union blk_slot) <= VDM_BLK_REQ_SIZE,
+_Static_assert(VDM_KIT_SLOT_BYTES(sizeof(struct blk_req)) <= VDM_BLK_REQ_SIZE,
                "struct blk_req does not fit VDM_BLK_REQ_SIZE");
-_Static_assert(alignof(union blk_slot) <= alignof(struct vdm_blk_req),
+_Static_assert(VDM_BLK_REQ_SIZE % 8 == 0 &&
+                   alignof(struct vdm_blk_req) >= alignof(struct vdm_kit_req),
                "struct vdm_blk_req storage is under-aligned");
 
 static struct blk *blk_of(struct vdm_blk *b)
@@ -128,50 +95,14 @@ static const struct blk *cblk_of(const struct vdm_blk *b)
     return s->magic == BLK_MAGIC ? s : NULL;
 }
 
-static size_t qbase(const struct blk *s, uint16_t q)
+static struct blk_req *breq(struct vdm_kit_req *kr)
 {
-    return (size_t)q * ((size_t)s->qmax + 1);
+    return (struct blk_req *)vdm_kit_req_priv(kr);
 }
 
-static struct blk_queue *qstate(struct blk *s, uint16_t q)
+static void *token_of(struct blk *s, const struct blk_req *r)
 {
-    return &s->slots[qbase(s, q)].qs;
-}
-
-static size_t slot_index(const struct blk *s, const struct blk_req *r)
-{
-    return (size_t)((const union blk_slot *)(const void *)r - s->slots);
-}
-
-static struct vdm_iov *slot_iov(const struct blk *s, size_t idx)
-{
-    size_t per = (size_t)s->qmax + 1;
-    size_t q = idx / per, k = idx % per - 1;
-    return s->iovs + (q * s->qmax + k) * s->iov_per_req;
-}
-
-static void *token_of(const struct blk *s, const struct blk_req *r)
-{
-    uintptr_t t = ((uintptr_t)(r->seq & TOKEN_SEQ_MASK) << TOKEN_SHIFT) |
-                  (uintptr_t)slot_index(s, r);
-    return (void *)t;
-}
-
-/* The slot a token names, if it is in flight (ACTIVE or ZOMBIE). */
-static struct blk_req *req_of_token(const struct blk *s, const void *token)
-{
-    uintptr_t t = (uintptr_t)token;
-    size_t idx = (size_t)(t & TOKEN_IDX_MASK);
-    size_t per = (size_t)s->qmax + 1;
-    struct blk_req *r;
-
-    if (idx >= (size_t)s->num_queues * per || idx % per == 0)
-        return NULL;
-    r = &s->slots[idx].r;
-    if (r->state == SLOT_FREE || r->pending == 0 ||
-        (uintptr_t)(r->seq & TOKEN_SEQ_MASK) != (t >> TOKEN_SHIFT))
-        return NULL;
-    return r;
+    return (void *)vdm_kit_token(&s->kit, r->kr);
 }
 
 static void blk_log(const struct blk *s, int level, const char *msg)
@@ -202,55 +133,23 @@ static void merge_status(struct blk_req *r, uint8_t st)
         r->status = st;
 }
 
-/* The last reference is gone: report the request and free its slot.
- * "Device Operation": the status byte is the last byte written; the used
- * length counts the data written and that byte. An abandoned (ZOMBIE)
- * request touches neither guest memory nor the queue. */
-static void blk_finish(struct blk *s, struct blk_req *r)
+/* The last reference is gone: write the status and say how many bytes the
+ * device wrote. "Device Operation": the status byte is the last byte
+ * written; the used length counts the data written and that byte. An
+ * abandoned request touches no guest memory. */
+static uint32_t blk_end(struct blk_req *r)
 {
-    struct blk_queue *qs = qstate(s, r->q);
-    const struct vdm_mem *mem = vdm_dev_mem(s->dev);
-    uint32_t nspans = r->c.nread + r->c.nwrite;
-    size_t idx = slot_index(s, r);
+    uint32_t written = 0;
 
     if (r->fix_idx != NONE) {
-        r->c.iov[r->fix_idx] = r->fix;
+        r->kr->chain.iov[r->fix_idx] = r->fix;
         r->fix_idx = NONE;
     }
-    if (nspans > r->c.iov_cap)
-        nspans = r->c.iov_cap;
-
-    if (r->state == SLOT_ACTIVE) {
-        struct vdm_vq *vq = vdm_dev_queue(s->dev, r->q);
-        uint32_t written = 0;
-
-        if (vq != NULL && r->status_ptr != NULL) {
-            *(volatile uint8_t *)r->status_ptr = r->status;
-            written = (r->status == VDM_BLK_S_OK ? r->data_len : 0) + 1;
-        }
-        vdm_mem_release(mem, r->c.iov, nspans);
-        if (vq != NULL) {
-            if (vdm_vq_push(vq, r->c.id, written) < 0)
-                blk_log(s, VDM_LOG_ERROR, "blk: used push failed");
-            else if (qs->busy)
-                qs->npushed++;
-            else
-                (void)vdm_dev_notify_used(s->dev, r->q);
-        }
-        qs->nactive--;
-    } else {
-        vdm_mem_release(mem, r->c.iov, nspans);
-        qs->nzombie--;
+    if (vdm_kit_req_live(r->kr) && r->status_ptr != NULL) {
+        *(volatile uint8_t *)r->status_ptr = r->status;
+        written = (r->status == VDM_BLK_S_OK ? r->data_len : 0) + 1;
     }
-    r->state = SLOT_FREE;
-    r->next_free = qs->free_head;
-    qs->free_head = (uint32_t)idx;
-}
-
-static void blk_put(struct blk *s, struct blk_req *r)
-{
-    if (--r->pending == 0)
-        blk_finish(s, r);
+    return written;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -267,7 +166,7 @@ static int in_range(const struct blk *s, uint64_t sector, uint64_t n)
  * IOERR and writes nothing. */
 static void blk_rw(struct blk *s, struct blk_req *r, uint64_t sector, int write)
 {
-    struct vdm_chain *c = &r->c;
+    struct vdm_chain *c = &r->kr->chain;
     struct vdm_iov *iov;
     uint32_t dlen, n, i;
     int rc;
@@ -348,11 +247,11 @@ static void blk_flush(struct blk *s, struct blk_req *r)
  * the driver gives 20 bytes, a shorter buffer gets what fits. */
 static void blk_get_id(struct blk *s, struct blk_req *r)
 {
-    uint32_t n = r->c.write_len - 1;
+    uint32_t n = r->kr->chain.write_len - 1;
 
     if (n > VDM_BLK_ID_BYTES)
         n = VDM_BLK_ID_BYTES;
-    r->data_len = (uint32_t)vdm_chain_copy_to(&r->c, 0, s->serial, n);
+    r->data_len = (uint32_t)vdm_chain_copy_to(&r->kr->chain, 0, s->serial, n);
 }
 
 /* VIRTIO_BLK_T_DISCARD / VIRTIO_BLK_T_WRITE_ZEROES: one or more struct
@@ -365,7 +264,7 @@ static void blk_get_id(struct blk *s, struct blk_req *r)
  * segment state indeterminate when the request fails. */
 static void blk_dwz(struct blk *s, struct blk_req *r, uint32_t type)
 {
-    const struct vdm_chain *c = &r->c;
+    const struct vdm_chain *c = &r->kr->chain;
     int wz = type == VDM_BLK_T_WRITE_ZEROES;
     uint32_t dlen, nseg, i, max_seg, max_sec;
     uint8_t st = VDM_BLK_S_OK;
@@ -422,22 +321,26 @@ static void blk_dwz(struct blk *s, struct blk_req *r, uint32_t type)
             r->pending--;
             st = VDM_BLK_S_IOERR;
         }
-        if (r->state != SLOT_ACTIVE)
+        if (!vdm_kit_req_live(r->kr))
             return; /* reset from inside the host call: stop */
     }
     merge_status(r, st);
 }
 
 /* Look at one popped chain (spec "Device Operation", struct
- * virtio_blk_req). The submission holds one reference on the slot so a
- * completion from inside a host call never finishes it under our feet. */
-static void blk_submit(struct blk *s, struct blk_req *r)
+ * virtio_blk_req): the kit's serve handler. The submission holds one
+ * reference on the request so a completion from inside a host call never
+ * ends it under our feet. */
+static int blk_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
 {
-    struct vdm_chain *c = &r->c;
+    struct blk *s = ctx;
+    struct blk_req *r = breq(kr);
+    struct vdm_chain *c = &kr->chain;
     uint8_t hdr[VDM_BLK_HDR_BYTES];
     uint32_t type;
     uint64_t sector;
 
+    r->kr = kr;
     r->pending = 1;
     r->status = VDM_BLK_S_OK;
     r->data_len = 0;
@@ -449,8 +352,8 @@ static void blk_submit(struct blk *s, struct blk_req *r)
     if (c->nwrite == 0 || c->write_len == 0 ||
         c->iov[c->nread + c->nwrite - 1].len == 0) {
         blk_log(s, VDM_LOG_WARN, "blk: request without a status byte");
-        blk_put(s, r);
-        return;
+        *written = 0;
+        return VDM_KIT_DONE;
     }
     {
         const struct vdm_iov *last = &c->iov[c->nread + c->nwrite - 1];
@@ -462,8 +365,8 @@ static void blk_submit(struct blk *s, struct blk_req *r)
         vdm_chain_copy_from(c, 0, hdr, sizeof(hdr)) != sizeof(hdr)) {
         blk_log(s, VDM_LOG_WARN, "blk: request header too short");
         merge_status(r, VDM_BLK_S_IOERR);
-        blk_put(s, r);
-        return;
+        *written = blk_end(r);
+        return VDM_KIT_DONE;
     }
     type = vdm_le32(hdr);
     sector = vdm_le64(hdr + 8); /* hdr + 4: `reserved` (was ioprio) */
@@ -477,120 +380,29 @@ static void blk_submit(struct blk *s, struct blk_req *r)
     case VDM_BLK_T_WRITE_ZEROES: blk_dwz(s, r, type); break;
     default: merge_status(r, VDM_BLK_S_UNSUPP); break;
     }
-    blk_put(s, r);
+    if (--r->pending != 0)
+        return VDM_KIT_PENDING; /* vdm_blk_complete() ends it */
+    *written = blk_end(r);
+    return VDM_KIT_DONE;
 }
 
-/* Pop and submit one chain: 1 done, 0 queue empty, -1 stop (no free slot,
- * or the queue broke; the device core has been told of a violation). */
-static int blk_pop_one(struct blk *s, uint16_t q, struct vdm_vq *vq)
-{
-    struct blk_queue *qs = qstate(s, q);
-    struct blk_req *r;
-    uint32_t idx = qs->free_head;
-    int rc;
-
-    if (idx == NONE) {
-        qs->stalled = 1;
-        return -1;
-    }
-    r = &s->slots[idx].r;
-    r->c.iov = slot_iov(s, idx);
-    r->c.iov_cap = s->iov_per_req;
-    rc = vdm_vq_pop(vq, &r->c);
-    if (rc == 0)
-        return 0;
-    if (rc < 0 && rc != VDM_ENOSPC)
-        return -1;
-
-    qs->free_head = r->next_free;
-    qs->nactive++;
-    r->state = SLOT_ACTIVE;
-    r->q = q;
-    r->seq++;
-    if ((r->seq & TOKEN_SEQ_MASK) == 0)
-        r->seq++;
-    if (rc == VDM_ENOSPC) {
-        /* More spans than iov_per_req: the status byte cannot be found.
-         * Return the chain untouched (0 written). */
-        blk_log(s, VDM_LOG_WARN, "blk: request has too many segments");
-        r->pending = 1;
-        r->status_ptr = NULL;
-        r->fix_idx = NONE;
-        blk_put(s, r);
-        return 1;
-    }
-    blk_submit(s, r);
-    return 1;
-}
-
-/* One processing pass over queue q. Not re-entered: a call from inside a
- * host call (kick, or a completion freeing a slot) finds the pass running. */
-static void blk_run(struct blk *s, uint16_t q)
-{
-    struct blk_queue *qs = qstate(s, q);
-    struct vdm_vq *vq;
-    uint32_t gen = qs->gen;
-    int rc;
-
-    if (qs->busy)
-        return;
-    vq = vdm_dev_queue(s->dev, q);
-    if (vq == NULL)
-        return;
-    qs->busy = 1;
-    qs->stalled = 0;
-    qs->npushed = 0;
-    (void)vdm_vq_set_notify(vq, 0);
-    for (;;) {
-        rc = blk_pop_one(s, q, vq);
-        if (qs->gen != gen)
-            break; /* reset from inside a host call: the ring is gone */
-        if (rc > 0)
-            continue;
-        if (rc < 0 || vdm_vq_set_notify(vq, 1) != 1)
-            break;
-        /* Chains arrived while re-enabling notifications: go on. */
-        (void)vdm_vq_set_notify(vq, 0);
-    }
-    if (qs->gen == gen) {
-        if (rc < 0)
-            (void)vdm_vq_set_notify(vq, 1);
-        if (qs->npushed != 0)
-            (void)vdm_dev_notify_used(s->dev, q);
-    }
-    qs->npushed = 0;
-    qs->busy = 0;
-}
-
-/* Abandon queue q's requests (device or queue reset): the host keeps its
- * slots until it completes them; nothing of theirs is touched again. */
-static void blk_abandon_queue(struct blk *s, uint16_t q)
-{
-    struct blk_queue *qs = qstate(s, q);
-    size_t base = qbase(s, q);
-    uint32_t k;
-
-    qs->gen++;
-    qs->stalled = 0;
-    qs->npushed = 0;
-    if (qs->nactive == 0)
-        return;
-    for (k = 1; k <= s->qmax; k++) {
-        struct blk_req *r = &s->slots[base + k].r;
-        if (r->state == SLOT_ACTIVE) {
-            r->state = SLOT_ZOMBIE;
-            qs->nactive--;
-            qs->nzombie++;
-        }
-    }
-}
+/* "Device Operation": a request the device cannot take (more spans than
+ * iov_per_req) still gets its status byte, the last byte of the chain. */
+static const struct vdm_kit_queue blk_queues[] = {
+    {.serve = blk_serve,
+     .status_at = VDM_KIT_STATUS_TAIL,
+     .status_len = 1,
+     .status_err = {VDM_BLK_S_IOERR}},
+};
 
 /* ------------------------------------------------------------------------ */
 /* Device class hooks */
 
 static struct blk *blk_dev(struct vdm_dev *d)
 {
-    return blk_of((struct vdm_blk *)vdm_dev_priv(d));
+    struct blk *s = (struct blk *)vdm_dev_priv(d);
+
+    return s != NULL && s->magic == BLK_MAGIC ? s : NULL;
 }
 
 /* "Device Initialization": if CONFIG_WCE is negotiated without FLUSH,
@@ -614,20 +426,18 @@ static int blk_features_ok(struct vdm_dev *d, uint64_t accepted)
 static void blk_reset(struct vdm_dev *d)
 {
     struct blk *s = blk_dev(d);
-    uint16_t q;
 
     if (s == NULL)
         return;
-    for (q = 0; q < s->num_queues; q++)
-        blk_abandon_queue(s, q);
+    vdm_kit_reset(&s->kit, UINT16_MAX);
     set_cache_mode(s, (s->flags & VDM_BLK_WRITEBACK) != 0);
 }
 
 static void blk_queue_reset(struct vdm_dev *d, uint16_t q)
 {
     struct blk *s = blk_dev(d);
-    if (s != NULL && q < s->num_queues)
-        blk_abandon_queue(s, q);
+    if (s != NULL)
+        vdm_kit_reset(&s->kit, q);
 }
 
 static void blk_queue_notify(struct vdm_dev *d, uint16_t q)
@@ -643,14 +453,14 @@ static void blk_queue_notify(struct vdm_dev *d, uint16_t q)
     if (VDM_HAS_HOOK(s->ops, struct vdm_blk_ops, kick))
         s->ops->kick(s->host, q);
     else
-        blk_run(s, q);
+        (void)vdm_kit_run(&s->kit, q);
 }
 
 /* "Device configuration layout": struct virtio_blk_config, little-endian,
  * padding (unused0, unused1) zero. */
 static void blk_config_image(const struct blk *s, uint8_t *cfg)
 {
-    __builtin_memset(cfg, 0, VDM_BLK_CONFIG_SIZE);
+    __builtin_memset(cfg, 0, VDM_BLK_CONFIG_BYTES);
     vdm_put_le64(cfg + VDM_BLK_CFG_CAPACITY, s->capacity);
     vdm_put_le32(cfg + VDM_BLK_CFG_SIZE_MAX, s->size_max);
     vdm_put_le32(cfg + VDM_BLK_CFG_SEG_MAX, s->seg_max);
@@ -683,10 +493,10 @@ static void blk_config_read(struct vdm_dev *d, uint32_t off, void *buf,
                             uint32_t len)
 {
     const struct blk *s = blk_dev(d);
-    uint8_t cfg[VDM_BLK_CONFIG_SIZE];
+    uint8_t cfg[VDM_BLK_CONFIG_BYTES];
 
-    if (s == NULL || off > VDM_BLK_CONFIG_SIZE ||
-        len > VDM_BLK_CONFIG_SIZE - off) {
+    if (s == NULL || off > VDM_BLK_CONFIG_BYTES ||
+        len > VDM_BLK_CONFIG_BYTES - off) {
         __builtin_memset(buf, 0, len);
         return;
     }
@@ -726,7 +536,7 @@ static const struct vdm_device_class blk_class = {
     .size = sizeof(struct vdm_device_class),
     .device_id = VDM_VIRTIO_ID_BLK,
     .name = "blk",
-    .config_size = VDM_BLK_CONFIG_SIZE,
+    .config_size = VDM_BLK_CONFIG_BYTES,
     .max_queues = VDM_DEV_MAX_QUEUES,
     .features_ok = blk_features_ok,
     .reset = blk_reset,
@@ -743,9 +553,6 @@ static const struct vdm_device_class blk_class = {
     (VDM_BLK_RO | VDM_BLK_FLUSH | VDM_BLK_WCE | VDM_BLK_WRITEBACK |            \
      VDM_BLK_TOPOLOGY | VDM_BLK_DISCARD | VDM_BLK_WRITE_ZEROES |               \
      VDM_BLK_WZ_MAY_UNMAP)
-
-/* Device-type feature bits are 0..23 (spec "Feature Bits"). */
-#define DEVICE_TYPE_BITS 0xffffffull
 
 static uint64_t blk_features(const struct vdm_blk_config *cfg, uint16_t nq,
                              uint64_t base_features)
@@ -772,10 +579,8 @@ static uint64_t blk_features(const struct vdm_blk_config *cfg, uint16_t nq,
         f |= VDM_BLK_F_DISCARD;
     if ((cfg->flags & VDM_BLK_WRITE_ZEROES) != 0)
         f |= VDM_BLK_F_WRITE_ZEROES;
-    /* Ring features; requests complete out of order, so no IN_ORDER. */
-    f |= (VDM_F_RING_ALL | (base_features & ~DEVICE_TYPE_BITS)) &
-         ~VDM_F_IN_ORDER;
-    return f;
+    /* The kit's policy; requests complete out of order, so no IN_ORDER. */
+    return vdm_kit_features(f, base_features, VDM_F_IN_ORDER);
 }
 
 static int check_config(const struct vdm_blk_config *cfg,
@@ -823,10 +628,9 @@ int vdm_blk_init(struct vdm_blk *blk, struct vdm_dev *dev,
                  const struct vdm_blk_config *cfg,
                  const struct vdm_dev_config *base)
 {
+    struct vdm_kit_config kc = VDM_INIT(struct vdm_kit_config);
     struct vdm_dev_config dc;
     struct blk *s;
-    uint16_t q;
-    uint32_t k;
     int rc;
 
     if (blk == NULL || dev == NULL || cfg == NULL || base == NULL)
@@ -841,8 +645,6 @@ int vdm_blk_init(struct vdm_blk *blk, struct vdm_dev *dev,
     s->dev = dev;
     s->ops = cfg->ops;
     s->host = cfg->host;
-    s->slots = (union blk_slot *)(void *)cfg->reqs;
-    s->iovs = cfg->iovs;
     s->capacity = cfg->capacity;
     s->iov_per_req = cfg->iov_per_req;
     s->blk_size = cfg->blk_size;
@@ -869,27 +671,28 @@ int vdm_blk_init(struct vdm_blk *blk, struct vdm_dev *dev,
     s->writeback = (cfg->flags & VDM_BLK_WRITEBACK) != 0;
     __builtin_memcpy(s->serial, cfg->serial, VDM_BLK_ID_BYTES);
 
-    /* Per-queue bookkeeping and free lists. */
-    __builtin_memset(cfg->reqs, 0,
-                     VDM_BLK_REQS(s->num_queues, s->qmax) *
-                         sizeof(struct vdm_blk_req));
-    for (q = 0; q < s->num_queues; q++) {
-        size_t base_idx = qbase(s, q);
-        struct blk_queue *qs = &s->slots[base_idx].qs;
-        qs->free_head = (uint32_t)base_idx + 1;
-        for (k = 1; k <= s->qmax; k++) {
-            struct blk_req *r = &s->slots[base_idx + k].r;
-            r->next_free = k < s->qmax ? (uint32_t)(base_idx + k + 1) : NONE;
-            r->fix_idx = NONE;
-        }
-    }
+    /* Request slots: the kit's, blk's part follows (struct blk_req). The
+     * kit drains a queue completely: a host that wants a bound per pass
+     * schedules queues itself (the kick hook). */
+    kc.num_queues = s->num_queues;
+    kc.nqdesc = 1;
+    kc.queues = blk_queues;
+    kc.ctx = s;
+    kc.slots = cfg->reqs;
+    kc.iovs = cfg->iovs;
+    kc.slot_bytes = VDM_BLK_REQ_SIZE;
+    kc.per_queue = s->qmax;
+    kc.iov_per_req = s->iov_per_req;
+    rc = vdm_kit_init(&s->kit, dev, &kc);
+    if (rc < 0)
+        return rc;
 
     /* cannot fail: check_config required the whole struct */
     (void)vdm_copy_sized(&dc, sizeof(dc), base, sizeof(dc));
     dc.num_queues = s->num_queues;
     dc.features = blk_features(cfg, s->num_queues, base->features);
     dc.cls = &blk_class;
-    dc.priv = blk;
+    dc.priv = s;
     s->magic = BLK_MAGIC;
     rc = vdm_dev_init(dev, &dc);
     if (rc < 0) {
@@ -902,31 +705,25 @@ int vdm_blk_init(struct vdm_blk *blk, struct vdm_dev *dev,
 int vdm_blk_complete(struct vdm_blk *blk, void *token, int status)
 {
     struct blk *s = blk_of(blk);
+    struct vdm_kit_req *kr;
     struct blk_req *r;
-    struct blk_queue *qs;
-    uint16_t q;
-    int stale;
 
     if (s == NULL)
         return VDM_EINVAL;
-    r = req_of_token(s, token);
-    if (r == NULL) {
+    kr = vdm_kit_lookup(&s->kit, (uintptr_t)token);
+    r = kr != NULL ? breq(kr) : NULL;
+    if (r == NULL || r->pending == 0) {
         blk_log(s, VDM_LOG_WARN, "blk: completion of an unknown token");
         return VDM_EINVAL;
     }
-    q = r->q;
-    qs = qstate(s, q);
-    stale = r->state == SLOT_ZOMBIE;
     if (status == (int)VDM_BLK_S_OK || status == (int)VDM_BLK_S_IOERR ||
         status == (int)VDM_BLK_S_UNSUPP)
         merge_status(r, (uint8_t)status);
     else
         merge_status(r, VDM_BLK_S_IOERR);
-    blk_put(s, r);
-    /* A slot came free for a queue that ran out of them. */
-    if (r->state == SLOT_FREE && qs->stalled && !qs->busy)
-        blk_run(s, q);
-    if (stale) {
+    if (--r->pending != 0)
+        return vdm_kit_req_live(kr) ? 0 : VDM_ESTATE;
+    if (vdm_kit_finish(&s->kit, kr, blk_end(r)) == VDM_ESTATE) {
         blk_log(s, VDM_LOG_INFO, "blk: completion after reset dropped");
         return VDM_ESTATE;
     }
@@ -941,19 +738,19 @@ int vdm_blk_process(struct vdm_blk *blk, uint16_t q)
         return VDM_EINVAL;
     if (q >= active_queues(s))
         return VDM_ERANGE;
-    blk_run(s, q);
+    (void)vdm_kit_run(&s->kit, q);
     return 0;
 }
 
 int vdm_blk_token_queue(const struct vdm_blk *blk, const void *token)
 {
     const struct blk *s = cblk_of(blk);
-    const struct blk_req *r;
+    const struct vdm_kit_req *kr;
 
     if (s == NULL)
         return VDM_EINVAL;
-    r = req_of_token(s, token);
-    return r != NULL ? (int)r->q : VDM_EINVAL;
+    kr = vdm_kit_lookup(&s->kit, (uintptr_t)token);
+    return kr != NULL ? (int)kr->queue : VDM_EINVAL;
 }
 
 int vdm_blk_set_capacity(struct vdm_blk *blk, uint64_t capacity)
@@ -982,14 +779,13 @@ uint32_t vdm_blk_writeback(const struct vdm_blk *blk)
 uint32_t vdm_blk_in_flight(const struct vdm_blk *blk)
 {
     const struct blk *s = cblk_of(blk);
-    uint32_t n = 0;
-    uint16_t q;
 
-    if (s == NULL)
-        return 0;
-    for (q = 0; q < s->num_queues; q++) {
-        const struct blk_queue *qs = &s->slots[qbase(s, q)].qs;
-        n += qs->nactive + qs->nzombie;
-    }
-    return n;
+    return s != NULL ? vdm_kit_in_flight(&s->kit) : 0;
+}
+
+struct vdm_dev *vdm_blk_dev(const struct vdm_blk *blk)
+{
+    const struct blk *s = cblk_of(blk);
+
+    return s != NULL ? s->dev : NULL;
 }

@@ -11,9 +11,7 @@
 
 #include "abi_internal.h"
 #include "le.h"
-#include "vdm/device.h"
-#include "vdm/mem.h"
-#include "vdm/virtqueue.h"
+#include "vdm/kit.h"
 
 /* Spans one eventq or statusq chain may have (an event is 8 bytes). */
 #define INPUT_IOV_MAX 8
@@ -38,9 +36,11 @@ struct input_state {
     uint32_t warned;
     /* struct virtio_input_config as the driver sees it, rebuilt whenever
      * the driver writes select or subsel */
-    uint8_t space[VDM_INPUT_CONFIG_SPACE_SIZE];
-    struct vdm_iov ev_iov[INPUT_IOV_MAX];
-    struct vdm_iov st_iov[INPUT_IOV_MAX];
+    uint8_t space[VDM_INPUT_CONFIG_BYTES];
+    struct vdm_kit kit;
+    alignas(8) unsigned char
+        slots[VDM_KIT_SLOTS_BYTES(2, 1, VDM_KIT_SLOT_BYTES(0))];
+    struct vdm_iov iov[2 * INPUT_IOV_MAX]; /* eventq slot, statusq slot */
 };
 
 _Static_assert(sizeof(struct input_state) <= VDM_INPUT_SIZE,
@@ -50,9 +50,6 @@ _Static_assert(alignof(struct input_state) <= 8,
 _Static_assert(sizeof(struct vdm_input_event) == 8,
                "struct vdm_input_event must stay 8 bytes");
 
-/* Feature bits 24 to 40: queue and negotiation extensions, not device-type
- * bits (spec "Feature Bits"). */
-#define IN_GENERIC_BITS (((1ull << 41) - 1) & ~((1ull << 24) - 1))
 
 static struct input_state *input_state(struct vdm_input *in)
 {
@@ -283,115 +280,94 @@ static int ring_add(struct input_state *s, uint16_t type, uint16_t code,
 
 /* --- eventq: device to driver ------------------------------------------ */
 
-/* Deliver waiting events while the driver has buffers. One event per
- * buffer: drivers post buffers of exactly one virtio_input_event. */
-static void input_flush(struct input_state *s)
+/* Deliver the oldest waiting event into one eventq buffer (the kit's serve
+ * handler for the eventq). One event per buffer: drivers post buffers of
+ * exactly one virtio_input_event. No event waiting: the buffer goes back
+ * to the ring (VDM_EAGAIN) until vdm_input_send(). */
+static int input_serve_event(void *ctx, struct vdm_kit_req *r,
+                             uint32_t *written)
 {
-    struct vdm_vq *vq = vdm_dev_queue(s->dev, VDM_INPUT_QUEUE_EVENT);
-    const struct vdm_mem *mem = vdm_dev_mem(s->dev);
-    int pushed = 0;
+    struct input_state *s = ctx;
+    const struct vdm_chain *c = &r->chain;
 
-    if (!vq)
-        return;
-    for (;;) {
-        ring_emit_syn_dropped(s);
-        if (s->count == 0)
-            break;
-
-        struct vdm_chain c = {.iov = s->ev_iov, .iov_cap = INPUT_IOV_MAX};
-        int r = vdm_vq_pop(vq, &c);
-        if (r == 0)
-            break;
-        if (r < 0 && r != VDM_ENOSPC)
-            break; /* queue broken: the device core has been told */
-
-        uint32_t nspans = c.nread + c.nwrite;
-        if (nspans > INPUT_IOV_MAX)
-            nspans = INPUT_IOV_MAX;
-        uint32_t written = 0;
-
-        if (r == VDM_ENOSPC) /* the spans we got are the chain's start */
-            input_warn_once(s, IN_WARN_SPANS,
-                            "input: eventq chain has too many spans");
-        if (c.write_len < VDM_INPUT_EVENT_WIRE_SIZE) {
-            /* "These buffers MUST be device-writable and MUST be at least
-             * the size of struct virtio_input_event": return it unused,
-             * the event waits for the next buffer. */
-            input_warn_once(s, IN_WARN_EVSMALL,
-                            "input: eventq buffer smaller than an event");
-        } else {
-            const struct vdm_input_event *e = &s->cfg.queue[s->head];
-            uint8_t wire[VDM_INPUT_EVENT_WIRE_SIZE];
-            vdm_put_le16(wire + 0, e->type);
-            vdm_put_le16(wire + 2, e->code);
-            vdm_put_le32(wire + 4, e->value);
-            written = (uint32_t)vdm_chain_copy_to(&c, 0, wire, sizeof(wire));
-            if (written == sizeof(wire)) {
-                s->head = ring_index(s, 1);
-                s->count--;
-            } else {
-                written = 0; /* cannot happen with write_len >= 8 */
-            }
-        }
-        vdm_mem_release(mem, s->ev_iov, nspans);
-        if (vdm_vq_push(vq, c.id, written) < 0)
-            break;
-        pushed = 1;
+    ring_emit_syn_dropped(s);
+    if (s->count == 0)
+        return VDM_EAGAIN;
+    if (r->truncated) /* the spans we got are the chain's start */
+        input_warn_once(s, IN_WARN_SPANS,
+                        "input: eventq chain has too many spans");
+    *written = 0;
+    if (c->write_len < VDM_INPUT_EVENT_BYTES) {
+        /* "These buffers MUST be device-writable and MUST be at least the
+         * size of struct virtio_input_event": return it unused, the event
+         * waits for the next buffer. */
+        input_warn_once(s, IN_WARN_EVSMALL,
+                        "input: eventq buffer smaller than an event");
+        return VDM_KIT_DONE;
     }
-    if (pushed)
-        (void)vdm_dev_notify_used(s->dev, VDM_INPUT_QUEUE_EVENT);
+    {
+        const struct vdm_input_event *e = &s->cfg.queue[s->head];
+        uint8_t wire[VDM_INPUT_EVENT_BYTES];
+
+        vdm_put_le16(wire + 0, e->type);
+        vdm_put_le16(wire + 2, e->code);
+        vdm_put_le32(wire + 4, e->value);
+        if (vdm_chain_copy_to(c, 0, wire, sizeof(wire)) == sizeof(wire)) {
+            s->head = ring_index(s, 1);
+            s->count--;
+            *written = sizeof(wire);
+        }
+    }
+    return VDM_KIT_DONE;
 }
 
-/* --- statusq: driver to device ----------------------------------------- */
+/* statusq: driver to device (LED state and the like). */
+static int input_serve_status(void *ctx, struct vdm_kit_req *r,
+                              uint32_t *written)
+{
+    struct input_state *s = ctx;
+    const struct vdm_input_ops *ops = s->cfg.ops;
+    uint8_t wire[VDM_INPUT_EVENT_BYTES];
+    int have = 0;
+
+    (void)written;
+    if (r->truncated) /* the spans we got are the chain's start */
+        input_warn_once(s, IN_WARN_SPANS,
+                        "input: statusq chain has too many spans");
+    if (r->chain.read_len < VDM_INPUT_EVENT_BYTES) {
+        /* "Buffers placed into the statusq by a driver MUST be at least
+         * the size of struct virtio_input_event." */
+        input_warn_once(s, IN_WARN_STSMALL,
+                        "input: statusq buffer smaller than an event");
+    } else {
+        /* read once into a local copy */
+        have = vdm_chain_copy_from(&r->chain, 0, wire, sizeof(wire)) ==
+               sizeof(wire);
+    }
+    /* The chain goes back to the driver before the host hook runs, so the
+     * hook may call vdm_input_send(). */
+    (void)vdm_kit_finish(&s->kit, r, 0);
+    if (have && ops && ops->status)
+        ops->status(s->cfg.host, vdm_le16(wire + 0), vdm_le16(wire + 2),
+                    vdm_le32(wire + 4));
+    return VDM_KIT_PENDING; /* already finished */
+}
+
+/* Chains longer than INPUT_IOV_MAX spans: the spans that fit hold the
+ * event (both queues carry one 8-byte virtio_input_event at the start). */
+static const struct vdm_kit_queue input_queues[] = {
+    {.serve = input_serve_event, .status_at = VDM_KIT_STATUS_PREFIX},
+    {.serve = input_serve_status, .status_at = VDM_KIT_STATUS_PREFIX},
+};
+
+static void input_flush(struct input_state *s)
+{
+    (void)vdm_kit_run(&s->kit, VDM_INPUT_QUEUE_EVENT);
+}
 
 static void input_status(struct input_state *s)
 {
-    struct vdm_vq *vq = vdm_dev_queue(s->dev, VDM_INPUT_QUEUE_STATUS);
-    const struct vdm_mem *mem = vdm_dev_mem(s->dev);
-    const struct vdm_input_ops *ops = s->cfg.ops;
-    int pushed = 0;
-
-    if (!vq)
-        return;
-    for (;;) {
-        struct vdm_chain c = {.iov = s->st_iov, .iov_cap = INPUT_IOV_MAX};
-        int r = vdm_vq_pop(vq, &c);
-        if (r == 0)
-            break;
-        if (r < 0 && r != VDM_ENOSPC)
-            break;
-
-        uint32_t nspans = c.nread + c.nwrite;
-        if (nspans > INPUT_IOV_MAX)
-            nspans = INPUT_IOV_MAX;
-        uint8_t wire[VDM_INPUT_EVENT_WIRE_SIZE];
-        int have = 0;
-
-        if (r == VDM_ENOSPC) /* the spans we got are the chain's start */
-            input_warn_once(s, IN_WARN_SPANS,
-                            "input: statusq chain has too many spans");
-        if (c.read_len < VDM_INPUT_EVENT_WIRE_SIZE) {
-            /* "Buffers placed into the statusq by a driver MUST be at
-             * least the size of struct virtio_input_event." */
-            input_warn_once(s, IN_WARN_STSMALL,
-                            "input: statusq buffer smaller than an event");
-        } else {
-            /* read once into a local copy */
-            have =
-                vdm_chain_copy_from(&c, 0, wire, sizeof(wire)) == sizeof(wire);
-        }
-        vdm_mem_release(mem, s->st_iov, nspans);
-        if (vdm_vq_push(vq, c.id, 0) < 0)
-            break;
-        pushed = 1;
-        /* The chain is back with the driver before the host hook runs, so
-         * the hook may call vdm_input_send(). */
-        if (have && ops && ops->status)
-            ops->status(s->cfg.host, vdm_le16(wire + 0), vdm_le16(wire + 2),
-                        vdm_le32(wire + 4));
-    }
-    if (pushed)
-        (void)vdm_dev_notify_used(s->dev, VDM_INPUT_QUEUE_STATUS);
+    (void)vdm_kit_run(&s->kit, VDM_INPUT_QUEUE_STATUS);
 }
 
 /* --- device class hooks ------------------------------------------------ */
@@ -410,6 +386,7 @@ static void input_reset(struct vdm_dev *d)
 {
     struct input_state *s = vdm_dev_priv(d);
 
+    vdm_kit_reset(&s->kit, UINT16_MAX);
     s->head = 0;
     s->count = 0;
     s->flags = 0;
@@ -417,6 +394,13 @@ static void input_reset(struct vdm_dev *d)
     s->space[VDM_INPUT_CFG_OFF_SELECT] = VDM_INPUT_CFG_UNSET;
     s->space[VDM_INPUT_CFG_OFF_SUBSEL] = 0;
     input_select(s);
+}
+
+static void input_queue_reset(struct vdm_dev *d, uint16_t q)
+{
+    struct input_state *s = vdm_dev_priv(d);
+
+    vdm_kit_reset(&s->kit, q);
 }
 
 static void input_driver_ok(struct vdm_dev *d)
@@ -430,13 +414,14 @@ static void input_driver_ok(struct vdm_dev *d)
 
 static const struct vdm_device_class input_class = {
     .size = sizeof(struct vdm_device_class),
-    .device_id = VDM_INPUT_DEVICE_ID,
+    .device_id = VDM_VIRTIO_ID_INPUT,
     .name = "input",
-    .config_size = VDM_INPUT_CONFIG_SPACE_SIZE,
+    .config_size = VDM_INPUT_CONFIG_BYTES,
     .max_queues = VDM_INPUT_NUM_QUEUES,
     .reset = input_reset,
     .driver_ok = input_driver_ok,
     .queue_notify = input_queue_notify,
+    .queue_reset = input_queue_reset,
     .config_read = input_config_read,
     .config_write = input_config_write,
 };
@@ -500,12 +485,27 @@ int vdm_input_init(struct vdm_input *in, struct vdm_dev *dev,
     /* cannot fail: cfg->size was checked above */
     (void)vdm_copy_sized(&s->cfg, sizeof(s->cfg), cfg, 0);
     input_select(s); /* select = UNSET: size 0 */
+    {
+        struct vdm_kit_config kc = VDM_INIT(struct vdm_kit_config);
+
+        kc.num_queues = VDM_INPUT_NUM_QUEUES;
+        kc.nqdesc = 2;
+        kc.queues = input_queues;
+        kc.ctx = s;
+        kc.slots = s->slots;
+        kc.iovs = s->iov;
+        kc.slot_bytes = VDM_KIT_SLOT_BYTES(0);
+        kc.per_queue = 1;
+        kc.iov_per_req = INPUT_IOV_MAX;
+        err = vdm_kit_init(&s->kit, dev, &kc);
+        if (err < 0)
+            return err;
+    }
 
     dc.cls = &input_class;
     dc.priv = s;
-    /* "Feature bits: None.": the ring features, plus the generic bits
-     * ("Reserved Feature Bits", 24 to 40) the host offers. */
-    dc.features = VDM_F_RING_ALL | (base->features & IN_GENERIC_BITS);
+    /* "Feature bits: None.": the kit's policy. */
+    dc.features = vdm_kit_features(0, base->features, 0);
     return vdm_dev_init(dev, &dc);
 }
 

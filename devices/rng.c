@@ -11,16 +11,19 @@
 #include "vdm/devices/rng.h"
 
 #include "abi_internal.h"
-#include "vdm/device.h"
-#include "vdm/mem.h"
-#include "vdm/virtqueue.h"
+#include "vdm/kit.h"
+
+/* One request slot: a request is served as soon as it is popped. */
+#define RNG_SLOT_BYTES VDM_KIT_SLOT_BYTES(0)
 
 struct rng_state {
+    struct vdm_kit kit;
     struct vdm_dev *dev;
     const struct vdm_rng_ops *ops;
     void *host;
+    int last_err;    /* host error seen by the last pass, or 0 */
     uint32_t warned; /* RNG_WARN_* already logged since the last reset */
-    uint32_t reserved;
+    alignas(8) unsigned char slots[VDM_KIT_SLOTS_BYTES(1, 1, RNG_SLOT_BYTES)];
     struct vdm_iov iov[VDM_RNG_IOV_MAX];
 };
 
@@ -29,43 +32,29 @@ _Static_assert(sizeof(struct rng_state) <= VDM_RNG_SIZE,
 _Static_assert(alignof(struct rng_state) <= 8,
                "struct rng_state needs more alignment than vdm_rng has");
 
-/* Feature bits 24 to 40: queue and negotiation extensions, not device-type
- * bits (spec "Feature Bits"). */
-#define RNG_GENERIC_BITS (((1ull << 41) - 1) & ~((1ull << 24) - 1))
-
 static struct rng_state *rng_state(struct vdm_rng *r)
 {
     return (struct rng_state *)(void *)r->opaque;
 }
 
 #define RNG_WARN_NOWRITE   1u  /* chain without a writable byte */
-#define RNG_WARN_SPANS     2u  /* chain with more than VDM_RNG_IOV_MAX spans */
 #define RNG_WARN_READ      4u  /* readable part in a request */
 #define RNG_WARN_HOST      8u  /* fill hook failed */
 #define RNG_WARN_OVERCLAIM 16u /* fill hook claimed more than asked */
 
-/* Log a driver error once per device reset (a hostile guest must not be
- * able to flood the host log). */
-static void rng_warn_once(struct rng_state *s, uint32_t bit, const char *msg)
-{
-    if (s->warned & bit)
-        return;
-    s->warned |= bit;
-    vdm_dev_log(s->dev, VDM_LOG_WARN, msg);
-}
-
 /*
- * Fill the writable spans among the first @p nspans of s->iov from the host.
- * Readable spans (a driver error per "Device Operation") are skipped. Stops
- * at the first short fill. Returns bytes written (>= 0), or the host's
- * negative code if it failed before producing a single byte.
+ * Fill the writable spans of the chain from the host. Readable spans (a
+ * driver error per "Device Operation") are skipped. Stops at the first
+ * short fill. Returns bytes written (>= 0), or the host's negative code if
+ * it failed before producing a single byte.
  */
-static int64_t rng_fill_spans(struct rng_state *s, uint32_t nspans)
+static int64_t rng_fill_spans(struct rng_state *s, const struct vdm_chain *c)
 {
+    uint32_t nspans = c->nread + c->nwrite;
     uint64_t total = 0;
 
-    for (uint32_t i = 0; i < nspans; i++) {
-        const struct vdm_iov *v = &s->iov[i];
+    for (uint32_t i = 0; i < nspans && i < c->iov_cap; i++) {
+        const struct vdm_iov *v = &c->iov[i];
         if (!(v->flags & VDM_IOV_F_WRITE) || v->len == 0)
             continue;
         /* The hook reports its count as an int. */
@@ -77,11 +66,9 @@ static int64_t rng_fill_spans(struct rng_state *s, uint32_t nspans)
         if ((uint32_t)got > ask) {
             /* Host bug: claims more than asked. Never report more than
              * the span holds. */
-            if (!(s->warned & RNG_WARN_OVERCLAIM)) {
-                s->warned |= RNG_WARN_OVERCLAIM;
-                vdm_dev_log(s->dev, VDM_LOG_ERROR,
-                            "rng: fill hook returned more bytes than asked");
-            }
+            vdm_kit_warn_once(s->dev, &s->warned, RNG_WARN_OVERCLAIM,
+                              VDM_LOG_ERROR,
+                              "rng: fill hook returned more bytes than asked");
             got = (int)ask;
         }
         total += (uint32_t)got;
@@ -91,78 +78,50 @@ static int64_t rng_fill_spans(struct rng_state *s, uint32_t nspans)
     return (int64_t)total;
 }
 
-/*
- * Serve the requestq until it is empty or the source runs dry.
- * Returns chains completed, or a negative host error.
- */
+/* "Device Operation": fill the request's writable part with random bytes.
+ * A chain longer than VDM_RNG_IOV_MAX spans is served from its first spans
+ * (a shorter answer is a correct one: VDM_KIT_STATUS_PREFIX). */
+static int rng_serve(void *ctx, struct vdm_kit_req *r, uint32_t *written)
+{
+    struct rng_state *s = ctx;
+    int64_t got;
+
+    if (r->chain.write_len == 0) {
+        vdm_kit_warn_once(s->dev, &s->warned, RNG_WARN_NOWRITE, VDM_LOG_WARN,
+                          "rng: request chain has no writable buffer");
+        *written = 0;
+        return VDM_KIT_DONE;
+    }
+    if (r->chain.read_len != 0)
+        vdm_kit_warn_once(s->dev, &s->warned, RNG_WARN_READ, VDM_LOG_WARN,
+                          "rng: readable buffer in requestq ignored");
+    got = rng_fill_spans(s, &r->chain);
+    if (got <= 0) {
+        /* No entropy now: keep the chain for vdm_rng_kick(). */
+        if (got < 0 && got != VDM_EAGAIN) {
+            vdm_kit_warn_once(s->dev, &s->warned, RNG_WARN_HOST, VDM_LOG_WARN,
+                              "rng: fill hook failed, request kept");
+            s->last_err = (int)got;
+        }
+        return VDM_EAGAIN;
+    }
+    *written = (uint32_t)got;
+    return VDM_KIT_DONE;
+}
+
+static const struct vdm_kit_queue rng_queues[] = {
+    {.serve = rng_serve, .status_at = VDM_KIT_STATUS_PREFIX},
+};
+
+/* Serve the requestq until it is empty or the source runs dry.
+ * Returns chains completed, or a negative host error. */
 static int rng_process(struct rng_state *s)
 {
-    struct vdm_vq *vq = vdm_dev_queue(s->dev, VDM_RNG_QUEUE_REQUEST);
-    const struct vdm_mem *mem = vdm_dev_mem(s->dev);
-    int done = 0;
-    int ret = 0;
+    int n;
 
-    if (!vq)
-        return 0;
-    for (;;) {
-        struct vdm_chain c = {.iov = s->iov, .iov_cap = VDM_RNG_IOV_MAX};
-        int r = vdm_vq_pop(vq, &c);
-        if (r == 0)
-            break;
-        if (r < 0 && r != VDM_ENOSPC)
-            break; /* queue broken: the device core has been told */
-
-        uint32_t nspans = c.nread + c.nwrite;
-        if (nspans > VDM_RNG_IOV_MAX)
-            nspans = VDM_RNG_IOV_MAX;
-
-        /* More spans than VDM_RNG_IOV_MAX: the spans we got are the start
-         * of the chain, and filling the start of its writable part is a
-         * correct (shorter) answer. */
-        if (r == VDM_ENOSPC)
-            rng_warn_once(s, RNG_WARN_SPANS,
-                          "rng: request chain has too many spans, using the "
-                          "first ones");
-        if (c.write_len == 0) {
-            /* Nothing to fill: return it, empty. */
-            vdm_mem_release(mem, s->iov, nspans);
-            rng_warn_once(s, RNG_WARN_NOWRITE,
-                          "rng: request chain has no writable buffer");
-            if (vdm_vq_push(vq, c.id, 0) < 0)
-                break;
-            done++;
-            continue;
-        }
-        if (c.read_len)
-            rng_warn_once(s, RNG_WARN_READ,
-                          "rng: readable buffer in requestq ignored");
-
-        int64_t got = rng_fill_spans(s, nspans);
-        vdm_mem_release(mem, s->iov, nspans);
-        if (got <= 0) {
-            /* No entropy now: keep the chain for vdm_rng_kick(). */
-            if (got < 0 && got != VDM_EAGAIN) {
-                rng_warn_once(s, RNG_WARN_HOST,
-                              "rng: fill hook failed, request kept");
-                ret = (int)got;
-            }
-            if (vdm_vq_unpop(vq, &c) < 0) {
-                /* Cannot happen (the chain was just popped); never leak
-                 * it: return it empty. */
-                vdm_dev_log(s->dev, VDM_LOG_ERROR,
-                            "rng: could not keep request, returned empty");
-                if (vdm_vq_push(vq, c.id, 0) == 0)
-                    done++;
-            }
-            break;
-        }
-        if (vdm_vq_push(vq, c.id, (uint32_t)got) < 0)
-            break;
-        done++;
-    }
-    if (done)
-        (void)vdm_dev_notify_used(s->dev, VDM_RNG_QUEUE_REQUEST);
-    return ret < 0 ? ret : done;
+    s->last_err = 0;
+    n = vdm_kit_run(&s->kit, VDM_RNG_QUEUE_REQUEST);
+    return s->last_err < 0 ? s->last_err : n;
 }
 
 /* --- device class hooks ------------------------------------------------ */
@@ -179,7 +138,15 @@ static void rng_reset(struct vdm_dev *d)
 {
     struct rng_state *s = vdm_dev_priv(d);
 
+    vdm_kit_reset(&s->kit, UINT16_MAX);
     s->warned = 0;
+}
+
+static void rng_queue_reset(struct vdm_dev *d, uint16_t q)
+{
+    struct rng_state *s = vdm_dev_priv(d);
+
+    vdm_kit_reset(&s->kit, q);
 }
 
 static void rng_driver_ok(struct vdm_dev *d)
@@ -190,7 +157,7 @@ static void rng_driver_ok(struct vdm_dev *d)
 
 static const struct vdm_device_class rng_class = {
     .size = sizeof(struct vdm_device_class),
-    .device_id = VDM_RNG_DEVICE_ID,
+    .device_id = VDM_VIRTIO_ID_RNG,
     .name = "rng",
     .config_size =
         0, /* "Device configuration layout: None currently defined" */
@@ -198,6 +165,7 @@ static const struct vdm_device_class rng_class = {
     .reset = rng_reset,
     .driver_ok = rng_driver_ok,
     .queue_notify = rng_queue_notify,
+    .queue_reset = rng_queue_reset,
 };
 
 /* --- public API --------------------------------------------------------- */
@@ -230,12 +198,28 @@ int vdm_rng_init(struct vdm_rng *r, struct vdm_dev *dev,
     s->dev = dev;
     s->ops = cfg->ops;
     s->host = cfg->host;
+    {
+        struct vdm_kit_config kc = VDM_INIT(struct vdm_kit_config);
+        int rc;
+
+        kc.num_queues = VDM_RNG_NUM_QUEUES;
+        kc.nqdesc = 1;
+        kc.queues = rng_queues;
+        kc.ctx = s;
+        kc.slots = s->slots;
+        kc.iovs = s->iov;
+        kc.slot_bytes = RNG_SLOT_BYTES;
+        kc.per_queue = 1;
+        kc.iov_per_req = VDM_RNG_IOV_MAX;
+        rc = vdm_kit_init(&s->kit, dev, &kc);
+        if (rc < 0)
+            return rc;
+    }
 
     dc.cls = &rng_class;
     dc.priv = s;
-    /* "Feature bits: None currently defined": the ring features, plus the
-     * generic bits ("Reserved Feature Bits", 24 to 40) the host offers. */
-    dc.features = VDM_F_RING_ALL | (base->features & RNG_GENERIC_BITS);
+    /* "Feature bits: None currently defined": the kit's policy. */
+    dc.features = vdm_kit_features(0, base->features, 0);
     return vdm_dev_init(dev, &dc);
 }
 

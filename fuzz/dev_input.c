@@ -60,7 +60,7 @@ static void input_check_used(unsigned q, const struct fd_rec *r,
 {
     (void)r;
     if (q == VDM_INPUT_QUEUE_EVENT)
-        FZ_CHECK(u->len == 0 || u->len == VDM_INPUT_EVENT_WIRE_SIZE,
+        FZ_CHECK(u->len == 0 || u->len == VDM_INPUT_EVENT_BYTES,
                  "eventq used len %u", u->len);
     else
         FZ_CHECK(u->len == 0, "statusq used len %u", u->len);

@@ -94,6 +94,12 @@ int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,
             return 0;
         w->truncated = true; /* VDM_ENOSPC: keep checking the rest */
     }
+    if (write && w->tmode != 0 &&
+        (w->tmode == VQ_TAIL_LAST || (w->write_len == 0 && w->tail[2] == 0))) {
+        w->tail[0] = (uint32_t)addr;
+        w->tail[1] = (uint32_t)(addr >> 32);
+        w->tail[2] = len;
+    }
     rc = vdm_mem_probe(q->mem, addr, len, access, &q->mem_hint);
     if (rc != 0)
         return vq_walk_fail(w, VDM_EFAULT,

@@ -144,6 +144,8 @@ struct vq_walk {
     uint64_t total;               /* sum of descriptor lengths */
     bool seen_write;
     bool truncated; /* iov_cap ran out: later spans only checked */
+    uint32_t tmode; /* VQ_TAIL_*: which unmapped descriptor to record */
+    uint32_t *tail; /* c->reserved: recorded descriptor (see VQ_TAIL_*) */
     int err;        /* set when vq_walk_add fails */
     const char *why;
 };
@@ -152,7 +154,20 @@ struct vq_walk {
  * Returns VDM_EPROTO. */
 int vq_violation(struct vq *q, int err, const char *why);
 
-static inline void vq_walk_start(struct vq_walk *w, const struct vdm_chain *c)
+/*
+ * Truncated chains (VDM_ENOSPC): a caller that must still answer the chain
+ * (a status byte at the end of the writable part, a response header at its
+ * start) asks, by setting c->reserved[2] to VQ_TAIL_LAST or VQ_TAIL_FIRST
+ * before the pop, for the device-writable descriptor beyond the spans
+ * returned to be recorded: the last one (LAST) or, when no writable span
+ * fitted, the first one (FIRST). After the pop c->reserved[0] and [1] hold
+ * its guest address (low, high) and c->reserved[2] its length (0: nothing
+ * recorded). The push bound grows by that length. Used by src/kit.c.
+ */
+#define VQ_TAIL_LAST  1u
+#define VQ_TAIL_FIRST 2u
+
+static inline void vq_walk_start(struct vq_walk *w, struct vdm_chain *c)
 {
     w->iov = c->iov;
     w->cap = c->iov_cap;
@@ -164,6 +179,9 @@ static inline void vq_walk_start(struct vq_walk *w, const struct vdm_chain *c)
     w->total = 0;
     w->seen_write = false;
     w->truncated = false;
+    w->tmode = c->reserved[2] & 3u;
+    w->tail = c->reserved;
+    c->reserved[2] = 0;
     /* err and why are only read after a failure, which sets them */
 }
 
@@ -237,6 +255,11 @@ VQ_INLINE int vq_pop_finish(struct vq *q, struct vdm_chain *c, uint16_t id,
     c->write_len = write_len;
     /* c->reserved is left alone: nothing is kept there */
     q->slots[VQ_SLOT_META(id)] = VQ_META(ndesc, seq);
+    if (VDM_UNLIKELY(truncated)) {
+        /* a recorded tail descriptor may be written too (see VQ_TAIL_*) */
+        uint32_t t = c->reserved[2];
+        write_len = t > UINT32_MAX - write_len ? UINT32_MAX : write_len + t;
+    }
     q->slots[VQ_SLOT_WLEN(id)] = write_len;
     q->pop_seq = (uint16_t)(seq + 1u);
     q->inflight++;

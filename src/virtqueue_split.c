@@ -274,6 +274,9 @@ slow:
     w.total = (uint64_t)read_len + write_len; /* no truncation yet */
     w.seen_write = seen_write;
     w.truncated = false;
+    w.tmode = c->reserved[2] & 3u; /* VQ_TAIL_*: the caller's request */
+    w.tail = c->reserved;
+    c->reserved[2] = 0;
     return split_pop_slow(q, c, &w, head, ring_n, d);
 }
 

@@ -462,7 +462,7 @@ int main(void)
         int id = drv_mmio_probe(&mmio1);
         printf("    [rng-mmio] MagicValue \"virt\", Version 2, DeviceID %d\n",
                id);
-        if (id != VDM_RNG_DEVICE_ID)
+        if (id != VDM_VIRTIO_ID_RNG)
             fail("rng-mmio: probe returned %d", id);
     }
     if (drv_pci_probe(&pci1, PCI_WINDOW1, 0) != 0)

@@ -25,6 +25,7 @@
 #include "guestmem.h"
 #include "vdm/common.h"
 #include "vdm/device.h"
+#include "vdm/kit.h"
 #include "vdm/devices/blk.h"
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
@@ -53,10 +54,11 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_pci, VDM_PCI_SIZE, 1024);
     OPAQUE(struct vdm_vhost_user, VDM_VHOST_USER_SIZE, 8192);
     OPAQUE(struct vdm_vhost_user_ring, VDM_VHOST_USER_RING_SIZE, 128);
-    OPAQUE(struct vdm_rng, VDM_RNG_SIZE, 384);
+    OPAQUE(struct vdm_rng, VDM_RNG_SIZE, 640);
+    OPAQUE(struct vdm_kit, VDM_KIT_SIZE, 128);
     OPAQUE(struct vdm_blk, VDM_BLK_SIZE, 512);
     OPAQUE(struct vdm_blk_req, VDM_BLK_REQ_SIZE, 128);
-    OPAQUE(struct vdm_input, VDM_INPUT_SIZE, 768);
+    OPAQUE(struct vdm_input, VDM_INPUT_SIZE, 1152);
 }
 END_TEST
 
@@ -89,12 +91,12 @@ START_TEST(wire_sizes)
     ck_assert_uint_eq(VDM_MMIO_QUEUE_SIZE, 0x38);
     ck_assert_uint_eq(VDM_VHOST_USER_HDR_SIZE, 12);
     ck_assert_uint_eq(VDM_BLK_SECTOR_SIZE, 512);
-    ck_assert_uint_eq(VDM_BLK_CONFIG_SIZE, 60);
+    ck_assert_uint_eq(VDM_BLK_CONFIG_BYTES, 60);
     ck_assert_uint_eq(VDM_BLK_CFG_BLK_SIZE, 20);
     ck_assert_uint_eq(VDM_BLK_CFG_MIN_IO_SIZE, 26);
     ck_assert_uint_eq(VDM_BLK_CFG_OPT_IO_SIZE, 28);
-    ck_assert_uint_eq(VDM_INPUT_EVENT_WIRE_SIZE, 8);
-    ck_assert_uint_eq(VDM_INPUT_CONFIG_SPACE_SIZE, 136);
+    ck_assert_uint_eq(VDM_INPUT_EVENT_BYTES, 8);
+    ck_assert_uint_eq(VDM_INPUT_CONFIG_BYTES, 136);
     ck_assert_uint_eq(VDM_INPUT_CFG_OFF_SIZE, 2);
 }
 END_TEST

@@ -1874,7 +1874,7 @@ START_TEST(cat_out_of_range_input_select)
     static struct vdm_input_event ring[8];
     struct vdm_input in;
     struct dh h;
-    uint8_t cs[VDM_INPUT_CONFIG_SPACE_SIZE], junk[8];
+    uint8_t cs[VDM_INPUT_CONFIG_BYTES], junk[8];
 
     ck_assert_int_eq(dh_init(&h, &o), 0);
     c.queue = ring;

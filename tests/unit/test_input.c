@@ -213,7 +213,7 @@ static uint8_t cfg_read8(uint32_t off)
  * Plain C (no Check assertion) so that exhaustive loops stay fast. */
 static int cfg_query_raw(uint8_t select, uint8_t subsel, uint8_t *u)
 {
-    uint8_t cs[VDM_INPUT_CONFIG_SPACE_SIZE];
+    uint8_t cs[VDM_INPUT_CONFIG_BYTES];
 
     if (dh_config_write(&h, VDM_INPUT_CFG_OFF_SELECT, &select, 1) ||
         dh_config_write(&h, VDM_INPUT_CFG_OFF_SUBSEL, &subsel, 1) ||
@@ -256,7 +256,7 @@ START_TEST(input_config_identity)
 {
     uint8_t u[128];
 
-    ck_assert_uint_eq(vdm_dev_config_size(&h.dev), VDM_INPUT_CONFIG_SPACE_SIZE);
+    ck_assert_uint_eq(vdm_dev_config_size(&h.dev), VDM_INPUT_CONFIG_BYTES);
     ck_assert_uint_eq(vdm_dev_config_size(&h.dev), 136);
     /* "Device ID: 18", eventq and statusq, no feature bits. */
     ck_assert_uint_eq(vdm_dev_num_queues(&h.dev), 2);

@@ -54,13 +54,12 @@
 
 #include "../common.h"
 #include "../device.h"
+#include "../ids.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** @brief VIRTIO device id of a block device (spec "Device Types"). */
-#define VDM_VIRTIO_ID_BLK 2u
 
 /** @name Feature bits (spec "Block Device / Feature bits")
  * @{ */
@@ -129,7 +128,7 @@ extern "C" {
 #define VDM_BLK_CFG_MAX_WZ_SEG          52u /**< le32 max_write_zeroes_seg. */
 #define VDM_BLK_CFG_WZ_MAY_UNMAP        56u /**< u8 write_zeroes_may_unmap. */
 /** Config space size: through unused1 (secure erase and zoned not offered). */
-#define VDM_BLK_CONFIG_SIZE 60u
+#define VDM_BLK_CONFIG_BYTES 60u
 /** @} */
 
 /** @name vdm_blk_config::flags
@@ -331,6 +330,9 @@ VDM_API uint32_t vdm_blk_writeback(const struct vdm_blk *blk);
  *        guest memory unmapped) once this is 0.
  */
 VDM_API uint32_t vdm_blk_in_flight(const struct vdm_blk *blk);
+
+/** @brief The generic device @p blk was set up on (NULL if none). */
+VDM_API struct vdm_dev *vdm_blk_dev(const struct vdm_blk *blk);
 
 #ifdef __cplusplus
 }

@@ -58,13 +58,12 @@
 
 #include "../common.h"
 #include "../device.h"
+#include "../ids.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** @brief VIRTIO device id of the input device. */
-#define VDM_INPUT_DEVICE_ID 18
 /** @brief Number of queues (eventq, statusq). */
 #define VDM_INPUT_NUM_QUEUES 2
 /** @brief Index of the eventq (device to driver). */
@@ -72,13 +71,13 @@ extern "C" {
 /** @brief Index of the statusq (driver to device). */
 #define VDM_INPUT_QUEUE_STATUS 1
 /** @brief Bytes of one virtio_input_event on the wire. */
-#define VDM_INPUT_EVENT_WIRE_SIZE 8
+#define VDM_INPUT_EVENT_BYTES 8
 /** @brief Size of virtio_input_config (8-byte header + 128-byte union). */
-#define VDM_INPUT_CONFIG_SPACE_SIZE 136
+#define VDM_INPUT_CONFIG_BYTES 136
 /** @brief Largest string or bitmap in the config union, in bytes. */
 #define VDM_INPUT_CFG_DATA_MAX 128
 /** @brief Bytes of opaque storage for one input device. */
-#define VDM_INPUT_SIZE 768
+#define VDM_INPUT_SIZE 1152
 /** @brief Bytes of a bitmap that holds codes 0..@p max_code. */
 #define VDM_INPUT_BITMAP_BYTES(max_code) ((uint32_t)(max_code) / 8u + 1u)
 

@@ -33,13 +33,12 @@
 
 #include "../common.h"
 #include "../device.h"
+#include "../ids.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** @brief VIRTIO device id of the entropy device. */
-#define VDM_RNG_DEVICE_ID 4
 /** @brief Number of queues (requestq). */
 #define VDM_RNG_NUM_QUEUES 1
 /** @brief Index of the requestq. */
@@ -47,7 +46,7 @@ extern "C" {
 /** @brief Most spans one request chain may have. */
 #define VDM_RNG_IOV_MAX 16
 /** @brief Bytes of opaque storage for one entropy device. */
-#define VDM_RNG_SIZE 384
+#define VDM_RNG_SIZE 640
 
 /** @brief An entropy device: opaque caller-owned storage. */
 struct vdm_rng {

@@ -132,7 +132,7 @@ static int drive(void)
         return 10;
     if (rd(VDM_MMIO_MAGIC_VALUE) != VDM_MMIO_MAGIC ||
         rd(VDM_MMIO_VERSION_REG) != 2 ||
-        rd(VDM_MMIO_DEVICE_ID) != VDM_RNG_DEVICE_ID)
+        rd(VDM_MMIO_DEVICE_ID) != VDM_VIRTIO_ID_RNG)
         return 11;
     wr(VDM_MMIO_STATUS, 0);
     wr(VDM_MMIO_STATUS, st);

@@ -131,8 +131,8 @@ static int rng_over_mmio(const struct vdm_mem *mem)
     CHECK(vdm_mmio_read(&mmio, VDM_MMIO_MAGIC_VALUE, 4, &v) == 0 &&
           v == VDM_MMIO_MAGIC);
     CHECK(vdm_mmio_read(&mmio, VDM_MMIO_DEVICE_ID, 4, &v) == 0 &&
-          v == VDM_RNG_DEVICE_ID);
-    CHECK(vdm_dev_device_id(&dev) == VDM_RNG_DEVICE_ID);
+          v == VDM_VIRTIO_ID_RNG);
+    CHECK(vdm_dev_device_id(&dev) == VDM_VIRTIO_ID_RNG);
     return 0;
 }
 
