@@ -38,8 +38,8 @@ struct input_state {
      * the driver writes select or subsel */
     uint8_t space[VDM_INPUT_CONFIG_BYTES];
     struct vdm_kit kit;
-    alignas(8) unsigned char
-        slots[VDM_KIT_SLOTS_BYTES(2, 1, VDM_KIT_SLOT_BYTES(0))];
+    alignas(8) unsigned char slots[VDM_KIT_SLOTS_BYTES(2, 1,
+                                                       VDM_KIT_SLOT_BYTES(0))];
     struct vdm_iov iov[2 * INPUT_IOV_MAX]; /* eventq slot, statusq slot */
 };
 
@@ -49,7 +49,6 @@ _Static_assert(alignof(struct input_state) <= 8,
                "struct input_state needs more alignment than vdm_input has");
 _Static_assert(sizeof(struct vdm_input_event) == 8,
                "struct vdm_input_event must stay 8 bytes");
-
 
 static struct input_state *input_state(struct vdm_input *in)
 {

@@ -249,6 +249,19 @@ void *fm_hva(uint64_t gpa, uint64_t len)
     return NULL;
 }
 
+void *fm_lib_hva(uint64_t gpa, uint64_t len)
+{
+    unsigned n = S.hooks ? FM_NHOST : FM_NREG;
+    for (unsigned i = 0; i < n; i++) {
+        if (gpa < S.gpa[i])
+            continue;
+        uint64_t off = gpa - S.gpa[i];
+        if (off < S.size[i] && len <= S.size[i] - off)
+            return S.lib[i] + off;
+    }
+    return NULL;
+}
+
 int fm_span_ok(const void *hva, uint64_t len, int write)
 {
     uintptr_t p = (uintptr_t)hva;

@@ -87,6 +87,15 @@ void *fm_hva(uint64_t gpa, uint64_t len);
  *        inside a live hook mapping.
  */
 int fm_span_ok(const void *hva, uint64_t len, int write);
+/**
+ * @brief The host address the library must use for guest range
+ *        [gpa, gpa+len): its pointer into the region holding all of it (the
+ *        library's view: the read-only alias for FM_ROM), or into the hook
+ *        window when hooks are enabled. NULL when no single region or the
+ *        window holds the whole range. The fuzz oracle's own translation,
+ *        compared with every span the library hands out.
+ */
+void *fm_lib_hva(uint64_t gpa, uint64_t len);
 /** @brief Also accept the harness views as device memory in fm_span_ok()
  *         (vhost-user: the back-end maps the "memory files" itself). */
 void fm_accept_alias(int on);

@@ -13,7 +13,11 @@
  *    finds valid must be popped with the same id, descriptor count and
  *    byte counts, a violation must break the queue, an empty ring must pop
  *    nothing;
- *  - every span lies in guest memory the device may access that way;
+ *  - every span lies in guest memory the device may access that way, and
+ *    points exactly where the harness's own translation of the walked
+ *    descriptors says (fm_lib_hva() of each descriptor's next bytes vs
+ *    iov[i].base), so a span in the wrong place is caught even when it
+ *    lands in other valid guest memory and the totals agree;
  *  - push / push_batch / unpop succeed exactly when the API says, and the
  *    used entry read back from the ring carries the id and a length no
  *    larger than the chain's writable bytes;
@@ -58,10 +62,21 @@ struct flight {
     struct vdm_iov iov[IOV_MAX];
 };
 
+/* A data descriptor with bytes, as the reference walk read it. */
+struct rdesc {
+    uint64_t addr;
+    uint32_t len;
+    int write;
+};
+
 struct ref {
     int status; /* 0 empty, 1 chain, -1 violation */
     uint16_t id, ndesc;
     uint64_t read_len, write_len;
+    /* The first IOV_MAX data descriptors with bytes: every span of a pop
+     * (at most IOV_MAX) comes from one of them. */
+    struct rdesc d[IOV_MAX];
+    unsigned nd;
 };
 
 static struct {
@@ -120,6 +135,7 @@ static unsigned flight_descs(void)
 struct walk {
     int seen_write;
     uint64_t ndata, total, rd, wr;
+    struct ref *r; /* records the data descriptors */
 };
 
 /* One data descriptor: 0 ok, -1 violation. */
@@ -142,6 +158,8 @@ static int walk_data(struct walk *w, uint64_t addr, uint32_t len, int write)
         w->wr += len;
     else
         w->rd += len;
+    if (w->r->nd < IOV_MAX)
+        w->r->d[w->r->nd++] = (struct rdesc){addr, len, !!write};
     return 0;
 }
 
@@ -159,7 +177,7 @@ static uint8_t *ring_hva(uint64_t gpa, uint64_t len)
 static struct ref ref_split(uint16_t la)
 {
     struct ref r = {.status = -1};
-    struct walk w = {0};
+    struct walk w = {.r = &r};
     uint8_t *desc = ring_hva(V.desc, 16u * V.num);
     uint8_t *avail = ring_hva(V.drv, 6u + 2u * V.num);
     uint16_t head = drv_get_le16(avail + 4 + 2 * (la % V.num));
@@ -218,7 +236,7 @@ static int pavail(uint16_t fl, int wrap)
 static struct ref ref_packed(uint16_t la, int aw)
 {
     struct ref r = {.status = -1};
-    struct walk w = {0};
+    struct walk w = {.r = &r};
     uint8_t *desc = ring_hva(V.desc, 16u * V.num);
     uint32_t pos = la, ring_n = 0;
     int wrap = aw;
@@ -358,6 +376,49 @@ static int span_hits_driver(const struct vdm_iov *v)
            host_overlap(v->base, v->len, V.dev, PACKED ? 4 : 6u + 8u * V.num);
 }
 
+/*
+ * Where each span points: the oracle's own translation of the chain's data
+ * descriptors (fm_lib_hva), in order, against iov[i].base. A span covers
+ * the next bytes of the current descriptor and lies in one region (or the
+ * hook window); spans may split a descriptor anywhere, never join two.
+ * A truncated chain (VDM_ENOSPC) is a prefix.
+ */
+static void check_where(const struct vdm_chain *c, const struct ref *r,
+                        int complete)
+{
+    uint64_t gpa = 0, left = 0;
+    unsigned di = 0;
+    for (uint32_t i = 0; i < c->nread + c->nwrite; i++) {
+        const struct vdm_iov *v = &c->iov[i];
+        if (left == 0) {
+            FZ_CHECK(di < r->nd, "span %u beyond the chain's %u descriptors", i,
+                     r->nd);
+            gpa = r->d[di].addr;
+            left = r->d[di].len;
+            FZ_CHECK(!!(v->flags & VDM_IOV_F_WRITE) == r->d[di].write,
+                     "span %u write flag %#x, descriptor %u is %s", i, v->flags,
+                     di, r->d[di].write ? "writable" : "readable");
+            di++;
+        }
+        FZ_CHECK(v->len <= left,
+                 "span %u (%u bytes) runs past descriptor %u (%llu bytes "
+                 "left at %#llx)",
+                 i, v->len, di - 1, (unsigned long long)left,
+                 (unsigned long long)gpa);
+        void *want = fm_lib_hva(gpa, v->len);
+        FZ_CHECK(want == v->base,
+                 "span %u points to %p, descriptor %u at gpa %#llx (%u "
+                 "bytes) is at %p",
+                 i, v->base, di - 1, (unsigned long long)gpa, v->len, want);
+        gpa += v->len;
+        left -= v->len;
+    }
+    if (complete)
+        FZ_CHECK(left == 0 && di == r->nd,
+                 "spans cover %u of %u descriptors (%llu bytes missing)", di,
+                 r->nd, (unsigned long long)left);
+}
+
 static void check_spans(const struct vdm_chain *c)
 {
     uint64_t rd = 0, wr = 0;
@@ -458,6 +519,7 @@ static void op_pop(struct fz *f)
                  "truncated chain claims %u/%u bytes in %u spans", c.read_len,
                  c.write_len, c.nread + c.nwrite);
     check_spans(&c);
+    check_where(&c, &r, rc == 1);
     FZ_CHECK(V.nfl < MAXNUM, "more chains in flight than the queue size");
     struct flight *fl = &V.fl[V.nfl++];
     fl->id = c.id;

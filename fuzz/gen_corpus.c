@@ -302,6 +302,8 @@ static void vq_add(unsigned nout, unsigned nin, uint16_t len, int mode)
     }
 }
 
+static void vq_primed_seeds(const char *target, int packed);
+
 static void vq_seeds(const char *target, int packed)
 {
     static const struct {
@@ -405,6 +407,251 @@ static void vq_seeds(const char *target, int packed)
     fo_u8(&O, VQ_OP_POP);
     fo_u8(&O, 0);
     save(target, "hostile-table");
+    vq_primed_seeds(target, packed);
+}
+
+/*
+ * Primed hostile seeds: a valid one-descriptor chain in region `prime` is
+ * popped and pushed first, so the queue's region hint points there and the
+ * one-region fast path (vdm_mem_hit() in the ring loops and in
+ * vdm_mem_map_ex()) is what meets the hostile chain posted next. Every
+ * descriptor is written raw (the driver simulator's view is given up).
+ */
+struct gsel { /* an fm_gpa() selector and its parameters */
+    uint8_t sel, r;
+    uint64_t v;
+};
+#define G_REGION(r, off)                                                       \
+    {                                                                          \
+        FM_SEL_REGION, (r), (off)                                              \
+    }
+#define G_STRADDLE(n)                                                          \
+    {                                                                          \
+        FM_SEL_STRADDLE, 0, (n)                                                \
+    } /* DATA2 - n - 1 */
+#define G_END(r, past)                                                         \
+    {                                                                          \
+        FM_SEL_END, (r), (past)                                                \
+    } /* ends past bytes out */
+#define G_HOLE(off)                                                            \
+    {                                                                          \
+        FM_SEL_HOLE, 0, (off)                                                  \
+    }
+#define G_RAW(a)                                                               \
+    {                                                                          \
+        FM_SEL_RAW, 0, (a)                                                     \
+    }
+
+static void e_gsel(const struct gsel *g)
+{
+    fo_u8(&O, g->sel);
+    switch (g->sel) {
+    case FM_SEL_REGION:
+        fo_u8(&O, g->r);
+        fo_u16(&O, (uint16_t)g->v);
+        break;
+    case FM_SEL_STRADDLE: fo_u8(&O, (uint8_t)g->v); break;
+    case FM_SEL_END:
+        fo_u8(&O, g->r);
+        fo_u8(&O, (uint8_t)g->v);
+        break;
+    case FM_SEL_HOLE:
+    case FM_SEL_TOP: fo_u16(&O, (uint16_t)g->v); break;
+    case FM_SEL_RAW: fo_u64(&O, g->v); break;
+    default: break;
+    }
+}
+
+#define D_NEXT  1u
+#define D_WRITE 2u
+#define D_IND   4u
+
+struct hdesc {
+    struct gsel g;
+    uint32_t len;
+    uint16_t flags; /* D_* */
+    uint16_t next;  /* split: next index (packed: ignored) */
+};
+
+/* Descriptor i (split: table index; packed: ring position, wrap 1). */
+static void e_raw_desc(int packed, uint16_t i, const struct hdesc *d,
+                       uint16_t id)
+{
+    fo_u8(&O, VQ_OP_RAW_DESC);
+    fo_u16(&O, i);
+    e_gsel(&d->g);
+    fo_u32(&O, d->len);
+    fo_u16(&O, packed ? (uint16_t)(d->flags | 0x80u) : d->flags);
+    fo_u16(&O, packed ? id : d->next);
+}
+
+/* An indirect table entry (16 bytes) written at a guest address. Split:
+ * flags at 12, next at 14; packed: id at 12, flags at 14 (NEXT unused). */
+static void e_table_entry(int packed, const struct gsel *at, uint64_t addr,
+                          uint32_t len, uint16_t flags, uint16_t next)
+{
+    uint8_t e[16];
+    drv_put_le64(e, addr);
+    drv_put_le32(e + 8, len);
+    drv_put_le16(e + 12, packed ? 0 : flags);
+    drv_put_le16(e + 14, packed ? (uint16_t)(flags & ~D_NEXT) : next);
+    fo_u8(&O, VQ_OP_RAW_MEM);
+    e_gsel(at);
+    fo_u8(&O, 16);
+    fo_bytes(&O, e, 16);
+}
+
+/* Make the chain at split index / packed position `head` available and
+ * pop it (split: avail slot `slot`, idx slot + 1). */
+static void e_post_pop(int packed, uint16_t head, uint16_t slot)
+{
+    if (!packed) {
+        fo_u8(&O, VQ_OP_RAW_AVAIL);
+        fo_u16(&O, slot);
+        fo_u16(&O, head);
+        fo_u8(&O, VQ_OP_RAW_IDX);
+        fo_u16(&O, (uint16_t)(slot + 1u));
+    }
+    fo_u8(&O, VQ_OP_POP);
+    fo_u8(&O, 0);
+}
+
+#define HMAX 4
+struct hostile {
+    const char *name;
+    uint8_t prime; /* region of the priming chain */
+    unsigned n;
+    struct hdesc d[HMAX];
+    /* optional indirect table entries written first: at, addr, len, flags */
+    unsigned nt;
+    struct {
+        struct gsel at;
+        uint64_t addr;
+        uint32_t len;
+        uint16_t flags, next;
+    } t[2];
+};
+
+static void vq_primed_seeds(const char *target, int packed)
+{
+    static const struct hostile hs[] = {
+        /* valid: guest-contiguous across DATA1/DATA2, host-discontiguous:
+         * two spans, the first ending at DATA1's end */
+        {.name = "straddle",
+         .prime = FM_DATA1,
+         .n = 1,
+         .d = {{G_STRADDLE(15), 64, 0, 0}}},
+        /* the last bytes past the end of the hinted region (a hole) */
+        {.name = "overrun",
+         .prime = FM_DATA2,
+         .n = 1,
+         .d = {{G_END(FM_DATA2, 16), 64, 0, 0}}},
+        {.name = "overrun-write",
+         .prime = FM_HEAP,
+         .n = 1,
+         .d = {{G_END(FM_HEAP, 1), 256, D_WRITE, 0}}},
+        /* writable buffer in the read-only region the hint points to */
+        {.name = "rom-write",
+         .prime = FM_ROM,
+         .n = 1,
+         .d = {{G_REGION(FM_ROM, 0x100), 64, D_WRITE, 0}}},
+        /* a length that runs past 2^64 from inside the hinted region */
+        {.name = "wrap",
+         .prime = FM_HIGH,
+         .n = 1,
+         .d = {{G_REGION(FM_HIGH, 0x100), 0xffffff00u, 0, 0}}},
+        /* starts below the hinted region, ends inside it */
+        {.name = "below",
+         .prime = FM_DATA1,
+         .n = 1,
+         .d = {{G_RAW(FM_DATA1_GPA - 8), 64, 0, 0}}},
+        {.name = "hole",
+         .prime = FM_HEAP,
+         .n = 1,
+         .d = {{G_HOLE(0x10), 64, 0, 0}}},
+        /* valid first descriptor, then one far past the region */
+        {.name = "huge",
+         .prime = FM_DATA1,
+         .n = 2,
+         .d = {{G_REGION(FM_DATA1, 0x40), 32, D_NEXT, 2},
+               {G_REGION(FM_DATA1, 0x80), 0xfffff000u, D_WRITE, 0}}},
+        {.name = "total-2g",
+         .prime = FM_DATA1,
+         .n = 2,
+         .d = {{G_REGION(FM_DATA1, 0), 0x80000000u, D_NEXT, 2},
+               {G_REGION(FM_DATA1, 0), 0x80000000u, D_WRITE, 0}}},
+        /* readable after writable, both in the hinted region */
+        {.name = "read-after-write",
+         .prime = FM_DATA1,
+         .n = 2,
+         .d = {{G_REGION(FM_DATA1, 0x100), 32, D_WRITE | D_NEXT, 2},
+               {G_REGION(FM_DATA1, 0x200), 32, 0, 0}}},
+        /* split: next out of range / a loop; packed: a list running into
+         * a descriptor not made available */
+        {.name = "bad-next",
+         .prime = FM_DATA1,
+         .n = 1,
+         .d = {{G_REGION(FM_DATA1, 0x100), 32, D_NEXT, 200}}},
+        {.name = "loop",
+         .prime = FM_DATA1,
+         .n = 2,
+         .d = {{G_REGION(FM_DATA1, 0x100), 32, D_NEXT, 2},
+               {G_REGION(FM_DATA1, 0x200), 32, D_NEXT, 1}}},
+        /* valid: a zero-length descriptor's address is not checked */
+        {.name = "zero-len",
+         .prime = FM_DATA1,
+         .n = 2,
+         .d = {{G_HOLE(0), 0, D_NEXT, 2},
+               {G_REGION(FM_DATA1, 0x100), 32, 0, 0}}},
+        /* indirect table running past the hinted region into a hole */
+        {.name = "table-overrun",
+         .prime = FM_DATA2,
+         .n = 1,
+         .d = {{G_END(FM_DATA2, 48), 32, D_IND, 0}}},
+        /* valid: a table straddling DATA1/DATA2 (read entry by entry),
+         * entries in the hinted region */
+        {.name = "table-straddle",
+         .prime = FM_DATA1,
+         .n = 1,
+         .d = {{G_STRADDLE(15), 32, D_IND, 0}},
+         .nt = 2,
+         .t = {{G_STRADDLE(15), FM_DATA1_GPA + 0x300, 32, D_NEXT, 1},
+               {G_REGION(FM_DATA2, 0), FM_DATA1_GPA + 0x400, 48, D_WRITE, 0}}},
+        /* a table entry writing into the read-only region of the hint */
+        {.name = "table-rom-write",
+         .prime = FM_ROM,
+         .n = 1,
+         .d = {{G_REGION(FM_DATA1, 0x800), 16, D_IND, 0}},
+         .nt = 1,
+         .t = {{G_REGION(FM_DATA1, 0x800), FM_ROM_GPA + 0x40, 64, D_WRITE, 0}}},
+    };
+    for (unsigned h = 0; h < sizeof(hs) / sizeof(hs[0]); h++) {
+        const struct hostile *x = &hs[h];
+        const struct hdesc prime = {G_REGION(x->prime, 0x20), 64, 0, 0};
+        char name[64];
+
+        start();
+        fo_u8(&O, packed ? 5 : 3); /* 8 entries */
+        fo_u8(&O, VQF_INDIRECT);
+        fo_u8(&O, 0);
+        fo_u8(&O, 0);
+        fo_u8(&O, 0); /* allocator rings */
+        /* prime: split index 0 / packed position 0, popped and used */
+        e_raw_desc(packed, 0, &prime, 0);
+        e_post_pop(packed, 0, 0);
+        fo_u8(&O, VQ_OP_PUSH);
+        fo_u8(&O, 0);
+        fo_u8(&O, 1); /* 0 bytes */
+        for (unsigned t = 0; t < x->nt; t++)
+            e_table_entry(packed, &x->t[t].at, x->t[t].addr, x->t[t].len,
+                          x->t[t].flags, x->t[t].next);
+        /* the hostile chain: split indexes 1.., packed positions 1.. */
+        for (unsigned i = 0; i < x->n; i++)
+            e_raw_desc(packed, (uint16_t)(1 + i), &x->d[i], 1);
+        e_post_pop(packed, 1, 1);
+        snprintf(name, sizeof(name), "primed-%s", x->name);
+        save(target, name);
+    }
 }
 
 /* ------------------------------------------------------------------------ */

@@ -23,8 +23,13 @@
  * future). Legacy-only bits (NOTIFY_ON_EMPTY 24, ANY_LAYOUT 27, UNUSED 30),
  * reserved bits and SUSPEND (43: the SUSPEND status bit is not implemented)
  * would be features the device cannot honour, which "Feature Bits" forbids
- * offering. Bits 41 and 42 are left to the device type and transport. */
-#define BAD_OFFER ((0xfull << 24) | (3ull << 30) | (0x7full << 43))
+ * offering. So would SR_IOV (37: "Reserved Feature Bits": not without a PCI
+ * SR-IOV capability, which no vdm transport presents) and ADMIN_VQ (41: no
+ * vdm transport has administration virtqueues). Bit 42 is left to the
+ * device type. */
+#define BAD_OFFER                                                              \
+    ((0xfull << 24) | (3ull << 30) | VDM_F_SR_IOV | VDM_F_ADMIN_VQ |           \
+     (0x7full << 43))
 
 /* Generic feature dependencies (spec "Reserved Feature Bits": each of these
  * is defined for VIRTIO 1.x devices only). */
@@ -58,12 +63,33 @@ static void put64(uint32_t *r, unsigned lo, uint64_t v)
     r[lo + 1] = (uint32_t)(v >> 32);
 }
 
+/* The largest queue size the device presents. Spec "Split Virtqueues":
+ * "Queue Size value is always a power of 2" (Linux refuses any other size:
+ * "Bad virtqueue length"); a packed ring may have any size. Unless
+ * RING_PACKED is negotiated, the largest power of 2 <= the host maximum. */
+static uint16_t qmax_now(const struct vdm_dev_state *s)
+{
+    uint32_t p = s->qmax;
+
+    if ((s->negotiated & VDM_F_RING_PACKED) != 0)
+        return s->qmax;
+    while ((p & (p - 1)) != 0)
+        p &= p - 1;
+    return (uint16_t)p;
+}
+
+/* The queue size in force: as written by the driver, else the maximum
+ * (VDM_QR_NUM 0: not written since reset). */
+static uint32_t qnum(const struct vdm_dev_state *s, const uint32_t *r)
+{
+    return r[VDM_QR_NUM] != 0 ? r[VDM_QR_NUM] : qmax_now(s);
+}
+
 /* Registers of queue q back to their reset values. */
 static void qregs_default(const struct vdm_dev_state *s, uint16_t q)
 {
     uint32_t *r = qregs(s, q);
     __builtin_memset(r, 0, VDM_DEV_QREG_WORDS * sizeof(uint32_t));
-    r[VDM_QR_NUM] = s->qmax;
 }
 
 static void slog(const struct vdm_dev_state *s, int level, const char *msg)
@@ -307,9 +333,10 @@ int vdm_dev_live(const struct vdm_dev *d)
     const struct vdm_dev_state *s = cst(d);
     if (s == NULL)
         return 0;
-    return (s->status &
-            (VDM_STATUS_DRIVER_OK | VDM_STATUS_DEVICE_NEEDS_RESET)) ==
-           VDM_STATUS_DRIVER_OK;
+    /* Spec "Device Status Field": FAILED means the driver gave up on the
+     * device (and may have freed the rings): not live either. */
+    return (s->status & (VDM_STATUS_DRIVER_OK | VDM_STATUS_DEVICE_NEEDS_RESET |
+                         VDM_STATUS_FAILED)) == VDM_STATUS_DRIVER_OK;
 }
 
 struct vdm_vq *vdm_dev_queue(struct vdm_dev *d, uint16_t q)
@@ -370,6 +397,11 @@ void vdm_dev_needs_reset(struct vdm_dev *d, int err, const char *why)
     slog(s, VDM_LOG_ERROR, why != NULL ? why : "device needs reset");
     if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0)
         return; /* sticky; the driver has been told already */
+    /* Spec "Device Reset": after writing 0 the driver waits until the
+     * status reads 0. In reset state there is nothing to reset: the status
+     * stays 0 (the host heard about the fault through its log hook). */
+    if (s->status == 0)
+        return;
     s->status |= VDM_STATUS_DEVICE_NEEDS_RESET;
     /* Spec "Device Status Field": if DRIVER_OK is set, a configuration
      * change notification MUST follow. */
@@ -582,7 +614,7 @@ uint16_t vdm_dev_queue_size_max(const struct vdm_dev *d, uint16_t q)
     const struct vdm_dev_state *s = cst(d);
     if (s == NULL || q >= s->num_queues)
         return 0;
-    return s->qmax;
+    return qmax_now(s);
 }
 
 uint16_t vdm_dev_queue_size(const struct vdm_dev *d, uint16_t q)
@@ -590,7 +622,7 @@ uint16_t vdm_dev_queue_size(const struct vdm_dev *d, uint16_t q)
     const struct vdm_dev_state *s = cst(d);
     if (s == NULL || q >= s->num_queues)
         return 0;
-    return (uint16_t)qregs(s, q)[VDM_QR_NUM];
+    return (uint16_t)qnum(s, qregs(s, q));
 }
 
 int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num)
@@ -609,9 +641,10 @@ int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num)
     rc = qregs_writable(s, r);
     if (rc < 0)
         return rc;
-    /* 1..max here; the split ring's power-of-two rule is checked at enable,
-     * when the ring format is known. */
-    if (num == 0 || num > s->qmax) {
+    /* 1..max here (max a power of 2 unless RING_PACKED is negotiated); the
+     * split ring's power-of-two rule is checked at enable, when the ring
+     * format is known. */
+    if (num == 0 || num > qmax_now(s)) {
         slog(s, VDM_LOG_WARN, "queue size out of range ignored");
         return VDM_EINVAL;
     }
@@ -693,7 +726,7 @@ int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q)
         slog(s, VDM_LOG_WARN, "queue enable after DRIVER_OK refused");
         return VDM_ESTATE;
     }
-    num = r[VDM_QR_NUM];
+    num = qnum(s, r);
     if ((s->negotiated & VDM_F_RING_PACKED) == 0 && (num & (num - 1)) != 0) {
         vdm_dev_needs_reset(d, VDM_EINVAL,
                             "queue enable: split queue size not a power of 2");
@@ -761,6 +794,27 @@ int vdm_dev_queue_reset(struct vdm_dev *d, uint16_t q)
     }
     queue_teardown(d, s, q);
     qregs(s, q)[VDM_QR_FLAGS] = VDM_QF_RESET;
+    return 0;
+}
+
+int vdm_dev_queue_disable(struct vdm_dev *d, uint16_t q)
+{
+    struct vdm_dev_state *s = st(d);
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    if (q >= s->num_queues) {
+        slog(s, VDM_LOG_WARN, "queue disable: index out of range");
+        return VDM_ERANGE;
+    }
+    /* Spec "MMIO Device Register Layout": the device MUST NOT access the
+     * queue once the driver stopped using it, whatever the features; the
+     * driver may free the ring at once. */
+    queue_teardown(d, s, q);
+    /* Spec "Virtqueue Reset": only with RING_RESET may the driver set the
+     * queue up again after DRIVER_OK (qregs_writable()). */
+    if ((s->negotiated & VDM_F_RING_RESET) != 0)
+        qregs(s, q)[VDM_QR_FLAGS] = VDM_QF_RESET;
     return 0;
 }
 
@@ -833,6 +887,10 @@ int vdm_dev_queue_notify(struct vdm_dev *d, uint16_t q, uint32_t data)
     }
     if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
         slog(s, VDM_LOG_DEBUG, "notify while device needs reset ignored");
+        return VDM_ESTATE;
+    }
+    if ((s->status & VDM_STATUS_FAILED) != 0) {
+        slog(s, VDM_LOG_DEBUG, "notify after FAILED ignored");
         return VDM_ESTATE;
     }
     r = qregs(s, q);

@@ -16,10 +16,6 @@
 
 #define MMIO_MAGIC_STATE 0x6f696d6du /* "mmio": set by init */
 
-/* Spec "Virtio Over MMIO / Features reserved for future use": not offered
- * over MMIO even when the device type offers it. */
-#define MMIO_F_UNSUPPORTED VDM_F_ADMIN_VQ
-
 struct mmio_state {
     uint32_t magic;
     uint32_t vendor_id;
@@ -265,7 +261,7 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
     case VDM_MMIO_DEVICE_ID: *val = vdm_dev_device_id(s->dev); return 0;
     case VDM_MMIO_VENDOR_ID: *val = s->vendor_id; return 0;
     case VDM_MMIO_DEVICE_FEATURES:
-        f = vdm_dev_device_features(s->dev) & ~MMIO_F_UNSUPPORTED;
+        f = vdm_dev_device_features(s->dev);
         if (s->dev_features_sel == 0)
             *val = (uint32_t)f;
         else if (s->dev_features_sel == 1)
@@ -376,8 +372,9 @@ static int write_features(struct mmio_state *s, uint32_t v)
              "mmio: driver feature bits beyond bit 63 ignored");
         return VDM_EINVAL;
     }
-    /* Never offered here, so never negotiated either. */
-    return vdm_dev_set_driver_features(s->dev, f & ~MMIO_F_UNSUPPORTED);
+    /* Kept as written: a bit the device did not offer makes the device
+     * core refuse FEATURES_OK (spec "Feature Bits"). */
+    return vdm_dev_set_driver_features(s->dev, f);
 }
 
 static int write_ready(struct mmio_state *s, int32_t q, uint32_t v)
@@ -394,10 +391,13 @@ static int write_ready(struct mmio_state *s, int32_t q, uint32_t v)
     }
     if (!vdm_dev_queue_enabled(s->dev, (uint16_t)q))
         return 0;
-    /* The driver stops using a live queue: that is a queue reset, which
-     * the device core allows only with VIRTIO_F_RING_RESET; otherwise the
-     * queue stays ready and the driver reads 1 back. */
-    return vdm_dev_queue_reset(s->dev, (uint16_t)q);
+    /* Spec "MMIO Device Register Layout": QueueReady reads back the last
+     * value written, and the device MUST NOT access the queue while it is
+     * 0. The driver stops using the queue (Linux vm_del_vq(), also before
+     * DRIVER_OK and without RING_RESET, then frees the ring): tear it down
+     * whatever the features. Only setting it up again after DRIVER_OK
+     * needs RING_RESET (the device core checks). */
+    return vdm_dev_queue_disable(s->dev, (uint16_t)q);
 }
 
 int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,

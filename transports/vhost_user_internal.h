@@ -53,6 +53,9 @@
 #define RF_STALE                                                               \
     0x100u /* stopped, but the core still holds the old ring                   \
               (others run): rebuild before using it again */
+#define RF_NOMEM                                                               \
+    0x200u /* started, but its memory is not in the table: out of the core,    \
+              retried when the table grows (vdmi_vu_rings_retry) */
 #define RF_STARTED (RF_ADDR | RF_KICK)
 
 /* Object flags (vu_state::flags). */
@@ -232,6 +235,15 @@ void vdmi_vu_core_stop(struct vu_state *s);
 int vdmi_vu_core_features(struct vu_state *s);
 /* Make the core run every started ring. */
 int vdmi_vu_core_sync(struct vu_state *s);
+/* May one ring leave the running core and come back alone (RING_RESET
+ * negotiated in the core, see vdmi_vu_core_features)? */
+int vdmi_vu_core_one_ring(const struct vu_state *s);
+/* Ring q, held by the running core, leaves it alone (position saved); a
+ * started one waits for its memory (RF_NOMEM). Needs
+ * vdmi_vu_core_one_ring(). */
+void vdmi_vu_ring_leave(struct vu_state *s, uint16_t q);
+/* After the memory table grew: rings waiting for their memory come back. */
+void vdmi_vu_rings_retry(struct vu_state *s);
 /* RESET_DEVICE: disable all rings and reset the device. */
 void vdmi_vu_reset_device(struct vu_state *s);
 int vdmi_vu_on_set_vring_num(struct vu_state *s, struct vu_msg *m);

@@ -54,14 +54,17 @@ static int region_same(const struct vu_state *s, uint32_t i,
            s->uva[i] == r->uva && s->moff[i] == r->moff;
 }
 
-/* Does any ring the core holds lie (partly) in old region i? */
-static int region_busy(const struct vu_state *s, uint32_t i)
+/* Does ring r, held by the core, lie (partly) in a region marked in
+ * @p gone? */
+static int ring_in_gone(const struct vu_state *s, const struct vu_ring *r,
+                        const uint8_t *gone)
 {
-    uint16_t q, n = dev_queues(s);
+    uint32_t i;
     int a;
-    for (q = 0; q < n; q++) {
-        const struct vu_ring *r = ring(s, q);
-        if ((r->flags & RF_CORE) == 0)
+    if ((r->flags & RF_CORE) == 0)
+        return 0;
+    for (i = 0; i < s->mem.nregions; i++) {
+        if (!gone[i])
             continue;
         for (a = 0; a < 3; a++)
             if (overlaps(r->gpa[a], vdmi_vu_area_len(s, a, r->core_num),
@@ -100,18 +103,30 @@ static void region_remove(struct vu_state *s, uint32_t i)
     s->mem.nregions = n - 1;
 }
 
-/* Before old regions go: if a ring the core holds lies in one of them
- * (bit i of @p gone set), save positions and reset the core. Returns 1 when
- * the core was running and should be restarted afterwards. */
+/* Before old regions go (bit i of @p gone set): the rings the core holds
+ * in them leave the core alone, positions saved, and a started one waits
+ * for its memory (vdmi_vu_rings_retry); the other rings run on, their
+ * in-flight requests kept. Without RING_RESET in the core the whole core
+ * is stopped instead: returns 1 when it was running and should be
+ * restarted afterwards. */
 static int rings_leave(struct vu_state *s, const uint8_t *gone)
 {
-    uint32_t i;
+    uint16_t q, n = dev_queues(s);
     int busy = 0, live;
-    for (i = 0; i < s->mem.nregions && !busy; i++)
-        if (gone[i] && region_busy(s, i))
+    for (q = 0; q < n && !busy; q++)
+        if (ring_in_gone(s, ring(s, q), gone))
             busy = 1;
     if (!busy)
         return 0;
+    if (vdmi_vu_core_one_ring(s)) {
+        for (q = 0; q < n; q++)
+            if (ring_in_gone(s, ring(s, q), gone))
+                vdmi_vu_ring_leave(s, q);
+        vlog(s, VDM_LOG_WARN,
+             "vhost-user: memory under a running ring removed; the ring "
+             "waits for it");
+        return 0;
+    }
     live = (vdm_dev_status(s->dev) & VDM_STATUS_DRIVER_OK) != 0;
     vlog(s, VDM_LOG_WARN,
          "vhost-user: memory under a running ring removed; device restarted");
@@ -192,6 +207,7 @@ int vdmi_vu_on_set_mem_table(struct vu_state *s, struct vu_msg *m)
     s->mem.nregions = n;
     if (restart)
         (void)vdmi_vu_core_sync(s);
+    vdmi_vu_rings_retry(s);
     return 0;
 malformed:
     vlog(s, VDM_LOG_ERROR, "vhost-user: SET_MEM_TABLE: malformed payload");
@@ -239,6 +255,7 @@ int vdmi_vu_on_add_mem_reg(struct vu_state *s, struct vu_msg *m)
     }
     region_put(s, s->mem.nregions, &r, hva);
     s->mem.nregions++;
+    vdmi_vu_rings_retry(s);
     return 0;
 }
 

@@ -94,7 +94,7 @@ void vdmi_vu_core_reset(struct vu_state *s)
     if (vdm_dev_status(s->dev) != 0)
         vdm_dev_set_status(s->dev, 0);
     for (q = 0; q < s->num_rings; q++)
-        ring(s, q)->flags &= ~(RF_CORE | RF_FAILED | RF_STALE);
+        ring(s, q)->flags &= ~(RF_CORE | RF_FAILED | RF_STALE | RF_NOMEM);
     s->flags &= ~(VF_SYNCED | VF_ERRSIG);
 }
 
@@ -127,8 +127,13 @@ int vdmi_vu_core_features(struct vu_state *s)
     vdm_dev_set_status(s->dev, (uint8_t)(status | VDM_STATUS_ACKNOWLEDGE));
     vdm_dev_set_status(
         s->dev, (uint8_t)(status | VDM_STATUS_ACKNOWLEDGE | VDM_STATUS_DRIVER));
+    /* RING_RESET is never offered to the front-end but, when the device
+     * offers it, negotiated in the core: it lets one ring leave the running
+     * core and come back (memory-table changes, vdmi_vu_ring_leave) without
+     * a restart of the others. */
     vdm_dev_set_driver_features(
-        s->dev, s->features & ~VDM_VHOST_USER_F_PROTOCOL_FEATURES);
+        s->dev, (s->features & ~VDM_VHOST_USER_F_PROTOCOL_FEATURES) |
+                    (vdm_dev_device_features(s->dev) & VDM_F_RING_RESET));
     vdm_dev_set_status(s->dev,
                        (uint8_t)(VDM_STATUS_ACKNOWLEDGE | VDM_STATUS_DRIVER |
                                  VDM_STATUS_FEATURES_OK));
@@ -165,9 +170,13 @@ static int ring_setup(struct vu_state *s, uint16_t q)
         rc = vdmi_vu_uva_to_gpa(s, r->uva[a], vdmi_vu_area_len(s, a, num),
                                 &gpa[a]);
         if (rc < 0) {
-            vlog(s, VDM_LOG_ERROR,
-                 "vhost-user: ring address outside the memory table");
-            goto fail;
+            /* Not a failure: the front-end may add the memory later (a
+             * region removed and added back); vdmi_vu_rings_retry(). */
+            vlog(s, VDM_LOG_WARN,
+                 "vhost-user: ring memory not in the memory table; the ring "
+                 "waits for it");
+            r->flags |= RF_NOMEM;
+            return rc;
         }
     }
     rc = vdm_dev_queue_set_size(s->dev, q, (uint16_t)num);
@@ -207,7 +216,7 @@ int vdmi_vu_core_sync(struct vu_state *s)
         return VDM_ESTATE; /* sticky until the front-end resets the device */
     for (q = 0; q < n; q++) {
         const struct vu_ring *r = ring(s, q);
-        if (started(r) && ((r->flags & (RF_CORE | RF_FAILED)) == 0 ||
+        if (started(r) && ((r->flags & (RF_CORE | RF_FAILED | RF_NOMEM)) == 0 ||
                            (r->flags & RF_STALE) != 0))
             need = 1;
         if ((r->flags & RF_CORE) != 0)
@@ -230,7 +239,7 @@ int vdmi_vu_core_sync(struct vu_state *s)
         return rc;
     for (q = 0; q < n; q++) {
         const struct vu_ring *r = ring(s, q);
-        if (started(r) && (r->flags & (RF_CORE | RF_FAILED)) == 0)
+        if (started(r) && (r->flags & (RF_CORE | RF_FAILED | RF_NOMEM)) == 0)
             (void)ring_setup(s, q);
     }
     status = vdm_dev_status(s->dev);
@@ -259,7 +268,7 @@ static void ring_started(struct vu_state *s, struct vu_ring *r)
      * enabled; with it, SET_VRING_ENABLE decides. */
     if ((s->features & VDM_VHOST_USER_F_PROTOCOL_FEATURES) == 0)
         r->flags |= RF_ENABLED;
-    r->flags &= ~(RF_FAILED | RF_PENDING);
+    r->flags &= ~(RF_FAILED | RF_PENDING | RF_NOMEM);
     s->flags &= ~VF_SYNCED;
 }
 
@@ -278,7 +287,7 @@ static void ring_stop(struct vu_state *s, uint16_t q)
     close_fd(s, r->call);
     r->kick = VDM_VHOST_USER_NO_FD;
     r->call = VDM_VHOST_USER_NO_FD;
-    r->flags &= ~(RF_KICK | RF_POLL | RF_PENDING | RF_FAILED);
+    r->flags &= ~(RF_KICK | RF_POLL | RF_PENDING | RF_FAILED | RF_NOMEM);
     /* The core keeps the ring while others run (it takes no ring change
      * after DRIVER_OK): marked stale, rebuilt if the ring starts again.
      * When the last one stops, reset the core. */
@@ -289,6 +298,70 @@ static void ring_stop(struct vu_state *s, uint16_t q)
         vdmi_vu_core_reset(s);
     else if ((r->flags & RF_CORE) != 0)
         r->flags |= RF_STALE;
+}
+
+int vdmi_vu_core_one_ring(const struct vu_state *s)
+{
+    return (vdm_dev_status(s->dev) &
+            (VDM_STATUS_DRIVER_OK | VDM_STATUS_DEVICE_NEEDS_RESET)) ==
+               VDM_STATUS_DRIVER_OK &&
+           (vdm_dev_features(s->dev) & VDM_F_RING_RESET) != 0;
+}
+
+void vdmi_vu_ring_leave(struct vu_state *s, uint16_t q)
+{
+    struct vu_ring *r = ring(s, q);
+
+    snapshot(s, q);
+    (void)vdm_dev_queue_reset(s->dev, q);
+    r->flags &= ~(RF_CORE | RF_STALE);
+    if (started(r))
+        r->flags |= RF_NOMEM;
+}
+
+/* Is all of started ring q's memory in the table now? */
+static int ring_mem_present(const struct vu_state *s, uint16_t q)
+{
+    const struct vu_ring *r = ring(s, q);
+    uint32_t num =
+        (r->flags & RF_NUM) != 0 ? r->num : vdm_dev_queue_size_max(s->dev, q);
+    uint64_t gpa;
+    int a;
+    for (a = 0; a < 3; a++)
+        if (vdmi_vu_uva_to_gpa(s, r->uva[a], vdmi_vu_area_len(s, a, num),
+                               &gpa) < 0)
+            return 0;
+    return 1;
+}
+
+void vdmi_vu_rings_retry(struct vu_state *s)
+{
+    uint16_t q, n = dev_queues(s);
+    int all = 0;
+    for (q = 0; q < n; q++) {
+        struct vu_ring *r = ring(s, q);
+        if (!started(r) || (r->flags & RF_NOMEM) == 0 ||
+            !ring_mem_present(s, q))
+            continue;
+        r->flags &= ~RF_NOMEM;
+        if ((s->flags & VF_SYNCED) == 0 || !vdmi_vu_core_one_ring(s)) {
+            all = 1;
+            continue;
+        }
+        /* Alone into the running core, the others keep running. Queue
+         * reset first: after DRIVER_OK the core takes ring registers only
+         * for a queue reset alone. */
+        (void)vdm_dev_queue_reset(s->dev, q);
+        if (ring_setup(s, q) == 0 && (r->flags & RF_ENABLED) != 0) {
+            r->flags &= ~RF_PENDING;
+            (void)vdm_dev_queue_notify(s->dev, q, 0);
+        }
+    }
+    if (all) {
+        s->flags &= ~VF_SYNCED;
+        if ((vdm_dev_status(s->dev) & VDM_STATUS_DRIVER_OK) != 0)
+            (void)vdmi_vu_core_sync(s);
+    }
 }
 
 /* ------------------------------------------------------------------------ */

@@ -4,48 +4,42 @@
 
 #include <string.h>
 
-#include "vdm/virtqueue.h"
-
 #define ECHO_MAX_SPANS 8
 #define ECHO_MAX_BYTES 4096
 
-/* The driver made buffers available: serve every chain, then tell the
- * driver (vdm_dev_notify_used asks the ring whether it wants to hear). */
+/* One request: echo the readable bytes back, reversed, into the writable
+ * part. The kit has popped and mapped the chain; it pushes it with
+ * *written bytes when this returns. */
+static int echo_serve(void *ctx, struct vdm_kit_req *r, uint32_t *written)
+{
+    struct echo_device *e = ctx;
+    uint8_t buf[ECHO_MAX_BYTES];
+    size_t n = vdm_chain_copy_from(&r->chain, 0, buf, sizeof(buf)), i;
+
+    if (n > r->chain.write_len)
+        n = r->chain.write_len;
+    for (i = 0; i < n / 2; i++) {
+        uint8_t t = buf[i];
+        buf[i] = buf[n - 1 - i];
+        buf[n - 1 - i] = t;
+    }
+    *written = (uint32_t)vdm_chain_copy_to(&r->chain, 0, buf, n);
+    e->echoed++;
+    return VDM_KIT_DONE;
+}
+
+/* A chain of more than ECHO_MAX_SPANS spans is returned empty. */
+static const struct vdm_kit_queue echo_queues[] = {
+    {.serve = echo_serve, .status_at = VDM_KIT_STATUS_NONE},
+};
+
+/* The driver made buffers available: the kit serves every chain, then
+ * tells the driver (one notification decision for the batch). */
 static void echo_queue_notify(struct vdm_dev *d, uint16_t q)
 {
     struct echo_device *e = vdm_dev_priv(d);
-    struct vdm_vq *vq = vdm_dev_queue(d, q);
-    struct vdm_iov iov[ECHO_MAX_SPANS];
-    uint8_t buf[ECHO_MAX_BYTES];
-    struct vdm_chain c;
-    int rc;
 
-    if (vq == NULL)
-        return; /* not live, or the queue broke: nothing to do */
-    for (;;) {
-        size_t n, i;
-        memset(&c, 0, sizeof(c));
-        c.iov = iov;
-        c.iov_cap = ECHO_MAX_SPANS;
-        rc = vdm_vq_pop(vq, &c);
-        if (rc == 0)
-            break; /* ring empty */
-        if (rc < 0 && rc != VDM_ENOSPC)
-            return; /* the guest broke the ring: the core set NEEDS_RESET */
-        n = rc == VDM_ENOSPC ? 0 : vdm_chain_copy_from(&c, 0, buf, sizeof(buf));
-        if (n > c.write_len)
-            n = c.write_len;
-        for (i = 0; i < n / 2; i++) {
-            uint8_t t = buf[i];
-            buf[i] = buf[n - 1 - i];
-            buf[n - 1 - i] = t;
-        }
-        n = vdm_chain_copy_to(&c, 0, buf, n);
-        if (vdm_vq_push(vq, c.id, (uint32_t)n) < 0)
-            return;
-        e->echoed++;
-    }
-    (void)vdm_dev_notify_used(d, q);
+    (void)vdm_kit_run(&e->kit, q);
 }
 
 static void echo_config_read(struct vdm_dev *d, uint32_t off, void *buf,
@@ -64,7 +58,14 @@ static void echo_config_read(struct vdm_dev *d, uint32_t off, void *buf,
 static void echo_reset(struct vdm_dev *d)
 {
     struct echo_device *e = vdm_dev_priv(d);
+    vdm_kit_reset(&e->kit, UINT16_MAX);
     e->echoed = 0;
+}
+
+static void echo_queue_reset(struct vdm_dev *d, uint16_t q)
+{
+    struct echo_device *e = vdm_dev_priv(d);
+    vdm_kit_reset(&e->kit, q);
 }
 
 static const struct vdm_device_class echo_class = {
@@ -75,6 +76,7 @@ static const struct vdm_device_class echo_class = {
     .max_queues = 1,
     .reset = echo_reset,
     .queue_notify = echo_queue_notify,
+    .queue_reset = echo_queue_reset,
     .config_read = echo_config_read,
 };
 
@@ -82,11 +84,25 @@ int echo_device_init(struct echo_device *e, const struct vdm_mem *mem,
                      const struct vdm_host_ops *ops, void *host)
 {
     struct vdm_dev_config c = VDM_INIT(struct vdm_dev_config);
+    struct vdm_kit_config k = VDM_INIT(struct vdm_kit_config);
+    int rc;
 
     memset(e, 0, sizeof(*e));
+    k.num_queues = 1;
+    k.nqdesc = 1;
+    k.queues = echo_queues;
+    k.ctx = e;
+    k.slots = e->req;
+    k.iovs = e->iov;
+    k.slot_bytes = VDM_KIT_SLOT_BYTES(0);
+    k.per_queue = 1;
+    k.iov_per_req = ECHO_MAX_SPANS;
+    rc = vdm_kit_init(&e->kit, &e->dev, &k);
+    if (rc < 0)
+        return rc;
     c.num_queues = 1;
     c.queue_size_max = ECHO_QUEUE_SIZE;
-    c.features = VDM_F_RING_ALL; /* every ring feature vdm implements */
+    c.features = vdm_kit_features(0, 0, 0); /* the kit's policy */
     c.cls = &echo_class;
     c.priv = e;
     c.mem = mem;

@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#include "vdm/device.h"
+#include "vdm/kit.h"
 
 #define ECHO_ID         63u
 #define ECHO_QUEUE_SIZE 64u
@@ -28,6 +28,11 @@ struct echo_device {
     struct vdm_vq queue;
     uint32_t slots[VDM_DEV_SLOTS(1, ECHO_QUEUE_SIZE)];
     uint32_t echoed; /* config space: chains echoed so far */
+    /* The device kit serves the queue: one request slot, its spans. */
+    struct vdm_kit kit;
+    alignas(
+        8) unsigned char req[VDM_KIT_SLOTS_BYTES(1, 1, VDM_KIT_SLOT_BYTES(0))];
+    struct vdm_iov iov[8];
 };
 
 /* Create the device on guest memory @p mem with the given host hooks.

@@ -114,7 +114,8 @@ struct vdm_transport_ops {
 struct vdm_dev_config {
     uint32_t size;           /**< sizeof(struct vdm_dev_config). */
     uint16_t num_queues;     /**< Queues of this instance (1..class max). */
-    uint16_t queue_size_max; /**< Largest queue size offered (<= 32768). */
+    uint16_t queue_size_max; /**< Largest queue size offered (<= 32768;
+                                  split rings: see vdm_dev_queue_size_max). */
     uint64_t features;       /**< Feature bits offered besides VERSION_1
                                   (device type and ring bits). */
     const struct vdm_device_class *cls; /**< The device type. */
@@ -136,7 +137,8 @@ struct vdm_dev_config {
  * max_queues (and VDM_DEV_MAX_QUEUES), 1 <= queue_size_max <= 32768,
  * queues, slots and mem given. The offered features are cfg->features |
  * VDM_F_VERSION_1; offering a generic bit vdm cannot honour (legacy-only
- * bits 24, 27, 30, reserved bits 25, 26, 31, SUSPEND 43, bits 44..49) or a
+ * bits 24, 27, 30, reserved bits 25, 26, 31, SUSPEND 43, bits 44..49,
+ * SR_IOV 37 and ADMIN_VQ 41, which no vdm transport can honour) or a
  * feature without a feature it requires (generic or class deps) is
  * VDM_EINVAL (spec "Feature Bits"). The queue array is zeroed and the slot
  * array taken over; their previous contents do not matter.
@@ -155,7 +157,7 @@ VDM_API void *vdm_dev_priv(const struct vdm_dev *d);
 VDM_API const struct vdm_mem *vdm_dev_mem(const struct vdm_dev *d);
 /** @brief Negotiated features (0 until FEATURES_OK is accepted). */
 VDM_API uint64_t vdm_dev_features(const struct vdm_dev *d);
-/** @brief 1 when DRIVER_OK is set and NEEDS_RESET is not. */
+/** @brief 1 when DRIVER_OK is set and neither NEEDS_RESET nor FAILED is. */
 VDM_API int vdm_dev_live(const struct vdm_dev *d);
 /**
  * @brief Queue @p q if enabled, the device live (vdm_dev_live()) and the
@@ -183,7 +185,9 @@ VDM_API void vdm_dev_config_changed(struct vdm_dev *d);
  * @brief Enter DEVICE_NEEDS_RESET (sticky until status 0 is written), log
  *        @p why (a static string; may be NULL) at VDM_LOG_ERROR and, if
  *        DRIVER_OK is set, notify the driver with a config change (spec
- *        "Device Status Field"). Calling it again only logs. Also called by
+ *        "Device Status Field"). Calling it again only logs, and so does
+ *        calling it in reset state (status 0), which the status keeps so
+ *        that a driver polling for the end of a reset sees it. Also called by
  *        the device core itself when a virtqueue reports a guest protocol
  *        violation or a queue cannot be enabled.
  */
@@ -213,7 +217,8 @@ VDM_API uint8_t vdm_dev_status(const struct vdm_dev *d);
  *        features are a subset of the offered ones, include VERSION_1 and
  *        satisfy the generic and class dependencies and the class
  *        features_ok hook; DRIVER_OK needs FEATURES_OK and no NEEDS_RESET,
- *        then calls the class driver_ok hook. FAILED is recorded and logged;
+ *        then calls the class driver_ok hook. FAILED is recorded and logged,
+ *        and the device is no longer live (vdm_dev_live());
  *        after it only a reset is accepted. NEEDS_RESET and unknown bits
  *        (e.g. SUSPEND) cannot be set by the driver.
  * @return 0, or VDM_ESTATE when a bit was refused (status still updated
@@ -244,15 +249,25 @@ VDM_API int vdm_dev_config_write(struct vdm_dev *d, uint32_t off,
                                  const void *buf, uint32_t len);
 /** @brief Number of queues of this instance. */
 VDM_API uint16_t vdm_dev_num_queues(const struct vdm_dev *d);
-/** @brief Largest size queue @p q accepts; 0 for an out-of-range index. */
+/**
+ * @brief Largest size queue @p q accepts; 0 for an out-of-range index.
+ *
+ * The configured queue_size_max while VIRTIO_F_RING_PACKED is negotiated;
+ * otherwise (also before FEATURES_OK) the largest power of 2 not above it,
+ * since a split ring's size is a power of 2 (spec "Split Virtqueues").
+ */
 VDM_API uint16_t vdm_dev_queue_size_max(const struct vdm_dev *d, uint16_t q);
-/** @brief Queue size the driver chose (defaults to the max). */
+/**
+ * @brief Queue size the driver chose; until it writes one (and after a
+ *        reset), vdm_dev_queue_size_max().
+ */
 VDM_API uint16_t vdm_dev_queue_size(const struct vdm_dev *d, uint16_t q);
 /**
- * @brief Driver sets the queue size (1..max; VDM_EINVAL otherwise). Only
- *        while the queue is not enabled, and before DRIVER_OK or after the
- *        queue was reset alone (RING_RESET); VDM_ESTATE otherwise. The split
- *        ring's power-of-two rule is checked at enable.
+ * @brief Driver sets the queue size (1..vdm_dev_queue_size_max();
+ *        VDM_EINVAL otherwise). Only while the queue is not enabled, and
+ *        before DRIVER_OK or after the queue was reset alone (RING_RESET);
+ *        VDM_ESTATE otherwise. The split ring's power-of-two rule is checked
+ *        at enable.
  */
 VDM_API int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num);
 /**
@@ -284,6 +299,18 @@ VDM_API int vdm_dev_queue_enabled(const struct vdm_dev *d, uint16_t q);
  */
 VDM_API int vdm_dev_queue_reset(struct vdm_dev *d, uint16_t q);
 /**
+ * @brief The driver stops using queue @p q (virtio-mmio QueueReady = 0):
+ *        allowed whatever the features and the status. An enabled queue is
+ *        torn down like a queue reset (class queue_reset hook, ring torn
+ *        down, registers back to defaults), so the device never touches it
+ *        again; a queue that is not enabled only has its registers put
+ *        back to defaults. Setting the queue up again after DRIVER_OK needs
+ *        VIRTIO_F_RING_RESET (as after vdm_dev_queue_reset()); before
+ *        DRIVER_OK it is always allowed.
+ * @return 0, VDM_ERANGE for a bad index, VDM_EINVAL for a bad device.
+ */
+VDM_API int vdm_dev_queue_disable(struct vdm_dev *d, uint16_t q);
+/**
  * @brief Set the ring position (vhost-user, restore). On a disabled queue it
  *        is kept and applied at enable; on an enabled one it goes to
  *        vdm_vq_set_state() at once. Wrap counters must be 0 or 1.
@@ -301,7 +328,8 @@ VDM_API int vdm_dev_queue_get_state(const struct vdm_dev *d, uint16_t q,
  *        queue_notify hook. @p data is the NOTIFICATION_DATA value when
  *        negotiated, a hint that is never trusted (else ignored). Ignored
  *        and logged for a bad index (VDM_ERANGE), before DRIVER_OK, while
- *        the device needs reset or for a disabled queue (VDM_ESTATE).
+ *        the device needs reset, after FAILED or for a disabled queue
+ *        (VDM_ESTATE).
  */
 VDM_API int vdm_dev_queue_notify(struct vdm_dev *d, uint16_t q, uint32_t data);
 /** @} */

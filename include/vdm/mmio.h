@@ -18,8 +18,11 @@
  * guest access in any case (a read yields the value stored in @p *val,
  * which is 0 for an ignored read).
  *
- * VIRTIO_F_ADMIN_VQ is never offered over MMIO (spec "Features reserved for
- * future use"), whatever the device type offers.
+ * VIRTIO_F_ADMIN_VQ is never offered (spec "Features reserved for future
+ * use"; the device core refuses to offer it at all), and FEATURES_OK with a
+ * feature bit the device did not offer is refused. Writing 0 to QueueReady
+ * stops and tears down the selected queue whatever the features; setting
+ * it up again after DRIVER_OK needs VIRTIO_F_RING_RESET.
  *
  * One thread drives a transport and its device at a time (DESIGN.md).
  */

@@ -47,6 +47,12 @@
  *    next avail index; packed: last_avail_idx | avail_wrap << 15 in bits
  *    0-15 and used_idx | used_wrap << 15 in bits 16-31, both directions);
  *    when the last started ring stops, the core is reset;
+ *  - a ring whose memory leaves the table (REM_MEM_REG, SET_MEM_TABLE)
+ *    leaves the core alone, its position saved, while the other rings run
+ *    on with their in-flight requests (when the device offers RING_RESET,
+ *    which is then negotiated in the core only; otherwise the core is
+ *    restarted); it waits, and comes back when ADD_MEM_REG or SET_MEM_TABLE
+ *    bring its memory back;
  *  - used-buffer notifications from the device become a `signal` of the
  *    ring's call file descriptor; a device entering DEVICE_NEEDS_RESET
  *    signals the error file descriptors and, with the back-end channel,

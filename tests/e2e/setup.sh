@@ -9,10 +9,13 @@
 #   1. adds bookworm-backports to apt (same mirror as the existing sources),
 #      file /etc/apt/sources.list.d/vdm-backports.sources;
 #   2. installs QEMU 10 (qemu-system-x86, qemu-utils) from backports plus
-#      busybox-static, cpio, xz-utils, kmod;
-#   3. downloads (does NOT install) the backports Linux image package, and
-#      fills the cache dir with vmlinuz and the needed modules decompressed,
-#      plus a dependency file and a load order.
+#      busybox-static, cpio, xz-utils, kmod, and e2fsprogs (the host reads
+#      the guest's file systems back with debugfs: tests/e2e/blk.sh);
+#   3. downloads (does NOT install) the pinned backports Linux image
+#      package (KERNEL_PACKAGE=KERNEL_VERSION below), and fills the cache
+#      dir with vmlinuz and the needed modules decompressed, plus a
+#      dependency file and a load order.
+# Every apt-get call waits for the dpkg lock and retries (scripts/apt-retry).
 #
 # Cache layout (VDM_E2E_CACHE, default /var/cache/vdm-e2e):
 #   vmlinuz                 guest kernel (bzImage)
@@ -31,6 +34,11 @@
 #   VDM_E2E_CACHE           cache dir
 #   VDM_E2E_EXTRA_MODULES   extra module names to cache (space separated)
 #   VDM_E2E_FORCE=1         ignore the stamp and redo everything
+#   VDM_E2E_KERNEL=PKG=VER  another kernel image package and version (the
+#                           pin below; part of the stamp). Backports keeps
+#                           only its newest kernel: when the pinned one is
+#                           gone from the mirror (and not in debs/), setup
+#                           fails and says which one is there; move the pin.
 
 set -euo pipefail
 
@@ -38,7 +46,15 @@ CACHE="${VDM_E2E_CACHE:-/var/cache/vdm-e2e}"
 SUITE="bookworm-backports"
 SOURCES_FILE="/etc/apt/sources.list.d/vdm-backports.sources"
 # Bump when the cache layout or the way it is built changes.
-LAYOUT=2
+LAYOUT=3
+# The guest kernel: one exact package version, so every machine boots the
+# same kernel and a backports update cannot change a test run silently.
+KERNEL_PIN=${VDM_E2E_KERNEL:-linux-image-6.12.95+deb12-amd64=6.12.95-1~bpo12+1}
+kpkg=${KERNEL_PIN%%=*}
+kver=${KERNEL_PIN#*=}
+[ -n "$kpkg" ] && [ -n "$kver" ] && [ "$kpkg" != "$KERNEL_PIN" ] ||
+	{ echo "setup: error: VDM_E2E_KERNEL=$KERNEL_PIN: want PACKAGE=VERSION" >&2; exit 1; }
+APT="$(cd "$(dirname "$0")/../.." && pwd)/scripts/apt-retry"
 
 # Modules the tests want. Dependencies are resolved from the .ko files
 # (modinfo -F depends); names that are built into the kernel are skipped.
@@ -81,7 +97,8 @@ flock 9
 T0=$(date +%s)
 
 stamp_key() {
-	printf 'layout=%s suite=%s modules=%s\n' "$LAYOUT" "$SUITE" "${WANTED_MODULES[*]}"
+	printf 'layout=%s suite=%s kernel=%s modules=%s\n' "$LAYOUT" "$SUITE" \
+		"$kpkg=$kver" "${WANTED_MODULES[*]}"
 }
 
 tools_present() {
@@ -89,6 +106,7 @@ tools_present() {
 		command -v qemu-storage-daemon >/dev/null &&
 		command -v cpio >/dev/null && command -v xz >/dev/null &&
 		command -v modinfo >/dev/null && [ -x /bin/busybox ] &&
+		command -v debugfs >/dev/null &&
 		qemu_is_backports
 }
 
@@ -215,7 +233,7 @@ if backports_configured; then
 else
 	add_backports_source
 	log "apt-get update"
-	apt-get update -qq
+	"$APT" update -qq
 	updated=1
 fi
 
@@ -226,14 +244,14 @@ if tools_present && command -v zstd >/dev/null; then
 else
 	if [ "$updated" = 0 ]; then
 		log "apt-get update"
-		apt-get update -qq
+		"$APT" update -qq
 		updated=1
 	fi
 	log "installing qemu from $SUITE and helpers"
-	apt-get install -y -qq --no-install-recommends -t "$SUITE" \
+	"$APT" install -y -qq --no-install-recommends -t "$SUITE" \
 		qemu-system-x86 qemu-utils >/dev/null
-	apt-get install -y -qq --no-install-recommends \
-		busybox-static cpio xz-utils zstd kmod >/dev/null
+	"$APT" install -y -qq --no-install-recommends \
+		busybox-static cpio xz-utils zstd kmod e2fsprogs >/dev/null
 	qemu_is_backports ||
 		die "qemu-system-x86_64 is not version >= 10: $(qemu-system-x86_64 --version | sed -n 1p)"
 fi
@@ -242,34 +260,27 @@ fi
 
 mkdir -p "$CACHE/debs"
 
-# linux-image-amd64 (metapackage) in backports depends on the real image.
-resolve_kernel_package() {
-	apt-cache show "linux-image-amd64/$SUITE" 2>/dev/null |
-		sed -n 's/^Depends: *//p' | sed -n 1p | tr ',' '\n' |
-		sed -n 's/^ *\(linux-image-[0-9][^ ]*\).*/\1/p' | sed -n 1p
-}
-kpkg=$(resolve_kernel_package)
-if [ -z "$kpkg" ] && [ "$updated" = 0 ]; then
-	log "apt-get update (no $SUITE package lists)"
-	apt-get update -qq
-	kpkg=$(resolve_kernel_package)
-fi
-[ -n "$kpkg" ] || die "cannot resolve linux-image-amd64 in $SUITE"
-kver=$(apt-cache show "$kpkg" | sed -n 's/^Version: *//p' | sed -n 1p)
-log "kernel package $kpkg ($kver)"
+# The pinned kernel image package (KERNEL_PIN above).
+log "kernel package $kpkg ($kver, pinned)"
+kernel_available() { apt-cache show "$kpkg=$kver" >/dev/null 2>&1; }
 
-deb=$(find "$CACHE/debs" -maxdepth 1 -name "${kpkg}_*.deb" | sed -n 1p)
+deb=$(find "$CACHE/debs" -maxdepth 1 -name "${kpkg}_${kver//:/%3a}_*.deb" | sed -n 1p)
 if [ -z "$deb" ]; then
 	# Remove stale kernels from earlier runs.
 	find "$CACHE/debs" -maxdepth 1 -name 'linux-image-*.deb' -delete
-	log "downloading $kpkg"
+	if ! kernel_available && [ "$updated" = 0 ]; then
+		"$APT" update -qq
+		updated=1
+	fi
+	kernel_available || die "pinned kernel $kpkg=$kver is not in the apt lists (backports now has: $(apt-cache show "linux-image-amd64/$SUITE" 2>/dev/null | sed -n 's/^Depends: *//p' | sed -n 1p)); move KERNEL_PIN in tests/e2e/setup.sh or set VDM_E2E_KERNEL"
+	log "downloading $kpkg=$kver"
 	dl=$(mktemp -d)
 	# apt drops privileges to _apt for downloads; let it write there.
 	if id _apt >/dev/null 2>&1; then chown _apt "$dl"; fi
-	(cd "$dl" && apt-get download -qq "$kpkg")
+	(cd "$dl" && "$APT" download -qq "$kpkg=$kver")
 	mv "$dl"/*.deb "$CACHE/debs/"
 	rmdir "$dl"
-	deb=$(find "$CACHE/debs" -maxdepth 1 -name "${kpkg}_*.deb" | sed -n 1p)
+	deb=$(find "$CACHE/debs" -maxdepth 1 -name "${kpkg}_${kver//:/%3a}_*.deb" | sed -n 1p)
 fi
 [ -n "$deb" ] || die "kernel .deb missing"
 

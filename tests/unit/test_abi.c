@@ -159,6 +159,7 @@ START_TEST(size_first)
     SIZED(struct vdm_blk_config);
     SIZED(struct vdm_input_ops);
     SIZED(struct vdm_input_config);
+    SIZED(struct vdm_kit_config);
 }
 END_TEST
 
@@ -425,6 +426,8 @@ START_TEST(host_ops_older)
     e = devenv_new(&ops);
     host_logs = 0;
     vdm_dev_log(&e->dev, VDM_LOG_ERROR, "not seen");
+    /* Out of reset state: NEEDS_RESET is not set while status is 0. */
+    ck_assert_int_eq(vdm_dev_set_status(&e->dev, VDM_STATUS_ACKNOWLEDGE), 0);
     vdm_dev_needs_reset(&e->dev, VDM_EPROTO, "not seen either");
     ck_assert_uint_eq(host_logs, 0);
     ck_assert_uint_ne(vdm_dev_status(&e->dev) & VDM_STATUS_DEVICE_NEEDS_RESET,

@@ -455,6 +455,30 @@ START_TEST(test_blk_features_offered)
 }
 END_TEST
 
+/* Regression (issue 10, bug 3): spec "Feature Bits": the device MUST NOT
+ * offer a feature it cannot honour. blk forwarded every host bit from 24
+ * up; bits 41, 42 and 50 and up are device-type bits blk does not define
+ * (and 41 is ADMIN_VQ), so only the generic bits 24..40 may pass. */
+START_TEST(test_blk_features_no_unknown_host_bits)
+{
+    struct vdm_blk_config c = default_cfg();
+    ck_assert_int_eq(dh_init(&h, NULL), 0);
+    h_live = 1;
+    reqs = calloc(VDM_BLK_REQS(h.num_queues, h.qsize), sizeof(*reqs));
+    iovs = calloc(VDM_BLK_IOVS(h.num_queues, h.qsize, 1), sizeof(*iovs));
+    ck_assert_ptr_nonnull(reqs);
+    ck_assert_ptr_nonnull(iovs);
+    c.reqs = reqs;
+    c.iovs = iovs;
+    h.base.features =
+        VDM_F_ACCESS_PLATFORM | (1ull << 42) | (1ull << 50) | (1ull << 63);
+    ck_assert_int_eq(vdm_blk_init(&blk, &h.dev, &c, &h.base), 0);
+    uint64_t f = vdm_dev_device_features(&h.dev);
+    ck_assert(f & VDM_F_ACCESS_PLATFORM);
+    ck_assert_uint_eq(f & ~((1ull << 41) - 1), 0);
+}
+END_TEST
+
 START_TEST(test_blk_config_le)
 {
     struct dh_opts o = {.num_queues = 3};
@@ -1589,6 +1613,7 @@ static Suite *blk_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_blk_init_validation);
     tcase_add_test(tc, test_blk_features_offered);
+    tcase_add_test(tc, test_blk_features_no_unknown_host_bits);
     tcase_add_test(tc, test_blk_config_le);
     tcase_add_loop_test(tc, test_blk_read_ok, 0, 2);
     tcase_add_loop_test(tc, test_blk_write_ok, 0, 2);

@@ -371,6 +371,24 @@ START_TEST(init_rejects_bad_offer)
 }
 END_TEST
 
+/* Regression (issue 10, bug 3): spec "Reserved Feature Bits": a device
+ * MUST NOT offer VIRTIO_F_SR_IOV unless it presents a PCI SR-IOV
+ * capability; VIRTIO_F_ADMIN_VQ needs administration virtqueues. vdm
+ * implements neither, so offering them is refused at init. */
+START_TEST(init_rejects_unhonourable_generic_features)
+{
+    struct vdm_dev d2;
+    struct vdm_dev_config c = base_cfg();
+
+    c.features = FAKE_F_A | VDM_F_RING_ALL | VDM_F_SR_IOV;
+    ck_assert_int_eq(vdm_dev_init(&d2, &c), VDM_EINVAL);
+    c.features = FAKE_F_A | VDM_F_RING_ALL | VDM_F_ADMIN_VQ;
+    ck_assert_int_eq(vdm_dev_init(&d2, &c), VDM_EINVAL);
+    c.features = FAKE_F_A | VDM_F_RING_ALL | VDM_F_NOTIF_CONFIG_DATA;
+    ck_assert_int_eq(vdm_dev_init(&d2, &c), 0);
+}
+END_TEST
+
 START_TEST(init_reset_state)
 {
     ck_assert_uint_eq(vdm_dev_status(&dev), 0);
@@ -742,6 +760,29 @@ START_TEST(needs_reset_sticky_until_reset)
 }
 END_TEST
 
+/* Regression (issue 10, bug 7): spec "Device Reset": the driver writes 0
+ * and waits until it reads 0 back (Linux vp_reset()/vm_reset() poll the
+ * status). A host fault reported while the device is in reset must not
+ * make the status non-zero, or that poll never ends. */
+START_TEST(needs_reset_in_reset_state_keeps_status_0)
+{
+    int errors = hs.errors;
+    vdm_dev_needs_reset(&dev, VDM_EIO, "fault in reset state");
+    ck_assert_uint_eq(vdm_dev_status(&dev), 0);
+    ck_assert_int_eq(hs.errors, errors + 1); /* still reported to the host */
+    ck_assert_int_eq(hs.notify_config, 0);
+    /* After a reset of a live device, too. */
+    go_live(VDM_F_VERSION_1);
+    ck_assert_int_eq(vdm_dev_set_status(&dev, 0), 0);
+    vdm_dev_needs_reset(&dev, VDM_EIO, "fault after reset");
+    ck_assert_uint_eq(vdm_dev_status(&dev), 0);
+    ck_assert_int_eq(hs.notify_config, 0);
+    /* The device comes up normally afterwards. */
+    go_live(VDM_F_VERSION_1);
+    ck_assert_uint_eq(vdm_dev_status(&dev), S_ALL);
+}
+END_TEST
+
 START_TEST(needs_reset_before_driver_ok)
 {
     ck_assert_int_eq(negotiate(VDM_F_VERSION_1), 0);
@@ -859,6 +900,40 @@ START_TEST(queue_enable_split_size_not_power_of_2)
     ck_assert_int_eq(vdm_dev_queue_enable(&dev, 0), VDM_EINVAL);
     ck_assert_int_eq(vdm_dev_queue_enabled(&dev, 0), 0);
     ck_assert_uint_ne(vdm_dev_status(&dev) & VDM_STATUS_DEVICE_NEEDS_RESET, 0);
+}
+END_TEST
+
+/* Regression (issue 10, bug 4): spec "Split Virtqueues": "Queue Size value
+ * is always a power of 2" (Linux: "Bad virtqueue length" and probe fails),
+ * while a packed ring may have any size up to 32768. With a host maximum of
+ * 1000 the device presents 512 unless RING_PACKED is negotiated. */
+START_TEST(queue_size_max_power_of_2_for_split)
+{
+    static uint32_t big_slots[VDM_DEV_SLOTS(NQ, 1000)];
+    struct vdm_dev_config c = base_cfg();
+    c.queue_size_max = 1000;
+    c.slots = big_slots;
+    ck_assert_int_eq(vdm_dev_init(&dev, &c), 0);
+    /* Reset state: nothing negotiated yet, so split rules. */
+    ck_assert_uint_eq(vdm_dev_queue_size_max(&dev, 0), 512);
+    ck_assert_uint_eq(vdm_dev_queue_size(&dev, 0), 512);
+    ck_assert_int_eq(negotiate(VDM_F_VERSION_1), 0);
+    ck_assert_uint_eq(vdm_dev_queue_size_max(&dev, 1), 512);
+    ck_assert_uint_eq(vdm_dev_queue_size(&dev, 1), 512);
+    ck_assert_int_eq(vdm_dev_queue_set_size(&dev, 1, 1000), VDM_EINVAL);
+    ck_assert_int_eq(vdm_dev_queue_set_size(&dev, 1, 513), VDM_EINVAL);
+    ck_assert_int_eq(vdm_dev_queue_set_size(&dev, 1, 256), 0);
+    ck_assert_uint_eq(vdm_dev_queue_size(&dev, 1), 256);
+    /* Packed: the whole host maximum. */
+    ck_assert_int_eq(vdm_dev_set_status(&dev, 0), 0);
+    ck_assert_uint_eq(vdm_dev_queue_size(&dev, 1), 512);
+    ck_assert_int_eq(negotiate(VDM_F_VERSION_1 | VDM_F_RING_PACKED), 0);
+    ck_assert_uint_eq(vdm_dev_queue_size_max(&dev, 1), 1000);
+    ck_assert_uint_eq(vdm_dev_queue_size(&dev, 1), 1000);
+    ck_assert_int_eq(vdm_dev_queue_set_size(&dev, 1, 1000), 0);
+    ck_assert_int_eq(vdm_dev_queue_set_size(&dev, 1, 999), 0);
+    ck_assert_uint_eq(vdm_dev_queue_size(&dev, 1), 999);
+    ck_assert_uint_eq(vdm_dev_queue_size_max(&dev, NQ), 0);
 }
 END_TEST
 
@@ -1139,6 +1214,36 @@ START_TEST(sim_ring_violation_sets_needs_reset)
 }
 END_TEST
 
+/* Regression (issue 10, bug 6): spec "Device Status Field": FAILED means
+ * the driver gave up on the device (Linux sets it on probe failure and
+ * frees the rings). The device is not live any more: no ring access, no
+ * notification handled, no used-buffer notification sent. */
+START_TEST(sim_failed_stops_device)
+{
+    sim_bringup(VDM_F_VERSION_1, 8);
+    sim_roundtrip("before");
+    ck_assert_int_eq(vdm_dev_set_status(&dev, S_ALL | VDM_STATUS_FAILED), 0);
+    ck_assert_int_eq(vdm_dev_live(&dev), 0);
+    ck_assert_ptr_null(vdm_dev_queue(&dev, 0));
+    ck_assert_int_eq(vdm_dev_notify_used(&dev, 0), VDM_ESTATE);
+    /* A buffer the driver posted is not parsed. */
+    uint64_t out = drv_alloc(&guest, 16, 16);
+    struct drv_buf ob = {out, 4};
+    int popped = fk.popped;
+    ck_assert_int_ge(drv_vq_add(&dq, &ob, 1, NULL, 0, DRV_ADD_DIRECT, NULL), 0);
+    drv_vq_publish(&dq);
+    ck_assert_int_eq(vdm_dev_queue_notify(&dev, 0, 0), VDM_ESTATE);
+    ck_assert_int_eq(fk.popped, popped);
+    /* A reset brings it back. */
+    ck_assert_int_eq(vdm_dev_set_status(&dev, 0), 0);
+    drv_vq_fini(&dq);
+    drv_alloc_reset(&guest);
+    sim_bringup(VDM_F_VERSION_1, 8);
+    sim_roundtrip("after");
+    drv_vq_fini(&dq);
+}
+END_TEST
+
 START_TEST(sim_saved_state_applied_at_enable)
 {
     fake_cls.queue_notify = echo_queue_notify;
@@ -1174,6 +1279,7 @@ static Suite *device_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, init_rejects_bad_config);
     tcase_add_test(tc, init_rejects_bad_offer);
+    tcase_add_test(tc, init_rejects_unhonourable_generic_features);
     tcase_add_test(tc, init_reset_state);
     tcase_add_test(tc, status_normal_bringup);
     tcase_add_test(tc, status_all_bits_in_one_write);
@@ -1194,6 +1300,7 @@ static Suite *device_suite(void)
     tcase_add_test(tc, config_changed_during_init_notified_at_driver_ok);
     tcase_add_test(tc, needs_reset_sticky_until_reset);
     tcase_add_test(tc, needs_reset_before_driver_ok);
+    tcase_add_test(tc, needs_reset_in_reset_state_keeps_status_0);
     tcase_add_test(tc, queue_regs_before_driver_ok);
     tcase_add_test(tc, queue_regs_refused_after_driver_ok);
     tcase_add_test(tc, queue_regs_accepted_after_ring_reset);
@@ -1201,6 +1308,7 @@ static Suite *device_suite(void)
     tcase_add_test(tc, queue_notify_ignored);
     tcase_add_test(tc, queue_enable_needs_features_ok);
     tcase_add_test(tc, queue_enable_split_size_not_power_of_2);
+    tcase_add_test(tc, queue_size_max_power_of_2_for_split);
     tcase_add_test(tc, queue_state_saved_before_enable);
     tcase_add_test(tc, no_hooks_no_crash);
     suite_add_tcase(s, tc);
@@ -1215,6 +1323,7 @@ static Suite *device_suite(void)
     tcase_add_test(sim, sim_ring_reset_and_reenable);
     tcase_add_test(sim, sim_ring_violation_sets_needs_reset);
     tcase_add_test(sim, sim_saved_state_applied_at_enable);
+    tcase_add_test(sim, sim_failed_stops_device);
     suite_add_tcase(s, sim);
     return s;
 }

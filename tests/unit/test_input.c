@@ -757,6 +757,28 @@ START_TEST(input_packed_ring)
 }
 END_TEST
 
+/* Regression (issue 10, bug 6): spec "Device Status Field": after the
+ * driver sets FAILED (Linux: probe failure, then the rings are freed) the
+ * device is not live: host-initiated events must not be written into the
+ * eventq buffers the driver posted before. */
+START_TEST(input_failed_stops_events)
+{
+    bringup(VDM_F_VERSION_1, 8);
+    post_events(4, 8);
+    notify(0);
+    unsigned irqs = h.irq_queue[0];
+    ck_assert_int_eq(
+        vdm_dev_set_status(
+            &h.dev, (uint8_t)(vdm_dev_status(&h.dev) | VDM_STATUS_FAILED)),
+        0);
+    ck_assert_int_eq(vdm_dev_live(&h.dev), 0);
+    (void)vdm_input_send(&inp, EV_KEY, VDM_INPUT_KEY_A, 1);
+    (void)vdm_input_send(&inp, EV_SYN, SYN_REPORT, 0);
+    expect_no_event();
+    ck_assert_uint_eq(h.irq_queue[0], irqs);
+}
+END_TEST
+
 START_TEST(input_reset_discards_waiting_events)
 {
     bringup(VDM_F_VERSION_1, 8);
@@ -1109,6 +1131,7 @@ static Suite *input_suite(void)
     tcase_add_test(ev, input_long_chains);
     tcase_add_test(ev, input_packed_ring);
     tcase_add_test(ev, input_reset_discards_waiting_events);
+    tcase_add_test(ev, input_failed_stops_events);
     suite_add_tcase(s, ev);
 
     TCase *st = tcase_create("statusq");

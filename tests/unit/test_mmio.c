@@ -221,22 +221,34 @@ START_TEST(test_mmio_features)
 }
 END_TEST
 
-/* "Features reserved for future use": ADMIN_VQ is not offered over MMIO
- * even when the device type offers it, and cannot be negotiated. */
-START_TEST(test_mmio_admin_vq_hidden)
+/* Regression (issue 10, bug 3): spec "Feature Bits": the device MUST NOT
+ * accept a feature it did not offer, so FEATURES_OK stays clear ("Device
+ * Initialization"); "Virtio Over MMIO / Features reserved for future use":
+ * ADMIN_VQ is not supported over MMIO. The transport used to strip the bit
+ * from the driver's features and accept FEATURES_OK, so the driver
+ * believed ADMIN_VQ negotiated. */
+START_TEST(test_mmio_features_ok_refuses_unoffered)
 {
-    teardown();
-    ck_assert_int_eq(tpb_init(&b, NQ, QMAX, VDM_F_RING_ALL | VDM_F_ADMIN_VQ),
-                     0);
-    ck_assert_int_eq(drv_mmio_init(&m, &b.h.dev, NULL), 0);
-    b.tp = &m.tp;
-    ck_assert_uint_ne(vdm_dev_device_features(&b.h.dev) & VDM_F_ADMIN_VQ, 0);
     wr32(VDM_MMIO_DEVICE_FEATURES_SEL, 1);
     ck_assert_uint_eq(rd32(VDM_MMIO_DEVICE_FEATURES) & (1u << (41 - 32)), 0);
     wr32(VDM_MMIO_STATUS, 1);
     wr32(VDM_MMIO_STATUS, 3);
     wr32(VDM_MMIO_DRIVER_FEATURES_SEL, 1);
     wr32(VDM_MMIO_DRIVER_FEATURES, 1u | (1u << (41 - 32)));
+    ck_assert_int_eq(wr(VDM_MMIO_STATUS, 4, 0x0b), VDM_ESTATE);
+    ck_assert_uint_eq(rd32(VDM_MMIO_STATUS), 3);
+    ck_assert_uint_eq(vdm_dev_features(&b.h.dev), 0);
+    /* Any other bit not offered (SR_IOV, a device-type bit) likewise. */
+    wr32(VDM_MMIO_DRIVER_FEATURES, 1u | (1u << (37 - 32)));
+    ck_assert_int_eq(wr(VDM_MMIO_STATUS, 4, 0x0b), VDM_ESTATE);
+    ck_assert_uint_eq(rd32(VDM_MMIO_STATUS), 3);
+    wr32(VDM_MMIO_DRIVER_FEATURES, 1u);
+    wr32(VDM_MMIO_DRIVER_FEATURES_SEL, 0);
+    wr32(VDM_MMIO_DRIVER_FEATURES, 1u << 7);
+    ck_assert_int_eq(wr(VDM_MMIO_STATUS, 4, 0x0b), VDM_ESTATE);
+    ck_assert_uint_eq(rd32(VDM_MMIO_STATUS), 3);
+    /* The driver drops the bit and negotiation succeeds. */
+    wr32(VDM_MMIO_DRIVER_FEATURES, 0);
     wr32(VDM_MMIO_STATUS, 0x0b);
     ck_assert_uint_eq(rd32(VDM_MMIO_STATUS), 0x0b);
     ck_assert_uint_eq(vdm_dev_features(&b.h.dev), VDM_F_VERSION_1);
@@ -316,12 +328,69 @@ START_TEST(test_mmio_queue_write_while_ready)
     ck_assert_uint_eq(vdm_dev_queue_size(&b.h.dev, 0), 32);
     /* Writing 1 again is harmless. */
     ck_assert_int_eq(wr(VDM_MMIO_QUEUE_READY, 4, 1), 0);
-    /* Stopping a live queue needs RING_RESET: refused, still ready. */
-    ck_assert_int_eq(wr(VDM_MMIO_QUEUE_READY, 4, 0), VDM_ENOTSUP);
-    ck_assert_uint_eq(rd32(VDM_MMIO_QUEUE_READY), 1);
+    /* QueueReset needs RING_RESET: refused, still ready. */
     ck_assert_int_eq(wr(VDM_MMIO_QUEUE_RESET, 4, 1), VDM_ENOTSUP);
     ck_assert_uint_eq(rd32(VDM_MMIO_QUEUE_READY), 1);
     ck_assert_int_eq(wr(VDM_MMIO_QUEUE_RESET, 4, 2), VDM_EINVAL);
+    /* QueueReady 0 stops the queue whatever the features (see
+     * test_mmio_queue_ready_zero_stops_queue). */
+    ck_assert_int_eq(wr(VDM_MMIO_QUEUE_READY, 4, 0), 0);
+    ck_assert_uint_eq(rd32(VDM_MMIO_QUEUE_READY), 0);
+}
+END_TEST
+
+/* Regression (issue 10, bug 2): spec "MMIO Device Register Layout":
+ * QueueReady "returns the last value written to it"; "to stop using the
+ * queue the driver MUST write zero (0x0) to QueueReady and MUST read the
+ * value back"; "the device MUST NOT access virtqueue contents when
+ * QueueReady is zero". Linux vm_del_vq() and vm_setup_vq()'s error path do
+ * this without RING_RESET, before and after DRIVER_OK, WARN_ON a non-zero
+ * read-back and free the ring. Only re-enabling after DRIVER_OK needs
+ * RING_RESET ("Virtqueue Reset"). */
+START_TEST(test_mmio_queue_ready_zero_stops_queue)
+{
+    uint32_t n = 0;
+    /* Before DRIVER_OK (vm_setup_vq() error path, probe failure). */
+    negotiate(0);
+    ck_assert_int_eq(drv_tp_setup_queue(&m.tp, 0, &b.vq[0], &b.h.g, 32), 0);
+    b.live[0] = 1;
+    wr32(VDM_MMIO_QUEUE_SEL, 0);
+    ck_assert_uint_eq(rd32(VDM_MMIO_QUEUE_READY), 1);
+    wr32(VDM_MMIO_QUEUE_READY, 0);
+    ck_assert_uint_eq(rd32(VDM_MMIO_QUEUE_READY), 0);
+    ck_assert_uint_eq(b.echo.queue_resets, 1);
+    ck_assert_int_eq(vdm_dev_queue_enabled(&b.h.dev, 0), 0);
+    /* The driver frees the ring, sets the queue up again and goes live. */
+    drv_vq_fini(&b.vq[0]);
+    b.live[0] = 0;
+    ck_assert_int_eq(drv_tp_setup_queue(&m.tp, 0, &b.vq[0], &b.h.g, 16), 0);
+    b.live[0] = 1;
+    ck_assert_int_eq(drv_tp_setup_queue(&m.tp, 1, &b.vq[1], &b.h.g, 16), 0);
+    b.live[1] = 1;
+    ck_assert_int_eq(drv_tp_driver_ok(&m.tp), 0);
+    tpb_echo(&b, 0, 20, DRV_ADD_DIRECT);
+    /* After DRIVER_OK, without RING_RESET (vm_del_vq() on driver removal). */
+    wr32(VDM_MMIO_QUEUE_SEL, 0);
+    wr32(VDM_MMIO_QUEUE_READY, 0);
+    ck_assert_uint_eq(rd32(VDM_MMIO_QUEUE_READY), 0);
+    ck_assert_uint_eq(b.echo.queue_resets, 2);
+    ck_assert_ptr_null(vdm_dev_queue(&b.h.dev, 0));
+    /* The ring is not touched any more: a posted buffer stays unused. */
+    uint64_t out = drv_alloc(&b.h.g, 16, 16);
+    struct drv_buf ob = {out, 4};
+    unsigned chains = b.echo.chains;
+    ck_assert_int_ge(
+        drv_vq_add(&b.vq[0], &ob, 1, NULL, 0, DRV_ADD_DIRECT, NULL), 0);
+    drv_vq_publish(&b.vq[0]);
+    ck_assert_int_lt(wr(VDM_MMIO_QUEUE_NOTIFY, 4, 0), 0);
+    ck_assert_uint_eq(b.echo.chains, chains);
+    ck_assert_int_eq(drv_vq_get_used(&b.vq[0], NULL, &n, NULL), 0);
+    /* Re-enabling after DRIVER_OK needs RING_RESET: refused, still 0. */
+    ck_assert_int_lt(wr(VDM_MMIO_QUEUE_READY, 4, 1), 0);
+    ck_assert_uint_eq(rd32(VDM_MMIO_QUEUE_READY), 0);
+    /* Other queues are not affected, and the device does not need reset. */
+    tpb_echo(&b, 1, 8, DRV_ADD_DIRECT);
+    ck_assert_uint_eq(rd32(VDM_MMIO_STATUS) & VDM_STATUS_DEVICE_NEEDS_RESET, 0);
 }
 END_TEST
 
@@ -341,6 +410,39 @@ START_TEST(test_mmio_queue_ready_zero_ring_reset)
     b.live[0] = 1;
     tpb_echo(&b, 0, 21, DRV_ADD_DIRECT);
     ck_assert_uint_eq(m.tp.refused, 0);
+}
+END_TEST
+
+/* Regression (issue 10, bug 4): spec "Split Virtqueues": the queue size is
+ * a power of 2; Linux vm_setup_vq() takes QueueSizeMax as the ring size and
+ * fails probe ("Bad virtqueue length") otherwise. With a host maximum of
+ * 1000, QueueSizeMax reads 512 for a split ring and 1000 once RING_PACKED
+ * is negotiated (any size is valid for a packed ring). */
+START_TEST(test_mmio_queue_size_max_power_of_2)
+{
+    teardown();
+    ck_assert_int_eq(tpb_init(&b, NQ, 1000, VDM_F_RING_ALL), 0);
+    ck_assert_int_eq(drv_mmio_init(&m, &b.h.dev, NULL), 0);
+    b.tp = &m.tp;
+    negotiate(0);
+    wr32(VDM_MMIO_QUEUE_SEL, 0);
+    ck_assert_uint_eq(rd32(VDM_MMIO_QUEUE_SIZE_MAX), 512);
+    ck_assert_int_eq(wr(VDM_MMIO_QUEUE_SIZE, 4, 1000), VDM_EINVAL);
+    /* A driver taking QueueSizeMax as its ring size works. */
+    ck_assert_int_eq(drv_tp_setup_queue(&m.tp, 0, &b.vq[0], &b.h.g, 0), 0);
+    b.live[0] = 1;
+    ck_assert_uint_eq(vdm_dev_queue_size(&b.h.dev, 0), 512);
+    ck_assert_int_eq(drv_tp_driver_ok(&m.tp), 0);
+    tpb_echo(&b, 0, 16, DRV_ADD_DIRECT);
+    ck_assert_uint_eq(rd32(VDM_MMIO_STATUS) & VDM_STATUS_DEVICE_NEEDS_RESET, 0);
+    /* Packed ring: the whole maximum. */
+    wr32(VDM_MMIO_STATUS, 0);
+    tpb_drop_queues(&b);
+    negotiate(VDM_F_RING_PACKED);
+    wr32(VDM_MMIO_QUEUE_SEL, 0);
+    ck_assert_uint_eq(rd32(VDM_MMIO_QUEUE_SIZE_MAX), 1000);
+    wr32(VDM_MMIO_QUEUE_SIZE, 1000);
+    ck_assert_uint_eq(vdm_dev_queue_size(&b.h.dev, 0), 1000);
 }
 END_TEST
 
@@ -801,10 +903,12 @@ static Suite *mmio_suite(void)
     tcase_add_test(regs_tc, test_mmio_directions);
     tcase_add_test(regs_tc, test_mmio_wrong_widths);
     tcase_add_test(regs_tc, test_mmio_features);
-    tcase_add_test(regs_tc, test_mmio_admin_vq_hidden);
+    tcase_add_test(regs_tc, test_mmio_features_ok_refuses_unoffered);
     tcase_add_test(regs_tc, test_mmio_queue_registers);
     tcase_add_test(regs_tc, test_mmio_queue_write_while_ready);
     tcase_add_test(regs_tc, test_mmio_queue_ready_zero_ring_reset);
+    tcase_add_test(regs_tc, test_mmio_queue_ready_zero_stops_queue);
+    tcase_add_test(regs_tc, test_mmio_queue_size_max_power_of_2);
     tcase_add_test(regs_tc, test_mmio_status_register);
     tcase_add_test(regs_tc, test_mmio_interrupt_status_ack);
     tcase_add_test(regs_tc, test_mmio_system_reset);

@@ -229,6 +229,35 @@ START_TEST(test_pci_bar_sizing)
 }
 END_TEST
 
+/* Regression (issue 10, bug 4): spec "Split Virtqueues": the queue size is
+ * a power of 2; Linux vp_modern_get_queue_size() takes queue_size as the
+ * ring size and fails probe ("Bad virtqueue length") otherwise. With a host
+ * maximum of 1000, queue_size reads 512 for a split ring and 1000 once
+ * RING_PACKED is negotiated. */
+START_TEST(test_pci_queue_size_power_of_2)
+{
+    struct vdm_pci_config c = VDM_INIT(struct vdm_pci_config);
+    c.msix_vectors = NVEC;
+    ck_assert_int_eq(tpb_init(&b, NQ, 1000, VDM_F_RING_ALL), 0);
+    ck_assert_int_eq(drv_pci_init(&p, &b.h.dev, &c), 0);
+    b.tp = &p.tp;
+    ck_assert_int_eq(drv_pci_probe(&p, MMIO_BASE, 1), 0);
+    ck_assert_int_eq(drv_tp_negotiate(&p.tp, 0), 0);
+    cwv(VDM_PCI_COMMON_Q_SELECT, 2, 1);
+    ck_assert_uint_eq(crv(VDM_PCI_COMMON_Q_SIZE, 2), 512);
+    ck_assert_int_eq(cw(VDM_PCI_COMMON_Q_SIZE, 2, 1000), VDM_EINVAL);
+    ck_assert_int_eq(drv_tp_setup_queue(&p.tp, 0, &b.vq[0], &b.h.g, 0), 0);
+    b.live[0] = 1;
+    ck_assert_uint_eq(vdm_dev_queue_size(&b.h.dev, 0), 512);
+    ck_assert_int_eq(drv_tp_driver_ok(&p.tp), 0);
+    tpb_echo(&b, 0, 16, DRV_ADD_DIRECT);
+    tpb_drop_queues(&b);
+    ck_assert_int_eq(drv_tp_negotiate(&p.tp, VDM_F_RING_PACKED), 0);
+    cwv(VDM_PCI_COMMON_Q_SELECT, 2, 1);
+    ck_assert_uint_eq(crv(VDM_PCI_COMMON_Q_SIZE, 2), 1000);
+}
+END_TEST
+
 START_TEST(test_pci_bar32_prefetch)
 {
     struct vdm_pci_config c = VDM_INIT(struct vdm_pci_config);
@@ -1123,6 +1152,7 @@ static Suite *pci_suite(void)
     tcase_add_test(custom, test_pci_bar32_prefetch);
     tcase_add_test(custom, test_pci_layout_shared_notify);
     tcase_add_test(custom, test_pci_layout_page_per_queue);
+    tcase_add_test(custom, test_pci_queue_size_power_of_2);
     suite_add_tcase(s, custom);
 
     tcase_add_checked_fixture(regs, setup, teardown);

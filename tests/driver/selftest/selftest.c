@@ -1,12 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Self-test of the driver simulator (tests/driver). Not part of any build:
- *
- *   gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wconversion
- *       -Wno-sign-conversion -pthread -Itests/driver
- *       tests/driver/drv_*.c tests/driver/selftest/selftest.c -o
- * /tmp/drv_selftest /tmp/drv_selftest            (add
- * -fsanitize=address,undefined too)
+ * Self-test of the driver simulator (tests/driver). Built by CMake as
+ * drv_selftest and run as the ctest driver/selftest (in the ASan+UBSan
+ * build too); an optional argument seeds its random choices.
  *
  * It contains its own minimal *device* side, written separately from the
  * simulator (its own byte-order helpers, its own event-index arithmetic),
@@ -15,7 +11,6 @@
 #include "drv.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1470,21 +1465,64 @@ static void test_long_run(uint64_t feat, uint32_t num, uint32_t rounds)
     drv_vq_fini(&q);
 }
 
-/* device in another thread: exercises the memory ordering */
+/*
+ * Device in another thread: exercises the memory ordering of the rings
+ * (the rings themselves carry the data; the lock below never covers a ring
+ * access). Neither side spins: the driver bumps `avail_gen` after each
+ * publish (its "kick") and the device sleeps on it once the ring is empty;
+ * the device bumps `used_gen` after each push (its "interrupt") and the
+ * driver sleeps on it when it can neither add nor reap. Each side reads
+ * the generation before looking at the ring, so a wake-up between the look
+ * and the wait is never lost.
+ */
 struct thr {
     struct tdev d;
     struct rec **byid;
-    int stop;
     struct chain c;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    unsigned avail_gen, used_gen; /* under lock */
+    int stop;                     /* under lock */
 };
+
+static unsigned thr_gen(struct thr *t, const unsigned *gen, int *stop)
+{
+    CHECK(pthread_mutex_lock(&t->lock) == 0);
+    unsigned g = *gen;
+    if (stop)
+        *stop = t->stop;
+    CHECK(pthread_mutex_unlock(&t->lock) == 0);
+    return g;
+}
+
+static void thr_bump(struct thr *t, unsigned *gen)
+{
+    CHECK(pthread_mutex_lock(&t->lock) == 0);
+    (*gen)++;
+    CHECK(pthread_cond_broadcast(&t->cond) == 0);
+    CHECK(pthread_mutex_unlock(&t->lock) == 0);
+}
+
+/* Sleep until *gen moves on from seen (or stop). */
+static void thr_wait(struct thr *t, const unsigned *gen, unsigned seen)
+{
+    CHECK(pthread_mutex_lock(&t->lock) == 0);
+    while (*gen == seen && !t->stop)
+        CHECK(pthread_cond_wait(&t->cond, &t->lock) == 0);
+    CHECK(pthread_mutex_unlock(&t->lock) == 0);
+}
 
 static void *dev_thread(void *arg)
 {
     struct thr *t = arg;
     uint32_t batch = 0, last_id = 0, skip = 0;
-    while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
+    for (;;) {
+        int stop;
+        unsigned seen = thr_gen(t, &t->avail_gen, &stop);
+        if (stop)
+            break;
         if (!dev_pop(&t->d, &t->c)) {
-            sched_yield();
+            thr_wait(t, &t->avail_gen, seen);
             continue;
         }
         struct rec *r = t->byid[t->c.id];
@@ -1501,6 +1539,7 @@ static void *dev_thread(void *arg)
             packed_push(&t->d, t->c.id, (uint32_t)ulen, t->c.ndesc);
         else
             split_push(&t->d, t->c.id, (uint32_t)ulen, 1);
+        thr_bump(t, &t->used_gen);
     }
     return NULL;
 }
@@ -1514,6 +1553,8 @@ static void test_threaded(uint64_t feat, uint32_t num, uint32_t total)
     drv_alloc_reset(&G);
     CHECK(drv_vq_init(&q, &G, (uint16_t)num, feat) == 0);
     memset(&t, 0, sizeof(t));
+    CHECK(pthread_mutex_init(&t.lock, NULL) == 0);
+    CHECK(pthread_cond_init(&t.cond, NULL) == 0);
     dev_init(&t.d, &q, &G, feat, maxel);
     t.c.el = tel;
     struct rec *recs = calloc(num, sizeof(*recs));
@@ -1535,6 +1576,8 @@ static void test_threaded(uint64_t feat, uint32_t num, uint32_t total)
     CHECK(pthread_create(&th, NULL, dev_thread, &t) == 0);
     uint64_t seq = 0, done = 0, kicks = 0;
     while (done < total) {
+        unsigned used_seen = thr_gen(&t, &t.used_gen, NULL);
+        uint64_t added = 0, reaped = 0;
         while (seq < total && free_recs) {
             uint32_t nel = 1 + rnd_below(maxel);
             uint32_t nout = rnd_below(nel + 1);
@@ -1548,10 +1591,13 @@ static void test_threaded(uint64_t feat, uint32_t num, uint32_t total)
             free_recs = r->next_free;
             t.byid[id] = r;
             seq++;
+            added++;
             if (rnd_below(3) == 0)
                 break;
         }
         drv_vq_publish(&q);
+        if (added)
+            thr_bump(&t, &t.avail_gen);
         int k = drv_vq_kick_needed(&q);
         CHECK(k == 0 || k == 1);
         kicks += (uint64_t)k;
@@ -1564,11 +1610,19 @@ static void test_threaded(uint64_t feat, uint32_t num, uint32_t total)
             rc->next_free = free_recs;
             free_recs = rc;
             done++;
+            reaped++;
         }
         CHECK(r == 0);
+        if (!added && !reaped)
+            thr_wait(&t, &t.used_gen, used_seen);
     }
-    __atomic_store_n(&t.stop, 1, __ATOMIC_RELEASE);
+    CHECK(pthread_mutex_lock(&t.lock) == 0);
+    t.stop = 1;
+    CHECK(pthread_cond_broadcast(&t.cond) == 0);
+    CHECK(pthread_mutex_unlock(&t.lock) == 0);
     CHECK(pthread_join(th, NULL) == 0);
+    CHECK(pthread_cond_destroy(&t.cond) == 0);
+    CHECK(pthread_mutex_destroy(&t.lock) == 0);
     CHECK(drv_vq_num_free(&q) == num);
     printf("threaded %s%s num %u: %llu bufs, %llu kicks\n",
            (feat & DRV_F_PACKED) ? "packed" : "split",

@@ -23,6 +23,7 @@ static uint64_t get_le(const uint8_t *p, unsigned n)
 static void echo_reset(struct vdm_dev *d)
 {
     struct echo_dev *e = vdm_dev_priv(d);
+    vdm_kit_reset(&e->kit, UINT16_MAX);
     e->resets++;
     put_le(e->config + 8, 0, 4); /* scratch */
     e->config[14] = 0;           /* mode */
@@ -31,55 +32,48 @@ static void echo_reset(struct vdm_dev *d)
 static void echo_queue_reset(struct vdm_dev *d, uint16_t q)
 {
     struct echo_dev *e = vdm_dev_priv(d);
-    (void)q;
+    vdm_kit_reset(&e->kit, q);
     e->queue_resets++;
 }
+
+/* Echo the readable bytes back, reversed (a chain of more than 16 spans
+ * is returned empty by the kit: VDM_KIT_STATUS_NONE). */
+static int echo_serve(void *ctx, struct vdm_kit_req *r, uint32_t *written)
+{
+    struct echo_dev *e = ctx;
+    uint8_t buf[4096];
+    uint32_t n, i;
+
+    n = r->chain.read_len < sizeof(buf) ? r->chain.read_len
+                                        : (uint32_t)sizeof(buf);
+    n = (uint32_t)vdm_chain_copy_from(&r->chain, 0, buf, n);
+    if (n > r->chain.write_len)
+        n = r->chain.write_len;
+    for (i = 0; i < n / 2; i++) {
+        uint8_t t = buf[i];
+        buf[i] = buf[n - 1 - i];
+        buf[n - 1 - i] = t;
+    }
+    *written = (uint32_t)vdm_chain_copy_to(&r->chain, 0, buf, n);
+    e->chains++;
+    put_le(e->config + 16, get_le(e->config + 16, 8) + *written, 8);
+    return VDM_KIT_DONE;
+}
+
+static const struct vdm_kit_queue echo_queues[] = {
+    {.serve = echo_serve, .status_at = VDM_KIT_STATUS_NONE},
+};
 
 static void echo_notify(struct vdm_dev *d, uint16_t q)
 {
     struct echo_dev *e = vdm_dev_priv(d);
-    struct vdm_vq *vq = vdm_dev_queue(d, q);
-    struct vdm_iov iov[16];
-    struct vdm_chain c;
-    uint8_t buf[4096];
-    int rc;
+    struct vdm_vq *vq;
 
     e->notifies++;
-    if (vq == NULL)
-        return;
-    for (;;) {
-        uint32_t n, i, w;
-        memset(&c, 0, sizeof(c));
-        c.iov = iov;
-        c.iov_cap = 16;
-        rc = vdm_vq_pop(vq, &c);
-        if (rc == 0)
-            break;
-        if (rc < 0 && rc != VDM_ENOSPC) {
-            e->last_err = rc;
-            return;
-        }
-        n = c.read_len < sizeof(buf) ? c.read_len : (uint32_t)sizeof(buf);
-        if (rc == VDM_ENOSPC)
-            n = 0;
-        n = (uint32_t)vdm_chain_copy_from(&c, 0, buf, n);
-        if (n > c.write_len)
-            n = c.write_len;
-        for (i = 0; i < n / 2; i++) {
-            uint8_t t = buf[i];
-            buf[i] = buf[n - 1 - i];
-            buf[n - 1 - i] = t;
-        }
-        w = (uint32_t)vdm_chain_copy_to(&c, 0, buf, n);
-        rc = vdm_vq_push(vq, c.id, w);
-        if (rc < 0) {
-            e->last_err = rc;
-            return;
-        }
-        e->chains++;
-        put_le(e->config + 16, get_le(e->config + 16, 8) + w, 8);
-    }
-    (void)vdm_dev_notify_used(d, q);
+    (void)vdm_kit_run(&e->kit, q);
+    vq = vdm_dev_queue(d, q);
+    if (vq == NULL && (vdm_dev_status(d) & VDM_STATUS_DEVICE_NEEDS_RESET) != 0)
+        e->last_err = VDM_EPROTO;
 }
 
 static void echo_config_read(struct vdm_dev *d, uint32_t off, void *buf,
@@ -125,7 +119,24 @@ int echo_init(struct echo_dev *e, struct vdm_dev *d,
               const struct vdm_dev_config *base, uint64_t ring_features)
 {
     struct vdm_dev_config c = *base;
+    struct vdm_kit_config k = VDM_INIT(struct vdm_kit_config);
+    int rc;
+
     memset(e, 0, sizeof(*e));
+    k.num_queues = base->num_queues != 0 && base->num_queues <= ECHO_MAX_QUEUES
+                       ? base->num_queues
+                       : ECHO_MAX_QUEUES;
+    k.nqdesc = 1;
+    k.queues = echo_queues;
+    k.ctx = e;
+    k.slots = e->req;
+    k.iovs = e->iov;
+    k.slot_bytes = VDM_KIT_SLOT_BYTES(0);
+    k.per_queue = 1;
+    k.iov_per_req = 16;
+    rc = vdm_kit_init(&e->kit, d, &k);
+    if (rc < 0)
+        return rc;
     put_le(e->config, 0x1122334455667788ull, 8);
     put_le(e->config + 12, base->num_queues, 2);
     c.cls = &echo_class;

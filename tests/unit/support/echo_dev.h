@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#include "vdm/device.h"
+#include "vdm/kit.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,7 +39,12 @@ struct echo_dev {
     unsigned chains;                  /**< Chains echoed. */
     unsigned resets;                  /**< Device resets. */
     unsigned queue_resets;            /**< Queue resets. */
-    int last_err;                     /**< Last pop/push error. */
+    int last_err;                     /**< Queue broken: VDM_EPROTO. */
+    struct vdm_kit kit;               /**< Serves the queues. */
+    /** Request slots: one per queue. */
+    alignas(8) unsigned char req[VDM_KIT_SLOTS_BYTES(ECHO_MAX_QUEUES, 1,
+                                                     VDM_KIT_SLOT_BYTES(0))];
+    struct vdm_iov iov[ECHO_MAX_QUEUES * 16]; /**< Their spans. */
 };
 
 /** @brief The device class. */
