@@ -165,7 +165,7 @@ static int layout(struct pci_state *s, const struct vdm_pci_config *cfg,
     if (notify_len > 0xffffffffu)
         return VDM_EINVAL;
 
-    s->reg_len[R_COMMON] = VDM_PCI_COMMON_SIZE;
+    s->reg_len[R_COMMON] = VDM_PCI_COMMON_BYTES;
     s->reg_len[R_ISR] = ISR_LEN;
     s->reg_len[R_DEVICE] = cfg_size;
     s->reg_len[R_NOTIFY] = (uint32_t)notify_len;
@@ -442,7 +442,7 @@ int vdm_pci_cfg_read(struct vdm_pci *t, uint32_t off, uint32_t width,
     if (s == NULL || val == NULL)
         return VDM_EINVAL;
     rc = cfg_check(s, off, width);
-    if (rc < 0 || off >= VDM_PCI_CFG_SIZE)
+    if (rc < 0 || off >= VDM_PCI_CFG_BYTES)
         return rc;
     dw = off & ~3u;
     if (dw == s->cap_pcicfg + 16u)
@@ -463,7 +463,7 @@ int vdm_pci_cfg_write(struct vdm_pci *t, uint32_t off, uint32_t width,
     if (s == NULL)
         return VDM_EINVAL;
     rc = cfg_check(s, off, width);
-    if (rc < 0 || off >= VDM_PCI_CFG_SIZE)
+    if (rc < 0 || off >= VDM_PCI_CFG_BYTES)
         return rc;
     dw = off & ~3u;
     shift = 8u * (off & 3u);

@@ -470,11 +470,11 @@ int vdmi_vu_on_set_vring_base(struct vu_state *s, struct vu_msg *m)
 int vdmi_vu_on_get_vring_base(struct vu_state *s, struct vu_msg *m)
 {
     uint32_t idx = rd32(m->p);
-    uint8_t *o = m->reply + VDM_VHOST_USER_HDR_SIZE;
+    uint8_t *o = m->reply + VDM_VHOST_USER_HDR_BYTES;
     struct vu_ring *r;
     int rc;
 
-    m->rlen = VDM_VHOST_USER_HDR_SIZE + SZ_STATE;
+    m->rlen = VDM_VHOST_USER_HDR_BYTES + SZ_STATE;
     wr32(o, idx);
     wr32(o + 4, 0);
     rc = ring_index(s, idx, "vhost-user: GET_VRING_BASE: bad ring index");
