@@ -7,6 +7,8 @@
 #include "pci_internal.h"
 #include "vdm/ids.h"
 
+#if VDM_CONFIG_PCI /* vdm/config.h: the whole file */
+
 /* ------------------------------------------------------------------------ */
 /* Configuration space image */
 
@@ -485,3 +487,8 @@ int vdm_pci_cfg_write(struct vdm_pci *t, uint32_t off, uint32_t width,
     }
     return 0;
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_pcicfg_left_out;
+#endif

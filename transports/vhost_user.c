@@ -5,6 +5,8 @@
  * vhost_user_ring.c (see vhost_user_internal.h). */
 #include "vhost_user_internal.h"
 
+#if VDM_CONFIG_VHOST_USER /* vdm/config.h: the whole file */
+
 /* Feature bits the transport never offers (see vhost_user.h). */
 #define MASKED_FEATURES                                                        \
     (VDM_F_ACCESS_PLATFORM | VDM_F_NOTIFICATION_DATA | VDM_F_RING_RESET |      \
@@ -686,3 +688,8 @@ const char *vdm_vhost_user_request_name(uint32_t request)
         return names[request];
     return "UNKNOWN";
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_vhostuser_left_out;
+#endif

@@ -5,6 +5,8 @@
  * vhost_user_internal.h for the model). */
 #include "vhost_user_internal.h"
 
+#if VDM_CONFIG_VHOST_USER /* vdm/config.h: the whole file */
+
 /* Bytes of ring area @p a for a queue of @p num entries (spec "Virtqueues":
  * split descriptor table 16 * num, avail 4 + 2 * num (+ 2 used_event), used
  * 4 + 8 * num (+ 2 avail_event); packed descriptor ring 16 * num, each event
@@ -607,3 +609,8 @@ void vdmi_vu_reset_device(struct vu_state *s)
     s->features = 0;
     s->flags &= ~VF_FEATURES;
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_vhostuserring_left_out;
+#endif
