@@ -166,16 +166,17 @@ static VQ_NOINLINE int packed_pop_slow(struct vq *q, struct vdm_chain *c,
             break;
         }
         if (++ring_n > num) {
-            vq_walk_fail(w, VDM_EPROTO,
-                         "descriptor list longer than the queue size");
+            (void)vq_walk_fail(w, VDM_EPROTO,
+                               "descriptor list longer than the queue size");
             goto bad;
         }
         /* One fetch per descriptor into d; only d is used afterwards. */
         vq_desc_fetch(&d, q->desc + (size_t)pos * 16u);
         if (!desc_avail(d.w14, wrap)) {
-            vq_walk_fail(w, VDM_EPROTO,
-                         "descriptor list runs into a descriptor not made "
-                         "available");
+            (void)vq_walk_fail(
+                w, VDM_EPROTO,
+                "descriptor list runs into a descriptor not made "
+                "available");
             goto bad;
         }
         if (++pos == num) {
