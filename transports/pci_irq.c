@@ -76,7 +76,7 @@ void vdmi_pci_update_intx(struct pci_state *s)
     if (pending)
         status |= STATUS_INTX;
     else
-        status &= (uint16_t)~STATUS_INTX;
+        status = (uint16_t)(status & ~STATUS_INTX);
     vdm_put_le16(s->cfg + CFG_STATUS, status);
     line = 0;
     if (pending && ((cfg16(s, CFG_COMMAND) & CMD_INTX_DISABLE) == 0u) &&
