@@ -415,7 +415,9 @@ int vq_packed_should_notify(struct vq *q)
         return 0;
     if (fl == VQ_EVENT_DESC && (q->flags & VQ_F_EVENT_IDX)) {
         uint16_t ow = vdm_load_le16(q->drv + EV_OFF_WRAP);
-        uint32_t off = (uint32_t)ow & 0x7fffu, e, dist;
+        uint32_t off = (uint32_t)ow & 0x7fffu;
+        uint32_t e;
+        uint32_t dist;
 
         if (cnt >= two || off >= q->num)
             return 1; /* cannot tell / bogus offset: spurious is allowed */
