@@ -54,6 +54,9 @@ int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,
         return vq_walk_fail(w, VDM_EPROTO,
                             "device-readable descriptor after a "
                             "device-writable one");
+    else {
+        /* still in the device-readable part */
+    }
     if (++w->ndata > q->max_chain)
         return vq_walk_fail(w, VDM_EPROTO,
                             "descriptor chain longer than the device's "

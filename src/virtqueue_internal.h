@@ -29,8 +29,8 @@
 #define VQ_DESC_F_NEXT     1u
 #define VQ_DESC_F_WRITE    2u
 #define VQ_DESC_F_INDIRECT 4u
-#define VQ_DESC_F_AVAIL    (1u << 7)  /* packed */
-#define VQ_DESC_F_USED     (1u << 15) /* packed */
+#define VQ_DESC_F_AVAIL    0x0080u /* packed, bit 7 */
+#define VQ_DESC_F_USED     0x8000u /* packed, bit 15 */
 /* Split ring flags. */
 #define VQ_AVAIL_F_NO_INTERRUPT 1u
 #define VQ_USED_F_NO_NOTIFY     1u

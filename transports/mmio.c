@@ -268,6 +268,9 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
             *val = (uint32_t)f;
         else if (s->dev_features_sel == 1)
             *val = (uint32_t)(f >> 32);
+        else {
+            *val = 0; /* words 2 and up: no features there */
+        }
         return 0; /* words 2 and up: no features there */
     case VDM_MMIO_QUEUE_SIZE_MAX:
         /* 0 for a queue that does not exist (QueueSel out of range). */

@@ -342,8 +342,10 @@ int vdmi_pci_bar_access(struct pci_state *s, uint32_t bar, uint64_t off,
         plog(s, VDM_LOG_WARN, "pci: access outside every BAR ignored");
         return VDM_ERANGE;
     }
-    if (width < 8)
-        wval &= ((uint64_t)1 << (8u * width)) - 1u;
+    if (width < 8) {
+        uint32_t sh = 8u * width;
+        wval &= ((uint64_t)1 << sh) - 1u;
+    }
     for (r = 0; r < R_COUNT; r++) {
         if (s->reg_len[r] == 0 || s->reg_bar[r] != bar || off < s->reg_off[r] ||
             off - s->reg_off[r] >= s->reg_len[r])

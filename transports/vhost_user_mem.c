@@ -3,6 +3,8 @@
  * REM_MEM_REG and user address translation (vhost-user "Memory access"). */
 #include "vhost_user_internal.h"
 
+#include <stdbool.h>
+
 #if VDM_CONFIG_VHOST_USER /* vdm/config.h: the whole file */
 
 /* Spec "Memory access": a user address maps to the region containing it.
@@ -114,7 +116,8 @@ static void region_remove(struct vu_state *s, uint32_t i)
 static int rings_leave(struct vu_state *s, const uint8_t *gone)
 {
     uint16_t q, n = dev_queues(s);
-    int busy = 0, live;
+    int busy = 0;
+    bool live;
     for (q = 0; q < n && !busy; q++)
         if (ring_in_gone(s, ring(s, q), gone))
             busy = 1;
@@ -129,11 +132,11 @@ static int rings_leave(struct vu_state *s, const uint8_t *gone)
              "waits for it");
         return 0;
     }
-    live = (vdm_dev_status(s->dev) & VDM_STATUS_DRIVER_OK) != 0;
+    live = (vdm_dev_status(s->dev) & VDM_STATUS_DRIVER_OK) != 0u;
     vlog(s, VDM_LOG_WARN,
          "vhost-user: memory under a running ring removed; device restarted");
     vdmi_vu_core_stop(s);
-    return live;
+    return live ? 1 : 0;
 }
 
 int vdmi_vu_on_set_mem_table(struct vu_state *s, struct vu_msg *m)
