@@ -27,15 +27,9 @@ obj=${WORK:-/tmp}/vdm-fuzz-obj
 rm -rf "$obj"
 mkdir -p "$obj/lib" "$obj/drv" "$obj/fuzz" "$OUT"
 
-# name:source:definition (kept in step with fuzz/CMakeLists.txt)
-targets="vq_split:fuzz_vq.c:FUZZ_SPLIT
-vq_packed:fuzz_vq.c:FUZZ_PACKED
-mmio:fuzz_mmio.c:FUZZ_MMIO
-pci:fuzz_pci.c:FUZZ_PCI
-vhost_user:fuzz_vhost_user.c:FUZZ_VHOST_USER
-blk:fuzz_devt.c:FUZZ_KIND=FZ_KIND_BLK
-rng:fuzz_devt.c:FUZZ_KIND=FZ_KIND_RNG
-input:fuzz_devt.c:FUZZ_KIND=FZ_KIND_INPUT"
+# name source definition, one a line (fuzz/targets.txt, shared with
+# fuzz/CMakeLists.txt and scripts/fuzz)
+targets=$(grep '^[a-z]' "$root/fuzz/targets.txt")
 
 # The library as it ships: freestanding C11, hidden visibility.
 for src in "$root"/src/*.c "$root"/transports/*.c "$root"/devices/*.c; do
@@ -49,11 +43,12 @@ common=(-std=c11 -D_GNU_SOURCE -I"$root/include" -I"$root/tests/driver"
 for src in "$root"/tests/driver/*.c; do
   $CC $CFLAGS "${common[@]}" -c "$src" -o "$obj/drv/$(basename "${src%.c}").o"
 done
-for src in fuzz_mem fuzz_dev; do
-  $CC $CFLAGS "${common[@]}" -c "$root/fuzz/$src.c" -o "$obj/fuzz/$src.o"
+# The harness and the device plug-ins (dev_<t>.c).
+for src in "$root"/fuzz/fuzz_mem.c "$root"/fuzz/fuzz_dev.c "$root"/fuzz/dev_*.c; do
+  $CC $CFLAGS "${common[@]}" -c "$src" -o "$obj/fuzz/fuzz_$(basename "${src%.c}").o"
 done
 
-while IFS=: read -r name src def; do
+while read -r name src def; do
   $CC $CFLAGS "${common[@]}" -D"$def" -c "$root/fuzz/$src" \
     -o "$obj/fuzz/target_$name.o"
   $CXX $CFLAGS "$obj/fuzz/target_$name.o" "$obj"/fuzz/fuzz_*.o \

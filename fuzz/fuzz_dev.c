@@ -6,24 +6,12 @@
 #include <string.h>
 
 #include "fuzz_mem.h"
-#include "vdm/devices/blk.h"
-#include "vdm/devices/input.h"
-#include "vdm/devices/rng.h"
 
-#define BLK_CAPACITY 64u /* sectors */
-#define BLK_IOV_MAX  8u
-#define PENDING_MAX  512u
-#define INPUT_RING   16u
-
-/* What the harness remembers of one buffer it added. */
-struct rec {
-    uint8_t valid;
-    uint8_t checkable; /* every part fresh memory: contents are ours */
-    uint32_t type;     /* blk request type */
-    uint64_t status_gpa;
-    uint64_t wlen;
-    uint32_t nin;
-};
+/* The plug-ins in kind order (fuzz_devices.h). */
+#define FD_PLUGIN_REF(l, u) &fuzz_dev_##l,
+static const struct fuzz_dev_plugin *const plugins[FZ_KIND_COUNT] = {
+    FUZZ_DEVICES(FD_PLUGIN_REF)};
+#undef FD_PLUGIN_REF
 
 struct fq {
     struct drv_vq dq;
@@ -33,17 +21,12 @@ struct fq {
     uint16_t num;
     uint64_t feat;
     uint64_t a[3];
-    struct rec recs[FD_QMAX];
-};
-
-struct pend {
-    void *token;
-    uint16_t q;
-    uint32_t epoch;
+    struct fd_rec recs[FD_QMAX];
 };
 
 static struct {
     unsigned kind;
+    const struct fuzz_dev_plugin *p;
     uint16_t nq, qmax;
     struct vdm_dev dev;
     struct vdm_vq queues[FD_MAXQ];
@@ -56,30 +39,6 @@ static struct {
     int lenient;
     uint8_t last_status;
     struct fq fq[FD_MAXQ];
-
-    /* blk */
-    struct vdm_blk blk;
-    struct vdm_blk_ops bops;
-    struct vdm_blk_config bcfg;
-    struct vdm_blk_req reqs[VDM_BLK_REQS(FD_MAXQ, FD_QMAX)];
-    struct vdm_iov iovs[VDM_BLK_IOVS(FD_MAXQ, FD_QMAX, BLK_IOV_MAX)];
-    struct pend pend[PENDING_MAX];
-    unsigned npend;
-    unsigned blk_mode; /* 0 async, 1 complete inside, 2 fail, 3 alternate */
-    unsigned blk_alt;
-    int blk_kick;
-    uint64_t capacity;
-
-    /* rng */
-    struct vdm_rng rng;
-    struct vdm_rng_ops rops;
-    unsigned rng_mode;
-
-    /* input */
-    struct vdm_input in;
-    struct vdm_input_ops iops;
-    struct vdm_input_config icfg;
-    struct vdm_input_event iring[INPUT_RING];
 
     unsigned long st_add, st_reap, st_kick, st_host, st_logs;
 } D;
@@ -106,10 +65,8 @@ static void hnotify_config(void *host)
     (void)host;
 }
 
-/* ---- host backends ----------------------------------------------------- */
-
-static void spans_check(const struct vdm_iov *iov, uint32_t n, int write,
-                        uint64_t *total)
+void fd_spans_check(const struct vdm_iov *iov, uint32_t n, int write,
+                    uint64_t *total)
 {
     *total = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -121,133 +78,24 @@ static void spans_check(const struct vdm_iov *iov, uint32_t n, int write,
     }
 }
 
-static int blk_accept(void *token)
+struct vdm_dev *fd_dev(void)
 {
-    int q = vdm_blk_token_queue(&D.blk, token);
-    FZ_CHECK(q >= 0 && q < (int)D.nq, "token queue %d", q);
-    unsigned m = D.blk_mode == 3 ? (D.blk_alt++ % 3) : D.blk_mode;
-    if (m == 2)
-        return VDM_EIO;
-    if (m == 1) {
-        int rc = vdm_blk_complete(&D.blk, token, VDM_BLK_S_OK);
-        FZ_CHECK(rc == 0, "completion inside the host call: %d", rc);
-        return 0;
-    }
-    if (D.npend == PENDING_MAX)
-        return VDM_EIO;
-    D.pend[D.npend++] = (struct pend){token, (uint16_t)q, D.fq[q].epoch};
-    return 0;
+    return &D.dev;
 }
 
-static void range_check(uint64_t sector, uint64_t nsect, const char *what)
+unsigned fd_num_queues(void)
 {
-    FZ_CHECK(sector <= D.capacity && nsect <= D.capacity - sector,
-             "%s of %llu sectors at %llu beyond capacity %llu", what,
-             (unsigned long long)nsect, (unsigned long long)sector,
-             (unsigned long long)D.capacity);
+    return D.nq;
 }
 
-static int blk_read(void *host, uint64_t sector, const struct vdm_iov *iov,
-                    uint32_t n, void *token)
+uint32_t fd_queue_epoch(unsigned q)
 {
-    uint64_t total;
-    (void)host;
-    spans_check(iov, n, 1, &total);
-    FZ_CHECK(total % VDM_BLK_SECTOR_SIZE == 0, "read of %llu bytes",
-             (unsigned long long)total);
-    range_check(sector, total / VDM_BLK_SECTOR_SIZE, "read");
-    for (uint32_t i = 0; i < n; i++)
-        memset(iov[i].base, (int)(sector & 0xff), iov[i].len);
-    return blk_accept(token);
+    return q < FD_MAXQ ? D.fq[q].epoch : 0;
 }
 
-static int blk_write(void *host, uint64_t sector, const struct vdm_iov *iov,
-                     uint32_t n, void *token)
+int fd_lenient(void)
 {
-    uint64_t total;
-    volatile uint8_t sink = 0;
-    (void)host;
-    FZ_CHECK(!(D.bcfg.flags & VDM_BLK_RO), "write on a read-only device");
-    spans_check(iov, n, 0, &total);
-    FZ_CHECK(total % VDM_BLK_SECTOR_SIZE == 0, "write of %llu bytes",
-             (unsigned long long)total);
-    range_check(sector, total / VDM_BLK_SECTOR_SIZE, "write");
-    for (uint32_t i = 0; i < n; i++)
-        sink ^= ((const uint8_t *)iov[i].base)[iov[i].len - 1];
-    (void)sink;
-    return blk_accept(token);
-}
-
-static int blk_flush(void *host, void *token)
-{
-    (void)host;
-    return blk_accept(token);
-}
-
-static int blk_discard(void *host, uint64_t sector, uint32_t nsect, void *token)
-{
-    (void)host;
-    FZ_CHECK(nsect > 0, "discard of 0 sectors");
-    range_check(sector, nsect, "discard");
-    return blk_accept(token);
-}
-
-static int blk_wz(void *host, uint64_t sector, uint32_t nsect, uint32_t unmap,
-                  void *token)
-{
-    (void)host;
-    FZ_CHECK(nsect > 0 && unmap <= 1, "write zeroes %u sectors unmap %u", nsect,
-             unmap);
-    range_check(sector, nsect, "write zeroes");
-    return blk_accept(token);
-}
-
-static void blk_set_wb(void *host, uint32_t wb)
-{
-    (void)host;
-    FZ_CHECK(wb <= 1, "writeback %u", wb);
-}
-
-static void blk_kick_hook(void *host, uint16_t q)
-{
-    (void)host;
-    FZ_CHECK(q < D.nq, "kick for queue %u", q);
-}
-
-static void blk_complete_at(unsigned i, int status)
-{
-    struct pend p = D.pend[i];
-    D.pend[i] = D.pend[--D.npend];
-    int rc = vdm_blk_complete(&D.blk, p.token, status);
-    if (p.epoch == D.fq[p.q].epoch && !D.lenient)
-        FZ_CHECK(rc == 0, "completion of a live request: %d", rc);
-    else
-        FZ_CHECK(rc == 0 || rc == VDM_ESTATE, "completion after a reset: %d",
-                 rc);
-}
-
-static int rng_fill(void *host, void *buf, uint32_t len)
-{
-    (void)host;
-    FZ_CHECK(len > 0, "fill of 0 bytes");
-    switch (D.rng_mode) {
-    case 0:
-        memset(buf, 0x5a, len);
-        return (int)(len > 0x7fffffff ? 0x7fffffff : len);
-    case 1: memset(buf, 0x5a, len / 2); return (int)(len / 2);
-    case 2: return 0;
-    case 3: return VDM_EAGAIN;
-    default: return VDM_EIO;
-    }
-}
-
-static void input_status(void *host, uint16_t type, uint16_t code,
-                         uint32_t value)
-{
-    (void)host;
-    (void)type;
-    (void)code;
-    (void)value;
+    return D.lenient;
 }
 
 /* ---- creation ---------------------------------------------------------- */
@@ -273,79 +121,10 @@ struct vdm_dev *fd_create(unsigned kind, uint8_t cb, uint16_t qmax,
     D.base.ops = &D.hops;
     D.base.queues = D.queues;
     D.base.slots = D.slots;
-    switch (D.kind) {
-    case FZ_KIND_BLK:
-        D.nq = (cb & 0x40) ? 2 : 1;
-        D.base.num_queues = D.nq;
-        D.bops =
-            (struct vdm_blk_ops){.size = sizeof(D.bops),
-                                 .read = blk_read,
-                                 .write = blk_write,
-                                 .flush = blk_flush,
-                                 .discard = blk_discard,
-                                 .write_zeroes = blk_wz,
-                                 .set_writeback = blk_set_wb,
-                                 .kick = (cb & 0x08) ? blk_kick_hook : NULL};
-        D.blk_kick = !!(cb & 0x08);
-        D.capacity = BLK_CAPACITY;
-        D.bcfg = (struct vdm_blk_config){.size = sizeof(D.bcfg)};
-        D.bcfg.capacity = BLK_CAPACITY;
-        if (cb & 0x01)
-            D.bcfg.flags |= VDM_BLK_RO;
-        if (cb & 0x02)
-            D.bcfg.flags |= VDM_BLK_FLUSH | VDM_BLK_WCE;
-        if ((cb & 0x82) == 0x82)
-            D.bcfg.flags |= VDM_BLK_WRITEBACK;
-        if (cb & 0x04)
-            D.bcfg.flags |=
-                VDM_BLK_DISCARD | VDM_BLK_WRITE_ZEROES | VDM_BLK_WZ_MAY_UNMAP;
-        if (cb & 0x10) {
-            D.bcfg.flags |= VDM_BLK_TOPOLOGY;
-            D.bcfg.cylinders = 2;
-            D.bcfg.heads = 4;
-            D.bcfg.sectors = 8;
-            D.bcfg.blk_size = 4096;
-            D.bcfg.size_max = 4096;
-        }
-        D.bcfg.max_discard_seg = 2;
-        D.bcfg.max_write_zeroes_seg = 2;
-        D.bcfg.max_discard_sectors = 32;
-        D.bcfg.iov_per_req = (cb & 0x20) ? 3 : BLK_IOV_MAX;
-        memcpy(D.bcfg.serial, "vdm-fuzz-serial-0123", VDM_BLK_ID_BYTES);
-        D.bcfg.ops = &D.bops;
-        D.bcfg.reqs = D.reqs;
-        D.bcfg.iovs = D.iovs;
-        rc = vdm_blk_init(&D.blk, &D.dev, &D.bcfg, &D.base);
-        break;
-    case FZ_KIND_RNG: {
-        struct vdm_rng_config rc_ = {.size = sizeof(rc_)};
-        D.nq = 1;
-        D.base.num_queues = 1;
-        D.rops = (struct vdm_rng_ops){.size = sizeof(D.rops), .fill = rng_fill};
-        rc_.ops = &D.rops;
-        rc = vdm_rng_init(&D.rng, &D.dev, &rc_, &D.base);
-        break;
-    }
-    default: {
-        D.nq = 2;
-        D.base.num_queues = 2;
-        D.icfg = (struct vdm_input_config){.size = sizeof(D.icfg)};
-        switch (cb % 3) {
-        case 0: rc = vdm_input_profile_keyboard(&D.icfg); break;
-        case 1: rc = vdm_input_profile_mouse(&D.icfg); break;
-        default: rc = vdm_input_profile_touch(&D.icfg); break;
-        }
-        FZ_CHECK(rc == 0, "input profile %d", rc);
-        /* input.c refuses fewer than 2 entries (input.h says >= 1) */
-        D.icfg.queue_len = 2u + (cb >> 2) % (INPUT_RING - 1);
-        D.icfg.queue = D.iring;
-        D.iops = (struct vdm_input_ops){.size = sizeof(D.iops),
-                                        .status = input_status};
-        D.icfg.ops = (cb & 0x80) ? &D.iops : NULL;
-        rc = vdm_input_init(&D.in, &D.dev, &D.icfg, &D.base);
-        break;
-    }
-    }
+    D.p = plugins[D.kind];
+    rc = D.p->create(&D.dev, &D.base, cb);
+    D.nq = D.base.num_queues;
+    FZ_CHECK(D.nq <= FD_MAXQ, "%u queues", D.nq);
     FZ_CHECK(rc == 0, "device init (kind %u, config %#x): %d", D.kind, cb, rc);
     for (unsigned q = 0; q < FD_MAXQ; q++)
         D.fq[q].clean = 1;
@@ -523,7 +302,7 @@ static void op_buf(struct fz *f)
     int mode = fz_u8(f) % 3;
     struct drv_buf out[4], in[4];
     int all_fresh = 1, fresh_out[4] = {0};
-    uint8_t req[16 + 4 * 16];
+    uint8_t req[FD_REQ_MAX];
     uint32_t reqlen = 0, type = 0;
 
     if (nout + nin == 0)
@@ -541,24 +320,8 @@ static void op_buf(struct fz *f)
                 D.tainted = 1; /* the device may write anywhere now */
         }
     }
-    switch (D.kind) {
-    case FZ_KIND_BLK: {
-        type = fz_u32(f);
-        uint64_t sector = fz_u64(f);
-        unsigned nseg = fz_u8(f) % 5;
-        drv_put_le32(req, type);
-        drv_put_le32(req + 4, 0);
-        drv_put_le64(req + 8, sector);
-        fz_bytes(f, req + 16, 16u * nseg);
-        reqlen = 16 + 16 * nseg;
-        break;
-    }
-    case FZ_KIND_INPUT:
-        fz_bytes(f, req, 8);
-        reqlen = 8;
-        break;
-    default: break;
-    }
+    if (D.p->request != NULL)
+        reqlen = D.p->request(f, req, &type);
     struct fq *fq = &D.fq[q];
     if (q >= D.nq || !fq->live)
         return;
@@ -588,18 +351,18 @@ static void op_buf(struct fz *f)
     }
     if (id < 0 || id >= (int)FD_QMAX)
         return;
-    fq->recs[id] = (struct rec){.valid = 1,
-                                .checkable = (uint8_t)all_fresh,
-                                .type = type,
-                                .status_gpa = status_gpa,
-                                .wlen = wlen,
-                                .nin = nin};
+    fq->recs[id] = (struct fd_rec){.valid = 1,
+                                   .checkable = (uint8_t)all_fresh,
+                                   .type = type,
+                                   .status_gpa = status_gpa,
+                                   .wlen = wlen,
+                                   .nin = nin};
     D.st_add++;
 }
 
 static void check_used(unsigned q, const struct drv_used *u)
 {
-    struct rec *r = u->id < FD_QMAX ? &D.fq[q].recs[u->id] : NULL;
+    struct fd_rec *r = u->id < FD_QMAX ? &D.fq[q].recs[u->id] : NULL;
     if (!r || !r->valid || !qclean(q))
         return;
     r->valid = 0;
@@ -607,36 +370,8 @@ static void check_used(unsigned q, const struct drv_used *u)
              (unsigned long long)r->wlen);
     if (!r->checkable || u->batched)
         return;
-    switch (D.kind) {
-    case FZ_KIND_BLK: {
-        if (u->len == 0)
-            return;
-        const uint8_t *st = fm_hva(r->status_gpa, 1);
-        FZ_CHECK(st != NULL, "status byte not mapped");
-        FZ_CHECK(*st <= VDM_BLK_S_UNSUPP,
-                 "blk status byte %#x (type %u, used len %u)", *st, r->type,
-                 u->len);
-        if (*st != VDM_BLK_S_OK ||
-            (r->type != VDM_BLK_T_IN && r->type != VDM_BLK_T_GET_ID))
-            FZ_CHECK(u->len == 1, "blk type %u status %u used len %u", r->type,
-                     *st, u->len);
-        else if (r->type == VDM_BLK_T_IN)
-            FZ_CHECK(u->len == r->wlen, "blk read used len %u of %llu", u->len,
-                     (unsigned long long)r->wlen);
-        else
-            FZ_CHECK(u->len >= 1 && u->len <= VDM_BLK_ID_BYTES + 1,
-                     "blk get-id used len %u", u->len);
-        break;
-    }
-    case FZ_KIND_INPUT:
-        if (q == VDM_INPUT_QUEUE_EVENT)
-            FZ_CHECK(u->len == 0 || u->len == VDM_INPUT_EVENT_BYTES,
-                     "eventq used len %u", u->len);
-        else
-            FZ_CHECK(u->len == 0, "statusq used len %u", u->len);
-        break;
-    default: break;
-    }
+    if (D.p->check_used != NULL)
+        D.p->check_used(q, r, u);
 }
 
 static void op_reap(unsigned q)
@@ -688,89 +423,16 @@ static void op_kick(uint8_t b)
 static void op_host(uint8_t act, uint32_t arg)
 {
     D.st_host++;
-    switch (D.kind) {
-    case FZ_KIND_BLK:
-        switch (act % 6) {
-        case 0:
-            if (D.npend) {
-                static const int st[5] = {VDM_BLK_S_OK, VDM_BLK_S_IOERR,
-                                          VDM_BLK_S_UNSUPP, VDM_EIO, 77};
-                blk_complete_at(arg % D.npend, st[(arg >> 16) % 5]);
-            }
-            break;
-        case 1:
-            while (D.npend)
-                blk_complete_at(D.npend - 1, VDM_BLK_S_OK);
-            break;
-        case 2: fd_config_change(arg); break;
-        case 3: D.blk_mode = arg % 4; break;
-        case 4: {
-            int rc = vdm_blk_process(&D.blk, (uint16_t)(arg % 4));
-            FZ_CHECK(rc == 0 || rc == VDM_ERANGE, "process %d", rc);
-            break;
-        }
-        default: {
-            int rc = vdm_blk_complete(&D.blk, &D.pend[arg % PENDING_MAX], 0);
-            FZ_CHECK(rc == VDM_EINVAL, "bogus token completed: %d", rc);
-            break;
-        }
-        }
-        break;
-    case FZ_KIND_RNG:
-        if (act % 2 == 0) {
-            D.rng_mode = arg % 5;
-        } else {
-            int rc = vdm_rng_kick(&D.rng);
-            FZ_CHECK(rc >= 0 || rc == VDM_EIO, "rng kick %d", rc);
-        }
-        break;
-    default: {
-        uint64_t dropped = vdm_input_dropped(&D.in);
-        int rc;
-        switch (act % 3) {
-        case 0:
-            rc = vdm_input_send(&D.in, (uint16_t)(arg & 0x1f),
-                                (uint16_t)((arg >> 5) & 0x3ff), arg >> 15);
-            FZ_CHECK(rc == 0 || rc == VDM_ENOSPC, "input send %d", rc);
-            FZ_CHECK(rc == 0 || vdm_input_dropped(&D.in) > dropped,
-                     "dropped event not counted");
-            break;
-        case 1:
-            rc = vdm_input_send(&D.in, VDM_INPUT_EV_SYN, VDM_INPUT_SYN_REPORT,
-                                0);
-            FZ_CHECK(rc == 0 || rc == VDM_ENOSPC, "input syn %d", rc);
-            break;
-        default: {
-            struct vdm_input_event ev[32];
-            uint32_t n = arg % 32;
-            for (uint32_t i = 0; i < n; i++) {
-                ev[i].type = (i % 3 == 2) ? VDM_INPUT_EV_SYN : VDM_INPUT_EV_KEY;
-                ev[i].code = (i % 3 == 2)
-                                 ? VDM_INPUT_SYN_REPORT
-                                 : (uint16_t)(VDM_INPUT_KEY_A + i % 20);
-                ev[i].value = (i % 3 == 2) ? 0 : (i % 3);
-            }
-            rc = vdm_input_send_many(&D.in, ev, n);
-            FZ_CHECK(rc >= 0 && (uint32_t)rc <= n, "send_many %d of %u", rc, n);
-            break;
-        }
-        }
-        FZ_CHECK(vdm_input_pending(&D.in) <= D.icfg.queue_len,
-                 "%u events pending in a ring of %u", vdm_input_pending(&D.in),
-                 D.icfg.queue_len);
-        break;
-    }
-    }
+    if (D.p->host != NULL)
+        D.p->host(act, arg);
 }
 
 void fd_config_change(uint32_t arg)
 {
-    if (D.kind == FZ_KIND_BLK) {
-        D.capacity = arg % 256;
-        FZ_CHECK(vdm_blk_set_capacity(&D.blk, D.capacity) == 0, "set_capacity");
-    } else {
+    if (D.p->config_change != NULL)
+        D.p->config_change(arg);
+    else
         vdm_dev_config_changed(&D.dev);
-    }
 }
 
 void fd_dev_op(struct fz *f)
@@ -805,10 +467,8 @@ void fd_dev_op(struct fz *f)
 void fd_complete_all(void)
 {
     fd_poll(); /* notice a reset the caller just did */
-    if (D.kind == FZ_KIND_BLK) {
-        while (D.npend)
-            blk_complete_at(D.npend - 1, VDM_BLK_S_OK);
-    }
+    if (D.p->complete_all != NULL)
+        D.p->complete_all();
 }
 
 void fd_finish(void)
@@ -816,10 +476,8 @@ void fd_finish(void)
     fd_complete_all();
     vdm_dev_set_status(&D.dev, 0);
     fd_poll();
-    if (D.kind == FZ_KIND_BLK)
-        FZ_CHECK(vdm_blk_in_flight(&D.blk) == 0,
-                 "%u blk requests still in flight after every completion",
-                 vdm_blk_in_flight(&D.blk));
+    if (D.p->finish != NULL)
+        D.p->finish();
     for (unsigned q = 0; q < FD_MAXQ; q++) {
         FZ_CHECK(vdm_vq_in_flight(&D.queues[q]) == 0 || q >= D.nq,
                  "queue %u holds chains after reset", q);
@@ -833,9 +491,9 @@ void fd_finish(void)
 void fd_stats(char *buf, unsigned len)
 {
     snprintf(buf, len,
-             "kind %u status %#x features %#llx: %lu added, %lu kicks, %lu "
+             "%s status %#x features %#llx: %lu added, %lu kicks, %lu "
              "reaped, %lu host ops, %lu log lines, tainted %d",
-             D.kind, vdm_dev_status(&D.dev),
+             D.p != NULL ? D.p->name : "-", vdm_dev_status(&D.dev),
              (unsigned long long)vdm_dev_features(&D.dev), D.st_add, D.st_kick,
              D.st_reap, D.st_host, D.st_logs, D.tainted);
 }

@@ -13,6 +13,8 @@
 #ifndef VDM_FUZZ_FORMAT_H
 #define VDM_FUZZ_FORMAT_H
 
+#include "fuzz_devices.h"
+
 /* ------------------------------------------------------------------------ */
 /* vq_split / vq_packed: one device-side virtqueue on fuzzed rings          */
 /* ------------------------------------------------------------------------ */
@@ -128,7 +130,9 @@ enum vu_op {
     VU_OP_COUNT
 };
 
-/** Device kinds for the transport targets. */
-enum fz_kind { FZ_KIND_BLK, FZ_KIND_RNG, FZ_KIND_INPUT, FZ_KIND_COUNT };
+/** Device kinds for the transport targets (fuzz_devices.h). */
+#define FZ_KIND_ENUM(l, u) FZ_KIND_##u,
+enum fz_kind { FUZZ_DEVICES(FZ_KIND_ENUM) FZ_KIND_COUNT };
+#undef FZ_KIND_ENUM
 
 #endif

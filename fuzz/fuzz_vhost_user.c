@@ -123,12 +123,12 @@ static int vsend(void *host, int32_t fd, const void *msg, uint32_t len)
 {
     (void)host;
     check_owned(fd, "backend_send");
-    FZ_CHECK(msg != NULL && len >= VDM_VHOST_USER_HDR_SIZE &&
+    FZ_CHECK(msg != NULL && len >= VDM_VHOST_USER_HDR_BYTES &&
                  len <= VDM_VHOST_USER_MAX_MSG,
              "backend message of %u bytes", len);
     uint32_t size;
     memcpy(&size, (const uint8_t *)msg + 8, 4);
-    FZ_CHECK(size == len - VDM_VHOST_USER_HDR_SIZE,
+    FZ_CHECK(size == len - VDM_VHOST_USER_HDR_BYTES,
              "backend message size field %u, %u bytes", size, len);
     return (fd & 3) == 3 ? VDM_EIO : 0;
 }

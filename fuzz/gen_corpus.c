@@ -32,6 +32,7 @@
 #include "vdm/devices/blk.h"
 #include "vdm/devices/input.h"
 #include "vdm/vhost_user.h"
+#include "vu_front.h"
 
 static const char *outdir;
 static struct fz_out O;
@@ -1077,105 +1078,95 @@ static uint64_t uaddr_of(uint64_t gpa)
     return 0x7f0000000000ull + gpa;
 }
 
-static void vu_msg(uint32_t req, uint32_t flags, const void *payload,
-                   uint16_t len, const uint8_t *files, unsigned nfds)
+/* The shared vhost-user front-end (tests/driver/vu_front.h) builds the
+ * messages; this transport records each as a VU_OP_MSG: u8 request, u8
+ * flags, u16 payload size, u8 fd count, one fuzz_mem file selector per fd,
+ * the payload. */
+static int vu_record(void *ctx, const uint8_t *msg, uint32_t len,
+                     const int32_t *fds, uint32_t nfds, uint8_t *reply,
+                     uint32_t cap, uint32_t *rlen)
 {
+    (void)ctx;
+    (void)reply;
+    (void)cap;
+    *rlen = 0;
     fo_u8(&O, VU_OP_MSG);
-    fo_u8(&O, req);
-    fo_u8(&O, flags);
-    fo_u16(&O, len);
-    fo_u8(&O, nfds);
+    fo_u8(&O, (uint8_t)drv_get_le32(msg));
+    fo_u8(&O, (uint8_t)drv_get_le32(msg + 4));
+    fo_u16(&O, (uint16_t)(len - VDM_VHOST_USER_HDR_BYTES));
+    fo_u8(&O, (uint8_t)nfds);
     for (unsigned i = 0; i < nfds; i++)
-        fo_u8(&O, files[i]);
-    fo_bytes(&O, payload, len);
+        fo_u8(&O, (uint8_t)fds[i]);
+    fo_bytes(&O, msg + VDM_VHOST_USER_HDR_BYTES, len - VDM_VHOST_USER_HDR_BYTES);
+    return 0;
 }
 
-static void vu_u64(uint32_t req, uint64_t v)
-{
-    uint8_t p[8];
-    drv_put_le64(p, v);
-    vu_msg(req, 1 | VDM_VHOST_USER_F_NEED_REPLY, p, 8, NULL, 0);
-}
-
-static void vu_state(uint32_t req, uint32_t idx, uint32_t num)
-{
-    uint8_t p[8];
-    drv_put_le32(p, idx);
-    drv_put_le32(p + 4, num);
-    vu_msg(req, 1, p, 8, NULL, 0);
-}
+static struct vu_front FE;
 
 static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
 {
     const uint16_t num = 16;
+    const uint32_t ack = VDM_VHOST_USER_F_NEED_REPLY;
+    const int32_t ev = 6; /* an eventfd */
     unsigned nq = kind == FZ_KIND_RNG ? 1 : kind == FZ_KIND_INPUT ? 2 : 1;
+    struct vu_front *f = &FE;
+    vu_front_init(f, vu_record, NULL, NULL, 0, NULL);
     start();
     fo_u8(&O, kind);
     fo_u8(&O, kind_cb[kind]);
     fo_u8(&O, 4);
     fo_u8(&O, 0);
     fm_reset(0, 0);
-    vu_msg(VDM_VHOST_USER_GET_FEATURES, 1, NULL, 0, NULL, 0);
-    vu_msg(VDM_VHOST_USER_SET_OWNER, 1, NULL, 0, NULL, 0);
-    vu_msg(VDM_VHOST_USER_GET_PROTOCOL_FEATURES, 1, NULL, 0, NULL, 0);
-    vu_u64(VDM_VHOST_USER_SET_PROTOCOL_FEATURES,
-           1u << VDM_VHOST_USER_PROTOCOL_F_MQ |
-               1u << VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK |
-               1u << VDM_VHOST_USER_PROTOCOL_F_BACKEND_REQ |
-               1u << VDM_VHOST_USER_PROTOCOL_F_CONFIG |
-               1u << VDM_VHOST_USER_PROTOCOL_F_RESET_DEVICE |
-               1u << VDM_VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |
-               1u << VDM_VHOST_USER_PROTOCOL_F_STATUS);
-    vu_msg(VDM_VHOST_USER_GET_QUEUE_NUM, 1, NULL, 0, NULL, 0);
-    vu_msg(VDM_VHOST_USER_GET_MAX_MEM_SLOTS, 1, NULL, 0, NULL, 0);
-    {
-        uint8_t f = 6; /* an eventfd */
-        vu_msg(VDM_VHOST_USER_SET_BACKEND_REQ_FD, 1, NULL, 0, &f, 1);
-    }
-    vu_u64(VDM_VHOST_USER_SET_FEATURES,
-           VDM_F_VERSION_1 | VDM_VHOST_USER_F_PROTOCOL_FEATURES | feat |
-               (packed ? VDM_F_RING_PACKED : 0));
+    vu_front_msg(f, VDM_VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0);
+    vu_front_msg(f, VDM_VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0);
+    vu_front_msg(f, VDM_VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, NULL, 0);
+    vu_front_u64(f, VDM_VHOST_USER_SET_PROTOCOL_FEATURES, ack,
+                 1u << VDM_VHOST_USER_PROTOCOL_F_MQ |
+                     1u << VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK |
+                     1u << VDM_VHOST_USER_PROTOCOL_F_BACKEND_REQ |
+                     1u << VDM_VHOST_USER_PROTOCOL_F_CONFIG |
+                     1u << VDM_VHOST_USER_PROTOCOL_F_RESET_DEVICE |
+                     1u << VDM_VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |
+                     1u << VDM_VHOST_USER_PROTOCOL_F_STATUS,
+                 NULL, 0);
+    vu_front_msg(f, VDM_VHOST_USER_GET_QUEUE_NUM, 0, NULL, 0, NULL, 0);
+    vu_front_msg(f, VDM_VHOST_USER_GET_MAX_MEM_SLOTS, 0, NULL, 0, NULL, 0);
+    vu_front_msg(f, VDM_VHOST_USER_SET_BACKEND_REQ_FD, 0, NULL, 0, &ev, 1);
+    vu_front_u64(f, VDM_VHOST_USER_SET_FEATURES, ack,
+                 VDM_F_VERSION_1 | VDM_VHOST_USER_F_PROTOCOL_FEATURES | feat |
+                     (packed ? VDM_F_RING_PACKED : 0),
+                 NULL, 0);
     {
         /* the fuzz_mem regions but the ROM, at their guest addresses */
         static const unsigned regs[4] = {FM_HEAP, FM_DATA1, FM_DATA2, FM_HIGH};
-        uint8_t p[8 + 8 * 32], files[4];
-        memset(p, 0, sizeof(p));
-        drv_put_le32(p, 4);
+        static const uint64_t gpas[4] = {FM_HEAP_GPA, FM_DATA1_GPA,
+                                         FM_DATA2_GPA, FM_HIGH_GPA};
+        struct vu_front_region r[4];
+        int32_t files[4];
         for (unsigned i = 0; i < 4; i++) {
-            uint64_t size;
-            (void)fm_file(regs[i], &size);
-            static const uint64_t gpas[4] = {FM_HEAP_GPA, FM_DATA1_GPA,
-                                             FM_DATA2_GPA, FM_HIGH_GPA};
-            drv_put_le64(p + 8 + 32 * i, gpas[i]);
-            drv_put_le64(p + 16 + 32 * i, size);
-            drv_put_le64(p + 24 + 32 * i, uaddr_of(gpas[i]));
-            drv_put_le64(p + 32 + 32 * i, 0);
-            files[i] = (uint8_t)regs[i];
+            (void)fm_file(regs[i], &r[i].size);
+            r[i].gpa = gpas[i];
+            r[i].uva = uaddr_of(gpas[i]);
+            r[i].off = 0;
+            files[i] = (int32_t)regs[i];
         }
-        vu_msg(VDM_VHOST_USER_SET_MEM_TABLE, 1 | VDM_VHOST_USER_F_NEED_REPLY, p,
-               8 + 4 * 32, files, 4);
+        vu_front_mem_table(f, ack, r, 4, files);
     }
     for (unsigned q = 0; q < nq; q++) {
         uint64_t desc = fm_ring_alloc(16u * num, 16);
         uint64_t avail = fm_ring_alloc(6u + 2u * num, 4);
         uint64_t used = fm_ring_alloc(6u + 8u * num, 4);
-        uint8_t a[40] = {0}, f = 6;
-        uint8_t idx[8];
-        vu_state(VDM_VHOST_USER_SET_VRING_NUM, q, num);
-        vu_state(VDM_VHOST_USER_SET_VRING_BASE, q, packed ? 0x80008000u : 0);
-        drv_put_le32(a, q);
-        drv_put_le64(a + 8, uaddr_of(desc));
-        drv_put_le64(a + 16, uaddr_of(used));
-        drv_put_le64(a + 24, uaddr_of(avail));
-        vu_msg(VDM_VHOST_USER_SET_VRING_ADDR, 1, a, 40, NULL, 0);
-        drv_put_le64(idx, q);
-        vu_msg(VDM_VHOST_USER_SET_VRING_CALL, 1, idx, 8, &f, 1);
-        vu_msg(VDM_VHOST_USER_SET_VRING_ERR, 1, idx, 8, &f, 1);
-        vu_msg(VDM_VHOST_USER_SET_VRING_KICK, 1, idx, 8, &f, 1);
-        vu_state(VDM_VHOST_USER_SET_VRING_ENABLE, q, 1);
+        vu_front_state(f, VDM_VHOST_USER_SET_VRING_NUM, 0, q, num);
+        vu_front_state(f, VDM_VHOST_USER_SET_VRING_BASE, 0, q,
+                       packed ? 0x80008000u : 0);
+        vu_front_addr(f, 0, q, uaddr_of(desc), uaddr_of(used), uaddr_of(avail));
+        vu_front_u64(f, VDM_VHOST_USER_SET_VRING_CALL, 0, q, &ev, 1);
+        vu_front_u64(f, VDM_VHOST_USER_SET_VRING_ERR, 0, q, &ev, 1);
+        vu_front_u64(f, VDM_VHOST_USER_SET_VRING_KICK, 0, q, &ev, 1);
+        vu_front_state(f, VDM_VHOST_USER_SET_VRING_ENABLE, 0, q, 1);
     }
-    vu_u64(VDM_VHOST_USER_SET_STATUS, 0xf);
-    vu_msg(VDM_VHOST_USER_GET_STATUS, 1, NULL, 0, NULL, 0);
+    vu_front_u64(f, VDM_VHOST_USER_SET_STATUS, ack, 0xf, NULL, 0);
+    vu_front_msg(f, VDM_VHOST_USER_GET_STATUS, 0, NULL, 0, NULL, 0);
     for (unsigned q = 0; q < nq; q++) {
         fo_u8(&O, VU_OP_KICK);
         fo_u8(&O, q);
@@ -1186,29 +1177,19 @@ static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
     default: input_traffic(&O, VU_OP_DEV); break;
     }
     {
-        uint8_t c[12 + 16] = {0};
-        drv_put_le32(c + 4, 16);
-        vu_msg(VDM_VHOST_USER_GET_CONFIG, 1, c, sizeof(c), NULL, 0);
-        drv_put_le32(c, 0);
-        drv_put_le32(c + 4, 2);
-        c[12] = 0x11;
-        c[13] = 1;
-        vu_msg(VDM_VHOST_USER_SET_CONFIG, 1 | VDM_VHOST_USER_F_NEED_REPLY, c,
-               14, NULL, 0);
+        static const uint8_t led[2] = {0x11, 1};
+        vu_front_config(f, VDM_VHOST_USER_GET_CONFIG, 0, 0, 16, NULL, 16);
+        vu_front_config(f, VDM_VHOST_USER_SET_CONFIG, ack, 0, 2, led, 2);
     }
     {
-        uint8_t r[40] = {0}, f = FM_ROM;
-        drv_put_le64(r + 8, FM_ROM_GPA);
-        drv_put_le64(r + 16, FM_ROM_SIZE);
-        drv_put_le64(r + 24, uaddr_of(FM_ROM_GPA));
-        vu_msg(VDM_VHOST_USER_ADD_MEM_REG, 1 | VDM_VHOST_USER_F_NEED_REPLY, r,
-               40, &f, 1);
-        vu_msg(VDM_VHOST_USER_REM_MEM_REG, 1 | VDM_VHOST_USER_F_NEED_REPLY, r,
-               40, NULL, 0);
+        const struct vu_front_region rom = {FM_ROM_GPA, FM_ROM_SIZE,
+                                            uaddr_of(FM_ROM_GPA), 0};
+        vu_front_mem_reg(f, VDM_VHOST_USER_ADD_MEM_REG, ack, &rom, FM_ROM);
+        vu_front_mem_reg(f, VDM_VHOST_USER_REM_MEM_REG, ack, &rom, -1);
     }
     for (unsigned q = 0; q < nq; q++)
-        vu_state(VDM_VHOST_USER_GET_VRING_BASE, q, 0);
-    vu_msg(VDM_VHOST_USER_RESET_DEVICE, 1, NULL, 0, NULL, 0);
+        vu_front_state(f, VDM_VHOST_USER_GET_VRING_BASE, 0, q, 0);
+    vu_front_msg(f, VDM_VHOST_USER_RESET_DEVICE, 0, NULL, 0, NULL, 0);
     fo_u8(&O, VU_OP_RESET);
     save("vhost_user", name);
 }

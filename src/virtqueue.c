@@ -110,6 +110,7 @@ int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,
     return 0;
 }
 
+#if VDM_CONFIG_INDIRECT
 int vq_map_indirect(struct vq *q, uint64_t addr, uint32_t len,
                     const uint8_t **tbl, int *hooked)
 {
@@ -149,6 +150,7 @@ int vq_read_indirect(struct vq *q, const uint8_t *tbl, uint64_t tgpa,
     }
     return vdm_mem_read(q->mem, tgpa + (uint64_t)i * 16u, d, 16);
 }
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Set-up                                                                   */
@@ -200,6 +202,11 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
         return VDM_ESIZE;
     if (cfg->mem == NULL || cfg->slots == NULL)
         return VDM_EINVAL;
+    /* vdm/config.h: a ring feature left out of the build */
+    if ((cfg->features & ~VDM_F_RING_ALL &
+         (VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX | VDM_F_RING_PACKED |
+          VDM_F_IN_ORDER)) != 0)
+        return VDM_ENOTSUP;
     num = cfg->num;
     packed = (cfg->features & VDM_F_RING_PACKED) != 0;
     if (num == 0 || num > VDM_VQ_MAX_NUM)

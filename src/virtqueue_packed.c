@@ -16,6 +16,8 @@
 #include "le.h"
 #include "virtqueue_internal.h"
 
+#if VDM_CONFIG_PACKED /* vdm/config.h: the whole file */
+
 #define PD_ADDR     0u
 #define PD_LEN      8u
 #define PD_ID       12u
@@ -453,3 +455,8 @@ int vq_packed_has_avail(struct vq *q)
 
     return desc_avail(f, q->avail_wrap) ? 1 : 0;
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vq_packed_left_out;
+#endif

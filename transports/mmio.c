@@ -14,6 +14,8 @@
 #include "abi_internal.h"
 #include "le.h"
 
+#if VDM_CONFIG_MMIO /* vdm/config.h: the whole file */
+
 #define MMIO_MAGIC_STATE 0x6f696d6du /* "mmio": set by init */
 
 struct mmio_state {
@@ -480,3 +482,8 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
         return VDM_ENOTSUP;
     }
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_mmio_left_out;
+#endif

@@ -7,6 +7,8 @@
 #include "pci_internal.h"
 #include "vdm/ids.h"
 
+#if VDM_CONFIG_PCI /* vdm/config.h: the whole file */
+
 /* ------------------------------------------------------------------------ */
 /* Configuration space image */
 
@@ -165,7 +167,7 @@ static int layout(struct pci_state *s, const struct vdm_pci_config *cfg,
     if (notify_len > 0xffffffffu)
         return VDM_EINVAL;
 
-    s->reg_len[R_COMMON] = VDM_PCI_COMMON_SIZE;
+    s->reg_len[R_COMMON] = VDM_PCI_COMMON_BYTES;
     s->reg_len[R_ISR] = ISR_LEN;
     s->reg_len[R_DEVICE] = cfg_size;
     s->reg_len[R_NOTIFY] = (uint32_t)notify_len;
@@ -442,7 +444,7 @@ int vdm_pci_cfg_read(struct vdm_pci *t, uint32_t off, uint32_t width,
     if (s == NULL || val == NULL)
         return VDM_EINVAL;
     rc = cfg_check(s, off, width);
-    if (rc < 0 || off >= VDM_PCI_CFG_SIZE)
+    if (rc < 0 || off >= VDM_PCI_CFG_BYTES)
         return rc;
     dw = off & ~3u;
     if (dw == s->cap_pcicfg + 16u)
@@ -463,7 +465,7 @@ int vdm_pci_cfg_write(struct vdm_pci *t, uint32_t off, uint32_t width,
     if (s == NULL)
         return VDM_EINVAL;
     rc = cfg_check(s, off, width);
-    if (rc < 0 || off >= VDM_PCI_CFG_SIZE)
+    if (rc < 0 || off >= VDM_PCI_CFG_BYTES)
         return rc;
     dw = off & ~3u;
     shift = 8u * (off & 3u);
@@ -485,3 +487,8 @@ int vdm_pci_cfg_write(struct vdm_pci *t, uint32_t off, uint32_t width,
     }
     return 0;
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_pcicfg_left_out;
+#endif

@@ -6,6 +6,8 @@
  * capability", "Device-specific configuration"; see pci_internal.h. */
 #include "pci_internal.h"
 
+#if VDM_CONFIG_PCI /* vdm/config.h: the whole file */
+
 /* ------------------------------------------------------------------------ */
 /* Common configuration */
 
@@ -412,3 +414,8 @@ int vdm_pci_bar_write(struct vdm_pci *t, uint32_t bar, uint64_t off,
         return VDM_EINVAL;
     return vdmi_pci_bar_access(s, bar, off, width, NULL, val, 1);
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_pcicommon_left_out;
+#endif

@@ -106,7 +106,7 @@ struct pci_state {
     uint8_t isr;  /* ISR status */
     uint8_t intx; /* INTx line level last signalled */
     uint8_t reserved;
-    uint8_t cfg[VDM_PCI_CFG_SIZE];
+    uint8_t cfg[VDM_PCI_CFG_BYTES];
 };
 
 _Static_assert(sizeof(struct pci_state) <= VDM_PCI_SIZE,

@@ -5,6 +5,8 @@
  * "ISR status capability"; see pci_internal.h. */
 #include "pci_internal.h"
 
+#if VDM_CONFIG_PCI /* vdm/config.h: the whole file */
+
 static int msix_enabled(const struct pci_state *s)
 {
     return s->cap_msix != 0 &&
@@ -175,3 +177,8 @@ int vdm_pci_intx_level(const struct vdm_pci *t)
     const struct pci_state *s = pci_cst(t);
     return s != NULL ? s->intx : 0;
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_pciirq_left_out;
+#endif

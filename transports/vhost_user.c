@@ -5,6 +5,8 @@
  * vhost_user_ring.c (see vhost_user_internal.h). */
 #include "vhost_user_internal.h"
 
+#if VDM_CONFIG_VHOST_USER /* vdm/config.h: the whole file */
+
 /* Feature bits the transport never offers (see vhost_user.h). */
 #define MASKED_FEATURES                                                        \
     (VDM_F_ACCESS_PLATFORM | VDM_F_NOTIFICATION_DATA | VDM_F_RING_RESET |      \
@@ -69,7 +71,7 @@ static void tr_notify_config(void *ctx)
     }
     if (s->backend_fd >= 0 && (s->protocol & need) == need &&
         VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, backend_send)) {
-        uint8_t m[VDM_VHOST_USER_HDR_SIZE];
+        uint8_t m[VDM_VHOST_USER_HDR_BYTES];
         wr32(m, VDM_VHOST_USER_BACKEND_CONFIG_CHANGE_MSG);
         wr32(m + 4, VDM_VHOST_USER_VERSION);
         wr32(m + 8, 0);
@@ -173,9 +175,9 @@ static int on_set_status(struct vu_state *s, struct vu_msg *m)
 static int on_get_config(struct vu_state *s, struct vu_msg *m)
 {
     uint32_t off, len, csize, have;
-    uint8_t *o = m->reply + VDM_VHOST_USER_HDR_SIZE;
+    uint8_t *o = m->reply + VDM_VHOST_USER_HDR_BYTES;
 
-    m->rlen = VDM_VHOST_USER_HDR_SIZE; /* empty payload: the error answer */
+    m->rlen = VDM_VHOST_USER_HDR_BYTES; /* empty payload: the error answer */
     if (m->size < SZ_CFGHDR)
         goto malformed;
     off = rd32(m->p);
@@ -194,7 +196,7 @@ static int on_get_config(struct vu_state *s, struct vu_msg *m)
     __builtin_memset(o + SZ_CFGHDR, 0, len);
     if (have > 0 && vdm_dev_config_read(s->dev, off, o + SZ_CFGHDR, have) < 0)
         return VDM_EIO;
-    m->rlen = VDM_VHOST_USER_HDR_SIZE + SZ_CFGHDR + len;
+    m->rlen = VDM_VHOST_USER_HDR_BYTES + SZ_CFGHDR + len;
     s->seen_off = off;
     s->seen_len = len;
     __builtin_memcpy(s->seen, o + SZ_CFGHDR, len);
@@ -281,8 +283,8 @@ malformed:
 
 static int reply_u64(struct vu_msg *m, uint64_t v)
 {
-    wr64(m->reply + VDM_VHOST_USER_HDR_SIZE, v);
-    m->rlen = VDM_VHOST_USER_HDR_SIZE + SZ_U64;
+    wr64(m->reply + VDM_VHOST_USER_HDR_BYTES, v);
+    m->rlen = VDM_VHOST_USER_HDR_BYTES + SZ_U64;
     return 0;
 }
 
@@ -540,9 +542,9 @@ int vdm_vhost_user_handle(struct vdm_vhost_user *vu, const void *msg,
     }
     /* Framing ("Message Specification"): a header, version 1, and exactly
      * the announced payload. Anything else loses the stream. */
-    if (b == NULL || len < VDM_VHOST_USER_HDR_SIZE ||
+    if (b == NULL || len < VDM_VHOST_USER_HDR_BYTES ||
         vdm_vhost_user_payload_len(b, &psize) < 0 ||
-        psize != len - VDM_VHOST_USER_HDR_SIZE) {
+        psize != len - VDM_VHOST_USER_HDR_BYTES) {
         vlog(s, VDM_LOG_ERROR, "vhost-user: malformed message framing");
         rc = VDM_EPROTO;
         goto out;
@@ -550,7 +552,7 @@ int vdm_vhost_user_handle(struct vdm_vhost_user *vu, const void *msg,
     m.req = rd32(b);
     m.flags = rd32(b + 4);
     m.size = psize;
-    m.p = b + VDM_VHOST_USER_HDR_SIZE;
+    m.p = b + VDM_VHOST_USER_HDR_BYTES;
     m.reply = (uint8_t *)reply;
     m.cap = reply_cap;
     m.has_reply = has_own_reply(m.req);
@@ -562,12 +564,12 @@ int vdm_vhost_user_handle(struct vdm_vhost_user *vu, const void *msg,
     if (m.has_reply && m.rlen == 0) {
         /* Every request with a reply body gets one, so the front-end's
          * stream stays in step: an empty payload says "failed". */
-        m.rlen = VDM_VHOST_USER_HDR_SIZE;
+        m.rlen = VDM_VHOST_USER_HDR_BYTES;
     }
     if (m.rlen > 0) {
         wr32(m.reply, m.req);
         wr32(m.reply + 4, VDM_VHOST_USER_VERSION | VDM_VHOST_USER_F_REPLY);
-        wr32(m.reply + 8, m.rlen - VDM_VHOST_USER_HDR_SIZE);
+        wr32(m.reply + 8, m.rlen - VDM_VHOST_USER_HDR_BYTES);
         *reply_len = m.rlen;
     }
 out:
@@ -686,3 +688,8 @@ const char *vdm_vhost_user_request_name(uint32_t request)
         return names[request];
     return "UNKNOWN";
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_vhostuser_left_out;
+#endif

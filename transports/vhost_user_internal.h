@@ -123,7 +123,7 @@ _Static_assert(sizeof(struct vu_ring) <= VDM_VHOST_USER_RING_SIZE,
                "struct vu_ring does not fit VDM_VHOST_USER_RING_SIZE");
 _Static_assert(alignof(struct vu_ring) <= alignof(struct vdm_vhost_user_ring),
                "struct vdm_vhost_user_ring storage is under-aligned");
-_Static_assert(VDM_VHOST_USER_MAX_MSG >= VDM_VHOST_USER_HDR_SIZE + SZ_CFGHDR +
+_Static_assert(VDM_VHOST_USER_MAX_MSG >= VDM_VHOST_USER_HDR_BYTES + SZ_CFGHDR +
                                              VDM_VHOST_USER_MAX_CONFIG,
                "reply buffer too small for GET_CONFIG");
 

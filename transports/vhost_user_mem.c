@@ -3,6 +3,8 @@
  * REM_MEM_REG and user address translation (vhost-user "Memory access"). */
 #include "vhost_user_internal.h"
 
+#if VDM_CONFIG_VHOST_USER /* vdm/config.h: the whole file */
+
 /* Spec "Memory access": a user address maps to the region containing it.
  * The whole [uva, uva + len) must lie in that one region. */
 int vdmi_vu_uva_to_gpa(const struct vu_state *s, uint64_t uva, uint64_t len,
@@ -304,3 +306,8 @@ void vdmi_vu_mem_clear(struct vu_state *s)
     __builtin_memset(s->regions, 0, sizeof(s->regions));
     s->mem.nregions = 0;
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_vhostusermem_left_out;
+#endif

@@ -5,6 +5,8 @@
  * vhost_user_internal.h for the model). */
 #include "vhost_user_internal.h"
 
+#if VDM_CONFIG_VHOST_USER /* vdm/config.h: the whole file */
+
 /* Bytes of ring area @p a for a queue of @p num entries (spec "Virtqueues":
  * split descriptor table 16 * num, avail 4 + 2 * num (+ 2 used_event), used
  * 4 + 8 * num (+ 2 avail_event); packed descriptor ring 16 * num, each event
@@ -470,11 +472,11 @@ int vdmi_vu_on_set_vring_base(struct vu_state *s, struct vu_msg *m)
 int vdmi_vu_on_get_vring_base(struct vu_state *s, struct vu_msg *m)
 {
     uint32_t idx = rd32(m->p);
-    uint8_t *o = m->reply + VDM_VHOST_USER_HDR_SIZE;
+    uint8_t *o = m->reply + VDM_VHOST_USER_HDR_BYTES;
     struct vu_ring *r;
     int rc;
 
-    m->rlen = VDM_VHOST_USER_HDR_SIZE + SZ_STATE;
+    m->rlen = VDM_VHOST_USER_HDR_BYTES + SZ_STATE;
     wr32(o, idx);
     wr32(o + 4, 0);
     rc = ring_index(s, idx, "vhost-user: GET_VRING_BASE: bad ring index");
@@ -607,3 +609,8 @@ void vdmi_vu_reset_device(struct vu_state *s)
     s->features = 0;
     s->flags &= ~VF_FEATURES;
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_vhostuserring_left_out;
+#endif

@@ -396,11 +396,11 @@ static void on_message(struct vdev *d)
     volatile int hrc = 0;
     uint32_t req;
 
-    rc = recv_full(d, msg, VDM_VHOST_USER_HDR_SIZE, fds, &nfds, &overflow);
+    rc = recv_full(d, msg, VDM_VHOST_USER_HDR_BYTES, fds, &nfds, &overflow);
     if (rc == 0 && vdm_vhost_user_payload_len(msg, &plen) < 0)
         rc = -2;
     if (rc == 0 && plen > 0)
-        rc = recv_full(d, msg + VDM_VHOST_USER_HDR_SIZE, plen, fds, &nfds,
+        rc = recv_full(d, msg + VDM_VHOST_USER_HDR_BYTES, plen, fds, &nfds,
                        &overflow);
     if (rc == 0 && overflow)
         rc = -3;
@@ -421,7 +421,7 @@ static void on_message(struct vdev *d)
     memcpy(&req, msg, sizeof(req));
     hrc = 1;
     GUARDED(d, hrc = vdm_vhost_user_handle(&d->vu, msg,
-                                           VDM_VHOST_USER_HDR_SIZE + plen, fds,
+                                           VDM_VHOST_USER_HDR_BYTES + plen, fds,
                                            nfds, reply, sizeof(reply), &rlen));
     if (hrc > 0)
         return; /* faulted: already disconnected */

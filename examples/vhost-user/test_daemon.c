@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* vdm-vhost-user as a process: this test plays the front-end over the real
- * socket (memfd guest memory, eventfd kicks and calls, a hand-written split
- * ring), serves rng, blk and input requests, and feeds the daemon garbage:
- * random bytes, truncated and oversized messages, too many fds, memory
- * beyond its file, a memory file that shrinks under the daemon, a front-end
- * that stalls mid-message. After each, the daemon must still be running,
- * must not have leaked file descriptors, and must serve the next
- * front-end. Usage: test_vhost_user_daemon PATH-TO-vdm-vhost-user */
+ * socket (the shared front-end tests/driver/vu_front.h; memfd guest memory,
+ * eventfd kicks and calls, the driver simulator's split rings), serves rng, blk
+ * and input requests, and feeds the daemon garbage: random bytes, truncated and
+ * oversized messages, too many fds, memory beyond its file, a memory file that
+ * shrinks under the daemon, a front-end that stalls mid-message. After each,
+ * the daemon must still be running, must not have leaked file descriptors, and
+ * must serve the next front-end. Usage: test_vhost_user_daemon
+ * PATH-TO-vdm-vhost-user */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -28,7 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "drv.h"
 #include "vdm/vhost_user.h"
+#include "vu_front.h"
 
 static const char *daemon_path;
 
@@ -172,109 +177,66 @@ static void stop_daemon(struct daemon *dm)
 }
 
 /* ------------------------------------------------------------------------ */
-/* A front-end */
+/* A front-end: the shared one (vu_front.h) on the socket, the driver
+ * simulator's split rings in a memfd the daemon maps too. */
 
 #define MEM_SIZE (1u << 20)
 #define NUM      8
 
-struct ring {
-    uint64_t desc, avail, used; /* offsets in guest memory (= gpa) */
-    int kick, call;
-    uint16_t avail_idx;
-};
-
 struct fe {
-    int sock;
+    struct vu_front v;
     int memfd;
     uint8_t *mem;
-    struct ring r[2];
+    struct drv_guest g;
+    struct drv_vq q[2];
+    int live[2];
+    int32_t kick[2], call[2];
 };
 
-static int fe_connect(const char *path)
+static void fe_connect(struct vu_front *v, const char *path)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct timeval tv = {.tv_sec = 10};
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(s, 0);
-    strcpy(sa.sun_path, path);
-    ck_assert_int_eq(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    return s;
+    ck_assert_int_eq(vu_front_connect(v, path), 0);
 }
 
-static int sendfds(int s, const void *buf, size_t len, const int *fds, int nfds)
+static void fe_send(struct vu_front *v, uint32_t req, uint32_t flags,
+                    const void *p, uint32_t len, const int32_t *fds, int nfds)
 {
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * 64)];
-        struct cmsghdr align;
-    } ctrl;
-    struct iovec iov = {(void *)buf, len};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (nfds > 0) {
-        struct cmsghdr *c;
-        mh.msg_control = ctrl.buf;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-        c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-    }
-    return (int)sendmsg(s, &mh, MSG_NOSIGNAL);
-}
-
-static void fe_send(int s, uint32_t req, uint32_t flags, const void *p,
-                    uint32_t len, const int *fds, int nfds)
-{
-    uint8_t buf[512];
-    memcpy(buf, &req, 4);
-    flags |= VDM_VHOST_USER_VERSION;
-    memcpy(buf + 4, &flags, 4);
-    memcpy(buf + 8, &len, 4);
-    if (len > 0)
-        memcpy(buf + 12, p, len);
-    ck_assert_int_eq(sendfds(s, buf, 12 + len, fds, nfds), (int)(12 + len));
+    ck_assert_int_eq(vu_front_msg(v, req, flags, p, len, fds, (uint32_t)nfds),
+                     0);
 }
 
 /* Read one reply to @p req; returns the payload size. */
-static uint32_t fe_recv(int s, uint32_t req, void *payload, uint32_t cap)
+static uint32_t fe_recv(struct vu_front *v, uint32_t req, void *payload,
+                        uint32_t cap)
 {
-    uint8_t h[12];
-    uint32_t v, size;
-    ck_assert_int_eq(recv(s, h, 12, MSG_WAITALL), 12);
-    memcpy(&v, h, 4);
-    ck_assert_uint_eq(v, req);
-    memcpy(&v, h + 4, 4);
-    ck_assert_uint_eq(v, VDM_VHOST_USER_VERSION | VDM_VHOST_USER_F_REPLY);
-    memcpy(&size, h + 8, 4);
-    ck_assert_uint_le(size, cap);
-    if (size > 0)
-        ck_assert_int_eq(recv(s, payload, size, MSG_WAITALL), (int)size);
-    return size;
+    int size = vu_front_recv(v, req);
+    ck_assert_int_ge(size, 0);
+    ck_assert_uint_le((uint32_t)size, cap);
+    memcpy(payload, v->reply + VDM_VHOST_USER_HDR_BYTES, (size_t)size);
+    return (uint32_t)size;
 }
 
-static uint64_t fe_u64(int s, uint32_t req)
+static uint64_t fe_u64(struct vu_front *v, uint32_t req)
 {
-    uint64_t v = 0;
-    fe_send(s, req, 0, NULL, 0, NULL, 0);
-    ck_assert_uint_eq(fe_recv(s, req, &v, 8), 8);
-    return v;
+    fe_send(v, req, 0, NULL, 0, NULL, 0);
+    ck_assert_int_eq(vu_front_recv(v, req), 8);
+    return vu_front_reply_u64(v);
 }
 
 /* Send with need_reply; return the REPLY_ACK value. */
-static uint64_t fe_acked(int s, uint32_t req, const void *p, uint32_t len,
-                         const int *fds, int nfds)
+static uint64_t fe_acked(struct vu_front *v, uint32_t req, const void *p,
+                         uint32_t len, const int32_t *fds, int nfds)
 {
-    uint64_t v = 99;
-    fe_send(s, req, VDM_VHOST_USER_F_NEED_REPLY, p, len, fds, nfds);
-    ck_assert_uint_eq(fe_recv(s, req, &v, 8), 8);
-    return v;
+    fe_send(v, req, VDM_VHOST_USER_F_NEED_REPLY, p, len, fds, nfds);
+    ck_assert_int_eq(vu_front_recv(v, req), 8);
+    return vu_front_reply_u64(v);
 }
 
-static void fe_state(int s, uint32_t req, uint32_t idx, uint32_t num)
+static void fe_state(struct vu_front *v, uint32_t req, uint32_t idx,
+                     uint32_t num)
 {
     uint32_t p[2] = {idx, num};
-    ck_assert_uint_eq(fe_acked(s, req, p, 8, NULL, 0), 0);
+    ck_assert_uint_eq(fe_acked(v, req, p, 8, NULL, 0), 0);
 }
 
 static uint64_t uva(struct fe *f, uint64_t off)
@@ -286,131 +248,128 @@ static uint64_t uva(struct fe *f, uint64_t off)
 static void fe_open(struct fe *f, const char *path, int nrings,
                     uint64_t mem_file_size)
 {
-    uint64_t feat, proto, p[5];
-    uint8_t mt[8 + 32];
-    uint32_t n = 1, zero = 0;
+    static const uint32_t ring_reqs[5] = {
+        VDM_VHOST_USER_SET_VRING_NUM, VDM_VHOST_USER_SET_VRING_BASE,
+        VDM_VHOST_USER_SET_VRING_ADDR, VDM_VHOST_USER_SET_VRING_KICK,
+        VDM_VHOST_USER_SET_VRING_CALL};
+    struct vu_front_region mr;
+    uint64_t feat, proto;
 
     memset(f, 0, sizeof(*f));
-    f->sock = fe_connect(path);
+    fe_connect(&f->v, path);
     f->memfd = memfd_create("guest", MFD_CLOEXEC);
     ck_assert_int_ge(f->memfd, 0);
     ck_assert_int_eq(ftruncate(f->memfd, (off_t)mem_file_size), 0);
     f->mem =
         mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
     ck_assert(f->mem != MAP_FAILED);
+    ck_assert_int_eq(drv_guest_adopt(&f->g, 0, MEM_SIZE, f->mem), 0);
 
-    feat = fe_u64(f->sock, VDM_VHOST_USER_GET_FEATURES);
+    feat = fe_u64(&f->v, VDM_VHOST_USER_GET_FEATURES);
     ck_assert(feat & VDM_VHOST_USER_F_PROTOCOL_FEATURES);
-    proto = fe_u64(f->sock, VDM_VHOST_USER_GET_PROTOCOL_FEATURES);
+    proto = fe_u64(&f->v, VDM_VHOST_USER_GET_PROTOCOL_FEATURES);
     proto &= (1ull << VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK) |
              (1ull << VDM_VHOST_USER_PROTOCOL_F_CONFIG) |
              (1ull << VDM_VHOST_USER_PROTOCOL_F_MQ);
-    fe_send(f->sock, VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL,
-            0);
-    fe_send(f->sock, VDM_VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0);
-    feat = (1ull << 32) | VDM_VHOST_USER_F_PROTOCOL_FEATURES;
+    fe_send(&f->v, VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL, 0);
+    fe_send(&f->v, VDM_VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0);
+    feat = DRV_F_VERSION_1 | VDM_VHOST_USER_F_PROTOCOL_FEATURES;
     ck_assert_uint_eq(
-        fe_acked(f->sock, VDM_VHOST_USER_SET_FEATURES, &feat, 8, NULL, 0), 0);
-    memcpy(mt, &n, 4);
-    memcpy(mt + 4, &zero, 4);
-    p[0] = 0;         /* guest address */
-    p[1] = MEM_SIZE;  /* size */
-    p[2] = uva(f, 0); /* user address */
-    p[3] = 0;         /* mmap offset */
-    memcpy(mt + 8, p, 32);
-    ck_assert_uint_eq(fe_acked(f->sock, VDM_VHOST_USER_SET_MEM_TABLE, mt,
-                               sizeof(mt), &f->memfd, 1),
-                      0);
+        fe_acked(&f->v, VDM_VHOST_USER_SET_FEATURES, &feat, 8, NULL, 0), 0);
+    mr.gpa = 0;
+    mr.size = MEM_SIZE;
+    mr.uva = uva(f, 0);
+    mr.off = 0;
+    ck_assert_int_eq(vu_front_mem_table(&f->v, VDM_VHOST_USER_F_NEED_REPLY, &mr,
+                                        1, &f->memfd),
+                     0);
+    ck_assert_int_eq(vu_front_recv(&f->v, VDM_VHOST_USER_SET_MEM_TABLE), 8);
+    ck_assert_uint_eq(vu_front_reply_u64(&f->v), 0);
     for (int q = 0; q < nrings; q++) {
-        struct ring *r = &f->r[q];
-        uint64_t a[5];
-        uint32_t ai[2] = {(uint32_t)q, 0};
-        uint64_t v = (uint64_t)q;
-        r->desc = 0x1000 + 0x1000 * (uint64_t)q * 4;
-        r->avail = r->desc + 0x1000;
-        r->used = r->desc + 0x2000;
-        r->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        r->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        fe_state(f->sock, VDM_VHOST_USER_SET_VRING_NUM, (uint32_t)q, NUM);
-        fe_state(f->sock, VDM_VHOST_USER_SET_VRING_BASE, (uint32_t)q, 0);
-        memcpy(a, ai, 8);
-        a[1] = uva(f, r->desc);
-        a[2] = uva(f, r->used);
-        a[3] = uva(f, r->avail);
-        a[4] = 0;
-        ck_assert_uint_eq(
-            fe_acked(f->sock, VDM_VHOST_USER_SET_VRING_ADDR, a, 40, NULL, 0),
-            0);
-        ck_assert_uint_eq(fe_acked(f->sock, VDM_VHOST_USER_SET_VRING_KICK, &v,
-                                   8, &r->kick, 1),
-                          0);
-        ck_assert_uint_eq(fe_acked(f->sock, VDM_VHOST_USER_SET_VRING_CALL, &v,
-                                   8, &r->call, 1),
-                          0);
+        uint64_t desc = 0x1000 + 0x1000 * (uint64_t)q * 4;
+        uint64_t avail = desc + 0x1000, used = desc + 0x2000;
+        ck_assert_int_eq(drv_vq_init_at(&f->q[q], &f->g, NUM, DRV_F_VERSION_1,
+                                        desc, avail, used),
+                         0);
+        f->live[q] = 1;
+        f->kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        f->call[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        ck_assert_int_eq(vu_front_ring(&f->v, VDM_VHOST_USER_F_NEED_REPLY,
+                                       (uint32_t)q, NUM, 0, uva(f, desc),
+                                       uva(f, used), uva(f, avail), f->kick[q],
+                                       f->call[q]),
+                         0);
+        for (int i = 0; i < 5; i++) {
+            ck_assert_int_eq(vu_front_recv(&f->v, ring_reqs[i]), 8);
+            ck_assert_uint_eq(vu_front_reply_u64(&f->v), 0);
+        }
     }
     for (int q = 0; q < nrings; q++)
-        fe_state(f->sock, VDM_VHOST_USER_SET_VRING_ENABLE, (uint32_t)q, 1);
+        fe_state(&f->v, VDM_VHOST_USER_SET_VRING_ENABLE, (uint32_t)q, 1);
 }
 
 static void fe_close(struct fe *f)
 {
-    close(f->sock);
+    vu_front_close(&f->v);
     munmap(f->mem, MEM_SIZE);
     close(f->memfd);
     for (int q = 0; q < 2; q++) {
-        if (f->r[q].kick > 0)
-            close(f->r[q].kick);
-        if (f->r[q].call > 0)
-            close(f->r[q].call);
+        if (f->live[q])
+            drv_vq_fini(&f->q[q]);
+        if (f->kick[q] > 0)
+            close(f->kick[q]);
+        if (f->call[q] > 0)
+            close(f->call[q]);
     }
 }
 
-static void put_desc(struct fe *f, struct ring *r, uint16_t i, uint64_t addr,
-                     uint32_t len, uint16_t flags, uint16_t next)
+/* Add one buffer (@p nout readable parts, then @p nin writable) to ring q
+ * and publish it (no kick). */
+static void add(struct fe *f, int q, const struct drv_buf *out, unsigned nout,
+                const struct drv_buf *in, unsigned nin, uintptr_t cookie)
 {
-    uint8_t *d = f->mem + r->desc + 16u * i;
-    memcpy(d, &addr, 8);
-    memcpy(d + 8, &len, 4);
-    memcpy(d + 12, &flags, 2);
-    memcpy(d + 14, &next, 2);
+    ck_assert_int_ge(drv_vq_add(&f->q[q], out, nout, in, nin, DRV_ADD_DIRECT,
+                                (void *)cookie),
+                     0);
+    drv_vq_publish(&f->q[q]);
 }
 
-/* Publish chain @p head (no kick). */
-static void publish(struct fe *f, struct ring *r, uint16_t head)
-{
-    uint16_t *ring = (uint16_t *)(void *)(f->mem + r->avail + 4);
-    ring[r->avail_idx % NUM] = head;
-    r->avail_idx++;
-    __atomic_store_n((uint16_t *)(void *)(f->mem + r->avail + 2), r->avail_idx,
-                     __ATOMIC_RELEASE);
-}
-
-static void kick(struct ring *r)
+static void kick(struct fe *f, int q)
 {
     uint64_t one = 1;
-    ck_assert_int_eq(write(r->kick, &one, 8), 8);
+    ck_assert_int_eq(write(f->kick[q], &one, 8), 8);
 }
 
-/* Wait until the device's used idx reaches the avail idx; returns the used
- * length of the last entry. */
-static uint32_t wait_used(struct fe *f, struct ring *r)
+/* Collect @p n used buffers of ring q (their cookies into @p cookies when
+ * not NULL), waiting on the call fd up to 5 s; returns the used length of
+ * the last. */
+static uint32_t wait_used_n(struct fe *f, int q, unsigned n, uintptr_t *cookies)
 {
-    uint16_t used;
-    uint32_t len;
-    for (int i = 0; i < 500; i++) {
-        struct pollfd p = {.fd = r->call, .events = POLLIN};
-        used = __atomic_load_n((uint16_t *)(void *)(f->mem + r->used + 2),
-                               __ATOMIC_ACQUIRE);
-        if (used == r->avail_idx)
-            break;
-        if (poll(&p, 1, 10) == 1) {
+    uint32_t id, len = 0;
+    unsigned got = 0;
+    for (int i = 0; i < 500 && got < n; i++) {
+        struct pollfd p = {.fd = f->call[q], .events = POLLIN};
+        void *cookie;
+        int rc;
+        while (got < n &&
+               (rc = drv_vq_get_used(&f->q[q], &id, &len, &cookie)) == 1) {
+            if (cookies != NULL)
+                cookies[got] = (uintptr_t)cookie;
+            got++;
+        }
+        ck_assert_ptr_null(drv_vq_error(&f->q[q]));
+        if (got < n && poll(&p, 1, 10) == 1) {
             uint64_t v;
-            ck_assert_int_eq(read(r->call, &v, 8), 8); /* drain */
+            ck_assert_int_eq(read(f->call[q], &v, 8), 8); /* drain */
         }
     }
-    ck_assert_uint_eq(used, r->avail_idx);
-    memcpy(&len, f->mem + r->used + 4 + 8u * ((used - 1u) % NUM) + 4, 4);
+    ck_assert_uint_eq(got, n);
     return len;
+}
+
+static uint32_t wait_used(struct fe *f, int q)
+{
+    return wait_used_n(f, q, 1, NULL);
 }
 
 #define BUF 0x10000u
@@ -420,13 +379,12 @@ static uint32_t wait_used(struct fe *f, struct ring *r)
  * wherever it got to). */
 static void rng_request(struct fe *f)
 {
-    struct ring *r = &f->r[0];
+    struct drv_buf in = {BUF, 64};
     uint32_t len;
     memset(f->mem + BUF, 0, 64);
-    put_desc(f, r, 0, BUF, 64, 2 /* WRITE */, 0);
-    publish(f, r, 0);
-    kick(r);
-    len = wait_used(f, r);
+    add(f, 0, NULL, 0, &in, 1, 0);
+    kick(f, 0);
+    len = wait_used(f, 0);
     ck_assert_uint_eq(len, 64);
     for (size_t i = 1; i < 64; i++)
         ck_assert_uint_eq(f->mem[BUF + i], (uint8_t)(f->mem[BUF + i - 1] + 7));
@@ -436,25 +394,22 @@ static void rng_request(struct fe *f)
 static uint8_t blk_request(struct fe *f, uint32_t type, uint64_t sector,
                            int data_in, int data_out, uint32_t *used_len)
 {
-    struct ring *r = &f->r[0];
     uint8_t *h = f->mem + BUF;
     uint32_t zero = 0;
-    uint16_t i = 0;
+    struct drv_buf out[2] = {{BUF, 16}}, in[2];
+    unsigned nout = 1, nin = 0;
     memcpy(h, &type, 4);
     memcpy(h + 4, &zero, 4);
     memcpy(h + 8, &sector, 8);
     f->mem[BUF + 0x1000] = 0xff; /* status */
-    put_desc(f, r, i, BUF, 16, 1 /* NEXT */, (uint16_t)(i + 1));
-    i++;
-    if (data_in || data_out) {
-        put_desc(f, r, i, BUF + 0x200, 512, (data_in ? 2 : 0) | 1,
-                 (uint16_t)(i + 1));
-        i++;
-    }
-    put_desc(f, r, i, BUF + 0x1000, 1, 2, 0);
-    publish(f, r, 0);
-    kick(r);
-    *used_len = wait_used(f, r);
+    if (data_out)
+        out[nout++] = (struct drv_buf){BUF + 0x200, 512};
+    else if (data_in)
+        in[nin++] = (struct drv_buf){BUF + 0x200, 512};
+    in[nin++] = (struct drv_buf){BUF + 0x1000, 1};
+    add(f, 0, out, nout, in, nin, 0);
+    kick(f, 0);
+    *used_len = wait_used(f, 0);
     return f->mem[BUF + 0x1000];
 }
 
@@ -471,13 +426,13 @@ START_TEST(serves_rng_blk_and_input)
 
     start_daemon(&dm);
     fe_open(&f, dm.rng_sock, 1, MEM_SIZE);
-    ck_assert_uint_eq(fe_u64(f.sock, VDM_VHOST_USER_GET_QUEUE_NUM), 1);
+    ck_assert_uint_eq(fe_u64(&f.v, VDM_VHOST_USER_GET_QUEUE_NUM), 1);
     rng_request(&f);
     rng_request(&f);
     fe_close(&f);
 
     fe_open(&f, dm.blk_sock, 1, MEM_SIZE);
-    ck_assert_uint_eq(fe_u64(f.sock, VDM_VHOST_USER_GET_QUEUE_NUM), 2);
+    ck_assert_uint_eq(fe_u64(&f.v, VDM_VHOST_USER_GET_QUEUE_NUM), 2);
     ck_assert_uint_eq(blk_request(&f, 0 /* IN */, 0, 1, 0, &ulen), 0);
     ck_assert_uint_eq(ulen, 513);
     ck_assert_mem_eq(f.mem + BUF + 0x200, "VDMDISK0 sector zero", 20);
@@ -496,10 +451,9 @@ START_TEST(serves_rng_blk_and_input)
         memcpy(c, &off, 4);
         memcpy(c + 4, &size, 4);
         memcpy(c + 8, &flags, 4);
-        fe_send(f.sock, VDM_VHOST_USER_GET_CONFIG, 0, c, sizeof(c), NULL, 0);
+        fe_send(&f.v, VDM_VHOST_USER_GET_CONFIG, 0, c, sizeof(c), NULL, 0);
         ck_assert_uint_eq(
-            fe_recv(f.sock, VDM_VHOST_USER_GET_CONFIG, c, sizeof(c)),
-            sizeof(c));
+            fe_recv(&f.v, VDM_VHOST_USER_GET_CONFIG, c, sizeof(c)), sizeof(c));
         memcpy(&cap, c + 12, 8);
         ck_assert_uint_eq(cap, 128);
     }
@@ -519,32 +473,31 @@ START_TEST(serves_rng_blk_and_input)
         memcpy(c, hdr, 12);
         c[12] = 1; /* select ID_NAME */
         ck_assert_uint_eq(
-            fe_acked(f.sock, VDM_VHOST_USER_SET_CONFIG, c, 13, NULL, 0), 0);
+            fe_acked(&f.v, VDM_VHOST_USER_SET_CONFIG, c, 13, NULL, 0), 0);
         hdr[1] = 136;
         memcpy(c, hdr, 12);
         memset(c + 12, 0, 136);
-        fe_send(f.sock, VDM_VHOST_USER_GET_CONFIG, 0, c, sizeof(c), NULL, 0);
+        fe_send(&f.v, VDM_VHOST_USER_GET_CONFIG, 0, c, sizeof(c), NULL, 0);
         ck_assert_uint_eq(
-            fe_recv(f.sock, VDM_VHOST_USER_GET_CONFIG, c, sizeof(c)),
-            sizeof(c));
+            fe_recv(&f.v, VDM_VHOST_USER_GET_CONFIG, c, sizeof(c)), sizeof(c));
         ck_assert_uint_eq(c[12 + 2], strlen("vdm keyboard"));
         ck_assert_mem_eq(c + 12 + 8, "vdm keyboard", 12);
     }
     {
-        struct ring *r = &f.r[0];
         static const uint16_t want[6][2] = {{1, 30}, {0, 0},  {1, 30},
                                             {0, 0},  {1, 30}, {0, 0}};
         static const uint32_t wantv[6] = {1, 0, 0, 0, 1, 0};
+        uintptr_t ids[6];
         for (uint16_t i = 0; i < NUM; i++) {
-            put_desc(&f, r, i, BUF + 8u * i, 8, 2, 0);
-            publish(&f, r, i);
+            struct drv_buf in = {BUF + 8u * i, 8};
+            add(&f, 0, NULL, 0, &in, 1, i);
         }
-        kick(r);
+        kick(&f, 0);
         usleep(100000);
-        ck_assert_uint_eq(*(volatile uint16_t *)(void *)(f.mem + r->used + 2),
-                          0); /* still waiting for the status event */
+        ck_assert_int_eq(drv_vq_more_used(&f.q[0]),
+                         0); /* still waiting for the status event */
         {
-            struct ring *st = &f.r[1];
+            struct drv_buf st0 = {BUF + 0x800, 8}, st1 = {BUF + 0x808, 8};
             uint16_t led[2] = {0x11 /* EV_LED */, 2 /* LED_SCROLLL */};
             uint32_t on = 1;
             uint16_t num[2] = {0x11 /* EV_LED */, 0 /* LED_NUML */};
@@ -555,25 +508,16 @@ START_TEST(serves_rng_blk_and_input)
             /* Both status events in one kick: two wait-status lines in a
              * row must both be satisfied (regression: the first one used
              * to forget the events seen after its match). */
-            put_desc(&f, st, 0, BUF + 0x800, 8, 0, 0);
-            put_desc(&f, st, 1, BUF + 0x808, 8, 0, 0);
-            publish(&f, st, 0);
-            publish(&f, st, 1);
-            kick(st);
-            wait_used(&f, st);
+            add(&f, 1, &st0, 1, NULL, 0, 0);
+            add(&f, 1, &st1, 1, NULL, 0, 1);
+            kick(&f, 1);
+            wait_used_n(&f, 1, 2, NULL);
         }
-        for (int t = 0; t < 300; t++) {
-            uint16_t used = __atomic_load_n(
-                (uint16_t *)(void *)(f.mem + r->used + 2), __ATOMIC_ACQUIRE);
-            if (used >= 6)
-                break;
-            usleep(10000);
-        }
+        wait_used_n(&f, 0, 6, ids);
         for (int e = 0; e < 6; e++) {
-            uint32_t id;
+            uintptr_t id = ids[e];
             uint16_t type, code;
             uint32_t value;
-            memcpy(&id, f.mem + r->used + 4 + 8 * e, 4);
             memcpy(&type, f.mem + BUF + 8 * id, 2);
             memcpy(&code, f.mem + BUF + 8 * id + 2, 2);
             memcpy(&value, f.mem + BUF + 8 * id + 4, 4);
@@ -591,12 +535,15 @@ END_TEST
 /* Connect, send @p len bytes (with @p nfds copies of an fd), close. */
 static void garbage(const char *path, const void *buf, size_t len, int nfds)
 {
-    int s = fe_connect(path);
-    int fds[64];
+    struct vu_front v;
+    int s;
+    int32_t fds[64];
     int ev = eventfd(0, EFD_CLOEXEC);
+    fe_connect(&v, path);
+    s = v.sock;
     for (int i = 0; i < nfds; i++)
         fds[i] = ev;
-    sendfds(s, buf, len, fds, nfds);
+    vu_front_sendfds(s, buf, (uint32_t)len, fds, (uint32_t)nfds);
     shutdown(s, SHUT_WR); /* the daemon sees the end of the stream */
     /* Wait until the daemon hangs up. */
     {
@@ -659,45 +606,52 @@ START_TEST(survives_garbage_and_serves_next)
 
     /* Memory claimed beyond its file: refused, the connection goes on. */
     {
-        int s = fe_connect(dm.rng_sock);
-        int mfd = memfd_create("small", MFD_CLOEXEC);
+        struct vu_front s;
+        int32_t mfd = memfd_create("small", MFD_CLOEXEC);
         uint8_t mt[8 + 32];
         uint64_t r[4] = {0, MEM_SIZE, 0x7f0000000000ull, 0};
         uint32_t one = 1, zero = 0;
         uint64_t proto = 1ull << VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK;
+        fe_connect(&s, dm.rng_sock);
         ck_assert_int_eq(ftruncate(mfd, 4096), 0);
-        fe_u64(s, VDM_VHOST_USER_GET_FEATURES);
-        fe_send(s, VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL, 0);
+        fe_u64(&s, VDM_VHOST_USER_GET_FEATURES);
+        fe_send(&s, VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL,
+                0);
         memcpy(mt, &one, 4);
         memcpy(mt + 4, &zero, 4);
         memcpy(mt + 8, r, 32);
         ck_assert_uint_ne(
-            fe_acked(s, VDM_VHOST_USER_SET_MEM_TABLE, mt, sizeof(mt), &mfd, 1),
+            fe_acked(&s, VDM_VHOST_USER_SET_MEM_TABLE, mt, sizeof(mt), &mfd, 1),
             0);
         /* Ring outside any memory, then a kick-less ring start attempt. */
         {
             uint64_t a[5] = {0, 0x1000, 0x2000, 0x3000, 0};
             ck_assert_uint_ne(
-                fe_acked(s, VDM_VHOST_USER_SET_VRING_ADDR, a, 40, NULL, 0), 0);
+                fe_acked(&s, VDM_VHOST_USER_SET_VRING_ADDR, a, 40, NULL, 0), 0);
         }
         /* Unknown request with need_reply: a failure ack. */
-        ck_assert_uint_ne(fe_acked(s, 77, NULL, 0, NULL, 0), 0);
-        ck_assert(fe_u64(s, VDM_VHOST_USER_GET_FEATURES) & (1ull << 32));
-        close(s);
+        ck_assert_uint_ne(fe_acked(&s, 77, NULL, 0, NULL, 0), 0);
+        ck_assert(fe_u64(&s, VDM_VHOST_USER_GET_FEATURES) & (1ull << 32));
+        vu_front_close(&s);
         close(mfd);
     }
     /* Connect and vanish. */
-    close(fe_connect(dm.rng_sock));
+    {
+        struct vu_front s;
+        fe_connect(&s, dm.rng_sock);
+        vu_front_close(&s);
+    }
     wait_fds(&dm, base_fds);
 
     /* A front-end that stalls mid-message is dropped after a timeout; the
      * next one is served after it. */
     {
-        int s = fe_connect(dm.rng_sock);
-        ck_assert_int_eq(send(s, h, 6, MSG_NOSIGNAL), 6);
+        struct vu_front s;
+        fe_connect(&s, dm.rng_sock);
+        ck_assert_int_eq(send(s.sock, h, 6, MSG_NOSIGNAL), 6);
         fe_open(&f, dm.rng_sock, 1, MEM_SIZE); /* waits in the backlog */
         rng_request(&f);
-        close(s);
+        vu_front_close(&s);
         fe_close(&f);
     }
     ck_assert(alive(&dm));
@@ -730,14 +684,16 @@ START_TEST(survives_memory_file_shrinking)
     fe_open(&f, dm.rng_sock, 1, MEM_SIZE);
     rng_request(&f);
     /* Queue a request, then pull the memory from under the daemon. */
-    put_desc(&f, &f.r[0], 0, BUF, 64, 2, 0);
-    publish(&f, &f.r[0], 0);
+    {
+        struct drv_buf in = {BUF, 64};
+        add(&f, 0, NULL, 0, &in, 1, 0);
+    }
     munmap(f.mem, MEM_SIZE);
     f.mem = mmap(NULL, MEM_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ck_assert_int_eq(ftruncate(f.memfd, 0), 0);
-    kick(&f.r[0]);
+    kick(&f, 0);
     /* The daemon drops this front-end (SIGBUS caught), not itself. */
-    ck_assert_int_eq(recv(f.sock, &c, 1, 0), 0);
+    ck_assert_int_eq(recv(f.v.sock, &c, 1, 0), 0);
     fe_close(&f);
     ck_assert(alive(&dm));
     wait_fds(&dm, base_fds);

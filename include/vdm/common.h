@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vdm/config.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -56,11 +58,10 @@ extern "C" {
 #define VDM_EINVAL (-1) /**< Invalid argument from the caller. */
 #define VDM_ENOSPC (-2) /**< A caller-provided array is too small. */
 #define VDM_EFAULT (-3) /**< Guest address range not mapped / not allowed. */
-#define VDM_EPROTO                                                             \
-    (-4) /**< The guest broke the protocol; object now broken.                 \
-          */
-#define VDM_EBROKEN                                                            \
-    (-5) /**< Object broken by an earlier violation; reset it. */
+/** The guest broke the protocol; object now broken. */
+#define VDM_EPROTO (-4)
+/** Object broken by an earlier violation; reset it. */
+#define VDM_EBROKEN (-5)
 #define VDM_ENOTSUP (-6)  /**< Operation or feature not supported. */
 #define VDM_ESTATE  (-7)  /**< Not allowed in the current state. */
 #define VDM_ERANGE  (-8)  /**< Index (queue, vector, id, ...) out of range. */
@@ -82,14 +83,19 @@ extern "C" {
 #define VDM_F_ORDER_PLATFORM    (1ull << 36) /**< Platform memory ordering. */
 #define VDM_F_SR_IOV            (1ull << 37) /**< SR-IOV. */
 #define VDM_F_NOTIFICATION_DATA (1ull << 38) /**< Extra data on notify. */
-#define VDM_F_NOTIF_CONFIG_DATA                                                \
-    (1ull << 39)                      /**< Device-supplied notify data. */
-#define VDM_F_RING_RESET (1ull << 40) /**< Per-queue reset. */
-#define VDM_F_ADMIN_VQ   (1ull << 41) /**< Admin virtqueue. */
-/** Ring features the vdm virtqueue implements for any device type. */
+/** Device-supplied notify data. */
+#define VDM_F_NOTIF_CONFIG_DATA (1ull << 39)
+#define VDM_F_RING_RESET        (1ull << 40) /**< Per-queue reset. */
+#define VDM_F_ADMIN_VQ          (1ull << 41) /**< Admin virtqueue. */
+/** Ring features the vdm virtqueue implements for any device type, as
+ *  built (vdm/config.h). */
 #define VDM_F_RING_ALL                                                         \
-    (VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX | VDM_F_RING_PACKED |               \
-     VDM_F_IN_ORDER | VDM_F_RING_RESET | VDM_F_NOTIFICATION_DATA)
+    ((VDM_CONFIG_INDIRECT ? VDM_F_INDIRECT_DESC : 0ull) |                      \
+     (VDM_CONFIG_EVENT_IDX ? VDM_F_EVENT_IDX : 0ull) |                         \
+     (VDM_CONFIG_PACKED ? VDM_F_RING_PACKED : 0ull) |                          \
+     (VDM_CONFIG_IN_ORDER ? VDM_F_IN_ORDER : 0ull) |                           \
+     (VDM_CONFIG_RING_RESET ? VDM_F_RING_RESET : 0ull) |                       \
+     (VDM_CONFIG_NOTIFICATION_DATA ? VDM_F_NOTIFICATION_DATA : 0ull))
 /** @} */
 
 /** @name Device status bits (spec "Device Status Field")
@@ -104,9 +110,8 @@ extern "C" {
 
 /** @name Log levels for host log hooks
  * @{ */
-#define VDM_LOG_ERROR                                                          \
-    0                   /**< A guest or host error (e.g. protocol violation).  \
-                         */
+/** A guest or host error (e.g. protocol violation). */
+#define VDM_LOG_ERROR 0
 #define VDM_LOG_WARN  1 /**< Something suspicious, handled. */
 #define VDM_LOG_INFO  2 /**< State changes. */
 #define VDM_LOG_DEBUG 3 /**< Chatty. */
@@ -115,8 +120,8 @@ extern "C" {
 /** @name vdm_iov flags
  * @{ */
 #define VDM_IOV_F_WRITE 1u /**< The device may write this span. */
-#define VDM_IOV_F_HOOK                                                         \
-    2u /**< Mapped by a translate hook; release with vdm_mem_release(). */
+/** Mapped by a translate hook; release with vdm_mem_release(). */
+#define VDM_IOV_F_HOOK 2u
 /** @} */
 
 /** @brief One host-virtual span of guest memory, already bounds-checked. */

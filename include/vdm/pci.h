@@ -51,7 +51,7 @@ extern "C" {
 #define VDM_PCI_CLASS_DEFAULT 0xff0000u
 /** @brief Bytes of emulated configuration space (offsets 0x100-0xfff of a
  *         PCI Express extended space read as 0: no extended capability). */
-#define VDM_PCI_CFG_SIZE 256u
+#define VDM_PCI_CFG_BYTES 256u
 /** @brief "No vector" value of config_msix_vector / queue_msix_vector. */
 #define VDM_PCI_NO_VECTOR 0xffffu
 /** @brief Most MSI-X vectors a function may have (spec: 0x800). */
@@ -102,7 +102,7 @@ extern "C" {
 #define VDM_PCI_COMMON_Q_RESET   0x3au /**< le16 queue_reset. */
 #define VDM_PCI_COMMON_ADM_Q_IDX 0x3cu /**< le16 admin_queue_index. */
 #define VDM_PCI_COMMON_ADM_Q_NUM 0x3eu /**< le16 admin_queue_num. */
-#define VDM_PCI_COMMON_SIZE      0x40u /**< Size of the structure. */
+#define VDM_PCI_COMMON_BYTES     0x40u /**< Size of the structure. */
 /** @} */
 
 /** @name ISR status bits

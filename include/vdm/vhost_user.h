@@ -89,12 +89,12 @@ extern "C" {
 /** @brief Most file descriptors one message may carry. */
 #define VDM_VHOST_USER_MAX_FDS 8
 /** @brief Bytes of the message header (request, flags, size). */
-#define VDM_VHOST_USER_HDR_SIZE 12
+#define VDM_VHOST_USER_HDR_BYTES 12
 /** @brief Largest payload accepted (bigger ones break the framing). */
 #define VDM_VHOST_USER_MAX_PAYLOAD 4096
 /** @brief Largest whole message, and the reply buffer size to provide. */
 #define VDM_VHOST_USER_MAX_MSG                                                 \
-    (VDM_VHOST_USER_HDR_SIZE + VDM_VHOST_USER_MAX_PAYLOAD)
+    (VDM_VHOST_USER_HDR_BYTES + VDM_VHOST_USER_MAX_PAYLOAD)
 /** @brief Largest config space access (GET/SET_CONFIG payload). */
 #define VDM_VHOST_USER_MAX_CONFIG 256
 
@@ -160,9 +160,9 @@ extern "C" {
 #define VDM_VHOST_USER_PROTOCOL_F_BACKEND_REQ  5  /**< Back-end channel. */
 #define VDM_VHOST_USER_PROTOCOL_F_CONFIG       9  /**< GET/SET_CONFIG. */
 #define VDM_VHOST_USER_PROTOCOL_F_RESET_DEVICE 13 /**< RESET_DEVICE. */
-#define VDM_VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS                          \
-    15                                      /**< ADD/REM_MEM_REG. */
-#define VDM_VHOST_USER_PROTOCOL_F_STATUS 16 /**< SET/GET_STATUS. */
+/** ADD/REM_MEM_REG. */
+#define VDM_VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
+#define VDM_VHOST_USER_PROTOCOL_F_STATUS              16 /**< SET/GET_STATUS. */
 /** @} */
 
 /** @brief Feature bit 30: the back-end speaks protocol features. */
@@ -264,7 +264,7 @@ VDM_API int vdm_vhost_user_attach(struct vdm_vhost_user *vu,
 
 /**
  * @brief Payload length announced by a message header, checked.
- * @param hdr the first VDM_VHOST_USER_HDR_SIZE bytes of a message.
+ * @param hdr the first VDM_VHOST_USER_HDR_BYTES bytes of a message.
  * @param[out] len the payload length that follows the header.
  * @return 0; VDM_EPROTO when the version is wrong or the payload is longer
  *         than VDM_VHOST_USER_MAX_PAYLOAD (drop the connection).

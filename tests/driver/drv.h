@@ -172,6 +172,16 @@ int drv_guest_init(struct drv_guest *g, const uint64_t *gpas,
 void drv_guest_fini(struct drv_guest *g);
 
 /**
+ * @brief Create a guest of one region the caller has mapped (shared memory
+ *        another process sees, for a vhost-user front-end): [gpa, gpa +
+ *        size) at @p hva, no guard pages. drv_guest_fini() leaves the
+ *        mapping alone.
+ * @return 0, or -1 on a zero size or a range wrapping past 2^64.
+ */
+int drv_guest_adopt(struct drv_guest *g, uint64_t gpa, uint64_t size,
+                    void *hva);
+
+/**
  * @brief Translate a guest range to a host pointer.
  * @return the host address of @p gpa if [gpa, gpa + len) lies entirely inside
  *         one region (overflow-safe), else NULL.

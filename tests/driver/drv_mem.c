@@ -86,6 +86,19 @@ void drv_guest_fini(struct drv_guest *g)
     memset(g, 0, sizeof(*g));
 }
 
+int drv_guest_adopt(struct drv_guest *g, uint64_t gpa, uint64_t size,
+                    void *hva)
+{
+    memset(g, 0, sizeof(*g));
+    if (size == 0 || gpa > UINT64_MAX - size + 1 || hva == NULL)
+        return -1;
+    g->regions[0].gpa = gpa;
+    g->regions[0].size = size;
+    g->regions[0].hva = hva;
+    g->nregions = 1;
+    return 0;
+}
+
 void *drv_gpa(struct drv_guest *g, uint64_t gpa, uint64_t len)
 {
     for (unsigned i = 0; i < g->nregions; i++) {

@@ -85,11 +85,11 @@ END_TEST
  * specifications (and register offsets): pinned too. */
 START_TEST(wire_sizes)
 {
-    ck_assert_uint_eq(VDM_PCI_CFG_SIZE, 256);
-    ck_assert_uint_eq(VDM_PCI_COMMON_SIZE, 0x40);
+    ck_assert_uint_eq(VDM_PCI_CFG_BYTES, 256);
+    ck_assert_uint_eq(VDM_PCI_COMMON_BYTES, 0x40);
     ck_assert_uint_eq(VDM_PCI_COMMON_Q_SIZE, 0x18);
     ck_assert_uint_eq(VDM_MMIO_QUEUE_SIZE, 0x38);
-    ck_assert_uint_eq(VDM_VHOST_USER_HDR_SIZE, 12);
+    ck_assert_uint_eq(VDM_VHOST_USER_HDR_BYTES, 12);
     ck_assert_uint_eq(VDM_BLK_SECTOR_SIZE, 512);
     ck_assert_uint_eq(VDM_BLK_CONFIG_BYTES, 60);
     ck_assert_uint_eq(VDM_BLK_CFG_BLK_SIZE, 20);

@@ -43,6 +43,7 @@
 #include "vdm/pci.h"
 #include "vdm/vhost_user.h"
 #include "vdm/virtqueue.h"
+#include "vu_local.h"
 
 #define QN        16u /* queue size of the ring classes */
 #define SEC       512u
@@ -1947,6 +1948,7 @@ END_TEST
 struct vub {
     struct drv_guest g;
     struct vdm_vhost_user vu;
+    struct vu_front fe; /* the front-end, on vu */
     struct vdm_vhost_user_ring rings[VU_NQ];
     struct vdm_dev dev;
     struct vdm_vq queues[VU_NQ];
@@ -2075,11 +2077,6 @@ static void put32(uint8_t *p, uint32_t v)
     memcpy(p, &v, 4);
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
-
 static uint64_t get64(const uint8_t *p)
 {
     uint64_t v;
@@ -2091,53 +2088,30 @@ static uint64_t get64(const uint8_t *p)
 static int vmsg(uint32_t req, uint32_t flags, const void *payload,
                 uint32_t plen, const int32_t *fds, uint32_t nfds)
 {
-    static uint8_t buf[VDM_VHOST_USER_MAX_MSG];
-
-    put32(buf, req);
-    put32(buf + 4, VDM_VHOST_USER_VERSION | flags);
-    put32(buf + 8, plen);
-    if (plen > 0)
-        memcpy(buf + 12, payload, plen);
-    return vdm_vhost_user_handle(&V.vu, buf, 12 + plen, fds, nfds, V.reply,
-                                 sizeof(V.reply), &V.rlen);
+    return vu_front_msg(&V.fe, req, flags, payload, plen, fds, nfds);
 }
 
 static int vmsg_u64(uint32_t req, uint64_t v, const int32_t *fds, uint32_t nfds)
 {
-    uint8_t p[8];
-
-    put64(p, v);
-    return vmsg(req, 0, p, 8, fds, nfds);
+    return vu_front_u64(&V.fe, req, 0, v, fds, nfds);
 }
 
 static int vmsg_state(uint32_t req, uint32_t idx, uint32_t num)
 {
-    uint8_t p[8];
-
-    put32(p, idx);
-    put32(p + 4, num);
-    return vmsg(req, 0, p, 8, NULL, 0);
+    return vu_front_state(&V.fe, req, 0, idx, num);
 }
 
 static int vmsg_addr(uint32_t idx, uint64_t desc, uint64_t used, uint64_t avail)
 {
-    uint8_t p[40];
-
-    memset(p, 0, sizeof(p));
-    put32(p, idx);
-    put64(p + 8, desc);
-    put64(p + 16, used);
-    put64(p + 24, avail);
-    return vmsg(VDM_VHOST_USER_SET_VRING_ADDR, 0, p, 40, NULL, 0);
+    return vu_front_addr(&V.fe, 0, idx, desc, used, avail);
 }
 
 static void region_bytes(uint8_t *p, uint64_t gpa, uint64_t size, uint64_t uva,
                          uint64_t moff)
 {
-    put64(p, gpa);
-    put64(p + 8, size);
-    put64(p + 16, uva);
-    put64(p + 24, moff);
+    const struct vu_front_region r = {gpa, size, uva, moff};
+
+    vu_front_put_region(p, &r);
 }
 
 static void vub_setup(void)
@@ -2161,6 +2135,7 @@ static void vub_setup(void)
     dc.slots = V.slots;
     ck_assert_int_eq(echo_init(&V.echo, &V.dev, &dc, VDM_F_RING_ALL), 0);
     ck_assert_int_eq(vdm_vhost_user_attach(&V.vu, &V.dev), 0);
+    vu_local_init(&V.fe, &V.vu, V.reply, sizeof(V.reply), &V.rlen);
 }
 
 static void vub_teardown(void)
@@ -2197,15 +2172,12 @@ static void vub_negotiate(uint64_t ring)
 /* Both regions, fake-mapped onto the driver simulator's memory. */
 static void vub_mem_table(void)
 {
-    uint8_t p[8 + 64];
+    const struct vu_front_region r[2] = {
+        {VU_R0_GPA, VU_RSIZE, VU_R0_UVA, 0},
+        {VU_R1_GPA, VU_RSIZE, VU_R1_UVA, VU_R1_FOFF}};
     int32_t fds[2] = {mfd(4096), mfd(4096)};
 
-    memset(p, 0, 8);
-    put32(p, 2);
-    region_bytes(p + 8, VU_R0_GPA, VU_RSIZE, VU_R0_UVA, 0);
-    region_bytes(p + 40, VU_R1_GPA, VU_RSIZE, VU_R1_UVA, VU_R1_FOFF);
-    ck_assert_int_eq(
-        vmsg(VDM_VHOST_USER_SET_MEM_TABLE, 0, p, sizeof(p), fds, 2), 0);
+    ck_assert_int_eq(vu_front_mem_table(&V.fe, 0, r, 2, fds), 0);
 }
 
 static uint64_t g2u(uint64_t gpa)
@@ -2229,16 +2201,10 @@ static void vub_ring_start(int q, uint16_t num)
         drv_vq_fini(v);
     ck_assert_int_eq(drv_vq_init_at(v, &V.g, num, V.features, d, a, u), 0);
     V.dq_live[q] = 1;
-    ck_assert_int_eq(vmsg_state(VDM_VHOST_USER_SET_VRING_NUM, (uint32_t)q, num),
+    ck_assert_int_eq(vu_front_ring(&V.fe, 0, (uint32_t)q, num,
+                                   packed ? 0x80008000u : 0, g2u(d), g2u(u),
+                                   g2u(a), k, c),
                      0);
-    ck_assert_int_eq(vmsg_state(VDM_VHOST_USER_SET_VRING_BASE, (uint32_t)q,
-                                packed ? 0x80008000u : 0),
-                     0);
-    ck_assert_int_eq(vmsg_addr((uint32_t)q, g2u(d), g2u(u), g2u(a)), 0);
-    ck_assert_int_eq(
-        vmsg_u64(VDM_VHOST_USER_SET_VRING_KICK, (uint64_t)q, &k, 1), 0);
-    ck_assert_int_eq(
-        vmsg_u64(VDM_VHOST_USER_SET_VRING_CALL, (uint64_t)q, &c, 1), 0);
     ck_assert_int_eq(
         vmsg_state(VDM_VHOST_USER_SET_VRING_ENABLE, (uint32_t)q, 1), 0);
 }

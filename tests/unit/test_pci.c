@@ -291,7 +291,7 @@ START_TEST(test_pci_capabilities)
     ck_assert_uint_eq(p.msix_size, NVEC);
     ck_assert_int_eq(vdm_pci_bar_info(&p.t, p.common.bar, NULL, &bar_size), 0);
     /* lengths and alignments from "Virtio Structure PCI Capabilities" */
-    ck_assert_uint_ge(p.common.len, VDM_PCI_COMMON_SIZE);
+    ck_assert_uint_ge(p.common.len, VDM_PCI_COMMON_BYTES);
     ck_assert_uint_eq(p.common.off % 4, 0);
     ck_assert_uint_eq(p.device.off % 4, 0);
     ck_assert_uint_eq(p.device.len, ECHO_CONFIG_SIZE);
@@ -533,12 +533,12 @@ START_TEST(test_pci_common_widths)
 {
     static const unsigned widths[] = {1, 2, 4, 8};
     ck_assert_int_eq(drv_tp_negotiate(&p.tp, 0), 0);
-    for (uint32_t off = 0; off < VDM_PCI_COMMON_SIZE; off++) {
+    for (uint32_t off = 0; off < VDM_PCI_COMMON_BYTES; off++) {
         for (unsigned i = 0; i < 4; i++) {
             unsigned w = widths[i];
             uint64_t v = 0x99;
             int rc;
-            if (off + w > VDM_PCI_COMMON_SIZE)
+            if (off + w > VDM_PCI_COMMON_BYTES)
                 continue;
             rc = cr(off, w, &v);
             if (field_at(off, w) != NULL) {
@@ -564,7 +564,7 @@ START_TEST(test_pci_common_widths)
     /* past the structure */
     {
         uint64_t v;
-        ck_assert_int_eq(cr(VDM_PCI_COMMON_SIZE - 2, 4, &v), VDM_ERANGE);
+        ck_assert_int_eq(cr(VDM_PCI_COMMON_BYTES - 2, 4, &v), VDM_ERANGE);
     }
 }
 END_TEST

@@ -20,6 +20,7 @@
 #include "vdm/mem.h"
 #include "vdm/vhost_user.h"
 #include "vdm/virtqueue.h"
+#include "vu_local.h"
 
 #define NQ       2
 #define QMAX     64
@@ -57,6 +58,7 @@ struct fdinfo {
 struct th {
     struct drv_guest g;
     struct vdm_vhost_user vu;
+    struct vu_front fe; /* the front-end, on vu */
     struct vdm_vhost_user_ring rings[NQ];
     struct vdm_dev dev;
     struct vdm_vq queues[NQ];
@@ -274,7 +276,7 @@ static int h_backend(void *host, int32_t fd, const void *m, uint32_t len)
 {
     (void)host;
     ck_assert(fdi(fd)->open);
-    ck_assert_uint_eq(len, VDM_VHOST_USER_HDR_SIZE);
+    ck_assert_uint_eq(len, VDM_VHOST_USER_HDR_BYTES);
     T.backend_msgs++;
     T.backend_req = get32(m);
     ck_assert_uint_eq(get32((const uint8_t *)m + 4), VDM_VHOST_USER_VERSION);
@@ -344,6 +346,7 @@ static void setup_with(uint64_t proto_off)
     dc.slots = T.slots;
     ck_assert_int_eq(vdm_dev_init(&T.dev, &dc), 0);
     ck_assert_int_eq(vdm_vhost_user_attach(&T.vu, &T.dev), 0);
+    vu_local_init(&T.fe, &T.vu, T.reply, sizeof(T.reply), &T.rlen);
 }
 
 static void setup(void)
@@ -378,15 +381,8 @@ static void assert_clean(void)
 static int msg(uint32_t req, uint32_t flags, const void *payload, uint32_t plen,
                const int32_t *fds, uint32_t nfds)
 {
-    static uint8_t buf[VDM_VHOST_USER_MAX_MSG + 64];
-    put32(buf, req);
-    put32(buf + 4, VDM_VHOST_USER_VERSION | flags);
-    put32(buf + 8, plen);
-    if (plen > 0)
-        memcpy(buf + 12, payload, plen);
     memset(T.reply, 0xee, sizeof(T.reply));
-    T.rc = vdm_vhost_user_handle(&T.vu, buf, 12 + plen, fds, nfds, T.reply,
-                                 sizeof(T.reply), &T.rlen);
+    T.rc = vu_front_msg(&T.fe, req, flags, payload, plen, fds, nfds);
     return T.rc;
 }
 
@@ -398,29 +394,23 @@ static int msg0(uint32_t req)
 static int msg_u64(uint32_t req, uint32_t flags, uint64_t v, const int32_t *fds,
                    uint32_t nfds)
 {
-    uint8_t p[8];
-    put64(p, v);
-    return msg(req, flags, p, 8, fds, nfds);
+    memset(T.reply, 0xee, sizeof(T.reply));
+    T.rc = vu_front_u64(&T.fe, req, flags, v, fds, nfds);
+    return T.rc;
 }
 
 static int msg_state(uint32_t req, uint32_t flags, uint32_t idx, uint32_t num)
 {
-    uint8_t p[8];
-    put32(p, idx);
-    put32(p + 4, num);
-    return msg(req, flags, p, 8, NULL, 0);
+    memset(T.reply, 0xee, sizeof(T.reply));
+    T.rc = vu_front_state(&T.fe, req, flags, idx, num);
+    return T.rc;
 }
 
 static int msg_addr(uint32_t idx, uint64_t desc, uint64_t used, uint64_t avail)
 {
-    uint8_t p[40];
-    put32(p, idx);
-    put32(p + 4, 0);
-    put64(p + 8, desc);
-    put64(p + 16, used);
-    put64(p + 24, avail);
-    put64(p + 32, 0);
-    return msg(VDM_VHOST_USER_SET_VRING_ADDR, 0, p, 40, NULL, 0);
+    memset(T.reply, 0xee, sizeof(T.reply));
+    T.rc = vu_front_addr(&T.fe, 0, idx, desc, used, avail);
+    return T.rc;
 }
 
 /* Check the reply header and return its u64 payload. */
@@ -436,35 +426,31 @@ static uint64_t reply_u64(uint32_t req)
 static void region_bytes(uint8_t *p, uint64_t gpa, uint64_t size, uint64_t uva,
                          uint64_t moff)
 {
-    put64(p, gpa);
-    put64(p + 8, size);
-    put64(p + 16, uva);
-    put64(p + 24, moff);
+    const struct vu_front_region r = {gpa, size, uva, moff};
+    vu_front_put_region(p, &r);
 }
+
+static const struct vu_front_region REGION[2] = {
+    {R0_GPA, R_SIZE, R0_UVA, R0_FOFF},
+    {R1_GPA, R_SIZE, R1_UVA, R1_FOFF},
+};
 
 /* SET_MEM_TABLE with both regions (fresh fds). */
 static int mem_table_both(void)
 {
-    uint8_t p[8 + 64];
     int32_t fds[2] = {mem_fd(0), mem_fd(1)};
-    put32(p, 2);
-    put32(p + 4, 0);
-    region_bytes(p + 8, R0_GPA, R_SIZE, R0_UVA, R0_FOFF);
-    region_bytes(p + 40, R1_GPA, R_SIZE, R1_UVA, R1_FOFF);
-    return msg(VDM_VHOST_USER_SET_MEM_TABLE, 0, p, sizeof(p), fds, 2);
+    memset(T.reply, 0xee, sizeof(T.reply));
+    T.rc = vu_front_mem_table(&T.fe, 0, REGION, 2, fds);
+    return T.rc;
 }
 
 static int mem_reg(uint32_t req, int region, int with_fd)
 {
-    uint8_t p[40];
     int32_t fd = with_fd ? mem_fd(region) : -1;
-    memset(p, 0, 8);
-    if (region == 0)
-        region_bytes(p + 8, R0_GPA, R_SIZE, R0_UVA, R0_FOFF);
-    else
-        region_bytes(p + 8, R1_GPA, R_SIZE, R1_UVA, R1_FOFF);
-    return msg(req, VDM_VHOST_USER_F_NEED_REPLY, p, 40, with_fd ? &fd : NULL,
-               with_fd ? 1 : 0);
+    memset(T.reply, 0xee, sizeof(T.reply));
+    T.rc = vu_front_mem_reg(&T.fe, req, VDM_VHOST_USER_F_NEED_REPLY,
+                            &REGION[region != 0], fd);
+    return T.rc;
 }
 
 static uint64_t g2u(uint64_t gpa)

@@ -60,7 +60,6 @@
 extern "C" {
 #endif
 
-
 /** @name Feature bits (spec "Block Device / Feature bits")
  * @{ */
 #define VDM_BLK_F_SIZE_MAX     (1ull << 1)  /**< size_max is valid. */
@@ -136,14 +135,12 @@ extern "C" {
 #define VDM_BLK_RO    1u /**< Read-only: offer RO, writes get IOERR. */
 #define VDM_BLK_FLUSH 2u /**< Offer FLUSH (needs ops->flush). */
 #define VDM_BLK_WCE   4u /**< Offer CONFIG_WCE (needs VDM_BLK_FLUSH). */
-#define VDM_BLK_WRITEBACK                                                      \
-    8u                       /**< Cache starts in writeback mode (needs        \
-                                  VDM_BLK_FLUSH); else writethrough. */
-#define VDM_BLK_TOPOLOGY 16u /**< Offer TOPOLOGY (the topology fields). */
-#define VDM_BLK_DISCARD  32u /**< Offer DISCARD (needs ops->discard). */
-#define VDM_BLK_WRITE_ZEROES                                                   \
-    64u                           /**< Offer WRITE_ZEROES (needs               \
-                                       ops->write_zeroes). */
+/** Cache starts in writeback mode (needs VDM_BLK_FLUSH); else writethrough. */
+#define VDM_BLK_WRITEBACK 8u
+#define VDM_BLK_TOPOLOGY  16u /**< Offer TOPOLOGY (the topology fields). */
+#define VDM_BLK_DISCARD   32u /**< Offer DISCARD (needs ops->discard). */
+/** Offer WRITE_ZEROES (needs ops->write_zeroes). */
+#define VDM_BLK_WRITE_ZEROES 64u
 #define VDM_BLK_WZ_MAY_UNMAP 128u /**< write_zeroes_may_unmap = 1. */
 /** @} */
 

@@ -86,9 +86,8 @@ extern "C" {
 #define VDM_INPUT_CFG_UNSET     0x00 /**< Nothing selected. */
 #define VDM_INPUT_CFG_ID_NAME   0x01 /**< Device name, u.string. */
 #define VDM_INPUT_CFG_ID_SERIAL 0x02 /**< Serial number, u.string. */
-#define VDM_INPUT_CFG_ID_DEVIDS                                                \
-    0x03                             /**< Bus/vendor/product/version, u.ids.   \
-                                      */
+/** Bus/vendor/product/version, u.ids. */
+#define VDM_INPUT_CFG_ID_DEVIDS 0x03
 #define VDM_INPUT_CFG_PROP_BITS 0x10 /**< INPUT_PROP_* bitmap. */
 #define VDM_INPUT_CFG_EV_BITS   0x11 /**< Code bitmap of event type subsel. */
 #define VDM_INPUT_CFG_ABS_INFO  0x12 /**< absinfo of axis subsel, u.abs. */
