@@ -495,13 +495,9 @@ static void blk_config_read(struct vdm_dev *d, uint32_t off, void *buf,
     const struct blk *s = blk_dev(d);
     uint8_t cfg[VDM_BLK_CONFIG_BYTES];
 
-    if (s == NULL || off > VDM_BLK_CONFIG_BYTES ||
-        len > VDM_BLK_CONFIG_BYTES - off) {
-        __builtin_memset(buf, 0, len);
-        return;
-    }
-    blk_config_image(s, cfg);
-    __builtin_memcpy(buf, cfg + off, len);
+    if (s != NULL)
+        blk_config_image(s, cfg);
+    vdm_kit_config_copy(cfg, s != NULL ? sizeof(cfg) : 0, off, buf, len);
 }
 
 /* Only `writeback` is writable, and only with CONFIG_WCE negotiated

@@ -1093,11 +1093,11 @@ static int vu_record(void *ctx, const uint8_t *msg, uint32_t len,
     fo_u8(&O, VU_OP_MSG);
     fo_u8(&O, (uint8_t)drv_get_le32(msg));
     fo_u8(&O, (uint8_t)drv_get_le32(msg + 4));
-    fo_u16(&O, (uint16_t)(len - VDM_VHOST_USER_HDR_SIZE));
+    fo_u16(&O, (uint16_t)(len - VDM_VHOST_USER_HDR_BYTES));
     fo_u8(&O, (uint8_t)nfds);
     for (unsigned i = 0; i < nfds; i++)
         fo_u8(&O, (uint8_t)fds[i]);
-    fo_bytes(&O, msg + VDM_VHOST_USER_HDR_SIZE, len - VDM_VHOST_USER_HDR_SIZE);
+    fo_bytes(&O, msg + VDM_VHOST_USER_HDR_BYTES, len - VDM_VHOST_USER_HDR_BYTES);
     return 0;
 }
 

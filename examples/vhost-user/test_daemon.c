@@ -212,7 +212,7 @@ static uint32_t fe_recv(struct vu_front *v, uint32_t req, void *payload,
     int size = vu_front_recv(v, req);
     ck_assert_int_ge(size, 0);
     ck_assert_uint_le((uint32_t)size, cap);
-    memcpy(payload, v->reply + VDM_VHOST_USER_HDR_SIZE, (size_t)size);
+    memcpy(payload, v->reply + VDM_VHOST_USER_HDR_BYTES, (size_t)size);
     return (uint32_t)size;
 }
 

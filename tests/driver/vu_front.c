@@ -114,14 +114,14 @@ int vu_front_raw(struct vu_front *f, const void *msg, uint32_t len,
 int vu_front_msg(struct vu_front *f, uint32_t req, uint32_t flags,
                  const void *p, uint32_t len, const int32_t *fds, uint32_t nfds)
 {
-    if (len > sizeof(f->buf) - VDM_VHOST_USER_HDR_SIZE)
-        len = (uint32_t)sizeof(f->buf) - VDM_VHOST_USER_HDR_SIZE;
+    if (len > sizeof(f->buf) - VDM_VHOST_USER_HDR_BYTES)
+        len = (uint32_t)sizeof(f->buf) - VDM_VHOST_USER_HDR_BYTES;
     drv_put_le32(f->buf, req);
     drv_put_le32(f->buf + 4, VDM_VHOST_USER_VERSION | flags);
     drv_put_le32(f->buf + 8, len);
     if (len > 0)
-        memcpy(f->buf + VDM_VHOST_USER_HDR_SIZE, p, len);
-    return vu_front_raw(f, f->buf, VDM_VHOST_USER_HDR_SIZE + len, fds, nfds);
+        memcpy(f->buf + VDM_VHOST_USER_HDR_BYTES, p, len);
+    return vu_front_raw(f, f->buf, VDM_VHOST_USER_HDR_BYTES + len, fds, nfds);
 }
 
 int vu_front_u64(struct vu_front *f, uint32_t req, uint32_t flags, uint64_t v,
@@ -232,27 +232,27 @@ int vu_front_recv(struct vu_front *f, uint32_t req)
     uint32_t size;
 
     *f->rlen = 0;
-    if (f->sock < 0 || f->reply_cap < VDM_VHOST_USER_HDR_SIZE)
+    if (f->sock < 0 || f->reply_cap < VDM_VHOST_USER_HDR_BYTES)
         return -1;
-    if (recv(f->sock, h, VDM_VHOST_USER_HDR_SIZE, MSG_WAITALL) !=
-        VDM_VHOST_USER_HDR_SIZE)
+    if (recv(f->sock, h, VDM_VHOST_USER_HDR_BYTES, MSG_WAITALL) !=
+        VDM_VHOST_USER_HDR_BYTES)
         return -1;
     size = drv_get_le32(h + 8);
     if (drv_get_le32(h) != req ||
         drv_get_le32(h + 4) !=
             (VDM_VHOST_USER_VERSION | VDM_VHOST_USER_F_REPLY) ||
-        size > f->reply_cap - VDM_VHOST_USER_HDR_SIZE)
+        size > f->reply_cap - VDM_VHOST_USER_HDR_BYTES)
         return -1;
-    if (size > 0 && recv(f->sock, h + VDM_VHOST_USER_HDR_SIZE, size,
+    if (size > 0 && recv(f->sock, h + VDM_VHOST_USER_HDR_BYTES, size,
                          MSG_WAITALL) != (ssize_t)size)
         return -1;
-    *f->rlen = VDM_VHOST_USER_HDR_SIZE + size;
+    *f->rlen = VDM_VHOST_USER_HDR_BYTES + size;
     return (int)size;
 }
 
 uint64_t vu_front_reply_u64(const struct vu_front *f)
 {
-    if (*f->rlen < VDM_VHOST_USER_HDR_SIZE + 8)
+    if (*f->rlen < VDM_VHOST_USER_HDR_BYTES + 8)
         return 0;
-    return drv_get_le64(f->reply + VDM_VHOST_USER_HDR_SIZE);
+    return drv_get_le64(f->reply + VDM_VHOST_USER_HDR_BYTES);
 }
