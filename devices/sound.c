@@ -71,8 +71,8 @@ uint32_t vdm_snd_format_bytes(uint32_t fmt)
 {
     /* Physical bytes per sample, by VIRTIO_SND_PCM_FMT_* (0: 4-bit ADPCM). */
     static const uint8_t phys[VDM_SND_PCM_FMT_COUNT] = {
-        0, 1, 1, 1, 1, 2, 2, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 8,
-        1, 2, 4, 4};
+        0, 1, 1, 1, 1, 2, 2, 3, 3, 3, 3, 3, 3,
+        4, 4, 4, 4, 4, 4, 4, 8, 1, 2, 4, 4};
 
     return fmt < VDM_SND_PCM_FMT_COUNT ? phys[fmt] : 0;
 }
@@ -80,7 +80,7 @@ uint32_t vdm_snd_format_bytes(uint32_t fmt)
 uint32_t vdm_snd_rate_hz(uint32_t rate)
 {
     static const uint32_t hz[VDM_SND_PCM_RATE_COUNT] = {
-        5512,  8000,  11025,  16000,  22050,  32000,  44100, 48000,
+        5512,  8000,  11025, 16000,  22050,  32000,  44100, 48000,
         64000, 88200, 96000, 176400, 192000, 384000, 12000, 24000};
 
     return rate < VDM_SND_PCM_RATE_COUNT ? hz[rate] : 0;
@@ -267,7 +267,8 @@ static int snd_io_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
                   : c->write_len - VDM_SND_PCM_STATUS_BYTES;
     if (r->bytes == 0 ||
         (st->p.frame_bytes != 0 && r->bytes % st->p.frame_bytes != 0))
-        return io_refuse(s, r, written, "snd: I/O not a whole number of frames");
+        return io_refuse(s, r, written,
+                         "snd: I/O not a whole number of frames");
     iov = io_window(r, tx, &n);
     if (iov == NULL)
         return io_refuse(s, r, written, "snd: I/O spans do not add up");
@@ -351,8 +352,7 @@ static void snd_reset(struct vdm_dev *d)
             VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, stop))
             (void)s->ops->stop(s->host, i);
         if ((was == VDM_SND_STATE_PREPARED || was == VDM_SND_STATE_RUNNING ||
-             was == VDM_SND_STATE_STOPPED ||
-             was == VDM_SND_STATE_RELEASING) &&
+             was == VDM_SND_STATE_STOPPED || was == VDM_SND_STATE_RELEASING) &&
             VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, release))
             (void)s->ops->release(s->host, i);
     }
@@ -453,7 +453,7 @@ static const struct vdm_device_class snd_class = {
  * "Control Element Information": no undefined values, limits, names). */
 
 #define PCM_F_ALLOWED                                                          \
-    (VDM_SND_PCM_F_MSG_POLLING | VDM_SND_PCM_F_EVT_SHMEM_PERIODS |            \
+    (VDM_SND_PCM_F_MSG_POLLING | VDM_SND_PCM_F_EVT_SHMEM_PERIODS |             \
      VDM_SND_PCM_F_EVT_XRUNS)
 
 static int str_ok(const char *p, uint32_t cap)
@@ -481,8 +481,8 @@ static int check_ctl(const struct vdm_snd_ctl *c)
 {
     uint32_t role = c->role >> 1;
 
-    if (c->role != 0 && (role < VDM_SND_CTL_ROLE_VOLUME ||
-                         role > VDM_SND_CTL_ROLE_GAIN))
+    if (c->role != 0 &&
+        (role < VDM_SND_CTL_ROLE_VOLUME || role > VDM_SND_CTL_ROLE_GAIN))
         return 0;
     if (c->type > VDM_SND_CTL_TYPE_IEC958 || (c->access & ~0x7fu) != 0 ||
         c->count == 0 || c->count > ctl_count_max(c->type) ||
@@ -651,7 +651,8 @@ int vdm_snd_complete(struct vdm_snd *snd, void *token, int status,
     kr = vdm_kit_lookup(&s->kit, (uintptr_t)token);
     if (kr == NULL ||
         (kr->queue != VDM_SND_QUEUE_TX && kr->queue != VDM_SND_QUEUE_RX)) {
-        vdm_dev_log(s->dev, VDM_LOG_WARN, "snd: completion of an unknown token");
+        vdm_dev_log(s->dev, VDM_LOG_WARN,
+                    "snd: completion of an unknown token");
         return VDM_EINVAL;
     }
     r = snd_req_of(kr);

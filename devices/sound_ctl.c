@@ -176,8 +176,8 @@ static uint32_t info_req(struct ctl *x, uint32_t code)
         return bad(x, "snd: query_info range beyond the items");
     /* "The driver MUST provide a buffer of sizeof(struct virtio_snd_hdr) +
      * count * size bytes for the response." */
-    if (size == 0 || (uint64_t)count * size >
-                         (uint64_t)x->c->write_len - VDM_SND_HDR_BYTES)
+    if (size == 0 ||
+        (uint64_t)count * size > (uint64_t)x->c->write_len - VDM_SND_HDR_BYTES)
         return bad(x, "snd: query_info response buffer too small");
     for (uint32_t i = 0; i < count; i++) {
         uint8_t item[INFO_MAX];
@@ -298,9 +298,10 @@ static uint32_t release(struct ctl *x, uint32_t sid)
     struct snd_stream *st = &s->st[sid];
     uint32_t rc;
 
-    rc = step(x, sid, ST(PREPARED) | ST(STOPPED), VDM_SND_STATE_RELEASING,
-              VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, release) ? s->ops->release
-                                                                : NULL);
+    rc =
+        step(x, sid, ST(PREPARED) | ST(STOPPED), VDM_SND_STATE_RELEASING,
+             VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, release) ? s->ops->release
+                                                               : NULL);
     if (rc != VDM_SND_S_OK)
         return rc;
     if (st->state != VDM_SND_STATE_RELEASING) /* a reset inside the hook */
@@ -330,11 +331,11 @@ static uint32_t pcm_req(struct ctl *x, uint32_t code)
         return step(x, sid, ST(PARAMS) | ST(PREPARED) | ST(RELEASED),
                     VDM_SND_STATE_PREPARED,
                     VDM_HAS_HOOK(o, struct vdm_snd_ops, prepare) ? o->prepare
-                                                                : NULL);
+                                                                 : NULL);
     case VDM_SND_R_PCM_START:
         return step(x, sid, ST(PREPARED) | ST(STOPPED), VDM_SND_STATE_RUNNING,
                     VDM_HAS_HOOK(o, struct vdm_snd_ops, start) ? o->start
-                                                              : NULL);
+                                                               : NULL);
     case VDM_SND_R_PCM_STOP:
         return step(x, sid, ST(RUNNING), VDM_SND_STATE_STOPPED,
                     VDM_HAS_HOOK(o, struct vdm_snd_ops, stop) ? o->stop : NULL);
@@ -360,9 +361,8 @@ static int in_range(const struct vdm_snd_ctl *c, int64_t v)
 {
     if (v < c->min || v > c->max)
         return 0;
-    return c->step <= 0 || ((uint64_t)v - (uint64_t)c->min) %
-                                   (uint64_t)c->step ==
-                               0;
+    return c->step <= 0 ||
+           ((uint64_t)v - (uint64_t)c->min) % (uint64_t)c->step == 0;
 }
 
 /* The new value matches the element's type and range. */

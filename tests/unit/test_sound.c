@@ -211,9 +211,10 @@ static const struct vdm_snd_jack jacks[] = {
      .hda_reg_defconf = 0x01a19020},
 };
 #define FMTS                                                                   \
-    ((1ull << VDM_SND_PCM_FMT_S16) | (1ull << VDM_SND_PCM_FMT_S32) |          \
+    ((1ull << VDM_SND_PCM_FMT_S16) | (1ull << VDM_SND_PCM_FMT_S32) |           \
      (1ull << VDM_SND_PCM_FMT_U8))
-#define RATES ((1ull << VDM_SND_PCM_RATE_48000) | (1ull << VDM_SND_PCM_RATE_8000))
+#define RATES                                                                  \
+    ((1ull << VDM_SND_PCM_RATE_48000) | (1ull << VDM_SND_PCM_RATE_8000))
 static const struct vdm_snd_pcm pcms[] = {
     {.features = VDM_SND_PCM_F_EVT_XRUNS,
      .formats = FMTS,
@@ -620,9 +621,9 @@ START_TEST(snd_info_requests)
     ck_assert_uint_eq(query(VDM_SND_R_CTL_INFO, 0, 3, 96, 4 + 288, &m, &len),
                       VDM_SND_S_OK);
     ck_assert_str_eq((char *)m.resp + 4 + 24, "Master Playback Volume");
-    ck_assert_uint_eq(drv_get_le32(m.resp + 4 + 16), 2);  /* count */
-    ck_assert_uint_eq(drv_get_le32(m.resp + 4 + 76), 64); /* max */
-    ck_assert_uint_eq(drv_get_le32(m.resp + 4 + 80), 2);  /* step */
+    ck_assert_uint_eq(drv_get_le32(m.resp + 4 + 16), 2);       /* count */
+    ck_assert_uint_eq(drv_get_le32(m.resp + 4 + 76), 64);      /* max */
+    ck_assert_uint_eq(drv_get_le32(m.resp + 4 + 80), 2);       /* step */
     ck_assert_uint_eq(drv_get_le32(m.resp + 4 + 192 + 72), 3); /* items */
     /* an older driver's shorter item layout: size bytes each */
     ck_assert_uint_eq(query(VDM_SND_R_PCM_INFO, 0, 2, 16, 4 + 32, &m, &len),
@@ -681,8 +682,7 @@ START_TEST(snd_pcm_lifecycle)
      * PREPARE, START (restart), STOP, RELEASE, SET_PARAMS (new hw_params). */
     prepare(0);
     struct vdm_snd_params p = {.size = sizeof(p)};
-    ck_assert_int_eq(vdm_snd_stream_state(&snd, 0, &p),
-                     VDM_SND_STATE_PREPARED);
+    ck_assert_int_eq(vdm_snd_stream_state(&snd, 0, &p), VDM_SND_STATE_PREPARED);
     ck_assert_uint_eq(p.rate_hz, 48000);
     ck_assert_uint_eq(p.frame_bytes, 4);
     ck_assert_uint_eq(hs.last.period_bytes, 256);
@@ -753,11 +753,12 @@ START_TEST(snd_set_params_validation)
 {
     start();
     /* Format and rate codes used as shift counts: 64 and beyond. */
-    ck_assert_uint_eq(set_params(0, 1024, 256, 2, 64, VDM_SND_PCM_RATE_48000, 0),
-                      VDM_SND_S_BAD_MSG);
-    ck_assert_uint_eq(set_params(0, 1024, 256, 2, 200, VDM_SND_PCM_RATE_48000,
-                                 0),
-                      VDM_SND_S_BAD_MSG);
+    ck_assert_uint_eq(
+        set_params(0, 1024, 256, 2, 64, VDM_SND_PCM_RATE_48000, 0),
+        VDM_SND_S_BAD_MSG);
+    ck_assert_uint_eq(
+        set_params(0, 1024, 256, 2, 200, VDM_SND_PCM_RATE_48000, 0),
+        VDM_SND_S_BAD_MSG);
     ck_assert_uint_eq(set_params(0, 1024, 256, 2, VDM_SND_PCM_FMT_S16, 255, 0),
                       VDM_SND_S_BAD_MSG);
     /* Defined but not offered: NOT_SUPP */
@@ -1025,8 +1026,8 @@ END_TEST
 /* ------------------------------------------------------------------------ */
 /* Control elements                                                         */
 
-static uint32_t ctl_hdr(uint32_t code, uint32_t id, uint32_t resp, struct msg *m,
-                        uint32_t *len)
+static uint32_t ctl_hdr(uint32_t code, uint32_t id, uint32_t resp,
+                        struct msg *m, uint32_t *len)
 {
     uint8_t b[8];
     drv_put_le32(b, code);
@@ -1186,10 +1187,10 @@ START_TEST(snd_events)
     ck_assert_int_eq(used(VDM_SND_QUEUE_EVENT, i2, NULL), 1);
     ck_assert_uint_eq(drv_get_le32(e2), VDM_SND_EVT_PCM_XRUN);
     ck_assert_uint_eq(drv_get_le32(e2 + 4), 0);
-    ck_assert_int_eq(
-        vdm_snd_ctl_notify(&snd, 2, VDM_SND_CTL_EVT_MASK_VALUE |
-                                        VDM_SND_CTL_EVT_MASK_INFO),
-        0);
+    ck_assert_int_eq(vdm_snd_ctl_notify(&snd, 2,
+                                        VDM_SND_CTL_EVT_MASK_VALUE |
+                                            VDM_SND_CTL_EVT_MASK_INFO),
+                     0);
     ck_assert_int_eq(used(VDM_SND_QUEUE_EVENT, i3, NULL), 1);
     ck_assert_uint_eq(drv_get_le32(e3), VDM_SND_EVT_CTL_NOTIFY);
     ck_assert_uint_eq(drv_get_le16(e3 + 4), 2);

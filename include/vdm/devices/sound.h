@@ -109,8 +109,9 @@ extern "C" {
  * @{ */
 #define VDM_SND_S_OK       0x8000u /**< Success. */
 #define VDM_SND_S_BAD_MSG  0x8001u /**< Malformed request or bad parameter. */
-#define VDM_SND_S_NOT_SUPP 0x8002u /**< Operation or parameters unsupported. */
-#define VDM_SND_S_IO_ERR   0x8003u /**< I/O error. */
+#define VDM_SND_S_NOT_SUPP 0x8002u /**< Operation or parameters unsupported.   \
+                                    */
+#define VDM_SND_S_IO_ERR 0x8003u   /**< I/O error. */
 /** @} */
 
 /** @name Data flow directions
@@ -133,32 +134,32 @@ extern "C" {
 
 /** @name PCM sample formats (bit numbers of vdm_snd_pcm::formats)
  * @{ */
-#define VDM_SND_PCM_FMT_IMA_ADPCM        0u  /**< 4/4 bits. */
-#define VDM_SND_PCM_FMT_MU_LAW           1u  /**< 8/8 bits. */
-#define VDM_SND_PCM_FMT_A_LAW            2u  /**< 8/8 bits. */
-#define VDM_SND_PCM_FMT_S8               3u  /**< 8/8 bits. */
-#define VDM_SND_PCM_FMT_U8               4u  /**< 8/8 bits. */
-#define VDM_SND_PCM_FMT_S16              5u  /**< 16/16 bits. */
-#define VDM_SND_PCM_FMT_U16              6u  /**< 16/16 bits. */
-#define VDM_SND_PCM_FMT_S18_3            7u  /**< 18/24 bits. */
-#define VDM_SND_PCM_FMT_U18_3            8u  /**< 18/24 bits. */
-#define VDM_SND_PCM_FMT_S20_3            9u  /**< 20/24 bits. */
-#define VDM_SND_PCM_FMT_U20_3            10u /**< 20/24 bits. */
-#define VDM_SND_PCM_FMT_S24_3            11u /**< 24/24 bits. */
-#define VDM_SND_PCM_FMT_U24_3            12u /**< 24/24 bits. */
-#define VDM_SND_PCM_FMT_S20              13u /**< 20/32 bits. */
-#define VDM_SND_PCM_FMT_U20              14u /**< 20/32 bits. */
-#define VDM_SND_PCM_FMT_S24              15u /**< 24/32 bits. */
-#define VDM_SND_PCM_FMT_U24              16u /**< 24/32 bits. */
-#define VDM_SND_PCM_FMT_S32              17u /**< 32/32 bits. */
-#define VDM_SND_PCM_FMT_U32              18u /**< 32/32 bits. */
-#define VDM_SND_PCM_FMT_FLOAT            19u /**< 32/32 bits. */
-#define VDM_SND_PCM_FMT_FLOAT64          20u /**< 64/64 bits. */
-#define VDM_SND_PCM_FMT_DSD_U8           21u /**< 8/8 bits. */
-#define VDM_SND_PCM_FMT_DSD_U16          22u /**< 16/16 bits. */
-#define VDM_SND_PCM_FMT_DSD_U32          23u /**< 32/32 bits. */
-#define VDM_SND_PCM_FMT_IEC958_SUBFRAME  24u /**< 32/32 bits. */
-#define VDM_SND_PCM_FMT_COUNT            25u /**< Formats defined. */
+#define VDM_SND_PCM_FMT_IMA_ADPCM       0u  /**< 4/4 bits. */
+#define VDM_SND_PCM_FMT_MU_LAW          1u  /**< 8/8 bits. */
+#define VDM_SND_PCM_FMT_A_LAW           2u  /**< 8/8 bits. */
+#define VDM_SND_PCM_FMT_S8              3u  /**< 8/8 bits. */
+#define VDM_SND_PCM_FMT_U8              4u  /**< 8/8 bits. */
+#define VDM_SND_PCM_FMT_S16             5u  /**< 16/16 bits. */
+#define VDM_SND_PCM_FMT_U16             6u  /**< 16/16 bits. */
+#define VDM_SND_PCM_FMT_S18_3           7u  /**< 18/24 bits. */
+#define VDM_SND_PCM_FMT_U18_3           8u  /**< 18/24 bits. */
+#define VDM_SND_PCM_FMT_S20_3           9u  /**< 20/24 bits. */
+#define VDM_SND_PCM_FMT_U20_3           10u /**< 20/24 bits. */
+#define VDM_SND_PCM_FMT_S24_3           11u /**< 24/24 bits. */
+#define VDM_SND_PCM_FMT_U24_3           12u /**< 24/24 bits. */
+#define VDM_SND_PCM_FMT_S20             13u /**< 20/32 bits. */
+#define VDM_SND_PCM_FMT_U20             14u /**< 20/32 bits. */
+#define VDM_SND_PCM_FMT_S24             15u /**< 24/32 bits. */
+#define VDM_SND_PCM_FMT_U24             16u /**< 24/32 bits. */
+#define VDM_SND_PCM_FMT_S32             17u /**< 32/32 bits. */
+#define VDM_SND_PCM_FMT_U32             18u /**< 32/32 bits. */
+#define VDM_SND_PCM_FMT_FLOAT           19u /**< 32/32 bits. */
+#define VDM_SND_PCM_FMT_FLOAT64         20u /**< 64/64 bits. */
+#define VDM_SND_PCM_FMT_DSD_U8          21u /**< 8/8 bits. */
+#define VDM_SND_PCM_FMT_DSD_U16         22u /**< 16/16 bits. */
+#define VDM_SND_PCM_FMT_DSD_U32         23u /**< 32/32 bits. */
+#define VDM_SND_PCM_FMT_IEC958_SUBFRAME 24u /**< 32/32 bits. */
+#define VDM_SND_PCM_FMT_COUNT           25u /**< Formats defined. */
 /** @} */
 
 /** @name PCM frame rates (bit numbers of vdm_snd_pcm::rates)
@@ -200,16 +201,16 @@ extern "C" {
 
 /** @name Control element roles, types and access bits
  * @{ */
-#define VDM_SND_CTL_ROLE_UNDEFINED 0u /**< No role. */
-#define VDM_SND_CTL_ROLE_VOLUME    1u /**< Volume (role << 1 | direction). */
-#define VDM_SND_CTL_ROLE_MUTE      2u /**< Mute switch. */
-#define VDM_SND_CTL_ROLE_GAIN      3u /**< Gain. */
-#define VDM_SND_CTL_TYPE_BOOLEAN    0u /**< 0 or 1, 32-bit values. */
-#define VDM_SND_CTL_TYPE_INTEGER    1u /**< 32-bit values. */
-#define VDM_SND_CTL_TYPE_INTEGER64  2u /**< 64-bit values. */
-#define VDM_SND_CTL_TYPE_ENUMERATED 3u /**< Item indexes, 32-bit. */
-#define VDM_SND_CTL_TYPE_BYTES      4u /**< Bytes. */
-#define VDM_SND_CTL_TYPE_IEC958     5u /**< struct virtio_snd_ctl_iec958. */
+#define VDM_SND_CTL_ROLE_UNDEFINED     0u /**< No role. */
+#define VDM_SND_CTL_ROLE_VOLUME        1u /**< Volume (role << 1 | direction). */
+#define VDM_SND_CTL_ROLE_MUTE          2u /**< Mute switch. */
+#define VDM_SND_CTL_ROLE_GAIN          3u /**< Gain. */
+#define VDM_SND_CTL_TYPE_BOOLEAN       0u /**< 0 or 1, 32-bit values. */
+#define VDM_SND_CTL_TYPE_INTEGER       1u /**< 32-bit values. */
+#define VDM_SND_CTL_TYPE_INTEGER64     2u /**< 64-bit values. */
+#define VDM_SND_CTL_TYPE_ENUMERATED    3u /**< Item indexes, 32-bit. */
+#define VDM_SND_CTL_TYPE_BYTES         4u /**< Bytes. */
+#define VDM_SND_CTL_TYPE_IEC958        5u /**< struct virtio_snd_ctl_iec958. */
 #define VDM_SND_CTL_ACCESS_READ        (1u << 0) /**< Value readable. */
 #define VDM_SND_CTL_ACCESS_WRITE       (1u << 1) /**< Value writable. */
 #define VDM_SND_CTL_ACCESS_VOLATILE    (1u << 2) /**< Changes unnotified. */
@@ -217,9 +218,9 @@ extern "C" {
 #define VDM_SND_CTL_ACCESS_TLV_READ    (1u << 4) /**< Metadata readable. */
 #define VDM_SND_CTL_ACCESS_TLV_WRITE   (1u << 5) /**< Metadata writable. */
 #define VDM_SND_CTL_ACCESS_TLV_COMMAND (1u << 6) /**< Metadata command. */
-#define VDM_SND_CTL_EVT_MASK_VALUE (1u << 0) /**< Value changed. */
-#define VDM_SND_CTL_EVT_MASK_INFO  (1u << 1) /**< Information changed. */
-#define VDM_SND_CTL_EVT_MASK_TLV   (1u << 2) /**< Metadata changed. */
+#define VDM_SND_CTL_EVT_MASK_VALUE     (1u << 0) /**< Value changed. */
+#define VDM_SND_CTL_EVT_MASK_INFO      (1u << 1) /**< Information changed. */
+#define VDM_SND_CTL_EVT_MASK_TLV       (1u << 2) /**< Metadata changed. */
 /** @} */
 
 /** @name Wire sizes (bytes)
@@ -289,19 +290,19 @@ struct vdm_snd_chmap {
 
 /** @brief One control element (an entry of vdm_snd_config::ctls). */
 struct vdm_snd_ctl {
-    uint32_t hda_fn_nid; /**< HDA function group node id. */
-    uint32_t role;       /**< VDM_SND_CTL_ROLE_* << 1 | direction, or 0. */
-    uint32_t type;       /**< VDM_SND_CTL_TYPE_*. */
-    uint32_t access;     /**< VDM_SND_CTL_ACCESS_* bits. */
-    uint32_t count;      /**< Values (1..128; INTEGER64 64, BYTES 512,
-                              IEC958 1). */
-    uint32_t index;      /**< Index of elements sharing a name. */
-    const char *name;    /**< Non-empty, < VDM_SND_CTL_NAME_BYTES chars. */
-    int64_t min;         /**< INTEGER/INTEGER64: least value. */
-    int64_t max;         /**< INTEGER/INTEGER64: greatest value. */
-    int64_t step;        /**< INTEGER/INTEGER64: step, 0 any. */
-    uint32_t nitems;     /**< ENUMERATED: items (>= 1). */
-    uint32_t tlv_words;  /**< Words of @ref tlv (0: no metadata). */
+    uint32_t hda_fn_nid;      /**< HDA function group node id. */
+    uint32_t role;            /**< VDM_SND_CTL_ROLE_* << 1 | direction, or 0. */
+    uint32_t type;            /**< VDM_SND_CTL_TYPE_*. */
+    uint32_t access;          /**< VDM_SND_CTL_ACCESS_* bits. */
+    uint32_t count;           /**< Values (1..128; INTEGER64 64, BYTES 512,
+                                   IEC958 1). */
+    uint32_t index;           /**< Index of elements sharing a name. */
+    const char *name;         /**< Non-empty, < VDM_SND_CTL_NAME_BYTES chars. */
+    int64_t min;              /**< INTEGER/INTEGER64: least value. */
+    int64_t max;              /**< INTEGER/INTEGER64: greatest value. */
+    int64_t step;             /**< INTEGER/INTEGER64: step, 0 any. */
+    uint32_t nitems;          /**< ENUMERATED: items (>= 1). */
+    uint32_t tlv_words;       /**< Words of @ref tlv (0: no metadata). */
     const char *const *items; /**< ENUMERATED: item names (each non-empty,
                                    < VDM_SND_CTL_ITEM_BYTES chars). */
     /** TLV_READ metadata in host byte order: type, length in bytes, values
@@ -367,7 +368,7 @@ struct vdm_snd_ops {
 };
 
 /** @brief Bytes of opaque storage for one sound device. */
-#define VDM_SND_SIZE 1536
+#define VDM_SND_SIZE 2048
 /** @brief Bytes of one request slot. */
 #define VDM_SND_REQ_SIZE 128
 
@@ -384,7 +385,8 @@ struct vdm_snd_req {
 /** @brief Request slots for queues of at most @p qsize entries
  *         (vdm_dev_config::queue_size_max): four queues, each one slot per
  *         ring entry plus one for its bookkeeping. */
-#define VDM_SND_REQS(qsize) ((size_t)VDM_SND_NUM_QUEUES * ((size_t)(qsize) + 1u))
+#define VDM_SND_REQS(qsize)                                                    \
+    ((size_t)VDM_SND_NUM_QUEUES * ((size_t)(qsize) + 1u))
 /** @brief Entries of the caller's span array (vdm_snd_config::iovs). */
 #define VDM_SND_IOVS(qsize, iov_per_req)                                       \
     ((size_t)VDM_SND_NUM_QUEUES * (size_t)(qsize) * (size_t)(iov_per_req))
@@ -392,11 +394,11 @@ struct vdm_snd_req {
 /** @brief Sound device configuration, caller-filled with VDM_INIT. The
  *         tables are read in place for the life of the device. */
 struct vdm_snd_config {
-    uint32_t size;    /**< sizeof(struct vdm_snd_config). */
-    uint32_t njacks;  /**< Entries of @ref jacks (<= VDM_SND_MAX_JACKS). */
-    uint32_t npcms;   /**< Entries of @ref pcms (<= VDM_SND_MAX_STREAMS). */
-    uint32_t nchmaps; /**< Entries of @ref chmaps. */
-    uint32_t nctls;   /**< Entries of @ref ctls (> 0 offers F_CTLS). */
+    uint32_t size;        /**< sizeof(struct vdm_snd_config). */
+    uint32_t njacks;      /**< Entries of @ref jacks (<= VDM_SND_MAX_JACKS). */
+    uint32_t npcms;       /**< Entries of @ref pcms (<= VDM_SND_MAX_STREAMS). */
+    uint32_t nchmaps;     /**< Entries of @ref chmaps. */
+    uint32_t nctls;       /**< Entries of @ref ctls (> 0 offers F_CTLS). */
     uint32_t iov_per_req; /**< Spans per request slot (>= 3). */
     const struct vdm_snd_jack *jacks;   /**< Jacks. */
     const struct vdm_snd_pcm *pcms;     /**< PCM streams. */
@@ -466,8 +468,7 @@ VDM_API int vdm_snd_pcm_event(struct vdm_snd *snd, uint32_t stream,
  * @return 0; 1 when F_CTLS is not negotiated (nothing sent); VDM_ERANGE;
  *   VDM_ENOSPC; VDM_EINVAL.
  */
-VDM_API int vdm_snd_ctl_notify(struct vdm_snd *snd, uint32_t id,
-                               uint32_t mask);
+VDM_API int vdm_snd_ctl_notify(struct vdm_snd *snd, uint32_t id, uint32_t mask);
 
 /**
  * @brief Serve queue @p q again (e.g. from a host thread after a kick).
