@@ -56,6 +56,8 @@ struct stream {
     int dir;      /* VDM_SND_D_* */
     int kind;     /* BK_* */
     const char *path;
+    char name[512]; /* path with %d replaced by the release count */
+    unsigned seq;
     struct vdm_snd_params p;
     int running;
     struct pend q[MAX_PEND]; /* FIFO of requests at the device */
@@ -193,8 +195,8 @@ static void wav_close(struct vdev *d, struct stream *s)
         uint8_t h[44];
         wav_header(h, &s->p, s->data_bytes);
         if (fseek(s->f, 0, SEEK_SET) != 0 || fwrite(h, 1, 44, s->f) != 44)
-            vd_log(d, VDM_LOG_ERROR, "%s: header: %s", s->path, strerror(errno));
-        vd_log(d, VDM_LOG_INFO, "%s: %llu data bytes written", s->path,
+            vd_log(d, VDM_LOG_ERROR, "%s: header: %s", s->name, strerror(errno));
+        vd_log(d, VDM_LOG_INFO, "%s: %llu data bytes written", s->name,
                (unsigned long long)s->data_bytes);
     }
     fclose(s->f);
@@ -209,10 +211,17 @@ static int wav_open(struct vdev *d, struct stream *s)
     s->dry = 0;
     if (s->dir == VDM_SND_D_OUTPUT) {
         uint8_t h[44];
-        s->f = fopen(s->path, "wb");
+        const char *pc = strstr(s->path, "%d");
+        /* playback=out-%d.wav: one file per PREPARE .. RELEASE */
+        if (pc != NULL)
+            snprintf(s->name, sizeof(s->name), "%.*s%u%s",
+                     (int)(pc - s->path), s->path, s->seq++, pc + 2);
+        else
+            snprintf(s->name, sizeof(s->name), "%s", s->path);
+        s->f = fopen(s->name, "wb");
         wav_header(h, &s->p, 0);
         if (s->f == NULL || fwrite(h, 1, 44, s->f) != 44) {
-            vd_log(d, VDM_LOG_ERROR, "%s: %s", s->path, strerror(errno));
+            vd_log(d, VDM_LOG_ERROR, "%s: %s", s->name, strerror(errno));
             return -1;
         }
         return 0;
