@@ -535,13 +535,13 @@ static struct vdev *make_device(const char *socket_path, char *spec)
 
     if (parse_device(spec, &o) < 0)
         return NULL;
-    for (t = 0; t < 3; t++)
+    for (t = 0; t < sizeof(types) / sizeof(types[0]); t++)
         if (strcmp(types[t]->name, o.type) == 0)
             break;
-    if (t == 3) {
+    if (t == sizeof(types) / sizeof(types[0])) {
         fprintf(stderr,
                 "vdm-vhost-user: unknown device type '%s' "
-                "(blk, rng, input)\n",
+                "(blk, rng, input, sound)\n",
                 o.type);
         return NULL;
     }

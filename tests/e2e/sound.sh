@@ -88,14 +88,14 @@ alsa_files=()
 for f in /usr/bin/aplay /usr/bin/amixer; do
 	alsa_files+=(--file "$f:/usr/bin/$(basename "$f")")
 	while read -r lib; do
-		alsa_files+=(--file "$lib:$lib")
+		alsa_files+=(--file "$(readlink -f "$lib"):$lib") # cp -a keeps symlinks
 	done < <(ldd "$f" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }')
 done
 while read -r f; do
 	alsa_files+=(--file "$f:$f")
-done < <(find /usr/share/alsa/alsa.conf /usr/share/alsa/pcm /usr/share/alsa/cards -name '*.conf')
+done < <(find /usr/share/alsa/alsa.conf /usr/share/alsa/pcm /usr/share/alsa/cards /usr/share/alsa/ctl -name '*.conf')
 
-vdm_e2e_daemon_start vu -v --socket "$SOCK" --device \
+vdm_e2e_daemon_start vu -v ${SOUND_DAEMON_V:-} --socket "$SOCK" --device \
 	"sound,playback=$T/out-%d.wav,capture=$T/in.wav"
 
 cat >"$T/body.sh" <<'EOF'
@@ -106,11 +106,11 @@ vdm_wait_path /dev/snd/controlC0 5
 vdm_pass probe
 vdm_value card "$(cat /proc/asound/cards | head -1)"
 # Controls, jacks, channel maps as amixer sees them.
-amixer -c 0 controls >/tmp/ctl 2>&1 || true
+amixer -D hw:0 controls >/tmp/ctl 2>&1 || true
 vdm_value controls "$(tr '\n' ';' </tmp/ctl)"
-vdm_check set-volume amixer -q -c 0 cset "name=Master Playback Volume" 42,43
-vdm_value volume "$(amixer -c 0 cget 'name=Master Playback Volume' | grep ': values=' | tr -d ' ')"
-vdm_check set-source amixer -q -c 0 cset "name=Capture Source" Line
+vdm_check set-volume amixer -q -D hw:0 cset "name=Master Playback Volume" 42,43
+vdm_value volume "$(amixer -D hw:0 cget 'name=Master Playback Volume' | grep ': values=' | tr -d ' ')"
+vdm_check set-source amixer -q -D hw:0 cset "name=Capture Source" Line
 P="-D hw:0,0 -q --period-size=1024 --buffer-size=4096"
 vdm_check play-s16 aplay $P /vdm/s16.wav
 vdm_check play-u8 aplay $P /vdm/u8.wav
@@ -134,7 +134,7 @@ EOF
 
 files=("${alsa_files[@]}")
 for w in s16 u8 s32 long; do files+=(--file "$T/$w.wav:/vdm/$w.wav"); done
-APPEND="virtio_snd.msg_timeout_ms=20000"
+APPEND="virtio_snd.msg_timeout_ms=20000 ${SOUND_APPEND:-}"
 
 t0=$(vdm_e2e_now)
 vdm_e2e_build_initramfs --module virtio_snd "${files[@]}" "$T/initrd" "$T/body.sh"
@@ -148,7 +148,7 @@ fail() {
 vdm_e2e_run_qemu --name sound --initrd "$T/initrd" --append "$APPEND" \
 	--expect probe --expect set-volume --expect play-s16 --expect play-u8 \
 	--expect play-s32 --expect replay-s16 --expect record -- \
-	-chardev "socket,id=c0,path=$SOCK" -device vhost-user-snd-pci,chardev=c0 ||
+	-chardev "socket,id=c0,path=$SOCK" -device vhost-user-snd-pci,chardev=c0,controls=on ||
 	fail "guest run"
 t_vdm=$VDM_E2E_LAST_SECS
 vdm_e2e_daemon_alive vu || fail "daemon died"
