@@ -37,12 +37,12 @@
 #include "vdm/devices/sound.h"
 #include "vdm/le.h"
 
-#define SND_QSIZE   64
-#define SND_IOVS    16
-#define MAX_PEND    SND_QSIZE
-#define JITTER_MAX  4096
-#define NSTREAMS    2
-#define IO_SCRATCH  (1u << 20)
+#define SND_QSIZE  64
+#define SND_IOVS   16
+#define MAX_PEND   SND_QSIZE
+#define JITTER_MAX 4096
+#define NSTREAMS   2
+#define IO_SCRATCH (1u << 20)
 
 enum { BK_NULL, BK_WAV, BK_ALSA };
 
@@ -53,8 +53,8 @@ struct pend {
 };
 
 struct stream {
-    int dir;      /* VDM_SND_D_* */
-    int kind;     /* BK_* */
+    int dir;  /* VDM_SND_D_* */
+    int kind; /* BK_* */
     const char *path;
     char name[512]; /* path with %d replaced by the release count */
     unsigned seq;
@@ -65,9 +65,9 @@ struct stream {
     uint64_t deadline; /* ns: the head request completes then (0: unset) */
     /* WAV */
     FILE *f;
-    uint64_t data_bytes;  /* written (sink) */
-    uint64_t data_left;   /* left to read (source) */
-    int dry;              /* source ran dry: XRUN sent */
+    uint64_t data_bytes; /* written (sink) */
+    uint64_t data_left;  /* left to read (source) */
+    int dry;             /* source ran dry: XRUN sent */
 #ifdef VDM_HAVE_ALSA
     snd_pcm_t *pcm;
 #endif
@@ -99,11 +99,12 @@ static uint64_t now_ns(void)
 /* The card */
 
 #define FORMATS                                                                \
-    ((1ull << VDM_SND_PCM_FMT_U8) | (1ull << VDM_SND_PCM_FMT_S16) |           \
+    ((1ull << VDM_SND_PCM_FMT_U8) | (1ull << VDM_SND_PCM_FMT_S16) |            \
      (1ull << VDM_SND_PCM_FMT_S24) | (1ull << VDM_SND_PCM_FMT_S32))
 /* 8000 .. 192000 Hz (5512 and 384000 left out) */
-#define RATES (0x1ffeull | (1ull << VDM_SND_PCM_RATE_12000) |                  \
-               (1ull << VDM_SND_PCM_RATE_24000))
+#define RATES                                                                  \
+    (0x1ffeull | (1ull << VDM_SND_PCM_RATE_12000) |                            \
+     (1ull << VDM_SND_PCM_RATE_24000))
 
 static const struct vdm_snd_pcm card_pcms[NSTREAMS] = {
     {.features = VDM_SND_PCM_F_EVT_XRUNS,
@@ -164,8 +165,14 @@ static const struct vdm_snd_ctl card_ctls[3] = {
 /* ------------------------------------------------------------------------ */
 /* WAV files (RIFF, PCM; 24-in-32 written as 32-bit PCM) */
 
-static void put16(uint8_t *p, uint16_t v) { vdm_put_le16(p, v); }
-static void put32(uint8_t *p, uint32_t v) { vdm_put_le32(p, v); }
+static void put16(uint8_t *p, uint16_t v)
+{
+    vdm_put_le16(p, v);
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+    vdm_put_le32(p, v);
+}
 
 static void wav_header(uint8_t h[44], const struct vdm_snd_params *p,
                        uint64_t data)
@@ -195,7 +202,8 @@ static void wav_close(struct vdev *d, struct stream *s)
         uint8_t h[44];
         wav_header(h, &s->p, s->data_bytes);
         if (fseek(s->f, 0, SEEK_SET) != 0 || fwrite(h, 1, 44, s->f) != 44)
-            vd_log(d, VDM_LOG_ERROR, "%s: header: %s", s->name, strerror(errno));
+            vd_log(d, VDM_LOG_ERROR, "%s: header: %s", s->name,
+                   strerror(errno));
         vd_log(d, VDM_LOG_INFO, "%s: %llu data bytes written", s->name,
                (unsigned long long)s->data_bytes);
     }
@@ -214,8 +222,8 @@ static int wav_open(struct vdev *d, struct stream *s)
         const char *pc = strstr(s->path, "%d");
         /* playback=out-%d.wav: one file per PREPARE .. RELEASE */
         if (pc != NULL)
-            snprintf(s->name, sizeof(s->name), "%.*s%u%s",
-                     (int)(pc - s->path), s->path, s->seq++, pc + 2);
+            snprintf(s->name, sizeof(s->name), "%.*s%u%s", (int)(pc - s->path),
+                     s->path, s->seq++, pc + 2);
         else
             snprintf(s->name, sizeof(s->name), "%s", s->path);
         s->f = fopen(s->name, "wb");
@@ -321,7 +329,10 @@ static void alsa_io(struct vdev *d, struct stream *s, uint8_t *buf,
 /* ------------------------------------------------------------------------ */
 /* Streams */
 
-static struct sound *sound_of(struct vdev *d) { return d->priv; }
+static struct sound *sound_of(struct vdev *d)
+{
+    return d->priv;
+}
 
 static uint64_t dur_ns(const struct stream *s, uint32_t bytes)
 {
@@ -362,7 +373,8 @@ static uint32_t stream_data(struct vdev *d, struct sound *x, struct stream *s,
     /* capture: silence, then what the source has */
     memset(x->scratch, s->p.format == VDM_SND_PCM_FMT_U8 ? 0x80 : 0, r->bytes);
     if (s->kind == BK_WAV && s->f != NULL) {
-        uint32_t want = r->bytes < s->data_left ? r->bytes : (uint32_t)s->data_left;
+        uint32_t want =
+            r->bytes < s->data_left ? r->bytes : (uint32_t)s->data_left;
         size_t got = want ? fread(x->scratch, 1, want, s->f) : 0;
         s->data_left -= got;
         if (got < r->bytes && !s->dry) {
@@ -462,7 +474,8 @@ static void stream_flush(struct vdev *d, struct stream *s)
 /* ------------------------------------------------------------------------ */
 /* vdm_snd_ops */
 
-static int op_set_params(void *host, uint32_t sid, const struct vdm_snd_params *p)
+static int op_set_params(void *host, uint32_t sid,
+                         const struct vdm_snd_params *p)
 {
     struct vdev *d = host;
     struct stream *s = &sound_of(d)->st[sid];
