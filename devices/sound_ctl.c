@@ -286,8 +286,6 @@ static uint32_t step(struct ctl *x, uint32_t sid, uint32_t from, uint8_t to,
     return VDM_SND_S_OK;
 }
 
-#define ST(x) (1u << VDM_SND_STATE_##x)
-
 /* RELEASE: allowed after PREPARE or STOP. "The device MUST complete all
  * pending I/O messages for the specified stream ID" and "MUST NOT complete
  * the control request while there are pending I/O messages": the host's
@@ -298,10 +296,11 @@ static uint32_t release(struct ctl *x, uint32_t sid)
     struct snd_stream *st = &s->st[sid];
     uint32_t rc;
 
-    rc =
-        step(x, sid, ST(PREPARED) | ST(STOPPED), VDM_SND_STATE_RELEASING,
-             VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, release) ? s->ops->release
-                                                               : NULL);
+    rc = step(
+        x, sid, (1u << VDM_SND_STATE_PREPARED) | (1u << VDM_SND_STATE_STOPPED),
+        VDM_SND_STATE_RELEASING,
+        VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, release) ? s->ops->release
+                                                          : NULL);
     if (rc != VDM_SND_S_OK)
         return rc;
     if (st->state != VDM_SND_STATE_RELEASING) /* a reset inside the hook */
@@ -328,16 +327,21 @@ static uint32_t pcm_req(struct ctl *x, uint32_t code)
     switch (code) {
     case VDM_SND_R_PCM_SET_PARAMS: return set_params(x, sid);
     case VDM_SND_R_PCM_PREPARE:
-        return step(x, sid, ST(PARAMS) | ST(PREPARED) | ST(RELEASED),
-                    VDM_SND_STATE_PREPARED,
-                    VDM_HAS_HOOK(o, struct vdm_snd_ops, prepare) ? o->prepare
-                                                                 : NULL);
+        return step(
+            x, sid,
+            (1u << VDM_SND_STATE_PARAMS) | (1u << VDM_SND_STATE_PREPARED) |
+                (1u << VDM_SND_STATE_RELEASED),
+            VDM_SND_STATE_PREPARED,
+            VDM_HAS_HOOK(o, struct vdm_snd_ops, prepare) ? o->prepare : NULL);
     case VDM_SND_R_PCM_START:
-        return step(x, sid, ST(PREPARED) | ST(STOPPED), VDM_SND_STATE_RUNNING,
-                    VDM_HAS_HOOK(o, struct vdm_snd_ops, start) ? o->start
-                                                               : NULL);
+        return step(
+            x, sid,
+            (1u << VDM_SND_STATE_PREPARED) | (1u << VDM_SND_STATE_STOPPED),
+            VDM_SND_STATE_RUNNING,
+            VDM_HAS_HOOK(o, struct vdm_snd_ops, start) ? o->start : NULL);
     case VDM_SND_R_PCM_STOP:
-        return step(x, sid, ST(RUNNING), VDM_SND_STATE_STOPPED,
+        return step(x, sid, (1u << VDM_SND_STATE_RUNNING),
+                    VDM_SND_STATE_STOPPED,
                     VDM_HAS_HOOK(o, struct vdm_snd_ops, stop) ? o->stop : NULL);
     default: return release(x, sid);
     }
