@@ -658,6 +658,68 @@ static void vq_primed_seeds(const char *target, int packed)
 /* Device targets                                                           */
 /* ------------------------------------------------------------------------ */
 
+/* virtio-snd traffic (fuzz/dev_sound.c reads a request as: code index,
+ * length byte, bytes): PCM_INFO, SET_PARAMS, PREPARE on the controlq, a
+ * period on the txq, START, a completion by the host, an event buffer and a
+ * jack event. */
+static void snd_ctl(struct fz_out *o, int pre, uint8_t k, const uint8_t *b,
+                    uint8_t len, uint16_t resp)
+{
+    uint16_t outl[1] = {len}, inl[1] = {resp};
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, 0, outl, 1, inl, 1, 0);
+    fo_u8(o, k);
+    fo_u8(o, (uint8_t)(len - 4));
+    fo_bytes(o, b, len);
+}
+
+static void sound_traffic(struct fz_out *o, int pre)
+{
+    static const uint8_t info[16] = {0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 32};
+    static const uint8_t params[24] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0,
+                                       0, 1, 0, 0, 0, 0, 0, 0, 2, 5, 7, 0};
+    static const uint8_t pcm0[8] = {0};
+    static const uint8_t xfer[16] = {0};
+    uint16_t outl[1] = {64}, inl[1] = {8}, ev[1] = {8};
+    snd_ctl(o, pre, 2, info, 16, 4 + 96);
+    snd_ctl(o, pre, 3, params, 24, 4);
+    snd_ctl(o, pre, 4, pcm0, 8, 4);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, 2, outl, 1, inl, 1, 0);
+    fo_u8(o, 16); /* index 16: code 0 = stream 0 */
+    fo_u8(o, 12);
+    fo_bytes(o, xfer, 16);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 2);
+    snd_ctl(o, pre, 6, pcm0, 8, 4);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 0, 0); /* complete the period */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, 1, NULL, 0, ev, 1, 0);
+    fo_u8(o, 0);
+    fo_u8(o, 0);
+    fo_bytes(o, xfer, 4);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 3, 0x100); /* jack 0 connected */
+    for (unsigned q = 0; q < 3; q++) {
+        if (pre >= 0)
+            fo_u8(o, (uint32_t)pre);
+        e_reap(o, q);
+    }
+}
+
 static void devt_header(uint8_t cb, uint8_t qsel, uint64_t feat, uint8_t fl)
 {
     start();
@@ -723,6 +785,13 @@ static void devt_seeds(void)
     devt_header(0, 4, VDM_F_INDIRECT_DESC, VQF_HOOKS);
     rng_traffic(&O, DEVT_OP_DEV);
     save("rng", "hooks");
+    devt_header(0, 4, VDM_F_EVENT_IDX | VDM_F_INDIRECT_DESC, 0);
+    sound_traffic(&O, DEVT_OP_DEV);
+    devt_tail();
+    save("sound", "split");
+    devt_header(0x10, 4, VDM_F_RING_PACKED | ring, 0);
+    sound_traffic(&O, DEVT_OP_DEV);
+    save("sound", "packed");
     for (uint8_t prof = 0; prof < 3; prof++) {
         char name[32];
         devt_header((uint8_t)(prof | 0x80 | (3 << 2)), 3,
@@ -1097,7 +1166,8 @@ static int vu_record(void *ctx, const uint8_t *msg, uint32_t len,
     fo_u8(&O, (uint8_t)nfds);
     for (unsigned i = 0; i < nfds; i++)
         fo_u8(&O, (uint8_t)fds[i]);
-    fo_bytes(&O, msg + VDM_VHOST_USER_HDR_BYTES, len - VDM_VHOST_USER_HDR_BYTES);
+    fo_bytes(&O, msg + VDM_VHOST_USER_HDR_BYTES,
+             len - VDM_VHOST_USER_HDR_BYTES);
     return 0;
 }
 
@@ -1108,7 +1178,10 @@ static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
     const uint16_t num = 16;
     const uint32_t ack = VDM_VHOST_USER_F_NEED_REPLY;
     const int32_t ev = 6; /* an eventfd */
-    unsigned nq = kind == FZ_KIND_RNG ? 1 : kind == FZ_KIND_INPUT ? 2 : 1;
+    unsigned nq = kind == FZ_KIND_RNG     ? 1
+                  : kind == FZ_KIND_INPUT ? 2
+                  : kind == FZ_KIND_SOUND ? 4
+                                          : 1;
     struct vu_front *f = &FE;
     vu_front_init(f, vu_record, NULL, NULL, 0, NULL);
     start();

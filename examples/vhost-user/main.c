@@ -500,7 +500,7 @@ static int listen_on(struct vdev *d)
 }
 
 static const struct vd_type *const types[] = {&vd_type_blk, &vd_type_rng,
-                                              &vd_type_input};
+                                              &vd_type_input, &vd_type_sound};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -535,13 +535,13 @@ static struct vdev *make_device(const char *socket_path, char *spec)
 
     if (parse_device(spec, &o) < 0)
         return NULL;
-    for (t = 0; t < 3; t++)
+    for (t = 0; t < sizeof(types) / sizeof(types[0]); t++)
         if (strcmp(types[t]->name, o.type) == 0)
             break;
-    if (t == 3) {
+    if (t == sizeof(types) / sizeof(types[0])) {
         fprintf(stderr,
                 "vdm-vhost-user: unknown device type '%s' "
-                "(blk, rng, input)\n",
+                "(blk, rng, input, sound)\n",
                 o.type);
         return NULL;
     }
@@ -595,6 +595,9 @@ static void usage(FILE *f)
         "          '# comment'; names like EV_KEY, KEY_A, BTN_LEFT,\n"
         "          REL_X, ABS_X, SYN_REPORT, LED_NUML or numbers; replayed\n"
         "          once per front-end when the driver is ready\n"
+        "      sound[,playback=SINK][,capture=SOURCE][,pace=realtime|fast]\n"
+        "          [,jacks=0|1|2][,controls=on|off]\n"
+        "          SINK/SOURCE: null (default), FILE.wav, alsa:DEVICE\n"
         "  -v, --verbose      more log on stderr (twice: every message)\n"
         "  -h, --help         this text\n"
         "\n"

@@ -67,6 +67,7 @@ WANTED_MODULES=(
 	ext4
 	crc32c_generic
 	vmw_vsock_virtio_transport
+	virtio_snd
 )
 # shellcheck disable=SC2206 # word splitting of the user list is intended
 WANTED_MODULES+=(${VDM_E2E_EXTRA_MODULES:-})

@@ -29,6 +29,7 @@
 #include "vdm/devices/blk.h"
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
+#include "vdm/devices/sound.h"
 #include "vdm/mem.h"
 #include "vdm/mmio.h"
 #include "vdm/pci.h"
@@ -55,6 +56,8 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_vhost_user, VDM_VHOST_USER_SIZE, 8192);
     OPAQUE(struct vdm_vhost_user_ring, VDM_VHOST_USER_RING_SIZE, 128);
     OPAQUE(struct vdm_rng, VDM_RNG_SIZE, 640);
+    OPAQUE(struct vdm_snd, VDM_SND_SIZE, 2048);
+    OPAQUE(struct vdm_snd_req, VDM_SND_REQ_SIZE, 128);
     OPAQUE(struct vdm_kit, VDM_KIT_SIZE, 128);
     OPAQUE(struct vdm_blk, VDM_BLK_SIZE, 512);
     OPAQUE(struct vdm_blk_req, VDM_BLK_REQ_SIZE, 128);
@@ -92,6 +95,14 @@ START_TEST(wire_sizes)
     ck_assert_uint_eq(VDM_VHOST_USER_HDR_BYTES, 12);
     ck_assert_uint_eq(VDM_BLK_SECTOR_SIZE, 512);
     ck_assert_uint_eq(VDM_BLK_CONFIG_BYTES, 60);
+    /* virtio-snd wire structures (spec "Sound Device") */
+    ck_assert_uint_eq(VDM_SND_CONFIG_BYTES, 16);
+    ck_assert_uint_eq(VDM_SND_JACK_INFO_BYTES, 24);
+    ck_assert_uint_eq(VDM_SND_PCM_INFO_BYTES, 32);
+    ck_assert_uint_eq(VDM_SND_CHMAP_INFO_BYTES, 24);
+    ck_assert_uint_eq(VDM_SND_CTL_INFO_BYTES, 96);
+    ck_assert_uint_eq(VDM_SND_SET_PARAMS_BYTES, 24);
+    ck_assert_uint_eq(VDM_SND_CTL_IEC958_BYTES, 176);
     ck_assert_uint_eq(VDM_BLK_CFG_BLK_SIZE, 20);
     ck_assert_uint_eq(VDM_BLK_CFG_MIN_IO_SIZE, 26);
     ck_assert_uint_eq(VDM_BLK_CFG_OPT_IO_SIZE, 28);
@@ -155,6 +166,9 @@ START_TEST(size_first)
     SIZED(struct vdm_vhost_user_config);
     SIZED(struct vdm_rng_ops);
     SIZED(struct vdm_rng_config);
+    SIZED(struct vdm_snd_ops);
+    SIZED(struct vdm_snd_config);
+    SIZED(struct vdm_snd_params);
     SIZED(struct vdm_blk_ops);
     SIZED(struct vdm_blk_config);
     SIZED(struct vdm_input_ops);
