@@ -499,8 +499,8 @@ static int listen_on(struct vdev *d)
     return 0;
 }
 
-static const struct vd_type *const types[] = {&vd_type_blk, &vd_type_rng,
-                                              &vd_type_input};
+static const struct vd_type *const types[] = {
+    &vd_type_blk, &vd_type_rng, &vd_type_input, &vd_type_i2c, &vd_type_gpio};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
