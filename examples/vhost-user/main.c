@@ -535,13 +535,13 @@ static struct vdev *make_device(const char *socket_path, char *spec)
 
     if (parse_device(spec, &o) < 0)
         return NULL;
-    for (t = 0; t < 3; t++)
+    for (t = 0; t < sizeof(types) / sizeof(types[0]); t++)
         if (strcmp(types[t]->name, o.type) == 0)
             break;
-    if (t == 3) {
+    if (t == sizeof(types) / sizeof(types[0])) {
         fprintf(stderr,
                 "vdm-vhost-user: unknown device type '%s' "
-                "(blk, rng, input)\n",
+                "(blk, rng, input, i2c, gpio)\n",
                 o.type);
         return NULL;
     }
@@ -590,6 +590,9 @@ static void usage(FILE *f)
         "          [,queue-size=N][,discard=on|off][,writeback=on|off]\n"
         "      rng[,source=PATH]          (default: getrandom())\n"
         "      input,profile=keyboard|mouse|touch[,events=PATH]\n"
+        "      i2c[,eeprom=ADDR:24c02|24c32:PATH][,lm75=ADDR:PATH]\n"
+        "         [,adapter=/dev/i2c-N,allow=ADDR[:ADDR...]]\n"
+        "      gpio,state=PATH[,events=PATH] | gpio,chip=/dev/gpiochipN\n"
         "          events file lines: 'TYPE CODE VALUE', 'key CODE',\n"
         "          'syn', 'sleep MS', 'wait-status [TYPE CODE VALUE]',\n"
         "          '# comment'; names like EV_KEY, KEY_A, BTN_LEFT,\n"
