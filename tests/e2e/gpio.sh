@@ -8,7 +8,8 @@
 # Debian's kernel has no GPIO_VIRTIO). Guest tools: libgpiod's gpioinfo,
 # gpioget, gpioset, gpiomon (the host's, copied with their libraries).
 # The guest:
-#   - gpioinfo shows the daemon's names and directions;
+#   - gpioinfo shows the daemon's names and directions (Linux shows an
+#     unused line, direction NONE, as an input);
 #   - gpioset drives LED1 low; the daemon, waiting for exactly that, raises
 #     the input ACK, which gpioget then reads (a round trip through both
 #     directions); the state file shows what the guest drove;
@@ -123,7 +124,7 @@ if vdm_e2e_run_qemu --name gpio --kernel "$KDIR/vmlinux" --initrd "$VDM_E2E_TMP/
 	--expect info --expect roundtrip --expect edges -- \
 	-chardev "socket,id=c0,path=$SOCK" -device vhost-user-gpio-pci,chardev=c0; then
 	check info "$(vdm_e2e_value info)" \
-		"0=LED0=output 1=LED1=output 2=BTN_RISE=input 3=BTN_FALL=input 4=BTN_BOTH=input 6=ACK=input 7=SPARE=input "
+		"0=LED0=output 1=LED1=output 2=BTN_RISE=input 3=BTN_FALL=input 4=BTN_BOTH=input 5=unnamed=input 6=ACK=input 7=SPARE=input "
 	check ack "$(vdm_e2e_value ack)" 1
 	check rise "$(vdm_e2e_value rise)" "$N"
 	check fall "$(vdm_e2e_value fall)" "$N"
