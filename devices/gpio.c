@@ -27,6 +27,10 @@
 #define LINE_ALL_FLAGS                                                         \
     (VDM_GPIO_LINE_IN | VDM_GPIO_LINE_OUT | VDM_GPIO_LINE_IRQ)
 
+/* An optional hook of the (non-NULL, checked at init) ops table. */
+#define HOOK(s, f)                                                             \
+    (VDM_HAS((s)->ops, struct vdm_gpio_ops, f) && (s)->ops->f != NULL)
+
 /* s->warned */
 #define W_SHAPE  0x01u
 #define W_LINE   0x02u
@@ -181,7 +185,7 @@ static int set_direction(struct gpio_state *s, uint16_t n, uint32_t dir)
     /* Only inputs interrupt: leaving input disables the interrupt; NONE
      * "MUST discard all state information" of the line. */
     if (dir != VDM_GPIO_DIRECTION_IN && l->irq != VDM_GPIO_IRQ_TYPE_NONE) {
-        if (VDM_HAS_HOOK(s->ops, struct vdm_gpio_ops, set_irq_type))
+        if (HOOK(s, set_irq_type))
             (void)s->ops->set_irq_type(s->host, n, VDM_GPIO_IRQ_TYPE_NONE);
         irq_disable(s, l);
     }
@@ -189,7 +193,7 @@ static int set_direction(struct gpio_state *s, uint16_t n, uint32_t dir)
         l->out = 0;
         l->level_known = 0;
     }
-    if (VDM_HAS_HOOK(s->ops, struct vdm_gpio_ops, set_direction))
+    if (HOOK(s, set_direction))
         rc = s->ops->set_direction(s->host, n, dir, l->out);
     else if (dir == VDM_GPIO_DIRECTION_OUT)
         rc = s->ops->set_value(s->host, n, l->out);
@@ -227,7 +231,7 @@ static int set_irq_type(struct gpio_state *s, uint16_t n, uint32_t t)
         warn(s, W_ARG, "gpio: SET_IRQ_TYPE not allowed here");
         return -1;
     }
-    if (VDM_HAS_HOOK(s->ops, struct vdm_gpio_ops, set_irq_type))
+    if (HOOK(s, set_irq_type))
         rc = s->ops->set_irq_type(s->host, n, t);
     if (host_failed(s, rc))
         return -1;
@@ -420,10 +424,10 @@ static void lines_init(struct gpio_state *s, int tell_host)
         const struct vdm_gpio_line *t = &s->table[i];
 
         if (tell_host && l->irq != VDM_GPIO_IRQ_TYPE_NONE &&
-            VDM_HAS_HOOK(s->ops, struct vdm_gpio_ops, set_irq_type))
+            HOOK(s, set_irq_type))
             (void)s->ops->set_irq_type(s->host, i, VDM_GPIO_IRQ_TYPE_NONE);
         if (tell_host && (l->dir != t->direction || l->out != t->value) &&
-            VDM_HAS_HOOK(s->ops, struct vdm_gpio_ops, set_direction))
+            HOOK(s, set_direction))
             (void)s->ops->set_direction(s->host, i, t->direction, t->value);
         __builtin_memset(l, 0, sizeof(*l));
         l->dir = t->direction;

@@ -16,6 +16,8 @@
 #define FUZZ_DEVICES(X)                                                        \
     X(blk, BLK)                                                                \
     X(rng, RNG)                                                                \
-    X(input, INPUT)
+    X(input, INPUT)                                                            \
+    X(i2c, I2C)                                                                \
+    X(gpio, GPIO)
 
 #endif
