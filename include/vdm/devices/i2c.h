@@ -113,7 +113,7 @@ struct vdm_i2c {
  * @brief One message of a combined transfer, as the host sees it.
  *
  * The buffer is the request's guest memory, already mapped and
- * bounds-checked, in @ref niov spans whose lengths add up to @ref len: the
+ * bounds-checked, in `niov` spans whose lengths add up to `len`: the
  * host reads them for a write and fills them for a read (each span
  * completely), and touches them no more once it has called
  * vdm_i2c_complete().
