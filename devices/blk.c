@@ -11,6 +11,7 @@
  * notifies, and abandons requests at a reset; blk reads the request and
  * talks to the host. */
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -265,7 +266,7 @@ static void blk_get_id(struct blk *s, struct blk_req *r)
 static void blk_dwz(struct blk *s, struct blk_req *r, uint32_t type)
 {
     const struct vdm_chain *c = &r->kr->chain;
-    int wz = type == VDM_BLK_T_WRITE_ZEROES;
+    bool wz = type == VDM_BLK_T_WRITE_ZEROES;
     uint32_t dlen, nseg, i, max_seg, max_sec;
     uint8_t st = VDM_BLK_S_OK;
 
@@ -416,7 +417,7 @@ static int blk_features_ok(struct vdm_dev *d, uint64_t accepted)
 
     if (s == NULL)
         return VDM_EINVAL;
-    wb = (s->flags & VDM_BLK_WRITEBACK) != 0;
+    wb = ((s->flags & VDM_BLK_WRITEBACK) != 0u) ? 1u : 0u;
     if ((accepted & VDM_BLK_F_FLUSH) == 0)
         wb = 0;
     set_cache_mode(s, wb);

@@ -47,6 +47,9 @@ struct kit_queue {
 
 _Static_assert(sizeof(struct kit_queue) <= sizeof(struct vdm_kit_req),
                "queue bookkeeping must fit a slot");
+_Static_assert(sizeof(struct kit_queue) <=
+                   offsetof(struct vdm_kit_req, reserved1),
+               "queue bookkeeping must leave a slot's reserved1 alone");
 
 struct kit {
     uint32_t magic;
@@ -109,16 +112,23 @@ static struct vdm_kit_req *req_at(const struct kit *s, size_t idx)
     return (struct vdm_kit_req *)slot_at(s, idx);
 }
 
+/* A request slot's index, kept in its reserved1 by vdm_kit_init() (no
+ * division on the request path); checked, recomputed if it was clobbered. */
 static size_t req_index(const struct kit *s, const struct vdm_kit_req *r)
 {
+    size_t idx = r->reserved1;
+
+    if (VDM_LIKELY(idx < (size_t)s->nq * per_block(s) && req_at(s, idx) == r))
+        return idx;
     return (size_t)((const unsigned char *)r - s->slots) / s->stride;
 }
 
-static struct vdm_iov *req_iov(const struct kit *s, size_t idx)
+/* Span array of request slot @p idx of queue @p q. */
+static struct vdm_iov *req_iov(const struct kit *s, uint16_t q, size_t idx)
 {
-    size_t q = idx / per_block(s), k = idx % per_block(s) - 1u;
+    size_t base = (size_t)q * per_block(s), k = idx - base - 1u;
 
-    return s->iovs + (q * s->per_q + k) * s->iov_per_req;
+    return s->iovs + ((size_t)q * s->per_q + k) * s->iov_per_req;
 }
 
 static const struct vdm_kit_queue *qdesc(const struct kit *s, uint16_t q)
@@ -176,9 +186,14 @@ int vdm_kit_init(struct vdm_kit *k, struct vdm_dev *dev,
         uint32_t i;
 
         qstate(s, q)->free_head = (uint32_t)base + 1u;
-        for (i = 1; i <= s->per_q; i++)
+        /* the bookkeeping slot's bytes past struct kit_queue: never a
+         * request (vdm_kit_lookup) */
+        req_at(s, base)->reserved1 = NONE;
+        for (i = 1; i <= s->per_q; i++) {
             req_at(s, base + i)->next_free =
                 i < s->per_q ? (uint32_t)(base + i + 1u) : NONE;
+            req_at(s, base + i)->reserved1 = (uint32_t)(base + i);
+        }
     }
     s->magic = KIT_MAGIC;
     return 0;
@@ -287,7 +302,7 @@ static int take_one(struct kit *s, uint16_t q, struct vdm_vq *vq,
     }
     r = req_at(s, idx);
     __builtin_memset(&r->chain, 0, sizeof(r->chain));
-    r->chain.iov = req_iov(s, idx);
+    r->chain.iov = req_iov(s, q, idx);
     r->chain.iov_cap = s->iov_per_req;
     r->chain.reserved[2] = d->status_at == VDM_KIT_STATUS_TAIL   ? VQ_TAIL_LAST
                            : d->status_at == VDM_KIT_STATUS_HEAD ? VQ_TAIL_FIRST
@@ -312,6 +327,8 @@ static int take_one(struct kit *s, uint16_t q, struct vdm_vq *vq,
     else if (rc == VDM_ENOSPC) {
         (void)kit_finish(s, r, answer_truncated(s, r, d));
         return 2;
+    } else {
+        /* the whole chain fits the slot */
     }
     *out = r;
     return 1;
@@ -465,11 +482,12 @@ struct vdm_kit_req *vdm_kit_lookup(const struct vdm_kit *k, uintptr_t token)
     size_t idx = (size_t)(token & TOKEN_IDX_MASK);
     struct vdm_kit_req *r;
 
-    if (s == NULL || idx >= (size_t)s->nq * per_block(s) ||
-        idx % per_block(s) == 0)
+    if (s == NULL || idx >= (size_t)s->nq * per_block(s))
         return NULL;
     r = req_at(s, idx);
-    if (r->state == SLOT_FREE || (uintptr_t)r->seq != (token >> TOKEN_SHIFT))
+    /* reserved1: a request slot's own index, NONE in bookkeeping slots */
+    if (r->reserved1 != idx || r->state == SLOT_FREE ||
+        (uintptr_t)r->seq != (token >> TOKEN_SHIFT))
         return NULL;
     return r;
 }
