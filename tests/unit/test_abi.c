@@ -27,6 +27,8 @@
 #include "vdm/device.h"
 #include "vdm/kit.h"
 #include "vdm/devices/blk.h"
+#include "vdm/devices/gpio.h"
+#include "vdm/devices/i2c.h"
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
 #include "vdm/devices/sound.h"
@@ -61,6 +63,8 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_kit, VDM_KIT_SIZE, 128);
     OPAQUE(struct vdm_blk, VDM_BLK_SIZE, 512);
     OPAQUE(struct vdm_blk_req, VDM_BLK_REQ_SIZE, 128);
+    OPAQUE(struct vdm_i2c, VDM_I2C_SIZE, 10240);
+    OPAQUE(struct vdm_gpio, VDM_GPIO_SIZE, 512);
     OPAQUE(struct vdm_input, VDM_INPUT_SIZE, 1152);
 }
 END_TEST
@@ -174,6 +178,10 @@ START_TEST(size_first)
     SIZED(struct vdm_input_ops);
     SIZED(struct vdm_input_config);
     SIZED(struct vdm_kit_config);
+    SIZED(struct vdm_i2c_ops);
+    SIZED(struct vdm_i2c_config);
+    SIZED(struct vdm_gpio_ops);
+    SIZED(struct vdm_gpio_config);
 }
 END_TEST
 
