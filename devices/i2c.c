@@ -43,6 +43,7 @@ struct i2c_req {
     struct vdm_iov fix; /* original of the span trimmed for the host */
     uint32_t fix_idx;   /* its index in the chain's iov, NONE if none */
     uint32_t rd;        /* read request: the buffer is device-written */
+    uint32_t trunc;     /* more spans than a slot holds: status via the kit */
 };
 
 #define I2C_SLOT_BYTES VDM_KIT_SLOT_BYTES(sizeof(struct i2c_req))
@@ -103,6 +104,10 @@ static void end_req(struct i2c_state *s, struct vdm_kit_req *kr, uint8_t st,
     if (vdm_kit_req_live(kr) && r->status != NULL) {
         *(volatile uint8_t *)r->status = st;
         written = (st == VDM_I2C_MSG_OK && r->rd ? len : 0) + 1u;
+    } else if (r->trunc != 0u) {
+        /* its status byte lies beyond the spans the slot holds: the kit
+         * writes the queue's error answer there (it always fails) */
+        written = vdm_kit_answer_error(&s->kit, kr);
     }
     (void)vdm_kit_finish(&s->kit, kr, written);
 }
@@ -257,7 +262,12 @@ static int i2c_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
     r->status = NULL;
     r->fix_idx = NONE;
     r->rd = 0;
-    if (c->nwrite != 0 && c->write_len != 0) {
+    /* A chain with more spans than the slot holds still belongs to its
+     * group (FAIL_NEXT is in its header): it fails, and so does the rest
+     * of the group ("Operation Status"). Its status byte is not among the
+     * spans: no r->status. */
+    r->trunc = kr->truncated;
+    if (r->trunc == 0u && c->nwrite != 0 && c->write_len != 0) {
         const struct vdm_iov *last = &c->iov[c->nread + c->nwrite - 1u];
         if (last->len != 0)
             r->status = (uint8_t *)last->base + last->len - 1u;
@@ -287,6 +297,7 @@ static int i2c_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
 
 static const struct vdm_kit_queue i2c_queues[] = {
     {.serve = i2c_serve,
+     .flags = VDM_KIT_Q_SERVE_TRUNCATED,
      .status_at = VDM_KIT_STATUS_TAIL,
      .status_len = 1,
      .status_err = {VDM_I2C_MSG_ERR}},

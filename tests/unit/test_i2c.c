@@ -641,6 +641,50 @@ START_TEST(i2c_indirect_and_packed)
 }
 END_TEST
 
+/* A chain with more spans than the device takes (VDM_I2C_IOV_MAX) is still
+ * a member of its group: spec "Operation Status" -- it fails with ERR in
+ * its status byte (the last byte of the chain, beyond the spans the device
+ * holds), and the whole group fails with it; nothing reaches the bus. */
+START_TEST(i2c_too_many_spans_fails_its_group)
+{
+    bringup();
+    uint8_t reg = 0x10;
+    struct rq w = post_write(0x50, &reg, 1, 1);
+    /* a read of 8 bytes in 8 one-byte buffers: header + 8 + status spans */
+    struct rq big = {0};
+    struct drv_buf out[1], in[9];
+    big.hdr = dh_alloc(&h, 8, 8);
+    uint8_t *p = dh_ptr(&h, big.hdr, 8);
+    memset(p, 0, 8);
+    p[0] = (uint8_t)ADDR7(0x50);
+    p[4] = (uint8_t)(VDM_I2C_FLAGS_M_RD | VDM_I2C_FLAGS_FAIL_NEXT);
+    out[0] = (struct drv_buf){big.hdr, 8};
+    for (int i = 0; i < 8; i++)
+        in[i] = (struct drv_buf){dh_alloc(&h, 1, 1), 1};
+    big.st = dh_alloc(&h, 1, 1);
+    *(uint8_t *)dh_ptr(&h, big.st, 1) = 0xee;
+    in[8] = (struct drv_buf){big.st, 1};
+    ck_assert_int_ge(drv_vq_add(&dq, out, 1, in, 9, DRV_ADD_DIRECT,
+                                (void *)(uintptr_t)big.hdr),
+                     0);
+    struct rq r = post_read(0x50, 4, 0);
+    kick();
+    ck_assert_int_eq(bus.ntransfers, 0);
+    ck_assert_uint_eq(used(&w), 1);
+    ck_assert_uint_eq(status(&w), VDM_I2C_MSG_ERR);
+    ck_assert_uint_eq(used(&big), 1);
+    ck_assert_uint_eq(status(&big), VDM_I2C_MSG_ERR);
+    ck_assert_uint_eq(used(&r), 1);
+    ck_assert_uint_eq(status(&r), VDM_I2C_MSG_ERR);
+    /* the device is fine: the next group goes through */
+    struct rq ok = post_read(0x50, 2, 0);
+    kick();
+    ck_assert_int_eq(bus.ntransfers, 1);
+    ck_assert_uint_eq(used(&ok), 3);
+    ck_assert_uint_eq(status(&ok), VDM_I2C_MSG_OK);
+}
+END_TEST
+
 static Suite *i2c_suite(void)
 {
     Suite *s = suite_create("i2c");
@@ -665,6 +709,7 @@ static Suite *i2c_suite(void)
     tcase_add_test(tc, i2c_header_and_data_share_a_span);
     tcase_add_test(tc, i2c_init_rejects_bad_config);
     tcase_add_test(tc, i2c_indirect_and_packed);
+    tcase_add_test(tc, i2c_too_many_spans_fails_its_group);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -35,8 +35,9 @@
  * VDM_I2C_MSG_MAX bytes; a group of more than VDM_I2C_GROUP_MAX requests.
  * A request without a writable status byte cannot be answered: it is
  * returned with used length 0 and ends a group like a failure. A chain of
- * more than VDM_I2C_IOV_MAX spans is answered ERR by the kit without
- * reaching the device. Each kind of guest error is logged once per reset.
+ * more than VDM_I2C_IOV_MAX spans fails like an invalid request (ERR in its
+ * status byte, its group failing with it). Each kind of guest error is
+ * logged once per reset.
  *
  * **Features.** VIRTIO_I2C_F_ZERO_LENGTH_REQUEST is always offered and a
  * driver that does not accept it is refused at FEATURES_OK (spec: the
