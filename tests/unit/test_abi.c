@@ -110,6 +110,7 @@ START_TEST(wire_sizes)
     ck_assert_uint_eq(VDM_BLK_CFG_BLK_SIZE, 20);
     ck_assert_uint_eq(VDM_BLK_CFG_MIN_IO_SIZE, 26);
     ck_assert_uint_eq(VDM_BLK_CFG_OPT_IO_SIZE, 28);
+    ck_assert_uint_eq(VDM_GPIO_CFG_GPIO_NAMES_SIZE, 4);
     ck_assert_uint_eq(VDM_INPUT_EVENT_BYTES, 8);
     ck_assert_uint_eq(VDM_INPUT_CONFIG_BYTES, 136);
     ck_assert_uint_eq(VDM_INPUT_CFG_OFF_SIZE, 2);
