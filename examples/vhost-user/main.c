@@ -553,7 +553,8 @@ static int parse_device(char *spec, struct vd_opts *o)
 
 static struct vdev *make_device(const char *socket_path, char *spec)
 {
-    static unsigned counts[3];
+    /* One instance counter per device type (names: blk0, sound0, ...). */
+    static unsigned counts[sizeof(types) / sizeof(types[0])];
     struct vd_opts o;
     struct vdev *d;
     char name[32];

@@ -837,7 +837,7 @@ START_TEST(sound_plays_and_records_through_alsa_files)
     char conf[1024], line[512];
     struct fe f;
     pid_t pid;
-    int st, found = 0;
+    int st, found = 0, out[2];
     uint64_t t0, ms;
     FILE *lf;
 
@@ -859,6 +859,7 @@ START_TEST(sound_plays_and_records_through_alsa_files)
         buf[i] = snd_rec_byte(i);
     write_file(rec, buf, SND_RECS * SND_PERIOD);
 
+    ck_assert_int_eq(pipe(out), 0);
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -873,14 +874,20 @@ START_TEST(sound_plays_and_records_through_alsa_files)
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(fd, 2);
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
         setenv("HOME", dir, 1); /* ~/.asoundrc */
         setenv("XDG_CONFIG_HOME", dir, 1);
         unsetenv("ALSA_CONFIG_PATH");
         execv(daemon_path, (char *const *)argv);
         _exit(127);
     }
-    for (int i = 0; i < 500 && access(sock, F_OK) != 0; i++)
-        usleep(10000);
+    close(out[1]);
+    lf = fdopen(out[0], "r"); /* listening once it says so */
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), lf));
+    ck_assert_int_eq(strncmp(line, "vdm-vhost-user: listening on ", 29), 0);
+    fclose(lf);
     fe_open_n(&f, sock, 4, MEM_SIZE, SND_NUM);
 
     /* Playback: 24 periods at the real-time pace. */
