@@ -81,7 +81,7 @@ uint32_t vdm_snd_format_bytes(uint32_t fmt)
         0, 1, 1, 1, 1, 2, 2, 3, 3, 3, 3, 3, 3,
         4, 4, 4, 4, 4, 4, 4, 8, 1, 2, 4, 4};
 
-    return fmt < VDM_SND_PCM_FMT_COUNT ? phys[fmt] : 0u;
+    return (fmt < VDM_SND_PCM_FMT_COUNT) ? phys[fmt] : 0u;
 }
 
 uint32_t vdm_snd_rate_hz(uint32_t rate)
@@ -90,7 +90,7 @@ uint32_t vdm_snd_rate_hz(uint32_t rate)
         5512,  8000,  11025, 16000,  22050,  32000,  44100, 48000,
         64000, 88200, 96000, 176400, 192000, 384000, 12000, 24000};
 
-    return rate < VDM_SND_PCM_RATE_COUNT ? hz[rate] : 0u;
+    return (rate < VDM_SND_PCM_RATE_COUNT) ? hz[rate] : 0u;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -568,7 +568,7 @@ static int check_tables(const struct vdm_snd_config *cfg)
         ((cfg->npcms != 0u) && (cfg->pcms == NULL)) ||
         ((cfg->nchmaps != 0u) && (cfg->chmaps == NULL)) ||
         ((cfg->nctls != 0u) && (cfg->ctls == NULL)) ||
-        (cfg->nchmaps > 0xffffu) || cfg->nctls > 0xffffu) {
+        (cfg->nchmaps > 0xffffu) || (cfg->nctls > 0xffffu)) {
         return VDM_EINVAL;
     }
     for (uint32_t i = 0; i < cfg->njacks; i++) {
@@ -695,7 +695,7 @@ int vdm_snd_init(struct vdm_snd *snd, struct vdm_dev *dev,
     dc.num_queues = VDM_SND_NUM_QUEUES;
     /* The kit's policy; control requests (RELEASE) and streams complete out
      * of order, so no IN_ORDER. */
-    dc.features = vdm_kit_features((cfg->nctls != 0u) ? VDM_SND_F_CTLS : 0u,
+    dc.features = vdm_kit_features(((cfg->nctls != 0u) ? VDM_SND_F_CTLS : 0u),
                                    base->features, VDM_F_IN_ORDER);
     dc.cls = &snd_class;
     dc.priv = s;
