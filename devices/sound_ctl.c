@@ -254,7 +254,7 @@ static uint32_t set_params(struct ctl *x, uint32_t sid)
     if ((st->state != VDM_SND_STATE_INIT) &&
         (st->state != VDM_SND_STATE_PARAMS) &&
         (st->state != VDM_SND_STATE_PREPARED) &&
-        st->state != VDM_SND_STATE_RELEASED) {
+        (st->state != VDM_SND_STATE_RELEASED)) {
         return bad(x, "snd: SET_PARAMS in the wrong stream state");
     }
     p.buffer_bytes = vdm_le32(b + 8);
