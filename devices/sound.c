@@ -596,7 +596,7 @@ static int check_tables(const struct vdm_snd_config *cfg)
     for (uint32_t i = 0; i < cfg->nchmaps; i++) {
         const struct vdm_snd_chmap *m = &cfg->chmaps[i];
         if ((m->direction > VDM_SND_D_INPUT) || (m->channels == 0u) ||
-            (m->channels > VDM_SND_CHMAP_MAX_SIZE)) {
+            (m->channels > VDM_SND_CHMAP_MAX)) {
             return VDM_EINVAL;
         }
         for (uint32_t k = 0; k < m->channels; k++) {

@@ -184,15 +184,16 @@ static void kit_resume(struct kit *s, uint16_t q)
 /* A chain with more spans than a slot holds: answer it with the queue's
  * error status where the driver looks for it, so it never completes as
  * "nothing happened". Returns the bytes written. */
-static uint32_t answer_truncated(struct kit *s, struct vdm_kit_req *r,
-                                 const struct vdm_kit_queue *d)
+static uint32_t write_error(struct kit *s, struct vdm_kit_req *r,
+                            const struct vdm_kit_queue *d)
 {
     const struct vdm_chain *c = &r->chain;
+    /* The descriptor the pop recorded beyond the spans that fit (see
+     * VQ_TAIL_*): only a truncated pop leaves one. */
     uint64_t gpa = (uint64_t)c->reserved[0] | ((uint64_t)c->reserved[1] << 32);
-    uint32_t tlen = c->reserved[2], n = d->status_len;
+    uint32_t tlen = r->truncated != 0u ? c->reserved[2] : 0u;
+    uint32_t n = d->status_len;
 
-    kit_warn(s, WARN_TRUNCATED,
-             "kit: request has more spans than the device takes");
     if (d->status_at == VDM_KIT_STATUS_NONE || n == 0)
         return 0;
     if (d->status_at == VDM_KIT_STATUS_TAIL) {
@@ -211,6 +212,14 @@ static uint32_t answer_truncated(struct kit *s, struct vdm_kit_req *r,
     }
     kit_warn(s, WARN_NOSTATUS, "kit: no room for the error status");
     return 0;
+}
+
+static uint32_t answer_truncated(struct kit *s, struct vdm_kit_req *r,
+                                 const struct vdm_kit_queue *d)
+{
+    kit_warn(s, WARN_TRUNCATED,
+             "kit: request has more spans than the device takes");
+    return write_error(s, r, d);
 }
 
 /* Pop one chain of queue q into a free slot. 1: *out set; 2: a truncated
@@ -252,6 +261,9 @@ static inline int take_one(struct kit *s, uint16_t q, struct vdm_vq *vq,
         kit_warn(s, WARN_TRUNCATED,
                  "kit: request has more spans than the device takes, using "
                  "the first ones");
+    else if (rc == VDM_ENOSPC && (d->flags & VDM_KIT_Q_SERVE_TRUNCATED) != 0u)
+        kit_warn(s, WARN_TRUNCATED,
+                 "kit: request has more spans than the device takes");
     else if (rc == VDM_ENOSPC) {
         (void)kit_finish(s, r, answer_truncated(s, r, d));
         return 2;
@@ -375,6 +387,15 @@ static int kit_put_back(struct kit *s, struct vdm_kit_req *r)
     qs->nactive--;
     free_slot(s, qs, r);
     return 0;
+}
+
+uint32_t vdm_kit_answer_error(struct vdm_kit *k, struct vdm_kit_req *r)
+{
+    struct kit *s = kit_of(k);
+
+    if (s == NULL || r == NULL || r->state != SLOT_ACTIVE)
+        return 0;
+    return write_error(s, r, qdesc(s, r->queue));
 }
 
 int vdm_kit_put_back(struct vdm_kit *k, struct vdm_kit_req *r)

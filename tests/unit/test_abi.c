@@ -27,6 +27,8 @@
 #include "vdm/device.h"
 #include "vdm/kit.h"
 #include "vdm/devices/blk.h"
+#include "vdm/devices/gpio.h"
+#include "vdm/devices/i2c.h"
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
 #include "vdm/devices/sound.h"
@@ -61,6 +63,8 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_kit, VDM_KIT_SIZE, 128);
     OPAQUE(struct vdm_blk, VDM_BLK_SIZE, 512);
     OPAQUE(struct vdm_blk_req, VDM_BLK_REQ_SIZE, 128);
+    OPAQUE(struct vdm_i2c, VDM_I2C_SIZE, 10240);
+    OPAQUE(struct vdm_gpio, VDM_GPIO_SIZE, 512);
     OPAQUE(struct vdm_input, VDM_INPUT_SIZE, 1152);
 }
 END_TEST
@@ -106,6 +110,7 @@ START_TEST(wire_sizes)
     ck_assert_uint_eq(VDM_BLK_CFG_BLK_SIZE, 20);
     ck_assert_uint_eq(VDM_BLK_CFG_MIN_IO_SIZE, 26);
     ck_assert_uint_eq(VDM_BLK_CFG_OPT_IO_SIZE, 28);
+    ck_assert_uint_eq(VDM_GPIO_CFG_GPIO_NAMES_SIZE, 4);
     ck_assert_uint_eq(VDM_INPUT_EVENT_BYTES, 8);
     ck_assert_uint_eq(VDM_INPUT_CONFIG_BYTES, 136);
     ck_assert_uint_eq(VDM_INPUT_CFG_OFF_SIZE, 2);
@@ -174,6 +179,10 @@ START_TEST(size_first)
     SIZED(struct vdm_input_ops);
     SIZED(struct vdm_input_config);
     SIZED(struct vdm_kit_config);
+    SIZED(struct vdm_i2c_ops);
+    SIZED(struct vdm_i2c_config);
+    SIZED(struct vdm_gpio_ops);
+    SIZED(struct vdm_gpio_config);
 }
 END_TEST
 

@@ -107,11 +107,12 @@ extern "C" {
 
 /** @name Status codes
  * @{ */
-#define VDM_SND_S_OK       0x8000u /**< Success. */
-#define VDM_SND_S_BAD_MSG  0x8001u /**< Malformed request or bad parameter. */
-#define VDM_SND_S_NOT_SUPP 0x8002u /**< Operation or parameters unsupported.   \
-                                    */
-#define VDM_SND_S_IO_ERR 0x8003u   /**< I/O error. */
+#define VDM_SND_S_OK      0x8000u /**< Success. */
+#define VDM_SND_S_BAD_MSG 0x8001u /**< Malformed request or bad parameter. */
+#define VDM_SND_S_NOT_SUPP                                                     \
+    0x8002u                      /**< Operation or parameters unsupported.     \
+                                  */
+#define VDM_SND_S_IO_ERR 0x8003u /**< I/O error. */
 /** @} */
 
 /** @name Data flow directions
@@ -196,7 +197,7 @@ extern "C" {
 #define VDM_SND_CHMAP_LFE  8u  /**< Low frequency. */
 #define VDM_SND_CHMAP_BRC  36u /**< Bottom right center: the last defined. */
 /** @brief Most channels of a channel map (VIRTIO_SND_CHMAP_MAX_SIZE). */
-#define VDM_SND_CHMAP_MAX_SIZE 18u
+#define VDM_SND_CHMAP_MAX 18u
 /** @} */
 
 /** @name Control element roles, types and access bits
@@ -283,9 +284,9 @@ struct vdm_snd_pcm {
 struct vdm_snd_chmap {
     uint32_t hda_fn_nid; /**< HDA function group node id. */
     uint8_t direction;   /**< VDM_SND_D_*. */
-    uint8_t channels;    /**< Valid positions (1..VDM_SND_CHMAP_MAX_SIZE). */
-    uint8_t positions[VDM_SND_CHMAP_MAX_SIZE]; /**< VDM_SND_CHMAP_*. */
-    uint8_t reserved[2];                       /**< Must be 0. */
+    uint8_t channels;    /**< Valid positions (1..VDM_SND_CHMAP_MAX). */
+    uint8_t positions[VDM_SND_CHMAP_MAX]; /**< VDM_SND_CHMAP_*. */
+    uint8_t reserved[2];                  /**< Must be 0. */
 };
 
 /** @brief One control element (an entry of vdm_snd_config::ctls). */
