@@ -27,6 +27,7 @@
 #include "vdm/device.h"
 #include "vdm/kit.h"
 #include "vdm/devices/blk.h"
+#include "vdm/devices/gpu.h"
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
 #include "vdm/mem.h"
@@ -59,6 +60,9 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_blk, VDM_BLK_SIZE, 512);
     OPAQUE(struct vdm_blk_req, VDM_BLK_REQ_SIZE, 128);
     OPAQUE(struct vdm_input, VDM_INPUT_SIZE, 1152);
+    OPAQUE(struct vdm_gpu, VDM_GPU_SIZE, 6144);
+    OPAQUE(struct vdm_gpu_res, VDM_GPU_RES_SIZE, 128);
+    OPAQUE(struct vdm_gpu_backing, VDM_GPU_BACKING_SIZE, 16);
 }
 END_TEST
 
@@ -160,6 +164,8 @@ START_TEST(size_first)
     SIZED(struct vdm_input_ops);
     SIZED(struct vdm_input_config);
     SIZED(struct vdm_kit_config);
+    SIZED(struct vdm_gpu_ops);
+    SIZED(struct vdm_gpu_config);
 }
 END_TEST
 
