@@ -348,6 +348,25 @@ static int32_t max_fds(uint32_t req)
     }
 }
 
+/* A request of the host's own (a device type's side channel such as
+ * GPU_SET_SOCKET): the host's `request` hook, if it has one. */
+static int on_other(struct vu_state *s, struct vu_msg *m)
+{
+    uint32_t taken = 0;
+    int rc;
+
+    if (!VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, request)) {
+        vlog(s, VDM_LOG_ERROR, "vhost-user: unknown or unsupported request");
+        return VDM_ENOTSUP;
+    }
+    rc = s->ops->request(s->host, m->req, m->p, m->size, m->fds, m->nfds,
+                         &taken);
+    if (m->nfds < 32)
+        taken &= (1u << m->nfds) - 1u;
+    m->taken |= taken;
+    return rc < 0 ? rc : 0;
+}
+
 static int dispatch(struct vu_state *s, struct vu_msg *m)
 {
     int32_t want = fixed_size(m->req), fdmax = max_fds(m->req);
@@ -406,9 +425,7 @@ static int dispatch(struct vu_state *s, struct vu_msg *m)
         reply_u64(m, 1);
         vlog(s, VDM_LOG_ERROR, "vhost-user: unsupported request");
         return VDM_ENOTSUP;
-    default:
-        vlog(s, VDM_LOG_ERROR, "vhost-user: unknown or unsupported request");
-        return VDM_ENOTSUP;
+    default: return on_other(s, m);
     }
 }
 
