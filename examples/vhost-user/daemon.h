@@ -37,6 +37,13 @@ struct vd_type {
     /** Something happened (message handled, kick, timer): do pending work.
      *  Returns the ms until it wants to run again, or -1 (may be NULL). */
     int (*poll)(struct vdev *d);
+    /** A front-end request the transport leaves to the host (vhost-user
+     *  `request` hook, e.g. GPU_SET_SOCKET); may be NULL. */
+    int (*request)(struct vdev *d, uint32_t req, const void *payload,
+                   uint32_t len, const int32_t *fds, uint32_t nfds,
+                   uint32_t *taken);
+    /** The fd given to vd_watch_aux() is readable (may be NULL). */
+    void (*aux)(struct vdev *d);
 };
 
 /** One device served on one socket. */
@@ -64,6 +71,8 @@ struct vdev {
 
     struct vd_tag *listen_tag;
     struct vd_tag *conn_tag;
+    struct vd_tag *aux_tag;
+    int aux_fd; /* watched for the device type, -1 none */
 };
 
 /** epoll data: what an fd is. */
@@ -77,6 +86,7 @@ struct vd_tag {
 #define VD_TAG_CONN   2
 #define VD_TAG_KICK   3
 #define VD_TAG_SIGNAL 4
+#define VD_TAG_AUX    5
 
 /** Verbosity: 0 warnings and errors, 1 info, 2 debug (every message). */
 extern int vd_verbose;
@@ -99,11 +109,16 @@ int vd_uint(const char *v, unsigned long long lo, unsigned long long hi,
  */
 int vd_alloc_queues(struct vdev *d, uint16_t nq, uint16_t qmax);
 
+/** Watch @p fd for readability for the device type's `aux` hook (-1:
+ *  stop watching the previous one; it is not closed). */
+void vd_watch_aux(struct vdev *d, int fd);
+
 /** Milliseconds on CLOCK_MONOTONIC. */
 uint64_t vd_now_ms(void);
 
 extern const struct vd_type vd_type_blk;
 extern const struct vd_type vd_type_rng;
 extern const struct vd_type vd_type_input;
+extern const struct vd_type vd_type_gpu;
 
 #endif

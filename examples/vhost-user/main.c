@@ -228,6 +228,28 @@ static void h_log(void *host, int level, const char *msg)
     vd_log(host, level, "%s", msg);
 }
 
+static int h_request(void *host, uint32_t req, const void *payload,
+                     uint32_t len, const int32_t *fds, uint32_t nfds,
+                     uint32_t *taken)
+{
+    struct vdev *d = host;
+    if (d->type->request == NULL)
+        return VDM_ENOTSUP;
+    return d->type->request(d, req, payload, len, fds, nfds, taken);
+}
+
+void vd_watch_aux(struct vdev *d, int fd)
+{
+    if (d->aux_fd >= 0)
+        epoll_del(d->aux_fd);
+    d->aux_fd = fd;
+    if (fd >= 0) {
+        d->aux_tag->kind = VD_TAG_AUX;
+        d->aux_tag->d = d;
+        epoll_add(fd, d->aux_tag);
+    }
+}
+
 static const struct vdm_vhost_user_ops vu_ops = {
     .size = sizeof(struct vdm_vhost_user_ops),
     .map = h_map,
@@ -237,6 +259,7 @@ static const struct vdm_vhost_user_ops vu_ops = {
     .watch_kick = h_watch_kick,
     .backend_send = h_backend_send,
     .log = h_log,
+    .request = h_request,
 };
 
 static const struct vdm_host_ops dev_ops = {
@@ -500,7 +523,7 @@ static int listen_on(struct vdev *d)
 }
 
 static const struct vd_type *const types[] = {&vd_type_blk, &vd_type_rng,
-                                              &vd_type_input};
+                                              &vd_type_input, &vd_type_gpu};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -535,13 +558,13 @@ static struct vdev *make_device(const char *socket_path, char *spec)
 
     if (parse_device(spec, &o) < 0)
         return NULL;
-    for (t = 0; t < 3; t++)
+    for (t = 0; t < sizeof(types) / sizeof(types[0]); t++)
         if (strcmp(types[t]->name, o.type) == 0)
             break;
-    if (t == 3) {
+    if (t == sizeof(types) / sizeof(types[0])) {
         fprintf(stderr,
                 "vdm-vhost-user: unknown device type '%s' "
-                "(blk, rng, input)\n",
+                "(blk, rng, input, gpu)\n",
                 o.type);
         return NULL;
     }
@@ -559,6 +582,8 @@ static struct vdev *make_device(const char *socket_path, char *spec)
     d->conn_fd = -1;
     d->listen_tag = calloc(1, sizeof(*d->listen_tag));
     d->conn_tag = calloc(1, sizeof(*d->conn_tag));
+    d->aux_tag = calloc(1, sizeof(*d->aux_tag));
+    d->aux_fd = -1;
     if (d->type->create(d, &o) < 0)
         return NULL;
     for (unsigned i = 0; i < o.n; i++)
@@ -595,6 +620,10 @@ static void usage(FILE *f)
         "          '# comment'; names like EV_KEY, KEY_A, BTN_LEFT,\n"
         "          REL_X, ABS_X, SYN_REPORT, LED_NUML or numbers; replayed\n"
         "          once per front-end when the driver is ready\n"
+        "      gpu[,outputs=N][,width=W][,height=H][,edid=on|off]\n"
+        "          [,max-mem=MiB][,out=DIR]  (2D; pixels go to the\n"
+        "          front-end's vhost-user-gpu channel; out=DIR also writes\n"
+        "          DIR/scanoutN.ppm after every flush)\n"
         "  -v, --verbose      more log on stderr (twice: every message)\n"
         "  -h, --help         this text\n"
         "\n"
@@ -714,6 +743,10 @@ int main(int argc, char **argv)
             case VD_TAG_KICK:
                 if (t->d->conn_fd >= 0 && t->d->kick_fd[t->q] >= 0)
                     on_kick(t->d, t->q);
+                break;
+            case VD_TAG_AUX:
+                if (t->d->aux_fd >= 0 && t->d->type->aux != NULL)
+                    GUARDED(t->d, t->d->type->aux(t->d));
                 break;
             case VD_TAG_SIGNAL: quit = 1; break;
             default: break;
