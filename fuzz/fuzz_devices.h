@@ -16,6 +16,7 @@
 #define FUZZ_DEVICES(X)                                                        \
     X(blk, BLK)                                                                \
     X(rng, RNG)                                                                \
-    X(input, INPUT)
+    X(input, INPUT)                                                            \
+    X(gpu, GPU)
 
 #endif
