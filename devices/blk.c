@@ -11,6 +11,7 @@
  * notifies, and abandons requests at a reset; blk reads the request and
  * talks to the host. */
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -265,7 +266,7 @@ static void blk_get_id(struct blk *s, struct blk_req *r)
 static void blk_dwz(struct blk *s, struct blk_req *r, uint32_t type)
 {
     const struct vdm_chain *c = &r->kr->chain;
-    int wz = type == VDM_BLK_T_WRITE_ZEROES;
+    bool wz = type == VDM_BLK_T_WRITE_ZEROES;
     uint32_t dlen, nseg, i, max_seg, max_sec;
     uint8_t st = VDM_BLK_S_OK;
 
@@ -416,7 +417,7 @@ static int blk_features_ok(struct vdm_dev *d, uint64_t accepted)
 
     if (s == NULL)
         return VDM_EINVAL;
-    wb = (s->flags & VDM_BLK_WRITEBACK) != 0;
+    wb = ((s->flags & VDM_BLK_WRITEBACK) != 0u) ? 1u : 0u;
     if ((accepted & VDM_BLK_F_FLUSH) == 0)
         wb = 0;
     set_cache_mode(s, wb);
@@ -495,13 +496,9 @@ static void blk_config_read(struct vdm_dev *d, uint32_t off, void *buf,
     const struct blk *s = blk_dev(d);
     uint8_t cfg[VDM_BLK_CONFIG_BYTES];
 
-    if (s == NULL || off > VDM_BLK_CONFIG_BYTES ||
-        len > VDM_BLK_CONFIG_BYTES - off) {
-        __builtin_memset(buf, 0, len);
-        return;
-    }
-    blk_config_image(s, cfg);
-    __builtin_memcpy(buf, cfg + off, len);
+    if (s != NULL)
+        blk_config_image(s, cfg);
+    vdm_kit_config_copy(cfg, s != NULL ? sizeof(cfg) : 0, off, buf, len);
 }
 
 /* Only `writeback` is writable, and only with CONFIG_WCE negotiated

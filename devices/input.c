@@ -9,6 +9,8 @@
  */
 #include "vdm/devices/input.h"
 
+#include <stdbool.h>
+
 #include "abi_internal.h"
 #include "le.h"
 #include "vdm/kit.h"
@@ -116,7 +118,7 @@ static void input_select(struct input_state *s)
         break;
     case VDM_INPUT_CFG_ID_DEVIDS: /* subsel is zero; u.ids */
         if (subsel == 0) {
-            vdm_put_le16(u + 0, c->ids.bustype);
+            vdm_put_le16(u, c->ids.bustype);
             vdm_put_le16(u + 2, c->ids.vendor);
             vdm_put_le16(u + 4, c->ids.product);
             vdm_put_le16(u + 6, c->ids.version);
@@ -139,7 +141,7 @@ static void input_select(struct input_state *s)
         for (uint32_t i = 0; i < c->nabs; i++) {
             const struct vdm_input_absinfo *a = &c->abs[i];
             if (a->axis == subsel) {
-                vdm_put_le32(u + 0, (uint32_t)a->min);
+                vdm_put_le32(u, (uint32_t)a->min);
                 vdm_put_le32(u + 4, (uint32_t)a->max);
                 vdm_put_le32(u + 8, (uint32_t)a->fuzz);
                 vdm_put_le32(u + 12, (uint32_t)a->flat);
@@ -308,7 +310,7 @@ static int input_serve_event(void *ctx, struct vdm_kit_req *r,
         const struct vdm_input_event *e = &s->cfg.queue[s->head];
         uint8_t wire[VDM_INPUT_EVENT_BYTES];
 
-        vdm_put_le16(wire + 0, e->type);
+        vdm_put_le16(wire, e->type);
         vdm_put_le16(wire + 2, e->code);
         vdm_put_le32(wire + 4, e->value);
         if (vdm_chain_copy_to(c, 0, wire, sizeof(wire)) == sizeof(wire)) {
@@ -327,7 +329,7 @@ static int input_serve_status(void *ctx, struct vdm_kit_req *r,
     struct input_state *s = ctx;
     const struct vdm_input_ops *ops = s->cfg.ops;
     uint8_t wire[VDM_INPUT_EVENT_BYTES];
-    int have = 0;
+    bool have = false;
 
     (void)written;
     if (r->truncated) /* the spans we got are the chain's start */
@@ -347,7 +349,7 @@ static int input_serve_status(void *ctx, struct vdm_kit_req *r,
      * hook may call vdm_input_send(). */
     (void)vdm_kit_finish(&s->kit, r, 0);
     if (have && ops && ops->status)
-        ops->status(s->cfg.host, vdm_le16(wire + 0), vdm_le16(wire + 2),
+        ops->status(s->cfg.host, vdm_le16(wire), vdm_le16(wire + 2),
                     vdm_le32(wire + 4));
     return VDM_KIT_PENDING; /* already finished */
 }
@@ -379,6 +381,9 @@ static void input_queue_notify(struct vdm_dev *d, uint16_t q)
         input_flush(s);
     else if (q == VDM_INPUT_QUEUE_STATUS)
         input_status(s);
+    else {
+        /* no other queue */
+    }
 }
 
 static void input_reset(struct vdm_dev *d)
@@ -595,7 +600,7 @@ static const uint8_t mouse_btns[VDM_INPUT_BITMAP_BYTES(VDM_INPUT_BTN_MIDDLE)] =
     {[VDM_INPUT_BTN_LEFT / 8] = 0x07};
 static const uint8_t mouse_rel[VDM_INPUT_BITMAP_BYTES(VDM_INPUT_REL_WHEEL)] = {
     (1u << VDM_INPUT_REL_X) | (1u << VDM_INPUT_REL_Y),
-    1u << (VDM_INPUT_REL_WHEEL - 8)};
+    1u << ((uint32_t)VDM_INPUT_REL_WHEEL - 8u)};
 static const struct vdm_input_bits mouse_ev[] = {
     {.type = VDM_INPUT_EV_KEY, .len = sizeof(mouse_btns), .bitmap = mouse_btns},
     {.type = VDM_INPUT_EV_REL, .len = sizeof(mouse_rel), .bitmap = mouse_rel},
@@ -605,16 +610,16 @@ static const struct vdm_input_bits mouse_ev[] = {
 #define TOUCH_SLOTS 10
 #define TOUCH_RANGE 32767
 static const uint8_t touch_btns[VDM_INPUT_BITMAP_BYTES(VDM_INPUT_BTN_TOUCH)] = {
-    [VDM_INPUT_BTN_TOUCH / 8] = 1u << (VDM_INPUT_BTN_TOUCH % 8)};
-static const uint8_t
-    touch_abs[VDM_INPUT_BITMAP_BYTES(VDM_INPUT_ABS_MT_TRACKING_ID)] = {
-        [0] = (1u << VDM_INPUT_ABS_X) | (1u << VDM_INPUT_ABS_Y),
-        [VDM_INPUT_ABS_MT_SLOT / 8] = 1u << (VDM_INPUT_ABS_MT_SLOT % 8),
-        [VDM_INPUT_ABS_MT_POSITION_X / 8] =
-            (1u << (VDM_INPUT_ABS_MT_POSITION_X % 8)) |
-            (1u << (VDM_INPUT_ABS_MT_POSITION_Y % 8)),
-        [VDM_INPUT_ABS_MT_TRACKING_ID / 8] =
-            1u << (VDM_INPUT_ABS_MT_TRACKING_ID % 8),
+    [VDM_INPUT_BTN_TOUCH / 8] = 1u << ((uint32_t)VDM_INPUT_BTN_TOUCH % 8u)};
+static const uint8_t touch_abs[VDM_INPUT_BITMAP_BYTES(
+    VDM_INPUT_ABS_MT_TRACKING_ID)] = {
+    [0] = (1u << VDM_INPUT_ABS_X) | (1u << VDM_INPUT_ABS_Y),
+    [VDM_INPUT_ABS_MT_SLOT / 8] = 1u << ((uint32_t)VDM_INPUT_ABS_MT_SLOT % 8u),
+    [VDM_INPUT_ABS_MT_POSITION_X / 8] =
+        (1u << ((uint32_t)VDM_INPUT_ABS_MT_POSITION_X % 8u)) |
+        (1u << ((uint32_t)VDM_INPUT_ABS_MT_POSITION_Y % 8u)),
+    [VDM_INPUT_ABS_MT_TRACKING_ID / 8] =
+        1u << ((uint32_t)VDM_INPUT_ABS_MT_TRACKING_ID % 8u),
 };
 _Static_assert(VDM_INPUT_ABS_MT_POSITION_X / 8 ==
                    VDM_INPUT_ABS_MT_POSITION_Y / 8,

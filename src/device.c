@@ -7,6 +7,8 @@
  * "Notification of Device Configuration Changes", "Reserved Feature Bits". */
 #include "vdm/device.h"
 
+#include <stdbool.h>
+
 #include "abi_internal.h"
 #include "device_internal.h"
 
@@ -28,8 +30,8 @@
  * vdm transport has administration virtqueues). Bit 42 is left to the
  * device type. */
 #define BAD_OFFER                                                              \
-    ((0xfull << 24) | (3ull << 30) | VDM_F_SR_IOV | VDM_F_ADMIN_VQ |           \
-     (0x7full << 43))
+    ((0xfULL << 24) | (3ULL << 30) | VDM_F_SR_IOV | VDM_F_ADMIN_VQ |           \
+     (0x7fULL << 43))
 
 /* Generic feature dependencies (spec "Reserved Feature Bits": each of these
  * is defined for VIRTIO 1.x devices only). */
@@ -104,6 +106,9 @@ static void send_queue(const struct vdm_dev_state *s, uint16_t q)
         s->tops->notify_queue(s->tctx, q);
     else if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, notify_queue))
         s->ops->notify_queue(s->host, q);
+    else {
+        /* nobody to tell */
+    }
 }
 
 static void send_config(const struct vdm_dev_state *s)
@@ -112,6 +117,9 @@ static void send_config(const struct vdm_dev_state *s)
         s->tops->notify_config(s->tctx);
     else if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, notify_config))
         s->ops->notify_config(s->host);
+    else {
+        /* nobody to tell */
+    }
 }
 
 /* The first dependency in @p deps that @p f breaks, or NULL. A dependency
@@ -148,7 +156,7 @@ static void queue_teardown(struct vdm_dev *d, struct vdm_dev_state *s,
                            uint16_t q)
 {
     uint32_t *r = qregs(s, q);
-    int was = (r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0;
+    bool was = (r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0u;
 
     r[VDM_QR_FLAGS] &= ~VDM_QF_ENABLED;
     if (was) {
@@ -386,6 +394,9 @@ void vdm_dev_config_changed(struct vdm_dev *d)
         send_config(s);
     else if (s->status != 0)
         s->flags |= VDM_DF_CONFIG_PENDING;
+    else {
+        /* reset: no notice until the driver re-initialises */
+    }
 }
 
 void vdm_dev_needs_reset(struct vdm_dev *d, int err, const char *why)

@@ -312,6 +312,8 @@ static int take_one(struct kit *s, uint16_t q, struct vdm_vq *vq,
     else if (rc == VDM_ENOSPC) {
         (void)kit_finish(s, r, answer_truncated(s, r, d));
         return 2;
+    } else {
+        /* the whole chain fits the slot */
     }
     *out = r;
     return 1;

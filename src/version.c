@@ -7,7 +7,8 @@
 
 uint32_t vdm_version(void)
 {
-    return (uint32_t)VDM_VERSION_HEX;
+    return ((uint32_t)VDM_VERSION_MAJOR << 16) |
+           ((uint32_t)VDM_VERSION_MINOR << 8) | (uint32_t)VDM_VERSION_PATCH;
 }
 
 const char *vdm_version_string(void)

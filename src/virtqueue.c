@@ -54,6 +54,9 @@ int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,
         return vq_walk_fail(w, VDM_EPROTO,
                             "device-readable descriptor after a "
                             "device-writable one");
+    else {
+        /* still in the device-readable part */
+    }
     if (++w->ndata > q->max_chain)
         return vq_walk_fail(w, VDM_EPROTO,
                             "descriptor chain longer than the device's "
@@ -110,6 +113,7 @@ int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,
     return 0;
 }
 
+#if VDM_CONFIG_INDIRECT
 int vq_map_indirect(struct vq *q, uint64_t addr, uint32_t len,
                     const uint8_t **tbl, int *hooked)
 {
@@ -147,6 +151,7 @@ int vq_read_indirect(struct vq *q, const uint8_t *tbl, uint64_t tgpa,
     }
     return vdm_mem_read(q->mem, tgpa + (uint64_t)i * 16u, d, 16);
 }
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Set-up                                                                   */
@@ -198,6 +203,11 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
         return VDM_ESIZE;
     if (cfg->mem == NULL || cfg->slots == NULL)
         return VDM_EINVAL;
+    /* vdm/config.h: a ring feature left out of the build */
+    if ((cfg->features & ~VDM_F_RING_ALL &
+         (VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX | VDM_F_RING_PACKED |
+          VDM_F_IN_ORDER)) != 0)
+        return VDM_ENOTSUP;
     num = cfg->num;
     packed = (cfg->features & VDM_F_RING_PACKED) != 0;
     if (num == 0 || num > VDM_VQ_MAX_NUM)

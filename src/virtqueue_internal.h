@@ -29,8 +29,8 @@
 #define VQ_DESC_F_NEXT     1u
 #define VQ_DESC_F_WRITE    2u
 #define VQ_DESC_F_INDIRECT 4u
-#define VQ_DESC_F_AVAIL    (1u << 7)  /* packed */
-#define VQ_DESC_F_USED     (1u << 15) /* packed */
+#define VQ_DESC_F_AVAIL    0x0080u /* packed, bit 7 */
+#define VQ_DESC_F_USED     0x8000u /* packed, bit 15 */
 /* Split ring flags. */
 #define VQ_AVAIL_F_NO_INTERRUPT 1u
 #define VQ_USED_F_NO_NOTIFY     1u
@@ -42,12 +42,13 @@
 /* Largest indirect table, in descriptors (spec: queue sizes <= 32768). */
 #define VQ_INDIRECT_MAX 32768u
 
-/* struct vq::flags */
+/* struct vq::flags. A feature left out of the build (vdm/config.h) has
+ * flag 0: every test of it is constant false and its code drops out. */
 #define VQ_F_BROKEN    0x01u
-#define VQ_F_PACKED    0x02u
-#define VQ_F_INDIRECT  0x04u /* VIRTIO_F_INDIRECT_DESC negotiated */
-#define VQ_F_EVENT_IDX 0x08u /* VIRTIO_F_EVENT_IDX negotiated */
-#define VQ_F_IN_ORDER  0x10u /* VIRTIO_F_IN_ORDER negotiated */
+#define VQ_F_PACKED    (VDM_CONFIG_PACKED ? 0x02u : 0u)
+#define VQ_F_INDIRECT  (VDM_CONFIG_INDIRECT ? 0x04u : 0u)  /* negotiated */
+#define VQ_F_EVENT_IDX (VDM_CONFIG_EVENT_IDX ? 0x08u : 0u) /* negotiated */
+#define VQ_F_IN_ORDER  (VDM_CONFIG_IN_ORDER ? 0x10u : 0u)  /* negotiated */
 #define VQ_F_NOTIFY_ON 0x20u /* available-buffer notifications wanted */
 
 /* struct vq::hooked: ring areas mapped through the translate hook */
@@ -306,6 +307,7 @@ VQ_INLINE void vq_desc_fetch(struct vq_desc *d, const uint8_t *src)
     d->w14 = vdm_le16(&y);
 }
 
+#if VDM_CONFIG_INDIRECT
 /* Read an indirect table entry @p i into d[16], once. Table either mapped
  * (tbl != NULL) or read through guest memory at tgpa. 0 or VDM_EFAULT. */
 int vq_read_indirect(struct vq *q, const uint8_t *tbl, uint64_t tgpa,
@@ -316,6 +318,26 @@ int vq_map_indirect(struct vq *q, uint64_t addr, uint32_t len,
                     const uint8_t **tbl, int *hooked);
 void vq_unmap_indirect(struct vq *q, const uint8_t *tbl, uint32_t len,
                        int hooked);
+#else
+/* Never called: VQ_F_INDIRECT is 0, the ring walks refuse the table first. */
+static inline int vq_read_indirect(struct vq *q, const uint8_t *tbl,
+                                   uint64_t tgpa, uint32_t i, uint8_t d[16])
+{
+    (void)q, (void)tbl, (void)tgpa, (void)i, (void)d;
+    return VDM_EFAULT;
+}
+static inline int vq_map_indirect(struct vq *q, uint64_t addr, uint32_t len,
+                                  const uint8_t **tbl, int *hooked)
+{
+    (void)q, (void)addr, (void)len, (void)tbl, (void)hooked;
+    return VDM_EFAULT;
+}
+static inline void vq_unmap_indirect(struct vq *q, const uint8_t *tbl,
+                                     uint32_t len, int hooked)
+{
+    (void)q, (void)tbl, (void)len, (void)hooked;
+}
+#endif
 
 /* Common push validation of one element; returns the slot meta (in flight
  * bit set), or 0 when @p id is not in flight or @p written exceeds its
@@ -345,7 +367,9 @@ int vq_split_should_notify(struct vq *q);
 int vq_split_set_notify(struct vq *q, int enable);
 int vq_split_has_avail(struct vq *q);
 
-/* packed */
+/* packed; left out of the build (VDM_CONFIG_PACKED 0), never called:
+ * VQ_F_PACKED is 0 and vdm_vq_init() refuses RING_PACKED. */
+#if VDM_CONFIG_PACKED
 int vq_packed_pop(struct vq *q, struct vdm_chain *c);
 int vq_packed_unpop(struct vq *q, uint16_t id, uint32_t meta);
 int vq_packed_push(struct vq *q, const struct vdm_used *u, uint32_t n,
@@ -356,5 +380,20 @@ int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len, uint32_t meta);
 int vq_packed_should_notify(struct vq *q);
 int vq_packed_set_notify(struct vq *q, int enable);
 int vq_packed_has_avail(struct vq *q);
+
+#else
+static inline int vq_packed_fail(const struct vq *q)
+{
+    (void)q;
+    return VDM_ENOTSUP;
+}
+#define vq_packed_pop(q, c)             vq_packed_fail(q)
+#define vq_packed_unpop(q, id, meta)    vq_packed_fail(q)
+#define vq_packed_push(q, u, n, b)      vq_packed_fail(q)
+#define vq_packed_push1(q, id, len, m)  vq_packed_fail(q)
+#define vq_packed_should_notify(q)      vq_packed_fail(q)
+#define vq_packed_set_notify(q, enable) vq_packed_fail(q)
+#define vq_packed_has_avail(q)          vq_packed_fail(q)
+#endif
 
 #endif

@@ -16,6 +16,8 @@
 #include "le.h"
 #include "virtqueue_internal.h"
 
+#if VDM_CONFIG_PACKED /* vdm/config.h: the whole file */
+
 #define PD_ADDR     0u
 #define PD_LEN      8u
 #define PD_ID       12u
@@ -164,16 +166,17 @@ static VQ_NOINLINE int packed_pop_slow(struct vq *q, struct vdm_chain *c,
             break;
         }
         if (++ring_n > num) {
-            vq_walk_fail(w, VDM_EPROTO,
-                         "descriptor list longer than the queue size");
+            (void)vq_walk_fail(w, VDM_EPROTO,
+                               "descriptor list longer than the queue size");
             goto bad;
         }
         /* One fetch per descriptor into d; only d is used afterwards. */
         vq_desc_fetch(&d, q->desc + (size_t)pos * 16u);
         if (!desc_avail(d.w14, wrap)) {
-            vq_walk_fail(w, VDM_EPROTO,
-                         "descriptor list runs into a descriptor not made "
-                         "available");
+            (void)vq_walk_fail(
+                w, VDM_EPROTO,
+                "descriptor list runs into a descriptor not made "
+                "available");
             goto bad;
         }
         if (++pos == num) {
@@ -412,7 +415,9 @@ int vq_packed_should_notify(struct vq *q)
         return 0;
     if (fl == VQ_EVENT_DESC && (q->flags & VQ_F_EVENT_IDX)) {
         uint16_t ow = vdm_load_le16(q->drv + EV_OFF_WRAP);
-        uint32_t off = ow & 0x7fffu, e, dist;
+        uint32_t off = (uint32_t)ow & 0x7fffu;
+        uint32_t e;
+        uint32_t dist;
 
         if (cnt >= two || off >= q->num)
             return 1; /* cannot tell / bogus offset: spurious is allowed */
@@ -446,3 +451,8 @@ int vq_packed_has_avail(struct vq *q)
 
     return desc_avail(f, q->avail_wrap) ? 1 : 0;
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vq_packed_left_out;
+#endif

@@ -164,13 +164,13 @@ static VQ_NOINLINE int split_pop_slow(struct vq *q, struct vdm_chain *c,
         if (!(d.w12 & VQ_DESC_F_NEXT))
             break;
         if (d.w14 >= num) {
-            vq_walk_fail(w, VDM_EPROTO, "next index >= queue size");
+            (void)vq_walk_fail(w, VDM_EPROTO, "next index >= queue size");
             goto bad;
         }
         if (++ring_n > num) {
-            vq_walk_fail(w, VDM_EPROTO,
-                         "descriptor chain longer than the queue size "
-                         "(loop)");
+            (void)vq_walk_fail(w, VDM_EPROTO,
+                               "descriptor chain longer than the queue size "
+                               "(loop)");
             goto bad;
         }
         /* Fetch the descriptor once into d; only d is used afterwards. */

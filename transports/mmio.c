@@ -14,6 +14,8 @@
 #include "abi_internal.h"
 #include "le.h"
 
+#if VDM_CONFIG_MMIO /* vdm/config.h: the whole file */
+
 #define MMIO_MAGIC_STATE 0x6f696d6du /* "mmio": set by init */
 
 struct mmio_state {
@@ -266,6 +268,9 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
             *val = (uint32_t)f;
         else if (s->dev_features_sel == 1)
             *val = (uint32_t)(f >> 32);
+        else {
+            *val = 0; /* words 2 and up: no features there */
+        }
         return 0; /* words 2 and up: no features there */
     case VDM_MMIO_QUEUE_SIZE_MAX:
         /* 0 for a queue that does not exist (QueueSel out of range). */
@@ -480,3 +485,8 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
         return VDM_ENOTSUP;
     }
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_mmio_left_out;
+#endif

@@ -6,6 +6,8 @@
  * capability", "Device-specific configuration"; see pci_internal.h. */
 #include "pci_internal.h"
 
+#if VDM_CONFIG_PCI /* vdm/config.h: the whole file */
+
 /* ------------------------------------------------------------------------ */
 /* Common configuration */
 
@@ -340,8 +342,10 @@ int vdmi_pci_bar_access(struct pci_state *s, uint32_t bar, uint64_t off,
         plog(s, VDM_LOG_WARN, "pci: access outside every BAR ignored");
         return VDM_ERANGE;
     }
-    if (width < 8)
-        wval &= ((uint64_t)1 << (8u * width)) - 1u;
+    if (width < 8) {
+        uint32_t sh = 8u * width;
+        wval &= ((uint64_t)1 << sh) - 1u;
+    }
     for (r = 0; r < R_COUNT; r++) {
         if (s->reg_len[r] == 0 || s->reg_bar[r] != bar || off < s->reg_off[r] ||
             off - s->reg_off[r] >= s->reg_len[r])
@@ -412,3 +416,8 @@ int vdm_pci_bar_write(struct vdm_pci *t, uint32_t bar, uint64_t off,
         return VDM_EINVAL;
     return vdmi_pci_bar_access(s, bar, off, width, NULL, val, 1);
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_pcicommon_left_out;
+#endif

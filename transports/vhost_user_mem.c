@@ -3,6 +3,10 @@
  * REM_MEM_REG and user address translation (vhost-user "Memory access"). */
 #include "vhost_user_internal.h"
 
+#include <stdbool.h>
+
+#if VDM_CONFIG_VHOST_USER /* vdm/config.h: the whole file */
+
 /* Spec "Memory access": a user address maps to the region containing it.
  * The whole [uva, uva + len) must lie in that one region. */
 int vdmi_vu_uva_to_gpa(const struct vu_state *s, uint64_t uva, uint64_t len,
@@ -112,7 +116,8 @@ static void region_remove(struct vu_state *s, uint32_t i)
 static int rings_leave(struct vu_state *s, const uint8_t *gone)
 {
     uint16_t q, n = dev_queues(s);
-    int busy = 0, live;
+    int busy = 0;
+    bool live;
     for (q = 0; q < n && !busy; q++)
         if (ring_in_gone(s, ring(s, q), gone))
             busy = 1;
@@ -127,11 +132,11 @@ static int rings_leave(struct vu_state *s, const uint8_t *gone)
              "waits for it");
         return 0;
     }
-    live = (vdm_dev_status(s->dev) & VDM_STATUS_DRIVER_OK) != 0;
+    live = (vdm_dev_status(s->dev) & VDM_STATUS_DRIVER_OK) != 0u;
     vlog(s, VDM_LOG_WARN,
          "vhost-user: memory under a running ring removed; device restarted");
     vdmi_vu_core_stop(s);
-    return live;
+    return live ? 1 : 0;
 }
 
 int vdmi_vu_on_set_mem_table(struct vu_state *s, struct vu_msg *m)
@@ -304,3 +309,8 @@ void vdmi_vu_mem_clear(struct vu_state *s)
     __builtin_memset(s->regions, 0, sizeof(s->regions));
     s->mem.nregions = 0;
 }
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_vhostusermem_left_out;
+#endif

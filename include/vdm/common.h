@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vdm/config.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -85,10 +87,15 @@ extern "C" {
 #define VDM_F_NOTIF_CONFIG_DATA (1ull << 39)
 #define VDM_F_RING_RESET        (1ull << 40) /**< Per-queue reset. */
 #define VDM_F_ADMIN_VQ          (1ull << 41) /**< Admin virtqueue. */
-/** Ring features the vdm virtqueue implements for any device type. */
+/** Ring features the vdm virtqueue implements for any device type, as
+ *  built (vdm/config.h). */
 #define VDM_F_RING_ALL                                                         \
-    (VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX | VDM_F_RING_PACKED |               \
-     VDM_F_IN_ORDER | VDM_F_RING_RESET | VDM_F_NOTIFICATION_DATA)
+    ((VDM_CONFIG_INDIRECT ? VDM_F_INDIRECT_DESC : 0ull) |                      \
+     (VDM_CONFIG_EVENT_IDX ? VDM_F_EVENT_IDX : 0ull) |                         \
+     (VDM_CONFIG_PACKED ? VDM_F_RING_PACKED : 0ull) |                          \
+     (VDM_CONFIG_IN_ORDER ? VDM_F_IN_ORDER : 0ull) |                           \
+     (VDM_CONFIG_RING_RESET ? VDM_F_RING_RESET : 0ull) |                       \
+     (VDM_CONFIG_NOTIFICATION_DATA ? VDM_F_NOTIFICATION_DATA : 0ull))
 /** @} */
 
 /** @name Device status bits (spec "Device Status Field")

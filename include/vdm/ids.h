@@ -14,8 +14,15 @@
 #ifndef VDM_IDS_H
 #define VDM_IDS_H
 
-/** @defgroup ids Device ids
- * @brief Values of the `device_id` a transport presents.
+/** @defgroup ids Device ids and names
+ * @brief Values of the `device_id` a transport presents, and the naming
+ *        convention of every device type.
+ *
+ * For device type T: `VDM_VIRTIO_ID_T` (here), `VDM_T_SIZE` (opaque storage
+ * of `struct vdm_t`, and nothing else), `VDM_T_..._BYTES` (wire sizes),
+ * `VDM_T_CONFIG_BYTES` (device configuration layout), `VDM_T_F_...`
+ * (feature bits), `vdm_t_init()`, `vdm_t_dev()`; the device core's `priv`
+ * is the device type's state. See docs/device-types.md.
  * @{ */
 /** Reserved (invalid). */
 #define VDM_VIRTIO_ID_INVALID 0u

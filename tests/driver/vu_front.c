@@ -15,6 +15,32 @@
 
 #include "drv.h"
 
+/* vhost-user messages are in the host's byte order (the front-end and the
+ * back-end share the machine), unlike the rings, which are little-endian. */
+static void ne_put32(void *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+static void ne_put64(void *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+
+static uint32_t ne_get32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static uint64_t ne_get64(const void *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
 void vu_front_init(struct vu_front *f, vu_front_send_fn send, void *ctx,
                    uint8_t *reply, uint32_t cap, uint32_t *rlen)
 {
@@ -116,9 +142,9 @@ int vu_front_msg(struct vu_front *f, uint32_t req, uint32_t flags,
 {
     if (len > sizeof(f->buf) - VDM_VHOST_USER_HDR_BYTES)
         len = (uint32_t)sizeof(f->buf) - VDM_VHOST_USER_HDR_BYTES;
-    drv_put_le32(f->buf, req);
-    drv_put_le32(f->buf + 4, VDM_VHOST_USER_VERSION | flags);
-    drv_put_le32(f->buf + 8, len);
+    ne_put32(f->buf, req);
+    ne_put32(f->buf + 4, VDM_VHOST_USER_VERSION | flags);
+    ne_put32(f->buf + 8, len);
     if (len > 0)
         memcpy(f->buf + VDM_VHOST_USER_HDR_BYTES, p, len);
     return vu_front_raw(f, f->buf, VDM_VHOST_USER_HDR_BYTES + len, fds, nfds);
@@ -129,7 +155,7 @@ int vu_front_u64(struct vu_front *f, uint32_t req, uint32_t flags, uint64_t v,
 {
     uint8_t p[8];
 
-    drv_put_le64(p, v);
+    ne_put64(p, v);
     return vu_front_msg(f, req, flags, p, 8, fds, nfds);
 }
 
@@ -138,8 +164,8 @@ int vu_front_state(struct vu_front *f, uint32_t req, uint32_t flags,
 {
     uint8_t p[8];
 
-    drv_put_le32(p, idx);
-    drv_put_le32(p + 4, num);
+    ne_put32(p, idx);
+    ne_put32(p + 4, num);
     return vu_front_msg(f, req, flags, p, 8, NULL, 0);
 }
 
@@ -149,20 +175,20 @@ int vu_front_addr(struct vu_front *f, uint32_t flags, uint32_t idx,
     uint8_t p[40];
 
     memset(p, 0, sizeof(p));
-    drv_put_le32(p, idx);
-    drv_put_le64(p + 8, desc);
-    drv_put_le64(p + 16, used);
-    drv_put_le64(p + 24, avail);
+    ne_put32(p, idx);
+    ne_put64(p + 8, desc);
+    ne_put64(p + 16, used);
+    ne_put64(p + 24, avail);
     return vu_front_msg(f, VDM_VHOST_USER_SET_VRING_ADDR, flags, p, 40, NULL,
                         0);
 }
 
 void vu_front_put_region(uint8_t *p, const struct vu_front_region *r)
 {
-    drv_put_le64(p, r->gpa);
-    drv_put_le64(p + 8, r->size);
-    drv_put_le64(p + 16, r->uva);
-    drv_put_le64(p + 24, r->off);
+    ne_put64(p, r->gpa);
+    ne_put64(p + 8, r->size);
+    ne_put64(p + 16, r->uva);
+    ne_put64(p + 24, r->off);
 }
 
 int vu_front_mem_table(struct vu_front *f, uint32_t flags,
@@ -174,7 +200,7 @@ int vu_front_mem_table(struct vu_front *f, uint32_t flags,
     if (n > VDM_VHOST_USER_MEM_TABLE_MAX)
         n = VDM_VHOST_USER_MEM_TABLE_MAX;
     memset(p, 0, 8);
-    drv_put_le32(p, n);
+    ne_put32(p, n);
     for (uint32_t i = 0; i < n; i++)
         vu_front_put_region(p + 8 + 32 * i, &r[i]);
     return vu_front_msg(f, VDM_VHOST_USER_SET_MEM_TABLE, flags, p, 8 + 32 * n,
@@ -199,9 +225,9 @@ int vu_front_config(struct vu_front *f, uint32_t req, uint32_t flags,
 
     if (len > VDM_VHOST_USER_MAX_CONFIG)
         len = VDM_VHOST_USER_MAX_CONFIG;
-    drv_put_le32(p, off);
-    drv_put_le32(p + 4, size);
-    drv_put_le32(p + 8, 0);
+    ne_put32(p, off);
+    ne_put32(p + 4, size);
+    ne_put32(p + 8, 0);
     if (data != NULL)
         memcpy(p + 12, data, len);
     else
@@ -237,9 +263,9 @@ int vu_front_recv(struct vu_front *f, uint32_t req)
     if (recv(f->sock, h, VDM_VHOST_USER_HDR_BYTES, MSG_WAITALL) !=
         VDM_VHOST_USER_HDR_BYTES)
         return -1;
-    size = drv_get_le32(h + 8);
-    if (drv_get_le32(h) != req ||
-        drv_get_le32(h + 4) !=
+    size = ne_get32(h + 8);
+    if (ne_get32(h) != req ||
+        ne_get32(h + 4) !=
             (VDM_VHOST_USER_VERSION | VDM_VHOST_USER_F_REPLY) ||
         size > f->reply_cap - VDM_VHOST_USER_HDR_BYTES)
         return -1;
@@ -254,5 +280,5 @@ uint64_t vu_front_reply_u64(const struct vu_front *f)
 {
     if (*f->rlen < VDM_VHOST_USER_HDR_BYTES + 8)
         return 0;
-    return drv_get_le64(f->reply + VDM_VHOST_USER_HDR_BYTES);
+    return ne_get64(f->reply + VDM_VHOST_USER_HDR_BYTES);
 }

@@ -6,7 +6,7 @@
 #   sudo tests/e2e/setup.sh          # idempotent; re-running is cheap
 #
 # What it does:
-#   1. adds bookworm-backports to apt (same mirror as the existing sources),
+#   1. adds bookworm-backports to apt (scripts/apt-backports: same mirror as the existing sources),
 #      file /etc/apt/sources.list.d/vdm-backports.sources;
 #   2. installs QEMU 10 (qemu-system-x86, qemu-utils) from backports plus
 #      busybox-static, cpio, xz-utils, kmod, and e2fsprogs (the host reads
@@ -44,7 +44,6 @@ set -euo pipefail
 
 CACHE="${VDM_E2E_CACHE:-/var/cache/vdm-e2e}"
 SUITE="bookworm-backports"
-SOURCES_FILE="/etc/apt/sources.list.d/vdm-backports.sources"
 # Bump when the cache layout or the way it is built changes.
 LAYOUT=3
 # The guest kernel: one exact package version, so every machine boots the
@@ -139,103 +138,11 @@ fi
 
 # ---------------------------------------------------------------- apt source
 
-backports_configured() {
-	local f
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-		/etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		# Only uncommented lines count.
-		if grep -Eq "^[^#]*(^|[[:space:]])${SUITE}([[:space:]]|$)" "$f"; then
-			return 0
-		fi
-	done
-	return 1
-}
-
-# Print "URI KEYRING" for the main bookworm suite of a deb822 file.
-uri_from_deb822() {
-	awk -v want=bookworm '
-		function flush() {
-			if (types ~ /(^|[ \t])deb([ \t]|$)/ && (" " suites " ") ~ (" " want " ") && uri == "" ) {
-				uri = uris; key = signed
-			}
-			types = ""; suites = ""; uris = ""; signed = ""
-		}
-		/^[ \t]*#/ { next }
-		/^[ \t]*$/ { flush(); next }
-		{
-			line = $0
-			field = tolower(line); sub(/:.*/, "", field)
-			val = line; sub(/^[^:]*:[ \t]*/, "", val)
-			if (field == "types") types = val
-			else if (field == "suites") suites = val
-			else if (field == "uris") { split(val, u, /[ \t]+/); uris = u[1] }
-			else if (field == "signed-by") { split(val, s, /[ \t]+/); signed = s[1] }
-		}
-		END { flush(); if (uri != "") print uri, (key == "" ? "-" : key) }
-	' "$1"
-}
-
-# Print "URI -" for the main bookworm suite of a one-line-style file.
-uri_from_list() {
-	awk -v want=bookworm '
-		/^[ \t]*#/ { next }
-		$1 == "deb" {
-			i = 2
-			if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
-			if ($(i + 1) == want) { print $i, "-"; exit }
-		}
-	' "$1"
-}
-
-add_backports_source() {
-	local found="" f
-	for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		found=$(uri_from_deb822 "$f")
-		[ -n "$found" ] && break
-	done
-	if [ -z "$found" ]; then
-		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-			[ -f "$f" ] || continue
-			found=$(uri_from_list "$f")
-			[ -n "$found" ] && break
-		done
-	fi
-	local uri key
-	if [ -n "$found" ]; then
-		read -r uri key <<<"$found"
-	else
-		uri="http://deb.debian.org/debian"
-		key="-"
-		log "no bookworm source found; falling back to $uri"
-	fi
-	if [ "$key" = "-" ] || [ ! -f "$key" ]; then
-		key=/usr/share/keyrings/debian-archive-keyring.gpg
-	fi
-	log "adding $SUITE from $uri to $SOURCES_FILE"
-	{
-		echo "# Written by vdm tests/e2e/setup.sh"
-		echo "Types: deb"
-		echo "URIs: $uri"
-		echo "Suites: $SUITE"
-		echo "Components: main"
-		if [ -f "$key" ]; then
-			echo "Signed-By: $key"
-		fi
-	} >"$SOURCES_FILE.tmp"
-	mv "$SOURCES_FILE.tmp" "$SOURCES_FILE"
-}
-
+# Adds the source file when missing and then runs apt-get update (prints
+# "added"); the same helper installs qemu-system-arm for scripts/test.d/cross.
 updated=0
-if backports_configured; then
-	log "$SUITE already in apt sources"
-else
-	add_backports_source
-	log "apt-get update"
-	"$APT" update -qq
-	updated=1
-fi
+added=$("$(dirname "$APT")/apt-backports") || die "adding $SUITE to the apt sources failed"
+[ "$added" = added ] && updated=1
 
 # ------------------------------------------------------------------ packages
 

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file config.h
+ * @brief Compile-time profile: what the library is built with.
+ *
+ * Each option is 1 (built in, the default) or 0 (left out) and may be
+ * overridden with -D when the library is compiled, e.g.
+ * `-DVDM_CONFIG_PACKED=0 -DVDM_CONFIG_INDIRECT=0` for a small embedded
+ * build (scripts/size shows the "split-only" profile). The offered ring
+ * features follow the profile: @ref VDM_F_RING_ALL only holds what is built
+ * in, so devices never offer what the library cannot do, and vdm_vq_init()
+ * refuses a feature left out with VDM_ENOTSUP.
+ *
+ * Build the callers with the same -D values as the library: the header
+ * macros (VDM_F_RING_ALL) depend on them. The ABI (struct sizes, exported
+ * symbols) does not change with the profile.
+ */
+#ifndef VDM_CONFIG_H
+#define VDM_CONFIG_H
+
+/** Packed virtqueues (VIRTIO_F_RING_PACKED, src/virtqueue_packed.c). */
+#ifndef VDM_CONFIG_PACKED
+#define VDM_CONFIG_PACKED 1
+#endif
+/** Indirect descriptor tables (VIRTIO_F_INDIRECT_DESC). */
+#ifndef VDM_CONFIG_INDIRECT
+#define VDM_CONFIG_INDIRECT 1
+#endif
+/** used_event / avail_event notification suppression (VIRTIO_F_EVENT_IDX). */
+#ifndef VDM_CONFIG_EVENT_IDX
+#define VDM_CONFIG_EVENT_IDX 1
+#endif
+/** In-order use of buffers (VIRTIO_F_IN_ORDER). */
+#ifndef VDM_CONFIG_IN_ORDER
+#define VDM_CONFIG_IN_ORDER 1
+#endif
+/** Extra data on driver notifications (VIRTIO_F_NOTIFICATION_DATA). */
+#ifndef VDM_CONFIG_NOTIFICATION_DATA
+#define VDM_CONFIG_NOTIFICATION_DATA 1
+#endif
+/** Per-queue reset (VIRTIO_F_RING_RESET). */
+#ifndef VDM_CONFIG_RING_RESET
+#define VDM_CONFIG_RING_RESET 1
+#endif
+/** The virtio-mmio transport (transports/mmio.c). */
+#ifndef VDM_CONFIG_MMIO
+#define VDM_CONFIG_MMIO 1
+#endif
+/** The virtio-pci transport (transports/pci_*.c). */
+#ifndef VDM_CONFIG_PCI
+#define VDM_CONFIG_PCI 1
+#endif
+/** The vhost-user backend (transports/vhost_user*.c). */
+#ifndef VDM_CONFIG_VHOST_USER
+#define VDM_CONFIG_VHOST_USER 1
+#endif
+
+#endif /* VDM_CONFIG_H */
