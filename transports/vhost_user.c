@@ -89,9 +89,16 @@ static const struct vdm_transport_ops vu_tops = {
 /* ------------------------------------------------------------------------ */
 /* Features, status, config, reset */
 
+/* Transport bits a front-end implements on its own side and may pass on
+ * anyway: QEMU's generic vhost-user front-ends (vhost-user-gpu) forward the
+ * guest's features unfiltered, VIRTIO_F_RING_RESET included, and reset a
+ * queue with ring messages. Accepted and dropped: the device never sees
+ * them. */
+#define FRONTEND_OWN_FEATURES VDM_F_RING_RESET
+
 static int on_set_features(struct vu_state *s, struct vu_msg *m)
 {
-    uint64_t f = rd64(m->p);
+    uint64_t f = rd64(m->p) & ~FRONTEND_OWN_FEATURES;
     uint64_t virt = f & ~VDM_VHOST_USER_F_PROTOCOL_FEATURES;
     uint16_t q, n = dev_queues(s);
     int busy = 0;

@@ -12,7 +12,8 @@
  * at the same time).
  *
  * Headless: out=DIR writes each scanout's picture to DIR/scanoutN.ppm (P6)
- * after every flush, and the cursor state to DIR/cursor.txt.
+ * after every flush, the cursor state to DIR/cursor.txt and each output's
+ * EDID to DIR/edidN.bin.
  *
  * Options: outputs=N (1..16), width=, height= (per output, default
  * 1024x768), edid=on|off, out=DIR, max-mem=MiB (host storage for
@@ -453,6 +454,15 @@ static int gpu_create(struct vdev *d, struct vd_opts *o)
                          (uint32_t)h, name);
             g->disp[i].edid = g->o[i].edid;
             g->disp[i].edid_len = sizeof(g->o[i].edid);
+            if (g->dir != NULL) { /* what the guest should read */
+                char path[512];
+                snprintf(path, sizeof(path), "%s/edid%u.bin", g->dir, i);
+                FILE *f = fopen(path, "wb");
+                if (f != NULL) {
+                    fwrite(g->o[i].edid, 1, sizeof(g->o[i].edid), f);
+                    fclose(f);
+                }
+            }
         }
     }
     g->backing = calloc(NBACKING, sizeof(*g->backing));
