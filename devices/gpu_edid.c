@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A 128-byte EDID 1.4 base block for one display mode (VESA E-EDID
  * release A2): header, vendor "VDM", sRGB colour, one preferred detailed
- * timing (reduced blanking, 60 Hz), range limits, a monitor name. What a
+ * timing (reduced blanking, 60 Hz), the established 640x480, 800x600 and
+ * 1024x768 modes, range limits, a monitor name. What a
  * host without a real display hands to GET_EDID. */
 #include "vdm/devices/gpu.h"
 
@@ -86,6 +87,10 @@ int vdm_gpu_edid(uint8_t *buf, uint32_t cap, uint32_t width, uint32_t height,
                         (chroma[6] & 3u) << 2 | (chroma[7] & 3u));
     for (i = 0; i < 8; i++)
         buf[27 + i] = (uint8_t)(chroma[i] >> 2);
+    /* Established timings: 640x480, 800x600 and 1024x768 at 60 Hz, so a
+     * driver can switch modes on any display. */
+    buf[35] = 0x20;
+    buf[36] = 0x09;
     for (i = 38; i < 54; i++)
         buf[i] = 1; /* standard timings unused */
 
@@ -94,12 +99,14 @@ int vdm_gpu_edid(uint8_t *buf, uint32_t cap, uint32_t width, uint32_t height,
 
     d = buf + 72; /* display range limits */
     put_descriptor_head(d, 0xfd);
-    d[5] = 50;                                     /* vertical Hz, min */
-    d[6] = 75;                                     /* max */
-    d[7] = 1;                                      /* horizontal kHz, min */
-    d[8] = 255;                                    /* max */
-    d[9] = (uint8_t)(clk10 > 255u ? 255u : clk10); /* pixel clock / 10 MHz */
-    d[10] = 1;                                     /* range limits only */
+    d[5] = 50;  /* vertical Hz, min */
+    d[6] = 75;  /* max */
+    d[7] = 1;   /* horizontal kHz, min */
+    d[8] = 255; /* max */
+    /* pixel clock / 10 MHz: the preferred mode's, and at least the 65 MHz
+     * of the established 1024x768 mode */
+    d[9] = (uint8_t)(clk10 > 255u ? 255u : clk10 < 7u ? 7u : clk10);
+    d[10] = 1; /* range limits only */
     d[11] = 0x0a;
     for (i = 12; i < 18; i++)
         d[i] = 0x20;

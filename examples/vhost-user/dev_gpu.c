@@ -272,6 +272,10 @@ static void h_cursor(void *host, const struct vdm_gpu_cursor *c)
     struct gpu *g = d->priv;
     uint32_t pos[3] = {c->scanout, c->x, c->y};
 
+    vd_log(d, VDM_LOG_INFO, "cursor %u: %u,%u %s", c->scanout, c->x, c->y,
+           c->what == VDM_GPU_CURSOR_MOVE ? "moved"
+           : c->pixels != NULL            ? "shown"
+                                          : "hidden");
     if (c->what == VDM_GPU_CURSOR_UPDATE && c->pixels != NULL) {
         uint32_t hot[2] = {c->hot_x, c->hot_y};
         uint8_t *p =

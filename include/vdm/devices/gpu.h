@@ -368,7 +368,8 @@ VDM_API uint32_t vdm_gpu_resources(const struct vdm_gpu *g);
 
 /**
  * @brief Write a 128-byte EDID 1.4 base block for a @p width x @p height
- *        display (one preferred detailed timing at 60 Hz, monitor name
+ *        display (one preferred detailed timing at 60 Hz, the established
+ *        640x480, 800x600 and 1024x768 modes, monitor name
  *        @p name (up to 13 characters), range limits, checksum) into
  *        @p buf.
  * @return 128; VDM_EINVAL (NULL, @p cap < 128, width or height 0 or above
