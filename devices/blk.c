@@ -19,7 +19,7 @@
 
 #include "abi_internal.h"
 #include "le.h"
-#include "vdm/kit.h"
+#include "kit_internal.h"
 
 /* ------------------------------------------------------------------------ */
 /* State */
@@ -101,9 +101,9 @@ static struct blk_req *breq(struct vdm_kit_req *kr)
     return (struct blk_req *)vdm_kit_req_priv(kr);
 }
 
-static void *token_of(struct blk *s, const struct blk_req *r)
+static void *token_of(const struct blk_req *r)
 {
-    return (void *)vdm_kit_token(&s->kit, r->kr);
+    return (void *)vdmi_kit_token(r->kr);
 }
 
 static void blk_log(const struct blk *s, int level, const char *msg)
@@ -146,7 +146,7 @@ static uint32_t blk_end(struct blk_req *r)
         r->kr->chain.iov[r->fix_idx] = r->fix;
         r->fix_idx = NONE;
     }
-    if (vdm_kit_req_live(r->kr) && r->status_ptr != NULL) {
+    if (vdmi_kit_req_live(r->kr) && r->status_ptr != NULL) {
         *(volatile uint8_t *)r->status_ptr = r->status;
         written = (r->status == VDM_BLK_S_OK ? r->data_len : 0) + 1;
     }
@@ -219,8 +219,8 @@ static void blk_rw(struct blk *s, struct blk_req *r, uint64_t sector, int write)
         r->data_len = dlen;
     }
     r->pending++;
-    rc = write ? s->ops->write(s->host, sector, iov, n, token_of(s, r))
-               : s->ops->read(s->host, sector, iov, n, token_of(s, r));
+    rc = write ? s->ops->write(s->host, sector, iov, n, token_of(r))
+               : s->ops->read(s->host, sector, iov, n, token_of(r));
     if (rc < 0) {
         r->pending--;
         merge_status(r, VDM_BLK_S_IOERR);
@@ -237,7 +237,7 @@ static void blk_flush(struct blk *s, struct blk_req *r)
         return;
     }
     r->pending++;
-    rc = s->ops->flush(s->host, token_of(s, r));
+    rc = s->ops->flush(s->host, token_of(r));
     if (rc < 0) {
         r->pending--;
         merge_status(r, VDM_BLK_S_IOERR);
@@ -316,13 +316,13 @@ static void blk_dwz(struct blk *s, struct blk_req *r, uint32_t type)
             continue;
         r->pending++;
         rc = wz ? s->ops->write_zeroes(s->host, sector, nsec,
-                                       fl & VDM_BLK_SEG_F_UNMAP, token_of(s, r))
-                : s->ops->discard(s->host, sector, nsec, token_of(s, r));
+                                       fl & VDM_BLK_SEG_F_UNMAP, token_of(r))
+                : s->ops->discard(s->host, sector, nsec, token_of(r));
         if (rc < 0) {
             r->pending--;
             st = VDM_BLK_S_IOERR;
         }
-        if (!vdm_kit_req_live(r->kr))
+        if (!vdmi_kit_req_live(r->kr))
             return; /* reset from inside the host call: stop */
     }
     merge_status(r, st);
@@ -707,7 +707,7 @@ int vdm_blk_complete(struct vdm_blk *blk, void *token, int status)
 
     if (s == NULL)
         return VDM_EINVAL;
-    kr = vdm_kit_lookup(&s->kit, (uintptr_t)token);
+    kr = vdmi_kit_lookup(vdmi_kit(&s->kit), (uintptr_t)token);
     r = kr != NULL ? breq(kr) : NULL;
     if (r == NULL || r->pending == 0) {
         blk_log(s, VDM_LOG_WARN, "blk: completion of an unknown token");
@@ -719,7 +719,7 @@ int vdm_blk_complete(struct vdm_blk *blk, void *token, int status)
     else
         merge_status(r, VDM_BLK_S_IOERR);
     if (--r->pending != 0)
-        return vdm_kit_req_live(kr) ? 0 : VDM_ESTATE;
+        return vdmi_kit_req_live(kr) ? 0 : VDM_ESTATE;
     if (vdm_kit_finish(&s->kit, kr, blk_end(r)) == VDM_ESTATE) {
         blk_log(s, VDM_LOG_INFO, "blk: completion after reset dropped");
         return VDM_ESTATE;

@@ -30,7 +30,7 @@
 #include "fuzz_util.h"
 #include "vdm/device.h"
 
-#define FD_MAXQ 2u  /**< Most queues of a fuzzed device. */
+#define FD_MAXQ 4u  /**< Most queues of a fuzzed device (sound: 4). */
 #define FD_QMAX 64u /**< Largest queue size offered. */
 
 /** @brief How a kick reaches the device (the target's transport). */

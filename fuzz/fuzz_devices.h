@@ -17,6 +17,9 @@
     X(blk, BLK)                                                                \
     X(rng, RNG)                                                                \
     X(input, INPUT)                                                            \
+    X(sound, SOUND)                                                            \
+    X(i2c, I2C)                                                                \
+    X(gpio, GPIO)                                                              \
     X(gpu, GPU)
 
 #endif

@@ -198,6 +198,97 @@ static void blk_traffic(struct fz_out *o, int pre, unsigned q, int mode)
 #undef P
 }
 
+/* One i2c request: header (7-bit addr << 1, flags), @p n data bytes out
+ * (write) or @p n + status in (read). */
+static void e_i2c(struct fz_out *o, int pre, uint16_t addr, uint32_t flags,
+                  uint8_t n)
+{
+    uint16_t outl[2] = {8, n}, inl[2] = {n, 1};
+    int rd = (flags & 2u) != 0;
+    uint8_t hdr[8] = {
+        (uint8_t)addr, (uint8_t)(addr >> 8), 0, 0, (uint8_t)flags, 0, 0, 0};
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    if (rd)
+        e_buf(o, 0, outl, 1, inl, n ? 2 : 1, 0);
+    else
+        e_buf(o, 0, outl, n ? 2 : 1, inl + 1, 1, 0);
+    fo_u8(o, rd ? 0 : n);
+    fo_bytes(o, hdr, 8);
+    for (uint8_t i = 0; !rd && i < n; i++)
+        fo_u8(o, i);
+}
+
+static void i2c_traffic(struct fz_out *o, int pre)
+{
+    e_i2c(o, pre, 0xa0, 1, 1);   /* write register, FAIL_NEXT */
+    e_i2c(o, pre, 0xa0, 2, 8);   /* read 8: ends the group */
+    e_i2c(o, pre, 0x90, 0, 0);   /* zero-length write */
+    e_i2c(o, pre, 0x90, 2, 0);   /* zero-length read */
+    e_i2c(o, pre, 0xa5f4, 0, 2); /* 10-bit */
+    e_i2c(o, pre, 0xa1, 4, 1);   /* bad address, reserved flag */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 1, 2); /* complete a kept transfer */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_reap(o, 0);
+}
+
+/* One gpio request (type, line, value) with a @p rlen-byte response. */
+static void e_gpio(struct fz_out *o, int pre, uint16_t type, uint16_t line,
+                   uint32_t value, uint16_t rlen)
+{
+    uint16_t outl[1] = {8}, inl[1] = {rlen};
+    uint8_t req[8] = {
+        (uint8_t)type, 0, (uint8_t)line, 0, (uint8_t)value, 0, 0, 0};
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, 0, outl, 1, inl, 1, 0);
+    fo_u8(o, 0x80); /* raw request bytes */
+    fo_bytes(o, req, 8);
+}
+
+static void e_gpio_ev(struct fz_out *o, int pre, uint16_t line)
+{
+    uint16_t outl[1] = {2}, inl[1] = {1};
+    uint8_t req[8] = {(uint8_t)line, 0};
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, 1, outl, 1, inl, 1, 0);
+    fo_u8(o, 0xc0); /* raw, 2 bytes */
+    fo_bytes(o, req, 8);
+}
+
+static void gpio_traffic(struct fz_out *o, int pre)
+{
+    e_gpio(o, pre, 1, 0, 0, 1 + 27); /* names: 8 lines */
+    e_gpio(o, pre, 2, 1, 0, 2);
+    e_gpio(o, pre, 5, 4, 1, 2);
+    e_gpio(o, pre, 3, 4, 1, 2);
+    e_gpio(o, pre, 6, 1, 3, 2); /* both edges on in1 */
+    e_gpio(o, pre, 4, 1, 0, 2);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 0);
+    e_gpio_ev(o, pre, 1);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 1);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 1, 1 | 1u << 8); /* in1 rises */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_reap(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_reap(o, 1);
+}
+
 static void rng_traffic(struct fz_out *o, int pre)
 {
     uint16_t l1[1] = {64}, l2[2] = {16, 300};
@@ -721,6 +812,68 @@ static void vq_primed_seeds(const char *target, int packed)
 /* Device targets                                                           */
 /* ------------------------------------------------------------------------ */
 
+/* virtio-snd traffic (fuzz/dev_sound.c reads a request as: code index,
+ * length byte, bytes): PCM_INFO, SET_PARAMS, PREPARE on the controlq, a
+ * period on the txq, START, a completion by the host, an event buffer and a
+ * jack event. */
+static void snd_ctl(struct fz_out *o, int pre, uint8_t k, const uint8_t *b,
+                    uint8_t len, uint16_t resp)
+{
+    uint16_t outl[1] = {len}, inl[1] = {resp};
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, 0, outl, 1, inl, 1, 0);
+    fo_u8(o, k);
+    fo_u8(o, (uint8_t)(len - 4));
+    fo_bytes(o, b, len);
+}
+
+static void sound_traffic(struct fz_out *o, int pre)
+{
+    static const uint8_t info[16] = {0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 32};
+    static const uint8_t params[24] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0,
+                                       0, 1, 0, 0, 0, 0, 0, 0, 2, 5, 7, 0};
+    static const uint8_t pcm0[8] = {0};
+    static const uint8_t xfer[16] = {0};
+    uint16_t outl[1] = {64}, inl[1] = {8}, ev[1] = {8};
+    snd_ctl(o, pre, 2, info, 16, 4 + 96);
+    snd_ctl(o, pre, 3, params, 24, 4);
+    snd_ctl(o, pre, 4, pcm0, 8, 4);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, 2, outl, 1, inl, 1, 0);
+    fo_u8(o, 16); /* index 16: code 0 = stream 0 */
+    fo_u8(o, 12);
+    fo_bytes(o, xfer, 16);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 2);
+    snd_ctl(o, pre, 6, pcm0, 8, 4);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 0, 0); /* complete the period */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, 1, NULL, 0, ev, 1, 0);
+    fo_u8(o, 0);
+    fo_u8(o, 0);
+    fo_bytes(o, xfer, 4);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 3, 0x100); /* jack 0 connected */
+    for (unsigned q = 0; q < 3; q++) {
+        if (pre >= 0)
+            fo_u8(o, (uint32_t)pre);
+        e_reap(o, q);
+    }
+}
+
 static void devt_header(uint8_t cb, uint8_t qsel, uint64_t feat, uint8_t fl)
 {
     start();
@@ -786,6 +939,13 @@ static void devt_seeds(void)
     devt_header(0, 4, VDM_F_INDIRECT_DESC, VQF_HOOKS);
     rng_traffic(&O, DEVT_OP_DEV);
     save("rng", "hooks");
+    devt_header(0, 4, VDM_F_EVENT_IDX | VDM_F_INDIRECT_DESC, 0);
+    sound_traffic(&O, DEVT_OP_DEV);
+    devt_tail();
+    save("sound", "split");
+    devt_header(0x10, 4, VDM_F_RING_PACKED | ring, 0);
+    sound_traffic(&O, DEVT_OP_DEV);
+    save("sound", "packed");
     for (uint8_t prof = 0; prof < 3; prof++) {
         char name[32];
         devt_header((uint8_t)(prof | 0x80 | (3 << 2)), 3,
@@ -807,6 +967,24 @@ static void devt_seeds(void)
         input_traffic(&O, DEVT_OP_DEV);
         snprintf(name, sizeof(name), "profile-%u", prof);
         save("input", name);
+    }
+    for (uint8_t m = 0; m < 4; m++) {
+        char name[32];
+        devt_header(m, 3, m == 1 ? VDM_F_RING_PACKED | 1ull : 1ull, 0);
+        i2c_traffic(&O, DEVT_OP_DEV);
+        devt_tail();
+        i2c_traffic(&O, DEVT_OP_DEV);
+        snprintf(name, sizeof(name), "mode-%u", m);
+        save("i2c", name);
+    }
+    for (uint8_t cb = 0; cb < 4; cb++) {
+        char name[32];
+        devt_header(cb, 3, (cb == 1 ? VDM_F_RING_PACKED : 0) | 1ull, 0);
+        gpio_traffic(&O, DEVT_OP_DEV);
+        devt_tail();
+        gpio_traffic(&O, DEVT_OP_DEV);
+        snprintf(name, sizeof(name), "hooks-%u", cb);
+        save("gpio", name);
     }
     {
         static const struct {
@@ -1028,6 +1206,8 @@ static void traffic_kind(struct fz_out *o, int pre)
     switch (cur_kind) {
     case FZ_KIND_BLK: blk_traffic(o, pre, cur_q, 0); break;
     case FZ_KIND_RNG: rng_traffic(o, pre); break;
+    case FZ_KIND_I2C: i2c_traffic(o, pre); break;
+    case FZ_KIND_GPIO: gpio_traffic(o, pre); break;
     case FZ_KIND_GPU: gpu_traffic(o, pre); break;
     default: input_traffic(o, pre); break;
     }
@@ -1046,7 +1226,7 @@ static void drv_alloc_rings(int on)
     }
 }
 
-static const uint8_t kind_cb[FZ_KIND_COUNT] = {0x06, 0, 0x8c, 0xe7};
+static const uint8_t kind_cb[FZ_KIND_COUNT] = {0x06, 0, 0x8c, 0, 0, 0, 0xe7};
 
 static void mmio_seed(unsigned kind, uint64_t want, int hooks, const char *name)
 {
@@ -1194,9 +1374,10 @@ static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
     const uint16_t num = 16;
     const uint32_t ack = VDM_VHOST_USER_F_NEED_REPLY;
     const int32_t ev = 6; /* an eventfd */
-    unsigned nq = kind == FZ_KIND_RNG                            ? 1
+    unsigned nq = kind == FZ_KIND_RNG     ? 1
                   : kind == FZ_KIND_INPUT || kind == FZ_KIND_GPU ? 2
-                                                                 : 1;
+                  : kind == FZ_KIND_SOUND ? 4
+                                          : 1;
     struct vu_front *f = &FE;
     vu_front_init(f, vu_record, NULL, NULL, 0, NULL);
     start();

@@ -15,84 +15,8 @@
 #include "vdm/kit.h"
 
 #include "abi_internal.h"
+#include "kit_internal.h"
 #include "virtqueue_internal.h"
-
-#define KIT_MAGIC 0x6b69744bu /* "Ktik" */
-#define NONE      UINT32_MAX
-
-/* Tokens: slot index in the low bits, sequence number above. */
-#define TOKEN_SHIFT    26
-#define TOKEN_IDX_MASK ((((uintptr_t)1) << TOKEN_SHIFT) - 1)
-#define TOKEN_SEQ_MASK (UINTPTR_MAX >> TOKEN_SHIFT)
-
-#define DEFAULT_BUDGET 256u
-
-#define WARN_TRUNCATED 1u /* chain with more spans than a slot holds */
-#define WARN_NOSTATUS  2u /* ... and no room for its error status */
-#define WARN_PUSH      4u /* push failed */
-
-enum { SLOT_FREE = 0, SLOT_ACTIVE = 1, SLOT_ZOMBIE = 2 };
-
-/* A queue's bookkeeping slot. */
-struct kit_queue {
-    uint32_t free_head; /* slot index, NONE when all are taken */
-    uint32_t nactive;   /* slots ACTIVE */
-    uint32_t nzombie;   /* slots ZOMBIE */
-    uint32_t gen;       /* bumped by every reset of the queue */
-    uint32_t npushed;   /* pushed during the running pass */
-    uint8_t busy;       /* a pass is running */
-    uint8_t stalled;    /* the last pass stopped for want of a slot */
-    uint8_t reserved[2];
-};
-
-_Static_assert(sizeof(struct kit_queue) <= sizeof(struct vdm_kit_req),
-               "queue bookkeeping must fit a slot");
-
-struct kit {
-    uint32_t magic;
-    uint16_t nq;
-    uint16_t nqdesc;
-    struct vdm_dev *dev;
-    const struct vdm_kit_queue *qd;
-    void *ctx;
-    unsigned char *slots;
-    struct vdm_iov *iovs;
-    uint32_t stride;
-    uint32_t per_q;
-    uint32_t iov_per_req;
-    uint32_t budget;
-    uint32_t warned;
-};
-
-_Static_assert(sizeof(struct kit) <= VDM_KIT_SIZE,
-               "VDM_KIT_SIZE too small for struct kit");
-_Static_assert(alignof(struct kit) <= alignof(struct vdm_kit),
-               "struct vdm_kit storage is under-aligned");
-
-static struct kit *kit_of(struct vdm_kit *k)
-{
-    struct kit *s;
-
-    if (k == NULL)
-        return NULL;
-    s = (struct kit *)(void *)k->opaque;
-    return s->magic == KIT_MAGIC ? s : NULL;
-}
-
-static const struct kit *ckit_of(const struct vdm_kit *k)
-{
-    const struct kit *s;
-
-    if (k == NULL)
-        return NULL;
-    s = (const struct kit *)(const void *)k->opaque;
-    return s->magic == KIT_MAGIC ? s : NULL;
-}
-
-static size_t per_block(const struct kit *s)
-{
-    return (size_t)s->per_q + 1u;
-}
 
 static void *slot_at(const struct kit *s, size_t idx)
 {
@@ -109,16 +33,23 @@ static struct vdm_kit_req *req_at(const struct kit *s, size_t idx)
     return (struct vdm_kit_req *)slot_at(s, idx);
 }
 
+/* A request slot's index, kept in its reserved1 by vdm_kit_init() (no
+ * division on the request path); checked, recomputed if it was clobbered. */
 static size_t req_index(const struct kit *s, const struct vdm_kit_req *r)
 {
+    size_t idx = r->reserved1;
+
+    if (VDM_LIKELY(idx < (size_t)s->nq * per_block(s) && req_at(s, idx) == r))
+        return idx;
     return (size_t)((const unsigned char *)r - s->slots) / s->stride;
 }
 
-static struct vdm_iov *req_iov(const struct kit *s, size_t idx)
+/* Span array of request slot @p idx of queue @p q. */
+static struct vdm_iov *req_iov(const struct kit *s, uint16_t q, size_t idx)
 {
-    size_t q = idx / per_block(s), k = idx % per_block(s) - 1u;
+    size_t base = (size_t)q * per_block(s), k = idx - base - 1u;
 
-    return s->iovs + (q * s->per_q + k) * s->iov_per_req;
+    return s->iovs + ((size_t)q * s->per_q + k) * s->iov_per_req;
 }
 
 static const struct vdm_kit_queue *qdesc(const struct kit *s, uint16_t q)
@@ -170,15 +101,23 @@ int vdm_kit_init(struct vdm_kit *k, struct vdm_dev *dev,
     s->per_q = c.per_queue;
     s->iov_per_req = c.iov_per_req;
     s->budget = c.budget != 0 ? c.budget : DEFAULT_BUDGET;
+    s->nslots = (uint32_t)nslots;
     __builtin_memset(s->slots, 0, (size_t)nslots * s->stride);
     for (q = 0; q < s->nq; q++) {
         size_t base = (size_t)q * per_block(s);
         uint32_t i;
 
         qstate(s, q)->free_head = (uint32_t)base + 1u;
-        for (i = 1; i <= s->per_q; i++)
+        /* the bookkeeping slot's bytes past struct kit_queue: never a
+         * request (vdm_kit_lookup) */
+        req_at(s, base)->reserved1 = NONE;
+        for (i = 1; i <= s->per_q; i++) {
             req_at(s, base + i)->next_free =
                 i < s->per_q ? (uint32_t)(base + i + 1u) : NONE;
+            req_at(s, base + i)->reserved1 = (uint32_t)(base + i);
+            req_at(s, base + i)->chain.iov = req_iov(s, q, base + i);
+            req_at(s, base + i)->chain.iov_cap = s->iov_per_req;
+        }
     }
     s->magic = KIT_MAGIC;
     return 0;
@@ -208,47 +147,53 @@ static int kit_put_back(struct kit *s, struct vdm_kit_req *r);
 static int kit_finish(struct kit *s, struct vdm_kit_req *r, uint32_t written)
 {
     struct kit_queue *qs = qstate(s, r->queue);
+    int rc = 0;
 
     vdm_mem_release(vdm_dev_mem(s->dev), r->chain.iov, chain_spans(r));
     if (r->state == SLOT_ZOMBIE) {
         qs->nzombie--;
-        free_slot(s, qs, r);
-        if (qs->stalled && !qs->busy)
-            (void)kit_run_queue(s, r->queue);
-        return VDM_ESTATE;
-    }
-    {
+        rc = VDM_ESTATE;
+    } else {
         struct vdm_vq *vq = vdm_dev_queue(s->dev, r->queue);
 
         if (vq != NULL) {
             if (vdm_vq_push(vq, r->chain.id, written) < 0)
                 kit_warn(s, WARN_PUSH, "kit: used push failed");
-            else if (qs->busy)
+            else if (qs->busy != 0u)
                 qs->npushed++;
             else
                 (void)vdm_dev_notify_used(s->dev, r->queue);
         }
+        qs->nactive--;
     }
-    qs->nactive--;
     free_slot(s, qs, r);
-    /* A slot came free for a queue that ran out of them. */
-    if (qs->stalled && !qs->busy)
-        (void)kit_run_queue(s, r->queue);
-    return 0;
+    return rc;
+}
+
+/* A slot came free (outside a pass) for a queue that ran out of them: take
+ * up its waiting chains. Called by the public entry points only, so the
+ * queue service is never re-entered from below. */
+static void kit_resume(struct kit *s, uint16_t q)
+{
+    const struct kit_queue *qs = qstate(s, q);
+
+    if (qs->stalled != 0u && qs->busy == 0u)
+        (void)kit_run_queue(s, q);
 }
 
 /* A chain with more spans than a slot holds: answer it with the queue's
  * error status where the driver looks for it, so it never completes as
  * "nothing happened". Returns the bytes written. */
-static uint32_t answer_truncated(struct kit *s, struct vdm_kit_req *r,
-                                 const struct vdm_kit_queue *d)
+static uint32_t write_error(struct kit *s, struct vdm_kit_req *r,
+                            const struct vdm_kit_queue *d)
 {
     const struct vdm_chain *c = &r->chain;
+    /* The descriptor the pop recorded beyond the spans that fit (see
+     * VQ_TAIL_*): only a truncated pop leaves one. */
     uint64_t gpa = (uint64_t)c->reserved[0] | ((uint64_t)c->reserved[1] << 32);
-    uint32_t tlen = c->reserved[2], n = d->status_len;
+    uint32_t tlen = r->truncated != 0u ? c->reserved[2] : 0u;
+    uint32_t n = d->status_len;
 
-    kit_warn(s, WARN_TRUNCATED,
-             "kit: request has more spans than the device takes");
     if (d->status_at == VDM_KIT_STATUS_NONE || n == 0)
         return 0;
     if (d->status_at == VDM_KIT_STATUS_TAIL) {
@@ -269,11 +214,19 @@ static uint32_t answer_truncated(struct kit *s, struct vdm_kit_req *r,
     return 0;
 }
 
+static uint32_t answer_truncated(struct kit *s, struct vdm_kit_req *r,
+                                 const struct vdm_kit_queue *d)
+{
+    kit_warn(s, WARN_TRUNCATED,
+             "kit: request has more spans than the device takes");
+    return write_error(s, r, d);
+}
+
 /* Pop one chain of queue q into a free slot. 1: *out set; 2: a truncated
  * chain was answered; 0: queue empty; VDM_EBUSY: no free slot; other
  * negative: queue not usable. */
-static int take_one(struct kit *s, uint16_t q, struct vdm_vq *vq,
-                    struct vdm_kit_req **out)
+static inline int take_one(struct kit *s, uint16_t q, struct vdm_vq *vq,
+                           struct vdm_kit_req **out)
 {
     struct kit_queue *qs = qstate(s, q);
     const struct vdm_kit_queue *d = qdesc(s, q);
@@ -286,9 +239,8 @@ static int take_one(struct kit *s, uint16_t q, struct vdm_vq *vq,
         return VDM_EBUSY;
     }
     r = req_at(s, idx);
-    __builtin_memset(&r->chain, 0, sizeof(r->chain));
-    r->chain.iov = req_iov(s, idx);
-    r->chain.iov_cap = s->iov_per_req;
+    /* chain.iov and iov_cap are the slot's own, set at init; the pop
+     * fills the rest */
     r->chain.reserved[2] = d->status_at == VDM_KIT_STATUS_TAIL   ? VQ_TAIL_LAST
                            : d->status_at == VDM_KIT_STATUS_HEAD ? VQ_TAIL_FIRST
                                                                  : 0u;
@@ -309,6 +261,9 @@ static int take_one(struct kit *s, uint16_t q, struct vdm_vq *vq,
         kit_warn(s, WARN_TRUNCATED,
                  "kit: request has more spans than the device takes, using "
                  "the first ones");
+    else if (rc == VDM_ENOSPC && (d->flags & VDM_KIT_Q_SERVE_TRUNCATED) != 0u)
+        kit_warn(s, WARN_TRUNCATED,
+                 "kit: request has more spans than the device takes");
     else if (rc == VDM_ENOSPC) {
         (void)kit_finish(s, r, answer_truncated(s, r, d));
         return 2;
@@ -434,51 +389,62 @@ static int kit_put_back(struct kit *s, struct vdm_kit_req *r)
     return 0;
 }
 
-int vdm_kit_put_back(struct vdm_kit *k, struct vdm_kit_req *r)
+uint32_t vdm_kit_answer_error(struct vdm_kit *k, struct vdm_kit_req *r)
 {
     struct kit *s = kit_of(k);
 
+    if (s == NULL || r == NULL || r->state != SLOT_ACTIVE)
+        return 0;
+    return write_error(s, r, qdesc(s, r->queue));
+}
+
+int vdm_kit_put_back(struct vdm_kit *k, struct vdm_kit_req *r)
+{
+    struct kit *s = kit_of(k);
+    uint16_t q;
+    int rc;
+
     if (s == NULL || r == NULL || r->state == SLOT_FREE)
         return VDM_EINVAL;
-    return kit_put_back(s, r);
+    q = r->queue;
+    rc = kit_put_back(s, r);
+    kit_resume(s, q);
+    return rc;
 }
 
 int vdm_kit_finish(struct vdm_kit *k, struct vdm_kit_req *r, uint32_t written)
 {
     struct kit *s = kit_of(k);
+    uint16_t q;
+    int rc;
 
     if (s == NULL || r == NULL || r->state == SLOT_FREE)
         return VDM_EINVAL;
-    return kit_finish(s, r, written);
+    q = r->queue;
+    rc = kit_finish(s, r, written);
+    kit_resume(s, q);
+    return rc;
 }
 
 uintptr_t vdm_kit_token(const struct vdm_kit *k, const struct vdm_kit_req *r)
 {
-    const struct kit *s = ckit_of(k);
-
-    if (s == NULL || r == NULL)
+    if (ckit_of(k) == NULL || r == NULL)
         return 0;
-    return ((uintptr_t)r->seq << TOKEN_SHIFT) | (uintptr_t)req_index(s, r);
+    /* a clobbered reserved1 makes a token vdm_kit_lookup() refuses, never
+     * a wrong request */
+    return vdmi_kit_token(r);
 }
 
 struct vdm_kit_req *vdm_kit_lookup(const struct vdm_kit *k, uintptr_t token)
 {
     const struct kit *s = ckit_of(k);
-    size_t idx = (size_t)(token & TOKEN_IDX_MASK);
-    struct vdm_kit_req *r;
 
-    if (s == NULL || idx >= (size_t)s->nq * per_block(s) ||
-        idx % per_block(s) == 0)
-        return NULL;
-    r = req_at(s, idx);
-    if (r->state == SLOT_FREE || (uintptr_t)r->seq != (token >> TOKEN_SHIFT))
-        return NULL;
-    return r;
+    return s != NULL ? vdmi_kit_lookup(s, token) : NULL;
 }
 
 int vdm_kit_req_live(const struct vdm_kit_req *r)
 {
-    return r != NULL && r->state == SLOT_ACTIVE;
+    return r != NULL && vdmi_kit_req_live(r);
 }
 
 static void abandon_queue(struct kit *s, uint16_t q)

@@ -87,6 +87,31 @@ mem_region(const struct mem_view *v, uint64_t a, uint32_t *hint, uint64_t *off)
     return NULL;
 }
 
+uint8_t *vdm_mem_hit_scan(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
+                          uint32_t access, uint32_t *hint)
+{
+    struct mem_view v;
+    uint64_t off;
+    uint32_t i;
+    uint8_t *p;
+
+    mem_view(m, &v);
+    /* mem_region(): the hinted region first; when it holds gpa the general
+     * path maps its part there and goes on in the next region */
+    if (*hint < v.n && region_has(&v.r[*hint], gpa, &off))
+        return NULL;
+    for (i = 0; i < v.n; i++) {
+        if (region_has(&v.r[i], gpa, &off))
+            break;
+    }
+    if (i == v.n || len == 0)
+        return NULL;
+    p = vdm_mem_hit(m, gpa, len, access, i);
+    if (p != NULL)
+        *hint = i;
+    return p;
+}
+
 /*
  * Resolve the first piece of [gpa, gpa + len) (len > 0, not wrapping):
  * either the part inside the region holding gpa, or what the translate hook

@@ -55,6 +55,19 @@ static inline uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa,
 }
 
 /*
+ * vdm_mem_hit() for when the hinted region does not hold @p gpa: the first
+ * region in table order that holds gpa, as the general path picks it, if
+ * the whole range lies in it (with vdm_mem_hit()'s checks); *hint is then
+ * set to it. NULL in every other case (the hinted region holds gpa, which
+ * the general path would split at its end; no region holds gpa; the range
+ * leaves the region; access refused): the caller takes the general path,
+ * which reaches the same verdict. Out of line: several regions in turn
+ * (memory crossing a region boundary, chains spread over regions).
+ */
+uint8_t *vdm_mem_hit_scan(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
+                          uint32_t access, uint32_t *hint);
+
+/*
  * vdm_mem_map() with a caller-kept region hint (the index of the region the
  * previous lookup hit, VDM_MEM_NO_HINT at first) and a different ENOSPC
  * contract: on VDM_ENOSPC the *filled spans stored in iov stay valid (hook

@@ -120,6 +120,8 @@ int vq_map_indirect(struct vq *q, uint64_t addr, uint32_t len,
     uint32_t hint = VDM_MEM_NO_HINT;
     void *p = vdm_mem_hit(q->mem, addr, len, VDM_MEM_READ, q->mem_hint);
 
+    if (p == NULL)
+        p = vdm_mem_hit_scan(q->mem, addr, len, VDM_MEM_READ, &q->mem_hint);
     if (VDM_LIKELY(p != NULL)) { /* the whole table in one region */
         *tbl = (const uint8_t *)p;
         *hooked = 0;

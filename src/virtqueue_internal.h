@@ -186,6 +186,28 @@ static inline void vq_walk_start(struct vq_walk *w, struct vdm_chain *c)
     /* err and why are only read after a failure, which sets them */
 }
 
+/* A walk taking over from a pop's fast loop, with what it gathered: @p
+ * ndata data descriptors, as @p nspan spans (no truncation yet). */
+VQ_INLINE void vq_walk_resume(struct vq_walk *w, struct vdm_chain *c,
+                              uint32_t nspan, uint32_t nread, uint32_t ndata,
+                              uint32_t read_len, uint32_t write_len,
+                              bool seen_write)
+{
+    w->iov = c->iov;
+    w->cap = c->iov_cap;
+    w->nspan = nspan;
+    w->nread = nread;
+    w->ndata = ndata;
+    w->read_len = read_len;
+    w->write_len = write_len;
+    w->total = (uint64_t)read_len + write_len;
+    w->seen_write = seen_write;
+    w->truncated = false;
+    w->tmode = c->reserved[2] & 3u; /* VQ_TAIL_*: the caller's request */
+    w->tail = c->reserved;
+    c->reserved[2] = 0;
+}
+
 /* Record why a walk failed; returns -1. */
 static inline int vq_walk_fail(struct vq_walk *w, int err, const char *why)
 {
@@ -210,10 +232,11 @@ VQ_INLINE int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr,
      * changed once all have passed. */
     if (VDM_LIKELY(len != 0 && w->nspan < w->cap && (write || !w->seen_write) &&
                    w->ndata < q->max_chain && w->total + len <= UINT32_MAX)) {
-        uint8_t *p =
-            vdm_mem_hit(q->mem, addr, len, write ? VDM_MEM_WRITE : VDM_MEM_READ,
-                        q->mem_hint);
+        uint32_t access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
+        uint8_t *p = vdm_mem_hit(q->mem, addr, len, access, q->mem_hint);
 
+        if (p == NULL)
+            p = vdm_mem_hit_scan(q->mem, addr, len, access, &q->mem_hint);
         if (VDM_LIKELY(p != NULL)) {
             struct vdm_iov *v = w->iov + w->nspan;
 

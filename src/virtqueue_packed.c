@@ -75,13 +75,16 @@ static VQ_NOINLINE int packed_indirect(struct vq *q, struct vq_walk *w,
         uint8_t e[16];
         struct vq_desc d;
 
-        /* Fetch the entry once into e; only e is used afterwards. */
-        if (vq_read_indirect(q, tbl, addr, i, e) != 0) {
+        /* Fetch the entry once into d; only d is used afterwards. */
+        if (VDM_LIKELY(tbl != NULL)) {
+            vq_desc_fetch(&d, tbl + (size_t)i * 16u);
+        } else if (vq_read_indirect(q, tbl, addr, i, e) == 0) {
+            vq_desc_fetch(&d, e);
+        } else {
             rc = vq_walk_fail(w, VDM_EFAULT,
                               "indirect table outside guest memory");
             break;
         }
-        vq_desc_fetch(&d, e);
         /* Only WRITE is valid in the table; NEXT and the id are reserved
          * and ignored, a nested table is refused. */
         if (d.w14 & VQ_DESC_F_INDIRECT) {
@@ -251,8 +254,12 @@ int vq_packed_pop(struct vq *q, struct vdm_chain *c)
                          (uint64_t)read_len + write_len + d.len > UINT32_MAX))
             goto slow;
         p = vdm_mem_hit(q->mem, d.addr, d.len, access, q->mem_hint);
-        if (VDM_UNLIKELY(p == NULL))
-            goto slow;
+        if (VDM_UNLIKELY(p == NULL)) {
+            /* another region (a chain spread over several) */
+            p = vdm_mem_hit_scan(q->mem, d.addr, d.len, access, &q->mem_hint);
+            if (p == NULL)
+                goto slow;
+        }
         iov[nspan].base = p;
         iov[nspan].len = d.len;
         iov[nspan].flags = write ? VDM_IOV_F_WRITE : 0;

@@ -59,6 +59,58 @@ static int split_refresh(struct vq *q)
     return ai != la;
 }
 
+/* Read indirect table entry @p idx once into @p d (table mapped: tbl,
+ * else read through guest memory at @p addr). 0, or -1 with w set. */
+static inline int split_ind_fetch(struct vq *q, struct vq_walk *w,
+                                  const uint8_t *tbl, uint64_t addr,
+                                  uint32_t idx, struct vq_desc *d)
+{
+    uint8_t e[16];
+
+    /* Fetch the entry once into d; only d is used afterwards. */
+    if (VDM_LIKELY(tbl != NULL)) {
+        vq_desc_fetch(d, tbl + (size_t)idx * 16u);
+        return 0;
+    }
+    if (vq_read_indirect(q, tbl, addr, idx, e) != 0)
+        return vq_walk_fail(w, VDM_EFAULT,
+                            "indirect table outside guest memory");
+    vq_desc_fetch(d, e);
+    return 0;
+}
+
+/*
+ * The entries of an indirect table of @p tlen entries, through their NEXT
+ * links, from entry number @p ind_n of the walk, already fetched into @p d,
+ * to the end. 0, or -1 with w->err and w->why set.
+ */
+static VQ_NOINLINE int split_ind_walk(struct vq *q, struct vq_walk *w,
+                                      const uint8_t *tbl, uint64_t addr,
+                                      uint32_t tlen, uint32_t ind_n,
+                                      struct vq_desc d)
+{
+    for (;;) {
+        if (d.w12 & VQ_DESC_F_INDIRECT)
+            return vq_walk_fail(w, VDM_EPROTO,
+                                "INDIRECT descriptor inside an indirect "
+                                "table");
+        if (vq_walk_add(q, w, d.addr, d.len, (d.w12 & VQ_DESC_F_WRITE) != 0) !=
+            0)
+            return -1;
+        if (!(d.w12 & VQ_DESC_F_NEXT))
+            return 0;
+        if (d.w14 >= tlen)
+            return vq_walk_fail(w, VDM_EPROTO,
+                                "next index beyond the indirect table");
+        if (++ind_n > tlen)
+            return vq_walk_fail(w, VDM_EPROTO,
+                                "indirect chain longer than its table "
+                                "(loop)");
+        if (split_ind_fetch(q, w, tbl, addr, d.w14, &d) != 0)
+            return -1;
+    }
+}
+
 /*
  * Walk the indirect table a ring descriptor (the last of its chain) points
  * to: "Indirect Descriptors" driver requirements, then its entries through
@@ -69,8 +121,7 @@ static VQ_NOINLINE int split_indirect(struct vq *q, struct vq_walk *w,
                                       uint64_t addr, uint32_t len, uint16_t fl)
 {
     const uint8_t *tbl = NULL;
-    uint32_t tlen, ind_n = 0;
-    uint16_t idx = 0;
+    struct vq_desc d;
     int thooked = 0, rc;
 
     if (!(q->flags & VQ_F_INDIRECT))
@@ -87,40 +138,10 @@ static VQ_NOINLINE int split_indirect(struct vq *q, struct vq_walk *w,
     if (vq_map_indirect(q, addr, len, &tbl, &thooked) != 0)
         return vq_walk_fail(w, VDM_EFAULT,
                             "indirect table outside guest memory");
-    tlen = len >> 4;
-    for (;;) {
-        uint8_t e[16];
-        struct vq_desc d;
-
-        if (++ind_n > tlen) {
-            rc = vq_walk_fail(w, VDM_EPROTO,
-                              "indirect chain longer than its table (loop)");
-            break;
-        }
-        /* Fetch the entry once into d; only d is used afterwards. */
-        if (vq_read_indirect(q, tbl, addr, idx, e) != 0) {
-            rc = vq_walk_fail(w, VDM_EFAULT,
-                              "indirect table outside guest memory");
-            break;
-        }
-        vq_desc_fetch(&d, e);
-        if (d.w12 & VQ_DESC_F_INDIRECT) {
-            rc = vq_walk_fail(w, VDM_EPROTO,
-                              "INDIRECT descriptor inside an indirect table");
-            break;
-        }
-        rc = vq_walk_add(q, w, d.addr, d.len, (d.w12 & VQ_DESC_F_WRITE) != 0);
-        if (rc != 0)
-            break;
-        if (!(d.w12 & VQ_DESC_F_NEXT))
-            break;
-        if (d.w14 >= tlen) {
-            rc = vq_walk_fail(w, VDM_EPROTO,
-                              "next index beyond the indirect table");
-            break;
-        }
-        idx = d.w14;
-    }
+    /* entry 0 first (a table has at least one) */
+    rc = split_ind_fetch(q, w, tbl, addr, 0, &d);
+    if (rc == 0)
+        rc = split_ind_walk(q, w, tbl, addr, len >> 4, 1, d);
     vq_unmap_indirect(q, tbl, len, thooked);
     return rc;
 }
@@ -185,6 +206,22 @@ bad:
     return vq_violation(q, w->err, w->why);
 }
 
+/* split_pop_slow() from inside an indirect table the fast loop mapped
+ * (never through the hook): entry number @p ind_n already fetched in d. */
+static VQ_NOINLINE int split_pop_slow_ind(struct vq *q, struct vdm_chain *c,
+                                          struct vq_walk *w, uint16_t head,
+                                          uint32_t ring_n, const uint8_t *tbl,
+                                          uint32_t tlen, uint32_t ind_n,
+                                          struct vq_desc d)
+{
+    if (split_ind_walk(q, w, tbl, 0, tlen, ind_n, d) != 0) {
+        vq_walk_abort(q, w->iov, w->nspan);
+        return vq_violation(q, w->err, w->why);
+    }
+    split_consumed(q);
+    return vq_walk_finish(q, w, c, head, (uint16_t)ring_n);
+}
+
 int vq_split_pop(struct vq *q, struct vdm_chain *c)
 {
     struct vdm_iov *iov = c->iov;
@@ -218,7 +255,8 @@ int vq_split_pop(struct vq *q, struct vdm_chain *c)
      * which applies every rule in the same order (vq_walk_add_slow()).
      * Here, as there, ring descriptors are the chain's data descriptors
      * (an INDIRECT one leaves the loop), so ring_n also counts for
-     * max_chain.
+     * max_chain. An indirect table the last lookups' regions hold is
+     * walked the same way, below.
      */
     idx = head;
     for (;;) {
@@ -232,16 +270,21 @@ int vq_split_pop(struct vq *q, struct vdm_chain *c)
                                 "(loop)");
         /* Fetch the descriptor once into d; only d is used afterwards. */
         vq_desc_fetch(&d, q->desc + (size_t)idx * 16u);
+        if (d.w12 & VQ_DESC_F_INDIRECT)
+            goto indirect;
         write = (d.w12 & VQ_DESC_F_WRITE) != 0;
         access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
-        if (VDM_UNLIKELY((d.w12 & VQ_DESC_F_INDIRECT) || d.len == 0 ||
-                         nspan >= cap || (!write && seen_write) ||
+        if (VDM_UNLIKELY(d.len == 0 || nspan >= cap || (!write && seen_write) ||
                          ring_n > q->max_chain ||
                          (uint64_t)read_len + write_len + d.len > UINT32_MAX))
             goto slow;
         p = vdm_mem_hit(q->mem, d.addr, d.len, access, q->mem_hint);
-        if (VDM_UNLIKELY(p == NULL))
-            goto slow;
+        if (VDM_UNLIKELY(p == NULL)) {
+            /* another region (a chain spread over several) */
+            p = vdm_mem_hit_scan(q->mem, d.addr, d.len, access, &q->mem_hint);
+            if (p == NULL)
+                goto slow;
+        }
         iov[nspan].base = p;
         iov[nspan].len = d.len;
         iov[nspan].flags = write ? VDM_IOV_F_WRITE : 0;
@@ -263,20 +306,87 @@ int vq_split_pop(struct vq *q, struct vdm_chain *c)
     return vq_pop_finish(q, c, head, (uint16_t)ring_n, nspan, nread, read_len,
                          write_len, false);
 
+indirect:
+    /*
+     * The chain ends in an indirect table: when it is well-formed and in one
+     * region ("Indirect Descriptors"; split_indirect() names each
+     * violation), its entries through their NEXT links, with the same rules
+     * as above; any other entry goes, fetched, to split_pop_slow_ind().
+     */
+    {
+        const uint8_t *tbl;
+        uint32_t tlen, ind_n = 1, ndata = ring_n - 1u;
+
+        if (VDM_UNLIKELY(!(q->flags & VQ_F_INDIRECT) ||
+                         (d.w12 & VQ_DESC_F_NEXT) || d.len == 0 ||
+                         (d.len & 15u) != 0 || d.len > VQ_INDIRECT_MAX * 16u))
+            goto slow;
+        tbl = vdm_mem_hit(q->mem, d.addr, d.len, VDM_MEM_READ, q->mem_hint);
+        if (VDM_UNLIKELY(tbl == NULL)) {
+            tbl = vdm_mem_hit_scan(q->mem, d.addr, d.len, VDM_MEM_READ,
+                                   &q->mem_hint);
+            if (tbl == NULL)
+                goto slow;
+        }
+        tlen = d.len >> 4;
+        /* Fetch each entry once into d; only d is used afterwards. */
+        vq_desc_fetch(&d, tbl);
+        for (;;) {
+            uint32_t access;
+            uint8_t *p;
+            bool write = (d.w12 & VQ_DESC_F_WRITE) != 0;
+
+            access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
+            if (VDM_UNLIKELY((d.w12 & VQ_DESC_F_INDIRECT) || d.len == 0 ||
+                             nspan >= cap || (!write && seen_write) ||
+                             ndata >= q->max_chain ||
+                             (uint64_t)read_len + write_len + d.len >
+                                 UINT32_MAX))
+                goto slow_ind;
+            p = vdm_mem_hit(q->mem, d.addr, d.len, access, q->mem_hint);
+            if (VDM_UNLIKELY(p == NULL)) {
+                p = vdm_mem_hit_scan(q->mem, d.addr, d.len, access,
+                                     &q->mem_hint);
+                if (p == NULL)
+                    goto slow_ind;
+            }
+            iov[nspan].base = p;
+            iov[nspan].len = d.len;
+            iov[nspan].flags = write ? VDM_IOV_F_WRITE : 0;
+            nspan++;
+            ndata++;
+            if (write) {
+                seen_write = true;
+                write_len += d.len;
+            } else {
+                read_len += d.len;
+                nread++;
+            }
+            if (!(d.w12 & VQ_DESC_F_NEXT))
+                break;
+            if (VDM_UNLIKELY(d.w14 >= tlen))
+                return vq_violation(q, VDM_EPROTO,
+                                    "next index beyond the indirect table");
+            if (VDM_UNLIKELY(++ind_n > tlen))
+                return vq_violation(q, VDM_EPROTO,
+                                    "indirect chain longer than its table "
+                                    "(loop)");
+            vq_desc_fetch(&d, tbl + (size_t)d.w14 * 16u);
+        }
+        split_consumed(q);
+        return vq_pop_finish(q, c, head, (uint16_t)ring_n, nspan, nread,
+                             read_len, write_len, false);
+
+    slow_ind:
+        vq_walk_resume(&w, c, nspan, nread, ndata, read_len, write_len,
+                       seen_write);
+        return split_pop_slow_ind(q, c, &w, head, ring_n, tbl, tlen, ind_n, d);
+    }
+
 slow:
-    w.iov = iov;
-    w.cap = cap;
-    w.nspan = nspan;
-    w.nread = nread;
-    w.ndata = ring_n - 1u; /* the data descriptors before this one */
-    w.read_len = read_len;
-    w.write_len = write_len;
-    w.total = (uint64_t)read_len + write_len; /* no truncation yet */
-    w.seen_write = seen_write;
-    w.truncated = false;
-    w.tmode = c->reserved[2] & 3u; /* VQ_TAIL_*: the caller's request */
-    w.tail = c->reserved;
-    c->reserved[2] = 0;
+    /* the data descriptors before this one: ring_n - 1 */
+    vq_walk_resume(&w, c, nspan, nread, ring_n - 1u, read_len, write_len,
+                   seen_write);
     return split_pop_slow(q, c, &w, head, ring_n, d);
 }
 

@@ -119,6 +119,9 @@ uint64_t vd_now_ms(void);
 extern const struct vd_type vd_type_blk;
 extern const struct vd_type vd_type_rng;
 extern const struct vd_type vd_type_input;
+extern const struct vd_type vd_type_sound;
+extern const struct vd_type vd_type_i2c;
+extern const struct vd_type vd_type_gpio;
 extern const struct vd_type vd_type_gpu;
 
 #endif

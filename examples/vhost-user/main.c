@@ -522,8 +522,10 @@ static int listen_on(struct vdev *d)
     return 0;
 }
 
-static const struct vd_type *const types[] = {&vd_type_blk, &vd_type_rng,
-                                              &vd_type_input, &vd_type_gpu};
+static const struct vd_type *const types[] = {&vd_type_blk,   &vd_type_rng,
+                                              &vd_type_input, &vd_type_sound,
+                                              &vd_type_i2c,   &vd_type_gpio,
+                                              &vd_type_gpu};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -564,7 +566,7 @@ static struct vdev *make_device(const char *socket_path, char *spec)
     if (t == sizeof(types) / sizeof(types[0])) {
         fprintf(stderr,
                 "vdm-vhost-user: unknown device type '%s' "
-                "(blk, rng, input, gpu)\n",
+                "(blk, rng, input, sound, i2c, gpio, gpu)\n",
                 o.type);
         return NULL;
     }
@@ -615,11 +617,17 @@ static void usage(FILE *f)
         "          [,queue-size=N][,discard=on|off][,writeback=on|off]\n"
         "      rng[,source=PATH]          (default: getrandom())\n"
         "      input,profile=keyboard|mouse|touch[,events=PATH]\n"
+        "      i2c[,eeprom=ADDR:24c02|24c32:PATH][,lm75=ADDR:PATH]\n"
+        "         [,adapter=/dev/i2c-N,allow=ADDR[:ADDR...]]\n"
+        "      gpio,state=PATH[,events=PATH] | gpio,chip=/dev/gpiochipN\n"
         "          events file lines: 'TYPE CODE VALUE', 'key CODE',\n"
         "          'syn', 'sleep MS', 'wait-status [TYPE CODE VALUE]',\n"
         "          '# comment'; names like EV_KEY, KEY_A, BTN_LEFT,\n"
         "          REL_X, ABS_X, SYN_REPORT, LED_NUML or numbers; replayed\n"
         "          once per front-end when the driver is ready\n"
+        "      sound[,playback=SINK][,capture=SOURCE][,pace=realtime|fast]\n"
+        "          [,jacks=0|1|2][,controls=on|off]\n"
+        "          SINK/SOURCE: null (default), FILE.wav, alsa:DEVICE\n"
         "      gpu[,outputs=N][,width=W][,height=H][,edid=on|off]\n"
         "          [,max-mem=MiB][,out=DIR]  (2D; pixels go to the\n"
         "          front-end's vhost-user-gpu channel; out=DIR also writes\n"

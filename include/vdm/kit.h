@@ -116,6 +116,12 @@ struct vdm_kit_req {
 #define VDM_KIT_STATUS_PREFIX 3u
 /** @} */
 
+/** @brief Queue flag: chains with more spans than a slot holds reach the
+ *         handler too, with `truncated` set (the request's status still
+ *         belongs to the device, e.g. a member of a transaction group); the
+ *         handler answers them with vdm_kit_answer_error(). */
+#define VDM_KIT_Q_SERVE_TRUNCATED 1u
+
 /**
  * @brief How the kit serves one queue (an entry of a device type's `const`
  *        table).
@@ -135,7 +141,8 @@ struct vdm_kit_queue {
     int (*serve)(void *ctx, struct vdm_kit_req *r, uint32_t *written);
     uint8_t status_at;   /**< VDM_KIT_STATUS_*. */
     uint8_t status_len;  /**< Bytes of @ref status_err (0..8). */
-    uint8_t reserved[6]; /**< Must be 0. */
+    uint8_t flags;       /**< VDM_KIT_Q_*. */
+    uint8_t reserved[5]; /**< Must be 0. */
     /** The error answer written, little-endian as on the wire, when a chain
      *  cannot be served by the handler (more spans than a slot holds;
      *  except for VDM_KIT_STATUS_PREFIX queues). */
@@ -210,6 +217,16 @@ VDM_API int vdm_kit_put_back(struct vdm_kit *k, struct vdm_kit_req *r);
  */
 VDM_API int vdm_kit_finish(struct vdm_kit *k, struct vdm_kit_req *r,
                            uint32_t written);
+
+/**
+ * @brief Write the queue's error answer (@ref vdm_kit_queue::status_err at
+ *        @ref vdm_kit_queue::status_at) into request @p r, also when the
+ *        chain was truncated (its status lies beyond the spans the slot
+ *        holds). Nothing is written into an abandoned request.
+ * @return bytes written (the used length to finish @p r with), 0 when the
+ *   chain has no room for the answer.
+ */
+VDM_API uint32_t vdm_kit_answer_error(struct vdm_kit *k, struct vdm_kit_req *r);
 
 /** @brief The token of request @p r: slot and generation, never 0. */
 VDM_API uintptr_t vdm_kit_token(const struct vdm_kit *k,

@@ -14,7 +14,9 @@
 #   3. downloads (does NOT install) the pinned backports Linux image
 #      package (KERNEL_PACKAGE=KERNEL_VERSION below), and fills the cache
 #      dir with vmlinuz and the needed modules decompressed, plus a
-#      dependency file and a load order.
+#      dependency file and a load order;
+#   4. builds the guest kernel of our own once (kernel.sh: Debian's has no
+#      I2C_VIRTIO / GPIO_VIRTIO), cached outside the tree (i2c.sh, gpio.sh).
 # Every apt-get call waits for the dpkg lock and retries (scripts/apt-retry).
 #
 # Cache layout (VDM_E2E_CACHE, default /var/cache/vdm-e2e):
@@ -67,6 +69,7 @@ WANTED_MODULES=(
 	ext4
 	crc32c_generic
 	vmw_vsock_virtio_transport
+	virtio_snd
 )
 # shellcheck disable=SC2206 # word splitting of the user list is intended
 WANTED_MODULES+=(${VDM_E2E_EXTRA_MODULES:-})
@@ -105,7 +108,7 @@ tools_present() {
 		command -v qemu-storage-daemon >/dev/null &&
 		command -v cpio >/dev/null && command -v xz >/dev/null &&
 		command -v modinfo >/dev/null && [ -x /bin/busybox ] &&
-		command -v debugfs >/dev/null &&
+		command -v debugfs >/dev/null && command -v gpiomon >/dev/null &&
 		qemu_is_backports
 }
 
@@ -128,11 +131,18 @@ print_versions() {
 	)
 }
 
+# The guest kernel of our own (i2c, gpio tests): built once, cached by
+# tests/e2e/kernel.sh outside the tree; a few ms when already there.
+build_own_kernel() {
+	log "own guest kernel: $("$(dirname "$0")/kernel.sh")"
+}
+
 if [ "${VDM_E2E_FORCE:-0}" != 1 ] && [ -f "$CACHE/stamp" ] &&
 	[ "$(cat "$CACHE/stamp")" = "$(stamp_key)" ] &&
 	[ -f "$CACHE/vmlinuz" ] && [ -f "$CACHE/modules/order" ] && tools_present; then
 	log "already set up (stamp $CACHE/stamp); VDM_E2E_FORCE=1 redoes it"
 	print_versions
+	build_own_kernel
 	exit 0
 fi
 
@@ -158,7 +168,7 @@ else
 	"$APT" install -y -qq --no-install-recommends -t "$SUITE" \
 		qemu-system-x86 qemu-utils >/dev/null
 	"$APT" install -y -qq --no-install-recommends \
-		busybox-static cpio xz-utils zstd kmod e2fsprogs >/dev/null
+		busybox-static cpio xz-utils zstd kmod e2fsprogs gpiod >/dev/null
 	qemu_is_backports ||
 		die "qemu-system-x86_64 is not version >= 10: $(qemu-system-x86_64 --version | sed -n 1p)"
 fi
@@ -350,6 +360,7 @@ bb_v=$(/bin/busybox 2>&1 | sed -n '1s/ multi-call.*//p')
 
 stamp_key >"$CACHE/stamp"
 print_versions
+build_own_kernel
 log "module deps:"
 sed 's/^/setup:   /' "$CACHE/modules/deps" >&2
 log "done in $(($(date +%s) - T0)) s; cache $CACHE"

@@ -27,9 +27,12 @@
 #include "vdm/device.h"
 #include "vdm/kit.h"
 #include "vdm/devices/blk.h"
+#include "vdm/devices/gpio.h"
 #include "vdm/devices/gpu.h"
+#include "vdm/devices/i2c.h"
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
+#include "vdm/devices/sound.h"
 #include "vdm/mem.h"
 #include "vdm/mmio.h"
 #include "vdm/pci.h"
@@ -56,9 +59,13 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_vhost_user, VDM_VHOST_USER_SIZE, 8192);
     OPAQUE(struct vdm_vhost_user_ring, VDM_VHOST_USER_RING_SIZE, 128);
     OPAQUE(struct vdm_rng, VDM_RNG_SIZE, 640);
+    OPAQUE(struct vdm_snd, VDM_SND_SIZE, 2048);
+    OPAQUE(struct vdm_snd_req, VDM_SND_REQ_SIZE, 128);
     OPAQUE(struct vdm_kit, VDM_KIT_SIZE, 128);
     OPAQUE(struct vdm_blk, VDM_BLK_SIZE, 512);
     OPAQUE(struct vdm_blk_req, VDM_BLK_REQ_SIZE, 128);
+    OPAQUE(struct vdm_i2c, VDM_I2C_SIZE, 10240);
+    OPAQUE(struct vdm_gpio, VDM_GPIO_SIZE, 512);
     OPAQUE(struct vdm_input, VDM_INPUT_SIZE, 1152);
     OPAQUE(struct vdm_gpu, VDM_GPU_SIZE, 6144);
     OPAQUE(struct vdm_gpu_res, VDM_GPU_RES_SIZE, 128);
@@ -96,9 +103,18 @@ START_TEST(wire_sizes)
     ck_assert_uint_eq(VDM_VHOST_USER_HDR_BYTES, 12);
     ck_assert_uint_eq(VDM_BLK_SECTOR_SIZE, 512);
     ck_assert_uint_eq(VDM_BLK_CONFIG_BYTES, 60);
+    /* virtio-snd wire structures (spec "Sound Device") */
+    ck_assert_uint_eq(VDM_SND_CONFIG_BYTES, 16);
+    ck_assert_uint_eq(VDM_SND_JACK_INFO_BYTES, 24);
+    ck_assert_uint_eq(VDM_SND_PCM_INFO_BYTES, 32);
+    ck_assert_uint_eq(VDM_SND_CHMAP_INFO_BYTES, 24);
+    ck_assert_uint_eq(VDM_SND_CTL_INFO_BYTES, 96);
+    ck_assert_uint_eq(VDM_SND_SET_PARAMS_BYTES, 24);
+    ck_assert_uint_eq(VDM_SND_CTL_IEC958_BYTES, 176);
     ck_assert_uint_eq(VDM_BLK_CFG_BLK_SIZE, 20);
     ck_assert_uint_eq(VDM_BLK_CFG_MIN_IO_SIZE, 26);
     ck_assert_uint_eq(VDM_BLK_CFG_OPT_IO_SIZE, 28);
+    ck_assert_uint_eq(VDM_GPIO_CFG_GPIO_NAMES_SIZE, 4);
     ck_assert_uint_eq(VDM_INPUT_EVENT_BYTES, 8);
     ck_assert_uint_eq(VDM_INPUT_CONFIG_BYTES, 136);
     ck_assert_uint_eq(VDM_INPUT_CFG_OFF_SIZE, 2);
@@ -159,11 +175,18 @@ START_TEST(size_first)
     SIZED(struct vdm_vhost_user_config);
     SIZED(struct vdm_rng_ops);
     SIZED(struct vdm_rng_config);
+    SIZED(struct vdm_snd_ops);
+    SIZED(struct vdm_snd_config);
+    SIZED(struct vdm_snd_params);
     SIZED(struct vdm_blk_ops);
     SIZED(struct vdm_blk_config);
     SIZED(struct vdm_input_ops);
     SIZED(struct vdm_input_config);
     SIZED(struct vdm_kit_config);
+    SIZED(struct vdm_i2c_ops);
+    SIZED(struct vdm_i2c_config);
+    SIZED(struct vdm_gpio_ops);
+    SIZED(struct vdm_gpio_config);
     SIZED(struct vdm_gpu_ops);
     SIZED(struct vdm_gpu_config);
 }

@@ -42,6 +42,7 @@ struct kd {
     unsigned served[2];
     int again;       /* queue 0 answers VDM_EAGAIN */
     int finish_live; /* 1: last finish found the request live */
+    int answer_err;  /* queue 1 answers with vdm_kit_answer_error() */
     uint32_t warned;
 };
 
@@ -70,6 +71,10 @@ static int kd_serve_sync(void *ctx, struct vdm_kit_req *r, uint32_t *written)
     static const uint8_t ok[2] = {'O', 'K'};
 
     k->served[1]++;
+    if (k->answer_err) {
+        *written = vdm_kit_answer_error(&k->kit, r);
+        return VDM_KIT_DONE;
+    }
     *written = (uint32_t)vdm_chain_copy_to(&r->chain, 0, ok, 2);
     return VDM_KIT_DONE;
 }
@@ -366,6 +371,25 @@ START_TEST(truncated_head_status)
 }
 END_TEST
 
+/* vdm_kit_answer_error() on a chain that fits: the queue's error answer
+ * where the driver looks (first writable bytes here), and nowhere else. */
+START_TEST(answer_error_in_place)
+{
+    struct kreq a;
+
+    start(0, _i ? PACKED : SPLIT);
+    kd.answer_err = 1;
+    add(1, &a, 1, 2);
+    dh_kick(&h, 1, 1);
+    dh_service(&h);
+    ck_assert_uint_eq(used_one(1, a.id), 2);
+    ck_assert_uint_eq(*wbyte(&a, 0, 0), 0xab);
+    ck_assert_uint_eq(*wbyte(&a, 0, 1), 0xcd);
+    ck_assert_uint_eq(*wbyte(&a, 0, 2), UNTOUCHED);
+    ck_assert_uint_eq(*wbyte(&a, 1, 15), UNTOUCHED);
+}
+END_TEST
+
 /* A bounded pass: one queue cannot hold the caller for ever. */
 START_TEST(budget_bounds_a_pass)
 {
@@ -512,6 +536,7 @@ int main(void)
     tcase_add_loop_test(t, stall_and_resume, 0, 2);
     tcase_add_loop_test(t, truncated_tail_status, 0, 2);
     tcase_add_loop_test(t, truncated_head_status, 0, 2);
+    tcase_add_loop_test(t, answer_error_in_place, 0, 2);
     tcase_add_loop_test(t, budget_bounds_a_pass, 0, 2);
     tcase_add_loop_test(t, eagain_puts_back, 0, 2);
     tcase_add_loop_test(t, take_and_put_back, 0, 2);

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Real-guest test of vdm's GPIO device: vdm-vhost-user serves 8 simulated
+# lines (names, directions and values in a state file, input changes from an
+# events file) to Linux's gpio-virtio driver through QEMU 10's
+# vhost-user-gpio-pci, on the guest kernel of our own (tests/e2e/kernel.sh:
+# Debian's kernel has no GPIO_VIRTIO). Guest tools: libgpiod's gpioinfo,
+# gpioget, gpioset, gpiomon (the host's, copied with their libraries).
+# The guest:
+#   - gpioinfo shows the daemon's names and directions (Linux shows an
+#     unused line, direction NONE, as an input);
+#   - gpioset drives LED1 low; the daemon, waiting for exactly that, raises
+#     the input ACK, which gpioget then reads (a round trip through both
+#     directions); the state file shows what the guest drove;
+#   - gpiomon counts the edges the daemon injects, exactly: 6 rising on one
+#     line, 6 falling on another, 12 on a both-edges line (each edge is an
+#     interrupt: SET_IRQ_TYPE, one event buffer per line, returned VALID,
+#     queued again by the driver).
+#
+#   tests/e2e/gpio.sh --daemon build/examples/vhost-user/vdm-vhost-user
+
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=daemon-lib.sh
+. "$(dirname "$0")/daemon-lib.sh"
+
+vdm_e2e_require
+vdm_e2e_daemon_find "$@"
+KDIR=$("$VDM_E2E_LIB_DIR/kernel.sh" --path)
+[ -f "$KDIR/vmlinux" ] || vdm_e2e_die "guest kernel $KDIR missing (sudo tests/e2e/setup.sh builds it)"
+for t in gpioinfo gpioget gpioset gpiomon; do
+	command -v "$t" >/dev/null || vdm_e2e_die "$t missing (apt-get install gpiod)"
+done
+
+T_ALL=$(vdm_e2e_now)
+STATE=$VDM_E2E_TMP/gpio.state
+EVENTS=$VDM_E2E_TMP/gpio.events
+SOCK=$VDM_E2E_TMP/gpio.sock
+N=6 # pulses per line
+cat >"$STATE" <<'S'
+LED0 out 0
+LED1 out 1
+BTN_RISE in 0
+BTN_FALL in 1
+BTN_BOTH in 0
+- none 0
+ACK in 0
+SPARE in 0
+S
+{
+	echo "wait-value 1 0"
+	echo "set 6 1"
+	for l in 2 3 4; do
+		echo "wait-irq $l"
+		echo "sleep 300"
+		for _ in $(seq $N); do
+			if [ $l = 3 ]; then echo "set $l 0"; else echo "set $l 1"; fi
+			echo "sleep 60"
+			if [ $l = 3 ]; then echo "set $l 1"; else echo "set $l 0"; fi
+			echo "sleep 60"
+		done
+	done
+} >"$EVENTS"
+
+vdm_e2e_daemon_start vu -v --socket "$SOCK" \
+	--device "gpio,state=$STATE,events=$EVENTS"
+
+cat >"$VDM_E2E_TMP/body.sh" <<BODY
+N=$N
+BODY
+cat >>"$VDM_E2E_TMP/body.sh" <<'BODY'
+export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu
+vdm_wait_path /dev/gpiochip0
+gpioinfo gpiochip0 >/tmp/info
+while read -r l; do vdm_info "gpioinfo: $l"; done </tmp/info
+vdm_value info "$(sed -n 's/.*line *\([0-9]*\): *\("[^"]*"\|unnamed\) *[a-z"-]* *\(input\|output\).*/\1=\2=\3/p' /tmp/info | tr -d '"' | tr '\n' ' ')"
+vdm_pass info
+
+# LED1 low (held 3 s); the daemon then raises ACK.
+gpioset --mode=time --sec=3 gpiochip0 1=0 &
+ack=0
+for i in $(seq 100); do
+	ack=$(gpioget gpiochip0 6)
+	[ "$ack" = 1 ] && break
+	usleep 50000
+done
+vdm_value ack "$ack"
+wait
+[ "$ack" = 1 ] && vdm_pass roundtrip || vdm_fail roundtrip "ACK never rose"
+
+timeout 30 gpiomon --num-events=$N --rising-edge gpiochip0 2 >/tmp/m2 || true
+timeout 30 gpiomon --num-events=$N --falling-edge gpiochip0 3 >/tmp/m3 || true
+timeout 30 gpiomon --num-events=$((2 * N)) gpiochip0 4 >/tmp/m4 || true
+vdm_value rise "$(grep -c 'RISING EDGE' /tmp/m2)"
+vdm_value fall "$(grep -c 'FALLING EDGE' /tmp/m3)"
+vdm_value both "$(grep -c 'EDGE' /tmp/m4) $(grep -c 'RISING EDGE' /tmp/m4) $(grep -c 'FALLING EDGE' /tmp/m4)"
+vdm_pass edges
+BODY
+
+libs=()
+for f in /usr/bin/gpioinfo /usr/bin/gpioget /usr/bin/gpioset /usr/bin/gpiomon; do
+	libs+=(--file "$f:$f")
+done
+while read -r lib; do
+	libs+=(--file "$(readlink -f "$lib"):$lib")
+done < <(ldd /usr/bin/gpiomon /usr/bin/gpioinfo | grep -o '/[^ ]*\.so[^ ]*' | sort -u)
+
+vdm_e2e_build_initramfs --no-autoload "${libs[@]}" "$VDM_E2E_TMP/initrd" "$VDM_E2E_TMP/body.sh"
+failed=0
+check() { # NAME GOT WANT
+	if [ "$2" = "$3" ]; then
+		vdm_e2e_log "ok: $1 = $2"
+	else
+		vdm_e2e_log "FAIL: $1 = '$2', want '$3'"
+		failed=$((failed + 1))
+	fi
+}
+if vdm_e2e_run_qemu --name gpio --kernel "$KDIR/vmlinux" --initrd "$VDM_E2E_TMP/initrd" \
+	--expect info --expect roundtrip --expect edges -- \
+	-chardev "socket,id=c0,path=$SOCK" -device vhost-user-gpio-pci,chardev=c0; then
+	check info "$(vdm_e2e_value info)" \
+		"0=LED0=output 1=LED1=output 2=BTN_RISE=input 3=BTN_FALL=input 4=BTN_BOTH=input 5=unnamed=input 6=ACK=input 7=SPARE=input "
+	check ack "$(vdm_e2e_value ack)" 1
+	check rise "$(vdm_e2e_value rise)" "$N"
+	check fall "$(vdm_e2e_value fall)" "$N"
+	check both "$(vdm_e2e_value both)" "$((2 * N)) $N $N"
+	check led1-driven "$(grep -c 'gpio: line 1 driven 0\|gpio: line 1 out (0)' "$VDM_E2E_TMP/vu.log" | sed 's/^0$/none/;s/^[1-9].*/yes/')" yes
+	check state-ack "$(sed -n 7p "$STATE")" "ACK in 1"
+else
+	failed=$((failed + 1))
+fi
+vdm_e2e_daemon_alive vu || failed=$((failed + 1))
+vdm_e2e_daemon_check_log vu || failed=$((failed + 1))
+[ "$failed" -eq 0 ] || vdm_e2e_daemon_log vu
+vdm_e2e_log "total $(vdm_e2e_since "$T_ALL") s (guest $VDM_E2E_LAST_SECS s)"
+echo "gpio: $([ "$failed" -eq 0 ] && echo PASS || echo "FAIL ($failed)")"
+[ "$failed" -eq 0 ]
