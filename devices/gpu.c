@@ -409,7 +409,7 @@ static uint32_t cmd_transfer(struct gpu *s, struct gcmd *k)
     if (w == 0 || h == 0)
         return VDM_GPU_RESP_OK_NODATA;
     /* h <= height, so (h - 1) * stride < bytes: no overflow. */
-    last = (uint64_t)(h - 1u) * r->stride + (uint64_t)w * BPP;
+    last = ((uint64_t)h - 1u) * r->stride + (uint64_t)w * BPP;
     if (off > r->btotal || last > r->btotal - off) {
         gpu_warn(s, GW_RECT, "gpu: transfer beyond the backing");
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
@@ -575,7 +575,7 @@ static uint32_t cmd_scanout_blob(struct gpu *s, struct gcmd *k)
     }
     /* offset + (fh - 1) * stride + fw * 4 <= blob size, each step checked
      * against the size (<= 2^63) so nothing wraps. */
-    end = fh != 0 ? (uint64_t)(fh - 1u) * stride : 0;
+    end = fh != 0 ? ((uint64_t)fh - 1u) * stride : 0;
     if (fw == 0 || fh == 0 || (uint64_t)fw * BPP > stride || end > r->bytes ||
         offset > r->bytes - end ||
         (uint64_t)fw * BPP > r->bytes - end - offset || w == 0 || h == 0 ||
@@ -715,7 +715,7 @@ static uint32_t resp_bytes(uint32_t type)
     }
 }
 
-static uint32_t dispatch(struct gpu *s, struct gcmd *k, uint16_t q)
+static uint32_t gpu_dispatch(struct gpu *s, struct gcmd *k, uint16_t q)
 {
     if (q == VDM_GPU_QUEUE_CURSOR) {
         if (k->type == VDM_GPU_CMD_UPDATE_CURSOR ||
@@ -810,13 +810,15 @@ static int gpu_serve(void *ctx, struct vdm_kit_req *r, uint32_t *written)
         gpu_warn(s, GW_RESP, "gpu: response buffer too small");
         *written = respond(s, &k, VDM_GPU_RESP_ERR_UNSPEC);
         return VDM_KIT_DONE;
+    } else {
+        /* room for the whole response */
     }
     if ((vdm_le32(k.in + 4) & VDM_GPU_FLAG_INFO_RING_IDX) != 0 &&
         k.in[20] > RING_IDX_MAX) {
         gpu_warn(s, GW_RING_IDX, "gpu: ring index above 63");
         type = VDM_GPU_RESP_ERR_INVALID_PARAMETER;
     } else {
-        type = dispatch(s, &k, r->queue);
+        type = gpu_dispatch(s, &k, r->queue);
     }
     *written = respond(s, &k, type);
     return VDM_KIT_DONE;
@@ -949,7 +951,7 @@ static const struct vdm_device_class gpu_class = {
 /* Public API */
 
 #define GPU_FLAGS_ALL   (VDM_GPU_EDID | VDM_GPU_BLOB | VDM_GPU_UUID)
-#define DEFAULT_MAX_RES (256ull << 20)
+#define DEFAULT_MAX_RES (256ULL << 20)
 
 static int display_ok(const struct vdm_gpu_display *d)
 {
@@ -957,7 +959,7 @@ static int display_ok(const struct vdm_gpu_display *d)
            (d->edid != NULL || d->edid_len == 0);
 }
 
-static int check_config(const struct vdm_gpu_config *cfg)
+static int gpu_check_config(const struct vdm_gpu_config *cfg)
 {
     const struct vdm_gpu_ops *ops = cfg->ops;
     uint32_t i;
@@ -1000,7 +1002,7 @@ int vdm_gpu_init(struct vdm_gpu *g, struct vdm_dev *dev,
 
     if (g == NULL || dev == NULL || cfg == NULL || base == NULL)
         return VDM_EINVAL;
-    rc = check_config(cfg);
+    rc = gpu_check_config(cfg);
     if (rc < 0)
         return rc;
     if (vdm_copy_sized(&dc, sizeof(dc), base, sizeof(uint32_t)) < 0)

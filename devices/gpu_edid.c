@@ -25,7 +25,8 @@ static void put_timing(uint8_t *d, uint32_t w, uint32_t h)
 {
     uint32_t hbl = 160, hfp = 48, hsw = 32;
     uint32_t vbl = (h + 29u) / 30u + 8u, vfp = 3, vsw = 5;
-    uint64_t clk = ((uint64_t)(w + hbl) * (h + vbl) * 60u + 9999u) / 10000u;
+    uint64_t clk =
+        (((uint64_t)w + hbl) * ((uint64_t)h + vbl) * 60u + 9999u) / 10000u;
     uint32_t wmm = w * 254u / (DPI * 10u), hmm = h * 254u / (DPI * 10u);
 
     if (clk > 0xffffu)
@@ -66,8 +67,8 @@ int vdm_gpu_edid(uint8_t *buf, uint32_t cap, uint32_t width, uint32_t height,
     for (i = 1; i < 7; i++)
         buf[i] = 0xff;
     /* Vendor "VDM": three 5-bit letters, big-endian. */
-    buf[8] = (uint8_t)((('V' - '@') << 2) | (('D' - '@') >> 3));
-    buf[9] = (uint8_t)(((('D' - '@') & 7) << 5) | ('M' - '@'));
+    buf[8] = 0x58; /* V = 22, D = 4, M = 13: 10110 00100 01101 */
+    buf[9] = 0x8d;
     buf[10] = 1;  /* product code */
     buf[17] = 34; /* model year 2024 */
     buf[18] = 1;  /* EDID 1.4 */
