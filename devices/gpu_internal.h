@@ -96,6 +96,53 @@ struct gpu {
 
 void gpu_warn(struct gpu *s, uint32_t bit, const char *msg);
 
+#define BPP 4u /* every virtio-gpu format */
+
+/* Request sizes (header included) of the commands, spec structs. */
+#define RQ_HDR            24u
+#define RQ_RES            32u /* hdr + resource_id + padding (unref, ...) */
+#define RQ_CREATE_2D      40u
+#define RQ_SET_SCANOUT    48u
+#define RQ_FLUSH          48u
+#define RQ_TRANSFER       56u
+#define RQ_ATTACH         32u
+#define RQ_GET_EDID       32u
+#define RQ_CAPSET         32u
+#define RQ_CREATE_BLOB    56u
+#define RQ_SCANOUT_BLOB   96u
+#define RQ_MAP_BLOB       40u
+#define RQ_CURSOR         56u
+#define RQ_MAX            96u
+#define RESP_DISPLAY_INFO (RQ_HDR + VDM_GPU_MAX_SCANOUTS * 24u)
+#define RESP_EDID         (RQ_HDR + 8u + VDM_GPU_EDID_MAX_BYTES)
+#define RESP_CAPSET_INFO  (RQ_HDR + 16u)
+#define RESP_UUID         (RQ_HDR + 16u)
+#define RESP_MAP_INFO     (RQ_HDR + 8u)
+#define RING_IDX_MAX      63u
+
+/* One command being served. */
+struct gcmd {
+    const struct vdm_chain *c;
+    uint32_t n; /* request bytes read into in[] */
+    uint32_t type;
+    uint32_t plen; /* response payload bytes in out[] */
+    uint8_t in[RQ_MAX];
+    uint8_t out[VDM_GPU_MAX_SCANOUTS * 24u];
+};
+
+static inline int gpu_negotiated(const struct gpu *s, uint64_t f)
+{
+    return (vdm_dev_features(s->dev) & f) != 0;
+}
+
+/* gpu_cmd.c: the commands. Returns the response type (VDM_GPU_RESP_*);
+ * a payload goes to k->out / k->plen (GET_EDID writes its own). */
+uint32_t gpu_dispatch(struct gpu *s, struct gcmd *k, uint16_t q);
+/* Bytes of the response to command @p type. */
+uint32_t gpu_resp_bytes(uint32_t type);
+/* Scanout @p i shows nothing any more (the host is told). */
+void gpu_scanout_disable(struct gpu *s, uint32_t i);
+
 /* gpu_res.c: the resource table and the backing pool. */
 int gpu_format_ok(uint32_t format);
 struct gres *gpu_res_find(struct gpu *s, uint32_t id);
