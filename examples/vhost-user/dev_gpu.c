@@ -249,6 +249,9 @@ static void h_update(void *host, uint32_t i, const struct vdm_gpu_update *u)
     struct gpu *g = d->priv;
     struct out *o = &g->o[i];
     uint32_t hdr[5] = {i, u->x, u->y, u->width, u->height};
+
+    vd_log(d, VDM_LOG_DEBUG, "update %u: %ux%u at %u,%u%s", i, u->width,
+           u->height, u->x, u->y, g->sock < 0 ? " (no display channel)" : "");
     uint8_t *px =
         chan_msg(d, VUG_UPDATE, hdr, sizeof(hdr), u->width * u->height * 4);
 

@@ -481,6 +481,12 @@ static void on_kick(struct vdev *d, uint16_t q)
     GUARDED(d, vdm_vhost_user_kick(&d->vu, q));
 }
 
+/* The device type's own fd (vd_watch_aux) is readable. */
+static void on_aux(struct vdev *d)
+{
+    GUARDED(d, d->type->aux(d));
+}
+
 static void poll_rings(struct vdev *d)
 {
     GUARDED(
@@ -522,10 +528,9 @@ static int listen_on(struct vdev *d)
     return 0;
 }
 
-static const struct vd_type *const types[] = {&vd_type_blk,   &vd_type_rng,
-                                              &vd_type_input, &vd_type_sound,
-                                              &vd_type_i2c,   &vd_type_gpio,
-                                              &vd_type_gpu};
+static const struct vd_type *const types[] = {
+    &vd_type_blk, &vd_type_rng,  &vd_type_input, &vd_type_sound,
+    &vd_type_i2c, &vd_type_gpio, &vd_type_gpu};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -551,7 +556,7 @@ static int parse_device(char *spec, struct vd_opts *o)
 
 static struct vdev *make_device(const char *socket_path, char *spec)
 {
-    static unsigned counts[3];
+    static unsigned counts[sizeof(types) / sizeof(types[0])];
     struct vd_opts o;
     struct vdev *d;
     char name[32];
@@ -754,7 +759,7 @@ int main(int argc, char **argv)
                 break;
             case VD_TAG_AUX:
                 if (t->d->aux_fd >= 0 && t->d->type->aux != NULL)
-                    GUARDED(t->d, t->d->type->aux(t->d));
+                    on_aux(t->d);
                 break;
             case VD_TAG_SIGNAL: quit = 1; break;
             default: break;
