@@ -97,7 +97,12 @@ static void chan_flush(struct vdev *d)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n <= 0) {
-            vd_log(d, VDM_LOG_WARN, "display channel: %s", strerror(errno));
+            /* The front-end closing its end (guest reset, exit) is news,
+             * not a failure. */
+            vd_log(d,
+                   errno == EPIPE || errno == ECONNRESET ? VDM_LOG_INFO
+                                                         : VDM_LOG_WARN,
+                   "display channel: %s", strerror(errno));
             chan_close(d);
             return;
         }

@@ -136,7 +136,7 @@ vdm_pass edid
 # makes the fbdev helper commit it (SET_SCANOUT).
 cat $fb/modes | head -n 1 >$fb/mode 2>/dev/null
 echo 0 >$fb/blank 2>/dev/null
-dd if=/vdm/image.raw of=/dev/fb0 bs=2560 2>/dev/null || { vdm_fail drawn "dd to /dev/fb0"; exit 1; }
+dd if=/vdm/image.raw of=/dev/fb0 bs=1228800 count=1 2>/dev/null || { vdm_fail drawn "dd to /dev/fb0"; exit 1; }
 vdm_pass drawn
 # Keep still while the host takes its screendump.
 sleep "$HOLD"
