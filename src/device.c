@@ -31,7 +31,17 @@
  * device type. */
 #define BAD_OFFER                                                              \
     ((0xfULL << 24) | (3ULL << 30) | VDM_F_SR_IOV | VDM_F_ADMIN_VQ |           \
-     (0x7fULL << 43))
+     (0x7fULL << 43) | (RING_BITS & ~VDM_F_RING_ALL))
+
+/* The ring features vdm/config.h may leave out: a device offering one the
+ * build does not have could not honour it. */
+#define RING_BITS                                                              \
+    (VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX | VDM_F_RING_PACKED |               \
+     VDM_F_IN_ORDER | VDM_F_RING_RESET | VDM_F_NOTIFICATION_DATA)
+
+/* Queue reset alone (VDM_QF_RESET) exists only with RING_RESET built in;
+ * without it the flag is never set and its tests fold away. */
+#define QF_RESET (VDM_CONFIG_RING_RESET ? VDM_QF_RESET : 0u)
 
 /* Generic feature dependencies (spec "Reserved Feature Bits": each of these
  * is defined for VIRTIO 1.x devices only). */
@@ -237,7 +247,7 @@ static int qregs_writable(const struct vdm_dev_state *s, const uint32_t *r)
         return VDM_ESTATE;
     }
     if ((s->status & VDM_STATUS_DRIVER_OK) != 0 &&
-        (r[VDM_QR_FLAGS] & VDM_QF_RESET) == 0) {
+        (r[VDM_QR_FLAGS] & QF_RESET) == 0) {
         slog(s, VDM_LOG_WARN,
              "queue register write after DRIVER_OK without queue reset");
         return VDM_ESTATE;
@@ -733,7 +743,7 @@ int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q)
         return VDM_ESTATE;
     }
     if ((s->status & VDM_STATUS_DRIVER_OK) != 0 &&
-        (r[VDM_QR_FLAGS] & VDM_QF_RESET) == 0) {
+        (r[VDM_QR_FLAGS] & QF_RESET) == 0) {
         slog(s, VDM_LOG_WARN, "queue enable after DRIVER_OK refused");
         return VDM_ESTATE;
     }
@@ -799,12 +809,12 @@ int vdm_dev_queue_reset(struct vdm_dev *d, uint16_t q)
         return VDM_ERANGE;
     }
     /* Spec "Virtqueue Reset": only when VIRTIO_F_RING_RESET is negotiated. */
-    if ((s->negotiated & VDM_F_RING_RESET) == 0) {
+    if ((s->negotiated & VDMI_F_RING_RESET) == 0) {
         slog(s, VDM_LOG_WARN, "queue reset without RING_RESET ignored");
         return VDM_ENOTSUP;
     }
     queue_teardown(d, s, q);
-    qregs(s, q)[VDM_QR_FLAGS] = VDM_QF_RESET;
+    qregs(s, q)[VDM_QR_FLAGS] = QF_RESET;
     return 0;
 }
 
@@ -824,8 +834,8 @@ int vdm_dev_queue_disable(struct vdm_dev *d, uint16_t q)
     queue_teardown(d, s, q);
     /* Spec "Virtqueue Reset": only with RING_RESET may the driver set the
      * queue up again after DRIVER_OK (qregs_writable()). */
-    if ((s->negotiated & VDM_F_RING_RESET) != 0)
-        qregs(s, q)[VDM_QR_FLAGS] = VDM_QF_RESET;
+    if ((s->negotiated & VDMI_F_RING_RESET) != 0)
+        qregs(s, q)[VDM_QR_FLAGS] = QF_RESET;
     return 0;
 }
 

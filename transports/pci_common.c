@@ -142,7 +142,7 @@ static int common_read(struct pci_state *s, uint32_t off, uint32_t width,
         *val = (uint16_t)q;
         return 0;
     case VDM_PCI_COMMON_Q_RESET:
-        return 0; /* queue resets complete synchronously */
+        return 0; /* queue resets complete synchronously (or none built) */
     default: break;
     }
     (void)vdm_dev_queue_get_addr(s->dev, (uint16_t)q, &a[0], &a[1], &a[2]);
@@ -241,6 +241,10 @@ static int common_write(struct pci_state *s, uint32_t off, uint32_t width,
         plog(s, VDM_LOG_WARN, "pci: queue_enable value other than 1 ignored");
         return VDM_EINVAL;
     case VDM_PCI_COMMON_Q_RESET:
+        if (!VDM_CONFIG_RING_RESET) {
+            plog(s, VDM_LOG_WARN, "pci: queue_reset without RING_RESET built");
+            return VDM_ENOTSUP;
+        }
         if (val == 0)
             return 0;
         if (val != 1) {
@@ -276,7 +280,9 @@ static int notify_write(struct pci_state *s, uint32_t off, uint32_t width,
     uint32_t v = (uint32_t)val;
     uint32_t q;
 
-    if (width != 2 && width != 4) {
+    /* Spec "Available Buffer Notifications": a 16-bit queue index, 32 bits
+     * with NOTIFICATION_DATA (only when built in, vdm/config.h). */
+    if (width != 2 && (width != 4 || !VDM_CONFIG_NOTIFICATION_DATA)) {
         plog(s, VDM_LOG_WARN, "pci: notify write of the wrong width ignored");
         return VDM_EINVAL;
     }
