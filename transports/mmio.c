@@ -297,11 +297,9 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
             f >>= 32;
         *val = (uint32_t)f;
         return 0;
-#if VDM_CONFIG_RING_RESET
     case VDM_MMIO_QUEUE_RESET:
         /* Queue resets complete synchronously: never seen in progress. */
         return 0;
-#endif
     case VDM_MMIO_CONFIG_GENERATION:
         *val = vdm_dev_config_generation(s->dev);
         return 0;
@@ -468,7 +466,6 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
     case VDM_MMIO_QUEUE_DEVICE_LOW:
     case VDM_MMIO_QUEUE_DEVICE_HIGH: return write_area(s, q, off, v);
     case VDM_MMIO_SHM_SEL: s->shm_sel = v; return 0;
-#if VDM_CONFIG_RING_RESET /* else a reserved register */
     case VDM_MMIO_QUEUE_RESET:
         if (q < 0) {
             mlog(s, VDM_LOG_WARN,
@@ -482,7 +479,6 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
             return VDM_EINVAL;
         }
         return vdm_dev_queue_reset(s->dev, (uint16_t)q);
-#endif
     default:
         mlog(s, VDM_LOG_WARN,
              "mmio: write to a read-only or reserved register ignored");

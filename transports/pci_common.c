@@ -142,7 +142,7 @@ static int common_read(struct pci_state *s, uint32_t off, uint32_t width,
         *val = (uint16_t)q;
         return 0;
     case VDM_PCI_COMMON_Q_RESET:
-        return 0; /* queue resets complete synchronously (or none built) */
+        return 0; /* queue resets complete synchronously */
     default: break;
     }
     (void)vdm_dev_queue_get_addr(s->dev, (uint16_t)q, &a[0], &a[1], &a[2]);
@@ -241,10 +241,6 @@ static int common_write(struct pci_state *s, uint32_t off, uint32_t width,
         plog(s, VDM_LOG_WARN, "pci: queue_enable value other than 1 ignored");
         return VDM_EINVAL;
     case VDM_PCI_COMMON_Q_RESET:
-        if (!VDM_CONFIG_RING_RESET) {
-            plog(s, VDM_LOG_WARN, "pci: queue_reset without RING_RESET built");
-            return VDM_ENOTSUP;
-        }
         if (val == 0)
             return 0;
         if (val != 1) {
