@@ -255,6 +255,23 @@ static int qregs_writable(const struct vdm_dev_state *s, const uint32_t *r)
     return 0;
 }
 
+/* A queue register call on queue q: the state, or NULL with *rc set
+ * (VDM_EINVAL: not a device; VDM_ERANGE, logged: no such queue). */
+static struct vdm_dev_state *qcall(struct vdm_dev *d, uint16_t q, int *rc)
+{
+    struct vdm_dev_state *s = st(d);
+
+    *rc = VDM_EINVAL;
+    if (s == NULL)
+        return NULL;
+    if (q >= s->num_queues) {
+        slog(s, VDM_LOG_WARN, "queue register access: index out of range");
+        *rc = VDM_ERANGE;
+        return NULL;
+    }
+    return s;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Set-up and the device-type face */
 
@@ -648,16 +665,12 @@ uint16_t vdm_dev_queue_size(const struct vdm_dev *d, uint16_t q)
 
 int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num)
 {
-    struct vdm_dev_state *s = st(d);
-    uint32_t *r;
     int rc;
+    struct vdm_dev_state *s = qcall(d, q, &rc);
+    uint32_t *r;
 
     if (s == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues) {
-        slog(s, VDM_LOG_WARN, "queue size write: queue index out of range");
-        return VDM_ERANGE;
-    }
+        return rc;
     r = qregs(s, q);
     rc = qregs_writable(s, r);
     if (rc < 0)
@@ -676,16 +689,12 @@ int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num)
 int vdm_dev_queue_set_addr(struct vdm_dev *d, uint16_t q, uint64_t desc,
                            uint64_t driver, uint64_t device)
 {
-    struct vdm_dev_state *s = st(d);
-    uint32_t *r;
     int rc;
+    struct vdm_dev_state *s = qcall(d, q, &rc);
+    uint32_t *r;
 
     if (s == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues) {
-        slog(s, VDM_LOG_WARN, "queue address write: index out of range");
-        return VDM_ERANGE;
-    }
+        return rc;
     r = qregs(s, q);
     rc = qregs_writable(s, r);
     if (rc < 0)
@@ -718,19 +727,15 @@ int vdm_dev_queue_get_addr(const struct vdm_dev *d, uint16_t q, uint64_t *desc,
 
 int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q)
 {
-    struct vdm_dev_state *s = st(d);
+    int rc;
+    struct vdm_dev_state *s = qcall(d, q, &rc);
     struct vdm_vq_config vc = VDM_INIT(struct vdm_vq_config);
     struct vdm_vq *vq;
     uint32_t *r;
     uint32_t num;
-    int rc;
 
     if (s == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues) {
-        slog(s, VDM_LOG_WARN, "queue enable: index out of range");
-        return VDM_ERANGE;
-    }
+        return rc;
     r = qregs(s, q);
     if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0)
         return 0;
@@ -800,14 +805,11 @@ int vdm_dev_queue_enabled(const struct vdm_dev *d, uint16_t q)
 
 int vdm_dev_queue_reset(struct vdm_dev *d, uint16_t q)
 {
-    struct vdm_dev_state *s = st(d);
+    int rc;
+    struct vdm_dev_state *s = qcall(d, q, &rc);
 
     if (s == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues) {
-        slog(s, VDM_LOG_WARN, "queue reset: index out of range");
-        return VDM_ERANGE;
-    }
+        return rc;
     /* Spec "Virtqueue Reset": only when VIRTIO_F_RING_RESET is negotiated. */
     if ((s->negotiated & VDMI_F_RING_RESET) == 0) {
         slog(s, VDM_LOG_WARN, "queue reset without RING_RESET ignored");
@@ -820,14 +822,11 @@ int vdm_dev_queue_reset(struct vdm_dev *d, uint16_t q)
 
 int vdm_dev_queue_disable(struct vdm_dev *d, uint16_t q)
 {
-    struct vdm_dev_state *s = st(d);
+    int rc;
+    struct vdm_dev_state *s = qcall(d, q, &rc);
 
     if (s == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues) {
-        slog(s, VDM_LOG_WARN, "queue disable: index out of range");
-        return VDM_ERANGE;
-    }
+        return rc;
     /* Spec "MMIO Device Register Layout": the device MUST NOT access the
      * queue once the driver stopped using it, whatever the features; the
      * driver may free the ring at once. */
