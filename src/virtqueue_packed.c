@@ -53,10 +53,11 @@ static VQ_NOINLINE int packed_indirect(struct vq *q, struct vq_walk *w,
     uint32_t i, tlen;
     int thooked = 0, rc = 0;
 
-    if (!(q->flags & VQ_F_INDIRECT))
+    if (!(q->flags & VQ_F_INDIRECT)) {
         return vq_walk_fail(w, VDM_EPROTO,
                             "INDIRECT descriptor without "
                             "VIRTIO_F_INDIRECT_DESC");
+    }
     /* "A driver MUST NOT write direct descriptors with
      * VIRTQ_DESC_F_INDIRECT set in a scatter-gather list linked by
      * VIRTQ_DESC_F_NEXT." */
@@ -67,9 +68,10 @@ static VQ_NOINLINE int packed_indirect(struct vq *q, struct vq_walk *w,
         return vq_walk_fail(w, VDM_EPROTO,
                             "indirect table length 0, not a multiple of 16 "
                             "or over 32768 descriptors");
-    if (vq_map_indirect(q, addr, len, &tbl, &thooked) != 0)
+    if (vq_map_indirect(q, addr, len, &tbl, &thooked) != 0) {
         return vq_walk_fail(w, VDM_EFAULT,
                             "indirect table outside guest memory");
+    }
     tlen = len >> 4;
     for (i = 0; i < tlen; i++) {
         uint8_t e[16];
@@ -93,8 +95,9 @@ static VQ_NOINLINE int packed_indirect(struct vq *q, struct vq_walk *w,
             break;
         }
         rc = vq_walk_add(q, w, d.addr, d.len, (d.w14 & VQ_DESC_F_WRITE) != 0);
-        if (rc != 0)
+        if (rc != 0) {
             break;
+        }
     }
     vq_unmap_indirect(q, tbl, len, thooked);
     return rc;
@@ -157,13 +160,15 @@ static VQ_NOINLINE int packed_pop_slow(struct vq *q, struct vdm_chain *c,
         bool write = (d.w14 & VQ_DESC_F_WRITE) != 0;
 
         if (d.w14 & VQ_DESC_F_INDIRECT) {
-            if (packed_indirect(q, w, d.addr, d.len, d.w14, ring_n) != 0)
+            if (packed_indirect(q, w, d.addr, d.len, d.w14, ring_n) != 0) {
                 goto bad;
+            }
             id = d.w12;
             break;
         }
-        if (vq_walk_add(q, w, d.addr, d.len, write) != 0)
+        if (vq_walk_add(q, w, d.addr, d.len, write) != 0) {
             goto bad;
+        }
         if (!(d.w14 & VQ_DESC_F_NEXT)) {
             id = d.w12; /* "Buffer ID is included in the last descriptor" */
             break;
@@ -208,8 +213,9 @@ int vq_packed_pop(struct vq *q, struct vdm_chain *c)
     uint16_t id;
 
     d.w14 = vdm_load_acquire_le16(q->desc + (size_t)pos * 16u + PD_FLAGS);
-    if (!desc_avail(d.w14, wrap))
+    if (!desc_avail(d.w14, wrap)) {
         return 0;
+    }
 
     /* One fetch per descriptor into d; the first one's flags were already
      * read (acquire) above, the rest of it is read here once. num >= 1:
@@ -257,8 +263,9 @@ int vq_packed_pop(struct vq *q, struct vdm_chain *c)
         if (VDM_UNLIKELY(p == NULL)) {
             /* another region (a chain spread over several) */
             p = vdm_mem_hit_scan(q->mem, d.addr, d.len, access, &q->mem_hint);
-            if (p == NULL)
+            if (p == NULL) {
                 goto slow;
+            }
         }
         iov[nspan].base = p;
         iov[nspan].len = d.len;
@@ -332,10 +339,11 @@ static inline void put_used(struct vq *q, uint32_t pos, uint8_t wrap,
         fl |= VQ_DESC_F_WRITE;
     vdm_put_le32(d + PD_LEN, len);
     vdm_put_le16(d + PD_ID, (uint16_t)id);
-    if (publish)
+    if (publish) {
         vdm_store_release_le16(d + PD_FLAGS, fl);
-    else
+    } else {
         vdm_store_le16(d + PD_FLAGS, fl);
+    }
 }
 
 static inline void advance(const struct vq *q, uint32_t *pos, uint8_t *wrap,
@@ -356,8 +364,9 @@ int vq_packed_push(struct vq *q, const struct vdm_used *u, uint32_t n,
     uint32_t first = q->used_idx, pos = first, total = 0, i;
     uint8_t wrap0 = q->used_wrap, wrap = wrap0;
 
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         total += VQ_META_NDESC(q->slots[VQ_SLOT_META(u[i].id)]);
+    }
 
     if (inorder_batch) {
         /* "In-order use of descriptors": one used descriptor carrying the
@@ -418,8 +427,9 @@ int vq_packed_should_notify(struct vq *q)
     /* used flags published before the driver's structure is read */
     vdm_mb();
     fl = (uint16_t)(vdm_load_acquire_le16(q->drv + EV_FLAGS) & 3u);
-    if (fl == VQ_EVENT_DISABLE)
+    if (fl == VQ_EVENT_DISABLE) {
         return 0;
+    }
     if (fl == VQ_EVENT_DESC && (q->flags & VQ_F_EVENT_IDX)) {
         uint16_t ow = vdm_load_le16(q->drv + EV_OFF_WRAP);
         uint32_t off = (uint32_t)ow & 0x7fffu;
@@ -441,13 +451,15 @@ int vq_packed_set_notify(struct vq *q, int enable)
 {
     if (enable)
         q->flags |= VQ_F_NOTIFY_ON;
-    else
+    else {
         q->flags &= (uint8_t)~VQ_F_NOTIFY_ON;
+    }
     vdm_store_release_le16(q->dev + EV_FLAGS, enable
                                                   ? (uint16_t)VQ_EVENT_ENABLE
                                                   : (uint16_t)VQ_EVENT_DISABLE);
-    if (!enable)
+    if (!enable) {
         return 0;
+    }
     vdm_mb();
     return vq_packed_has_avail(q);
 }
