@@ -41,7 +41,7 @@
 
 /* Queue reset alone (VDM_QF_RESET) exists only with RING_RESET built in;
  * without it the flag is never set and its tests fold away. */
-#define QF_RESET (VDM_CONFIG_RING_RESET ? VDM_QF_RESET : 0u)
+#define QF_RESET ((VDM_CONFIG_RING_RESET != 0) ? VDM_QF_RESET : 0u)
 
 /* Generic feature dependencies (spec "Reserved Feature Bits": each of these
  * is defined for VIRTIO 1.x devices only). */
@@ -262,8 +262,9 @@ static struct vdm_dev_state *qcall(struct vdm_dev *d, uint16_t q, int *rc)
     struct vdm_dev_state *s = st(d);
 
     *rc = VDM_EINVAL;
-    if (s == NULL)
+    if (s == NULL) {
         return NULL;
+    }
     if (q >= s->num_queues) {
         slog(s, VDM_LOG_WARN, "queue register access: index out of range");
         *rc = VDM_ERANGE;
