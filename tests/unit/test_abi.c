@@ -31,6 +31,7 @@
 #include "vdm/devices/i2c.h"
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
+#include "vdm/devices/rpmb.h"
 #include "vdm/devices/sound.h"
 #include "vdm/mem.h"
 #include "vdm/mmio.h"
@@ -66,6 +67,7 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_i2c, VDM_I2C_SIZE, 10240);
     OPAQUE(struct vdm_gpio, VDM_GPIO_SIZE, 512);
     OPAQUE(struct vdm_input, VDM_INPUT_SIZE, 1152);
+    OPAQUE(struct vdm_rpmb, VDM_RPMB_SIZE, 6144);
 }
 END_TEST
 
@@ -183,6 +185,8 @@ START_TEST(size_first)
     SIZED(struct vdm_i2c_config);
     SIZED(struct vdm_gpio_ops);
     SIZED(struct vdm_gpio_config);
+    SIZED(struct vdm_rpmb_ops);
+    SIZED(struct vdm_rpmb_config);
 }
 END_TEST
 
