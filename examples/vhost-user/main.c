@@ -525,9 +525,9 @@ static int listen_on(struct vdev *d)
     return 0;
 }
 
-static const struct vd_type *const types[] = {&vd_type_blk,   &vd_type_rng,
-                                              &vd_type_input, &vd_type_sound,
-                                              &vd_type_i2c,   &vd_type_gpio};
+static const struct vd_type *const types[] = {
+    &vd_type_blk, &vd_type_rng,  &vd_type_input, &vd_type_sound,
+    &vd_type_i2c, &vd_type_gpio, &vd_type_rpmb};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -569,7 +569,7 @@ static struct vdev *make_device(const char *socket_path, char *spec)
     if (t == sizeof(types) / sizeof(types[0])) {
         fprintf(stderr,
                 "vdm-vhost-user: unknown device type '%s' "
-                "(blk, rng, input, sound, i2c, gpio)\n",
+                "(blk, rng, input, sound, i2c, gpio, rpmb)\n",
                 o.type);
         return NULL;
     }
@@ -621,6 +621,9 @@ static void usage(FILE *f)
         "      i2c[,eeprom=ADDR:24c02|24c32:PATH][,lm75=ADDR:PATH]\n"
         "         [,adapter=/dev/i2c-N,allow=ADDR[:ADDR...]]\n"
         "      gpio,state=PATH[,events=PATH] | gpio,chip=/dev/gpiochipN\n"
+        "      rpmb,file=PATH[,capacity=N][,max_wr=N][,max_rd=N]\n"
+        "          file-backed partition with its key and write counter;\n"
+        "          capacity in 128 KiB units (1..128) for a new file\n"
         "          events file lines: 'TYPE CODE VALUE', 'key CODE',\n"
         "          'syn', 'sleep MS', 'wait-status [TYPE CODE VALUE]',\n"
         "          '# comment'; names like EV_KEY, KEY_A, BTN_LEFT,\n"
