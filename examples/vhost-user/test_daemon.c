@@ -4,12 +4,12 @@
  * eventfd kicks and calls, the driver simulator's split rings), serves rng,
  * blk, input, i2c (simulated EEPROM and LM75) and gpio (simulated lines)
  * requests, rpmb (program key, authenticated write and read, tampering, and
- * a restart keeping key and counter), and feeds the daemon garbage: random bytes, truncated and
- * oversized messages, too many fds, memory beyond its file, a memory file that
- * shrinks under the daemon, a front-end that stalls mid-message. After each,
- * the daemon must still be running, must not have leaked file descriptors, and
- * must serve the next front-end. Usage: test_vhost_user_daemon
- * PATH-TO-vdm-vhost-user */
+ * a restart keeping key and counter), and feeds the daemon garbage: random
+ * bytes, truncated and oversized messages, too many fds, memory beyond its
+ * file, a memory file that shrinks under the daemon, a front-end that stalls
+ * mid-message. After each, the daemon must still be running, must not have
+ * leaked file descriptors, and must serve the next front-end. Usage:
+ * test_vhost_user_daemon PATH-TO-vdm-vhost-user */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
