@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "devharness.h"
+#include "profile.h"
 #include "drv.h"
 #include "drv_mmio.h"
 #include "drv_pci.h"
@@ -302,6 +303,7 @@ static void rb_start(struct rb *b, int packed, unsigned nregions)
     ck_assert_int_eq(vdm_dev_init(&b->h.dev, &cfg), 0);
     b->packed = packed;
     b->features = VDM_F_INDIRECT_DESC | (packed ? VDM_F_RING_PACKED : 0);
+    ut_need(b->features, "rb_start");
     b->ram_lo = b->h.g.regions[0].gpa;
     b->ram_hi = b->h.g.regions[b->h.g.nregions - 1].gpa +
                 b->h.g.regions[b->h.g.nregions - 1].size;
@@ -512,6 +514,7 @@ END_TEST
  * and the top of the address space. */
 START_TEST(cat_zero_length_descriptors)
 {
+    UT_NEEDS(VDM_F_RING_PACKED);
     for (int packed = 0; packed < 2; packed++) {
         struct rb b;
         struct drv_vq *v;
@@ -864,6 +867,7 @@ static void df_setup(int packed)
     c.num = QN;
     c.index = 0;
     c.features = f;
+    ut_need(f, "double-fetch env");
     c.desc_addr = drv_vq_desc_gpa(&DF.dq);
     c.driver_addr = drv_vq_driver_gpa(&DF.dq);
     c.device_addr = drv_vq_device_gpa(&DF.dq);
@@ -1347,6 +1351,7 @@ static void bb_read_works(struct bb *b, uint64_t sector)
 
 START_TEST(cat_reset_with_requests_in_flight)
 {
+    UT_NEEDS(VDM_F_INDIRECT_DESC);
     struct bb b;
 
     bb_start(&b, 8, 0);
@@ -1382,6 +1387,7 @@ END_TEST
 /* The same class with a single queue reset (VIRTIO_F_RING_RESET). */
 START_TEST(cat_queue_reset_with_requests_in_flight)
 {
+    UT_NEEDS(VDM_F_INDIRECT_DESC | VDM_F_RING_RESET);
     struct bb b;
 
     bb_start(&b, 8, 0);
@@ -1408,6 +1414,7 @@ END_TEST
  */
 START_TEST(cat_header_split_across_descriptors)
 {
+    UT_NEEDS(VDM_F_RING_PACKED | VDM_F_INDIRECT_DESC);
     for (int packed = 0; packed < 2; packed++) {
         for (int mode = DRV_ADD_DIRECT; mode <= DRV_ADD_INDIRECT; mode++) {
             struct bb b;
