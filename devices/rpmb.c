@@ -66,9 +66,10 @@ struct rpmb_state {
     struct vdm_iov iov[VDM_KIT_IOVS(1, 1, VDM_RPMB_IOV_MAX)];
 };
 
-_Static_assert(sizeof(struct rpmb_state) <= VDM_RPMB_SIZE,
+_Static_assert(sizeof(struct rpmb_state) <= (size_t)VDM_RPMB_SIZE,
                "VDM_RPMB_SIZE too small for struct rpmb_state");
-_Static_assert(alignof(struct rpmb_state) <= alignof(struct vdm_rpmb),
+_Static_assert((size_t)alignof(struct rpmb_state) <=
+                   (size_t)alignof(struct vdm_rpmb),
                "struct vdm_rpmb storage is under-aligned");
 
 /* The state of an initialised device, else NULL. */
@@ -525,13 +526,19 @@ static const struct vdm_device_class rpmb_class = {
 
 static int check_config(const struct vdm_rpmb_config *cfg)
 {
-    if (!VDM_HAS(cfg, struct vdm_rpmb_config, host)) {
+    /* sizes of older callers' structs: up to the last field we read */
+    size_t need_cfg = (size_t)offsetof(struct vdm_rpmb_config, host);
+    size_t need_ops = (size_t)offsetof(struct vdm_rpmb_ops, program_key);
+
+    need_cfg += sizeof(void *);
+    need_ops += sizeof(cfg->ops->program_key);
+    if ((size_t)cfg->size < need_cfg) {
         return VDM_ESIZE;
     }
     if ((cfg->ops == NULL) || (cfg->reserved != 0u)) {
         return VDM_EINVAL;
     }
-    if (!VDM_HAS(cfg->ops, struct vdm_rpmb_ops, program_key)) {
+    if ((size_t)cfg->ops->size < need_ops) {
         return VDM_ESIZE;
     }
     if ((cfg->ops->read == NULL) || (cfg->ops->write == NULL) ||
