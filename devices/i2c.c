@@ -296,6 +296,7 @@ static int i2c_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
             r->status = (uint8_t *)last->base + last->len - 1u;
         }
     }
+    __builtin_memset(&m, 0, sizeof(m)); /* parse() may stop before it */
     bad = parse(s, kr, &m, &fail_next);
 
     if (s->poisoned != 0u) {
