@@ -30,6 +30,15 @@
 #define CAN_ALL_FLAGS                                                          \
     (VDM_CAN_FLAGS_FD | VDM_CAN_FLAGS_EXTENDED | VDM_CAN_FLAGS_RTR)
 
+/* A size-prefixed caller struct holds @p field (an older caller's may
+ * not); VDM_HAS() spelt with size_t operands throughout. */
+#define CAN_HAS(p, type, field)                                                \
+    (((size_t)(p)->size) >=                                                    \
+     ((size_t)offsetof(type, field) + sizeof(((type *)NULL)->field)))
+/* An optional hook of the (non-NULL, checked at init) ops table. */
+#define HOOK(s, f)                                                             \
+    (CAN_HAS((s)->ops, struct vdm_can_ops, f) && ((s)->ops->f != NULL))
+
 /* Offsets in struct virtio_can_tx_out / virtio_can_rx. */
 #define H_TYPE    0u
 #define H_LENGTH  2u
@@ -71,7 +80,8 @@ struct can_state {
 
 _Static_assert(sizeof(struct can_state) <= VDM_CAN_SIZE,
                "VDM_CAN_SIZE too small for struct can_state");
-_Static_assert(alignof(struct can_state) <= alignof(struct vdm_can),
+_Static_assert((size_t)alignof(struct can_state) <=
+                   (size_t)alignof(struct vdm_can),
                "struct vdm_can storage is under-aligned");
 
 VDM_OPAQUE_ACCESSORS(can_of, ccan_of, vdm_can, can_state, CAN_MAGIC)
@@ -118,7 +128,7 @@ static int frame_check(const struct can_state *s, const struct vdm_can_frame *f,
     uint32_t idmax = VDM_CAN_SFF_MAX;
     int rc = 0;
 
-    if ((f->flags & ~(uint32_t)CAN_ALL_FLAGS) != 0u) {
+    if ((f->flags & ~CAN_ALL_FLAGS) != 0u) {
         *why = W_FLAGS;
         rc = VDM_ENOTSUP;
     } else if (((fd != 0u) && (negotiated(s, VDM_CAN_F_CAN_FD) == 0)) ||
@@ -279,8 +289,7 @@ static uint8_t ctrl_start(struct can_state *s)
     uint8_t res = VDM_CAN_RESULT_OK;
 
     if (s->started == 0u) {
-        if ((VDM_HAS_HOOK(s->ops, struct vdm_can_ops, start)) &&
-            (s->ops->start(s->host) < 0)) {
+        if ((HOOK(s, start)) && (s->ops->start(s->host) < 0)) {
             res = VDM_CAN_RESULT_NOT_OK;
         } else {
             /* "the device updates the configuration status before marking
@@ -298,8 +307,7 @@ static uint8_t ctrl_stop(struct can_state *s)
 
     if (s->started != 0u) {
         s->started = 0u;
-        if ((VDM_HAS_HOOK(s->ops, struct vdm_can_ops, stop)) &&
-            (s->ops->stop(s->host) < 0)) {
+        if ((HOOK(s, stop)) && (s->ops->stop(s->host) < 0)) {
             res = VDM_CAN_RESULT_NOT_OK;
         }
         /* "On transition to the STOPPED state the device cancels all CAN
@@ -377,8 +385,7 @@ static void can_reset(struct vdm_dev *d)
 
     if (s != NULL) {
         vdm_kit_reset(&s->kit, UINT16_MAX);
-        if ((s->started != 0u) &&
-            (VDM_HAS_HOOK(s->ops, struct vdm_can_ops, stop))) {
+        if ((s->started != 0u) && (HOOK(s, stop))) {
             (void)s->ops->stop(s->host);
         }
         (void)cancel_tx(s); /* abandoned: slots freed, nothing written */
@@ -405,7 +412,7 @@ static void can_queue_notify(struct vdm_dev *d, uint16_t q)
 
     if (s != NULL) {
         if (q == VDM_CAN_QUEUE_RX) {
-            if (VDM_HAS_HOOK(s->ops, struct vdm_can_ops, rx_ready)) {
+            if (HOOK(s, rx_ready)) {
                 s->ops->rx_ready(s->host);
             }
         } else if (q < VDM_CAN_NUM_QUEUES) {
@@ -479,9 +486,9 @@ static int check_config(const struct vdm_can_config *cfg)
     if ((cfg->ops == NULL) || (cfg->storage == NULL) || (cfg->tx_slots == 0u) ||
         (cfg->tx_slots > VDM_CAN_MAX_TX_SLOTS) ||
         (((uintptr_t)cfg->storage & 7u) != 0u) ||
-        (cfg->storage_bytes < (uint64_t)VDM_CAN_STORAGE_BYTES(cfg->tx_slots))) {
+        (cfg->storage_bytes < VDM_CAN_STORAGE_BYTES(cfg->tx_slots))) {
         rc = VDM_EINVAL;
-    } else if (!VDM_HAS(cfg->ops, struct vdm_can_ops, transmit)) {
+    } else if (!CAN_HAS(cfg->ops, struct vdm_can_ops, transmit)) {
         rc = VDM_ESIZE;
     } else if ((cfg->ops->transmit == NULL) ||
                ((f & ~(uint64_t)CAN_TYPE_BITS) != 0u) ||
@@ -508,7 +515,7 @@ int vdm_can_init(struct vdm_can *can, struct vdm_dev *dev,
     if ((can == NULL) || (dev == NULL) || (cfg == NULL) || (base == NULL)) {
         return VDM_EINVAL;
     }
-    if (!VDM_HAS(cfg, struct vdm_can_config, storage_bytes)) {
+    if (!CAN_HAS(cfg, struct vdm_can_config, storage_bytes)) {
         return VDM_ESIZE;
     }
     rc = check_config(cfg);
@@ -655,8 +662,12 @@ int vdm_can_started(const struct vdm_can *can)
     const struct can_state *s = ccan_of(can);
     int rc = VDM_EINVAL;
 
-    if (s != NULL) {
-        rc = (s->started != 0u) ? 1 : 0;
+    if ((s != NULL) && (s->started != 0u)) {
+        rc = 1;
+    } else if (s != NULL) {
+        rc = 0;
+    } else {
+        rc = VDM_EINVAL;
     }
     return rc;
 }

@@ -675,7 +675,7 @@ START_TEST(can_hostile_chains)
     p[0] = 1;
     p[2] = 8;
     struct drv_buf o[VDM_CAN_IOV_MAX + 2];
-    for (int k = 0; k < VDM_CAN_IOV_MAX + 1; k++)
+    for (unsigned k = 0; k < VDM_CAN_IOV_MAX + 1; k++)
         o[k] = (struct drv_buf){g + (uint64_t)k * 2, 2};
     o[VDM_CAN_IOV_MAX + 1] = (struct drv_buf){r, 1};
     *(uint8_t *)dh_ptr(&h, r, 1) = 0xee;

@@ -61,13 +61,13 @@ extern "C" {
 #endif
 
 /** @brief Number of queues (Txq, Rxq, Controlq). */
-#define VDM_CAN_NUM_QUEUES 3
+#define VDM_CAN_NUM_QUEUES 3u
 /** @brief Index of the Txq. */
-#define VDM_CAN_QUEUE_TX 0
+#define VDM_CAN_QUEUE_TX 0u
 /** @brief Index of the Rxq. */
-#define VDM_CAN_QUEUE_RX 1
+#define VDM_CAN_QUEUE_RX 1u
 /** @brief Index of the Controlq. */
-#define VDM_CAN_QUEUE_CONTROL 2
+#define VDM_CAN_QUEUE_CONTROL 2u
 
 /** @name Feature bits
  * @{ */
@@ -80,20 +80,20 @@ extern "C" {
 /** @} */
 
 /** @brief Size of struct virtio_can_config. */
-#define VDM_CAN_CONFIG_BYTES 2
+#define VDM_CAN_CONFIG_BYTES 2u
 /** @brief Config space offset of le16 status. */
-#define VDM_CAN_CFG_STATUS 0
+#define VDM_CAN_CFG_STATUS 0u
 /** @brief Config status bit: the controller went bus-off (stopped). */
 #define VDM_CAN_S_CTRL_BUSOFF 0x1u
 
 /** @brief Bytes of struct virtio_can_tx_out / virtio_can_rx before sdu. */
-#define VDM_CAN_HDR_BYTES 16
+#define VDM_CAN_HDR_BYTES 16u
 /** @brief Bytes of struct virtio_can_tx_in. */
-#define VDM_CAN_TX_IN_BYTES 1
+#define VDM_CAN_TX_IN_BYTES 1u
 /** @brief Bytes of struct virtio_can_control_out. */
-#define VDM_CAN_CONTROL_OUT_BYTES 2
+#define VDM_CAN_CONTROL_OUT_BYTES 2u
 /** @brief Bytes of struct virtio_can_control_in. */
-#define VDM_CAN_CONTROL_IN_BYTES 1
+#define VDM_CAN_CONTROL_IN_BYTES 1u
 
 /** @name Message types (msg_type)
  * @{ */
@@ -126,15 +126,15 @@ extern "C" {
 #define VDM_CAN_FD_MAX 64u
 
 /** @brief Most spans of one request. */
-#define VDM_CAN_IOV_MAX 8
+#define VDM_CAN_IOV_MAX 8u
 /** @brief Bytes of opaque storage for one CAN device. */
-#define VDM_CAN_SIZE 256
+#define VDM_CAN_SIZE 256u
 /** @brief Bytes of request slots for @p tx_slots frames at the host at once
  *         (vdm_can_config::storage): three queues of tx_slots + 1 slots of
  *         64 bytes plus VDM_CAN_IOV_MAX spans of 16 bytes per request. */
 #define VDM_CAN_STORAGE_BYTES(tx_slots)                                        \
-    (3u * ((size_t)(tx_slots) + 1u) * 64u +                                    \
-     3u * (size_t)(tx_slots) * (size_t)VDM_CAN_IOV_MAX * 16u)
+    ((3u * ((size_t)(tx_slots) + 1u) * 64u) +                                  \
+     (3u * (size_t)(tx_slots) * (size_t)VDM_CAN_IOV_MAX * 16u))
 /** @brief Most frames at the host at once. */
 #define VDM_CAN_MAX_TX_SLOTS 1024u
 
