@@ -19,6 +19,7 @@
     X(input, INPUT)                                                            \
     X(sound, SOUND)                                                            \
     X(i2c, I2C)                                                                \
-    X(gpio, GPIO)
+    X(gpio, GPIO)                                                              \
+    X(can, CAN)
 
 #endif
