@@ -76,6 +76,9 @@ struct vd_tag {
     int kind; /* VD_TAG_* */
     struct vdev *d;
     uint16_t q;
+    /** VD_TAG_FD: called when the fd is readable, front-end or not. */
+    void (*fn)(struct vdev *d, void *arg);
+    void *arg; /**< ... its argument */
 };
 
 #define VD_TAG_LISTEN 1
@@ -83,6 +86,13 @@ struct vd_tag {
 #define VD_TAG_KICK   3
 #define VD_TAG_SIGNAL 4
 #define VD_TAG_TIMER  5
+#define VD_TAG_FD     6
+
+/** Watch a device type's own fd (a backend socket): @p tag (kind, d, fn,
+ *  arg set by the caller, kept in place) is handed to epoll. */
+void vd_watch_fd(int fd, struct vd_tag *tag);
+/** Stop watching @p fd (before closing it). */
+void vd_unwatch_fd(int fd);
 
 /** Verbosity: 0 warnings and errors, 1 info, 2 debug (every message). */
 extern int vd_verbose;
@@ -116,5 +126,6 @@ extern const struct vd_type vd_type_input;
 extern const struct vd_type vd_type_sound;
 extern const struct vd_type vd_type_i2c;
 extern const struct vd_type vd_type_gpio;
+extern const struct vd_type vd_type_can;
 
 #endif

@@ -164,6 +164,17 @@ static void epoll_del(int fd)
     epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
+void vd_watch_fd(int fd, struct vd_tag *tag)
+{
+    tag->kind = VD_TAG_FD;
+    epoll_add(fd, tag);
+}
+
+void vd_unwatch_fd(int fd)
+{
+    epoll_del(fd);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Host hooks for the vhost-user back-end (host = struct vdev) */
 
@@ -525,9 +536,9 @@ static int listen_on(struct vdev *d)
     return 0;
 }
 
-static const struct vd_type *const types[] = {&vd_type_blk,   &vd_type_rng,
-                                              &vd_type_input, &vd_type_sound,
-                                              &vd_type_i2c,   &vd_type_gpio};
+static const struct vd_type *const types[] = {
+    &vd_type_blk, &vd_type_rng,  &vd_type_input, &vd_type_sound,
+    &vd_type_i2c, &vd_type_gpio, &vd_type_can};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -569,7 +580,7 @@ static struct vdev *make_device(const char *socket_path, char *spec)
     if (t == sizeof(types) / sizeof(types[0])) {
         fprintf(stderr,
                 "vdm-vhost-user: unknown device type '%s' "
-                "(blk, rng, input, sound, i2c, gpio)\n",
+                "(blk, rng, input, sound, i2c, gpio, can)\n",
                 o.type);
         return NULL;
     }
@@ -629,6 +640,9 @@ static void usage(FILE *f)
         "      sound[,playback=SINK][,capture=SOURCE][,pace=realtime|fast]\n"
         "          [,jacks=0|1|2][,controls=on|off]\n"
         "          SINK/SOURCE: null (default), FILE.wav, alsa:DEVICE\n"
+        "      can,bus=PATH | can,if=IFNAME [,fd=on|off][,late-ack=on|off]\n"
+        "          [,tx-slots=N]  bus: virtual CAN bus (unix socket) shared\n"
+        "          with other daemons; if: SocketCAN interface (raw, FD)\n"
         "  -v, --verbose      more log on stderr (twice: every message)\n"
         "  -h, --help         this text\n"
         "\n"
@@ -765,6 +779,7 @@ int main(int argc, char **argv)
                 if (t->d->conn_fd >= 0 && t->d->kick_fd[t->q] >= 0)
                     on_kick(t->d, t->q);
                 break;
+            case VD_TAG_FD: GUARDED(t->d, t->fn(t->d, t->arg)); break;
             case VD_TAG_SIGNAL: quit = 1; break;
             case VD_TAG_TIMER: {
                 uint64_t expirations;
