@@ -211,6 +211,8 @@ VDM_API int vdm_can_init(struct vdm_can *can, struct vdm_dev *dev,
  * @brief The bus took (or failed to take) the frame handed over with
  *        @p token: with VDM_CAN_F_LATE_TX_ACK the driver's request is marked
  *        used now with @p result.
+ * @param can    the device.
+ * @param token  the token vdm_can_ops::transmit received.
  * @param result VDM_CAN_RESULT_OK or VDM_CAN_RESULT_NOT_OK.
  * @return 0; VDM_ENOENT when the token names no frame at the host any more
  *         (already answered: no LATE_TX_ACK, stop, bus-off, reset; or
