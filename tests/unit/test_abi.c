@@ -29,6 +29,7 @@
 #include "vdm/devices/blk.h"
 #include "vdm/devices/can.h"
 #include "vdm/devices/gpio.h"
+#include "vdm/devices/gpu.h"
 #include "vdm/devices/i2c.h"
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
@@ -68,6 +69,9 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_gpio, VDM_GPIO_SIZE, 512);
     OPAQUE(struct vdm_can, VDM_CAN_SIZE, 256);
     OPAQUE(struct vdm_input, VDM_INPUT_SIZE, 1152);
+    OPAQUE(struct vdm_gpu, VDM_GPU_SIZE, 6144);
+    OPAQUE(struct vdm_gpu_res, VDM_GPU_RES_SIZE, 128);
+    OPAQUE(struct vdm_gpu_backing, VDM_GPU_BACKING_SIZE, 16);
 }
 END_TEST
 
@@ -187,6 +191,8 @@ START_TEST(size_first)
     SIZED(struct vdm_i2c_config);
     SIZED(struct vdm_gpio_ops);
     SIZED(struct vdm_gpio_config);
+    SIZED(struct vdm_gpu_ops);
+    SIZED(struct vdm_gpu_config);
     SIZED(struct vdm_can_ops);
     SIZED(struct vdm_can_config);
 }
