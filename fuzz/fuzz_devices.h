@@ -22,6 +22,7 @@
     X(gpio, GPIO)                                                              \
     X(gpu, GPU)                                                                \
     X(rpmb, RPMB)                                                              \
-    X(can, CAN)
+    X(can, CAN)                                                                \
+    X(spi, SPI)
 
 #endif

@@ -271,6 +271,45 @@ static void rpmb_traffic(struct fz_out *o, int pre)
     e_reap(o, 0);
 }
 
+/* One spi request (fuzz/dev_spi.c): a built head (sel bit 0 clear) with
+ * fields from @p a and @p b, @p n tx bytes out, @p rx bytes in, then the
+ * result byte. */
+static void e_spi(struct fz_out *o, int pre, uint8_t n, uint8_t a, uint8_t b,
+                  uint16_t rx)
+{
+    uint16_t outl[1] = {(uint16_t)(32u + n)}, inl[2] = {rx, 1};
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    if (rx)
+        e_buf(o, 0, outl, 1, inl, 2, 0);
+    else
+        e_buf(o, 0, outl, 1, inl + 1, 1, 0);
+    fo_u8(o, (uint32_t)(n << 3));
+    fo_u8(o, a);
+    fo_u8(o, b);
+}
+
+static void spi_traffic(struct fz_out *o, int pre)
+{
+    e_spi(o, pre, 8, 0x01, 0x00, 8);  /* full duplex, cs 1 */
+    e_spi(o, pre, 0, 0x00, 0x00, 16); /* half-duplex read */
+    e_spi(o, pre, 4, 0x00, 0x00, 0);  /* half-duplex write */
+    e_spi(o, pre, 0, 0x00, 0x00, 0);  /* no words */
+    e_spi(o, pre, 4, 0x08, 0x05, 4);  /* 16-bit words, dual */
+    e_spi(o, pre, 3, 0x08, 0x00, 3);  /* odd length for 16-bit: PARAM_ERR */
+    e_spi(o, pre, 4, 0x00, 0x00, 5);  /* duplex mismatch: PARAM_ERR */
+    e_spi(o, pre, 2, 0x27, 0x70, 2);  /* cs 7, cs_change, delays */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 1, 0); /* complete a kept transfer */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_reap(o, 0);
+}
+
 /* One CAN request: a Txq frame (k selects the length rule, see
  * fuzz/dev_can.c) or a Controlq message (k 0x40: START with bit 0). */
 static void e_can(struct fz_out *o, int pre, unsigned q, uint8_t k, uint8_t len,
@@ -1140,6 +1179,16 @@ static void devt_seeds(void)
         snprintf(name, sizeof(name), "features-%u", cb);
         save("can", name);
     }
+    for (uint8_t cb = 0; cb < 4; cb++) {
+        char name[32];
+        devt_header((uint8_t)(cb * 6u), 3,
+                    (cb == 1 ? VDM_F_RING_PACKED : 0) | VDM_F_INDIRECT_DESC, 0);
+        spi_traffic(&O, DEVT_OP_DEV);
+        devt_tail();
+        spi_traffic(&O, DEVT_OP_DEV);
+        snprintf(name, sizeof(name), "bus-%u", cb);
+        save("spi", name);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1343,6 +1392,7 @@ static void traffic_kind(struct fz_out *o, int pre)
     case FZ_KIND_GPIO: gpio_traffic(o, pre); break;
     case FZ_KIND_GPU: gpu_traffic(o, pre); break;
     case FZ_KIND_CAN: can_traffic(o, pre); break;
+    case FZ_KIND_SPI: spi_traffic(o, pre); break;
     default: input_traffic(o, pre); break;
     }
 }

@@ -34,6 +34,7 @@
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
 #include "vdm/devices/rpmb.h"
+#include "vdm/devices/spi.h"
 #include "vdm/devices/sound.h"
 #include "vdm/mem.h"
 #include "vdm/mmio.h"
@@ -74,6 +75,7 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_gpu_res, VDM_GPU_RES_SIZE, 128);
     OPAQUE(struct vdm_gpu_backing, VDM_GPU_BACKING_SIZE, 16);
     OPAQUE(struct vdm_rpmb, VDM_RPMB_SIZE, 6144);
+    OPAQUE(struct vdm_spi, VDM_SPI_SIZE, 8192);
 }
 END_TEST
 
@@ -199,6 +201,8 @@ START_TEST(size_first)
     SIZED(struct vdm_rpmb_config);
     SIZED(struct vdm_can_ops);
     SIZED(struct vdm_can_config);
+    SIZED(struct vdm_spi_ops);
+    SIZED(struct vdm_spi_config);
 }
 END_TEST
 
@@ -220,6 +224,9 @@ START_TEST(fixed_layouts)
     ck_assert_uint_eq(offsetof(struct vdm_input_event, value), 4);
     ck_assert_uint_eq(offsetof(struct vdm_mmio_shm, id), 16);
     ck_assert_uint_eq(sizeof(struct vdm_mmio_shm), 24);
+    ck_assert_uint_eq(offsetof(struct vdm_spi_transfer, mode), 8);
+    ck_assert_uint_eq(offsetof(struct vdm_spi_transfer, len), 32);
+    ck_assert_uint_eq(offsetof(struct vdm_spi_transfer, tx), 40);
     ck_assert_uint_eq(sizeof(struct vdm_can_frame), 80);
     ck_assert_uint_eq(offsetof(struct vdm_can_frame, length), 8);
     ck_assert_uint_eq(offsetof(struct vdm_can_frame, dlc), 10);
