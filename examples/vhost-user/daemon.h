@@ -143,5 +143,6 @@ extern const struct vd_type vd_type_gpio;
 extern const struct vd_type vd_type_gpu;
 extern const struct vd_type vd_type_rpmb;
 extern const struct vd_type vd_type_can;
+extern const struct vd_type vd_type_spi;
 
 #endif

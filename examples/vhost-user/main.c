@@ -567,7 +567,7 @@ static int listen_on(struct vdev *d)
 
 static const struct vd_type *const types[] = {
     &vd_type_blk,  &vd_type_rng, &vd_type_input, &vd_type_sound, &vd_type_i2c,
-    &vd_type_gpio, &vd_type_gpu, &vd_type_rpmb,  &vd_type_can};
+    &vd_type_gpio, &vd_type_gpu, &vd_type_rpmb,  &vd_type_can,   &vd_type_spi};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -609,7 +609,7 @@ static struct vdev *make_device(const char *socket_path, char *spec)
     if (t == sizeof(types) / sizeof(types[0])) {
         fprintf(stderr,
                 "vdm-vhost-user: unknown device type '%s' "
-                "(blk, rng, input, sound, i2c, gpio, gpu, rpmb, can)\n",
+                "(blk, rng, input, sound, i2c, gpio, gpu, rpmb, can, spi)\n",
                 o.type);
         return NULL;
     }
@@ -681,6 +681,9 @@ static void usage(FILE *f)
         "      can,bus=PATH | can,if=IFNAME [,fd=on|off][,late-ack=on|off]\n"
         "          [,tx-slots=N]  bus: virtual CAN bus (unix socket) shared\n"
         "          with other daemons; if: SocketCAN interface (raw, FD)\n"
+        "      spi,flash=PATH[,size=N] | spi,dev=/dev/spidevB.C\n"
+        "          flash: simulated SPI NOR flash in PATH (N bytes, a power\n"
+        "          of two, default 1 MiB); dev: spidev passthrough\n"
         "  -v, --verbose      more log on stderr (twice: every message)\n"
         "  -h, --help         this text\n"
         "\n"
