@@ -28,12 +28,10 @@
     (((size_t)(p)->size) >=                                                    \
      ((size_t)offsetof(type, field) + sizeof(((type *)NULL)->field)))
 
-#define SPI_MODE_ALL                                                           \
-    (VDM_SPI_MODE_CPHA | VDM_SPI_MODE_CPOL | VDM_SPI_MODE_CS_HIGH |            \
-     VDM_SPI_MODE_LSB_FIRST | VDM_SPI_MODE_LOOP)
-#define SPI_FUNC_ALL 0x7fu
-#define SPI_NBITS_ALL                                                          \
-    (VDM_SPI_NBITS_DUAL | VDM_SPI_NBITS_QUAD | VDM_SPI_NBITS_OCTAL)
+/* Every defined bit: mode (CPHA..LOOP), mode_func_supported, n-bit masks */
+#define SPI_MODE_ALL  0x1fu
+#define SPI_FUNC_ALL  0x7fu
+#define SPI_NBITS_ALL 0x07u
 
 /* s->warned: guest errors already logged since the last reset */
 #define W_HEAD   0x01u /* no 32-byte head */
@@ -105,15 +103,22 @@ static uint32_t answer(struct vdm_kit_req *kr, uint8_t res)
 /* An n-bit mode of the head against the supported bits. */
 static int nbits_ok(uint32_t nbits, uint32_t supported)
 {
-    int ok;
+    uint32_t need = 0u;
+    int ok = 1;
 
-    switch (nbits) {
-    case 0u:
-    case 1u: ok = 1; break;
-    case 2u: ok = ((supported & VDM_SPI_NBITS_DUAL) != 0u) ? 1 : 0; break;
-    case 4u: ok = ((supported & VDM_SPI_NBITS_QUAD) != 0u) ? 1 : 0; break;
-    case 8u: ok = ((supported & VDM_SPI_NBITS_OCTAL) != 0u) ? 1 : 0; break;
-    default: ok = 0; break;
+    if (nbits == 2u) {
+        need = (uint32_t)VDM_SPI_NBITS_DUAL;
+    } else if (nbits == 4u) {
+        need = (uint32_t)VDM_SPI_NBITS_QUAD;
+    } else if (nbits == 8u) {
+        need = (uint32_t)VDM_SPI_NBITS_OCTAL;
+    } else if (nbits > 1u) {
+        ok = 0; /* not 0, 1, 2, 4 or 8 */
+    } else {
+        /* SINGLE is always supported */
+    }
+    if ((supported & need) != need) {
+        ok = 0;
     }
     return ok;
 }
@@ -121,11 +126,16 @@ static int nbits_ok(uint32_t nbits, uint32_t supported)
 /* mode against mode_func_supported. */
 static int mode_ok(uint32_t mode, uint32_t func)
 {
-    uint32_t cpha = ((mode & VDM_SPI_MODE_CPHA) != 0u) ? VDM_SPI_FUNC_CPHA_1
-                                                       : VDM_SPI_FUNC_CPHA_0;
-    uint32_t cpol = ((mode & VDM_SPI_MODE_CPOL) != 0u) ? VDM_SPI_FUNC_CPOL_1
-                                                       : VDM_SPI_FUNC_CPOL_0;
+    uint32_t cpha = (uint32_t)VDM_SPI_FUNC_CPHA_0;
+    uint32_t cpol = (uint32_t)VDM_SPI_FUNC_CPOL_0;
     int ok = 1;
+
+    if ((mode & VDM_SPI_MODE_CPHA) != 0u) {
+        cpha = (uint32_t)VDM_SPI_FUNC_CPHA_1;
+    }
+    if ((mode & VDM_SPI_MODE_CPOL) != 0u) {
+        cpol = (uint32_t)VDM_SPI_FUNC_CPOL_1;
+    }
 
     if ((mode & ~(uint32_t)SPI_MODE_ALL) != 0u) {
         ok = 0;
@@ -438,9 +448,8 @@ static int check_config(const struct vdm_spi_config *cfg)
     if ((cfg->cs_max_number == 0u) || (cfg->cs_change_supported > 1u) ||
         ((cfg->tx_nbits_supported & ~(uint32_t)SPI_NBITS_ALL) != 0u) ||
         ((cfg->rx_nbits_supported & ~(uint32_t)SPI_NBITS_ALL) != 0u) ||
-        ((f & ~(uint32_t)SPI_FUNC_ALL) != 0u) ||
-        ((f & (VDM_SPI_FUNC_CPHA_0 | VDM_SPI_FUNC_CPHA_1)) == 0u) ||
-        ((f & (VDM_SPI_FUNC_CPOL_0 | VDM_SPI_FUNC_CPOL_1)) == 0u)) {
+        ((f & ~(uint32_t)SPI_FUNC_ALL) != 0u) || ((f & 0x03u) == 0u) ||
+        ((f & 0x0cu) == 0u)) {
         return VDM_EINVAL;
     }
     return 0;
