@@ -634,6 +634,7 @@ int vdm_snd_init(struct vdm_snd *snd, struct vdm_dev *dev,
     struct vdm_kit_config kc = VDM_INIT(struct vdm_kit_config);
     struct vdm_dev_config dc;
     struct snd *s;
+    uint64_t type_bits = 0;
     int rc;
 
     if ((snd == NULL) || (dev == NULL) || (cfg == NULL) || (base == NULL)) {
@@ -695,8 +696,10 @@ int vdm_snd_init(struct vdm_snd *snd, struct vdm_dev *dev,
     dc.num_queues = VDM_SND_NUM_QUEUES;
     /* The kit's policy; control requests (RELEASE) and streams complete out
      * of order, so no IN_ORDER. */
-    dc.features = vdm_kit_features(((cfg->nctls != 0u) ? VDM_SND_F_CTLS : 0u),
-                                   base->features, VDM_F_IN_ORDER);
+    if (cfg->nctls != 0u) {
+        type_bits = VDM_SND_F_CTLS;
+    }
+    dc.features = vdm_kit_features(type_bits, base->features, VDM_F_IN_ORDER);
     dc.cls = &snd_class;
     dc.priv = s;
     s->magic = SND_MAGIC;

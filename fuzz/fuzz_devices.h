@@ -20,6 +20,7 @@
     X(sound, SOUND)                                                            \
     X(i2c, I2C)                                                                \
     X(gpio, GPIO)                                                              \
-    X(gpu, GPU)
+    X(gpu, GPU)                                                                \
+    X(rpmb, RPMB)
 
 #endif

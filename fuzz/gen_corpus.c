@@ -238,6 +238,39 @@ static void i2c_traffic(struct fz_out *o, int pre)
     e_reap(o, 0);
 }
 
+/* One rpmb request (fuzz/dev_rpmb.c): @p nout 512-byte frames out, @p nin
+ * in; sel picks the type and the frame shape, signed when bit 5 is set. */
+static void e_rpmb(struct fz_out *o, int pre, uint8_t sel, uint16_t addr,
+                   uint8_t count, unsigned nin)
+{
+    uint16_t outl[2] = {512, 512}, inl[4] = {512, 512, 512, 512};
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, 0, outl, (sel & 8u) ? 2 : 1, inl, nin, 0);
+    fo_u8(o, sel);
+    fo_u16(o, addr);
+    fo_u8(o, count);
+    fo_u8(o, 0x33); /* data seed */
+}
+
+static void rpmb_traffic(struct fz_out *o, int pre)
+{
+    e_rpmb(o, pre, 0x19, 0, 1, 1);    /* program key + result read */
+    e_rpmb(o, pre, 0x02, 0, 1, 1);    /* get counter */
+    e_rpmb(o, pre, 0x3b, 5, 1, 1);    /* signed write + result read */
+    e_rpmb(o, pre, 0x2b, 7, 2, 0);    /* signed two-block write */
+    e_rpmb(o, pre, 0x1b, 5, 1, 1);    /* unsigned write: AUTH_FAILURE */
+    e_rpmb(o, pre, 0x04, 5, 2, 2);    /* read two blocks */
+    e_rpmb(o, pre, 0x04, 1023, 2, 2); /* read beyond the end */
+    e_rpmb(o, pre, 0x05, 0, 1, 1);    /* result read alone */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_reap(o, 0);
+}
+
 /* One gpio request (type, line, value) with a @p rlen-byte response. */
 static void e_gpio(struct fz_out *o, int pre, uint16_t type, uint16_t line,
                    uint32_t value, uint16_t rlen)
@@ -1006,6 +1039,16 @@ static void devt_seeds(void)
             gpu_traffic(&O, DEVT_OP_DEV);
             save("gpu", gpu[i].name);
         }
+    }
+    for (uint8_t cb = 0; cb < 4; cb++) {
+        char name[32];
+        devt_header((uint8_t)(cb | 0x14), 3,
+                    cb == 1 ? VDM_F_RING_PACKED : VDM_F_INDIRECT_DESC, 0);
+        rpmb_traffic(&O, DEVT_OP_DEV);
+        devt_tail();
+        rpmb_traffic(&O, DEVT_OP_DEV);
+        snprintf(name, sizeof(name), "key-%u", cb);
+        save("rpmb", name);
     }
 }
 

@@ -131,5 +131,6 @@ extern const struct vd_type vd_type_sound;
 extern const struct vd_type vd_type_i2c;
 extern const struct vd_type vd_type_gpio;
 extern const struct vd_type vd_type_gpu;
+extern const struct vd_type vd_type_rpmb;
 
 #endif

@@ -556,7 +556,7 @@ static int listen_on(struct vdev *d)
 
 static const struct vd_type *const types[] = {
     &vd_type_blk, &vd_type_rng,  &vd_type_input, &vd_type_sound,
-    &vd_type_i2c, &vd_type_gpio, &vd_type_gpu};
+    &vd_type_i2c, &vd_type_gpio, &vd_type_gpu,   &vd_type_rpmb};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -598,7 +598,7 @@ static struct vdev *make_device(const char *socket_path, char *spec)
     if (t == sizeof(types) / sizeof(types[0])) {
         fprintf(stderr,
                 "vdm-vhost-user: unknown device type '%s' "
-                "(blk, rng, input, sound, i2c, gpio, gpu)\n",
+                "(blk, rng, input, sound, i2c, gpio, gpu, rpmb)\n",
                 o.type);
         return NULL;
     }
@@ -657,6 +657,9 @@ static void usage(FILE *f)
         "          '# comment'; names like EV_KEY, KEY_A, BTN_LEFT,\n"
         "          REL_X, ABS_X, SYN_REPORT, LED_NUML or numbers; replayed\n"
         "          once per front-end when the driver is ready\n"
+        "      rpmb,file=PATH[,capacity=N][,max_wr=N][,max_rd=N]\n"
+        "          file-backed partition with its key and write counter;\n"
+        "          capacity in 128 KiB units (1..128) for a new file\n"
         "      sound[,playback=SINK][,capture=SOURCE][,pace=realtime|fast]\n"
         "          [,jacks=0|1|2][,controls=on|off]\n"
         "          SINK/SOURCE: null (default), FILE.wav, alsa:DEVICE\n"

@@ -32,6 +32,7 @@
 #include "vdm/devices/i2c.h"
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
+#include "vdm/devices/rpmb.h"
 #include "vdm/devices/sound.h"
 #include "vdm/mem.h"
 #include "vdm/mmio.h"
@@ -70,6 +71,7 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_gpu, VDM_GPU_SIZE, 6144);
     OPAQUE(struct vdm_gpu_res, VDM_GPU_RES_SIZE, 128);
     OPAQUE(struct vdm_gpu_backing, VDM_GPU_BACKING_SIZE, 16);
+    OPAQUE(struct vdm_rpmb, VDM_RPMB_SIZE, 6144);
 }
 END_TEST
 
@@ -189,6 +191,8 @@ START_TEST(size_first)
     SIZED(struct vdm_gpio_config);
     SIZED(struct vdm_gpu_ops);
     SIZED(struct vdm_gpu_config);
+    SIZED(struct vdm_rpmb_ops);
+    SIZED(struct vdm_rpmb_config);
 }
 END_TEST
 

@@ -36,6 +36,7 @@
 #include "drv_mmio.h"
 #include "drv_pci.h"
 #include "guestmem.h"
+#include "sha256.h"
 #include "tp_bench.h"
 #include "vdm/device.h"
 #include "vdm/devices/blk.h"
@@ -43,6 +44,7 @@
 #include "vdm/devices/gpu.h"
 #include "vdm/devices/i2c.h"
 #include "vdm/devices/input.h"
+#include "vdm/devices/rpmb.h"
 #include "vdm/devices/sound.h"
 #include "vdm/le.h"
 #include "vdm/mmio.h"
@@ -3279,6 +3281,154 @@ START_TEST(cat_gpu_resource_id_reuse)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* RPMB: response MACs over fully defined frames (OP-TEE tee-supplicant's   */
+/* RPMB emulator MAC'd an uninitialised result field, optee_client#158), and */
+/* address + block count overflow (ACRN's simulated RPMB, "Fix potential    */
+/* overflow", acrn-hypervisor#295)                                          */
+
+static const uint8_t cat_rpmb_key[32] = "catalogue-rpmb-key-0123456789ab";
+static int cat_rpmb_calls;
+
+static int cat_rpmb_read(void *host, uint32_t b, uint32_t n, void *buf)
+{
+    (void)host;
+    (void)b;
+    cat_rpmb_calls++;
+    memset(buf, 0x5a, n * VDM_RPMB_BLOCK_BYTES);
+    return 0;
+}
+
+static int cat_rpmb_write(void *host, uint32_t b, uint32_t n, const void *buf,
+                          uint32_t ctr)
+{
+    (void)host;
+    (void)b;
+    (void)n;
+    (void)buf;
+    (void)ctr;
+    cat_rpmb_calls++;
+    return 0;
+}
+
+static int cat_rpmb_key_hook(void *host, const uint8_t *key)
+{
+    (void)host;
+    (void)key;
+    return 0;
+}
+
+static struct vdm_rpmb cat_rpmb;
+
+/* One request of @p nout frames from @p rq with @p nin response frames
+ * (prefilled with garbage) copied into @p rs; @return the used length. */
+static uint32_t cat_rpmb_xfer(struct dh *h, const uint8_t *rq, unsigned nout,
+                              uint8_t *rs, unsigned nin)
+{
+    struct drv_buf o[2], w[4];
+    uint32_t len = 0;
+    for (unsigned i = 0; i < nout; i++) {
+        o[i].gpa = dh_alloc(h, 512, 8);
+        o[i].len = 512;
+        memcpy(dh_ptr(h, o[i].gpa, 512), rq + 512 * i, 512);
+    }
+    for (unsigned i = 0; i < nin; i++) {
+        w[i].gpa = dh_alloc(h, 512, 8);
+        w[i].len = 512;
+        memset(dh_ptr(h, w[i].gpa, 512), UNTOUCHED, 512);
+    }
+    ck_assert_int_ge(
+        drv_vq_add(dh_vq(h, 0), o, nout, w, nin, DRV_ADD_DIRECT, NULL), 0);
+    drv_vq_publish(dh_vq(h, 0));
+    ck_assert_int_ge(dh_kick(h, 0, 1), 0);
+    ck_assert_int_eq(drv_vq_get_used(dh_vq(h, 0), NULL, &len, NULL), 1);
+    for (unsigned i = 0; i < nin; i++)
+        memcpy(rs + 512 * i, dh_ptr(h, w[i].gpa, 512), 512);
+    return len;
+}
+
+static void cat_rpmb_setup(struct dh *h)
+{
+    static const struct vdm_rpmb_ops ops = {.size = sizeof(ops),
+                                            .read = cat_rpmb_read,
+                                            .write = cat_rpmb_write,
+                                            .program_key = cat_rpmb_key_hook};
+    struct vdm_rpmb_config c = VDM_INIT(struct vdm_rpmb_config);
+    struct dh_opts o = {.num_queues = 1, .qsize = QN};
+
+    ck_assert_int_eq(dh_init(h, &o), 0);
+    c.capacity = 1;
+    c.key_programmed = 1;
+    memcpy(c.key, cat_rpmb_key, 32);
+    c.write_counter = 7;
+    c.ops = &ops;
+    ck_assert_int_eq(vdm_rpmb_init(&cat_rpmb, &h->dev, &c, &h->base), 0);
+    ck_assert_int_eq(dh_bring_up(h, VDM_F_VERSION_1, 1), 0);
+    cat_rpmb_calls = 0;
+}
+
+START_TEST(cat_rpmb_response_mac_over_defined_fields)
+{
+    struct dh h;
+    uint8_t rq[512], rs[512], mac[32];
+    struct vdm_hmac_sha256 hm;
+
+    cat_rpmb_setup(&h);
+    memset(rq, 0, sizeof(rq));
+    memset(rq + 484, 0x99, 16); /* nonce */
+    rq[507] = 1;                /* block count */
+    rq[511] = 2;                /* GET_WRITE_COUNTER */
+    ck_assert_uint_eq(cat_rpmb_xfer(&h, rq, 1, rs, 1), 512);
+    /* every field is defined: stuff and data zero, result OK, the MAC
+     * verifies over the frame the driver got */
+    for (unsigned i = 0; i < 196; i++)
+        ck_assert_uint_eq(rs[i], 0);
+    for (unsigned i = 228; i < 484; i++)
+        ck_assert_uint_eq(rs[i], 0);
+    ck_assert_uint_eq(rs[508] << 8 | rs[509], VDM_RPMB_RES_OK);
+    ck_assert_uint_eq(rs[503], 7);
+    ck_assert_uint_eq(rs[510] << 8 | rs[511], VDM_RPMB_RESP_GET_COUNTER);
+    vdm_hmac_sha256_init(&hm, cat_rpmb_key, 32);
+    vdm_hmac_sha256_update(&hm, rs + 228, 512 - 228);
+    vdm_hmac_sha256_final(&hm, mac);
+    ck_assert_mem_eq(rs + 196, mac, 32);
+    ck_assert_int_eq(needs_reset(&h), 0);
+    dh_fini(&h);
+}
+END_TEST
+
+START_TEST(cat_rpmb_address_plus_count_overflow)
+{
+    struct dh h;
+    uint8_t rq[1024], rs[2048];
+
+    cat_rpmb_setup(&h);
+    /* read 4 blocks at 0xfffe: 16-bit address + count wraps to 2 */
+    memset(rq, 0, 512);
+    rq[504] = 0xff;
+    rq[505] = 0xfe;
+    rq[507] = 4;
+    rq[511] = 4;
+    ck_assert_uint_eq(cat_rpmb_xfer(&h, rq, 1, rs, 4), 512);
+    ck_assert_uint_eq(rs[508] << 8 | rs[509], VDM_RPMB_RES_ADDR_FAILURE);
+    /* a one-block write at 0xffff (block count 1, then a result read) */
+    memset(rq, 0, sizeof(rq));
+    rq[504] = 0xff;
+    rq[505] = 0xff;
+    rq[507] = 1;
+    rq[500 + 3] = 7;
+    rq[511] = 3;
+    rq[512 + 507] = 1;
+    rq[512 + 511] = 5;
+    ck_assert_uint_eq(cat_rpmb_xfer(&h, rq, 2, rs, 1), 512);
+    ck_assert_uint_eq(rs[508] << 8 | rs[509], VDM_RPMB_RES_ADDR_FAILURE);
+    ck_assert_int_eq(cat_rpmb_calls, 0); /* the host never saw either */
+    ck_assert_uint_eq(vdm_rpmb_write_counter(&cat_rpmb), 7);
+    ck_assert_int_eq(needs_reset(&h), 0);
+    dh_fini(&h);
+}
+END_TEST
+
 static Suite *catalogue_suite(void)
 {
     Suite *s = suite_create("catalogue");
@@ -3314,6 +3464,8 @@ static Suite *catalogue_suite(void)
     tcase_add_test(dev, cat_snd_transitions_out_of_order);
     tcase_add_test(dev, cat_i2c_group_results_to_their_requests);
     tcase_add_test(dev, cat_gpio_single_edge_types);
+    tcase_add_test(dev, cat_rpmb_response_mac_over_defined_fields);
+    tcase_add_test(dev, cat_rpmb_address_plus_count_overflow);
     suite_add_tcase(s, dev);
 
     tcase_add_test(regs, cat_queue_regs_after_driver_ok_mmio);
