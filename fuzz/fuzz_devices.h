@@ -21,6 +21,7 @@
     X(i2c, I2C)                                                                \
     X(gpio, GPIO)                                                              \
     X(gpu, GPU)                                                                \
-    X(rpmb, RPMB)
+    X(rpmb, RPMB)                                                              \
+    X(can, CAN)
 
 #endif

@@ -271,6 +271,87 @@ static void rpmb_traffic(struct fz_out *o, int pre)
     e_reap(o, 0);
 }
 
+/* One CAN request: a Txq frame (k selects the length rule, see
+ * fuzz/dev_can.c) or a Controlq message (k 0x40: START with bit 0). */
+static void e_can(struct fz_out *o, int pre, unsigned q, uint8_t k, uint8_t len,
+                  uint8_t flags_hi, uint16_t id)
+{
+    uint16_t outl[1] = {(uint16_t)(q == 2 ? 2 : 16 + len)}, inl[1] = {1};
+    uint8_t req[80] = {0};
+    if (q == 1) {
+        uint16_t rl[1] = {80};
+        if (pre >= 0)
+            fo_u8(o, (uint32_t)pre);
+        e_buf(o, 1, NULL, 0, rl, 1, 0);
+        fo_u8(o, 0x80);
+        fo_bytes(o, req, 80);
+        return;
+    }
+    req[2] = len;
+    req[9] = flags_hi;
+    req[12] = (uint8_t)id;
+    req[13] = (uint8_t)(id >> 8);
+    for (unsigned i = 0; i < 64; i++)
+        req[16 + i] = (uint8_t)(i * 3);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, q, outl, 1, inl, 1, 0);
+    fo_u8(o, k);
+    fo_bytes(o, req, 80);
+}
+
+static void can_traffic(struct fz_out *o, int pre)
+{
+#define P()                                                                    \
+    do {                                                                       \
+        if (pre >= 0)                                                          \
+            fo_u8(o, (uint32_t)pre);                                           \
+    } while (0)
+    e_can(o, pre, 2, 0x41, 0, 0, 0); /* START */
+    P();
+    e_kick(o, 2);
+    e_can(o, pre, 0, 0x00, 8, 0x00, 0x123);  /* classic */
+    e_can(o, pre, 0, 0x01, 64, 0x40, 0x456); /* FD 64 */
+    e_can(o, pre, 0, 0x00, 4, 0x20, 0x7ff);  /* RTR */
+    e_can(o, pre, 0, 0x02, 8, 0x80, 0x1234); /* extended */
+    e_can(o, pre, 1, 0, 0, 0, 0);            /* rx buffers */
+    e_can(o, pre, 1, 0, 0, 0, 0);
+    P();
+    e_kick(o, 0);
+    P();
+    e_kick(o, 1);
+    P();
+    e_host(o, 4, 0x40000123u | (8u << 11)); /* receive FD */
+    P();
+    e_host(o, 4, 0x00000321u | (3u << 11)); /* receive classic */
+    P();
+    e_host(o, 0, 0); /* one bus ack */
+    P();
+    e_host(o, 1, 0); /* the rest */
+    P();
+    e_host(o, 3, 1); /* complete inside transmit */
+    e_can(o, pre, 0, 0x00, 1, 0x00, 0x1);
+    P();
+    e_kick(o, 0);
+    P();
+    e_host(o, 3, 0);
+    e_can(o, pre, 0, 0x00, 2, 0x00, 0x2);
+    P();
+    e_kick(o, 0);
+    P();
+    e_host(o, 5, 0);                 /* bus-off */
+    e_can(o, pre, 2, 0x40, 0, 0, 0); /* STOP */
+    P();
+    e_kick(o, 2);
+    P();
+    e_reap(o, 0);
+    P();
+    e_reap(o, 1);
+    P();
+    e_reap(o, 2);
+#undef P
+}
+
 /* One gpio request (type, line, value) with a @p rlen-byte response. */
 static void e_gpio(struct fz_out *o, int pre, uint16_t type, uint16_t line,
                    uint32_t value, uint16_t rlen)
@@ -1050,6 +1131,15 @@ static void devt_seeds(void)
         snprintf(name, sizeof(name), "key-%u", cb);
         save("rpmb", name);
     }
+    for (uint8_t cb = 0; cb < 8; cb += 2) {
+        char name[32];
+        devt_header(cb, 3, (cb == 2 ? VDM_F_RING_PACKED : 0) | 0xfull, 0);
+        can_traffic(&O, DEVT_OP_DEV);
+        devt_tail();
+        can_traffic(&O, DEVT_OP_DEV);
+        snprintf(name, sizeof(name), "features-%u", cb);
+        save("can", name);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1252,6 +1342,7 @@ static void traffic_kind(struct fz_out *o, int pre)
     case FZ_KIND_I2C: i2c_traffic(o, pre); break;
     case FZ_KIND_GPIO: gpio_traffic(o, pre); break;
     case FZ_KIND_GPU: gpu_traffic(o, pre); break;
+    case FZ_KIND_CAN: can_traffic(o, pre); break;
     default: input_traffic(o, pre); break;
     }
 }
@@ -1417,10 +1508,10 @@ static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
     const uint16_t num = 16;
     const uint32_t ack = VDM_VHOST_USER_F_NEED_REPLY;
     const int32_t ev = 6; /* an eventfd */
-    unsigned nq = kind == FZ_KIND_RNG     ? 1
+    unsigned nq = kind == FZ_KIND_RNG                            ? 1
                   : kind == FZ_KIND_INPUT || kind == FZ_KIND_GPU ? 2
-                  : kind == FZ_KIND_SOUND ? 4
-                                          : 1;
+                  : kind == FZ_KIND_SOUND                        ? 4
+                                                                 : 1;
     struct vu_front *f = &FE;
     vu_front_init(f, vu_record, NULL, NULL, 0, NULL);
     start();

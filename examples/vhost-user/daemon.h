@@ -85,6 +85,9 @@ struct vd_tag {
     int kind; /* VD_TAG_* */
     struct vdev *d;
     uint16_t q;
+    /** VD_TAG_FD: called when the fd is readable, front-end or not. */
+    void (*fn)(struct vdev *d, void *arg);
+    void *arg; /**< ... its argument */
 };
 
 #define VD_TAG_LISTEN 1
@@ -93,6 +96,13 @@ struct vd_tag {
 #define VD_TAG_SIGNAL 4
 #define VD_TAG_TIMER  5
 #define VD_TAG_AUX    6
+#define VD_TAG_FD     7
+
+/** Watch a device type's own fd (a backend socket): @p tag (kind, d, fn,
+ *  arg set by the caller, kept in place) is handed to epoll. */
+void vd_watch_fd(int fd, struct vd_tag *tag);
+/** Stop watching @p fd (before closing it). */
+void vd_unwatch_fd(int fd);
 
 /** Verbosity: 0 warnings and errors, 1 info, 2 debug (every message). */
 extern int vd_verbose;
@@ -132,5 +142,6 @@ extern const struct vd_type vd_type_i2c;
 extern const struct vd_type vd_type_gpio;
 extern const struct vd_type vd_type_gpu;
 extern const struct vd_type vd_type_rpmb;
+extern const struct vd_type vd_type_can;
 
 #endif

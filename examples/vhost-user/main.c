@@ -164,6 +164,17 @@ static void epoll_del(int fd)
     epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
+void vd_watch_fd(int fd, struct vd_tag *tag)
+{
+    tag->kind = VD_TAG_FD;
+    epoll_add(fd, tag);
+}
+
+void vd_unwatch_fd(int fd)
+{
+    epoll_del(fd);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Host hooks for the vhost-user back-end (host = struct vdev) */
 
@@ -555,8 +566,8 @@ static int listen_on(struct vdev *d)
 }
 
 static const struct vd_type *const types[] = {
-    &vd_type_blk, &vd_type_rng,  &vd_type_input, &vd_type_sound,
-    &vd_type_i2c, &vd_type_gpio, &vd_type_gpu,   &vd_type_rpmb};
+    &vd_type_blk,  &vd_type_rng, &vd_type_input, &vd_type_sound, &vd_type_i2c,
+    &vd_type_gpio, &vd_type_gpu, &vd_type_rpmb,  &vd_type_can};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -598,7 +609,7 @@ static struct vdev *make_device(const char *socket_path, char *spec)
     if (t == sizeof(types) / sizeof(types[0])) {
         fprintf(stderr,
                 "vdm-vhost-user: unknown device type '%s' "
-                "(blk, rng, input, sound, i2c, gpio, gpu, rpmb)\n",
+                "(blk, rng, input, sound, i2c, gpio, gpu, rpmb, can)\n",
                 o.type);
         return NULL;
     }
@@ -667,6 +678,9 @@ static void usage(FILE *f)
         "          [,max-mem=MiB][,out=DIR]  (2D; pixels go to the\n"
         "          front-end's vhost-user-gpu channel; out=DIR also writes\n"
         "          DIR/scanoutN.ppm after every flush)\n"
+        "      can,bus=PATH | can,if=IFNAME [,fd=on|off][,late-ack=on|off]\n"
+        "          [,tx-slots=N]  bus: virtual CAN bus (unix socket) shared\n"
+        "          with other daemons; if: SocketCAN interface (raw, FD)\n"
         "  -v, --verbose      more log on stderr (twice: every message)\n"
         "  -h, --help         this text\n"
         "\n"
@@ -807,6 +821,7 @@ int main(int argc, char **argv)
                 if (t->d->aux_fd >= 0 && t->d->type->aux != NULL)
                     on_aux(t->d);
                 break;
+            case VD_TAG_FD: GUARDED(t->d, t->fn(t->d, t->arg)); break;
             case VD_TAG_SIGNAL: quit = 1; break;
             case VD_TAG_TIMER: {
                 uint64_t expirations;
