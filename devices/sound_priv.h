@@ -83,6 +83,9 @@ static inline struct snd_req *snd_req_of(struct vdm_kit_req *kr)
 /* The control queue's serve handler (sound_ctl.c). */
 int snd_ctl_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written);
 
+/* sound_pcm.c: txq/rxq handler. */
+int snd_io_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written);
+
 /* Map a host hook result to a status code. */
 uint32_t snd_host_status(int rc);
 
@@ -91,5 +94,17 @@ int snd_event_push(struct snd *s, uint32_t code, uint32_t data);
 
 /* Answer a control request that waited: status OK, 4 bytes (sound.c). */
 void snd_ctl_finish(struct snd *s, struct vdm_kit_req *kr, uint32_t status);
+
+/* The state behind a public object, if initialised. */
+static inline struct snd *snd_of(struct vdm_snd *x)
+{
+    struct snd *s;
+
+    if (x == NULL) {
+        return NULL;
+    }
+    s = (struct snd *)(void *)x->opaque;
+    return (s->magic == SND_MAGIC) ? s : NULL;
+}
 
 #endif
