@@ -233,6 +233,7 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
     q->max_chain = CFG_HAS(cfg, max_chain) ? cfg->max_chain : 0;
     if (q->max_chain == 0)
         q->max_chain = UINT32_MAX;
+    q->chain_lim = q->max_chain < num ? q->max_chain : num;
     if (CFG_HAS(cfg, ops) && cfg->ops != NULL) {
         const struct vdm_vq_ops *ops = cfg->ops;
 
@@ -311,21 +312,7 @@ static inline int vq_usable(const struct vq *q)
 /* Pop, unpop                                                               */
 /* ------------------------------------------------------------------------ */
 
-int vdm_vq_pop(struct vdm_vq *vq, struct vdm_chain *c)
-{
-    struct vq *q;
-    int rc;
-
-    if (vq == NULL || c == NULL || (c->iov == NULL && c->iov_cap != 0))
-        return VDM_EINVAL;
-    q = vq_of(vq);
-    rc = vq_usable(q);
-    if (rc != 0)
-        return rc;
-    if (q->flags & VQ_F_PACKED)
-        return vq_packed_pop(q, c);
-    return vq_split_pop(q, c);
-}
+/* vdm_vq_pop(): in virtqueue_split.c, the split ring's walk inline. */
 
 int vdm_vq_unpop(struct vdm_vq *vq, const struct vdm_chain *c)
 {

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomic.h"
 #include "le.h"
 #include "mem_internal.h"
 #include "vdm/virtqueue.h"
@@ -100,6 +101,7 @@ struct vq {
                                (packed) published since the last notify
                                decision, saturating */
     uint32_t max_chain;     /* longest chain accepted, in descriptors */
+    uint32_t chain_lim;     /* min(num, max_chain): the pops' fast bound */
     uint16_t index;
     uint8_t hooked; /* VQ_H_* */
     uint8_t reserved0;
@@ -379,13 +381,29 @@ static inline uint32_t vq_push_check(const struct vq *q, uint32_t id,
     return meta;
 }
 
-/* split */
-int vq_split_pop(struct vq *q, struct vdm_chain *c);
+/* split (vdm_vq_pop() is in virtqueue_split.c) */
 int vq_split_unpop(struct vq *q, uint16_t id, uint32_t meta);
 int vq_split_push(struct vq *q, const struct vdm_used *u, uint32_t n,
                   bool inorder_batch);
-/* One element, already checked (vdm_vq_push); returns 0. */
-int vq_split_push1(struct vq *q, uint16_t id, uint32_t len);
+
+/* One element, already checked (vdm_vq_push); returns 0. Inline: the
+ * public push is one call. */
+VQ_INLINE int vq_split_push1(struct vq *q, uint16_t id, uint32_t len)
+{
+    uint16_t ui = q->used_idx;
+    /* used ring: {le16 flags; le16 idx; {le32 id; le32 len} ring[num]} */
+    uint8_t *dev = q->dev, *e = dev + 4u + 8u * (size_t)(ui & q->mask);
+    uint32_t un = q->unsignalled;
+
+    vdm_put_le32(e, id);
+    vdm_put_le32(e + 4, len);
+    ui = (uint16_t)(ui + 1u);
+    q->used_idx = ui;
+    /* len and id before idx ("The Virtqueue Used Ring"). */
+    vdm_store_release_le16(dev + 2u, ui);
+    q->unsignalled = un + (un != UINT32_MAX); /* saturating */
+    return 0;
+}
 int vq_split_should_notify(struct vq *q);
 int vq_split_set_notify(struct vq *q, int enable);
 int vq_split_has_avail(struct vq *q);
@@ -398,8 +416,34 @@ int vq_packed_unpop(struct vq *q, uint16_t id, uint32_t meta);
 int vq_packed_push(struct vq *q, const struct vdm_used *u, uint32_t n,
                    bool inorder_batch);
 /* One element, already checked (vdm_vq_push); @p meta its slot word.
- * Returns 0. */
-int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len, uint32_t meta);
+ * Returns 0. Inline: the public push is one call. */
+VQ_INLINE int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len,
+                              uint32_t meta)
+{
+    uint32_t pos = q->used_idx, nd = VQ_META_NDESC(meta);
+    uint32_t un = q->unsignalled;
+    uint8_t wrap = q->used_wrap;
+    /* descriptor {le64 addr; le32 len; le16 id; le16 flags} */
+    uint8_t *d = q->desc + (size_t)pos * 16u;
+    uint16_t fl = wrap ? (uint16_t)(VQ_DESC_F_AVAIL | VQ_DESC_F_USED) : 0;
+
+    /* "Write Flag": in a used descriptor WRITE says data was written. */
+    if (len != 0)
+        fl |= VQ_DESC_F_WRITE;
+    vdm_put_le32(d + 8u, len);
+    vdm_put_le16(d + 12u, id);
+    vdm_store_release_le16(d + 14u, fl);
+    pos += nd; /* nd <= num: at most one wrap */
+    if (pos >= q->num) {
+        pos -= q->num;
+        wrap ^= 1u;
+    }
+    q->used_idx = (uint16_t)pos;
+    q->used_wrap = wrap;
+    q->inflight_desc -= nd;
+    q->unsignalled = un + nd < un ? UINT32_MAX : un + nd;
+    return 0;
+}
 int vq_packed_should_notify(struct vq *q);
 int vq_packed_set_notify(struct vq *q, int enable);
 int vq_packed_has_avail(struct vq *q);

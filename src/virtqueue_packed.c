@@ -384,21 +384,6 @@ int vq_packed_push(struct vq *q, const struct vdm_used *u, uint32_t n,
     return 0;
 }
 
-int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len, uint32_t meta)
-{
-    uint32_t pos = q->used_idx, nd = VQ_META_NDESC(meta);
-    uint8_t wrap = q->used_wrap;
-    uint32_t un = q->unsignalled;
-
-    put_used(q, pos, wrap, id, len, true);
-    advance(q, &pos, &wrap, nd);
-    q->used_idx = (uint16_t)pos;
-    q->used_wrap = wrap;
-    q->inflight_desc -= nd;
-    q->unsignalled = un + nd < un ? UINT32_MAX : un + nd;
-    return 0;
-}
-
 static inline uint32_t lin(const struct vq *q, uint32_t idx, uint8_t wrap)
 {
     return wrap ? idx : idx + q->num;

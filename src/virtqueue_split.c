@@ -160,7 +160,7 @@ VQ_INLINE void split_consumed(struct vq *q)
 /*
  * The general walk of a chain, every case and every violation: from ring
  * descriptor number @p ring_n of the chain, already fetched into @p d, to
- * the end, and the rest of the pop. vq_split_pop() hands over here, with
+ * the end, and the rest of the pop. vdm_vq_pop() hands over here, with
  * what it gathered so far in @p w, at the first descriptor its fast loop
  * does not take.
  */
@@ -222,22 +222,70 @@ static VQ_NOINLINE int split_pop_slow_ind(struct vq *q, struct vdm_chain *c,
     return vq_walk_finish(q, w, c, head, (uint16_t)ring_n);
 }
 
-int vq_split_pop(struct vq *q, struct vdm_chain *c)
+/* vq_walk_resume() and split_pop_slow() for the fast loops of
+ * vdm_vq_pop(): the n - 1 descriptors before d made as many spans and data
+ * descriptors. Out of line, with the walk state, to keep it off the hot
+ * path. */
+static VQ_NOINLINE int split_slow(struct vq *q, struct vdm_chain *c,
+                                  uint16_t head, uint32_t n, uint32_t nread,
+                                  uint32_t rlen, uint32_t total,
+                                  struct vq_desc d)
 {
-    struct vdm_iov *iov = c->iov;
-    uint32_t num = q->num, cap = c->iov_cap, ring_n = 0;
-    uint32_t nspan = 0, nread = 0, read_len = 0, write_len = 0;
-    bool seen_write = false;
-    uint16_t la = q->last_avail, head, idx;
-    struct vq_desc d;
     struct vq_walk w;
-    int rc;
 
+    vq_walk_resume(&w, c, n - 1u, nread, n - 1u, rlen, total - rlen,
+                   nread != n - 1u);
+    return split_pop_slow(q, c, &w, head, n, d);
+}
+
+/*
+ * The public pop (both formats: a packed queue goes on to vq_packed_pop()),
+ * with the split ring's common case inline: one call, its state in locals.
+ *
+ * Fast loops: direct descriptors whose buffers each lie wholly in the
+ * region the last lookup hit (read once per pop, vdm_mem_cache_load()) or
+ * that vdm_mem_miss() finds, while spans fit. The spans they make never
+ * come from the translate hook, so a violation found here has nothing to
+ * give back. Each ring descriptor they take is one data descriptor and one
+ * span, so a single bound, lim = min(num, max_chain, iov_cap), covers the
+ * chain length, max_chain and span room; past it, and at any other
+ * descriptor, the walk goes, the descriptor fetched, to split_pop_slow()
+ * with the state gathered so far, which applies every rule in the same
+ * order (vq_walk_add_slow()). "Message Framing" makes two loops: the
+ * readable part (nread == n - 1, rlen == total there), then the writable
+ * part, which a readable descriptor leaves for the slow walk. An indirect
+ * table the regions hold is walked the same way, below.
+ */
+int vdm_vq_pop(struct vdm_vq *vq, struct vdm_chain *c)
+{
+    struct vq *q;
+    struct vdm_iov *iov;
+    struct vdm_mem_cache k;
+    struct vq_desc d;
+    uint32_t num, lim, len, n = 0, nread, rlen, total = 0;
+    uint16_t la, head, idx;
+    uint8_t fl, *p;
+
+    if (VDM_UNLIKELY(vq == NULL || c == NULL ||
+                     (c->iov == NULL && c->iov_cap != 0)))
+        return VDM_EINVAL;
+    q = vq_of(vq);
+    if (VDM_UNLIKELY(q->magic != VQ_MAGIC))
+        return VDM_ESTATE;
+    fl = q->flags;
+    if (VDM_UNLIKELY(fl & VQ_F_BROKEN))
+        return VDM_EBROKEN;
+    if (fl & VQ_F_PACKED)
+        return vq_packed_pop(q, c);
+
+    la = q->last_avail;
     if (la == q->shadow_avail) {
-        rc = split_refresh(q);
+        int rc = split_refresh(q);
+
         if (rc <= 0)
             return rc;
     }
+    num = q->num;
     head = vdm_load_le16(q->drv + AVAIL_RING + 2u * (size_t)(la & q->mask));
     if (VDM_UNLIKELY(head >= num))
         return vq_violation(q, VDM_EPROTO,
@@ -246,120 +294,138 @@ int vq_split_pop(struct vq *q, struct vdm_chain *c)
         return vq_violation(q, VDM_EPROTO,
                             "chain head made available again while in flight");
 
-    /*
-     * Fast loop: direct descriptors whose buffers each lie wholly in the
-     * region the last lookup hit, while spans fit. Its state is kept in
-     * locals; the spans it makes never come from the translate hook, so a
-     * violation found here has nothing to give back. Any other descriptor
-     * goes, fetched, to split_pop_slow() with the state gathered so far,
-     * which applies every rule in the same order (vq_walk_add_slow()).
-     * Here, as there, ring descriptors are the chain's data descriptors
-     * (an INDIRECT one leaves the loop), so ring_n also counts for
-     * max_chain. An indirect table the last lookups' regions hold is
-     * walked the same way, below.
-     */
+    iov = c->iov;
+    lim = c->iov_cap < q->chain_lim ? c->iov_cap : q->chain_lim;
+    vdm_mem_cache_load(q->mem, q->mem_hint, &k);
     idx = head;
+    /* The readable part. */
     for (;;) {
-        uint32_t access;
-        uint8_t *p;
-        bool write;
-
-        if (VDM_UNLIKELY(++ring_n > num))
-            return vq_violation(q, VDM_EPROTO,
-                                "descriptor chain longer than the queue size "
-                                "(loop)");
+        if (VDM_UNLIKELY(++n > lim))
+            goto over_rd;
         /* Fetch the descriptor once into d; only d is used afterwards. */
         vq_desc_fetch(&d, q->desc + (size_t)idx * 16u);
-        if (d.w12 & VQ_DESC_F_INDIRECT)
-            goto indirect;
-        write = (d.w12 & VQ_DESC_F_WRITE) != 0;
-        access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
-        if (VDM_UNLIKELY(d.len == 0 || nspan >= cap || (!write && seen_write) ||
-                         ring_n > q->max_chain ||
-                         (uint64_t)read_len + write_len + d.len > UINT32_MAX))
-            goto slow;
-        p = vdm_mem_hit(q->mem, d.addr, d.len, access, q->mem_hint);
+        if (d.w12 & (VQ_DESC_F_WRITE | VQ_DESC_F_INDIRECT))
+            break;
+        len = d.len;
+        /* len 0, or the total reaching 2^32 */
+        if (VDM_UNLIKELY(len - 1u >= UINT32_MAX - total))
+            goto slow_rd;
+        p = vdm_mem_cache_hit(&k, d.addr, len);
         if (VDM_UNLIKELY(p == NULL)) {
             /* another region (a chain spread over several) */
-            p = vdm_mem_hit_scan(q->mem, d.addr, d.len, access, &q->mem_hint);
+            p = vdm_mem_miss(q->mem, d.addr, len, VDM_MEM_READ, &q->mem_hint,
+                             &k);
+            if (p == NULL)
+                goto slow_rd;
+        }
+        iov[n - 1u].base = p;
+        iov[n - 1u].len = len;
+        iov[n - 1u].flags = 0;
+        total += len;
+        if (!(d.w12 & VQ_DESC_F_NEXT)) {
+            nread = n;
+            rlen = total;
+            goto done;
+        }
+        if (VDM_UNLIKELY(d.w14 >= num))
+            return vq_violation(q, VDM_EPROTO, "next index >= queue size");
+        idx = d.w14;
+    }
+    nread = n - 1u;
+    rlen = total;
+    if (d.w12 & VQ_DESC_F_INDIRECT)
+        goto indirect;
+    /* The writable part, from d on. */
+    for (;;) {
+        len = d.len;
+        if (VDM_UNLIKELY(len - 1u >= UINT32_MAX - total))
+            goto slow;
+        p = vdm_mem_cache_hit(&k, d.addr, len);
+        if (VDM_UNLIKELY(p == NULL)) {
+            p = vdm_mem_miss(q->mem, d.addr, len, VDM_MEM_WRITE, &q->mem_hint,
+                             &k);
             if (p == NULL)
                 goto slow;
         }
-        iov[nspan].base = p;
-        iov[nspan].len = d.len;
-        iov[nspan].flags = write ? VDM_IOV_F_WRITE : 0;
-        nspan++;
-        if (write) {
-            seen_write = true;
-            write_len += d.len;
-        } else {
-            read_len += d.len;
-            nread++;
-        }
+        iov[n - 1u].base = p;
+        iov[n - 1u].len = len;
+        iov[n - 1u].flags = VDM_IOV_F_WRITE;
+        total += len;
         if (!(d.w12 & VQ_DESC_F_NEXT))
             break;
         if (VDM_UNLIKELY(d.w14 >= num))
             return vq_violation(q, VDM_EPROTO, "next index >= queue size");
         idx = d.w14;
+        if (VDM_UNLIKELY(++n > lim))
+            goto over;
+        vq_desc_fetch(&d, q->desc + (size_t)idx * 16u);
+        /* readable after writable, or an indirect table: the slow walk */
+        if (VDM_UNLIKELY((d.w12 & (VQ_DESC_F_WRITE | VQ_DESC_F_INDIRECT)) !=
+                         VQ_DESC_F_WRITE))
+            goto slow;
     }
+done:
     split_consumed(q);
-    return vq_pop_finish(q, c, head, (uint16_t)ring_n, nspan, nread, read_len,
-                         write_len, false);
+    return vq_pop_finish(q, c, head, (uint16_t)n, n, nread, rlen, total - rlen,
+                         false);
 
 indirect:
     /*
      * The chain ends in an indirect table: when it is well-formed and in one
      * region ("Indirect Descriptors"; split_indirect() names each
      * violation), its entries through their NEXT links, with the same rules
-     * as above; any other entry goes, fetched, to split_pop_slow_ind().
+     * as above; any other entry goes, fetched, to split_pop_slow_ind(). The
+     * n - 1 ring descriptors before it are data descriptors and spans; entry
+     * number e of the table would be data descriptor n - 1 + e and span
+     * n - 2 + e, so elim = min(max_chain, iov_cap) - (n - 1) (at least 1,
+     * as n <= lim) bounds e as lim bounds n, along with the table length.
      */
     {
         const uint8_t *tbl;
-        uint32_t tlen, ind_n = 1, ndata = ring_n - 1u;
+        struct vq_walk w;
+        uint32_t tlen, elim, e = 1, s = n - 1u;
 
-        if (VDM_UNLIKELY(!(q->flags & VQ_F_INDIRECT) ||
-                         (d.w12 & VQ_DESC_F_NEXT) || d.len == 0 ||
-                         (d.len & 15u) != 0 || d.len > VQ_INDIRECT_MAX * 16u))
+        if (VDM_UNLIKELY(!(fl & VQ_F_INDIRECT) || (d.w12 & VQ_DESC_F_NEXT) ||
+                         d.len == 0 || (d.len & 15u) != 0 ||
+                         d.len > VQ_INDIRECT_MAX * 16u))
             goto slow;
-        tbl = vdm_mem_hit(q->mem, d.addr, d.len, VDM_MEM_READ, q->mem_hint);
+        tbl = vdm_mem_cache_hit(&k, d.addr, d.len);
         if (VDM_UNLIKELY(tbl == NULL)) {
-            tbl = vdm_mem_hit_scan(q->mem, d.addr, d.len, VDM_MEM_READ,
-                                   &q->mem_hint);
+            tbl = vdm_mem_miss(q->mem, d.addr, d.len, VDM_MEM_READ,
+                               &q->mem_hint, &k);
             if (tbl == NULL)
                 goto slow;
         }
         tlen = d.len >> 4;
-        /* Fetch each entry once into d; only d is used afterwards. */
+        elim = (c->iov_cap < q->max_chain ? c->iov_cap : q->max_chain) - s;
+        if (elim > tlen)
+            elim = tlen;
+        /* Fetch each entry once into d; only d is used afterwards. s is
+         * the span entry e would make. */
         vq_desc_fetch(&d, tbl);
         for (;;) {
-            uint32_t access;
-            uint8_t *p;
             bool write = (d.w12 & VQ_DESC_F_WRITE) != 0;
 
-            access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
-            if (VDM_UNLIKELY((d.w12 & VQ_DESC_F_INDIRECT) || d.len == 0 ||
-                             nspan >= cap || (!write && seen_write) ||
-                             ndata >= q->max_chain ||
-                             (uint64_t)read_len + write_len + d.len >
-                                 UINT32_MAX))
+            len = d.len;
+            if (VDM_UNLIKELY((d.w12 & VQ_DESC_F_INDIRECT) ||
+                             (!write && nread != s) ||
+                             len - 1u >= UINT32_MAX - total))
                 goto slow_ind;
-            p = vdm_mem_hit(q->mem, d.addr, d.len, access, q->mem_hint);
+            p = vdm_mem_cache_hit(&k, d.addr, len);
             if (VDM_UNLIKELY(p == NULL)) {
-                p = vdm_mem_hit_scan(q->mem, d.addr, d.len, access,
-                                     &q->mem_hint);
+                p = vdm_mem_miss(q->mem, d.addr, len,
+                                 write ? VDM_MEM_WRITE : VDM_MEM_READ,
+                                 &q->mem_hint, &k);
                 if (p == NULL)
                     goto slow_ind;
             }
-            iov[nspan].base = p;
-            iov[nspan].len = d.len;
-            iov[nspan].flags = write ? VDM_IOV_F_WRITE : 0;
-            nspan++;
-            ndata++;
-            if (write) {
-                seen_write = true;
-                write_len += d.len;
-            } else {
-                read_len += d.len;
+            iov[s].base = p;
+            iov[s].len = len;
+            iov[s].flags = write ? VDM_IOV_F_WRITE : 0;
+            s++;
+            total += len;
+            if (!write) {
+                rlen += len;
                 nread++;
             }
             if (!(d.w12 & VQ_DESC_F_NEXT))
@@ -367,27 +433,41 @@ indirect:
             if (VDM_UNLIKELY(d.w14 >= tlen))
                 return vq_violation(q, VDM_EPROTO,
                                     "next index beyond the indirect table");
-            if (VDM_UNLIKELY(++ind_n > tlen))
-                return vq_violation(q, VDM_EPROTO,
-                                    "indirect chain longer than its table "
-                                    "(loop)");
+            if (VDM_UNLIKELY(++e > elim)) {
+                if (e > tlen)
+                    return vq_violation(q, VDM_EPROTO,
+                                        "indirect chain longer than its table "
+                                        "(loop)");
+                vq_desc_fetch(&d, tbl + (size_t)d.w14 * 16u);
+                goto slow_ind;
+            }
             vq_desc_fetch(&d, tbl + (size_t)d.w14 * 16u);
         }
         split_consumed(q);
-        return vq_pop_finish(q, c, head, (uint16_t)ring_n, nspan, nread,
-                             read_len, write_len, false);
+        return vq_pop_finish(q, c, head, (uint16_t)n, s, nread, rlen,
+                             total - rlen, false);
 
     slow_ind:
-        vq_walk_resume(&w, c, nspan, nread, ndata, read_len, write_len,
-                       seen_write);
-        return split_pop_slow_ind(q, c, &w, head, ring_n, tbl, tlen, ind_n, d);
+        vq_walk_resume(&w, c, s, nread, s, rlen, total - rlen, nread != s);
+        return split_pop_slow_ind(q, c, &w, head, n, tbl, tlen, e, d);
     }
 
+over_rd:
+    nread = n - 1u;
+    rlen = total;
+over:
+    /* n > lim: a loop, or the slow walk (max_chain, span room) */
+    if (n > num)
+        return vq_violation(q, VDM_EPROTO,
+                            "descriptor chain longer than the queue size "
+                            "(loop)");
+    vq_desc_fetch(&d, q->desc + (size_t)idx * 16u);
+    goto slow;
+slow_rd:
+    nread = n - 1u;
+    rlen = total;
 slow:
-    /* the data descriptors before this one: ring_n - 1 */
-    vq_walk_resume(&w, c, nspan, nread, ring_n - 1u, read_len, write_len,
-                   seen_write);
-    return split_pop_slow(q, c, &w, head, ring_n, d);
+    return split_slow(q, c, head, n, nread, rlen, total, d);
 }
 
 int vq_split_unpop(struct vq *q, uint16_t id, uint32_t meta)
@@ -426,22 +506,6 @@ int vq_split_push(struct vq *q, const struct vdm_used *u, uint32_t n,
     vdm_store_release_le16(q->dev + USED_IDX, ui);
     q->unsignalled =
         q->unsignalled + n < q->unsignalled ? UINT32_MAX : q->unsignalled + n;
-    return 0;
-}
-
-int vq_split_push1(struct vq *q, uint16_t id, uint32_t len)
-{
-    uint16_t ui = q->used_idx;
-    uint8_t *dev = q->dev, *e = dev + USED_RING + 8u * (size_t)(ui & q->mask);
-    uint32_t un = q->unsignalled;
-
-    vdm_put_le32(e, id);
-    vdm_put_le32(e + 4, len);
-    ui = (uint16_t)(ui + 1u);
-    q->used_idx = ui;
-    /* len and id before idx ("The Virtqueue Used Ring"). */
-    vdm_store_release_le16(dev + USED_IDX, ui);
-    q->unsignalled = un + (un != UINT32_MAX); /* saturating */
     return 0;
 }
 
