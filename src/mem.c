@@ -126,15 +126,41 @@ uint8_t *vdm_mem_hit_scan(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
 uint8_t *vdm_mem_miss(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
                       uint32_t access, uint32_t *hint, struct vdm_mem_cache *k)
 {
+    const struct vdm_mem_region *r;
+    struct vdm_mem_cache kk;
+    uint64_t off;
+    uint32_t i, n;
     uint8_t *p = NULL;
 
     /* a loaded cache gives vdm_mem_hit()'s verdict for *hint: a miss */
-    if (k->size == 0)
+    if (k->size == 0) {
         p = vdm_mem_hit(m, gpa, len, access, *hint);
-    if (p == NULL)
-        p = hit_scan(m, gpa, len, access, hint);
-    if (p != NULL)
-        vdm_mem_cache_load(m, *hint, k);
+        if (p != NULL)
+            return p; /* the hint stays, and so does *k */
+    }
+    /* hit_scan(), with the region it picks cached at once */
+    if (!VDM_HAS(m, struct vdm_mem, regions) || m->regions == NULL || len == 0)
+        return NULL;
+    r = m->regions;
+    n = m->nregions;
+    if (*hint < n && region_has(&r[*hint], gpa, &off))
+        return NULL;
+    for (i = 0; i < n; i++) {
+        if (region_has(&r[i], gpa, &off))
+            break;
+    }
+    if (i == n)
+        return NULL;
+    vdm_mem_cache_set(&r[i], &kk);
+    /* a loaded cache gives vdm_mem_hit()'s verdict for region i */
+    if (kk.size != 0)
+        p = vdm_mem_cache_hit(&kk, gpa, len);
+    else
+        p = vdm_mem_hit(m, gpa, len, access, i);
+    if (p != NULL) {
+        *hint = i;
+        *k = kk;
+    }
     return p;
 }
 

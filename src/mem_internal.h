@@ -72,32 +72,39 @@ struct vdm_mem_cache {
     uint8_t *hva;
 };
 
-static inline void vdm_mem_cache_load(const struct vdm_mem *m, uint32_t hint,
-                                      struct vdm_mem_cache *k)
+/* vdm_mem_cache_load() of table entry *r (the table header checked). */
+static inline void vdm_mem_cache_set(const struct vdm_mem_region *r,
+                                     struct vdm_mem_cache *k)
 {
-    const struct vdm_mem_region *r;
-    uint64_t gpa, size;
+    uint64_t gpa = r->gpa, size = r->size;
 
-    /* size 0 first: gpa and hva are only read once something hits */
-    k->gpa = 0;
-    k->size = 0;
-    if (VDM_UNLIKELY(m->size < offsetof(struct vdm_mem, regions) +
-                                   sizeof(m->regions) ||
-                     hint >= m->nregions || m->regions == NULL))
-        return;
-    r = &m->regions[hint];
-    gpa = r->gpa;
-    size = r->size;
     /* the last byte gpa + size - 1 does not wrap (so an address below gpa
      * is at an offset >= size), every offset fits a pointer; size 0 (an
      * unused entry) is cached as is: nothing hits */
     if (VDM_UNLIKELY(size - 1u > UINT64_MAX - gpa ||
                      size - 1u > (uint64_t)UINTPTR_MAX || r->hva == NULL ||
-                     (r->flags & VDM_MEM_REGION_RDONLY)))
+                     (r->flags & VDM_MEM_REGION_RDONLY))) {
+        k->gpa = 0;
+        k->size = 0;
         return;
+    }
     k->gpa = gpa;
     k->size = size;
     k->hva = (uint8_t *)r->hva;
+}
+
+static inline void vdm_mem_cache_load(const struct vdm_mem *m, uint32_t hint,
+                                      struct vdm_mem_cache *k)
+{
+    if (VDM_UNLIKELY(m->size < offsetof(struct vdm_mem, regions) +
+                                   sizeof(m->regions) ||
+                     hint >= m->nregions || m->regions == NULL)) {
+        /* size 0: gpa and hva are only read once something hits */
+        k->gpa = 0;
+        k->size = 0;
+        return;
+    }
+    vdm_mem_cache_set(&m->regions[hint], k);
 }
 
 /* The host address of [gpa, gpa + len), len > 0, when the cached region

@@ -40,43 +40,26 @@ static inline uint8_t *pdesc(const struct vq *q, uint32_t pos)
 }
 
 /*
- * Walk the indirect table of a packed descriptor (the only one of its
- * list): "Indirect Descriptors" driver requirements, then its entries in
- * order. 0, or -1 with w->err and w->why set; the table is given back
- * either way (the walk's spans are not).
+ * The entries of an indirect table of @p tlen entries (mapped at tbl, or
+ * read through guest memory at addr), in order, from entry @p i to the
+ * end; entry i already fetched into *first when that is not NULL. 0, or -1
+ * with w->err and w->why set.
  */
-static VQ_NOINLINE int packed_indirect(struct vq *q, struct vq_walk *w,
-                                       uint64_t addr, uint32_t len, uint16_t fl,
-                                       uint32_t ring_n)
+static int packed_ind_walk(struct vq *q, struct vq_walk *w, const uint8_t *tbl,
+                           uint64_t addr, uint32_t tlen, uint32_t i,
+                           const struct vq_desc *first)
 {
-    const uint8_t *tbl = NULL;
-    uint32_t i, tlen;
-    int thooked = 0, rc = 0;
+    int rc = 0;
 
-    if (!(q->flags & VQ_F_INDIRECT))
-        return vq_walk_fail(w, VDM_EPROTO,
-                            "INDIRECT descriptor without "
-                            "VIRTIO_F_INDIRECT_DESC");
-    /* "A driver MUST NOT write direct descriptors with
-     * VIRTQ_DESC_F_INDIRECT set in a scatter-gather list linked by
-     * VIRTQ_DESC_F_NEXT." */
-    if (ring_n != 1 || (fl & VQ_DESC_F_NEXT))
-        return vq_walk_fail(w, VDM_EPROTO,
-                            "INDIRECT descriptor in a NEXT-linked list");
-    if (len == 0 || (len & 15u) != 0 || len > VQ_INDIRECT_MAX * 16u)
-        return vq_walk_fail(w, VDM_EPROTO,
-                            "indirect table length 0, not a multiple of 16 "
-                            "or over 32768 descriptors");
-    if (vq_map_indirect(q, addr, len, &tbl, &thooked) != 0)
-        return vq_walk_fail(w, VDM_EFAULT,
-                            "indirect table outside guest memory");
-    tlen = len >> 4;
-    for (i = 0; i < tlen; i++) {
+    for (; i < tlen; i++) {
         uint8_t e[16];
         struct vq_desc d;
 
         /* Fetch the entry once into d; only d is used afterwards. */
-        if (VDM_LIKELY(tbl != NULL)) {
+        if (first != NULL) {
+            d = *first;
+            first = NULL;
+        } else if (VDM_LIKELY(tbl != NULL)) {
             vq_desc_fetch(&d, tbl + (size_t)i * 16u);
         } else if (vq_read_indirect(q, tbl, addr, i, e) == 0) {
             vq_desc_fetch(&d, e);
@@ -96,6 +79,40 @@ static VQ_NOINLINE int packed_indirect(struct vq *q, struct vq_walk *w,
         if (rc != 0)
             break;
     }
+    return rc;
+}
+
+/*
+ * Walk the indirect table of a packed descriptor (the only one of its
+ * list): "Indirect Descriptors" driver requirements, then its entries in
+ * order. 0, or -1 with w->err and w->why set; the table is given back
+ * either way (the walk's spans are not).
+ */
+static VQ_NOINLINE int packed_indirect(struct vq *q, struct vq_walk *w,
+                                       uint64_t addr, uint32_t len, uint16_t fl,
+                                       uint32_t ring_n)
+{
+    const uint8_t *tbl = NULL;
+    int thooked = 0, rc;
+
+    if (!(q->flags & VQ_F_INDIRECT))
+        return vq_walk_fail(w, VDM_EPROTO,
+                            "INDIRECT descriptor without "
+                            "VIRTIO_F_INDIRECT_DESC");
+    /* "A driver MUST NOT write direct descriptors with
+     * VIRTQ_DESC_F_INDIRECT set in a scatter-gather list linked by
+     * VIRTQ_DESC_F_NEXT." */
+    if (ring_n != 1 || (fl & VQ_DESC_F_NEXT))
+        return vq_walk_fail(w, VDM_EPROTO,
+                            "INDIRECT descriptor in a NEXT-linked list");
+    if (len == 0 || (len & 15u) != 0 || len > VQ_INDIRECT_MAX * 16u)
+        return vq_walk_fail(w, VDM_EPROTO,
+                            "indirect table length 0, not a multiple of 16 "
+                            "or over 32768 descriptors");
+    if (vq_map_indirect(q, addr, len, &tbl, &thooked) != 0)
+        return vq_walk_fail(w, VDM_EFAULT,
+                            "indirect table outside guest memory");
+    rc = packed_ind_walk(q, w, tbl, addr, len >> 4, 0, NULL);
     vq_unmap_indirect(q, tbl, len, thooked);
     return rc;
 }
@@ -196,15 +213,61 @@ bad:
     return vq_violation(q, w->err, w->why);
 }
 
+/* packed_pop_slow() for the fast loops of vq_packed_pop(): the n - 1
+ * descriptors before d made as many spans and data descriptors. Out of
+ * line, with the walk state, to keep it off the hot path. */
+static VQ_NOINLINE int packed_slow(struct vq *q, struct vdm_chain *c,
+                                   uint32_t n, uint32_t pos, uint8_t wrap,
+                                   uint32_t nread, uint32_t rlen,
+                                   uint32_t total, struct vq_desc d)
+{
+    struct vq_walk w;
+
+    vq_walk_resume(&w, c, n - 1u, nread, n - 1u, rlen, total - rlen,
+                   nread != n - 1u);
+    return packed_pop_slow(q, c, &w, n, pos, wrap, d);
+}
+
+/* The rest of an indirect table the fast path mapped (never through the
+ * hook) from entry @p i, already fetched into d, by packed_ind_walk(); the
+ * entries before it made i spans. Then the end of the pop. */
+static VQ_NOINLINE int packed_slow_ind(struct vq *q, struct vdm_chain *c,
+                                       const uint8_t *tbl, uint32_t tlen,
+                                       uint32_t i, uint32_t nread,
+                                       uint32_t rlen, uint32_t total,
+                                       struct vq_desc d, uint16_t id,
+                                       uint32_t pos, uint8_t wrap)
+{
+    struct vq_walk w;
+
+    vq_walk_resume(&w, c, i, nread, i, rlen, total - rlen, nread != i);
+    if (packed_ind_walk(q, &w, tbl, 0, tlen, i, &d) != 0) {
+        vq_walk_abort(q, w.iov, w.nspan);
+        return vq_violation(q, w.err, w.why);
+    }
+    return packed_pop_end(q, c, w.iov, w.nspan, w.nread, w.read_len,
+                          w.write_len, w.truncated, id, 1, pos, wrap);
+}
+
+/*
+ * Pop (vdm_vq_pop() checked the queue and c). Fast loops as in the split
+ * pop (vdm_vq_pop(), virtqueue_split.c): direct descriptors in the cached
+ * region or one vdm_mem_miss() finds, while spans fit, one bound lim =
+ * min(num, max_chain, iov_cap) for the list length, max_chain and span
+ * room; the readable part, then the writable part; any other descriptor
+ * goes, fetched, to packed_pop_slow() with the state so far, which applies
+ * every rule in the same order. Ring descriptors are the list's data
+ * descriptors (an INDIRECT one leaves the loop). An indirect table (the
+ * list's only descriptor) in the regions is walked the same way, below.
+ */
 int vq_packed_pop(struct vq *q, struct vdm_chain *c)
 {
     struct vdm_iov *iov = c->iov;
-    uint32_t num = q->num, cap = c->iov_cap, pos = q->last_avail, ring_n = 1;
-    uint32_t nspan = 0, nread = 0, read_len = 0, write_len = 0;
-    bool seen_write = false;
-    uint8_t wrap = q->avail_wrap;
+    struct vdm_mem_cache k;
     struct vq_desc d;
-    struct vq_walk w;
+    uint32_t num = q->num, pos = q->last_avail, n = 1, lim, len;
+    uint32_t nread, rlen, total = 0;
+    uint8_t wrap = q->avail_wrap, *p;
     uint16_t id;
 
     d.w14 = vdm_load_acquire_le16(q->desc + (size_t)pos * 16u + PD_FLAGS);
@@ -215,93 +278,196 @@ int vq_packed_pop(struct vq *q, struct vdm_chain *c)
      * read (acquire) above, the rest of it is read here once. num >= 1:
      * the first is within the bound. */
     {
-        const uint8_t *p = q->desc + (size_t)pos * 16u;
+        const uint8_t *s = q->desc + (size_t)pos * 16u;
         uint64_t a;
         uint32_t l;
         uint16_t x;
 
-        __builtin_memcpy(&a, p + PD_ADDR, 8);
-        __builtin_memcpy(&l, p + PD_LEN, 4);
-        __builtin_memcpy(&x, p + PD_ID, 2);
+        __builtin_memcpy(&a, s + PD_ADDR, 8);
+        __builtin_memcpy(&l, s + PD_LEN, 4);
+        __builtin_memcpy(&x, s + PD_ID, 2);
         d.addr = vdm_le64(&a);
         d.len = vdm_le32(&l);
         d.w12 = vdm_le16(&x);
     }
-    /*
-     * Fast loop: direct descriptors whose buffers each lie wholly in the
-     * region the last lookup hit, while spans fit. Its state is kept in
-     * locals; the spans it makes never come from the translate hook, so a
-     * violation found here has nothing to give back. Any other descriptor
-     * goes, fetched, to packed_pop_slow() with the state gathered so far,
-     * which applies every rule in the same order (vq_walk_add_slow()).
-     * Here, as there, ring descriptors are the list's data descriptors (an
-     * INDIRECT one leaves the loop), so ring_n also counts for max_chain.
-     */
+    if (++pos == num) {
+        pos = 0;
+        wrap ^= 1u;
+    }
+    lim = c->iov_cap < q->chain_lim ? c->iov_cap : q->chain_lim;
+    vdm_mem_cache_load(q->mem, q->mem_hint, &k);
+    if (VDM_UNLIKELY(lim == 0)) /* no span room at all */
+        goto slow_rd;
+    if (d.w14 & VQ_DESC_F_INDIRECT)
+        goto indirect;
+    /* The readable part: d is descriptor n, pos past it. */
     for (;;) {
-        uint32_t access;
-        uint8_t *p;
-        bool write;
-
+        if (d.w14 & (VQ_DESC_F_WRITE | VQ_DESC_F_INDIRECT))
+            break;
+        len = d.len;
+        /* len 0, or the total reaching 2^32 */
+        if (VDM_UNLIKELY(len - 1u >= UINT32_MAX - total))
+            goto slow_rd;
+        p = vdm_mem_cache_hit(&k, d.addr, len);
+        if (VDM_UNLIKELY(p == NULL)) {
+            /* another region (a chain spread over several) */
+            p = vdm_mem_miss(q->mem, d.addr, len, VDM_MEM_READ, &q->mem_hint,
+                             &k);
+            if (p == NULL)
+                goto slow_rd;
+        }
+        iov[n - 1u].base = p;
+        iov[n - 1u].len = len;
+        iov[n - 1u].flags = 0;
+        total += len;
+        if (!(d.w14 & VQ_DESC_F_NEXT)) {
+            nread = n;
+            rlen = total;
+            goto done;
+        }
+        if (VDM_UNLIKELY(++n > lim)) {
+            nread = n - 1u;
+            rlen = total;
+            goto over;
+        }
+        vq_desc_fetch(&d, q->desc + (size_t)pos * 16u);
+        if (VDM_UNLIKELY(!desc_avail(d.w14, wrap)))
+            goto unavail;
         if (++pos == num) {
             pos = 0;
             wrap ^= 1u;
         }
-        write = (d.w14 & VQ_DESC_F_WRITE) != 0;
-        access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
-        if (VDM_UNLIKELY((d.w14 & VQ_DESC_F_INDIRECT) || d.len == 0 ||
-                         nspan >= cap || (!write && seen_write) ||
-                         ring_n > q->max_chain ||
-                         (uint64_t)read_len + write_len + d.len > UINT32_MAX))
+    }
+    nread = n - 1u;
+    rlen = total;
+    /* The writable part, from d on; INDIRECT in a list: the slow walk. */
+    for (;;) {
+        len = d.len;
+        if (VDM_UNLIKELY((d.w14 & VQ_DESC_F_INDIRECT) ||
+                         len - 1u >= UINT32_MAX - total))
             goto slow;
-        p = vdm_mem_hit(q->mem, d.addr, d.len, access, q->mem_hint);
+        p = vdm_mem_cache_hit(&k, d.addr, len);
         if (VDM_UNLIKELY(p == NULL)) {
-            /* another region (a chain spread over several) */
-            p = vdm_mem_hit_scan(q->mem, d.addr, d.len, access, &q->mem_hint);
+            p = vdm_mem_miss(q->mem, d.addr, len, VDM_MEM_WRITE, &q->mem_hint,
+                             &k);
             if (p == NULL)
                 goto slow;
         }
-        iov[nspan].base = p;
-        iov[nspan].len = d.len;
-        iov[nspan].flags = write ? VDM_IOV_F_WRITE : 0;
-        nspan++;
-        if (write) {
-            seen_write = true;
-            write_len += d.len;
-        } else {
-            read_len += d.len;
-            nread++;
-        }
-        if (!(d.w14 & VQ_DESC_F_NEXT)) {
-            id = d.w12; /* "Buffer ID is included in the last descriptor" */
+        iov[n - 1u].base = p;
+        iov[n - 1u].len = len;
+        iov[n - 1u].flags = VDM_IOV_F_WRITE;
+        total += len;
+        if (!(d.w14 & VQ_DESC_F_NEXT))
             break;
-        }
-        if (VDM_UNLIKELY(++ring_n > num))
-            return vq_violation(q, VDM_EPROTO,
-                                "descriptor list longer than the queue size");
+        if (VDM_UNLIKELY(++n > lim))
+            goto over;
         vq_desc_fetch(&d, q->desc + (size_t)pos * 16u);
         if (VDM_UNLIKELY(!desc_avail(d.w14, wrap)))
-            return vq_violation(q, VDM_EPROTO,
-                                "descriptor list runs into a descriptor not "
-                                "made available");
+            goto unavail;
+        if (++pos == num) {
+            pos = 0;
+            wrap ^= 1u;
+        }
+        /* readable after writable: the slow walk */
+        if (VDM_UNLIKELY(!(d.w14 & VQ_DESC_F_WRITE)))
+            goto slow;
     }
-    return packed_pop_end(q, c, iov, nspan, nread, read_len, write_len, false,
-                          id, ring_n, pos, wrap);
+done:
+    /* "Buffer ID is included in the last descriptor" */
+    return packed_pop_end(q, c, iov, n, nread, rlen, total - rlen, false, d.w12,
+                          n, pos, wrap);
 
+indirect:
+    /*
+     * The list is one INDIRECT descriptor: when the table is well-formed
+     * and in one region ("Indirect Descriptors"; packed_indirect() names
+     * each violation), its entries in order with the same rules; entry i
+     * is data descriptor i + 1 and span i, so elim = min(max_chain,
+     * iov_cap) (>= lim >= 1) bounds i as lim bounds n. Any other entry
+     * goes, fetched, to packed_slow_ind().
+     */
+    {
+        const uint8_t *tbl;
+        uint32_t tlen, elim, i = 0;
+
+        nread = 0;
+        rlen = 0;
+        id = d.w12;
+        if (VDM_UNLIKELY(!(q->flags & VQ_F_INDIRECT) ||
+                         (d.w14 & VQ_DESC_F_NEXT) || d.len == 0 ||
+                         (d.len & 15u) != 0 || d.len > VQ_INDIRECT_MAX * 16u))
+            goto slow;
+        tbl = vdm_mem_cache_hit(&k, d.addr, d.len);
+        if (VDM_UNLIKELY(tbl == NULL)) {
+            tbl = vdm_mem_miss(q->mem, d.addr, d.len, VDM_MEM_READ,
+                               &q->mem_hint, &k);
+            if (tbl == NULL)
+                goto slow;
+        }
+        tlen = d.len >> 4;
+        elim = c->iov_cap < q->max_chain ? c->iov_cap : q->max_chain;
+        if (elim > tlen)
+            elim = tlen;
+        for (;;) {
+            bool write;
+
+            /* Fetch each entry once into d; only d is used afterwards. */
+            vq_desc_fetch(&d, tbl + (size_t)i * 16u);
+            if (VDM_UNLIKELY(i >= elim))
+                break; /* past span room or max_chain */
+            write = (d.w14 & VQ_DESC_F_WRITE) != 0;
+            len = d.len;
+            /* NEXT and the id are reserved in a table and ignored */
+            if (VDM_UNLIKELY((d.w14 & VQ_DESC_F_INDIRECT) ||
+                             (!write && nread != i) ||
+                             len - 1u >= UINT32_MAX - total))
+                break;
+            p = vdm_mem_cache_hit(&k, d.addr, len);
+            if (VDM_UNLIKELY(p == NULL)) {
+                p = vdm_mem_miss(q->mem, d.addr, len,
+                                 write ? VDM_MEM_WRITE : VDM_MEM_READ,
+                                 &q->mem_hint, &k);
+                if (p == NULL)
+                    break;
+            }
+            iov[i].base = p;
+            iov[i].len = len;
+            iov[i].flags = write ? VDM_IOV_F_WRITE : 0;
+            total += len;
+            if (!write) {
+                rlen += len;
+                nread++;
+            }
+            if (++i == tlen)
+                return packed_pop_end(q, c, iov, i, nread, rlen, total - rlen,
+                                      false, id, 1, pos, wrap);
+        }
+        return packed_slow_ind(q, c, tbl, tlen, i, nread, rlen, total, d, id,
+                               pos, wrap);
+    }
+
+unavail:
+    return vq_violation(q, VDM_EPROTO,
+                        "descriptor list runs into a descriptor not made "
+                        "available");
+over:
+    /* n > lim: the list too long, or the slow walk (max_chain, span room) */
+    if (n > num)
+        return vq_violation(q, VDM_EPROTO,
+                            "descriptor list longer than the queue size");
+    vq_desc_fetch(&d, q->desc + (size_t)pos * 16u);
+    if (VDM_UNLIKELY(!desc_avail(d.w14, wrap)))
+        goto unavail;
+    if (++pos == num) {
+        pos = 0;
+        wrap ^= 1u;
+    }
+    goto slow;
+slow_rd:
+    nread = n - 1u;
+    rlen = total;
 slow:
-    w.iov = iov;
-    w.cap = cap;
-    w.nspan = nspan;
-    w.nread = nread;
-    w.ndata = ring_n - 1u; /* the data descriptors before this one */
-    w.read_len = read_len;
-    w.write_len = write_len;
-    w.total = (uint64_t)read_len + write_len; /* no truncation yet */
-    w.seen_write = seen_write;
-    w.truncated = false;
-    w.tmode = c->reserved[2] & 3u; /* VQ_TAIL_*: the caller's request */
-    w.tail = c->reserved;
-    c->reserved[2] = 0;
-    return packed_pop_slow(q, c, &w, ring_n, pos, wrap, d);
+    return packed_slow(q, c, n, pos, wrap, nread, rlen, total, d);
 }
 
 int vq_packed_unpop(struct vq *q, uint16_t id, uint32_t meta)
