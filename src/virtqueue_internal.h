@@ -22,6 +22,10 @@
  * are kept out of line so the common loop stays small. */
 #define VQ_INLINE   static inline __attribute__((always_inline))
 #define VQ_NOINLINE __attribute__((noinline))
+/* Out of line and rarely taken (violations, the general walks): the
+ * compiler lays the fast paths out, and keeps their registers, for the
+ * case that does not call these. */
+#define VQ_COLD __attribute__((noinline, cold))
 
 /* "vdmQ": set by a successful vdm_vq_init, cleared by reset. */
 #define VQ_MAGIC 0x766d6451u
@@ -155,7 +159,7 @@ struct vq_walk {
 
 /* Record a guest violation: break the queue, call the fault hook once.
  * Returns VDM_EPROTO. */
-int vq_violation(struct vq *q, int err, const char *why);
+VQ_COLD int vq_violation(struct vq *q, int err, const char *why);
 
 /*
  * Truncated chains (VDM_ENOSPC): a caller that must still answer the chain

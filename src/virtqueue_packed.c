@@ -162,10 +162,9 @@ bad:
  * hands over here, with what it gathered so far in @p w, at the first
  * descriptor its fast loop does not take.
  */
-static VQ_NOINLINE int packed_pop_slow(struct vq *q, struct vdm_chain *c,
-                                       struct vq_walk *w, uint32_t ring_n,
-                                       uint32_t pos, uint8_t wrap,
-                                       struct vq_desc d)
+static VQ_COLD int packed_pop_slow(struct vq *q, struct vdm_chain *c,
+                                   struct vq_walk *w, uint32_t ring_n,
+                                   uint32_t pos, uint8_t wrap, struct vq_desc d)
 {
     uint32_t num = q->num;
     uint16_t id;
@@ -216,10 +215,9 @@ bad:
 /* packed_pop_slow() for the fast loops of vq_packed_pop(): the n - 1
  * descriptors before d made as many spans and data descriptors. Out of
  * line, with the walk state, to keep it off the hot path. */
-static VQ_NOINLINE int packed_slow(struct vq *q, struct vdm_chain *c,
-                                   uint32_t n, uint32_t pos, uint8_t wrap,
-                                   uint32_t nread, uint32_t rlen,
-                                   uint32_t total, struct vq_desc d)
+static VQ_COLD int packed_slow(struct vq *q, struct vdm_chain *c, uint32_t n,
+                               uint32_t pos, uint8_t wrap, uint32_t nread,
+                               uint32_t rlen, uint32_t total, struct vq_desc d)
 {
     struct vq_walk w;
 
@@ -231,12 +229,11 @@ static VQ_NOINLINE int packed_slow(struct vq *q, struct vdm_chain *c,
 /* The rest of an indirect table the fast path mapped (never through the
  * hook) from entry @p i, already fetched into d, by packed_ind_walk(); the
  * entries before it made i spans. Then the end of the pop. */
-static VQ_NOINLINE int packed_slow_ind(struct vq *q, struct vdm_chain *c,
-                                       const uint8_t *tbl, uint32_t tlen,
-                                       uint32_t i, uint32_t nread,
-                                       uint32_t rlen, uint32_t total,
-                                       struct vq_desc d, uint16_t id,
-                                       uint32_t pos, uint8_t wrap)
+static VQ_COLD int packed_slow_ind(struct vq *q, struct vdm_chain *c,
+                                   const uint8_t *tbl, uint32_t tlen,
+                                   uint32_t i, uint32_t nread, uint32_t rlen,
+                                   uint32_t total, struct vq_desc d,
+                                   uint16_t id, uint32_t pos, uint8_t wrap)
 {
     struct vq_walk w;
 

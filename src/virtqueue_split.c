@@ -164,9 +164,9 @@ VQ_INLINE void split_consumed(struct vq *q)
  * what it gathered so far in @p w, at the first descriptor its fast loop
  * does not take.
  */
-static VQ_NOINLINE int split_pop_slow(struct vq *q, struct vdm_chain *c,
-                                      struct vq_walk *w, uint16_t head,
-                                      uint32_t ring_n, struct vq_desc d)
+static VQ_COLD int split_pop_slow(struct vq *q, struct vdm_chain *c,
+                                  struct vq_walk *w, uint16_t head,
+                                  uint32_t ring_n, struct vq_desc d)
 {
     uint32_t num = q->num;
 
@@ -208,11 +208,11 @@ bad:
 
 /* split_pop_slow() from inside an indirect table the fast loop mapped
  * (never through the hook): entry number @p ind_n already fetched in d. */
-static VQ_NOINLINE int split_pop_slow_ind(struct vq *q, struct vdm_chain *c,
-                                          struct vq_walk *w, uint16_t head,
-                                          uint32_t ring_n, const uint8_t *tbl,
-                                          uint32_t tlen, uint32_t ind_n,
-                                          struct vq_desc d)
+static VQ_COLD int split_pop_slow_ind(struct vq *q, struct vdm_chain *c,
+                                      struct vq_walk *w, uint16_t head,
+                                      uint32_t ring_n, const uint8_t *tbl,
+                                      uint32_t tlen, uint32_t ind_n,
+                                      struct vq_desc d)
 {
     if (split_ind_walk(q, w, tbl, 0, tlen, ind_n, d) != 0) {
         vq_walk_abort(q, w->iov, w->nspan);
@@ -226,10 +226,9 @@ static VQ_NOINLINE int split_pop_slow_ind(struct vq *q, struct vdm_chain *c,
  * vdm_vq_pop(): the n - 1 descriptors before d made as many spans and data
  * descriptors. Out of line, with the walk state, to keep it off the hot
  * path. */
-static VQ_NOINLINE int split_slow(struct vq *q, struct vdm_chain *c,
-                                  uint16_t head, uint32_t n, uint32_t nread,
-                                  uint32_t rlen, uint32_t total,
-                                  struct vq_desc d)
+static VQ_COLD int split_slow(struct vq *q, struct vdm_chain *c, uint16_t head,
+                              uint32_t n, uint32_t nread, uint32_t rlen,
+                              uint32_t total, struct vq_desc d)
 {
     struct vq_walk w;
 
