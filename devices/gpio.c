@@ -56,7 +56,7 @@ struct line {
 
 _Static_assert(sizeof(struct line) <= GPIO_LINE, "struct line grew");
 _Static_assert(VDM_KIT_SLOT_BYTES(8) <= GPIO_SLOT, "GPIO_SLOT too small");
-_Static_assert(sizeof(struct vdm_iov) == 16, "VDM_GPIO_STORAGE_BYTES");
+_Static_assert(sizeof(struct vdm_iov) <= 16, "VDM_GPIO_STORAGE_BYTES");
 
 struct gpio_state {
     struct vdm_kit kit;

@@ -37,6 +37,11 @@ struct vd_type {
     /** Something happened (message handled, kick, timer): do pending work.
      *  Returns the ms until it wants to run again, or -1 (may be NULL). */
     int (*poll)(struct vdev *d);
+    /** After poll: the CLOCK_MONOTONIC time (ns, vd_now_ns()) at which it
+     *  wants poll to run again, or 0 (may be NULL). The daemon sleeps until
+     *  then on a timerfd with an absolute deadline: for work that must run
+     *  on time to well under a millisecond (sound periods). */
+    uint64_t (*deadline)(struct vdev *d);
 };
 
 /** One device served on one socket. */
@@ -77,6 +82,7 @@ struct vd_tag {
 #define VD_TAG_CONN   2
 #define VD_TAG_KICK   3
 #define VD_TAG_SIGNAL 4
+#define VD_TAG_TIMER  5
 
 /** Verbosity: 0 warnings and errors, 1 info, 2 debug (every message). */
 extern int vd_verbose;
@@ -101,6 +107,8 @@ int vd_alloc_queues(struct vdev *d, uint16_t nq, uint16_t qmax);
 
 /** Milliseconds on CLOCK_MONOTONIC. */
 uint64_t vd_now_ms(void);
+/** Nanoseconds on CLOCK_MONOTONIC. */
+uint64_t vd_now_ns(void);
 
 extern const struct vd_type vd_type_blk;
 extern const struct vd_type vd_type_rng;

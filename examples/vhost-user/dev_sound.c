@@ -20,8 +20,10 @@
  * moment the next buffer arrives). Playback data is read from the guest at
  * completion time, capture data written then. latency_bytes is what the
  * device still holds for the stream after the request. pace=fast completes
- * as fast as the guest feeds (tests). The pacing error (completion time
- * minus deadline) is logged as p50/p99 when a stream is released. */
+ * as fast as the guest feeds (tests). The daemon wakes for each deadline
+ * on a timerfd armed with the absolute time (the deadline hook). The pacing
+ * error (completion time minus deadline) is logged as p50/p99 when a stream
+ * is released. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -87,13 +89,6 @@ struct sound {
     uint32_t source;
     uint8_t scratch[IO_SCRATCH];
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------------ */
 /* The card */
@@ -433,20 +428,20 @@ static void jitter_report(struct vdev *d, struct stream *s, unsigned sid)
     s->njit = 0;
 }
 
-/* Complete whatever is due; ms until the next deadline, or -1. */
-static int stream_run(struct vdev *d, struct stream *s)
+/* Complete whatever is due. */
+static void stream_run(struct vdev *d, struct stream *s)
 {
     struct sound *x = sound_of(d);
     uint64_t now;
 
     if (!s->running || s->count == 0)
-        return -1;
+        return;
     if (x->fast) {
         while (s->count > 0)
             stream_complete_head(d, s, 1);
-        return -1;
+        return;
     }
-    now = now_ns();
+    now = vd_now_ns();
     if (s->deadline == 0) /* started, or an underrun: from now */
         s->deadline = now + dur_ns(s, s->q[s->head].bytes);
     while (s->count > 0 && now >= s->deadline) {
@@ -458,9 +453,6 @@ static int stream_run(struct vdev *d, struct stream *s)
         else
             s->deadline = 0;
     }
-    if (s->count == 0)
-        return -1;
-    return (int)((s->deadline - now + 999999) / 1000000);
 }
 
 /* Every request the device holds completes now, unplayed (RELEASE). */
@@ -623,12 +615,24 @@ static const struct vdm_snd_ops snd_ops = {
 static int sound_poll(struct vdev *d)
 {
     struct sound *x = sound_of(d);
-    int t = -1;
+
+    for (unsigned i = 0; i < NSTREAMS; i++)
+        stream_run(d, &x->st[i]);
+    return -1; /* the deadline hook times the next period */
+}
+
+/* The earliest deadline of a running stream with requests (absolute, on
+ * the daemon's timerfd: no millisecond rounding of an epoll timeout). */
+static uint64_t sound_deadline(struct vdev *d)
+{
+    struct sound *x = sound_of(d);
+    uint64_t t = 0;
 
     for (unsigned i = 0; i < NSTREAMS; i++) {
-        int u = stream_run(d, &x->st[i]);
-        if (u >= 0 && (t < 0 || u < t))
-            t = u;
+        const struct stream *s = &x->st[i];
+        if (s->running && s->count > 0 && s->deadline != 0 &&
+            (t == 0 || s->deadline < t))
+            t = s->deadline;
     }
     return t;
 }
@@ -738,4 +742,5 @@ const struct vd_type vd_type_sound = {
     .create = sound_create,
     .disconnected = sound_disconnected,
     .poll = sound_poll,
+    .deadline = sound_deadline,
 };

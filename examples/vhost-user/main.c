@@ -7,7 +7,9 @@
  *
  * One listening socket per device; each serves one front-end at a time and
  * waits for the next when it goes away. Everything runs in one thread on
- * one epoll set. The Linux parts (sockets, eventfd, epoll, mmap) live here;
+ * one epoll set; a timerfd with absolute CLOCK_MONOTONIC deadlines wakes
+ * devices that must run on time (sound periods). The Linux parts (sockets,
+ * eventfd, epoll, timerfd, mmap) live here;
  * the protocol is the library's vdm_vhost_user_handle().
  */
 #define _GNU_SOURCE
@@ -25,6 +27,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,9 +88,32 @@ void vd_log(const struct vdev *d, int level, const char *fmt, ...)
 
 uint64_t vd_now_ms(void)
 {
+    return vd_now_ns() / 1000000u;
+}
+
+uint64_t vd_now_ns(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The earliest device deadline: arm @p tfd for it (absolute), or disarm.
+ * A deadline already past fires at once (the kernel's rule for
+ * TFD_TIMER_ABSTIME). */
+static void arm_timer(int tfd, uint64_t deadline_ns, uint64_t *armed)
+{
+    struct itimerspec its = {{0, 0}, {0, 0}};
+
+    if (deadline_ns == *armed)
+        return;
+    if (deadline_ns != 0) {
+        its.it_value.tv_sec = (time_t)(deadline_ns / 1000000000u);
+        its.it_value.tv_nsec = (long)(deadline_ns % 1000000000u);
+    }
+    if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+        perror("vdm-vhost-user: timerfd_settime");
+    *armed = deadline_ns;
 }
 
 const char *vd_opt(struct vd_opts *o, const char *key)
@@ -527,7 +553,8 @@ static int parse_device(char *spec, struct vd_opts *o)
 
 static struct vdev *make_device(const char *socket_path, char *spec)
 {
-    static unsigned counts[3];
+    /* One instance counter per device type (names: blk0, sound0, ...). */
+    static unsigned counts[sizeof(types) / sizeof(types[0])];
     struct vd_opts o;
     struct vdev *d;
     char name[32];
@@ -631,6 +658,9 @@ int main(int argc, char **argv)
     };
     const char *socket_path = NULL;
     struct vd_tag sigtag = {.kind = VD_TAG_SIGNAL};
+    struct vd_tag timertag = {.kind = VD_TAG_TIMER};
+    uint64_t armed = 0;
+    int tfd;
     struct sigaction sa;
     sigset_t mask;
     int c, sfd;
@@ -680,6 +710,12 @@ int main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &mask, NULL);
     sfd = signalfd(-1, &mask, SFD_CLOEXEC);
     epoll_add(sfd, &sigtag);
+    tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (tfd < 0) {
+        perror("vdm-vhost-user: timerfd_create");
+        return 1;
+    }
+    epoll_add(tfd, &timertag);
 
     for (unsigned i = 0; i < ndevices; i++)
         if (listen_on(devices[i]) < 0)
@@ -691,6 +727,7 @@ int main(int argc, char **argv)
     while (!quit) {
         struct epoll_event ev[16];
         int timeout = -1, n;
+        uint64_t next = 0;
 
         for (unsigned i = 0; i < ndevices; i++) {
             struct vdev *d = devices[i];
@@ -701,7 +738,13 @@ int main(int argc, char **argv)
             int t = dev_poll(d);
             if (t >= 0 && (timeout < 0 || t < timeout))
                 timeout = t;
+            if (d->conn_fd >= 0 && d->type->deadline != NULL) {
+                uint64_t u = d->type->deadline(d);
+                if (u != 0 && (next == 0 || u < next))
+                    next = u;
+            }
         }
+        arm_timer(tfd, next, &armed);
         n = epoll_wait(epfd, ev, 16, timeout);
         if (n < 0 && errno != EINTR) {
             perror("vdm-vhost-user: epoll_wait");
@@ -723,6 +766,13 @@ int main(int argc, char **argv)
                     on_kick(t->d, t->q);
                 break;
             case VD_TAG_SIGNAL: quit = 1; break;
+            case VD_TAG_TIMER: {
+                uint64_t expirations;
+                if (read(tfd, &expirations, 8) < 0 && errno != EAGAIN)
+                    perror("vdm-vhost-user: timerfd read");
+                armed = 0; /* expired: arm again even for the same time */
+                break;
+            }
             default: break;
             }
             if (t->d != NULL)

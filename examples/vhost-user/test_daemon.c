@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* vdm-vhost-user as a process: this test plays the front-end over the real
  * socket (the shared front-end tests/driver/vu_front.h; memfd guest memory,
- * eventfd kicks and calls, the driver simulator's split rings), serves rng, blk
- * and input requests, and feeds the daemon garbage: random bytes, truncated and
+ * eventfd kicks and calls, the driver simulator's split rings), serves rng,
+ * blk, input, i2c (simulated EEPROM and LM75) and gpio (simulated lines)
+ * requests, and feeds the daemon garbage: random bytes, truncated and
  * oversized messages, too many fds, memory beyond its file, a memory file that
  * shrinks under the daemon, a front-end that stalls mid-message. After each,
  * the daemon must still be running, must not have leaked file descriptors, and
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "drv.h"
+#include "vdm/devices/sound.h"
 #include "vdm/vhost_user.h"
 #include "vu_front.h"
 
@@ -44,8 +46,12 @@ struct daemon {
     pid_t pid;
     char dir[96];
     char rng_sock[128], blk_sock[128], in_sock[128];
+    char i2c_sock[128], gpio_sock[128];
     char pattern[128], disk[128], events[128];
+    char eeprom[128], temp[128], gstate[128], gevents[128];
 };
+
+#define NSOCKETS 5
 
 static void write_file(const char *path, const void *data, size_t n)
 {
@@ -81,9 +87,23 @@ static void start_daemon(struct daemon *dm)
     snprintf(dm->pattern, sizeof(dm->pattern), "%s/pattern", dm->dir);
     snprintf(dm->disk, sizeof(dm->disk), "%s/disk.img", dm->dir);
     snprintf(dm->events, sizeof(dm->events), "%s/events", dm->dir);
+    snprintf(dm->i2c_sock, sizeof(dm->i2c_sock), "%s/i2c.sock", dm->dir);
+    snprintf(dm->gpio_sock, sizeof(dm->gpio_sock), "%s/gpio.sock", dm->dir);
+    snprintf(dm->eeprom, sizeof(dm->eeprom), "%s/eeprom", dm->dir);
+    snprintf(dm->temp, sizeof(dm->temp), "%s/temp", dm->dir);
+    snprintf(dm->gstate, sizeof(dm->gstate), "%s/gpio.state", dm->dir);
+    snprintf(dm->gevents, sizeof(dm->gevents), "%s/gpio.events", dm->dir);
     for (size_t i = 0; i < 4096; i++)
         buf[i] = pat(i);
     write_file(dm->pattern, buf, 4096);
+    write_file(dm->eeprom, buf, 256); /* 24c02: pat(0..255) */
+    write_file(dm->temp, "25500\n", 6);
+    {
+        const char *st = "LED out 0\nBTN in 1\n- none 0\nIRQ in 0\n";
+        const char *gev = "wait-irq 3\nset 3 1\n";
+        write_file(dm->gstate, st, strlen(st));
+        write_file(dm->gevents, gev, strlen(gev));
+    }
     memset(buf, 0, sizeof(buf));
     memcpy(buf, "VDMDISK0 sector zero", 20);
     write_file(dm->disk, buf, sizeof(buf)); /* 128 sectors */
@@ -100,35 +120,54 @@ static void start_daemon(struct daemon *dm)
     dm->pid = fork();
     ck_assert_int_ge(dm->pid, 0);
     if (dm->pid == 0) {
-        char rng[200], blk[200], in[200];
+        char rng[200], blk[200], in[200], i2c[400], gpio[300];
         snprintf(rng, sizeof(rng), "rng,source=%s", dm->pattern);
         snprintf(blk, sizeof(blk), "blk,file=%s,serial=vdmtest,num-queues=2",
                  dm->disk);
         snprintf(in, sizeof(in), "input,profile=keyboard,events=%s",
                  dm->events);
+        snprintf(i2c, sizeof(i2c), "i2c,eeprom=0x50:24c02:%s,lm75=0x48:%s",
+                 dm->eeprom, dm->temp);
+        snprintf(gpio, sizeof(gpio), "gpio,state=%s,events=%s", dm->gstate,
+                 dm->gevents);
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
         dup2(out[1], 1);
         close(out[0]);
         close(out[1]);
-        const char *argv[16] = {daemon_path,  "--socket",
-                                dm->rng_sock, "--device",
-                                rng,          "--socket",
-                                dm->blk_sock, "--device",
-                                blk,          "--socket-path",
-                                dm->in_sock,  "--device",
-                                in,           NULL,
+        const char *argv[24] = {daemon_path,
+                                "--socket",
+                                dm->rng_sock,
+                                "--device",
+                                rng,
+                                "--socket",
+                                dm->blk_sock,
+                                "--device",
+                                blk,
+                                "--socket-path",
+                                dm->in_sock,
+                                "--device",
+                                in,
+                                "--socket",
+                                dm->i2c_sock,
+                                "--device",
+                                i2c,
+                                "--socket",
+                                dm->gpio_sock,
+                                "--device",
+                                gpio,
+                                NULL,
                                 NULL};
         if (getenv("VU_DAEMON_VERBOSE") != NULL)
-            argv[13] = "-vv";
+            argv[21] = "-vv";
         execv(daemon_path, (char *const *)argv);
         _exit(127);
     }
     close(out[1]);
     f = fdopen(out[0], "r");
-    while (seen < 3 && fgets(line, sizeof(line), f) != NULL)
+    while (seen < NSOCKETS && fgets(line, sizeof(line), f) != NULL)
         if (strncmp(line, "vdm-vhost-user: listening on ", 29) == 0)
             seen++;
-    ck_assert_int_eq(seen, 3);
+    ck_assert_int_eq(seen, NSOCKETS);
     fclose(f);
 }
 
@@ -188,9 +227,9 @@ struct fe {
     int memfd;
     uint8_t *mem;
     struct drv_guest g;
-    struct drv_vq q[2];
-    int live[2];
-    int32_t kick[2], call[2];
+    struct drv_vq q[4];
+    int live[4];
+    int32_t kick[4], call[4];
 };
 
 static void fe_connect(struct vu_front *v, const char *path)
@@ -244,9 +283,10 @@ static uint64_t uva(struct fe *f, uint64_t off)
     return (uint64_t)(uintptr_t)f->mem + off;
 }
 
-/* Features, memory and ring 0 (and 1 when @p nrings is 2), enabled. */
-static void fe_open(struct fe *f, const char *path, int nrings,
-                    uint64_t mem_file_size)
+/* Features (VERSION_1 and @p dev_feat), memory and rings 0 .. @p nrings - 1
+ * of @p num entries, enabled. */
+static void fe_open_nf(struct fe *f, const char *path, int nrings,
+                       uint64_t mem_file_size, uint16_t num, uint64_t dev_feat)
 {
     static const uint32_t ring_reqs[5] = {
         VDM_VHOST_USER_SET_VRING_NUM, VDM_VHOST_USER_SET_VRING_BASE,
@@ -273,7 +313,8 @@ static void fe_open(struct fe *f, const char *path, int nrings,
              (1ull << VDM_VHOST_USER_PROTOCOL_F_MQ);
     fe_send(&f->v, VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL, 0);
     fe_send(&f->v, VDM_VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0);
-    feat = DRV_F_VERSION_1 | VDM_VHOST_USER_F_PROTOCOL_FEATURES;
+    ck_assert_uint_eq(feat & dev_feat, dev_feat);
+    feat = DRV_F_VERSION_1 | VDM_VHOST_USER_F_PROTOCOL_FEATURES | dev_feat;
     ck_assert_uint_eq(
         fe_acked(&f->v, VDM_VHOST_USER_SET_FEATURES, &feat, 8, NULL, 0), 0);
     mr.gpa = 0;
@@ -288,14 +329,14 @@ static void fe_open(struct fe *f, const char *path, int nrings,
     for (int q = 0; q < nrings; q++) {
         uint64_t desc = 0x1000 + 0x1000 * (uint64_t)q * 4;
         uint64_t avail = desc + 0x1000, used = desc + 0x2000;
-        ck_assert_int_eq(drv_vq_init_at(&f->q[q], &f->g, NUM, DRV_F_VERSION_1,
+        ck_assert_int_eq(drv_vq_init_at(&f->q[q], &f->g, num, DRV_F_VERSION_1,
                                         desc, avail, used),
                          0);
         f->live[q] = 1;
         f->kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         f->call[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         ck_assert_int_eq(vu_front_ring(&f->v, VDM_VHOST_USER_F_NEED_REPLY,
-                                       (uint32_t)q, NUM, 0, uva(f, desc),
+                                       (uint32_t)q, num, 0, uva(f, desc),
                                        uva(f, used), uva(f, avail), f->kick[q],
                                        f->call[q]),
                          0);
@@ -308,12 +349,30 @@ static void fe_open(struct fe *f, const char *path, int nrings,
         fe_state(&f->v, VDM_VHOST_USER_SET_VRING_ENABLE, (uint32_t)q, 1);
 }
 
+static void fe_open(struct fe *f, const char *path, int nrings,
+                    uint64_t mem_file_size)
+{
+    fe_open_nf(f, path, nrings, mem_file_size, NUM, 0);
+}
+
+static void fe_open_n(struct fe *f, const char *path, int nrings,
+                      uint64_t mem_file_size, uint16_t num)
+{
+    fe_open_nf(f, path, nrings, mem_file_size, num, 0);
+}
+
+static void fe_open_feat(struct fe *f, const char *path, int nrings,
+                         uint64_t mem_file_size, uint64_t dev_feat)
+{
+    fe_open_nf(f, path, nrings, mem_file_size, NUM, dev_feat);
+}
+
 static void fe_close(struct fe *f)
 {
     vu_front_close(&f->v);
     munmap(f->mem, MEM_SIZE);
     close(f->memfd);
-    for (int q = 0; q < 2; q++) {
+    for (int q = 0; q < 4; q++) {
         if (f->live[q])
             drv_vq_fini(&f->q[q]);
         if (f->kick[q] > 0)
@@ -532,6 +591,258 @@ START_TEST(serves_rng_blk_and_input)
 }
 END_TEST
 
+/* ---- i2c: virtio_i2c_out_hdr (le16 addr << 1, le16 padding, le32 flags),
+ * the buffer, virtio_i2c_in_hdr (u8 status). Request k: header at
+ * BUF + 0x100 k, data at BUF + 0x1000 + 0x400 k, status at BUF + 0x80 + k. */
+
+struct i2c_rq {
+    uint16_t addr;
+    uint32_t flags; /* 1 FAIL_NEXT, 2 M_RD */
+    uint32_t len;   /* buffer bytes (0: a zero-length request) */
+    const char *wdata;
+    uint32_t hdr_len; /* 0: 8 */
+};
+
+static uint8_t *i2c_data(struct fe *f, unsigned k)
+{
+    return f->mem + BUF + 0x1000 + 0x400 * k;
+}
+
+/* Send @p n requests in one kick; status[k] gets each one's status. */
+static void i2c_submit(struct fe *f, const struct i2c_rq *r, unsigned n,
+                       uint8_t *status)
+{
+    for (unsigned k = 0; k < n; k++) {
+        uint8_t *h = f->mem + BUF + 0x100 * k;
+        uint64_t data = BUF + 0x1000 + 0x400 * k, st = BUF + 0x80 + k;
+        struct drv_buf out[2] = {{BUF + 0x100 * k,
+                                  r[k].hdr_len ? r[k].hdr_len : 8}},
+                       in[2];
+        unsigned nout = 1, nin = 0;
+        uint16_t a = (uint16_t)(r[k].addr << 1), pad = 0;
+
+        memcpy(h, &a, 2);
+        memcpy(h + 2, &pad, 2);
+        memcpy(h + 4, &r[k].flags, 4);
+        memset(i2c_data(f, k), 0xee, 0x400);
+        f->mem[st] = 0xee;
+        if (r[k].len != 0 && (r[k].flags & 2))
+            in[nin++] = (struct drv_buf){data, r[k].len};
+        else if (r[k].len != 0) {
+            memcpy(i2c_data(f, k), r[k].wdata, r[k].len);
+            out[nout++] = (struct drv_buf){data, r[k].len};
+        }
+        in[nin++] = (struct drv_buf){st, 1};
+        add(f, 0, out, nout, in, nin, k);
+    }
+    kick(f, 0);
+    wait_used_n(f, 0, n, NULL);
+    for (unsigned k = 0; k < n; k++)
+        status[k] = f->mem[BUF + 0x80 + k];
+}
+
+START_TEST(serves_i2c_eeprom_and_lm75)
+{
+    struct daemon dm;
+    struct fe f;
+    uint8_t st[3];
+    uint8_t file[256];
+    int fd;
+
+    start_daemon(&dm);
+    fe_open_feat(&f, dm.i2c_sock, 1, MEM_SIZE, 1ull << 0 /* ZERO_LENGTH */);
+    ck_assert_uint_eq(fe_u64(&f.v, VDM_VHOST_USER_GET_QUEUE_NUM), 1);
+    {
+        /* Word address 0x10, then 4 bytes: the file's bytes. */
+        const struct i2c_rq r[2] = {{0x50, 1, 1, "\x10", 0},
+                                    {0x50, 2, 4, 0, 0}};
+        i2c_submit(&f, r, 2, st);
+        ck_assert_uint_eq(st[0], 0);
+        ck_assert_uint_eq(st[1], 0);
+        for (unsigned i = 0; i < 4; i++)
+            ck_assert_uint_eq(i2c_data(&f, 1)[i], pat(0x10 + i));
+        ck_assert_uint_eq(i2c_data(&f, 1)[4], 0xee); /* nothing beyond */
+    }
+    {
+        /* Write 3 bytes at 0x20 (inside one 8-byte page): in the file. */
+        const struct i2c_rq r[1] = {{0x50, 0, 4, "\x20xyz", 0}};
+        i2c_submit(&f, r, 1, st);
+        ck_assert_uint_eq(st[0], 0);
+    }
+    {
+        /* LM75 temperature register: 25.5 C = 0x1980, big-endian. */
+        const struct i2c_rq r[2] = {{0x48, 1, 1, "\x00", 0},
+                                    {0x48, 2, 2, 0, 0}};
+        i2c_submit(&f, r, 2, st);
+        ck_assert_uint_eq(st[0] | st[1], 0);
+        ck_assert_uint_eq(i2c_data(&f, 1)[0], 0x19);
+        ck_assert_uint_eq(i2c_data(&f, 1)[1], 0x80);
+    }
+    {
+        /* Zero-length: present ACKs, absent NAKs. */
+        const struct i2c_rq r[2] = {{0x50, 0, 0, 0, 0}, {0x33, 0, 0, 0, 0}};
+        i2c_submit(&f, r, 2, st);
+        ck_assert_uint_eq(st[0], 0);
+        ck_assert_uint_eq(st[1], 1);
+    }
+    {
+        /* A group whose first message nobody answers fails whole. */
+        const struct i2c_rq r[2] = {{0x33, 1, 1, "\x00", 0},
+                                    {0x50, 2, 2, 0, 0}};
+        i2c_submit(&f, r, 2, st);
+        ck_assert_uint_eq(st[0], 1);
+        ck_assert_uint_eq(st[1], 1);
+    }
+    {
+        /* Hostile: a 7-byte header fails alone; the next request works. */
+        const struct i2c_rq r[2] = {{0x50, 0, 1, "\x20", 7},
+                                    {0x50, 2, 3, 0, 0}};
+        uint8_t st1[1];
+        i2c_submit(&f, r, 1, st1);
+        ck_assert_uint_eq(st1[0], 1);
+        i2c_submit(&f, r + 1, 1, st1);
+        ck_assert_uint_eq(st1[0], 0);
+    }
+    {
+        /* Read back what was written (pointer set by a write of 0x20). */
+        const struct i2c_rq r[2] = {{0x50, 1, 1, "\x20", 0},
+                                    {0x50, 2, 3, 0, 0}};
+        i2c_submit(&f, r, 2, st);
+        ck_assert_uint_eq(st[0] | st[1], 0);
+        ck_assert_mem_eq(i2c_data(&f, 1), "xyz", 3);
+    }
+    fe_close(&f);
+    fd = open(dm.eeprom, O_RDONLY);
+    ck_assert_int_eq(pread(fd, file, 256, 0), 256);
+    close(fd);
+    for (unsigned i = 0; i < 256; i++)
+        ck_assert_uint_eq(file[i], i >= 0x20 && i < 0x23
+                                       ? (uint8_t) "xyz"[i - 0x20]
+                                       : pat(i));
+    ck_assert(alive(&dm));
+    stop_daemon(&dm);
+}
+END_TEST
+
+/* ---- gpio: virtio_gpio_request (le16 type, le16 gpio, le32 value) at BUF,
+ * the response at BUF + 0x200; irq request (le16 gpio) at BUF + 0x800 + 8 L,
+ * its response (u8 status) at BUF + 0xa00 + L. */
+
+static uint32_t gpio_rq(struct fe *f, uint16_t type, uint16_t line,
+                        uint32_t value, uint32_t resp_len)
+{
+    struct drv_buf out = {BUF, 8}, in = {BUF + 0x200, resp_len};
+    memcpy(f->mem + BUF, &type, 2);
+    memcpy(f->mem + BUF + 2, &line, 2);
+    memcpy(f->mem + BUF + 4, &value, 4);
+    memset(f->mem + BUF + 0x200, 0xee, 64);
+    add(f, 0, &out, 1, &in, 1, 0);
+    kick(f, 0);
+    return wait_used(f, 0);
+}
+
+/* Queue an event buffer for @p line; its status byte (and cookie) is
+ * @p slot. */
+static void gpio_arm(struct fe *f, uint16_t line, unsigned slot)
+{
+    struct drv_buf out = {BUF + 0x800 + 8u * slot, 2},
+                   in = {BUF + 0xa00 + slot, 1};
+    memcpy(f->mem + BUF + 0x800 + 8u * slot, &line, 2);
+    f->mem[BUF + 0xa00 + slot] = 0xee;
+    add(f, 1, &out, 1, &in, 1, slot);
+}
+
+static void state_line(const struct daemon *dm, int n, char *line, size_t cap)
+{
+    FILE *sf = fopen(dm->gstate, "r");
+    ck_assert_ptr_nonnull(sf);
+    for (int i = 0; i <= n; i++)
+        ck_assert_ptr_nonnull(fgets(line, (int)cap, sf));
+    fclose(sf);
+    line[strcspn(line, "\n")] = '\0';
+}
+
+START_TEST(serves_gpio_lines_and_edges)
+{
+    struct daemon dm;
+    struct fe f;
+    uint8_t *r;
+    char line[64];
+    uintptr_t ids[2];
+
+    start_daemon(&dm);
+    fe_open_feat(&f, dm.gpio_sock, 2, MEM_SIZE, 1ull << 0 /* F_IRQ */);
+    r = f.mem + BUF + 0x200;
+    {
+        /* Config: ngpio 4, names "LED\0BTN\0\0IRQ\0" = 13 bytes. */
+        uint8_t c[12 + 8];
+        uint32_t hdr[3] = {0, 8, 0};
+        memcpy(c, hdr, 12);
+        memset(c + 12, 0, 8);
+        fe_send(&f.v, VDM_VHOST_USER_GET_CONFIG, 0, c, sizeof(c), NULL, 0);
+        ck_assert_uint_eq(
+            fe_recv(&f.v, VDM_VHOST_USER_GET_CONFIG, c, sizeof(c)), sizeof(c));
+        ck_assert_uint_eq(c[12] | c[13] << 8, 4);
+        ck_assert_uint_eq(c[16] | c[17] << 8, 13);
+    }
+    ck_assert_uint_eq(gpio_rq(&f, 1 /* GET_LINE_NAMES */, 0, 0, 14), 14);
+    ck_assert_mem_eq(r, "\0LED\0BTN\0\0IRQ\0", 14);
+    ck_assert_uint_eq(gpio_rq(&f, 2 /* GET_DIRECTION */, 1, 0, 2), 2);
+    ck_assert_mem_eq(r, "\0\2", 2); /* in */
+    ck_assert_uint_eq(gpio_rq(&f, 4 /* GET_VALUE */, 1, 0, 2), 2);
+    ck_assert_mem_eq(r, "\0\1", 2);
+    /* LED: value 1, then output; the state file shows it. */
+    ck_assert_uint_eq(gpio_rq(&f, 5 /* SET_VALUE */, 0, 1, 2), 2);
+    ck_assert_uint_eq(gpio_rq(&f, 3 /* SET_DIRECTION */, 0, 1, 2), 2);
+    ck_assert_mem_eq(r, "\0\0", 2);
+    state_line(&dm, 0, line, sizeof(line));
+    ck_assert_str_eq(line, "LED out 1");
+    ck_assert_uint_eq(gpio_rq(&f, 4, 0, 0, 2), 2);
+    ck_assert_mem_eq(r, "\0\1", 2);
+    /* Line out of range: ERR, value 0. */
+    ck_assert_uint_eq(gpio_rq(&f, 4, 4, 0, 2), 2);
+    ck_assert_mem_eq(r, "\1\0", 2);
+    /* Hostile: a 3-byte response buffer: ERR in the first two. */
+    ck_assert_uint_eq(gpio_rq(&f, 4, 1, 0, 3), 2);
+    ck_assert_mem_eq(r, "\1\0\xee", 3);
+    /* An event buffer before the interrupt is enabled: INVALID at once. */
+    gpio_arm(&f, 3, 0);
+    kick(&f, 1);
+    ck_assert_uint_eq(wait_used(&f, 1), 1);
+    ck_assert_uint_eq(f.mem[BUF + 0xa00], 0);
+    /* IRQ: input, rising edge, a buffer; the daemon's events file then
+     * raises the line (latched if it comes first): VALID. */
+    ck_assert_uint_eq(gpio_rq(&f, 3, 3, 2 /* in */, 2), 2);
+    ck_assert_uint_eq(gpio_rq(&f, 6 /* SET_IRQ_TYPE */, 3, 1, 2), 2);
+    ck_assert_mem_eq(r, "\0\0", 2);
+    gpio_arm(&f, 3, 1);
+    kick(&f, 1);
+    wait_used_n(&f, 1, 1, ids);
+    ck_assert_uint_eq(ids[0], 1);
+    ck_assert_uint_eq(f.mem[BUF + 0xa01], 1);
+    ck_assert_uint_eq(gpio_rq(&f, 4, 3, 0, 2), 2);
+    ck_assert_mem_eq(r, "\0\1", 2);
+    /* Hostile: a second buffer for the line while one waits goes back
+     * INVALID; the first stays until the interrupt is disabled. */
+    gpio_arm(&f, 3, 2);
+    gpio_arm(&f, 3, 3);
+    kick(&f, 1);
+    wait_used_n(&f, 1, 1, ids);
+    ck_assert_uint_eq(ids[0], 3);
+    ck_assert_uint_eq(f.mem[BUF + 0xa03], 0);
+    ck_assert_uint_eq(f.mem[BUF + 0xa02], 0xee);
+    ck_assert_uint_eq(gpio_rq(&f, 6, 3, 0 /* NONE */, 2), 2);
+    wait_used_n(&f, 1, 1, ids);
+    ck_assert_uint_eq(ids[0], 2);
+    ck_assert_uint_eq(f.mem[BUF + 0xa02], 0);
+    state_line(&dm, 3, line, sizeof(line));
+    ck_assert_str_eq(line, "IRQ in 1");
+    fe_close(&f);
+    ck_assert(alive(&dm));
+    stop_daemon(&dm);
+}
+END_TEST
+
 /* Connect, send @p len bytes (with @p nfds copies of an fd), close. */
 static void garbage(const char *path, const void *buf, size_t len, int nfds)
 {
@@ -704,6 +1015,235 @@ START_TEST(survives_memory_file_shrinking)
 }
 END_TEST
 
+#ifdef VDM_HAVE_ALSA
+/* ------------------------------------------------------------------------ */
+/* Sound through ALSA without sound hardware: ~/.asoundrc (HOME is the
+ * daemon's directory) defines two `type file` PCMs over the `null` PCM. The
+ * playback one writes what the daemon plays to a raw file, the capture one
+ * reads what the daemon records from a raw file (infile). Both must equal,
+ * byte for byte, the samples the front-end sent or received. */
+
+#define SND_NUM    64
+#define SND_PERIOD 4096u /* bytes: 1024 S16 stereo frames, 21.3 ms */
+#define SND_PLAYS  24u   /* periods played (512 ms of audio) */
+#define SND_RECS   8u    /* periods recorded */
+#define SND_SLOTS  8u    /* transfers in flight */
+#define SND_CTL    0x10000u
+#define SND_RESP   0x10800u
+#define SND_HDR    0x11000u /* 16 bytes per slot */
+#define SND_STATUS 0x12000u /* 16 bytes per slot */
+#define SND_DATA   0x20000u /* SND_PERIOD per slot */
+
+static uint8_t snd_play_byte(size_t k)
+{
+    return (uint8_t)((k * 131u) ^ (k >> 12));
+}
+
+static uint8_t snd_rec_byte(size_t k)
+{
+    return (uint8_t)((k * 29u + 5u) ^ (k >> 11));
+}
+
+/* One control request of @p len bytes at SND_CTL; returns the status. */
+static uint32_t snd_ctl(struct fe *f, uint32_t len)
+{
+    struct drv_buf out = {SND_CTL, len}, in = {SND_RESP, 4};
+    uint32_t code;
+    memset(f->mem + SND_RESP, 0xff, 4);
+    add(f, 0, &out, 1, &in, 1, 0);
+    kick(f, 0);
+    ck_assert_uint_eq(wait_used(f, 0), 4);
+    memcpy(&code, f->mem + SND_RESP, 4);
+    return code;
+}
+
+static uint32_t snd_pcm(struct fe *f, uint32_t code, uint32_t sid)
+{
+    uint32_t h[2] = {code, sid};
+    memcpy(f->mem + SND_CTL, h, 8);
+    return snd_ctl(f, 8);
+}
+
+static void snd_set_params(struct fe *f, uint32_t sid)
+{
+    uint8_t p[24];
+    uint32_t w[5] = {VDM_SND_R_PCM_SET_PARAMS, sid, 4 * SND_PERIOD, SND_PERIOD,
+                     0};
+    memcpy(p, w, 20);
+    p[20] = 2; /* channels */
+    p[21] = VDM_SND_PCM_FMT_S16;
+    p[22] = VDM_SND_PCM_RATE_48000;
+    p[23] = 0;
+    memcpy(f->mem + SND_CTL, p, 24);
+    ck_assert_uint_eq(snd_ctl(f, 24), VDM_SND_S_OK);
+}
+
+/* Queue period @p k of stream @p sid in slot k % SND_SLOTS. */
+static void snd_xfer(struct fe *f, uint32_t sid, uint32_t k)
+{
+    uint32_t slot = k % SND_SLOTS;
+    uint64_t hdr = SND_HDR + 16u * slot, data = SND_DATA + SND_PERIOD * slot;
+    uint64_t st = SND_STATUS + 16u * slot;
+    memcpy(f->mem + hdr, &sid, 4);
+    memset(f->mem + st, 0xff, 8);
+    if (sid == 0) {
+        struct drv_buf out[2] = {{hdr, 4}, {data, SND_PERIOD}}, in = {st, 8};
+        for (uint32_t i = 0; i < SND_PERIOD; i++)
+            f->mem[data + i] = snd_play_byte((size_t)k * SND_PERIOD + i);
+        add(f, 2, out, 2, &in, 1, k);
+    } else {
+        struct drv_buf out = {hdr, 4}, in[2] = {{data, SND_PERIOD}, {st, 8}};
+        memset(f->mem + data, 0xee, SND_PERIOD);
+        add(f, 3, &out, 1, in, 2, k);
+    }
+}
+
+/* Transfer @p n periods on stream @p sid (queue 2 + sid), SND_SLOTS in
+ * flight; each completes with status OK, capture periods are checked. */
+static void snd_stream(struct fe *f, uint32_t sid, uint32_t n)
+{
+    int q = 2 + (int)sid;
+    uint32_t queued = 0;
+    for (; queued < n && queued < SND_SLOTS; queued++)
+        snd_xfer(f, sid, queued);
+    kick(f, q);
+    for (uint32_t done = 0; done < n; done++) {
+        uintptr_t k;
+        uint32_t len = wait_used_n(f, q, 1, &k), st;
+        uint64_t slot = k % SND_SLOTS;
+        ck_assert_uint_eq(k, done); /* in order */
+        ck_assert_uint_eq(len, sid == 0 ? 8 : 8 + SND_PERIOD);
+        memcpy(&st, f->mem + SND_STATUS + 16u * slot, 4);
+        ck_assert_uint_eq(st, VDM_SND_S_OK);
+        if (sid == 1)
+            for (uint32_t i = 0; i < SND_PERIOD; i++)
+                ck_assert_uint_eq(f->mem[SND_DATA + SND_PERIOD * slot + i],
+                                  snd_rec_byte((size_t)k * SND_PERIOD + i));
+        if (queued < n) {
+            snd_xfer(f, sid, queued++);
+            kick(f, q);
+        }
+    }
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+START_TEST(sound_plays_and_records_through_alsa_files)
+{
+    static uint8_t buf[SND_PLAYS * SND_PERIOD];
+    char dir[96], sock[128], rc[128], play[128], rec[128], log[128];
+    char conf[1024], line[512];
+    struct fe f;
+    pid_t pid;
+    int st, found = 0, out[2];
+    uint64_t t0, ms;
+    FILE *lf;
+
+    snprintf(dir, sizeof(dir), "%s/snd.XXXXXX", top_dir);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(sock, sizeof(sock), "%s/snd.sock", dir);
+    snprintf(rc, sizeof(rc), "%s/.asoundrc", dir);
+    snprintf(play, sizeof(play), "%s/play.raw", dir);
+    snprintf(rec, sizeof(rec), "%s/rec.raw", dir);
+    snprintf(log, sizeof(log), "%s/log", dir);
+    snprintf(conf, sizeof(conf),
+             "pcm.vdmplay { type file slave.pcm \"null\" file \"%s\" "
+             "format \"raw\" truncate true }\n"
+             "pcm.vdmrec { type file slave.pcm \"null\" file \"%s/copy.raw\" "
+             "infile \"%s\" format \"raw\" }\n",
+             play, dir, rec);
+    write_file(rc, conf, strlen(conf));
+    for (size_t i = 0; i < SND_RECS * SND_PERIOD; i++)
+        buf[i] = snd_rec_byte(i);
+    write_file(rec, buf, SND_RECS * SND_PERIOD);
+
+    ck_assert_int_eq(pipe(out), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        const char *argv[] = {daemon_path,
+                              "-v",
+                              "--socket",
+                              sock,
+                              "--device",
+                              "sound,playback=alsa:vdmplay,capture=alsa:"
+                              "vdmrec,pace=realtime",
+                              NULL};
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(fd, 2);
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        setenv("HOME", dir, 1); /* ~/.asoundrc */
+        setenv("XDG_CONFIG_HOME", dir, 1);
+        unsetenv("ALSA_CONFIG_PATH");
+        execv(daemon_path, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    lf = fdopen(out[0], "r"); /* listening once it says so */
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), lf));
+    ck_assert_int_eq(strncmp(line, "vdm-vhost-user: listening on ", 29), 0);
+    fclose(lf);
+    fe_open_n(&f, sock, 4, MEM_SIZE, SND_NUM);
+
+    /* Playback: 24 periods at the real-time pace. */
+    snd_set_params(&f, 0);
+    ck_assert_uint_eq(snd_pcm(&f, VDM_SND_R_PCM_PREPARE, 0), VDM_SND_S_OK);
+    ck_assert_uint_eq(snd_pcm(&f, VDM_SND_R_PCM_START, 0), VDM_SND_S_OK);
+    t0 = mono_ms();
+    snd_stream(&f, 0, SND_PLAYS);
+    ms = mono_ms() - t0;
+    ck_assert_uint_eq(snd_pcm(&f, VDM_SND_R_PCM_STOP, 0), VDM_SND_S_OK);
+    ck_assert_uint_eq(snd_pcm(&f, VDM_SND_R_PCM_RELEASE, 0), VDM_SND_S_OK);
+    /* 512 ms of audio: not faster than real time, not much slower. */
+    ck_assert_uint_ge(ms, 500);
+    ck_assert_uint_le(ms, 5000);
+
+    /* Capture: 8 periods from the file. */
+    snd_set_params(&f, 1);
+    ck_assert_uint_eq(snd_pcm(&f, VDM_SND_R_PCM_PREPARE, 1), VDM_SND_S_OK);
+    ck_assert_uint_eq(snd_pcm(&f, VDM_SND_R_PCM_START, 1), VDM_SND_S_OK);
+    snd_stream(&f, 1, SND_RECS);
+    ck_assert_uint_eq(snd_pcm(&f, VDM_SND_R_PCM_STOP, 1), VDM_SND_S_OK);
+    ck_assert_uint_eq(snd_pcm(&f, VDM_SND_R_PCM_RELEASE, 1), VDM_SND_S_OK);
+    fe_close(&f);
+
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+    /* What ALSA wrote is what the front-end played, byte for byte. */
+    {
+        int fd = open(play, O_RDONLY);
+        ssize_t n;
+        ck_assert_int_ge(fd, 0);
+        n = read(fd, buf, sizeof(buf));
+        ck_assert_int_eq(n, (ssize_t)sizeof(buf));
+        ck_assert_int_eq(read(fd, line, 1), 0);
+        close(fd);
+        for (size_t i = 0; i < sizeof(buf); i++)
+            ck_assert_uint_eq(buf[i], snd_play_byte(i));
+    }
+    lf = fopen(log, "r");
+    ck_assert_ptr_nonnull(lf);
+    while (fgets(line, sizeof(line), lf) != NULL)
+        if (strstr(line, "pacing stream") != NULL) {
+            printf("daemon/vhost_user: alsa: %s", line);
+            found++;
+        }
+    fclose(lf);
+    ck_assert_int_eq(found, 2);
+}
+END_TEST
+#endif
+
 static int run_status(const char *const *argv)
 {
     int st;
@@ -770,9 +1310,14 @@ int main(int argc, char **argv)
     tcase_add_test(tc, name);                                                  \
     suite_add_tcase(s, tc)
     ADD(serves_rng_blk_and_input);
+    ADD(serves_i2c_eeprom_and_lm75);
+    ADD(serves_gpio_lines_and_edges);
     ADD(survives_garbage_and_serves_next);
     ADD(survives_memory_file_shrinking);
     ADD(bad_arguments_fail_early);
+#ifdef VDM_HAVE_ALSA
+    ADD(sound_plays_and_records_through_alsa_files);
+#endif
 #undef ADD
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

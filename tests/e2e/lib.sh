@@ -481,3 +481,22 @@ vdm_e2e_wait_socket() {
 	vdm_e2e_log "timed out waiting for socket $path"
 	return 1
 }
+
+# vdm_e2e_alsa_files BIN...: print, one word a line, the --file SRC:DST
+# options of vdm_e2e_build_initramfs that copy Debian's ALSA binaries BIN
+# (aplay, amixer: alsa-utils), the libraries they need and ALSA's
+# configuration into the guest. Use:
+#   mapfile -t files < <(vdm_e2e_alsa_files /usr/bin/aplay)
+vdm_e2e_alsa_files() {
+	local f lib
+	for f in "$@"; do
+		[ -x "$f" ] || vdm_e2e_die "$f missing: apt-get install alsa-utils"
+		printf '%s\n' --file "$f:/usr/bin/${f##*/}"
+		while read -r lib; do
+			printf '%s\n' --file "$(readlink -f "$lib"):$lib" # cp -a keeps symlinks
+		done < <(ldd "$f" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }')
+	done
+	while read -r f; do
+		printf '%s\n' --file "$f:$f"
+	done < <(find /usr/share/alsa/alsa.conf /usr/share/alsa/pcm /usr/share/alsa/cards /usr/share/alsa/ctl -name '*.conf')
+}

@@ -84,16 +84,7 @@ wav_sha() { wav_data "$1" | sha256sum | cut -d' ' -f1; }
 wav_len() { wav_data "$1" | wc -c; }
 
 # alsa-utils with its libraries and configuration for the guest.
-alsa_files=()
-for f in /usr/bin/aplay /usr/bin/amixer; do
-	alsa_files+=(--file "$f:/usr/bin/$(basename "$f")")
-	while read -r lib; do
-		alsa_files+=(--file "$(readlink -f "$lib"):$lib") # cp -a keeps symlinks
-	done < <(ldd "$f" | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }')
-done
-while read -r f; do
-	alsa_files+=(--file "$f:$f")
-done < <(find /usr/share/alsa/alsa.conf /usr/share/alsa/pcm /usr/share/alsa/cards /usr/share/alsa/ctl -name '*.conf')
+mapfile -t alsa_files < <(vdm_e2e_alsa_files /usr/bin/aplay /usr/bin/amixer)
 
 vdm_e2e_daemon_start vu -v ${SOUND_DAEMON_V:-} --socket "$SOCK" --device \
 	"sound,playback=$T/out-%d.wav,capture=$T/in.wav"

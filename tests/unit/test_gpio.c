@@ -149,7 +149,10 @@ static uint64_t post_req(uint16_t type, uint16_t line, uint32_t value,
     p[1] = (uint8_t)(type >> 8);
     p[2] = (uint8_t)line;
     p[3] = (uint8_t)(line >> 8);
-    memcpy(p + 4, &value, 4); /* little-endian host */
+    p[4] = (uint8_t)value; /* le32, on any host */
+    p[5] = (uint8_t)(value >> 8);
+    p[6] = (uint8_t)(value >> 16);
+    p[7] = (uint8_t)(value >> 24);
     memset(dh_ptr(&h, r, rlen ? rlen : 1), 0xee, rlen ? rlen : 1);
     struct drv_buf o = {g, 8}, i = {r, rlen};
     ck_assert_int_ge(drv_vq_add(&rq, &o, 1, &i, rlen ? 1 : 0, DRV_ADD_DIRECT,
