@@ -13,8 +13,9 @@
 /* "No region remembered" value for the region hint of the *_ex calls. */
 #define VDM_MEM_NO_HINT UINT32_MAX
 
-#define VDM_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define VDM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* Branch hints; boolean (MISRA 14.4) like the condition they wrap. */
+#define VDM_LIKELY(x)   (__builtin_expect(!!(x), 1) != 0)
+#define VDM_UNLIKELY(x) (__builtin_expect(!!(x), 0) != 0)
 
 /*
  * Fast path of the region lookup, for the common case: the whole range

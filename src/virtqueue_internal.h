@@ -265,6 +265,46 @@ VQ_INLINE int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr,
     return vq_walk_add_slow(q, w, addr, len, write);
 }
 
+/*
+ * The host address of a data descriptor's buffer [addr, addr + len) for
+ * the pops' fast walks, or NULL for the general walk to decide: len 0, the
+ * chain's total (@p total bytes so far) reaching 2^32, or the buffer not
+ * wholly in the cached region (@p k, vdm_mem_cache_hit()) nor in the one
+ * vdm_mem_miss() finds (k then caches it).
+ */
+VQ_INLINE uint8_t *vq_fast_map(struct vq *q, struct vdm_mem_cache *k,
+                               uint64_t addr, uint32_t len, uint32_t total,
+                               uint32_t access)
+{
+    uint8_t *p = NULL;
+
+    /* len != 0 and total + len <= UINT32_MAX */
+    if (VDM_LIKELY((len - 1u) < (UINT32_MAX - total))) {
+        p = vdm_mem_cache_hit(k, addr, len);
+        if (VDM_UNLIKELY(p == NULL)) {
+            /* another region (a chain spread over several) */
+            p = vdm_mem_miss(q->mem, addr, len, access, &q->mem_hint, k);
+        }
+    }
+    return p;
+}
+
+/* The fast walks' outcomes (vq_fast_*). */
+#define VQ_FAST_RUN  0u /* walking */
+#define VQ_FAST_DONE 1u /* chain complete */
+#define VQ_FAST_SLOW 2u /* d fetched, for the general walk */
+#define VQ_FAST_IND  3u /* d is an INDIRECT ring descriptor */
+#define VQ_FAST_END  4u /* rc holds the result (a violation) */
+
+/* One span of a fast walk. */
+VQ_INLINE void vq_fast_span(struct vdm_iov *v, uint8_t *p, uint32_t len,
+                            bool write)
+{
+    v->base = p;
+    v->len = len;
+    v->flags = write ? VDM_IOV_F_WRITE : 0u;
+}
+
 /* Give back hook spans of a chain being abandoned (the walk's iov, nspan). */
 void vq_walk_abort(struct vq *q, struct vdm_iov *iov, uint32_t nspan);
 

@@ -212,7 +212,7 @@ bad:
     return vq_violation(q, w->err, w->why);
 }
 
-/* packed_pop_slow() for the fast loops of vq_packed_pop(): the n - 1
+/* packed_pop_slow() for the fast loop of vq_packed_pop(): the n - 1
  * descriptors before d made as many spans and data descriptors. Out of
  * line, with the walk state, to keep it off the hot path. */
 static VQ_COLD int packed_slow(struct vq *q, struct vdm_chain *c, uint32_t n,
@@ -222,7 +222,7 @@ static VQ_COLD int packed_slow(struct vq *q, struct vdm_chain *c, uint32_t n,
     struct vq_walk w;
 
     vq_walk_resume(&w, c, n - 1u, nread, n - 1u, rlen, total - rlen,
-                   nread != n - 1u);
+                   nread != (n - 1u));
     return packed_pop_slow(q, c, &w, n, pos, wrap, d);
 }
 
@@ -236,235 +236,212 @@ static VQ_COLD int packed_slow_ind(struct vq *q, struct vdm_chain *c,
                                    uint16_t id, uint32_t pos, uint8_t wrap)
 {
     struct vq_walk w;
+    int rc;
 
     vq_walk_resume(&w, c, i, nread, i, rlen, total - rlen, nread != i);
     if (packed_ind_walk(q, &w, tbl, 0, tlen, i, &d) != 0) {
         vq_walk_abort(q, w.iov, w.nspan);
-        return vq_violation(q, w.err, w.why);
+        rc = vq_violation(q, w.err, w.why);
+    } else {
+        rc = packed_pop_end(q, c, w.iov, w.nspan, w.nread, w.read_len,
+                            w.write_len, w.truncated, id, 1, pos, wrap);
     }
-    return packed_pop_end(q, c, w.iov, w.nspan, w.nread, w.read_len,
-                          w.write_len, w.truncated, id, 1, pos, wrap);
+    return rc;
 }
 
 /*
- * Pop (vdm_vq_pop() checked the queue and c). Fast loops as in the split
- * pop (vdm_vq_pop(), virtqueue_split.c): direct descriptors in the cached
- * region or one vdm_mem_miss() finds, while spans fit, one bound lim =
- * min(num, max_chain, iov_cap) for the list length, max_chain and span
- * room; the readable part, then the writable part; any other descriptor
- * goes, fetched, to packed_pop_slow() with the state so far, which applies
- * every rule in the same order. Ring descriptors are the list's data
- * descriptors (an INDIRECT one leaves the loop). An indirect table (the
- * list's only descriptor) in the regions is walked the same way, below.
+ * A list that is one INDIRECT descriptor @p d: when the table is
+ * well-formed and in one region ("Indirect Descriptors"; packed_indirect()
+ * names each violation), its entries in order with the rules of the fast
+ * loop (vq_packed_pop()); entry i is data descriptor i + 1 and span i, so
+ * elim = min(max_chain, iov_cap) (>= lim >= 1) bounds i as lim bounds n.
+ * Any other entry goes, fetched, to packed_slow_ind(). *rc set, or
+ * VQ_FAST_SLOW: d for the general walk.
+ */
+VQ_INLINE uint32_t packed_fast_ind(struct vq *q, struct vdm_chain *c,
+                                   struct vdm_mem_cache *k,
+                                   const struct vq_desc *d, uint32_t pos,
+                                   uint8_t wrap, int *rc)
+{
+    const uint8_t *tbl = NULL;
+    struct vq_desc e;
+    uint32_t st = VQ_FAST_SLOW;
+    uint32_t tlen = d->len >> 4;
+    uint32_t elim;
+    uint32_t i = 0;
+    uint32_t nread = 0;
+    uint32_t rlen = 0;
+    uint32_t total = 0;
+
+    if (((q->flags & VQ_F_INDIRECT) != 0u) &&
+        ((d->w14 & VQ_DESC_F_NEXT) == 0u) && (d->len != 0u) &&
+        ((d->len & 15u) == 0u) && (d->len <= (VQ_INDIRECT_MAX * 16u))) {
+        tbl = vq_fast_map(q, k, d->addr, d->len, 0, VDM_MEM_READ);
+    }
+    if (tbl != NULL) {
+        elim = (c->iov_cap < q->max_chain) ? c->iov_cap : q->max_chain;
+        if (elim > tlen) {
+            elim = tlen;
+        }
+        st = VQ_FAST_RUN;
+        do {
+            bool write;
+            uint8_t *p = NULL;
+
+            /* Fetch each entry once into e; only e is used afterwards. */
+            vq_desc_fetch(&e, &tbl[(size_t)i * 16u]);
+            write = (e.w14 & VQ_DESC_F_WRITE) != 0u;
+            /* NEXT and the id are reserved in a table and ignored */
+            if ((i < elim) && ((e.w14 & VQ_DESC_F_INDIRECT) == 0u) &&
+                (write || (nread == i))) {
+                p = vq_fast_map(q, k, e.addr, e.len, total,
+                                write ? VDM_MEM_WRITE : VDM_MEM_READ);
+            }
+            if (p == NULL) {
+                st = VQ_FAST_SLOW;
+            } else {
+                vq_fast_span(&c->iov[i], p, e.len, write);
+                total += e.len;
+                if (!write) {
+                    rlen += e.len;
+                    nread++;
+                }
+                i++;
+                if (i == tlen) {
+                    st = VQ_FAST_DONE;
+                }
+            }
+        } while (st == VQ_FAST_RUN);
+        if (st == VQ_FAST_DONE) {
+            *rc = packed_pop_end(q, c, c->iov, i, nread, rlen, total - rlen,
+                                 false, d->w12, 1, pos, wrap);
+        } else {
+            *rc = packed_slow_ind(q, c, tbl, tlen, i, nread, rlen, total, e,
+                                  d->w12, pos, wrap);
+        }
+        st = VQ_FAST_END;
+    }
+    return st;
+}
+
+/*
+ * Pop (vdm_vq_pop() checked the queue and c). A fast loop as in the split
+ * pop (split_pop(), virtqueue_split.c): direct descriptors in the cached
+ * region or one vdm_mem_miss() finds, while spans fit (vq_fast_map()), one
+ * bound lim = min(num, max_chain, iov_cap) for the list length, max_chain
+ * and span room; any other descriptor goes, fetched, to packed_pop_slow()
+ * with the state so far, which applies every rule in the same order. Ring
+ * descriptors are the list's data descriptors (an INDIRECT one leaves the
+ * loop). An indirect table (the list's only descriptor) in the regions is
+ * walked the same way (packed_fast_ind()).
  */
 int vq_packed_pop(struct vq *q, struct vdm_chain *c)
 {
-    struct vdm_iov *iov = c->iov;
     struct vdm_mem_cache k;
     struct vq_desc d;
-    uint32_t num = q->num, pos = q->last_avail, n = 1, lim, len;
-    uint32_t nread, rlen, total = 0;
-    uint8_t wrap = q->avail_wrap, *p;
-    uint16_t id;
+    uint32_t num = q->num;
+    uint32_t pos = q->last_avail;
+    uint32_t lim;
+    uint32_t n = 1;
+    uint32_t nspan = 0;
+    uint32_t nread = 0;
+    uint32_t rlen = 0;
+    uint32_t total = 0;
+    uint32_t st = VQ_FAST_RUN;
+    uint8_t wrap = q->avail_wrap;
+    int rc = 0;
 
-    d.w14 = vdm_load_acquire_le16(q->desc + (size_t)pos * 16u + PD_FLAGS);
-    if (!desc_avail(d.w14, wrap))
-        return 0;
-
-    /* One fetch per descriptor into d; the first one's flags were already
-     * read (acquire) above, the rest of it is read here once. num >= 1:
-     * the first is within the bound. */
-    {
-        const uint8_t *s = q->desc + (size_t)pos * 16u;
+    d.w14 = vdm_load_acquire_le16(&q->desc[((size_t)pos * 16u) + PD_FLAGS]);
+    if (desc_avail(d.w14, wrap)) {
+        /* One fetch per descriptor into d; the first one's flags were
+         * already read (acquire) above, the rest of it is read here once.
+         * num >= 1: the first is within the bound. */
+        const uint8_t *s = &q->desc[(size_t)pos * 16u];
         uint64_t a;
         uint32_t l;
         uint16_t x;
 
-        __builtin_memcpy(&a, s + PD_ADDR, 8);
-        __builtin_memcpy(&l, s + PD_LEN, 4);
-        __builtin_memcpy(&x, s + PD_ID, 2);
+        __builtin_memcpy(&a, &s[PD_ADDR], 8);
+        __builtin_memcpy(&l, &s[PD_LEN], 4);
+        __builtin_memcpy(&x, &s[PD_ID], 2);
         d.addr = vdm_le64(&a);
         d.len = vdm_le32(&l);
         d.w12 = vdm_le16(&x);
-    }
-    if (++pos == num) {
-        pos = 0;
-        wrap ^= 1u;
-    }
-    lim = c->iov_cap < q->chain_lim ? c->iov_cap : q->chain_lim;
-    vdm_mem_cache_load(q->mem, q->mem_hint, &k);
-    if (VDM_UNLIKELY(lim == 0)) /* no span room at all */
-        goto slow_rd;
-    if (d.w14 & VQ_DESC_F_INDIRECT)
-        goto indirect;
-    /* The readable part: d is descriptor n, pos past it. */
-    for (;;) {
-        if (d.w14 & (VQ_DESC_F_WRITE | VQ_DESC_F_INDIRECT))
-            break;
-        len = d.len;
-        /* len 0, or the total reaching 2^32 */
-        if (VDM_UNLIKELY(len - 1u >= UINT32_MAX - total))
-            goto slow_rd;
-        p = vdm_mem_cache_hit(&k, d.addr, len);
-        if (VDM_UNLIKELY(p == NULL)) {
-            /* another region (a chain spread over several) */
-            p = vdm_mem_miss(q->mem, d.addr, len, VDM_MEM_READ, &q->mem_hint,
-                             &k);
-            if (p == NULL)
-                goto slow_rd;
-        }
-        iov[n - 1u].base = p;
-        iov[n - 1u].len = len;
-        iov[n - 1u].flags = 0;
-        total += len;
-        if (!(d.w14 & VQ_DESC_F_NEXT)) {
-            nread = n;
-            rlen = total;
-            goto done;
-        }
-        if (VDM_UNLIKELY(++n > lim)) {
-            nread = n - 1u;
-            rlen = total;
-            goto over;
-        }
-        vq_desc_fetch(&d, q->desc + (size_t)pos * 16u);
-        if (VDM_UNLIKELY(!desc_avail(d.w14, wrap)))
-            goto unavail;
-        if (++pos == num) {
+        pos++;
+        if (pos == num) {
             pos = 0;
             wrap ^= 1u;
         }
-    }
-    nread = n - 1u;
-    rlen = total;
-    /* The writable part, from d on; INDIRECT in a list: the slow walk. */
-    for (;;) {
-        len = d.len;
-        if (VDM_UNLIKELY((d.w14 & VQ_DESC_F_INDIRECT) ||
-                         len - 1u >= UINT32_MAX - total))
-            goto slow;
-        p = vdm_mem_cache_hit(&k, d.addr, len);
-        if (VDM_UNLIKELY(p == NULL)) {
-            p = vdm_mem_miss(q->mem, d.addr, len, VDM_MEM_WRITE, &q->mem_hint,
-                             &k);
-            if (p == NULL)
-                goto slow;
+        lim = (c->iov_cap < q->chain_lim) ? c->iov_cap : q->chain_lim;
+        vdm_mem_cache_load(q->mem, q->mem_hint, &k);
+        if (VDM_UNLIKELY(lim == 0u)) {
+            st = VQ_FAST_SLOW; /* no span room at all */
+        } else if ((d.w14 & VQ_DESC_F_INDIRECT) != 0u) {
+            st = packed_fast_ind(q, c, &k, &d, pos, wrap, &rc);
+        } else {
+            /* d is descriptor n, pos past it */
         }
-        iov[n - 1u].base = p;
-        iov[n - 1u].len = len;
-        iov[n - 1u].flags = VDM_IOV_F_WRITE;
-        total += len;
-        if (!(d.w14 & VQ_DESC_F_NEXT))
-            break;
-        if (VDM_UNLIKELY(++n > lim))
-            goto over;
-        vq_desc_fetch(&d, q->desc + (size_t)pos * 16u);
-        if (VDM_UNLIKELY(!desc_avail(d.w14, wrap)))
-            goto unavail;
-        if (++pos == num) {
-            pos = 0;
-            wrap ^= 1u;
-        }
-        /* readable after writable: the slow walk */
-        if (VDM_UNLIKELY(!(d.w14 & VQ_DESC_F_WRITE)))
-            goto slow;
-    }
-done:
-    /* "Buffer ID is included in the last descriptor" */
-    return packed_pop_end(q, c, iov, n, nread, rlen, total - rlen, false, d.w12,
-                          n, pos, wrap);
+        while (st == VQ_FAST_RUN) {
+            bool write = (d.w14 & VQ_DESC_F_WRITE) != 0u;
+            uint8_t *p = NULL;
 
-indirect:
-    /*
-     * The list is one INDIRECT descriptor: when the table is well-formed
-     * and in one region ("Indirect Descriptors"; packed_indirect() names
-     * each violation), its entries in order with the same rules; entry i
-     * is data descriptor i + 1 and span i, so elim = min(max_chain,
-     * iov_cap) (>= lim >= 1) bounds i as lim bounds n. Any other entry
-     * goes, fetched, to packed_slow_ind().
-     */
-    {
-        const uint8_t *tbl;
-        uint32_t tlen, elim, i = 0;
-
-        nread = 0;
-        rlen = 0;
-        id = d.w12;
-        if (VDM_UNLIKELY(!(q->flags & VQ_F_INDIRECT) ||
-                         (d.w14 & VQ_DESC_F_NEXT) || d.len == 0 ||
-                         (d.len & 15u) != 0 || d.len > VQ_INDIRECT_MAX * 16u))
-            goto slow;
-        tbl = vdm_mem_cache_hit(&k, d.addr, d.len);
-        if (VDM_UNLIKELY(tbl == NULL)) {
-            tbl = vdm_mem_miss(q->mem, d.addr, d.len, VDM_MEM_READ,
-                               &q->mem_hint, &k);
-            if (tbl == NULL)
-                goto slow;
-        }
-        tlen = d.len >> 4;
-        elim = c->iov_cap < q->max_chain ? c->iov_cap : q->max_chain;
-        if (elim > tlen)
-            elim = tlen;
-        for (;;) {
-            bool write;
-
-            /* Fetch each entry once into d; only d is used afterwards. */
-            vq_desc_fetch(&d, tbl + (size_t)i * 16u);
-            if (VDM_UNLIKELY(i >= elim))
-                break; /* past span room or max_chain */
-            write = (d.w14 & VQ_DESC_F_WRITE) != 0;
-            len = d.len;
-            /* NEXT and the id are reserved in a table and ignored */
-            if (VDM_UNLIKELY((d.w14 & VQ_DESC_F_INDIRECT) ||
-                             (!write && nread != i) ||
-                             len - 1u >= UINT32_MAX - total))
-                break;
-            p = vdm_mem_cache_hit(&k, d.addr, len);
-            if (VDM_UNLIKELY(p == NULL)) {
-                p = vdm_mem_miss(q->mem, d.addr, len,
-                                 write ? VDM_MEM_WRITE : VDM_MEM_READ,
-                                 &q->mem_hint, &k);
-                if (p == NULL)
-                    break;
+            /* INDIRECT in a list, readable after writable: the slow walk */
+            if (((d.w14 & VQ_DESC_F_INDIRECT) == 0u) &&
+                (write || (nread == nspan))) {
+                p = vq_fast_map(q, &k, d.addr, d.len, total,
+                                write ? VDM_MEM_WRITE : VDM_MEM_READ);
             }
-            iov[i].base = p;
-            iov[i].len = len;
-            iov[i].flags = write ? VDM_IOV_F_WRITE : 0;
-            total += len;
-            if (!write) {
-                rlen += len;
-                nread++;
+            if (p == NULL) {
+                st = VQ_FAST_SLOW;
+            } else {
+                vq_fast_span(&c->iov[nspan], p, d.len, write);
+                nspan++;
+                total += d.len;
+                if (!write) {
+                    rlen += d.len;
+                    nread++;
+                }
+                if ((d.w14 & VQ_DESC_F_NEXT) == 0u) {
+                    st = VQ_FAST_DONE;
+                } else {
+                    n++;
+                    if (VDM_UNLIKELY(n > lim)) {
+                        /* too long, or the slow walk (max_chain, room) */
+                        st = VQ_FAST_SLOW;
+                    }
+                    if (VDM_UNLIKELY(n > num)) {
+                        rc = vq_violation(q, VDM_EPROTO,
+                                          "descriptor list longer than the "
+                                          "queue size");
+                        st = VQ_FAST_END;
+                    } else {
+                        vq_desc_fetch(&d, &q->desc[(size_t)pos * 16u]);
+                        if (VDM_UNLIKELY(!desc_avail(d.w14, wrap))) {
+                            rc = vq_violation(q, VDM_EPROTO,
+                                              "descriptor list runs into a "
+                                              "descriptor not made available");
+                            st = VQ_FAST_END;
+                        }
+                        pos++;
+                        if (pos == num) {
+                            pos = 0;
+                            wrap ^= 1u;
+                        }
+                    }
+                }
             }
-            if (++i == tlen)
-                return packed_pop_end(q, c, iov, i, nread, rlen, total - rlen,
-                                      false, id, 1, pos, wrap);
         }
-        return packed_slow_ind(q, c, tbl, tlen, i, nread, rlen, total, d, id,
-                               pos, wrap);
+        if (st == VQ_FAST_DONE) {
+            /* "Buffer ID is included in the last descriptor" */
+            rc = packed_pop_end(q, c, c->iov, nspan, nread, rlen, total - rlen,
+                                false, d.w12, n, pos, wrap);
+        } else if (st == VQ_FAST_SLOW) {
+            rc = packed_slow(q, c, n, pos, wrap, nread, rlen, total, d);
+        } else {
+            /* VQ_FAST_END: rc set */
+        }
     }
-
-unavail:
-    return vq_violation(q, VDM_EPROTO,
-                        "descriptor list runs into a descriptor not made "
-                        "available");
-over:
-    /* n > lim: the list too long, or the slow walk (max_chain, span room) */
-    if (n > num)
-        return vq_violation(q, VDM_EPROTO,
-                            "descriptor list longer than the queue size");
-    vq_desc_fetch(&d, q->desc + (size_t)pos * 16u);
-    if (VDM_UNLIKELY(!desc_avail(d.w14, wrap)))
-        goto unavail;
-    if (++pos == num) {
-        pos = 0;
-        wrap ^= 1u;
-    }
-    goto slow;
-slow_rd:
-    nread = n - 1u;
-    rlen = total;
-slow:
-    return packed_slow(q, c, n, pos, wrap, nread, rlen, total, d);
+    return rc;
 }
 
 int vq_packed_unpop(struct vq *q, uint16_t id, uint32_t meta)

@@ -233,240 +233,266 @@ static VQ_COLD int split_slow(struct vq *q, struct vdm_chain *c, uint16_t head,
     struct vq_walk w;
 
     vq_walk_resume(&w, c, n - 1u, nread, n - 1u, rlen, total - rlen,
-                   nread != n - 1u);
+                   nread != (n - 1u));
     return split_pop_slow(q, c, &w, head, n, d);
 }
 
+/* The state of a fast walk. */
+struct split_fast {
+    uint32_t n;     /* ring descriptors taken (the current one included) */
+    uint32_t nspan; /* spans made */
+    uint32_t nread; /* readable spans among them */
+    uint32_t rlen;  /* their bytes */
+    uint32_t total; /* bytes of all spans */
+};
+
 /*
- * The public pop (both formats: a packed queue goes on to vq_packed_pop()),
- * with the split ring's common case inline: one call, its state in locals.
- *
- * Fast loops: direct descriptors whose buffers each lie wholly in the
- * region the last lookup hit (read once per pop, vdm_mem_cache_load()) or
- * that vdm_mem_miss() finds, while spans fit. The spans they make never
- * come from the translate hook, so a violation found here has nothing to
- * give back. Each ring descriptor they take is one data descriptor and one
- * span, so a single bound, lim = min(num, max_chain, iov_cap), covers the
- * chain length, max_chain and span room; past it, and at any other
- * descriptor, the walk goes, the descriptor fetched, to split_pop_slow()
- * with the state gathered so far, which applies every rule in the same
- * order (vq_walk_add_slow()). "Message Framing" makes two loops: the
- * readable part (nread == n - 1, rlen == total there), then the writable
- * part, which a readable descriptor leaves for the slow walk. An indirect
- * table the regions hold is walked the same way, below.
+ * The entries of an indirect table the chain ends in, when it is
+ * well-formed and in one region ("Indirect Descriptors"; split_indirect()
+ * names each violation), through their NEXT links with the rules of the
+ * ring walk (vdm_vq_pop()). The n - 1 ring descriptors before it are data
+ * descriptors and spans; entry number e of the table would be data
+ * descriptor n - 1 + e and span n - 2 + e, so elim = min(max_chain,
+ * iov_cap) - (n - 1) (at least 1, as n <= lim) bounds e as lim bounds n,
+ * along with the table length. VQ_FAST_DONE, VQ_FAST_END (*rc set) or
+ * VQ_FAST_SLOW (the ring descriptor in *d, f as it was) or, with *d the
+ * entry to go on with, a call of split_pop_slow_ind() (*rc set,
+ * VQ_FAST_END).
  */
+VQ_INLINE uint32_t split_fast_ind(struct vq *q, struct vdm_chain *c,
+                                  struct vdm_mem_cache *k, struct vq_desc *d,
+                                  struct split_fast *f, uint16_t head, int *rc)
+{
+    const uint8_t *tbl = NULL;
+    struct vq_desc e = *d;
+    uint32_t st = VQ_FAST_SLOW;
+    uint32_t tlen = e.len >> 4;
+    uint32_t elim;
+    uint32_t ei = 1;
+    uint32_t nspan = f->nspan;
+    uint32_t nread = f->nread;
+    uint32_t rlen = f->rlen;
+    uint32_t total = f->total;
+
+    if (((q->flags & VQ_F_INDIRECT) != 0u) &&
+        ((e.w12 & VQ_DESC_F_NEXT) == 0u) && (e.len != 0u) &&
+        ((e.len & 15u) == 0u) && (e.len <= (VQ_INDIRECT_MAX * 16u))) {
+        tbl = vq_fast_map(q, k, e.addr, e.len, 0, VDM_MEM_READ);
+    }
+    if (tbl != NULL) {
+        elim = (c->iov_cap < q->max_chain) ? c->iov_cap : q->max_chain;
+        elim -= nspan;
+        if (elim > tlen) {
+            elim = tlen;
+        }
+        /* Fetch each entry once into e; only e is used afterwards. */
+        vq_desc_fetch(&e, tbl);
+        st = VQ_FAST_RUN;
+        do {
+            bool write = (e.w12 & VQ_DESC_F_WRITE) != 0u;
+            uint8_t *p = NULL;
+
+            if (((e.w12 & VQ_DESC_F_INDIRECT) == 0u) &&
+                (write || (nread == nspan))) {
+                p = vq_fast_map(q, k, e.addr, e.len, total,
+                                write ? VDM_MEM_WRITE : VDM_MEM_READ);
+            }
+            if (p == NULL) {
+                st = VQ_FAST_SLOW;
+            } else {
+                vq_fast_span(&c->iov[nspan], p, e.len, write);
+                nspan++;
+                total += e.len;
+                if (!write) {
+                    rlen += e.len;
+                    nread++;
+                }
+                if ((e.w12 & VQ_DESC_F_NEXT) == 0u) {
+                    st = VQ_FAST_DONE;
+                } else if (VDM_UNLIKELY(e.w14 >= tlen)) {
+                    *rc = vq_violation(q, VDM_EPROTO,
+                                       "next index beyond the indirect table");
+                    st = VQ_FAST_END;
+                } else {
+                    ei++;
+                    if (VDM_UNLIKELY(ei > elim)) {
+                        st = VQ_FAST_SLOW;
+                    }
+                    if (VDM_UNLIKELY(ei > tlen)) {
+                        *rc = vq_violation(q, VDM_EPROTO,
+                                           "indirect chain longer than its "
+                                           "table (loop)");
+                        st = VQ_FAST_END;
+                    } else {
+                        vq_desc_fetch(&e, &tbl[(size_t)e.w14 * 16u]);
+                    }
+                }
+            }
+        } while (st == VQ_FAST_RUN);
+        if (st == VQ_FAST_SLOW) {
+            struct vq_walk w;
+
+            vq_walk_resume(&w, c, nspan, nread, nspan, rlen, total - rlen,
+                           nread != nspan);
+            *rc = split_pop_slow_ind(q, c, &w, head, f->n, tbl, tlen, ei, e);
+            st = VQ_FAST_END;
+        }
+    }
+    f->nspan = nspan;
+    f->nread = nread;
+    f->rlen = rlen;
+    f->total = total;
+    return st;
+}
+
+/*
+ * The split ring's pop, inline in vdm_vq_pop(): one call, its state in
+ * locals.
+ *
+ * Fast loop: direct descriptors whose buffers each lie wholly in the region
+ * the last lookup hit (read once per pop, vdm_mem_cache_load()) or that
+ * vdm_mem_miss() finds, while spans fit (vq_fast_map()). The spans it
+ * makes never come from the translate hook, so a violation found here has
+ * nothing to give back. Each ring descriptor it takes is one data
+ * descriptor and one span, so a single bound, lim = min(num, max_chain,
+ * iov_cap), covers the chain length, max_chain and span room; past it, and
+ * at any other descriptor, the walk goes, the descriptor fetched, to
+ * split_pop_slow() with the state gathered so far, which applies every
+ * rule in the same order (vq_walk_add_slow()). Readable spans come first
+ * ("Message Framing"): a readable descriptor after a writable one shows as
+ * nread != nspan. An indirect table the regions hold is walked the same
+ * way (split_fast_ind()).
+ */
+VQ_INLINE int split_pop(struct vq *q, struct vdm_chain *c)
+{
+    struct vdm_mem_cache k;
+    struct vq_desc d;
+    struct split_fast f;
+    uint32_t num = q->num;
+    uint32_t lim;
+    uint32_t st = VQ_FAST_RUN;
+    uint16_t la = q->last_avail;
+    uint16_t head;
+    uint16_t idx;
+    int rc = 1;
+
+    if (la == q->shadow_avail) {
+        rc = split_refresh(q);
+    }
+    if (rc > 0) {
+        head =
+            vdm_load_le16(&q->drv[AVAIL_RING + (2u * (size_t)(la & q->mask))]);
+        if (VDM_UNLIKELY(head >= num)) {
+            rc = vq_violation(q, VDM_EPROTO,
+                              "avail ring entry (chain head) >= queue size");
+            st = VQ_FAST_END;
+        } else if (VDM_UNLIKELY((q->slots[VQ_SLOT_META(head)] &
+                                 VQ_META_INFLIGHT) != 0u)) {
+            rc = vq_violation(q, VDM_EPROTO,
+                              "chain head made available again while in "
+                              "flight");
+            st = VQ_FAST_END;
+        } else {
+            lim = (c->iov_cap < q->chain_lim) ? c->iov_cap : q->chain_lim;
+            vdm_mem_cache_load(q->mem, q->mem_hint, &k);
+            f.n = 0;
+            f.nspan = 0;
+            f.nread = 0;
+            f.rlen = 0;
+            f.total = 0;
+            idx = head;
+        }
+        while (st == VQ_FAST_RUN) {
+            f.n++;
+            if (VDM_UNLIKELY(f.n > lim)) {
+                /* a loop, or the slow walk (max_chain, span room) */
+                if (f.n > num) {
+                    rc = vq_violation(q, VDM_EPROTO,
+                                      "descriptor chain longer than the "
+                                      "queue size (loop)");
+                    st = VQ_FAST_END;
+                } else {
+                    vq_desc_fetch(&d, &q->desc[(size_t)idx * 16u]);
+                    st = VQ_FAST_SLOW;
+                }
+            } else {
+                bool write;
+                uint8_t *p = NULL;
+
+                /* Fetch the descriptor once into d; only d is used
+                 * afterwards. */
+                vq_desc_fetch(&d, &q->desc[(size_t)idx * 16u]);
+                write = (d.w12 & VQ_DESC_F_WRITE) != 0u;
+                if ((d.w12 & VQ_DESC_F_INDIRECT) != 0u) {
+                    st = VQ_FAST_IND;
+                } else if (write || (f.nread == f.nspan)) {
+                    p = vq_fast_map(q, &k, d.addr, d.len, f.total,
+                                    write ? VDM_MEM_WRITE : VDM_MEM_READ);
+                    if (p == NULL) {
+                        st = VQ_FAST_SLOW;
+                    }
+                } else {
+                    st = VQ_FAST_SLOW;
+                }
+                if (p != NULL) {
+                    vq_fast_span(&c->iov[f.nspan], p, d.len, write);
+                    f.nspan++;
+                    f.total += d.len;
+                    if (!write) {
+                        f.rlen += d.len;
+                        f.nread++;
+                    }
+                    if ((d.w12 & VQ_DESC_F_NEXT) == 0u) {
+                        st = VQ_FAST_DONE;
+                    } else if (VDM_UNLIKELY(d.w14 >= num)) {
+                        rc = vq_violation(q, VDM_EPROTO,
+                                          "next index >= queue size");
+                        st = VQ_FAST_END;
+                    } else {
+                        idx = d.w14;
+                    }
+                }
+            }
+        }
+        if (st == VQ_FAST_IND) {
+            st = split_fast_ind(q, c, &k, &d, &f, head, &rc);
+        }
+        if (st == VQ_FAST_DONE) {
+            split_consumed(q);
+            rc = vq_pop_finish(q, c, head, (uint16_t)f.n, f.nspan, f.nread,
+                               f.rlen, f.total - f.rlen, false);
+        } else if (st == VQ_FAST_SLOW) {
+            rc = split_slow(q, c, head, f.n, f.nread, f.rlen, f.total, d);
+        } else {
+            /* VQ_FAST_END: rc set */
+        }
+    }
+    return rc;
+}
+
+/* The public pop (both formats: a packed queue goes on to
+ * vq_packed_pop()), the split ring's inline. */
 int vdm_vq_pop(struct vdm_vq *vq, struct vdm_chain *c)
 {
     struct vq *q;
-    struct vdm_iov *iov;
-    struct vdm_mem_cache k;
-    struct vq_desc d;
-    uint32_t num, lim, len, n = 0, nread, rlen, total = 0;
-    uint16_t la, head, idx;
-    uint8_t fl, *p;
+    int rc;
 
-    if (VDM_UNLIKELY(vq == NULL || c == NULL ||
-                     (c->iov == NULL && c->iov_cap != 0)))
-        return VDM_EINVAL;
-    q = vq_of(vq);
-    if (VDM_UNLIKELY(q->magic != VQ_MAGIC))
-        return VDM_ESTATE;
-    fl = q->flags;
-    if (VDM_UNLIKELY(fl & VQ_F_BROKEN))
-        return VDM_EBROKEN;
-    if (fl & VQ_F_PACKED)
-        return vq_packed_pop(q, c);
-
-    la = q->last_avail;
-    if (la == q->shadow_avail) {
-        int rc = split_refresh(q);
-
-        if (rc <= 0)
-            return rc;
+    if (VDM_UNLIKELY((vq == NULL) || (c == NULL) ||
+                     ((c->iov == NULL) && (c->iov_cap != 0u)))) {
+        rc = VDM_EINVAL;
+    } else {
+        q = vq_of(vq);
+        if (VDM_UNLIKELY(q->magic != VQ_MAGIC)) {
+            rc = VDM_ESTATE;
+        } else if (VDM_UNLIKELY((q->flags & VQ_F_BROKEN) != 0u)) {
+            rc = VDM_EBROKEN;
+        } else if ((q->flags & VQ_F_PACKED) != 0u) {
+            rc = vq_packed_pop(q, c);
+        } else {
+            rc = split_pop(q, c);
+        }
     }
-    num = q->num;
-    head = vdm_load_le16(q->drv + AVAIL_RING + 2u * (size_t)(la & q->mask));
-    if (VDM_UNLIKELY(head >= num))
-        return vq_violation(q, VDM_EPROTO,
-                            "avail ring entry (chain head) >= queue size");
-    if (VDM_UNLIKELY(q->slots[VQ_SLOT_META(head)] & VQ_META_INFLIGHT))
-        return vq_violation(q, VDM_EPROTO,
-                            "chain head made available again while in flight");
-
-    iov = c->iov;
-    lim = c->iov_cap < q->chain_lim ? c->iov_cap : q->chain_lim;
-    vdm_mem_cache_load(q->mem, q->mem_hint, &k);
-    idx = head;
-    /* The readable part. */
-    for (;;) {
-        if (VDM_UNLIKELY(++n > lim))
-            goto over_rd;
-        /* Fetch the descriptor once into d; only d is used afterwards. */
-        vq_desc_fetch(&d, q->desc + (size_t)idx * 16u);
-        if (d.w12 & (VQ_DESC_F_WRITE | VQ_DESC_F_INDIRECT))
-            break;
-        len = d.len;
-        /* len 0, or the total reaching 2^32 */
-        if (VDM_UNLIKELY(len - 1u >= UINT32_MAX - total))
-            goto slow_rd;
-        p = vdm_mem_cache_hit(&k, d.addr, len);
-        if (VDM_UNLIKELY(p == NULL)) {
-            /* another region (a chain spread over several) */
-            p = vdm_mem_miss(q->mem, d.addr, len, VDM_MEM_READ, &q->mem_hint,
-                             &k);
-            if (p == NULL)
-                goto slow_rd;
-        }
-        iov[n - 1u].base = p;
-        iov[n - 1u].len = len;
-        iov[n - 1u].flags = 0;
-        total += len;
-        if (!(d.w12 & VQ_DESC_F_NEXT)) {
-            nread = n;
-            rlen = total;
-            goto done;
-        }
-        if (VDM_UNLIKELY(d.w14 >= num))
-            return vq_violation(q, VDM_EPROTO, "next index >= queue size");
-        idx = d.w14;
-    }
-    nread = n - 1u;
-    rlen = total;
-    if (d.w12 & VQ_DESC_F_INDIRECT)
-        goto indirect;
-    /* The writable part, from d on. */
-    for (;;) {
-        len = d.len;
-        if (VDM_UNLIKELY(len - 1u >= UINT32_MAX - total))
-            goto slow;
-        p = vdm_mem_cache_hit(&k, d.addr, len);
-        if (VDM_UNLIKELY(p == NULL)) {
-            p = vdm_mem_miss(q->mem, d.addr, len, VDM_MEM_WRITE, &q->mem_hint,
-                             &k);
-            if (p == NULL)
-                goto slow;
-        }
-        iov[n - 1u].base = p;
-        iov[n - 1u].len = len;
-        iov[n - 1u].flags = VDM_IOV_F_WRITE;
-        total += len;
-        if (!(d.w12 & VQ_DESC_F_NEXT))
-            break;
-        if (VDM_UNLIKELY(d.w14 >= num))
-            return vq_violation(q, VDM_EPROTO, "next index >= queue size");
-        idx = d.w14;
-        if (VDM_UNLIKELY(++n > lim))
-            goto over;
-        vq_desc_fetch(&d, q->desc + (size_t)idx * 16u);
-        /* readable after writable, or an indirect table: the slow walk */
-        if (VDM_UNLIKELY((d.w12 & (VQ_DESC_F_WRITE | VQ_DESC_F_INDIRECT)) !=
-                         VQ_DESC_F_WRITE))
-            goto slow;
-    }
-done:
-    split_consumed(q);
-    return vq_pop_finish(q, c, head, (uint16_t)n, n, nread, rlen, total - rlen,
-                         false);
-
-indirect:
-    /*
-     * The chain ends in an indirect table: when it is well-formed and in one
-     * region ("Indirect Descriptors"; split_indirect() names each
-     * violation), its entries through their NEXT links, with the same rules
-     * as above; any other entry goes, fetched, to split_pop_slow_ind(). The
-     * n - 1 ring descriptors before it are data descriptors and spans; entry
-     * number e of the table would be data descriptor n - 1 + e and span
-     * n - 2 + e, so elim = min(max_chain, iov_cap) - (n - 1) (at least 1,
-     * as n <= lim) bounds e as lim bounds n, along with the table length.
-     */
-    {
-        const uint8_t *tbl;
-        struct vq_walk w;
-        uint32_t tlen, elim, e = 1, s = n - 1u;
-
-        if (VDM_UNLIKELY(!(fl & VQ_F_INDIRECT) || (d.w12 & VQ_DESC_F_NEXT) ||
-                         d.len == 0 || (d.len & 15u) != 0 ||
-                         d.len > VQ_INDIRECT_MAX * 16u))
-            goto slow;
-        tbl = vdm_mem_cache_hit(&k, d.addr, d.len);
-        if (VDM_UNLIKELY(tbl == NULL)) {
-            tbl = vdm_mem_miss(q->mem, d.addr, d.len, VDM_MEM_READ,
-                               &q->mem_hint, &k);
-            if (tbl == NULL)
-                goto slow;
-        }
-        tlen = d.len >> 4;
-        elim = (c->iov_cap < q->max_chain ? c->iov_cap : q->max_chain) - s;
-        if (elim > tlen)
-            elim = tlen;
-        /* Fetch each entry once into d; only d is used afterwards. s is
-         * the span entry e would make. */
-        vq_desc_fetch(&d, tbl);
-        for (;;) {
-            bool write = (d.w12 & VQ_DESC_F_WRITE) != 0;
-
-            len = d.len;
-            if (VDM_UNLIKELY((d.w12 & VQ_DESC_F_INDIRECT) ||
-                             (!write && nread != s) ||
-                             len - 1u >= UINT32_MAX - total))
-                goto slow_ind;
-            p = vdm_mem_cache_hit(&k, d.addr, len);
-            if (VDM_UNLIKELY(p == NULL)) {
-                p = vdm_mem_miss(q->mem, d.addr, len,
-                                 write ? VDM_MEM_WRITE : VDM_MEM_READ,
-                                 &q->mem_hint, &k);
-                if (p == NULL)
-                    goto slow_ind;
-            }
-            iov[s].base = p;
-            iov[s].len = len;
-            iov[s].flags = write ? VDM_IOV_F_WRITE : 0;
-            s++;
-            total += len;
-            if (!write) {
-                rlen += len;
-                nread++;
-            }
-            if (!(d.w12 & VQ_DESC_F_NEXT))
-                break;
-            if (VDM_UNLIKELY(d.w14 >= tlen))
-                return vq_violation(q, VDM_EPROTO,
-                                    "next index beyond the indirect table");
-            if (VDM_UNLIKELY(++e > elim)) {
-                if (e > tlen)
-                    return vq_violation(q, VDM_EPROTO,
-                                        "indirect chain longer than its table "
-                                        "(loop)");
-                vq_desc_fetch(&d, tbl + (size_t)d.w14 * 16u);
-                goto slow_ind;
-            }
-            vq_desc_fetch(&d, tbl + (size_t)d.w14 * 16u);
-        }
-        split_consumed(q);
-        return vq_pop_finish(q, c, head, (uint16_t)n, s, nread, rlen,
-                             total - rlen, false);
-
-    slow_ind:
-        vq_walk_resume(&w, c, s, nread, s, rlen, total - rlen, nread != s);
-        return split_pop_slow_ind(q, c, &w, head, n, tbl, tlen, e, d);
-    }
-
-over_rd:
-    nread = n - 1u;
-    rlen = total;
-over:
-    /* n > lim: a loop, or the slow walk (max_chain, span room) */
-    if (n > num)
-        return vq_violation(q, VDM_EPROTO,
-                            "descriptor chain longer than the queue size "
-                            "(loop)");
-    vq_desc_fetch(&d, q->desc + (size_t)idx * 16u);
-    goto slow;
-slow_rd:
-    nread = n - 1u;
-    rlen = total;
-slow:
-    return split_slow(q, c, head, n, nread, rlen, total, d);
+    return rc;
 }
 
 int vq_split_unpop(struct vq *q, uint16_t id, uint32_t meta)
