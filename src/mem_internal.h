@@ -77,21 +77,24 @@ struct vdm_mem_cache {
 static inline void vdm_mem_cache_set(const struct vdm_mem_region *r,
                                      struct vdm_mem_cache *k)
 {
-    uint64_t gpa = r->gpa, size = r->size;
+    uint64_t gpa = r->gpa;
+    uint64_t size = r->size;
 
     /* the last byte gpa + size - 1 does not wrap (so an address below gpa
      * is at an offset >= size), every offset fits a pointer; size 0 (an
      * unused entry) is cached as is: nothing hits */
-    if (VDM_UNLIKELY(size - 1u > UINT64_MAX - gpa ||
-                     size - 1u > (uint64_t)UINTPTR_MAX || r->hva == NULL ||
-                     (r->flags & VDM_MEM_REGION_RDONLY))) {
+    if (VDM_UNLIKELY(((size - 1u) > (UINT64_MAX - gpa)) ||
+                     ((size - 1u) > (uint64_t)UINTPTR_MAX) ||
+                     (r->hva == NULL) ||
+                     ((r->flags & VDM_MEM_REGION_RDONLY) != 0u))) {
         k->gpa = 0;
         k->size = 0;
-        return;
+        k->hva = NULL;
+    } else {
+        k->gpa = gpa;
+        k->size = size;
+        k->hva = r->hva; /* void * to uint8_t *, implicitly */
     }
-    k->gpa = gpa;
-    k->size = size;
-    k->hva = (uint8_t *)r->hva;
 }
 
 static inline void vdm_mem_cache_load(const struct vdm_mem *m, uint32_t hint,
@@ -115,7 +118,7 @@ static inline uint8_t *vdm_mem_cache_hit(const struct vdm_mem_cache *k,
 {
     uint64_t off = gpa - k->gpa; /* gpa < k->gpa: off >= size */
 
-    if (VDM_LIKELY(off < k->size && (uint64_t)len <= k->size - off))
+    if (VDM_LIKELY((off < k->size) && ((uint64_t)len <= (k->size - off))))
         return k->hva + (uintptr_t)off;
     return NULL;
 }

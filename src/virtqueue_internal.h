@@ -436,15 +436,16 @@ VQ_INLINE int vq_split_push1(struct vq *q, uint16_t id, uint32_t len)
 {
     uint16_t ui = q->used_idx;
     /* used ring: {le16 flags; le16 idx; {le32 id; le32 len} ring[num]} */
-    uint8_t *dev = q->dev, *e = dev + 4u + 8u * (size_t)(ui & q->mask);
+    uint8_t *dev = q->dev;
+    uint8_t *e = &dev[4u + (8u * (size_t)(ui & q->mask))];
     uint32_t un = q->unsignalled;
 
     vdm_put_le32(e, id);
-    vdm_put_le32(e + 4, len);
+    vdm_put_le32(&e[4], len);
     ui = (uint16_t)(ui + 1u);
     q->used_idx = ui;
     /* len and id before idx ("The Virtqueue Used Ring"). */
-    vdm_store_release_le16(dev + 2u, ui);
+    vdm_store_release_le16(&dev[2], ui);
     q->unsignalled = un + (un != UINT32_MAX); /* saturating */
     return 0;
 }
@@ -468,15 +469,15 @@ VQ_INLINE int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len,
     uint32_t un = q->unsignalled;
     uint8_t wrap = q->used_wrap;
     /* descriptor {le64 addr; le32 len; le16 id; le16 flags} */
-    uint8_t *d = q->desc + (size_t)pos * 16u;
+    uint8_t *d = &q->desc[(size_t)pos * 16u];
     uint16_t fl = wrap ? (uint16_t)(VQ_DESC_F_AVAIL | VQ_DESC_F_USED) : 0;
 
     /* "Write Flag": in a used descriptor WRITE says data was written. */
     if (len != 0)
         fl |= VQ_DESC_F_WRITE;
-    vdm_put_le32(d + 8u, len);
-    vdm_put_le16(d + 12u, id);
-    vdm_store_release_le16(d + 14u, fl);
+    vdm_put_le32(&d[8], len);
+    vdm_put_le16(&d[12], id);
+    vdm_store_release_le16(&d[14], fl);
     pos += nd; /* nd <= num: at most one wrap */
     if (pos >= q->num) {
         pos -= q->num;
@@ -485,7 +486,7 @@ VQ_INLINE int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len,
     q->used_idx = (uint16_t)pos;
     q->used_wrap = wrap;
     q->inflight_desc -= nd;
-    q->unsignalled = un + nd < un ? UINT32_MAX : un + nd;
+    q->unsignalled = ((un + nd) < un) ? UINT32_MAX : (un + nd);
     return 0;
 }
 int vq_packed_should_notify(struct vq *q);

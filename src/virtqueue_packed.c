@@ -49,19 +49,21 @@ static int packed_ind_walk(struct vq *q, struct vq_walk *w, const uint8_t *tbl,
                            uint64_t addr, uint32_t tlen, uint32_t i,
                            const struct vq_desc *first)
 {
+    const struct vq_desc *d0 = first;
+    uint32_t j;
     int rc = 0;
 
-    for (; i < tlen; i++) {
+    for (j = i; j < tlen; j++) {
         uint8_t e[16];
         struct vq_desc d;
 
         /* Fetch the entry once into d; only d is used afterwards. */
-        if (first != NULL) {
-            d = *first;
-            first = NULL;
+        if (d0 != NULL) {
+            d = *d0;
+            d0 = NULL;
         } else if (VDM_LIKELY(tbl != NULL)) {
-            vq_desc_fetch(&d, tbl + (size_t)i * 16u);
-        } else if (vq_read_indirect(q, tbl, addr, i, e) == 0) {
+            vq_desc_fetch(&d, &tbl[(size_t)j * 16u]);
+        } else if (vq_read_indirect(q, tbl, addr, j, e) == 0) {
             vq_desc_fetch(&d, e);
         } else {
             rc = vq_walk_fail(w, VDM_EFAULT,
@@ -259,14 +261,13 @@ static VQ_COLD int packed_slow_ind(struct vq *q, struct vdm_chain *c,
  * VQ_FAST_SLOW: d for the general walk.
  */
 VQ_INLINE uint32_t packed_fast_ind(struct vq *q, struct vdm_chain *c,
-                                   struct vdm_mem_cache *k,
-                                   const struct vq_desc *d, uint32_t pos,
-                                   uint8_t wrap, int *rc)
+                                   struct vdm_mem_cache *k, struct vq_desc d,
+                                   uint32_t pos, uint8_t wrap, int *rc)
 {
     const uint8_t *tbl = NULL;
-    struct vq_desc e;
+    struct vq_desc se; /* the entry handed to the general walk */
     uint32_t st = VQ_FAST_SLOW;
-    uint32_t tlen = d->len >> 4;
+    uint32_t tlen = d.len >> 4;
     uint32_t elim;
     uint32_t i = 0;
     uint32_t nread = 0;
@@ -274,9 +275,9 @@ VQ_INLINE uint32_t packed_fast_ind(struct vq *q, struct vdm_chain *c,
     uint32_t total = 0;
 
     if (((q->flags & VQ_F_INDIRECT) != 0u) &&
-        ((d->w14 & VQ_DESC_F_NEXT) == 0u) && (d->len != 0u) &&
-        ((d->len & 15u) == 0u) && (d->len <= (VQ_INDIRECT_MAX * 16u))) {
-        tbl = vq_fast_map(q, k, d->addr, d->len, 0, VDM_MEM_READ);
+        ((d.w14 & VQ_DESC_F_NEXT) == 0u) && (d.len != 0u) &&
+        ((d.len & 15u) == 0u) && (d.len <= (VQ_INDIRECT_MAX * 16u))) {
+        tbl = vq_fast_map(q, k, d.addr, d.len, 0, VDM_MEM_READ);
     }
     if (tbl != NULL) {
         elim = (c->iov_cap < q->max_chain) ? c->iov_cap : q->max_chain;
@@ -285,6 +286,7 @@ VQ_INLINE uint32_t packed_fast_ind(struct vq *q, struct vdm_chain *c,
         }
         st = VQ_FAST_RUN;
         do {
+            struct vq_desc e;
             bool write;
             uint8_t *p = NULL;
 
@@ -298,6 +300,7 @@ VQ_INLINE uint32_t packed_fast_ind(struct vq *q, struct vdm_chain *c,
                                 write ? VDM_MEM_WRITE : VDM_MEM_READ);
             }
             if (p == NULL) {
+                se = e;
                 st = VQ_FAST_SLOW;
             } else {
                 vq_fast_span(&c->iov[i], p, e.len, write);
@@ -314,10 +317,10 @@ VQ_INLINE uint32_t packed_fast_ind(struct vq *q, struct vdm_chain *c,
         } while (st == VQ_FAST_RUN);
         if (st == VQ_FAST_DONE) {
             *rc = packed_pop_end(q, c, c->iov, i, nread, rlen, total - rlen,
-                                 false, d->w12, 1, pos, wrap);
+                                 false, d.w12, 1, pos, wrap);
         } else {
-            *rc = packed_slow_ind(q, c, tbl, tlen, i, nread, rlen, total, e,
-                                  d->w12, pos, wrap);
+            *rc = packed_slow_ind(q, c, tbl, tlen, i, nread, rlen, total, se,
+                                  d.w12, pos, wrap);
         }
         st = VQ_FAST_END;
     }
@@ -377,7 +380,7 @@ int vq_packed_pop(struct vq *q, struct vdm_chain *c)
         if (VDM_UNLIKELY(lim == 0u)) {
             st = VQ_FAST_SLOW; /* no span room at all */
         } else if ((d.w14 & VQ_DESC_F_INDIRECT) != 0u) {
-            st = packed_fast_ind(q, c, &k, &d, pos, wrap, &rc);
+            st = packed_fast_ind(q, c, &k, d, pos, wrap, &rc);
         } else {
             /* d is descriptor n, pos past it */
         }
@@ -404,9 +407,10 @@ int vq_packed_pop(struct vq *q, struct vdm_chain *c)
                 if ((d.w14 & VQ_DESC_F_NEXT) == 0u) {
                     st = VQ_FAST_DONE;
                 } else {
+                    /* the next descriptor: n > lim (max_chain, span
+                     * room) leaves for the general walk once fetched */
                     n++;
                     if (VDM_UNLIKELY(n > lim)) {
-                        /* too long, or the slow walk (max_chain, room) */
                         st = VQ_FAST_SLOW;
                     }
                     if (VDM_UNLIKELY(n > num)) {

@@ -260,24 +260,26 @@ struct split_fast {
  * VQ_FAST_END).
  */
 VQ_INLINE uint32_t split_fast_ind(struct vq *q, struct vdm_chain *c,
-                                  struct vdm_mem_cache *k, struct vq_desc *d,
-                                  struct split_fast *f, uint16_t head, int *rc)
+                                  struct vdm_mem_cache *k,
+                                  const struct vq_desc *d, struct split_fast *f,
+                                  uint16_t head, int *rc)
 {
     const uint8_t *tbl = NULL;
-    struct vq_desc e = *d;
+    struct vq_desc se; /* the entry handed to the general walk */
     uint32_t st = VQ_FAST_SLOW;
-    uint32_t tlen = e.len >> 4;
+    uint32_t tlen = d->len >> 4;
     uint32_t elim;
     uint32_t ei = 1;
+    uint32_t idx = 0;
     uint32_t nspan = f->nspan;
     uint32_t nread = f->nread;
     uint32_t rlen = f->rlen;
     uint32_t total = f->total;
 
     if (((q->flags & VQ_F_INDIRECT) != 0u) &&
-        ((e.w12 & VQ_DESC_F_NEXT) == 0u) && (e.len != 0u) &&
-        ((e.len & 15u) == 0u) && (e.len <= (VQ_INDIRECT_MAX * 16u))) {
-        tbl = vq_fast_map(q, k, e.addr, e.len, 0, VDM_MEM_READ);
+        ((d->w12 & VQ_DESC_F_NEXT) == 0u) && (d->len != 0u) &&
+        ((d->len & 15u) == 0u) && (d->len <= (VQ_INDIRECT_MAX * 16u))) {
+        tbl = vq_fast_map(q, k, d->addr, d->len, 0, VDM_MEM_READ);
     }
     if (tbl != NULL) {
         elim = (c->iov_cap < q->max_chain) ? c->iov_cap : q->max_chain;
@@ -285,19 +287,22 @@ VQ_INLINE uint32_t split_fast_ind(struct vq *q, struct vdm_chain *c,
         if (elim > tlen) {
             elim = tlen;
         }
-        /* Fetch each entry once into e; only e is used afterwards. */
-        vq_desc_fetch(&e, tbl);
         st = VQ_FAST_RUN;
         do {
-            bool write = (e.w12 & VQ_DESC_F_WRITE) != 0u;
+            struct vq_desc e;
+            bool write;
             uint8_t *p = NULL;
 
-            if (((e.w12 & VQ_DESC_F_INDIRECT) == 0u) &&
+            /* Fetch each entry once into e; only e is used afterwards. */
+            vq_desc_fetch(&e, &tbl[(size_t)idx * 16u]);
+            write = (e.w12 & VQ_DESC_F_WRITE) != 0u;
+            if ((ei <= elim) && ((e.w12 & VQ_DESC_F_INDIRECT) == 0u) &&
                 (write || (nread == nspan))) {
                 p = vq_fast_map(q, k, e.addr, e.len, total,
                                 write ? VDM_MEM_WRITE : VDM_MEM_READ);
             }
             if (p == NULL) {
+                se = e;
                 st = VQ_FAST_SLOW;
             } else {
                 vq_fast_span(&c->iov[nspan], p, e.len, write);
@@ -315,16 +320,12 @@ VQ_INLINE uint32_t split_fast_ind(struct vq *q, struct vdm_chain *c,
                     st = VQ_FAST_END;
                 } else {
                     ei++;
-                    if (VDM_UNLIKELY(ei > elim)) {
-                        st = VQ_FAST_SLOW;
-                    }
+                    idx = e.w14;
                     if (VDM_UNLIKELY(ei > tlen)) {
                         *rc = vq_violation(q, VDM_EPROTO,
                                            "indirect chain longer than its "
                                            "table (loop)");
                         st = VQ_FAST_END;
-                    } else {
-                        vq_desc_fetch(&e, &tbl[(size_t)e.w14 * 16u]);
                     }
                 }
             }
@@ -334,7 +335,7 @@ VQ_INLINE uint32_t split_fast_ind(struct vq *q, struct vdm_chain *c,
 
             vq_walk_resume(&w, c, nspan, nread, nspan, rlen, total - rlen,
                            nread != nspan);
-            *rc = split_pop_slow_ind(q, c, &w, head, f->n, tbl, tlen, ei, e);
+            *rc = split_pop_slow_ind(q, c, &w, head, f->n, tbl, tlen, ei, se);
             st = VQ_FAST_END;
         }
     }
@@ -346,8 +347,8 @@ VQ_INLINE uint32_t split_fast_ind(struct vq *q, struct vdm_chain *c,
 }
 
 /*
- * The split ring's pop, inline in vdm_vq_pop(): one call, its state in
- * locals.
+ * The split ring's pop (vdm_vq_pop() checked the queue and c), its state
+ * in locals.
  *
  * Fast loop: direct descriptors whose buffers each lie wholly in the region
  * the last lookup hit (read once per pop, vdm_mem_cache_load()) or that
@@ -363,10 +364,10 @@ VQ_INLINE uint32_t split_fast_ind(struct vq *q, struct vdm_chain *c,
  * nread != nspan. An indirect table the regions hold is walked the same
  * way (split_fast_ind()).
  */
-VQ_INLINE int split_pop(struct vq *q, struct vdm_chain *c)
+static VQ_NOINLINE int split_pop(struct vq *q, struct vdm_chain *c)
 {
     struct vdm_mem_cache k;
-    struct vq_desc d;
+    struct vq_desc sd; /* the descriptor the loop stopped at */
     struct split_fast f;
     uint32_t num = q->num;
     uint32_t lim;
@@ -403,6 +404,8 @@ VQ_INLINE int split_pop(struct vq *q, struct vdm_chain *c)
             idx = head;
         }
         while (st == VQ_FAST_RUN) {
+            struct vq_desc d;
+
             f.n++;
             if (VDM_UNLIKELY(f.n > lim)) {
                 /* a loop, or the slow walk (max_chain, span room) */
@@ -412,7 +415,7 @@ VQ_INLINE int split_pop(struct vq *q, struct vdm_chain *c)
                                       "queue size (loop)");
                     st = VQ_FAST_END;
                 } else {
-                    vq_desc_fetch(&d, &q->desc[(size_t)idx * 16u]);
+                    vq_desc_fetch(&sd, &q->desc[(size_t)idx * 16u]);
                     st = VQ_FAST_SLOW;
                 }
             } else {
@@ -434,7 +437,9 @@ VQ_INLINE int split_pop(struct vq *q, struct vdm_chain *c)
                 } else {
                     st = VQ_FAST_SLOW;
                 }
-                if (p != NULL) {
+                if (p == NULL) {
+                    sd = d; /* for the indirect or the general walk */
+                } else {
                     vq_fast_span(&c->iov[f.nspan], p, d.len, write);
                     f.nspan++;
                     f.total += d.len;
@@ -455,14 +460,14 @@ VQ_INLINE int split_pop(struct vq *q, struct vdm_chain *c)
             }
         }
         if (st == VQ_FAST_IND) {
-            st = split_fast_ind(q, c, &k, &d, &f, head, &rc);
+            st = split_fast_ind(q, c, &k, &sd, &f, head, &rc);
         }
         if (st == VQ_FAST_DONE) {
             split_consumed(q);
             rc = vq_pop_finish(q, c, head, (uint16_t)f.n, f.nspan, f.nread,
                                f.rlen, f.total - f.rlen, false);
         } else if (st == VQ_FAST_SLOW) {
-            rc = split_slow(q, c, head, f.n, f.nread, f.rlen, f.total, d);
+            rc = split_slow(q, c, head, f.n, f.nread, f.rlen, f.total, sd);
         } else {
             /* VQ_FAST_END: rc set */
         }
@@ -470,8 +475,9 @@ VQ_INLINE int split_pop(struct vq *q, struct vdm_chain *c)
     return rc;
 }
 
-/* The public pop (both formats: a packed queue goes on to
- * vq_packed_pop()), the split ring's inline. */
+/* The public pop, both formats: the checks, then a tail call of the
+ * format's pop (split_pop(), vq_packed_pop()), which keeps its whole walk
+ * in one function and its state in locals. */
 int vdm_vq_pop(struct vdm_vq *vq, struct vdm_chain *c)
 {
     struct vq *q;
