@@ -118,23 +118,27 @@ int vq_map_indirect(struct vq *q, uint64_t addr, uint32_t len,
                     const uint8_t **tbl, int *hooked)
 {
     uint32_t hint = VDM_MEM_NO_HINT;
-    void *p = vdm_mem_hit(q->mem, addr, len, VDM_MEM_READ, q->mem_hint);
+    const uint8_t *t =
+        vdm_mem_hit(q->mem, addr, len, VDM_MEM_READ, q->mem_hint);
+    void *p = NULL;
+    int rc = 0;
 
-    if (p == NULL)
-        p = vdm_mem_hit_scan(q->mem, addr, len, VDM_MEM_READ, &q->mem_hint);
-    if (VDM_LIKELY(p != NULL)) { /* the whole table in one region */
-        *tbl = (const uint8_t *)p;
-        *hooked = 0;
-        return 0;
+    if (t == NULL) {
+        t = vdm_mem_hit_scan(q->mem, addr, len, VDM_MEM_READ, &q->mem_hint);
     }
-    if (vdm_mem_lookup_ex(q->mem, addr, len, VDM_MEM_READ, &p, hooked) == 0) {
-        *tbl = (const uint8_t *)p;
-        return 0;
-    }
-    /* Not host-contiguous (straddles regions): read entry by entry. */
     *hooked = 0;
-    *tbl = NULL;
-    return vdm_mem_probe(q->mem, addr, len, VDM_MEM_READ, &hint);
+    if (VDM_LIKELY(t != NULL)) {
+        /* the whole table in one region */
+    } else if (vdm_mem_lookup_ex(q->mem, addr, len, VDM_MEM_READ, &p, hooked) ==
+               0) {
+        t = (const uint8_t *)p;
+    } else {
+        /* Not host-contiguous (straddles regions): read entry by entry. */
+        *hooked = 0;
+        rc = vdm_mem_probe(q->mem, addr, len, VDM_MEM_READ, &hint);
+    }
+    *tbl = t;
+    return rc;
 }
 
 void vq_unmap_indirect(struct vq *q, const uint8_t *tbl, uint32_t len,
