@@ -707,7 +707,7 @@ int vdm_blk_complete(struct vdm_blk *blk, void *token, int status)
 
     if (s == NULL)
         return VDM_EINVAL;
-    kr = vdmi_kit_lookup(vdmi_kit(&s->kit), (uintptr_t)token);
+    kr = vdmi_kit_lookup(vdmi_kit(&s->kit), vdmi_kit_token_of(token));
     r = kr != NULL ? breq(kr) : NULL;
     if (r == NULL || r->pending == 0) {
         blk_log(s, VDM_LOG_WARN, "blk: completion of an unknown token");
@@ -746,7 +746,7 @@ int vdm_blk_token_queue(const struct vdm_blk *blk, const void *token)
 
     if (s == NULL)
         return VDM_EINVAL;
-    kr = vdm_kit_lookup(&s->kit, (uintptr_t)token);
+    kr = vdm_kit_lookup(&s->kit, vdmi_kit_token_of(token));
     return kr != NULL ? (int)kr->queue : VDM_EINVAL;
 }
 

@@ -11,6 +11,7 @@
  * vdm_kit_finish() when the interrupt fires or is disabled. Per-line state
  * and the kit's slots live in the caller's storage. */
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,7 +26,21 @@
 #define GPIO_LINE     16u         /* per-line state, as the macro */
 #define GPIO_NAME_MAX 256u        /* longest line name, NUL excluded */
 #define LINE_ALL_FLAGS                                                         \
-    (VDM_GPIO_LINE_IN | VDM_GPIO_LINE_OUT | VDM_GPIO_LINE_IRQ)
+    ((uint32_t)VDM_GPIO_LINE_IN | (uint32_t)VDM_GPIO_LINE_OUT |                \
+     (uint32_t)VDM_GPIO_LINE_IRQ)
+
+/* The wire values as the uint8_t line fields that hold them. */
+#define DIR_NONE      ((uint8_t)VDM_GPIO_DIRECTION_NONE)
+#define DIR_OUT       ((uint8_t)VDM_GPIO_DIRECTION_OUT)
+#define DIR_IN        ((uint8_t)VDM_GPIO_DIRECTION_IN)
+#define IRQ_NONE      ((uint8_t)VDM_GPIO_IRQ_TYPE_NONE)
+#define IRQ_RISING    ((uint8_t)VDM_GPIO_IRQ_TYPE_EDGE_RISING)
+#define IRQ_FALLING   ((uint8_t)VDM_GPIO_IRQ_TYPE_EDGE_FALLING)
+#define IRQ_EDGE_BOTH ((uint8_t)VDM_GPIO_IRQ_TYPE_EDGE_BOTH)
+#define IRQ_HIGH      ((uint8_t)VDM_GPIO_IRQ_TYPE_LEVEL_HIGH)
+#define IRQ_LOW       ((uint8_t)VDM_GPIO_IRQ_TYPE_LEVEL_LOW)
+#define IRQ_VALID     ((uint8_t)VDM_GPIO_IRQ_STATUS_VALID)
+#define IRQ_INVALID   ((uint8_t)VDM_GPIO_IRQ_STATUS_INVALID)
 
 /* An optional hook of the (non-NULL, checked at init) ops table. */
 #define HOOK(s, f)                                                             \
@@ -56,7 +71,7 @@ struct line {
 
 _Static_assert(sizeof(struct line) <= GPIO_LINE, "struct line grew");
 _Static_assert(VDM_KIT_SLOT_BYTES(8) <= GPIO_SLOT, "GPIO_SLOT too small");
-_Static_assert(sizeof(struct vdm_iov) <= 16, "VDM_GPIO_STORAGE_BYTES");
+_Static_assert(sizeof(struct vdm_iov) <= 16u, "VDM_GPIO_STORAGE_BYTES");
 
 struct gpio_state {
     struct vdm_kit kit;
@@ -72,9 +87,10 @@ struct gpio_state {
     uint16_t irq; /* VDM_GPIO_F_IRQ offered */
 };
 
-_Static_assert(sizeof(struct gpio_state) <= VDM_GPIO_SIZE,
+_Static_assert(sizeof(struct gpio_state) <= (size_t)VDM_GPIO_SIZE,
                "VDM_GPIO_SIZE too small for struct gpio_state");
-_Static_assert(alignof(struct gpio_state) <= alignof(struct vdm_gpio),
+_Static_assert((size_t)alignof(struct gpio_state) <=
+                   (size_t)alignof(struct vdm_gpio),
                "struct vdm_gpio storage is under-aligned");
 
 VDM_OPAQUE_ACCESSORS(gpio_of, cgpio_of, vdm_gpio, gpio_state, GPIO_MAGIC)
@@ -88,10 +104,12 @@ static uint32_t name_len(const char *n)
 {
     uint32_t i = 0;
 
-    if (n == NULL)
+    if (n == NULL) {
         return 0;
-    while (i <= GPIO_NAME_MAX && n[i] != '\0')
+    }
+    while ((i <= GPIO_NAME_MAX) && (n[i] != '\0')) {
         i++;
+    }
     return i;
 }
 
@@ -104,69 +122,74 @@ static int give_back(struct gpio_state *s, struct line *l, uint8_t st)
     struct vdm_kit_req *kr = l->ev;
     uint32_t written = 0;
 
-    if (kr == NULL)
+    if (kr == NULL) {
         return 0;
+    }
     l->ev = NULL;
-    if (vdm_kit_req_live(kr))
+    if (vdm_kit_req_live(kr) != 0) {
         written = (uint32_t)vdm_chain_copy_to(&kr->chain, 0, &st, 1);
+    }
     (void)vdm_kit_finish(&s->kit, kr, written);
-    return st == VDM_GPIO_IRQ_STATUS_VALID;
+    return (st == IRQ_VALID) ? 1 : 0;
 }
 
-static int level_active(struct gpio_state *s, struct line *l, uint16_t n)
+static bool level_active(struct gpio_state *s, struct line *l, uint16_t n)
 {
     int v;
 
-    if (l->level_known)
-        v = l->level;
-    else {
+    if (l->level_known != 0u) {
+        v = (int)l->level;
+    } else {
         v = s->ops->get_value(s->host, n);
-        if (v < 0)
-            return 0;
+        if (v < 0) {
+            return false;
+        }
     }
-    return l->irq == VDM_GPIO_IRQ_TYPE_LEVEL_HIGH ? v == 1 : v == 0;
+    return (l->irq == IRQ_HIGH) ? (v == 1) : (v == 0);
 }
 
 /* Unmasked and enabled: deliver what is due (a latched edge, an active
  * level). */
 static void check_due(struct gpio_state *s, struct line *l, uint16_t n)
 {
-    if (l->ev == NULL || l->irq == VDM_GPIO_IRQ_TYPE_NONE)
+    if ((l->ev == NULL) || (l->irq == IRQ_NONE)) {
         return;
-    if ((l->irq & VDM_GPIO_IRQ_TYPE_EDGE_BOTH) != 0) {
-        if (l->latched) {
+    }
+    if ((l->irq & IRQ_EDGE_BOTH) != 0u) {
+        if (l->latched != 0u) {
             l->latched = 0;
-            (void)give_back(s, l, VDM_GPIO_IRQ_STATUS_VALID);
+            (void)give_back(s, l, IRQ_VALID);
         }
-    } else if (level_active(s, l, n))
-        (void)give_back(s, l, VDM_GPIO_IRQ_STATUS_VALID);
+    } else if (level_active(s, l, n)) {
+        (void)give_back(s, l, IRQ_VALID);
+    } else {
+        /* level not active: the buffer waits */
+    }
 }
 
 /* "The device MUST discard any latched interrupt ... once interrupt is
  * disabled" and return the buffers INVALID. */
 static void irq_disable(struct gpio_state *s, struct line *l)
 {
-    l->irq = VDM_GPIO_IRQ_TYPE_NONE;
+    l->irq = IRQ_NONE;
     l->latched = 0;
-    (void)give_back(s, l, VDM_GPIO_IRQ_STATUS_INVALID);
+    (void)give_back(s, l, IRQ_INVALID);
 }
 
 /* ------------------------------------------------------------------------ */
 /* requestq (spec "Device Operation: requestq") */
 
-static int is_irq_type(uint32_t t)
+static bool is_irq_type(uint32_t t)
 {
-    return t == VDM_GPIO_IRQ_TYPE_NONE || t == VDM_GPIO_IRQ_TYPE_EDGE_RISING ||
-           t == VDM_GPIO_IRQ_TYPE_EDGE_FALLING ||
-           t == VDM_GPIO_IRQ_TYPE_EDGE_BOTH ||
-           t == VDM_GPIO_IRQ_TYPE_LEVEL_HIGH ||
-           t == VDM_GPIO_IRQ_TYPE_LEVEL_LOW;
+    return (t == IRQ_NONE) || (t == IRQ_RISING) || (t == IRQ_FALLING) ||
+           (t == IRQ_EDGE_BOTH) || (t == IRQ_HIGH) || (t == IRQ_LOW);
 }
 
-static int host_failed(struct gpio_state *s, int rc)
+static bool host_failed(struct gpio_state *s, int rc)
 {
-    if (rc < 0)
+    if (rc < 0) {
         warn(s, W_HOST, "gpio: host line operation failed");
+    }
     return rc < 0;
 }
 
@@ -176,29 +199,34 @@ static int set_direction(struct gpio_state *s, uint16_t n, uint32_t dir)
     uint16_t fl = s->table[n].flags;
     int rc = 0;
 
-    if (dir > VDM_GPIO_DIRECTION_IN ||
-        (dir == VDM_GPIO_DIRECTION_OUT && (fl & VDM_GPIO_LINE_OUT) == 0) ||
-        (dir == VDM_GPIO_DIRECTION_IN && (fl & VDM_GPIO_LINE_IN) == 0)) {
+    if ((dir > DIR_IN) ||
+        ((dir == DIR_OUT) && ((fl & VDM_GPIO_LINE_OUT) == 0u)) ||
+        ((dir == DIR_IN) && ((fl & VDM_GPIO_LINE_IN) == 0u))) {
         warn(s, W_ARG, "gpio: direction the line does not allow");
         return -1;
     }
     /* Only inputs interrupt: leaving input disables the interrupt; NONE
      * "MUST discard all state information" of the line. */
-    if (dir != VDM_GPIO_DIRECTION_IN && l->irq != VDM_GPIO_IRQ_TYPE_NONE) {
-        if (HOOK(s, set_irq_type))
-            (void)s->ops->set_irq_type(s->host, n, VDM_GPIO_IRQ_TYPE_NONE);
+    if ((dir != DIR_IN) && (l->irq != IRQ_NONE)) {
+        if (HOOK(s, set_irq_type)) {
+            (void)s->ops->set_irq_type(s->host, n, IRQ_NONE);
+        }
         irq_disable(s, l);
     }
-    if (dir == VDM_GPIO_DIRECTION_NONE) {
+    if (dir == DIR_NONE) {
         l->out = 0;
         l->level_known = 0;
     }
-    if (HOOK(s, set_direction))
+    if (HOOK(s, set_direction)) {
         rc = s->ops->set_direction(s->host, n, dir, l->out);
-    else if (dir == VDM_GPIO_DIRECTION_OUT)
+    } else if (dir == DIR_OUT) {
         rc = s->ops->set_value(s->host, n, l->out);
-    if (host_failed(s, rc))
+    } else {
+        /* no direction hook: nothing to drive */
+    }
+    if (host_failed(s, rc)) {
         return -1;
+    }
     l->dir = (uint8_t)dir;
     return 0;
 }
@@ -207,15 +235,16 @@ static int set_value(struct gpio_state *s, uint16_t n, uint32_t v)
 {
     struct line *l = &s->lines[n];
 
-    if (v > 1 || (s->table[n].flags & VDM_GPIO_LINE_OUT) == 0) {
+    if ((v > 1u) || ((s->table[n].flags & VDM_GPIO_LINE_OUT) == 0u)) {
         warn(s, W_ARG, "gpio: value not 0/1 or line not an output");
         return -1;
     }
     /* "The line may already be configured for output or may get configured
      * to output later, at which point this output value must be used." */
-    if (l->dir == VDM_GPIO_DIRECTION_OUT &&
-        host_failed(s, s->ops->set_value(s->host, n, v)))
+    if ((l->dir == DIR_OUT) &&
+        host_failed(s, s->ops->set_value(s->host, n, v))) {
         return -1;
+    }
     l->out = (uint8_t)v;
     return 0;
 }
@@ -225,24 +254,27 @@ static int set_irq_type(struct gpio_state *s, uint16_t n, uint32_t t)
     struct line *l = &s->lines[n];
     int rc = 0;
 
-    if ((vdm_dev_features(s->dev) & VDM_GPIO_F_IRQ) == 0 || !is_irq_type(t) ||
-        (s->table[n].flags & VDM_GPIO_LINE_IRQ) == 0 ||
-        (t != VDM_GPIO_IRQ_TYPE_NONE && l->dir == VDM_GPIO_DIRECTION_OUT)) {
+    if (((vdm_dev_features(s->dev) & VDM_GPIO_F_IRQ) == 0u) ||
+        !is_irq_type(t) || ((s->table[n].flags & VDM_GPIO_LINE_IRQ) == 0u) ||
+        ((t != IRQ_NONE) && (l->dir == DIR_OUT))) {
         warn(s, W_ARG, "gpio: SET_IRQ_TYPE not allowed here");
         return -1;
     }
-    if (HOOK(s, set_irq_type))
+    if (HOOK(s, set_irq_type)) {
         rc = s->ops->set_irq_type(s->host, n, t);
-    if (host_failed(s, rc))
+    }
+    if (host_failed(s, rc)) {
         return -1;
-    if (t == VDM_GPIO_IRQ_TYPE_NONE) {
+    }
+    if (t == IRQ_NONE) {
         irq_disable(s, l);
         return 0;
     }
     /* A change of type starts afresh ("first disable ... then re-enable"
      * is what drivers do; a direct change is taken as both). */
-    if (l->irq != t)
+    if (l->irq != t) {
         l->latched = 0;
+    }
     l->irq = (uint8_t)t;
     check_due(s, l, n);
     return 0;
@@ -252,15 +284,17 @@ static int set_irq_type(struct gpio_state *s, uint16_t n, uint32_t t)
  * order of the GPIO line numbers"; a zero byte for a line without one. */
 static void put_names(struct gpio_state *s, struct vdm_chain *c)
 {
-    uint32_t off = 1, i;
+    uint32_t off = 1;
+    uint32_t i;
 
     for (i = 0; i < s->ngpio; i++) {
         const char *nm = s->table[i].name;
         uint32_t len = name_len(nm);
         uint8_t z = 0;
 
-        if (len != 0)
+        if (len != 0u) {
             (void)vdm_chain_copy_to(c, off, nm, len);
+        }
         (void)vdm_chain_copy_to(c, (size_t)off + len, &z, 1);
         off += len + 1u;
     }
@@ -273,69 +307,114 @@ static int gpio_serve_request(void *ctx, struct vdm_kit_req *kr,
     struct vdm_chain *c = &kr->chain;
     uint8_t req[VDM_GPIO_REQUEST_BYTES];
     uint8_t resp[VDM_GPIO_RESPONSE_BYTES] = {VDM_GPIO_STATUS_ERR, 0};
-    uint32_t type = 0, value = 0, want = VDM_GPIO_RESPONSE_BYTES;
+    uint32_t type = 0;
+    uint32_t value = 0;
+    uint32_t want = VDM_GPIO_RESPONSE_BYTES;
     uint16_t n = 0;
-    int ok = 0, rc;
+    bool ok = false;
+    int rc;
 
-    if (c->read_len == VDM_GPIO_REQUEST_BYTES &&
-        vdm_chain_copy_from(c, 0, req, sizeof(req)) == sizeof(req)) {
+    if ((c->read_len == (uint32_t)VDM_GPIO_REQUEST_BYTES) &&
+        (vdm_chain_copy_from(c, 0, req, sizeof(req)) == sizeof(req))) {
         type = vdm_le16(req);
         n = vdm_le16(req + 2);
         value = vdm_le32(req + 4);
-        if (type == VDM_GPIO_MSG_GET_LINE_NAMES && s->names_size != 0)
+        if ((type == (uint32_t)VDM_GPIO_MSG_GET_LINE_NAMES) &&
+            (s->names_size != 0u)) {
             want = 1u + s->names_size;
+        }
     }
     /* "the response length must match": the driver checks it exactly. */
-    if (c->read_len != VDM_GPIO_REQUEST_BYTES || c->write_len != want) {
+    if ((c->read_len != (uint32_t)VDM_GPIO_REQUEST_BYTES) ||
+        (c->write_len != want)) {
         warn(s, W_SHAPE, "gpio: request or response of the wrong size");
         *written = (uint32_t)vdm_chain_copy_to(
-            c, 0, resp, c->write_len < 2u ? c->write_len : 2u);
+            c, 0, resp, (c->write_len < 2u) ? c->write_len : 2u);
         return VDM_KIT_DONE;
     }
-    if (type != VDM_GPIO_MSG_GET_LINE_NAMES && n >= s->ngpio) {
+    if ((type != (uint32_t)VDM_GPIO_MSG_GET_LINE_NAMES) && (n >= s->ngpio)) {
         warn(s, W_LINE, "gpio: line number out of range");
         type = 0; /* answered ERR below */
     }
     switch (type) {
     case VDM_GPIO_MSG_GET_LINE_NAMES:
-        if (s->names_size != 0) {
+        if (s->names_size != 0u) {
             put_names(s, c);
-            ok = 1;
+            ok = true;
         }
         break;
     case VDM_GPIO_MSG_GET_DIRECTION:
         resp[1] = s->lines[n].dir;
-        ok = 1;
+        ok = true;
         break;
     case VDM_GPIO_MSG_SET_DIRECTION:
         ok = set_direction(s, n, value) == 0;
         break;
     case VDM_GPIO_MSG_GET_VALUE:
         rc = s->ops->get_value(s->host, n);
-        if (!host_failed(s, rc) && rc <= 1) {
+        if (!host_failed(s, rc) && (rc <= 1)) {
             resp[1] = (uint8_t)rc;
-            ok = 1;
+            ok = true;
         }
         break;
     case VDM_GPIO_MSG_SET_VALUE: ok = set_value(s, n, value) == 0; break;
     case VDM_GPIO_MSG_SET_IRQ_TYPE: ok = set_irq_type(s, n, value) == 0; break;
     default:
-        if (n < s->ngpio)
+        if (n < s->ngpio) {
             warn(s, W_TYPE, "gpio: unknown message type");
+        }
         break;
     }
-    if (!ok)
+    if (!ok) {
         resp[1] = 0;
-    resp[0] = ok ? VDM_GPIO_STATUS_OK : VDM_GPIO_STATUS_ERR;
+    }
+    resp[0] = ok ? (uint8_t)VDM_GPIO_STATUS_OK : (uint8_t)VDM_GPIO_STATUS_ERR;
     /* "The device MUST set all the fields of the response": status, then
      * the value (or the names, already in place). */
     (void)vdm_chain_copy_to(c, 0, resp, 1);
-    if (want == VDM_GPIO_RESPONSE_BYTES)
+    if (want == (uint32_t)VDM_GPIO_RESPONSE_BYTES) {
         (void)vdm_chain_copy_to(c, 1, resp + 1, 1);
-    else if (!ok)
+    } else if (!ok) {
         want = 1;
+    } else {
+        /* the names block, written by put_names() */
+    }
     *written = want;
     return VDM_KIT_DONE;
+}
+
+/* The line an event buffer pair unmasks, with its number in @p n; NULL
+ * (warned) for a buffer to return INVALID. */
+static struct line *event_line(struct gpio_state *s, const struct vdm_chain *c,
+                               uint16_t *n)
+{
+    uint8_t req[VDM_GPIO_IRQ_REQUEST_BYTES];
+    struct line *l;
+
+    if ((c->read_len != (uint32_t)VDM_GPIO_IRQ_REQUEST_BYTES) ||
+        (c->write_len != (uint32_t)VDM_GPIO_IRQ_RESPONSE_BYTES) ||
+        (vdm_chain_copy_from(c, 0, req, sizeof(req)) != sizeof(req))) {
+        warn(s, W_EVSHP, "gpio: event buffer of the wrong size");
+        return NULL;
+    }
+    *n = vdm_le16(req);
+    if (*n >= s->ngpio) {
+        warn(s, W_EVLINE, "gpio: event buffer for a line out of range");
+        return NULL;
+    }
+    l = &s->lines[*n];
+    /* "The driver MUST NOT add multiple pairs of buffers for the same GPIO
+     * line": the extra one goes back. */
+    if (l->ev != NULL) {
+        warn(s, W_EVDUP, "gpio: second event buffer for a line");
+        return NULL;
+    }
+    /* "unmasked without being enabled first": returned INVALID. */
+    if (l->irq == IRQ_NONE) {
+        warn(s, W_EVOFF, "gpio: event buffer for a disabled interrupt");
+        return NULL;
+    }
+    return l;
 }
 
 /* eventq: one buffer pair per line unmasks its interrupt. */
@@ -344,41 +423,17 @@ static int gpio_serve_event(void *ctx, struct vdm_kit_req *kr,
 {
     struct gpio_state *s = ctx;
     struct vdm_chain *c = &kr->chain;
-    uint8_t req[VDM_GPIO_IRQ_REQUEST_BYTES];
-    uint8_t st = VDM_GPIO_IRQ_STATUS_INVALID;
-    struct line *l;
-    uint16_t n;
+    uint8_t st = IRQ_INVALID;
+    uint16_t n = 0;
+    struct line *l = event_line(s, c, &n);
 
-    if (c->read_len != VDM_GPIO_IRQ_REQUEST_BYTES ||
-        c->write_len != VDM_GPIO_IRQ_RESPONSE_BYTES ||
-        vdm_chain_copy_from(c, 0, req, sizeof(req)) != sizeof(req)) {
-        warn(s, W_EVSHP, "gpio: event buffer of the wrong size");
-        goto invalid;
-    }
-    n = vdm_le16(req);
-    if (n >= s->ngpio) {
-        warn(s, W_EVLINE, "gpio: event buffer for a line out of range");
-        goto invalid;
-    }
-    l = &s->lines[n];
-    /* "The driver MUST NOT add multiple pairs of buffers for the same GPIO
-     * line": the extra one goes back. */
-    if (l->ev != NULL) {
-        warn(s, W_EVDUP, "gpio: second event buffer for a line");
-        goto invalid;
-    }
-    /* "unmasked without being enabled first": returned INVALID. */
-    if (l->irq == VDM_GPIO_IRQ_TYPE_NONE) {
-        warn(s, W_EVOFF, "gpio: event buffer for a disabled interrupt");
-        goto invalid;
+    if (l == NULL) {
+        *written = (uint32_t)vdm_chain_copy_to(c, 0, &st, 1);
+        return VDM_KIT_DONE;
     }
     l->ev = kr;
     check_due(s, l, n);
     return VDM_KIT_PENDING;
-
-invalid:
-    *written = (uint32_t)vdm_chain_copy_to(c, 0, &st, 1);
-    return VDM_KIT_DONE;
 }
 
 static const struct vdm_kit_queue gpio_queues[] = {
@@ -399,7 +454,7 @@ static struct gpio_state *gpio_dev_state(struct vdm_dev *d)
 {
     struct gpio_state *s = (struct gpio_state *)vdm_dev_priv(d);
 
-    return s != NULL && s->magic == GPIO_MAGIC ? s : NULL;
+    return ((s != NULL) && (s->magic == GPIO_MAGIC)) ? s : NULL;
 }
 
 /* Event buffers of abandoned requests: free their slots (no guest access). */
@@ -410,12 +465,13 @@ static void drop_events(struct gpio_state *s)
     for (i = 0; i < s->ngpio; i++) {
         struct vdm_kit_req *kr = s->lines[i].ev;
         s->lines[i].ev = NULL;
-        if (kr != NULL)
+        if (kr != NULL) {
             (void)vdm_kit_finish(&s->kit, kr, 0);
+        }
     }
 }
 
-static void lines_init(struct gpio_state *s, int tell_host)
+static void lines_init(struct gpio_state *s, bool tell_host)
 {
     uint16_t i;
 
@@ -423,12 +479,13 @@ static void lines_init(struct gpio_state *s, int tell_host)
         struct line *l = &s->lines[i];
         const struct vdm_gpio_line *t = &s->table[i];
 
-        if (tell_host && l->irq != VDM_GPIO_IRQ_TYPE_NONE &&
-            HOOK(s, set_irq_type))
-            (void)s->ops->set_irq_type(s->host, i, VDM_GPIO_IRQ_TYPE_NONE);
-        if (tell_host && (l->dir != t->direction || l->out != t->value) &&
-            HOOK(s, set_direction))
+        if (tell_host && (l->irq != IRQ_NONE) && HOOK(s, set_irq_type)) {
+            (void)s->ops->set_irq_type(s->host, i, IRQ_NONE);
+        }
+        if (tell_host && ((l->dir != t->direction) || (l->out != t->value)) &&
+            HOOK(s, set_direction)) {
             (void)s->ops->set_direction(s->host, i, t->direction, t->value);
+        }
         __builtin_memset(l, 0, sizeof(*l));
         l->dir = t->direction;
         l->out = t->value;
@@ -439,11 +496,12 @@ static void gpio_reset(struct vdm_dev *d)
 {
     struct gpio_state *s = gpio_dev_state(d);
 
-    if (s == NULL)
+    if (s == NULL) {
         return;
+    }
     vdm_kit_reset(&s->kit, UINT16_MAX);
     drop_events(s);
-    lines_init(s, 1);
+    lines_init(s, true);
     s->warned = 0;
 }
 
@@ -451,25 +509,29 @@ static void gpio_queue_reset(struct vdm_dev *d, uint16_t q)
 {
     struct gpio_state *s = gpio_dev_state(d);
 
-    if (s == NULL || q >= VDM_GPIO_NUM_QUEUES)
+    if ((s == NULL) || (q >= (uint16_t)VDM_GPIO_NUM_QUEUES)) {
         return;
+    }
     vdm_kit_reset(&s->kit, q);
-    if (q == VDM_GPIO_QUEUE_EVENT)
+    if (q == (uint16_t)VDM_GPIO_QUEUE_EVENT) {
         drop_events(s); /* masked again; enabled types and latches stay */
+    }
 }
 
 static void gpio_queue_notify(struct vdm_dev *d, uint16_t q)
 {
     struct gpio_state *s = gpio_dev_state(d);
 
-    if (s == NULL)
+    if (s == NULL) {
         return;
+    }
     /* "The eventq virtqueue is available only if VIRTIO_GPIO_F_IRQ has been
      * negotiated." */
-    if (q == VDM_GPIO_QUEUE_REQUEST ||
-        (q == VDM_GPIO_QUEUE_EVENT &&
-         (vdm_dev_features(s->dev) & VDM_GPIO_F_IRQ) != 0))
+    if ((q == (uint16_t)VDM_GPIO_QUEUE_REQUEST) ||
+        ((q == (uint16_t)VDM_GPIO_QUEUE_EVENT) &&
+         ((vdm_dev_features(s->dev) & VDM_GPIO_F_IRQ) != 0u))) {
         (void)vdm_kit_run(&s->kit, q);
+    }
 }
 
 static void gpio_driver_ok(struct vdm_dev *d)
@@ -485,8 +547,8 @@ static void gpio_config_read(struct vdm_dev *d, uint32_t off, void *buf,
     uint8_t cfg[VDM_GPIO_CONFIG_BYTES] = {0};
 
     if (s != NULL) {
-        vdm_put_le16(cfg + VDM_GPIO_CFG_NGPIO, s->ngpio);
-        vdm_put_le32(cfg + VDM_GPIO_CFG_GPIO_NAMES_SIZE, s->names_size);
+        vdm_put_le16(&cfg[VDM_GPIO_CFG_NGPIO], s->ngpio);
+        vdm_put_le32(&cfg[VDM_GPIO_CFG_GPIO_NAMES_SIZE], s->names_size);
     }
     vdm_kit_config_copy(cfg, sizeof(cfg), off, buf, len);
 }
@@ -507,12 +569,13 @@ static const struct vdm_device_class gpio_class = {
 /* ------------------------------------------------------------------------ */
 /* Public API */
 
-static int names_equal(const char *a, const char *b)
+static bool names_equal(const char *a, const char *b)
 {
     uint32_t i = 0;
 
-    while (a[i] != '\0' && a[i] == b[i])
+    while ((a[i] != '\0') && (a[i] == b[i])) {
         i++;
+    }
     return a[i] == b[i];
 }
 
@@ -520,37 +583,47 @@ static int names_equal(const char *a, const char *b)
  * IRQ within the flags. Sets *names_size. */
 static int check_table(const struct vdm_gpio_config *cfg, uint32_t *names_size)
 {
-    uint32_t i, j, total = 0, named = 0;
+    uint32_t i;
+    uint32_t j;
+    uint32_t total = 0;
+    uint32_t named = 0;
 
     for (i = 0; i < cfg->ngpio; i++) {
         const struct vdm_gpio_line *t = &cfg->lines[i];
         uint32_t len = name_len(t->name);
 
-        if (t->reserved != 0 || (t->flags & ~(uint32_t)LINE_ALL_FLAGS) != 0 ||
-            t->direction > VDM_GPIO_DIRECTION_IN || t->value > 1)
+        if ((t->reserved != 0u) || ((t->flags & ~LINE_ALL_FLAGS) != 0u) ||
+            (t->direction > DIR_IN) || (t->value > 1u)) {
             return VDM_EINVAL;
-        if ((t->direction == VDM_GPIO_DIRECTION_IN &&
-             (t->flags & VDM_GPIO_LINE_IN) == 0) ||
-            (t->direction == VDM_GPIO_DIRECTION_OUT &&
-             (t->flags & VDM_GPIO_LINE_OUT) == 0) ||
-            ((t->flags & VDM_GPIO_LINE_IRQ) != 0 &&
-             (t->flags & VDM_GPIO_LINE_IN) == 0))
+        }
+        if (((t->direction == DIR_IN) &&
+             ((t->flags & VDM_GPIO_LINE_IN) == 0u)) ||
+            ((t->direction == DIR_OUT) &&
+             ((t->flags & VDM_GPIO_LINE_OUT) == 0u)) ||
+            (((t->flags & VDM_GPIO_LINE_IRQ) != 0u) &&
+             ((t->flags & VDM_GPIO_LINE_IN) == 0u))) {
             return VDM_EINVAL;
-        if (len > GPIO_NAME_MAX)
+        }
+        if (len > GPIO_NAME_MAX) {
             return VDM_EINVAL;
-        for (j = 0; j < len; j++)
-            if ((uint8_t)t->name[j] > 0x7fu)
+        }
+        for (j = 0; j < len; j++) {
+            if ((uint8_t)t->name[j] > 0x7fu) {
                 return VDM_EINVAL; /* "encoded in 7-bit ASCII" */
-        if (len != 0) {
+            }
+        }
+        if (len != 0u) {
             named++;
-            for (j = 0; j < i; j++)
-                if (name_len(cfg->lines[j].name) != 0 &&
-                    names_equal(cfg->lines[j].name, t->name))
+            for (j = 0; j < i; j++) {
+                if ((name_len(cfg->lines[j].name) != 0u) &&
+                    names_equal(cfg->lines[j].name, t->name)) {
                     return VDM_EINVAL; /* "unique within a GPIO Device" */
+                }
+            }
         }
         total += len + 1u;
     }
-    *names_size = named != 0 ? total : 0;
+    *names_size = (named != 0u) ? total : 0u;
     return 0;
 }
 
@@ -561,34 +634,50 @@ int vdm_gpio_init(struct vdm_gpio *gpio, struct vdm_dev *dev,
     struct vdm_kit_config kc = VDM_INIT(struct vdm_kit_config);
     struct vdm_dev_config dc;
     struct gpio_state *s;
-    uint32_t names_size = 0, i;
+    uint32_t names_size = 0;
+    uint32_t i;
+    uint64_t type_bits = 0;
     uint8_t *mem;
-    int rc, out = 0;
+    int rc;
+    bool out = false;
 
-    if (gpio == NULL || dev == NULL || cfg == NULL || base == NULL)
+    if ((gpio == NULL) || (dev == NULL) || (cfg == NULL) || (base == NULL)) {
         return VDM_EINVAL;
-    if (!VDM_HAS(cfg, struct vdm_gpio_config, storage_bytes))
+    }
+    if (!VDM_HAS(cfg, struct vdm_gpio_config, storage_bytes)) {
         return VDM_ESIZE;
-    if (cfg->ops == NULL || cfg->lines == NULL || cfg->storage == NULL ||
-        cfg->ngpio == 0 || cfg->ngpio > VDM_GPIO_MAX_LINES || cfg->irq > 1 ||
-        ((uintptr_t)cfg->storage & 7u) != 0 ||
-        cfg->storage_bytes < VDM_GPIO_STORAGE_BYTES(cfg->ngpio))
+    }
+    if ((cfg->ops == NULL) || (cfg->lines == NULL) || (cfg->storage == NULL) ||
+        (cfg->ngpio == 0u) || (cfg->ngpio > (uint16_t)VDM_GPIO_MAX_LINES) ||
+        (cfg->irq > 1u) || (((uintptr_t)cfg->storage & 7u) != 0u) ||
+        (cfg->storage_bytes < VDM_GPIO_STORAGE_BYTES(cfg->ngpio))) {
         return VDM_EINVAL;
-    if (!VDM_HAS(cfg->ops, struct vdm_gpio_ops, set_value))
+    }
+    if (!VDM_HAS(cfg->ops, struct vdm_gpio_ops, set_value)) {
         return VDM_ESIZE;
+    }
     rc = check_table(cfg, &names_size);
-    if (rc < 0)
+    if (rc < 0) {
         return rc;
-    for (i = 0; i < cfg->ngpio; i++)
-        out |= (cfg->lines[i].flags & VDM_GPIO_LINE_OUT) != 0;
-    if (cfg->ops->get_value == NULL || (out && cfg->ops->set_value == NULL))
+    }
+    for (i = 0; i < cfg->ngpio; i++) {
+        if ((cfg->lines[i].flags & VDM_GPIO_LINE_OUT) != 0u) {
+            out = true;
+        }
+    }
+    if ((cfg->ops->get_value == NULL) ||
+        (out && (cfg->ops->set_value == NULL))) {
         return VDM_EINVAL;
-    if (vdm_copy_sized(&dc, sizeof(dc), base, sizeof(uint32_t)) < 0)
+    }
+    if (vdm_copy_sized(&dc, sizeof(dc), base, sizeof(uint32_t)) < 0) {
         return VDM_ESIZE;
-    if (dc.num_queues == 0)
+    }
+    if (dc.num_queues == 0u) {
         dc.num_queues = VDM_GPIO_NUM_QUEUES;
-    if (dc.num_queues != VDM_GPIO_NUM_QUEUES)
+    }
+    if (dc.num_queues != (uint16_t)VDM_GPIO_NUM_QUEUES) {
         return VDM_EINVAL;
+    }
 
     __builtin_memset(gpio, 0, sizeof(*gpio));
     s = (struct gpio_state *)(void *)gpio->opaque;
@@ -602,7 +691,7 @@ int vdm_gpio_init(struct vdm_gpio *gpio, struct vdm_dev *dev,
     s->names_size = names_size;
     s->lines = (struct line *)(void *)mem;
     __builtin_memset(s->lines, 0, (size_t)cfg->ngpio * GPIO_LINE);
-    lines_init(s, 0);
+    lines_init(s, false);
 
     kc.num_queues = VDM_GPIO_NUM_QUEUES;
     kc.nqdesc = VDM_GPIO_NUM_QUEUES;
@@ -616,18 +705,22 @@ int vdm_gpio_init(struct vdm_gpio *gpio, struct vdm_dev *dev,
     kc.per_queue = cfg->ngpio;
     kc.iov_per_req = VDM_GPIO_IOV_MAX;
     rc = vdm_kit_init(&s->kit, dev, &kc);
-    if (rc < 0)
+    if (rc < 0) {
         return rc;
+    }
 
     dc.cls = &gpio_class;
     dc.priv = s;
     /* Event buffers come back in the order interrupts fire: no IN_ORDER. */
-    dc.features = vdm_kit_features(cfg->irq ? VDM_GPIO_F_IRQ : 0,
-                                   base->features, VDM_F_IN_ORDER);
+    if (cfg->irq != 0u) {
+        type_bits = VDM_GPIO_F_IRQ;
+    }
+    dc.features = vdm_kit_features(type_bits, base->features, VDM_F_IN_ORDER);
     s->magic = GPIO_MAGIC;
     rc = vdm_dev_init(dev, &dc);
-    if (rc < 0)
+    if (rc < 0) {
         s->magic = 0;
+    }
     return rc;
 }
 
@@ -635,54 +728,62 @@ int vdm_gpio_line_event(struct vdm_gpio *gpio, uint16_t line, uint32_t value)
 {
     struct gpio_state *s = gpio_of(gpio);
     struct line *l;
-    int edge, level;
+    bool edge;
+    bool level;
 
-    if (s == NULL || value > 1)
+    if ((s == NULL) || (value > 1u)) {
         return VDM_EINVAL;
-    if (line >= s->ngpio)
+    }
+    if (line >= s->ngpio) {
         return VDM_ERANGE;
+    }
     l = &s->lines[line];
     l->level = (uint8_t)value;
     l->level_known = 1;
-    if (l->irq == VDM_GPIO_IRQ_TYPE_NONE || l->dir == VDM_GPIO_DIRECTION_OUT)
-        return 0;
-    edge = (value == 1 && (l->irq & VDM_GPIO_IRQ_TYPE_EDGE_RISING) != 0) ||
-           (value == 0 && (l->irq & VDM_GPIO_IRQ_TYPE_EDGE_FALLING) != 0);
-    level = (value == 1 && l->irq == VDM_GPIO_IRQ_TYPE_LEVEL_HIGH) ||
-            (value == 0 && l->irq == VDM_GPIO_IRQ_TYPE_LEVEL_LOW);
-    if (!edge && !level)
-        return 0;
-    if (l->ev == NULL || !vdm_dev_live(s->dev)) {
-        /* "MUST latch an edge interrupt if ... enabled but still masked";
-         * "MUST NOT latch a level interrupt". */
-        if (edge)
-            l->latched = 1;
+    if ((l->irq == IRQ_NONE) || (l->dir == DIR_OUT)) {
         return 0;
     }
-    return give_back(s, l, VDM_GPIO_IRQ_STATUS_VALID);
+    edge = ((value == 1u) && ((l->irq & IRQ_RISING) != 0u)) ||
+           ((value == 0u) && ((l->irq & IRQ_FALLING) != 0u));
+    level = ((value == 1u) && (l->irq == IRQ_HIGH)) ||
+            ((value == 0u) && (l->irq == IRQ_LOW));
+    if (!edge && !level) {
+        return 0;
+    }
+    if ((l->ev == NULL) || (vdm_dev_live(s->dev) == 0)) {
+        /* "MUST latch an edge interrupt if ... enabled but still masked";
+         * "MUST NOT latch a level interrupt". */
+        if (edge) {
+            l->latched = 1;
+        }
+        return 0;
+    }
+    return give_back(s, l, IRQ_VALID);
 }
 
 int vdm_gpio_direction(const struct vdm_gpio *gpio, uint16_t line)
 {
     const struct gpio_state *s = cgpio_of(gpio);
 
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
-    return line < s->ngpio ? s->lines[line].dir : VDM_ERANGE;
+    }
+    return (line < s->ngpio) ? (int)s->lines[line].dir : VDM_ERANGE;
 }
 
 int vdm_gpio_irq_type(const struct vdm_gpio *gpio, uint16_t line)
 {
     const struct gpio_state *s = cgpio_of(gpio);
 
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
-    return line < s->ngpio ? s->lines[line].irq : VDM_ERANGE;
+    }
+    return (line < s->ngpio) ? (int)s->lines[line].irq : VDM_ERANGE;
 }
 
 struct vdm_dev *vdm_gpio_dev(const struct vdm_gpio *gpio)
 {
     const struct gpio_state *s = cgpio_of(gpio);
 
-    return s != NULL ? s->dev : NULL;
+    return (s != NULL) ? s->dev : NULL;
 }

@@ -18,6 +18,7 @@
 #include "vdm/devices/i2c.h"
 
 #include "abi_internal.h"
+#include "kit_internal.h"
 #include "le.h"
 #include "vdm/kit.h"
 
@@ -26,6 +27,11 @@
 
 /* Request slots: a whole group can wait in them. */
 #define I2C_SLOTS VDM_I2C_GROUP_MAX
+
+/* The wire constants as the unsigned fields they are compared with. */
+#define HDR_BYTES ((uint32_t)VDM_I2C_OUT_HDR_BYTES)
+#define MSG_OK    ((uint8_t)VDM_I2C_MSG_OK)
+#define MSG_ERR   ((uint8_t)VDM_I2C_MSG_ERR)
 
 /* s->warned: guest errors already logged since the last reset */
 #define W_HDR     0x01u
@@ -67,9 +73,10 @@ struct i2c_state {
     struct vdm_iov iov[VDM_KIT_IOVS(1, I2C_SLOTS, VDM_I2C_IOV_MAX)];
 };
 
-_Static_assert(sizeof(struct i2c_state) <= VDM_I2C_SIZE,
+_Static_assert(sizeof(struct i2c_state) <= (size_t)VDM_I2C_SIZE,
                "VDM_I2C_SIZE too small for struct i2c_state");
-_Static_assert(alignof(struct i2c_state) <= alignof(struct vdm_i2c),
+_Static_assert((size_t)alignof(struct i2c_state) <=
+                   (size_t)alignof(struct vdm_i2c),
                "struct vdm_i2c storage is under-aligned");
 
 VDM_OPAQUE_ACCESSORS(i2c_of, ci2c_of, vdm_i2c, i2c_state, I2C_MAGIC)
@@ -101,13 +108,15 @@ static void end_req(struct i2c_state *s, struct vdm_kit_req *kr, uint8_t st,
         kr->chain.iov[r->fix_idx] = r->fix;
         r->fix_idx = NONE;
     }
-    if (vdm_kit_req_live(kr) && r->status != NULL) {
+    if ((vdm_kit_req_live(kr) != 0) && (r->status != NULL)) {
         *(volatile uint8_t *)r->status = st;
-        written = (st == VDM_I2C_MSG_OK && r->rd ? len : 0) + 1u;
+        written = (((st == MSG_OK) && (r->rd != 0u)) ? len : 0u) + 1u;
     } else if (r->trunc != 0u) {
         /* its status byte lies beyond the spans the slot holds: the kit
          * writes the queue's error answer there (it always fails) */
         written = vdm_kit_answer_error(&s->kit, kr);
+    } else {
+        /* abandoned, or no status byte: nothing written */
     }
     (void)vdm_kit_finish(&s->kit, kr, written);
 }
@@ -117,14 +126,14 @@ static void end_req(struct i2c_state *s, struct vdm_kit_req *kr, uint8_t st,
  * fail). */
 static void end_group(struct i2c_state *s, int done)
 {
-    uint32_t i, n = s->n;
+    uint32_t i;
+    uint32_t n = s->n;
 
     s->n = 0;
     s->at_host = 0;
     s->token = 0;
     for (i = 0; i < n; i++) {
-        uint8_t st =
-            done >= 0 && i < (uint32_t)done ? VDM_I2C_MSG_OK : VDM_I2C_MSG_ERR;
+        uint8_t st = ((done >= 0) && (i < (uint32_t)done)) ? MSG_OK : MSG_ERR;
         end_req(s, s->req[i], st, s->msg[i].len);
         s->req[i] = NULL;
     }
@@ -139,15 +148,18 @@ static void end_group(struct i2c_state *s, int done)
  * overlap there; Linux sends 7-bit addresses only). */
 static int decode_addr(uint16_t raw, uint16_t *addr, uint16_t *flags)
 {
-    if ((raw & 1u) != 0)
+    if ((raw & 1u) != 0u) {
         return -1;
-    if ((raw & 0xff00u) == 0) {
+    }
+    if ((raw & 0xff00u) == 0u) {
         *addr = (uint16_t)(raw >> 1);
         return 0;
     }
-    if ((raw & 0x00f8u) != 0x00f0u)
+    if ((raw & 0x00f8u) != 0x00f0u) {
         return -1;
-    *addr = (uint16_t)((((unsigned)raw >> 1) & 3u) << 8 | (unsigned)raw >> 8);
+    }
+    *addr =
+        (uint16_t)(((((unsigned)raw >> 1) & 3u) << 8) | ((unsigned)raw >> 8));
     *flags |= VDM_I2C_MSG_TEN;
     return 0;
 }
@@ -161,11 +173,13 @@ static int parse(struct i2c_state *s, struct vdm_kit_req *kr,
     struct i2c_req *r = ireq(kr);
     struct vdm_chain *c = &kr->chain;
     uint8_t hdr[VDM_I2C_OUT_HDR_BYTES];
-    uint32_t flags, len, i;
+    uint32_t flags;
+    uint32_t len;
+    uint32_t i;
 
     *fail_next = 0;
-    if (c->read_len < VDM_I2C_OUT_HDR_BYTES ||
-        vdm_chain_copy_from(c, 0, hdr, sizeof(hdr)) != sizeof(hdr)) {
+    if ((c->read_len < HDR_BYTES) ||
+        (vdm_chain_copy_from(c, 0, hdr, sizeof(hdr)) != sizeof(hdr))) {
         warn(s, W_HDR, "i2c: request without an 8-byte out header");
         return -1;
     }
@@ -176,8 +190,8 @@ static int parse(struct i2c_state *s, struct vdm_kit_req *kr,
         return -1;
     }
     /* "A driver MUST set the reserved bits of flags to be zero." */
-    if ((flags & ~(uint32_t)(VDM_I2C_FLAGS_FAIL_NEXT | VDM_I2C_FLAGS_M_RD)) !=
-        0) {
+    if ((flags & ~((uint32_t)VDM_I2C_FLAGS_FAIL_NEXT |
+                   (uint32_t)VDM_I2C_FLAGS_M_RD)) != 0u) {
         warn(s, W_FLAGS, "i2c: reserved flag bits set");
         return -1;
     }
@@ -186,29 +200,34 @@ static int parse(struct i2c_state *s, struct vdm_kit_req *kr,
         warn(s, W_ADDR, "i2c: address is neither a 7-bit nor 10-bit one");
         return -1;
     }
-    r->rd = (flags & VDM_I2C_FLAGS_M_RD) != 0;
+    if ((flags & VDM_I2C_FLAGS_M_RD) != 0u) {
+        r->rd = 1u;
+    } else {
+        r->rd = 0u;
+    }
     /* M_RD: "the buffer is write-only for the device"; a write request's
      * buffer is read-only. Anything else in the other direction is a
      * driver error. */
-    if (r->rd ? c->read_len != VDM_I2C_OUT_HDR_BYTES : c->write_len != 1) {
+    if ((r->rd != 0u) ? (c->read_len != HDR_BYTES) : (c->write_len != 1u)) {
         warn(s, W_DIR, "i2c: buffer direction does not match M_RD");
         return -1;
     }
-    len = r->rd ? c->write_len - 1u : c->read_len - VDM_I2C_OUT_HDR_BYTES;
+    len = (r->rd != 0u) ? (c->write_len - 1u) : (c->read_len - HDR_BYTES);
     if (len > VDM_I2C_MSG_MAX) {
         warn(s, W_LEN, "i2c: buffer longer than the device takes");
         return -1;
     }
     m->len = len;
-    if (len == 0)
+    if (len == 0u) {
         return 0; /* zero-length request (SMBus Quick) */
-    if (r->rd) {
+    }
+    if (r->rd != 0u) {
         /* The writable spans less the status byte. */
         uint32_t last = c->nread + c->nwrite - 1u;
         m->flags |= VDM_I2C_MSG_RD;
         m->iov = &c->iov[c->nread];
         m->niov = c->nwrite;
-        if (c->iov[last].len == 1) {
+        if (c->iov[last].len == 1u) {
             m->niov--;
         } else {
             r->fix = c->iov[last];
@@ -217,12 +236,14 @@ static int parse(struct i2c_state *s, struct vdm_kit_req *kr,
         }
     } else {
         /* The readable spans after the header. */
-        uint32_t skip = VDM_I2C_OUT_HDR_BYTES;
-        for (i = 0; i < c->nread && skip >= c->iov[i].len; i++)
+        uint32_t skip = HDR_BYTES;
+        for (i = 0; (i < c->nread) && (skip >= c->iov[i].len); i++) {
             skip -= c->iov[i].len;
-        if (i == c->nread)
+        }
+        if (i == c->nread) {
             return -1; /* cannot happen: read_len > 8 */
-        if (skip != 0) {
+        }
+        if (skip != 0u) {
             r->fix = c->iov[i];
             r->fix_idx = i;
             c->iov[i].base = (uint8_t *)c->iov[i].base + skip;
@@ -242,8 +263,9 @@ static void submit(struct i2c_state *s)
     s->at_host = 1;
     s->token = vdm_kit_token(&s->kit, s->req[s->n - 1u]);
     rc = s->ops->transfer(s->host, s->msg, s->n, (void *)s->token);
-    if (rc < 0 && s->at_host)
+    if ((rc < 0) && (s->at_host != 0u)) {
         end_group(s, -1);
+    }
 }
 
 static int i2c_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
@@ -256,8 +278,9 @@ static int i2c_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
     int bad;
 
     (void)written;
-    if (s->at_host)
+    if (s->at_host != 0u) {
         return VDM_EAGAIN; /* in order: wait for the group at the host */
+    }
 
     r->status = NULL;
     r->fix_idx = NONE;
@@ -267,31 +290,36 @@ static int i2c_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
      * of the group ("Operation Status"). Its status byte is not among the
      * spans: no r->status. */
     r->trunc = kr->truncated;
-    if (r->trunc == 0u && c->nwrite != 0 && c->write_len != 0) {
+    if ((r->trunc == 0u) && (c->nwrite != 0u) && (c->write_len != 0u)) {
         const struct vdm_iov *last = &c->iov[c->nread + c->nwrite - 1u];
-        if (last->len != 0)
+        if (last->len != 0u) {
             r->status = (uint8_t *)last->base + last->len - 1u;
+        }
     }
+    __builtin_memset(&m, 0, sizeof(m)); /* parse() may stop before it */
     bad = parse(s, kr, &m, &fail_next);
 
-    if (s->poisoned) {
+    if (s->poisoned != 0u) {
         /* The rest of a group that already failed. */
-        s->poisoned = fail_next != 0;
-        end_req(s, kr, VDM_I2C_MSG_ERR, 0);
+        s->poisoned = (fail_next != 0u) ? 1u : 0u;
+        end_req(s, kr, MSG_ERR, 0);
         return VDM_KIT_PENDING;
     }
     s->req[s->n] = kr;
     s->msg[s->n] = m;
     s->n++;
-    if (bad < 0 || (fail_next && s->n == VDM_I2C_GROUP_MAX)) {
-        if (bad == 0)
+    if ((bad < 0) ||
+        ((fail_next != 0u) && (s->n == (uint32_t)VDM_I2C_GROUP_MAX))) {
+        if (bad == 0) {
             warn(s, W_GROUP, "i2c: group longer than the device takes");
-        s->poisoned = fail_next != 0;
+        }
+        s->poisoned = (fail_next != 0u) ? 1u : 0u;
         end_group(s, -1);
         return VDM_KIT_PENDING;
     }
-    if (!fail_next)
+    if (fail_next == 0u) {
         submit(s);
+    }
     return VDM_KIT_PENDING;
 }
 
@@ -310,7 +338,7 @@ static struct i2c_state *i2c_dev_state(struct vdm_dev *d)
 {
     struct i2c_state *s = (struct i2c_state *)vdm_dev_priv(d);
 
-    return s != NULL && s->magic == I2C_MAGIC ? s : NULL;
+    return ((s != NULL) && (s->magic == I2C_MAGIC)) ? s : NULL;
 }
 
 /* "A device MUST offer VIRTIO_I2C_F_ZERO_LENGTH_REQUEST and MUST reject any
@@ -319,9 +347,10 @@ static int i2c_features_ok(struct vdm_dev *d, uint64_t accepted)
 {
     struct i2c_state *s = i2c_dev_state(d);
 
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
-    if ((accepted & VDM_I2C_F_ZERO_LENGTH_REQUEST) == 0) {
+    }
+    if ((accepted & VDM_I2C_F_ZERO_LENGTH_REQUEST) == 0u) {
         warn(s, W_FEATURE, "i2c: driver refused ZERO_LENGTH_REQUEST");
         return VDM_EINVAL;
     }
@@ -333,8 +362,9 @@ static int i2c_features_ok(struct vdm_dev *d, uint64_t accepted)
 static void i2c_drop(struct i2c_state *s, uint16_t q)
 {
     vdm_kit_reset(&s->kit, q);
-    if (!s->at_host)
+    if (s->at_host == 0u) {
         end_group(s, -1); /* abandoned: frees the slots, touches nothing */
+    }
     s->poisoned = 0;
 }
 
@@ -342,8 +372,9 @@ static void i2c_reset(struct vdm_dev *d)
 {
     struct i2c_state *s = i2c_dev_state(d);
 
-    if (s == NULL)
+    if (s == NULL) {
         return;
+    }
     i2c_drop(s, UINT16_MAX);
     s->warned = 0;
 }
@@ -352,16 +383,18 @@ static void i2c_queue_reset(struct vdm_dev *d, uint16_t q)
 {
     struct i2c_state *s = i2c_dev_state(d);
 
-    if (s != NULL && q == VDM_I2C_QUEUE_REQUEST)
+    if ((s != NULL) && (q == (uint16_t)VDM_I2C_QUEUE_REQUEST)) {
         i2c_drop(s, q);
+    }
 }
 
 static void i2c_queue_notify(struct vdm_dev *d, uint16_t q)
 {
     struct i2c_state *s = i2c_dev_state(d);
 
-    if (s != NULL && q == VDM_I2C_QUEUE_REQUEST)
+    if ((s != NULL) && (q == (uint16_t)VDM_I2C_QUEUE_REQUEST)) {
         (void)vdm_kit_run(&s->kit, q);
+    }
 }
 
 static void i2c_driver_ok(struct vdm_dev *d)
@@ -395,22 +428,30 @@ int vdm_i2c_init(struct vdm_i2c *i2c, struct vdm_dev *dev,
     struct i2c_state *s;
     int rc;
 
-    if (i2c == NULL || dev == NULL || cfg == NULL || base == NULL)
+    if ((i2c == NULL) || (dev == NULL) || (cfg == NULL) || (base == NULL)) {
         return VDM_EINVAL;
-    if (!VDM_HAS(cfg, struct vdm_i2c_config, host))
+    }
+    if (!VDM_HAS(cfg, struct vdm_i2c_config, host)) {
         return VDM_ESIZE;
-    if (cfg->ops == NULL || cfg->reserved != 0)
+    }
+    if ((cfg->ops == NULL) || (cfg->reserved != 0u)) {
         return VDM_EINVAL;
-    if (!VDM_HAS(cfg->ops, struct vdm_i2c_ops, transfer))
+    }
+    if (!VDM_HAS(cfg->ops, struct vdm_i2c_ops, transfer)) {
         return VDM_ESIZE;
-    if (cfg->ops->transfer == NULL)
+    }
+    if (cfg->ops->transfer == NULL) {
         return VDM_EINVAL;
-    if (vdm_copy_sized(&dc, sizeof(dc), base, sizeof(uint32_t)) < 0)
+    }
+    if (vdm_copy_sized(&dc, sizeof(dc), base, sizeof(uint32_t)) < 0) {
         return VDM_ESIZE;
-    if (dc.num_queues == 0)
+    }
+    if (dc.num_queues == 0u) {
         dc.num_queues = VDM_I2C_NUM_QUEUES;
-    if (dc.num_queues != VDM_I2C_NUM_QUEUES)
+    }
+    if (dc.num_queues != (uint32_t)VDM_I2C_NUM_QUEUES) {
         return VDM_EINVAL;
+    }
 
     __builtin_memset(i2c, 0, sizeof(*i2c));
     s = (struct i2c_state *)(void *)i2c->opaque;
@@ -428,8 +469,9 @@ int vdm_i2c_init(struct vdm_i2c *i2c, struct vdm_dev *dev,
     kc.per_queue = I2C_SLOTS;
     kc.iov_per_req = VDM_I2C_IOV_MAX;
     rc = vdm_kit_init(&s->kit, dev, &kc);
-    if (rc < 0)
+    if (rc < 0) {
         return rc;
+    }
 
     dc.cls = &i2c_class;
     dc.priv = s;
@@ -439,8 +481,9 @@ int vdm_i2c_init(struct vdm_i2c *i2c, struct vdm_dev *dev,
                                    base->features, VDM_F_IN_ORDER);
     s->magic = I2C_MAGIC;
     rc = vdm_dev_init(dev, &dc);
-    if (rc < 0)
+    if (rc < 0) {
         s->magic = 0;
+    }
     return rc;
 }
 
@@ -449,28 +492,29 @@ int vdm_i2c_complete(struct vdm_i2c *i2c, void *token, int done)
     struct i2c_state *s = i2c_of(i2c);
     int live;
 
-    if (s == NULL || token == NULL || !s->at_host ||
-        (uintptr_t)token != s->token ||
-        vdm_kit_lookup(&s->kit, (uintptr_t)token) == NULL)
+    if ((s == NULL) || (token == NULL) || (s->at_host == 0u) ||
+        (vdmi_kit_token_of(token) != s->token) ||
+        (vdm_kit_lookup(&s->kit, vdmi_kit_token_of(token)) == NULL)) {
         return VDM_EINVAL;
+    }
     live = vdm_kit_req_live(s->req[s->n - 1u]);
     end_group(s, done);
     /* Requests that waited behind the group (a no-op from inside the
      * transfer hook: the running pass goes on by itself). */
     (void)vdm_kit_run(&s->kit, VDM_I2C_QUEUE_REQUEST);
-    return live ? 0 : VDM_ESTATE;
+    return (live != 0) ? 0 : VDM_ESTATE;
 }
 
 uint32_t vdm_i2c_in_flight(const struct vdm_i2c *i2c)
 {
     const struct i2c_state *s = ci2c_of(i2c);
 
-    return s != NULL && s->at_host ? 1u : 0u;
+    return ((s != NULL) && (s->at_host != 0u)) ? 1u : 0u;
 }
 
 struct vdm_dev *vdm_i2c_dev(const struct vdm_i2c *i2c)
 {
     const struct i2c_state *s = ci2c_of(i2c);
 
-    return s != NULL ? s->dev : NULL;
+    return (s != NULL) ? s->dev : NULL;
 }

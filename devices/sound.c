@@ -11,56 +11,63 @@
  * chains with more spans than a slot holds: controlq with BAD_MSG in the
  * first four writable bytes, txq/rxq with IO_ERR in the status at the end. */
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "sound_priv.h"
 
 #include "abi_internal.h"
+#include "kit_internal.h"
 #include "le.h"
 
-_Static_assert(sizeof(struct snd) <= VDM_SND_SIZE,
+_Static_assert(sizeof(struct snd) <= (size_t)VDM_SND_SIZE,
                "struct snd does not fit VDM_SND_SIZE");
-_Static_assert(alignof(struct snd) <= alignof(struct vdm_snd),
+_Static_assert((size_t)alignof(struct snd) <= (size_t)alignof(struct vdm_snd),
                "struct vdm_snd storage is under-aligned");
-_Static_assert(VDM_KIT_SLOT_BYTES(sizeof(struct snd_req)) <= VDM_SND_REQ_SIZE,
+_Static_assert(VDM_KIT_SLOT_BYTES(sizeof(struct snd_req)) <=
+                   (size_t)VDM_SND_REQ_SIZE,
                "struct snd_req does not fit VDM_SND_REQ_SIZE");
-_Static_assert(VDM_SND_REQ_SIZE % 8 == 0 &&
-                   alignof(struct vdm_snd_req) >= alignof(struct vdm_kit_req),
+_Static_assert(((VDM_SND_REQ_SIZE % 8) == 0) &&
+                   ((size_t)alignof(struct vdm_snd_req) >=
+                    (size_t)alignof(struct vdm_kit_req)),
                "struct vdm_snd_req storage is under-aligned");
-_Static_assert(VDM_SND_MAX_JACKS <= 32, "jack_connected is a 32-bit mask");
+_Static_assert(VDM_SND_MAX_JACKS <= 32u, "jack_connected is a 32-bit mask");
 
 static struct snd *snd_of(struct vdm_snd *x)
 {
     struct snd *s;
 
-    if (x == NULL)
+    if (x == NULL) {
         return NULL;
+    }
     s = (struct snd *)(void *)x->opaque;
-    return s->magic == SND_MAGIC ? s : NULL;
+    return (s->magic == SND_MAGIC) ? s : NULL;
 }
 
 static const struct snd *csnd_of(const struct vdm_snd *x)
 {
     const struct snd *s;
 
-    if (x == NULL)
+    if (x == NULL) {
         return NULL;
+    }
     s = (const struct snd *)(const void *)x->opaque;
-    return s->magic == SND_MAGIC ? s : NULL;
+    return (s->magic == SND_MAGIC) ? s : NULL;
 }
 
 static struct snd *snd_dev(struct vdm_dev *d)
 {
     struct snd *s = (struct snd *)vdm_dev_priv(d);
 
-    return s != NULL && s->magic == SND_MAGIC ? s : NULL;
+    return ((s != NULL) && (s->magic == SND_MAGIC)) ? s : NULL;
 }
 
 uint32_t snd_host_status(int rc)
 {
-    if (rc >= 0)
+    if (rc >= 0) {
         return VDM_SND_S_OK;
+    }
     return rc == VDM_ENOTSUP ? VDM_SND_S_NOT_SUPP : VDM_SND_S_IO_ERR;
 }
 
@@ -74,7 +81,7 @@ uint32_t vdm_snd_format_bytes(uint32_t fmt)
         0, 1, 1, 1, 1, 2, 2, 3, 3, 3, 3, 3, 3,
         4, 4, 4, 4, 4, 4, 4, 8, 1, 2, 4, 4};
 
-    return fmt < VDM_SND_PCM_FMT_COUNT ? phys[fmt] : 0;
+    return (fmt < VDM_SND_PCM_FMT_COUNT) ? phys[fmt] : 0u;
 }
 
 uint32_t vdm_snd_rate_hz(uint32_t rate)
@@ -83,7 +90,7 @@ uint32_t vdm_snd_rate_hz(uint32_t rate)
         5512,  8000,  11025, 16000,  22050,  32000,  44100, 48000,
         64000, 88200, 96000, 176400, 192000, 384000, 12000, 24000};
 
-    return rate < VDM_SND_PCM_RATE_COUNT ? hz[rate] : 0;
+    return (rate < VDM_SND_PCM_RATE_COUNT) ? hz[rate] : 0u;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -97,8 +104,9 @@ static int snd_event_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
     uint8_t wire[VDM_SND_EVENT_BYTES];
     const struct snd_event *e;
 
-    if (s->ev_count == 0)
+    if (s->ev_count == 0u) {
         return VDM_EAGAIN; /* the buffer waits for an event */
+    }
     *written = 0;
     if (kr->chain.write_len < VDM_SND_EVENT_BYTES) {
         /* "The driver MUST populate the event queue with empty buffers of
@@ -130,8 +138,9 @@ int snd_event_push(struct snd *s, uint32_t code, uint32_t data)
     s->ev[(s->ev_head + s->ev_count) % VDM_SND_EVENTS_MAX] =
         (struct snd_event){code, data};
     s->ev_count++;
-    if (vdm_dev_live(s->dev))
+    if (vdm_dev_live(s->dev) != 0) {
         (void)vdm_kit_run(&s->kit, VDM_SND_QUEUE_EVENT);
+    }
     return 0;
 }
 
@@ -141,7 +150,7 @@ int snd_event_push(struct snd *s, uint32_t code, uint32_t data)
 /* Put back the spans trimmed for the host. */
 static void io_unfix(struct snd_req *r)
 {
-    for (uint32_t i = 0; i < 2; i++) {
+    for (uint32_t i = 0; i < 2u; i++) {
         if (r->fix_idx[i] != SND_NONE) {
             r->kr->chain.iov[r->fix_idx[i]] = r->fix[i];
             r->fix_idx[i] = SND_NONE;
@@ -158,31 +167,35 @@ static uint32_t io_end(struct snd_req *r, uint32_t status, uint32_t latency,
     uint8_t wire[VDM_SND_PCM_STATUS_BYTES];
 
     io_unfix(r);
-    if (!vdm_kit_req_live(r->kr))
+    if (!vdm_kit_req_live(r->kr)) {
         return 0;
+    }
     vdm_put_le32(wire, status);
     vdm_put_le32(wire + 4, latency);
     (void)vdm_chain_copy_to(c, c->write_len - VDM_SND_PCM_STATUS_BYTES, wire,
                             sizeof(wire));
-    return (status == VDM_SND_S_OK ? rx_bytes : 0) + VDM_SND_PCM_STATUS_BYTES;
+    return ((status == VDM_SND_S_OK) ? rx_bytes : 0u) +
+           VDM_SND_PCM_STATUS_BYTES;
 }
 
 /* The spans holding the frames, for the host: tx skips the 4-byte header
  * in the readable part, rx leaves the 8-byte status out of the writable
  * part. Spans cut in the middle are trimmed in place and restored by
  * io_unfix(). Returns the first span and sets *n. */
-static const struct vdm_iov *io_window(struct snd_req *r, int tx, uint32_t *n)
+static const struct vdm_iov *io_window(struct snd_req *r, bool tx, uint32_t *n)
 {
     struct vdm_chain *c = &r->kr->chain;
     uint32_t i;
 
     if (tx) {
         uint32_t skip = VDM_SND_PCM_XFER_BYTES;
-        for (i = 0; i < c->nread && skip >= c->iov[i].len; i++)
+        for (i = 0; (i < c->nread) && (skip >= c->iov[i].len); i++) {
             skip -= c->iov[i].len;
-        if (i == c->nread)
+        }
+        if (i == c->nread) {
             return NULL;
-        if (skip != 0) {
+        }
+        if (skip != 0u) {
             r->fix[0] = c->iov[i];
             r->fix_idx[0] = i;
             c->iov[i].base = (uint8_t *)c->iov[i].base + skip;
@@ -193,19 +206,20 @@ static const struct vdm_iov *io_window(struct snd_req *r, int tx, uint32_t *n)
     }
     {
         uint32_t cut = VDM_SND_PCM_STATUS_BYTES;
-        uint32_t j = c->nread + c->nwrite - 1;
-        while (cut > 0 && cut >= c->iov[j].len && j > c->nread) {
+        uint32_t j = c->nread + c->nwrite - 1u;
+        while ((cut > 0u) && (cut >= c->iov[j].len) && (j > c->nread)) {
             cut -= c->iov[j].len;
             j--;
         }
-        if (cut >= c->iov[j].len)
+        if (cut >= c->iov[j].len) {
             return NULL; /* no data byte before the status */
-        if (cut != 0) {
+        }
+        if (cut != 0u) {
             r->fix[1] = c->iov[j];
             r->fix_idx[1] = j;
             c->iov[j].len -= cut;
         }
-        *n = j - c->nread + 1;
+        *n = j - c->nread + 1u;
         return &c->iov[c->nread];
     }
 }
@@ -225,15 +239,17 @@ static int snd_io_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
     struct snd *s = ctx;
     struct snd_req *r = snd_req_of(kr);
     const struct vdm_chain *c = &kr->chain;
-    int tx = kr->queue == VDM_SND_QUEUE_TX;
+    bool tx = (kr->queue == VDM_SND_QUEUE_TX);
     uint8_t hdr[VDM_SND_PCM_XFER_BYTES];
     const struct vdm_iov *iov;
     struct snd_stream *st;
-    uint32_t sid, n = 0;
+    uint32_t sid;
+    uint32_t n = 0;
     int rc;
 
     r->kr = kr;
-    r->fix_idx[0] = r->fix_idx[1] = SND_NONE;
+    r->fix_idx[0] = SND_NONE;
+    r->fix_idx[1] = SND_NONE;
     r->stream = SND_NONE;
     r->bytes = 0;
     *written = 0;
@@ -244,34 +260,41 @@ static int snd_io_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
                           "snd: I/O request without room for a status");
         return VDM_KIT_DONE;
     }
-    if (c->read_len < VDM_SND_PCM_XFER_BYTES ||
-        vdm_chain_copy_from(c, 0, hdr, sizeof(hdr)) != sizeof(hdr))
+    if ((c->read_len < VDM_SND_PCM_XFER_BYTES) ||
+        (vdm_chain_copy_from(c, 0, hdr, sizeof(hdr)) != sizeof(hdr))) {
         return io_refuse(s, r, written, "snd: I/O request header too short");
+    }
     sid = vdm_le32(hdr);
-    if (sid >= s->npcms)
+    if (sid >= s->npcms) {
         return io_refuse(s, r, written, "snd: I/O for an unknown stream");
-    if (s->pcms[sid].direction != (tx ? VDM_SND_D_OUTPUT : VDM_SND_D_INPUT))
+    }
+    if (s->pcms[sid].direction != (tx ? VDM_SND_D_OUTPUT : VDM_SND_D_INPUT)) {
         return io_refuse(s, r, written, "snd: I/O on the wrong queue");
+    }
     st = &s->st[sid];
-    if (st->state != VDM_SND_STATE_PREPARED &&
-        st->state != VDM_SND_STATE_RUNNING &&
-        st->state != VDM_SND_STATE_STOPPED)
+    if ((st->state != VDM_SND_STATE_PREPARED) &&
+        (st->state != VDM_SND_STATE_RUNNING) &&
+        (st->state != VDM_SND_STATE_STOPPED)) {
         return io_refuse(s, r, written, "snd: I/O for a stream not prepared");
+    }
     /* "The driver MUST NOT place device-writable buffers into the tx queue"
      * (beyond the status) nor device-readable ones into the rx queue
      * (beyond the header). */
-    if (tx ? c->write_len != VDM_SND_PCM_STATUS_BYTES
-           : c->read_len != VDM_SND_PCM_XFER_BYTES)
+    if (tx ? (c->write_len != VDM_SND_PCM_STATUS_BYTES)
+           : (c->read_len != VDM_SND_PCM_XFER_BYTES)) {
         return io_refuse(s, r, written, "snd: I/O buffer of the wrong kind");
-    r->bytes = tx ? c->read_len - VDM_SND_PCM_XFER_BYTES
-                  : c->write_len - VDM_SND_PCM_STATUS_BYTES;
-    if (r->bytes == 0 ||
-        (st->p.frame_bytes != 0 && r->bytes % st->p.frame_bytes != 0))
+    }
+    r->bytes = tx ? (c->read_len - VDM_SND_PCM_XFER_BYTES)
+                  : (c->write_len - VDM_SND_PCM_STATUS_BYTES);
+    if ((r->bytes == 0u) ||
+        ((st->p.frame_bytes != 0u) && ((r->bytes % st->p.frame_bytes) != 0u))) {
         return io_refuse(s, r, written,
                          "snd: I/O not a whole number of frames");
+    }
     iov = io_window(r, tx, &n);
-    if (iov == NULL)
+    if (iov == NULL) {
         return io_refuse(s, r, written, "snd: I/O spans do not add up");
+    }
     r->stream = sid;
     st->pending++; /* before the call: the host may complete inside it */
     rc = s->ops->io(s->host, sid, iov, n, r->bytes,
@@ -315,11 +338,12 @@ void snd_ctl_finish(struct snd *s, struct vdm_kit_req *kr, uint32_t status)
     uint8_t wire[VDM_SND_HDR_BYTES];
     uint32_t written = 0;
 
-    if (vdm_kit_req_live(kr)) {
+    if (vdm_kit_req_live(kr) != 0) {
         vdm_put_le32(wire, status);
         if (vdm_chain_copy_to(&kr->chain, 0, wire, sizeof(wire)) ==
-            sizeof(wire))
+            sizeof(wire)) {
             written = sizeof(wire);
+        }
     }
     (void)vdm_kit_finish(&s->kit, kr, written);
 }
@@ -329,8 +353,9 @@ void snd_ctl_finish(struct snd *s, struct vdm_kit_req *kr, uint32_t status)
 
 static void snd_run_all(struct snd *s)
 {
-    for (uint16_t q = 0; q < VDM_SND_NUM_QUEUES; q++)
+    for (uint16_t q = 0; q < VDM_SND_NUM_QUEUES; q++) {
         (void)vdm_kit_run(&s->kit, q);
+    }
 }
 
 /* A device reset: the requests at the host are abandoned (the kit drops
@@ -340,23 +365,28 @@ static void snd_reset(struct vdm_dev *d)
 {
     struct snd *s = snd_dev(d);
 
-    if (s == NULL)
+    if (s == NULL) {
         return;
+    }
     vdm_kit_reset(&s->kit, UINT16_MAX);
     for (uint32_t i = 0; i < s->npcms; i++) {
         struct snd_stream *st = &s->st[i];
         uint8_t was = st->state;
 
         __builtin_memset(st, 0, sizeof(*st));
-        if (was == VDM_SND_STATE_RUNNING &&
-            VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, stop))
+        if ((was == VDM_SND_STATE_RUNNING) &&
+            VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, stop)) {
             (void)s->ops->stop(s->host, i);
-        if ((was == VDM_SND_STATE_PREPARED || was == VDM_SND_STATE_RUNNING ||
-             was == VDM_SND_STATE_STOPPED || was == VDM_SND_STATE_RELEASING) &&
-            VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, release))
+        }
+        if (((was == VDM_SND_STATE_PREPARED) ||
+             (was == VDM_SND_STATE_RUNNING) || (was == VDM_SND_STATE_STOPPED) ||
+             (was == VDM_SND_STATE_RELEASING)) &&
+            VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, release)) {
             (void)s->ops->release(s->host, i);
+        }
     }
-    s->ev_head = s->ev_count = 0;
+    s->ev_head = 0;
+    s->ev_count = 0;
     s->warned = 0;
 }
 
@@ -364,28 +394,35 @@ static void snd_queue_reset(struct vdm_dev *d, uint16_t q)
 {
     struct snd *s = snd_dev(d);
 
-    if (s == NULL)
+    if (s == NULL) {
         return;
+    }
     vdm_kit_reset(&s->kit, q);
     /* The abandoned I/O no longer counts against its stream; a RELEASE
      * waiting for it is answered now. */
-    if (q == VDM_SND_QUEUE_TX || q == VDM_SND_QUEUE_RX) {
+    if ((q == VDM_SND_QUEUE_TX) || (q == VDM_SND_QUEUE_RX)) {
         for (uint32_t i = 0; i < s->npcms; i++) {
             struct snd_stream *st = &s->st[i];
-            if (s->pcms[i].direction !=
-                (q == VDM_SND_QUEUE_TX ? VDM_SND_D_OUTPUT : VDM_SND_D_INPUT))
+            if (s->pcms[i].direction != ((q == VDM_SND_QUEUE_TX)
+                                             ? VDM_SND_D_OUTPUT
+                                             : VDM_SND_D_INPUT)) {
                 continue;
+            }
             st->pending = 0;
             if (st->state == VDM_SND_STATE_RELEASING) {
                 st->state = VDM_SND_STATE_RELEASED;
-                if (st->release_req != NULL)
+                if (st->release_req != NULL) {
                     snd_ctl_finish(s, st->release_req, VDM_SND_S_OK);
+                }
                 st->release_req = NULL;
             }
         }
     } else if (q == VDM_SND_QUEUE_CONTROL) {
-        for (uint32_t i = 0; i < s->npcms; i++)
+        for (uint32_t i = 0; i < s->npcms; i++) {
             s->st[i].release_req = NULL;
+        }
+    } else {
+        /* eventq: its buffers hold nothing of a stream */
     }
 }
 
@@ -393,16 +430,18 @@ static void snd_queue_notify(struct vdm_dev *d, uint16_t q)
 {
     struct snd *s = snd_dev(d);
 
-    if (s != NULL && q < VDM_SND_NUM_QUEUES)
+    if ((s != NULL) && (q < VDM_SND_NUM_QUEUES)) {
         (void)vdm_kit_run(&s->kit, q);
+    }
 }
 
 static void snd_driver_ok(struct vdm_dev *d)
 {
     struct snd *s = snd_dev(d);
 
-    if (s != NULL)
+    if (s != NULL) {
         snd_run_all(s); /* buffers posted before DRIVER_OK, waiting events */
+    }
 }
 
 /* "Device Configuration Layout": struct virtio_snd_config. */
@@ -416,7 +455,7 @@ static void snd_config_read(struct vdm_dev *d, uint32_t off, void *buf,
         __builtin_memset(buf, 0, len);
         return;
     }
-    vdm_put_le32(cfg + 0, s->njacks);
+    vdm_put_le32(cfg, s->njacks);
     vdm_put_le32(cfg + 4, s->npcms);
     vdm_put_le32(cfg + 8, s->nchmaps);
     vdm_put_le32(cfg + 12, s->nctls);
@@ -460,11 +499,13 @@ static int str_ok(const char *p, uint32_t cap)
 {
     uint32_t n = 0;
 
-    if (p == NULL)
+    if (p == NULL) {
         return 0;
-    while (n < cap && p[n] != '\0')
+    }
+    while ((n < cap) && (p[n] != '\0')) {
         n++;
-    return n > 0 && n < cap;
+    }
+    return (n > 0u) && (n < cap);
 }
 
 static uint32_t ctl_count_max(uint32_t type)
@@ -481,30 +522,38 @@ static int check_ctl(const struct vdm_snd_ctl *c)
 {
     uint32_t role = c->role >> 1;
 
-    if (c->role != 0 &&
-        (role < VDM_SND_CTL_ROLE_VOLUME || role > VDM_SND_CTL_ROLE_GAIN))
+    if ((c->role != 0u) &&
+        ((role < VDM_SND_CTL_ROLE_VOLUME) || (role > VDM_SND_CTL_ROLE_GAIN))) {
         return 0;
-    if (c->type > VDM_SND_CTL_TYPE_IEC958 || (c->access & ~0x7fu) != 0 ||
-        c->count == 0 || c->count > ctl_count_max(c->type) ||
-        !str_ok(c->name, VDM_SND_CTL_NAME_BYTES))
-        return 0;
-    if (c->type == VDM_SND_CTL_TYPE_INTEGER &&
-        (c->min < INT32_MIN || c->max > INT32_MAX || c->min > c->max ||
-         c->step < 0 || c->step > INT32_MAX))
-        return 0;
-    if (c->type == VDM_SND_CTL_TYPE_INTEGER64 &&
-        (c->min > c->max || c->step < 0))
-        return 0;
-    if (c->type == VDM_SND_CTL_TYPE_ENUMERATED) {
-        if (c->nitems == 0 || c->items == NULL)
-            return 0;
-        for (uint32_t i = 0; i < c->nitems; i++)
-            if (!str_ok(c->items[i], VDM_SND_CTL_ITEM_BYTES))
-                return 0;
     }
-    if ((c->access & VDM_SND_CTL_ACCESS_TLV_READ) != 0 &&
-        (c->tlv == NULL || c->tlv_words < 2))
+    if ((c->type > VDM_SND_CTL_TYPE_IEC958) || ((c->access & ~0x7fu) != 0u) ||
+        (c->count == 0u) || (c->count > ctl_count_max(c->type)) ||
+        !str_ok(c->name, VDM_SND_CTL_NAME_BYTES)) {
         return 0;
+    }
+    if ((c->type == VDM_SND_CTL_TYPE_INTEGER) &&
+        ((c->min < INT32_MIN) || (c->max > INT32_MAX) || (c->min > c->max) ||
+         (c->step < 0) || (c->step > INT32_MAX))) {
+        return 0;
+    }
+    if ((c->type == VDM_SND_CTL_TYPE_INTEGER64) &&
+        ((c->min > c->max) || (c->step < 0))) {
+        return 0;
+    }
+    if (c->type == VDM_SND_CTL_TYPE_ENUMERATED) {
+        if ((c->nitems == 0u) || (c->items == NULL)) {
+            return 0;
+        }
+        for (uint32_t i = 0; i < c->nitems; i++) {
+            if (!str_ok(c->items[i], VDM_SND_CTL_ITEM_BYTES)) {
+                return 0;
+            }
+        }
+    }
+    if (((c->access & VDM_SND_CTL_ACCESS_TLV_READ) != 0u) &&
+        ((c->tlv == NULL) || (c->tlv_words < 2u))) {
+        return 0;
+    }
     return 1;
 }
 
@@ -513,51 +562,65 @@ static int check_tables(const struct vdm_snd_config *cfg)
     const struct vdm_snd_ops *ops = cfg->ops;
     uint32_t access = 0;
 
-    if (cfg->njacks > VDM_SND_MAX_JACKS || cfg->npcms > VDM_SND_MAX_STREAMS ||
-        (cfg->njacks != 0 && cfg->jacks == NULL) ||
-        (cfg->npcms != 0 && cfg->pcms == NULL) ||
-        (cfg->nchmaps != 0 && cfg->chmaps == NULL) ||
-        (cfg->nctls != 0 && cfg->ctls == NULL) || cfg->nchmaps > 0xffffu ||
-        cfg->nctls > 0xffffu)
+    if ((cfg->njacks > VDM_SND_MAX_JACKS) ||
+        (cfg->npcms > VDM_SND_MAX_STREAMS) ||
+        ((cfg->njacks != 0u) && (cfg->jacks == NULL)) ||
+        ((cfg->npcms != 0u) && (cfg->pcms == NULL)) ||
+        ((cfg->nchmaps != 0u) && (cfg->chmaps == NULL)) ||
+        ((cfg->nctls != 0u) && (cfg->ctls == NULL)) ||
+        (cfg->nchmaps > 0xffffu) || (cfg->nctls > 0xffffu)) {
         return VDM_EINVAL;
+    }
     for (uint32_t i = 0; i < cfg->njacks; i++) {
         const struct vdm_snd_jack *j = &cfg->jacks[i];
-        if ((j->features & ~VDM_SND_JACK_F_REMAP) != 0 || j->connected > 1 ||
-            j->reserved != 0)
+        if (((j->features & ~VDM_SND_JACK_F_REMAP) != 0u) ||
+            (j->connected > 1u) || (j->reserved != 0u)) {
             return VDM_EINVAL;
+        }
     }
     for (uint32_t i = 0; i < cfg->npcms; i++) {
         const struct vdm_snd_pcm *p = &cfg->pcms[i];
-        if ((p->features & ~(uint32_t)PCM_F_ALLOWED) != 0 || p->formats == 0 ||
-            (p->formats >> VDM_SND_PCM_FMT_COUNT) != 0 || p->rates == 0 ||
-            (p->rates >> VDM_SND_PCM_RATE_COUNT) != 0 ||
-            p->direction > VDM_SND_D_INPUT || p->channels_min == 0 ||
-            p->channels_max < p->channels_min)
+        if (((p->features & ~PCM_F_ALLOWED) != 0u) || (p->formats == 0u) ||
+            ((p->formats >> VDM_SND_PCM_FMT_COUNT) != 0u) || (p->rates == 0u) ||
+            ((p->rates >> VDM_SND_PCM_RATE_COUNT) != 0u) ||
+            (p->direction > VDM_SND_D_INPUT) || (p->channels_min == 0u) ||
+            (p->channels_max < p->channels_min)) {
             return VDM_EINVAL;
-        for (uint32_t k = 0; k < sizeof(p->reserved); k++)
-            if (p->reserved[k] != 0)
+        }
+        for (uint32_t k = 0; k < sizeof(p->reserved); k++) {
+            if (p->reserved[k] != 0u) {
                 return VDM_EINVAL;
+            }
+        }
     }
     for (uint32_t i = 0; i < cfg->nchmaps; i++) {
         const struct vdm_snd_chmap *m = &cfg->chmaps[i];
-        if (m->direction > VDM_SND_D_INPUT || m->channels == 0 ||
-            m->channels > VDM_SND_CHMAP_MAX)
+        if ((m->direction > VDM_SND_D_INPUT) || (m->channels == 0u) ||
+            (m->channels > VDM_SND_CHMAP_MAX)) {
             return VDM_EINVAL;
-        for (uint32_t k = 0; k < m->channels; k++)
-            if (m->positions[k] > VDM_SND_CHMAP_BRC)
+        }
+        for (uint32_t k = 0; k < m->channels; k++) {
+            if (m->positions[k] > VDM_SND_CHMAP_BRC) {
                 return VDM_EINVAL;
+            }
+        }
     }
     for (uint32_t i = 0; i < cfg->nctls; i++) {
-        if (!check_ctl(&cfg->ctls[i]))
+        if (!check_ctl(&cfg->ctls[i])) {
             return VDM_EINVAL;
+        }
         access |= cfg->ctls[i].access;
     }
-    if (ops->io == NULL)
+    if (ops->io == NULL) {
         return VDM_EINVAL;
-    if ((access & VDM_SND_CTL_ACCESS_READ) != 0 && ops->ctl_read == NULL)
+    }
+    if (((access & VDM_SND_CTL_ACCESS_READ) != 0u) && (ops->ctl_read == NULL)) {
         return VDM_EINVAL;
-    if ((access & VDM_SND_CTL_ACCESS_WRITE) != 0 && ops->ctl_write == NULL)
+    }
+    if (((access & VDM_SND_CTL_ACCESS_WRITE) != 0u) &&
+        (ops->ctl_write == NULL)) {
         return VDM_EINVAL;
+    }
     return 0;
 }
 
@@ -571,24 +634,30 @@ int vdm_snd_init(struct vdm_snd *snd, struct vdm_dev *dev,
     struct vdm_kit_config kc = VDM_INIT(struct vdm_kit_config);
     struct vdm_dev_config dc;
     struct snd *s;
+    uint64_t type_bits = 0;
     int rc;
 
-    if (snd == NULL || dev == NULL || cfg == NULL || base == NULL)
+    if ((snd == NULL) || (dev == NULL) || (cfg == NULL) || (base == NULL)) {
         return VDM_EINVAL;
+    }
     if (!VDM_HAS(cfg, struct vdm_snd_config, iovs) ||
         base->size < sizeof(struct vdm_dev_config))
         return VDM_ESIZE;
-    if (cfg->ops == NULL)
+    if (cfg->ops == NULL) {
         return VDM_EINVAL;
+    }
     if (!VDM_HAS(cfg->ops, struct vdm_snd_ops, jack_remap))
         return VDM_ESIZE;
-    if (cfg->reqs == NULL || cfg->iovs == NULL || cfg->iov_per_req < 3 ||
-        base->queue_size_max == 0 || base->queue_size_max > VDM_VQ_MAX_NUM ||
-        (base->num_queues != 0 && base->num_queues < VDM_SND_NUM_QUEUES))
+    if ((cfg->reqs == NULL) || (cfg->iovs == NULL) || (cfg->iov_per_req < 3u) ||
+        (base->queue_size_max == 0u) ||
+        (base->queue_size_max > VDM_VQ_MAX_NUM) ||
+        ((base->num_queues != 0u) && (base->num_queues < VDM_SND_NUM_QUEUES))) {
         return VDM_EINVAL;
+    }
     rc = check_tables(cfg);
-    if (rc < 0)
+    if (rc < 0) {
         return rc;
+    }
 
     __builtin_memset(snd, 0, sizeof(*snd));
     s = (struct snd *)(void *)snd->opaque;
@@ -603,9 +672,11 @@ int vdm_snd_init(struct vdm_snd *snd, struct vdm_dev *dev,
     s->npcms = cfg->npcms;
     s->nchmaps = cfg->nchmaps;
     s->nctls = cfg->nctls;
-    for (uint32_t i = 0; i < cfg->njacks; i++)
-        if (cfg->jacks[i].connected != 0)
+    for (uint32_t i = 0; i < cfg->njacks; i++) {
+        if (cfg->jacks[i].connected != 0u) {
             s->jack_connected |= 1u << i;
+        }
+    }
 
     kc.num_queues = VDM_SND_NUM_QUEUES;
     kc.nqdesc = VDM_SND_NUM_QUEUES;
@@ -617,15 +688,18 @@ int vdm_snd_init(struct vdm_snd *snd, struct vdm_dev *dev,
     kc.per_queue = base->queue_size_max;
     kc.iov_per_req = cfg->iov_per_req;
     rc = vdm_kit_init(&s->kit, dev, &kc);
-    if (rc < 0)
+    if (rc < 0) {
         return rc;
+    }
 
     (void)vdm_copy_sized(&dc, sizeof(dc), base, sizeof(dc));
     dc.num_queues = VDM_SND_NUM_QUEUES;
     /* The kit's policy; control requests (RELEASE) and streams complete out
      * of order, so no IN_ORDER. */
-    dc.features = vdm_kit_features(cfg->nctls != 0 ? VDM_SND_F_CTLS : 0,
-                                   base->features, VDM_F_IN_ORDER);
+    if (cfg->nctls != 0u) {
+        type_bits = VDM_SND_F_CTLS;
+    }
+    dc.features = vdm_kit_features(type_bits, base->features, VDM_F_IN_ORDER);
     dc.cls = &snd_class;
     dc.priv = s;
     s->magic = SND_MAGIC;
@@ -646,35 +720,44 @@ int vdm_snd_complete(struct vdm_snd *snd, void *token, int status,
     struct snd_stream *st = NULL;
     uint32_t written;
 
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
-    kr = vdm_kit_lookup(&s->kit, (uintptr_t)token);
-    if (kr == NULL ||
-        (kr->queue != VDM_SND_QUEUE_TX && kr->queue != VDM_SND_QUEUE_RX)) {
+    }
+    kr = vdm_kit_lookup(&s->kit, vdmi_kit_token_of(token));
+    if ((kr == NULL) ||
+        ((kr->queue != VDM_SND_QUEUE_TX) && (kr->queue != VDM_SND_QUEUE_RX))) {
         vdm_dev_log(s->dev, VDM_LOG_WARN,
                     "snd: completion of an unknown token");
         return VDM_EINVAL;
     }
     r = snd_req_of(kr);
-    if (vdm_kit_req_live(kr) && r->stream < s->npcms)
+    if ((vdm_kit_req_live(kr) != 0) && (r->stream < s->npcms)) {
         st = &s->st[r->stream];
-    if (kr->queue == VDM_SND_QUEUE_TX)
+    }
+    if (kr->queue == VDM_SND_QUEUE_TX) {
         rx_bytes = 0; /* the status only */
-    else if (rx_bytes > r->bytes)
+    } else if (rx_bytes > r->bytes) {
         rx_bytes = r->bytes; /* never more than the buffer holds */
-    written = io_end(r, status >= 0 ? VDM_SND_S_OK : VDM_SND_S_IO_ERR,
+    } else {
+        /* rx within the buffer: as the host reported */
+    }
+    written = io_end(r, (status >= 0) ? VDM_SND_S_OK : VDM_SND_S_IO_ERR,
                      latency_bytes, rx_bytes);
-    if (vdm_kit_finish(&s->kit, kr, written) == VDM_ESTATE)
+    if (vdm_kit_finish(&s->kit, kr, written) == VDM_ESTATE) {
         return VDM_ESTATE;
-    if (st != NULL && st->pending > 0 && --st->pending == 0 &&
-        st->state == VDM_SND_STATE_RELEASING) {
-        /* "The device MUST NOT complete the control request while there are
-         * pending I/O messages for the specified stream ID." */
-        struct vdm_kit_req *rel = st->release_req;
-        st->state = VDM_SND_STATE_RELEASED;
-        st->release_req = NULL;
-        if (rel != NULL)
-            snd_ctl_finish(s, rel, VDM_SND_S_OK);
+    }
+    if ((st != NULL) && (st->pending > 0u)) {
+        st->pending--;
+        if ((st->pending == 0u) && (st->state == VDM_SND_STATE_RELEASING)) {
+            /* "The device MUST NOT complete the control request while there
+             * are pending I/O messages for the specified stream ID." */
+            struct vdm_kit_req *rel = st->release_req;
+            st->state = VDM_SND_STATE_RELEASED;
+            st->release_req = NULL;
+            if (rel != NULL) {
+                snd_ctl_finish(s, rel, VDM_SND_S_OK);
+            }
+        }
     }
     return 0;
 }
@@ -684,17 +767,20 @@ int vdm_snd_jack_set(struct vdm_snd *snd, uint32_t jack, uint32_t connected)
     struct snd *s = snd_of(snd);
     uint32_t bit;
 
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
-    if (jack >= s->njacks)
+    }
+    if (jack >= s->njacks) {
         return VDM_ERANGE;
+    }
     bit = 1u << jack;
-    if (((s->jack_connected & bit) != 0) == (connected != 0))
+    if (((s->jack_connected & bit) != 0u) == (connected != 0u)) {
         return 0;
+    }
     s->jack_connected ^= bit;
     return snd_event_push(s,
-                          connected != 0 ? VDM_SND_EVT_JACK_CONNECTED
-                                         : VDM_SND_EVT_JACK_DISCONNECTED,
+                          (connected != 0u) ? VDM_SND_EVT_JACK_CONNECTED
+                                            : VDM_SND_EVT_JACK_DISCONNECTED,
                           jack);
 }
 
@@ -703,20 +789,25 @@ int vdm_snd_pcm_event(struct vdm_snd *snd, uint32_t stream, uint32_t code)
     struct snd *s = snd_of(snd);
     uint32_t need;
 
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
-    if (stream >= s->npcms)
+    }
+    if (stream >= s->npcms) {
         return VDM_ERANGE;
-    if (code == VDM_SND_EVT_PCM_XRUN)
+    }
+    if (code == VDM_SND_EVT_PCM_XRUN) {
         need = VDM_SND_PCM_F_EVT_XRUNS;
-    else if (code == VDM_SND_EVT_PCM_PERIOD_ELAPSED)
+    } else if (code == VDM_SND_EVT_PCM_PERIOD_ELAPSED) {
         need = VDM_SND_PCM_F_EVT_SHMEM_PERIODS;
-    else
+    } else {
         return VDM_EINVAL;
+    }
     /* "To enable notifications, the driver must negotiate these features
      * using the set stream parameters request." */
-    if (!s->st[stream].have_params || (s->st[stream].p.features & need) == 0)
+    if ((s->st[stream].have_params == 0u) ||
+        ((s->st[stream].p.features & need) == 0u)) {
         return 1;
+    }
     return snd_event_push(s, code, stream);
 }
 
@@ -724,15 +815,19 @@ int vdm_snd_ctl_notify(struct vdm_snd *snd, uint32_t id, uint32_t mask)
 {
     struct snd *s = snd_of(snd);
 
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
-    if (id >= s->nctls)
+    }
+    if (id >= s->nctls) {
         return VDM_ERANGE;
+    }
     /* "The device MUST NOT set undefined mask values." */
-    if (mask == 0 || (mask & ~7u) != 0)
+    if ((mask == 0u) || ((mask & ~7u) != 0u)) {
         return VDM_EINVAL;
-    if ((vdm_dev_features(s->dev) & VDM_SND_F_CTLS) == 0)
+    }
+    if ((vdm_dev_features(s->dev) & VDM_SND_F_CTLS) == 0u) {
         return 1;
+    }
     /* struct virtio_snd_ctl_event: le16 control_id, le16 mask. */
     return snd_event_push(s, VDM_SND_EVT_CTL_NOTIFY, id | (mask << 16));
 }
@@ -741,10 +836,12 @@ int vdm_snd_process(struct vdm_snd *snd, uint16_t q)
 {
     struct snd *s = snd_of(snd);
 
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
-    if (q >= VDM_SND_NUM_QUEUES)
+    }
+    if (q >= VDM_SND_NUM_QUEUES) {
         return VDM_ERANGE;
+    }
     (void)vdm_kit_run(&s->kit, q);
     return 0;
 }
@@ -753,21 +850,21 @@ uint32_t vdm_snd_pending(const struct vdm_snd *snd, uint32_t stream)
 {
     const struct snd *s = csnd_of(snd);
 
-    return s != NULL && stream < s->npcms ? s->st[stream].pending : 0;
+    return ((s != NULL) && (stream < s->npcms)) ? s->st[stream].pending : 0u;
 }
 
 uint32_t vdm_snd_in_flight(const struct vdm_snd *snd)
 {
     const struct snd *s = csnd_of(snd);
 
-    return s != NULL ? vdm_kit_in_flight(&s->kit) : 0;
+    return (s != NULL) ? vdm_kit_in_flight(&s->kit) : 0u;
 }
 
 uint32_t vdm_snd_events_dropped(const struct vdm_snd *snd)
 {
     const struct snd *s = csnd_of(snd);
 
-    return s != NULL ? s->ev_dropped : 0;
+    return (s != NULL) ? s->ev_dropped : 0u;
 }
 
 int vdm_snd_stream_state(const struct vdm_snd *snd, uint32_t stream,
@@ -775,14 +872,17 @@ int vdm_snd_stream_state(const struct vdm_snd *snd, uint32_t stream,
 {
     const struct snd *s = csnd_of(snd);
 
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
-    if (stream >= s->npcms)
+    }
+    if (stream >= s->npcms) {
         return VDM_ERANGE;
+    }
     if (p != NULL) {
         uint32_t size = p->size;
-        if (size > sizeof(*p))
+        if (size > sizeof(*p)) {
             size = sizeof(*p);
+        }
         __builtin_memcpy(p, &s->st[stream].p, size);
         p->size = size;
     }
@@ -793,5 +893,5 @@ struct vdm_dev *vdm_snd_dev(const struct vdm_snd *snd)
 {
     const struct snd *s = csnd_of(snd);
 
-    return s != NULL ? s->dev : NULL;
+    return (s != NULL) ? s->dev : NULL;
 }

@@ -20,9 +20,8 @@
 /* Largest request read: a CTL_WRITE (header and a whole value). */
 #define CTL_REQ_MAX (VDM_SND_CTL_HDR_BYTES + VDM_SND_CTL_VALUE_BYTES)
 
-_Static_assert(VDM_SND_CTL_HDR_BYTES + VDM_SND_CTL_TLV_HDR_BYTES +
-                       VDM_SND_TLV_MAX_BYTES <=
-                   CTL_REQ_MAX,
+_Static_assert((VDM_SND_CTL_HDR_BYTES + VDM_SND_CTL_TLV_HDR_BYTES +
+                VDM_SND_TLV_MAX_BYTES) <= CTL_REQ_MAX,
                "a TLV write must fit the request buffer");
 
 /* One request being answered. */
@@ -40,11 +39,13 @@ static int put(struct ctl *x, uint32_t off, const void *src, uint32_t len)
 {
     uint64_t at = (uint64_t)VDM_SND_HDR_BYTES + off;
 
-    if (at + len > x->c->write_len ||
-        vdm_chain_copy_to(x->c, (size_t)at, src, len) != len)
+    if (((at + len) > x->c->write_len) ||
+        (vdm_chain_copy_to(x->c, (size_t)at, src, len) != len)) {
         return 0;
-    if (off + len > x->payload)
+    }
+    if ((off + len) > x->payload) {
         x->payload = off + len;
+    }
     return 1;
 }
 
@@ -53,10 +54,11 @@ static int put_zero(struct ctl *x, uint32_t off, uint32_t len)
 {
     static const uint8_t zero[32];
 
-    while (len > 0) {
+    while (len > 0u) {
         uint32_t k = len < sizeof(zero) ? len : (uint32_t)sizeof(zero);
-        if (!put(x, off, zero, k))
+        if (!put(x, off, zero, k)) {
             return 0;
+        }
         off += k;
         len -= k;
     }
@@ -80,7 +82,7 @@ static void info_jack(const struct snd *s, uint32_t id, uint8_t *b)
 {
     const struct vdm_snd_jack *j = &s->jacks[id];
 
-    vdm_put_le32(b + 0, j->hda_fn_nid);
+    vdm_put_le32(b, j->hda_fn_nid);
     vdm_put_le32(b + 4, j->features);
     vdm_put_le32(b + 8, j->hda_reg_defconf);
     vdm_put_le32(b + 12, j->hda_reg_caps);
@@ -91,7 +93,7 @@ static void info_pcm(const struct snd *s, uint32_t id, uint8_t *b)
 {
     const struct vdm_snd_pcm *p = &s->pcms[id];
 
-    vdm_put_le32(b + 0, p->hda_fn_nid);
+    vdm_put_le32(b, p->hda_fn_nid);
     vdm_put_le32(b + 4, p->features);
     vdm_put_le64(b + 8, p->formats);
     vdm_put_le64(b + 16, p->rates);
@@ -104,7 +106,7 @@ static void info_chmap(const struct snd *s, uint32_t id, uint8_t *b)
 {
     const struct vdm_snd_chmap *m = &s->chmaps[id];
 
-    vdm_put_le32(b + 0, m->hda_fn_nid);
+    vdm_put_le32(b, m->hda_fn_nid);
     b[4] = m->direction;
     b[5] = m->channels;
     __builtin_memcpy(b + 6, m->positions, m->channels);
@@ -115,14 +117,15 @@ static void info_ctl(const struct snd *s, uint32_t id, uint8_t *b)
     const struct vdm_snd_ctl *c = &s->ctls[id];
     uint32_t k;
 
-    vdm_put_le32(b + 0, c->hda_fn_nid);
+    vdm_put_le32(b, c->hda_fn_nid);
     vdm_put_le32(b + 4, c->role);
     vdm_put_le32(b + 8, c->type);
     vdm_put_le32(b + 12, c->access);
     vdm_put_le32(b + 16, c->count);
     vdm_put_le32(b + 20, c->index);
-    for (k = 0; k + 1 < VDM_SND_CTL_NAME_BYTES && c->name[k] != '\0'; k++)
-        b[24 + k] = (uint8_t)c->name[k];
+    for (k = 0; ((k + 1u) < VDM_SND_CTL_NAME_BYTES) && (c->name[k] != '\0');
+         k++)
+        b[24u + k] = (uint8_t)c->name[k];
     /* name is NUL-terminated (zeroed buffer); 4 padding bytes; value. */
     switch (c->type) {
     case VDM_SND_CTL_TYPE_INTEGER:
@@ -148,45 +151,62 @@ static uint32_t info_req(struct ctl *x, uint32_t code)
 {
     struct snd *s = x->s;
     void (*fill)(const struct snd *, uint32_t, uint8_t *);
-    uint32_t total, isz, start, count, size;
+    uint32_t total;
+    uint32_t isz;
+    uint32_t start;
+    uint32_t count;
+    uint32_t size;
 
     switch (code) {
     case VDM_SND_R_JACK_INFO:
-        fill = info_jack, total = s->njacks, isz = VDM_SND_JACK_INFO_BYTES;
+        fill = info_jack;
+        total = s->njacks;
+        isz = VDM_SND_JACK_INFO_BYTES;
         break;
     case VDM_SND_R_PCM_INFO:
-        fill = info_pcm, total = s->npcms, isz = VDM_SND_PCM_INFO_BYTES;
+        fill = info_pcm;
+        total = s->npcms;
+        isz = VDM_SND_PCM_INFO_BYTES;
         break;
     case VDM_SND_R_CHMAP_INFO:
-        fill = info_chmap, total = s->nchmaps, isz = VDM_SND_CHMAP_INFO_BYTES;
+        fill = info_chmap;
+        total = s->nchmaps;
+        isz = VDM_SND_CHMAP_INFO_BYTES;
         break;
     default:
-        fill = info_ctl, total = s->nctls, isz = VDM_SND_CTL_INFO_BYTES;
+        fill = info_ctl;
+        total = s->nctls;
+        isz = VDM_SND_CTL_INFO_BYTES;
         break;
     }
-    if (x->n < VDM_SND_QUERY_INFO_BYTES)
+    if (x->n < VDM_SND_QUERY_INFO_BYTES) {
         return bad(x, "snd: query_info too short");
+    }
     start = vdm_le32(x->req + 4);
     count = vdm_le32(x->req + 8);
     size = vdm_le32(x->req + 12);
     /* "The driver MUST NOT set start_id and count such that start_id +
      * count is greater than the total number of particular items";
      * overflow-safe. */
-    if (start > total || count > total - start)
+    if ((start > total) || (count > (total - start))) {
         return bad(x, "snd: query_info range beyond the items");
+    }
     /* "The driver MUST provide a buffer of sizeof(struct virtio_snd_hdr) +
      * count * size bytes for the response." */
-    if (size == 0 ||
-        (uint64_t)count * size > (uint64_t)x->c->write_len - VDM_SND_HDR_BYTES)
+    if ((size == 0u) || (((uint64_t)count * size) >
+                         ((uint64_t)x->c->write_len - VDM_SND_HDR_BYTES))) {
         return bad(x, "snd: query_info response buffer too small");
+    }
     for (uint32_t i = 0; i < count; i++) {
         uint8_t item[INFO_MAX];
-        uint32_t k = size < isz ? size : isz; /* an older, shorter layout */
+        uint32_t k = (size < isz) ? size : isz; /* an older, shorter layout */
 
         __builtin_memset(item, 0, sizeof(item));
         fill(s, start + i, item);
-        if (!put(x, i * size, item, k) || !put_zero(x, i * size + k, size - k))
+        if ((put(x, i * size, item, k) == 0) ||
+            (put_zero(x, (i * size) + k, size - k) == 0)) {
             return VDM_SND_S_IO_ERR;
+        }
     }
     return VDM_SND_S_OK;
 }
@@ -199,13 +219,16 @@ static uint32_t jack_remap(struct ctl *x)
     struct snd *s = x->s;
     uint32_t id;
 
-    if (x->n < VDM_SND_JACK_REMAP_BYTES)
+    if (x->n < VDM_SND_JACK_REMAP_BYTES) {
         return bad(x, "snd: JACK_REMAP too short");
+    }
     id = vdm_le32(x->req + 4);
-    if (id >= s->njacks)
+    if (id >= s->njacks) {
         return bad(x, "snd: JACK_REMAP of an unknown jack");
-    if ((s->jacks[id].features & VDM_SND_JACK_F_REMAP) == 0)
+    }
+    if ((s->jacks[id].features & VDM_SND_JACK_F_REMAP) == 0u) {
         return VDM_SND_S_NOT_SUPP;
+    }
     if (!VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, jack_remap))
         return VDM_SND_S_OK;
     return snd_host_status(s->ops->jack_remap(s->host, id, vdm_le32(x->req + 8),
@@ -224,13 +247,16 @@ static uint32_t set_params(struct ctl *x, uint32_t sid)
     const uint8_t *b = x->req;
     int rc;
 
-    if (x->n < VDM_SND_SET_PARAMS_BYTES)
+    if (x->n < VDM_SND_SET_PARAMS_BYTES) {
         return bad(x, "snd: SET_PARAMS too short");
+    }
     /* Valid before it: nothing yet, set parameters, prepare, release. */
-    if (st->state != VDM_SND_STATE_INIT && st->state != VDM_SND_STATE_PARAMS &&
-        st->state != VDM_SND_STATE_PREPARED &&
-        st->state != VDM_SND_STATE_RELEASED)
+    if ((st->state != VDM_SND_STATE_INIT) &&
+        (st->state != VDM_SND_STATE_PARAMS) &&
+        (st->state != VDM_SND_STATE_PREPARED) &&
+        (st->state != VDM_SND_STATE_RELEASED)) {
         return bad(x, "snd: SET_PARAMS in the wrong stream state");
+    }
     p.buffer_bytes = vdm_le32(b + 8);
     p.period_bytes = vdm_le32(b + 12);
     p.features = vdm_le32(b + 16);
@@ -239,28 +265,34 @@ static uint32_t set_params(struct ctl *x, uint32_t sid)
     p.rate = b[22];
     /* Format and rate are shift counts into 64-bit masks: range-checked
      * before any shift (QEMU's "invalid param shift operands"). */
-    if (p.format >= VDM_SND_PCM_FMT_COUNT || p.rate >= VDM_SND_PCM_RATE_COUNT ||
-        (p.features & (VDM_SND_PCM_F_SHMEM_HOST | VDM_SND_PCM_F_SHMEM_GUEST)) !=
-            0 ||
-        (p.features & ~0x1fu) != 0)
+    if ((p.format >= VDM_SND_PCM_FMT_COUNT) ||
+        (p.rate >= VDM_SND_PCM_RATE_COUNT) ||
+        ((p.features &
+          (VDM_SND_PCM_F_SHMEM_HOST | VDM_SND_PCM_F_SHMEM_GUEST)) != 0u) ||
+        ((p.features & ~0x1fu) != 0u)) {
         return bad(x, "snd: SET_PARAMS with undefined values");
-    if (((pcm->formats >> p.format) & 1u) == 0 ||
-        ((pcm->rates >> p.rate) & 1u) == 0 || p.channels < pcm->channels_min ||
-        p.channels > pcm->channels_max || (p.features & ~pcm->features) != 0)
+    }
+    if ((((pcm->formats >> p.format) & 1u) == 0u) ||
+        (((pcm->rates >> p.rate) & 1u) == 0u) ||
+        (p.channels < pcm->channels_min) || (p.channels > pcm->channels_max) ||
+        ((p.features & ~pcm->features) != 0u)) {
         return VDM_SND_S_NOT_SUPP;
+    }
     p.sample_bytes = (uint8_t)vdm_snd_format_bytes(p.format);
     p.frame_bytes = (uint32_t)p.sample_bytes * p.channels;
     p.rate_hz = vdm_snd_rate_hz(p.rate);
     /* "period_bytes MUST be a divider buffer_bytes"; a period of whole
      * frames. */
-    if (p.period_bytes == 0 || p.buffer_bytes < p.period_bytes ||
-        p.buffer_bytes % p.period_bytes != 0 ||
-        (p.frame_bytes != 0 && p.period_bytes % p.frame_bytes != 0))
+    if ((p.period_bytes == 0u) || (p.buffer_bytes < p.period_bytes) ||
+        ((p.buffer_bytes % p.period_bytes) != 0u) ||
+        ((p.frame_bytes != 0u) && ((p.period_bytes % p.frame_bytes) != 0u))) {
         return bad(x, "snd: SET_PARAMS with bad buffer or period bytes");
+    }
     if (VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, set_params)) {
         rc = s->ops->set_params(s->host, sid, &p);
-        if (rc < 0)
+        if (rc < 0) {
             return snd_host_status(rc);
+        }
     }
     st->p = p;
     st->have_params = 1;
@@ -275,12 +307,14 @@ static uint32_t step(struct ctl *x, uint32_t sid, uint32_t from, uint8_t to,
 {
     struct snd_stream *st = &x->s->st[sid];
 
-    if (((from >> st->state) & 1u) == 0)
+    if (((from >> st->state) & 1u) == 0u) {
         return bad(x, "snd: PCM request in the wrong stream state");
+    }
     if (hook != NULL) {
         int rc = hook(x->s->host, sid);
-        if (rc < 0)
+        if (rc < 0) {
             return snd_host_status(rc);
+        }
     }
     st->state = to;
     return VDM_SND_S_OK;
@@ -301,11 +335,13 @@ static uint32_t release(struct ctl *x, uint32_t sid)
         VDM_SND_STATE_RELEASING,
         VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, release) ? s->ops->release
                                                           : NULL);
-    if (rc != VDM_SND_S_OK)
+    if (rc != VDM_SND_S_OK) {
         return rc;
-    if (st->state != VDM_SND_STATE_RELEASING) /* a reset inside the hook */
+    }
+    if (st->state != VDM_SND_STATE_RELEASING) { /* a reset inside the hook */
         return VDM_SND_S_IO_ERR;
-    if (st->pending == 0) {
+    }
+    if (st->pending == 0u) {
         st->state = VDM_SND_STATE_RELEASED;
         return VDM_SND_S_OK;
     }
@@ -319,11 +355,13 @@ static uint32_t pcm_req(struct ctl *x, uint32_t code)
     const struct vdm_snd_ops *o = s->ops;
     uint32_t sid;
 
-    if (x->n < VDM_SND_PCM_HDR_BYTES)
+    if (x->n < VDM_SND_PCM_HDR_BYTES) {
         return bad(x, "snd: PCM request too short");
+    }
     sid = vdm_le32(x->req + 4);
-    if (sid >= s->npcms)
+    if (sid >= s->npcms) {
         return bad(x, "snd: PCM request for an unknown stream");
+    }
     switch (code) {
     case VDM_SND_R_PCM_SET_PARAMS: return set_params(x, sid);
     case VDM_SND_R_PCM_PREPARE:
@@ -363,10 +401,11 @@ static uint32_t value_bytes(const struct vdm_snd_ctl *c)
 
 static int in_range(const struct vdm_snd_ctl *c, int64_t v)
 {
-    if (v < c->min || v > c->max)
+    if ((v < c->min) || (v > c->max)) {
         return 0;
-    return c->step <= 0 ||
-           ((uint64_t)v - (uint64_t)c->min) % (uint64_t)c->step == 0;
+    }
+    return (c->step <= 0) ||
+           ((((uint64_t)v - (uint64_t)c->min) % (uint64_t)c->step) == 0u);
 }
 
 /* The new value matches the element's type and range. */
@@ -375,20 +414,24 @@ static int value_ok(const struct vdm_snd_ctl *c, const uint8_t *v)
     for (uint32_t i = 0; i < c->count; i++) {
         switch (c->type) {
         case VDM_SND_CTL_TYPE_BOOLEAN:
-            if (vdm_le32(v + 4 * i) > 1)
+            if (vdm_le32(v + (4u * i)) > 1u) {
                 return 0;
+            }
             break;
         case VDM_SND_CTL_TYPE_INTEGER:
-            if (!in_range(c, (int32_t)vdm_le32(v + 4 * i)))
+            if (!in_range(c, (int32_t)vdm_le32(v + (4u * i)))) {
                 return 0;
+            }
             break;
         case VDM_SND_CTL_TYPE_INTEGER64:
-            if (!in_range(c, (int64_t)vdm_le64(v + 8 * i)))
+            if (!in_range(c, (int64_t)vdm_le64(v + (8u * i)))) {
                 return 0;
+            }
             break;
         case VDM_SND_CTL_TYPE_ENUMERATED:
-            if (vdm_le32(v + 4 * i) >= c->nitems)
+            if (vdm_le32(v + (4u * i)) >= c->nitems) {
                 return 0;
+            }
             break;
         default: return 1; /* bytes and IEC958: any value */
         }
@@ -401,19 +444,23 @@ static uint32_t ctl_read(struct ctl *x, uint32_t id)
     struct snd *s = x->s;
     const struct vdm_snd_ctl *c = &s->ctls[id];
     uint8_t *val = x->req; /* reused: the request has been decoded */
-    uint32_t room, n;
+    uint32_t room;
+    uint32_t n;
     int rc;
 
-    if ((c->access & VDM_SND_CTL_ACCESS_READ) == 0)
+    if ((c->access & VDM_SND_CTL_ACCESS_READ) == 0u) {
         return bad(x, "snd: CTL_READ of an unreadable control");
+    }
     room = x->c->write_len - VDM_SND_HDR_BYTES;
-    if (room < value_bytes(c))
+    if (room < value_bytes(c)) {
         return bad(x, "snd: CTL_READ response buffer too small");
+    }
     __builtin_memset(val, 0, VDM_SND_CTL_VALUE_BYTES);
     rc = s->ops->ctl_read(s->host, id, val);
-    if (rc < 0)
+    if (rc < 0) {
         return snd_host_status(rc);
-    n = room < VDM_SND_CTL_VALUE_BYTES ? room : VDM_SND_CTL_VALUE_BYTES;
+    }
+    n = (room < VDM_SND_CTL_VALUE_BYTES) ? room : VDM_SND_CTL_VALUE_BYTES;
     return put(x, 0, val, n) ? VDM_SND_S_OK : VDM_SND_S_IO_ERR;
 }
 
@@ -423,14 +470,17 @@ static uint32_t ctl_write(struct ctl *x, uint32_t id)
     const struct vdm_snd_ctl *c = &s->ctls[id];
     uint8_t *val = x->req + VDM_SND_CTL_HDR_BYTES;
 
-    if ((c->access & VDM_SND_CTL_ACCESS_WRITE) == 0)
+    if ((c->access & VDM_SND_CTL_ACCESS_WRITE) == 0u) {
         return bad(x, "snd: CTL_WRITE of a read-only control");
-    if (x->n < VDM_SND_CTL_HDR_BYTES + value_bytes(c))
+    }
+    if (x->n < (VDM_SND_CTL_HDR_BYTES + value_bytes(c))) {
         return bad(x, "snd: CTL_WRITE value too short");
+    }
     /* Bytes beyond what the guest sent read as zero. */
     __builtin_memset(x->req + x->n, 0, sizeof(x->req) - x->n);
-    if (!value_ok(c, val))
+    if (!value_ok(c, val)) {
         return bad(x, "snd: CTL_WRITE value out of range");
+    }
     return snd_host_status(s->ops->ctl_write(s->host, id, val));
 }
 
@@ -438,19 +488,23 @@ static uint32_t enum_items(struct ctl *x, uint32_t id)
 {
     const struct vdm_snd_ctl *c = &x->s->ctls[id];
 
-    if (c->type != VDM_SND_CTL_TYPE_ENUMERATED)
+    if (c->type != VDM_SND_CTL_TYPE_ENUMERATED) {
         return bad(x, "snd: CTL_ENUM_ITEMS of a control not enumerated");
-    if ((uint64_t)c->nitems * VDM_SND_CTL_ITEM_BYTES >
-        (uint64_t)x->c->write_len - VDM_SND_HDR_BYTES)
+    }
+    if (((uint64_t)c->nitems * VDM_SND_CTL_ITEM_BYTES) >
+        (uint64_t)x->c->write_len - VDM_SND_HDR_BYTES) {
         return bad(x, "snd: CTL_ENUM_ITEMS response buffer too small");
+    }
     for (uint32_t i = 0; i < c->nitems; i++) {
         uint8_t item[VDM_SND_CTL_ITEM_BYTES];
         __builtin_memset(item, 0, sizeof(item));
-        for (uint32_t k = 0; k + 1 < sizeof(item) && c->items[i][k] != '\0';
-             k++)
+        for (uint32_t k = 0;
+             ((k + 1u) < sizeof(item)) && (c->items[i][k] != '\0'); k++) {
             item[k] = (uint8_t)c->items[i][k];
-        if (!put(x, i * VDM_SND_CTL_ITEM_BYTES, item, sizeof(item)))
+        }
+        if (!put(x, i * VDM_SND_CTL_ITEM_BYTES, item, sizeof(item))) {
             return VDM_SND_S_IO_ERR;
+        }
     }
     return VDM_SND_S_OK;
 }
@@ -462,13 +516,15 @@ static uint32_t tlv_read(struct ctl *x, uint32_t id)
     const struct vdm_snd_ctl *c = &x->s->ctls[id];
     uint32_t room = (x->c->write_len - VDM_SND_HDR_BYTES) / 4u;
 
-    if ((c->access & VDM_SND_CTL_ACCESS_TLV_READ) == 0)
+    if ((c->access & VDM_SND_CTL_ACCESS_TLV_READ) == 0u) {
         return bad(x, "snd: CTL_TLV_READ without TLV_READ access");
-    for (uint32_t i = 0; i < c->tlv_words && i < room; i++) {
+    }
+    for (uint32_t i = 0; (i < c->tlv_words) && (i < room); i++) {
         uint8_t w[4];
         vdm_put_le32(w, c->tlv[i]);
-        if (!put(x, 4 * i, w, sizeof(w)))
+        if (!put(x, 4u * i, w, sizeof(w))) {
             return VDM_SND_S_IO_ERR;
+        }
     }
     return VDM_SND_S_OK;
 }
@@ -477,21 +533,24 @@ static uint32_t tlv_write(struct ctl *x, uint32_t id, uint32_t code)
 {
     struct snd *s = x->s;
     const struct vdm_snd_ctl *c = &s->ctls[id];
-    uint32_t need = code == VDM_SND_R_CTL_TLV_WRITE
-                        ? VDM_SND_CTL_ACCESS_TLV_WRITE
-                        : VDM_SND_CTL_ACCESS_TLV_COMMAND;
+    uint32_t need = VDM_SND_CTL_ACCESS_TLV_COMMAND;
     uint32_t len = x->n - VDM_SND_CTL_HDR_BYTES;
     const uint8_t *tlv = x->req + VDM_SND_CTL_HDR_BYTES;
 
-    if ((c->access & need) == 0)
+    if (code == VDM_SND_R_CTL_TLV_WRITE) {
+        need = VDM_SND_CTL_ACCESS_TLV_WRITE;
+    }
+    if ((c->access & need) == 0u) {
         return bad(x, "snd: TLV request without the access right");
+    }
     if (!VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, ctl_tlv) ||
-        x->c->read_len - VDM_SND_CTL_HDR_BYTES >
-            VDM_SND_CTL_TLV_HDR_BYTES + VDM_SND_TLV_MAX_BYTES)
+        ((x->c->read_len - VDM_SND_CTL_HDR_BYTES) >
+         (VDM_SND_CTL_TLV_HDR_BYTES + VDM_SND_TLV_MAX_BYTES)))
         return VDM_SND_S_NOT_SUPP;
-    if (x->n < VDM_SND_CTL_HDR_BYTES + VDM_SND_CTL_TLV_HDR_BYTES ||
-        vdm_le32(tlv + 4) > len - VDM_SND_CTL_TLV_HDR_BYTES)
+    if ((x->n < (VDM_SND_CTL_HDR_BYTES + VDM_SND_CTL_TLV_HDR_BYTES)) ||
+        (vdm_le32(tlv + 4) > (len - VDM_SND_CTL_TLV_HDR_BYTES))) {
         return bad(x, "snd: TLV request shorter than its length");
+    }
     return snd_host_status(s->ops->ctl_tlv(s->host, id, code, tlv, len));
 }
 
@@ -502,15 +561,19 @@ static uint32_t ctl_req(struct ctl *x, uint32_t code)
 
     /* "If VIRTIO_SND_F_CTLS has been negotiated, the following messages
      * are available". */
-    if ((vdm_dev_features(s->dev) & VDM_SND_F_CTLS) == 0)
+    if ((vdm_dev_features(s->dev) & VDM_SND_F_CTLS) == 0u) {
         return VDM_SND_S_NOT_SUPP;
-    if (code == VDM_SND_R_CTL_INFO)
+    }
+    if (code == VDM_SND_R_CTL_INFO) {
         return info_req(x, code);
-    if (x->n < VDM_SND_CTL_HDR_BYTES)
+    }
+    if (x->n < VDM_SND_CTL_HDR_BYTES) {
         return bad(x, "snd: control request too short");
+    }
     id = vdm_le32(x->req + 4);
-    if (id >= s->nctls)
+    if (id >= s->nctls) {
         return bad(x, "snd: request for an unknown control");
+    }
     switch (code) {
     case VDM_SND_R_CTL_ENUM_ITEMS: return enum_items(x, id);
     case VDM_SND_R_CTL_READ: return ctl_read(x, id);
@@ -526,7 +589,8 @@ static uint32_t ctl_req(struct ctl *x, uint32_t code)
 int snd_ctl_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
 {
     struct ctl x;
-    uint32_t code, status;
+    uint32_t code;
+    uint32_t status;
     uint8_t wire[VDM_SND_HDR_BYTES];
 
     x.s = ctx;
@@ -543,7 +607,7 @@ int snd_ctl_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
     x.n = (uint32_t)vdm_chain_copy_from(
         x.c, 0, x.req,
         x.c->read_len < sizeof(x.req) ? x.c->read_len : sizeof(x.req));
-    code = x.n >= VDM_SND_HDR_BYTES ? vdm_le32(x.req) : 0;
+    code = (x.n >= VDM_SND_HDR_BYTES) ? vdm_le32(x.req) : 0u;
     switch (code) {
     case VDM_SND_R_JACK_INFO:
     case VDM_SND_R_PCM_INFO:
@@ -562,15 +626,17 @@ int snd_ctl_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
     case VDM_SND_R_CTL_TLV_WRITE:
     case VDM_SND_R_CTL_TLV_COMMAND: status = ctl_req(&x, code); break;
     default:
-        status = x.n < VDM_SND_HDR_BYTES
+        status = (x.n < VDM_SND_HDR_BYTES)
                      ? bad(&x, "snd: control request without a header")
                      : VDM_SND_S_NOT_SUPP;
         break;
     }
-    if (status == SND_CTL_WAIT)
+    if (status == SND_CTL_WAIT) {
         return VDM_KIT_PENDING; /* the stream's last I/O completion ends it */
-    if (status != VDM_SND_S_OK)
+    }
+    if (status != VDM_SND_S_OK) {
         x.payload = 0; /* an error answer is the status alone */
+    }
     vdm_put_le32(wire, status);
     (void)vdm_chain_copy_to(x.c, 0, wire, sizeof(wire));
     *written = VDM_SND_HDR_BYTES + x.payload;

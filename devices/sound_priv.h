@@ -49,9 +49,13 @@ struct snd {
     const struct vdm_snd_pcm *pcms;
     const struct vdm_snd_chmap *chmaps;
     const struct vdm_snd_ctl *ctls;
-    uint32_t njacks, npcms, nchmaps, nctls;
+    uint32_t njacks;
+    uint32_t npcms;
+    uint32_t nchmaps;
+    uint32_t nctls;
     uint32_t jack_connected; /* bit per jack */
-    uint32_t ev_head, ev_count;
+    uint32_t ev_head;
+    uint32_t ev_count;
     uint32_t ev_dropped;
     struct snd_event ev[VDM_SND_EVENTS_MAX];
     struct snd_stream st[VDM_SND_MAX_STREAMS];

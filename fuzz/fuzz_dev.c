@@ -302,7 +302,7 @@ static void op_buf(struct fz *f)
     int mode = fz_u8(f) % 3;
     struct drv_buf out[4], in[4];
     int all_fresh = 1, fresh_out[4] = {0};
-    uint8_t req[FD_REQ_MAX];
+    uint8_t req[FD_REQ_BUF];
     uint32_t reqlen = 0, type = 0;
 
     if (nout + nin == 0)

@@ -100,6 +100,9 @@ struct fd_rec {
 
 /** Most bytes of a device-specific request (fuzz_dev_plugin.request). */
 #define FD_REQ_MAX (16u + 4u * 16u)
+/** Bytes of the buffer request() writes into: FD_REQ_MAX for most device
+ *  types, up to two 512-byte frames for frame-based ones (rpmb). */
+#define FD_REQ_BUF 1040u
 
 /**
  * @brief One device type as the fuzz harness drives it. Every hook but

@@ -19,6 +19,9 @@
     X(input, INPUT)                                                            \
     X(sound, SOUND)                                                            \
     X(i2c, I2C)                                                                \
-    X(gpio, GPIO)
+    X(gpio, GPIO)                                                              \
+    X(gpu, GPU)                                                                \
+    X(rpmb, RPMB)                                                              \
+    X(can, CAN)
 
 #endif

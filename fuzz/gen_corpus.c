@@ -30,6 +30,7 @@
 #include "fuzz_mem.h"
 #include "fuzz_util.h"
 #include "vdm/devices/blk.h"
+#include "vdm/devices/gpu.h"
 #include "vdm/devices/input.h"
 #include "vdm/vhost_user.h"
 #include "vu_front.h"
@@ -237,6 +238,120 @@ static void i2c_traffic(struct fz_out *o, int pre)
     e_reap(o, 0);
 }
 
+/* One rpmb request (fuzz/dev_rpmb.c): @p nout 512-byte frames out, @p nin
+ * in; sel picks the type and the frame shape, signed when bit 5 is set. */
+static void e_rpmb(struct fz_out *o, int pre, uint8_t sel, uint16_t addr,
+                   uint8_t count, unsigned nin)
+{
+    uint16_t outl[2] = {512, 512}, inl[4] = {512, 512, 512, 512};
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, 0, outl, (sel & 8u) ? 2 : 1, inl, nin, 0);
+    fo_u8(o, sel);
+    fo_u16(o, addr);
+    fo_u8(o, count);
+    fo_u8(o, 0x33); /* data seed */
+}
+
+static void rpmb_traffic(struct fz_out *o, int pre)
+{
+    e_rpmb(o, pre, 0x19, 0, 1, 1);    /* program key + result read */
+    e_rpmb(o, pre, 0x02, 0, 1, 1);    /* get counter */
+    e_rpmb(o, pre, 0x3b, 5, 1, 1);    /* signed write + result read */
+    e_rpmb(o, pre, 0x2b, 7, 2, 0);    /* signed two-block write */
+    e_rpmb(o, pre, 0x1b, 5, 1, 1);    /* unsigned write: AUTH_FAILURE */
+    e_rpmb(o, pre, 0x04, 5, 2, 2);    /* read two blocks */
+    e_rpmb(o, pre, 0x04, 1023, 2, 2); /* read beyond the end */
+    e_rpmb(o, pre, 0x05, 0, 1, 1);    /* result read alone */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_reap(o, 0);
+}
+
+/* One CAN request: a Txq frame (k selects the length rule, see
+ * fuzz/dev_can.c) or a Controlq message (k 0x40: START with bit 0). */
+static void e_can(struct fz_out *o, int pre, unsigned q, uint8_t k, uint8_t len,
+                  uint8_t flags_hi, uint16_t id)
+{
+    uint16_t outl[1] = {(uint16_t)(q == 2 ? 2 : 16 + len)}, inl[1] = {1};
+    uint8_t req[80] = {0};
+    if (q == 1) {
+        uint16_t rl[1] = {80};
+        if (pre >= 0)
+            fo_u8(o, (uint32_t)pre);
+        e_buf(o, 1, NULL, 0, rl, 1, 0);
+        fo_u8(o, 0x80);
+        fo_bytes(o, req, 80);
+        return;
+    }
+    req[2] = len;
+    req[9] = flags_hi;
+    req[12] = (uint8_t)id;
+    req[13] = (uint8_t)(id >> 8);
+    for (unsigned i = 0; i < 64; i++)
+        req[16 + i] = (uint8_t)(i * 3);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_buf(o, q, outl, 1, inl, 1, 0);
+    fo_u8(o, k);
+    fo_bytes(o, req, 80);
+}
+
+static void can_traffic(struct fz_out *o, int pre)
+{
+#define P()                                                                    \
+    do {                                                                       \
+        if (pre >= 0)                                                          \
+            fo_u8(o, (uint32_t)pre);                                           \
+    } while (0)
+    e_can(o, pre, 2, 0x41, 0, 0, 0); /* START */
+    P();
+    e_kick(o, 2);
+    e_can(o, pre, 0, 0x00, 8, 0x00, 0x123);  /* classic */
+    e_can(o, pre, 0, 0x01, 64, 0x40, 0x456); /* FD 64 */
+    e_can(o, pre, 0, 0x00, 4, 0x20, 0x7ff);  /* RTR */
+    e_can(o, pre, 0, 0x02, 8, 0x80, 0x1234); /* extended */
+    e_can(o, pre, 1, 0, 0, 0, 0);            /* rx buffers */
+    e_can(o, pre, 1, 0, 0, 0, 0);
+    P();
+    e_kick(o, 0);
+    P();
+    e_kick(o, 1);
+    P();
+    e_host(o, 4, 0x40000123u | (8u << 11)); /* receive FD */
+    P();
+    e_host(o, 4, 0x00000321u | (3u << 11)); /* receive classic */
+    P();
+    e_host(o, 0, 0); /* one bus ack */
+    P();
+    e_host(o, 1, 0); /* the rest */
+    P();
+    e_host(o, 3, 1); /* complete inside transmit */
+    e_can(o, pre, 0, 0x00, 1, 0x00, 0x1);
+    P();
+    e_kick(o, 0);
+    P();
+    e_host(o, 3, 0);
+    e_can(o, pre, 0, 0x00, 2, 0x00, 0x2);
+    P();
+    e_kick(o, 0);
+    P();
+    e_host(o, 5, 0);                 /* bus-off */
+    e_can(o, pre, 2, 0x40, 0, 0, 0); /* STOP */
+    P();
+    e_kick(o, 2);
+    P();
+    e_reap(o, 0);
+    P();
+    e_reap(o, 1);
+    P();
+    e_reap(o, 2);
+#undef P
+}
+
 /* One gpio request (type, line, value) with a @p rlen-byte response. */
 static void e_gpio(struct fz_out *o, int pre, uint16_t type, uint16_t line,
                    uint32_t value, uint16_t rlen)
@@ -374,6 +489,68 @@ static void input_traffic(struct fz_out *o, int pre)
     e_kick(o, VDM_INPUT_QUEUE_EVENT);
     P();
     e_reap(o, VDM_INPUT_QUEUE_EVENT);
+#undef P
+}
+
+/* One gpu command (fuzz/dev_gpu.c request format): command selector, header
+ * flags, then the request bytes 4..79 with @p kv pairs (offset, value) set;
+ * a readable part of 80 bytes and a writable one of @p resp bytes. */
+static void e_gpu(struct fz_out *o, unsigned q, uint8_t sel, uint8_t fl,
+                  const uint8_t (*kv)[2], unsigned nkv, uint16_t resp)
+{
+    uint16_t outl[1] = {80}, inl[1] = {resp};
+    uint8_t b[76] = {0};
+    e_buf(o, q, outl, 1, inl, resp ? 1 : 0, 0);
+    for (unsigned i = 0; i < nkv; i++)
+        b[kv[i][0] - 4] = kv[i][1];
+    fo_u8(o, sel);
+    fo_u8(o, fl);
+    fo_bytes(o, b, sizeof(b));
+}
+
+/* The fbdev sequence, a cursor, EDID, a blob, a display change. */
+static void gpu_traffic(struct fz_out *o, int pre)
+{
+#define P()                                                                    \
+    do {                                                                       \
+        if (pre >= 0)                                                          \
+            fo_u8(o, (uint32_t)pre);                                           \
+    } while (0)
+#define G(q, sel, fl, resp, ...)                                               \
+    do {                                                                       \
+        static const uint8_t kv_[][2] = {{4, 0}, __VA_ARGS__};                 \
+        P();                                                                   \
+        e_gpu(o, q, sel, fl, kv_, sizeof(kv_) / sizeof(kv_[0]), resp);         \
+    } while (0)
+    G(0, 0, 1, 408, {4, 0});                               /* display info */
+    G(0, 1, 0, 24, {24, 1}, {28, 1}, {32, 63}, {36, 47});  /* create 64x48 */
+    G(0, 6, 0, 24, {24, 1}, {28, 1}, {33, 0}, {40, 47});   /* attach 12 KiB */
+    G(0, 3, 0, 24, {32, 64}, {36, 48}, {44, 1});           /* scanout */
+    G(0, 5, 1, 24, {32, 64}, {36, 48}, {48, 1});           /* transfer */
+    G(0, 4, 1, 24, {32, 64}, {36, 48}, {40, 1});           /* flush */
+    G(0, 5, 0, 24, {24, 90}, {32, 64}, {36, 48}, {48, 1}); /* out of bounds */
+    G(0, 10, 0, 1056, {24, 0});                            /* EDID */
+    G(0, 12, 0, 24, {24, 2}, {28, 1}, {48, 63}, {56, 1}, {64, 15}); /* blob */
+    G(0, 13, 0, 24, {32, 16}, {36, 16}, {44, 2}); /* blob scanout */
+    G(0, 14, 0, 24, {4, 0});                      /* 3D: refused */
+    P();
+    e_kick(o, 0);
+    G(1, 18, 0, 0, {28, 5}, {32, 6}, {40, 1}); /* cursor */
+    G(1, 19, 0, 24, {28, 7});                  /* move */
+    P();
+    e_kick(o, 1);
+    P();
+    e_reap(o, 0);
+    P();
+    e_reap(o, 1);
+    P();
+    e_host(o, 1, 0x80000000u | 800u | 600u << 10); /* display change */
+    G(0, 2, 0, 24, {24, 1});                       /* unref */
+    P();
+    e_kick(o, 0);
+    P();
+    e_reap(o, 0);
+#undef G
 #undef P
 }
 
@@ -923,6 +1100,46 @@ static void devt_seeds(void)
         snprintf(name, sizeof(name), "hooks-%u", cb);
         save("gpio", name);
     }
+    {
+        static const struct {
+            const char *name;
+            uint8_t cb;
+            uint64_t feat;
+        } gpu[] = {
+            {"split-all", 0xe7, 0},
+            {"packed-edid", 0x01, VDM_F_RING_PACKED},
+            {"two-scanouts-blob", 0x2a, VDM_F_INDIRECT_DESC},
+        };
+        for (unsigned i = 0; i < sizeof(gpu) / sizeof(gpu[0]); i++) {
+            devt_header(gpu[i].cb, 3,
+                        gpu[i].feat | VDM_GPU_F_EDID | VDM_GPU_F_RESOURCE_BLOB |
+                            VDM_GPU_F_RESOURCE_UUID | VDM_GPU_F_BLOB_ALIGNMENT,
+                        0);
+            gpu_traffic(&O, DEVT_OP_DEV);
+            devt_tail();
+            gpu_traffic(&O, DEVT_OP_DEV);
+            save("gpu", gpu[i].name);
+        }
+    }
+    for (uint8_t cb = 0; cb < 4; cb++) {
+        char name[32];
+        devt_header((uint8_t)(cb | 0x14), 3,
+                    cb == 1 ? VDM_F_RING_PACKED : VDM_F_INDIRECT_DESC, 0);
+        rpmb_traffic(&O, DEVT_OP_DEV);
+        devt_tail();
+        rpmb_traffic(&O, DEVT_OP_DEV);
+        snprintf(name, sizeof(name), "key-%u", cb);
+        save("rpmb", name);
+    }
+    for (uint8_t cb = 0; cb < 8; cb += 2) {
+        char name[32];
+        devt_header(cb, 3, (cb == 2 ? VDM_F_RING_PACKED : 0) | 0xfull, 0);
+        can_traffic(&O, DEVT_OP_DEV);
+        devt_tail();
+        can_traffic(&O, DEVT_OP_DEV);
+        snprintf(name, sizeof(name), "features-%u", cb);
+        save("can", name);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1124,6 +1341,8 @@ static void traffic_kind(struct fz_out *o, int pre)
     case FZ_KIND_RNG: rng_traffic(o, pre); break;
     case FZ_KIND_I2C: i2c_traffic(o, pre); break;
     case FZ_KIND_GPIO: gpio_traffic(o, pre); break;
+    case FZ_KIND_GPU: gpu_traffic(o, pre); break;
+    case FZ_KIND_CAN: can_traffic(o, pre); break;
     default: input_traffic(o, pre); break;
     }
 }
@@ -1141,7 +1360,7 @@ static void drv_alloc_rings(int on)
     }
 }
 
-static const uint8_t kind_cb[FZ_KIND_COUNT] = {0x06, 0, 0x8c};
+static const uint8_t kind_cb[FZ_KIND_COUNT] = {0x06, 0, 0x8c, 0, 0, 0, 0xe7};
 
 static void mmio_seed(unsigned kind, uint64_t want, int hooks, const char *name)
 {
@@ -1289,10 +1508,10 @@ static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
     const uint16_t num = 16;
     const uint32_t ack = VDM_VHOST_USER_F_NEED_REPLY;
     const int32_t ev = 6; /* an eventfd */
-    unsigned nq = kind == FZ_KIND_RNG     ? 1
-                  : kind == FZ_KIND_INPUT ? 2
-                  : kind == FZ_KIND_SOUND ? 4
-                                          : 1;
+    unsigned nq = kind == FZ_KIND_RNG                            ? 1
+                  : kind == FZ_KIND_INPUT || kind == FZ_KIND_GPU ? 2
+                  : kind == FZ_KIND_SOUND                        ? 4
+                                                                 : 1;
     struct vu_front *f = &FE;
     vu_front_init(f, vu_record, NULL, NULL, 0, NULL);
     start();
@@ -1358,6 +1577,7 @@ static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
     switch (kind) {
     case FZ_KIND_BLK: blk_traffic(&O, VU_OP_DEV, 0, 0); break;
     case FZ_KIND_RNG: rng_traffic(&O, VU_OP_DEV); break;
+    case FZ_KIND_GPU: gpu_traffic(&O, VU_OP_DEV); break;
     default: input_traffic(&O, VU_OP_DEV); break;
     }
     {
@@ -1401,6 +1621,9 @@ int main(int argc, char **argv)
     vu_seed(FZ_KIND_BLK, 0, 1, "blk-packed");
     vu_seed(FZ_KIND_RNG, 0, 0, "rng");
     vu_seed(FZ_KIND_INPUT, VDM_F_EVENT_IDX, 0, "input");
+    mmio_seed(FZ_KIND_GPU, VDM_F_EVENT_IDX, 0, "gpu");
+    pci_seed(FZ_KIND_GPU, VDM_F_RING_PACKED, 1, 0, "gpu-msix");
+    vu_seed(FZ_KIND_GPU, 0, 0, "gpu");
     printf("%u seeds written to %s\n", nseeds, outdir);
     return 0;
 }

@@ -14,6 +14,20 @@
 
 #include "vdm/common.h"
 
+/* The ring-reset and notification-data feature bits as built
+ * (vdm/config.h): 0 when the option is left out, so every test on them
+ * folds to a constant and the code behind it is left out too. */
+#if VDM_CONFIG_RING_RESET
+#define VDMI_F_RING_RESET VDM_F_RING_RESET
+#else
+#define VDMI_F_RING_RESET 0ull
+#endif
+#if VDM_CONFIG_NOTIFICATION_DATA
+#define VDMI_F_NOTIFICATION_DATA VDM_F_NOTIFICATION_DATA
+#else
+#define VDMI_F_NOTIFICATION_DATA 0ull
+#endif
+
 /* True when a struct of `sz` bytes holds `field` of `type`. */
 #define VDM_SIZE_HAS(sz, type, field)                                          \
     ((sz) >= offsetof(type, field) + sizeof(((type *)0)->field))

@@ -31,7 +31,17 @@
  * device type. */
 #define BAD_OFFER                                                              \
     ((0xfULL << 24) | (3ULL << 30) | VDM_F_SR_IOV | VDM_F_ADMIN_VQ |           \
-     (0x7fULL << 43))
+     (0x7fULL << 43) | (RING_BITS & ~VDM_F_RING_ALL))
+
+/* The ring features vdm/config.h may leave out: a device offering one the
+ * build does not have could not honour it. */
+#define RING_BITS                                                              \
+    (VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX | VDM_F_RING_PACKED |               \
+     VDM_F_IN_ORDER | VDM_F_RING_RESET | VDM_F_NOTIFICATION_DATA)
+
+/* Queue reset alone (VDM_QF_RESET) exists only with RING_RESET built in;
+ * without it the flag is never set and its tests fold away. */
+#define QF_RESET ((VDM_CONFIG_RING_RESET != 0) ? VDM_QF_RESET : 0u)
 
 /* Generic feature dependencies (spec "Reserved Feature Bits": each of these
  * is defined for VIRTIO 1.x devices only). */
@@ -237,12 +247,30 @@ static int qregs_writable(const struct vdm_dev_state *s, const uint32_t *r)
         return VDM_ESTATE;
     }
     if ((s->status & VDM_STATUS_DRIVER_OK) != 0 &&
-        (r[VDM_QR_FLAGS] & VDM_QF_RESET) == 0) {
+        (r[VDM_QR_FLAGS] & QF_RESET) == 0) {
         slog(s, VDM_LOG_WARN,
              "queue register write after DRIVER_OK without queue reset");
         return VDM_ESTATE;
     }
     return 0;
+}
+
+/* A queue register call on queue q: the state, or NULL with *rc set
+ * (VDM_EINVAL: not a device; VDM_ERANGE, logged: no such queue). */
+static struct vdm_dev_state *qcall(struct vdm_dev *d, uint16_t q, int *rc)
+{
+    struct vdm_dev_state *s = st(d);
+
+    *rc = VDM_EINVAL;
+    if (s == NULL) {
+        return NULL;
+    }
+    if (q >= s->num_queues) {
+        slog(s, VDM_LOG_WARN, "queue register access: index out of range");
+        *rc = VDM_ERANGE;
+        return NULL;
+    }
+    return s;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -638,16 +666,12 @@ uint16_t vdm_dev_queue_size(const struct vdm_dev *d, uint16_t q)
 
 int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num)
 {
-    struct vdm_dev_state *s = st(d);
-    uint32_t *r;
     int rc;
+    struct vdm_dev_state *s = qcall(d, q, &rc);
+    uint32_t *r;
 
     if (s == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues) {
-        slog(s, VDM_LOG_WARN, "queue size write: queue index out of range");
-        return VDM_ERANGE;
-    }
+        return rc;
     r = qregs(s, q);
     rc = qregs_writable(s, r);
     if (rc < 0)
@@ -666,16 +690,12 @@ int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num)
 int vdm_dev_queue_set_addr(struct vdm_dev *d, uint16_t q, uint64_t desc,
                            uint64_t driver, uint64_t device)
 {
-    struct vdm_dev_state *s = st(d);
-    uint32_t *r;
     int rc;
+    struct vdm_dev_state *s = qcall(d, q, &rc);
+    uint32_t *r;
 
     if (s == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues) {
-        slog(s, VDM_LOG_WARN, "queue address write: index out of range");
-        return VDM_ERANGE;
-    }
+        return rc;
     r = qregs(s, q);
     rc = qregs_writable(s, r);
     if (rc < 0)
@@ -708,19 +728,15 @@ int vdm_dev_queue_get_addr(const struct vdm_dev *d, uint16_t q, uint64_t *desc,
 
 int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q)
 {
-    struct vdm_dev_state *s = st(d);
+    int rc;
+    struct vdm_dev_state *s = qcall(d, q, &rc);
     struct vdm_vq_config vc = VDM_INIT(struct vdm_vq_config);
     struct vdm_vq *vq;
     uint32_t *r;
     uint32_t num;
-    int rc;
 
     if (s == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues) {
-        slog(s, VDM_LOG_WARN, "queue enable: index out of range");
-        return VDM_ERANGE;
-    }
+        return rc;
     r = qregs(s, q);
     if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0)
         return 0;
@@ -733,7 +749,7 @@ int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q)
         return VDM_ESTATE;
     }
     if ((s->status & VDM_STATUS_DRIVER_OK) != 0 &&
-        (r[VDM_QR_FLAGS] & VDM_QF_RESET) == 0) {
+        (r[VDM_QR_FLAGS] & QF_RESET) == 0) {
         slog(s, VDM_LOG_WARN, "queue enable after DRIVER_OK refused");
         return VDM_ESTATE;
     }
@@ -790,42 +806,36 @@ int vdm_dev_queue_enabled(const struct vdm_dev *d, uint16_t q)
 
 int vdm_dev_queue_reset(struct vdm_dev *d, uint16_t q)
 {
-    struct vdm_dev_state *s = st(d);
+    int rc;
+    struct vdm_dev_state *s = qcall(d, q, &rc);
 
     if (s == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues) {
-        slog(s, VDM_LOG_WARN, "queue reset: index out of range");
-        return VDM_ERANGE;
-    }
+        return rc;
     /* Spec "Virtqueue Reset": only when VIRTIO_F_RING_RESET is negotiated. */
-    if ((s->negotiated & VDM_F_RING_RESET) == 0) {
+    if ((s->negotiated & VDMI_F_RING_RESET) == 0) {
         slog(s, VDM_LOG_WARN, "queue reset without RING_RESET ignored");
         return VDM_ENOTSUP;
     }
     queue_teardown(d, s, q);
-    qregs(s, q)[VDM_QR_FLAGS] = VDM_QF_RESET;
+    qregs(s, q)[VDM_QR_FLAGS] = QF_RESET;
     return 0;
 }
 
 int vdm_dev_queue_disable(struct vdm_dev *d, uint16_t q)
 {
-    struct vdm_dev_state *s = st(d);
+    int rc;
+    struct vdm_dev_state *s = qcall(d, q, &rc);
 
     if (s == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues) {
-        slog(s, VDM_LOG_WARN, "queue disable: index out of range");
-        return VDM_ERANGE;
-    }
+        return rc;
     /* Spec "MMIO Device Register Layout": the device MUST NOT access the
      * queue once the driver stopped using it, whatever the features; the
      * driver may free the ring at once. */
     queue_teardown(d, s, q);
     /* Spec "Virtqueue Reset": only with RING_RESET may the driver set the
      * queue up again after DRIVER_OK (qregs_writable()). */
-    if ((s->negotiated & VDM_F_RING_RESET) != 0)
-        qregs(s, q)[VDM_QR_FLAGS] = VDM_QF_RESET;
+    if ((s->negotiated & VDMI_F_RING_RESET) != 0)
+        qregs(s, q)[VDM_QR_FLAGS] = QF_RESET;
     return 0;
 }
 

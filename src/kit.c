@@ -191,7 +191,7 @@ static uint32_t write_error(struct kit *s, struct vdm_kit_req *r,
     /* The descriptor the pop recorded beyond the spans that fit (see
      * VQ_TAIL_*): only a truncated pop leaves one. */
     uint64_t gpa = (uint64_t)c->reserved[0] | ((uint64_t)c->reserved[1] << 32);
-    uint32_t tlen = r->truncated != 0u ? c->reserved[2] : 0u;
+    uint32_t tlen = (r->truncated != 0u) ? c->reserved[2] : 0u;
     uint32_t n = d->status_len;
 
     if (d->status_at == VDM_KIT_STATUS_NONE || n == 0)
@@ -257,14 +257,15 @@ static inline int take_one(struct kit *s, uint16_t q, struct vdm_vq *vq,
     if (r->seq == 0)
         r->seq = 1; /* tokens are never 0 */
     r->truncated = rc == VDM_ENOSPC;
-    if (rc == VDM_ENOSPC && d->status_at == VDM_KIT_STATUS_PREFIX)
+    if ((rc == VDM_ENOSPC) && (d->status_at == VDM_KIT_STATUS_PREFIX)) {
         kit_warn(s, WARN_TRUNCATED,
                  "kit: request has more spans than the device takes, using "
                  "the first ones");
-    else if (rc == VDM_ENOSPC && (d->flags & VDM_KIT_Q_SERVE_TRUNCATED) != 0u)
+    } else if ((rc == VDM_ENOSPC) &&
+               ((d->flags & VDM_KIT_Q_SERVE_TRUNCATED) != 0u)) {
         kit_warn(s, WARN_TRUNCATED,
                  "kit: request has more spans than the device takes");
-    else if (rc == VDM_ENOSPC) {
+    } else if (rc == VDM_ENOSPC) {
         (void)kit_finish(s, r, answer_truncated(s, r, d));
         return 2;
     } else {
@@ -393,8 +394,9 @@ uint32_t vdm_kit_answer_error(struct vdm_kit *k, struct vdm_kit_req *r)
 {
     struct kit *s = kit_of(k);
 
-    if (s == NULL || r == NULL || r->state != SLOT_ACTIVE)
+    if ((s == NULL) || (r == NULL) || (r->state != SLOT_ACTIVE)) {
         return 0;
+    }
     return write_error(s, r, qdesc(s, r->queue));
 }
 

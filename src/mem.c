@@ -44,15 +44,19 @@ static inline void mem_view(const struct vdm_mem *m, struct mem_view *v)
         v->r = m->regions;
         v->n = m->nregions;
     }
-    if (VDM_HAS(m, struct vdm_mem, ops))
+    if (VDM_HAS(m, struct vdm_mem, ops)) {
         ops = m->ops;
-    if (VDM_HAS(m, struct vdm_mem, host))
+    }
+    if (VDM_HAS(m, struct vdm_mem, host)) {
         v->host = m->host;
+    }
     if (ops != NULL) {
-        if (VDM_HAS(ops, struct vdm_mem_ops, translate))
+        if (VDM_HAS(ops, struct vdm_mem_ops, translate)) {
             v->translate = ops->translate;
-        if (VDM_HAS(ops, struct vdm_mem_ops, unmap))
+        }
+        if (VDM_HAS(ops, struct vdm_mem_ops, unmap)) {
             v->unmap = ops->unmap;
+        }
     }
 }
 
@@ -180,8 +184,9 @@ static int mem_piece(const struct mem_view *v, uint64_t gpa, uint64_t len,
     if (r != NULL) {
         uint64_t rem = r->size - off;
 
-        if ((access & VDM_MEM_WRITE) && (r->flags & VDM_MEM_REGION_RDONLY))
+        if ((access & VDM_MEM_WRITE) && (r->flags & VDM_MEM_REGION_RDONLY)) {
             return VDM_EFAULT;
+        }
         if (off > (uint64_t)UINTPTR_MAX || r->hva == NULL)
             return VDM_EFAULT;
         *hva = (uint8_t *)r->hva + (uintptr_t)off;
@@ -191,8 +196,9 @@ static int mem_piece(const struct mem_view *v, uint64_t gpa, uint64_t len,
     }
 
     /* No region: ask the hook, for the part before the next region only. */
-    if (v->translate == NULL)
+    if (v->translate == NULL) {
         return VDM_EFAULT;
+    }
     {
         uint64_t req = len;
         void *p = NULL;
@@ -205,11 +211,13 @@ static int mem_piece(const struct mem_view *v, uint64_t gpa, uint64_t len,
             if (n->size != 0 && n->gpa > gpa && n->gpa - gpa < req)
                 req = n->gpa - gpa;
         }
-        if (req > SPAN_MAX)
+        if (req > SPAN_MAX) {
             req = SPAN_MAX;
+        }
         rc = v->translate(v->host, gpa, req, access, &p, &ml);
-        if (rc < 0)
+        if (rc < 0) {
             return VDM_EFAULT;
+        }
         if (p == NULL || ml == 0 || ml > req) {
             if (p != NULL && ml != 0 && v->unmap != NULL)
                 v->unmap(v->host, p, ml);
@@ -232,8 +240,9 @@ static void release_spans(const struct mem_view *v, struct vdm_iov *iov,
 {
     uint32_t i;
 
-    if (v->unmap == NULL)
+    if (v->unmap == NULL) {
         return;
+    }
     for (i = 0; i < n; i++) {
         if (iov[i].flags & VDM_IOV_F_HOOK)
             v->unmap(v->host, iov[i].base, iov[i].len);
@@ -296,10 +305,13 @@ int vdm_mem_lookup_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
         for (i = 0; i < v.n; i++) {
             const struct vdm_mem_region *r = &v.r[i];
 
-            if (!region_has(r, gpa, &off))
+            if (!region_has(r, gpa, &off)) {
                 continue;
-            if ((access & VDM_MEM_WRITE) && (r->flags & VDM_MEM_REGION_RDONLY))
+            }
+            if ((access & VDM_MEM_WRITE) &&
+                (r->flags & VDM_MEM_REGION_RDONLY)) {
                 return VDM_EFAULT;
+            }
             if (off > (uint64_t)UINTPTR_MAX || r->hva == NULL)
                 return VDM_EFAULT;
             *hva = (uint8_t *)r->hva + (uintptr_t)off;
@@ -311,13 +323,15 @@ int vdm_mem_lookup_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
         return VDM_EFAULT;
 
     rc = mem_piece(&v, gpa, len, access, &hint, &p, &pl, &hk);
-    if (rc != 0)
+    if (rc != 0) {
         return rc;
+    }
     if (hk) {
         /* A hooked range must come whole from one translate call. */
         if (pl < len) {
-            if (v.unmap != NULL)
+            if (v.unmap != NULL) {
                 v.unmap(v.host, p, pl);
+            }
             return VDM_EFAULT;
         }
         *hva = p;
@@ -332,11 +346,13 @@ int vdm_mem_lookup_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
         gpa += pl;
         len -= done;
         rc = mem_piece(&v, gpa, len, access, &hint, &p, &pl, &hk);
-        if (rc != 0)
+        if (rc != 0) {
             return rc;
+        }
         if (hk) {
-            if (v.unmap != NULL)
+            if (v.unmap != NULL) {
                 v.unmap(v.host, p, pl);
+            }
             return VDM_EFAULT;
         }
         if ((uintptr_t)p != expect)
@@ -405,8 +421,9 @@ int vdm_mem_map_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
         len -= pl;
         if (hk) {
             if (n == cap) {
-                if (v.unmap != NULL)
+                if (v.unmap != NULL) {
                     v.unmap(v.host, p, pl);
+                }
                 *filled = n;
                 return VDM_ENOSPC;
             }
@@ -444,8 +461,9 @@ int vdm_mem_map(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
 
     if (m == NULL || (iov == NULL && cap != 0))
         return VDM_EINVAL;
-    if (cap > (uint32_t)INT32_MAX)
+    if (cap > (uint32_t)INT32_MAX) {
         cap = (uint32_t)INT32_MAX; /* counts are returned as int */
+    }
     rc = vdm_mem_map_ex(m, gpa, len, access, iov, cap, &hint, &filled);
     if (rc == VDM_ENOSPC) {
         struct mem_view v;
@@ -472,8 +490,9 @@ int vdm_mem_probe(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
         int hk;
         int rc = mem_piece(&v, gpa, len, access, hint, &p, &pl, &hk);
 
-        if (rc != 0)
+        if (rc != 0) {
             return rc;
+        }
         if (hk && v.unmap != NULL)
             v.unmap(v.host, p, pl);
         gpa += pl;
@@ -504,8 +523,9 @@ static int mem_copy(const struct vdm_mem *m, uint64_t gpa, uint8_t *buf,
 
     if (n == 0)
         return 0;
-    if (n > (uint64_t)SIZE_MAX)
+    if (n > (uint64_t)SIZE_MAX) {
         return VDM_EFAULT;
+    }
     mem_view(m, &v);
     if (VDM_LIKELY(!range_wraps(gpa, n))) {
         /* The common case: all of it in one region, copied at once. */
@@ -519,26 +539,30 @@ static int mem_copy(const struct vdm_mem *m, uint64_t gpa, uint8_t *buf,
 
             if (write)
                 __builtin_memcpy(p, buf, (size_t)n);
-            else
+            else {
                 __builtin_memcpy(buf, p, (size_t)n);
+            }
             return 0;
         }
     }
     rc = vdm_mem_probe(m, gpa, n, access, &hint);
-    if (rc != 0)
+    if (rc != 0) {
         return rc;
+    }
     while (n != 0) {
         uint8_t *p;
         uint64_t pl;
         int hk;
 
         rc = mem_piece(&v, gpa, n, access, &hint, &p, &pl, &hk);
-        if (rc != 0)
+        if (rc != 0) {
             return rc; /* only if a hook changed its mind since the probe */
+        }
         if (write)
             __builtin_memcpy(p, buf, (size_t)pl);
-        else
+        else {
             __builtin_memcpy(buf, p, (size_t)pl);
+        }
         if (hk && v.unmap != NULL)
             v.unmap(v.host, p, pl);
         buf += (size_t)pl;
@@ -588,8 +612,9 @@ static size_t iov_copy(const struct vdm_iov *iov, uint32_t n, size_t off,
 
             if (to_iov)
                 __builtin_memcpy(p, buf + done, k);
-            else
+            else {
                 __builtin_memcpy(buf + done, p, k);
+            }
         }
         done += k;
         off = 0;

@@ -26,8 +26,9 @@ int vq_violation(struct vq *q, int err, const char *why)
 {
     if (!(q->flags & VQ_F_BROKEN)) {
         q->flags |= VQ_F_BROKEN;
-        if (q->fault != NULL)
+        if (q->fault != NULL) {
             q->fault(q->ctx, q->index, err, why);
+        }
     }
     return VDM_EPROTO;
 }
@@ -48,43 +49,47 @@ int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,
     int rc;
 
     /* "Message Framing": device-writable elements after device-readable. */
-    if (write)
+    if (write) {
         w->seen_write = true;
-    else if (w->seen_write)
+    } else if (w->seen_write) {
         return vq_walk_fail(w, VDM_EPROTO,
                             "device-readable descriptor after a "
                             "device-writable one");
-    else {
+    } else {
         /* still in the device-readable part */
     }
-    if (++w->ndata > q->max_chain)
+    if (++w->ndata > q->max_chain) {
         return vq_walk_fail(w, VDM_EPROTO,
                             "descriptor chain longer than the device's "
                             "max_chain");
+    }
     if (len == 0)
         return 0; /* accepted, no span, address not checked */
     w->total += len;
-    if (w->total > UINT32_MAX)
+    if (w->total > UINT32_MAX) {
         return vq_walk_fail(w, VDM_EPROTO,
                             "total descriptor chain length reaches 2^32 "
                             "bytes");
+    }
 
     if (!w->truncated && w->nspan == w->cap)
         w->truncated = true; /* no room left at all: check only */
     if (!w->truncated) {
         rc = vdm_mem_map_ex(q->mem, addr, len, access, w->iov + w->nspan,
                             w->cap - w->nspan, &q->mem_hint, &filled);
-        if (rc == VDM_EFAULT)
+        if (rc == VDM_EFAULT) {
             return vq_walk_fail(w, VDM_EFAULT,
                                 write ? "device-writable buffer outside guest "
                                         "memory or in read-only memory"
                                       : "device-readable buffer outside guest "
                                         "memory");
+        }
         {
             uint32_t i, sum = 0;
 
-            for (i = 0; i < filled; i++)
+            for (i = 0; i < filled; i++) {
                 sum += w->iov[w->nspan + i].len;
+            }
             w->nspan += filled;
             if (write) {
                 w->write_len += sum;
@@ -93,8 +98,9 @@ int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,
                 w->nread += filled;
             }
         }
-        if (rc >= 0)
+        if (rc >= 0) {
             return 0;
+        }
         w->truncated = true; /* VDM_ENOSPC: keep checking the rest */
     }
     if (write && w->tmode != 0 &&
@@ -104,12 +110,13 @@ int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,
         w->tail[2] = len;
     }
     rc = vdm_mem_probe(q->mem, addr, len, access, &q->mem_hint);
-    if (rc != 0)
+    if (rc != 0) {
         return vq_walk_fail(w, VDM_EFAULT,
                             write ? "device-writable buffer outside guest "
                                     "memory or in read-only memory"
                                   : "device-readable buffer outside guest "
                                     "memory");
+    }
     return 0;
 }
 
@@ -171,8 +178,9 @@ static int map_ring(struct vq *q, uint64_t gpa, uint64_t len, uint32_t access,
     void *hva = NULL;
     int hooked = 0;
 
-    if (vdm_mem_lookup_ex(q->mem, gpa, len, access, &hva, &hooked) != 0)
+    if (vdm_mem_lookup_ex(q->mem, gpa, len, access, &hva, &hooked) != 0) {
         return VDM_EFAULT;
+    }
     if (hooked)
         q->hooked |= hbit;
     *p = (uint8_t *)hva;
@@ -205,8 +213,9 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
         return VDM_EINVAL;
     q = vq_of(vq);
     __builtin_memset(q, 0, sizeof(*q));
-    if (!CFG_HAS(cfg, slots))
+    if (!CFG_HAS(cfg, slots)) {
         return VDM_ESIZE;
+    }
     if (cfg->mem == NULL || cfg->slots == NULL)
         return VDM_EINVAL;
     /* vdm/config.h: a ring feature left out of the build */
@@ -242,11 +251,13 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
         const struct vdm_vq_ops *ops = cfg->ops;
 
         if (ops->size >=
-            offsetof(struct vdm_vq_ops, fault) + sizeof(ops->fault))
+            offsetof(struct vdm_vq_ops, fault) + sizeof(ops->fault)) {
             q->fault = ops->fault;
+        }
     }
-    if (CFG_HAS(cfg, ctx))
+    if (CFG_HAS(cfg, ctx)) {
         q->ctx = cfg->ctx;
+    }
 
     q->desc_len = 16u * (uint64_t)num;
     if (packed) {
@@ -259,12 +270,14 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
     rc = map_ring(q, cfg->desc_addr, q->desc_len,
                   packed ? (VDM_MEM_READ | VDM_MEM_WRITE) : VDM_MEM_READ,
                   &q->desc, VQ_H_DESC);
-    if (rc == 0)
+    if (rc == 0) {
         rc = map_ring(q, cfg->driver_addr, q->drv_len, VDM_MEM_READ, &q->drv,
                       VQ_H_DRV);
-    if (rc == 0)
+    }
+    if (rc == 0) {
         rc = map_ring(q, cfg->device_addr, q->dev_len,
                       VDM_MEM_READ | VDM_MEM_WRITE, &q->dev, VQ_H_DEV);
+    }
     if (rc != 0) {
         unmap_rings(q);
         __builtin_memset(q, 0, sizeof(*q));
@@ -272,8 +285,9 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
     }
 
     q->flags = VQ_F_NOTIFY_ON;
-    if (packed)
+    if (packed) {
         q->flags |= VQ_F_PACKED;
+    }
     if (cfg->features & VDM_F_INDIRECT_DESC)
         q->flags |= VQ_F_INDIRECT;
     if (cfg->features & VDM_F_EVENT_IDX)
@@ -294,19 +308,22 @@ void vdm_vq_reset(struct vdm_vq *vq)
 {
     struct vq *q;
 
-    if (vq == NULL)
+    if (vq == NULL) {
         return;
+    }
     q = vq_of(vq);
-    if (q->magic == VQ_MAGIC)
+    if (q->magic == VQ_MAGIC) {
         unmap_rings(q);
+    }
     __builtin_memset(q, 0, sizeof(*q));
 }
 
 /* Entry check shared by the operations that touch the rings. */
 static inline int vq_usable(const struct vq *q)
 {
-    if (q->magic != VQ_MAGIC)
+    if (q->magic != VQ_MAGIC) {
         return VDM_ESTATE;
+    }
     if (q->flags & VQ_F_BROKEN)
         return VDM_EBROKEN;
     return 0;
@@ -316,7 +333,7 @@ static inline int vq_usable(const struct vq *q)
 /* Pop, unpop                                                               */
 /* ------------------------------------------------------------------------ */
 
-/* vdm_vq_pop(): in virtqueue_split.c, the split ring's walk inline. */
+/* vdm_vq_pop(): in virtqueue_split.c, beside the split ring's pop. */
 
 int vdm_vq_unpop(struct vdm_vq *vq, const struct vdm_chain *c)
 {
@@ -328,19 +345,23 @@ int vdm_vq_unpop(struct vdm_vq *vq, const struct vdm_chain *c)
         return VDM_EINVAL;
     q = vq_of(vq);
     rc = vq_usable(q);
-    if (rc != 0)
+    if (rc != 0) {
         return rc;
-    if (c->id >= q->num)
+    }
+    if (c->id >= q->num) {
         return VDM_ESTATE;
+    }
     meta = q->slots[VQ_SLOT_META(c->id)];
     /* Only the most recently popped chain, still in flight. */
     if (!(meta & VQ_META_INFLIGHT) ||
-        VQ_META_SEQ(meta) != (uint16_t)(q->pop_seq - 1u))
+        VQ_META_SEQ(meta) != (uint16_t)(q->pop_seq - 1u)) {
         return VDM_ESTATE;
+    }
     if (q->flags & VQ_F_PACKED)
         rc = vq_packed_unpop(q, c->id, meta);
-    else
+    else {
         rc = vq_split_unpop(q, c->id, meta);
+    }
     q->slots[VQ_SLOT_META(c->id)] = 0;
     q->slots[VQ_SLOT_WLEN(c->id)] = 0;
     q->pop_seq--;
@@ -361,8 +382,9 @@ static int push_common(struct vq *q, const struct vdm_used *u, uint32_t n,
     int rc;
 
     rc = vq_usable(q);
-    if (rc != 0)
+    if (rc != 0) {
         return rc;
+    }
     if ((flags & ~VDM_PUSH_F_INORDER_BATCH) != 0 || (batch && !in_order))
         return VDM_EINVAL;
     if (n == 0)
@@ -379,8 +401,9 @@ static int push_common(struct vq *q, const struct vdm_used *u, uint32_t n,
             VQ_META_SEQ(meta) != (uint16_t)(q->push_seq + i))
             meta = 0; /* IN_ORDER: buffers are used in the order popped */
         if (meta == 0) {
-            for (j = 0; j < i; j++)
+            for (j = 0; j < i; j++) {
                 q->slots[VQ_SLOT_META(u[j].id)] |= VQ_META_INFLIGHT;
+            }
             return VDM_EINVAL;
         }
         q->slots[VQ_SLOT_META(u[i].id)] = meta & ~VQ_META_INFLIGHT;
@@ -388,11 +411,13 @@ static int push_common(struct vq *q, const struct vdm_used *u, uint32_t n,
 
     if (q->flags & VQ_F_PACKED)
         rc = vq_packed_push(q, u, n, batch);
-    else
+    else {
         rc = vq_split_push(q, u, n, batch);
+    }
     q->inflight -= n;
-    if (in_order)
+    if (in_order) {
         q->push_seq = (uint16_t)(q->push_seq + n);
+    }
     return rc < 0 ? rc : (int)n;
 }
 
@@ -430,8 +455,9 @@ int vdm_vq_push(struct vdm_vq *vq, uint16_t id, uint32_t written)
 int vdm_vq_push_batch(struct vdm_vq *vq, const struct vdm_used *u, uint32_t n,
                       uint32_t flags)
 {
-    if (vq == NULL)
+    if (vq == NULL) {
         return VDM_EINVAL;
+    }
     return push_common(vq_of(vq), u, n, flags);
 }
 
@@ -444,12 +470,14 @@ int vdm_vq_should_notify(struct vdm_vq *vq)
     struct vq *q;
     int rc;
 
-    if (vq == NULL)
+    if (vq == NULL) {
         return VDM_EINVAL;
+    }
     q = vq_of(vq);
     rc = vq_usable(q);
-    if (rc != 0)
+    if (rc != 0) {
         return rc;
+    }
     if (q->flags & VQ_F_PACKED)
         return vq_packed_should_notify(q);
     return vq_split_should_notify(q);
@@ -460,12 +488,14 @@ int vdm_vq_set_notify(struct vdm_vq *vq, int enable)
     struct vq *q;
     int rc;
 
-    if (vq == NULL)
+    if (vq == NULL) {
         return VDM_EINVAL;
+    }
     q = vq_of(vq);
     rc = vq_usable(q);
-    if (rc != 0)
+    if (rc != 0) {
         return rc;
+    }
     if (q->flags & VQ_F_PACKED)
         return vq_packed_set_notify(q, enable);
     return vq_split_set_notify(q, enable);
@@ -476,12 +506,14 @@ int vdm_vq_has_avail(struct vdm_vq *vq)
     struct vq *q;
     int rc;
 
-    if (vq == NULL)
+    if (vq == NULL) {
         return VDM_EINVAL;
+    }
     q = vq_of(vq);
     rc = vq_usable(q);
-    if (rc != 0)
+    if (rc != 0) {
         return rc;
+    }
     if (q->flags & VQ_F_PACKED)
         return vq_packed_has_avail(q);
     return vq_split_has_avail(q);
@@ -495,8 +527,9 @@ uint32_t vdm_vq_in_flight(const struct vdm_vq *vq)
 {
     const struct vq *q;
 
-    if (vq == NULL)
+    if (vq == NULL) {
         return 0;
+    }
     q = vq_of_const(vq);
     return q->magic == VQ_MAGIC ? q->inflight : 0;
 }
@@ -508,8 +541,9 @@ int vdm_vq_get_state(const struct vdm_vq *vq, struct vdm_vq_state *s)
     if (vq == NULL || s == NULL)
         return VDM_EINVAL;
     q = vq_of_const(vq);
-    if (q->magic != VQ_MAGIC)
+    if (q->magic != VQ_MAGIC) {
         return VDM_ESTATE;
+    }
     /* Allowed on a broken queue too: the position is still meaningful. */
     s->last_avail_idx = q->last_avail;
     s->used_idx = q->used_idx;
@@ -528,8 +562,9 @@ int vdm_vq_set_state(struct vdm_vq *vq, const struct vdm_vq_state *s)
         return VDM_EINVAL;
     q = vq_of(vq);
     rc = vq_usable(q);
-    if (rc != 0)
+    if (rc != 0) {
         return rc;
+    }
     if (q->inflight != 0)
         return VDM_ESTATE;
     if (s->reserved != 0)
@@ -551,8 +586,9 @@ int vdm_vq_set_state(struct vdm_vq *vq, const struct vdm_vq_state *s)
     q->pop_seq = 0;
     q->push_seq = 0;
     if ((q->flags & (VQ_F_PACKED | VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) ==
-        (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON))
+        (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) {
         vdm_store_le16(q->dev + 4u + 8u * (size_t)q->num, q->last_avail);
+    }
     return 0;
 }
 
@@ -560,8 +596,9 @@ int vdm_vq_broken(const struct vdm_vq *vq)
 {
     const struct vq *q;
 
-    if (vq == NULL)
+    if (vq == NULL) {
         return 0;
+    }
     q = vq_of_const(vq);
     return q->magic == VQ_MAGIC && (q->flags & VQ_F_BROKEN) ? 1 : 0;
 }
@@ -570,8 +607,9 @@ uint16_t vdm_vq_num(const struct vdm_vq *vq)
 {
     const struct vq *q;
 
-    if (vq == NULL)
+    if (vq == NULL) {
         return 0;
+    }
     q = vq_of_const(vq);
     return q->magic == VQ_MAGIC ? q->num : 0;
 }
@@ -583,8 +621,9 @@ uint16_t vdm_vq_num(const struct vdm_vq *vq)
 size_t vdm_chain_copy_from(const struct vdm_chain *c, size_t off, void *dst,
                            size_t n)
 {
-    if (c == NULL)
+    if (c == NULL) {
         return 0;
+    }
     return vdm_iov_copy_from(c->iov, c->nread, off, dst, n);
 }
 

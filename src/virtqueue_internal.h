@@ -499,13 +499,46 @@ static inline int vq_packed_fail(const struct vq *q)
     (void)q;
     return VDM_ENOTSUP;
 }
-#define vq_packed_pop(q, c)             vq_packed_fail(q)
-#define vq_packed_unpop(q, id, meta)    vq_packed_fail(q)
-#define vq_packed_push(q, u, n, b)      vq_packed_fail(q)
-#define vq_packed_push1(q, id, len, m)  vq_packed_fail(q)
-#define vq_packed_should_notify(q)      vq_packed_fail(q)
-#define vq_packed_set_notify(q, enable) vq_packed_fail(q)
-#define vq_packed_has_avail(q)          vq_packed_fail(q)
+static inline int vq_packed_pop(struct vq *q, struct vdm_chain *c)
+{
+    (void)c;
+    return vq_packed_fail(q);
+}
+static inline int vq_packed_unpop(struct vq *q, uint16_t id, uint32_t meta)
+{
+    (void)id;
+    (void)meta;
+    return vq_packed_fail(q);
+}
+static inline int vq_packed_push(struct vq *q, const struct vdm_used *u,
+                                 uint32_t n, bool inorder_batch)
+{
+    (void)u;
+    (void)n;
+    (void)inorder_batch;
+    return vq_packed_fail(q);
+}
+static inline int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len,
+                                  uint32_t meta)
+{
+    (void)id;
+    (void)len;
+    (void)meta;
+    return vq_packed_fail(q);
+}
+static inline int vq_packed_should_notify(struct vq *q)
+{
+    return vq_packed_fail(q);
+}
+static inline int vq_packed_set_notify(struct vq *q, int enable)
+{
+    (void)enable;
+    return vq_packed_fail(q);
+}
+static inline int vq_packed_has_avail(struct vq *q)
+{
+    return vq_packed_fail(q);
+}
 #endif
 
 #endif

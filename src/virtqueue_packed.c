@@ -97,10 +97,11 @@ static VQ_NOINLINE int packed_indirect(struct vq *q, struct vq_walk *w,
     const uint8_t *tbl = NULL;
     int thooked = 0, rc;
 
-    if (!(q->flags & VQ_F_INDIRECT))
+    if (!(q->flags & VQ_F_INDIRECT)) {
         return vq_walk_fail(w, VDM_EPROTO,
                             "INDIRECT descriptor without "
                             "VIRTIO_F_INDIRECT_DESC");
+    }
     /* "A driver MUST NOT write direct descriptors with
      * VIRTQ_DESC_F_INDIRECT set in a scatter-gather list linked by
      * VIRTQ_DESC_F_NEXT." */
@@ -111,9 +112,10 @@ static VQ_NOINLINE int packed_indirect(struct vq *q, struct vq_walk *w,
         return vq_walk_fail(w, VDM_EPROTO,
                             "indirect table length 0, not a multiple of 16 "
                             "or over 32768 descriptors");
-    if (vq_map_indirect(q, addr, len, &tbl, &thooked) != 0)
+    if (vq_map_indirect(q, addr, len, &tbl, &thooked) != 0) {
         return vq_walk_fail(w, VDM_EFAULT,
                             "indirect table outside guest memory");
+    }
     rc = packed_ind_walk(q, w, tbl, addr, len >> 4, 0, NULL);
     vq_unmap_indirect(q, tbl, len, thooked);
     return rc;
@@ -175,13 +177,15 @@ static VQ_COLD int packed_pop_slow(struct vq *q, struct vdm_chain *c,
         bool write = (d.w14 & VQ_DESC_F_WRITE) != 0;
 
         if (d.w14 & VQ_DESC_F_INDIRECT) {
-            if (packed_indirect(q, w, d.addr, d.len, d.w14, ring_n) != 0)
+            if (packed_indirect(q, w, d.addr, d.len, d.w14, ring_n) != 0) {
                 goto bad;
+            }
             id = d.w12;
             break;
         }
-        if (vq_walk_add(q, w, d.addr, d.len, write) != 0)
+        if (vq_walk_add(q, w, d.addr, d.len, write) != 0) {
             goto bad;
+        }
         if (!(d.w14 & VQ_DESC_F_NEXT)) {
             id = d.w12; /* "Buffer ID is included in the last descriptor" */
             break;
@@ -476,10 +480,11 @@ static inline void put_used(struct vq *q, uint32_t pos, uint8_t wrap,
         fl |= VQ_DESC_F_WRITE;
     vdm_put_le32(d + PD_LEN, len);
     vdm_put_le16(d + PD_ID, (uint16_t)id);
-    if (publish)
+    if (publish) {
         vdm_store_release_le16(d + PD_FLAGS, fl);
-    else
+    } else {
         vdm_store_le16(d + PD_FLAGS, fl);
+    }
 }
 
 static inline void advance(const struct vq *q, uint32_t *pos, uint8_t *wrap,
@@ -500,8 +505,9 @@ int vq_packed_push(struct vq *q, const struct vdm_used *u, uint32_t n,
     uint32_t first = q->used_idx, pos = first, total = 0, i;
     uint8_t wrap0 = q->used_wrap, wrap = wrap0;
 
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         total += VQ_META_NDESC(q->slots[VQ_SLOT_META(u[i].id)]);
+    }
 
     if (inorder_batch) {
         /* "In-order use of descriptors": one used descriptor carrying the
@@ -547,8 +553,9 @@ int vq_packed_should_notify(struct vq *q)
     /* used flags published before the driver's structure is read */
     vdm_mb();
     fl = (uint16_t)(vdm_load_acquire_le16(q->drv + EV_FLAGS) & 3u);
-    if (fl == VQ_EVENT_DISABLE)
+    if (fl == VQ_EVENT_DISABLE) {
         return 0;
+    }
     if (fl == VQ_EVENT_DESC && (q->flags & VQ_F_EVENT_IDX)) {
         uint16_t ow = vdm_load_le16(q->drv + EV_OFF_WRAP);
         uint32_t off = (uint32_t)ow & 0x7fffu;
@@ -570,13 +577,15 @@ int vq_packed_set_notify(struct vq *q, int enable)
 {
     if (enable)
         q->flags |= VQ_F_NOTIFY_ON;
-    else
+    else {
         q->flags &= (uint8_t)~VQ_F_NOTIFY_ON;
+    }
     vdm_store_release_le16(q->dev + EV_FLAGS, enable
                                                   ? (uint16_t)VQ_EVENT_ENABLE
                                                   : (uint16_t)VQ_EVENT_DISABLE);
-    if (!enable)
+    if (!enable) {
         return 0;
+    }
     vdm_mb();
     return vq_packed_has_avail(q);
 }

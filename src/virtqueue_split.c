@@ -51,10 +51,11 @@ static int split_refresh(struct vq *q)
     }
     /* "The Virtqueue Available Ring": idx never runs more than a ring's
      * worth ahead of what the device consumed (and never goes back). */
-    if ((uint16_t)(ai - la) > q->num)
+    if ((uint16_t)(ai - la) > q->num) {
         return vq_violation(q, VDM_EPROTO,
                             "avail idx ahead of the device by more than the "
                             "queue size");
+    }
     q->shadow_avail = ai;
     return ai != la;
 }
@@ -72,9 +73,10 @@ static inline int split_ind_fetch(struct vq *q, struct vq_walk *w,
         vq_desc_fetch(d, tbl + (size_t)idx * 16u);
         return 0;
     }
-    if (vq_read_indirect(q, tbl, addr, idx, e) != 0)
+    if (vq_read_indirect(q, tbl, addr, idx, e) != 0) {
         return vq_walk_fail(w, VDM_EFAULT,
                             "indirect table outside guest memory");
+    }
     vq_desc_fetch(d, e);
     return 0;
 }
@@ -90,24 +92,28 @@ static VQ_NOINLINE int split_ind_walk(struct vq *q, struct vq_walk *w,
                                       struct vq_desc d)
 {
     for (;;) {
-        if (d.w12 & VQ_DESC_F_INDIRECT)
+        if ((d.w12 & VQ_DESC_F_INDIRECT) != 0u)
             return vq_walk_fail(w, VDM_EPROTO,
                                 "INDIRECT descriptor inside an indirect "
                                 "table");
-        if (vq_walk_add(q, w, d.addr, d.len, (d.w12 & VQ_DESC_F_WRITE) != 0) !=
+        if (vq_walk_add(q, w, d.addr, d.len, (d.w12 & VQ_DESC_F_WRITE) != 0u) !=
             0)
             return -1;
-        if (!(d.w12 & VQ_DESC_F_NEXT))
+        if (!(d.w12 & VQ_DESC_F_NEXT)) {
             return 0;
-        if (d.w14 >= tlen)
+        }
+        if (d.w14 >= tlen) {
             return vq_walk_fail(w, VDM_EPROTO,
                                 "next index beyond the indirect table");
-        if (++ind_n > tlen)
+        }
+        if (++ind_n > tlen) {
             return vq_walk_fail(w, VDM_EPROTO,
                                 "indirect chain longer than its table "
                                 "(loop)");
-        if (split_ind_fetch(q, w, tbl, addr, d.w14, &d) != 0)
+        }
+        if (split_ind_fetch(q, w, tbl, addr, d.w14, &d) != 0) {
             return -1;
+        }
     }
 }
 
@@ -124,24 +130,27 @@ static VQ_NOINLINE int split_indirect(struct vq *q, struct vq_walk *w,
     struct vq_desc d;
     int thooked = 0, rc;
 
-    if (!(q->flags & VQ_F_INDIRECT))
+    if (!(q->flags & VQ_F_INDIRECT)) {
         return vq_walk_fail(w, VDM_EPROTO,
                             "INDIRECT descriptor without "
                             "VIRTIO_F_INDIRECT_DESC");
-    if (fl & VQ_DESC_F_NEXT)
+    }
+    if ((fl & VQ_DESC_F_NEXT) != 0u)
         return vq_walk_fail(w, VDM_EPROTO,
                             "descriptor has both INDIRECT and NEXT");
     if (len == 0 || (len & 15u) != 0 || len > VQ_INDIRECT_MAX * 16u)
         return vq_walk_fail(w, VDM_EPROTO,
                             "indirect table length 0, not a multiple of 16 "
                             "or over 32768 descriptors");
-    if (vq_map_indirect(q, addr, len, &tbl, &thooked) != 0)
+    if (vq_map_indirect(q, addr, len, &tbl, &thooked) != 0) {
         return vq_walk_fail(w, VDM_EFAULT,
                             "indirect table outside guest memory");
+    }
     /* entry 0 first (a table has at least one) */
     rc = split_ind_fetch(q, w, tbl, addr, 0, &d);
-    if (rc == 0)
+    if (rc == 0) {
         rc = split_ind_walk(q, w, tbl, addr, len >> 4, 1, d);
+    }
     vq_unmap_indirect(q, tbl, len, thooked);
     return rc;
 }
@@ -153,8 +162,9 @@ VQ_INLINE void split_consumed(struct vq *q)
 
     q->last_avail = la;
     if ((q->flags & (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) ==
-        (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON))
+        (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) {
         vdm_store_le16(avail_event_p(q), la);
+    }
 }
 
 /*
@@ -171,19 +181,22 @@ static VQ_COLD int split_pop_slow(struct vq *q, struct vdm_chain *c,
     uint32_t num = q->num;
 
     for (;;) {
-        bool write = (d.w12 & VQ_DESC_F_WRITE) != 0;
+        bool write = (d.w12 & VQ_DESC_F_WRITE) != 0u;
 
-        if (d.w12 & VQ_DESC_F_INDIRECT) {
+        if ((d.w12 & VQ_DESC_F_INDIRECT) != 0u) {
             /* the WRITE flag of this descriptor is ignored; NEXT is
              * refused, so the table ends the chain */
-            if (split_indirect(q, w, d.addr, d.len, d.w12) != 0)
+            if (split_indirect(q, w, d.addr, d.len, d.w12) != 0) {
                 goto bad;
+            }
             break;
         }
-        if (vq_walk_add(q, w, d.addr, d.len, write) != 0)
+        if (vq_walk_add(q, w, d.addr, d.len, write) != 0) {
             goto bad;
-        if (!(d.w12 & VQ_DESC_F_NEXT))
+        }
+        if (!(d.w12 & VQ_DESC_F_NEXT)) {
             break;
+        }
         if (d.w14 >= num) {
             (void)vq_walk_fail(w, VDM_EPROTO, "next index >= queue size");
             goto bad;
@@ -520,8 +533,8 @@ int vq_split_push(struct vq *q, const struct vdm_used *u, uint32_t n,
          * at the slot of the first; idx skips the whole batch. */
         uint8_t *e = q->dev + USED_RING + 8u * (size_t)(ui & q->mask);
 
-        vdm_put_le32(e, u[n - 1].id);
-        vdm_put_le32(e + 4, u[n - 1].len);
+        vdm_put_le32(e, u[n - 1u].id);
+        vdm_put_le32(e + 4, u[n - 1u].len);
     } else {
         for (i = 0; i < n; i++) {
             uint8_t *e = q->dev + USED_RING +
@@ -547,15 +560,16 @@ int vq_split_should_notify(struct vq *q)
 
     q->unsignalled = 0;
     q->signalled = now;
-    if (cnt == 0)
+    if (cnt == 0u)
         return 0;
     /* used idx published before the driver's fields are read */
     vdm_mb();
-    if (q->flags & VQ_F_EVENT_IDX) {
+    if ((q->flags & VQ_F_EVENT_IDX) != 0u) {
         uint16_t ev;
 
-        if (cnt >= 0x10000u)
+        if (cnt >= 0x10000u) {
             return 1; /* wrapped: cannot tell, a spurious one is allowed */
+        }
         ev = vdm_load_le16(used_event_p(q));
         /* "Used Buffer Notification Suppression": notify when one of the
          * entries written since the last decision, old .. now-1, is
@@ -568,29 +582,32 @@ int vq_split_should_notify(struct vq *q)
 
 int vq_split_set_notify(struct vq *q, int enable)
 {
-    if (enable)
+    if (enable != 0)
         q->flags |= VQ_F_NOTIFY_ON;
-    else
+    else {
         q->flags &= (uint8_t)~VQ_F_NOTIFY_ON;
-    if (q->flags & VQ_F_EVENT_IDX) {
+    }
+    if ((q->flags & VQ_F_EVENT_IDX) != 0u) {
         /* flags stay 0; avail_event names the next entry we will read.
          * Disabling writes nothing: once pops move past avail_event the
          * driver stops kicking on its own. */
-        if (enable)
+        if (enable != 0)
             vdm_store_le16(avail_event_p(q), q->last_avail);
     } else {
         vdm_store_le16(q->dev + USED_FLAGS,
                        enable ? 0 : (uint16_t)VQ_USED_F_NO_NOTIFY);
     }
-    if (!enable)
+    if (!enable) {
         return 0;
+    }
     vdm_mb();
     return vq_split_has_avail(q);
 }
 
 int vq_split_has_avail(struct vq *q)
 {
-    if (q->last_avail != q->shadow_avail)
+    if (q->last_avail != q->shadow_avail) {
         return 1;
+    }
     return split_refresh(q);
 }

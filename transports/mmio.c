@@ -353,8 +353,8 @@ static int write_area(struct mmio_state *s, int32_t q, uint64_t off, uint32_t v)
  * are the index and bits 16-31 next_off/next_wrap. */
 static int queue_notify(struct mmio_state *s, uint32_t v)
 {
-    if ((vdm_dev_features(s->dev) & VDM_F_NOTIFICATION_DATA) == 0 &&
-        v > 0xffffu) {
+    if ((v > 0xffffu) &&
+        (vdm_dev_features(s->dev) & VDMI_F_NOTIFICATION_DATA) == 0) {
         mlog(s, VDM_LOG_WARN,
              "mmio: QueueNotify value is not a queue index, ignored");
         return VDM_EINVAL;

@@ -276,7 +276,9 @@ static int notify_write(struct pci_state *s, uint32_t off, uint32_t width,
     uint32_t v = (uint32_t)val;
     uint32_t q;
 
-    if (width != 2 && width != 4) {
+    /* Spec "Available Buffer Notifications": a 16-bit queue index, 32 bits
+     * with NOTIFICATION_DATA (only when built in, vdm/config.h). */
+    if (width != 2 && (width != 4 || !VDM_CONFIG_NOTIFICATION_DATA)) {
         plog(s, VDM_LOG_WARN, "pci: notify write of the wrong width ignored");
         return VDM_EINVAL;
     }

@@ -89,9 +89,16 @@ static const struct vdm_transport_ops vu_tops = {
 /* ------------------------------------------------------------------------ */
 /* Features, status, config, reset */
 
+/* Transport bits a front-end implements on its own side and may pass on
+ * anyway: QEMU's generic vhost-user front-ends (vhost-user-gpu) forward the
+ * guest's features unfiltered, VIRTIO_F_RING_RESET included, and reset a
+ * queue with ring messages. Accepted and dropped: the device never sees
+ * them. */
+#define FRONTEND_OWN_FEATURES VDM_F_RING_RESET
+
 static int on_set_features(struct vu_state *s, struct vu_msg *m)
 {
-    uint64_t f = rd64(m->p);
+    uint64_t f = rd64(m->p) & ~FRONTEND_OWN_FEATURES;
     uint64_t virt = f & ~VDM_VHOST_USER_F_PROTOCOL_FEATURES;
     uint16_t q, n = dev_queues(s);
     int busy = 0;
@@ -353,6 +360,25 @@ static int32_t max_fds(uint32_t req)
     }
 }
 
+/* A request of the host's own (a device type's side channel such as
+ * GPU_SET_SOCKET): the host's `request` hook, if it has one. */
+static int on_other(struct vu_state *s, struct vu_msg *m)
+{
+    uint32_t taken = 0;
+    int rc;
+
+    if (!VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, request)) {
+        vlog(s, VDM_LOG_ERROR, "vhost-user: unknown or unsupported request");
+        return VDM_ENOTSUP;
+    }
+    rc = s->ops->request(s->host, m->req, m->p, m->size, m->fds, m->nfds,
+                         &taken);
+    if (m->nfds < 32)
+        taken &= (1u << m->nfds) - 1u;
+    m->taken |= taken;
+    return rc < 0 ? rc : 0;
+}
+
 static int dispatch(struct vu_state *s, struct vu_msg *m)
 {
     int32_t want = fixed_size(m->req), fdmax = max_fds(m->req);
@@ -411,9 +437,7 @@ static int dispatch(struct vu_state *s, struct vu_msg *m)
         (void)reply_u64(m, 1);
         vlog(s, VDM_LOG_ERROR, "vhost-user: unsupported request");
         return VDM_ENOTSUP;
-    default:
-        vlog(s, VDM_LOG_ERROR, "vhost-user: unknown or unsupported request");
-        return VDM_ENOTSUP;
+    default: return on_other(s, m);
     }
 }
 

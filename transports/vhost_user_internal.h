@@ -235,6 +235,7 @@ void vdmi_vu_core_stop(struct vu_state *s);
 int vdmi_vu_core_features(struct vu_state *s);
 /* Make the core run every started ring. */
 int vdmi_vu_core_sync(struct vu_state *s);
+#if VDM_CONFIG_RING_RESET
 /* May one ring leave the running core and come back alone (RING_RESET
  * negotiated in the core, see vdmi_vu_core_features)? */
 int vdmi_vu_core_one_ring(const struct vu_state *s);
@@ -242,6 +243,20 @@ int vdmi_vu_core_one_ring(const struct vu_state *s);
  * started one waits for its memory (RF_NOMEM). Needs
  * vdmi_vu_core_one_ring(). */
 void vdmi_vu_ring_leave(struct vu_state *s, uint16_t q);
+#else
+/* RING_RESET left out (vdm/config.h): a ring never leaves the core alone,
+ * the whole core restarts instead; the one-ring paths fold away. */
+static inline int vdmi_vu_core_one_ring(const struct vu_state *s)
+{
+    (void)s;
+    return 0;
+}
+static inline void vdmi_vu_ring_leave(struct vu_state *s, uint16_t q)
+{
+    (void)s;
+    (void)q;
+}
+#endif
 /* After the memory table grew: rings waiting for their memory come back. */
 void vdmi_vu_rings_retry(struct vu_state *s);
 /* RESET_DEVICE: disable all rings and reset the device. */

@@ -138,7 +138,7 @@ int vdmi_vu_core_features(struct vu_state *s)
      * a restart of the others. */
     (void)vdm_dev_set_driver_features(
         s->dev, (s->features & ~VDM_VHOST_USER_F_PROTOCOL_FEATURES) |
-                    (vdm_dev_device_features(s->dev) & VDM_F_RING_RESET));
+                    (vdm_dev_device_features(s->dev) & VDMI_F_RING_RESET));
     (void)vdm_dev_set_status(s->dev, (uint8_t)(VDM_STATUS_ACKNOWLEDGE |
                                                VDM_STATUS_DRIVER |
                                                VDM_STATUS_FEATURES_OK));
@@ -308,6 +308,7 @@ static void ring_stop(struct vu_state *s, uint16_t q)
     }
 }
 
+#if VDM_CONFIG_RING_RESET
 int vdmi_vu_core_one_ring(const struct vu_state *s)
 {
     return (vdm_dev_status(s->dev) &
@@ -326,6 +327,7 @@ void vdmi_vu_ring_leave(struct vu_state *s, uint16_t q)
     if (started(r))
         r->flags |= RF_NOMEM;
 }
+#endif
 
 /* Is all of started ring q's memory in the table now? */
 static int ring_mem_present(const struct vu_state *s, uint16_t q)

@@ -42,6 +42,13 @@ struct vd_type {
      *  then on a timerfd with an absolute deadline: for work that must run
      *  on time to well under a millisecond (sound periods). */
     uint64_t (*deadline)(struct vdev *d);
+    /** A front-end request the transport leaves to the host (vhost-user
+     *  `request` hook, e.g. GPU_SET_SOCKET); may be NULL. */
+    int (*request)(struct vdev *d, uint32_t req, const void *payload,
+                   uint32_t len, const int32_t *fds, uint32_t nfds,
+                   uint32_t *taken);
+    /** The fd given to vd_watch_aux() is readable (may be NULL). */
+    void (*aux)(struct vdev *d);
 };
 
 /** One device served on one socket. */
@@ -69,6 +76,8 @@ struct vdev {
 
     struct vd_tag *listen_tag;
     struct vd_tag *conn_tag;
+    struct vd_tag *aux_tag;
+    int aux_fd; /* watched for the device type, -1 none */
 };
 
 /** epoll data: what an fd is. */
@@ -76,6 +85,9 @@ struct vd_tag {
     int kind; /* VD_TAG_* */
     struct vdev *d;
     uint16_t q;
+    /** VD_TAG_FD: called when the fd is readable, front-end or not. */
+    void (*fn)(struct vdev *d, void *arg);
+    void *arg; /**< ... its argument */
 };
 
 #define VD_TAG_LISTEN 1
@@ -83,6 +95,14 @@ struct vd_tag {
 #define VD_TAG_KICK   3
 #define VD_TAG_SIGNAL 4
 #define VD_TAG_TIMER  5
+#define VD_TAG_AUX    6
+#define VD_TAG_FD     7
+
+/** Watch a device type's own fd (a backend socket): @p tag (kind, d, fn,
+ *  arg set by the caller, kept in place) is handed to epoll. */
+void vd_watch_fd(int fd, struct vd_tag *tag);
+/** Stop watching @p fd (before closing it). */
+void vd_unwatch_fd(int fd);
 
 /** Verbosity: 0 warnings and errors, 1 info, 2 debug (every message). */
 extern int vd_verbose;
@@ -105,6 +125,10 @@ int vd_uint(const char *v, unsigned long long lo, unsigned long long hi,
  */
 int vd_alloc_queues(struct vdev *d, uint16_t nq, uint16_t qmax);
 
+/** Watch @p fd for readability for the device type's `aux` hook (-1:
+ *  stop watching the previous one; it is not closed). */
+void vd_watch_aux(struct vdev *d, int fd);
+
 /** Milliseconds on CLOCK_MONOTONIC. */
 uint64_t vd_now_ms(void);
 /** Nanoseconds on CLOCK_MONOTONIC. */
@@ -116,5 +140,8 @@ extern const struct vd_type vd_type_input;
 extern const struct vd_type vd_type_sound;
 extern const struct vd_type vd_type_i2c;
 extern const struct vd_type vd_type_gpio;
+extern const struct vd_type vd_type_gpu;
+extern const struct vd_type vd_type_rpmb;
+extern const struct vd_type vd_type_can;
 
 #endif

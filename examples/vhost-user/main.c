@@ -164,6 +164,17 @@ static void epoll_del(int fd)
     epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
+void vd_watch_fd(int fd, struct vd_tag *tag)
+{
+    tag->kind = VD_TAG_FD;
+    epoll_add(fd, tag);
+}
+
+void vd_unwatch_fd(int fd)
+{
+    epoll_del(fd);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Host hooks for the vhost-user back-end (host = struct vdev) */
 
@@ -254,6 +265,28 @@ static void h_log(void *host, int level, const char *msg)
     vd_log(host, level, "%s", msg);
 }
 
+static int h_request(void *host, uint32_t req, const void *payload,
+                     uint32_t len, const int32_t *fds, uint32_t nfds,
+                     uint32_t *taken)
+{
+    struct vdev *d = host;
+    if (d->type->request == NULL)
+        return VDM_ENOTSUP;
+    return d->type->request(d, req, payload, len, fds, nfds, taken);
+}
+
+void vd_watch_aux(struct vdev *d, int fd)
+{
+    if (d->aux_fd >= 0)
+        epoll_del(d->aux_fd);
+    d->aux_fd = fd;
+    if (fd >= 0) {
+        d->aux_tag->kind = VD_TAG_AUX;
+        d->aux_tag->d = d;
+        epoll_add(fd, d->aux_tag);
+    }
+}
+
 static const struct vdm_vhost_user_ops vu_ops = {
     .size = sizeof(struct vdm_vhost_user_ops),
     .map = h_map,
@@ -263,6 +296,7 @@ static const struct vdm_vhost_user_ops vu_ops = {
     .watch_kick = h_watch_kick,
     .backend_send = h_backend_send,
     .log = h_log,
+    .request = h_request,
 };
 
 static const struct vdm_host_ops dev_ops = {
@@ -484,6 +518,12 @@ static void on_kick(struct vdev *d, uint16_t q)
     GUARDED(d, vdm_vhost_user_kick(&d->vu, q));
 }
 
+/* The device type's own fd (vd_watch_aux) is readable. */
+static void on_aux(struct vdev *d)
+{
+    GUARDED(d, d->type->aux(d));
+}
+
 static void poll_rings(struct vdev *d)
 {
     GUARDED(
@@ -525,9 +565,9 @@ static int listen_on(struct vdev *d)
     return 0;
 }
 
-static const struct vd_type *const types[] = {&vd_type_blk,   &vd_type_rng,
-                                              &vd_type_input, &vd_type_sound,
-                                              &vd_type_i2c,   &vd_type_gpio};
+static const struct vd_type *const types[] = {
+    &vd_type_blk,  &vd_type_rng, &vd_type_input, &vd_type_sound, &vd_type_i2c,
+    &vd_type_gpio, &vd_type_gpu, &vd_type_rpmb,  &vd_type_can};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -569,7 +609,7 @@ static struct vdev *make_device(const char *socket_path, char *spec)
     if (t == sizeof(types) / sizeof(types[0])) {
         fprintf(stderr,
                 "vdm-vhost-user: unknown device type '%s' "
-                "(blk, rng, input, sound, i2c, gpio)\n",
+                "(blk, rng, input, sound, i2c, gpio, gpu, rpmb, can)\n",
                 o.type);
         return NULL;
     }
@@ -587,6 +627,8 @@ static struct vdev *make_device(const char *socket_path, char *spec)
     d->conn_fd = -1;
     d->listen_tag = calloc(1, sizeof(*d->listen_tag));
     d->conn_tag = calloc(1, sizeof(*d->conn_tag));
+    d->aux_tag = calloc(1, sizeof(*d->aux_tag));
+    d->aux_fd = -1;
     if (d->type->create(d, &o) < 0)
         return NULL;
     for (unsigned i = 0; i < o.n; i++)
@@ -626,9 +668,19 @@ static void usage(FILE *f)
         "          '# comment'; names like EV_KEY, KEY_A, BTN_LEFT,\n"
         "          REL_X, ABS_X, SYN_REPORT, LED_NUML or numbers; replayed\n"
         "          once per front-end when the driver is ready\n"
+        "      rpmb,file=PATH[,capacity=N][,max_wr=N][,max_rd=N]\n"
+        "          file-backed partition with its key and write counter;\n"
+        "          capacity in 128 KiB units (1..128) for a new file\n"
         "      sound[,playback=SINK][,capture=SOURCE][,pace=realtime|fast]\n"
         "          [,jacks=0|1|2][,controls=on|off]\n"
         "          SINK/SOURCE: null (default), FILE.wav, alsa:DEVICE\n"
+        "      gpu[,outputs=N][,width=W][,height=H][,edid=on|off]\n"
+        "          [,max-mem=MiB][,out=DIR]  (2D; pixels go to the\n"
+        "          front-end's vhost-user-gpu channel; out=DIR also writes\n"
+        "          DIR/scanoutN.ppm after every flush)\n"
+        "      can,bus=PATH | can,if=IFNAME [,fd=on|off][,late-ack=on|off]\n"
+        "          [,tx-slots=N]  bus: virtual CAN bus (unix socket) shared\n"
+        "          with other daemons; if: SocketCAN interface (raw, FD)\n"
         "  -v, --verbose      more log on stderr (twice: every message)\n"
         "  -h, --help         this text\n"
         "\n"
@@ -765,6 +817,11 @@ int main(int argc, char **argv)
                 if (t->d->conn_fd >= 0 && t->d->kick_fd[t->q] >= 0)
                     on_kick(t->d, t->q);
                 break;
+            case VD_TAG_AUX:
+                if (t->d->aux_fd >= 0 && t->d->type->aux != NULL)
+                    on_aux(t->d);
+                break;
+            case VD_TAG_FD: GUARDED(t->d, t->fn(t->d, t->arg)); break;
             case VD_TAG_SIGNAL: quit = 1; break;
             case VD_TAG_TIMER: {
                 uint64_t expirations;

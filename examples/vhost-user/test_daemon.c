@@ -3,12 +3,13 @@
  * socket (the shared front-end tests/driver/vu_front.h; memfd guest memory,
  * eventfd kicks and calls, the driver simulator's split rings), serves rng,
  * blk, input, i2c (simulated EEPROM and LM75) and gpio (simulated lines)
- * requests, and feeds the daemon garbage: random bytes, truncated and
- * oversized messages, too many fds, memory beyond its file, a memory file that
- * shrinks under the daemon, a front-end that stalls mid-message. After each,
- * the daemon must still be running, must not have leaked file descriptors, and
- * must serve the next front-end. Usage: test_vhost_user_daemon
- * PATH-TO-vdm-vhost-user */
+ * requests, rpmb (program key, authenticated write and read, tampering, and
+ * a restart keeping key and counter), and feeds the daemon garbage: random
+ * bytes, truncated and oversized messages, too many fds, memory beyond its
+ * file, a memory file that shrinks under the daemon, a front-end that stalls
+ * mid-message. After each, the daemon must still be running, must not have
+ * leaked file descriptors, and must serve the next front-end. Usage:
+ * test_vhost_user_daemon PATH-TO-vdm-vhost-user */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 #include "drv.h"
+#include "sha256.h"
 #include "vdm/devices/sound.h"
 #include "vdm/vhost_user.h"
 #include "vu_front.h"
@@ -1244,6 +1246,424 @@ START_TEST(sound_plays_and_records_through_alsa_files)
 END_TEST
 #endif
 
+/* ------------------------------------------------------------------------ */
+/* GPU: the vhost-user-gpu display channel and the headless PPM */
+
+static void start_gpu_daemon(struct daemon *dm)
+{
+    int out[2];
+    char line[512];
+    FILE *f;
+    int seen = 0;
+
+    memset(dm, 0, sizeof(*dm));
+    snprintf(dm->dir, sizeof(dm->dir), "%s/g.XXXXXX", top_dir);
+    ck_assert_ptr_nonnull(mkdtemp(dm->dir));
+    snprintf(dm->rng_sock, sizeof(dm->rng_sock), "%s/gpu.sock", dm->dir);
+    ck_assert_int_eq(pipe(out), 0);
+    dm->pid = fork();
+    ck_assert_int_ge(dm->pid, 0);
+    if (dm->pid == 0) {
+        char spec[200];
+        snprintf(spec, sizeof(spec), "gpu,width=64,height=48,out=%s", dm->dir);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        const char *argv[8] = {daemon_path, "--socket", dm->rng_sock,
+                               "--device",  spec,       NULL,
+                               NULL};
+        if (getenv("VU_DAEMON_VERBOSE") != NULL)
+            argv[5] = "-vv";
+        execv(daemon_path, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    f = fdopen(out[0], "r");
+    while (seen < 1 && fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, "vdm-vhost-user: listening on ", 29) == 0)
+            seen++;
+    ck_assert_int_eq(seen, 1);
+    fclose(f);
+}
+
+/* Read one display-channel message (header in host order); payload into
+ * @p buf (at most @p cap bytes); returns the request. */
+static uint32_t chan_read(int fd, uint8_t *buf, uint32_t cap, uint32_t *size)
+{
+    uint32_t hdr[3];
+    size_t got = 0;
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    while (got < sizeof(hdr)) {
+        ssize_t n = read(fd, (uint8_t *)hdr + got, sizeof(hdr) - got);
+        ck_assert_int_gt(n, 0);
+        got += (size_t)n;
+    }
+    ck_assert_uint_le(hdr[2], cap);
+    for (got = 0; got < hdr[2];) {
+        ssize_t n = read(fd, buf + got, hdr[2] - got);
+        ck_assert_int_gt(n, 0);
+        got += (size_t)n;
+    }
+    *size = hdr[2];
+    return hdr[0];
+}
+
+#define G_REQ  0x20000u
+#define G_RESP 0x21000u
+#define G_FB   0x40000u
+#define G_W    64u
+#define G_H    48u
+
+/* One controlq command: @p len request bytes (at G_REQ), 24-byte response;
+ * returns the response type. */
+static uint32_t gpu_cmd(struct fe *f, const uint32_t *w, uint32_t nw)
+{
+    struct drv_buf out = {G_REQ, nw * 4}, in = {G_RESP, 24};
+    memcpy(f->mem + G_REQ, w, nw * 4);
+    memset(f->mem + G_RESP, 0xee, 24);
+    add(f, 0, &out, 1, &in, 1, 0);
+    kick(f, 0);
+    ck_assert_uint_eq(wait_used(f, 0), 24);
+    uint32_t t;
+    memcpy(&t, f->mem + G_RESP, 4);
+    return t;
+}
+
+static uint32_t gpx(uint32_t x, uint32_t y)
+{
+    return (x * 3u) << 16 | (y * 5u) << 8 | ((x + y) & 0xffu);
+}
+
+START_TEST(serves_gpu_display_channel)
+{
+    static uint8_t buf[G_W * G_H * 4 + 64];
+    struct daemon dm;
+    struct fe f;
+    int sv[2];
+    uint32_t size;
+
+    start_gpu_daemon(&dm);
+    fe_open(&f, dm.rng_sock, 2, MEM_SIZE);
+    /* QEMU hands the display channel over at DRIVER_OK. */
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ck_assert_uint_eq(
+        fe_acked(&f.v, VDM_VHOST_USER_GPU_SET_SOCKET, NULL, 0, &sv[1], 1), 0);
+    close(sv[1]);
+    ck_assert_uint_eq(chan_read(sv[0], buf, sizeof(buf), &size), 1);
+    ck_assert_uint_eq(size, 0);
+    {
+        uint32_t rep[5] = {1, 4, 8, 1, 0}; /* reply: EDID feature */
+        ck_assert_int_eq(write(sv[0], rep, 20), 20);
+    }
+    ck_assert_uint_eq(chan_read(sv[0], buf, sizeof(buf), &size), 3);
+    ck_assert_uint_eq(chan_read(sv[0], buf, sizeof(buf), &size), 2);
+    ck_assert_uint_eq(size, 8);
+    ck_assert_uint_eq(buf[0], 1); /* SET_PROTOCOL_FEATURES: EDID */
+
+    /* The fbdev sequence. */
+    uint32_t create[10] = {0x101, 0, 0, 0, 0, 0, 1, 2 /* B8G8R8X8 */, G_W, G_H};
+    ck_assert_uint_eq(gpu_cmd(&f, create, 10), 0x1100);
+    uint32_t attach[12] = {0x106,         0, 0, 0, 0, 0, 1, 1, G_FB, 0,
+                           G_W * G_H * 4, 0};
+    ck_assert_uint_eq(gpu_cmd(&f, attach, 12), 0x1100);
+    uint32_t scan[12] = {0x103, 0, 0, 0, 0, 0, 0, 0, G_W, G_H, 0, 1};
+    ck_assert_uint_eq(gpu_cmd(&f, scan, 12), 0x1100);
+    ck_assert_uint_eq(chan_read(sv[0], buf, sizeof(buf), &size), 7);
+    {
+        uint32_t sc[3];
+        memcpy(sc, buf, 12);
+        ck_assert_uint_eq(sc[0], 0);
+        ck_assert_uint_eq(sc[1], G_W);
+        ck_assert_uint_eq(sc[2], G_H);
+    }
+    for (uint32_t y = 0; y < G_H; y++)
+        for (uint32_t x = 0; x < G_W; x++) {
+            uint32_t v = gpx(x, y);
+            memcpy(f.mem + G_FB + (y * G_W + x) * 4, &v, 4);
+        }
+    uint32_t xfer[14] = {0x105, 0, 0, 0, 0, 0, 0, 0, G_W, G_H, 0, 0, 1, 0};
+    ck_assert_uint_eq(gpu_cmd(&f, xfer, 14), 0x1100);
+    uint32_t fl[12] = {0x104, 0, 0, 0, 0, 0, 0, 0, G_W, G_H, 1, 0};
+    ck_assert_uint_eq(gpu_cmd(&f, fl, 12), 0x1100);
+    ck_assert_uint_eq(chan_read(sv[0], buf, sizeof(buf), &size), 8);
+    ck_assert_uint_eq(size, 20 + G_W * G_H * 4);
+    for (uint32_t y = 0; y < G_H; y++)
+        for (uint32_t x = 0; x < G_W; x++) {
+            uint32_t v;
+            memcpy(&v, buf + 20 + (y * G_W + x) * 4, 4);
+            ck_assert_uint_eq(v, gpx(x, y) | 0xff000000u);
+        }
+    /* The headless picture: P6, the same pixels. */
+    {
+        char path[256];
+        snprintf(path, sizeof(path), "%s/scanout0.ppm", dm.dir);
+        FILE *pf = fopen(path, "rb");
+        ck_assert_ptr_nonnull(pf);
+        char magic[3] = {0};
+        unsigned pw = 0, ph = 0, mx = 0;
+        ck_assert_int_eq(fscanf(pf, "%2s %u %u %u", magic, &pw, &ph, &mx), 4);
+        ck_assert_str_eq(magic, "P6");
+        ck_assert_uint_eq(pw, G_W);
+        ck_assert_uint_eq(ph, G_H);
+        fgetc(pf);
+        for (uint32_t k = 0; k < G_W * G_H; k++) {
+            uint8_t rgb[3];
+            ck_assert_uint_eq(fread(rgb, 1, 3, pf), 3);
+            uint32_t v = gpx(k % G_W, k / G_W);
+            ck_assert_uint_eq(rgb[0], (uint8_t)(v >> 16));
+            ck_assert_uint_eq(rgb[1], (uint8_t)(v >> 8));
+            ck_assert_uint_eq(rgb[2], (uint8_t)v);
+        }
+        fclose(pf);
+    }
+    /* A hostile transfer is refused, and nothing goes out. */
+    uint32_t bad[14] = {0x105, 0,    0, 0, 0, 0, 0xfffffff0u,
+                        0,     0x20, 1, 0, 0, 1, 0};
+    ck_assert_uint_eq(gpu_cmd(&f, bad, 14), 0x1205);
+    close(sv[0]);
+    fe_close(&f);
+    stop_daemon(&dm);
+}
+END_TEST
+
+/* ---- rpmb: a daemon of its own on a partition file, restarted to show
+ * that the key and the write counter persist. Frames are 512 bytes,
+ * big-endian fields; the MAC is HMAC-SHA256 over bytes 228..511 of each
+ * frame (signed here with the library's own src/sha256.c). */
+
+#define RP_FB 512u
+
+static const uint8_t rp_key[32] = "daemon-rpmb-key-0123456789abcde";
+
+static pid_t rp_start(const char *sock, const char *file)
+{
+    char spec[256], line[512];
+    int out[2], seen = 0;
+    pid_t pid;
+    FILE *f;
+
+    snprintf(spec, sizeof(spec), "rpmb,file=%s,capacity=2,max_wr=2", file);
+    ck_assert_int_eq(pipe(out), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        const char *argv[] = {daemon_path, "-v", "--socket", sock,
+                              "--device",  spec, NULL};
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        execv(daemon_path, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    f = fdopen(out[0], "r");
+    while (!seen && fgets(line, sizeof(line), f) != NULL)
+        seen = strncmp(line, "vdm-vhost-user: listening on ", 29) == 0;
+    ck_assert(seen);
+    fclose(f);
+    return pid;
+}
+
+static void rp_stop(pid_t pid)
+{
+    int st;
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+
+static void rp_frame(uint8_t *f, uint16_t type, uint16_t addr, uint16_t cnt,
+                     uint32_t ctr)
+{
+    memset(f, 0, RP_FB);
+    f[500] = (uint8_t)(ctr >> 24);
+    f[501] = (uint8_t)(ctr >> 16);
+    f[502] = (uint8_t)(ctr >> 8);
+    f[503] = (uint8_t)ctr;
+    f[504] = (uint8_t)(addr >> 8);
+    f[505] = (uint8_t)addr;
+    f[506] = (uint8_t)(cnt >> 8);
+    f[507] = (uint8_t)cnt;
+    f[510] = (uint8_t)(type >> 8);
+    f[511] = (uint8_t)type;
+}
+
+static uint16_t rp16(const uint8_t *f, unsigned off)
+{
+    return (uint16_t)(f[off] << 8 | f[off + 1]);
+}
+
+static uint32_t rp32(const uint8_t *f, unsigned off)
+{
+    return (uint32_t)f[off] << 24 | (uint32_t)f[off + 1] << 16 |
+           (uint32_t)f[off + 2] << 8 | f[off + 3];
+}
+
+static void rp_mac(const uint8_t *frames, unsigned n, uint8_t out[32])
+{
+    struct vdm_hmac_sha256 h;
+    vdm_hmac_sha256_init(&h, rp_key, 32);
+    for (unsigned i = 0; i < n; i++)
+        vdm_hmac_sha256_update(&h, frames + i * RP_FB + 228, RP_FB - 228);
+    vdm_hmac_sha256_final(&h, out);
+}
+
+/* @p nout frames out, @p nin in (each its own descriptor); the response
+ * frames are copied into @p in. Returns the used length. */
+static uint32_t rp_xfer(struct fe *f, const uint8_t *out, unsigned nout,
+                        uint8_t *in, unsigned nin)
+{
+    struct drv_buf o[4], w[4];
+    uint32_t len;
+    for (unsigned i = 0; i < nout; i++) {
+        memcpy(f->mem + BUF + i * RP_FB, out + i * RP_FB, RP_FB);
+        o[i] = (struct drv_buf){BUF + i * RP_FB, RP_FB};
+    }
+    for (unsigned i = 0; i < nin; i++) {
+        uint64_t at = BUF + (4 + i) * RP_FB;
+        memset(f->mem + at, 0xee, RP_FB);
+        w[i] = (struct drv_buf){at, RP_FB};
+    }
+    add(f, 0, o, nout, w, nin, 1);
+    kick(f, 0);
+    len = wait_used(f, 0);
+    memcpy(in, f->mem + BUF + 4 * RP_FB, nin * RP_FB);
+    return len;
+}
+
+/* A signed one-block write of @p seed at @p addr with counter @p ctr (and a
+ * result read): the result, the response counter in *@p rctr. */
+static uint16_t rp_write(struct fe *f, uint16_t addr, uint32_t ctr,
+                         uint8_t seed, int tamper, uint32_t *rctr)
+{
+    uint8_t rq[2 * RP_FB], rs[RP_FB], mac[32];
+    rp_frame(rq, 3, addr, 1, ctr);
+    for (unsigned j = 0; j < 256; j++)
+        rq[228 + j] = (uint8_t)(seed + j);
+    rp_mac(rq, 1, rq + 196);
+    if (tamper == 1)
+        rq[300] ^= 1; /* data changed after signing */
+    if (tamper == 2)
+        rq[505] ^= 1; /* address changed after signing */
+    rp_frame(rq + RP_FB, 5, 0, 1, 0);
+    ck_assert_uint_eq(rp_xfer(f, rq, 2, rs, 1), RP_FB);
+    ck_assert_uint_eq(rp16(rs, 510), 0x0300);
+    rp_mac(rs, 1, mac);
+    ck_assert_mem_eq(rs + 196, mac, 32);
+    *rctr = rp32(rs, 500);
+    return rp16(rs, 508);
+}
+
+static uint32_t rp_counter(struct fe *f)
+{
+    uint8_t rq[RP_FB], rs[RP_FB], mac[32];
+    rp_frame(rq, 2, 0, 1, 0);
+    memset(rq + 484, 0x77, 16);
+    ck_assert_uint_eq(rp_xfer(f, rq, 1, rs, 1), RP_FB);
+    ck_assert_uint_eq(rp16(rs, 510), 0x0200);
+    ck_assert_uint_eq(rp16(rs, 508), 0);
+    ck_assert_mem_eq(rs + 484, rq + 484, 16);
+    rp_mac(rs, 1, mac);
+    ck_assert_mem_eq(rs + 196, mac, 32); /* the persisted key signs it */
+    return rp32(rs, 500);
+}
+
+static uint16_t rp_program(struct fe *f, const uint8_t *key)
+{
+    uint8_t rq[2 * RP_FB], rs[RP_FB];
+    rp_frame(rq, 1, 0, 1, 0);
+    memcpy(rq + 196, key, 32);
+    rp_frame(rq + RP_FB, 5, 0, 1, 0);
+    ck_assert_uint_eq(rp_xfer(f, rq, 2, rs, 1), RP_FB);
+    ck_assert_uint_eq(rp16(rs, 510), 0x0100);
+    return rp16(rs, 508);
+}
+
+/* Read block @p addr: check the MAC and return the first data byte. */
+static uint8_t rp_read(struct fe *f, uint16_t addr)
+{
+    uint8_t rq[RP_FB], rs[2 * RP_FB], mac[32];
+    rp_frame(rq, 4, addr, 2, 0);
+    memset(rq + 484, 0x31, 16);
+    ck_assert_uint_eq(rp_xfer(f, rq, 1, rs, 2), 2 * RP_FB);
+    ck_assert_uint_eq(rp16(rs + RP_FB, 510), 0x0400);
+    ck_assert_uint_eq(rp16(rs + RP_FB, 508), 0);
+    rp_mac(rs, 2, mac);
+    ck_assert_mem_eq(rs + RP_FB + 196, mac, 32);
+    return rs[228];
+}
+
+START_TEST(serves_rpmb_and_persists_key_and_counter)
+{
+    char dir[96], sock[128], file[128];
+    uint8_t other[32], blk[256];
+    uint32_t ctr;
+    struct fe f;
+    pid_t pid;
+    int fd;
+
+    snprintf(dir, sizeof(dir), "%s/rpmb.XXXXXX", top_dir);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(sock, sizeof(sock), "%s/rpmb.sock", dir);
+    snprintf(file, sizeof(file), "%s/rpmb.img", dir);
+    memset(other, 0x42, sizeof(other));
+
+    pid = rp_start(sock, file);
+    fe_open(&f, sock, 1, MEM_SIZE);
+    {
+        uint8_t cfg[3];
+        ck_assert_int_eq(
+            vu_front_config(&f.v, VDM_VHOST_USER_GET_CONFIG, 0, 0, 3, NULL, 3),
+            0);
+        ck_assert_int_eq(vu_front_recv(&f.v, VDM_VHOST_USER_GET_CONFIG),
+                         12 + 3);
+        memcpy(cfg, f.v.reply + VDM_VHOST_USER_HDR_BYTES + 12, 3);
+        ck_assert_uint_eq(cfg[0], 2);  /* capacity: 2 x 128 KiB */
+        ck_assert_uint_eq(cfg[1], 2);  /* max_wr_cnt */
+        ck_assert_uint_eq(cfg[2], 16); /* max_rd_cnt */
+    }
+    ck_assert_uint_eq(rp_program(&f, rp_key), 0);
+    ck_assert_uint_eq(rp_counter(&f), 0);
+    ck_assert_uint_eq(rp_write(&f, 3, 0, 0x10, 0, &ctr), 0);
+    ck_assert_uint_eq(ctr, 1);
+    ck_assert_uint_eq(rp_read(&f, 3), 0x10);
+    /* tampering */
+    ck_assert_uint_eq(rp_write(&f, 3, 1, 0x20, 1, &ctr), 2); /* bad MAC */
+    ck_assert_uint_eq(rp_write(&f, 3, 1, 0x20, 2, &ctr), 2); /* address */
+    ck_assert_uint_eq(rp_write(&f, 3, 0, 0x10, 0, &ctr), 3); /* replay */
+    ck_assert_uint_eq(rp_program(&f, other), 1);             /* key again */
+    ck_assert_uint_eq(rp_write(&f, 4, 1, 0x30, 0, &ctr), 0);
+    ck_assert_uint_eq(ctr, 2);
+    fe_close(&f);
+    rp_stop(pid);
+
+    /* the data sits in the file after the 256-byte header */
+    fd = open(file, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pread(fd, blk, 256, 256 + 3 * 256), 256);
+    for (unsigned j = 0; j < 256; j++)
+        ck_assert_uint_eq(blk[j], (uint8_t)(0x10 + j));
+    close(fd);
+
+    /* restart: the same key signs, the counter goes on from 2 */
+    pid = rp_start(sock, file);
+    fe_open(&f, sock, 1, MEM_SIZE);
+    ck_assert_uint_eq(rp_counter(&f), 2);
+    ck_assert_uint_eq(rp_program(&f, other), 1);
+    ck_assert_uint_eq(rp_write(&f, 4, 1, 0x30, 0, &ctr), 3); /* replay */
+    ck_assert_uint_eq(rp_write(&f, 5, 2, 0x40, 0, &ctr), 0);
+    ck_assert_uint_eq(ctr, 3);
+    ck_assert_uint_eq(rp_read(&f, 3), 0x10);
+    ck_assert_uint_eq(rp_read(&f, 4), 0x30);
+    fe_close(&f);
+    rp_stop(pid);
+}
+END_TEST
+
 static int run_status(const char *const *argv)
 {
     int st;
@@ -1284,6 +1704,217 @@ START_TEST(bad_arguments_fail_early)
 }
 END_TEST
 
+/* ---- can: two daemons, one virtual bus ---------------------------------
+ * Daemon 1 serves the bus (its device is the first to find nobody on the
+ * bus socket); daemon 2's device joins it. Front-end A is on daemon 2,
+ * front-end B on daemon 1. Txq requests at CAN_TX + 0x100 k (header and
+ * payload, result at + 0x80), Rxq buffers at CAN_RX + 0x100 k, Controlq at
+ * CAN_CTL. */
+
+#define CAN_TX  (BUF + 0x0000u)
+#define CAN_CTL (BUF + 0x7000u)
+#define CAN_RX  (BUF + 0x8000u)
+#define CAN_ALL 0xfull /* CLASSIC, FD, RTR, LATE_TX_ACK */
+
+static pid_t start_can_daemon(const char *sock, const char *bus)
+{
+    char dev[200], line[256];
+    int out[2], seen = 0;
+    FILE *f;
+    pid_t pid;
+
+    snprintf(dev, sizeof(dev), "can,bus=%s", bus);
+    ck_assert_int_eq(pipe(out), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        const char *argv[8] = {daemon_path, "--socket", sock, "--device",
+                               dev,         NULL,       NULL};
+        if (getenv("VU_DAEMON_VERBOSE") != NULL)
+            argv[5] = "-vv";
+        execv(daemon_path, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    f = fdopen(out[0], "r");
+    while (!seen && fgets(line, sizeof(line), f) != NULL)
+        seen = strncmp(line, "vdm-vhost-user: listening on ", 29) == 0;
+    ck_assert(seen);
+    fclose(f);
+    return pid;
+}
+
+static void stop_pid(pid_t pid)
+{
+    int st;
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+
+struct canf {
+    uint32_t id, flags;
+    uint16_t len;
+    uint8_t dlc;
+};
+
+static uint8_t can_byte(unsigned k, unsigned i)
+{
+    return (uint8_t)(k * 31 + i * 7 + 1);
+}
+
+/* Frame k as virtio_can_tx_out / virtio_can_rx (msg_type @p type). */
+static unsigned can_wire(uint8_t *p, uint16_t type, const struct canf *c,
+                         unsigned k)
+{
+    unsigned n = (c->flags & 0x2000u) ? 0 : c->len;
+    memset(p, 0, 16 + 64);
+    drv_put_le16(p, type);
+    drv_put_le16(p + 2, c->len);
+    p[4] = c->dlc;
+    drv_put_le32(p + 8, c->flags);
+    drv_put_le32(p + 12, c->id);
+    for (unsigned i = 0; i < n; i++)
+        p[16 + i] = can_byte(k, i);
+    return 16 + n;
+}
+
+static uint8_t can_ctl(struct fe *f, uint16_t type)
+{
+    struct drv_buf o = {CAN_CTL, 2}, i = {CAN_CTL + 0x10, 1};
+    drv_put_le16(f->mem + CAN_CTL, type);
+    f->mem[CAN_CTL + 0x10] = 0xee;
+    add(f, 2, &o, 1, &i, 1, CAN_CTL);
+    kick(f, 2);
+    ck_assert_uint_eq(wait_used(f, 2), 1);
+    return f->mem[CAN_CTL + 0x10];
+}
+
+static void can_post_rx(struct fe *f, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++) {
+        struct drv_buf i = {CAN_RX + 0x100u * k, 16 + 64};
+        memset(f->mem + i.gpa, 0xee, 0x100);
+        add(f, 1, NULL, 0, &i, 1, i.gpa);
+    }
+    kick(f, 1);
+}
+
+static void can_send(struct fe *f, const struct canf *c, unsigned k,
+                     unsigned slot)
+{
+    uint64_t g = CAN_TX + 0x100u * slot;
+    struct drv_buf o = {g, can_wire(f->mem + g, 0x0001, c, k)};
+    struct drv_buf i = {g + 0x80, 1};
+    f->mem[g + 0x80] = 0xee;
+    add(f, 0, &o, 1, &i, 1, g);
+    kick(f, 0);
+}
+
+/* The next @p n Rxq buffers hold frames @p first.. of @p c, bit-exact and
+ * in order. */
+static void can_expect_rx(struct fe *f, const struct canf *c, unsigned n,
+                          unsigned first)
+{
+    uintptr_t ck[8];
+    uint8_t want[16 + 64];
+    wait_used_n(f, 1, n, ck);
+    for (unsigned k = 0; k < n; k++) {
+        unsigned len = can_wire(want, 0x0101, &c[first + k], first + k);
+        ck_assert_uint_eq(ck[k], CAN_RX + 0x100u * k);
+        ck_assert_mem_eq(f->mem + ck[k], want, len);
+        ck_assert_uint_eq(f->mem[ck[k] + len], 0xee); /* nothing beyond */
+    }
+}
+
+START_TEST(can_virtual_bus_between_two_daemons)
+{
+    static const struct canf fr[6] = {
+        {0x123, 0, 8, 0},                    /* classic */
+        {0x456, 0x4000, 64, 0},              /* FD, 64 bytes */
+        {0x7ff, 0x2000, 4, 0},               /* RTR, DLC 4 */
+        {0x1abcdef, 0x8000 | 0x4000, 48, 0}, /* extended FD */
+        {0x12345, 0x8000, 8, 13},            /* extended, DLC 13 */
+        {0x001, 0, 0, 0},                    /* empty */
+    };
+    char dir[128], bus[160], s1[160], s2[160];
+    struct fe a, b;
+    pid_t d1, d2;
+    uintptr_t ck[8];
+
+    snprintf(dir, sizeof(dir), "%s/can.XXXXXX", top_dir);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(bus, sizeof(bus), "%s/bus", dir);
+    snprintf(s1, sizeof(s1), "%s/can1.sock", dir);
+    snprintf(s2, sizeof(s2), "%s/can2.sock", dir);
+    d1 = start_can_daemon(s1, bus); /* serves the bus */
+    d2 = start_can_daemon(s2, bus);
+    fe_open_feat(&a, s2, 3, MEM_SIZE, CAN_ALL);
+    fe_open_feat(&b, s1, 3, MEM_SIZE, CAN_ALL);
+    /* Stopped: a frame is refused at once. */
+    can_send(&a, &fr[0], 0, 0);
+    ck_assert_uint_eq(wait_used(&a, 0), 1);
+    ck_assert_uint_eq(a.mem[CAN_TX + 0x80], 1 /* NOT_OK */);
+    ck_assert_uint_eq(can_ctl(&a, 0x0201 /* START */), 0);
+    ck_assert_uint_eq(can_ctl(&b, 0x0201), 0);
+
+    /* A -> B: four frames, acknowledged once the bus took them. */
+    can_post_rx(&b, 4);
+    for (unsigned k = 0; k < 4; k++)
+        can_send(&a, &fr[k], k, k);
+    wait_used_n(&a, 0, 4, ck);
+    for (unsigned k = 0; k < 4; k++) {
+        ck_assert_uint_eq(ck[k], CAN_TX + 0x100u * k); /* in order */
+        ck_assert_uint_eq(a.mem[ck[k] + 0x80], 0 /* OK */);
+    }
+    can_expect_rx(&b, fr, 4, 0);
+
+    /* Late TX ack: with the bus's hub (daemon 1) stopped, A's frame is
+     * handed to the bus but not taken: its request stays unused until the
+     * hub runs again and passes it on. */
+    can_post_rx(&b, 2);
+    kill(d1, SIGSTOP);
+    can_send(&a, &fr[4], 4, 0);
+    usleep(200 * 1000);
+    ck_assert_int_eq(drv_vq_get_used(&a.q[0], NULL, NULL, NULL), 0);
+    ck_assert_uint_eq(a.mem[CAN_TX + 0x80], 0xee);
+    kill(d1, SIGCONT);
+    ck_assert_uint_eq(wait_used(&a, 0), 1);
+    ck_assert_uint_eq(a.mem[CAN_TX + 0x80], 0);
+    can_send(&a, &fr[5], 5, 1);
+    ck_assert_uint_eq(wait_used(&a, 0), 1);
+    can_expect_rx(&b, fr, 2, 4);
+
+    /* B -> A, from the hub's own daemon. */
+    can_post_rx(&a, 3);
+    for (unsigned k = 0; k < 3; k++)
+        can_send(&b, &fr[k + 1], k + 1, k);
+    wait_used_n(&b, 0, 3, ck);
+    can_expect_rx(&a, fr, 3, 1);
+
+    /* STOP: B's frames no longer reach A, A no longer sends. */
+    ck_assert_uint_eq(can_ctl(&a, 0x0202 /* STOP */), 0);
+    can_send(&a, &fr[0], 0, 0);
+    ck_assert_uint_eq(wait_used(&a, 0), 1);
+    ck_assert_uint_eq(a.mem[CAN_TX + 0x80], 1);
+
+    fe_close(&a);
+    fe_close(&b);
+    stop_pid(d2);
+    stop_pid(d1);
+    {
+        char cmd[200];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     Suite *s;
@@ -1312,9 +1943,12 @@ int main(int argc, char **argv)
     ADD(serves_rng_blk_and_input);
     ADD(serves_i2c_eeprom_and_lm75);
     ADD(serves_gpio_lines_and_edges);
+    ADD(can_virtual_bus_between_two_daemons);
     ADD(survives_garbage_and_serves_next);
     ADD(survives_memory_file_shrinking);
     ADD(bad_arguments_fail_early);
+    ADD(serves_rpmb_and_persists_key_and_counter);
+    ADD(serves_gpu_display_channel);
 #ifdef VDM_HAVE_ALSA
     ADD(sound_plays_and_records_through_alsa_files);
 #endif

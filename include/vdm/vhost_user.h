@@ -141,6 +141,7 @@ extern "C" {
 #define VDM_VHOST_USER_POSTCOPY_END          30u /**< not supported */
 #define VDM_VHOST_USER_GET_INFLIGHT_FD       31u /**< not supported */
 #define VDM_VHOST_USER_SET_INFLIGHT_FD       32u /**< not supported */
+#define VDM_VHOST_USER_GPU_SET_SOCKET        33u /**< to the `request` hook */
 #define VDM_VHOST_USER_RESET_DEVICE          34u /**< - */
 #define VDM_VHOST_USER_VRING_KICK            35u /**< not supported */
 #define VDM_VHOST_USER_GET_MAX_MEM_SLOTS     36u /**< reply u64 */
@@ -220,6 +221,18 @@ struct vdm_vhost_user_ops {
     int (*backend_send)(void *host, int32_t fd, const void *msg, uint32_t len);
     /** Log a static message (VDM_LOG_* level). May be NULL. */
     void (*log)(void *host, int level, const char *msg);
+    /**
+     * A front-end request the back-end does not handle itself (e.g.
+     * VDM_VHOST_USER_GPU_SET_SOCKET, a device type's side channel).
+     * Optional: without it such requests fail with VDM_ENOTSUP. @p payload
+     * is the message body (@p len bytes), @p fds the file descriptors that
+     * came with it. Set bit i of `*taken` for each fds[i] the host keeps;
+     * the library closes the others. Such requests have no reply body
+     * (only the REPLY_ACK the front-end may ask for, from the result).
+     * @return 0 (handled) or a negative VDM_E* code.
+     */
+    int (*request)(void *host, uint32_t req, const void *payload, uint32_t len,
+                   const int32_t *fds, uint32_t nfds, uint32_t *taken);
 };
 
 /** @brief Back-end configuration, caller-filled with VDM_INIT. */

@@ -27,10 +27,13 @@
 #include "vdm/device.h"
 #include "vdm/kit.h"
 #include "vdm/devices/blk.h"
+#include "vdm/devices/can.h"
 #include "vdm/devices/gpio.h"
+#include "vdm/devices/gpu.h"
 #include "vdm/devices/i2c.h"
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
+#include "vdm/devices/rpmb.h"
 #include "vdm/devices/sound.h"
 #include "vdm/mem.h"
 #include "vdm/mmio.h"
@@ -65,7 +68,12 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_blk_req, VDM_BLK_REQ_SIZE, 128);
     OPAQUE(struct vdm_i2c, VDM_I2C_SIZE, 10240);
     OPAQUE(struct vdm_gpio, VDM_GPIO_SIZE, 512);
+    OPAQUE(struct vdm_can, VDM_CAN_SIZE, 256);
     OPAQUE(struct vdm_input, VDM_INPUT_SIZE, 1152);
+    OPAQUE(struct vdm_gpu, VDM_GPU_SIZE, 6144);
+    OPAQUE(struct vdm_gpu_res, VDM_GPU_RES_SIZE, 128);
+    OPAQUE(struct vdm_gpu_backing, VDM_GPU_BACKING_SIZE, 16);
+    OPAQUE(struct vdm_rpmb, VDM_RPMB_SIZE, 6144);
 }
 END_TEST
 
@@ -111,6 +119,8 @@ START_TEST(wire_sizes)
     ck_assert_uint_eq(VDM_BLK_CFG_MIN_IO_SIZE, 26);
     ck_assert_uint_eq(VDM_BLK_CFG_OPT_IO_SIZE, 28);
     ck_assert_uint_eq(VDM_GPIO_CFG_GPIO_NAMES_SIZE, 4);
+    ck_assert_uint_eq(VDM_CAN_HDR_BYTES, 16);
+    ck_assert_uint_eq(VDM_CAN_CONFIG_BYTES, 2);
     ck_assert_uint_eq(VDM_INPUT_EVENT_BYTES, 8);
     ck_assert_uint_eq(VDM_INPUT_CONFIG_BYTES, 136);
     ck_assert_uint_eq(VDM_INPUT_CFG_OFF_SIZE, 2);
@@ -183,6 +193,12 @@ START_TEST(size_first)
     SIZED(struct vdm_i2c_config);
     SIZED(struct vdm_gpio_ops);
     SIZED(struct vdm_gpio_config);
+    SIZED(struct vdm_gpu_ops);
+    SIZED(struct vdm_gpu_config);
+    SIZED(struct vdm_rpmb_ops);
+    SIZED(struct vdm_rpmb_config);
+    SIZED(struct vdm_can_ops);
+    SIZED(struct vdm_can_config);
 }
 END_TEST
 
@@ -204,6 +220,10 @@ START_TEST(fixed_layouts)
     ck_assert_uint_eq(offsetof(struct vdm_input_event, value), 4);
     ck_assert_uint_eq(offsetof(struct vdm_mmio_shm, id), 16);
     ck_assert_uint_eq(sizeof(struct vdm_mmio_shm), 24);
+    ck_assert_uint_eq(sizeof(struct vdm_can_frame), 80);
+    ck_assert_uint_eq(offsetof(struct vdm_can_frame, length), 8);
+    ck_assert_uint_eq(offsetof(struct vdm_can_frame, dlc), 10);
+    ck_assert_uint_eq(offsetof(struct vdm_can_frame, data), 16);
 }
 END_TEST
 

@@ -31,17 +31,22 @@
 #include <unistd.h>
 
 #include "devharness.h"
+#include "profile.h"
 #include "drv.h"
 #include "drv_mmio.h"
 #include "drv_pci.h"
 #include "guestmem.h"
+#include "sha256.h"
 #include "tp_bench.h"
 #include "vdm/device.h"
 #include "vdm/devices/blk.h"
 #include "vdm/devices/gpio.h"
+#include "vdm/devices/gpu.h"
 #include "vdm/devices/i2c.h"
 #include "vdm/devices/input.h"
+#include "vdm/devices/rpmb.h"
 #include "vdm/devices/sound.h"
+#include "vdm/le.h"
 #include "vdm/mmio.h"
 #include "vdm/pci.h"
 #include "vdm/vhost_user.h"
@@ -298,6 +303,7 @@ static void rb_start(struct rb *b, int packed, unsigned nregions)
     ck_assert_int_eq(vdm_dev_init(&b->h.dev, &cfg), 0);
     b->packed = packed;
     b->features = VDM_F_INDIRECT_DESC | (packed ? VDM_F_RING_PACKED : 0);
+    ut_need(b->features, "rb_start");
     b->ram_lo = b->h.g.regions[0].gpa;
     b->ram_hi = b->h.g.regions[b->h.g.nregions - 1].gpa +
                 b->h.g.regions[b->h.g.nregions - 1].size;
@@ -508,6 +514,7 @@ END_TEST
  * and the top of the address space. */
 START_TEST(cat_zero_length_descriptors)
 {
+    UT_NEEDS(VDM_F_RING_PACKED);
     for (int packed = 0; packed < 2; packed++) {
         struct rb b;
         struct drv_vq *v;
@@ -860,6 +867,7 @@ static void df_setup(int packed)
     c.num = QN;
     c.index = 0;
     c.features = f;
+    ut_need(f, "double-fetch env");
     c.desc_addr = drv_vq_desc_gpa(&DF.dq);
     c.driver_addr = drv_vq_driver_gpa(&DF.dq);
     c.device_addr = drv_vq_device_gpa(&DF.dq);
@@ -1343,6 +1351,7 @@ static void bb_read_works(struct bb *b, uint64_t sector)
 
 START_TEST(cat_reset_with_requests_in_flight)
 {
+    UT_NEEDS(VDM_F_INDIRECT_DESC);
     struct bb b;
 
     bb_start(&b, 8, 0);
@@ -1378,6 +1387,7 @@ END_TEST
 /* The same class with a single queue reset (VIRTIO_F_RING_RESET). */
 START_TEST(cat_queue_reset_with_requests_in_flight)
 {
+    UT_NEEDS(VDM_F_INDIRECT_DESC | VDM_F_RING_RESET);
     struct bb b;
 
     bb_start(&b, 8, 0);
@@ -1404,6 +1414,7 @@ END_TEST
  */
 START_TEST(cat_header_split_across_descriptors)
 {
+    UT_NEEDS(VDM_F_RING_PACKED | VDM_F_INDIRECT_DESC);
     for (int packed = 0; packed < 2; packed++) {
         for (int mode = DRV_ADD_DIRECT; mode <= DRV_ADD_INDIRECT; mode++) {
             struct bb b;
@@ -2969,6 +2980,455 @@ START_TEST(cat_gpio_single_edge_types)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* virtio-gpu: a bench with host storage the checks can see                */
+/* ------------------------------------------------------------------------ */
+
+#define G_NRES  4u
+#define G_NBACK 8u
+
+static struct {
+    struct dh h;
+    struct vdm_gpu gpu;
+    struct vdm_gpu_res res[G_NRES];
+    struct vdm_gpu_backing back[G_NBACK];
+    struct vdm_gpu_display disp;
+    int live, creates, updates;
+    uint8_t resp[1100];
+} GC;
+
+static int gc_create(void *host, const struct vdm_gpu_resource_info *in,
+                     void **px)
+{
+    (void)host;
+    /* Storage exactly as large as asked: ASan sees any overrun. */
+    *px = malloc((size_t)in->bytes);
+    GC.live++;
+    GC.creates++;
+    return *px != NULL ? 0 : VDM_EIO;
+}
+
+static void gc_destroy(void *host, uint32_t id, void *px)
+{
+    (void)host;
+    (void)id;
+    GC.live--;
+    free(px);
+}
+
+static void gc_scanout(void *host, uint32_t i,
+                       const struct vdm_gpu_scanout_info *s)
+{
+    (void)host;
+    (void)s;
+    ck_assert_uint_eq(i, 0);
+}
+
+static void gc_update(void *host, uint32_t i, const struct vdm_gpu_update *u)
+{
+    (void)host;
+    ck_assert_uint_eq(i, 0);
+    (void)u;
+    GC.updates++;
+}
+
+static const struct vdm_gpu_ops gc_ops = {
+    .size = sizeof(struct vdm_gpu_ops),
+    .resource_create = gc_create,
+    .resource_destroy = gc_destroy,
+    .scanout = gc_scanout,
+    .update = gc_update,
+};
+
+static void gc_setup(void)
+{
+    struct dh_opts o = {.num_queues = 2, .qsize = QN};
+    struct vdm_gpu_config c = VDM_INIT(struct vdm_gpu_config);
+    memset(&GC, 0, sizeof(GC));
+    GC.disp = (struct vdm_gpu_display){.width = 64, .height = 64, .enabled = 1};
+    ck_assert_int_eq(dh_init(&GC.h, &o), 0);
+    c.num_scanouts = 1;
+    c.nresources = G_NRES;
+    c.displays = &GC.disp;
+    c.resources = GC.res;
+    c.backing = GC.back;
+    c.nbacking = G_NBACK;
+    c.max_resource_bytes = 1u << 20;
+    c.ops = &gc_ops;
+    ck_assert_int_eq(vdm_gpu_init(&GC.gpu, &GC.h.dev, &c, &GC.h.base), 0);
+    ck_assert_int_eq(dh_bring_up(&GC.h, 0, 2), 0);
+}
+
+static void gc_teardown(void)
+{
+    dh_reset(&GC.h);
+    ck_assert_int_eq(GC.live, 0); /* nothing outlives a reset */
+    dh_fini(&GC.h);
+}
+
+/* One controlq command (@p w: little-endian words, the header first) plus
+ * @p extra readable bytes; @p rlen response bytes. Returns the used length,
+ * the response in GC.resp. */
+static uint32_t gc_cmd(const uint32_t *w, uint32_t nw, const void *extra,
+                       uint32_t elen, uint32_t rlen)
+{
+    struct drv_buf b[3];
+    unsigned n = 0;
+    uint64_t g = dh_alloc(&GC.h, nw * 4u, 8), r = dh_alloc(&GC.h, rlen, 8);
+    uint8_t *p = dh_ptr(&GC.h, g, nw * 4u);
+    uint32_t len = 0;
+    for (uint32_t i = 0; i < nw; i++)
+        vdm_put_le32(p + 4u * i, w[i]);
+    b[n++] = (struct drv_buf){g, nw * 4u};
+    if (elen) {
+        uint64_t e = dh_alloc(&GC.h, elen, 8);
+        memcpy(dh_ptr(&GC.h, e, elen), extra, elen);
+        b[n++] = (struct drv_buf){e, elen};
+    }
+    memset(dh_ptr(&GC.h, r, rlen), 0xa5, rlen);
+    b[n] = (struct drv_buf){r, rlen};
+    ck_assert_int_ge(
+        drv_vq_add(dh_vq(&GC.h, 0), b, n, &b[n], 1, DRV_ADD_DIRECT, (void *)1),
+        0);
+    drv_vq_publish(dh_vq(&GC.h, 0));
+    ck_assert_int_ge(dh_kick(&GC.h, 0, 1), 0);
+    ck_assert_int_eq(drv_vq_get_used(dh_vq(&GC.h, 0), NULL, &len, NULL), 1);
+    memcpy(GC.resp, dh_ptr(&GC.h, r, rlen), rlen);
+    ck_assert_int_eq(needs_reset(&GC.h), 0);
+    return len;
+}
+
+static uint32_t gc_type(void)
+{
+    return vdm_le32(GC.resp);
+}
+
+/* Scanout ids beyond num_scanouts. QEMU's CVE-2016-10029: an out-of-bounds
+ * read in virtio_gpu_set_scanout with a scanout id >= num_scanouts. */
+START_TEST(cat_gpu_scanout_id_out_of_range)
+{
+    static const uint32_t ids[] = {1, 16, 0x80000000u, 0xffffffffu};
+    gc_setup();
+    for (unsigned i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        uint32_t so[12] = {0x103, 0, 0, 0, 0, 0, 0, 0, 8, 8, ids[i], 0};
+        uint32_t ed[8] = {0x10a, 0, 0, 0, 0, 0, ids[i], 0};
+        uint32_t cu[14] = {0x300, 0, 0, 0, 0, 0, ids[i], 1, 1};
+        ck_assert_uint_eq(gc_cmd(so, 12, NULL, 0, 24), 24);
+        ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_INVALID_SCANOUT_ID);
+        ck_assert_uint_eq(gc_cmd(ed, 8, NULL, 0, 1056), 24);
+        ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_UNSPEC); /* no EDID */
+        ck_assert_uint_eq(gc_cmd(cu, 14, NULL, 0, 24), 24);
+        ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_UNSPEC); /* cursorq */
+    }
+    gc_teardown();
+}
+END_TEST
+
+/* Capability sets: QEMU's CVE-2016-9908 and vhost-user-gpu's CVE-2021-3545
+ * leaked uninitialised host memory in the GET_CAPSET_INFO response;
+ * CVE-2016-10028 (out-of-bounds read) and CVE-2021-3546 (out-of-bounds
+ * write) came from GET_CAPSET sizes. vdm offers no capsets: both answer a
+ * 24-byte error and write nothing else. */
+START_TEST(cat_gpu_capset_leak_and_bounds)
+{
+    static const uint32_t idx[] = {0, 1, 5, 0xffffffffu};
+    gc_setup();
+    for (unsigned i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
+        uint32_t info[8] = {0x108, 0, 0, 0, 0, 0, idx[i], 0};
+        uint32_t get[8] = {0x109, 0, 0, 0, 0, 0, idx[i], idx[i]};
+        ck_assert_uint_eq(gc_cmd(info, 8, NULL, 0, 40), 24);
+        ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_INVALID_PARAMETER);
+        for (unsigned k = 4; k < 24; k++)
+            ck_assert_uint_eq(GC.resp[k], 0);
+        for (unsigned k = 24; k < 40; k++)
+            ck_assert_uint_eq(GC.resp[k], 0xa5);
+        ck_assert_uint_eq(gc_cmd(get, 8, NULL, 0, 1024), 24);
+        ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_INVALID_PARAMETER);
+        for (unsigned k = 24; k < 1024; k++)
+            ck_assert_uint_eq(GC.resp[k], 0xa5);
+    }
+    ck_assert_uint_eq(dh_config(&GC.h, VDM_GPU_CFG_NUM_CAPSETS, 4), 0);
+    gc_teardown();
+}
+END_TEST
+
+/* Transfer rectangles, offsets and stride * height: every bound checked,
+ * overflow-safe, before a byte moves (the storage is exactly the resource
+ * size, so ASan sees an overrun). */
+START_TEST(cat_gpu_transfer_out_of_bounds)
+{
+    gc_setup();
+    uint32_t cr[10] = {0x101, 0, 0, 0, 0, 0, 1, 2, 16, 16};
+    ck_assert_uint_eq(gc_cmd(cr, 10, NULL, 0, 24), 24);
+    ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_OK_NODATA);
+    uint64_t g = dh_alloc(&GC.h, 1024, 64);
+    uint8_t ent[16] = {0};
+    vdm_put_le64(ent, g);
+    vdm_put_le32(ent + 8, 1024);
+    uint32_t at[8] = {0x106, 0, 0, 0, 0, 0, 1, 1};
+    ck_assert_uint_eq(gc_cmd(at, 8, ent, 16, 24), 24);
+    ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_OK_NODATA);
+    static const uint32_t bad[][6] = {
+        /* x, y, w, h, offset lo, offset hi */
+        {0xffffffffu, 0, 2, 1, 0, 0}, {0, 0xfffffff0u, 1, 0x20, 0, 0},
+        {8, 0, 9, 1, 0, 0},           {0, 0, 16, 17, 0, 0},
+        {0, 0, 16, 16, 4, 0},         {0, 0, 1, 1, 0xfffffffcu, 0xffffffffu},
+        {0, 0, 1, 1, 1024, 0},
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint32_t t[14] = {0x105,     0,         0,         0,         0,
+                          0,         bad[i][0], bad[i][1], bad[i][2], bad[i][3],
+                          bad[i][4], bad[i][5], 1,         0};
+        ck_assert_uint_eq(gc_cmd(t, 14, NULL, 0, 24), 24);
+        ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_INVALID_PARAMETER);
+    }
+    /* stride * height beyond 2^32 and 2^64: refused, nothing allocated */
+    uint32_t big[10] = {0x101, 0, 0, 0, 0, 0, 2, 2, 0x10000, 0x10001};
+    ck_assert_uint_eq(gc_cmd(big, 10, NULL, 0, 24), 24);
+    ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_OUT_OF_MEMORY);
+    big[8] = 0x3fffffff;
+    big[9] = 0xffffffff;
+    ck_assert_uint_eq(gc_cmd(big, 10, NULL, 0, 24), 24);
+    ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_OUT_OF_MEMORY);
+    ck_assert_int_eq(GC.creates, 1);
+    gc_teardown();
+}
+END_TEST
+
+/* Backing entries: a huge nr_entries, attaching twice, entries that wrap.
+ * QEMU's CVE-2017-5578 leaked host memory when ATTACH_BACKING was repeated
+ * or failed midway. The pool here has 8 entries: after every refusal all 8
+ * are still free. */
+START_TEST(cat_gpu_backing_entries)
+{
+    gc_setup();
+    uint32_t cr[10] = {0x101, 0, 0, 0, 0, 0, 1, 2, 4, 4};
+    ck_assert_uint_eq(gc_cmd(cr, 10, NULL, 0, 24), 24);
+    uint64_t g = dh_alloc(&GC.h, 4096, 64);
+    uint8_t ent[16 * G_NBACK];
+    memset(ent, 0, sizeof(ent));
+    for (unsigned i = 0; i < G_NBACK; i++) { /* not adjacent: 8 slots */
+        vdm_put_le64(ent + 16 * i, g + 512u * i);
+        vdm_put_le32(ent + 16 * i + 8, 256);
+    }
+    uint32_t at[8] = {0x106, 0, 0, 0, 0, 0, 1, 0xffffffffu};
+    ck_assert_uint_eq(gc_cmd(at, 8, ent, 16, 24), 24);
+    ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_INVALID_PARAMETER);
+    at[7] = G_NBACK + 1; /* more than the pool */
+    {
+        uint8_t many[16 * (G_NBACK + 1)] = {0};
+        ck_assert_uint_eq(gc_cmd(at, 8, many, sizeof(many), 24), 24);
+        ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_OUT_OF_MEMORY);
+    }
+    /* the last entry wraps: nothing of the first ones stays */
+    {
+        uint8_t w[16 * 3];
+        memcpy(w, ent, 32);
+        vdm_put_le64(w + 32, UINT64_MAX - 100);
+        vdm_put_le32(w + 40, 200);
+        at[7] = 3;
+        ck_assert_uint_eq(gc_cmd(at, 8, w, sizeof(w), 24), 24);
+        ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_INVALID_PARAMETER);
+    }
+    at[7] = G_NBACK; /* the whole pool is free */
+    ck_assert_uint_eq(gc_cmd(at, 8, ent, sizeof(ent), 24), 24);
+    ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_OK_NODATA);
+    at[7] = 1; /* twice */
+    ck_assert_uint_eq(gc_cmd(at, 8, ent, 16, 24), 24);
+    ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_UNSPEC);
+    gc_teardown();
+}
+END_TEST
+
+/* Resource ids: creating an id in use (QEMU's CVE-2016-7994 leaked the
+ * first resource's storage), id 0, use after unref, and the leaks of
+ * vhost-user-gpu's CVE-2021-3544 (unref and attach paths): every storage
+ * the host gave is given back exactly once. */
+START_TEST(cat_gpu_resource_id_reuse)
+{
+    gc_setup();
+    uint32_t cr[10] = {0x101, 0, 0, 0, 0, 0, 1, 2, 4, 4};
+    ck_assert_uint_eq(gc_cmd(cr, 10, NULL, 0, 24), 24);
+    ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_OK_NODATA);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_uint_eq(gc_cmd(cr, 10, NULL, 0, 24), 24);
+        ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+    }
+    cr[6] = 0;
+    ck_assert_uint_eq(gc_cmd(cr, 10, NULL, 0, 24), 24);
+    ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+    ck_assert_int_eq(GC.live, 1);
+    uint32_t un[8] = {0x102, 0, 0, 0, 0, 0, 1, 0};
+    ck_assert_uint_eq(gc_cmd(un, 8, NULL, 0, 24), 24);
+    ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_OK_NODATA);
+    ck_assert_int_eq(GC.live, 0);
+    ck_assert_uint_eq(gc_cmd(un, 8, NULL, 0, 24), 24);
+    ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+    uint32_t fl[12] = {0x104, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0};
+    ck_assert_uint_eq(gc_cmd(fl, 12, NULL, 0, 24), 24);
+    ck_assert_uint_eq(gc_type(), VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+    ck_assert_int_eq(GC.updates, 0);
+    /* the table limit: the fifth resource is refused, nothing leaks */
+    for (uint32_t id = 1; id <= G_NRES + 1; id++) {
+        cr[6] = id;
+        ck_assert_uint_eq(gc_cmd(cr, 10, NULL, 0, 24), 24);
+        ck_assert_uint_eq(gc_type(), id <= G_NRES
+                                         ? VDM_GPU_RESP_OK_NODATA
+                                         : VDM_GPU_RESP_ERR_OUT_OF_MEMORY);
+    }
+    ck_assert_int_eq(GC.live, (int)G_NRES);
+    gc_teardown(); /* the reset gives all four back */
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* RPMB: response MACs over fully defined frames (OP-TEE tee-supplicant's   */
+/* RPMB emulator MAC'd an uninitialised result field, optee_client#158), and */
+/* address + block count overflow (ACRN's simulated RPMB, "Fix potential    */
+/* overflow", acrn-hypervisor#295)                                          */
+
+static const uint8_t cat_rpmb_key[32] = "catalogue-rpmb-key-0123456789ab";
+static int cat_rpmb_calls;
+
+static int cat_rpmb_read(void *host, uint32_t b, uint32_t n, void *buf)
+{
+    (void)host;
+    (void)b;
+    cat_rpmb_calls++;
+    memset(buf, 0x5a, n * VDM_RPMB_BLOCK_BYTES);
+    return 0;
+}
+
+static int cat_rpmb_write(void *host, uint32_t b, uint32_t n, const void *buf,
+                          uint32_t ctr)
+{
+    (void)host;
+    (void)b;
+    (void)n;
+    (void)buf;
+    (void)ctr;
+    cat_rpmb_calls++;
+    return 0;
+}
+
+static int cat_rpmb_key_hook(void *host, const uint8_t *key)
+{
+    (void)host;
+    (void)key;
+    return 0;
+}
+
+static struct vdm_rpmb cat_rpmb;
+
+/* One request of @p nout frames from @p rq with @p nin response frames
+ * (prefilled with garbage) copied into @p rs; @return the used length. */
+static uint32_t cat_rpmb_xfer(struct dh *h, const uint8_t *rq, unsigned nout,
+                              uint8_t *rs, unsigned nin)
+{
+    struct drv_buf o[2], w[4];
+    uint32_t len = 0;
+    for (unsigned i = 0; i < nout; i++) {
+        o[i].gpa = dh_alloc(h, 512, 8);
+        o[i].len = 512;
+        memcpy(dh_ptr(h, o[i].gpa, 512), rq + 512 * i, 512);
+    }
+    for (unsigned i = 0; i < nin; i++) {
+        w[i].gpa = dh_alloc(h, 512, 8);
+        w[i].len = 512;
+        memset(dh_ptr(h, w[i].gpa, 512), UNTOUCHED, 512);
+    }
+    ck_assert_int_ge(
+        drv_vq_add(dh_vq(h, 0), o, nout, w, nin, DRV_ADD_DIRECT, NULL), 0);
+    drv_vq_publish(dh_vq(h, 0));
+    ck_assert_int_ge(dh_kick(h, 0, 1), 0);
+    ck_assert_int_eq(drv_vq_get_used(dh_vq(h, 0), NULL, &len, NULL), 1);
+    for (unsigned i = 0; i < nin; i++)
+        memcpy(rs + 512 * i, dh_ptr(h, w[i].gpa, 512), 512);
+    return len;
+}
+
+static void cat_rpmb_setup(struct dh *h)
+{
+    static const struct vdm_rpmb_ops ops = {.size = sizeof(ops),
+                                            .read = cat_rpmb_read,
+                                            .write = cat_rpmb_write,
+                                            .program_key = cat_rpmb_key_hook};
+    struct vdm_rpmb_config c = VDM_INIT(struct vdm_rpmb_config);
+    struct dh_opts o = {.num_queues = 1, .qsize = QN};
+
+    ck_assert_int_eq(dh_init(h, &o), 0);
+    c.capacity = 1;
+    c.key_programmed = 1;
+    memcpy(c.key, cat_rpmb_key, 32);
+    c.write_counter = 7;
+    c.ops = &ops;
+    ck_assert_int_eq(vdm_rpmb_init(&cat_rpmb, &h->dev, &c, &h->base), 0);
+    ck_assert_int_eq(dh_bring_up(h, VDM_F_VERSION_1, 1), 0);
+    cat_rpmb_calls = 0;
+}
+
+START_TEST(cat_rpmb_response_mac_over_defined_fields)
+{
+    struct dh h;
+    uint8_t rq[512], rs[512], mac[32];
+    struct vdm_hmac_sha256 hm;
+
+    cat_rpmb_setup(&h);
+    memset(rq, 0, sizeof(rq));
+    memset(rq + 484, 0x99, 16); /* nonce */
+    rq[507] = 1;                /* block count */
+    rq[511] = 2;                /* GET_WRITE_COUNTER */
+    ck_assert_uint_eq(cat_rpmb_xfer(&h, rq, 1, rs, 1), 512);
+    /* every field is defined: stuff and data zero, result OK, the MAC
+     * verifies over the frame the driver got */
+    for (unsigned i = 0; i < 196; i++)
+        ck_assert_uint_eq(rs[i], 0);
+    for (unsigned i = 228; i < 484; i++)
+        ck_assert_uint_eq(rs[i], 0);
+    ck_assert_uint_eq(rs[508] << 8 | rs[509], VDM_RPMB_RES_OK);
+    ck_assert_uint_eq(rs[503], 7);
+    ck_assert_uint_eq(rs[510] << 8 | rs[511], VDM_RPMB_RESP_GET_COUNTER);
+    vdm_hmac_sha256_init(&hm, cat_rpmb_key, 32);
+    vdm_hmac_sha256_update(&hm, rs + 228, 512 - 228);
+    vdm_hmac_sha256_final(&hm, mac);
+    ck_assert_mem_eq(rs + 196, mac, 32);
+    ck_assert_int_eq(needs_reset(&h), 0);
+    dh_fini(&h);
+}
+END_TEST
+
+START_TEST(cat_rpmb_address_plus_count_overflow)
+{
+    struct dh h;
+    uint8_t rq[1024], rs[2048];
+
+    cat_rpmb_setup(&h);
+    /* read 4 blocks at 0xfffe: 16-bit address + count wraps to 2 */
+    memset(rq, 0, 512);
+    rq[504] = 0xff;
+    rq[505] = 0xfe;
+    rq[507] = 4;
+    rq[511] = 4;
+    ck_assert_uint_eq(cat_rpmb_xfer(&h, rq, 1, rs, 4), 512);
+    ck_assert_uint_eq(rs[508] << 8 | rs[509], VDM_RPMB_RES_ADDR_FAILURE);
+    /* a one-block write at 0xffff (block count 1, then a result read) */
+    memset(rq, 0, sizeof(rq));
+    rq[504] = 0xff;
+    rq[505] = 0xff;
+    rq[507] = 1;
+    rq[500 + 3] = 7;
+    rq[511] = 3;
+    rq[512 + 507] = 1;
+    rq[512 + 511] = 5;
+    ck_assert_uint_eq(cat_rpmb_xfer(&h, rq, 2, rs, 1), 512);
+    ck_assert_uint_eq(rs[508] << 8 | rs[509], VDM_RPMB_RES_ADDR_FAILURE);
+    ck_assert_int_eq(cat_rpmb_calls, 0); /* the host never saw either */
+    ck_assert_uint_eq(vdm_rpmb_write_counter(&cat_rpmb), 7);
+    ck_assert_int_eq(needs_reset(&h), 0);
+    dh_fini(&h);
+}
+END_TEST
+
 static Suite *catalogue_suite(void)
 {
     Suite *s = suite_create("catalogue");
@@ -2977,6 +3437,7 @@ static Suite *catalogue_suite(void)
     TCase *dev = tcase_create("device");
     TCase *regs = tcase_create("registers");
     TCase *vu = tcase_create("vhost_user");
+    TCase *gpu = tcase_create("gpu");
 
     tcase_add_test(ring, cat_descriptor_loop);
     tcase_add_test(ring, cat_chain_longer_than_queue);
@@ -3003,6 +3464,8 @@ static Suite *catalogue_suite(void)
     tcase_add_test(dev, cat_snd_transitions_out_of_order);
     tcase_add_test(dev, cat_i2c_group_results_to_their_requests);
     tcase_add_test(dev, cat_gpio_single_edge_types);
+    tcase_add_test(dev, cat_rpmb_response_mac_over_defined_fields);
+    tcase_add_test(dev, cat_rpmb_address_plus_count_overflow);
     suite_add_tcase(s, dev);
 
     tcase_add_test(regs, cat_queue_regs_after_driver_ok_mmio);
@@ -3017,6 +3480,13 @@ static Suite *catalogue_suite(void)
     tcase_add_test(vu, cat_vu_set_vring_num_repeated);
     tcase_add_test(vu, cat_vu_extra_fds);
     suite_add_tcase(s, vu);
+
+    tcase_add_test(gpu, cat_gpu_scanout_id_out_of_range);
+    tcase_add_test(gpu, cat_gpu_capset_leak_and_bounds);
+    tcase_add_test(gpu, cat_gpu_transfer_out_of_bounds);
+    tcase_add_test(gpu, cat_gpu_backing_entries);
+    tcase_add_test(gpu, cat_gpu_resource_id_reuse);
+    suite_add_tcase(s, gpu);
     return s;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "drv.h"
+#include "profile.h"
 #include "vdm/device.h"
 
 /* ------------------------------------------------------------------------ */
@@ -284,6 +285,7 @@ static int renegotiate(uint64_t f)
 
 static void go_live(uint64_t f)
 {
+    ut_need(f, "go_live");
     ck_assert_int_eq(negotiate(f), 0);
     ck_assert_int_eq(vdm_dev_set_status(&dev, S_ALL), 0);
     ck_assert_int_eq(vdm_dev_live(&dev), 1);
@@ -827,7 +829,7 @@ END_TEST
 
 START_TEST(queue_regs_refused_after_driver_ok)
 {
-    go_live(VDM_F_VERSION_1 | VDM_F_RING_RESET);
+    go_live(VDM_F_VERSION_1 | (VDM_F_RING_ALL & VDM_F_RING_RESET));
     ck_assert_int_eq(vdm_dev_queue_set_size(&dev, 0, 64), VDM_ESTATE);
     ck_assert_int_eq(vdm_dev_queue_set_addr(&dev, 0, 0x1000, 0x2000, 0x3000),
                      VDM_ESTATE);
@@ -858,6 +860,38 @@ START_TEST(queue_reset_refused_without_ring_reset)
     ck_assert_int_eq(vdm_dev_queue_reset(&dev, 1), VDM_ENOTSUP);
     ck_assert_int_eq(vdm_dev_queue_set_size(&dev, 1, 64), VDM_ESTATE);
     ck_assert_uint_eq(vdm_dev_queue_size(&dev, 1), QMAX);
+}
+END_TEST
+
+/* The profile (vdm/config.h) as the library sees it: the device offers the
+ * ring features built in and refuses to offer one left out (it could not
+ * honour it); a left-out one cannot be negotiated and its queue reset is
+ * refused. Runs in every
+ * profile, so a profile build cannot pass by skipping. */
+START_TEST(profile_features_follow_config)
+{
+    static const uint64_t bits[] = {
+        VDM_F_INDIRECT_DESC, VDM_F_EVENT_IDX,         VDM_F_RING_PACKED,
+        VDM_F_IN_ORDER,      VDM_F_NOTIFICATION_DATA, VDM_F_RING_RESET,
+    };
+    uint64_t f = vdm_dev_device_features(&dev);
+
+    ck_assert_uint_eq(f & UT_RING_OPTIONAL, VDM_F_RING_ALL);
+    for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+        struct vdm_dev_config c = base_cfg();
+        struct vdm_dev d2;
+        c.features = bits[i];
+        ck_assert_int_eq(vdm_dev_init(&d2, &c),
+                         (VDM_F_RING_ALL & bits[i]) != 0 ? 0 : VDM_EINVAL);
+    }
+    if ((VDM_F_RING_ALL & VDM_F_RING_RESET) == 0) {
+        /* Asked for anyway: refused at FEATURES_OK, no queue reset. */
+        ck_assert_int_eq(negotiate(VDM_F_VERSION_1 | VDM_F_RING_RESET),
+                         VDM_ESTATE);
+        ck_assert_int_eq(vdm_dev_set_status(&dev, 0), 0);
+        go_live(VDM_F_VERSION_1);
+        ck_assert_int_eq(vdm_dev_queue_reset(&dev, 1), VDM_ENOTSUP);
+    }
 }
 END_TEST
 
@@ -927,6 +961,7 @@ START_TEST(queue_size_max_power_of_2_for_split)
     /* Packed: the whole host maximum. */
     ck_assert_int_eq(vdm_dev_set_status(&dev, 0), 0);
     ck_assert_uint_eq(vdm_dev_queue_size(&dev, 1), 512);
+    UT_NEEDS(VDM_F_RING_PACKED); /* the rest is about packed rings */
     ck_assert_int_eq(negotiate(VDM_F_VERSION_1 | VDM_F_RING_PACKED), 0);
     ck_assert_uint_eq(vdm_dev_queue_size_max(&dev, 1), 1000);
     ck_assert_uint_eq(vdm_dev_queue_size(&dev, 1), 1000);
@@ -1052,6 +1087,7 @@ static void sim_bringup(uint64_t features, uint16_t num)
     ck_assert_int_eq(vdm_dev_set_status(&dev, 0), 0);
     ck_assert_int_eq(vdm_dev_set_status(&dev, VDM_STATUS_ACKNOWLEDGE), 0);
     ck_assert_int_eq(vdm_dev_set_status(&dev, S_AD), 0);
+    ut_need(features, "sim_bringup");
     ck_assert_uint_eq(vdm_dev_device_features(&dev) & features, features);
     ck_assert_int_eq(vdm_dev_set_driver_features(&dev, features), 0);
     ck_assert_int_eq(vdm_dev_set_status(&dev, S_ADF), 0);
@@ -1305,6 +1341,7 @@ static Suite *device_suite(void)
     tcase_add_test(tc, queue_regs_refused_after_driver_ok);
     tcase_add_test(tc, queue_regs_accepted_after_ring_reset);
     tcase_add_test(tc, queue_reset_refused_without_ring_reset);
+    tcase_add_test(tc, profile_features_follow_config);
     tcase_add_test(tc, queue_notify_ignored);
     tcase_add_test(tc, queue_enable_needs_features_ok);
     tcase_add_test(tc, queue_enable_split_size_not_power_of_2);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "devharness.h"
+#include "profile.h"
 #include "drv.h"
 #include "vdm/device.h"
 #include "vdm/devices/i2c.h"
@@ -498,6 +499,7 @@ END_TEST
 
 START_TEST(i2c_group_too_long_fails)
 {
+    UT_NEEDS(VDM_F_INDIRECT_DESC);
     ck_assert_int_eq(dh_bring_up(&h,
                                  VDM_F_VERSION_1 | VDM_F_INDIRECT_DESC |
                                      VDM_I2C_F_ZERO_LENGTH_REQUEST,
@@ -521,6 +523,7 @@ END_TEST
 
 START_TEST(i2c_longest_group_runs)
 {
+    UT_NEEDS(VDM_F_INDIRECT_DESC);
     ck_assert_int_eq(dh_bring_up(&h,
                                  VDM_F_VERSION_1 | VDM_F_INDIRECT_DESC |
                                      VDM_I2C_F_ZERO_LENGTH_REQUEST,

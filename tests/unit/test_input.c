@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "devharness.h"
+#include "profile.h"
 #include "drv.h"
 #include "vdm/device.h"
 #include "vdm/devices/input.h"
@@ -740,6 +741,7 @@ END_TEST
 
 START_TEST(input_packed_ring)
 {
+    UT_NEEDS(VDM_F_RING_PACKED);
     bringup(VDM_F_VERSION_1 | VDM_F_RING_PACKED, 4);
     for (uint32_t round = 0; round < 5; round++) { /* wraps */
         post_events(3, 8);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "drv_mmio.h"
+#include "profile.h"
 #include "tp_bench.h"
 #include "vdm/mmio.h"
 
@@ -396,6 +397,7 @@ END_TEST
 
 START_TEST(test_mmio_queue_ready_zero_ring_reset)
 {
+    UT_NEEDS(VDM_F_RING_RESET);
     ck_assert_int_eq(tpb_bring_up(&b, DRV_F_RING_RESET, 1, 16), 0);
     tpb_echo(&b, 0, 20, DRV_ADD_DIRECT);
     wr32(VDM_MMIO_QUEUE_SEL, 0);
@@ -436,6 +438,7 @@ START_TEST(test_mmio_queue_size_max_power_of_2)
     tpb_echo(&b, 0, 16, DRV_ADD_DIRECT);
     ck_assert_uint_eq(rd32(VDM_MMIO_STATUS) & VDM_STATUS_DEVICE_NEEDS_RESET, 0);
     /* Packed ring: the whole maximum. */
+    UT_NEEDS(VDM_F_RING_PACKED);
     wr32(VDM_MMIO_STATUS, 0);
     tpb_drop_queues(&b);
     negotiate(VDM_F_RING_PACKED);
@@ -581,6 +584,7 @@ END_TEST
 START_TEST(test_mmio_notification_data)
 {
     unsigned n0;
+    UT_NEEDS(VDM_F_NOTIFICATION_DATA);
     ck_assert_int_eq(tpb_bring_up(&b, DRV_F_NOTIFICATION_DATA, 2, 16), 0);
     ck_assert_uint_ne(m.tp.features & DRV_F_NOTIFICATION_DATA, 0);
     for (int i = 0; i < 40; i++)

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 
 #include "drv.h"
+#include "profile.h"
 #include "vdm/device.h"
 #include "vdm/mem.h"
 #include "vdm/vhost_user.h"
@@ -85,6 +86,10 @@ struct th {
     int rc;
     uint64_t features;
     int32_t kick[NQ], call[NQ], err[NQ];
+    /* the `request` hook: 0 refuses, 1 keeps the first fd */
+    int req_mode;
+    unsigned req_calls;
+    uint32_t req_last, req_len, req_nfds;
 };
 
 static struct th T;
@@ -292,6 +297,24 @@ static void h_log(void *host, int level, const char *msg)
         fprintf(stderr, "log %d: %s\n", level, msg);
 }
 
+static int h_request(void *host, uint32_t req, const void *payload,
+                     uint32_t len, const int32_t *fds, uint32_t nfds,
+                     uint32_t *taken)
+{
+    (void)host;
+    (void)payload;
+    (void)fds;
+    T.req_calls++;
+    T.req_last = req;
+    T.req_len = len;
+    T.req_nfds = nfds;
+    if (T.req_mode == 0)
+        return VDM_ENOTSUP;
+    if (nfds > 0)
+        *taken = 1u | 0x80000000u; /* a bit beyond nfds is ignored */
+    return 0;
+}
+
 static const struct vdm_vhost_user_ops vu_ops = {
     .size = sizeof(struct vdm_vhost_user_ops),
     .map = h_map,
@@ -301,6 +324,7 @@ static const struct vdm_vhost_user_ops vu_ops = {
     .watch_kick = h_watch,
     .backend_send = h_backend,
     .log = h_log,
+    .request = h_request,
 };
 
 static void dev_log(void *host, int level, const char *msg)
@@ -486,6 +510,7 @@ static void negotiate(uint64_t virtio, int protocol)
             msg_u64(VDM_VHOST_USER_SET_VRING_ERR, 0, (uint64_t)q, &e, 1), 0);
     }
     virtio |= VDM_F_VERSION_1;
+    ut_need(virtio, "vhost-user bring-up");
     ck_assert_uint_eq(offered & virtio, virtio);
     T.features = virtio;
     ck_assert_int_eq(
@@ -605,8 +630,9 @@ START_TEST(features_masked_and_protocol_bit)
     f = reply_u64(VDM_VHOST_USER_GET_FEATURES);
     ck_assert(f & VDM_VHOST_USER_F_PROTOCOL_FEATURES);
     ck_assert(f & VDM_F_VERSION_1);
-    ck_assert(f & VDM_F_RING_PACKED);
-    ck_assert(f & VDM_F_EVENT_IDX);
+    /* The ring features as built (vdm/config.h). */
+    ck_assert_uint_eq(f & (VDM_F_RING_PACKED | VDM_F_EVENT_IDX),
+                      VDM_F_RING_ALL & (VDM_F_RING_PACKED | VDM_F_EVENT_IDX));
     /* The device offers these, the transport cannot carry them. */
     ck_assert(!(f & VDM_F_NOTIFICATION_DATA));
     ck_assert(!(f & VDM_F_RING_RESET));
@@ -618,6 +644,14 @@ START_TEST(features_masked_and_protocol_bit)
                 VDM_F_VERSION_1 | VDM_F_NOTIFICATION_DATA, NULL, 0),
         VDM_EINVAL);
     ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_FEATURES), 1);
+    /* RING_RESET is the front-end's own (QEMU's vhost-user-gpu forwards
+     * the guest's features unfiltered): accepted (the core negotiates it
+     * on its own anyway, vhost_user_ring.c). */
+    ck_assert_int_eq(
+        msg_u64(VDM_VHOST_USER_SET_FEATURES, VDM_VHOST_USER_F_NEED_REPLY,
+                VDM_F_VERSION_1 | VDM_F_RING_RESET, NULL, 0),
+        0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_FEATURES), 0);
     ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_MAX_MEM_SLOTS), 0);
     ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_GET_MAX_MEM_SLOTS),
                       VDM_VHOST_USER_MAX_REGIONS);
@@ -635,9 +669,11 @@ START_TEST(set_features_walks_status_machine)
                       VDM_STATUS_ACKNOWLEDGE | VDM_STATUS_DRIVER |
                           VDM_STATUS_FEATURES_OK);
     /* RING_RESET is never offered to the front-end, but negotiated in the
-     * core when the device offers it (one ring may leave the core alone). */
+     * core when the device offers it (one ring may leave the core alone);
+     * only when built in (vdm/config.h). */
     ck_assert_uint_eq(vdm_dev_features(&T.dev),
-                      VDM_F_VERSION_1 | VDM_F_EVENT_IDX | VDM_F_RING_RESET);
+                      VDM_F_VERSION_1 | VDM_F_EVENT_IDX |
+                          (VDM_F_RING_ALL & VDM_F_RING_RESET));
     ck_assert_uint_eq(T.driver_oks, 0);
 }
 END_TEST
@@ -1224,6 +1260,7 @@ END_TEST
  * requests are not abandoned). */
 START_TEST(rem_then_add_mem_reg_revives_ring)
 {
+    UT_NEEDS(VDM_F_RING_RESET); /* one ring leaves the core alone */
     uint8_t p[8 + 32];
     int32_t fd;
     bring_up(0);
@@ -1289,6 +1326,41 @@ START_TEST(needs_reset_signals_err_and_backend)
     /* RESET_DEVICE clears it. */
     ck_assert_int_eq(msg0(VDM_VHOST_USER_RESET_DEVICE), 0);
     ck_assert_int_eq(vdm_dev_status(&T.dev), 0);
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
+/* A request the transport does not know goes to the host's `request`
+ * hook (vhost-user-gpu's GPU_SET_SOCKET): fds it keeps stay open, the
+ * others are closed, REPLY_ACK follows its result. */
+START_TEST(host_request_hook_takes_side_channel)
+{
+    uint8_t pl[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    int32_t fds[2] = {ev_fd(), ev_fd()};
+    bring_up(0);
+    T.req_mode = 0;
+    ck_assert_int_eq(msg(VDM_VHOST_USER_GPU_SET_SOCKET,
+                         VDM_VHOST_USER_F_NEED_REPLY, NULL, 0, fds, 1),
+                     VDM_ENOTSUP);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_GPU_SET_SOCKET), 1);
+    ck_assert(!T.fd[fds[0]].open);
+    fds[0] = ev_fd();
+    T.req_mode = 1;
+    ck_assert_int_eq(msg(VDM_VHOST_USER_GPU_SET_SOCKET,
+                         VDM_VHOST_USER_F_NEED_REPLY, pl, sizeof(pl), fds, 2),
+                     0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_GPU_SET_SOCKET), 0);
+    ck_assert_uint_eq(T.req_last, VDM_VHOST_USER_GPU_SET_SOCKET);
+    ck_assert_uint_eq(T.req_len, sizeof(pl));
+    ck_assert_uint_eq(T.req_nfds, 2);
+    ck_assert(T.fd[fds[0]].open); /* kept by the host */
+    ck_assert(!T.fd[fds[1]].open);
+    ck_assert_uint_eq(T.req_calls, 2);
+    /* Known requests never reach the hook. */
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_STATUS), 0);
+    ck_assert_uint_eq(T.req_calls, 2);
+    h_close(NULL, fds[0]); /* the host's own close */
     vdm_vhost_user_reset(&T.vu);
     assert_clean();
 }
@@ -1588,6 +1660,7 @@ START_TEST(hostile_started_ring_changes)
                               g2u(drv_vq_driver_gpa(v))),
                      0);
     /* Changing the ring format while rings run. */
+    UT_NEEDS(VDM_F_RING_PACKED);
     ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_FEATURES, 0,
                              VDM_F_VERSION_1 | VDM_F_RING_PACKED |
                                  VDM_VHOST_USER_F_PROTOCOL_FEATURES,
@@ -1730,6 +1803,7 @@ static Suite *vhost_user_suite(void)
     tcase_add_test(tc, set_features_walks_status_machine);
     tcase_add_test(tc, reply_ack_only_when_asked);
     tcase_add_test(tc, split_roundtrip);
+    tcase_add_test(tc, host_request_hook_takes_side_channel);
     tcase_add_test(tc, packed_roundtrip);
     tcase_add_test(tc, split_get_vring_base_stop_and_resume);
     tcase_add_test(tc, packed_vring_base_encoding_and_wrap);

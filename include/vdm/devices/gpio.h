@@ -141,8 +141,8 @@ extern "C" {
  *         (vdm_gpio_config::storage): 16 per line, two request slots of
  *         96 bytes plus 4 spans of 16 bytes per line and queue. */
 #define VDM_GPIO_STORAGE_BYTES(ngpio)                                          \
-    ((size_t)(ngpio)*16u + 2u * ((size_t)(ngpio) + 1u) * 96u +                 \
-     2u * (size_t)(ngpio) * (size_t)VDM_GPIO_IOV_MAX * 16u)
+    (((size_t)(ngpio)*16u) + (2u * ((size_t)(ngpio) + 1u) * 96u) +             \
+     (2u * (size_t)(ngpio) * (size_t)VDM_GPIO_IOV_MAX * 16u))
 
 /** @name vdm_gpio_line::flags: what a line allows
  * @{ */

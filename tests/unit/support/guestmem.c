@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Test support: guest memory and queue environments (see guestmem.h). */
 #include "guestmem.h"
+#include "profile.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -102,6 +103,7 @@ void vqenv_chain(struct vqenv *e, uint32_t cap)
 void vqenv_setup(struct vqenv *e, uint16_t num, uint64_t features,
                  uint64_t memsize)
 {
+    ut_need(features, "vqenv_setup");
     memset(e, 0, sizeof(*e));
     gm_init1(&e->gm, 0x10000, memsize);
     e->features = features | VDM_F_VERSION_1;

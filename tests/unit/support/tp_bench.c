@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Transport test bench and transport-independent scenarios: see tp_bench.h. */
 #include "tp_bench.h"
+#include "profile.h"
 
 #include <check.h>
 #include <string.h>
@@ -273,6 +274,7 @@ void tps_features_refused(struct tpb *b)
 
 void tps_queue_reset(struct tpb *b)
 {
+    UT_NEEDS(VDM_F_RING_RESET);
     ck_assert_int_eq(tpb_bring_up(b, DRV_F_RING_RESET, b->nq, 32), 0);
     ck_assert_uint_ne(b->tp->features & DRV_F_RING_RESET, 0);
     tpb_echo(b, 0, 10, DRV_ADD_DIRECT);

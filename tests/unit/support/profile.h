@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The library profile a suite is built for (vdm/config.h): a test case that
+ * needs a ring feature the build left out is skipped, explicitly and
+ * visibly, never silently. */
+#ifndef VDM_TEST_PROFILE_H
+#define VDM_TEST_PROFILE_H
+
+#include <stdint.h>
+
+#include "vdm/common.h"
+
+/* The ring features the profile may leave out (vdm/config.h). */
+#define UT_RING_OPTIONAL                                                       \
+    (VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX | VDM_F_RING_PACKED |               \
+     VDM_F_IN_ORDER | VDM_F_RING_RESET | VDM_F_NOTIFICATION_DATA)
+
+/* Does this build have every profile feature in @p need? Other bits of
+ * @p need are not profile options and count as present. */
+static inline int ut_have(uint64_t need)
+{
+    return (need & UT_RING_OPTIONAL & ~VDM_F_RING_ALL) == 0;
+}
+
+/* When the build lacks a profile feature of @p need, print
+ * "SKIP: <what>: needs <features> (left out of this build, vdm/config.h)"
+ * to stderr and end the test case (it counts as run: Check has no skip
+ * state; scripts/test.d/profiles lists and counts the SKIP lines). Only in
+ * a forked Check test case (the default). */
+void ut_need(uint64_t need, const char *what);
+
+/* At the top of a test case: skip it unless the build has @p need. */
+#define UT_NEEDS(need) ut_need((need), __func__)
+
+#endif
