@@ -114,8 +114,9 @@ static inline uint8_t *hit_scan(const struct vdm_mem *m, uint64_t gpa,
         }
         if (i < n) {
             p = vdm_mem_hit(m, gpa, len, access, i);
-            if (p != NULL)
+            if (p != NULL) {
                 *hint = i;
+            }
         }
     }
     return p;
@@ -139,8 +140,9 @@ uint8_t *vdm_mem_miss(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
     /* a loaded cache gives vdm_mem_hit()'s verdict for *hint: a miss */
     if (k->size == 0) {
         p = vdm_mem_hit(m, gpa, len, access, *hint);
-        if (p != NULL)
+        if (p != NULL) {
             return p; /* the hint stays, and so does *k */
+        }
     }
     /* hit_scan(), with the region it picks cached at once */
     if (!VDM_HAS(m, struct vdm_mem, regions) || m->regions == NULL || len == 0)
@@ -153,14 +155,16 @@ uint8_t *vdm_mem_miss(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
         if (region_has(&r[i], gpa, &off))
             break;
     }
-    if (i == n)
+    if (i == n) {
         return NULL;
+    }
     vdm_mem_cache_set(&r[i], &kk);
     /* a loaded cache gives vdm_mem_hit()'s verdict for region i */
-    if (kk.size != 0)
+    if (kk.size != 0u) {
         p = vdm_mem_cache_hit(&kk, gpa, len);
-    else
+    } else {
         p = vdm_mem_hit(m, gpa, len, access, i);
+    }
     if (p != NULL) {
         *hint = i;
         *k = kk;

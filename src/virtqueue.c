@@ -428,21 +428,26 @@ int vdm_vq_push(struct vdm_vq *vq, uint16_t id, uint32_t written)
     uint32_t meta;
     uint8_t fl;
 
-    if (VDM_UNLIKELY(vq == NULL))
+    if (VDM_UNLIKELY(vq == NULL)) {
         return VDM_EINVAL;
+    }
     q = vq_of(vq);
-    if (VDM_UNLIKELY(q->magic != VQ_MAGIC))
+    if (VDM_UNLIKELY(q->magic != VQ_MAGIC)) {
         return VDM_ESTATE;
+    }
     fl = q->flags;
-    if (VDM_UNLIKELY(fl & VQ_F_BROKEN))
+    if (VDM_UNLIKELY(fl & VQ_F_BROKEN)) {
         return VDM_EBROKEN;
+    }
     meta = vq_push_check(q, id, written);
-    if (VDM_UNLIKELY(meta == 0))
+    if (VDM_UNLIKELY(meta == 0)) {
         return VDM_EINVAL;
+    }
     if (fl & VQ_F_IN_ORDER) {
         /* buffers are used in the order popped */
-        if (VDM_UNLIKELY(VQ_META_SEQ(meta) != q->push_seq))
+        if (VDM_UNLIKELY(VQ_META_SEQ(meta) != q->push_seq)) {
             return VDM_EINVAL;
+        }
         q->push_seq = (uint16_t)(q->push_seq + 1u);
     }
     q->slots[VQ_SLOT_META(id)] = meta & ~VQ_META_INFLIGHT;

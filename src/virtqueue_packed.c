@@ -78,8 +78,9 @@ static int packed_ind_walk(struct vq *q, struct vq_walk *w, const uint8_t *tbl,
             break;
         }
         rc = vq_walk_add(q, w, d.addr, d.len, (d.w14 & VQ_DESC_F_WRITE) != 0);
-        if (rc != 0)
+        if (rc != 0) {
             break;
+        }
     }
     return rc;
 }
