@@ -21,9 +21,9 @@
 #include "abi_internal.h"
 #include "le.h"
 
-_Static_assert(sizeof(struct gpu) <= VDM_GPU_SIZE,
+_Static_assert(sizeof(struct gpu) <= (size_t)VDM_GPU_SIZE,
                "struct gpu does not fit VDM_GPU_SIZE");
-_Static_assert(alignof(struct gpu) <= alignof(struct vdm_gpu),
+_Static_assert((size_t)alignof(struct gpu) <= (size_t)alignof(struct vdm_gpu),
                "struct vdm_gpu storage is under-aligned");
 
 void gpu_warn(struct gpu *s, uint32_t bit, const char *msg)
@@ -35,20 +35,22 @@ static struct gpu *gpu_of(struct vdm_gpu *g)
 {
     struct gpu *s;
 
-    if (g == NULL)
+    if (g == NULL) {
         return NULL;
+    }
     s = (struct gpu *)(void *)g->opaque;
-    return s->magic == GPU_MAGIC ? s : NULL;
+    return (s->magic == GPU_MAGIC) ? s : NULL;
 }
 
 static const struct gpu *cgpu_of(const struct vdm_gpu *g)
 {
     const struct gpu *s;
 
-    if (g == NULL)
+    if (g == NULL) {
         return NULL;
+    }
     s = (const struct gpu *)(const void *)g->opaque;
-    return s->magic == GPU_MAGIC ? s : NULL;
+    return (s->magic == GPU_MAGIC) ? s : NULL;
 }
 
 /* "Request header": the response echoes the fence (FLAG_FENCE and
@@ -57,30 +59,33 @@ static const struct gpu *cgpu_of(const struct vdm_gpu *g)
 static uint32_t respond(struct gpu *s, struct gcmd *k, uint32_t type)
 {
     uint8_t hdr[RQ_HDR];
-    uint32_t flags = 0, plen = type < VDM_GPU_RESP_ERR_UNSPEC ? k->plen : 0;
+    uint32_t flags = 0u;
+    uint32_t plen = (type < VDM_GPU_RESP_ERR_UNSPEC) ? k->plen : 0u;
 
     __builtin_memset(hdr, 0, sizeof(hdr));
     vdm_put_le32(hdr, type);
     if (k->n >= RQ_HDR) {
         uint32_t rf = vdm_le32(k->in + 4);
 
-        if ((rf & VDM_GPU_FLAG_FENCE) != 0) {
+        if ((rf & VDM_GPU_FLAG_FENCE) != 0u) {
             flags |= VDM_GPU_FLAG_FENCE;
             __builtin_memcpy(hdr + 8, k->in + 8, 8); /* fence_id */
         }
         __builtin_memcpy(hdr + 16, k->in + 16, 4); /* ctx_id */
-        if ((rf & VDM_GPU_FLAG_INFO_RING_IDX) != 0 &&
+        if (((rf & VDM_GPU_FLAG_INFO_RING_IDX) != 0u) &&
             gpu_negotiated(s, VDM_GPU_F_CONTEXT_INIT)) {
             flags |= VDM_GPU_FLAG_INFO_RING_IDX;
             hdr[20] = k->in[20];
         }
     }
     vdm_put_le32(hdr + 4, flags);
-    if (k->c->write_len < RQ_HDR)
-        return 0;
+    if (k->c->write_len < RQ_HDR) {
+        return 0u;
+    }
     (void)vdm_chain_copy_to(k->c, 0, hdr, RQ_HDR);
-    if (plen != 0 && type != VDM_GPU_RESP_OK_EDID)
+    if ((plen != 0u) && (type != VDM_GPU_RESP_OK_EDID)) {
         (void)vdm_chain_copy_to(k->c, RQ_HDR, k->out, plen);
+    }
     return RQ_HDR + plen;
 }
 
@@ -100,12 +105,13 @@ static int gpu_serve(void *ctx, struct vdm_kit_req *r, uint32_t *written)
         return VDM_KIT_DONE;
     }
     k.type = vdm_le32(k.in);
-    if (k.c->write_len == 0) {
+    if (k.c->write_len == 0u) {
         /* The cursorq carries no response buffers (nor needs any). */
-        if (r->queue == VDM_GPU_QUEUE_CONTROL)
+        if (r->queue == (uint16_t)VDM_GPU_QUEUE_CONTROL) {
             gpu_warn(s, GW_NORESP,
                      "gpu: controlq request without a "
                      "response buffer");
+        }
     } else if (k.c->write_len < gpu_resp_bytes(k.type)) {
         gpu_warn(s, GW_RESP, "gpu: response buffer too small");
         *written = respond(s, &k, VDM_GPU_RESP_ERR_UNSPEC);
@@ -113,8 +119,8 @@ static int gpu_serve(void *ctx, struct vdm_kit_req *r, uint32_t *written)
     } else {
         /* room for the whole response */
     }
-    if ((vdm_le32(k.in + 4) & VDM_GPU_FLAG_INFO_RING_IDX) != 0 &&
-        k.in[20] > RING_IDX_MAX) {
+    if (((vdm_le32(k.in + 4) & VDM_GPU_FLAG_INFO_RING_IDX) != 0u) &&
+        (k.in[20] > RING_IDX_MAX)) {
         gpu_warn(s, GW_RING_IDX, "gpu: ring index above 63");
         type = VDM_GPU_RESP_ERR_INVALID_PARAMETER;
     } else {
@@ -140,7 +146,7 @@ static struct gpu *gpu_dev(struct vdm_dev *d)
 {
     struct gpu *s = (struct gpu *)vdm_dev_priv(d);
 
-    return s != NULL && s->magic == GPU_MAGIC ? s : NULL;
+    return ((s != NULL) && (s->magic == GPU_MAGIC)) ? s : NULL;
 }
 
 static void gpu_reset(struct vdm_dev *d)
@@ -148,11 +154,13 @@ static void gpu_reset(struct vdm_dev *d)
     struct gpu *s = gpu_dev(d);
     uint32_t i;
 
-    if (s == NULL)
+    if (s == NULL) {
         return;
+    }
     vdm_kit_reset(&s->kit, UINT16_MAX);
-    for (i = 0; i < s->num_scanouts; i++)
+    for (i = 0; i < s->num_scanouts; i++) {
         gpu_scanout_disable(s, i);
+    }
     gpu_res_destroy_all(s);
     s->events = 0;
     s->warned = 0;
@@ -162,16 +170,18 @@ static void gpu_queue_reset(struct vdm_dev *d, uint16_t q)
 {
     struct gpu *s = gpu_dev(d);
 
-    if (s != NULL)
+    if (s != NULL) {
         vdm_kit_reset(&s->kit, q);
+    }
 }
 
 static void gpu_queue_notify(struct vdm_dev *d, uint16_t q)
 {
     struct gpu *s = gpu_dev(d);
 
-    if (s != NULL && q < VDM_GPU_NUM_QUEUES)
+    if ((s != NULL) && (q < (uint16_t)VDM_GPU_NUM_QUEUES)) {
         (void)vdm_kit_run(&s->kit, q);
+    }
 }
 
 static void gpu_driver_ok(struct vdm_dev *d)
@@ -179,10 +189,12 @@ static void gpu_driver_ok(struct vdm_dev *d)
     struct gpu *s = gpu_dev(d);
     uint16_t q;
 
-    if (s == NULL)
+    if (s == NULL) {
         return;
-    for (q = 0; q < VDM_GPU_NUM_QUEUES; q++)
+    }
+    for (q = 0; q < (uint16_t)VDM_GPU_NUM_QUEUES; q++) {
         (void)vdm_kit_run(&s->kit, q);
+    }
 }
 
 /* "Device configuration layout": struct virtio_gpu_config. */
@@ -194,13 +206,16 @@ static void gpu_config_read(struct vdm_dev *d, uint32_t off, void *buf,
 
     __builtin_memset(cfg, 0, sizeof(cfg));
     if (s != NULL) {
-        vdm_put_le32(cfg + VDM_GPU_CFG_EVENTS_READ, s->events);
+        vdm_put_le32(&cfg[VDM_GPU_CFG_EVENTS_READ], s->events);
         vdm_put_le32(cfg + VDM_GPU_CFG_NUM_SCANOUTS, s->num_scanouts);
-        if ((vdm_dev_device_features(d) & VDM_GPU_F_BLOB_ALIGNMENT) != 0)
+        if ((vdm_dev_device_features(d) & VDM_GPU_F_BLOB_ALIGNMENT) != 0u) {
             vdm_put_le32(cfg + VDM_GPU_CFG_BLOB_ALIGNMENT, s->blob_alignment);
+        }
     }
     vdm_kit_config_copy(cfg, sizeof(cfg), off, buf, len);
 }
+
+#define CFG_CLEAR ((uint64_t)VDM_GPU_CFG_EVENTS_CLEAR)
 
 /* Only events_clear is writable: "Writing a '1' into a bit will clear the
  * corresponding bit in events_read". */
@@ -211,15 +226,17 @@ static void gpu_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
     uint8_t v[4] = {0, 0, 0, 0};
     uint32_t i;
 
-    if (s == NULL)
+    if (s == NULL) {
         return;
+    }
     for (i = 0; i < len; i++) {
         uint64_t at = (uint64_t)off + i;
 
-        if (at >= VDM_GPU_CFG_EVENTS_CLEAR && at < VDM_GPU_CFG_EVENTS_CLEAR + 4)
-            v[at - VDM_GPU_CFG_EVENTS_CLEAR] = ((const uint8_t *)buf)[i];
-        else
+        if ((at >= CFG_CLEAR) && (at < (CFG_CLEAR + 4u))) {
+            v[at - CFG_CLEAR] = ((const uint8_t *)buf)[i];
+        } else {
             gpu_warn(s, GW_UNKNOWN, "gpu: write to read-only config ignored");
+        }
     }
     s->events &= ~vdm_le32(v);
 }
@@ -253,10 +270,10 @@ static const struct vdm_device_class gpu_class = {
 #define GPU_FLAGS_ALL   (VDM_GPU_EDID | VDM_GPU_BLOB | VDM_GPU_UUID)
 #define DEFAULT_MAX_RES (256ULL << 20)
 
-static int display_ok(const struct vdm_gpu_display *d)
+static bool display_ok(const struct vdm_gpu_display *d)
 {
-    return d->edid_len <= VDM_GPU_EDID_MAX_BYTES &&
-           (d->edid != NULL || d->edid_len == 0);
+    return (d->edid_len <= (uint32_t)VDM_GPU_EDID_MAX_BYTES) &&
+           ((d->edid != NULL) || (d->edid_len == 0u));
 }
 
 static int gpu_check_config(const struct vdm_gpu_config *cfg)
@@ -264,28 +281,39 @@ static int gpu_check_config(const struct vdm_gpu_config *cfg)
     const struct vdm_gpu_ops *ops = cfg->ops;
     uint32_t i;
 
-    if (!VDM_HAS(cfg, struct vdm_gpu_config, host))
+    if (!VDM_HAS(cfg, struct vdm_gpu_config, host)) {
         return VDM_ESIZE;
-    if (ops == NULL)
+    }
+    if (ops == NULL) {
         return VDM_EINVAL;
-    if (!VDM_HAS(ops, struct vdm_gpu_ops, update))
+    }
+    if (!VDM_HAS(ops, struct vdm_gpu_ops, update)) {
         return VDM_ESIZE;
-    if (ops->resource_create == NULL || ops->resource_destroy == NULL ||
-        ops->scanout == NULL || ops->update == NULL)
+    }
+    if ((ops->resource_create == NULL) || (ops->resource_destroy == NULL) ||
+        (ops->scanout == NULL) || (ops->update == NULL)) {
         return VDM_EINVAL;
-    if ((cfg->flags & ~(uint32_t)GPU_FLAGS_ALL) != 0 ||
-        ((cfg->flags & VDM_GPU_UUID) != 0 &&
-         !VDM_HAS_HOOK(ops, struct vdm_gpu_ops, assign_uuid)))
+    }
+    if (((cfg->flags & ~GPU_FLAGS_ALL) != 0u) ||
+        (((cfg->flags & VDM_GPU_UUID) != 0u) &&
+         !VDM_HAS_HOOK(ops, struct vdm_gpu_ops, assign_uuid))) {
         return VDM_EINVAL;
-    if (cfg->num_scanouts == 0 || cfg->num_scanouts > VDM_GPU_MAX_SCANOUTS ||
-        cfg->displays == NULL || cfg->resources == NULL ||
-        cfg->nresources == 0 || cfg->backing == NULL || cfg->nbacking == 0)
+    }
+    if ((cfg->num_scanouts == 0u) ||
+        (cfg->num_scanouts > (uint32_t)VDM_GPU_MAX_SCANOUTS) ||
+        (cfg->displays == NULL) || (cfg->resources == NULL) ||
+        (cfg->nresources == 0u) || (cfg->backing == NULL) ||
+        (cfg->nbacking == 0u)) {
         return VDM_EINVAL;
-    if ((cfg->blob_alignment & (cfg->blob_alignment - 1u)) != 0)
+    }
+    if ((cfg->blob_alignment & (cfg->blob_alignment - 1u)) != 0u) {
         return VDM_EINVAL;
-    for (i = 0; i < cfg->num_scanouts; i++)
-        if (!display_ok(&cfg->displays[i]))
+    }
+    for (i = 0; i < cfg->num_scanouts; i++) {
+        if (!display_ok(&cfg->displays[i])) {
             return VDM_EINVAL;
+        }
+    }
     return 0;
 }
 
@@ -300,17 +328,22 @@ int vdm_gpu_init(struct vdm_gpu *g, struct vdm_dev *dev,
     uint32_t i;
     int rc;
 
-    if (g == NULL || dev == NULL || cfg == NULL || base == NULL)
+    if ((g == NULL) || (dev == NULL) || (cfg == NULL) || (base == NULL)) {
         return VDM_EINVAL;
+    }
     rc = gpu_check_config(cfg);
-    if (rc < 0)
+    if (rc < 0) {
         return rc;
-    if (vdm_copy_sized(&dc, sizeof(dc), base, sizeof(uint32_t)) < 0)
+    }
+    if (vdm_copy_sized(&dc, sizeof(dc), base, sizeof(uint32_t)) < 0) {
         return VDM_ESIZE;
-    if (dc.num_queues == 0)
-        dc.num_queues = VDM_GPU_NUM_QUEUES;
-    if (dc.num_queues != VDM_GPU_NUM_QUEUES)
+    }
+    if (dc.num_queues == 0u) {
+        dc.num_queues = (uint16_t)VDM_GPU_NUM_QUEUES;
+    }
+    if (dc.num_queues != (uint16_t)VDM_GPU_NUM_QUEUES) {
         return VDM_EINVAL;
+    }
 
     __builtin_memset(g, 0, sizeof(*g));
     s = (struct gpu *)(void *)g->opaque;
@@ -324,14 +357,16 @@ int vdm_gpu_init(struct vdm_gpu *g, struct vdm_dev *dev,
     s->npool = cfg->nbacking;
     s->num_scanouts = cfg->num_scanouts;
     s->blob_alignment = cfg->blob_alignment;
-    s->max_res_bytes = cfg->max_resource_bytes != 0 ? cfg->max_resource_bytes
-                                                    : DEFAULT_MAX_RES;
-    if (s->max_res_bytes > (UINT64_MAX >> 1))
+    s->max_res_bytes = (cfg->max_resource_bytes != 0u) ? cfg->max_resource_bytes
+                                                       : DEFAULT_MAX_RES;
+    if (s->max_res_bytes > (UINT64_MAX >> 1)) {
         s->max_res_bytes = UINT64_MAX >> 1;
+    }
     s->max_total_bytes = cfg->max_total_bytes;
     s->hostmem_bytes = cfg->hostmem_bytes;
-    for (i = 0; i < s->num_scanouts; i++)
+    for (i = 0; i < s->num_scanouts; i++) {
         s->disp[i] = cfg->displays[i];
+    }
     __builtin_memset(cfg->resources, 0,
                      (size_t)cfg->nresources * sizeof(struct vdm_gpu_res));
 
@@ -345,25 +380,30 @@ int vdm_gpu_init(struct vdm_gpu *g, struct vdm_dev *dev,
     kc.per_queue = 1;
     kc.iov_per_req = VDM_GPU_IOV_MAX;
     rc = vdm_kit_init(&s->kit, dev, &kc);
-    if (rc < 0)
+    if (rc < 0) {
         return rc;
+    }
 
-    if ((cfg->flags & VDM_GPU_EDID) != 0)
+    if ((cfg->flags & VDM_GPU_EDID) != 0u) {
         f |= VDM_GPU_F_EDID;
-    if ((cfg->flags & VDM_GPU_UUID) != 0)
+    }
+    if ((cfg->flags & VDM_GPU_UUID) != 0u) {
         f |= VDM_GPU_F_RESOURCE_UUID;
-    if ((cfg->flags & VDM_GPU_BLOB) != 0) {
+    }
+    if ((cfg->flags & VDM_GPU_BLOB) != 0u) {
         f |= VDM_GPU_F_RESOURCE_BLOB;
-        if (cfg->blob_alignment != 0)
+        if (cfg->blob_alignment != 0u) {
             f |= VDM_GPU_F_BLOB_ALIGNMENT;
+        }
     }
     dc.features = vdm_kit_features(f, base->features, 0);
     dc.cls = &gpu_class;
     dc.priv = s;
     s->magic = GPU_MAGIC;
     rc = vdm_dev_init(dev, &dc);
-    if (rc < 0)
+    if (rc < 0) {
         s->magic = 0;
+    }
     return rc;
 }
 
@@ -371,7 +411,7 @@ struct vdm_dev *vdm_gpu_dev(const struct vdm_gpu *g)
 {
     const struct gpu *s = cgpu_of(g);
 
-    return s != NULL ? s->dev : NULL;
+    return (s != NULL) ? s->dev : NULL;
 }
 
 int vdm_gpu_set_display(struct vdm_gpu *g, uint32_t scanout,
@@ -379,10 +419,12 @@ int vdm_gpu_set_display(struct vdm_gpu *g, uint32_t scanout,
 {
     struct gpu *s = gpu_of(g);
 
-    if (s == NULL || d == NULL || !display_ok(d))
+    if ((s == NULL) || (d == NULL) || !display_ok(d)) {
         return VDM_EINVAL;
-    if (scanout >= s->num_scanouts)
+    }
+    if (scanout >= s->num_scanouts) {
         return VDM_ERANGE;
+    }
     s->disp[scanout] = *d;
     /* "Events": VIRTIO_GPU_EVENT_DISPLAY, then a config change notice. */
     s->events |= VDM_GPU_EVENT_DISPLAY;
@@ -394,5 +436,5 @@ uint32_t vdm_gpu_resources(const struct vdm_gpu *g)
 {
     const struct gpu *s = cgpu_of(g);
 
-    return s != NULL ? s->nlive : 0;
+    return (s != NULL) ? s->nlive : 0u;
 }

@@ -11,18 +11,19 @@
 
 /* Is the rectangle (x, y, w, h) inside a W x H area? Overflow-safe; an
  * empty rectangle is inside when its corner is. */
-static int rect_in(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t W,
-                   uint32_t H)
+static bool rect_in(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t W,
+                    uint32_t H)
 {
-    return x <= W && w <= W - x && y <= H && h <= H - y;
+    return (x <= W) && (w <= (W - x)) && (y <= H) && (h <= (H - y));
 }
 
-static int short_req(struct gpu *s, const struct gcmd *k, uint32_t need)
+static bool short_req(struct gpu *s, const struct gcmd *k, uint32_t need)
 {
-    if (k->n >= need)
-        return 0;
+    if (k->n >= need) {
+        return false;
+    }
     gpu_warn(s, GW_SHORT, "gpu: request shorter than its command");
-    return 1;
+    return true;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -35,7 +36,7 @@ static void scanout_publish(struct gpu *s, uint32_t i)
     const struct gres *r = gpu_res_find(s, so->res);
 
     __builtin_memset(&info, 0, sizeof(info));
-    if (so->res != 0 && r != NULL) {
+    if ((so->res != 0u) && (r != NULL)) {
         info.resource_id = so->res;
         info.format = so->format;
         info.x = so->x;
@@ -44,15 +45,16 @@ static void scanout_publish(struct gpu *s, uint32_t i)
         info.height = so->h;
         info.stride = so->stride;
         info.pixels = (const uint8_t *)r->pixels + so->offset +
-                      (uint64_t)so->y * so->stride + (uint64_t)so->x * BPP;
+                      ((uint64_t)so->y * so->stride) + ((uint64_t)so->x * BPP);
     }
     s->ops->scanout(s->host, i, &info);
 }
 
 void gpu_scanout_disable(struct gpu *s, uint32_t i)
 {
-    if (s->so[i].res == 0)
+    if (s->so[i].res == 0u) {
         return;
+    }
     __builtin_memset(&s->so[i], 0, sizeof(s->so[i]));
     scanout_publish(s, i);
 }
@@ -66,16 +68,16 @@ static uint32_t cmd_display_info(struct gpu *s, struct gcmd *k)
 
     __builtin_memset(k->out, 0, sizeof(k->out));
     for (i = 0; i < s->num_scanouts; i++) {
-        uint8_t *p = k->out + i * 24u;
+        uint8_t *p = k->out + (i * 24u);
         const struct vdm_gpu_display *d = &s->disp[i];
 
         vdm_put_le32(p, d->x);
         vdm_put_le32(p + 4, d->y);
         vdm_put_le32(p + 8, d->width);
         vdm_put_le32(p + 12, d->height);
-        vdm_put_le32(p + 16, d->enabled != 0);
+        vdm_put_le32(p + 16, (d->enabled != 0u) ? 1u : 0u);
     }
-    k->plen = VDM_GPU_MAX_SCANOUTS * 24u;
+    k->plen = (uint32_t)VDM_GPU_MAX_SCANOUTS * 24u;
     return VDM_GPU_RESP_OK_DISPLAY_INFO;
 }
 
@@ -86,32 +88,36 @@ static uint32_t cmd_get_edid(struct gpu *s, struct gcmd *k)
     static const uint8_t zero[64];
     const struct vdm_gpu_display *d;
     uint8_t head[8];
-    uint32_t sc, off;
+    uint32_t sc;
+    uint32_t off;
 
-    if (!gpu_negotiated(s, VDM_GPU_F_EDID))
+    if (!gpu_negotiated(s, VDM_GPU_F_EDID)) {
         return VDM_GPU_RESP_ERR_UNSPEC;
-    if (short_req(s, k, RQ_GET_EDID))
+    }
+    if (short_req(s, k, RQ_GET_EDID)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     sc = vdm_le32(k->in + 24);
     if (sc >= s->num_scanouts) {
         gpu_warn(s, GW_SCANOUT, "gpu: GET_EDID for a scanout out of range");
         return VDM_GPU_RESP_ERR_INVALID_SCANOUT_ID;
     }
-    if (k->c->write_len < RESP_EDID)
+    if (k->c->write_len < RESP_EDID) {
         return VDM_GPU_RESP_OK_EDID; /* no response buffer: nothing to do */
+    }
     d = &s->disp[sc];
-    vdm_put_le32(head, d->edid != NULL ? d->edid_len : 0u);
-    vdm_put_le32(head + 4, 0);
+    vdm_put_le32(head, (d->edid != NULL) ? d->edid_len : 0u);
+    vdm_put_le32(head + 4, 0u);
     (void)vdm_chain_copy_to(k->c, RQ_HDR, head, sizeof(head));
     off = 0;
     if (d->edid != NULL) {
         (void)vdm_chain_copy_to(k->c, RQ_HDR + 8u, d->edid, d->edid_len);
         off = d->edid_len;
     }
-    while (off < VDM_GPU_EDID_MAX_BYTES) {
-        uint32_t n = VDM_GPU_EDID_MAX_BYTES - off;
+    while (off < (uint32_t)VDM_GPU_EDID_MAX_BYTES) {
+        uint32_t n = (uint32_t)VDM_GPU_EDID_MAX_BYTES - off;
 
-        n = n < sizeof(zero) ? n : (uint32_t)sizeof(zero);
+        n = (n < sizeof(zero)) ? n : (uint32_t)sizeof(zero);
         (void)vdm_chain_copy_to(k->c, RQ_HDR + 8u + off, zero, n);
         off += n;
     }
@@ -123,10 +129,12 @@ static uint32_t cmd_create_2d(struct gpu *s, struct gcmd *k)
 {
     struct vdm_gpu_resource_info in;
     struct gres *r;
-    uint32_t w, h;
+    uint32_t w;
+    uint32_t h;
 
-    if (short_req(s, k, RQ_CREATE_2D))
+    if (short_req(s, k, RQ_CREATE_2D)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     __builtin_memset(&in, 0, sizeof(in));
     in.id = vdm_le32(k->in + 24);
     in.format = vdm_le32(k->in + 28);
@@ -136,12 +144,12 @@ static uint32_t cmd_create_2d(struct gpu *s, struct gcmd *k)
         gpu_warn(s, GW_FORMAT, "gpu: unknown format");
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
     }
-    if (w == 0 || h == 0 || w > UINT32_MAX / BPP) {
+    if ((w == 0u) || (h == 0u) || (w > (UINT32_MAX / BPP))) {
         gpu_warn(s, GW_RECT, "gpu: resource size out of range");
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
     }
     /* stride * height, without overflow: the host limit bounds it. */
-    if ((uint64_t)w * BPP > s->max_res_bytes / h) {
+    if (((uint64_t)w * BPP) > (s->max_res_bytes / h)) {
         gpu_warn(s, GW_HOST, "gpu: resource larger than the host allows");
         return VDM_GPU_RESP_ERR_OUT_OF_MEMORY;
     }
@@ -157,7 +165,7 @@ static struct gres *find_res(struct gpu *s, uint32_t id, uint32_t kind)
 {
     struct gres *r = gpu_res_find(s, id);
 
-    if (r == NULL || (kind != 0 && r->kind != kind)) {
+    if ((r == NULL) || ((kind != 0u) && (r->kind != kind))) {
         gpu_warn(s, GW_RES, "gpu: unknown resource id");
         return NULL;
     }
@@ -169,53 +177,66 @@ static uint32_t cmd_unref(struct gpu *s, struct gcmd *k)
     struct gres *r;
     uint32_t i;
 
-    if (short_req(s, k, RQ_RES))
+    if (short_req(s, k, RQ_RES)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     r = find_res(s, vdm_le32(k->in + 24), 0);
-    if (r == NULL)
+    if (r == NULL) {
         return VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+    }
     /* No scanout may keep showing storage that is about to go away. */
-    for (i = 0; i < s->num_scanouts; i++)
-        if (s->so[i].res == r->id)
+    for (i = 0; i < s->num_scanouts; i++) {
+        if (s->so[i].res == r->id) {
             gpu_scanout_disable(s, i);
+        }
+    }
     gpu_res_destroy(s, r);
     return VDM_GPU_RESP_OK_NODATA;
 }
 
-static int scanout_id_ok(struct gpu *s, uint32_t sc)
+static bool scanout_id_ok(struct gpu *s, uint32_t sc)
 {
-    if (sc < s->num_scanouts)
-        return 1;
+    if (sc < s->num_scanouts) {
+        return true;
+    }
     gpu_warn(s, GW_SCANOUT, "gpu: scanout id out of range");
-    return 0;
+    return false;
 }
 
 /* "Scanout rectangles must be completely covered by the underlying
  * resource"; resource_id 0 disables the scanout. */
 static uint32_t cmd_set_scanout(struct gpu *s, struct gcmd *k)
 {
-    uint32_t x, y, w, h, sc, id;
+    uint32_t x;
+    uint32_t y;
+    uint32_t w;
+    uint32_t h;
+    uint32_t sc;
+    uint32_t id;
     struct gscanout *so;
     struct gres *r;
 
-    if (short_req(s, k, RQ_SET_SCANOUT))
+    if (short_req(s, k, RQ_SET_SCANOUT)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     x = vdm_le32(k->in + 24);
     y = vdm_le32(k->in + 28);
     w = vdm_le32(k->in + 32);
     h = vdm_le32(k->in + 36);
     sc = vdm_le32(k->in + 40);
     id = vdm_le32(k->in + 44);
-    if (!scanout_id_ok(s, sc))
+    if (!scanout_id_ok(s, sc)) {
         return VDM_GPU_RESP_ERR_INVALID_SCANOUT_ID;
-    if (id == 0) {
+    }
+    if (id == 0u) {
         gpu_scanout_disable(s, sc);
         return VDM_GPU_RESP_OK_NODATA;
     }
     r = find_res(s, id, VDM_GPU_RES_2D);
-    if (r == NULL)
+    if (r == NULL) {
         return VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID;
-    if (w == 0 || h == 0 || !rect_in(x, y, w, h, r->width, r->height)) {
+    }
+    if ((w == 0u) || (h == 0u) || !rect_in(x, y, w, h, r->width, r->height)) {
         gpu_warn(s, GW_RECT, "gpu: scanout rectangle outside the resource");
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
     }
@@ -239,19 +260,25 @@ static uint32_t cmd_set_scanout(struct gpu *s, struct gcmd *k)
  * copied or shown. */
 static uint32_t cmd_flush(struct gpu *s, struct gcmd *k)
 {
-    uint32_t x, y, w, h, i;
+    uint32_t x;
+    uint32_t y;
+    uint32_t w;
+    uint32_t h;
+    uint32_t i;
     struct gres *r;
 
-    if (short_req(s, k, RQ_FLUSH))
+    if (short_req(s, k, RQ_FLUSH)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     x = vdm_le32(k->in + 24);
     y = vdm_le32(k->in + 28);
     w = vdm_le32(k->in + 32);
     h = vdm_le32(k->in + 36);
     r = find_res(s, vdm_le32(k->in + 40), 0);
-    if (r == NULL)
+    if (r == NULL) {
         return VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID;
-    if (r->kind == VDM_GPU_RES_2D &&
+    }
+    if ((r->kind == VDM_GPU_RES_2D) &&
         !rect_in(x, y, w, h, r->width, r->height)) {
         gpu_warn(s, GW_RECT, "gpu: flush rectangle outside the resource");
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
@@ -259,7 +286,7 @@ static uint32_t cmd_flush(struct gpu *s, struct gcmd *k)
     for (i = 0; i < s->num_scanouts; i++) {
         const struct gscanout *so = &s->so[i];
 
-        if (so->res == r->id && !rect_in(x, y, w, h, so->fb_w, so->fb_h)) {
+        if ((so->res == r->id) && !rect_in(x, y, w, h, so->fb_w, so->fb_h)) {
             gpu_warn(s, GW_RECT, "gpu: flush rectangle outside the scanout");
             return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
         }
@@ -267,24 +294,38 @@ static uint32_t cmd_flush(struct gpu *s, struct gcmd *k)
     for (i = 0; i < s->num_scanouts; i++) {
         const struct gscanout *so = &s->so[i];
         struct vdm_gpu_update u;
-        uint32_t x0, y0, x1, y1;
+        uint32_t x0;
+        uint32_t y0;
+        uint32_t x1;
+        uint32_t y1;
         uint64_t at;
 
-        if (so->res != r->id)
+        if (so->res != r->id) {
             continue;
+        }
         /* The flushed part of what this scanout shows. */
-        x0 = x > so->x ? x : so->x;
-        y0 = y > so->y ? y : so->y;
-        x1 = (uint64_t)x + w < (uint64_t)so->x + so->w ? x + w : so->x + so->w;
-        y1 = (uint64_t)y + h < (uint64_t)so->y + so->h ? y + h : so->y + so->h;
-        if (x0 >= x1 || y0 >= y1)
+        x0 = (x > so->x) ? x : so->x;
+        y0 = (y > so->y) ? y : so->y;
+        if (((uint64_t)x + w) < ((uint64_t)so->x + so->w)) {
+            x1 = x + w;
+        } else {
+            x1 = so->x + so->w;
+        }
+        if (((uint64_t)y + h) < ((uint64_t)so->y + so->h)) {
+            y1 = y + h;
+        } else {
+            y1 = so->y + so->h;
+        }
+        if ((x0 >= x1) || (y0 >= y1)) {
             continue;
-        at = so->offset + (uint64_t)y0 * so->stride + (uint64_t)x0 * BPP;
+        }
+        at = so->offset + ((uint64_t)y0 * so->stride) + ((uint64_t)x0 * BPP);
         /* A blob's pixels are in guest memory: bring the rows over. */
-        if (r->kind == VDM_GPU_RES_BLOB &&
-            gpu_backing_copy(s, r, at, at, so->stride, (x1 - x0) * BPP,
-                             y1 - y0) < 0)
+        if ((r->kind == VDM_GPU_RES_BLOB) &&
+            (gpu_backing_copy(s, r, at, at, so->stride, (x1 - x0) * BPP,
+                              y1 - y0) < 0)) {
             return VDM_GPU_RESP_ERR_UNSPEC;
+        }
         __builtin_memset(&u, 0, sizeof(u));
         u.resource_id = r->id;
         u.format = so->format;
@@ -305,21 +346,27 @@ static uint32_t cmd_flush(struct gpu *s, struct gcmd *k)
  * checked before a byte moves. */
 static uint32_t cmd_transfer(struct gpu *s, struct gcmd *k)
 {
-    uint32_t x, y, w, h;
-    uint64_t off, last;
+    uint32_t x;
+    uint32_t y;
+    uint32_t w;
+    uint32_t h;
+    uint64_t off;
+    uint64_t last;
     struct gres *r;
 
-    if (short_req(s, k, RQ_TRANSFER))
+    if (short_req(s, k, RQ_TRANSFER)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     x = vdm_le32(k->in + 24);
     y = vdm_le32(k->in + 28);
     w = vdm_le32(k->in + 32);
     h = vdm_le32(k->in + 36);
     off = vdm_le64(k->in + 40);
     r = find_res(s, vdm_le32(k->in + 48), VDM_GPU_RES_2D);
-    if (r == NULL)
+    if (r == NULL) {
         return VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID;
-    if (r->bcount == 0) {
+    }
+    if (r->bcount == 0u) {
         gpu_warn(s, GW_BACKING, "gpu: transfer to a resource without backing");
         return VDM_GPU_RESP_ERR_UNSPEC;
     }
@@ -327,29 +374,33 @@ static uint32_t cmd_transfer(struct gpu *s, struct gcmd *k)
         gpu_warn(s, GW_RECT, "gpu: transfer rectangle outside the resource");
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
     }
-    if (w == 0 || h == 0)
+    if ((w == 0u) || (h == 0u)) {
         return VDM_GPU_RESP_OK_NODATA;
+    }
     /* h <= height, so (h - 1) * stride < bytes: no overflow. */
-    last = ((uint64_t)h - 1u) * r->stride + (uint64_t)w * BPP;
-    if (off > r->btotal || last > r->btotal - off) {
+    last = (((uint64_t)h - 1u) * r->stride) + ((uint64_t)w * BPP);
+    if ((off > r->btotal) || (last > (r->btotal - off))) {
         gpu_warn(s, GW_RECT, "gpu: transfer beyond the backing");
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
     }
-    if (gpu_backing_copy(s, r, off, (uint64_t)y * r->stride + (uint64_t)x * BPP,
-                         r->stride, w * BPP, h) < 0)
+    if (gpu_backing_copy(s, r, off,
+                         ((uint64_t)y * r->stride) + ((uint64_t)x * BPP),
+                         r->stride, w * BPP, h) < 0) {
         return VDM_GPU_RESP_ERR_UNSPEC;
+    }
     return VDM_GPU_RESP_OK_NODATA;
 }
 
 /* The entries follow the fixed part in the readable bytes; check they are
  * all there (nr as 64-bit: nr * 16 may not wrap). */
-static int entries_present(struct gpu *s, const struct gcmd *k, uint32_t at,
-                           uint32_t nr)
+static bool entries_present(struct gpu *s, const struct gcmd *k, uint32_t at,
+                            uint32_t nr)
 {
-    if ((uint64_t)at + (uint64_t)nr * 16u <= k->c->read_len)
-        return 1;
+    if (((uint64_t)at + ((uint64_t)nr * 16u)) <= k->c->read_len) {
+        return true;
+    }
     gpu_warn(s, GW_SHORT, "gpu: fewer backing entries than announced");
-    return 0;
+    return false;
 }
 
 static uint32_t cmd_attach(struct gpu *s, struct gcmd *k)
@@ -357,14 +408,17 @@ static uint32_t cmd_attach(struct gpu *s, struct gcmd *k)
     struct gres *r;
     uint32_t nr;
 
-    if (short_req(s, k, RQ_ATTACH))
+    if (short_req(s, k, RQ_ATTACH)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     r = find_res(s, vdm_le32(k->in + 24), 0);
-    if (r == NULL)
+    if (r == NULL) {
         return VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+    }
     nr = vdm_le32(k->in + 28);
-    if (!entries_present(s, k, RQ_ATTACH, nr))
+    if (!entries_present(s, k, RQ_ATTACH, nr)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     return gpu_backing_attach(s, r, k->c, RQ_ATTACH, nr);
 }
 
@@ -372,12 +426,14 @@ static uint32_t cmd_detach(struct gpu *s, struct gcmd *k)
 {
     struct gres *r;
 
-    if (short_req(s, k, RQ_RES))
+    if (short_req(s, k, RQ_RES)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     r = find_res(s, vdm_le32(k->in + 24), 0);
-    if (r == NULL)
+    if (r == NULL) {
         return VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID;
-    if (r->bcount == 0) {
+    }
+    if (r->bcount == 0u) {
         gpu_warn(s, GW_BACKING, "gpu: detach without backing");
         return VDM_GPU_RESP_ERR_UNSPEC;
     }
@@ -389,14 +445,17 @@ static uint32_t cmd_assign_uuid(struct gpu *s, struct gcmd *k)
 {
     struct gres *r;
 
-    if (!gpu_negotiated(s, VDM_GPU_F_RESOURCE_UUID))
+    if (!gpu_negotiated(s, VDM_GPU_F_RESOURCE_UUID)) {
         return VDM_GPU_RESP_ERR_UNSPEC;
-    if (short_req(s, k, RQ_RES))
+    }
+    if (short_req(s, k, RQ_RES)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     r = find_res(s, vdm_le32(k->in + 24), 0);
-    if (r == NULL)
+    if (r == NULL) {
         return VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID;
-    if (!r->has_uuid) {
+    }
+    if (r->has_uuid == 0u) {
         if (s->ops->assign_uuid(s->host, r->id, r->uuid) < 0) {
             gpu_warn(s, GW_HOST, "gpu: host could not assign a UUID");
             return VDM_GPU_RESP_ERR_UNSPEC;
@@ -408,52 +467,60 @@ static uint32_t cmd_assign_uuid(struct gpu *s, struct gcmd *k)
     return VDM_GPU_RESP_OK_RESOURCE_UUID;
 }
 
-static int aligned(const struct gpu *s, uint64_t v)
+static bool aligned(const struct gpu *s, uint64_t v)
 {
     return !gpu_negotiated(s, VDM_GPU_F_BLOB_ALIGNMENT) ||
-           (v & ((uint64_t)s->blob_alignment - 1u)) == 0;
+           ((v & ((uint64_t)s->blob_alignment - 1u)) == 0u);
 }
 
 /* Guest-only blobs (VIRTIO_GPU_BLOB_MEM_GUEST); host3d needs VIRGL. */
 static uint32_t cmd_create_blob(struct gpu *s, struct gcmd *k)
 {
     struct vdm_gpu_resource_info in;
-    uint32_t mem, nr, rc;
+    uint32_t mem;
+    uint32_t nr;
+    uint32_t rc;
     uint64_t size;
     struct gres *r;
 
-    if (!gpu_negotiated(s, VDM_GPU_F_RESOURCE_BLOB))
+    if (!gpu_negotiated(s, VDM_GPU_F_RESOURCE_BLOB)) {
         return VDM_GPU_RESP_ERR_UNSPEC;
-    if (short_req(s, k, RQ_CREATE_BLOB))
+    }
+    if (short_req(s, k, RQ_CREATE_BLOB)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     __builtin_memset(&in, 0, sizeof(in));
     in.id = vdm_le32(k->in + 24);
     mem = vdm_le32(k->in + 28);
     nr = vdm_le32(k->in + 36);
     size = vdm_le64(k->in + 48);
-    if (mem != VDM_GPU_BLOB_MEM_GUEST || size == 0 || !aligned(s, size)) {
+    if ((mem != VDM_GPU_BLOB_MEM_GUEST) || (size == 0u) || !aligned(s, size)) {
         gpu_warn(s, GW_BACKING,
                  "gpu: blob not guest memory, empty or "
                  "misaligned");
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
     }
-    if (!entries_present(s, k, RQ_CREATE_BLOB, nr))
+    if (!entries_present(s, k, RQ_CREATE_BLOB, nr)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     in.kind = VDM_GPU_RES_BLOB;
     in.bytes = size;
     rc = gpu_res_create(s, &in, &r);
-    if (rc != VDM_GPU_RESP_OK_NODATA)
+    if (rc != VDM_GPU_RESP_OK_NODATA) {
         return rc;
+    }
     r->blob_flags = vdm_le32(k->in + 32);
-    if (nr == 0)
+    if (nr == 0u) {
         return VDM_GPU_RESP_OK_NODATA; /* ATTACH_BACKING later */
+    }
     rc = gpu_backing_attach(s, r, k->c, RQ_CREATE_BLOB, nr);
-    if (rc == VDM_GPU_RESP_OK_NODATA && r->btotal < size) {
+    if ((rc == VDM_GPU_RESP_OK_NODATA) && (r->btotal < size)) {
         gpu_warn(s, GW_BACKING, "gpu: blob backing smaller than its size");
         rc = VDM_GPU_RESP_ERR_INVALID_PARAMETER;
     }
-    if (rc != VDM_GPU_RESP_OK_NODATA)
+    if (rc != VDM_GPU_RESP_OK_NODATA) {
         gpu_res_destroy(s, r);
+    }
     return rc;
 }
 
@@ -461,15 +528,27 @@ static uint32_t cmd_create_blob(struct gpu *s, struct gcmd *k)
  * lie inside the blob, and the shown rectangle inside the framebuffer. */
 static uint32_t cmd_scanout_blob(struct gpu *s, struct gcmd *k)
 {
-    uint32_t x, y, w, h, sc, id, fw, fh, fmt, stride, offset;
+    uint32_t x;
+    uint32_t y;
+    uint32_t w;
+    uint32_t h;
+    uint32_t sc;
+    uint32_t id;
+    uint32_t fw;
+    uint32_t fh;
+    uint32_t fmt;
+    uint32_t stride;
+    uint32_t offset;
     uint64_t end;
     struct gscanout *so;
     struct gres *r;
 
-    if (!gpu_negotiated(s, VDM_GPU_F_RESOURCE_BLOB))
+    if (!gpu_negotiated(s, VDM_GPU_F_RESOURCE_BLOB)) {
         return VDM_GPU_RESP_ERR_UNSPEC;
-    if (short_req(s, k, RQ_SCANOUT_BLOB))
+    }
+    if (short_req(s, k, RQ_SCANOUT_BLOB)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     x = vdm_le32(k->in + 24);
     y = vdm_le32(k->in + 28);
     w = vdm_le32(k->in + 32);
@@ -481,26 +560,28 @@ static uint32_t cmd_scanout_blob(struct gpu *s, struct gcmd *k)
     fmt = vdm_le32(k->in + 56);
     stride = vdm_le32(k->in + 64);
     offset = vdm_le32(k->in + 80);
-    if (!scanout_id_ok(s, sc))
+    if (!scanout_id_ok(s, sc)) {
         return VDM_GPU_RESP_ERR_INVALID_SCANOUT_ID;
-    if (id == 0) {
+    }
+    if (id == 0u) {
         gpu_scanout_disable(s, sc);
         return VDM_GPU_RESP_OK_NODATA;
     }
     r = find_res(s, id, VDM_GPU_RES_BLOB);
-    if (r == NULL)
+    if (r == NULL) {
         return VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+    }
     if (!gpu_format_ok(fmt)) {
         gpu_warn(s, GW_FORMAT, "gpu: unknown format");
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
     }
     /* offset + (fh - 1) * stride + fw * 4 <= blob size, each step checked
      * against the size (<= 2^63) so nothing wraps. */
-    end = fh != 0 ? ((uint64_t)fh - 1u) * stride : 0;
-    if (fw == 0 || fh == 0 || (uint64_t)fw * BPP > stride || end > r->bytes ||
-        offset > r->bytes - end ||
-        (uint64_t)fw * BPP > r->bytes - end - offset || w == 0 || h == 0 ||
-        !rect_in(x, y, w, h, fw, fh)) {
+    end = (fh != 0u) ? (((uint64_t)fh - 1u) * stride) : 0u;
+    if ((fw == 0u) || (fh == 0u) || (((uint64_t)fw * BPP) > stride) ||
+        (end > r->bytes) || (offset > (r->bytes - end)) ||
+        (((uint64_t)fw * BPP) > (r->bytes - end - offset)) || (w == 0u) ||
+        (h == 0u) || !rect_in(x, y, w, h, fw, fh)) {
         gpu_warn(s, GW_RECT, "gpu: blob scanout outside the blob");
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
     }
@@ -519,10 +600,10 @@ static uint32_t cmd_scanout_blob(struct gpu *s, struct gcmd *k)
     return VDM_GPU_RESP_OK_NODATA;
 }
 
-static int hostmem_ok(const struct gpu *s)
+static bool hostmem_ok(const struct gpu *s)
 {
     return gpu_negotiated(s, VDM_GPU_F_RESOURCE_BLOB) &&
-           s->hostmem_bytes != 0 &&
+           (s->hostmem_bytes != 0u) &&
            VDM_HAS_HOOK(s->ops, struct vdm_gpu_ops, blob_map);
 }
 
@@ -533,17 +614,20 @@ static uint32_t cmd_map_blob(struct gpu *s, struct gcmd *k)
     uint64_t off;
     struct gres *r;
 
-    if (!hostmem_ok(s))
+    if (!hostmem_ok(s)) {
         return VDM_GPU_RESP_ERR_UNSPEC;
-    if (short_req(s, k, RQ_MAP_BLOB))
+    }
+    if (short_req(s, k, RQ_MAP_BLOB)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     r = find_res(s, vdm_le32(k->in + 24), VDM_GPU_RES_BLOB);
-    if (r == NULL)
+    if (r == NULL) {
         return VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+    }
     off = vdm_le64(k->in + 32);
     /* "The driver MUST not map a blob resource that is already mapped." */
-    if (r->mapped || !aligned(s, off) || off > s->hostmem_bytes ||
-        r->bytes > s->hostmem_bytes - off) {
+    if ((r->mapped != 0u) || !aligned(s, off) || (off > s->hostmem_bytes) ||
+        (r->bytes > (s->hostmem_bytes - off))) {
         gpu_warn(s, GW_RECT,
                  "gpu: blob map mapped, misaligned or outside "
                  "the region");
@@ -568,17 +652,22 @@ static uint32_t cmd_unmap_blob(struct gpu *s, struct gcmd *k)
 {
     struct gres *r;
 
-    if (!hostmem_ok(s))
+    if (!hostmem_ok(s)) {
         return VDM_GPU_RESP_ERR_UNSPEC;
-    if (short_req(s, k, RQ_RES))
+    }
+    if (short_req(s, k, RQ_RES)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     r = find_res(s, vdm_le32(k->in + 24), VDM_GPU_RES_BLOB);
-    if (r == NULL)
+    if (r == NULL) {
         return VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID;
-    if (!r->mapped)
+    }
+    if (r->mapped == 0u) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
-    if (VDM_HAS_HOOK(s->ops, struct vdm_gpu_ops, blob_unmap))
+    }
+    if (VDM_HAS_HOOK(s->ops, struct vdm_gpu_ops, blob_unmap)) {
         s->ops->blob_unmap(s->host, r->id);
+    }
     r->mapped = 0;
     return VDM_GPU_RESP_OK_NODATA;
 }
@@ -590,14 +679,16 @@ static uint32_t cmd_cursor(struct gpu *s, struct gcmd *k)
     struct vdm_gpu_cursor cur;
     struct gres *r = NULL;
 
-    if (short_req(s, k, RQ_CURSOR))
+    if (short_req(s, k, RQ_CURSOR)) {
         return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
+    }
     __builtin_memset(&cur, 0, sizeof(cur));
     cur.scanout = vdm_le32(k->in + 24);
     cur.x = vdm_le32(k->in + 28);
     cur.y = vdm_le32(k->in + 32);
-    if (!scanout_id_ok(s, cur.scanout))
+    if (!scanout_id_ok(s, cur.scanout)) {
         return VDM_GPU_RESP_ERR_INVALID_SCANOUT_ID;
+    }
     if (k->type == VDM_GPU_CMD_MOVE_CURSOR) {
         cur.what = VDM_GPU_CURSOR_MOVE;
     } else {
@@ -605,12 +696,13 @@ static uint32_t cmd_cursor(struct gpu *s, struct gcmd *k)
         cur.resource_id = vdm_le32(k->in + 40);
         cur.hot_x = vdm_le32(k->in + 44);
         cur.hot_y = vdm_le32(k->in + 48);
-        if (cur.resource_id != 0) {
+        if (cur.resource_id != 0u) {
             r = find_res(s, cur.resource_id, VDM_GPU_RES_2D);
-            if (r == NULL)
+            if (r == NULL) {
                 return VDM_GPU_RESP_ERR_INVALID_RESOURCE_ID;
-            if (r->width != VDM_GPU_CURSOR_DIM ||
-                r->height != VDM_GPU_CURSOR_DIM) {
+            }
+            if ((r->width != (uint32_t)VDM_GPU_CURSOR_DIM) ||
+                (r->height != (uint32_t)VDM_GPU_CURSOR_DIM)) {
                 gpu_warn(s, GW_CURSOR, "gpu: cursor resource not 64x64");
                 return VDM_GPU_RESP_ERR_INVALID_PARAMETER;
             }
@@ -618,8 +710,9 @@ static uint32_t cmd_cursor(struct gpu *s, struct gcmd *k)
             cur.pixels = r->pixels;
         }
     }
-    if (VDM_HAS_HOOK(s->ops, struct vdm_gpu_ops, cursor))
+    if (VDM_HAS_HOOK(s->ops, struct vdm_gpu_ops, cursor)) {
         s->ops->cursor(s->host, &cur);
+    }
     return VDM_GPU_RESP_OK_NODATA;
 }
 
@@ -639,10 +732,11 @@ uint32_t gpu_resp_bytes(uint32_t type)
 
 uint32_t gpu_dispatch(struct gpu *s, struct gcmd *k, uint16_t q)
 {
-    if (q == VDM_GPU_QUEUE_CURSOR) {
-        if (k->type == VDM_GPU_CMD_UPDATE_CURSOR ||
-            k->type == VDM_GPU_CMD_MOVE_CURSOR)
+    if (q == (uint16_t)VDM_GPU_QUEUE_CURSOR) {
+        if ((k->type == VDM_GPU_CMD_UPDATE_CURSOR) ||
+            (k->type == VDM_GPU_CMD_MOVE_CURSOR)) {
             return cmd_cursor(s, k);
+        }
         gpu_warn(s, GW_UNKNOWN, "gpu: unknown command on the cursorq");
         return VDM_GPU_RESP_ERR_UNSPEC;
     }

@@ -5,6 +5,7 @@
 #define VDM_DEVICES_GPU_INTERNAL_H
 
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,8 +48,11 @@ struct gscanout {
     uint32_t fb_w;   /* framebuffer (2D: the resource) */
     uint32_t fb_h;
     uint32_t stride;
-    uint32_t offset;     /* of pixel (0, 0) in the storage (blob offsets[0]) */
-    uint32_t x, y, w, h; /* shown rectangle in the framebuffer */
+    uint32_t offset; /* of pixel (0, 0) in the storage (blob offsets[0]) */
+    uint32_t x;      /* shown rectangle in the framebuffer */
+    uint32_t y;
+    uint32_t w;
+    uint32_t h;
 };
 
 struct gpu {
@@ -107,14 +111,13 @@ void gpu_warn(struct gpu *s, uint32_t bit, const char *msg);
 #define RQ_TRANSFER       56u
 #define RQ_ATTACH         32u
 #define RQ_GET_EDID       32u
-#define RQ_CAPSET         32u
 #define RQ_CREATE_BLOB    56u
 #define RQ_SCANOUT_BLOB   96u
 #define RQ_MAP_BLOB       40u
 #define RQ_CURSOR         56u
 #define RQ_MAX            96u
-#define RESP_DISPLAY_INFO (RQ_HDR + VDM_GPU_MAX_SCANOUTS * 24u)
-#define RESP_EDID         (RQ_HDR + 8u + VDM_GPU_EDID_MAX_BYTES)
+#define RESP_DISPLAY_INFO (RQ_HDR + ((uint32_t)VDM_GPU_MAX_SCANOUTS * 24u))
+#define RESP_EDID         (RQ_HDR + 8u + (uint32_t)VDM_GPU_EDID_MAX_BYTES)
 #define RESP_CAPSET_INFO  (RQ_HDR + 16u)
 #define RESP_UUID         (RQ_HDR + 16u)
 #define RESP_MAP_INFO     (RQ_HDR + 8u)
@@ -127,12 +130,12 @@ struct gcmd {
     uint32_t type;
     uint32_t plen; /* response payload bytes in out[] */
     uint8_t in[RQ_MAX];
-    uint8_t out[VDM_GPU_MAX_SCANOUTS * 24u];
+    uint8_t out[(uint32_t)VDM_GPU_MAX_SCANOUTS * 24u];
 };
 
-static inline int gpu_negotiated(const struct gpu *s, uint64_t f)
+static inline bool gpu_negotiated(const struct gpu *s, uint64_t f)
 {
-    return (vdm_dev_features(s->dev) & f) != 0;
+    return (vdm_dev_features(s->dev) & f) != 0u;
 }
 
 /* gpu_cmd.c: the commands. Returns the response type (VDM_GPU_RESP_*);

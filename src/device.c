@@ -39,10 +39,6 @@
     (VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX | VDM_F_RING_PACKED |               \
      VDM_F_IN_ORDER | VDM_F_RING_RESET | VDM_F_NOTIFICATION_DATA)
 
-/* Queue reset alone (VDM_QF_RESET) exists only with RING_RESET built in;
- * without it the flag is never set and its tests fold away. */
-#define QF_RESET ((VDM_CONFIG_RING_RESET != 0) ? VDM_QF_RESET : 0u)
-
 /* Generic feature dependencies (spec "Reserved Feature Bits": each of these
  * is defined for VIRTIO 1.x devices only). */
 static const struct vdm_feature_dep generic_deps[] = {
@@ -58,57 +54,6 @@ static const struct vdm_feature_dep generic_deps[] = {
 };
 
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_dev, vdm_dev_state, VDM_DEV_MAGIC)
-
-static uint32_t *qregs(const struct vdm_dev_state *s, uint16_t q)
-{
-    return s->slots + (size_t)q * s->stride;
-}
-
-static uint64_t get64(const uint32_t *r, unsigned lo)
-{
-    return (uint64_t)r[lo] | ((uint64_t)r[lo + 1] << 32);
-}
-
-static void put64(uint32_t *r, unsigned lo, uint64_t v)
-{
-    r[lo] = (uint32_t)v;
-    r[lo + 1] = (uint32_t)(v >> 32);
-}
-
-/* The largest queue size the device presents. Spec "Split Virtqueues":
- * "Queue Size value is always a power of 2" (Linux refuses any other size:
- * "Bad virtqueue length"); a packed ring may have any size. Unless
- * RING_PACKED is negotiated, the largest power of 2 <= the host maximum. */
-static uint16_t qmax_now(const struct vdm_dev_state *s)
-{
-    uint32_t p = s->qmax;
-
-    if ((s->negotiated & VDM_F_RING_PACKED) != 0)
-        return s->qmax;
-    while ((p & (p - 1)) != 0)
-        p &= p - 1;
-    return (uint16_t)p;
-}
-
-/* The queue size in force: as written by the driver, else the maximum
- * (VDM_QR_NUM 0: not written since reset). */
-static uint32_t qnum(const struct vdm_dev_state *s, const uint32_t *r)
-{
-    return r[VDM_QR_NUM] != 0 ? r[VDM_QR_NUM] : qmax_now(s);
-}
-
-/* Registers of queue q back to their reset values. */
-static void qregs_default(const struct vdm_dev_state *s, uint16_t q)
-{
-    uint32_t *r = qregs(s, q);
-    __builtin_memset(r, 0, VDM_DEV_QREG_WORDS * sizeof(uint32_t));
-}
-
-static void slog(const struct vdm_dev_state *s, int level, const char *msg)
-{
-    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log))
-        s->ops->log(s->host, level, msg);
-}
 
 static void send_queue(const struct vdm_dev_state *s, uint16_t q)
 {
@@ -145,25 +90,11 @@ broken_dep(const struct vdm_feature_dep *deps, uint32_t n, uint64_t f)
     return NULL;
 }
 
-/* Virtqueue fault hook: the guest broke a ring; the whole device needs a
- * reset (DESIGN.md "The guest is hostile"). */
-static void vq_fault(void *ctx, uint16_t qidx, int err, const char *why)
-{
-    (void)qidx;
-    vdm_dev_needs_reset((struct vdm_dev *)ctx, err,
-                        why != NULL ? why : "virtqueue protocol violation");
-}
-
-static const struct vdm_vq_ops vq_ops = {
-    .size = sizeof(struct vdm_vq_ops),
-    .fault = vq_fault,
-};
-
 /* Tear queue q down (enabled or not) and put its registers back to the
  * defaults. The device type hears about it first while the ring is still
  * set up (but no longer handed out by vdm_dev_queue()). */
-static void queue_teardown(struct vdm_dev *d, struct vdm_dev_state *s,
-                           uint16_t q)
+void vdmi_dev_queue_teardown(struct vdm_dev *d, struct vdm_dev_state *s,
+                             uint16_t q)
 {
     uint32_t *r = qregs(s, q);
     bool was = (r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0u;
@@ -240,7 +171,7 @@ static int check_features(struct vdm_dev *d, struct vdm_dev_state *s,
 }
 
 /* May the driver write queue q's registers now? */
-static int qregs_writable(const struct vdm_dev_state *s, const uint32_t *r)
+int vdmi_dev_qregs_writable(const struct vdm_dev_state *s, const uint32_t *r)
 {
     if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0) {
         slog(s, VDM_LOG_WARN, "queue register write while enabled ignored");
@@ -257,7 +188,7 @@ static int qregs_writable(const struct vdm_dev_state *s, const uint32_t *r)
 
 /* A queue register call on queue q: the state, or NULL with *rc set
  * (VDM_EINVAL: not a device; VDM_ERANGE, logged: no such queue). */
-static struct vdm_dev_state *qcall(struct vdm_dev *d, uint16_t q, int *rc)
+struct vdm_dev_state *vdmi_dev_qcall(struct vdm_dev *d, uint16_t q, int *rc)
 {
     struct vdm_dev_state *s = st(d);
 
@@ -639,291 +570,5 @@ int vdm_dev_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
     }
     if (len > 0)
         s->cls->config_write(d, off, buf, len);
-    return 0;
-}
-
-uint16_t vdm_dev_num_queues(const struct vdm_dev *d)
-{
-    const struct vdm_dev_state *s = cst(d);
-    return s != NULL ? s->num_queues : 0;
-}
-
-uint16_t vdm_dev_queue_size_max(const struct vdm_dev *d, uint16_t q)
-{
-    const struct vdm_dev_state *s = cst(d);
-    if (s == NULL || q >= s->num_queues)
-        return 0;
-    return qmax_now(s);
-}
-
-uint16_t vdm_dev_queue_size(const struct vdm_dev *d, uint16_t q)
-{
-    const struct vdm_dev_state *s = cst(d);
-    if (s == NULL || q >= s->num_queues)
-        return 0;
-    return (uint16_t)qnum(s, qregs(s, q));
-}
-
-int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num)
-{
-    int rc;
-    struct vdm_dev_state *s = qcall(d, q, &rc);
-    uint32_t *r;
-
-    if (s == NULL)
-        return rc;
-    r = qregs(s, q);
-    rc = qregs_writable(s, r);
-    if (rc < 0)
-        return rc;
-    /* 1..max here (max a power of 2 unless RING_PACKED is negotiated); the
-     * split ring's power-of-two rule is checked at enable, when the ring
-     * format is known. */
-    if (num == 0 || num > qmax_now(s)) {
-        slog(s, VDM_LOG_WARN, "queue size out of range ignored");
-        return VDM_EINVAL;
-    }
-    r[VDM_QR_NUM] = num;
-    return 0;
-}
-
-int vdm_dev_queue_set_addr(struct vdm_dev *d, uint16_t q, uint64_t desc,
-                           uint64_t driver, uint64_t device)
-{
-    int rc;
-    struct vdm_dev_state *s = qcall(d, q, &rc);
-    uint32_t *r;
-
-    if (s == NULL)
-        return rc;
-    r = qregs(s, q);
-    rc = qregs_writable(s, r);
-    if (rc < 0)
-        return rc;
-    put64(r, VDM_QR_DESC_LO, desc);
-    put64(r, VDM_QR_DRV_LO, driver);
-    put64(r, VDM_QR_DEV_LO, device);
-    return 0;
-}
-
-int vdm_dev_queue_get_addr(const struct vdm_dev *d, uint16_t q, uint64_t *desc,
-                           uint64_t *driver, uint64_t *device)
-{
-    const struct vdm_dev_state *s = cst(d);
-    const uint32_t *r;
-
-    if (s == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues)
-        return VDM_ERANGE;
-    r = qregs(s, q);
-    if (desc != NULL)
-        *desc = get64(r, VDM_QR_DESC_LO);
-    if (driver != NULL)
-        *driver = get64(r, VDM_QR_DRV_LO);
-    if (device != NULL)
-        *device = get64(r, VDM_QR_DEV_LO);
-    return 0;
-}
-
-int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q)
-{
-    int rc;
-    struct vdm_dev_state *s = qcall(d, q, &rc);
-    struct vdm_vq_config vc = VDM_INIT(struct vdm_vq_config);
-    struct vdm_vq *vq;
-    uint32_t *r;
-    uint32_t num;
-
-    if (s == NULL)
-        return rc;
-    r = qregs(s, q);
-    if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0)
-        return 0;
-    if ((s->status & VDM_STATUS_FEATURES_OK) == 0) {
-        slog(s, VDM_LOG_WARN, "queue enable refused: FEATURES_OK not set");
-        return VDM_ESTATE;
-    }
-    if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
-        slog(s, VDM_LOG_WARN, "queue enable refused: device needs reset");
-        return VDM_ESTATE;
-    }
-    if ((s->status & VDM_STATUS_DRIVER_OK) != 0 &&
-        (r[VDM_QR_FLAGS] & QF_RESET) == 0) {
-        slog(s, VDM_LOG_WARN, "queue enable after DRIVER_OK refused");
-        return VDM_ESTATE;
-    }
-    num = qnum(s, r);
-    if ((s->negotiated & VDM_F_RING_PACKED) == 0 && (num & (num - 1)) != 0) {
-        vdm_dev_needs_reset(d, VDM_EINVAL,
-                            "queue enable: split queue size not a power of 2");
-        return VDM_EINVAL;
-    }
-
-    vq = &s->queues[q];
-    vc.num = (uint16_t)num;
-    vc.index = q;
-    vc.features = s->negotiated;
-    vc.desc_addr = get64(r, VDM_QR_DESC_LO);
-    vc.driver_addr = get64(r, VDM_QR_DRV_LO);
-    vc.device_addr = get64(r, VDM_QR_DEV_LO);
-    vc.mem = s->mem;
-    vc.slots = r + VDM_DEV_QREG_WORDS;
-    vc.max_chain = 0;
-    vc.ops = &vq_ops;
-    vc.ctx = d;
-    rc = vdm_vq_init(vq, &vc);
-    if (rc < 0) {
-        vdm_dev_needs_reset(d, rc, "queue enable: bad ring");
-        return rc;
-    }
-    if ((r[VDM_QR_FLAGS] & VDM_QF_STATE) != 0) {
-        struct vdm_vq_state vs;
-        __builtin_memset(&vs, 0, sizeof(vs));
-        vs.last_avail_idx = (uint16_t)r[VDM_QR_STATE_IDX];
-        vs.used_idx = (uint16_t)(r[VDM_QR_STATE_IDX] >> 16);
-        vs.avail_wrap = (uint8_t)r[VDM_QR_STATE_WRAP];
-        vs.used_wrap = (uint8_t)(r[VDM_QR_STATE_WRAP] >> 8);
-        rc = vdm_vq_set_state(vq, &vs);
-        if (rc < 0) {
-            vdm_vq_reset(vq);
-            vdm_dev_needs_reset(d, rc, "queue enable: bad saved ring state");
-            return rc;
-        }
-    }
-    r[VDM_QR_FLAGS] =
-        (r[VDM_QR_FLAGS] | VDM_QF_ENABLED) & ~(VDM_QF_STATE | VDM_QF_RESET);
-    return 0;
-}
-
-int vdm_dev_queue_enabled(const struct vdm_dev *d, uint16_t q)
-{
-    const struct vdm_dev_state *s = cst(d);
-    if (s == NULL || q >= s->num_queues)
-        return 0;
-    return (qregs(s, q)[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0;
-}
-
-int vdm_dev_queue_reset(struct vdm_dev *d, uint16_t q)
-{
-    int rc;
-    struct vdm_dev_state *s = qcall(d, q, &rc);
-
-    if (s == NULL)
-        return rc;
-    /* Spec "Virtqueue Reset": only when VIRTIO_F_RING_RESET is negotiated. */
-    if ((s->negotiated & VDMI_F_RING_RESET) == 0) {
-        slog(s, VDM_LOG_WARN, "queue reset without RING_RESET ignored");
-        return VDM_ENOTSUP;
-    }
-    queue_teardown(d, s, q);
-    qregs(s, q)[VDM_QR_FLAGS] = QF_RESET;
-    return 0;
-}
-
-int vdm_dev_queue_disable(struct vdm_dev *d, uint16_t q)
-{
-    int rc;
-    struct vdm_dev_state *s = qcall(d, q, &rc);
-
-    if (s == NULL)
-        return rc;
-    /* Spec "MMIO Device Register Layout": the device MUST NOT access the
-     * queue once the driver stopped using it, whatever the features; the
-     * driver may free the ring at once. */
-    queue_teardown(d, s, q);
-    /* Spec "Virtqueue Reset": only with RING_RESET may the driver set the
-     * queue up again after DRIVER_OK (qregs_writable()). */
-    if ((s->negotiated & VDMI_F_RING_RESET) != 0)
-        qregs(s, q)[VDM_QR_FLAGS] = QF_RESET;
-    return 0;
-}
-
-int vdm_dev_queue_set_state(struct vdm_dev *d, uint16_t q,
-                            const struct vdm_vq_state *vs)
-{
-    struct vdm_dev_state *s = st(d);
-    uint32_t *r;
-
-    if (s == NULL || vs == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues)
-        return VDM_ERANGE;
-    if (vs->avail_wrap > 1 || vs->used_wrap > 1 || vs->reserved != 0)
-        return VDM_EINVAL;
-    r = qregs(s, q);
-    if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0)
-        return vdm_vq_set_state(&s->queues[q], vs);
-    r[VDM_QR_STATE_IDX] =
-        (uint32_t)vs->last_avail_idx | ((uint32_t)vs->used_idx << 16);
-    r[VDM_QR_STATE_WRAP] =
-        (uint32_t)vs->avail_wrap | ((uint32_t)vs->used_wrap << 8);
-    r[VDM_QR_FLAGS] |= VDM_QF_STATE;
-    return 0;
-}
-
-int vdm_dev_queue_get_state(const struct vdm_dev *d, uint16_t q,
-                            struct vdm_vq_state *vs)
-{
-    const struct vdm_dev_state *s = cst(d);
-    const uint32_t *r;
-
-    if (s == NULL || vs == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues)
-        return VDM_ERANGE;
-    r = qregs(s, q);
-    if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0)
-        return vdm_vq_get_state(&s->queues[q], vs);
-    __builtin_memset(vs, 0, sizeof(*vs));
-    if ((r[VDM_QR_FLAGS] & VDM_QF_STATE) != 0) {
-        vs->last_avail_idx = (uint16_t)r[VDM_QR_STATE_IDX];
-        vs->used_idx = (uint16_t)(r[VDM_QR_STATE_IDX] >> 16);
-        vs->avail_wrap = (uint8_t)r[VDM_QR_STATE_WRAP];
-        vs->used_wrap = (uint8_t)(r[VDM_QR_STATE_WRAP] >> 8);
-    } else {
-        /* The ring's initial position (packed wrap counters start at 1). */
-        vs->avail_wrap = 1;
-        vs->used_wrap = 1;
-    }
-    return 0;
-}
-
-int vdm_dev_queue_notify(struct vdm_dev *d, uint16_t q, uint32_t data)
-{
-    struct vdm_dev_state *s = st(d);
-    uint32_t *r;
-
-    if (s == NULL)
-        return VDM_EINVAL;
-    if (q >= s->num_queues) {
-        slog(s, VDM_LOG_WARN, "notify: queue index out of range ignored");
-        return VDM_ERANGE;
-    }
-    /* Spec "Device Initialization": no available buffer notifications
-     * before DRIVER_OK; a device needing reset touches no queue. */
-    if ((s->status & VDM_STATUS_DRIVER_OK) == 0) {
-        slog(s, VDM_LOG_WARN, "notify before DRIVER_OK ignored");
-        return VDM_ESTATE;
-    }
-    if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
-        slog(s, VDM_LOG_DEBUG, "notify while device needs reset ignored");
-        return VDM_ESTATE;
-    }
-    if ((s->status & VDM_STATUS_FAILED) != 0) {
-        slog(s, VDM_LOG_DEBUG, "notify after FAILED ignored");
-        return VDM_ESTATE;
-    }
-    r = qregs(s, q);
-    if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) == 0) {
-        slog(s, VDM_LOG_WARN, "notify for a disabled queue ignored");
-        return VDM_ESTATE;
-    }
-    /* Spec "Driver Notifications": with NOTIFICATION_DATA, @p data only
-     * repeats where the driver's ring stands (next_off/next_wrap). It is a
-     * hint the device has no need for and never trusts: the ring itself is
-     * the truth. */
-    (void)data;
-    s->cls->queue_notify(d, q);
     return 0;
 }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include "vdm/device.h"
+#include "vdm/config.h"
+#include "abi_internal.h"
 
 /* "vdmD": set by vdm_dev_init, checked by every entry point. */
 #define VDM_DEV_MAGIC 0x766d6444u
@@ -73,5 +75,67 @@ _Static_assert(alignof(struct vdm_dev) >= alignof(struct vdm_dev_state),
                "struct vdm_dev storage is under-aligned");
 _Static_assert(VDM_QR_USED <= VDM_DEV_QREG_WORDS,
                "per-queue registers do not fit VDM_DEV_QREG_WORDS");
+
+/* Queue reset alone (VDM_QF_RESET) exists only with RING_RESET built in;
+ * without it the flag is never set and its tests fold away. */
+#define QF_RESET ((VDM_CONFIG_RING_RESET != 0) ? VDM_QF_RESET : 0u)
+
+static inline uint32_t *qregs(const struct vdm_dev_state *s, uint16_t q)
+{
+    return s->slots + (size_t)q * s->stride;
+}
+
+static inline uint64_t get64(const uint32_t *r, unsigned lo)
+{
+    return (uint64_t)r[lo] | ((uint64_t)r[lo + 1] << 32);
+}
+
+static inline void put64(uint32_t *r, unsigned lo, uint64_t v)
+{
+    r[lo] = (uint32_t)v;
+    r[lo + 1] = (uint32_t)(v >> 32);
+}
+
+/* The largest queue size the device presents. Spec "Split Virtqueues":
+ * "Queue Size value is always a power of 2" (Linux refuses any other size:
+ * "Bad virtqueue length"); a packed ring may have any size. Unless
+ * RING_PACKED is negotiated, the largest power of 2 <= the host maximum. */
+static inline uint16_t qmax_now(const struct vdm_dev_state *s)
+{
+    uint32_t p = s->qmax;
+
+    if ((s->negotiated & VDM_F_RING_PACKED) != 0)
+        return s->qmax;
+    while ((p & (p - 1)) != 0)
+        p &= p - 1;
+    return (uint16_t)p;
+}
+
+/* The queue size in force: as written by the driver, else the maximum
+ * (VDM_QR_NUM 0: not written since reset). */
+static inline uint32_t qnum(const struct vdm_dev_state *s, const uint32_t *r)
+{
+    return r[VDM_QR_NUM] != 0 ? r[VDM_QR_NUM] : qmax_now(s);
+}
+
+/* Registers of queue q back to their reset values. */
+static inline void qregs_default(const struct vdm_dev_state *s, uint16_t q)
+{
+    uint32_t *r = qregs(s, q);
+    __builtin_memset(r, 0, VDM_DEV_QREG_WORDS * sizeof(uint32_t));
+}
+
+static inline void slog(const struct vdm_dev_state *s, int level,
+                        const char *msg)
+{
+    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log))
+        s->ops->log(s->host, level, msg);
+}
+
+/* src/device.c, for src/device_queue.c */
+void vdmi_dev_queue_teardown(struct vdm_dev *d, struct vdm_dev_state *s,
+                             uint16_t q);
+int vdmi_dev_qregs_writable(const struct vdm_dev_state *s, const uint32_t *r);
+struct vdm_dev_state *vdmi_dev_qcall(struct vdm_dev *d, uint16_t q, int *rc);
 
 #endif

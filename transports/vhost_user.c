@@ -373,10 +373,11 @@ static int on_other(struct vu_state *s, struct vu_msg *m)
     }
     rc = s->ops->request(s->host, m->req, m->p, m->size, m->fds, m->nfds,
                          &taken);
-    if (m->nfds < 32)
-        taken &= (1u << m->nfds) - 1u;
+    if (m->nfds < 32u) {
+        taken &= ((uint32_t)1u << m->nfds) - 1u;
+    }
     m->taken |= taken;
-    return rc < 0 ? rc : 0;
+    return (rc < 0) ? rc : 0;
 }
 
 static int dispatch(struct vu_state *s, struct vu_msg *m)

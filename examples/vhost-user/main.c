@@ -524,6 +524,13 @@ static void on_aux(struct vdev *d)
     GUARDED(d, d->type->aux(d));
 }
 
+/* A device's extra fd (vd_watch_fd) is readable. Its own function: a
+ * sigsetjmp in main() would put main's locals at risk of longjmp. */
+static void on_fd(struct vd_tag *t)
+{
+    GUARDED(t->d, t->fn(t->d, t->arg));
+}
+
 static void poll_rings(struct vdev *d)
 {
     GUARDED(
@@ -821,7 +828,7 @@ int main(int argc, char **argv)
                 if (t->d->aux_fd >= 0 && t->d->type->aux != NULL)
                     on_aux(t->d);
                 break;
-            case VD_TAG_FD: GUARDED(t->d, t->fn(t->d, t->arg)); break;
+            case VD_TAG_FD: on_fd(t); break;
             case VD_TAG_SIGNAL: quit = 1; break;
             case VD_TAG_TIMER: {
                 uint64_t expirations;

@@ -86,8 +86,7 @@ void drv_guest_fini(struct drv_guest *g)
     memset(g, 0, sizeof(*g));
 }
 
-int drv_guest_adopt(struct drv_guest *g, uint64_t gpa, uint64_t size,
-                    void *hva)
+int drv_guest_adopt(struct drv_guest *g, uint64_t gpa, uint64_t size, void *hva)
 {
     memset(g, 0, sizeof(*g));
     if (size == 0 || gpa > UINT64_MAX - size + 1 || hva == NULL)

@@ -265,8 +265,7 @@ int vu_front_recv(struct vu_front *f, uint32_t req)
         return -1;
     size = ne_get32(h + 8);
     if (ne_get32(h) != req ||
-        ne_get32(h + 4) !=
-            (VDM_VHOST_USER_VERSION | VDM_VHOST_USER_F_REPLY) ||
+        ne_get32(h + 4) != (VDM_VHOST_USER_VERSION | VDM_VHOST_USER_F_REPLY) ||
         size > f->reply_cap - VDM_VHOST_USER_HDR_BYTES)
         return -1;
     if (size > 0 && recv(f->sock, h + VDM_VHOST_USER_HDR_BYTES, size,

@@ -647,10 +647,10 @@ START_TEST(features_masked_and_protocol_bit)
     /* RING_RESET is the front-end's own (QEMU's vhost-user-gpu forwards
      * the guest's features unfiltered): accepted (the core negotiates it
      * on its own anyway, vhost_user_ring.c). */
-    ck_assert_int_eq(
-        msg_u64(VDM_VHOST_USER_SET_FEATURES, VDM_VHOST_USER_F_NEED_REPLY,
-                VDM_F_VERSION_1 | VDM_F_RING_RESET, NULL, 0),
-        0);
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_FEATURES,
+                             VDM_VHOST_USER_F_NEED_REPLY,
+                             VDM_F_VERSION_1 | VDM_F_RING_RESET, NULL, 0),
+                     0);
     ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_FEATURES), 0);
     ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_MAX_MEM_SLOTS), 0);
     ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_GET_MAX_MEM_SLOTS),
