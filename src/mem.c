@@ -91,28 +91,83 @@ mem_region(const struct mem_view *v, uint64_t a, uint32_t *hint, uint64_t *off)
     return NULL;
 }
 
+/* vdm_mem_hit_scan(), inline for vdm_mem_miss(). Reads only the table
+ * (no mem_view(): the hooks play no part in a hit). */
+static inline uint8_t *hit_scan(const struct vdm_mem *m, uint64_t gpa,
+                                uint32_t len, uint32_t access, uint32_t *hint)
+{
+    const struct vdm_mem_region *r;
+    uint64_t off;
+    uint32_t i, n;
+    uint8_t *p = NULL;
+
+    if (VDM_HAS(m, struct vdm_mem, regions) && m->regions != NULL && len != 0) {
+        r = m->regions;
+        n = m->nregions;
+        /* mem_region(): the hinted region first; when it holds gpa the
+         * general path maps its part there and goes on in the next region */
+        if (*hint < n && region_has(&r[*hint], gpa, &off))
+            n = 0;
+        for (i = 0; i < n; i++) {
+            if (region_has(&r[i], gpa, &off))
+                break;
+        }
+        if (i < n) {
+            p = vdm_mem_hit(m, gpa, len, access, i);
+            if (p != NULL) {
+                *hint = i;
+            }
+        }
+    }
+    return p;
+}
+
 uint8_t *vdm_mem_hit_scan(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
                           uint32_t access, uint32_t *hint)
 {
-    struct mem_view v;
-    uint64_t off;
-    uint32_t i;
-    uint8_t *p;
+    return hit_scan(m, gpa, len, access, hint);
+}
 
-    mem_view(m, &v);
-    /* mem_region(): the hinted region first; when it holds gpa the general
-     * path maps its part there and goes on in the next region */
-    if (*hint < v.n && region_has(&v.r[*hint], gpa, &off))
+uint8_t *vdm_mem_miss(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
+                      uint32_t access, uint32_t *hint, struct vdm_mem_cache *k)
+{
+    const struct vdm_mem_region *r;
+    struct vdm_mem_cache kk;
+    uint64_t off;
+    uint32_t i, n;
+    uint8_t *p = NULL;
+
+    /* a loaded cache gives vdm_mem_hit()'s verdict for *hint: a miss */
+    if (k->size == 0) {
+        p = vdm_mem_hit(m, gpa, len, access, *hint);
+        if (p != NULL) {
+            return p; /* the hint stays, and so does *k */
+        }
+    }
+    /* hit_scan(), with the region it picks cached at once */
+    if (!VDM_HAS(m, struct vdm_mem, regions) || m->regions == NULL || len == 0)
         return NULL;
-    for (i = 0; i < v.n; i++) {
-        if (region_has(&v.r[i], gpa, &off))
+    r = m->regions;
+    n = m->nregions;
+    if (*hint < n && region_has(&r[*hint], gpa, &off))
+        return NULL;
+    for (i = 0; i < n; i++) {
+        if (region_has(&r[i], gpa, &off))
             break;
     }
-    if (i == v.n || len == 0)
+    if (i == n) {
         return NULL;
-    p = vdm_mem_hit(m, gpa, len, access, i);
+    }
+    vdm_mem_cache_set(&r[i], &kk);
+    /* a loaded cache gives vdm_mem_hit()'s verdict for region i */
+    if (kk.size != 0u) {
+        p = vdm_mem_cache_hit(&kk, gpa, len);
+    } else {
+        p = vdm_mem_hit(m, gpa, len, access, i);
+    }
     if (p != NULL) {
         *hint = i;
+        *k = kk;
     }
     return p;
 }

@@ -13,8 +13,9 @@
 /* "No region remembered" value for the region hint of the *_ex calls. */
 #define VDM_MEM_NO_HINT UINT32_MAX
 
-#define VDM_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define VDM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* Branch hints; boolean (MISRA 14.4) like the condition they wrap. */
+#define VDM_LIKELY(x)   (__builtin_expect(!!(x), 1) != 0)
+#define VDM_UNLIKELY(x) (__builtin_expect(!!(x), 0) != 0)
 
 /*
  * Fast path of the region lookup, for the common case: the whole range
@@ -55,6 +56,74 @@ static inline uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa,
 }
 
 /*
+ * The hinted region of the table, read once for a run of lookups that no
+ * caller code can interleave with (one pop): a range [gpa, gpa + len),
+ * len > 0, wholly inside it is then checked with two comparisons. The copy
+ * is made only for a region vdm_mem_hit() would accept every such range of
+ * (a valid table entry with a host address, writable, not wrapping, its
+ * offsets representable); otherwise size is 0 and nothing hits. A hit is
+ * exactly a vdm_mem_hit() hit for the same hint and any access; a miss
+ * goes to vdm_mem_hit()/vdm_mem_hit_scan() (vdm_mem_miss()). Never kept
+ * across calls into the library: the caller may swap the table between
+ * them.
+ */
+struct vdm_mem_cache {
+    uint64_t gpa;
+    uint64_t size; /* 0: nothing hits */
+    uint8_t *hva;
+};
+
+/* vdm_mem_cache_load() of table entry *r (the table header checked). */
+static inline void vdm_mem_cache_set(const struct vdm_mem_region *r,
+                                     struct vdm_mem_cache *k)
+{
+    uint64_t gpa = r->gpa;
+    uint64_t size = r->size;
+
+    /* the last byte gpa + size - 1 does not wrap (so an address below gpa
+     * is at an offset >= size), every offset fits a pointer; size 0 (an
+     * unused entry) is cached as is: nothing hits */
+    if (VDM_UNLIKELY(((size - 1u) > (UINT64_MAX - gpa)) ||
+                     ((size - 1u) > (uint64_t)UINTPTR_MAX) ||
+                     (r->hva == NULL) ||
+                     ((r->flags & VDM_MEM_REGION_RDONLY) != 0u))) {
+        k->gpa = 0;
+        k->size = 0;
+        k->hva = NULL;
+    } else {
+        k->gpa = gpa;
+        k->size = size;
+        k->hva = r->hva; /* void * to uint8_t *, implicitly */
+    }
+}
+
+static inline void vdm_mem_cache_load(const struct vdm_mem *m, uint32_t hint,
+                                      struct vdm_mem_cache *k)
+{
+    if (VDM_UNLIKELY(m->size < offsetof(struct vdm_mem, regions) +
+                                   sizeof(m->regions) ||
+                     hint >= m->nregions || m->regions == NULL)) {
+        /* size 0: gpa and hva are only read once something hits */
+        k->gpa = 0;
+        k->size = 0;
+        return;
+    }
+    vdm_mem_cache_set(&m->regions[hint], k);
+}
+
+/* The host address of [gpa, gpa + len), len > 0, when the cached region
+ * holds all of it, else NULL. */
+static inline uint8_t *vdm_mem_cache_hit(const struct vdm_mem_cache *k,
+                                         uint64_t gpa, uint32_t len)
+{
+    uint64_t off = gpa - k->gpa; /* gpa < k->gpa: off >= size */
+
+    if (VDM_LIKELY((off < k->size) && ((uint64_t)len <= (k->size - off))))
+        return k->hva + (uintptr_t)off;
+    return NULL;
+}
+
+/*
  * vdm_mem_hit() for when the hinted region does not hold @p gpa: the first
  * region in table order that holds gpa, as the general path picks it, if
  * the whole range lies in it (with vdm_mem_hit()'s checks); *hint is then
@@ -66,6 +135,14 @@ static inline uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa,
  */
 uint8_t *vdm_mem_hit_scan(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
                           uint32_t access, uint32_t *hint);
+
+/*
+ * A vdm_mem_cache_hit() miss: vdm_mem_hit() on *hint, then
+ * vdm_mem_hit_scan(); on a hit *k is reloaded for the (new) hint. Out of
+ * line.
+ */
+uint8_t *vdm_mem_miss(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
+                      uint32_t access, uint32_t *hint, struct vdm_mem_cache *k);
 
 /*
  * vdm_mem_map() with a caller-kept region hint (the index of the region the

@@ -125,24 +125,27 @@ int vq_map_indirect(struct vq *q, uint64_t addr, uint32_t len,
                     const uint8_t **tbl, int *hooked)
 {
     uint32_t hint = VDM_MEM_NO_HINT;
-    void *p = vdm_mem_hit(q->mem, addr, len, VDM_MEM_READ, q->mem_hint);
+    const uint8_t *t =
+        vdm_mem_hit(q->mem, addr, len, VDM_MEM_READ, q->mem_hint);
+    void *p = NULL;
+    int rc = 0;
 
-    if (p == NULL) {
-        p = vdm_mem_hit_scan(q->mem, addr, len, VDM_MEM_READ, &q->mem_hint);
+    if (t == NULL) {
+        t = vdm_mem_hit_scan(q->mem, addr, len, VDM_MEM_READ, &q->mem_hint);
     }
-    if (VDM_LIKELY(p != NULL)) { /* the whole table in one region */
-        *tbl = (const uint8_t *)p;
-        *hooked = 0;
-        return 0;
-    }
-    if (vdm_mem_lookup_ex(q->mem, addr, len, VDM_MEM_READ, &p, hooked) == 0) {
-        *tbl = (const uint8_t *)p;
-        return 0;
-    }
-    /* Not host-contiguous (straddles regions): read entry by entry. */
     *hooked = 0;
-    *tbl = NULL;
-    return vdm_mem_probe(q->mem, addr, len, VDM_MEM_READ, &hint);
+    if (VDM_LIKELY(t != NULL)) {
+        /* the whole table in one region */
+    } else if (vdm_mem_lookup_ex(q->mem, addr, len, VDM_MEM_READ, &p, hooked) ==
+               0) {
+        t = (const uint8_t *)p;
+    } else {
+        /* Not host-contiguous (straddles regions): read entry by entry. */
+        *hooked = 0;
+        rc = vdm_mem_probe(q->mem, addr, len, VDM_MEM_READ, &hint);
+    }
+    *tbl = t;
+    return rc;
 }
 
 void vq_unmap_indirect(struct vq *q, const uint8_t *tbl, uint32_t len,
@@ -243,6 +246,7 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
     q->max_chain = CFG_HAS(cfg, max_chain) ? cfg->max_chain : 0;
     if (q->max_chain == 0)
         q->max_chain = UINT32_MAX;
+    q->chain_lim = q->max_chain < num ? q->max_chain : num;
     if (CFG_HAS(cfg, ops) && cfg->ops != NULL) {
         const struct vdm_vq_ops *ops = cfg->ops;
 
@@ -329,22 +333,7 @@ static inline int vq_usable(const struct vq *q)
 /* Pop, unpop                                                               */
 /* ------------------------------------------------------------------------ */
 
-int vdm_vq_pop(struct vdm_vq *vq, struct vdm_chain *c)
-{
-    struct vq *q;
-    int rc;
-
-    if (vq == NULL || c == NULL || (c->iov == NULL && c->iov_cap != 0))
-        return VDM_EINVAL;
-    q = vq_of(vq);
-    rc = vq_usable(q);
-    if (rc != 0) {
-        return rc;
-    }
-    if (q->flags & VQ_F_PACKED)
-        return vq_packed_pop(q, c);
-    return vq_split_pop(q, c);
-}
+/* vdm_vq_pop(): in virtqueue_split.c, beside the split ring's pop. */
 
 int vdm_vq_unpop(struct vdm_vq *vq, const struct vdm_chain *c)
 {
@@ -439,21 +428,26 @@ int vdm_vq_push(struct vdm_vq *vq, uint16_t id, uint32_t written)
     uint32_t meta;
     uint8_t fl;
 
-    if (VDM_UNLIKELY(vq == NULL))
+    if (VDM_UNLIKELY(vq == NULL)) {
         return VDM_EINVAL;
+    }
     q = vq_of(vq);
-    if (VDM_UNLIKELY(q->magic != VQ_MAGIC))
+    if (VDM_UNLIKELY(q->magic != VQ_MAGIC)) {
         return VDM_ESTATE;
+    }
     fl = q->flags;
-    if (VDM_UNLIKELY(fl & VQ_F_BROKEN))
+    if (VDM_UNLIKELY(fl & VQ_F_BROKEN)) {
         return VDM_EBROKEN;
+    }
     meta = vq_push_check(q, id, written);
-    if (VDM_UNLIKELY(meta == 0))
+    if (VDM_UNLIKELY(meta == 0)) {
         return VDM_EINVAL;
+    }
     if (fl & VQ_F_IN_ORDER) {
         /* buffers are used in the order popped */
-        if (VDM_UNLIKELY(VQ_META_SEQ(meta) != q->push_seq))
+        if (VDM_UNLIKELY(VQ_META_SEQ(meta) != q->push_seq)) {
             return VDM_EINVAL;
+        }
         q->push_seq = (uint16_t)(q->push_seq + 1u);
     }
     q->slots[VQ_SLOT_META(id)] = meta & ~VQ_META_INFLIGHT;

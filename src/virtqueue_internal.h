@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomic.h"
 #include "le.h"
 #include "mem_internal.h"
 #include "vdm/virtqueue.h"
@@ -21,6 +22,10 @@
  * are kept out of line so the common loop stays small. */
 #define VQ_INLINE   static inline __attribute__((always_inline))
 #define VQ_NOINLINE __attribute__((noinline))
+/* Out of line and rarely taken (violations, the general walks): the
+ * compiler lays the fast paths out, and keeps their registers, for the
+ * case that does not call these. */
+#define VQ_COLD __attribute__((noinline, cold))
 
 /* "vdmQ": set by a successful vdm_vq_init, cleared by reset. */
 #define VQ_MAGIC 0x766d6451u
@@ -100,6 +105,7 @@ struct vq {
                                (packed) published since the last notify
                                decision, saturating */
     uint32_t max_chain;     /* longest chain accepted, in descriptors */
+    uint32_t chain_lim;     /* min(num, max_chain): the pops' fast bound */
     uint16_t index;
     uint8_t hooked; /* VQ_H_* */
     uint8_t reserved0;
@@ -153,7 +159,7 @@ struct vq_walk {
 
 /* Record a guest violation: break the queue, call the fault hook once.
  * Returns VDM_EPROTO. */
-int vq_violation(struct vq *q, int err, const char *why);
+VQ_COLD int vq_violation(struct vq *q, int err, const char *why);
 
 /*
  * Truncated chains (VDM_ENOSPC): a caller that must still answer the chain
@@ -257,6 +263,46 @@ VQ_INLINE int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr,
         }
     }
     return vq_walk_add_slow(q, w, addr, len, write);
+}
+
+/*
+ * The host address of a data descriptor's buffer [addr, addr + len) for
+ * the pops' fast walks, or NULL for the general walk to decide: len 0, the
+ * chain's total (@p total bytes so far) reaching 2^32, or the buffer not
+ * wholly in the cached region (@p k, vdm_mem_cache_hit()) nor in the one
+ * vdm_mem_miss() finds (k then caches it).
+ */
+VQ_INLINE uint8_t *vq_fast_map(struct vq *q, struct vdm_mem_cache *k,
+                               uint64_t addr, uint32_t len, uint32_t total,
+                               uint32_t access)
+{
+    uint8_t *p = NULL;
+
+    /* len != 0 and total + len <= UINT32_MAX */
+    if (VDM_LIKELY((len - 1u) < (UINT32_MAX - total))) {
+        p = vdm_mem_cache_hit(k, addr, len);
+        if (VDM_UNLIKELY(p == NULL)) {
+            /* another region (a chain spread over several) */
+            p = vdm_mem_miss(q->mem, addr, len, access, &q->mem_hint, k);
+        }
+    }
+    return p;
+}
+
+/* The fast walks' outcomes (vq_fast_*). */
+#define VQ_FAST_RUN  0u /* walking */
+#define VQ_FAST_DONE 1u /* chain complete */
+#define VQ_FAST_SLOW 2u /* d fetched, for the general walk */
+#define VQ_FAST_IND  3u /* d is an INDIRECT ring descriptor */
+#define VQ_FAST_END  4u /* rc holds the result (a violation) */
+
+/* One span of a fast walk. */
+VQ_INLINE void vq_fast_span(struct vdm_iov *v, uint8_t *p, uint32_t len,
+                            bool write)
+{
+    v->base = p;
+    v->len = len;
+    v->flags = write ? VDM_IOV_F_WRITE : 0u;
 }
 
 /* Give back hook spans of a chain being abandoned (the walk's iov, nspan). */
@@ -379,13 +425,30 @@ static inline uint32_t vq_push_check(const struct vq *q, uint32_t id,
     return meta;
 }
 
-/* split */
-int vq_split_pop(struct vq *q, struct vdm_chain *c);
+/* split (vdm_vq_pop() is in virtqueue_split.c) */
 int vq_split_unpop(struct vq *q, uint16_t id, uint32_t meta);
 int vq_split_push(struct vq *q, const struct vdm_used *u, uint32_t n,
                   bool inorder_batch);
-/* One element, already checked (vdm_vq_push); returns 0. */
-int vq_split_push1(struct vq *q, uint16_t id, uint32_t len);
+
+/* One element, already checked (vdm_vq_push); returns 0. Inline: the
+ * public push is one call. */
+VQ_INLINE int vq_split_push1(struct vq *q, uint16_t id, uint32_t len)
+{
+    uint16_t ui = q->used_idx;
+    /* used ring: {le16 flags; le16 idx; {le32 id; le32 len} ring[num]} */
+    uint8_t *dev = q->dev;
+    uint8_t *e = &dev[4u + (8u * (size_t)(ui & q->mask))];
+    uint32_t un = q->unsignalled;
+
+    vdm_put_le32(e, id);
+    vdm_put_le32(&e[4], len);
+    ui = (uint16_t)(ui + 1u);
+    q->used_idx = ui;
+    /* len and id before idx ("The Virtqueue Used Ring"). */
+    vdm_store_release_le16(&dev[2], ui);
+    q->unsignalled = un + (un != UINT32_MAX); /* saturating */
+    return 0;
+}
 int vq_split_should_notify(struct vq *q);
 int vq_split_set_notify(struct vq *q, int enable);
 int vq_split_has_avail(struct vq *q);
@@ -398,8 +461,34 @@ int vq_packed_unpop(struct vq *q, uint16_t id, uint32_t meta);
 int vq_packed_push(struct vq *q, const struct vdm_used *u, uint32_t n,
                    bool inorder_batch);
 /* One element, already checked (vdm_vq_push); @p meta its slot word.
- * Returns 0. */
-int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len, uint32_t meta);
+ * Returns 0. Inline: the public push is one call. */
+VQ_INLINE int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len,
+                              uint32_t meta)
+{
+    uint32_t pos = q->used_idx, nd = VQ_META_NDESC(meta);
+    uint32_t un = q->unsignalled;
+    uint8_t wrap = q->used_wrap;
+    /* descriptor {le64 addr; le32 len; le16 id; le16 flags} */
+    uint8_t *d = &q->desc[(size_t)pos * 16u];
+    uint16_t fl = wrap ? (uint16_t)(VQ_DESC_F_AVAIL | VQ_DESC_F_USED) : 0;
+
+    /* "Write Flag": in a used descriptor WRITE says data was written. */
+    if (len != 0)
+        fl |= VQ_DESC_F_WRITE;
+    vdm_put_le32(&d[8], len);
+    vdm_put_le16(&d[12], id);
+    vdm_store_release_le16(&d[14], fl);
+    pos += nd; /* nd <= num: at most one wrap */
+    if (pos >= q->num) {
+        pos -= q->num;
+        wrap ^= 1u;
+    }
+    q->used_idx = (uint16_t)pos;
+    q->used_wrap = wrap;
+    q->inflight_desc -= nd;
+    q->unsignalled = ((un + nd) < un) ? UINT32_MAX : (un + nd);
+    return 0;
+}
 int vq_packed_should_notify(struct vq *q);
 int vq_packed_set_notify(struct vq *q, int enable);
 int vq_packed_has_avail(struct vq *q);

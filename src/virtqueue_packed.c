@@ -40,6 +40,52 @@ static inline uint8_t *pdesc(const struct vq *q, uint32_t pos)
 }
 
 /*
+ * The entries of an indirect table of @p tlen entries (mapped at tbl, or
+ * read through guest memory at addr), in order, from entry @p i to the
+ * end; entry i already fetched into *first when that is not NULL. 0, or -1
+ * with w->err and w->why set.
+ */
+static int packed_ind_walk(struct vq *q, struct vq_walk *w, const uint8_t *tbl,
+                           uint64_t addr, uint32_t tlen, uint32_t i,
+                           const struct vq_desc *first)
+{
+    const struct vq_desc *d0 = first;
+    uint32_t j;
+    int rc = 0;
+
+    for (j = i; j < tlen; j++) {
+        uint8_t e[16];
+        struct vq_desc d;
+
+        /* Fetch the entry once into d; only d is used afterwards. */
+        if (d0 != NULL) {
+            d = *d0;
+            d0 = NULL;
+        } else if (VDM_LIKELY(tbl != NULL)) {
+            vq_desc_fetch(&d, &tbl[(size_t)j * 16u]);
+        } else if (vq_read_indirect(q, tbl, addr, j, e) == 0) {
+            vq_desc_fetch(&d, e);
+        } else {
+            rc = vq_walk_fail(w, VDM_EFAULT,
+                              "indirect table outside guest memory");
+            break;
+        }
+        /* Only WRITE is valid in the table; NEXT and the id are reserved
+         * and ignored, a nested table is refused. */
+        if (d.w14 & VQ_DESC_F_INDIRECT) {
+            rc = vq_walk_fail(w, VDM_EPROTO,
+                              "INDIRECT descriptor inside an indirect table");
+            break;
+        }
+        rc = vq_walk_add(q, w, d.addr, d.len, (d.w14 & VQ_DESC_F_WRITE) != 0);
+        if (rc != 0) {
+            break;
+        }
+    }
+    return rc;
+}
+
+/*
  * Walk the indirect table of a packed descriptor (the only one of its
  * list): "Indirect Descriptors" driver requirements, then its entries in
  * order. 0, or -1 with w->err and w->why set; the table is given back
@@ -50,8 +96,7 @@ static VQ_NOINLINE int packed_indirect(struct vq *q, struct vq_walk *w,
                                        uint32_t ring_n)
 {
     const uint8_t *tbl = NULL;
-    uint32_t i, tlen;
-    int thooked = 0, rc = 0;
+    int thooked = 0, rc;
 
     if (!(q->flags & VQ_F_INDIRECT)) {
         return vq_walk_fail(w, VDM_EPROTO,
@@ -72,33 +117,7 @@ static VQ_NOINLINE int packed_indirect(struct vq *q, struct vq_walk *w,
         return vq_walk_fail(w, VDM_EFAULT,
                             "indirect table outside guest memory");
     }
-    tlen = len >> 4;
-    for (i = 0; i < tlen; i++) {
-        uint8_t e[16];
-        struct vq_desc d;
-
-        /* Fetch the entry once into d; only d is used afterwards. */
-        if (VDM_LIKELY(tbl != NULL)) {
-            vq_desc_fetch(&d, tbl + (size_t)i * 16u);
-        } else if (vq_read_indirect(q, tbl, addr, i, e) == 0) {
-            vq_desc_fetch(&d, e);
-        } else {
-            rc = vq_walk_fail(w, VDM_EFAULT,
-                              "indirect table outside guest memory");
-            break;
-        }
-        /* Only WRITE is valid in the table; NEXT and the id are reserved
-         * and ignored, a nested table is refused. */
-        if (d.w14 & VQ_DESC_F_INDIRECT) {
-            rc = vq_walk_fail(w, VDM_EPROTO,
-                              "INDIRECT descriptor inside an indirect table");
-            break;
-        }
-        rc = vq_walk_add(q, w, d.addr, d.len, (d.w14 & VQ_DESC_F_WRITE) != 0);
-        if (rc != 0) {
-            break;
-        }
-    }
+    rc = packed_ind_walk(q, w, tbl, addr, len >> 4, 0, NULL);
     vq_unmap_indirect(q, tbl, len, thooked);
     return rc;
 }
@@ -148,10 +167,9 @@ bad:
  * hands over here, with what it gathered so far in @p w, at the first
  * descriptor its fast loop does not take.
  */
-static VQ_NOINLINE int packed_pop_slow(struct vq *q, struct vdm_chain *c,
-                                       struct vq_walk *w, uint32_t ring_n,
-                                       uint32_t pos, uint8_t wrap,
-                                       struct vq_desc d)
+static VQ_COLD int packed_pop_slow(struct vq *q, struct vdm_chain *c,
+                                   struct vq_walk *w, uint32_t ring_n,
+                                   uint32_t pos, uint8_t wrap, struct vq_desc d)
 {
     uint32_t num = q->num;
     uint16_t id;
@@ -201,114 +219,238 @@ bad:
     return vq_violation(q, w->err, w->why);
 }
 
+/* packed_pop_slow() for the fast loop of vq_packed_pop(): the n - 1
+ * descriptors before d made as many spans and data descriptors. Out of
+ * line, with the walk state, to keep it off the hot path. */
+static VQ_COLD int packed_slow(struct vq *q, struct vdm_chain *c, uint32_t n,
+                               uint32_t pos, uint8_t wrap, uint32_t nread,
+                               uint32_t rlen, uint32_t total, struct vq_desc d)
+{
+    struct vq_walk w;
+
+    vq_walk_resume(&w, c, n - 1u, nread, n - 1u, rlen, total - rlen,
+                   nread != (n - 1u));
+    return packed_pop_slow(q, c, &w, n, pos, wrap, d);
+}
+
+/* The rest of an indirect table the fast path mapped (never through the
+ * hook) from entry @p i, already fetched into d, by packed_ind_walk(); the
+ * entries before it made i spans. Then the end of the pop. */
+static VQ_COLD int packed_slow_ind(struct vq *q, struct vdm_chain *c,
+                                   const uint8_t *tbl, uint32_t tlen,
+                                   uint32_t i, uint32_t nread, uint32_t rlen,
+                                   uint32_t total, struct vq_desc d,
+                                   uint16_t id, uint32_t pos, uint8_t wrap)
+{
+    struct vq_walk w;
+    int rc;
+
+    vq_walk_resume(&w, c, i, nread, i, rlen, total - rlen, nread != i);
+    if (packed_ind_walk(q, &w, tbl, 0, tlen, i, &d) != 0) {
+        vq_walk_abort(q, w.iov, w.nspan);
+        rc = vq_violation(q, w.err, w.why);
+    } else {
+        rc = packed_pop_end(q, c, w.iov, w.nspan, w.nread, w.read_len,
+                            w.write_len, w.truncated, id, 1, pos, wrap);
+    }
+    return rc;
+}
+
+/*
+ * A list that is one INDIRECT descriptor @p d: when the table is
+ * well-formed and in one region ("Indirect Descriptors"; packed_indirect()
+ * names each violation), its entries in order with the rules of the fast
+ * loop (vq_packed_pop()); entry i is data descriptor i + 1 and span i, so
+ * elim = min(max_chain, iov_cap) (>= lim >= 1) bounds i as lim bounds n.
+ * Any other entry goes, fetched, to packed_slow_ind(). *rc set, or
+ * VQ_FAST_SLOW: d for the general walk.
+ */
+VQ_INLINE uint32_t packed_fast_ind(struct vq *q, struct vdm_chain *c,
+                                   struct vdm_mem_cache *k, struct vq_desc d,
+                                   uint32_t pos, uint8_t wrap, int *rc)
+{
+    const uint8_t *tbl = NULL;
+    struct vq_desc se; /* the entry handed to the general walk */
+    uint32_t st = VQ_FAST_SLOW;
+    uint32_t tlen = d.len >> 4;
+    uint32_t elim;
+    uint32_t i = 0;
+    uint32_t nread = 0;
+    uint32_t rlen = 0;
+    uint32_t total = 0;
+
+    if (((q->flags & VQ_F_INDIRECT) != 0u) &&
+        ((d.w14 & VQ_DESC_F_NEXT) == 0u) && (d.len != 0u) &&
+        ((d.len & 15u) == 0u) && (d.len <= (VQ_INDIRECT_MAX * 16u))) {
+        tbl = vq_fast_map(q, k, d.addr, d.len, 0, VDM_MEM_READ);
+    }
+    if (tbl != NULL) {
+        elim = (c->iov_cap < q->max_chain) ? c->iov_cap : q->max_chain;
+        if (elim > tlen) {
+            elim = tlen;
+        }
+        st = VQ_FAST_RUN;
+        do {
+            struct vq_desc e;
+            bool write;
+            uint8_t *p = NULL;
+
+            /* Fetch each entry once into e; only e is used afterwards. */
+            vq_desc_fetch(&e, &tbl[(size_t)i * 16u]);
+            write = (e.w14 & VQ_DESC_F_WRITE) != 0u;
+            /* NEXT and the id are reserved in a table and ignored */
+            if ((i < elim) && ((e.w14 & VQ_DESC_F_INDIRECT) == 0u) &&
+                (write || (nread == i))) {
+                p = vq_fast_map(q, k, e.addr, e.len, total,
+                                write ? VDM_MEM_WRITE : VDM_MEM_READ);
+            }
+            if (p == NULL) {
+                se = e;
+                st = VQ_FAST_SLOW;
+            } else {
+                vq_fast_span(&c->iov[i], p, e.len, write);
+                total += e.len;
+                if (!write) {
+                    rlen += e.len;
+                    nread++;
+                }
+                i++;
+                if (i == tlen) {
+                    st = VQ_FAST_DONE;
+                }
+            }
+        } while (st == VQ_FAST_RUN);
+        if (st == VQ_FAST_DONE) {
+            *rc = packed_pop_end(q, c, c->iov, i, nread, rlen, total - rlen,
+                                 false, d.w12, 1, pos, wrap);
+        } else {
+            *rc = packed_slow_ind(q, c, tbl, tlen, i, nread, rlen, total, se,
+                                  d.w12, pos, wrap);
+        }
+        st = VQ_FAST_END;
+    }
+    return st;
+}
+
+/*
+ * Pop (vdm_vq_pop() checked the queue and c). A fast loop as in the split
+ * pop (split_pop(), virtqueue_split.c): direct descriptors in the cached
+ * region or one vdm_mem_miss() finds, while spans fit (vq_fast_map()), one
+ * bound lim = min(num, max_chain, iov_cap) for the list length, max_chain
+ * and span room; any other descriptor goes, fetched, to packed_pop_slow()
+ * with the state so far, which applies every rule in the same order. Ring
+ * descriptors are the list's data descriptors (an INDIRECT one leaves the
+ * loop). An indirect table (the list's only descriptor) in the regions is
+ * walked the same way (packed_fast_ind()).
+ */
 int vq_packed_pop(struct vq *q, struct vdm_chain *c)
 {
-    struct vdm_iov *iov = c->iov;
-    uint32_t num = q->num, cap = c->iov_cap, pos = q->last_avail, ring_n = 1;
-    uint32_t nspan = 0, nread = 0, read_len = 0, write_len = 0;
-    bool seen_write = false;
-    uint8_t wrap = q->avail_wrap;
+    struct vdm_mem_cache k;
     struct vq_desc d;
-    struct vq_walk w;
-    uint16_t id;
+    uint32_t num = q->num;
+    uint32_t pos = q->last_avail;
+    uint32_t lim;
+    uint32_t n = 1;
+    uint32_t nspan = 0;
+    uint32_t nread = 0;
+    uint32_t rlen = 0;
+    uint32_t total = 0;
+    uint32_t st = VQ_FAST_RUN;
+    uint8_t wrap = q->avail_wrap;
+    int rc = 0;
 
-    d.w14 = vdm_load_acquire_le16(q->desc + (size_t)pos * 16u + PD_FLAGS);
-    if (!desc_avail(d.w14, wrap)) {
-        return 0;
-    }
-
-    /* One fetch per descriptor into d; the first one's flags were already
-     * read (acquire) above, the rest of it is read here once. num >= 1:
-     * the first is within the bound. */
-    {
-        const uint8_t *p = q->desc + (size_t)pos * 16u;
+    d.w14 = vdm_load_acquire_le16(&q->desc[((size_t)pos * 16u) + PD_FLAGS]);
+    if (desc_avail(d.w14, wrap)) {
+        /* One fetch per descriptor into d; the first one's flags were
+         * already read (acquire) above, the rest of it is read here once.
+         * num >= 1: the first is within the bound. */
+        const uint8_t *s = &q->desc[(size_t)pos * 16u];
         uint64_t a;
         uint32_t l;
         uint16_t x;
 
-        __builtin_memcpy(&a, p + PD_ADDR, 8);
-        __builtin_memcpy(&l, p + PD_LEN, 4);
-        __builtin_memcpy(&x, p + PD_ID, 2);
+        __builtin_memcpy(&a, &s[PD_ADDR], 8);
+        __builtin_memcpy(&l, &s[PD_LEN], 4);
+        __builtin_memcpy(&x, &s[PD_ID], 2);
         d.addr = vdm_le64(&a);
         d.len = vdm_le32(&l);
         d.w12 = vdm_le16(&x);
-    }
-    /*
-     * Fast loop: direct descriptors whose buffers each lie wholly in the
-     * region the last lookup hit, while spans fit. Its state is kept in
-     * locals; the spans it makes never come from the translate hook, so a
-     * violation found here has nothing to give back. Any other descriptor
-     * goes, fetched, to packed_pop_slow() with the state gathered so far,
-     * which applies every rule in the same order (vq_walk_add_slow()).
-     * Here, as there, ring descriptors are the list's data descriptors (an
-     * INDIRECT one leaves the loop), so ring_n also counts for max_chain.
-     */
-    for (;;) {
-        uint32_t access;
-        uint8_t *p;
-        bool write;
-
-        if (++pos == num) {
+        pos++;
+        if (pos == num) {
             pos = 0;
             wrap ^= 1u;
         }
-        write = (d.w14 & VQ_DESC_F_WRITE) != 0;
-        access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
-        if (VDM_UNLIKELY((d.w14 & VQ_DESC_F_INDIRECT) || d.len == 0 ||
-                         nspan >= cap || (!write && seen_write) ||
-                         ring_n > q->max_chain ||
-                         (uint64_t)read_len + write_len + d.len > UINT32_MAX))
-            goto slow;
-        p = vdm_mem_hit(q->mem, d.addr, d.len, access, q->mem_hint);
-        if (VDM_UNLIKELY(p == NULL)) {
-            /* another region (a chain spread over several) */
-            p = vdm_mem_hit_scan(q->mem, d.addr, d.len, access, &q->mem_hint);
+        lim = (c->iov_cap < q->chain_lim) ? c->iov_cap : q->chain_lim;
+        vdm_mem_cache_load(q->mem, q->mem_hint, &k);
+        if (VDM_UNLIKELY(lim == 0u)) {
+            st = VQ_FAST_SLOW; /* no span room at all */
+        } else if ((d.w14 & VQ_DESC_F_INDIRECT) != 0u) {
+            st = packed_fast_ind(q, c, &k, d, pos, wrap, &rc);
+        } else {
+            /* d is descriptor n, pos past it */
+        }
+        while (st == VQ_FAST_RUN) {
+            bool write = (d.w14 & VQ_DESC_F_WRITE) != 0u;
+            uint8_t *p = NULL;
+
+            /* INDIRECT in a list, readable after writable: the slow walk */
+            if (((d.w14 & VQ_DESC_F_INDIRECT) == 0u) &&
+                (write || (nread == nspan))) {
+                p = vq_fast_map(q, &k, d.addr, d.len, total,
+                                write ? VDM_MEM_WRITE : VDM_MEM_READ);
+            }
             if (p == NULL) {
-                goto slow;
+                st = VQ_FAST_SLOW;
+            } else {
+                vq_fast_span(&c->iov[nspan], p, d.len, write);
+                nspan++;
+                total += d.len;
+                if (!write) {
+                    rlen += d.len;
+                    nread++;
+                }
+                if ((d.w14 & VQ_DESC_F_NEXT) == 0u) {
+                    st = VQ_FAST_DONE;
+                } else {
+                    /* the next descriptor: n > lim (max_chain, span
+                     * room) leaves for the general walk once fetched */
+                    n++;
+                    if (VDM_UNLIKELY(n > lim)) {
+                        st = VQ_FAST_SLOW;
+                    }
+                    if (VDM_UNLIKELY(n > num)) {
+                        rc = vq_violation(q, VDM_EPROTO,
+                                          "descriptor list longer than the "
+                                          "queue size");
+                        st = VQ_FAST_END;
+                    } else {
+                        vq_desc_fetch(&d, &q->desc[(size_t)pos * 16u]);
+                        if (VDM_UNLIKELY(!desc_avail(d.w14, wrap))) {
+                            rc = vq_violation(q, VDM_EPROTO,
+                                              "descriptor list runs into a "
+                                              "descriptor not made available");
+                            st = VQ_FAST_END;
+                        }
+                        pos++;
+                        if (pos == num) {
+                            pos = 0;
+                            wrap ^= 1u;
+                        }
+                    }
+                }
             }
         }
-        iov[nspan].base = p;
-        iov[nspan].len = d.len;
-        iov[nspan].flags = write ? VDM_IOV_F_WRITE : 0;
-        nspan++;
-        if (write) {
-            seen_write = true;
-            write_len += d.len;
+        if (st == VQ_FAST_DONE) {
+            /* "Buffer ID is included in the last descriptor" */
+            rc = packed_pop_end(q, c, c->iov, nspan, nread, rlen, total - rlen,
+                                false, d.w12, n, pos, wrap);
+        } else if (st == VQ_FAST_SLOW) {
+            rc = packed_slow(q, c, n, pos, wrap, nread, rlen, total, d);
         } else {
-            read_len += d.len;
-            nread++;
+            /* VQ_FAST_END: rc set */
         }
-        if (!(d.w14 & VQ_DESC_F_NEXT)) {
-            id = d.w12; /* "Buffer ID is included in the last descriptor" */
-            break;
-        }
-        if (VDM_UNLIKELY(++ring_n > num))
-            return vq_violation(q, VDM_EPROTO,
-                                "descriptor list longer than the queue size");
-        vq_desc_fetch(&d, q->desc + (size_t)pos * 16u);
-        if (VDM_UNLIKELY(!desc_avail(d.w14, wrap)))
-            return vq_violation(q, VDM_EPROTO,
-                                "descriptor list runs into a descriptor not "
-                                "made available");
     }
-    return packed_pop_end(q, c, iov, nspan, nread, read_len, write_len, false,
-                          id, ring_n, pos, wrap);
-
-slow:
-    w.iov = iov;
-    w.cap = cap;
-    w.nspan = nspan;
-    w.nread = nread;
-    w.ndata = ring_n - 1u; /* the data descriptors before this one */
-    w.read_len = read_len;
-    w.write_len = write_len;
-    w.total = (uint64_t)read_len + write_len; /* no truncation yet */
-    w.seen_write = seen_write;
-    w.truncated = false;
-    w.tmode = c->reserved[2] & 3u; /* VQ_TAIL_*: the caller's request */
-    w.tail = c->reserved;
-    c->reserved[2] = 0;
-    return packed_pop_slow(q, c, &w, ring_n, pos, wrap, d);
+    return rc;
 }
 
 int vq_packed_unpop(struct vq *q, uint16_t id, uint32_t meta)
@@ -390,21 +532,6 @@ int vq_packed_push(struct vq *q, const struct vdm_used *u, uint32_t n,
     q->unsignalled = q->unsignalled + total < q->unsignalled
                          ? UINT32_MAX
                          : q->unsignalled + total;
-    return 0;
-}
-
-int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len, uint32_t meta)
-{
-    uint32_t pos = q->used_idx, nd = VQ_META_NDESC(meta);
-    uint8_t wrap = q->used_wrap;
-    uint32_t un = q->unsignalled;
-
-    put_used(q, pos, wrap, id, len, true);
-    advance(q, &pos, &wrap, nd);
-    q->used_idx = (uint16_t)pos;
-    q->used_wrap = wrap;
-    q->inflight_desc -= nd;
-    q->unsignalled = un + nd < un ? UINT32_MAX : un + nd;
     return 0;
 }
 

@@ -170,13 +170,13 @@ VQ_INLINE void split_consumed(struct vq *q)
 /*
  * The general walk of a chain, every case and every violation: from ring
  * descriptor number @p ring_n of the chain, already fetched into @p d, to
- * the end, and the rest of the pop. vq_split_pop() hands over here, with
+ * the end, and the rest of the pop. vdm_vq_pop() hands over here, with
  * what it gathered so far in @p w, at the first descriptor its fast loop
  * does not take.
  */
-static VQ_NOINLINE int split_pop_slow(struct vq *q, struct vdm_chain *c,
-                                      struct vq_walk *w, uint16_t head,
-                                      uint32_t ring_n, struct vq_desc d)
+static VQ_COLD int split_pop_slow(struct vq *q, struct vdm_chain *c,
+                                  struct vq_walk *w, uint16_t head,
+                                  uint32_t ring_n, struct vq_desc d)
 {
     uint32_t num = q->num;
 
@@ -221,11 +221,11 @@ bad:
 
 /* split_pop_slow() from inside an indirect table the fast loop mapped
  * (never through the hook): entry number @p ind_n already fetched in d. */
-static VQ_NOINLINE int split_pop_slow_ind(struct vq *q, struct vdm_chain *c,
-                                          struct vq_walk *w, uint16_t head,
-                                          uint32_t ring_n, const uint8_t *tbl,
-                                          uint32_t tlen, uint32_t ind_n,
-                                          struct vq_desc d)
+static VQ_COLD int split_pop_slow_ind(struct vq *q, struct vdm_chain *c,
+                                      struct vq_walk *w, uint16_t head,
+                                      uint32_t ring_n, const uint8_t *tbl,
+                                      uint32_t tlen, uint32_t ind_n,
+                                      struct vq_desc d)
 {
     if (split_ind_walk(q, w, tbl, 0, tlen, ind_n, d) != 0) {
         vq_walk_abort(q, w->iov, w->nspan);
@@ -235,178 +235,283 @@ static VQ_NOINLINE int split_pop_slow_ind(struct vq *q, struct vdm_chain *c,
     return vq_walk_finish(q, w, c, head, (uint16_t)ring_n);
 }
 
-int vq_split_pop(struct vq *q, struct vdm_chain *c)
+/* vq_walk_resume() and split_pop_slow() for the fast loops of
+ * vdm_vq_pop(): the n - 1 descriptors before d made as many spans and data
+ * descriptors. Out of line, with the walk state, to keep it off the hot
+ * path. */
+static VQ_COLD int split_slow(struct vq *q, struct vdm_chain *c, uint16_t head,
+                              uint32_t n, uint32_t nread, uint32_t rlen,
+                              uint32_t total, struct vq_desc d)
 {
-    struct vdm_iov *iov = c->iov;
-    uint32_t num = q->num, cap = c->iov_cap, ring_n = 0;
-    uint32_t nspan = 0, nread = 0, read_len = 0, write_len = 0;
-    bool seen_write = false;
-    uint16_t la = q->last_avail, head, idx;
-    struct vq_desc d;
     struct vq_walk w;
-    int rc;
+
+    vq_walk_resume(&w, c, n - 1u, nread, n - 1u, rlen, total - rlen,
+                   nread != (n - 1u));
+    return split_pop_slow(q, c, &w, head, n, d);
+}
+
+/* The state of a fast walk. */
+struct split_fast {
+    uint32_t n;     /* ring descriptors taken (the current one included) */
+    uint32_t nspan; /* spans made */
+    uint32_t nread; /* readable spans among them */
+    uint32_t rlen;  /* their bytes */
+    uint32_t total; /* bytes of all spans */
+};
+
+/*
+ * The entries of an indirect table the chain ends in, when it is
+ * well-formed and in one region ("Indirect Descriptors"; split_indirect()
+ * names each violation), through their NEXT links with the rules of the
+ * ring walk (vdm_vq_pop()). The n - 1 ring descriptors before it are data
+ * descriptors and spans; entry number e of the table would be data
+ * descriptor n - 1 + e and span n - 2 + e, so elim = min(max_chain,
+ * iov_cap) - (n - 1) (at least 1, as n <= lim) bounds e as lim bounds n,
+ * along with the table length. VQ_FAST_DONE, VQ_FAST_END (*rc set) or
+ * VQ_FAST_SLOW (the ring descriptor in *d, f as it was) or, with *d the
+ * entry to go on with, a call of split_pop_slow_ind() (*rc set,
+ * VQ_FAST_END).
+ */
+VQ_INLINE uint32_t split_fast_ind(struct vq *q, struct vdm_chain *c,
+                                  struct vdm_mem_cache *k,
+                                  const struct vq_desc *d, struct split_fast *f,
+                                  uint16_t head, int *rc)
+{
+    const uint8_t *tbl = NULL;
+    struct vq_desc se; /* the entry handed to the general walk */
+    uint32_t st = VQ_FAST_SLOW;
+    uint32_t tlen = d->len >> 4;
+    uint32_t elim;
+    uint32_t ei = 1;
+    uint32_t idx = 0;
+    uint32_t nspan = f->nspan;
+    uint32_t nread = f->nread;
+    uint32_t rlen = f->rlen;
+    uint32_t total = f->total;
+
+    if (((q->flags & VQ_F_INDIRECT) != 0u) &&
+        ((d->w12 & VQ_DESC_F_NEXT) == 0u) && (d->len != 0u) &&
+        ((d->len & 15u) == 0u) && (d->len <= (VQ_INDIRECT_MAX * 16u))) {
+        tbl = vq_fast_map(q, k, d->addr, d->len, 0, VDM_MEM_READ);
+    }
+    if (tbl != NULL) {
+        elim = (c->iov_cap < q->max_chain) ? c->iov_cap : q->max_chain;
+        elim -= nspan;
+        if (elim > tlen) {
+            elim = tlen;
+        }
+        st = VQ_FAST_RUN;
+        do {
+            struct vq_desc e;
+            bool write;
+            uint8_t *p = NULL;
+
+            /* Fetch each entry once into e; only e is used afterwards. */
+            vq_desc_fetch(&e, &tbl[(size_t)idx * 16u]);
+            write = (e.w12 & VQ_DESC_F_WRITE) != 0u;
+            if ((ei <= elim) && ((e.w12 & VQ_DESC_F_INDIRECT) == 0u) &&
+                (write || (nread == nspan))) {
+                p = vq_fast_map(q, k, e.addr, e.len, total,
+                                write ? VDM_MEM_WRITE : VDM_MEM_READ);
+            }
+            if (p == NULL) {
+                se = e;
+                st = VQ_FAST_SLOW;
+            } else {
+                vq_fast_span(&c->iov[nspan], p, e.len, write);
+                nspan++;
+                total += e.len;
+                if (!write) {
+                    rlen += e.len;
+                    nread++;
+                }
+                if ((e.w12 & VQ_DESC_F_NEXT) == 0u) {
+                    st = VQ_FAST_DONE;
+                } else if (VDM_UNLIKELY(e.w14 >= tlen)) {
+                    *rc = vq_violation(q, VDM_EPROTO,
+                                       "next index beyond the indirect table");
+                    st = VQ_FAST_END;
+                } else {
+                    ei++;
+                    idx = e.w14;
+                    if (VDM_UNLIKELY(ei > tlen)) {
+                        *rc = vq_violation(q, VDM_EPROTO,
+                                           "indirect chain longer than its "
+                                           "table (loop)");
+                        st = VQ_FAST_END;
+                    }
+                }
+            }
+        } while (st == VQ_FAST_RUN);
+        if (st == VQ_FAST_SLOW) {
+            struct vq_walk w;
+
+            vq_walk_resume(&w, c, nspan, nread, nspan, rlen, total - rlen,
+                           nread != nspan);
+            *rc = split_pop_slow_ind(q, c, &w, head, f->n, tbl, tlen, ei, se);
+            st = VQ_FAST_END;
+        }
+    }
+    f->nspan = nspan;
+    f->nread = nread;
+    f->rlen = rlen;
+    f->total = total;
+    return st;
+}
+
+/*
+ * The split ring's pop (vdm_vq_pop() checked the queue and c), its state
+ * in locals.
+ *
+ * Fast loop: direct descriptors whose buffers each lie wholly in the region
+ * the last lookup hit (read once per pop, vdm_mem_cache_load()) or that
+ * vdm_mem_miss() finds, while spans fit (vq_fast_map()). The spans it
+ * makes never come from the translate hook, so a violation found here has
+ * nothing to give back. Each ring descriptor it takes is one data
+ * descriptor and one span, so a single bound, lim = min(num, max_chain,
+ * iov_cap), covers the chain length, max_chain and span room; past it, and
+ * at any other descriptor, the walk goes, the descriptor fetched, to
+ * split_pop_slow() with the state gathered so far, which applies every
+ * rule in the same order (vq_walk_add_slow()). Readable spans come first
+ * ("Message Framing"): a readable descriptor after a writable one shows as
+ * nread != nspan. An indirect table the regions hold is walked the same
+ * way (split_fast_ind()).
+ */
+static VQ_NOINLINE int split_pop(struct vq *q, struct vdm_chain *c)
+{
+    struct vdm_mem_cache k;
+    struct vq_desc sd; /* the descriptor the loop stopped at */
+    struct split_fast f;
+    uint32_t num = q->num;
+    uint32_t lim;
+    uint32_t st = VQ_FAST_RUN;
+    uint16_t la = q->last_avail;
+    uint16_t head;
+    uint16_t idx;
+    int rc = 1;
 
     if (la == q->shadow_avail) {
         rc = split_refresh(q);
-        if (rc <= 0) {
-            return rc;
-        }
     }
-    head = vdm_load_le16(q->drv + AVAIL_RING + 2u * (size_t)(la & q->mask));
-    if (VDM_UNLIKELY(head >= num))
-        return vq_violation(q, VDM_EPROTO,
-                            "avail ring entry (chain head) >= queue size");
-    if (VDM_UNLIKELY(q->slots[VQ_SLOT_META(head)] & VQ_META_INFLIGHT))
-        return vq_violation(q, VDM_EPROTO,
-                            "chain head made available again while in flight");
-
-    /*
-     * Fast loop: direct descriptors whose buffers each lie wholly in the
-     * region the last lookup hit, while spans fit. Its state is kept in
-     * locals; the spans it makes never come from the translate hook, so a
-     * violation found here has nothing to give back. Any other descriptor
-     * goes, fetched, to split_pop_slow() with the state gathered so far,
-     * which applies every rule in the same order (vq_walk_add_slow()).
-     * Here, as there, ring descriptors are the chain's data descriptors
-     * (an INDIRECT one leaves the loop), so ring_n also counts for
-     * max_chain. An indirect table the last lookups' regions hold is
-     * walked the same way, below.
-     */
-    idx = head;
-    for (;;) {
-        uint32_t access;
-        uint8_t *p;
-        bool write;
-
-        if (VDM_UNLIKELY(++ring_n > num))
-            return vq_violation(q, VDM_EPROTO,
-                                "descriptor chain longer than the queue size "
-                                "(loop)");
-        /* Fetch the descriptor once into d; only d is used afterwards. */
-        vq_desc_fetch(&d, q->desc + (size_t)idx * 16u);
-        if ((d.w12 & VQ_DESC_F_INDIRECT) != 0u)
-            goto indirect;
-        write = (d.w12 & VQ_DESC_F_WRITE) != 0u;
-        access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
-        if (VDM_UNLIKELY(d.len == 0 || nspan >= cap || (!write && seen_write) ||
-                         ring_n > q->max_chain ||
-                         (uint64_t)read_len + write_len + d.len > UINT32_MAX))
-            goto slow;
-        p = vdm_mem_hit(q->mem, d.addr, d.len, access, q->mem_hint);
-        if (VDM_UNLIKELY(p == NULL)) {
-            /* another region (a chain spread over several) */
-            p = vdm_mem_hit_scan(q->mem, d.addr, d.len, access, &q->mem_hint);
-            if (p == NULL) {
-                goto slow;
-            }
-        }
-        iov[nspan].base = p;
-        iov[nspan].len = d.len;
-        iov[nspan].flags = write ? VDM_IOV_F_WRITE : 0;
-        nspan++;
-        if (write) {
-            seen_write = true;
-            write_len += d.len;
+    if (rc > 0) {
+        head =
+            vdm_load_le16(&q->drv[AVAIL_RING + (2u * (size_t)(la & q->mask))]);
+        if (VDM_UNLIKELY(head >= num)) {
+            rc = vq_violation(q, VDM_EPROTO,
+                              "avail ring entry (chain head) >= queue size");
+            st = VQ_FAST_END;
+        } else if (VDM_UNLIKELY((q->slots[VQ_SLOT_META(head)] &
+                                 VQ_META_INFLIGHT) != 0u)) {
+            rc = vq_violation(q, VDM_EPROTO,
+                              "chain head made available again while in "
+                              "flight");
+            st = VQ_FAST_END;
         } else {
-            read_len += d.len;
-            nread++;
+            lim = (c->iov_cap < q->chain_lim) ? c->iov_cap : q->chain_lim;
+            vdm_mem_cache_load(q->mem, q->mem_hint, &k);
+            f.n = 0;
+            f.nspan = 0;
+            f.nread = 0;
+            f.rlen = 0;
+            f.total = 0;
+            idx = head;
         }
-        if (!(d.w12 & VQ_DESC_F_NEXT)) {
-            break;
-        }
-        if (VDM_UNLIKELY(d.w14 >= num))
-            return vq_violation(q, VDM_EPROTO, "next index >= queue size");
-        idx = d.w14;
-    }
-    split_consumed(q);
-    return vq_pop_finish(q, c, head, (uint16_t)ring_n, nspan, nread, read_len,
-                         write_len, false);
+        while (st == VQ_FAST_RUN) {
+            struct vq_desc d;
 
-indirect:
-    /*
-     * The chain ends in an indirect table: when it is well-formed and in one
-     * region ("Indirect Descriptors"; split_indirect() names each
-     * violation), its entries through their NEXT links, with the same rules
-     * as above; any other entry goes, fetched, to split_pop_slow_ind().
-     */
-    {
-        const uint8_t *tbl;
-        uint32_t tlen, ind_n = 1, ndata = ring_n - 1u;
+            f.n++;
+            if (VDM_UNLIKELY(f.n > lim)) {
+                /* a loop, or the slow walk (max_chain, span room) */
+                if (f.n > num) {
+                    rc = vq_violation(q, VDM_EPROTO,
+                                      "descriptor chain longer than the "
+                                      "queue size (loop)");
+                    st = VQ_FAST_END;
+                } else {
+                    vq_desc_fetch(&sd, &q->desc[(size_t)idx * 16u]);
+                    st = VQ_FAST_SLOW;
+                }
+            } else {
+                bool write;
+                uint8_t *p = NULL;
 
-        if (VDM_UNLIKELY(!(q->flags & VQ_F_INDIRECT) ||
-                         (d.w12 & VQ_DESC_F_NEXT) || d.len == 0 ||
-                         (d.len & 15u) != 0 || d.len > VQ_INDIRECT_MAX * 16u))
-            goto slow;
-        tbl = vdm_mem_hit(q->mem, d.addr, d.len, VDM_MEM_READ, q->mem_hint);
-        if (VDM_UNLIKELY(tbl == NULL)) {
-            tbl = vdm_mem_hit_scan(q->mem, d.addr, d.len, VDM_MEM_READ,
-                                   &q->mem_hint);
-            if (tbl == NULL) {
-                goto slow;
-            }
-        }
-        tlen = d.len >> 4;
-        /* Fetch each entry once into d; only d is used afterwards. */
-        vq_desc_fetch(&d, tbl);
-        for (;;) {
-            uint32_t access;
-            uint8_t *p;
-            bool write = (d.w12 & VQ_DESC_F_WRITE) != 0u;
-
-            access = write ? VDM_MEM_WRITE : VDM_MEM_READ;
-            if (VDM_UNLIKELY((d.w12 & VQ_DESC_F_INDIRECT) || d.len == 0 ||
-                             nspan >= cap || (!write && seen_write) ||
-                             ndata >= q->max_chain ||
-                             (uint64_t)read_len + write_len + d.len >
-                                 UINT32_MAX))
-                goto slow_ind;
-            p = vdm_mem_hit(q->mem, d.addr, d.len, access, q->mem_hint);
-            if (VDM_UNLIKELY(p == NULL)) {
-                p = vdm_mem_hit_scan(q->mem, d.addr, d.len, access,
-                                     &q->mem_hint);
+                /* Fetch the descriptor once into d; only d is used
+                 * afterwards. */
+                vq_desc_fetch(&d, &q->desc[(size_t)idx * 16u]);
+                write = (d.w12 & VQ_DESC_F_WRITE) != 0u;
+                if ((d.w12 & VQ_DESC_F_INDIRECT) != 0u) {
+                    st = VQ_FAST_IND;
+                } else if (write || (f.nread == f.nspan)) {
+                    p = vq_fast_map(q, &k, d.addr, d.len, f.total,
+                                    write ? VDM_MEM_WRITE : VDM_MEM_READ);
+                    if (p == NULL) {
+                        st = VQ_FAST_SLOW;
+                    }
+                } else {
+                    st = VQ_FAST_SLOW;
+                }
                 if (p == NULL) {
-                    goto slow_ind;
+                    sd = d; /* for the indirect or the general walk */
+                } else {
+                    vq_fast_span(&c->iov[f.nspan], p, d.len, write);
+                    f.nspan++;
+                    f.total += d.len;
+                    if (!write) {
+                        f.rlen += d.len;
+                        f.nread++;
+                    }
+                    if ((d.w12 & VQ_DESC_F_NEXT) == 0u) {
+                        st = VQ_FAST_DONE;
+                    } else if (VDM_UNLIKELY(d.w14 >= num)) {
+                        rc = vq_violation(q, VDM_EPROTO,
+                                          "next index >= queue size");
+                        st = VQ_FAST_END;
+                    } else {
+                        idx = d.w14;
+                    }
                 }
             }
-            iov[nspan].base = p;
-            iov[nspan].len = d.len;
-            iov[nspan].flags = write ? VDM_IOV_F_WRITE : 0;
-            nspan++;
-            ndata++;
-            if (write) {
-                seen_write = true;
-                write_len += d.len;
-            } else {
-                read_len += d.len;
-                nread++;
-            }
-            if (!(d.w12 & VQ_DESC_F_NEXT)) {
-                break;
-            }
-            if (VDM_UNLIKELY(d.w14 >= tlen))
-                return vq_violation(q, VDM_EPROTO,
-                                    "next index beyond the indirect table");
-            if (VDM_UNLIKELY(++ind_n > tlen))
-                return vq_violation(q, VDM_EPROTO,
-                                    "indirect chain longer than its table "
-                                    "(loop)");
-            vq_desc_fetch(&d, tbl + (size_t)d.w14 * 16u);
         }
-        split_consumed(q);
-        return vq_pop_finish(q, c, head, (uint16_t)ring_n, nspan, nread,
-                             read_len, write_len, false);
-
-    slow_ind:
-        vq_walk_resume(&w, c, nspan, nread, ndata, read_len, write_len,
-                       seen_write);
-        return split_pop_slow_ind(q, c, &w, head, ring_n, tbl, tlen, ind_n, d);
+        if (st == VQ_FAST_IND) {
+            st = split_fast_ind(q, c, &k, &sd, &f, head, &rc);
+        }
+        if (st == VQ_FAST_DONE) {
+            split_consumed(q);
+            rc = vq_pop_finish(q, c, head, (uint16_t)f.n, f.nspan, f.nread,
+                               f.rlen, f.total - f.rlen, false);
+        } else if (st == VQ_FAST_SLOW) {
+            rc = split_slow(q, c, head, f.n, f.nread, f.rlen, f.total, sd);
+        } else {
+            /* VQ_FAST_END: rc set */
+        }
     }
+    return rc;
+}
 
-slow:
-    /* the data descriptors before this one: ring_n - 1 */
-    vq_walk_resume(&w, c, nspan, nread, ring_n - 1u, read_len, write_len,
-                   seen_write);
-    return split_pop_slow(q, c, &w, head, ring_n, d);
+/* The public pop, both formats: the checks, then a tail call of the
+ * format's pop (split_pop(), vq_packed_pop()), which keeps its whole walk
+ * in one function and its state in locals. */
+int vdm_vq_pop(struct vdm_vq *vq, struct vdm_chain *c)
+{
+    struct vq *q;
+    int rc;
+
+    if (VDM_UNLIKELY((vq == NULL) || (c == NULL) ||
+                     ((c->iov == NULL) && (c->iov_cap != 0u)))) {
+        rc = VDM_EINVAL;
+    } else {
+        q = vq_of(vq);
+        if (VDM_UNLIKELY(q->magic != VQ_MAGIC)) {
+            rc = VDM_ESTATE;
+        } else if (VDM_UNLIKELY((q->flags & VQ_F_BROKEN) != 0u)) {
+            rc = VDM_EBROKEN;
+        } else if ((q->flags & VQ_F_PACKED) != 0u) {
+            rc = vq_packed_pop(q, c);
+        } else {
+            rc = split_pop(q, c);
+        }
+    }
+    return rc;
 }
 
 int vq_split_unpop(struct vq *q, uint16_t id, uint32_t meta)
@@ -445,22 +550,6 @@ int vq_split_push(struct vq *q, const struct vdm_used *u, uint32_t n,
     vdm_store_release_le16(q->dev + USED_IDX, ui);
     q->unsignalled =
         q->unsignalled + n < q->unsignalled ? UINT32_MAX : q->unsignalled + n;
-    return 0;
-}
-
-int vq_split_push1(struct vq *q, uint16_t id, uint32_t len)
-{
-    uint16_t ui = q->used_idx;
-    uint8_t *dev = q->dev, *e = dev + USED_RING + 8u * (size_t)(ui & q->mask);
-    uint32_t un = q->unsignalled;
-
-    vdm_put_le32(e, id);
-    vdm_put_le32(e + 4, len);
-    ui = (uint16_t)(ui + 1u);
-    q->used_idx = ui;
-    /* len and id before idx ("The Virtqueue Used Ring"). */
-    vdm_store_release_le16(dev + USED_IDX, ui);
-    q->unsignalled = un + (un != UINT32_MAX); /* saturating */
     return 0;
 }
 
