@@ -383,7 +383,7 @@ static VQ_NOINLINE int split_pop(struct vq *q, struct vdm_chain *c)
     struct vq_desc sd; /* the descriptor the loop stopped at */
     struct split_fast f;
     uint32_t num = q->num;
-    uint32_t lim;
+    uint32_t lim = 0;
     uint32_t st = VQ_FAST_RUN;
     uint16_t la = q->last_avail;
     uint16_t head;
