@@ -8,11 +8,23 @@
 #define VDM_SCMI_PRIV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vdm/devices/scmi_platform.h"
 
 #define SCMI_MAGIC 0x53434d50u /* "SCMP" */
+
+/* Bit n of a 32-bit word. */
+#define SCMI_BIT(n) ((uint32_t)1u << (n))
+/* The host hook f is present: an ops table long enough to hold it (an
+ * older caller's may be shorter) with f set. Spelt with size_t operands. */
+#define SCMI_HOOK(pl, f)                                                       \
+    (((pl)->ops != NULL) &&                                                    \
+     (((size_t)(pl)->ops->size) >=                                             \
+      ((size_t)offsetof(struct vdm_scmi_platform_ops, f) +                     \
+       sizeof(((const struct vdm_scmi_platform_ops *)NULL)->f))) &&            \
+     ((pl)->ops->f != NULL))
 
 /* Common messages of every protocol (DEN0056 "Protocol discovery"). */
 #define SCMI_MSG_VERSION        0u
