@@ -2,12 +2,12 @@
 /*
  * SCMI platform module: context, message dispatch, the messages every
  * protocol shares and the Base protocol (DEN0056 "Base protocol").
- * Power, clock, sensor and reset domain live in devices/scmi_<p>.c.
+ * Power, clock, sensor and reset domain live in devices/scmi_platform_<p>.c.
  */
 #include "vdm/devices/scmi_platform.h"
 
 #include "abi_internal.h"
-#include "scmi_priv.h"
+#include "scmi_platform_priv.h"
 #include "vdm/le.h"
 
 _Static_assert(sizeof(struct scmi_pl) <= (size_t)VDM_SCMI_PLATFORM_SIZE,

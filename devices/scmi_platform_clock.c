@@ -8,7 +8,7 @@
  * rate notifications, no parents (3.0).
  */
 #include "abi_internal.h"
-#include "scmi_priv.h"
+#include "scmi_platform_priv.h"
 
 #define CLOCK_ATTRIBUTES     3u
 #define CLOCK_DESCRIBE_RATES 4u

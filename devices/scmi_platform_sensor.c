@@ -9,7 +9,7 @@
  * (SENSOR_UPDATE), extended names. No asynchronous reads, no timestamps.
  */
 #include "abi_internal.h"
-#include "scmi_priv.h"
+#include "scmi_platform_priv.h"
 #include "vdm/le.h"
 
 #define SENSOR_DESCRIPTION_GET          3u

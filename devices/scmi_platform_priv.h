@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Internal to the SCMI platform module (devices/scmi_*.c): the context
+ * Internal to the SCMI platform module (devices/scmi_platform*.c): the context
  * state, one command in flight, and the helpers the protocol files share.
  * Not exported.
  */
-#ifndef VDM_SCMI_PRIV_H
-#define VDM_SCMI_PRIV_H
+#ifndef VDM_SCMI_PLATFORM_PRIV_H
+#define VDM_SCMI_PLATFORM_PRIV_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -6,7 +6,7 @@
  * RESET_NOTIFY.
  */
 #include "abi_internal.h"
-#include "scmi_priv.h"
+#include "scmi_platform_priv.h"
 
 #define RESET_DOMAIN_ATTRIBUTES 3u
 #define RESET_RESET             4u

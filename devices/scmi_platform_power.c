@@ -5,7 +5,7 @@
  * extended names. No asynchronous set, no notifications, no statistics.
  */
 #include "abi_internal.h"
-#include "scmi_priv.h"
+#include "scmi_platform_priv.h"
 
 #define POWER_DOMAIN_ATTRIBUTES 3u
 #define POWER_STATE_SET         4u
