@@ -31,6 +31,9 @@
 #define Q_CMD    ((uint16_t)VDM_SCMI_QUEUE_CMD)
 #define Q_EVENT  ((uint16_t)VDM_SCMI_QUEUE_EVENT)
 
+/* The message type of an SCMI header: bits 9..8. */
+#define HDR_TYPE(h) (((h) >> 8) & 3u)
+
 /* Most unusable eventq buffers one vdm_scmi_send_p2a() returns before it
  * gives up (a guest posting tiny buffers as fast as they come back must
  * not keep the host in the loop). */
@@ -411,7 +414,8 @@ int vdm_scmi_send_p2a(struct vdm_scmi *scmi, const uint8_t *msg, uint32_t len)
         int rc = vdm_kit_take(&s->kit, Q_EVENT, &kr);
 
         if (rc < 0) {
-            return rc;
+            /* eventq not enabled, or broken by the driver just now */
+            return VDM_ESTATE;
         }
         if ((rc == 0) || (kr == NULL)) {
             return VDM_EAGAIN;
@@ -434,7 +438,7 @@ int vdm_scmi_send_p2a(struct vdm_scmi *scmi, const uint8_t *msg, uint32_t len)
         /* "If the status field in a delayed response payload has a value
          * other than SUCCESS, the device MUST set the size of payload to
          * the size of the status field." */
-        if ((VDM_SCMI_HDR_TYPE(vdm_le32(msg)) == VDM_SCMI_TYPE_DELAYED_RESP) &&
+        if ((HDR_TYPE(vdm_le32(msg)) == VDM_SCMI_TYPE_DELAYED_RESP) &&
             (n > RESP_MIN) &&
             (vdm_le32(msg + HDR) != (uint32_t)VDM_SCMI_STATUS_SUCCESS)) {
             n = RESP_MIN;

@@ -124,10 +124,8 @@ extern "C" {
 #define VDM_SCMI_STATUS_PROTOCOL_ERROR (-10) /**< Protocol error. */
 /** @} */
 
-/** @name SCMI header fields (the transport-level part the device reads)
+/** @name SCMI message types (bits 9..8 of the header)
  * @{ */
-/** Message type: bits 9..8 of the header. */
-#define VDM_SCMI_HDR_TYPE(h)       (((uint32_t)(h) >> 8) & 3u)
 #define VDM_SCMI_TYPE_COMMAND      0u /**< Command / its response. */
 #define VDM_SCMI_TYPE_DELAYED_RESP 2u /**< Delayed response. */
 #define VDM_SCMI_TYPE_NOTIFICATION 3u /**< Notification. */
@@ -230,7 +228,8 @@ VDM_API int vdm_scmi_complete(struct vdm_scmi *scmi, void *token,
  *   message and try again after vdm_scmi_ops::eventq_ready; VDM_ENOTSUP
  *   VIRTIO_SCMI_F_P2A_CHANNELS not negotiated; VDM_ESTATE device or
  *   eventq not live (before DRIVER_OK, after a reset, needing reset, the
- *   eventq not enabled or broken); VDM_EINVAL (NULL,
+ *   eventq not enabled or broken, also by a bad chain met in this call);
+ *   VDM_EINVAL (NULL,
  *   @p len below 4 or above VDM_SCMI_MSG_MAX).
  */
 VDM_API int vdm_scmi_send_p2a(struct vdm_scmi *scmi, const uint8_t *msg,
