@@ -32,6 +32,10 @@
 #  - Interface down: a frame is answered NOT_OK ("the CAN controller is in
 #    an invalid state"), and START fails (NOT_OK); up again, START and
 #    traffic work.
+#  - 24 frames to b's 16 Rxq buffers: all arrive, in order.
+#  - BusOff Indication: a bus-off error frame on vcan0 sets
+#    VIRTIO_CAN_S_CTRL_BUSOFF and stops the controllers (NOT_OK); START
+#    clears it.
 #
 #   tests/e2e/can.sh --daemon build/examples/vhost-user/vdm-vhost-user \
 #       --front build/tests/e2e/vdm-e2e-vu-cmd
@@ -145,8 +149,35 @@ step "sh ip link set vcan0 up" "sh 0"
 step "a start" "ok"
 step "a send 123#02" "ok"
 step "b recv 5000 1" "123#02"
+step "c recv 5000 1" "123#02"
 step "wire recv 5000 1" "123#02"
-# STOP: a stopped controller is off the bus both ways.
+# More frames than b has Rxq buffers (16): the rest wait in the daemon and
+# follow, in order, as the driver adds buffers again.
+M=()
+for i in $(seq 0 23); do M+=("$(printf '%03x' $((0x600 + i)))#$(rnd 4)"); done
+step "a send ${M[*]:0:8}" "ok ok ok ok ok ok ok ok"
+step "a send ${M[*]:8:8}" "ok ok ok ok ok ok ok ok"
+step "a send ${M[*]:16:8}" "ok ok ok ok ok ok ok ok"
+step "b recv 5000 24" "${M[*]}"
+step "c recv 5000 24" "${M[*]}"
+step "wire recv 5000 24" "${M[*]}"
+# BusOff Indication: the error frame a controller driver reports reaches
+# every daemon's socket: VIRTIO_CAN_S_CTRL_BUSOFF set, "the CAN controller
+# is in STOPPED state" (NOT_OK); a START clears it.
+step "wire busoff" "ok"
+step "sleep 200" "slept"
+step "a status" "status 1"
+step "c status" "status 1"
+step "a send 126#05" "notok"
+step "a start" "ok"
+step "a status" "status 0"
+step "c start" "ok"
+step "a send 127#06" "ok"
+step "c recv 5000 1" "127#06"
+step "wire recv 5000 1" "127#06"
+# STOP: a stopped controller is off the bus both ways (b is bus-off, so
+# START it first).
+step "b start" "ok"
 step "b stop" "ok"
 step "a send 124#03" "ok"
 step "wire recv 5000 1" "124#03"
@@ -200,8 +231,9 @@ wait $p1 || true
 wait $p2 || true
 for f in /tmp/vu1.log /tmp/vu2.log; do
 	while read -r l; do vdm_info "daemon: $l"; done <$f
-	# Expected: the library logs the refused frames (one line per kind).
-	if grep -E ': (error|warning): ' $f | grep -qv 'Txq frame refused'; then
+	# Expected: the library logs the refused frames (one line per kind),
+	# the daemon the bus-off.
+	if grep -E ': (error|warning): ' $f | grep -qvE 'Txq frame refused|bus-off'; then
 		vdm_fail daemon-log "$f: the daemon logged errors or warnings"
 	fi
 done

@@ -21,6 +21,8 @@
  *   wire open IFNAME      raw CAN socket, FD frames on            -> ok
  *   wire send FRAME...    write each frame       -> ok | err ENAME per frame
  *   wire recv MS [COUNT]  frames read until COUNT or MS ms -> FRAME... | none
+ *   wire busoff           an error frame saying bus-off (CAN_ERR_BUSOFF),
+ *                         as a controller reports one    -> ok | err ENAME
  *
  * FRAME (received frames are printed the same way):
  *   III#DD..        classic, standard id (3 hex digits), DD.. the payload
@@ -38,6 +40,7 @@
 #endif
 #include <errno.h>
 #include <linux/can.h>
+#include <linux/can/error.h>
 #include <linux/can/raw.h>
 #include <net/if.h>
 #include <poll.h>
@@ -396,6 +399,22 @@ static void wire_send(char **save)
     putchar('\n');
 }
 
+/* The error frame a SocketCAN controller driver sends up when it goes
+ * bus-off (linux/can/error.h); vcan passes it to the other sockets whose
+ * error mask has CAN_ERR_BUSOFF. */
+static void wire_busoff(void)
+{
+    struct can_frame cf;
+
+    memset(&cf, 0, sizeof(cf));
+    cf.can_id = CAN_ERR_FLAG | CAN_ERR_BUSOFF;
+    cf.len = CAN_ERR_DLC;
+    if (write(wire, &cf, CAN_MTU) == (ssize_t)CAN_MTU)
+        puts("ok");
+    else
+        printf("err %s\n", strerrorname_np(errno));
+}
+
 static void wire_recv(unsigned ms, unsigned count)
 {
     uint64_t end = now_ms() + ms;
@@ -461,6 +480,8 @@ int can_main(void)
                 die("wire not open");
             if (strcmp(arg, "send") == 0) {
                 wire_send(&save);
+            } else if (strcmp(arg, "busoff") == 0) {
+                wire_busoff();
             } else if (strcmp(arg, "recv") == 0) {
                 unsigned ms = (unsigned)num(strtok_r(NULL, " \t", &save));
                 const char *c = strtok_r(NULL, " \t", &save);
