@@ -119,10 +119,15 @@ struct scmi_proto {
     int32_t (*handle)(struct scmi_pl *pl, struct scmi_msg *m);
 };
 
-extern const struct scmi_proto scmi_proto_power;
-extern const struct scmi_proto scmi_proto_clock;
-extern const struct scmi_proto scmi_proto_sensor;
-extern const struct scmi_proto scmi_proto_reset;
+/* Hidden like every library-internal symbol (-fvisibility=hidden covers
+ * definitions only): a PIC build then reaches these tables directly instead
+ * of through the GOT, and the archive stays free of _GLOBAL_OFFSET_TABLE_
+ * (scripts/check-freestanding). */
+#define SCMI_INTERNAL __attribute__((visibility("hidden")))
+extern SCMI_INTERNAL const struct scmi_proto scmi_proto_power;
+extern SCMI_INTERNAL const struct scmi_proto scmi_proto_clock;
+extern SCMI_INTERNAL const struct scmi_proto scmi_proto_sensor;
+extern SCMI_INTERNAL const struct scmi_proto scmi_proto_reset;
 
 /* Parameter word i (little-endian) of the command. The caller checked
  * in_len with scmi_params(). */

@@ -34,6 +34,7 @@
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
 #include "vdm/devices/rpmb.h"
+#include "vdm/devices/scmi.h"
 #include "vdm/devices/scmi_platform.h"
 #include "vdm/devices/spi.h"
 #include "vdm/devices/sound.h"
@@ -78,6 +79,7 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_gpu_backing, VDM_GPU_BACKING_SIZE, 16);
     OPAQUE(struct vdm_rpmb, VDM_RPMB_SIZE, 6144);
     OPAQUE(struct vdm_spi, VDM_SPI_SIZE, 8192);
+    OPAQUE(struct vdm_scmi, VDM_SCMI_SIZE, 16384);
 }
 END_TEST
 
@@ -214,6 +216,8 @@ START_TEST(size_first)
     SIZED(struct vdm_can_config);
     SIZED(struct vdm_spi_ops);
     SIZED(struct vdm_spi_config);
+    SIZED(struct vdm_scmi_ops);
+    SIZED(struct vdm_scmi_config);
 }
 END_TEST
 
