@@ -225,6 +225,9 @@ static void scmi_reset(struct vdm_dev *d)
     if (s != NULL) {
         vdm_kit_reset(&s->kit, UINT16_MAX);
         s->warned = 0;
+        if (s->ops->reset != NULL) {
+            s->ops->reset(s->host);
+        }
     }
 }
 
