@@ -31,6 +31,12 @@
 #define Q_CMD    ((uint16_t)VDM_SCMI_QUEUE_CMD)
 #define Q_EVENT  ((uint16_t)VDM_SCMI_QUEUE_EVENT)
 
+/* A size-prefixed caller struct holds @p field (an older caller's may
+ * not); VDM_HAS() spelt with size_t operands throughout. */
+#define SCMI_HAS(p, type, field)                                               \
+    (((size_t)(p)->size) >=                                                    \
+     ((size_t)offsetof(type, field) + sizeof(((type *)NULL)->field)))
+
 /* The message type of an SCMI header: bits 9..8. */
 #define HDR_TYPE(h) (((h) >> 8) & 3u)
 
@@ -82,6 +88,13 @@ VDM_OPAQUE_ACCESSORS(scmi_of, cscmi_of, vdm_scmi, scmi_state, SCMI_MAGIC)
 static struct scmi_req *sreq(struct vdm_kit_req *kr)
 {
     return (struct scmi_req *)vdm_kit_req_priv(kr);
+}
+
+/* The token handed to the host for request @p kr (D9 in docs/misra.md:
+ * never dereferenced; vdm_kit_lookup() checks it on the way back). */
+static void *token_ptr(const struct scmi_state *s, const struct vdm_kit_req *kr)
+{
+    return (void *)vdm_kit_token(&s->kit, kr);
 }
 
 static void warn(struct scmi_state *s, uint32_t bit, const char *msg)
@@ -176,7 +189,7 @@ static int scmi_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
     cmd.p2a = (uint32_t)p2a_negotiated(s);
     cmd.reserved = 0;
     token = vdm_kit_token(&s->kit, kr);
-    rc = s->ops->command(s->host, &cmd, s->resp, &resp_len, (void *)token);
+    rc = s->ops->command(s->host, &cmd, s->resp, &resp_len, token_ptr(s, kr));
     if ((rc == VDM_SCMI_PENDING) || (vdm_kit_lookup(&s->kit, token) != kr)) {
         /* Kept, or (a host breaking its contract) already completed from
          * inside the hook: never ended twice. */
@@ -225,6 +238,9 @@ static void scmi_reset(struct vdm_dev *d)
     if (s != NULL) {
         vdm_kit_reset(&s->kit, UINT16_MAX);
         s->warned = 0;
+        if (s->ops->reset != NULL) {
+            s->ops->reset(s->host);
+        }
     }
 }
 
@@ -287,7 +303,7 @@ static const struct vdm_device_class scmi_class = {
 
 static int check_config(const struct vdm_scmi_config *cfg)
 {
-    if (!VDM_HAS(cfg, struct vdm_scmi_config, host)) {
+    if (!SCMI_HAS(cfg, struct vdm_scmi_config, host)) {
         return VDM_ESIZE;
     }
     if ((cfg->ops == NULL) || (cfg->reserved != 0u)) {
@@ -297,7 +313,7 @@ static int check_config(const struct vdm_scmi_config *cfg)
     if ((cfg->features & ~VDM_SCMI_F_P2A_CHANNELS) != 0u) {
         return VDM_ENOTSUP;
     }
-    if (!VDM_HAS(cfg->ops, struct vdm_scmi_ops, eventq_ready)) {
+    if (!SCMI_HAS(cfg->ops, struct vdm_scmi_ops, eventq_ready)) {
         return VDM_ESIZE;
     }
     if ((cfg->ops->command == NULL) || (cfg->ops->reserved != 0u)) {
@@ -382,7 +398,7 @@ int vdm_scmi_complete(struct vdm_scmi *scmi, void *token, const uint8_t *resp,
     if ((s == NULL) || (token == NULL)) {
         return VDM_EINVAL;
     }
-    kr = vdm_kit_lookup(&s->kit, (uintptr_t)token);
+    kr = vdm_kit_lookup(&s->kit, vdmi_kit_token_of(token));
     if ((kr == NULL) || (kr->queue != Q_CMD)) {
         return VDM_EINVAL;
     }

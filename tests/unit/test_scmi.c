@@ -31,6 +31,7 @@ struct plat {
     int mode;
     int ncalls;
     int nready; /* eventq_ready calls */
+    int nreset; /* reset calls */
     struct vdm_scmi_cmd last;
     uint8_t lastmsg[VDM_SCMI_MSG_MAX];
     void *tokens[128];
@@ -121,10 +122,16 @@ static void plat_ready(void *host)
     ((struct plat *)host)->nready++;
 }
 
+static void plat_reset(void *host)
+{
+    ((struct plat *)host)->nreset++;
+}
+
 static const struct vdm_scmi_ops plat_ops = {
     .size = sizeof(struct vdm_scmi_ops),
     .command = plat_command,
     .eventq_ready = plat_ready,
+    .reset = plat_reset,
 };
 
 static void setup_with(uint64_t features, uint16_t nq)
@@ -537,7 +544,9 @@ START_TEST(scmi_reset_with_commands_at_host)
     struct rq r = post_hdr(HDR(0x10, 0, 1), 16);
     kick(0);
     ck_assert_int_eq(pl.nkept, 1);
+    int resets = pl.nreset;
     dh_reset(&h);
+    ck_assert_int_gt(pl.nreset, resets); /* the platform is told */
     unsigned irq = h.irq_queue[0];
     uint8_t a[16];
     uint32_t n = answer(pl.kept[0], 4, a);

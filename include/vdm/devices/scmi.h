@@ -174,6 +174,12 @@ struct vdm_scmi_ops {
      * called from inside this hook).
      */
     void (*eventq_ready)(void *host);
+    /**
+     * The device was reset (optional): put the platform back in its
+     * initial state (subscriptions, pending notifications). Commands still
+     * at the host are abandoned: completing them returns VDM_ESTATE.
+     */
+    void (*reset)(void *host);
 };
 
 /** @brief SCMI device configuration, caller-filled with VDM_INIT. */
