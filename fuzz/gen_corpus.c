@@ -310,6 +310,59 @@ static void spi_traffic(struct fz_out *o, int pre)
     e_reap(o, 0);
 }
 
+/* One scmi command (fuzz/dev_scmi.c): @p n bytes out (header first),
+ * @p rx bytes of response room; or (q 1) an eventq buffer of @p rx bytes. */
+static void e_scmi(struct fz_out *o, int pre, unsigned q, uint8_t n,
+                   uint32_t hdr, uint16_t rx)
+{
+    uint16_t outl[1] = {n}, inl[1] = {rx};
+    uint8_t req[72] = {0};
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    if (q == 1 || n == 0)
+        e_buf(o, q, NULL, 0, inl, 1, 0);
+    else if (rx == 0)
+        e_buf(o, q, outl, 1, NULL, 0, 0);
+    else
+        e_buf(o, q, outl, 1, inl, 1, 0);
+    for (unsigned i = 0; i < 4; i++)
+        req[i] = (uint8_t)(hdr >> (8 * i));
+    for (unsigned i = 4; i < sizeof(req); i++)
+        req[i] = (uint8_t)i;
+    fo_u8(o, n);
+    fo_bytes(o, req, n);
+}
+
+static void scmi_traffic(struct fz_out *o, int pre)
+{
+    e_scmi(o, pre, 1, 0, 0, 136);                /* eventq buffers */
+    e_scmi(o, pre, 1, 0, 0, 8);                  /* ... one too small */
+    e_scmi(o, pre, 0, 4, 0x10u << 10, 136);      /* BASE PROTOCOL_VERSION */
+    e_scmi(o, pre, 0, 8, (0x14u << 10) | 6, 20); /* CLOCK_RATE_GET */
+    e_scmi(o, pre, 0, 8, (0x15u << 10) | 6, 24); /* SENSOR_READING_GET */
+    e_scmi(o, pre, 0, 2, 0x1234, 16);            /* no whole header */
+    e_scmi(o, pre, 0, 4, 0x10u << 10, 4);        /* no room for a response */
+    e_scmi(o, pre, 0, 4, 0x10u << 10, 0);        /* no writable part */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 1);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 1, 0x1000); /* complete a kept command */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 3, 0x0c00 | 16); /* send a 16-byte P2A message */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_reap(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_reap(o, 1);
+}
+
 /* One CAN request: a Txq frame (k selects the length rule, see
  * fuzz/dev_can.c) or a Controlq message (k 0x40: START with bit 0). */
 static void e_can(struct fz_out *o, int pre, unsigned q, uint8_t k, uint8_t len,
@@ -1189,6 +1242,17 @@ static void devt_seeds(void)
         snprintf(name, sizeof(name), "bus-%u", cb);
         save("spi", name);
     }
+    for (uint8_t cb = 0; cb < 10; cb += 3) {
+        char name[32];
+        devt_header(
+            cb, 3,
+            (cb == 3 ? VDM_F_RING_PACKED : 0) | VDM_F_INDIRECT_DESC | 1ull, 0);
+        scmi_traffic(&O, DEVT_OP_DEV);
+        devt_tail();
+        scmi_traffic(&O, DEVT_OP_DEV);
+        snprintf(name, sizeof(name), "platform-%u", cb);
+        save("scmi", name);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1393,6 +1457,7 @@ static void traffic_kind(struct fz_out *o, int pre)
     case FZ_KIND_GPU: gpu_traffic(o, pre); break;
     case FZ_KIND_CAN: can_traffic(o, pre); break;
     case FZ_KIND_SPI: spi_traffic(o, pre); break;
+    case FZ_KIND_SCMI: scmi_traffic(o, pre); break;
     default: input_traffic(o, pre); break;
     }
 }
