@@ -96,7 +96,7 @@ done
 vdm_value pd-count "$n"
 vdm_pass power
 
-# -- a sensor notification, through the SCMI raw interface ------------------
+# -- reset domains and a sensor notification, through the SCMI raw interface -
 # Raw messages are bare SCMI: le32 header (message id | protocol << 10 |
 # token << 18) and le32 parameters. Replies come back from the same file.
 R=/sys/kernel/debug/scmi/0/raw
@@ -105,11 +105,11 @@ le32() {
 	printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(($1 & 255)) $((($1 >> 8) & 255)) \
 		$((($1 >> 16) & 255)) $((($1 >> 24) & 255)))"
 }
-# raw_cmd NAME MSG PROTO TOKEN PARAM...: send one command, print the reply
-# as hex (header, status, return values).
+# raw_cmd MSG PROTO TOKEN PARAM...: send one command, print the reply as
+# hex (header, status, return values).
 raw_cmd() {
-	_n=$1 _m=$2 _p=$3 _t=$4
-	shift 4
+	_m=$1 _p=$2 _t=$3
+	shift 3
 	{
 		le32 $((_m | (_p << 10) | (_t << 18)))
 		for _a in "$@"; do le32 "$_a"; done
@@ -117,9 +117,15 @@ raw_cmd() {
 	dd if=/tmp/raw.msg of=$R/message bs=128 count=1 2>/dev/null
 	timeout 10 dd if=$R/message bs=128 count=1 2>/dev/null | od -An -v -tx1 | tr -d ' \n'
 }
+# Reset protocol (0x16): RESET_DOMAIN_ATTRIBUTES (3) of domain 1, then
+# RESET (4) of domain 0: flags 1 (autonomous), reset_state 0 (cold reset).
+vdm_value reset-attr "$(raw_cmd 3 0x16 2 1)"
+vdm_value reset "$(raw_cmd 4 0x16 3 0 1 0)"
+vdm_pass reset
+
 sensor=$(cat /vdm/notify-sensor)
 # SENSOR_CONTINUOUS_UPDATE_NOTIFY (0xb): sensor_id, notify_enable = 1.
-reply=$(raw_cmd subscribe 11 0x15 1 "$sensor" 1)
+reply=$(raw_cmd 11 0x15 1 "$sensor" 1)
 vdm_value notify-subscribe "$reply"
 # The host changes the sensor's value once it sees this line.
 echo "VDM-E2E: INFO notify-armed"
