@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include "abi_internal.h"
+/* the one copy of vdm_mem_hit() in a -Os build (mem_internal.h) */
+#define VDM_MEM_HIT_HERE
 #include "mem_internal.h"
 #include "vdm/mem.h"
 

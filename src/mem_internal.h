@@ -28,9 +28,22 @@
  * are those of the general path for a range one region holds, without its
  * loop and hook logic; the table is read afresh on every call (the caller
  * may swap it between calls), only the index is remembered.
+ *
+ * Inline where the compiler optimises for speed; when it optimises for size
+ * (-Os: __OPTIMIZE_SIZE__) the out-of-line copies it would make in every
+ * file that calls it become one, in src/mem.c (VDM_MEM_HIT_HERE).
  */
-static inline uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa,
-                                   uint32_t len, uint32_t access, uint32_t hint)
+#if defined(__OPTIMIZE_SIZE__)
+uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
+                     uint32_t access, uint32_t hint);
+#define VDM_MEM_HIT_DEF
+#else
+#define VDM_MEM_HIT_DEF static inline
+#endif
+#if !defined(__OPTIMIZE_SIZE__) || defined(VDM_MEM_HIT_HERE)
+VDM_MEM_HIT_DEF uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa,
+                                     uint32_t len, uint32_t access,
+                                     uint32_t hint)
 {
     const struct vdm_mem_region *r;
     uint64_t off;
@@ -54,6 +67,7 @@ static inline uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa,
         return NULL;
     return (uint8_t *)r->hva + (uintptr_t)off;
 }
+#endif
 
 /*
  * The hinted region of the table, read once for a run of lookups that no

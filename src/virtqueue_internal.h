@@ -158,8 +158,14 @@ struct vq_walk {
 };
 
 /* Record a guest violation: break the queue, call the fault hook once.
- * Returns VDM_EPROTO. */
-VQ_COLD int vq_violation(struct vq *q, int err, const char *why);
+ * Returns VDM_EPROTO. Built with VDM_CONFIG_LOG_TEXT=0 the fault hook gets
+ * no text (NULL) and the texts are not in the image. */
+VQ_COLD int vq_violate(struct vq *q, int err, const char *why);
+#if VDM_CONFIG_LOG_TEXT
+#define vq_violation(q, err, why) vq_violate((q), (err), (why))
+#else
+#define vq_violation(q, err, why) ((void)(why), vq_violate((q), (err), NULL))
+#endif
 
 /*
  * Truncated chains (VDM_ENOSPC): a caller that must still answer the chain
@@ -215,12 +221,18 @@ VQ_INLINE void vq_walk_resume(struct vq_walk *w, struct vdm_chain *c,
 }
 
 /* Record why a walk failed; returns -1. */
-static inline int vq_walk_fail(struct vq_walk *w, int err, const char *why)
+static inline int vq_walk_failed(struct vq_walk *w, int err, const char *why)
 {
     w->err = err;
     w->why = why;
     return -1;
 }
+#if VDM_CONFIG_LOG_TEXT
+#define vq_walk_fail(w, err, why) vq_walk_failed((w), (err), (why))
+#else
+#define vq_walk_fail(w, err, why)                                              \
+    ((void)(why), vq_walk_failed((w), (err), NULL))
+#endif
 
 /* vq_walk_add() for every case (the fast path falls back to it). */
 int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,

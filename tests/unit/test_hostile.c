@@ -310,10 +310,15 @@ static void expect_violation_via(struct vqenv *e, int via, int err,
     ck_assert_uint_eq(e->fault.count, 1);
     ck_assert_int_eq(e->fault.err, err);
     ck_assert_uint_eq(e->fault.qidx, QIDX);
+#if VDM_CONFIG_LOG_TEXT
     ck_assert_ptr_nonnull(e->fault.why);
     if (why_part != NULL && strcasestr(e->fault.why, why_part) == NULL)
         ck_abort_msg("fault reason \"%s\" does not mention \"%s\"",
                      e->fault.why, why_part);
+#else
+    (void)why_part; /* no texts in this build: no reason given */
+    ck_assert_ptr_null(e->fault.why);
+#endif
     ck_assert_int_eq(vdm_vq_broken(&e->vq), 1);
 
     /* broken until reset, and the hook stays quiet */
