@@ -173,8 +173,8 @@ static int handle(uint16_t cmd, uint32_t flags, uint32_t plen, uint32_t len,
     memcpy(U.msg + 4, &size, 4);
     memcpy(U.msg + 8, &flags, 4);
     memset(U.msg + 12, 0, 4);
-    int rc = vdm_vfio_user_handle(&U.vfu, U.msg, len, nfds ? fds : NULL,
-                                  nfds, U.reply, sizeof(U.reply), &rlen);
+    int rc = vdm_vfio_user_handle(&U.vfu, U.msg, len, nfds ? fds : NULL, nfds,
+                                  U.reply, sizeof(U.reply), &rlen);
     U.st_msg++;
     if (rc == 0)
         U.st_ok++;
@@ -198,9 +198,9 @@ static uint64_t region_rw(uint32_t region, uint64_t off, uint32_t w,
     for (uint32_t i = 0; i < w; i++)
         p[16 + i] = (uint8_t)(val >> (8 * i));
     uint32_t plen = 16 + (write ? w : 0);
-    int rc = handle(write ? VDM_VFIO_USER_REGION_WRITE
-                          : VDM_VFIO_USER_REGION_READ,
-                    0, plen, VDM_VFIO_USER_HDR_BYTES + plen, NULL, 0);
+    int rc =
+        handle(write ? VDM_VFIO_USER_REGION_WRITE : VDM_VFIO_USER_REGION_READ,
+               0, plen, VDM_VFIO_USER_HDR_BYTES + plen, NULL, 0);
     if (rc == 0 && !write) {
         for (uint32_t i = 0; i < w; i++)
             v |= (uint64_t)U.reply[VDM_VFIO_USER_HDR_BYTES + 16 + i] << (8 * i);
@@ -248,7 +248,8 @@ static void vfu_notify(void *ctx, uint16_t q, uint32_t value)
     if (!U.have_caps)
         return;
     uint32_t c = U.common_off;
-    uint64_t sel = region_rw(U.common_bar, c + VDM_PCI_COMMON_Q_SELECT, 2, 0, 0);
+    uint64_t sel =
+        region_rw(U.common_bar, c + VDM_PCI_COMMON_Q_SELECT, 2, 0, 0);
     region_rw(U.common_bar, c + VDM_PCI_COMMON_Q_SELECT, 2, q, 1);
     uint64_t noff = region_rw(U.common_bar, c + VDM_PCI_COMMON_Q_NOFF, 2, 0, 0);
     region_rw(U.common_bar, c + VDM_PCI_COMMON_Q_SELECT, 2, sel, 1);
