@@ -32,6 +32,7 @@
 #include "vdm/devices/blk.h"
 #include "vdm/devices/gpu.h"
 #include "vdm/devices/input.h"
+#include "vdm/vfio_user.h"
 #include "vdm/vhost_user.h"
 #include "vu_front.h"
 
@@ -1772,6 +1773,108 @@ static void scmi_platform_seeds(void)
     e_scmip(0x15, 10, (const uint32_t[]){2, 1}, 2, 136);
     e_scmip(0x10, 6, (const uint32_t[]){0xffffffffu}, 1, 9);
     save("scmi_platform", "hooks-small");
+/* vfio-user: one client message as a VFU_OP_MSG op. */
+static void vfu_msg(uint16_t cmd, const void *pl, uint16_t len,
+                    const uint8_t *files, uint8_t nfds)
+{
+    fo_u8(&O, VFU_OP_MSG);
+    fo_u8(&O, (uint8_t)cmd);
+    fo_u8(&O, 0);
+    fo_u16(&O, len);
+    fo_u8(&O, nfds);
+    for (unsigned i = 0; i < nfds; i++)
+        fo_u8(&O, files[i]);
+    fo_bytes(&O, pl, len);
+}
+
+static void vfu_u32s(uint16_t cmd, const uint32_t *w, unsigned n,
+                     const uint8_t *files, uint8_t nfds)
+{
+    uint8_t b[64];
+    for (unsigned i = 0; i < n; i++)
+        memcpy(b + 4 * i, &w[i], 4);
+    vfu_msg(cmd, b, (uint16_t)(4 * n), files, nfds);
+}
+
+/* A client session: VERSION, DMA_MAP of the heap file, the information
+ * queries, the whole config space, MSI-X eventfds and enable, region
+ * accesses to BAR 0, reset, unmap; then a disconnect. Host byte order, as
+ * the protocol says (the corpus is generated on the host that runs it). */
+static void vfu_seed(unsigned kind, uint8_t pcib, const char *name)
+{
+    static const char json[] = "{\"capabilities\":{\"max_msg_fds\":8,"
+                               "\"max_data_xfer_size\":1048576}}";
+    uint8_t b[256];
+    start();
+    fm_reset(0, 0);
+    fo_u8(&O, kind);
+    fo_u8(&O, kind_cb[kind]);
+    fo_u8(&O, 4);
+    fo_u8(&O, pcib);
+    memset(b, 0, 4);
+    memcpy(b + 4, json, sizeof(json));
+    vfu_msg(VDM_VFIO_USER_VERSION, b, (uint16_t)(4 + sizeof(json)), NULL, 0);
+    {
+        uint64_t size = 0;
+        (void)fm_file(FM_HEAP, &size);
+        uint32_t w[8] = {32, 3, 0, 0};
+        uint64_t gpa = FM_HEAP_GPA;
+        memcpy(&w[4], &gpa, 8);
+        memcpy(&w[6], &size, 8);
+        const uint8_t file = FM_HEAP;
+        vfu_u32s(VDM_VFIO_USER_DMA_MAP, w, 8, &file, 1);
+    }
+    {
+        const uint32_t w[4] = {16, 0, 0, 0};
+        vfu_u32s(VDM_VFIO_USER_DEVICE_GET_INFO, w, 4, NULL, 0);
+    }
+    for (uint32_t i = 0; i < VDM_VFIO_USER_NUM_REGIONS; i++) {
+        const uint32_t w[8] = {32, 0, i, 0, 0, 0, 0, 0};
+        vfu_u32s(VDM_VFIO_USER_DEVICE_GET_REGION_INFO, w, 8, NULL, 0);
+    }
+    for (uint32_t i = 0; i < VDM_VFIO_USER_NUM_IRQS; i++) {
+        const uint32_t w[4] = {16, 0, i, 0};
+        vfu_u32s(VDM_VFIO_USER_DEVICE_GET_IRQ_INFO, w, 4, NULL, 0);
+    }
+    {
+        const uint32_t w[4] = {0, 0, VDM_VFIO_USER_REGION_CONFIG, 256};
+        vfu_u32s(VDM_VFIO_USER_REGION_READ, w, 4, NULL, 0);
+    }
+    {
+        const uint8_t ev[2] = {6, 7};
+        const uint32_t w[5] = {20, 0x24, VDM_VFIO_USER_IRQ_MSIX, 0, 2};
+        vfu_u32s(VDM_VFIO_USER_DEVICE_SET_IRQS, w, 5, ev, 2);
+        const uint32_t x[5] = {20, 0x24, VDM_VFIO_USER_IRQ_INTX, 0, 1};
+        vfu_u32s(VDM_VFIO_USER_DEVICE_SET_IRQS, x, 5, ev, 1);
+        const uint32_t m[5] = {20, 0x09, VDM_VFIO_USER_IRQ_MSIX, 1, 1};
+        vfu_u32s(VDM_VFIO_USER_DEVICE_SET_IRQS, m, 5, NULL, 0);
+        const uint32_t u[5] = {20, 0x11, VDM_VFIO_USER_IRQ_INTX, 0, 1};
+        vfu_u32s(VDM_VFIO_USER_DEVICE_SET_IRQS, u, 5, NULL, 0);
+    }
+    {
+        /* Command: memory space + bus master; BAR 0 reads and writes */
+        const uint32_t c[5] = {4, 0, VDM_VFIO_USER_REGION_CONFIG, 2, 6};
+        vfu_u32s(VDM_VFIO_USER_REGION_WRITE, c, 5, NULL, 0);
+        const uint32_t r[4] = {0, 0, 0, 64};
+        vfu_u32s(VDM_VFIO_USER_REGION_READ, r, 4, NULL, 0);
+        const uint32_t s[5] = {0x14, 0, 0, 1, 3};
+        vfu_u32s(VDM_VFIO_USER_REGION_WRITE, s, 5, NULL, 0);
+    }
+    fo_u8(&O, VFU_OP_DEV);
+    fo_u8(&O, 0);
+    vfu_msg(VDM_VFIO_USER_DEVICE_RESET, b, 0, NULL, 0);
+    {
+        const uint32_t w[8] = {8, 6 | (1u << 16), 0, 0, 0, 0, 0, 0};
+        vfu_u32s(VDM_VFIO_USER_DEVICE_FEATURE, w, 2, NULL, 0);
+        uint32_t u[6] = {24, 0, 0, 0, 0, 0};
+        uint64_t gpa = FM_HEAP_GPA, size = 0;
+        (void)fm_file(FM_HEAP, &size);
+        memcpy(&u[2], &gpa, 8);
+        memcpy(&u[4], &size, 8);
+        vfu_u32s(VDM_VFIO_USER_DMA_UNMAP, u, 6, NULL, 0);
+    }
+    fo_u8(&O, VFU_OP_RESET);
+    save("vfio_user", name);
 }
 
 int main(int argc, char **argv)
@@ -1801,6 +1904,9 @@ int main(int argc, char **argv)
     pci_seed(FZ_KIND_GPU, VDM_F_RING_PACKED, 1, 0, "gpu-msix");
     vu_seed(FZ_KIND_GPU, 0, 0, "gpu");
     scmi_platform_seeds();
+    vfu_seed(FZ_KIND_RNG, 2, "rng-msix");
+    vfu_seed(FZ_KIND_BLK, 0, "blk-intx");
+    vfu_seed(FZ_KIND_INPUT, 0x13, "input-nointx");
     printf("%u seeds written to %s\n", nseeds, outdir);
     return 0;
 }

@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cat_vfio_user.h"
 #include "devharness.h"
 #include "profile.h"
 #include "drv.h"
@@ -3639,6 +3640,7 @@ static Suite *catalogue_suite(void)
     tcase_add_test(gpu, cat_gpu_backing_entries);
     tcase_add_test(gpu, cat_gpu_resource_id_reuse);
     suite_add_tcase(s, gpu);
+    cat_vfu_add(s);
     return s;
 }
 
