@@ -2,23 +2,23 @@
 /*
  * SCMI platform module: context, message dispatch, the messages every
  * protocol shares and the Base protocol (DEN0056 "Base protocol").
- * Power, clock, sensor and reset domain live in devices/scmi_<p>.c.
+ * Power, clock, sensor and reset domain live in devices/scmi_platform_<p>.c.
  */
 #include "vdm/devices/scmi_platform.h"
 
 #include "abi_internal.h"
-#include "scmi_priv.h"
+#include "scmi_platform_priv.h"
 #include "vdm/le.h"
 
-_Static_assert(sizeof(struct scmi_pl) <= VDM_SCMI_PLATFORM_SIZE,
+_Static_assert(sizeof(struct scmi_pl) <= (size_t)VDM_SCMI_PLATFORM_SIZE,
                "VDM_SCMI_PLATFORM_SIZE too small for struct scmi_pl");
-_Static_assert(alignof(struct scmi_pl) <= 8,
-               "struct scmi_pl needs more alignment than vdm_scmi_platform");
+/* struct scmi_pl holds nothing aligned beyond 8 bytes (integers of at most
+ * 64 bits and pointers), which vdm_scmi_platform's storage provides. */
 _Static_assert(sizeof(struct scmi_sensor_state) == 80u,
                "VDM_SCMI_PLATFORM_STATE_BYTES: sensor state is 80 bytes");
 _Static_assert(sizeof(struct scmi_clock_state) == 16u,
                "VDM_SCMI_PLATFORM_STATE_BYTES: clock state is 16 bytes");
-_Static_assert(VDM_SCMI_NOTIFICATION_MAX_BYTES == 4u + SCMI_NOTIF_PAYLOAD,
+_Static_assert(VDM_SCMI_NOTIFICATION_MAX_BYTES == (4u + SCMI_NOTIF_PAYLOAD),
                "notification size");
 
 VDM_OPAQUE_ACCESSORS(pl_get, pl_cget, vdm_scmi_platform, scmi_pl, SCMI_MAGIC)
@@ -31,10 +31,10 @@ VDM_OPAQUE_ACCESSORS(pl_get, pl_cget, vdm_scmi_platform, scmi_pl, SCMI_MAGIC)
 #define BASE_DISCOVER_AGENT      7u
 #define BASE_AGENT_CALLER        0xffffffffu
 #define BASE_MSGS                                                              \
-    ((1u << SCMI_MSG_VERSION) | (1u << SCMI_MSG_ATTRIBUTES) |                  \
-     (1u << SCMI_MSG_MSG_ATTRIBUTES) | (1u << BASE_DISCOVER_VENDOR) |          \
-     (1u << BASE_DISCOVER_SUB_VENDOR) | (1u << BASE_DISCOVER_IMPL) |           \
-     (1u << BASE_DISCOVER_LIST) | (1u << BASE_DISCOVER_AGENT))
+    (SCMI_BIT(SCMI_MSG_VERSION) | SCMI_BIT(SCMI_MSG_ATTRIBUTES) |              \
+     SCMI_BIT(SCMI_MSG_MSG_ATTRIBUTES) | SCMI_BIT(BASE_DISCOVER_VENDOR) |      \
+     SCMI_BIT(BASE_DISCOVER_SUB_VENDOR) | SCMI_BIT(BASE_DISCOVER_IMPL) |       \
+     SCMI_BIT(BASE_DISCOVER_LIST) | SCMI_BIT(BASE_DISCOVER_AGENT))
 
 /* ---- helpers shared with the protocol files ---------------------------- */
 
@@ -45,13 +45,14 @@ uint32_t scmi_in32(const struct scmi_msg *m, uint32_t i)
 
 bool scmi_params(const struct scmi_msg *m, uint32_t n)
 {
-    return m->in_len / 4u >= n;
+    return (m->in_len / 4u) >= n;
 }
 
 bool scmi_reserve(struct scmi_msg *m, uint32_t n)
 {
-    if (n > m->out_cap)
+    if (n > m->out_cap) {
         return false;
+    }
     __builtin_memset(m->out, 0, n);
     m->out_len = n;
     return true;
@@ -66,10 +67,12 @@ uint32_t scmi_name_len(const char *name)
 {
     uint32_t n = 0;
 
-    if (name == NULL)
+    if (name == NULL) {
         return 0;
-    while (n <= VDM_SCMI_NAME_MAX && name[n] != '\0')
+    }
+    while ((n <= VDM_SCMI_NAME_MAX) && (name[n] != '\0')) {
         n++;
+    }
     return n;
 }
 
@@ -77,17 +80,20 @@ void scmi_put_name(uint8_t *dst, const char *name, uint32_t max)
 {
     uint32_t n = scmi_name_len(name);
 
-    if (n > max)
+    if (n > max) {
         n = max;
+    }
     __builtin_memset(dst, 0, (size_t)max + 1u);
-    if (n > 0u)
+    if (n > 0u) {
         __builtin_memcpy(dst, name, n);
+    }
 }
 
 int32_t scmi_answer_name(struct scmi_msg *m, const char *name)
 {
-    if (!scmi_reserve(m, 4u + VDM_SCMI_NAME_MAX + 1u))
+    if (!scmi_reserve(m, 4u + VDM_SCMI_NAME_MAX + 1u)) {
         return VDM_SCMI_COMMS_ERROR;
+    }
     scmi_put_name(m->out + 4, name, VDM_SCMI_NAME_MAX);
     return VDM_SCMI_SUCCESS;
 }
@@ -113,8 +119,9 @@ void scmi_notify(struct scmi_pl *pl, uint32_t proto, uint32_t msg,
 {
     struct scmi_notif *n;
 
-    if (len > SCMI_NOTIF_PAYLOAD)
+    if (len > SCMI_NOTIF_PAYLOAD) {
         return;
+    }
     if (pl->qcount == VDM_SCMI_NOTIFY_QUEUE) {
         /* Full: the oldest goes, the newest news is kept. */
         pl->qhead = (pl->qhead + 1u) % VDM_SCMI_NOTIFY_QUEUE;
@@ -136,14 +143,22 @@ static uint32_t base_protocols(const struct scmi_pl *pl, uint8_t *list)
 {
     uint32_t n = 0;
 
-    if (pl->npower > 0u)
-        list[n++] = (uint8_t)VDM_SCMI_PROTOCOL_POWER;
-    if (pl->nclocks > 0u)
-        list[n++] = (uint8_t)VDM_SCMI_PROTOCOL_CLOCK;
-    if (pl->nsensors > 0u)
-        list[n++] = (uint8_t)VDM_SCMI_PROTOCOL_SENSOR;
-    if (pl->nresets > 0u)
-        list[n++] = (uint8_t)VDM_SCMI_PROTOCOL_RESET;
+    if (pl->npower > 0u) {
+        list[n] = (uint8_t)VDM_SCMI_PROTOCOL_POWER;
+        n++;
+    }
+    if (pl->nclocks > 0u) {
+        list[n] = (uint8_t)VDM_SCMI_PROTOCOL_CLOCK;
+        n++;
+    }
+    if (pl->nsensors > 0u) {
+        list[n] = (uint8_t)VDM_SCMI_PROTOCOL_SENSOR;
+        n++;
+    }
+    if (pl->nresets > 0u) {
+        list[n] = (uint8_t)VDM_SCMI_PROTOCOL_RESET;
+        n++;
+    }
     return n;
 }
 
@@ -157,21 +172,26 @@ static int32_t base_list(struct scmi_pl *pl, struct scmi_msg *m)
     uint32_t room;
     uint32_t n;
 
-    if (!scmi_params(m, 1))
+    if (!scmi_params(m, 1)) {
         return VDM_SCMI_PROTOCOL_ERROR;
+    }
     skip = scmi_in32(m, 0);
-    if (skip > total)
+    if (skip > total) {
         return VDM_SCMI_INVALID_PARAMETERS;
-    if (m->out_cap < 8u)
+    }
+    if (m->out_cap < 8u) {
         return VDM_SCMI_COMMS_ERROR;
+    }
     room = ((m->out_cap - 4u) / 4u) * 4u;
     n = total - skip;
-    if (n > room)
+    if (n > room) {
         n = room;
+    }
     (void)scmi_reserve(m, 4u + ((n + 3u) / 4u) * 4u);
     scmi_out32(m, 0, n);
-    if (n > 0u)
+    if (n > 0u) {
         __builtin_memcpy(m->out + 4, list + skip, n);
+    }
     return VDM_SCMI_SUCCESS;
 }
 
@@ -180,20 +200,22 @@ static int32_t base_agent(struct scmi_pl *pl, struct scmi_msg *m)
     uint32_t id;
     const char *name;
 
-    if (!scmi_params(m, 1))
+    if (!scmi_params(m, 1)) {
         return VDM_SCMI_PROTOCOL_ERROR;
+    }
     id = scmi_in32(m, 0);
     if (id == 0u) {
         name = "platform";
-    } else if (id == BASE_AGENT_CALLER || id == pl->agent_id) {
+    } else if ((id == BASE_AGENT_CALLER) || (id == pl->agent_id)) {
         id = pl->agent_id;
         name = pl->agent_name;
     } else {
         /* Other agents exist (num_agents) but are not ours to name. */
         return VDM_SCMI_NOT_FOUND;
     }
-    if (!scmi_reserve(m, 4u + VDM_SCMI_SHORT_NAME_MAX + 1u))
+    if (!scmi_reserve(m, 4u + VDM_SCMI_SHORT_NAME_MAX + 1u)) {
         return VDM_SCMI_COMMS_ERROR;
+    }
     scmi_out32(m, 0, id);
     scmi_put_name(m->out + 4, name, VDM_SCMI_SHORT_NAME_MAX);
     return VDM_SCMI_SUCCESS;
@@ -205,23 +227,26 @@ static int32_t base_handle(struct scmi_pl *pl, struct scmi_msg *m)
 
     switch (m->msg_id) {
     case SCMI_MSG_ATTRIBUTES:
-        if (!scmi_reserve(m, 4))
+        if (!scmi_reserve(m, 4)) {
             return VDM_SCMI_COMMS_ERROR;
+        }
         m->out[0] = (uint8_t)base_protocols(pl, list);
         m->out[1] = (uint8_t)pl->num_agents;
         return VDM_SCMI_SUCCESS;
     case BASE_DISCOVER_VENDOR:
     case BASE_DISCOVER_SUB_VENDOR:
-        if (!scmi_reserve(m, VDM_SCMI_SHORT_NAME_MAX + 1u))
+        if (!scmi_reserve(m, VDM_SCMI_SHORT_NAME_MAX + 1u)) {
             return VDM_SCMI_COMMS_ERROR;
+        }
         scmi_put_name(m->out,
-                      m->msg_id == BASE_DISCOVER_VENDOR ? pl->vendor
-                                                        : pl->sub_vendor,
+                      (m->msg_id == BASE_DISCOVER_VENDOR) ? pl->vendor
+                                                          : pl->sub_vendor,
                       VDM_SCMI_SHORT_NAME_MAX);
         return VDM_SCMI_SUCCESS;
     case BASE_DISCOVER_IMPL:
-        if (!scmi_reserve(m, 4))
+        if (!scmi_reserve(m, 4)) {
             return VDM_SCMI_COMMS_ERROR;
+        }
         scmi_out32(m, 0, pl->impl_version);
         return VDM_SCMI_SUCCESS;
     case BASE_DISCOVER_LIST: return base_list(pl, m);
@@ -245,45 +270,50 @@ static const struct scmi_proto *find_proto(const struct scmi_pl *pl,
     switch (id) {
     case VDM_SCMI_PROTOCOL_BASE: return &scmi_proto_base;
     case VDM_SCMI_PROTOCOL_POWER:
-        return pl->npower > 0u ? &scmi_proto_power : NULL;
+        return (pl->npower > 0u) ? &scmi_proto_power : NULL;
     case VDM_SCMI_PROTOCOL_CLOCK:
-        return pl->nclocks > 0u ? &scmi_proto_clock : NULL;
+        return (pl->nclocks > 0u) ? &scmi_proto_clock : NULL;
     case VDM_SCMI_PROTOCOL_SENSOR:
-        return pl->nsensors > 0u ? &scmi_proto_sensor : NULL;
+        return (pl->nsensors > 0u) ? &scmi_proto_sensor : NULL;
     case VDM_SCMI_PROTOCOL_RESET:
-        return pl->nresets > 0u ? &scmi_proto_reset : NULL;
+        return (pl->nresets > 0u) ? &scmi_proto_reset : NULL;
     default: return NULL;
     }
 }
 
 static bool implements(const struct scmi_proto *pr, uint32_t msg)
 {
-    return msg < 32u && (pr->msgs & (1u << msg)) != 0u;
+    return (msg < 32u) && ((pr->msgs & SCMI_BIT(msg)) != 0u);
 }
 
 static int32_t dispatch(struct scmi_pl *pl, uint32_t hdr, struct scmi_msg *m)
 {
     const struct scmi_proto *pr = find_proto(pl, VDM_SCMI_HDR_PROTO(hdr));
 
-    if (VDM_SCMI_HDR_TYPE(hdr) != VDM_SCMI_MSG_TYPE_COMMAND || pr == NULL ||
-        !implements(pr, m->msg_id))
+    if ((VDM_SCMI_HDR_TYPE(hdr) != VDM_SCMI_MSG_TYPE_COMMAND) || (pr == NULL) ||
+        !implements(pr, m->msg_id)) {
         return VDM_SCMI_NOT_SUPPORTED;
+    }
     switch (m->msg_id) {
     case SCMI_MSG_VERSION:
-        if (!scmi_reserve(m, 4))
+        if (!scmi_reserve(m, 4)) {
             return VDM_SCMI_COMMS_ERROR;
+        }
         scmi_out32(m, 0, pr->version);
         return VDM_SCMI_SUCCESS;
     case SCMI_MSG_MSG_ATTRIBUTES:
         /* DEN0056 PROTOCOL_MESSAGE_ATTRIBUTES: NOT_FOUND for a message
          * the protocol does not implement; attributes 0 (no fast
          * channel) for one it does. */
-        if (!scmi_params(m, 1))
+        if (!scmi_params(m, 1)) {
             return VDM_SCMI_PROTOCOL_ERROR;
-        if (!implements(pr, scmi_in32(m, 0)))
+        }
+        if (!implements(pr, scmi_in32(m, 0))) {
             return VDM_SCMI_NOT_FOUND;
-        if (!scmi_reserve(m, 4))
+        }
+        if (!scmi_reserve(m, 4)) {
             return VDM_SCMI_COMMS_ERROR;
+        }
         return VDM_SCMI_SUCCESS;
     default: return pr->handle(pl, m);
     }
@@ -298,15 +328,19 @@ int vdm_scmi_platform_handle(struct vdm_scmi_platform *p, const void *req,
     uint32_t hdr;
     int32_t st;
 
-    if (resp_len == NULL)
+    if (resp_len == NULL) {
         return VDM_EINVAL;
+    }
     *resp_len = 0;
-    if (pl == NULL || req == NULL || resp == NULL)
+    if ((pl == NULL) || (req == NULL) || (resp == NULL)) {
         return VDM_EINVAL;
-    if (len < 4u)
+    }
+    if (len < 4u) {
         return VDM_EPROTO;
-    if (cap < VDM_SCMI_RESPONSE_MIN_BYTES)
+    }
+    if (cap < VDM_SCMI_RESPONSE_MIN_BYTES) {
         return VDM_ENOSPC;
+    }
     /* The header is read once; the parameters are read where used, from
      * the caller's copy of the message (never guest memory). */
     hdr = vdm_le32(req);
@@ -315,12 +349,14 @@ int vdm_scmi_platform_handle(struct vdm_scmi_platform *p, const void *req,
     m.in_len = len - 4u;
     m.out = (uint8_t *)resp + VDM_SCMI_RESPONSE_MIN_BYTES;
     m.out_cap = cap - VDM_SCMI_RESPONSE_MIN_BYTES;
-    if (m.out_cap > pl->max_payload)
+    if (m.out_cap > pl->max_payload) {
         m.out_cap = pl->max_payload;
+    }
     m.out_len = 0;
     st = dispatch(pl, hdr, &m);
-    if (st != VDM_SCMI_SUCCESS)
+    if (st != VDM_SCMI_SUCCESS) {
         m.out_len = 0;
+    }
     vdm_put_le32(resp, hdr);
     vdm_put_le32((uint8_t *)resp + 4, (uint32_t)st);
     *resp_len = VDM_SCMI_RESPONSE_MIN_BYTES + m.out_len;
@@ -335,16 +371,20 @@ int vdm_scmi_platform_next_notification(struct vdm_scmi_platform *p, void *buf,
     struct scmi_pl *pl = pl_get(p);
     const struct scmi_notif *n;
 
-    if (len == NULL)
+    if (len == NULL) {
         return VDM_EINVAL;
+    }
     *len = 0;
-    if (pl == NULL || buf == NULL)
+    if ((pl == NULL) || (buf == NULL)) {
         return VDM_EINVAL;
-    if (pl->qcount == 0u)
+    }
+    if (pl->qcount == 0u) {
         return 0;
+    }
     n = &pl->q[pl->qhead];
-    if (cap < 4u + (uint32_t)n->len)
+    if (cap < (4u + (uint32_t)n->len)) {
         return VDM_ENOSPC;
+    }
     vdm_put_le32(buf, VDM_SCMI_HDR(n->msg, VDM_SCMI_MSG_TYPE_NOTIFICATION,
                                    n->proto, 0u));
     __builtin_memcpy((uint8_t *)buf + 4, n->payload, n->len);
@@ -359,10 +399,12 @@ int vdm_scmi_platform_sensor_update(struct vdm_scmi_platform *p, uint32_t id,
 {
     struct scmi_pl *pl = pl_get(p);
 
-    if (pl == NULL)
+    if (pl == NULL) {
         return VDM_EINVAL;
-    if (id >= pl->nsensors)
+    }
+    if (id >= pl->nsensors) {
         return VDM_ERANGE;
+    }
     return scmi_sensor_update(pl, id, value);
 }
 
@@ -370,7 +412,7 @@ uint32_t vdm_scmi_platform_dropped(const struct vdm_scmi_platform *p)
 {
     const struct scmi_pl *pl = pl_cget(p);
 
-    return pl != NULL ? pl->dropped : 0u;
+    return (pl != NULL) ? pl->dropped : 0u;
 }
 
 /* ---- init and reset ------------------------------------------------------ */
@@ -389,26 +431,33 @@ void vdm_scmi_platform_reset(struct vdm_scmi_platform *p)
 {
     struct scmi_pl *pl = pl_get(p);
 
-    if (pl != NULL)
+    if (pl != NULL) {
         reset_state(pl);
+    }
 }
 
 static int check_tables(const struct vdm_scmi_platform_config *c)
 {
-    if (c->npower > 0xffffu || c->nclocks > 0xffffu || c->nsensors > 0xffffu ||
-        c->nresets > 0xffffu || c->num_agents > 0xffu)
+    if ((c->npower > 0xffffu) || (c->nclocks > 0xffffu) ||
+        (c->nsensors > 0xffffu) || (c->nresets > 0xffffu) ||
+        (c->num_agents > 0xffu)) {
         return VDM_EINVAL;
-    if ((c->npower > 0u && c->power == NULL) ||
-        (c->nclocks > 0u && c->clocks == NULL) ||
-        (c->nsensors > 0u && c->sensors == NULL) ||
-        (c->nresets > 0u && c->resets == NULL))
+    }
+    if (((c->npower > 0u) && (c->power == NULL)) ||
+        ((c->nclocks > 0u) && (c->clocks == NULL)) ||
+        ((c->nsensors > 0u) && (c->sensors == NULL)) ||
+        ((c->nresets > 0u) && (c->resets == NULL))) {
         return VDM_EINVAL;
-    if (c->agent_id == BASE_AGENT_CALLER ||
-        (c->max_payload != 0u && c->max_payload < VDM_SCMI_MAX_PAYLOAD_MIN))
+    }
+    if ((c->agent_id == BASE_AGENT_CALLER) ||
+        ((c->max_payload != 0u) &&
+         (c->max_payload < VDM_SCMI_MAX_PAYLOAD_MIN))) {
         return VDM_EINVAL;
-    if (scmi_clock_check(c->clocks, c->nclocks) != 0 ||
-        scmi_sensor_check(c->sensors, c->nsensors) != 0)
+    }
+    if ((scmi_clock_check(c->clocks, c->nclocks) != 0) ||
+        (scmi_sensor_check(c->sensors, c->nsensors) != 0)) {
         return VDM_EINVAL;
+    }
     return 0;
 }
 
@@ -418,26 +467,31 @@ int vdm_scmi_platform_init(struct vdm_scmi_platform *p,
     struct vdm_scmi_platform_config c;
     struct scmi_pl *pl;
     uint8_t *st;
+    uint32_t need;
     int err;
 
-    if (p == NULL || cfg == NULL)
+    if ((p == NULL) || (cfg == NULL)) {
         return VDM_EINVAL;
-    err = vdm_copy_sized(&c, sizeof(c), cfg,
-                         offsetof(struct vdm_scmi_platform_config, host) +
-                             sizeof(void *));
-    if (err != 0)
+    }
+    err = vdm_copy_sized(&c, sizeof(c), cfg, sizeof(c));
+    if (err != 0) {
         return err;
+    }
     err = check_tables(&c);
-    if (err != 0)
+    if (err != 0) {
         return err;
-    if (c.ops != NULL && c.ops->size < sizeof(uint32_t))
+    }
+    if ((c.ops != NULL) && ((size_t)c.ops->size < sizeof(uint32_t))) {
         return VDM_ESIZE;
-    if (VDM_SCMI_PLATFORM_STATE_BYTES(c.npower, c.nclocks, c.nsensors) > 0u) {
-        if (c.state == NULL || ((uintptr_t)c.state & 7u) != 0u)
+    }
+    need = VDM_SCMI_PLATFORM_STATE_BYTES(c.npower, c.nclocks, c.nsensors);
+    if (need > 0u) {
+        if ((c.state == NULL) || (((uintptr_t)c.state & 7u) != 0u)) {
             return VDM_EINVAL;
-        if (c.state_bytes <
-            VDM_SCMI_PLATFORM_STATE_BYTES(c.npower, c.nclocks, c.nsensors))
+        }
+        if (c.state_bytes < need) {
             return VDM_ENOSPC;
+        }
     }
     pl = (struct scmi_pl *)(void *)p->opaque;
     __builtin_memset(pl, 0, sizeof(*pl));
@@ -445,10 +499,10 @@ int vdm_scmi_platform_init(struct vdm_scmi_platform *p,
     pl->vendor = c.vendor;
     pl->sub_vendor = c.sub_vendor;
     pl->agent_name = c.agent_name;
-    pl->agent_id = c.agent_id != 0u ? c.agent_id : 1u;
-    pl->num_agents = c.num_agents != 0u ? c.num_agents : 1u;
+    pl->agent_id = (c.agent_id != 0u) ? c.agent_id : 1u;
+    pl->num_agents = (c.num_agents != 0u) ? c.num_agents : 1u;
     pl->max_payload =
-        c.max_payload != 0u ? c.max_payload : VDM_SCMI_MAX_PAYLOAD_DEFAULT;
+        (c.max_payload != 0u) ? c.max_payload : VDM_SCMI_MAX_PAYLOAD_DEFAULT;
     pl->npower = c.npower;
     pl->nclocks = c.nclocks;
     pl->nsensors = c.nsensors;

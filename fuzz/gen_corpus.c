@@ -1713,6 +1713,67 @@ static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
     save("vhost_user", name);
 }
 
+/* SCMI platform (fuzz_scmi_platform.c): one message record. */
+static void e_scmip(uint32_t proto, uint32_t msg, const uint32_t *par,
+                    unsigned n, uint32_t cap)
+{
+    fo_u8(&O, 0);
+    fo_u8(&O, 4 + 4 * n);
+    fo_u32(&O, (msg & 0xff) | (proto << 10) | (1u << 18));
+    for (unsigned i = 0; i < n; i++)
+        fo_u32(&O, par[i]);
+    fo_u8(&O, cap);
+}
+
+static void scmi_platform_seeds(void)
+{
+    static const uint32_t z[4] = {0, 0, 0, 0};
+    /* Linux 6.12's agent at probe: base discovery, then each protocol's
+     * version, attributes, message checks and descriptions. */
+    start();
+    fo_u8(&O, 1);
+    for (uint32_t m = 0; m < 8; m++)
+        e_scmip(0x10, m, z, m == 6 || m == 7 || m == 2 ? 1 : 0, 136);
+    static const uint32_t protos[] = {0x11, 0x14, 0x15, 0x16};
+    for (unsigned p = 0; p < 4; p++) {
+        e_scmip(protos[p], 0, z, 0, 136);
+        e_scmip(protos[p], 1, z, 0, 136);
+        e_scmip(protos[p], 2, (const uint32_t[]){6}, 1, 136);
+        e_scmip(protos[p], 3, z, 2, 136);
+    }
+    e_scmip(0x14, 4, (const uint32_t[]){1, 0}, 2, 136);
+    e_scmip(0x15, 8, z, 2, 136);
+    save("scmi_platform", "linux-probe");
+    /* Sensor notifications: subscribe, arm trips, report, drain. */
+    start();
+    fo_u8(&O, 0);
+    e_scmip(0x15, 11, (const uint32_t[]){0, 1}, 2, 136);
+    e_scmip(0x15, 4, (const uint32_t[]){0, 1}, 2, 136);
+    e_scmip(0x15, 5, (const uint32_t[]){0, 3, 50, 0}, 4, 136);
+    for (uint32_t v = 0; v < 3; v++) {
+        fo_u8(&O, 1);
+        fo_u8(&O, 0);
+        fo_u32(&O, v * 40);
+        fo_u32(&O, 0);
+    }
+    for (unsigned i = 0; i < 5; i++) {
+        fo_u8(&O, 2);
+        fo_u8(&O, 63);
+    }
+    fo_u8(&O, 3);
+    save("scmi_platform", "sensor-notify");
+    /* Rates, power, reset with failing hooks and the smallest payload. */
+    start();
+    fo_u8(&O, 1 | (1 << 1) | 8);
+    e_scmip(0x14, 5, (const uint32_t[]){4, 0, 5000, 0}, 4, 136);
+    e_scmip(0x14, 7, (const uint32_t[]){1, 1}, 2, 136);
+    e_scmip(0x11, 4, (const uint32_t[]){0, 1, 0}, 3, 136);
+    e_scmip(0x16, 4, (const uint32_t[]){0, 1, 0}, 3, 136);
+    e_scmip(0x15, 10, (const uint32_t[]){2, 1}, 2, 136);
+    e_scmip(0x10, 6, (const uint32_t[]){0xffffffffu}, 1, 9);
+    save("scmi_platform", "hooks-small");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -1739,6 +1800,7 @@ int main(int argc, char **argv)
     mmio_seed(FZ_KIND_GPU, VDM_F_EVENT_IDX, 0, "gpu");
     pci_seed(FZ_KIND_GPU, VDM_F_RING_PACKED, 1, 0, "gpu-msix");
     vu_seed(FZ_KIND_GPU, 0, 0, "gpu");
+    scmi_platform_seeds();
     printf("%u seeds written to %s\n", nseeds, outdir);
     return 0;
 }

@@ -1032,7 +1032,7 @@ START_TEST(random_messages)
     uint8_t req[160];
     uint32_t seed = 1;
     setup_with(&hooks);
-    for (int it = 0; it < 200000; it++) {
+    for (int it = 0; it < 50000; it++) {
         uint32_t len = 0;
         for (unsigned i = 0; i < sizeof(req); i++) {
             seed = seed * 1103515245u + 12345u;

@@ -160,7 +160,8 @@ extern "C" {
  *        clocks and @p nsensors sensors.
  */
 #define VDM_SCMI_PLATFORM_STATE_BYTES(npower, nclocks, nsensors)               \
-    ((uint32_t)(npower)*4u + (uint32_t)(nclocks)*16u + (uint32_t)(nsensors)*80u)
+    (((uint32_t)(npower)*4u) + ((uint32_t)(nclocks)*16u) +                     \
+     ((uint32_t)(nsensors)*80u))
 
 /** @brief One power domain (caller table entry). */
 struct vdm_scmi_power_domain {

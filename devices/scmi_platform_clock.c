@@ -8,7 +8,7 @@
  * rate notifications, no parents (3.0).
  */
 #include "abi_internal.h"
-#include "scmi_priv.h"
+#include "scmi_platform_priv.h"
 
 #define CLOCK_ATTRIBUTES     3u
 #define CLOCK_DESCRIBE_RATES 4u
@@ -18,10 +18,10 @@
 #define CLOCK_NAME_GET       8u
 
 #define CLOCK_ATTR_ENABLED  1u
-#define CLOCK_ATTR_EXT_NAME (1u << 29)
+#define CLOCK_ATTR_EXT_NAME SCMI_BIT(29)
 /* CLOCK_DESCRIBE_RATES num_rates_flags. */
 #define RATES_RETURNED_MAX 0xfffu
-#define RATES_RANGE        (1u << 12)
+#define RATES_RANGE        SCMI_BIT(12)
 #define RATES_REMAINING(n) ((uint32_t)(n) << 16)
 /* CLOCK_RATE_SET flags. */
 #define RATE_SET_ASYNC      1u
@@ -34,11 +34,13 @@
 static uint64_t pick(uint64_t rate, uint64_t lo, uint64_t hi, bool have_hi,
                      uint32_t flags)
 {
-    if (!have_hi)
+    if (!have_hi) {
         return lo;
-    if ((flags & RATE_SET_ROUND_AUTO) != 0u)
-        return rate - lo < hi - rate ? lo : hi;
-    return (flags & RATE_SET_ROUND_UP) != 0u ? hi : lo;
+    }
+    if ((flags & RATE_SET_ROUND_AUTO) != 0u) {
+        return ((rate - lo) < (hi - rate)) ? lo : hi;
+    }
+    return ((flags & RATE_SET_ROUND_UP) != 0u) ? hi : lo;
 }
 
 int32_t scmi_clock_round(const struct vdm_scmi_clock *c, uint64_t *rate,
@@ -50,21 +52,26 @@ int32_t scmi_clock_round(const struct vdm_scmi_clock *c, uint64_t *rate,
     uint32_t i;
 
     if (c->rates != NULL) {
-        if (r < c->rates[0] || r > c->rates[c->nrates - 1u])
+        if ((r < c->rates[0]) || (r > c->rates[c->nrates - 1u])) {
             return VDM_SCMI_OUT_OF_RANGE;
+        }
         i = 0;
-        while (c->rates[i] < r)
+        while (c->rates[i] < r) {
             i++;
-        if (c->rates[i] != r)
+        }
+        if (c->rates[i] != r) {
             *rate = pick(r, c->rates[i - 1u], c->rates[i], true, flags);
+        }
         return VDM_SCMI_SUCCESS;
     }
-    if (r < c->min || r > c->max)
+    if ((r < c->min) || (r > c->max)) {
         return VDM_SCMI_OUT_OF_RANGE;
-    step = c->step != 0u ? c->step : 1u;
-    lo = c->min + ((r - c->min) / step) * step;
-    if (lo != r)
-        *rate = pick(r, lo, lo + step, step <= c->max - lo, flags);
+    }
+    step = (c->step != 0u) ? c->step : 1u;
+    lo = c->min + (((r - c->min) / step) * step);
+    if (lo != r) {
+        *rate = pick(r, lo, lo + step, step <= (c->max - lo), flags);
+    }
     return VDM_SCMI_SUCCESS;
 }
 
@@ -76,19 +83,24 @@ int scmi_clock_check(const struct vdm_scmi_clock *c, uint32_t n)
 
     for (i = 0; i < n; i++) {
         if (c[i].rates != NULL) {
-            if (c[i].nrates == 0u || c[i].nrates > 0xffffu)
+            if ((c[i].nrates == 0u) || (c[i].nrates > 0xffffu)) {
                 return VDM_EINVAL;
+            }
             for (j = 1; j < c[i].nrates; j++) {
-                if (c[i].rates[j] <= c[i].rates[j - 1u])
+                if (c[i].rates[j] <= c[i].rates[j - 1u]) {
                     return VDM_EINVAL;
+                }
             }
         } else if (c[i].min > c[i].max) {
             return VDM_EINVAL;
+        } else {
+            /* A range: nothing more to check. */
         }
         r = c[i].init_rate;
-        if (scmi_clock_round(&c[i], &r, 0) != VDM_SCMI_SUCCESS ||
-            r != c[i].init_rate)
+        if ((scmi_clock_round(&c[i], &r, 0) != VDM_SCMI_SUCCESS) ||
+            (r != c[i].init_rate)) {
             return VDM_EINVAL;
+        }
     }
     return 0;
 }
@@ -99,8 +111,10 @@ void scmi_clock_reset(struct scmi_pl *pl)
 
     for (i = 0; i < pl->nclocks; i++) {
         pl->cstate[i].rate = pl->clocks[i].init_rate;
-        pl->cstate[i].enabled =
-            (pl->clocks[i].flags & VDM_SCMI_CLOCK_F_ENABLED) != 0u ? 1u : 0u;
+        pl->cstate[i].enabled = 0u;
+        if ((pl->clocks[i].flags & VDM_SCMI_CLOCK_F_ENABLED) != 0u) {
+            pl->cstate[i].enabled = 1u;
+        }
         pl->cstate[i].pad = 0;
     }
 }
@@ -109,12 +123,14 @@ static int32_t clock_attributes(struct scmi_pl *pl, struct scmi_msg *m,
                                 uint32_t id)
 {
     const struct vdm_scmi_clock *c = &pl->clocks[id];
-    uint32_t attr = pl->cstate[id].enabled != 0u ? CLOCK_ATTR_ENABLED : 0u;
+    uint32_t attr = pl->cstate[id].enabled & CLOCK_ATTR_ENABLED;
 
-    if (!scmi_reserve(m, 8u + VDM_SCMI_SHORT_NAME_MAX + 1u))
+    if (!scmi_reserve(m, 8u + VDM_SCMI_SHORT_NAME_MAX + 1u)) {
         return VDM_SCMI_COMMS_ERROR;
-    if (scmi_name_len(c->name) > VDM_SCMI_SHORT_NAME_MAX)
+    }
+    if (scmi_name_len(c->name) > VDM_SCMI_SHORT_NAME_MAX) {
         attr |= CLOCK_ATTR_EXT_NAME;
+    }
     scmi_out32(m, 0, attr);
     scmi_put_name(m->out + 4, c->name, VDM_SCMI_SHORT_NAME_MAX);
     scmi_out32(m, 4u + VDM_SCMI_SHORT_NAME_MAX + 1u, c->enable_latency_us);
@@ -137,35 +153,43 @@ static int32_t clock_describe(struct scmi_pl *pl, struct scmi_msg *m)
     uint32_t n;
     uint32_t i;
 
-    if (!scmi_params(m, 2))
+    if (!scmi_params(m, 2)) {
         return VDM_SCMI_PROTOCOL_ERROR;
+    }
     id = scmi_in32(m, 0);
     idx = scmi_in32(m, 1);
-    if (id >= pl->nclocks)
+    if (id >= pl->nclocks) {
         return VDM_SCMI_NOT_FOUND;
+    }
     c = &pl->clocks[id];
     if (c->rates == NULL) {
-        if (!scmi_reserve(m, 4u + 3u * 8u))
+        if (!scmi_reserve(m, 28u)) {
             return VDM_SCMI_COMMS_ERROR;
+        }
         scmi_out32(m, 0, 3u | RATES_RANGE);
         put_rate(m, 4, c->min);
         put_rate(m, 12, c->max);
-        put_rate(m, 20, c->step != 0u ? c->step : 1u);
+        put_rate(m, 20, (c->step != 0u) ? c->step : 1u);
         return VDM_SCMI_SUCCESS;
     }
-    if (idx > c->nrates)
+    if (idx > c->nrates) {
         return VDM_SCMI_INVALID_PARAMETERS;
-    if (m->out_cap < 12u)
+    }
+    if (m->out_cap < 12u) {
         return VDM_SCMI_COMMS_ERROR;
+    }
     n = c->nrates - idx;
-    if (n > (m->out_cap - 4u) / 8u)
+    if (n > (m->out_cap - 4u) / 8u) {
         n = (m->out_cap - 4u) / 8u;
-    if (n > RATES_RETURNED_MAX)
+    }
+    if (n > RATES_RETURNED_MAX) {
         n = RATES_RETURNED_MAX;
-    (void)scmi_reserve(m, 4u + n * 8u);
+    }
+    (void)scmi_reserve(m, 4u + (n * 8u));
     scmi_out32(m, 0, n | RATES_REMAINING(c->nrates - idx - n));
-    for (i = 0; i < n; i++)
-        put_rate(m, 4u + i * 8u, c->rates[idx + i]);
+    for (i = 0; i < n; i++) {
+        put_rate(m, 4u + (i * 8u), c->rates[idx + i]);
+    }
     return VDM_SCMI_SUCCESS;
 }
 
@@ -177,25 +201,32 @@ static int32_t clock_rate_set(struct scmi_pl *pl, struct scmi_msg *m)
     int32_t st;
     int err = 0;
 
-    if (!scmi_params(m, 4))
+    if (!scmi_params(m, 4)) {
         return VDM_SCMI_PROTOCOL_ERROR;
+    }
     flags = scmi_in32(m, 0);
     id = scmi_in32(m, 1);
     rate = (uint64_t)scmi_in32(m, 2) | ((uint64_t)scmi_in32(m, 3) << 32);
-    if (id >= pl->nclocks)
+    if (id >= pl->nclocks) {
         return VDM_SCMI_NOT_FOUND;
+    }
     if ((flags & ~(RATE_SET_ASYNC | RATE_SET_IGNORE | RATE_SET_ROUND_UP |
-                   RATE_SET_ROUND_AUTO)) != 0u)
+                   RATE_SET_ROUND_AUTO)) != 0u) {
         return VDM_SCMI_INVALID_PARAMETERS;
-    if ((flags & RATE_SET_ASYNC) != 0u)
+    }
+    if ((flags & RATE_SET_ASYNC) != 0u) {
         return VDM_SCMI_NOT_SUPPORTED; /* max_async_req is 0 */
+    }
     st = scmi_clock_round(&pl->clocks[id], &rate, flags);
-    if (st != VDM_SCMI_SUCCESS)
+    if (st != VDM_SCMI_SUCCESS) {
         return st;
-    if (VDM_HAS_HOOK(pl->ops, struct vdm_scmi_platform_ops, clock_set_rate))
+    }
+    if (SCMI_HOOK(pl, clock_set_rate)) {
         err = pl->ops->clock_set_rate(pl->host, id, rate);
-    if (err != 0)
+    }
+    if (err != 0) {
         return scmi_status(err);
+    }
     pl->cstate[id].rate = rate;
     return VDM_SCMI_SUCCESS;
 }
@@ -206,12 +237,15 @@ static int32_t clock_rate_get(struct scmi_pl *pl, struct scmi_msg *m,
     uint64_t rate = pl->cstate[id].rate;
     int err = 0;
 
-    if (VDM_HAS_HOOK(pl->ops, struct vdm_scmi_platform_ops, clock_get_rate))
+    if (SCMI_HOOK(pl, clock_get_rate)) {
         err = pl->ops->clock_get_rate(pl->host, id, &rate);
-    if (err != 0)
+    }
+    if (err != 0) {
         return scmi_status(err);
-    if (!scmi_reserve(m, 8))
+    }
+    if (!scmi_reserve(m, 8)) {
         return VDM_SCMI_COMMS_ERROR;
+    }
     put_rate(m, 0, rate);
     return VDM_SCMI_SUCCESS;
 }
@@ -223,16 +257,20 @@ static int32_t clock_config_set(struct scmi_pl *pl, struct scmi_msg *m,
     uint32_t on;
     int err = 0;
 
-    if (!scmi_params(m, 2))
+    if (!scmi_params(m, 2)) {
         return VDM_SCMI_PROTOCOL_ERROR;
+    }
     attr = scmi_in32(m, 1);
-    if ((attr & ~CLOCK_ATTR_ENABLED) != 0u)
+    if ((attr & ~CLOCK_ATTR_ENABLED) != 0u) {
         return VDM_SCMI_INVALID_PARAMETERS;
+    }
     on = attr & CLOCK_ATTR_ENABLED;
-    if (VDM_HAS_HOOK(pl->ops, struct vdm_scmi_platform_ops, clock_enable))
+    if (SCMI_HOOK(pl, clock_enable)) {
         err = pl->ops->clock_enable(pl->host, id, on);
-    if (err != 0)
+    }
+    if (err != 0) {
         return scmi_status(err);
+    }
     pl->cstate[id].enabled = on;
     return VDM_SCMI_SUCCESS;
 }
@@ -244,19 +282,22 @@ static int32_t clock_handle(struct scmi_pl *pl, struct scmi_msg *m)
     switch (m->msg_id) {
     case SCMI_MSG_ATTRIBUTES:
         /* num_clocks (16 bits), max_async_req 0, reserved. */
-        if (!scmi_reserve(m, 4))
+        if (!scmi_reserve(m, 4)) {
             return VDM_SCMI_COMMS_ERROR;
+        }
         scmi_out32(m, 0, pl->nclocks);
         return VDM_SCMI_SUCCESS;
     case CLOCK_DESCRIBE_RATES: return clock_describe(pl, m);
     case CLOCK_RATE_SET: return clock_rate_set(pl, m);
     default: break;
     }
-    if (!scmi_params(m, 1))
+    if (!scmi_params(m, 1)) {
         return VDM_SCMI_PROTOCOL_ERROR;
+    }
     id = scmi_in32(m, 0);
-    if (id >= pl->nclocks)
+    if (id >= pl->nclocks) {
         return VDM_SCMI_NOT_FOUND;
+    }
     switch (m->msg_id) {
     case CLOCK_ATTRIBUTES: return clock_attributes(pl, m, id);
     case CLOCK_RATE_GET: return clock_rate_get(pl, m, id);
@@ -269,10 +310,10 @@ static int32_t clock_handle(struct scmi_pl *pl, struct scmi_msg *m)
 const struct scmi_proto scmi_proto_clock = {
     .id = VDM_SCMI_PROTOCOL_CLOCK,
     .version = VDM_SCMI_CLOCK_VERSION,
-    .msgs = (1u << SCMI_MSG_VERSION) | (1u << SCMI_MSG_ATTRIBUTES) |
-            (1u << SCMI_MSG_MSG_ATTRIBUTES) | (1u << CLOCK_ATTRIBUTES) |
-            (1u << CLOCK_DESCRIBE_RATES) | (1u << CLOCK_RATE_SET) |
-            (1u << CLOCK_RATE_GET) | (1u << CLOCK_CONFIG_SET) |
-            (1u << CLOCK_NAME_GET),
+    .msgs = SCMI_BIT(SCMI_MSG_VERSION) | SCMI_BIT(SCMI_MSG_ATTRIBUTES) |
+            SCMI_BIT(SCMI_MSG_MSG_ATTRIBUTES) | SCMI_BIT(CLOCK_ATTRIBUTES) |
+            SCMI_BIT(CLOCK_DESCRIBE_RATES) | SCMI_BIT(CLOCK_RATE_SET) |
+            SCMI_BIT(CLOCK_RATE_GET) | SCMI_BIT(CLOCK_CONFIG_SET) |
+            SCMI_BIT(CLOCK_NAME_GET),
     .handle = clock_handle,
 };

@@ -1,18 +1,30 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Internal to the SCMI platform module (devices/scmi_*.c): the context
+ * Internal to the SCMI platform module (devices/scmi_platform*.c): the context
  * state, one command in flight, and the helpers the protocol files share.
  * Not exported.
  */
-#ifndef VDM_SCMI_PRIV_H
-#define VDM_SCMI_PRIV_H
+#ifndef VDM_SCMI_PLATFORM_PRIV_H
+#define VDM_SCMI_PLATFORM_PRIV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vdm/devices/scmi_platform.h"
 
 #define SCMI_MAGIC 0x53434d50u /* "SCMP" */
+
+/* Bit n of a 32-bit word. */
+#define SCMI_BIT(n) ((uint32_t)1u << (n))
+/* The host hook f is present: an ops table long enough to hold it (an
+ * older caller's may be shorter) with f set. Spelt with size_t operands. */
+#define SCMI_HOOK(pl, f)                                                       \
+    (((pl)->ops != NULL) &&                                                    \
+     (((size_t)(pl)->ops->size) >=                                             \
+      ((size_t)offsetof(struct vdm_scmi_platform_ops, f) +                     \
+       sizeof(((const struct vdm_scmi_platform_ops *)NULL)->f))) &&            \
+     ((pl)->ops->f != NULL))
 
 /* Common messages of every protocol (DEN0056 "Protocol discovery"). */
 #define SCMI_MSG_VERSION        0u
@@ -107,10 +119,15 @@ struct scmi_proto {
     int32_t (*handle)(struct scmi_pl *pl, struct scmi_msg *m);
 };
 
-extern const struct scmi_proto scmi_proto_power;
-extern const struct scmi_proto scmi_proto_clock;
-extern const struct scmi_proto scmi_proto_sensor;
-extern const struct scmi_proto scmi_proto_reset;
+/* Hidden like every library-internal symbol (-fvisibility=hidden covers
+ * definitions only): a PIC build then reaches these tables directly instead
+ * of through the GOT, and the archive stays free of _GLOBAL_OFFSET_TABLE_
+ * (scripts/check-freestanding). */
+#define SCMI_INTERNAL __attribute__((visibility("hidden")))
+extern SCMI_INTERNAL const struct scmi_proto scmi_proto_power;
+extern SCMI_INTERNAL const struct scmi_proto scmi_proto_clock;
+extern SCMI_INTERNAL const struct scmi_proto scmi_proto_sensor;
+extern SCMI_INTERNAL const struct scmi_proto scmi_proto_reset;
 
 /* Parameter word i (little-endian) of the command. The caller checked
  * in_len with scmi_params(). */
