@@ -130,6 +130,16 @@ enum vu_op {
     VU_OP_COUNT
 };
 
+/* vfio-user header: u8 device kind, u8 device-config byte, u8 queue size
+ * (log2), u8 PCI byte (MSI-X vectors % 9, bit 4: no INTx). Ops: */
+enum vfu_op {
+    VFU_OP_MSG,   /* u8 command, u8 flags, u16 payload length (bit 15:
+                     truncated), u8 nfds, nfds x u8 fd file, payload */
+    VFU_OP_DEV,   /* dev_op on the rings the client programmed */
+    VFU_OP_RESET, /* vdm_vfio_user_reset (the client went away) */
+    VFU_OP_COUNT
+};
+
 /** Device kinds for the transport targets (fuzz_devices.h). */
 #define FZ_KIND_ENUM(l, u) FZ_KIND_##u,
 enum fz_kind { FUZZ_DEVICES(FZ_KIND_ENUM) FZ_KIND_COUNT };

@@ -109,8 +109,10 @@ struct vq {
     uint16_t index;
     uint8_t hooked; /* VQ_H_* */
     uint8_t reserved0;
-    uint32_t mem_hint; /* region the last buffer lookup hit (only an index:
-                          the table itself is read afresh every time) */
+    uint32_t mem_hint;  /* region the last buffer lookup hit (only an index:
+                           the table itself is read afresh every time) */
+    uint32_t mem_hint2; /* the pops' second region: the one their last
+                           lookup outside mem_hint's found (an index too) */
     uint64_t desc_len, drv_len, dev_len; /* ring area sizes (for unmap) */
     void (*fault)(void *ctx, uint16_t qidx, int err, const char *why);
     void *ctx;
@@ -282,7 +284,8 @@ VQ_INLINE int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr,
  * the pops' fast walks, or NULL for the general walk to decide: len 0, the
  * chain's total (@p total bytes so far) reaching 2^32, or the buffer not
  * wholly in the cached region (@p k, vdm_mem_cache_hit()) nor in the one
- * vdm_mem_miss() finds (k then caches it).
+ * vdm_mem_miss() finds (the second cached region, or one it finds in the
+ * table and then caches).
  */
 VQ_INLINE uint8_t *vq_fast_map(struct vq *q, struct vdm_mem_cache *k,
                                uint64_t addr, uint32_t len, uint32_t total,
@@ -295,7 +298,11 @@ VQ_INLINE uint8_t *vq_fast_map(struct vq *q, struct vdm_mem_cache *k,
         p = vdm_mem_cache_hit(k, addr, len);
         if (VDM_UNLIKELY(p == NULL)) {
             /* another region (a chain spread over several) */
-            p = vdm_mem_miss(q->mem, addr, len, access, &q->mem_hint, k);
+            p = vdm_mem_cache_hit2(k, addr, len);
+        }
+        if (VDM_UNLIKELY(p == NULL)) {
+            p = vdm_mem_miss(q->mem, addr, len, access, &q->mem_hint,
+                             &q->mem_hint2, k);
         }
     }
     return p;

@@ -262,8 +262,9 @@ int vdm_pci_init(struct vdm_pci *t, struct vdm_dev *d,
     if (cfg->ops != NULL && cfg->ops->size < sizeof(uint32_t))
         return VDM_ESIZE;
     if (cfg->reserved0 != 0 || cfg->reserved1 != 0 ||
-        (cfg->flags & ~(VDM_PCI_F_LAYOUT | VDM_PCI_F_BAR32 |
-                        VDM_PCI_F_PREFETCH | VDM_PCI_F_NO_INTX)) != 0)
+        (cfg->flags &
+         ~(VDM_PCI_F_LAYOUT | VDM_PCI_F_BAR32 | VDM_PCI_F_PREFETCH |
+           VDM_PCI_F_NO_INTX | VDM_PCI_F_MSIX_HOST)) != 0)
         return VDM_EINVAL;
     if (vdm_dev_num_queues(d) == 0)
         return VDM_EINVAL; /* not an initialised device */

@@ -69,4 +69,9 @@
 #define VDM_CONFIG_LOG_TEXT 1
 #endif
 
+/** The vfio-user server (transports/vfio_user*.c); needs VDM_CONFIG_PCI. */
+#ifndef VDM_CONFIG_VFIO_USER
+#define VDM_CONFIG_VFIO_USER 1
+#endif
+
 #endif /* VDM_CONFIG_H */

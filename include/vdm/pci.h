@@ -69,6 +69,11 @@ extern "C" {
 #define VDM_PCI_F_PREFETCH 4u
 /** No INTx: Interrupt Pin 0 and irq_level is never called. */
 #define VDM_PCI_F_NO_INTX 8u
+/** The host owns the MSI-X table's masking (a vfio-user client emulates the
+ *  table for its guest): the per-vector and function mask bits of the
+ *  transport's table are not consulted, every message goes to the msi hook
+ *  while MSI-X is enabled, and the host masks. */
+#define VDM_PCI_F_MSIX_HOST 16u
 /** @} */
 
 /** @name Virtio capability types (cfg_type)

@@ -1,0 +1,1061 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vfio-user server (transports/vfio_user*.c): driven the way a vfio-user
+ * client does it. A virtio-rng device behind vdm's PCI transport is found
+ * by walking the configuration space read over REGION_READ, set up with
+ * REGION_WRITEs to its BAR, and its bytes arrive in memory the client
+ * shared with DMA_MAP; interrupts arrive as eventfd signals (MSI-X and
+ * INTx, with the SET_IRQS masking rules). Hostile messages: framing,
+ * VERSION JSON, payload sizes, fd counts, overlapping maps, out-of-range
+ * region accesses and interrupt indexes, random junk.
+ *
+ * Sections cited are those of the vfio-user Protocol Specification
+ * (../shared/protocols/vfio-user.rst). File descriptors are fake numbers:
+ * the hooks check the library closes each one it was given exactly once. */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vdm/device.h"
+#include "vdm/devices/rng.h"
+#include "vdm/mem.h"
+#include "vdm/pci.h"
+#include "vdm/vfio_user.h"
+#include "vdm/virtqueue.h"
+
+#define QMAX   16
+#define NVEC   2
+#define GPA    0x100000ull
+#define GSIZE  0x10000ull
+#define MEM_FD 100 /* stands for the guest memory file */
+#define MAXFD  65536
+#define HDR    VDM_VFIO_USER_HDR_BYTES
+
+/* ------------------------------------------------------------------------ */
+/* The test's host side */
+
+struct fdinfo {
+    int given, closes, signals;
+};
+
+static struct th {
+    struct vdm_vfio_user vfu;
+    struct vdm_vfio_user_ops ops;
+    struct vdm_dev dev;
+    struct vdm_rng rng;
+    struct vdm_vq queues[1];
+    uint32_t slots[VDM_DEV_SLOTS(1, QMAX)];
+    uint32_t pcist[VDM_PCI_STORAGE_WORDS(1, NVEC)];
+    alignas(4096) uint8_t guest[GSIZE];
+    struct fdinfo fd[MAXFD];
+    int next_fd;
+    int maps, unmaps;
+    uint8_t reply[VDM_VFIO_USER_MAX_MSG];
+    uint32_t rlen;
+    uint16_t id;
+    /* what the capability walk found */
+    uint32_t common_bar, common_off, notify_bar, notify_off, notify_mult;
+    uint32_t isr_bar, isr_off, msix_pos;
+} T;
+
+static int h_map(void *host, int32_t fd, uint64_t off, uint64_t len,
+                 uint32_t access, void **hva)
+{
+    (void)host;
+    (void)access;
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_lt(fd, MAXFD);
+    ck_assert_int_eq(T.fd[fd].closes, 0);
+    if (fd != MEM_FD || off > GSIZE || len > GSIZE - off)
+        return VDM_EINVAL;
+    *hva = T.guest + off;
+    T.maps++;
+    return 0;
+}
+
+static void h_unmap(void *host, void *hva, uint64_t len)
+{
+    (void)host;
+    ck_assert_ptr_nonnull(hva);
+    ck_assert_uint_gt(len, 0);
+    T.unmaps++;
+}
+
+static void h_signal(void *host, int32_t fd)
+{
+    (void)host;
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_lt(fd, MAXFD);
+    ck_assert_int_eq(T.fd[fd].given, 1);
+    ck_assert_int_eq(T.fd[fd].closes, 0);
+    T.fd[fd].signals++;
+}
+
+static void h_close(void *host, int32_t fd)
+{
+    (void)host;
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_lt(fd, MAXFD);
+    ck_assert_int_eq(T.fd[fd].given, 1);
+    T.fd[fd].closes++;
+    ck_assert_int_eq(T.fd[fd].closes, 1); /* exactly once */
+}
+
+static int rng_fill(void *host, void *buf, uint32_t len)
+{
+    (void)host;
+    for (uint32_t i = 0; i < len; i++)
+        ((uint8_t *)buf)[i] = (uint8_t)(0xa0u + i);
+    return (int)len;
+}
+static const struct vdm_rng_ops rng_ops = {.size = sizeof(rng_ops),
+                                           .fill = rng_fill};
+
+/* A fresh fake fd (never MEM_FD, which is handed out by the DMA tests). */
+static int32_t newfd(void)
+{
+    int32_t fd = T.next_fd++;
+    ck_assert_int_lt(fd, MAXFD);
+    T.fd[fd].given = 1;
+    return fd;
+}
+
+static int32_t memfd(void)
+{
+    memset(&T.fd[MEM_FD], 0, sizeof(T.fd[MEM_FD]));
+    T.fd[MEM_FD].given = 1;
+    return MEM_FD;
+}
+
+/* Send one command; return the handler's code. */
+static int send_fds(uint16_t cmd, uint32_t flags, const void *pl, uint32_t len,
+                    const int32_t *fds, uint32_t nfds)
+{
+    uint8_t m[VDM_VFIO_USER_MAX_MSG + 64];
+    uint32_t total = HDR + len;
+    ck_assert_uint_le(total, sizeof(m));
+    memset(m, 0, HDR);
+    uint16_t id = ++T.id;
+    memcpy(m, &id, 2);
+    memcpy(m + 2, &cmd, 2);
+    memcpy(m + 4, &total, 4);
+    memcpy(m + 8, &flags, 4);
+    if (len)
+        memcpy(m + HDR, pl, len);
+    int rc = vdm_vfio_user_handle(&T.vfu, m, total, fds, nfds, T.reply,
+                                  sizeof(T.reply), &T.rlen);
+    if (T.rlen) {
+        uint16_t rid, rcmd;
+        uint32_t rsz, rfl;
+        memcpy(&rid, T.reply, 2);
+        memcpy(&rcmd, T.reply + 2, 2);
+        memcpy(&rsz, T.reply + 4, 4);
+        memcpy(&rfl, T.reply + 8, 4);
+        /* "Header": the reply echoes id and command, sets the Reply type
+         * and its size covers the whole reply. */
+        ck_assert_uint_eq(rid, id);
+        ck_assert_uint_eq(rcmd, cmd);
+        ck_assert_uint_eq(rsz, T.rlen);
+        ck_assert_uint_eq(rfl & 0xfu, VDM_VFIO_USER_F_TYPE_REPLY);
+        ck_assert_uint_eq((rfl & VDM_VFIO_USER_F_ERROR) != 0, rc != 0);
+        /* "If an error occurs, the reply message must only include the
+         * reply header." */
+        if (rc != 0)
+            ck_assert_uint_eq(T.rlen, HDR);
+    }
+    return rc;
+}
+
+static int send_msg(uint16_t cmd, const void *pl, uint32_t len)
+{
+    return send_fds(cmd, 0, pl, len, NULL, 0);
+}
+
+static uint32_t reply_errno(void)
+{
+    uint32_t e;
+    memcpy(&e, T.reply + 12, 4);
+    return e;
+}
+
+static uint32_t r32(uint32_t off)
+{
+    uint32_t v;
+    memcpy(&v, T.reply + HDR + off, 4);
+    return v;
+}
+
+static uint64_t r64(uint32_t off)
+{
+    uint64_t v;
+    memcpy(&v, T.reply + HDR + off, 8);
+    return v;
+}
+
+static int version(const char *json)
+{
+    uint8_t p[1024];
+    uint16_t major = 0, minor = 1;
+    memcpy(p, &major, 2);
+    memcpy(p + 2, &minor, 2);
+    uint32_t n = 4;
+    if (json) {
+        memcpy(p + 4, json, strlen(json) + 1);
+        n += (uint32_t)strlen(json) + 1;
+    }
+    return send_msg(VDM_VFIO_USER_VERSION, p, n);
+}
+
+static int dma_map(uint32_t flags, uint64_t off, uint64_t iova, uint64_t size,
+                   int withfd)
+{
+    uint8_t p[32];
+    uint32_t argsz = 32;
+    memcpy(p, &argsz, 4);
+    memcpy(p + 4, &flags, 4);
+    memcpy(p + 8, &off, 8);
+    memcpy(p + 16, &iova, 8);
+    memcpy(p + 24, &size, 8);
+    int32_t fd = withfd ? memfd() : -1;
+    return send_fds(VDM_VFIO_USER_DMA_MAP, 0, p, 32, &fd, withfd ? 1 : 0);
+}
+
+static int dma_unmap(uint32_t flags, uint64_t iova, uint64_t size)
+{
+    uint8_t p[24];
+    uint32_t argsz = 24;
+    memcpy(p, &argsz, 4);
+    memcpy(p + 4, &flags, 4);
+    memcpy(p + 8, &iova, 8);
+    memcpy(p + 16, &size, 8);
+    return send_msg(VDM_VFIO_USER_DMA_UNMAP, p, 24);
+}
+
+static int region_rw(uint32_t region, uint64_t off, uint32_t count, void *data,
+                     int write)
+{
+    uint8_t p[16 + VDM_VFIO_USER_MAX_DATA];
+    memcpy(p, &off, 8);
+    memcpy(p + 8, &region, 4);
+    memcpy(p + 12, &count, 4);
+    if (write)
+        memcpy(p + 16, data, count);
+    int rc =
+        send_msg(write ? VDM_VFIO_USER_REGION_WRITE : VDM_VFIO_USER_REGION_READ,
+                 p, 16 + (write ? count : 0));
+    if (rc == 0) {
+        ck_assert_uint_eq(T.rlen, HDR + 16 + (write ? 0 : count));
+        ck_assert_uint_eq(r64(0), off);
+        ck_assert_uint_eq(r32(8), region);
+        ck_assert_uint_eq(r32(12), count);
+        if (!write)
+            memcpy(data, T.reply + HDR + 16, count);
+    }
+    return rc;
+}
+
+/* Little-endian register access as a guest sees it. */
+static uint64_t rd(uint32_t region, uint64_t off, uint32_t w)
+{
+    uint8_t b[8] = {0};
+    ck_assert_int_eq(region_rw(region, off, w, b, 0), 0);
+    uint64_t v = 0;
+    for (uint32_t i = 0; i < w; i++)
+        v |= (uint64_t)b[i] << (8 * i);
+    return v;
+}
+
+static void wr(uint32_t region, uint64_t off, uint32_t w, uint64_t v)
+{
+    uint8_t b[8];
+    for (uint32_t i = 0; i < w; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+    ck_assert_int_eq(region_rw(region, off, w, b, 1), 0);
+}
+
+static int set_irqs(uint32_t flags, uint32_t index, uint32_t start,
+                    uint32_t count, const uint8_t *bools, const int32_t *fds,
+                    uint32_t nfds)
+{
+    uint8_t p[64];
+    uint32_t n = 20 + (bools ? count : 0);
+    memcpy(p, &n, 4);
+    memcpy(p + 4, &flags, 4);
+    memcpy(p + 8, &index, 4);
+    memcpy(p + 12, &start, 4);
+    memcpy(p + 16, &count, 4);
+    if (bools)
+        memcpy(p + 20, bools, count);
+    return send_fds(VDM_VFIO_USER_DEVICE_SET_IRQS, 0, p, n, fds, nfds);
+}
+
+#define IRQ_DATA_NONE    0x01u
+#define IRQ_DATA_BOOL    0x02u
+#define IRQ_DATA_EVENTFD 0x04u
+#define IRQ_ACT_MASK     0x08u
+#define IRQ_ACT_UNMASK   0x10u
+#define IRQ_ACT_TRIGGER  0x20u
+
+static void setup(void)
+{
+    memset(&T, 0, sizeof(T));
+    T.next_fd = MEM_FD + 1;
+    T.ops = (struct vdm_vfio_user_ops){.size = sizeof(T.ops),
+                                       .map = h_map,
+                                       .unmap = h_unmap,
+                                       .signal = h_signal,
+                                       .close = h_close};
+    struct vdm_vfio_user_config c = VDM_INIT(struct vdm_vfio_user_config);
+    c.ops = &T.ops;
+    ck_assert_int_eq(vdm_vfio_user_init(&T.vfu, &c), 0);
+    struct vdm_dev_config base = VDM_INIT(struct vdm_dev_config);
+    base.num_queues = 1;
+    base.queue_size_max = QMAX;
+    base.mem = vdm_vfio_user_mem(&T.vfu);
+    base.queues = T.queues;
+    base.slots = T.slots;
+    struct vdm_rng_config rc = VDM_INIT(struct vdm_rng_config);
+    rc.ops = &rng_ops;
+    ck_assert_int_eq(vdm_rng_init(&T.rng, &T.dev, &rc, &base), 0);
+    struct vdm_pci_config pc = VDM_INIT(struct vdm_pci_config);
+    pc.msix_vectors = NVEC;
+    pc.storage = T.pcist;
+    pc.storage_words = (uint32_t)(sizeof(T.pcist) / sizeof(T.pcist[0]));
+    ck_assert_int_eq(vdm_vfio_user_attach(&T.vfu, &T.dev, &pc), 0);
+}
+
+/* Every fd handed over is closed exactly once after the client leaves. */
+static void teardown(void)
+{
+    vdm_vfio_user_reset(&T.vfu);
+    for (int fd = 0; fd < MAXFD; fd++) {
+        if (T.fd[fd].given)
+            ck_assert_msg(T.fd[fd].closes == 1, "fd %d closed %d times", fd,
+                          T.fd[fd].closes);
+    }
+    ck_assert_int_eq(T.maps, T.unmaps);
+}
+
+static void negotiate(void)
+{
+    ck_assert_int_eq(version("{\"capabilities\":{\"max_msg_fds\":8}}"), 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Framing and VERSION */
+
+/* "Header": sizes below the header or above the limit cannot be framed;
+ * a message whose size field disagrees with its length neither. */
+START_TEST(framing)
+{
+    uint8_t h[HDR] = {0};
+    uint32_t n = 8, len = 0;
+    memcpy(h + 4, &n, 4);
+    ck_assert_int_eq(vdm_vfio_user_msg_len(h, &len), VDM_EPROTO);
+    n = VDM_VFIO_USER_MAX_MSG + 1;
+    memcpy(h + 4, &n, 4);
+    ck_assert_int_eq(vdm_vfio_user_msg_len(h, &len), VDM_EPROTO);
+    n = HDR + 4;
+    memcpy(h + 4, &n, 4);
+    ck_assert_int_eq(vdm_vfio_user_msg_len(h, &len), 0);
+    ck_assert_uint_eq(len, HDR + 4);
+    /* size field says 20, 16 given; its fd is closed anyway */
+    int32_t fd = newfd();
+    ck_assert_int_eq(vdm_vfio_user_handle(&T.vfu, h, HDR, &fd, 1, T.reply,
+                                          sizeof(T.reply), &T.rlen),
+                     VDM_EPROTO);
+    ck_assert_uint_eq(T.rlen, 0);
+    ck_assert_int_eq(T.fd[fd].closes, 1);
+}
+END_TEST
+
+/* "Connection Initiation": VERSION comes first; anything else first drops
+ * the connection. A reply-type message answers nothing of ours. */
+START_TEST(version_first)
+{
+    int32_t fd = newfd();
+    uint8_t p[24] = {0};
+    ck_assert_int_eq(send_fds(VDM_VFIO_USER_DMA_UNMAP, 0, p, 24, &fd, 1),
+                     VDM_EPROTO);
+    ck_assert_uint_eq(T.rlen, 0);
+    ck_assert_int_eq(T.fd[fd].closes, 1);
+    ck_assert_int_eq(send_fds(VDM_VFIO_USER_VERSION, VDM_VFIO_USER_F_TYPE_REPLY,
+                              p, 4, NULL, 0),
+                     VDM_EPROTO);
+    /* major 1 is not ours: close ("closes the connection") */
+    uint16_t major = 1;
+    memcpy(p, &major, 2);
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_VERSION, p, 4), VDM_EPROTO);
+}
+END_TEST
+
+/* VFIO_USER_VERSION reply: same major, minor <= proposed, our capabilities
+ * (a JSON document a strict client accepts). Unknown keys are ignored. */
+START_TEST(version_ok)
+{
+    ck_assert_int_eq(
+        version("{ \"capabilities\" : {\"max_msg_fds\": 253, "
+                "\"max_data_xfer_size\":1048576, \"pgsizes\": 4096,"
+                "\"migration\": {\"pgsize\":4096, \"max_bitmap_size\": 1},"
+                "\"twin_socket\":{\"supported\":true}, "
+                "\"write_multiple\": false, \"x\":[1,-2.5e3,\"\\u00e9\",null,"
+                "[[{}]]]}, \"other\": \"y\"}\n"),
+        0);
+    uint16_t major, minor;
+    memcpy(&major, T.reply + HDR, 2);
+    memcpy(&minor, T.reply + HDR + 2, 2);
+    ck_assert_uint_eq(major, 0);
+    ck_assert_uint_eq(minor, 0);
+    const char *j = (const char *)T.reply + HDR + 4;
+    ck_assert_uint_eq(strlen(j) + 1 + 4 + HDR, T.rlen); /* NUL-terminated */
+    ck_assert_ptr_nonnull(strstr(j, "\"max_msg_fds\":16"));
+    ck_assert_ptr_nonnull(strstr(j, "\"max_data_xfer_size\":4096"));
+    ck_assert_ptr_nonnull(strstr(j, "\"pgsizes\":4096"));
+    ck_assert_ptr_null(strstr(j, "migration"));
+    ck_assert_ptr_null(strstr(j, "twin_socket"));
+    /* a second VERSION is refused, the session stays */
+    ck_assert_int_eq(version(NULL), VDM_ESTATE);
+    ck_assert_uint_eq(T.rlen, HDR);
+    uint8_t p[16] = {16};
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, p, 16), 0);
+}
+END_TEST
+
+/* Malformed JSON, or a known capability of the wrong type, is refused with
+ * an error reply; the session is not established. */
+START_TEST(version_bad_json)
+{
+    static const char *const bad[] = {
+        "",
+        "{",
+        "[]",
+        "{\"capabilities\":{\"max_msg_fds\":-1}}",
+        "{\"capabilities\":{\"max_msg_fds\":1.5}}",
+        "{\"capabilities\":{\"max_msg_fds\":\"8\"}}",
+        "{\"capabilities\":{\"max_msg_fds\":99999999999999999999}}",
+        "{\"capabilities\":{\"max_msg_fds\":0}}",
+        "{\"capabilities\":{\"pgsizes\":{}}}",
+        "{\"capabilities\":[]}",
+        "{\"capabilities\":7}",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{\"a\":tru}",
+        "{\"a\":\"\\x\"}",
+        "{\"a\":\"\\u12g4\"}",
+        "{\"a\":01}",
+        "{\"a\":[1 2]}",
+        "{\"a\":[}",
+        "{\"a\":1}}",
+        "{\"a\":1} x",
+        "{\"a\":\"unterminated}",
+        "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]"
+        "]]]]]]]]]]]]]]]}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(version(bad[i]) == VDM_EINVAL, "accepted: %s", bad[i]);
+        ck_assert_uint_eq(reply_errno(), 22); /* EINVAL */
+    }
+    /* JSON without its terminating NUL */
+    uint8_t p[8] = {0, 0, 0, 0, '{', '}', ' ', ' '};
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_VERSION, p, 8), VDM_EINVAL);
+    /* still no session: the next command drops the connection */
+    uint8_t q[16] = {16};
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, q, 16),
+                     VDM_EPROTO);
+    /* no JSON at all: the defaults */
+    ck_assert_int_eq(version(NULL), 0);
+}
+END_TEST
+
+/* "Header": No_reply commands produce no reply. */
+START_TEST(no_reply)
+{
+    negotiate();
+    uint8_t p[16] = {16};
+    ck_assert_int_eq(send_fds(VDM_VFIO_USER_DEVICE_GET_INFO,
+                              VDM_VFIO_USER_F_NO_REPLY, p, 16, NULL, 0),
+                     0);
+    ck_assert_uint_eq(T.rlen, 0);
+    ck_assert_int_eq(send_fds(VDM_VFIO_USER_DEVICE_GET_INFO,
+                              VDM_VFIO_USER_F_NO_REPLY, p, 8, NULL, 0),
+                     VDM_EINVAL);
+    ck_assert_uint_eq(T.rlen, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Device, regions, interrupts information */
+
+/* VFIO_USER_DEVICE_GET_INFO: a PCI device with reset, 9 regions, 5 IRQ
+ * types; argsz below the reply is refused. */
+START_TEST(device_info)
+{
+    negotiate();
+    uint8_t p[16] = {16};
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, p, 16), 0);
+    ck_assert_uint_eq(r32(0), 16);
+    ck_assert_uint_eq(r32(4), 3); /* RESET | PCI */
+    ck_assert_uint_eq(r32(8), 9);
+    ck_assert_uint_eq(r32(12), 5);
+    p[0] = 8;
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, p, 16),
+                     VDM_EINVAL);
+}
+END_TEST
+
+static void region_info(uint32_t idx)
+{
+    uint8_t p[32] = {32};
+    memcpy(p + 8, &idx, 4);
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_REGION_INFO, p, 32), 0);
+    ck_assert_uint_eq(T.rlen, HDR + 32);
+    ck_assert_uint_eq(r32(8), idx);
+}
+
+/* VFIO_USER_DEVICE_GET_REGION_INFO: config space 256 bytes, the BARs of
+ * the PCI transport at their sizes, read/write, never MMAP (vdm's BARs are
+ * registers only); an index out of range is refused. */
+START_TEST(regions)
+{
+    negotiate();
+    region_info(VDM_VFIO_USER_REGION_CONFIG);
+    ck_assert_uint_eq(r32(4), 3); /* READ | WRITE */
+    ck_assert_uint_eq(r64(16), 256);
+    for (uint32_t b = 0; b < 6; b++) {
+        uint64_t size = 0;
+        int rc = vdm_pci_bar_info(vdm_vfio_user_pci(&T.vfu), b, NULL, &size);
+        region_info(b);
+        if (rc == 0) {
+            ck_assert_uint_eq(r32(4), 3);
+            ck_assert_uint_eq(r64(16), size);
+            ck_assert_uint_gt(size, 0);
+        } else {
+            ck_assert_uint_eq(r32(4), 0);
+            ck_assert_uint_eq(r64(16), 0);
+        }
+        ck_assert_uint_eq(r32(4) & 4u, 0); /* no MMAP */
+    }
+    region_info(VDM_VFIO_USER_REGION_ROM);
+    ck_assert_uint_eq(r64(16), 0);
+    uint8_t p[32] = {32};
+    uint32_t idx = 9;
+    memcpy(p + 8, &idx, 4);
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_REGION_INFO, p, 32),
+                     VDM_EINVAL);
+    /* accesses outside a region, to an empty region, or too big */
+    uint8_t b[8];
+    ck_assert_int_eq(region_rw(VDM_VFIO_USER_REGION_CONFIG, 254, 4, b, 0),
+                     VDM_EINVAL);
+    ck_assert_int_eq(region_rw(VDM_VFIO_USER_REGION_ROM, 0, 4, b, 0),
+                     VDM_EINVAL);
+    ck_assert_int_eq(region_rw(42, 0, 4, b, 0), VDM_EINVAL);
+    ck_assert_int_eq(
+        region_rw(VDM_VFIO_USER_REGION_CONFIG, UINT64_MAX - 1, 4, b, 0),
+        VDM_EINVAL);
+    uint8_t q[16] = {0};
+    uint32_t big = VDM_VFIO_USER_MAX_DATA + 1;
+    memcpy(q + 12, &big, 4);
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_REGION_READ, q, 16), VDM_EINVAL);
+    /* a write whose data is shorter than its count */
+    uint32_t four = 4;
+    memcpy(q + 12, &four, 4);
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_REGION_WRITE, q, 18), VDM_EINVAL);
+}
+END_TEST
+
+/* VFIO_USER_DEVICE_GET_IRQ_INFO: INTx (1, maskable, automasked), MSI-X (the
+ * table size, maskable), nothing else. */
+START_TEST(irq_info)
+{
+    negotiate();
+    static const uint32_t count[5] = {1, 0, NVEC, 0, 0};
+    for (uint32_t i = 0; i < 5; i++) {
+        uint8_t p[16] = {16};
+        memcpy(p + 8, &i, 4);
+        ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_IRQ_INFO, p, 16), 0);
+        ck_assert_uint_eq(r32(8), i);
+        ck_assert_uint_eq(r32(12), count[i]);
+        ck_assert_uint_eq(r32(4) & 1u, 1u); /* EVENTFD */
+    }
+    uint8_t p[16] = {16};
+    uint32_t i = 5;
+    memcpy(p + 8, &i, 4);
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_IRQ_INFO, p, 16),
+                     VDM_EINVAL);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* DMA */
+
+/* VFIO_USER_DMA_MAP / UNMAP: an fd-backed map enters the memory table and
+ * its fd is closed once mapped; a map over an existing one fails with
+ * EEXIST; an unmap must match a map exactly; UNMAP replies with the entry. */
+START_TEST(dma)
+{
+    negotiate();
+    const struct vdm_mem *m = vdm_vfio_user_mem(&T.vfu);
+    ck_assert_int_eq(dma_map(3, 0, GPA, GSIZE, 1), 0);
+    ck_assert_int_eq(T.fd[MEM_FD].closes, 1);
+    ck_assert_uint_eq(m->nregions, 1);
+    void *hva = NULL;
+    ck_assert_int_eq(vdm_mem_lookup(m, GPA + 16, 16, VDM_MEM_WRITE, &hva), 0);
+    ck_assert_ptr_eq(hva, T.guest + 16);
+    /* overlap, even partial, even without fd */
+    ck_assert_int_eq(dma_map(3, 0, GPA + GSIZE - 1, 4096, 0), VDM_EINVAL);
+    ck_assert_uint_eq(reply_errno(), 17); /* EEXIST */
+    /* a map without fd: recorded, not reachable */
+    ck_assert_int_eq(dma_map(1, 0, 0x900000, 0x1000, 0), 0);
+    ck_assert_uint_eq(m->nregions, 1);
+    ck_assert_int_eq(vdm_mem_lookup(m, 0x900000, 4, VDM_MEM_READ, &hva),
+                     VDM_EFAULT);
+    /* unmap must match exactly */
+    ck_assert_int_eq(dma_unmap(0, GPA, GSIZE - 4096), VDM_ENOENT);
+    ck_assert_uint_eq(reply_errno(), 2); /* ENOENT */
+    ck_assert_int_eq(dma_unmap(0, GPA, GSIZE), 0);
+    ck_assert_uint_eq(T.rlen, HDR + 24);
+    ck_assert_uint_eq(r64(8), GPA);
+    ck_assert_uint_eq(r64(16), GSIZE);
+    ck_assert_uint_eq(m->nregions, 0);
+    ck_assert_int_eq(T.unmaps, 1);
+    /* read-only map: read-only region */
+    ck_assert_int_eq(dma_map(1, 0x1000, GPA, 0x1000, 1), 0);
+    ck_assert_int_eq(vdm_mem_lookup(m, GPA, 4, VDM_MEM_WRITE, &hva),
+                     VDM_EFAULT);
+    ck_assert_int_eq(vdm_mem_lookup(m, GPA, 4, VDM_MEM_READ, &hva), 0);
+    ck_assert_ptr_eq(hva, T.guest + 0x1000);
+    /* UNMAP_ALL (vfio.h flag 2) drops everything */
+    ck_assert_int_eq(dma_unmap(2, 0, 0), 0);
+    ck_assert_uint_eq(m->nregions, 0);
+    ck_assert_int_eq(T.maps, T.unmaps);
+}
+END_TEST
+
+/* Hostile DMA_MAP / DMA_UNMAP: zero size, wrap-around, unknown flags, two
+ * fds, the host refusing the map, dirty-page bitmaps, a full table. */
+START_TEST(dma_hostile)
+{
+    negotiate();
+    ck_assert_int_eq(dma_map(3, 0, GPA, 0, 1), VDM_EINVAL);
+    ck_assert_int_eq(T.fd[MEM_FD].closes, 1);
+    ck_assert_int_eq(dma_map(3, 0, UINT64_MAX - 10, 4096, 1), VDM_EINVAL);
+    ck_assert_int_eq(dma_map(4, 0, GPA, 4096, 1), VDM_EINVAL);
+    ck_assert_int_eq(dma_map(3, GSIZE, GPA, 4096, 1), VDM_EINVAL); /* map */
+    ck_assert_uint_eq(reply_errno(), 14);                          /* EFAULT */
+    ck_assert_int_eq(T.fd[MEM_FD].closes, 1);
+    uint8_t p[32] = {32};
+    int32_t fds[2] = {newfd(), newfd()};
+    ck_assert_int_eq(send_fds(VDM_VFIO_USER_DMA_MAP, 0, p, 32, fds, 2),
+                     VDM_EINVAL);
+    ck_assert_int_eq(T.fd[fds[0]].closes + T.fd[fds[1]].closes, 2);
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DMA_MAP, p, 31), VDM_EINVAL);
+    /* dirty bitmap: not supported (no dirty-page logging) */
+    ck_assert_int_eq(dma_unmap(1, GPA, 4096), VDM_ENOTSUP);
+    ck_assert_uint_eq(reply_errno(), 95);
+    ck_assert_int_eq(dma_unmap(2, GPA, 4096), VDM_EINVAL);
+    for (uint32_t i = 0; i < VDM_VFIO_USER_MAX_DMA; i++)
+        ck_assert_int_eq(
+            dma_map(3, 0, 0x10000000ull + i * 0x1000ull, 0x1000, 0), 0);
+    ck_assert_int_eq(dma_map(3, 0, 0x20000000ull, 0x1000, 0), VDM_ENOSPC);
+    /* DEVICE_FEATURE (migration, DMA logging) is refused */
+    uint8_t f[8] = {8, 0, 0, 0, 6, 0, 1, 0};
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_FEATURE, f, 8), VDM_ENOTSUP);
+    ck_assert_uint_eq(reply_errno(), 95);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* A virtio-rng driven through the regions */
+
+static uint32_t cfg8(const uint8_t *c, uint32_t o)
+{
+    return c[o];
+}
+
+/* Walk the capability list of the configuration space, read in one
+ * REGION_READ of the whole region (as a client does at start-up). */
+static void enumerate(void)
+{
+    uint8_t c[256];
+    ck_assert_int_eq(region_rw(VDM_VFIO_USER_REGION_CONFIG, 0, 256, c, 0), 0);
+    ck_assert_uint_eq(c[0] | (c[1] << 8), VDM_PCI_VENDOR_ID);
+    ck_assert_uint_eq(c[2] | (c[3] << 8),
+                      VDM_PCI_DEVICE_ID_BASE + VDM_VIRTIO_ID_RNG);
+    /* the same bytes dword by dword */
+    for (uint32_t o = 0; o < 256; o += 4)
+        ck_assert_uint_eq(rd(VDM_VFIO_USER_REGION_CONFIG, o, 4),
+                          (uint32_t)c[o] | (uint32_t)c[o + 1] << 8 |
+                              (uint32_t)c[o + 2] << 16 |
+                              (uint32_t)c[o + 3] << 24);
+    for (uint32_t p = cfg8(c, 0x34); p != 0; p = cfg8(c, p + 1)) {
+        if (c[p] == 0x11)
+            T.msix_pos = p;
+        if (c[p] != 0x09)
+            continue;
+        uint32_t off = (uint32_t)c[p + 8] | (uint32_t)c[p + 9] << 8 |
+                       (uint32_t)c[p + 10] << 16 | (uint32_t)c[p + 11] << 24;
+        switch (c[p + 3]) {
+        case VDM_PCI_CAP_COMMON_CFG:
+            T.common_bar = c[p + 4];
+            T.common_off = off;
+            break;
+        case VDM_PCI_CAP_NOTIFY_CFG:
+            T.notify_bar = c[p + 4];
+            T.notify_off = off;
+            T.notify_mult = (uint32_t)c[p + 16] | (uint32_t)c[p + 17] << 8;
+            break;
+        case VDM_PCI_CAP_ISR_CFG:
+            T.isr_bar = c[p + 4];
+            T.isr_off = off;
+            break;
+        default: break;
+        }
+    }
+    ck_assert_uint_ne(T.msix_pos, 0);
+}
+
+#define CC(f) T.common_bar, T.common_off + (f)
+
+/* Bring the rng up with one queue at GPA (desc 0, avail 0x100, used 0x200,
+ * buffer 0x1000); queue vector @p qvec. */
+static void rng_up(uint16_t qvec)
+{
+    wr(CC(VDM_PCI_COMMON_STATUS), 1, 0);
+    wr(CC(VDM_PCI_COMMON_STATUS), 1, 3);
+    wr(CC(VDM_PCI_COMMON_GFSELECT), 4, 1);
+    wr(CC(VDM_PCI_COMMON_GF), 4, 1); /* VERSION_1 */
+    wr(CC(VDM_PCI_COMMON_STATUS), 1, 11);
+    ck_assert_uint_eq(rd(CC(VDM_PCI_COMMON_STATUS), 1), 11);
+    wr(CC(VDM_PCI_COMMON_MSIX), 2, 0);
+    wr(CC(VDM_PCI_COMMON_Q_SELECT), 2, 0);
+    ck_assert_uint_eq(rd(CC(VDM_PCI_COMMON_Q_SIZE), 2), QMAX);
+    wr(CC(VDM_PCI_COMMON_Q_SIZE), 2, 8);
+    wr(CC(VDM_PCI_COMMON_Q_MSIX), 2, qvec);
+    wr(CC(VDM_PCI_COMMON_Q_DESC), 8, GPA);
+    wr(CC(VDM_PCI_COMMON_Q_DRIVER), 8, GPA + 0x100);
+    wr(CC(VDM_PCI_COMMON_Q_DEVICE), 8, GPA + 0x200);
+    wr(CC(VDM_PCI_COMMON_Q_ENABLE), 2, 1);
+    wr(CC(VDM_PCI_COMMON_STATUS), 1, 15);
+}
+
+/* Post buffer n (16 bytes at 0x1000 + 16n) and notify queue 0. */
+static void rng_post(uint16_t n)
+{
+    uint8_t *d = T.guest + 16u * (n % 8u);
+    uint64_t a = GPA + 0x1000 + 16u * n;
+    for (int i = 0; i < 8; i++)
+        d[i] = (uint8_t)(a >> (8 * i));
+    d[8] = 16;
+    d[9] = d[10] = d[11] = 0;
+    d[12] = 2; /* WRITE */
+    d[13] = d[14] = d[15] = 0;
+    uint8_t *av = T.guest + 0x100;
+    av[4 + 2 * (n % 8u)] = (uint8_t)(n % 8u);
+    av[5 + 2 * (n % 8u)] = 0;
+    av[2] = (uint8_t)(n + 1);
+    av[3] = 0;
+    uint32_t qoff = (uint32_t)rd(CC(VDM_PCI_COMMON_Q_NOFF), 2);
+    wr(T.notify_bar, T.notify_off + qoff * T.notify_mult, 2, 0);
+}
+
+static uint16_t used_idx(void)
+{
+    return (uint16_t)(T.guest[0x202] | T.guest[0x203] << 8);
+}
+
+/* The whole path: DMA_MAP with an fd, MSI-X eventfds through SET_IRQS, MSI-X
+ * enabled in config space, the device set up through its BAR, a request
+ * answered with the host's exact bytes in the shared memory and the queue's
+ * eventfd signalled. Then SET_IRQS masking: a masked vector keeps the
+ * message pending and sends it at unmask ("VFIO_USER_DEVICE_SET_IRQS"). */
+START_TEST(rng_msix)
+{
+    negotiate();
+    ck_assert_int_eq(dma_map(3, 0, GPA, GSIZE, 1), 0);
+    enumerate();
+    int32_t fds[NVEC] = {newfd(), newfd()};
+    ck_assert_int_eq(set_irqs(IRQ_DATA_EVENTFD | IRQ_ACT_TRIGGER,
+                              VDM_VFIO_USER_IRQ_MSIX, 0, NVEC, NULL, fds, NVEC),
+                     0);
+    ck_assert_int_eq(T.fd[fds[0]].closes, 0);
+    /* MSI-X Enable, as the client forwards the guest's config write */
+    uint32_t ctl = (uint32_t)rd(VDM_VFIO_USER_REGION_CONFIG, T.msix_pos + 2, 2);
+    wr(VDM_VFIO_USER_REGION_CONFIG, T.msix_pos + 2, 2, ctl | 0x8000u);
+    rng_up(1);
+    rng_post(0);
+    ck_assert_uint_eq(used_idx(), 1);
+    for (int i = 0; i < 16; i++)
+        ck_assert_uint_eq(T.guest[0x1000 + i], 0xa0u + i);
+    ck_assert_int_eq(T.fd[fds[1]].signals, 1);
+    ck_assert_int_eq(T.fd[fds[0]].signals, 0);
+
+    /* mask vector 1 (DATA_BOOL with start 1), serve: pending, no signal */
+    uint8_t yes = 1;
+    ck_assert_int_eq(set_irqs(IRQ_DATA_BOOL | IRQ_ACT_MASK,
+                              VDM_VFIO_USER_IRQ_MSIX, 1, 1, &yes, NULL, 0),
+                     0);
+    rng_post(1);
+    ck_assert_uint_eq(used_idx(), 2);
+    ck_assert_int_eq(T.fd[fds[1]].signals, 1);
+    ck_assert_int_eq(set_irqs(IRQ_DATA_NONE | IRQ_ACT_UNMASK,
+                              VDM_VFIO_USER_IRQ_MSIX, 1, 1, NULL, NULL, 0),
+                     0);
+    ck_assert_int_eq(T.fd[fds[1]].signals, 2);
+    /* the client triggers the vector itself */
+    ck_assert_int_eq(set_irqs(IRQ_DATA_NONE | IRQ_ACT_TRIGGER,
+                              VDM_VFIO_USER_IRQ_MSIX, 0, 1, NULL, NULL, 0),
+                     0);
+    ck_assert_int_eq(T.fd[fds[0]].signals, 1);
+    /* de-assign vector 1 (DATA_EVENTFD without fds): its fd is closed and
+     * the next message waits for a new one */
+    ck_assert_int_eq(set_irqs(IRQ_DATA_EVENTFD | IRQ_ACT_TRIGGER,
+                              VDM_VFIO_USER_IRQ_MSIX, 1, 1, NULL, NULL, 0),
+                     0);
+    ck_assert_int_eq(T.fd[fds[1]].closes, 1);
+    rng_post(2);
+    ck_assert_uint_eq(used_idx(), 3);
+    int32_t nfd = newfd();
+    ck_assert_int_eq(set_irqs(IRQ_DATA_EVENTFD | IRQ_ACT_TRIGGER,
+                              VDM_VFIO_USER_IRQ_MSIX, 1, 1, NULL, &nfd, 1),
+                     0);
+    ck_assert_int_eq(T.fd[nfd].signals, 1);
+    /* count 0 with DATA_NONE disables every interrupt of the index */
+    ck_assert_int_eq(set_irqs(IRQ_DATA_NONE | IRQ_ACT_TRIGGER,
+                              VDM_VFIO_USER_IRQ_MSIX, 0, 0, NULL, NULL, 0),
+                     0);
+    ck_assert_int_eq(T.fd[fds[0]].closes, 1);
+    ck_assert_int_eq(T.fd[nfd].closes, 1);
+
+    /* DEVICE_RESET: the function back to its initial state */
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_RESET, NULL, 0), 0);
+    ck_assert_uint_eq(vdm_dev_status(&T.dev), 0);
+    ck_assert_uint_eq(rd(CC(VDM_PCI_COMMON_STATUS), 1), 0);
+}
+END_TEST
+
+/* INTx (MSI-X off): AUTOMASKED, one signal per assertion until UNMASK;
+ * an unmask with the line still high signals again; reading ISR lowers
+ * the line. */
+START_TEST(rng_intx)
+{
+    negotiate();
+    ck_assert_int_eq(dma_map(3, 0, GPA, GSIZE, 1), 0);
+    enumerate();
+    int32_t fd = newfd();
+    ck_assert_int_eq(set_irqs(IRQ_DATA_EVENTFD | IRQ_ACT_TRIGGER,
+                              VDM_VFIO_USER_IRQ_INTX, 0, 1, NULL, &fd, 1),
+                     0);
+    rng_up(VDM_PCI_NO_VECTOR);
+    rng_post(0);
+    ck_assert_uint_eq(used_idx(), 1);
+    ck_assert_int_eq(T.fd[fd].signals, 1);
+    rng_post(1); /* line still high, automasked: no new signal */
+    ck_assert_int_eq(T.fd[fd].signals, 1);
+    ck_assert_int_eq(set_irqs(IRQ_DATA_NONE | IRQ_ACT_UNMASK,
+                              VDM_VFIO_USER_IRQ_INTX, 0, 1, NULL, NULL, 0),
+                     0);
+    ck_assert_int_eq(T.fd[fd].signals, 2); /* still high: again */
+    ck_assert_uint_eq(rd(T.isr_bar, T.isr_off, 1), VDM_PCI_ISR_QUEUE);
+    ck_assert_int_eq(vdm_pci_intx_level(vdm_vfio_user_pci(&T.vfu)), 0);
+    ck_assert_int_eq(set_irqs(IRQ_DATA_NONE | IRQ_ACT_UNMASK,
+                              VDM_VFIO_USER_IRQ_INTX, 0, 1, NULL, NULL, 0),
+                     0);
+    ck_assert_int_eq(T.fd[fd].signals, 2); /* low: nothing */
+    /* masked by the client: the next assertion waits for the unmask */
+    ck_assert_int_eq(set_irqs(IRQ_DATA_NONE | IRQ_ACT_MASK,
+                              VDM_VFIO_USER_IRQ_INTX, 0, 1, NULL, NULL, 0),
+                     0);
+    rng_post(2);
+    ck_assert_int_eq(T.fd[fd].signals, 2);
+    ck_assert_int_eq(set_irqs(IRQ_DATA_NONE | IRQ_ACT_UNMASK,
+                              VDM_VFIO_USER_IRQ_INTX, 0, 1, NULL, NULL, 0),
+                     0);
+    ck_assert_int_eq(T.fd[fd].signals, 3);
+}
+END_TEST
+
+/* Hostile SET_IRQS: several data or action flags, unknown flags, argsz not
+ * the payload size, sub-indexes out of range, an fd count that is neither
+ * 0 nor count, mask eventfds, interrupts of types without any. Every fd is
+ * closed. */
+START_TEST(irqs_hostile)
+{
+    negotiate();
+    int32_t f[4];
+    for (int i = 0; i < 4; i++)
+        f[i] = newfd();
+    const uint32_t X = VDM_VFIO_USER_IRQ_MSIX;
+    ck_assert_int_eq(set_irqs(IRQ_DATA_NONE | IRQ_DATA_BOOL | IRQ_ACT_MASK, X,
+                              0, 1, NULL, NULL, 0),
+                     VDM_EINVAL);
+    ck_assert_int_eq(set_irqs(IRQ_DATA_NONE | IRQ_ACT_MASK | IRQ_ACT_UNMASK, X,
+                              0, 1, NULL, NULL, 0),
+                     VDM_EINVAL);
+    ck_assert_int_eq(
+        set_irqs(0x40u | IRQ_DATA_NONE | IRQ_ACT_MASK, X, 0, 1, NULL, NULL, 0),
+        VDM_EINVAL);
+    ck_assert_int_eq(
+        set_irqs(IRQ_DATA_NONE | IRQ_ACT_MASK, X, 1, NVEC, NULL, NULL, 0),
+        VDM_ERANGE);
+    ck_assert_int_eq(
+        set_irqs(IRQ_DATA_NONE | IRQ_ACT_MASK, X, UINT32_MAX, 2, NULL, NULL, 0),
+        VDM_ERANGE);
+    ck_assert_int_eq(
+        set_irqs(IRQ_DATA_EVENTFD | IRQ_ACT_TRIGGER, X, 0, 2, NULL, f, 1),
+        VDM_EINVAL);
+    ck_assert_int_eq(
+        set_irqs(IRQ_DATA_EVENTFD | IRQ_ACT_TRIGGER, X, 0, 1, NULL, f + 1, 3),
+        VDM_EINVAL);
+    ck_assert_int_eq(
+        set_irqs(IRQ_DATA_EVENTFD | IRQ_ACT_TRIGGER, X, 0, 0, NULL, NULL, 0),
+        VDM_EINVAL);
+    ck_assert_int_eq(set_irqs(IRQ_DATA_NONE | IRQ_ACT_TRIGGER,
+                              VDM_VFIO_USER_IRQ_MSI, 0, 1, NULL, NULL, 0),
+                     VDM_ERANGE);
+    ck_assert_int_eq(
+        set_irqs(IRQ_DATA_NONE | IRQ_ACT_TRIGGER, 7, 0, 1, NULL, NULL, 0),
+        VDM_EINVAL);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(T.fd[f[i]].closes, 1);
+    int32_t g = newfd();
+    ck_assert_int_eq(set_irqs(IRQ_DATA_EVENTFD | IRQ_ACT_UNMASK,
+                              VDM_VFIO_USER_IRQ_INTX, 0, 1, NULL, &g, 1),
+                     VDM_ENOTSUP);
+    ck_assert_int_eq(T.fd[g].closes, 1);
+    /* argsz must be the payload size */
+    uint8_t p[20] = {24, 0, 0, 0, IRQ_DATA_NONE | IRQ_ACT_MASK};
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_SET_IRQS, p, 20),
+                     VDM_EINVAL);
+    /* more fds than max_msg_fds: refused, all closed */
+    int32_t many[VDM_VFIO_USER_MAX_FDS + 1];
+    for (int i = 0; i <= VDM_VFIO_USER_MAX_FDS; i++)
+        many[i] = newfd();
+    ck_assert_int_eq(set_irqs(IRQ_DATA_EVENTFD | IRQ_ACT_TRIGGER, X, 0, NVEC,
+                              NULL, many, VDM_VFIO_USER_MAX_FDS + 1),
+                     VDM_EINVAL);
+    for (int i = 0; i <= VDM_VFIO_USER_MAX_FDS; i++)
+        ck_assert_int_eq(T.fd[many[i]].closes, 1);
+}
+END_TEST
+
+/* Random junk after negotiation: any command, any payload, fds attached.
+ * The server never crashes, every reply is well-formed (checked in
+ * send_fds) and every fd is closed exactly once by the end (teardown). */
+START_TEST(junk)
+{
+    negotiate();
+    uint32_t seed = 1;
+    uint8_t p[256];
+    for (int n = 0; n < 20000; n++) {
+        seed = seed * 1103515245u + 12345u;
+        uint16_t cmd = (uint16_t)((seed >> 16) % 20u);
+        uint32_t len = (seed >> 8) % 64u;
+        for (uint32_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            p[i] = (uint8_t)(seed >> 24);
+            if ((seed & 0x300u) == 0)
+                p[i] = (uint8_t)(i < 4 ? len : (seed >> 12) % 10u);
+        }
+        if (cmd == VDM_VFIO_USER_DEVICE_RESET && (seed & 1u))
+            len = 0;
+        int32_t fds[3];
+        uint32_t nfds = (seed >> 4) % 4u;
+        if (T.next_fd > MAXFD - 8)
+            break;
+        for (uint32_t i = 0; i < nfds; i++)
+            fds[i] = newfd();
+        int rc = send_fds(cmd, (seed >> 20) & 0x10u, p, len, fds, nfds);
+        ck_assert_int_ne(rc, VDM_EPROTO); /* framed, negotiated */
+    }
+}
+END_TEST
+
+/* "Client Disconnection": memory unmapped and every fd closed (teardown
+ * checks); the next client negotiates afresh. */
+START_TEST(disconnect)
+{
+    negotiate();
+    ck_assert_int_eq(dma_map(3, 0, GPA, GSIZE, 1), 0);
+    int32_t fd = newfd();
+    ck_assert_int_eq(set_irqs(IRQ_DATA_EVENTFD | IRQ_ACT_TRIGGER,
+                              VDM_VFIO_USER_IRQ_INTX, 0, 1, NULL, &fd, 1),
+                     0);
+    vdm_vfio_user_reset(&T.vfu);
+    ck_assert_int_eq(T.fd[fd].closes, 1);
+    ck_assert_int_eq(T.unmaps, 1);
+    ck_assert_uint_eq(vdm_vfio_user_mem(&T.vfu)->nregions, 0);
+    uint8_t p[16] = {16};
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, p, 16),
+                     VDM_EPROTO);
+    negotiate();
+}
+END_TEST
+
+/* Set-up arguments. */
+START_TEST(init_args)
+{
+    struct vdm_vfio_user v;
+    struct vdm_vfio_user_config c = VDM_INIT(struct vdm_vfio_user_config);
+    ck_assert_int_eq(vdm_vfio_user_init(NULL, &c), VDM_EINVAL);
+    ck_assert_int_eq(vdm_vfio_user_init(&v, &c), VDM_EINVAL); /* no ops */
+    struct vdm_vfio_user_ops o = T.ops;
+    c.ops = &o;
+    o.signal = NULL;
+    ck_assert_int_eq(vdm_vfio_user_init(&v, &c), VDM_EINVAL);
+    o = T.ops;
+    o.size = 8;
+    ck_assert_int_eq(vdm_vfio_user_init(&v, &c), VDM_ESIZE);
+    o = T.ops;
+    c.size = 4;
+    ck_assert_int_eq(vdm_vfio_user_init(&v, &c), VDM_ESIZE);
+    c.size = sizeof(c);
+    c.reserved = 1;
+    ck_assert_int_eq(vdm_vfio_user_init(&v, &c), VDM_EINVAL);
+    c.reserved = 0;
+    ck_assert_int_eq(vdm_vfio_user_init(&v, &c), 0);
+    ck_assert_ptr_null(vdm_vfio_user_pci(&v));
+    /* attach: the device must use this server's memory; once only */
+    struct vdm_pci_config pc = VDM_INIT(struct vdm_pci_config);
+    ck_assert_int_eq(vdm_vfio_user_attach(&v, &T.dev, &pc), VDM_EINVAL);
+    ck_assert_int_eq(vdm_vfio_user_attach(&T.vfu, &T.dev, &pc), VDM_EINVAL);
+    ck_assert_str_eq(vdm_vfio_user_command_name(2), "DMA_MAP");
+    ck_assert_str_eq(vdm_vfio_user_command_name(14), "UNKNOWN");
+    ck_assert_str_eq(vdm_vfio_user_command_name(99999), "UNKNOWN");
+    ck_assert_int_eq(vdm_vfio_user_errno(VDM_ENOTSUP), 95);
+    ck_assert_int_eq(vdm_vfio_user_errno(-999), 22);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("vfio_user");
+    TCase *t = tcase_create("core");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, framing);
+    tcase_add_test(t, version_first);
+    tcase_add_test(t, version_ok);
+    tcase_add_test(t, version_bad_json);
+    tcase_add_test(t, no_reply);
+    tcase_add_test(t, device_info);
+    tcase_add_test(t, regions);
+    tcase_add_test(t, irq_info);
+    tcase_add_test(t, dma);
+    tcase_add_test(t, dma_hostile);
+    tcase_add_test(t, rng_msix);
+    tcase_add_test(t, rng_intx);
+    tcase_add_test(t, irqs_hostile);
+    tcase_add_test(t, junk);
+    tcase_add_test(t, disconnect);
+    tcase_add_test(t, init_args);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vfio-user server: DMA_MAP / DMA_UNMAP (protocol VFIO_USER_DMA_MAP,
+ * VFIO_USER_DMA_UNMAP) and the memory table the device reads. Every map is
+ * recorded; the fd-backed ones, mapped by the host, are also the regions of
+ * the device's memory table (vdm_vfio_user_mem()), rebuilt after each
+ * change. Maps without a file descriptor are recorded for the overlap and
+ * unmap rules only: this server does not send DMA_READ / DMA_WRITE, so the
+ * device cannot reach them (vfio_user.h). */
+#include "vfio_user_internal.h"
+
+#if VDM_CONFIG_VFIO_USER && VDM_CONFIG_PCI /* vdm/config.h: the whole file */
+
+#define SZ_MAP   32u /* argsz, flags, offset, address, size */
+#define SZ_UNMAP 24u /* argsz, flags, address, size */
+
+static void rebuild(struct vfu_state *s)
+{
+    uint32_t i, n = 0;
+    for (i = 0; i < s->ndma; i++) {
+        const struct vfu_dma *d = &s->dma[i];
+        struct vdm_mem_region *r;
+        if (d->hva == NULL)
+            continue;
+        r = &s->regions[n++];
+        r->gpa = d->iova;
+        r->size = d->size;
+        r->hva = d->hva;
+        r->flags = (d->flags & DMA_F_WRITE) == 0u ? VDM_MEM_REGION_RDONLY : 0u;
+        r->reserved = 0;
+    }
+    s->nregions = n;
+    s->mem.nregions = n;
+}
+
+static int overlaps(const struct vfu_state *s, uint64_t iova, uint64_t size)
+{
+    uint32_t i;
+    for (i = 0; i < s->ndma; i++) {
+        const struct vfu_dma *d = &s->dma[i];
+        /* [iova, iova+size) and [d->iova, d->iova+d->size), no wrap */
+        if (iova <= d->iova + (d->size - 1u) && d->iova <= iova + (size - 1u))
+            return 1;
+    }
+    return 0;
+}
+
+int vdmi_vfu_dma_map(struct vfu_state *s, struct vfu_msg *m)
+{
+    uint32_t argsz, flags;
+    uint64_t off, iova, size;
+    struct vfu_dma *d;
+    void *hva = NULL;
+    int rc;
+
+    if (m->len != SZ_MAP || m->nfds > 1u) {
+        vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA_MAP malformed");
+        return VDM_EINVAL;
+    }
+    argsz = ld32(m->p);
+    flags = ld32(m->p + 4);
+    off = ld64(m->p + 8);
+    iova = ld64(m->p + 16);
+    size = ld64(m->p + 24);
+    if (argsz < SZ_MAP || (flags & ~(DMA_F_READ | DMA_F_WRITE)) != 0u ||
+        size == 0u || iova > UINT64_MAX - (size - 1u) ||
+        (m->nfds == 1u && m->fds[0] < 0)) {
+        vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA_MAP bad region");
+        return VDM_EINVAL;
+    }
+    if (overlaps(s, iova, size)) {
+        vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA_MAP over a mapping");
+        m->err = XE_EXIST; /* protocol: "must be failed ... with EEXIST" */
+        return VDM_EINVAL;
+    }
+    if (s->ndma == VDM_VFIO_USER_MAX_DMA) {
+        vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA table full");
+        return VDM_ENOSPC;
+    }
+    if (m->nfds == 1u) {
+        uint32_t access = ((flags & DMA_F_READ) != 0u ? VDM_MEM_READ : 0u) |
+                          ((flags & DMA_F_WRITE) != 0u ? VDM_MEM_WRITE : 0u);
+        /* the fd is consumed here whatever happens */
+        m->used |= 1u;
+        rc = s->ops->map(s->host, m->fds[0], off, size, access, &hva);
+        vdmi_vfu_close(s, m->fds[0]);
+        if (rc != 0 || hva == NULL) {
+            vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA_MAP map failed");
+            m->err = XE_FAULT;
+            return rc != 0 ? rc : VDM_EFAULT;
+        }
+        if (size - 1u > (uint64_t)(UINTPTR_MAX - (uintptr_t)hva)) {
+            s->ops->unmap(s->host, hva, size); /* the mapping would wrap */
+            return VDM_EFAULT;
+        }
+    }
+    d = &s->dma[s->ndma++];
+    d->iova = iova;
+    d->size = size;
+    d->offset = off;
+    d->hva = hva;
+    d->flags = flags;
+    d->reserved = 0;
+    rebuild(s);
+    return 0;
+}
+
+static void drop(struct vfu_state *s, uint32_t i)
+{
+    struct vfu_dma *d = &s->dma[i];
+    if (d->hva != NULL)
+        s->ops->unmap(s->host, d->hva, d->size);
+    s->ndma--;
+    if (i != s->ndma)
+        s->dma[i] = s->dma[s->ndma];
+}
+
+int vdmi_vfu_dma_unmap(struct vfu_state *s, struct vfu_msg *m)
+{
+    uint32_t argsz, flags, i;
+    uint64_t iova, size;
+
+    if (m->len != SZ_UNMAP || m->nfds != 0u) {
+        vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA_UNMAP malformed");
+        return VDM_EINVAL;
+    }
+    argsz = ld32(m->p);
+    flags = ld32(m->p + 4);
+    iova = ld64(m->p + 8);
+    size = ld64(m->p + 16);
+    if ((flags & UNMAP_F_DIRTY) != 0u) {
+        vdmi_vfu_log(s, VDM_LOG_INFO, "vfio-user: dirty bitmap not supported");
+        return VDM_ENOTSUP;
+    }
+    if (argsz < SZ_UNMAP || (flags & ~UNMAP_F_ALL) != 0u ||
+        ((flags & UNMAP_F_ALL) != 0u && (iova != 0u || size != 0u)) ||
+        m->rcap < SZ_UNMAP)
+        return VDM_EINVAL;
+    if ((flags & UNMAP_F_ALL) != 0u) {
+        vdmi_vfu_dma_clear(s);
+    } else {
+        /* protocol: "must match exactly a previous mapping" */
+        for (i = 0; i < s->ndma; i++) {
+            if (s->dma[i].iova == iova && s->dma[i].size == size)
+                break;
+        }
+        if (i == s->ndma) {
+            vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA_UNMAP of no map");
+            return VDM_ENOENT;
+        }
+        drop(s, i);
+        rebuild(s);
+    }
+    /* "The server responds with the original DMA entry in the request." */
+    __builtin_memcpy(m->r, m->p, SZ_UNMAP);
+    m->rlen = SZ_UNMAP;
+    return 0;
+}
+
+void vdmi_vfu_dma_clear(struct vfu_state *s)
+{
+    while (s->ndma > 0u)
+        drop(s, s->ndma - 1u);
+    rebuild(s);
+}
+
+#else
+/* ISO C wants a declaration in every translation unit. */
+typedef int vdm_vfiouser_dma_left_out;
+#endif
