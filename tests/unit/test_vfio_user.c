@@ -928,12 +928,12 @@ START_TEST(irqs_hostile)
                      VDM_EINVAL);
     /* more fds than max_msg_fds: refused, all closed */
     int32_t many[VDM_VFIO_USER_MAX_FDS + 1];
-    for (int i = 0; i <= VDM_VFIO_USER_MAX_FDS; i++)
+    for (unsigned i = 0; i <= VDM_VFIO_USER_MAX_FDS; i++)
         many[i] = newfd();
     ck_assert_int_eq(set_irqs(IRQ_DATA_EVENTFD | IRQ_ACT_TRIGGER, X, 0, NVEC,
                               NULL, many, VDM_VFIO_USER_MAX_FDS + 1),
                      VDM_EINVAL);
-    for (int i = 0; i <= VDM_VFIO_USER_MAX_FDS; i++)
+    for (unsigned i = 0; i <= VDM_VFIO_USER_MAX_FDS; i++)
         ck_assert_int_eq(T.fd[many[i]].closes, 1);
 }
 END_TEST
