@@ -135,7 +135,7 @@ void vdmi_vfu_irqs_clear(struct vfu_state *s)
 int vdmi_vfu_get_info(struct vfu_state *s, struct vfu_msg *m)
 {
     (void)s;
-    if ((m->len != SZ_INFO) || (ld32(m->p) < SZ_INFO) || (m->rcap < SZ_INFO)) {
+    if ((m->len < SZ_INFO) || (ld32(m->p) < SZ_INFO) || (m->rcap < SZ_INFO)) {
         return VDM_EINVAL;
     }
     st32(m->r, SZ_INFO);
@@ -164,7 +164,7 @@ int vdmi_vfu_region_info(struct vfu_state *s, struct vfu_msg *m)
     uint32_t idx;
     uint64_t size;
 
-    if ((m->len != SZ_REGINFO) || (ld32(m->p) < SZ_REGINFO) ||
+    if ((m->len < SZ_REGINFO) || (ld32(m->p) < SZ_REGINFO) ||
         (m->rcap < SZ_REGINFO)) {
         return VDM_EINVAL;
     }
@@ -201,7 +201,7 @@ int vdmi_vfu_irq_info(struct vfu_state *s, struct vfu_msg *m)
     uint32_t idx;
     uint32_t flags;
 
-    if ((m->len != SZ_IRQINFO) || (ld32(m->p) < SZ_IRQINFO) ||
+    if ((m->len < SZ_IRQINFO) || (ld32(m->p) < SZ_IRQINFO) ||
         (m->rcap < SZ_IRQINFO)) {
         return VDM_EINVAL;
     }

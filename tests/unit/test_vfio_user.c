@@ -500,6 +500,13 @@ START_TEST(device_info)
     p[0] = 8;
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, p, 16),
                      VDM_EINVAL);
+    /* the longer <linux/vfio.h> struct (cap_offset, pad) is accepted, the
+     * reply is the protocol's 16 bytes; a short payload is not */
+    uint8_t q[24] = {24};
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, q, 24), 0);
+    ck_assert_uint_eq(T.rlen, HDR + 16);
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, q, 12),
+                     VDM_EINVAL);
 }
 END_TEST
 
