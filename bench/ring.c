@@ -29,9 +29,18 @@
  *     chain length <= num (indirect: <= table length, table length a
  *     non-zero multiple of 16, no nested table), readable before writable,
  *     each buffer (and table) wholly inside one region with overflow-safe
- *     arithmetic (the region the last lookup hit tried first), total length
- *     < 2^32, and an in-flight bitmap: set on pop (a head already in flight
- *     refused), tested and cleared on push.
+ *     arithmetic (the region the last lookup hit tried first, its index
+ *     range-checked as the table may change between calls), a
+ *     device-writable buffer not in a read-only region (the host would
+ *     fault writing it), total length < 2^32, and an in-flight bitmap: set
+ *     on pop (a head already in flight refused), tested and cleared on
+ *     push; packed also: every descriptor of a list made available ("A
+ *     device MUST NOT use a descriptor unless it observes the
+ *     VIRTQ_DESC_F_AVAIL bit ... being changed"), and no more descriptors
+ *     in flight than the ring holds (the driver "MUST make sure there's
+ *     enough space in the ring for the whole list"; past it the device's
+ *     used descriptors would overwrite available ones not yet read), each
+ *     id's descriptor count kept for its push.
  * The driver simulator checks what the floors wrote just as it checks vdm.
  *
  * Nanoseconds per chain are total timed nanoseconds over chains, for runs
@@ -105,6 +114,8 @@ struct env {
     uint8_t f_wrap, f_uwrap;   /* packed: their wrap counters */
     uint32_t f_hint;           /* validated: region the last lookup hit */
     uint64_t busy[QSIZE / 64]; /* validated: in-flight bitmap */
+    uint32_t f_ndesc;          /* validated, packed: descriptors in flight */
+    uint16_t f_nring[QSIZE];   /* validated, packed: each id's descriptors */
     struct vdm_iov fiov[8];    /* the floors' "spans" */
     unsigned notified;         /* --notify: notifications decided */
 };
@@ -478,18 +489,27 @@ struct vchain {
 };
 
 /* [addr, addr + len) wholly inside one region (hint first), with
- * overflow-safe arithmetic; its host address or NULL. len > 0. */
-static inline uint8_t *valid_hva(struct env *e, uint64_t addr, uint32_t len)
+ * overflow-safe arithmetic, and not in a read-only region when the device
+ * is to write it (a device-writable buffer in read-only host memory would
+ * fault the host: the table may have such regions); its host address or
+ * NULL. len > 0. The hint is range-checked: the table may change between
+ * calls. */
+static inline uint8_t *valid_hva(struct env *e, uint64_t addr, uint32_t len,
+                                 int write)
 {
-    const struct vdm_mem_region *r = &e->mem.regions[e->f_hint];
+    uint32_t h = e->f_hint;
+    const struct vdm_mem_region *r = &e->mem.regions[h];
     uint64_t off = addr - r->gpa;
 
-    if (addr >= r->gpa && off < r->size && len <= r->size - off)
+    if (h < e->mem.nregions && addr >= r->gpa && off < r->size &&
+        len <= r->size - off && !(write && (r->flags & VDM_MEM_REGION_RDONLY)))
         return (uint8_t *)r->hva + off;
     for (uint32_t i = 0; i < e->mem.nregions; i++) {
         r = &e->mem.regions[i];
         off = addr - r->gpa;
         if (addr >= r->gpa && off < r->size && len <= r->size - off) {
+            if (write && (r->flags & VDM_MEM_REGION_RDONLY))
+                return NULL;
             e->f_hint = i;
             return (uint8_t *)r->hva + off;
         }
@@ -507,7 +527,7 @@ static inline int valid_span(struct env *e, struct vchain *c,
     if (d->len == 0 || (!write && c->seen_write) ||
         (uint64_t)c->total + d->len > UINT32_MAX)
         return -1;
-    p = valid_hva(e, d->addr, d->len);
+    p = valid_hva(e, d->addr, d->len, write);
     if (p == NULL)
         return -1;
     c->seen_write |= write;
@@ -527,7 +547,7 @@ static inline const uint8_t *valid_table(struct env *e, const struct fdesc *d,
     if (d->len == 0 || (d->len & 15u) != 0)
         return NULL;
     *n = d->len >> 4;
-    return valid_hva(e, d->addr, d->len);
+    return valid_hva(e, d->addr, d->len, 0);
 }
 
 static inline int busy_set(struct env *e, uint16_t id)
@@ -635,6 +655,10 @@ static unsigned drain_valid_packed(struct env *e)
             if (++nring > QSIZE)
                 die("validated floor: chain length", (int)nring);
             fetch(&d, e->desc + 16u * pos);
+            /* every descriptor of the list made available (the first
+             * one's flags were checked above, with acquire) */
+            if (nring > 1 && !packed_avail(d.w14, wrap))
+                die("validated floor: not available", (int)nring);
             c.id = d.w12;
             if (++pos == QSIZE) {
                 pos = 0;
@@ -664,12 +688,18 @@ static unsigned drain_valid_packed(struct env *e)
             if (!(d.w14 & DRV_DESC_F_NEXT))
                 break;
         }
+        /* ring space: no more descriptors outstanding than the ring has */
+        if (e->f_ndesc + nring > QSIZE)
+            die("validated floor: ring space", (int)nring);
         if (busy_set(e, c.id) != 0)
             die("validated floor: buffer id", c.id);
+        e->f_ndesc += nring;
+        e->f_nring[c.id] = (uint16_t)nring;
         BETWEEN_POP_AND_PUSH();
         if (busy_clear(e, c.id) != 0)
             die("validated floor: push", c.id);
-        packed_put_used(e, &upos, &uwrap, c.id, nring);
+        e->f_ndesc -= e->f_nring[c.id];
+        packed_put_used(e, &upos, &uwrap, c.id, e->f_nring[c.id]);
         n++;
     }
     e->f_pos = pos;

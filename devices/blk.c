@@ -21,6 +21,9 @@
 #include "le.h"
 #include "kit_internal.h"
 
+/* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
+#define VDM_LOG_FILE 5
+
 /* ------------------------------------------------------------------------ */
 /* State */
 
@@ -106,9 +109,9 @@ static void *token_of(const struct blk_req *r)
     return (void *)vdmi_kit_token(r->kr);
 }
 
-static void blk_log(const struct blk *s, int level, const char *msg)
+static void blk_log(const struct blk *s, int level, vdm_msg msg)
 {
-    vdm_dev_log(s->dev, level, msg);
+    vdmi_dev_log(s->dev, level, msg);
 }
 
 /* Queues in use: N = 1 unless VIRTIO_BLK_F_MQ is negotiated (spec "Block
@@ -352,7 +355,7 @@ static int blk_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
      * one the request cannot be answered; it is returned unread. */
     if (c->nwrite == 0 || c->write_len == 0 ||
         c->iov[c->nread + c->nwrite - 1].len == 0) {
-        blk_log(s, VDM_LOG_WARN, "blk: request without a status byte");
+        blk_log(s, VDM_LOG_WARN, VDM_MSG("blk: request without a status byte"));
         *written = 0;
         return VDM_KIT_DONE;
     }
@@ -364,7 +367,7 @@ static int blk_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
     /* The header, copied once; it may span several readable spans. */
     if (c->read_len < VDM_BLK_HDR_BYTES ||
         vdm_chain_copy_from(c, 0, hdr, sizeof(hdr)) != sizeof(hdr)) {
-        blk_log(s, VDM_LOG_WARN, "blk: request header too short");
+        blk_log(s, VDM_LOG_WARN, VDM_MSG("blk: request header too short"));
         merge_status(r, VDM_BLK_S_IOERR);
         *written = blk_end(r);
         return VDM_KIT_DONE;
@@ -448,7 +451,8 @@ static void blk_queue_notify(struct vdm_dev *d, uint16_t q)
     if (s == NULL)
         return;
     if (q >= active_queues(s)) {
-        blk_log(s, VDM_LOG_WARN, "blk: notify for an unused queue ignored");
+        blk_log(s, VDM_LOG_WARN,
+                VDM_MSG("blk: notify for an unused queue ignored"));
         return;
     }
     if (VDM_HAS_HOOK(s->ops, struct vdm_blk_ops, kick))
@@ -512,17 +516,19 @@ static void blk_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
     if (s == NULL)
         return;
     if (off > VDM_BLK_CFG_WRITEBACK || len <= VDM_BLK_CFG_WRITEBACK - off) {
-        blk_log(s, VDM_LOG_WARN, "blk: write to read-only config ignored");
+        blk_log(s, VDM_LOG_WARN,
+                VDM_MSG("blk: write to read-only config ignored"));
         return;
     }
     if ((vdm_dev_features(s->dev) & VDM_BLK_F_CONFIG_WCE) == 0) {
         blk_log(s, VDM_LOG_WARN,
-                "blk: writeback write without CONFIG_WCE ignored");
+                VDM_MSG("blk: writeback write without CONFIG_WCE ignored"));
         return;
     }
     v = ((const uint8_t *)buf)[VDM_BLK_CFG_WRITEBACK - off];
     if (v > 1) {
-        blk_log(s, VDM_LOG_WARN, "blk: writeback value not 0 or 1 ignored");
+        blk_log(s, VDM_LOG_WARN,
+                VDM_MSG("blk: writeback value not 0 or 1 ignored"));
         return;
     }
     if (v != s->writeback)
@@ -710,7 +716,8 @@ int vdm_blk_complete(struct vdm_blk *blk, void *token, int status)
     kr = vdmi_kit_lookup(vdmi_kit(&s->kit), vdmi_kit_token_of(token));
     r = kr != NULL ? breq(kr) : NULL;
     if (r == NULL || r->pending == 0) {
-        blk_log(s, VDM_LOG_WARN, "blk: completion of an unknown token");
+        blk_log(s, VDM_LOG_WARN,
+                VDM_MSG("blk: completion of an unknown token"));
         return VDM_EINVAL;
     }
     if (status == (int)VDM_BLK_S_OK || status == (int)VDM_BLK_S_IOERR ||
@@ -721,7 +728,8 @@ int vdm_blk_complete(struct vdm_blk *blk, void *token, int status)
     if (--r->pending != 0)
         return vdmi_kit_req_live(kr) ? 0 : VDM_ESTATE;
     if (vdm_kit_finish(&s->kit, kr, blk_end(r)) == VDM_ESTATE) {
-        blk_log(s, VDM_LOG_INFO, "blk: completion after reset dropped");
+        blk_log(s, VDM_LOG_INFO,
+                VDM_MSG("blk: completion after reset dropped"));
         return VDM_ESTATE;
     }
     return 0;

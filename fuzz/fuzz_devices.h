@@ -23,6 +23,7 @@
     X(gpu, GPU)                                                                \
     X(rpmb, RPMB)                                                              \
     X(can, CAN)                                                                \
-    X(spi, SPI)
+    X(spi, SPI)                                                                \
+    X(scmi, SCMI)
 
 #endif

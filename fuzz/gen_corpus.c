@@ -311,6 +311,59 @@ static void spi_traffic(struct fz_out *o, int pre)
     e_reap(o, 0);
 }
 
+/* One scmi command (fuzz/dev_scmi.c): @p n bytes out (header first),
+ * @p rx bytes of response room; or (q 1) an eventq buffer of @p rx bytes. */
+static void e_scmi(struct fz_out *o, int pre, unsigned q, uint8_t n,
+                   uint32_t hdr, uint16_t rx)
+{
+    uint16_t outl[1] = {n}, inl[1] = {rx};
+    uint8_t req[72] = {0};
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    if (q == 1 || n == 0)
+        e_buf(o, q, NULL, 0, inl, 1, 0);
+    else if (rx == 0)
+        e_buf(o, q, outl, 1, NULL, 0, 0);
+    else
+        e_buf(o, q, outl, 1, inl, 1, 0);
+    for (unsigned i = 0; i < 4; i++)
+        req[i] = (uint8_t)(hdr >> (8 * i));
+    for (unsigned i = 4; i < sizeof(req); i++)
+        req[i] = (uint8_t)i;
+    fo_u8(o, n);
+    fo_bytes(o, req, n);
+}
+
+static void scmi_traffic(struct fz_out *o, int pre)
+{
+    e_scmi(o, pre, 1, 0, 0, 136);                /* eventq buffers */
+    e_scmi(o, pre, 1, 0, 0, 8);                  /* ... one too small */
+    e_scmi(o, pre, 0, 4, 0x10u << 10, 136);      /* BASE PROTOCOL_VERSION */
+    e_scmi(o, pre, 0, 8, (0x14u << 10) | 6, 20); /* CLOCK_RATE_GET */
+    e_scmi(o, pre, 0, 8, (0x15u << 10) | 6, 24); /* SENSOR_READING_GET */
+    e_scmi(o, pre, 0, 2, 0x1234, 16);            /* no whole header */
+    e_scmi(o, pre, 0, 4, 0x10u << 10, 4);        /* no room for a response */
+    e_scmi(o, pre, 0, 4, 0x10u << 10, 0);        /* no writable part */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 1);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_kick(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 1, 0x1000); /* complete a kept command */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_host(o, 3, 0x0c00 | 16); /* send a 16-byte P2A message */
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_reap(o, 0);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    e_reap(o, 1);
+}
+
 /* One CAN request: a Txq frame (k selects the length rule, see
  * fuzz/dev_can.c) or a Controlq message (k 0x40: START with bit 0). */
 static void e_can(struct fz_out *o, int pre, unsigned q, uint8_t k, uint8_t len,
@@ -1190,6 +1243,17 @@ static void devt_seeds(void)
         snprintf(name, sizeof(name), "bus-%u", cb);
         save("spi", name);
     }
+    for (uint8_t cb = 0; cb < 10; cb += 3) {
+        char name[32];
+        devt_header(
+            cb, 3,
+            (cb == 3 ? VDM_F_RING_PACKED : 0) | VDM_F_INDIRECT_DESC | 1ull, 0);
+        scmi_traffic(&O, DEVT_OP_DEV);
+        devt_tail();
+        scmi_traffic(&O, DEVT_OP_DEV);
+        snprintf(name, sizeof(name), "platform-%u", cb);
+        save("scmi", name);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1394,6 +1458,7 @@ static void traffic_kind(struct fz_out *o, int pre)
     case FZ_KIND_GPU: gpu_traffic(o, pre); break;
     case FZ_KIND_CAN: can_traffic(o, pre); break;
     case FZ_KIND_SPI: spi_traffic(o, pre); break;
+    case FZ_KIND_SCMI: scmi_traffic(o, pre); break;
     default: input_traffic(o, pre); break;
     }
 }
@@ -1649,6 +1714,65 @@ static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
     save("vhost_user", name);
 }
 
+/* SCMI platform (fuzz_scmi_platform.c): one message record. */
+static void e_scmip(uint32_t proto, uint32_t msg, const uint32_t *par,
+                    unsigned n, uint32_t cap)
+{
+    fo_u8(&O, 0);
+    fo_u8(&O, 4 + 4 * n);
+    fo_u32(&O, (msg & 0xff) | (proto << 10) | (1u << 18));
+    for (unsigned i = 0; i < n; i++)
+        fo_u32(&O, par[i]);
+    fo_u8(&O, cap);
+}
+
+static void scmi_platform_seeds(void)
+{
+    static const uint32_t z[4] = {0, 0, 0, 0};
+    /* Linux 6.12's agent at probe: base discovery, then each protocol's
+     * version, attributes, message checks and descriptions. */
+    start();
+    fo_u8(&O, 1);
+    for (uint32_t m = 0; m < 8; m++)
+        e_scmip(0x10, m, z, m == 6 || m == 7 || m == 2 ? 1 : 0, 136);
+    static const uint32_t protos[] = {0x11, 0x14, 0x15, 0x16};
+    for (unsigned p = 0; p < 4; p++) {
+        e_scmip(protos[p], 0, z, 0, 136);
+        e_scmip(protos[p], 1, z, 0, 136);
+        e_scmip(protos[p], 2, (const uint32_t[]){6}, 1, 136);
+        e_scmip(protos[p], 3, z, 2, 136);
+    }
+    e_scmip(0x14, 4, (const uint32_t[]){1, 0}, 2, 136);
+    e_scmip(0x15, 8, z, 2, 136);
+    save("scmi_platform", "linux-probe");
+    /* Sensor notifications: subscribe, arm trips, report, drain. */
+    start();
+    fo_u8(&O, 0);
+    e_scmip(0x15, 11, (const uint32_t[]){0, 1}, 2, 136);
+    e_scmip(0x15, 4, (const uint32_t[]){0, 1}, 2, 136);
+    e_scmip(0x15, 5, (const uint32_t[]){0, 3, 50, 0}, 4, 136);
+    for (uint32_t v = 0; v < 3; v++) {
+        fo_u8(&O, 1);
+        fo_u8(&O, 0);
+        fo_u32(&O, v * 40);
+        fo_u32(&O, 0);
+    }
+    for (unsigned i = 0; i < 5; i++) {
+        fo_u8(&O, 2);
+        fo_u8(&O, 63);
+    }
+    fo_u8(&O, 3);
+    save("scmi_platform", "sensor-notify");
+    /* Rates, power, reset with failing hooks and the smallest payload. */
+    start();
+    fo_u8(&O, 1 | (1 << 1) | 8);
+    e_scmip(0x14, 5, (const uint32_t[]){4, 0, 5000, 0}, 4, 136);
+    e_scmip(0x14, 7, (const uint32_t[]){1, 1}, 2, 136);
+    e_scmip(0x11, 4, (const uint32_t[]){0, 1, 0}, 3, 136);
+    e_scmip(0x16, 4, (const uint32_t[]){0, 1, 0}, 3, 136);
+    e_scmip(0x15, 10, (const uint32_t[]){2, 1}, 2, 136);
+    e_scmip(0x10, 6, (const uint32_t[]){0xffffffffu}, 1, 9);
+    save("scmi_platform", "hooks-small");
 /* vfio-user: one client message as a VFU_OP_MSG op. */
 static void vfu_msg(uint16_t cmd, const void *pl, uint16_t len,
                     const uint8_t *files, uint8_t nfds)
@@ -1779,6 +1903,7 @@ int main(int argc, char **argv)
     mmio_seed(FZ_KIND_GPU, VDM_F_EVENT_IDX, 0, "gpu");
     pci_seed(FZ_KIND_GPU, VDM_F_RING_PACKED, 1, 0, "gpu-msix");
     vu_seed(FZ_KIND_GPU, 0, 0, "gpu");
+    scmi_platform_seeds();
     vfu_seed(FZ_KIND_RNG, 2, "rng-msix");
     vfu_seed(FZ_KIND_BLK, 0, "blk-intx");
     vfu_seed(FZ_KIND_INPUT, 0x13, "input-nointx");

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "vdm/common.h"
+#include "vdm/config.h"
 
 /* The ring-reset and notification-data feature bits as built
  * (vdm/config.h): 0 when the option is left out, so every test on them
@@ -26,6 +27,40 @@
 #define VDMI_F_NOTIFICATION_DATA VDM_F_NOTIFICATION_DATA
 #else
 #define VDMI_F_NOTIFICATION_DATA 0ull
+#endif
+
+/* Log messages (vdm/config.h VDM_CONFIG_LOG_TEXT). Library code writes
+ * every message as VDM_MSG("text") and passes it around as a vdm_msg:
+ * with the texts built in, that is the text; without them, it is the event
+ * code VDM_LOG_FILE << 12 | __LINE__ (each source file that logs defines
+ * VDM_LOG_FILE, a number 1-15 unique in the library; scripts/log-event
+ * maps a code back to the file and line), and the text is not in the image.
+ * 16 bits: one 32-bit Thumb-2 instruction loads it, where a text costs a
+ * literal-pool word and its bytes.
+ * VDM_LOG_HOOK calls a host log hook either way: the text with a plain
+ * level, or a NULL text with the code in the level's upper bits
+ * (VDM_LOG_EVENT()). */
+#if VDM_CONFIG_LOG_TEXT
+typedef const char *vdm_msg;
+#define VDM_MSG(text)                    (text)
+#define VDM_LOG_HOOK(fn, host, level, m) (fn)((host), (level), (m))
+#else
+typedef uint32_t vdm_msg;
+#define VDM_MSG(text)                                                          \
+    (((uint32_t)VDM_LOG_FILE << 12) | ((uint32_t)__LINE__ & 0xfffu))
+#define VDM_LOG_HOOK(fn, host, level, m)                                       \
+    (fn)((host), (int)((uint32_t)(level) | ((m) << 8)), NULL)
+#endif
+
+/* The device core's log and fault entry points for library code: a vdm_msg
+ * instead of vdm_dev_log()'s and vdm_dev_needs_reset()'s text. */
+struct vdm_dev;
+#if VDM_CONFIG_LOG_TEXT
+#define vdmi_dev_log         vdm_dev_log
+#define vdmi_dev_needs_reset vdm_dev_needs_reset
+#else
+void vdmi_dev_log(const struct vdm_dev *d, int level, vdm_msg msg);
+void vdmi_dev_needs_reset(struct vdm_dev *d, int err, vdm_msg why);
 #endif
 
 /* True when a struct of `sz` bytes holds `field` of `type`. */

@@ -12,6 +12,9 @@
 #include "abi_internal.h"
 #include "device_internal.h"
 
+/* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
+#define VDM_LOG_FILE 1
+
 /* ------------------------------------------------------------------------ */
 /* Helpers */
 
@@ -133,7 +136,7 @@ static void dev_reset(struct vdm_dev *d, struct vdm_dev_state *s)
     }
     s->driver_features = 0;
     s->negotiated = 0;
-    slog(s, VDM_LOG_INFO, "device reset");
+    slog(s, VDM_LOG_INFO, VDM_MSG("device reset"));
 }
 
 /* Spec "Feature Bits" / "Device Initialization": may the device accept the
@@ -144,13 +147,15 @@ static int check_features(struct vdm_dev *d, struct vdm_dev_state *s,
     const struct vdm_feature_dep *dep;
 
     if ((f & ~s->offered) != 0) {
-        slog(s, VDM_LOG_WARN, "FEATURES_OK refused: feature not offered");
+        slog(s, VDM_LOG_WARN,
+             VDM_MSG("FEATURES_OK refused: feature not offered"));
         return VDM_ESTATE;
     }
     if ((f & VDM_F_VERSION_1) == 0) {
         /* Legacy drivers are not supported ("Reserved Feature Bits": a
          * device MAY fail to operate if VERSION_1 is not accepted). */
-        slog(s, VDM_LOG_WARN, "FEATURES_OK refused: VERSION_1 not accepted");
+        slog(s, VDM_LOG_WARN,
+             VDM_MSG("FEATURES_OK refused: VERSION_1 not accepted"));
         return VDM_ESTATE;
     }
     dep = broken_dep(generic_deps,
@@ -160,11 +165,13 @@ static int check_features(struct vdm_dev *d, struct vdm_dev_state *s,
         dep = broken_dep(s->cls->deps, s->cls->ndeps, f);
     if (dep != NULL) {
         slog(s, VDM_LOG_WARN,
-             "FEATURES_OK refused: feature without the feature it requires");
+             VDM_MSG("FEATURES_OK refused: feature without the feature it "
+                     "requires"));
         return VDM_ESTATE;
     }
     if (s->cls->features_ok != NULL && s->cls->features_ok(d, f) < 0) {
-        slog(s, VDM_LOG_WARN, "FEATURES_OK refused by the device type");
+        slog(s, VDM_LOG_WARN,
+             VDM_MSG("FEATURES_OK refused by the device type"));
         return VDM_ESTATE;
     }
     return 0;
@@ -174,13 +181,15 @@ static int check_features(struct vdm_dev *d, struct vdm_dev_state *s,
 int vdmi_dev_qregs_writable(const struct vdm_dev_state *s, const uint32_t *r)
 {
     if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0) {
-        slog(s, VDM_LOG_WARN, "queue register write while enabled ignored");
+        slog(s, VDM_LOG_WARN,
+             VDM_MSG("queue register write while enabled ignored"));
         return VDM_ESTATE;
     }
     if ((s->status & VDM_STATUS_DRIVER_OK) != 0 &&
         (r[VDM_QR_FLAGS] & QF_RESET) == 0) {
         slog(s, VDM_LOG_WARN,
-             "queue register write after DRIVER_OK without queue reset");
+             VDM_MSG(
+                 "queue register write after DRIVER_OK without queue reset"));
         return VDM_ESTATE;
     }
     return 0;
@@ -197,7 +206,8 @@ struct vdm_dev_state *vdmi_dev_qcall(struct vdm_dev *d, uint16_t q, int *rc)
         return NULL;
     }
     if (q >= s->num_queues) {
-        slog(s, VDM_LOG_WARN, "queue register access: index out of range");
+        slog(s, VDM_LOG_WARN,
+             VDM_MSG("queue register access: index out of range"));
         *rc = VDM_ERANGE;
         return NULL;
     }
@@ -358,13 +368,9 @@ void vdm_dev_config_changed(struct vdm_dev *d)
     }
 }
 
-void vdm_dev_needs_reset(struct vdm_dev *d, int err, const char *why)
+/* DEVICE_NEEDS_RESET, after the message is logged. */
+static void needs_reset(struct vdm_dev_state *s)
 {
-    struct vdm_dev_state *s = st(d);
-    (void)err;
-    if (s == NULL)
-        return;
-    slog(s, VDM_LOG_ERROR, why != NULL ? why : "device needs reset");
     if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0)
         return; /* sticky; the driver has been told already */
     /* Spec "Device Reset": after writing 0 the driver waits until the
@@ -379,12 +385,51 @@ void vdm_dev_needs_reset(struct vdm_dev *d, int err, const char *why)
         send_config(s);
 }
 
+/* A text from a device or the host: as it is, whatever VDM_CONFIG_LOG_TEXT. */
+static void tlog(const struct vdm_dev_state *s, int level, const char *msg)
+{
+    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log))
+        s->ops->log(s->host, level, msg);
+}
+
+void vdm_dev_needs_reset(struct vdm_dev *d, int err, const char *why)
+{
+    struct vdm_dev_state *s = st(d);
+    (void)err;
+    if (s == NULL)
+        return;
+    if (why != NULL)
+        tlog(s, VDM_LOG_ERROR, why);
+    else
+        slog(s, VDM_LOG_ERROR, VDM_MSG("device needs reset"));
+    needs_reset(s);
+}
+
 void vdm_dev_log(const struct vdm_dev *d, int level, const char *msg)
 {
     const struct vdm_dev_state *s = cst(d);
     if (s != NULL && msg != NULL)
+        tlog(s, level, msg);
+}
+
+#if !VDM_CONFIG_LOG_TEXT
+void vdmi_dev_needs_reset(struct vdm_dev *d, int err, vdm_msg why)
+{
+    struct vdm_dev_state *s = st(d);
+    (void)err;
+    if (s == NULL)
+        return;
+    slog(s, VDM_LOG_ERROR, why);
+    needs_reset(s);
+}
+
+void vdmi_dev_log(const struct vdm_dev *d, int level, vdm_msg msg)
+{
+    const struct vdm_dev_state *s = cst(d);
+    if (s != NULL)
         slog(s, level, msg);
 }
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* The transport face */
@@ -416,16 +461,16 @@ int vdm_dev_set_status(struct vdm_dev *d, uint8_t val)
     /* Spec "Device Status Field": the driver MUST NOT clear a bit; only a
      * reset (0) does. Such a write is ignored as a whole. */
     if ((s->status & DRV_BITS & (uint8_t)~val) != 0) {
-        slog(s, VDM_LOG_WARN, "status write clearing a bit ignored");
+        slog(s, VDM_LOG_WARN, VDM_MSG("status write clearing a bit ignored"));
         return VDM_ESTATE;
     }
     add = (uint8_t)(val & ~s->status);
     if ((add & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
-        slog(s, VDM_LOG_WARN, "driver may not set DEVICE_NEEDS_RESET");
+        slog(s, VDM_LOG_WARN, VDM_MSG("driver may not set DEVICE_NEEDS_RESET"));
         rc = VDM_ESTATE;
     }
     if ((add & (uint8_t) ~(DRV_BITS | VDM_STATUS_DEVICE_NEEDS_RESET)) != 0) {
-        slog(s, VDM_LOG_WARN, "unsupported status bit ignored");
+        slog(s, VDM_LOG_WARN, VDM_MSG("unsupported status bit ignored"));
         rc = VDM_ESTATE;
     }
     add &= DRV_BITS;
@@ -434,21 +479,22 @@ int vdm_dev_set_status(struct vdm_dev *d, uint8_t val)
 
     if ((add & VDM_STATUS_FAILED) != 0) {
         s->status |= VDM_STATUS_FAILED;
-        slog(s, VDM_LOG_ERROR, "driver set FAILED");
+        slog(s, VDM_LOG_ERROR, VDM_MSG("driver set FAILED"));
         add &= (uint8_t)~VDM_STATUS_FAILED;
         if (add == 0)
             return rc;
     }
     /* After FAILED the driver MUST reset before re-initialising. */
     if ((s->status & VDM_STATUS_FAILED) != 0) {
-        slog(s, VDM_LOG_WARN, "status bits after FAILED ignored");
+        slog(s, VDM_LOG_WARN, VDM_MSG("status bits after FAILED ignored"));
         return VDM_ESTATE;
     }
     if ((add & VDM_STATUS_ACKNOWLEDGE) != 0)
         s->status |= VDM_STATUS_ACKNOWLEDGE;
     if ((add & VDM_STATUS_DRIVER) != 0) {
         if ((s->status & VDM_STATUS_ACKNOWLEDGE) == 0) {
-            slog(s, VDM_LOG_WARN, "DRIVER refused: ACKNOWLEDGE not set");
+            slog(s, VDM_LOG_WARN,
+                 VDM_MSG("DRIVER refused: ACKNOWLEDGE not set"));
             rc = VDM_ESTATE;
         } else {
             s->status |= VDM_STATUS_DRIVER;
@@ -456,7 +502,8 @@ int vdm_dev_set_status(struct vdm_dev *d, uint8_t val)
     }
     if ((add & VDM_STATUS_FEATURES_OK) != 0) {
         if ((s->status & VDM_STATUS_DRIVER) == 0) {
-            slog(s, VDM_LOG_WARN, "FEATURES_OK refused: DRIVER not set");
+            slog(s, VDM_LOG_WARN,
+                 VDM_MSG("FEATURES_OK refused: DRIVER not set"));
             rc = VDM_ESTATE;
         } else if (check_features(d, s, s->driver_features) < 0) {
             /* Spec "Device Initialization": FEATURES_OK stays clear; the
@@ -469,14 +516,16 @@ int vdm_dev_set_status(struct vdm_dev *d, uint8_t val)
     }
     if ((add & VDM_STATUS_DRIVER_OK) != 0) {
         if ((s->status & VDM_STATUS_FEATURES_OK) == 0) {
-            slog(s, VDM_LOG_WARN, "DRIVER_OK refused: FEATURES_OK not set");
+            slog(s, VDM_LOG_WARN,
+                 VDM_MSG("DRIVER_OK refused: FEATURES_OK not set"));
             rc = VDM_ESTATE;
         } else if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
-            slog(s, VDM_LOG_WARN, "DRIVER_OK refused: device needs reset");
+            slog(s, VDM_LOG_WARN,
+                 VDM_MSG("DRIVER_OK refused: device needs reset"));
             rc = VDM_ESTATE;
         } else {
             s->status |= VDM_STATUS_DRIVER_OK;
-            slog(s, VDM_LOG_INFO, "driver ok");
+            slog(s, VDM_LOG_INFO, VDM_MSG("driver ok"));
             if (s->cls->driver_ok != NULL)
                 s->cls->driver_ok(d);
             if ((s->flags & VDM_DF_CONFIG_PENDING) != 0 &&
@@ -510,7 +559,8 @@ int vdm_dev_set_driver_features(struct vdm_dev *d, uint64_t f)
      * FEATURES_OK ("MUST NOT accept new feature bits after this step"). */
     if ((s->status & VDM_STATUS_DRIVER) == 0 ||
         (s->status & VDM_STATUS_FEATURES_OK) != 0) {
-        slog(s, VDM_LOG_WARN, "driver features write outside negotiation");
+        slog(s, VDM_LOG_WARN,
+             VDM_MSG("driver features write outside negotiation"));
         return VDM_ESTATE;
     }
     s->driver_features = f;
@@ -539,7 +589,7 @@ int vdm_dev_config_read(struct vdm_dev *d, uint32_t off, void *buf,
         return VDM_EINVAL;
     size = s->cls->config_size;
     if (off > size || len > size - off) {
-        slog(s, VDM_LOG_WARN, "config read out of range");
+        slog(s, VDM_LOG_WARN, VDM_MSG("config read out of range"));
         return VDM_ERANGE;
     }
     if (len == 0)
@@ -561,11 +611,12 @@ int vdm_dev_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
         return VDM_EINVAL;
     size = s->cls->config_size;
     if (off > size || len > size - off) {
-        slog(s, VDM_LOG_WARN, "config write out of range");
+        slog(s, VDM_LOG_WARN, VDM_MSG("config write out of range"));
         return VDM_ERANGE;
     }
     if (s->cls->config_write == NULL) {
-        slog(s, VDM_LOG_WARN, "config write to a read-only config ignored");
+        slog(s, VDM_LOG_WARN,
+             VDM_MSG("config write to a read-only config ignored"));
         return VDM_ENOTSUP;
     }
     if (len > 0)

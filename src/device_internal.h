@@ -125,11 +125,10 @@ static inline void qregs_default(const struct vdm_dev_state *s, uint16_t q)
     __builtin_memset(r, 0, VDM_DEV_QREG_WORDS * sizeof(uint32_t));
 }
 
-static inline void slog(const struct vdm_dev_state *s, int level,
-                        const char *msg)
+static inline void slog(const struct vdm_dev_state *s, int level, vdm_msg msg)
 {
     if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log))
-        s->ops->log(s->host, level, msg);
+        VDM_LOG_HOOK(s->ops->log, s->host, level, msg);
 }
 
 /* src/device.c, for src/device_queue.c */

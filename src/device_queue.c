@@ -12,6 +12,9 @@
 #include "abi_internal.h"
 #include "device_internal.h"
 
+/* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
+#define VDM_LOG_FILE 2
+
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_dev, vdm_dev_state, VDM_DEV_MAGIC)
 
 /* Virtqueue fault hook: the guest broke a ring; the whole device needs a
@@ -19,8 +22,13 @@ VDM_OPAQUE_ACCESSORS(st, cst, vdm_dev, vdm_dev_state, VDM_DEV_MAGIC)
 static void vq_fault(void *ctx, uint16_t qidx, int err, const char *why)
 {
     (void)qidx;
-    vdm_dev_needs_reset((struct vdm_dev *)ctx, err,
-                        why != NULL ? why : "virtqueue protocol violation");
+    /* A text from the virtqueue layer (built with VDM_CONFIG_LOG_TEXT=0,
+     * it has none: the event code names this line). */
+    if (why != NULL)
+        vdm_dev_needs_reset((struct vdm_dev *)ctx, err, why);
+    else
+        vdmi_dev_needs_reset((struct vdm_dev *)ctx, err,
+                             VDM_MSG("virtqueue protocol violation"));
 }
 
 static const struct vdm_vq_ops vq_ops = {
@@ -66,7 +74,7 @@ int vdm_dev_queue_set_size(struct vdm_dev *d, uint16_t q, uint16_t num)
      * split ring's power-of-two rule is checked at enable, when the ring
      * format is known. */
     if (num == 0 || num > qmax_now(s)) {
-        slog(s, VDM_LOG_WARN, "queue size out of range ignored");
+        slog(s, VDM_LOG_WARN, VDM_MSG("queue size out of range ignored"));
         return VDM_EINVAL;
     }
     r[VDM_QR_NUM] = num;
@@ -127,22 +135,25 @@ int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q)
     if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0)
         return 0;
     if ((s->status & VDM_STATUS_FEATURES_OK) == 0) {
-        slog(s, VDM_LOG_WARN, "queue enable refused: FEATURES_OK not set");
+        slog(s, VDM_LOG_WARN,
+             VDM_MSG("queue enable refused: FEATURES_OK not set"));
         return VDM_ESTATE;
     }
     if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
-        slog(s, VDM_LOG_WARN, "queue enable refused: device needs reset");
+        slog(s, VDM_LOG_WARN,
+             VDM_MSG("queue enable refused: device needs reset"));
         return VDM_ESTATE;
     }
     if ((s->status & VDM_STATUS_DRIVER_OK) != 0 &&
         (r[VDM_QR_FLAGS] & QF_RESET) == 0) {
-        slog(s, VDM_LOG_WARN, "queue enable after DRIVER_OK refused");
+        slog(s, VDM_LOG_WARN, VDM_MSG("queue enable after DRIVER_OK refused"));
         return VDM_ESTATE;
     }
     num = qnum(s, r);
     if ((s->negotiated & VDM_F_RING_PACKED) == 0 && (num & (num - 1)) != 0) {
-        vdm_dev_needs_reset(d, VDM_EINVAL,
-                            "queue enable: split queue size not a power of 2");
+        vdmi_dev_needs_reset(
+            d, VDM_EINVAL,
+            VDM_MSG("queue enable: split queue size not a power of 2"));
         return VDM_EINVAL;
     }
 
@@ -160,7 +171,7 @@ int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q)
     vc.ctx = d;
     rc = vdm_vq_init(vq, &vc);
     if (rc < 0) {
-        vdm_dev_needs_reset(d, rc, "queue enable: bad ring");
+        vdmi_dev_needs_reset(d, rc, VDM_MSG("queue enable: bad ring"));
         return rc;
     }
     if ((r[VDM_QR_FLAGS] & VDM_QF_STATE) != 0) {
@@ -173,7 +184,8 @@ int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q)
         rc = vdm_vq_set_state(vq, &vs);
         if (rc < 0) {
             vdm_vq_reset(vq);
-            vdm_dev_needs_reset(d, rc, "queue enable: bad saved ring state");
+            vdmi_dev_needs_reset(d, rc,
+                                 VDM_MSG("queue enable: bad saved ring state"));
             return rc;
         }
     }
@@ -199,7 +211,8 @@ int vdm_dev_queue_reset(struct vdm_dev *d, uint16_t q)
         return rc;
     /* Spec "Virtqueue Reset": only when VIRTIO_F_RING_RESET is negotiated. */
     if ((s->negotiated & VDMI_F_RING_RESET) == 0) {
-        slog(s, VDM_LOG_WARN, "queue reset without RING_RESET ignored");
+        slog(s, VDM_LOG_WARN,
+             VDM_MSG("queue reset without RING_RESET ignored"));
         return VDM_ENOTSUP;
     }
     vdmi_dev_queue_teardown(d, s, q);
@@ -283,26 +296,28 @@ int vdm_dev_queue_notify(struct vdm_dev *d, uint16_t q, uint32_t data)
     if (s == NULL)
         return VDM_EINVAL;
     if (q >= s->num_queues) {
-        slog(s, VDM_LOG_WARN, "notify: queue index out of range ignored");
+        slog(s, VDM_LOG_WARN,
+             VDM_MSG("notify: queue index out of range ignored"));
         return VDM_ERANGE;
     }
     /* Spec "Device Initialization": no available buffer notifications
      * before DRIVER_OK; a device needing reset touches no queue. */
     if ((s->status & VDM_STATUS_DRIVER_OK) == 0) {
-        slog(s, VDM_LOG_WARN, "notify before DRIVER_OK ignored");
+        slog(s, VDM_LOG_WARN, VDM_MSG("notify before DRIVER_OK ignored"));
         return VDM_ESTATE;
     }
     if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
-        slog(s, VDM_LOG_DEBUG, "notify while device needs reset ignored");
+        slog(s, VDM_LOG_DEBUG,
+             VDM_MSG("notify while device needs reset ignored"));
         return VDM_ESTATE;
     }
     if ((s->status & VDM_STATUS_FAILED) != 0) {
-        slog(s, VDM_LOG_DEBUG, "notify after FAILED ignored");
+        slog(s, VDM_LOG_DEBUG, VDM_MSG("notify after FAILED ignored"));
         return VDM_ESTATE;
     }
     r = qregs(s, q);
     if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) == 0) {
-        slog(s, VDM_LOG_WARN, "notify for a disabled queue ignored");
+        slog(s, VDM_LOG_WARN, VDM_MSG("notify for a disabled queue ignored"));
         return VDM_ESTATE;
     }
     /* Spec "Driver Notifications": with NOTIFICATION_DATA, @p data only

@@ -18,6 +18,9 @@
 #include "kit_internal.h"
 #include "virtqueue_internal.h"
 
+/* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
+#define VDM_LOG_FILE 3
+
 static void *slot_at(const struct kit *s, size_t idx)
 {
     return s->slots + idx * s->stride;
@@ -57,9 +60,12 @@ static const struct vdm_kit_queue *qdesc(const struct kit *s, uint16_t q)
     return &s->qd[q < s->nqdesc ? q : s->nqdesc - 1u];
 }
 
-static void kit_warn(struct kit *s, uint32_t bit, const char *msg)
+static void kit_warn(struct kit *s, uint32_t bit, vdm_msg msg)
 {
-    vdm_kit_warn_once(s->dev, &s->warned, bit, VDM_LOG_WARN, msg);
+    if ((s->warned & bit) != 0u)
+        return;
+    s->warned |= bit;
+    vdmi_dev_log(s->dev, VDM_LOG_WARN, msg);
 }
 
 int vdm_kit_init(struct vdm_kit *k, struct vdm_dev *dev,
@@ -158,7 +164,7 @@ static int kit_finish(struct kit *s, struct vdm_kit_req *r, uint32_t written)
 
         if (vq != NULL) {
             if (vdm_vq_push(vq, r->chain.id, written) < 0)
-                kit_warn(s, WARN_PUSH, "kit: used push failed");
+                kit_warn(s, WARN_PUSH, VDM_MSG("kit: used push failed"));
             else if (qs->busy != 0u)
                 qs->npushed++;
             else
@@ -210,7 +216,7 @@ static uint32_t write_error(struct kit *s, struct vdm_kit_req *r,
             vdm_mem_write(vdm_dev_mem(s->dev), gpa, d->status_err, n) == 0)
             return n;
     }
-    kit_warn(s, WARN_NOSTATUS, "kit: no room for the error status");
+    kit_warn(s, WARN_NOSTATUS, VDM_MSG("kit: no room for the error status"));
     return 0;
 }
 
@@ -218,7 +224,7 @@ static uint32_t answer_truncated(struct kit *s, struct vdm_kit_req *r,
                                  const struct vdm_kit_queue *d)
 {
     kit_warn(s, WARN_TRUNCATED,
-             "kit: request has more spans than the device takes");
+             VDM_MSG("kit: request has more spans than the device takes"));
     return write_error(s, r, d);
 }
 
@@ -258,13 +264,14 @@ static inline int take_one(struct kit *s, uint16_t q, struct vdm_vq *vq,
         r->seq = 1; /* tokens are never 0 */
     r->truncated = rc == VDM_ENOSPC;
     if ((rc == VDM_ENOSPC) && (d->status_at == VDM_KIT_STATUS_PREFIX)) {
-        kit_warn(s, WARN_TRUNCATED,
-                 "kit: request has more spans than the device takes, using "
-                 "the first ones");
+        kit_warn(
+            s, WARN_TRUNCATED,
+            VDM_MSG("kit: request has more spans than the device takes, using "
+                    "the first ones"));
     } else if ((rc == VDM_ENOSPC) &&
                ((d->flags & VDM_KIT_Q_SERVE_TRUNCATED) != 0u)) {
         kit_warn(s, WARN_TRUNCATED,
-                 "kit: request has more spans than the device takes");
+                 VDM_MSG("kit: request has more spans than the device takes"));
     } else if (rc == VDM_ENOSPC) {
         (void)kit_finish(s, r, answer_truncated(s, r, d));
         return 2;

@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include "abi_internal.h"
+/* the one copy of vdm_mem_hit() in a -Os build (mem_internal.h) */
+#define VDM_MEM_HIT_HERE
 #include "mem_internal.h"
 #include "vdm/mem.h"
 
@@ -129,7 +131,8 @@ uint8_t *vdm_mem_hit_scan(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
 }
 
 uint8_t *vdm_mem_miss(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
-                      uint32_t access, uint32_t *hint, struct vdm_mem_cache *k)
+                      uint32_t access, uint32_t *hint, uint32_t *hint2,
+                      struct vdm_mem_cache *k)
 {
     const struct vdm_mem_region *r;
     struct vdm_mem_cache kk;
@@ -137,12 +140,30 @@ uint8_t *vdm_mem_miss(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
     uint32_t i, n;
     uint8_t *p = NULL;
 
-    /* a loaded cache gives vdm_mem_hit()'s verdict for *hint: a miss */
     if (k->size == 0) {
+        /* k could not cache *hint: vdm_mem_hit()'s verdict for it */
         p = vdm_mem_hit(m, gpa, len, access, *hint);
         if (p != NULL) {
             return p; /* the hint stays, and so does *k */
         }
+    } else if ((gpa - k->gpa) >= k->size) {
+        /* the cached region does not hold gpa (a loaded cache gives
+         * vdm_mem_hit()'s verdict for *hint: a miss): the second region,
+         * loaded once per pop */
+        if (k->size2 == 0u) {
+            vdm_mem_cache_load(m, *hint2, &kk);
+            k->gpa2 = kk.gpa;
+            k->size2 = kk.size;
+            k->hva2 = kk.hva;
+        }
+        off = gpa - k->gpa2;
+        if ((off < k->size2) && ((uint64_t)len <= (k->size2 - off))) {
+            return k->hva2 + (uintptr_t)off;
+        }
+    } else {
+        /* the cached region holds gpa, not the whole range: the general
+         * path maps its part there and goes on in the next region */
+        return NULL;
     }
     /* hit_scan(), with the region it picks cached at once */
     if (!VDM_HAS(m, struct vdm_mem, regions) || m->regions == NULL || len == 0)
@@ -166,8 +187,17 @@ uint8_t *vdm_mem_miss(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
         p = vdm_mem_hit(m, gpa, len, access, i);
     }
     if (p != NULL) {
+        /* i becomes the cached region, the old one the second */
+        if (k->size != 0u) {
+            *hint2 = *hint;
+            k->gpa2 = k->gpa;
+            k->size2 = k->size;
+            k->hva2 = k->hva;
+        }
         *hint = i;
-        *k = kk;
+        k->gpa = kk.gpa;
+        k->size = kk.size;
+        k->hva = kk.hva;
     }
     return p;
 }

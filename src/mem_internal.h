@@ -28,9 +28,22 @@
  * are those of the general path for a range one region holds, without its
  * loop and hook logic; the table is read afresh on every call (the caller
  * may swap it between calls), only the index is remembered.
+ *
+ * Inline where the compiler optimises for speed; when it optimises for size
+ * (-Os: __OPTIMIZE_SIZE__) the out-of-line copies it would make in every
+ * file that calls it become one, in src/mem.c (VDM_MEM_HIT_HERE).
  */
-static inline uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa,
-                                   uint32_t len, uint32_t access, uint32_t hint)
+#if defined(__OPTIMIZE_SIZE__)
+uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
+                     uint32_t access, uint32_t hint);
+#define VDM_MEM_HIT_DEF
+#else
+#define VDM_MEM_HIT_DEF static inline
+#endif
+#if !defined(__OPTIMIZE_SIZE__) || defined(VDM_MEM_HIT_HERE)
+VDM_MEM_HIT_DEF uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa,
+                                     uint32_t len, uint32_t access,
+                                     uint32_t hint)
 {
     const struct vdm_mem_region *r;
     uint64_t off;
@@ -54,6 +67,7 @@ static inline uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa,
         return NULL;
     return (uint8_t *)r->hva + (uintptr_t)off;
 }
+#endif
 
 /*
  * The hinted region of the table, read once for a run of lookups that no
@@ -71,6 +85,12 @@ struct vdm_mem_cache {
     uint64_t gpa;
     uint64_t size; /* 0: nothing hits */
     uint8_t *hva;
+    /* a second region, for chains spread over two (vdm_mem_miss()):
+     * loaded by the first miss of a pop that needs it; size2 0: not loaded
+     * (or nothing hits) */
+    uint64_t gpa2;
+    uint64_t size2;
+    uint8_t *hva2;
 };
 
 /* vdm_mem_cache_load() of table entry *r (the table header checked). */
@@ -103,12 +123,14 @@ static inline void vdm_mem_cache_load(const struct vdm_mem *m, uint32_t hint,
     if (VDM_UNLIKELY(m->size < offsetof(struct vdm_mem, regions) +
                                    sizeof(m->regions) ||
                      hint >= m->nregions || m->regions == NULL)) {
-        /* size 0: gpa and hva are only read once something hits */
+        /* size 0: nothing hits */
         k->gpa = 0;
         k->size = 0;
-        return;
+        k->hva = NULL;
+    } else {
+        vdm_mem_cache_set(&m->regions[hint], k);
     }
-    vdm_mem_cache_set(&m->regions[hint], k);
+    k->size2 = 0; /* the second region: loaded on a miss */
 }
 
 /* The host address of [gpa, gpa + len), len > 0, when the cached region
@@ -120,6 +142,21 @@ static inline uint8_t *vdm_mem_cache_hit(const struct vdm_mem_cache *k,
 
     if (VDM_LIKELY((off < k->size) && ((uint64_t)len <= (k->size - off))))
         return k->hva + (uintptr_t)off;
+    return NULL;
+}
+
+/* After a vdm_mem_cache_hit() miss: the host address of [gpa, gpa + len),
+ * len > 0, when the cached region does not hold gpa and k's second region
+ * (if loaded) holds all of the range, else NULL (vdm_mem_miss() decides).
+ * The verdict vdm_mem_miss() would give. */
+static inline uint8_t *vdm_mem_cache_hit2(const struct vdm_mem_cache *k,
+                                          uint64_t gpa, uint32_t len)
+{
+    uint64_t off2 = gpa - k->gpa2;
+
+    if (((gpa - k->gpa) >= k->size) && (off2 < k->size2) &&
+        ((uint64_t)len <= (k->size2 - off2)))
+        return k->hva2 + (uintptr_t)off2;
     return NULL;
 }
 
@@ -137,12 +174,18 @@ uint8_t *vdm_mem_hit_scan(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
                           uint32_t access, uint32_t *hint);
 
 /*
- * A vdm_mem_cache_hit() miss: vdm_mem_hit() on *hint, then
- * vdm_mem_hit_scan(); on a hit *k is reloaded for the (new) hint. Out of
- * line.
+ * A vdm_mem_cache_hit() miss: vdm_mem_hit() on *hint (when k could not
+ * cache it); else, when that region does not hold gpa, the second region
+ * of k (loaded from *hint2 the first time a pop needs it), then
+ * vdm_mem_hit_scan(), whose region, on a hit, becomes the cached one
+ * (*hint, *k) and the old one the second (*hint2). A hit on the second
+ * region is the general path's verdict whenever no two regions overlap
+ * (vdm_mem_check()); with overlapping regions it is still a range wholly
+ * inside one of them. Out of line.
  */
 uint8_t *vdm_mem_miss(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
-                      uint32_t access, uint32_t *hint, struct vdm_mem_cache *k);
+                      uint32_t access, uint32_t *hint, uint32_t *hint2,
+                      struct vdm_mem_cache *k);
 
 /*
  * vdm_mem_map() with a caller-kept region hint (the index of the region the

@@ -22,7 +22,7 @@
 /* Violations and chain assembly                                            */
 /* ------------------------------------------------------------------------ */
 
-int vq_violation(struct vq *q, int err, const char *why)
+int vq_violate(struct vq *q, int err, const char *why)
 {
     if (!(q->flags & VQ_F_BROKEN)) {
         q->flags |= VQ_F_BROKEN;

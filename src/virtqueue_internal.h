@@ -109,8 +109,10 @@ struct vq {
     uint16_t index;
     uint8_t hooked; /* VQ_H_* */
     uint8_t reserved0;
-    uint32_t mem_hint; /* region the last buffer lookup hit (only an index:
-                          the table itself is read afresh every time) */
+    uint32_t mem_hint;  /* region the last buffer lookup hit (only an index:
+                           the table itself is read afresh every time) */
+    uint32_t mem_hint2; /* the pops' second region: the one their last
+                           lookup outside mem_hint's found (an index too) */
     uint64_t desc_len, drv_len, dev_len; /* ring area sizes (for unmap) */
     void (*fault)(void *ctx, uint16_t qidx, int err, const char *why);
     void *ctx;
@@ -158,8 +160,14 @@ struct vq_walk {
 };
 
 /* Record a guest violation: break the queue, call the fault hook once.
- * Returns VDM_EPROTO. */
-VQ_COLD int vq_violation(struct vq *q, int err, const char *why);
+ * Returns VDM_EPROTO. Built with VDM_CONFIG_LOG_TEXT=0 the fault hook gets
+ * no text (NULL) and the texts are not in the image. */
+VQ_COLD int vq_violate(struct vq *q, int err, const char *why);
+#if VDM_CONFIG_LOG_TEXT
+#define vq_violation(q, err, why) vq_violate((q), (err), (why))
+#else
+#define vq_violation(q, err, why) ((void)(why), vq_violate((q), (err), NULL))
+#endif
 
 /*
  * Truncated chains (VDM_ENOSPC): a caller that must still answer the chain
@@ -215,12 +223,18 @@ VQ_INLINE void vq_walk_resume(struct vq_walk *w, struct vdm_chain *c,
 }
 
 /* Record why a walk failed; returns -1. */
-static inline int vq_walk_fail(struct vq_walk *w, int err, const char *why)
+static inline int vq_walk_failed(struct vq_walk *w, int err, const char *why)
 {
     w->err = err;
     w->why = why;
     return -1;
 }
+#if VDM_CONFIG_LOG_TEXT
+#define vq_walk_fail(w, err, why) vq_walk_failed((w), (err), (why))
+#else
+#define vq_walk_fail(w, err, why)                                              \
+    ((void)(why), vq_walk_failed((w), (err), NULL))
+#endif
 
 /* vq_walk_add() for every case (the fast path falls back to it). */
 int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,
@@ -270,7 +284,8 @@ VQ_INLINE int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr,
  * the pops' fast walks, or NULL for the general walk to decide: len 0, the
  * chain's total (@p total bytes so far) reaching 2^32, or the buffer not
  * wholly in the cached region (@p k, vdm_mem_cache_hit()) nor in the one
- * vdm_mem_miss() finds (k then caches it).
+ * vdm_mem_miss() finds (the second cached region, or one it finds in the
+ * table and then caches).
  */
 VQ_INLINE uint8_t *vq_fast_map(struct vq *q, struct vdm_mem_cache *k,
                                uint64_t addr, uint32_t len, uint32_t total,
@@ -283,7 +298,11 @@ VQ_INLINE uint8_t *vq_fast_map(struct vq *q, struct vdm_mem_cache *k,
         p = vdm_mem_cache_hit(k, addr, len);
         if (VDM_UNLIKELY(p == NULL)) {
             /* another region (a chain spread over several) */
-            p = vdm_mem_miss(q->mem, addr, len, access, &q->mem_hint, k);
+            p = vdm_mem_cache_hit2(k, addr, len);
+        }
+        if (VDM_UNLIKELY(p == NULL)) {
+            p = vdm_mem_miss(q->mem, addr, len, access, &q->mem_hint,
+                             &q->mem_hint2, k);
         }
     }
     return p;

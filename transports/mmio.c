@@ -14,6 +14,9 @@
 #include "abi_internal.h"
 #include "le.h"
 
+/* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
+#define VDM_LOG_FILE 4
+
 #if VDM_CONFIG_MMIO /* vdm/config.h: the whole file */
 
 #define MMIO_MAGIC_STATE 0x6f696d6du /* "mmio": set by init */
@@ -40,10 +43,10 @@ _Static_assert(alignof(struct mmio_state) <= alignof(struct vdm_mmio),
 
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_mmio, mmio_state, MMIO_MAGIC_STATE)
 
-static void mlog(const struct mmio_state *s, int level, const char *msg)
+static void mlog(const struct mmio_state *s, int level, vdm_msg msg)
 {
     if (VDM_HAS_HOOK(s->ops, struct vdm_mmio_ops, log))
-        s->ops->log(s->host, level, msg);
+        VDM_LOG_HOOK(s->ops->log, s->host, level, msg);
 }
 
 static void set_line(const struct mmio_state *s, int level)
@@ -198,7 +201,8 @@ static int config_read(struct mmio_state *s, uint64_t off, uint32_t width,
     int rc;
 
     if (off > size || width > size - off) {
-        mlog(s, VDM_LOG_WARN, "mmio: read past the config space ignored");
+        mlog(s, VDM_LOG_WARN,
+             VDM_MSG("mmio: read past the config space ignored"));
         return VDM_ERANGE;
     }
     __builtin_memset(buf, 0, sizeof(buf));
@@ -216,7 +220,8 @@ static int config_write(struct mmio_state *s, uint64_t off, uint32_t width,
     uint32_t size = vdm_dev_config_size(s->dev);
 
     if (off > size || width > size - off) {
-        mlog(s, VDM_LOG_WARN, "mmio: write past the config space ignored");
+        mlog(s, VDM_LOG_WARN,
+             VDM_MSG("mmio: write past the config space ignored"));
         return VDM_ERANGE;
     }
     vdm_put_le64(buf, val);
@@ -244,7 +249,8 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
     if (s == NULL || val == NULL)
         return VDM_EINVAL;
     if (!valid_width(width)) {
-        mlog(s, VDM_LOG_WARN, "mmio: read with an invalid width ignored");
+        mlog(s, VDM_LOG_WARN,
+             VDM_MSG("mmio: read with an invalid width ignored"));
         return VDM_EINVAL;
     }
     if (off >= VDM_MMIO_CONFIG)
@@ -253,7 +259,8 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
      * and aligned accesses for the control registers. */
     if (width != 4 || (off & 3u) != 0) {
         mlog(s, VDM_LOG_WARN,
-             "mmio: control register read not 32-bit wide and aligned ignored");
+             VDM_MSG("mmio: control register read not 32-bit wide and aligned "
+                     "ignored"));
         return VDM_EINVAL;
     }
     q = selected_queue(s);
@@ -304,8 +311,9 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
         *val = vdm_dev_config_generation(s->dev);
         return 0;
     default:
-        mlog(s, VDM_LOG_WARN,
-             "mmio: read of a write-only or reserved register ignored");
+        mlog(
+            s, VDM_LOG_WARN,
+            VDM_MSG("mmio: read of a write-only or reserved register ignored"));
         return VDM_ENOTSUP;
     }
 }
@@ -317,12 +325,12 @@ static int queue_reg_check(struct mmio_state *s, int32_t q)
 {
     if (q < 0) {
         mlog(s, VDM_LOG_WARN,
-             "mmio: queue register write with no such queue selected");
+             VDM_MSG("mmio: queue register write with no such queue selected"));
         return VDM_ERANGE;
     }
     if (vdm_dev_queue_enabled(s->dev, (uint16_t)q)) {
         mlog(s, VDM_LOG_WARN,
-             "mmio: queue register write while QueueReady ignored");
+             VDM_MSG("mmio: queue register write while QueueReady ignored"));
         return VDM_ESTATE;
     }
     return 0;
@@ -356,7 +364,7 @@ static int queue_notify(struct mmio_state *s, uint32_t v)
     if ((v > 0xffffu) &&
         (vdm_dev_features(s->dev) & VDMI_F_NOTIFICATION_DATA) == 0) {
         mlog(s, VDM_LOG_WARN,
-             "mmio: QueueNotify value is not a queue index, ignored");
+             VDM_MSG("mmio: QueueNotify value is not a queue index, ignored"));
         return VDM_EINVAL;
     }
     return vdm_dev_queue_notify(s->dev, (uint16_t)(v & 0xffffu), v);
@@ -374,7 +382,7 @@ static int write_features(struct mmio_state *s, uint32_t v)
         if (v == 0)
             return 0;
         mlog(s, VDM_LOG_WARN,
-             "mmio: driver feature bits beyond bit 63 ignored");
+             VDM_MSG("mmio: driver feature bits beyond bit 63 ignored"));
         return VDM_EINVAL;
     }
     /* Kept as written: a bit the device did not offer makes the device
@@ -385,13 +393,15 @@ static int write_features(struct mmio_state *s, uint32_t v)
 static int write_ready(struct mmio_state *s, int32_t q, uint32_t v)
 {
     if (q < 0) {
-        mlog(s, VDM_LOG_WARN, "mmio: QueueReady with no such queue selected");
+        mlog(s, VDM_LOG_WARN,
+             VDM_MSG("mmio: QueueReady with no such queue selected"));
         return VDM_ERANGE;
     }
     if (v == 1)
         return vdm_dev_queue_enable(s->dev, (uint16_t)q);
     if (v != 0) {
-        mlog(s, VDM_LOG_WARN, "mmio: QueueReady value not 0 or 1 ignored");
+        mlog(s, VDM_LOG_WARN,
+             VDM_MSG("mmio: QueueReady value not 0 or 1 ignored"));
         return VDM_EINVAL;
     }
     if (!vdm_dev_queue_enabled(s->dev, (uint16_t)q))
@@ -415,7 +425,8 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
     if (s == NULL)
         return VDM_EINVAL;
     if (!valid_width(width)) {
-        mlog(s, VDM_LOG_WARN, "mmio: write with an invalid width ignored");
+        mlog(s, VDM_LOG_WARN,
+             VDM_MSG("mmio: write with an invalid width ignored"));
         return VDM_EINVAL;
     }
     if (width < 8)
@@ -423,9 +434,9 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
     if (off >= VDM_MMIO_CONFIG)
         return config_write(s, off - VDM_MMIO_CONFIG, width, val);
     if (width != 4 || (off & 3u) != 0) {
-        mlog(
-            s, VDM_LOG_WARN,
-            "mmio: control register write not 32-bit wide and aligned ignored");
+        mlog(s, VDM_LOG_WARN,
+             VDM_MSG("mmio: control register write not 32-bit wide and aligned "
+                     "ignored"));
         return VDM_EINVAL;
     }
     v = (uint32_t)val;
@@ -440,7 +451,8 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
         if (rc < 0)
             return rc;
         if (v > 0xffffu) {
-            mlog(s, VDM_LOG_WARN, "mmio: QueueSize above 65535 ignored");
+            mlog(s, VDM_LOG_WARN,
+                 VDM_MSG("mmio: QueueSize above 65535 ignored"));
             return VDM_EINVAL;
         }
         return vdm_dev_queue_set_size(s->dev, (uint16_t)q, (uint16_t)v);
@@ -451,7 +463,8 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
     case VDM_MMIO_STATUS: {
         int rc;
         if (v > 0xffu) {
-            mlog(s, VDM_LOG_WARN, "mmio: Status value above 0xff ignored");
+            mlog(s, VDM_LOG_WARN,
+                 VDM_MSG("mmio: Status value above 0xff ignored"));
             return VDM_EINVAL;
         }
         rc = vdm_dev_set_status(s->dev, (uint8_t)v);
@@ -469,19 +482,21 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
     case VDM_MMIO_QUEUE_RESET:
         if (q < 0) {
             mlog(s, VDM_LOG_WARN,
-                 "mmio: QueueReset with no such queue selected");
+                 VDM_MSG("mmio: QueueReset with no such queue selected"));
             return VDM_ERANGE;
         }
         if (v == 0)
             return 0;
         if (v != 1) {
-            mlog(s, VDM_LOG_WARN, "mmio: QueueReset value not 0 or 1 ignored");
+            mlog(s, VDM_LOG_WARN,
+                 VDM_MSG("mmio: QueueReset value not 0 or 1 ignored"));
             return VDM_EINVAL;
         }
         return vdm_dev_queue_reset(s->dev, (uint16_t)q);
     default:
-        mlog(s, VDM_LOG_WARN,
-             "mmio: write to a read-only or reserved register ignored");
+        mlog(
+            s, VDM_LOG_WARN,
+            VDM_MSG("mmio: write to a read-only or reserved register ignored"));
         return VDM_ENOTSUP;
     }
 }

@@ -86,6 +86,7 @@ struct can {
     uint32_t tx_slots;
     int fd; /* hub connection or raw CAN socket */
     int socketcan;
+    char ifname[IF_NAMESIZE]; /* SocketCAN: the interface */
     struct vd_tag tag;
     /* frames at the bus: seq -> token */
     uintptr_t tok[SEQ_RING];
@@ -342,6 +343,7 @@ static int raw_open(struct vdev *d, struct can *s, const char *ifname)
     can_err_mask_t em = CAN_ERR_BUSOFF;
 
     s->socketcan = 1;
+    snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
     s->fd = socket(PF_CAN, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, CAN_RAW);
     if (s->fd < 0) {
         vd_log(d, VDM_LOG_ERROR, "can: raw CAN socket: %s", strerror(errno));
@@ -432,6 +434,13 @@ static void raw_readable(struct vdev *d, void *arg)
         if (f.length > 64)
             continue;
         memcpy(f.data, fr.data, f.length);
+        /* SocketCAN takes any FD length up to 64; a controller sends the
+         * next one a DLC encodes, padded (with zeros here). */
+        if (n == CANFD_MTU && f.length > 8)
+            f.length = f.length <= 24   ? (f.length + 3u) & ~3u
+                       : f.length <= 32 ? 32u
+                       : f.length <= 48 ? 48u
+                                        : 64u;
         rx_frame(d, s, &f);
     }
 }
@@ -466,7 +475,21 @@ static int h_start(void *host)
 {
     struct vdev *d = host;
     struct can *s = d->priv;
-    return s->fd >= 0 ? 0 : VDM_EIO;
+    struct ifreq ifr;
+
+    if (s->fd < 0)
+        return VDM_EIO;
+    if (!s->socketcan)
+        return 0;
+    /* Controller Mode: a controller whose interface is down cannot join
+     * the bus, so the START transition fails (NOT_OK). */
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, s->ifname, sizeof(s->ifname));
+    if (ioctl(s->fd, SIOCGIFFLAGS, &ifr) < 0 || !(ifr.ifr_flags & IFF_UP)) {
+        vd_log(d, VDM_LOG_INFO, "can: %s is down: not started", s->ifname);
+        return VDM_EIO;
+    }
+    return 0;
 }
 
 static int h_stop(void *host)

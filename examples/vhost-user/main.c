@@ -573,8 +573,9 @@ static int listen_on(struct vdev *d)
 }
 
 static const struct vd_type *const types[] = {
-    &vd_type_blk,  &vd_type_rng, &vd_type_input, &vd_type_sound, &vd_type_i2c,
-    &vd_type_gpio, &vd_type_gpu, &vd_type_rpmb,  &vd_type_can,   &vd_type_spi};
+    &vd_type_blk, &vd_type_rng,  &vd_type_input, &vd_type_sound,
+    &vd_type_i2c, &vd_type_gpio, &vd_type_gpu,   &vd_type_rpmb,
+    &vd_type_can, &vd_type_spi,  &vd_type_scmi};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -616,7 +617,7 @@ static struct vdev *make_device(const char *socket_path, char *spec)
     if (t == sizeof(types) / sizeof(types[0])) {
         fprintf(stderr,
                 "vdm-vhost-user: unknown device type '%s' "
-                "(blk, rng, input, sound, i2c, gpio, gpu, rpmb, can, spi)\n",
+                "(blk, rng, input, sound, i2c, gpio, gpu, rpmb, can, spi, scmi)\n",
                 o.type);
         return NULL;
     }
@@ -691,6 +692,9 @@ static void usage(FILE *f)
         "      spi,flash=PATH[,size=N] | spi,dev=/dev/spidevB.C\n"
         "          flash: simulated SPI NOR flash in PATH (N bytes, a power\n"
         "          of two, default 1 MiB); dev: spidev passthrough\n"
+        "      scmi[,sensors=FILE][,poll-ms=N][,p2a=on|off]  SCMI platform\n"
+        "          of a demo SoC (clocks, power and reset domains, sensors);\n"
+        "          FILE: sensor values (re-read on reads and every N ms)\n"
         "  -v, --verbose      more log on stderr (twice: every message)\n"
         "  -h, --help         this text\n"
         "\n"

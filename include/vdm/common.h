@@ -115,6 +115,20 @@ extern "C" {
 #define VDM_LOG_WARN  1 /**< Something suspicious, handled. */
 #define VDM_LOG_INFO  2 /**< State changes. */
 #define VDM_LOG_DEBUG 3 /**< Chatty. */
+/**
+ * @brief The level (VDM_LOG_*) of a log hook's @p level argument.
+ *
+ * Built with VDM_CONFIG_LOG_TEXT=0 (vdm/config.h), the upper bits of the
+ * argument carry an event code: compare levels through this macro.
+ */
+#define VDM_LOG_LEVEL(level) ((int)((unsigned)(level)&0xffu))
+/**
+ * @brief The event code of a log hook's @p level argument: 0 when the
+ *        message came as a text; else (VDM_CONFIG_LOG_TEXT=0, `msg` NULL)
+ *        file number << 12 | line of the message in the library source
+ *        (`scripts/log-event CODE` prints it).
+ */
+#define VDM_LOG_EVENT(level) ((uint32_t)(unsigned)(level) >> 8)
 /** @} */
 
 /** @name vdm_iov flags

@@ -55,6 +55,20 @@
 #define VDM_CONFIG_VHOST_USER 1
 #endif
 
+/**
+ * Log message texts. 1: every message the library logs reaches the host log
+ * hooks as a text. 0: the texts of the core (src/), the MMIO transport and
+ * the blk device are left out of the image (about 3.5 KiB of Thumb-2
+ * .rodata for core + mmio + blk); their log hooks get `msg` NULL and an
+ * event code in the upper bits of `level`: @ref VDM_LOG_LEVEL(level) is the
+ * level, @ref VDM_LOG_EVENT(level) the code, `scripts/log-event CODE` names
+ * the source file and line of the message (of the version built). Other
+ * transports and devices keep their texts.
+ */
+#ifndef VDM_CONFIG_LOG_TEXT
+#define VDM_CONFIG_LOG_TEXT 1
+#endif
+
 /** The vfio-user server (transports/vfio_user*.c); needs VDM_CONFIG_PCI. */
 #ifndef VDM_CONFIG_VFIO_USER
 #define VDM_CONFIG_VFIO_USER 1

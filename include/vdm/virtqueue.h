@@ -15,7 +15,8 @@
  * VDM_F_INDIRECT_DESC, VDM_F_EVENT_IDX, VDM_F_IN_ORDER.
  *
  * Guest violations (each returns VDM_EPROTO from the call that found it and
- * calls vdm_vq_ops::fault once with a static reason; the err passed to the
+ * calls vdm_vq_ops::fault once with a static reason, NULL in a library
+ * built with VDM_CONFIG_LOG_TEXT=0 (vdm/config.h); the err passed to the
  * hook is VDM_EFAULT for a buffer or indirect table outside guest memory or
  * a device-writable buffer in read-only memory, VDM_EPROTO otherwise):
  *  - a descriptor loop: more ring descriptors in a chain than the queue
@@ -78,7 +79,8 @@ struct vdm_vq {
 /** @brief Hooks a queue calls; installed by the device core. */
 struct vdm_vq_ops {
     uint32_t size; /**< sizeof(struct vdm_vq_ops). */
-    /** The guest broke the protocol on queue @p qidx; called once. */
+    /** The guest broke the protocol on queue @p qidx; called once. @p why
+     *  is a static text, NULL when built with VDM_CONFIG_LOG_TEXT=0. */
     void (*fault)(void *ctx, uint16_t qidx, int err, const char *why);
 };
 

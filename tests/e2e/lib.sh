@@ -20,6 +20,7 @@
 #   vdm_e2e_require                        check setup.sh has been run
 #   vdm_e2e_build_initramfs [opts] OUT BODY
 #   vdm_e2e_run_qemu [opts] [-- QEMU_ARGS...]
+#   vdm_e2e_dump_dtb OUT [opts]            aarch64: the virt machine's device tree
 #   vdm_e2e_value KEY [LOG]                VALUE line printed by the guest
 #   vdm_e2e_has_feature FEATURES BIT       test a bit of a sysfs features string
 #   vdm_e2e_spawn NAME CMD [ARGS...]       background helper (a device peer)
@@ -48,16 +49,38 @@
 #                     "cryptomgr.notests=1 rodata=off": skips the crypto self
 #                     tests and the W^X pass, ~1-2 s per TCG boot; "" drops them)
 #   VDM_E2E_MACHINE_OPTS extra q35 machine options for every run
+#   VDM_E2E_ARCH      guest architecture, read when lib.sh is sourced:
+#                     x86_64 (default: q35, ttyS0, the cached x86 kernel) or
+#                     aarch64 (-M virt, -cpu $VDM_E2E_CPU (cortex-a57),
+#                     PL011 ttyAMA0, the arm64 busybox setup.sh caches, the
+#                     kernel given with --kernel; tests/e2e/scmi.sh). A
+#                     script sets it before sourcing lib.sh.
 #   VDM_E2E_KEEP=1    keep the temp dir (logs, initramfs) at exit
 #   VDM_E2E_VERBOSE=1 print the whole console log after each run
 
 VDM_E2E_CACHE="${VDM_E2E_CACHE:-/var/cache/vdm-e2e}"
-VDM_E2E_QEMU="${VDM_E2E_QEMU:-qemu-system-x86_64}"
+VDM_E2E_ARCH="${VDM_E2E_ARCH:-x86_64}"
+case "$VDM_E2E_ARCH" in
+x86_64)
+	VDM_E2E_QEMU="${VDM_E2E_QEMU:-qemu-system-x86_64}"
+	VDM_E2E_BUSYBOX=/bin/busybox
+	;;
+aarch64)
+	VDM_E2E_QEMU="${VDM_E2E_QEMU:-qemu-system-aarch64}"
+	# Debian's busybox-static:arm64, unpacked by setup.sh.
+	VDM_E2E_BUSYBOX="${VDM_E2E_CACHE:-/var/cache/vdm-e2e}/arm64/busybox"
+	;;
+*)
+	printf 'e2e: error: VDM_E2E_ARCH=%s: want x86_64 or aarch64\n' "$VDM_E2E_ARCH" >&2
+	exit 1
+	;;
+esac
 VDM_E2E_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VDM_E2E_TMP="$(mktemp -d "${TMPDIR:-/tmp}/vdm-e2e.XXXXXX")"
 VDM_E2E_LAST_LOG=""
 VDM_E2E_LAST_SECS=""
 VDM_E2E_LAST_TIMES=""
+VDM_E2E_MACHINE_ARGS=()
 declare -A VDM_E2E_PIDS=()
 VDM_E2E_EXIT_CMDS=()
 export VDM_E2E_CACHE VDM_E2E_TMP
@@ -114,9 +137,15 @@ trap 'exit 143' TERM
 # vdm_e2e_require: fail with a hint unless setup.sh has prepared this machine.
 vdm_e2e_require() {
 	local missing=""
-	[ -f "$VDM_E2E_CACHE/vmlinuz" ] || missing+=" $VDM_E2E_CACHE/vmlinuz"
-	[ -f "$VDM_E2E_CACHE/modules/order" ] || missing+=" $VDM_E2E_CACHE/modules"
+	if [ "$VDM_E2E_ARCH" = x86_64 ]; then
+		[ -f "$VDM_E2E_CACHE/vmlinuz" ] || missing+=" $VDM_E2E_CACHE/vmlinuz"
+		[ -f "$VDM_E2E_CACHE/modules/order" ] || missing+=" $VDM_E2E_CACHE/modules"
+	else
+		command -v dtc >/dev/null || missing+=" dtc"
+	fi
+	# The applet list comes from the host's busybox (same Debian version).
 	[ -x /bin/busybox ] || missing+=" busybox-static"
+	[ -f "$VDM_E2E_BUSYBOX" ] || missing+=" $VDM_E2E_BUSYBOX"
 	command -v cpio >/dev/null || missing+=" cpio"
 	command -v "$VDM_E2E_QEMU" >/dev/null || missing+=" $VDM_E2E_QEMU"
 	[ -z "$missing" ] ||
@@ -124,7 +153,7 @@ vdm_e2e_require() {
 	return 0
 }
 
-# vdm_e2e_qemu_version: first line of `qemu-system-x86_64 --version`.
+# vdm_e2e_qemu_version: first line of `$VDM_E2E_QEMU --version`.
 vdm_e2e_qemu_version() { "$VDM_E2E_QEMU" --version | sed -n 1p; }
 
 # Module closure (deps first) for the given names, from the cache deps file.
@@ -264,11 +293,11 @@ _vdm_e2e_base_cpio() {
 		local root
 		root=$(mktemp -d "$VDM_E2E_TMP/base.XXXXXX")
 		mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,mnt,vdm,lib/modules/vdm}
-		cp /bin/busybox "$root/bin/busybox"
+		cp "$VDM_E2E_BUSYBOX" "$root/bin/busybox"
 		local p
 		while IFS= read -r p; do
 			[ "$p" = bin/busybox ] || ln -s /bin/busybox "$root/$p"
-		done < <(/bin/busybox --list-full)
+		done < <(/bin/busybox --list-full) # the host's: runs here
 		# The kernel opens /dev/console before init; without the node init
 		# starts with no stdio (init re-opens it after mounting devtmpfs).
 		if [ "$(id -u)" -eq 0 ]; then
@@ -284,12 +313,54 @@ _vdm_e2e_base_cpio() {
 	printf '%s\n' "$base"
 }
 
+# _vdm_e2e_machine MEM SMP MOPTS: set VDM_E2E_MACHINE_ARGS to the machine,
+# CPU and memory options of a run (shared by vdm_e2e_run_qemu and
+# vdm_e2e_dump_dtb, so a dumped device tree fits the run it is meant for).
+_vdm_e2e_machine() {
+	local mem=$1 smp=$2 mopts=$3
+	case "$VDM_E2E_ARCH" in
+	x86_64) VDM_E2E_MACHINE_ARGS=(-machine "q35,memory-backend=mem${mopts:+,$mopts}") ;;
+	aarch64)
+		VDM_E2E_MACHINE_ARGS=(-machine "virt,memory-backend=mem${mopts:+,$mopts}"
+			-cpu "${VDM_E2E_CPU:-cortex-a57}")
+		;;
+	esac
+	VDM_E2E_MACHINE_ARGS+=(-object "memory-backend-memfd,id=mem,size=$mem,share=on"
+		-m "$mem" -smp "$smp")
+}
+
+# vdm_e2e_dump_dtb OUT [--smp N] [--mem SIZE] [--machine-opts O]
+#
+# aarch64 only: write the device tree QEMU's virt machine would give a run
+# with the same options (QEMU's -machine dumpdtb=OUT) to OUT, to be edited
+# (dtc) and handed back with vdm_e2e_run_qemu --dtb. QEMU adds /chosen
+# (command line, initrd) and the memory node to a -dtb file itself.
+vdm_e2e_dump_dtb() {
+	local out=$1 smp="${VDM_E2E_SMP:-1}" mem=512M mopts="${VDM_E2E_MACHINE_OPTS:-}"
+	shift
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--smp) smp=$2 && shift 2 ;;
+		--mem) mem=$2 && shift 2 ;;
+		--machine-opts) mopts=$2 && shift 2 ;;
+		*) vdm_e2e_die "vdm_e2e_dump_dtb: unknown option $1" ;;
+		esac
+	done
+	[ "$VDM_E2E_ARCH" = aarch64 ] || vdm_e2e_die "vdm_e2e_dump_dtb: aarch64 guests only"
+	_vdm_e2e_machine "$mem" "$smp" "${mopts:+$mopts,}dumpdtb=$out"
+	"$VDM_E2E_QEMU" -nodefaults -no-user-config -nographic -accel tcg \
+		"${VDM_E2E_MACHINE_ARGS[@]}" </dev/null >"$VDM_E2E_TMP/dumpdtb.log" 2>&1 ||
+		vdm_e2e_die "dumpdtb failed: $(cat "$VDM_E2E_TMP/dumpdtb.log")"
+	[ -s "$out" ] || vdm_e2e_die "dumpdtb wrote nothing to $out"
+}
+
 # vdm_e2e_run_qemu [options] [-- EXTRA_QEMU_ARGS...]
 #
 # Boot the cached kernel with INITRD under TCG (q35, memfd shared memory so
 # vhost-user back ends can map it), console on ttyS0 captured in LOG, with a
 # hard timeout. Command line: console=ttyS0 panic=-1 quiet + VDM_E2E_BOOT_ARGS
-# + --append. Returns 0 when the guest printed "VDM-E2E: DONE 0", at least
+# + --append. With VDM_E2E_ARCH=aarch64: -M virt, console on the PL011
+# (ttyAMA0), and --kernel is required. Returns 0 when the guest printed "VDM-E2E: DONE 0", at least
 # one PASS, no FAIL, and every --expect name passed. Otherwise prints why and
 # the last 60 console lines and returns 1.
 # Sets VDM_E2E_LAST_LOG (console log path), VDM_E2E_LAST_SECS (duration) and
@@ -307,6 +378,7 @@ _vdm_e2e_base_cpio() {
 #                      vmlinux, else its vmlinuz)
 #   --machine-opts O   extra q35 options, e.g. i8042=off (no PS/2 keyboard
 #                      beside a virtio-input one); default $VDM_E2E_MACHINE_OPTS
+#   --dtb FILE         device tree to boot with (aarch64; vdm_e2e_dump_dtb)
 #   --expect NAME      require "VDM-E2E: PASS NAME" (repeatable)
 #
 # Example:
@@ -318,8 +390,9 @@ vdm_e2e_run_qemu() {
 	local tmo="${VDM_E2E_TIMEOUT:-120}" append="" expect=()
 	local mopts="${VDM_E2E_MACHINE_OPTS:-}"
 	local bootargs="${VDM_E2E_BOOT_ARGS-cryptomgr.notests=1 rodata=off}"
-	local kernel="${VDM_E2E_KERNEL:-}"
-	if [ -z "$kernel" ]; then
+	local kernel="${VDM_E2E_KERNEL:-}" dtb="" console=ttyS0
+	[ "$VDM_E2E_ARCH" = x86_64 ] || console=ttyAMA0
+	if [ -z "$kernel" ] && [ "$VDM_E2E_ARCH" = x86_64 ]; then
 		# The decompressed ELF boots ~1.5 s faster under TCG (PVH entry).
 		kernel=$VDM_E2E_CACHE/vmlinux
 		[ -f "$kernel" ] || kernel=$VDM_E2E_CACHE/vmlinuz
@@ -335,6 +408,7 @@ vdm_e2e_run_qemu() {
 		--append) append=$2 && shift 2 ;;
 		--kernel) kernel=$2 && shift 2 ;;
 		--machine-opts) mopts=$2 && shift 2 ;;
+		--dtb) dtb=$2 && shift 2 ;;
 		--expect) expect+=("$2") && shift 2 ;;
 		--) shift && break ;;
 		*) vdm_e2e_die "vdm_e2e_run_qemu: unknown option $1" ;;
@@ -343,23 +417,24 @@ vdm_e2e_run_qemu() {
 	if [ -z "$initrd" ] || [ ! -f "$initrd" ]; then
 		vdm_e2e_die "vdm_e2e_run_qemu: --initrd FILE required"
 	fi
+	[ -n "$kernel" ] || vdm_e2e_die "vdm_e2e_run_qemu: --kernel FILE required ($VDM_E2E_ARCH)"
 	vdm_e2e_require
 	log=${log:-$VDM_E2E_TMP/$name.console.log}
 	VDM_E2E_LAST_TIMES=""
 	local errlog="$VDM_E2E_TMP/$name.qemu.log"
 	: >"$log"
 
+	_vdm_e2e_machine "$mem" "$smp" "$mopts"
 	local cmd=(
 		"$VDM_E2E_QEMU" -nodefaults -no-user-config -nographic -no-reboot
 		-accel tcg
-		-machine "q35,memory-backend=mem${mopts:+,$mopts}"
-		-object "memory-backend-memfd,id=mem,size=$mem,share=on"
-		-m "$mem" -smp "$smp"
+		"${VDM_E2E_MACHINE_ARGS[@]}"
 		-kernel "$kernel" -initrd "$initrd"
-		-append "console=ttyS0 panic=-1 quiet${bootargs:+ $bootargs}${append:+ $append}"
+		-append "console=$console panic=-1 quiet${bootargs:+ $bootargs}${append:+ $append}"
 		-serial "file:$log"
-		"$@"
 	)
+	[ -z "$dtb" ] || cmd+=(-dtb "$dtb")
+	cmd+=("$@")
 	vdm_e2e_log "$name: $(vdm_e2e_qemu_version)"
 	vdm_e2e_log "$name: ${cmd[*]}"
 	local t0 rc=0

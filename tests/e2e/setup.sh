@@ -16,7 +16,11 @@
 #      dir with vmlinuz and the needed modules decompressed, plus a
 #      dependency file and a load order;
 #   4. builds the guest kernel of our own once (kernel.sh: Debian's has no
-#      I2C_VIRTIO / GPIO_VIRTIO), cached outside the tree (i2c.sh, gpio.sh).
+#      I2C_VIRTIO / GPIO_VIRTIO), cached outside the tree (i2c.sh, gpio.sh);
+#   5. for the arm64 guest (scmi.sh): qemu-system-arm from backports,
+#      device-tree-compiler, Debian's busybox-static:arm64 (apt-get download
+#      after `dpkg --add-architecture arm64`, unpacked into arm64/, never
+#      installed) and the arm64 kernel of our own (kernel-arm64.sh).
 # Every apt-get call waits for the dpkg lock and retries (scripts/apt-retry).
 #
 # Cache layout (VDM_E2E_CACHE, default /var/cache/vdm-e2e):
@@ -30,6 +34,7 @@
 #   modules/order           every cached module, dependencies first
 #   versions                kernel / qemu / busybox versions (sourceable)
 #   debs/                   downloaded kernel .deb (kept to skip re-download)
+#   arm64/busybox           static arm64 busybox (arm64/busybox-version)
 #   stamp                   marks a completed setup for this configuration
 #
 # Environment:
@@ -137,12 +142,58 @@ build_own_kernel() {
 	log "own guest kernel: $("$(dirname "$0")/kernel.sh")"
 }
 
+# The arm64 guest (scmi.sh): its QEMU, dtc, a static arm64 busybox and the
+# arm64 kernel of our own. Idempotent; a few ms when everything is there.
+ARM64_BUSYBOX="$CACHE/arm64/busybox"
+setup_arm64() {
+	local v missing=() added
+	v=$(qemu-system-aarch64 --version 2>/dev/null | sed -n '1s/.*version \([0-9]*\)\..*/\1/p')
+	if [ -z "$v" ] || [ "$v" -lt 10 ] || ! command -v dtc >/dev/null; then
+		added=$("$(dirname "$APT")/apt-backports") || die "adding $SUITE to the apt sources failed"
+		[ "$added" = added ] || "$APT" update -qq
+		log "installing qemu-system-arm from $SUITE and device-tree-compiler"
+		"$APT" install -y -qq --no-install-recommends -t "$SUITE" qemu-system-arm >/dev/null
+		"$APT" install -y -qq --no-install-recommends device-tree-compiler >/dev/null
+	fi
+	if [ ! -f "$ARM64_BUSYBOX" ] || [ ! -f "$CACHE/arm64/busybox-version" ]; then
+		# (not a pipe into grep -q: with pipefail, SIGPIPE would read as "absent")
+		if [[ " $(dpkg --print-foreign-architectures | tr '\n' ' ') " != *" arm64 "* ]]; then
+			log "dpkg --add-architecture arm64 (for apt-get download busybox-static:arm64)"
+			dpkg --add-architecture arm64
+			"$APT" update -qq
+		fi
+		apt-cache show busybox-static:arm64 >/dev/null 2>&1 || "$APT" update -qq
+		local dl
+		dl=$(mktemp -d)
+		# apt drops privileges to _apt for downloads; let it write there.
+		if id _apt >/dev/null 2>&1; then chown _apt "$dl"; fi
+		log "downloading busybox-static:arm64"
+		(cd "$dl" && "$APT" download -qq busybox-static:arm64)
+		mkdir -p "$dl/x"
+		dpkg-deb -x "$dl"/busybox-static_*_arm64.deb "$dl/x"
+		[ "$(LC_ALL=C readelf -h "$dl/x/bin/busybox" | grep -c AArch64)" -gt 0 ] ||
+			die "busybox-static:arm64 holds no AArch64 /bin/busybox"
+		mkdir -p "$CACHE/arm64"
+		cp "$dl/x/bin/busybox" "$ARM64_BUSYBOX.tmp"
+		mv "$ARM64_BUSYBOX.tmp" "$ARM64_BUSYBOX"
+		dpkg-deb -f "$dl"/busybox-static_*_arm64.deb Version >"$CACHE/arm64/busybox-version"
+		rm -rf "$dl"
+	fi
+	for t in qemu-system-aarch64 dtc; do
+		command -v "$t" >/dev/null || missing+=("$t")
+	done
+	[ ${#missing[@]} -eq 0 ] || die "missing after install: ${missing[*]}"
+	log "arm64: $(qemu-system-aarch64 --version | sed -n 1p), busybox $(cat "$CACHE/arm64/busybox-version")"
+	log "arm64 guest kernel: $("$(dirname "$0")/kernel-arm64.sh")"
+}
+
 if [ "${VDM_E2E_FORCE:-0}" != 1 ] && [ -f "$CACHE/stamp" ] &&
 	[ "$(cat "$CACHE/stamp")" = "$(stamp_key)" ] &&
 	[ -f "$CACHE/vmlinuz" ] && [ -f "$CACHE/modules/order" ] && tools_present; then
 	log "already set up (stamp $CACHE/stamp); VDM_E2E_FORCE=1 redoes it"
 	print_versions
 	build_own_kernel
+	setup_arm64
 	exit 0
 fi
 
@@ -361,6 +412,7 @@ bb_v=$(/bin/busybox 2>&1 | sed -n '1s/ multi-call.*//p')
 stamp_key >"$CACHE/stamp"
 print_versions
 build_own_kernel
+setup_arm64
 log "module deps:"
 sed 's/^/setup:   /' "$CACHE/modules/deps" >&2
 log "done in $(($(date +%s) - T0)) s; cache $CACHE"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * vdm-e2e-vu-cmd: a small vhost-user front-end that runs I2C or GPIO
+ * vdm-e2e-vu-cmd: a small vhost-user front-end that runs I2C, GPIO or CAN
  * requests given as text, one command a line on stdin, and prints one
  * result line per command. Built on the shared front-end
  * (tests/driver/vu_front.h) with the driver simulator's split rings in a
@@ -8,6 +8,7 @@
  * passthrough.sh), where the daemon reaches i2c-stub and gpio-sim.
  *
  *   vdm-e2e-vu-cmd SOCKET i2c|gpio <COMMANDS
+ *   vdm-e2e-vu-cmd can <COMMANDS           (vu_can.c: CAN front-ends)
  *
  * i2c (ADDR a 7-bit address; bytes in any strtoul base):
  *   w ADDR B...         one write request                     -> ok | err
@@ -24,7 +25,7 @@
  *   arm L               queue an event buffer for line L       -> armed
  *   event L MS          wait up to MS ms for L's event buffer  -> valid |
  *                       invalid | none (not back yet: it stays queued)
- * both:
+ * all:
  *   sh CMD              run CMD with /bin/sh                   -> sh RC
  *   sleep MS                                                   -> slept
  * Exit status 0 unless the front-end could not talk to the daemon (a failed
@@ -46,30 +47,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "drv.h"
 #include "vdm/vhost_user.h"
-#include "vu_front.h"
+#include "vu_cmd.h"
 
-#define MEM_SIZE (1u << 20)
-#define NUM      16u
-#define REQ      0x10000u /* request headers, 0x100 apart */
-#define STATUS   0x18000u /* status bytes, 0x10 apart */
-#define DATA     0x20000u /* buffers, 0x1000 apart */
-#define EVT      0x80000u /* event request + response per line, 0x10 apart */
-#define MAXLINES 256u
+#define REQ    0x10000u /* request headers, 0x100 apart */
+#define STATUS 0x18000u /* status bytes, 0x10 apart */
+#define DATA   0x20000u /* buffers, 0x1000 apart */
+#define EVT    0x80000u /* event request + response per line, 0x10 apart */
 
-struct fe {
-    struct vu_front v;
-    int memfd;
-    uint8_t *mem;
-    struct drv_guest g;
-    struct drv_vq q[2];
-    int32_t kick[2], call[2];
-    unsigned nq;
-    uint8_t evstate[MAXLINES]; /* 0 idle, 1 armed, 2 back */
-};
-
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
     va_list ap;
     fputs("vdm-e2e-vu-cmd: error: ", stderr);
@@ -100,9 +86,7 @@ static void acked(struct fe *f, uint32_t req, int rc)
         die("request %u refused", req);
 }
 
-/* Connect, negotiate every device feature offered, map memory, start
- * @p nq rings. */
-static void fe_open(struct fe *f, const char *path, unsigned nq)
+void fe_open(struct fe *f, const char *path, unsigned nq, uint64_t drop)
 {
     struct vu_front_region mr;
     uint64_t feat, proto;
@@ -111,11 +95,11 @@ static void fe_open(struct fe *f, const char *path, unsigned nq)
     if (vu_front_connect(&f->v, path) != 0)
         die("connect %s: %s", path, strerror(errno));
     f->memfd = memfd_create("guest", MFD_CLOEXEC);
-    if (f->memfd < 0 || ftruncate(f->memfd, MEM_SIZE) != 0)
+    if (f->memfd < 0 || ftruncate(f->memfd, FE_MEM_SIZE) != 0)
         die("memfd: %s", strerror(errno));
-    f->mem =
-        mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
-    if (f->mem == MAP_FAILED || drv_guest_adopt(&f->g, 0, MEM_SIZE, f->mem))
+    f->mem = mmap(NULL, FE_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+                  f->memfd, 0);
+    if (f->mem == MAP_FAILED || drv_guest_adopt(&f->g, 0, FE_MEM_SIZE, f->mem))
         die("guest memory");
     feat = ask_u64(f, VDM_VHOST_USER_GET_FEATURES);
     if (!(feat & VDM_VHOST_USER_F_PROTOCOL_FEATURES))
@@ -126,13 +110,14 @@ static void fe_open(struct fe *f, const char *path, unsigned nq)
     (void)vu_front_u64(&f->v, VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0, proto,
                        NULL, 0);
     (void)vu_front_msg(&f->v, VDM_VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0);
-    feat = (feat & 0xffffffu) | DRV_F_VERSION_1 |
+    feat = (feat & 0xffffffu & ~drop) | DRV_F_VERSION_1 |
            VDM_VHOST_USER_F_PROTOCOL_FEATURES;
     acked(f, VDM_VHOST_USER_SET_FEATURES,
           vu_front_u64(&f->v, VDM_VHOST_USER_SET_FEATURES,
                        VDM_VHOST_USER_F_NEED_REPLY, feat, NULL, 0));
+    f->features = feat;
     mr.gpa = 0;
-    mr.size = MEM_SIZE;
+    mr.size = FE_MEM_SIZE;
     mr.uva = (uint64_t)(uintptr_t)f->mem;
     mr.off = 0;
     acked(f, VDM_VHOST_USER_SET_MEM_TABLE,
@@ -147,12 +132,12 @@ static void fe_open(struct fe *f, const char *path, unsigned nq)
         uint64_t avail = desc + 0x1000, used = desc + 0x2000;
         uint64_t base = (uint64_t)(uintptr_t)f->mem;
 
-        if (drv_vq_init_at(&f->q[q], &f->g, NUM, DRV_F_VERSION_1, desc, avail,
-                           used) != 0)
+        if (drv_vq_init_at(&f->q[q], &f->g, FE_NUM, DRV_F_VERSION_1, desc,
+                           avail, used) != 0)
             die("ring %u", q);
         f->kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         f->call[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (vu_front_ring(&f->v, VDM_VHOST_USER_F_NEED_REPLY, q, NUM, 0,
+        if (vu_front_ring(&f->v, VDM_VHOST_USER_F_NEED_REPLY, q, FE_NUM, 0,
                           base + desc, base + used, base + avail, f->kick[q],
                           f->call[q]) != 0)
             die("ring %u set-up", q);
@@ -167,16 +152,15 @@ static void fe_open(struct fe *f, const char *path, unsigned nq)
     f->nq = nq;
 }
 
-static void add(struct fe *f, unsigned q, const struct drv_buf *out,
-                unsigned nout, const struct drv_buf *in, unsigned nin,
-                uintptr_t cookie)
+void fe_add(struct fe *f, unsigned q, const struct drv_buf *out, unsigned nout,
+            const struct drv_buf *in, unsigned nin, uintptr_t cookie)
 {
     if (drv_vq_add(&f->q[q], out, nout, in, nin, DRV_ADD_DIRECT,
                    (void *)cookie) < 0)
         die("ring %u full", q);
 }
 
-static void kick(struct fe *f, unsigned q)
+void fe_kick(struct fe *f, unsigned q)
 {
     uint64_t one = 1;
     drv_vq_publish(&f->q[q]);
@@ -184,16 +168,15 @@ static void kick(struct fe *f, unsigned q)
         die("kick: %s", strerror(errno));
 }
 
-static uint64_t now_ms(void)
+uint64_t now_ms(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
 }
 
-/* One used buffer of ring @p q within @p ms: 1 (cookie, len set) or 0. */
-static int get_used(struct fe *f, unsigned q, unsigned ms, uintptr_t *cookie,
-                    uint32_t *len)
+int fe_used(struct fe *f, unsigned q, unsigned ms, uintptr_t *cookie,
+            uint32_t *len)
 {
     uint64_t end = now_ms() + ms;
 
@@ -217,19 +200,29 @@ static int get_used(struct fe *f, unsigned q, unsigned ms, uintptr_t *cookie,
     }
 }
 
-static void put_le16(uint8_t *p, uint32_t v)
+void put_le16(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
+void put_le32(uint8_t *p, uint32_t v)
 {
     put_le16(p, v);
     put_le16(p + 2, v >> 16);
 }
 
-static unsigned long num(const char *s)
+uint32_t get_le16(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+uint32_t get_le32(const uint8_t *p)
+{
+    return get_le16(p) | get_le16(p + 2) << 16;
+}
+
+unsigned long num(const char *s)
 {
     char *end;
     unsigned long v;
@@ -273,13 +266,13 @@ static void i2c_run(struct fe *f, struct i2c_req *r, unsigned n)
         else if (r[k].len > 0)
             out[nout++] = (struct drv_buf){buf, r[k].len};
         in[nin++] = (struct drv_buf){st, 1};
-        add(f, 0, out, nout, in, nin, k);
+        fe_add(f, 0, out, nout, in, nin, k);
     }
-    kick(f, 0);
+    fe_kick(f, 0);
     for (unsigned k = 0; k < n; k++) {
         uintptr_t c;
         uint32_t len;
-        if (!get_used(f, 0, 5000, &c, &len))
+        if (!fe_used(f, 0, 5000, &c, &len))
             die("i2c: no answer in 5 s");
         if (f->mem[STATUS + 0x10u * c] == 0)
             ok++;
@@ -340,8 +333,8 @@ static void gpio_events(struct fe *f, int want, unsigned ms)
     uintptr_t c;
     uint32_t len;
 
-    while (get_used(f, 1, want >= 0 && f->evstate[want] == 1 ? ms : 0, &c,
-                    &len) == 1) {
+    while (fe_used(f, 1, want >= 0 && f->evstate[want] == 1 ? ms : 0, &c,
+                   &len) == 1) {
         if (c >= MAXLINES || len != 1)
             die("gpio: event buffer %lu came back with %u bytes",
                 (unsigned long)c, len);
@@ -360,9 +353,9 @@ static uint32_t gpio_req(struct fe *f, uint32_t type, uint32_t line,
     put_le16(f->mem + REQ + 2, line);
     put_le32(f->mem + REQ + 4, value);
     memset(f->mem + DATA, 0xee, rlen);
-    add(f, 0, &out, 1, &in, 1, 0);
-    kick(f, 0);
-    if (!get_used(f, 0, 5000, &c, &len))
+    fe_add(f, 0, &out, 1, &in, 1, 0);
+    fe_kick(f, 0);
+    if (!fe_used(f, 0, 5000, &c, &len))
         die("gpio: no answer in 5 s");
     return len;
 }
@@ -394,8 +387,8 @@ static void gpio_cmd(struct fe *f, char *cmd, char **save)
                            in = {EVT + 0x10u * a + 8, 1};
             put_le16(f->mem + EVT + 0x10u * a, a);
             f->mem[EVT + 0x10u * a + 8] = 0xee;
-            add(f, 1, &out, 1, &in, 1, a);
-            kick(f, 1);
+            fe_add(f, 1, &out, 1, &in, 1, a);
+            fe_kick(f, 1);
             f->evstate[a] = 1;
             puts("armed");
             return;
@@ -465,37 +458,50 @@ static void gpio_cmd(struct fe *f, char *cmd, char **save)
         puts("ok");
 }
 
+int common_cmd(const char *cmd, char **save)
+{
+    if (strcmp(cmd, "sh") == 0) {
+        int rc = system(*save != NULL ? *save : "");
+        printf("sh %d\n", WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
+        return 1;
+    }
+    if (strcmp(cmd, "sleep") == 0) {
+        usleep((useconds_t)num(strtok_r(NULL, " \t", save)) * 1000u);
+        puts("slept");
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct fe f;
     char line[1024];
     int gpio;
 
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 2 && strcmp(argv[1], "can") == 0)
+        return can_main();
     if (argc != 3 ||
         (strcmp(argv[2], "i2c") != 0 && strcmp(argv[2], "gpio") != 0)) {
-        fprintf(stderr, "usage: %s SOCKET i2c|gpio <COMMANDS\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s SOCKET i2c|gpio <COMMANDS\n"
+                "       %s can <COMMANDS\n",
+                argv[0], argv[0]);
         return 2;
     }
     gpio = strcmp(argv[2], "gpio") == 0;
-    fe_open(&f, argv[1], gpio ? 2 : 1);
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    fe_open(&f, argv[1], gpio ? 2 : 1, 0);
     while (fgets(line, sizeof(line), stdin) != NULL) {
         char *save = NULL, *cmd;
         line[strcspn(line, "\n")] = '\0';
         cmd = strtok_r(line, " \t", &save);
-        if (cmd == NULL || cmd[0] == '#')
+        if (cmd == NULL || cmd[0] == '#' || common_cmd(cmd, &save))
             continue;
-        if (strcmp(cmd, "sh") == 0) {
-            int rc = system(save != NULL ? save : "");
-            printf("sh %d\n", WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
-        } else if (strcmp(cmd, "sleep") == 0) {
-            usleep((useconds_t)num(strtok_r(NULL, " \t", &save)) * 1000u);
-            puts("slept");
-        } else if (gpio) {
+        if (gpio)
             gpio_cmd(&f, cmd, &save);
-        } else {
+        else
             i2c_cmd(&f, cmd, &save);
-        }
     }
     vu_front_close(&f.v);
     return 0;

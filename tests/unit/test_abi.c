@@ -34,6 +34,8 @@
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
 #include "vdm/devices/rpmb.h"
+#include "vdm/devices/scmi.h"
+#include "vdm/devices/scmi_platform.h"
 #include "vdm/devices/spi.h"
 #include "vdm/devices/sound.h"
 #include "vdm/mem.h"
@@ -64,6 +66,7 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_vhost_user_ring, VDM_VHOST_USER_RING_SIZE, 128);
     OPAQUE(struct vdm_vfio_user, VDM_VFIO_USER_SIZE, 16384);
     OPAQUE(struct vdm_rng, VDM_RNG_SIZE, 640);
+    OPAQUE(struct vdm_scmi_platform, VDM_SCMI_PLATFORM_SIZE, 1024);
     OPAQUE(struct vdm_snd, VDM_SND_SIZE, 2048);
     OPAQUE(struct vdm_snd_req, VDM_SND_REQ_SIZE, 128);
     OPAQUE(struct vdm_kit, VDM_KIT_SIZE, 128);
@@ -78,6 +81,7 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_gpu_backing, VDM_GPU_BACKING_SIZE, 16);
     OPAQUE(struct vdm_rpmb, VDM_RPMB_SIZE, 6144);
     OPAQUE(struct vdm_spi, VDM_SPI_SIZE, 8192);
+    OPAQUE(struct vdm_scmi, VDM_SCMI_SIZE, 16384);
 }
 END_TEST
 
@@ -133,6 +137,13 @@ START_TEST(wire_sizes)
     ck_assert_uint_eq(VDM_INPUT_EVENT_BYTES, 8);
     ck_assert_uint_eq(VDM_INPUT_CONFIG_BYTES, 136);
     ck_assert_uint_eq(VDM_INPUT_CFG_OFF_SIZE, 2);
+    ck_assert_uint_eq(VDM_SCMI_RESPONSE_MIN_BYTES, 8);
+    ck_assert_uint_eq(VDM_SCMI_NOTIFICATION_MAX_BYTES, 28);
+    ck_assert_uint_eq(VDM_SCMI_MAX_PAYLOAD_DEFAULT, 128);
+    ck_assert_uint_eq(VDM_SCMI_NOTIFY_QUEUE, 16);
+    ck_assert_uint_eq(VDM_SCMI_PLATFORM_STATE_BYTES(1, 0, 0), 4);
+    ck_assert_uint_eq(VDM_SCMI_PLATFORM_STATE_BYTES(0, 1, 0), 16);
+    ck_assert_uint_eq(VDM_SCMI_PLATFORM_STATE_BYTES(0, 0, 1), 80);
 }
 END_TEST
 
@@ -192,6 +203,8 @@ START_TEST(size_first)
     SIZED(struct vdm_vfio_user_config);
     SIZED(struct vdm_rng_ops);
     SIZED(struct vdm_rng_config);
+    SIZED(struct vdm_scmi_platform_ops);
+    SIZED(struct vdm_scmi_platform_config);
     SIZED(struct vdm_snd_ops);
     SIZED(struct vdm_snd_config);
     SIZED(struct vdm_snd_params);
@@ -212,6 +225,8 @@ START_TEST(size_first)
     SIZED(struct vdm_can_config);
     SIZED(struct vdm_spi_ops);
     SIZED(struct vdm_spi_config);
+    SIZED(struct vdm_scmi_ops);
+    SIZED(struct vdm_scmi_config);
 }
 END_TEST
 

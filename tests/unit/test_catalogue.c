@@ -46,6 +46,7 @@
 #include "vdm/devices/i2c.h"
 #include "vdm/devices/input.h"
 #include "vdm/devices/rpmb.h"
+#include "vdm/devices/scmi.h"
 #include "vdm/devices/spi.h"
 #include "vdm/devices/sound.h"
 #include "vdm/le.h"
@@ -3515,6 +3516,70 @@ START_TEST(cat_spi_any_descriptor_layout)
 }
 END_TEST
 
+/* syswonder/hvisor-tool's virtio-scmi back end (review of
+ * syswonder/hvisor-tool#84) returned each command with the used length of
+ * the driver's whole response buffer instead of the response's size (the
+ * guest read trailing garbage as return values), and sized paged answers
+ * against a capacity it had already shrunk. vdm's device reports exactly
+ * the bytes of the answer, cuts a failure to header + status ("cmdq
+ * Operation": "the device MUST set the size of ret_values to the size of
+ * the status field"), and tells the platform the real room the driver
+ * gave (resp_max). */
+static uint32_t cat_scmi_room;
+
+static int cat_scmi_command(void *host, const struct vdm_scmi_cmd *cmd,
+                            uint8_t *resp, uint32_t *resp_len, void *token)
+{
+    uint32_t hdr = vdm_le32(cmd->msg);
+    (void)host;
+    (void)token;
+    cat_scmi_room = cmd->resp_max;
+    memcpy(resp, cmd->msg, 4);
+    if ((hdr & 0xffu) == 1u) { /* a failure with return values behind it */
+        vdm_put_le32(resp + 4, (uint32_t)VDM_SCMI_STATUS_NOT_FOUND);
+        memset(resp + 8, 0x55, 8);
+        *resp_len = 16;
+        return 0;
+    }
+    vdm_put_le32(resp + 4, 0);
+    vdm_put_le32(resp + 8, 0x20000);
+    *resp_len = 12;
+    return 0;
+}
+
+START_TEST(cat_scmi_used_length_is_the_answer)
+{
+    static const struct vdm_scmi_ops ops = {.size = sizeof(ops),
+                                            .command = cat_scmi_command};
+    struct vdm_scmi_config c = VDM_INIT(struct vdm_scmi_config);
+    struct dh_opts o = {.num_queues = 1, .qsize = QN};
+    struct vdm_scmi scmi;
+    struct dh h;
+    ck_assert_int_eq(dh_init(&h, &o), 0);
+    c.ops = &ops;
+    ck_assert_int_eq(vdm_scmi_init(&scmi, &h.dev, &c, &h.base), 0);
+    ck_assert_int_eq(dh_bring_up(&h, VDM_F_VERSION_1, 1), 0);
+    for (uint32_t msg = 0; msg < 2; msg++) {
+        uint64_t cmd = dh_alloc(&h, 4, 8), rsp = dh_alloc(&h, 128, 8);
+        struct drv_buf rd = {cmd, 4}, wr = {rsp, 128};
+        uint32_t len = 0;
+        vdm_put_le32(dh_ptr(&h, cmd, 4), (0x10u << 10) | msg);
+        memset(dh_ptr(&h, rsp, 128), UNTOUCHED, 128);
+        ck_assert_int_ge(
+            drv_vq_add(dh_vq(&h, 0), &rd, 1, &wr, 1, DRV_ADD_DIRECT, NULL), 0);
+        drv_vq_publish(dh_vq(&h, 0));
+        ck_assert_int_ge(dh_kick(&h, 0, 1), 0);
+        ck_assert_int_eq(drv_vq_get_used(dh_vq(&h, 0), NULL, &len, NULL), 1);
+        ck_assert_uint_eq(cat_scmi_room, 128);
+        const uint8_t *r = dh_ptr(&h, rsp, 128);
+        ck_assert_uint_eq(len, msg == 0 ? 12 : 8);
+        ck_assert_uint_eq(r[len], UNTOUCHED);
+    }
+    ck_assert_int_eq(needs_reset(&h), 0);
+    dh_fini(&h);
+}
+END_TEST
+
 static Suite *catalogue_suite(void)
 {
     Suite *s = suite_create("catalogue");
@@ -3553,6 +3618,7 @@ static Suite *catalogue_suite(void)
     tcase_add_test(dev, cat_rpmb_response_mac_over_defined_fields);
     tcase_add_test(dev, cat_rpmb_address_plus_count_overflow);
     tcase_add_test(dev, cat_spi_any_descriptor_layout);
+    tcase_add_test(dev, cat_scmi_used_length_is_the_answer);
     suite_add_tcase(s, dev);
 
     tcase_add_test(regs, cat_queue_regs_after_driver_ok_mmio);

@@ -180,9 +180,10 @@ static void host_notify_config(void *h)
 static void host_log(void *h, int level, const char *msg)
 {
     struct host *x = h;
-    ck_assert_ptr_nonnull(msg);
+    /* A text, or (VDM_CONFIG_LOG_TEXT=0) an event code naming one. */
+    ck_assert(msg != NULL || VDM_LOG_EVENT(level) != 0);
     x->logs++;
-    if (level == VDM_LOG_ERROR)
+    if (VDM_LOG_LEVEL(level) == VDM_LOG_ERROR)
         x->errors++;
     x->last_level = level;
     x->last_msg = msg;
@@ -863,6 +864,36 @@ START_TEST(queue_reset_refused_without_ring_reset)
 }
 END_TEST
 
+/* VDM_CONFIG_LOG_TEXT (vdm/config.h): the library's own messages reach the
+ * log hook as a text with a plain level, or (0) as no text and an event
+ * code naming this library's src/device.c (file number 1) above the level;
+ * a text a device or the host hands to vdm_dev_log()/vdm_dev_needs_reset()
+ * stays a text in both. Runs in every profile. */
+START_TEST(log_text_follows_config)
+{
+    go_live(VDM_F_VERSION_1);
+    /* a status write clearing bits: the device core warns */
+    int logs = hs.logs;
+    ck_assert_int_lt(vdm_dev_set_status(&dev, VDM_STATUS_ACKNOWLEDGE), 0);
+    ck_assert_int_eq(hs.logs, logs + 1);
+    ck_assert_int_eq(VDM_LOG_LEVEL(hs.last_level), VDM_LOG_WARN);
+#if VDM_CONFIG_LOG_TEXT
+    ck_assert_ptr_nonnull(hs.last_msg);
+    ck_assert_uint_eq(VDM_LOG_EVENT(hs.last_level), 0);
+#else
+    ck_assert_ptr_null(hs.last_msg);
+    ck_assert_uint_eq(VDM_LOG_EVENT(hs.last_level) >> 12, 1);
+    ck_assert_uint_ne(VDM_LOG_EVENT(hs.last_level) & 0xfffu, 0);
+#endif
+    vdm_dev_log(&dev, VDM_LOG_INFO, "host text");
+    ck_assert_str_eq(hs.last_msg, "host text");
+    ck_assert_int_eq(hs.last_level, VDM_LOG_INFO);
+    vdm_dev_needs_reset(&dev, VDM_EPROTO, "bad thing");
+    ck_assert_str_eq(hs.last_msg, "bad thing");
+    ck_assert_int_eq(hs.last_level, VDM_LOG_ERROR);
+}
+END_TEST
+
 /* The profile (vdm/config.h) as the library sees it: the device offers the
  * ring features built in and refuses to offer one left out (it could not
  * honour it); a left-out one cannot be negotiated and its queue reset is
@@ -1342,6 +1373,7 @@ static Suite *device_suite(void)
     tcase_add_test(tc, queue_regs_accepted_after_ring_reset);
     tcase_add_test(tc, queue_reset_refused_without_ring_reset);
     tcase_add_test(tc, profile_features_follow_config);
+    tcase_add_test(tc, log_text_follows_config);
     tcase_add_test(tc, queue_notify_ignored);
     tcase_add_test(tc, queue_enable_needs_features_ok);
     tcase_add_test(tc, queue_enable_split_size_not_power_of_2);

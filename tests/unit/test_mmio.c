@@ -174,7 +174,7 @@ START_TEST(test_mmio_wrong_widths)
     /* None of it touched the device: a byte write of 0 to Status did not
      * reset it. */
     ck_assert_uint_eq(rd32(VDM_MMIO_STATUS), 0x0b);
-    ck_assert_ptr_nonnull(m.tp.last_log);
+    ck_assert(m.tp.last_log != NULL || m.tp.last_event != 0);
     ck_assert_int_eq(vdm_mmio_read(&m.t, 0, 4, NULL), VDM_EINVAL);
     ck_assert_int_eq(vdm_mmio_read(NULL, 0, 4, NULL), VDM_EINVAL);
     ck_assert_int_eq(vdm_mmio_write(NULL, 0, 4, 0), VDM_EINVAL);

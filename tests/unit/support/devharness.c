@@ -40,9 +40,10 @@ static void h_log(void *host, int level, const char *msg)
 {
     struct dh *h = host;
     h->nlog++;
-    if (level == VDM_LOG_WARN)
+    /* VDM_CONFIG_LOG_TEXT=0: an event code above the level, no text */
+    if (VDM_LOG_LEVEL(level) == VDM_LOG_WARN)
         h->nwarn++;
-    if (level == VDM_LOG_ERROR)
+    if (VDM_LOG_LEVEL(level) == VDM_LOG_ERROR)
         h->nerror++;
     h->last_log = msg;
 }

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "vdm/common.h"
+
 #define ST_ACK         1u
 #define ST_DRIVER      2u
 #define ST_DRIVER_OK   4u
@@ -29,11 +31,13 @@ void drv_tp_count(struct drv_tp *t, int rc)
 void drv_tp_log(struct drv_tp *t, int level, const char *msg)
 {
     t->nlog++;
-    if (level == 0)
+    /* VDM_CONFIG_LOG_TEXT=0: an event code above the level, no text */
+    if (VDM_LOG_LEVEL(level) == VDM_LOG_ERROR)
         t->nerror++;
-    else if (level == 1)
+    else if (VDM_LOG_LEVEL(level) == VDM_LOG_WARN)
         t->nwarn++;
     t->last_log = msg;
+    t->last_event = VDM_LOG_EVENT(level);
 }
 
 int drv_tp_reset(struct drv_tp *t)

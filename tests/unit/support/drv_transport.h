@@ -86,6 +86,9 @@ struct drv_tp {
     /** Transport log hook: lines, warnings and errors, last message. */
     unsigned nlog, nwarn, nerror;
     const char *last_log; /**< Last transport log message. */
+    /** Its event code (VDM_LOG_EVENT()): non-zero when built with
+     *  VDM_CONFIG_LOG_TEXT=0, which leaves last_log NULL. */
+    uint32_t last_event;
     /** Optional step printer (mini-vmm); NULL in tests. */
     void (*trace)(void *ctx, const char *step);
     void *trace_ctx; /**< Passed to @ref trace. */
