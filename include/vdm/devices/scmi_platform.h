@@ -364,6 +364,21 @@ VDM_API int vdm_scmi_platform_next_notification(struct vdm_scmi_platform *p,
                                                 void *buf, uint32_t cap,
                                                 uint32_t *len);
 
+/**
+ * @brief Say whether the transport has a platform-to-agent channel.
+ *
+ * On by default. With @p on 0 (e.g. virtio-scmi without
+ * VIRTIO_SCMI_F_P2A_CHANNELS; virtio "SCMI Device / Device Operation /
+ * cmdq Operation") the module answers as if no
+ * notification were implemented: SENSOR_TRIP_POINT_NOTIFY,
+ * SENSOR_TRIP_POINT_CONFIG and SENSOR_CONTINUOUS_UPDATE_NOTIFY are
+ * NOT_SUPPORTED, PROTOCOL_MESSAGE_ATTRIBUTES says NOT_FOUND for them, and
+ * sensor descriptions show no trip points and no update notification.
+ * Kept across vdm_scmi_platform_reset(). Set it when the transport's
+ * features are known (or before each command); NULL is ignored.
+ */
+VDM_API void vdm_scmi_platform_set_p2a(struct vdm_scmi_platform *p, int on);
+
 /** @brief Notifications dropped because the queue was full, since init or
  *         reset. */
 VDM_API uint32_t vdm_scmi_platform_dropped(const struct vdm_scmi_platform *p);
