@@ -80,9 +80,20 @@ void scmi_sensor_reset(struct scmi_pl *pl)
     uint32_t i;
     struct scmi_sensor_state *st;
 
+    /* Subscriptions, trip points and configuration go back to the
+     * tables; the last value the host reported is a fact about the
+     * hardware and stays, so the first report after a reset is compared
+     * with it (a crossing is not lost or invented by the reset). */
     for (i = 0; i < pl->nsensors; i++) {
+        int64_t last;
+        uint32_t have;
+
         st = &pl->sstate[i];
+        last = st->last;
+        have = st->flags & SCMI_SENS_HAVE_LAST;
         __builtin_memset(st, 0, sizeof(*st));
+        st->last = last;
+        st->flags = have;
         st->config = interval_cfg(&pl->sensors[i]);
         if ((pl->sensors[i].flags & VDM_SCMI_SENSOR_F_DISABLED) == 0u) {
             st->config |= CFG_ENABLED;

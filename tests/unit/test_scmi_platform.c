@@ -841,6 +841,14 @@ START_TEST(sensor_notifications)
     /* Reset: subscriptions and trips off. */
     ck_assert_int_eq(CMD(P_SENSOR, 10, 0, 1), 0);
     vdm_scmi_platform_reset(&pl);
+    /* The last value reported before the reset (-100) stays: re-armed,
+     * the first report after the reset is compared with it. */
+    ck_assert_int_eq(CMD(P_SENSOR, 5, 0, (0u << 4) | 1, 100, 0), 0);
+    ck_assert_int_eq(CMD(P_SENSOR, 4, 0, 1), 0);
+    ck_assert_int_eq(vdm_scmi_platform_sensor_update(&pl, 0, 150), 1);
+    next_notif(b);
+    ck_assert_uint_eq(vdm_le32(b + 12), (1u << 16) | 0u);
+    vdm_scmi_platform_reset(&pl);
     ck_assert_int_eq(vdm_scmi_platform_sensor_update(&pl, 0, 1000), 0);
     ck_assert_int_eq(vdm_scmi_platform_sensor_update(&pl, 0, -1000), 0);
 }
