@@ -1773,6 +1773,8 @@ static void scmi_platform_seeds(void)
     e_scmip(0x15, 10, (const uint32_t[]){2, 1}, 2, 136);
     e_scmip(0x10, 6, (const uint32_t[]){0xffffffffu}, 1, 9);
     save("scmi_platform", "hooks-small");
+}
+
 /* vfio-user: one client message as a VFU_OP_MSG op. */
 static void vfu_msg(uint16_t cmd, const void *pl, uint16_t len,
                     const uint8_t *files, uint8_t nfds)
