@@ -41,7 +41,11 @@
 #include "vdm/devices/scmi.h"
 #include "vdm/devices/scmi_platform.h"
 
-#define SCMI_QSIZE 64
+/* QEMU's virtio-mmio transport (-device vhost-user-scmi on -M virt) reports
+ * QueueNumMax 1024 for every queue and Linux's virtio-mmio driver takes the
+ * maximum, so the front-end asks SET_VRING_NUM 1024: refusing it leaves
+ * the guest's SCMI stack without a device (tests/e2e/scmi.sh). */
+#define SCMI_QSIZE 1024
 #define NSENSORS   3u
 
 static const uint64_t cpu_rates[] = {200000000ull, 400000000ull, 800000000ull,
