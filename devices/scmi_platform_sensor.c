@@ -81,8 +81,18 @@ void scmi_sensor_reset(struct scmi_pl *pl)
     struct scmi_sensor_state *st;
 
     for (i = 0; i < pl->nsensors; i++) {
+        int64_t last;
+        uint32_t have;
+
         st = &pl->sstate[i];
+        /* The value the host reported is the sensor's, not state the
+         * agent set: it survives, so readings and the first trip point
+         * crossing after a reset start from it. */
+        last = st->last;
+        have = st->flags & SCMI_SENS_HAVE_LAST;
         __builtin_memset(st, 0, sizeof(*st));
+        st->last = last;
+        st->flags = have;
         st->config = interval_cfg(&pl->sensors[i]);
         if ((pl->sensors[i].flags & VDM_SCMI_SENSOR_F_DISABLED) == 0u) {
             st->config |= CFG_ENABLED;

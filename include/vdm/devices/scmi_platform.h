@@ -309,8 +309,9 @@ VDM_API int vdm_scmi_platform_init(struct vdm_scmi_platform *p,
 /**
  * @brief Back to the initial state: resources as after init, every
  *        subscription and trip point off, pending notifications dropped.
- *        Call when the transport resets (e.g. the virtio device reset).
- *        Host hooks are not called.
+ *        The sensor values the host reported stay (they are the
+ *        sensors', not state the agent set). Call when the transport
+ *        resets (e.g. the virtio device reset). Host hooks are not called.
  */
 VDM_API void vdm_scmi_platform_reset(struct vdm_scmi_platform *p);
 
