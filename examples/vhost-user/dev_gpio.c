@@ -14,6 +14,11 @@
  *                         (SET_IRQ_TYPE; an edge before the unmask is
  *                         latched by the device)
  *   wait-value LINE VALUE until the driver has driven output LINE to VALUE
+ *   wait-armed LINE       until the driver has unmasked LINE's interrupt
+ *                         (its event buffer is at the device): the edge
+ *                         after it is an event of its own, not merged into
+ *                         a latch, and a driver that reads the line to type
+ *                         the previous event (Linux, EDGE_BOTH) has read it
  *
  * Passthrough (chip=/dev/gpiochipN): every line of a Linux gpiochip through
  * the GPIO character device v2 uAPI (line requests; edge events for
@@ -40,6 +45,7 @@
 #define ST_SET   1
 #define ST_WIRQ  2
 #define ST_WVAL  3
+#define ST_WARM  4
 
 struct step {
     int kind;
@@ -164,6 +170,7 @@ static int load_events(struct vdev *d, struct gpio *s, const char *path)
             : strcmp(w, "set") == 0 && n == 3        ? ST_SET
             : strcmp(w, "wait-irq") == 0 && n == 2   ? ST_WIRQ
             : strcmp(w, "wait-value") == 0 && n == 3 ? ST_WVAL
+            : strcmp(w, "wait-armed") == 0 && n == 2 ? ST_WARM
                                                      : -1;
         if (k < 0 || (k != ST_SLEEP && a >= s->n) || b > 1) {
             vd_log(d, VDM_LOG_ERROR, "%s:%u: cannot parse this line", path,
@@ -487,6 +494,9 @@ static int gpio_poll(struct vdev *d)
         if (st->kind == ST_WIRQ) {
             if (l->irq == VDM_GPIO_IRQ_TYPE_NONE)
                 return 20; /* the request and its buffer come by kicks */
+        } else if (st->kind == ST_WARM) {
+            if (vdm_gpio_irq_unmasked(&s->gpio, st->line) != 1)
+                return 10; /* the buffer comes by a kick */
         } else if (st->kind == ST_WVAL) {
             if (l->dir != VDM_GPIO_DIRECTION_OUT || l->driven != st->value)
                 return 20;

@@ -2328,6 +2328,39 @@ START_TEST(serves_scmi_platform)
 }
 END_TEST
 
+/* Regression (a daemon queue maximum below the front-end's ring size):
+ * QEMU's virtio-mmio front-end (-device vhost-user-scmi on -M virt) asks
+ * for rings of 1024 entries, its QueueNumMax; both SCMI rings take it. */
+START_TEST(scmi_takes_virtio_mmio_ring_size)
+{
+    char dir[96], sock[128];
+    struct vu_front v;
+    uint64_t feat, proto;
+    pid_t pid;
+
+    snprintf(dir, sizeof(dir), "%s/scmiq.XXXXXX", top_dir);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(sock, sizeof(sock), "%s/scmi.sock", dir);
+    pid = sp_start(sock, "scmi");
+    fe_connect(&v, sock);
+    feat = fe_u64(&v, VDM_VHOST_USER_GET_FEATURES);
+    ck_assert(feat & VDM_VHOST_USER_F_PROTOCOL_FEATURES);
+    proto = fe_u64(&v, VDM_VHOST_USER_GET_PROTOCOL_FEATURES);
+    proto &= 1ull << VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK;
+    ck_assert_uint_ne(proto, 0);
+    fe_send(&v, VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL, 0);
+    fe_send(&v, VDM_VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0);
+    feat = DRV_F_VERSION_1 | VDM_VHOST_USER_F_PROTOCOL_FEATURES |
+           VDM_SCMI_F_P2A_CHANNELS;
+    ck_assert_uint_eq(
+        fe_acked(&v, VDM_VHOST_USER_SET_FEATURES, &feat, 8, NULL, 0), 0);
+    fe_state(&v, VDM_VHOST_USER_SET_VRING_NUM, 0, 1024);
+    fe_state(&v, VDM_VHOST_USER_SET_VRING_NUM, 1, 1024);
+    vu_front_close(&v);
+    stop_pid(pid);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     Suite *s;
@@ -2363,6 +2396,7 @@ int main(int argc, char **argv)
     ADD(serves_rpmb_and_persists_key_and_counter);
     ADD(serves_spi_nor_flash);
     ADD(serves_scmi_platform);
+    ADD(scmi_takes_virtio_mmio_ring_size);
     ADD(serves_spidev_if_present);
     ADD(serves_gpu_display_channel);
 #ifdef VDM_HAVE_ALSA

@@ -500,6 +500,13 @@ START_TEST(device_info)
     p[0] = 8;
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, p, 16),
                      VDM_EINVAL);
+    /* the longer <linux/vfio.h> struct (cap_offset, pad) is accepted, the
+     * reply is the protocol's 16 bytes; a short payload is not */
+    uint8_t q[24] = {24};
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, q, 24), 0);
+    ck_assert_uint_eq(T.rlen, HDR + 16);
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, q, 12),
+                     VDM_EINVAL);
 }
 END_TEST
 
@@ -928,12 +935,12 @@ START_TEST(irqs_hostile)
                      VDM_EINVAL);
     /* more fds than max_msg_fds: refused, all closed */
     int32_t many[VDM_VFIO_USER_MAX_FDS + 1];
-    for (int i = 0; i <= VDM_VFIO_USER_MAX_FDS; i++)
+    for (unsigned i = 0; i <= VDM_VFIO_USER_MAX_FDS; i++)
         many[i] = newfd();
     ck_assert_int_eq(set_irqs(IRQ_DATA_EVENTFD | IRQ_ACT_TRIGGER, X, 0, NVEC,
                               NULL, many, VDM_VFIO_USER_MAX_FDS + 1),
                      VDM_EINVAL);
-    for (int i = 0; i <= VDM_VFIO_USER_MAX_FDS; i++)
+    for (unsigned i = 0; i <= VDM_VFIO_USER_MAX_FDS; i++)
         ck_assert_int_eq(T.fd[many[i]].closes, 1);
 }
 END_TEST

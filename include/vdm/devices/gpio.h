@@ -44,7 +44,13 @@
  * a line whose interrupt is not enabled, a second buffer for the same line,
  * or one for a line >= ngpio is returned at once with
  * VIRTIO_GPIO_IRQ_STATUS_INVALID; disabling the interrupt (IRQ type NONE or
- * direction NONE) returns the line's buffer INVALID.
+ * direction NONE) returns the line's buffer INVALID. The first of these is
+ * logged at VDM_LOG_DEBUG only (the spec's message flow lets a driver
+ * unmask before it enables, and Linux re-queues a buffer it got back
+ * INVALID as soon as it has enabled the line again); the others warn.
+ * The device tells no edge direction (the event carries none): a driver
+ * reads the line for that (GET_VALUE), so the value it reads is the
+ * line's level at that moment, not at the edge.
  *
  * Each kind of guest error is logged once per reset. Reset returns every
  * line to the table's direction (through set_direction for lines whose
@@ -236,6 +242,23 @@ VDM_API int vdm_gpio_direction(const struct vdm_gpio *gpio, uint16_t line);
 /** @brief A line's current IRQ type (VDM_GPIO_IRQ_TYPE_*), or a negative
  *         VDM_E* code. */
 VDM_API int vdm_gpio_irq_type(const struct vdm_gpio *gpio, uint16_t line);
+
+/**
+ * @brief Whether the driver has unmasked @p line's interrupt: the device
+ *        holds the line's event buffer pair (spec "Device Operation:
+ *        eventq": queuing the pair unmasks, returning it masks).
+ *
+ * A host that must not let two edges merge into one latched event (a
+ * test, a replay) waits for 1 before making the next edge: an edge made
+ * while the interrupt is masked is latched, and every further edge until
+ * the driver queues the buffer again is the same one latched event. A
+ * driver that reads the line to tell the edge of an EDGE_BOTH interrupt
+ * (Linux does, after the event) has read it by the time it unmasks.
+ *
+ * @return 1 unmasked (buffer held); 0 masked; VDM_EINVAL (NULL);
+ *         VDM_ERANGE (line >= ngpio).
+ */
+VDM_API int vdm_gpio_irq_unmasked(const struct vdm_gpio *gpio, uint16_t line);
 
 /** @brief The device this GPIO device was created on (NULL if none). */
 VDM_API struct vdm_dev *vdm_gpio_dev(const struct vdm_gpio *gpio);
