@@ -108,7 +108,7 @@ static void start_daemon(struct daemon *dm)
     write_file(dm->temp, "25500\n", 6);
     {
         const char *st = "LED out 0\nBTN in 1\n- none 0\nIRQ in 0\n";
-        const char *gev = "wait-irq 3\nset 3 1\n";
+        const char *gev = "wait-irq 3\nwait-armed 3\nset 3 1\n";
         write_file(dm->gstate, st, strlen(st));
         write_file(dm->gevents, gev, strlen(gev));
     }
@@ -835,7 +835,7 @@ START_TEST(serves_gpio_lines_and_edges)
     ck_assert_uint_eq(wait_used(&f, 1), 1);
     ck_assert_uint_eq(f.mem[BUF + 0xa00], 0);
     /* IRQ: input, rising edge, a buffer; the daemon's events file then
-     * raises the line (latched if it comes first): VALID. */
+     * raises the line once the buffer is there (wait-armed): VALID. */
     ck_assert_uint_eq(gpio_rq(&f, 3, 3, 2 /* in */, 2), 2);
     ck_assert_uint_eq(gpio_rq(&f, 6 /* SET_IRQ_TYPE */, 3, 1, 2), 2);
     ck_assert_mem_eq(r, "\0\0", 2);
