@@ -23,6 +23,8 @@
 
 /* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
 #define VDM_LOG_FILE 5
+_Static_assert((VDM_LOG_FILE > 0) && (VDM_LOG_FILE < 16),
+               "event codes have 4 bits of file number");
 
 /* ------------------------------------------------------------------------ */
 /* State */

@@ -281,9 +281,19 @@ static const struct scmi_proto *find_proto(const struct scmi_pl *pl,
     }
 }
 
-static bool implements(const struct scmi_proto *pr, uint32_t msg)
+/* Without a P2A channel the commands that only request notifications are
+ * not implemented: NOT_SUPPORTED when sent, NOT_FOUND in
+ * PROTOCOL_MESSAGE_ATTRIBUTES (virtio "SCMI Device / Device Operation / cmdq
+ * Operation" device requirements). */
+static bool implements(const struct scmi_pl *pl, const struct scmi_proto *pr,
+                       uint32_t msg)
 {
-    return (msg < 32u) && ((pr->msgs & SCMI_BIT(msg)) != 0u);
+    uint32_t m = pr->msgs;
+
+    if (pl->no_p2a != 0u) {
+        m &= ~pr->p2a_msgs;
+    }
+    return (msg < 32u) && ((m & SCMI_BIT(msg)) != 0u);
 }
 
 static int32_t dispatch(struct scmi_pl *pl, uint32_t hdr, struct scmi_msg *m)
@@ -291,7 +301,7 @@ static int32_t dispatch(struct scmi_pl *pl, uint32_t hdr, struct scmi_msg *m)
     const struct scmi_proto *pr = find_proto(pl, VDM_SCMI_HDR_PROTO(hdr));
 
     if ((VDM_SCMI_HDR_TYPE(hdr) != VDM_SCMI_MSG_TYPE_COMMAND) || (pr == NULL) ||
-        !implements(pr, m->msg_id)) {
+        !implements(pl, pr, m->msg_id)) {
         return VDM_SCMI_NOT_SUPPORTED;
     }
     switch (m->msg_id) {
@@ -308,7 +318,7 @@ static int32_t dispatch(struct scmi_pl *pl, uint32_t hdr, struct scmi_msg *m)
         if (!scmi_params(m, 1)) {
             return VDM_SCMI_PROTOCOL_ERROR;
         }
-        if (!implements(pr, scmi_in32(m, 0))) {
+        if (!implements(pl, pr, scmi_in32(m, 0))) {
             return VDM_SCMI_NOT_FOUND;
         }
         if (!scmi_reserve(m, 4)) {
@@ -413,6 +423,19 @@ uint32_t vdm_scmi_platform_dropped(const struct vdm_scmi_platform *p)
     const struct scmi_pl *pl = pl_cget(p);
 
     return (pl != NULL) ? pl->dropped : 0u;
+}
+
+void vdm_scmi_platform_set_p2a(struct vdm_scmi_platform *p, int on)
+{
+    struct scmi_pl *pl = pl_get(p);
+
+    if (pl != NULL) {
+        if (on != 0) {
+            pl->no_p2a = 0u;
+        } else {
+            pl->no_p2a = 1u;
+        }
+    }
 }
 
 /* ---- init and reset ------------------------------------------------------ */

@@ -86,6 +86,7 @@ struct scmi_pl {
     uint32_t qhead;  /* oldest queued notification */
     uint32_t qcount; /* queued notifications */
     uint32_t dropped;
+    uint32_t no_p2a; /* nonzero: no notification channel (set_p2a) */
     const struct vdm_scmi_power_domain *power;
     const struct vdm_scmi_clock *clocks;
     const struct vdm_scmi_sensor *sensors;
@@ -109,13 +110,16 @@ struct scmi_msg {
 };
 
 /* A protocol: its version, the message ids it implements (bit n: message
- * id n; all ids it serves are below 32) and its handler for ids 1 and
+ * id n; all ids it serves are below 32), those of them that exist only
+ * for notifications (not implemented while there is no P2A channel) and
+ * its handler for ids 1 and
  * 3..31 (version and message attributes are common). The handler
  * returns an SCMI status; on success it has set out_len. */
 struct scmi_proto {
     uint32_t id;
     uint32_t version;
     uint32_t msgs;
+    uint32_t p2a_msgs; /* of msgs, those that only serve notifications */
     int32_t (*handle)(struct scmi_pl *pl, struct scmi_msg *m);
 };
 

@@ -80,9 +80,20 @@ void scmi_sensor_reset(struct scmi_pl *pl)
     uint32_t i;
     struct scmi_sensor_state *st;
 
+    /* Subscriptions, trip points and configuration go back to the
+     * tables; the last value the host reported is a fact about the
+     * hardware and stays, so the first report after a reset is compared
+     * with it (a crossing is not lost or invented by the reset). */
     for (i = 0; i < pl->nsensors; i++) {
+        int64_t last;
+        uint32_t have;
+
         st = &pl->sstate[i];
+        last = st->last;
+        have = st->flags & SCMI_SENS_HAVE_LAST;
         __builtin_memset(st, 0, sizeof(*st));
+        st->last = last;
+        st->flags = have;
         st->config = interval_cfg(&pl->sensors[i]);
         if ((pl->sensors[i].flags & VDM_SCMI_SENSOR_F_DISABLED) == 0u) {
             st->config |= CFG_ENABLED;
@@ -93,9 +104,13 @@ void scmi_sensor_reset(struct scmi_pl *pl)
 static void put_desc(struct scmi_pl *pl, uint8_t *d, uint32_t id)
 {
     const struct vdm_scmi_sensor *s = &pl->sensors[id];
-    uint32_t lo = s->ntrips;
+    uint32_t lo = (pl->no_p2a != 0u) ? 0u : s->ntrips;
 
-    if ((s->flags & VDM_SCMI_SENSOR_F_UPDATE_NOTIFY) != 0u) {
+    /* Without a P2A channel no notification is advertised (virtio
+     * "SCMI Device / cmdq Operation": the device MUST NOT indicate that any is
+     * implemented). */
+    if (((s->flags & VDM_SCMI_SENSOR_F_UPDATE_NOTIFY) != 0u) &&
+        (pl->no_p2a == 0u)) {
         lo |= ATTRL_UPDATE_NOTIFY;
     }
     if (scmi_name_len(s->name) > VDM_SCMI_SHORT_NAME_MAX) {
@@ -334,6 +349,9 @@ static int32_t sensor_handle(struct scmi_pl *pl, struct scmi_msg *m)
 const struct scmi_proto scmi_proto_sensor = {
     .id = VDM_SCMI_PROTOCOL_SENSOR,
     .version = VDM_SCMI_SENSOR_VERSION,
+    .p2a_msgs = SCMI_BIT(SENSOR_TRIP_POINT_NOTIFY) |
+                SCMI_BIT(SENSOR_TRIP_POINT_CONFIG) |
+                SCMI_BIT(SENSOR_CONTINUOUS_UPDATE_NOTIFY),
     .msgs =
         SCMI_BIT(SCMI_MSG_VERSION) | SCMI_BIT(SCMI_MSG_ATTRIBUTES) |
         SCMI_BIT(SCMI_MSG_MSG_ATTRIBUTES) | SCMI_BIT(SENSOR_DESCRIPTION_GET) |
@@ -359,7 +377,7 @@ int scmi_sensor_update(struct scmi_pl *pl, uint32_t id, int64_t value)
 
     st->last = value;
     st->flags |= SCMI_SENS_HAVE_LAST;
-    if ((st->config & CFG_ENABLED) == 0u) {
+    if (((st->config & CFG_ENABLED) == 0u) || (pl->no_p2a != 0u)) {
         return 0;
     }
     __builtin_memset(pay, 0, sizeof(pay));

@@ -14,6 +14,8 @@
 
 /* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
 #define VDM_LOG_FILE 1
+_Static_assert((VDM_LOG_FILE > 0) && (VDM_LOG_FILE < 16),
+               "event codes have 4 bits of file number");
 
 /* ------------------------------------------------------------------------ */
 /* Helpers */
@@ -385,23 +387,31 @@ static void needs_reset(struct vdm_dev_state *s)
         send_config(s);
 }
 
-/* A text from a device or the host: as it is, whatever VDM_CONFIG_LOG_TEXT. */
+/* A text from a device or the host: as it is, whatever VDM_CONFIG_LOG_TEXT
+ * (with the texts built in, slog() does just that). */
+#if VDM_CONFIG_LOG_TEXT
+#define tlog slog
+#else
 static void tlog(const struct vdm_dev_state *s, int level, const char *msg)
 {
-    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log))
+    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log)) {
         s->ops->log(s->host, level, msg);
+    }
 }
+#endif
 
 void vdm_dev_needs_reset(struct vdm_dev *d, int err, const char *why)
 {
     struct vdm_dev_state *s = st(d);
     (void)err;
-    if (s == NULL)
+    if (s == NULL) {
         return;
-    if (why != NULL)
+    }
+    if (why != NULL) {
         tlog(s, VDM_LOG_ERROR, why);
-    else
+    } else {
         slog(s, VDM_LOG_ERROR, VDM_MSG("device needs reset"));
+    }
     needs_reset(s);
 }
 
@@ -417,8 +427,9 @@ void vdmi_dev_needs_reset(struct vdm_dev *d, int err, vdm_msg why)
 {
     struct vdm_dev_state *s = st(d);
     (void)err;
-    if (s == NULL)
+    if (s == NULL) {
         return;
+    }
     slog(s, VDM_LOG_ERROR, why);
     needs_reset(s);
 }
@@ -426,8 +437,9 @@ void vdmi_dev_needs_reset(struct vdm_dev *d, int err, vdm_msg why)
 void vdmi_dev_log(const struct vdm_dev *d, int level, vdm_msg msg)
 {
     const struct vdm_dev_state *s = cst(d);
-    if (s != NULL)
+    if (s != NULL) {
         slog(s, level, msg);
+    }
 }
 #endif
 

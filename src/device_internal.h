@@ -127,8 +127,9 @@ static inline void qregs_default(const struct vdm_dev_state *s, uint16_t q)
 
 static inline void slog(const struct vdm_dev_state *s, int level, vdm_msg msg)
 {
-    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log))
+    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log)) {
         VDM_LOG_HOOK(s->ops->log, s->host, level, msg);
+    }
 }
 
 /* src/device.c, for src/device_queue.c */

@@ -14,6 +14,8 @@
 
 /* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
 #define VDM_LOG_FILE 2
+_Static_assert((VDM_LOG_FILE > 0) && (VDM_LOG_FILE < 16),
+               "event codes have 4 bits of file number");
 
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_dev, vdm_dev_state, VDM_DEV_MAGIC)
 
@@ -24,11 +26,12 @@ static void vq_fault(void *ctx, uint16_t qidx, int err, const char *why)
     (void)qidx;
     /* A text from the virtqueue layer (built with VDM_CONFIG_LOG_TEXT=0,
      * it has none: the event code names this line). */
-    if (why != NULL)
+    if (why != NULL) {
         vdm_dev_needs_reset((struct vdm_dev *)ctx, err, why);
-    else
+    } else {
         vdmi_dev_needs_reset((struct vdm_dev *)ctx, err,
                              VDM_MSG("virtqueue protocol violation"));
+    }
 }
 
 static const struct vdm_vq_ops vq_ops = {

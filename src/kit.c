@@ -20,6 +20,8 @@
 
 /* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
 #define VDM_LOG_FILE 3
+_Static_assert((VDM_LOG_FILE > 0) && (VDM_LOG_FILE < 16),
+               "event codes have 4 bits of file number");
 
 static void *slot_at(const struct kit *s, size_t idx)
 {
@@ -62,8 +64,9 @@ static const struct vdm_kit_queue *qdesc(const struct kit *s, uint16_t q)
 
 static void kit_warn(struct kit *s, uint32_t bit, vdm_msg msg)
 {
-    if ((s->warned & bit) != 0u)
+    if ((s->warned & bit) != 0u) {
         return;
+    }
     s->warned |= bit;
     vdmi_dev_log(s->dev, VDM_LOG_WARN, msg);
 }

@@ -15,8 +15,6 @@
 #include <stdint.h>
 
 #include "abi_internal.h"
-/* the one copy of vdm_mem_hit() in a -Os build (mem_internal.h) */
-#define VDM_MEM_HIT_HERE
 #include "mem_internal.h"
 #include "vdm/mem.h"
 
@@ -32,6 +30,15 @@ struct mem_view {
     void (*unmap)(void *host, void *hva, uint64_t len);
     void *host;
 };
+
+#if defined(__OPTIMIZE_SIZE__)
+/* The one copy of vdm_mem_hit() in a size-optimised build (mem_internal.h). */
+uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
+                     uint32_t access, uint32_t hint)
+{
+    return vdm_mem_hit_body(m, gpa, len, access, hint);
+}
+#endif
 
 static inline void mem_view(const struct vdm_mem *m, struct mem_view *v)
 {

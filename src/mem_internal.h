@@ -31,19 +31,12 @@
  *
  * Inline where the compiler optimises for speed; when it optimises for size
  * (-Os: __OPTIMIZE_SIZE__) the out-of-line copies it would make in every
- * file that calls it become one, in src/mem.c (VDM_MEM_HIT_HERE).
+ * file that calls it become one, in src/mem.c: vdm_mem_hit_body() is the
+ * code, vdm_mem_hit() the name the callers use.
  */
-#if defined(__OPTIMIZE_SIZE__)
-uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
-                     uint32_t access, uint32_t hint);
-#define VDM_MEM_HIT_DEF
-#else
-#define VDM_MEM_HIT_DEF static inline
-#endif
-#if !defined(__OPTIMIZE_SIZE__) || defined(VDM_MEM_HIT_HERE)
-VDM_MEM_HIT_DEF uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa,
-                                     uint32_t len, uint32_t access,
-                                     uint32_t hint)
+static inline uint8_t *vdm_mem_hit_body(const struct vdm_mem *m, uint64_t gpa,
+                                        uint32_t len, uint32_t access,
+                                        uint32_t hint)
 {
     const struct vdm_mem_region *r;
     uint64_t off;
@@ -66,6 +59,16 @@ VDM_MEM_HIT_DEF uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa,
             r->hva == NULL || off > (uint64_t)UINTPTR_MAX))
         return NULL;
     return (uint8_t *)r->hva + (uintptr_t)off;
+}
+
+#if defined(__OPTIMIZE_SIZE__)
+uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
+                     uint32_t access, uint32_t hint);
+#else
+static inline uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa,
+                                   uint32_t len, uint32_t access, uint32_t hint)
+{
+    return vdm_mem_hit_body(m, gpa, len, access, hint);
 }
 #endif
 

@@ -16,6 +16,8 @@
 
 /* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
 #define VDM_LOG_FILE 4
+_Static_assert((VDM_LOG_FILE > 0) && (VDM_LOG_FILE < 16),
+               "event codes have 4 bits of file number");
 
 #if VDM_CONFIG_MMIO /* vdm/config.h: the whole file */
 
@@ -45,8 +47,9 @@ VDM_OPAQUE_ACCESSORS(st, cst, vdm_mmio, mmio_state, MMIO_MAGIC_STATE)
 
 static void mlog(const struct mmio_state *s, int level, vdm_msg msg)
 {
-    if (VDM_HAS_HOOK(s->ops, struct vdm_mmio_ops, log))
+    if (VDM_HAS_HOOK(s->ops, struct vdm_mmio_ops, log)) {
         VDM_LOG_HOOK(s->ops->log, s->host, level, msg);
+    }
 }
 
 static void set_line(const struct mmio_state *s, int level)

@@ -22,8 +22,9 @@ static int msix_fmasked(const struct pci_state *s)
 
 static int vec_masked(const struct pci_state *s, uint16_t v)
 {
-    if ((s->flags & VDM_PCI_F_MSIX_HOST) != 0u)
+    if ((s->flags & VDM_PCI_F_MSIX_HOST) != 0u) {
         return 0; /* the host masks (vdm/pci.h) */
+    }
     return msix_fmasked(s) || (s->table[4u * v + 3u] & MSIX_ENTRY_MASKED) != 0;
 }
 

@@ -9,26 +9,34 @@ VDM_OPAQUE_ACCESSORS(st, cst, vdm_vfio_user, vfu_state, VFU_MAGIC)
 
 /* The capabilities this server announces (vfio_user.h). Constant: every
  * value is a compile-time limit of the library. */
-#define STR2(x) #x
-#define STR(x)  STR2(x)
-static const char
-    caps_json
-        [] = "{\"capabilities\":{\"max_msg_fds\":" STR(VDM_VFIO_USER_MAX_FDS) ",\"max_data_xfer_size\":" STR(
-            VDM_VFIO_USER_MAX_DATA) ",\"max_dma_maps\":" STR(VDM_VFIO_USER_MAX_DMA) ",\"pgsizes\":4096}}";
+static const char caps_json[] =
+    "{\"capabilities\":{\"max_msg_fds\":16,\"max_data_xfer_size\":4096,"
+    "\"max_dma_maps\":128,\"pgsizes\":4096}}";
+_Static_assert((VDM_VFIO_USER_MAX_FDS == 16u) &&
+                   (VDM_VFIO_USER_MAX_DATA == 4096u) &&
+                   (VDM_VFIO_USER_MAX_DMA == 128u),
+               "caps_json states the limits of vfio_user.h");
 
 void vdmi_vfu_log(const struct vfu_state *s, int level, const char *msg)
 {
-    if (VDM_HAS_HOOK(s->ops, struct vdm_vfio_user_ops, log))
+    /* the hook is there when the caller's table is long enough (init
+     * checked the table up to `close`) and not NULL */
+    if (((size_t)s->ops->size >=
+         ((size_t)offsetof(struct vdm_vfio_user_ops, log) +
+          sizeof(s->ops->log))) &&
+        (s->ops->log != NULL)) {
         s->ops->log(s->host, level, msg);
+    }
 }
 
 void vdmi_vfu_close(const struct vfu_state *s, int32_t fd)
 {
-    if (fd >= 0)
+    if (fd >= 0) {
         s->ops->close(s->host, fd);
+    }
 }
 
-int32_t vdm_vfio_user_errno(int rc)
+static int32_t errno_of(int rc)
 {
     switch (rc) {
     case VDM_ENOSPC: return XE_NOSPC;
@@ -44,6 +52,11 @@ int32_t vdm_vfio_user_errno(int rc)
     }
 }
 
+int32_t vdm_vfio_user_errno(int rc)
+{
+    return errno_of(rc);
+}
+
 /* ------------------------------------------------------------------------ */
 /* VERSION (protocol VFIO_USER_VERSION) */
 
@@ -51,11 +64,13 @@ static int on_version(struct vfu_state *s, struct vfu_msg *m)
 {
     struct vfu_caps c = {1u, 1048576u, 4096u}; /* the protocol defaults */
     const uint16_t ours = VDM_VFIO_USER_MINOR;
-    uint16_t major, minor;
+    uint16_t major;
+    uint16_t minor;
     uint32_t n = 0;
 
-    if (m->len < 4u)
+    if (m->len < 4u) {
         return VDM_EPROTO;
+    }
     major = ld16(m->p);
     minor = ld16(m->p + 2);
     if (major != VDM_VFIO_USER_MAJOR) {
@@ -67,21 +82,23 @@ static int on_version(struct vfu_state *s, struct vfu_msg *m)
          * which must be inside the payload. */
         const char *j = (const char *)(m->p + 4);
         uint32_t max = m->len - 4u;
-        while (n < max && j[n] != '\0')
+        while ((n < max) && (j[n] != '\0')) {
             n++;
-        if (n == max || vdmi_vfu_parse_caps(j, n, &c) != 0) {
+        }
+        if ((n == max) || (vdmi_vfu_parse_caps(j, n, &c) != 0)) {
             vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: bad version JSON");
             return VDM_EINVAL;
         }
     }
-    if (c.max_msg_fds == 0u || c.max_data_xfer_size == 0u) {
+    if ((c.max_msg_fds == 0u) || (c.max_data_xfer_size == 0u)) {
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: zero capability value");
         return VDM_EINVAL;
     }
-    if (m->rcap < 4u + sizeof(caps_json))
+    if ((size_t)m->rcap < (4u + sizeof(caps_json))) {
         return VDM_ENOSPC;
+    }
     st16(m->r, VDM_VFIO_USER_MAJOR);
-    st16(m->r + 2, minor > ours ? ours : minor);
+    st16(m->r + 2, (minor > ours) ? ours : minor);
     __builtin_memcpy(m->r + 4, caps_json, sizeof(caps_json));
     m->rlen = 4u + (uint32_t)sizeof(caps_json);
     s->client_max_fds = c.max_msg_fds;
@@ -107,8 +124,9 @@ static int dispatch(struct vfu_state *s, struct vfu_msg *m)
     case VDM_VFIO_USER_REGION_READ: return vdmi_vfu_region_rw(s, m, 0);
     case VDM_VFIO_USER_REGION_WRITE: return vdmi_vfu_region_rw(s, m, 1);
     case VDM_VFIO_USER_DEVICE_RESET:
-        if (m->len != 0u)
+        if (m->len != 0u) {
             return VDM_EINVAL;
+        }
         return vdmi_vfu_device_reset(s);
     case VDM_VFIO_USER_VERSION:
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: VERSION again");
@@ -125,11 +143,13 @@ static int dispatch(struct vfu_state *s, struct vfu_msg *m)
 int vdm_vfio_user_msg_len(const void *hdr, uint32_t *len)
 {
     uint32_t n;
-    if (hdr == NULL || len == NULL)
+    if ((hdr == NULL) || (len == NULL)) {
         return VDM_EINVAL;
+    }
     n = ld32((const uint8_t *)hdr + 4);
-    if (n < VDM_VFIO_USER_HDR_BYTES || n > VDM_VFIO_USER_MAX_MSG)
+    if ((n < VDM_VFIO_USER_HDR_BYTES) || (n > VDM_VFIO_USER_MAX_MSG)) {
         return VDM_EPROTO;
+    }
     *len = n;
     return 0;
 }
@@ -139,8 +159,9 @@ static void close_unused(const struct vfu_state *s, const int32_t *fds,
 {
     uint32_t i;
     for (i = 0; i < nfds; i++) {
-        if (i >= 32u || ((used >> i) & 1u) == 0u)
+        if ((i >= 32u) || (((used >> i) & 1u) == 0u)) {
             vdmi_vfu_close(s, fds[i]);
+        }
     }
 }
 
@@ -154,13 +175,16 @@ int vdm_vfio_user_handle(struct vdm_vfio_user *vfu, const void *msg,
     uint8_t *r = (uint8_t *)reply;
     int rc;
 
-    if (reply_len != NULL)
+    if (reply_len != NULL) {
         *reply_len = 0;
-    if (s == NULL || (fds == NULL && nfds != 0u))
+    }
+    if ((s == NULL) || ((fds == NULL) && (nfds != 0u))) {
         return VDM_EINVAL; /* nothing can be closed without the hooks */
-    if (msg == NULL || reply == NULL || reply_len == NULL ||
-        reply_cap < VDM_VFIO_USER_HDR_BYTES || len < VDM_VFIO_USER_HDR_BYTES ||
-        ld32(h + 4) != len || len > VDM_VFIO_USER_MAX_MSG) {
+    }
+    if ((msg == NULL) || (reply == NULL) || (reply_len == NULL) ||
+        (reply_cap < VDM_VFIO_USER_HDR_BYTES) ||
+        (len < VDM_VFIO_USER_HDR_BYTES) || (ld32(h + 4) != len) ||
+        (len > VDM_VFIO_USER_MAX_MSG)) {
         close_unused(s, fds, nfds, 0);
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: message cannot be framed");
         return VDM_EPROTO;
@@ -177,13 +201,13 @@ int vdm_vfio_user_handle(struct vdm_vfio_user *vfu, const void *msg,
 
     /* A reply from the client answers nothing (this server sends no
      * commands); a command's Error field is reserved (protocol "Header"). */
-    if ((m.flags & VDM_VFIO_USER_F_TYPE_MASK) != VDM_VFIO_USER_F_TYPE_CMD ||
+    if (((m.flags & VDM_VFIO_USER_F_TYPE_MASK) != VDM_VFIO_USER_F_TYPE_CMD) ||
         (m.flags & VDM_VFIO_USER_F_ERROR) != 0u) {
         close_unused(s, fds, nfds, 0);
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: not a command");
         return VDM_EPROTO;
     }
-    if ((s->flags & XF_VERSION) == 0u && m.cmd != VDM_VFIO_USER_VERSION) {
+    if (((s->flags & XF_VERSION) == 0u) && (m.cmd != VDM_VFIO_USER_VERSION)) {
         close_unused(s, fds, nfds, 0);
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: command before VERSION");
         return VDM_EPROTO;
@@ -192,8 +216,8 @@ int vdm_vfio_user_handle(struct vdm_vfio_user *vfu, const void *msg,
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: too many fds");
         rc = VDM_EINVAL;
     } else if (m.cmd == VDM_VFIO_USER_VERSION) {
-        rc =
-            (s->flags & XF_VERSION) != 0u ? dispatch(s, &m) : on_version(s, &m);
+        rc = ((s->flags & XF_VERSION) != 0u) ? dispatch(s, &m)
+                                             : on_version(s, &m);
         if (rc == VDM_EPROTO) {
             close_unused(s, fds, nfds, 0);
             return rc;
@@ -205,17 +229,19 @@ int vdm_vfio_user_handle(struct vdm_vfio_user *vfu, const void *msg,
     }
     close_unused(s, fds, nfds, m.used);
 
-    if ((m.flags & VDM_VFIO_USER_F_NO_REPLY) != 0u)
+    if ((m.flags & VDM_VFIO_USER_F_NO_REPLY) != 0u) {
         return rc;
+    }
     /* protocol "Header": the reply echoes id and command; an error reply is
      * the header alone, with the Error flag and an errno. */
     __builtin_memcpy(r, h, 4);
-    st32(r + 8,
-         VDM_VFIO_USER_F_TYPE_REPLY | (rc != 0 ? VDM_VFIO_USER_F_ERROR : 0u));
     if (rc != 0) {
+        int32_t e = (m.err != 0) ? m.err : errno_of(rc);
         m.rlen = 0;
-        st32(r + 12, (uint32_t)(m.err != 0 ? m.err : vdm_vfio_user_errno(rc)));
+        st32(r + 8, VDM_VFIO_USER_F_TYPE_REPLY | VDM_VFIO_USER_F_ERROR);
+        st32(r + 12, (uint32_t)e);
     } else {
+        st32(r + 8, VDM_VFIO_USER_F_TYPE_REPLY);
         st32(r + 12, 0);
     }
     st32(r + 4, VDM_VFIO_USER_HDR_BYTES + m.rlen);
@@ -233,18 +259,24 @@ int vdm_vfio_user_init(struct vdm_vfio_user *vfu,
     const struct vdm_vfio_user_ops *o;
     uint32_t i;
 
-    if (vfu == NULL || cfg == NULL)
+    if ((vfu == NULL) || (cfg == NULL)) {
         return VDM_EINVAL;
-    if (!VDM_SIZE_HAS(cfg->size, struct vdm_vfio_user_config, host))
+    }
+    if ((size_t)cfg->size < sizeof(struct vdm_vfio_user_config)) {
         return VDM_ESIZE;
+    }
     o = cfg->ops;
-    if (cfg->reserved != 0u || o == NULL)
+    if ((cfg->reserved != 0u) || (o == NULL)) {
         return VDM_EINVAL;
-    if (!VDM_SIZE_HAS(o->size, struct vdm_vfio_user_ops, close))
+    }
+    if ((size_t)o->size < ((size_t)offsetof(struct vdm_vfio_user_ops, close) +
+                           sizeof(o->close))) {
         return VDM_ESIZE;
-    if (o->map == NULL || o->unmap == NULL || o->signal == NULL ||
-        o->close == NULL)
+    }
+    if ((o->map == NULL) || (o->unmap == NULL) || (o->signal == NULL) ||
+        (o->close == NULL)) {
         return VDM_EINVAL;
+    }
     s = (struct vfu_state *)(void *)vfu->opaque;
     __builtin_memset(s, 0, sizeof(*s));
     s->ops = o;
@@ -252,8 +284,9 @@ int vdm_vfio_user_init(struct vdm_vfio_user *vfu,
     s->mem.size = sizeof(s->mem);
     s->mem.regions = s->regions;
     s->intx_fd = -1;
-    for (i = 0; i < VDM_VFIO_USER_MAX_MSIX; i++)
+    for (i = 0; i < VDM_VFIO_USER_MAX_MSIX; i++) {
         s->msix_fd[i] = -1;
+    }
     s->magic = VFU_MAGIC;
     return 0;
 }
@@ -261,7 +294,7 @@ int vdm_vfio_user_init(struct vdm_vfio_user *vfu,
 const struct vdm_mem *vdm_vfio_user_mem(const struct vdm_vfio_user *vfu)
 {
     const struct vfu_state *s = cst(vfu);
-    return s != NULL ? &s->mem : NULL;
+    return (s != NULL) ? &s->mem : NULL;
 }
 
 int vdm_vfio_user_attach(struct vdm_vfio_user *vfu, struct vdm_dev *dev,
@@ -271,22 +304,24 @@ int vdm_vfio_user_attach(struct vdm_vfio_user *vfu, struct vdm_dev *dev,
     struct vdm_pci_config c;
     int rc;
 
-    if (s == NULL || dev == NULL || pci == NULL ||
-        (s->flags & XF_ATTACHED) != 0u || vdm_dev_mem(dev) != &s->mem)
+    if ((s == NULL) || (dev == NULL) || (pci == NULL) ||
+        ((s->flags & XF_ATTACHED) != 0u) || vdm_dev_mem(dev) != &s->mem) {
         return VDM_EINVAL;
-    rc = vdm_copy_sized(&c, sizeof(c), pci,
-                        offsetof(struct vdm_pci_config, storage) +
-                            sizeof(c.storage));
-    if (rc != 0)
+    }
+    rc = vdm_copy_sized(&c, sizeof(c), pci, sizeof(struct vdm_pci_config));
+    if (rc != 0) {
         return rc;
-    if (c.msix_vectors > VDM_VFIO_USER_MAX_MSIX)
+    }
+    if (c.msix_vectors > VDM_VFIO_USER_MAX_MSIX) {
         return VDM_EINVAL;
+    }
     c.flags |= VDM_PCI_F_MSIX_HOST;
     c.ops = vdmi_vfu_pci_ops();
     c.host = s;
     rc = vdm_pci_init(&s->pci, dev, &c);
-    if (rc != 0)
+    if (rc != 0) {
         return rc;
+    }
     s->dev = dev;
     s->nvec = c.msix_vectors;
     s->flags |= XF_ATTACHED;
@@ -296,17 +331,19 @@ int vdm_vfio_user_attach(struct vdm_vfio_user *vfu, struct vdm_dev *dev,
 struct vdm_pci *vdm_vfio_user_pci(struct vdm_vfio_user *vfu)
 {
     struct vfu_state *s = st(vfu);
-    return (s != NULL && (s->flags & XF_ATTACHED) != 0u) ? &s->pci : NULL;
+    return ((s != NULL) && ((s->flags & XF_ATTACHED) != 0u)) ? &s->pci : NULL;
 }
 
 void vdm_vfio_user_reset(struct vdm_vfio_user *vfu)
 {
     struct vfu_state *s = st(vfu);
-    if (s == NULL)
+    if (s == NULL) {
         return;
+    }
     /* The function first: its rings point into memory about to go. */
-    if ((s->flags & XF_ATTACHED) != 0u)
+    if ((s->flags & XF_ATTACHED) != 0u) {
         (void)vdm_pci_reset(&s->pci);
+    }
     vdmi_vfu_irqs_clear(s);
     vdmi_vfu_dma_clear(s);
     s->flags &= ~XF_VERSION;
@@ -317,7 +354,7 @@ void vdm_vfio_user_reset(struct vdm_vfio_user *vfu)
 
 const char *vdm_vfio_user_command_name(uint32_t cmd)
 {
-    static const char *const names[] = {
+    static const char *const names[VDM_VFIO_USER_MIG_DATA_WRITE + 1u] = {
         [VDM_VFIO_USER_VERSION] = "VERSION",
         [VDM_VFIO_USER_DMA_MAP] = "DMA_MAP",
         [VDM_VFIO_USER_DMA_UNMAP] = "DMA_UNMAP",
@@ -336,8 +373,9 @@ const char *vdm_vfio_user_command_name(uint32_t cmd)
         [VDM_VFIO_USER_MIG_DATA_READ] = "MIG_DATA_READ",
         [VDM_VFIO_USER_MIG_DATA_WRITE] = "MIG_DATA_WRITE",
     };
-    if (cmd < sizeof(names) / sizeof(names[0]) && names[cmd] != NULL)
+    if ((cmd < (sizeof(names) / sizeof(names[0]))) && (names[cmd] != NULL)) {
         return names[cmd];
+    }
     return "UNKNOWN";
 }
 

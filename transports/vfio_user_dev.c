@@ -45,17 +45,18 @@ static int vbit(const uint32_t *map, uint32_t v)
 
 static void vset(uint32_t *map, uint32_t v, int on)
 {
-    if (on)
+    if (on != 0) {
         map[v / 32u] |= 1u << (v % 32u);
-    else
+    } else {
         map[v / 32u] &= ~(1u << (v % 32u));
+    }
 }
 
 /* MSI-X vector v fires: a masked vector, or one without an eventfd, keeps
  * it pending (vfio_user.h). */
 static void msix_fire(struct vfu_state *s, uint32_t v)
 {
-    if (vbit(s->msix_mask, v) || s->msix_fd[v] < 0) {
+    if ((vbit(s->msix_mask, v) != 0) || (s->msix_fd[v] < 0)) {
         vset(s->msix_pend, v, 1);
         return;
     }
@@ -65,15 +66,16 @@ static void msix_fire(struct vfu_state *s, uint32_t v)
 
 static void msix_flush(struct vfu_state *s, uint32_t v)
 {
-    if (vbit(s->msix_pend, v))
+    if (vbit(s->msix_pend, v) != 0) {
         msix_fire(s, v);
+    }
 }
 
 /* INTx is level-triggered and AUTOMASKED: a raised, unmasked line signals
  * the eventfd once and masks itself until the client unmasks it. */
 static void intx_check(struct vfu_state *s)
 {
-    if (s->intx_level != 0u && s->intx_masked == 0u && s->intx_fd >= 0) {
+    if ((s->intx_level != 0u) && (s->intx_masked == 0u) && (s->intx_fd >= 0)) {
         s->intx_masked = 1;
         s->ops->signal(s->host, s->intx_fd);
     }
@@ -82,7 +84,7 @@ static void intx_check(struct vfu_state *s)
 static void pci_irq_level(void *host, int level)
 {
     struct vfu_state *s = (struct vfu_state *)host;
-    s->intx_level = level != 0 ? 1u : 0u;
+    s->intx_level = (level != 0) ? 1u : 0u;
     intx_check(s);
 }
 
@@ -91,8 +93,9 @@ static void pci_msi(void *host, uint16_t vector, uint64_t addr, uint32_t data)
     struct vfu_state *s = (struct vfu_state *)host;
     (void)addr; /* the client's table holds the real message */
     (void)data;
-    if (vector < s->nvec)
+    if (vector < s->nvec) {
         msix_fire(s, vector);
+    }
 }
 
 static void pci_log(void *host, int level, const char *msg)
@@ -132,8 +135,9 @@ void vdmi_vfu_irqs_clear(struct vfu_state *s)
 int vdmi_vfu_get_info(struct vfu_state *s, struct vfu_msg *m)
 {
     (void)s;
-    if (m->len != SZ_INFO || ld32(m->p) < SZ_INFO || m->rcap < SZ_INFO)
+    if ((m->len < SZ_INFO) || (ld32(m->p) < SZ_INFO) || (m->rcap < SZ_INFO)) {
         return VDM_EINVAL;
+    }
     st32(m->r, SZ_INFO);
     st32(m->r + 4, DEV_F_RESET | DEV_F_PCI);
     st32(m->r + 8, VDM_VFIO_USER_NUM_REGIONS);
@@ -146,10 +150,12 @@ int vdmi_vfu_get_info(struct vfu_state *s, struct vfu_msg *m)
 static uint64_t region_size(const struct vfu_state *s, uint32_t idx)
 {
     uint64_t size = 0;
-    if (idx == VDM_VFIO_USER_REGION_CONFIG)
+    if (idx == VDM_VFIO_USER_REGION_CONFIG) {
         return VDM_PCI_CFG_BYTES;
-    if (idx <= 5u && vdm_pci_bar_info(&s->pci, idx, NULL, &size) == 0)
+    }
+    if ((idx <= 5u) && (vdm_pci_bar_info(&s->pci, idx, NULL, &size) == 0)) {
         return size;
+    }
     return 0;
 }
 
@@ -158,14 +164,17 @@ int vdmi_vfu_region_info(struct vfu_state *s, struct vfu_msg *m)
     uint32_t idx;
     uint64_t size;
 
-    if (m->len != SZ_REGINFO || ld32(m->p) < SZ_REGINFO || m->rcap < SZ_REGINFO)
+    if ((m->len < SZ_REGINFO) || (ld32(m->p) < SZ_REGINFO) ||
+        (m->rcap < SZ_REGINFO)) {
         return VDM_EINVAL;
+    }
     idx = ld32(m->p + 8);
-    if (idx >= VDM_VFIO_USER_NUM_REGIONS)
+    if (idx >= VDM_VFIO_USER_NUM_REGIONS) {
         return VDM_EINVAL;
+    }
     size = region_size(s, idx);
     st32(m->r, SZ_REGINFO); /* no capabilities: nothing is mappable */
-    st32(m->r + 4, size != 0u ? (REG_F_READ | REG_F_WRITE) : 0u);
+    st32(m->r + 4, (size != 0u) ? (REG_F_READ | REG_F_WRITE) : 0u);
     st32(m->r + 8, idx);
     st32(m->r + 12, 0);
     st64(m->r + 16, size);
@@ -179,28 +188,34 @@ static uint32_t irq_count(struct vfu_state *s, uint32_t idx)
     if (idx == VDM_VFIO_USER_IRQ_INTX) {
         uint32_t pin = 0; /* Interrupt Pin 0: no INTx (VDM_PCI_F_NO_INTX) */
         (void)vdm_pci_cfg_read(&s->pci, 0x3du, 1u, &pin);
-        return pin != 0u ? 1u : 0u;
+        return (pin != 0u) ? 1u : 0u;
     }
-    if (idx == VDM_VFIO_USER_IRQ_MSIX)
+    if (idx == VDM_VFIO_USER_IRQ_MSIX) {
         return s->nvec;
+    }
     return 0;
 }
 
 int vdmi_vfu_irq_info(struct vfu_state *s, struct vfu_msg *m)
 {
-    uint32_t idx, flags = 0;
+    uint32_t idx;
+    uint32_t flags;
 
-    if (m->len != SZ_IRQINFO || ld32(m->p) < SZ_IRQINFO || m->rcap < SZ_IRQINFO)
+    if ((m->len < SZ_IRQINFO) || (ld32(m->p) < SZ_IRQINFO) ||
+        (m->rcap < SZ_IRQINFO)) {
         return VDM_EINVAL;
+    }
     idx = ld32(m->p + 8);
-    if (idx >= VDM_VFIO_USER_NUM_IRQS)
+    if (idx >= VDM_VFIO_USER_NUM_IRQS) {
         return VDM_EINVAL;
-    if (idx == VDM_VFIO_USER_IRQ_INTX)
+    }
+    if (idx == VDM_VFIO_USER_IRQ_INTX) {
         flags = IRQ_F_EVENTFD | IRQ_F_MASKABLE | IRQ_F_AUTOMASKED;
-    else if (idx == VDM_VFIO_USER_IRQ_MSIX)
+    } else if (idx == VDM_VFIO_USER_IRQ_MSIX) {
         flags = IRQ_F_EVENTFD | IRQ_F_MASKABLE;
-    else
+    } else {
         flags = IRQ_F_EVENTFD;
+    }
     st32(m->r, SZ_IRQINFO);
     st32(m->r + 4, flags);
     st32(m->r + 8, idx);
@@ -251,15 +266,24 @@ static void irq_set_fd(struct vfu_state *s, uint32_t idx, uint32_t v,
     }
     vdmi_vfu_close(s, s->msix_fd[v]);
     s->msix_fd[v] = fd;
-    if (fd >= 0)
+    if (fd >= 0) {
         msix_flush(s, v); /* a message kept for want of an eventfd */
+    }
 }
 
 int vdmi_vfu_set_irqs(struct vfu_state *s, struct vfu_msg *m)
 {
-    uint32_t flags, idx, start, count, data, act, max, i;
+    uint32_t flags;
+    uint32_t idx;
+    uint32_t start;
+    uint32_t count;
+    uint32_t data;
+    uint32_t act;
+    uint32_t max;
+    uint32_t want;
+    uint32_t i;
 
-    if (m->len < SZ_IRQSET || ld32(m->p) != m->len) {
+    if ((m->len < SZ_IRQSET) || (ld32(m->p) != m->len)) {
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: SET_IRQS malformed");
         return VDM_EINVAL;
     }
@@ -270,29 +294,38 @@ int vdmi_vfu_set_irqs(struct vfu_state *s, struct vfu_msg *m)
     data = flags & SET_DATA_ALL;
     act = flags & SET_ACT_ALL;
     /* one data kind, one action, nothing else */
-    if ((flags & ~(SET_DATA_ALL | SET_ACT_ALL)) != 0u ||
-        (data != SET_DATA_NONE && data != SET_DATA_BOOL &&
-         data != SET_DATA_EVENTFD) ||
-        (act != SET_ACT_MASK && act != SET_ACT_UNMASK &&
-         act != SET_ACT_TRIGGER) ||
-        idx >= VDM_VFIO_USER_NUM_IRQS)
+    if (((flags & ~(SET_DATA_ALL | SET_ACT_ALL)) != 0u) ||
+        ((data != SET_DATA_NONE) && (data != SET_DATA_BOOL) &&
+         (data != SET_DATA_EVENTFD)) ||
+        ((act != SET_ACT_MASK) && (act != SET_ACT_UNMASK) &&
+         (act != SET_ACT_TRIGGER)) ||
+        (idx >= VDM_VFIO_USER_NUM_IRQS)) {
         return VDM_EINVAL;
-    if (m->len != SZ_IRQSET + (data == SET_DATA_BOOL ? count : 0u) ||
-        (data != SET_DATA_EVENTFD && m->nfds != 0u))
+    }
+    want = SZ_IRQSET;
+    if (data == SET_DATA_BOOL) {
+        want += count; /* count <= len - 20 is checked by the equality */
+    }
+    if ((m->len != want) || ((data == SET_DATA_BOOL) && (want < count)) ||
+        ((data != SET_DATA_EVENTFD) && (m->nfds != 0u))) {
         return VDM_EINVAL;
+    }
     max = irq_count(s, idx);
     /* count 0 with DATA_NONE: disable every interrupt of the index */
     if (count == 0u) {
-        if (data != SET_DATA_NONE || start != 0u)
+        if ((data != SET_DATA_NONE) || (start != 0u)) {
             return VDM_EINVAL;
+        }
         if (act == SET_ACT_TRIGGER) {
-            for (i = 0; i < max; i++)
+            for (i = 0; i < max; i++) {
                 irq_set_fd(s, idx, i, -1);
+            }
         }
         return 0;
     }
-    if (start >= max || count > max - start)
+    if ((start >= max) || (count > (max - start))) {
         return VDM_ERANGE;
+    }
     if (data == SET_DATA_EVENTFD) {
         if (act != SET_ACT_TRIGGER) {
             /* mask/unmask notification eventfds: not offered */
@@ -300,23 +333,27 @@ int vdmi_vfu_set_irqs(struct vfu_state *s, struct vfu_msg *m)
                          "vfio-user: SET_IRQS mask eventfds not supported");
             return VDM_ENOTSUP;
         }
-        if (m->nfds != 0u && m->nfds != count)
+        if ((m->nfds != 0u) && (m->nfds != count)) {
             return VDM_EINVAL;
+        }
         for (i = 0; i < m->nfds; i++) {
-            if (m->fds[i] < 0)
+            if (m->fds[i] < 0) {
                 return VDM_EINVAL;
+            }
         }
         /* no fds: de-assign (protocol SET_IRQS, DATA_EVENTFD) */
         for (i = 0; i < count; i++) {
-            irq_set_fd(s, idx, start + i, m->nfds != 0u ? m->fds[i] : -1);
-            if (i < 32u && m->nfds != 0u)
-                m->used |= 1u << i;
+            irq_set_fd(s, idx, start + i, (m->nfds != 0u) ? m->fds[i] : -1);
+            if ((i < 32u) && (m->nfds != 0u)) {
+                m->used |= (uint32_t)1u << (i & 31u);
+            }
         }
         return 0;
     }
     for (i = 0; i < count; i++) {
-        if (data == SET_DATA_NONE || m->p[SZ_IRQSET + i] != 0u)
+        if ((data == SET_DATA_NONE) || (m->p[SZ_IRQSET + i] != 0u)) {
             irq_action(s, idx, start + i, act);
+        }
     }
     return 0;
 }
@@ -333,20 +370,20 @@ static uint64_t access1(struct vfu_state *s, uint32_t idx, uint64_t off,
     uint64_t v = 0;
     if (idx == VDM_VFIO_USER_REGION_CONFIG) {
         uint32_t v32 = 0;
-        if (write)
+        if (write != 0) {
             (void)vdm_pci_cfg_write(&s->pci, (uint32_t)off, w, (uint32_t)val);
-        else if (vdm_pci_cfg_read(&s->pci, (uint32_t)off, w, &v32) == 0)
+        } else if (vdm_pci_cfg_read(&s->pci, (uint32_t)off, w, &v32) == 0) {
             v = v32;
-        else {
+        } else {
             /* refused: reads 0 */
         }
         return v;
     }
-    if (write)
+    if (write != 0) {
         (void)vdm_pci_bar_write(&s->pci, idx, off, w, val);
-    else if (vdm_pci_bar_read(&s->pci, idx, off, w, &v) != 0)
+    } else if (vdm_pci_bar_read(&s->pci, idx, off, w, &v) != 0) {
         v = 0;
-    else {
+    } else {
         /* read */
     }
     return v;
@@ -354,22 +391,23 @@ static uint64_t access1(struct vfu_state *s, uint32_t idx, uint64_t off,
 
 static uint64_t ld_le(const uint8_t *p, uint32_t w)
 {
-    return w == 1u   ? p[0]
-           : w == 2u ? vdm_le16(p)
-           : w == 4u ? vdm_le32(p)
-                     : vdm_le64(p);
+    return (w == 1u)   ? p[0]
+           : (w == 2u) ? vdm_le16(p)
+           : (w == 4u) ? vdm_le32(p)
+                       : vdm_le64(p);
 }
 
 static void st_le(uint8_t *p, uint32_t w, uint64_t v)
 {
-    if (w == 1u)
+    if (w == 1u) {
         p[0] = (uint8_t)v;
-    else if (w == 2u)
+    } else if (w == 2u) {
         vdm_put_le16(p, (uint16_t)v);
-    else if (w == 4u)
+    } else if (w == 4u) {
         vdm_put_le32(p, (uint32_t)v);
-    else
+    } else {
         vdm_put_le64(p, v);
+    }
 }
 
 /* Width of the next piece at off with n bytes left: the whole access when
@@ -378,55 +416,68 @@ static void st_le(uint8_t *p, uint32_t w, uint64_t v)
 static uint32_t piece(uint32_t idx, uint64_t off, uint32_t n, uint32_t total)
 {
     uint32_t w;
-    if (n == total &&
-        (n == 1u || n == 2u || n == 4u ||
-         (n == 8u && idx != VDM_VFIO_USER_REGION_CONFIG)) &&
-        (off & (uint64_t)(n - 1u)) == 0u)
+    if ((n == total) &&
+        ((n == 1u) || (n == 2u) || (n == 4u) ||
+         ((n == 8u) && (idx != VDM_VFIO_USER_REGION_CONFIG))) &&
+        ((off & ((uint64_t)n - 1u)) == 0u)) {
         return n;
+    }
     for (w = 4u; w > 1u; w /= 2u) {
-        if (n >= w && (off & (uint64_t)(w - 1u)) == 0u)
+        if ((n >= w) && ((off & ((uint64_t)w - 1u)) == 0u)) {
             return w;
+        }
     }
     return 1u;
 }
 
 int vdmi_vfu_region_rw(struct vfu_state *s, struct vfu_msg *m, int write)
 {
-    uint64_t off, size, pos;
-    uint32_t idx, count, done;
+    uint64_t off;
+    uint64_t size;
+    uint32_t idx;
+    uint32_t count;
+    uint32_t done = 0;
+    uint32_t in_len = 0;
+    uint32_t out_len = 0;
     const uint8_t *in;
     uint8_t *out;
 
-    if (m->len < SZ_RW)
+    if (m->len < SZ_RW) {
         return VDM_EINVAL;
+    }
     off = ld64(m->p);
     idx = ld32(m->p + 8);
     count = ld32(m->p + 12);
-    if (count > VDM_VFIO_USER_MAX_DATA ||
-        m->len != SZ_RW + (write ? count : 0u) ||
-        m->rcap < SZ_RW + (write ? 0u : count)) {
+    if (write != 0) {
+        in_len = count;
+    } else {
+        out_len = count;
+    }
+    if ((count > VDM_VFIO_USER_MAX_DATA) || (m->len != (SZ_RW + in_len)) ||
+        (m->rcap < (SZ_RW + out_len))) {
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: region access malformed");
         return VDM_EINVAL;
     }
-    size = idx < VDM_VFIO_USER_NUM_REGIONS ? region_size(s, idx) : 0u;
-    if (size == 0u || off > size || count > size - off) {
+    size = (idx < VDM_VFIO_USER_NUM_REGIONS) ? region_size(s, idx) : 0u;
+    if ((size == 0u) || (off > size) || (count > (size - off))) {
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: region access out of range");
         return VDM_EINVAL;
     }
     in = m->p + SZ_RW;
     out = m->r + SZ_RW;
-    for (done = 0; done < count;) {
+    while (done < count) {
         uint32_t w = piece(idx, off + done, count - done, count);
-        pos = off + done;
-        if (write)
+        uint64_t pos = off + done;
+        if (write != 0) {
             (void)access1(s, idx, pos, w, 1, ld_le(in + done, w));
-        else
+        } else {
             st_le(out + done, w, access1(s, idx, pos, w, 0, 0));
+        }
         done += w;
     }
     /* reply: offset, region, count (+ data for a read) */
     __builtin_memcpy(m->r, m->p, SZ_RW);
-    m->rlen = SZ_RW + (write ? 0u : count);
+    m->rlen = SZ_RW + out_len;
     return 0;
 }
 

@@ -15,17 +15,23 @@
 
 static void rebuild(struct vfu_state *s)
 {
-    uint32_t i, n = 0;
+    uint32_t i;
+    uint32_t n = 0;
     for (i = 0; i < s->ndma; i++) {
         const struct vfu_dma *d = &s->dma[i];
         struct vdm_mem_region *r;
-        if (d->hva == NULL)
+        if (d->hva == NULL) {
             continue;
-        r = &s->regions[n++];
+        }
+        r = &s->regions[n];
+        n++;
         r->gpa = d->iova;
         r->size = d->size;
         r->hva = d->hva;
-        r->flags = (d->flags & DMA_F_WRITE) == 0u ? VDM_MEM_REGION_RDONLY : 0u;
+        r->flags = 0;
+        if ((d->flags & DMA_F_WRITE) == 0u) {
+            r->flags = VDM_MEM_REGION_RDONLY;
+        }
         r->reserved = 0;
     }
     s->nregions = n;
@@ -38,21 +44,26 @@ static int overlaps(const struct vfu_state *s, uint64_t iova, uint64_t size)
     for (i = 0; i < s->ndma; i++) {
         const struct vfu_dma *d = &s->dma[i];
         /* [iova, iova+size) and [d->iova, d->iova+d->size), no wrap */
-        if (iova <= d->iova + (d->size - 1u) && d->iova <= iova + (size - 1u))
+        if ((iova <= (d->iova + (d->size - 1u))) &&
+            (d->iova <= (iova + (size - 1u)))) {
             return 1;
+        }
     }
     return 0;
 }
 
 int vdmi_vfu_dma_map(struct vfu_state *s, struct vfu_msg *m)
 {
-    uint32_t argsz, flags;
-    uint64_t off, iova, size;
+    uint32_t argsz;
+    uint32_t flags;
+    uint64_t off;
+    uint64_t iova;
+    uint64_t size;
     struct vfu_dma *d;
     void *hva = NULL;
     int rc;
 
-    if (m->len != SZ_MAP || m->nfds > 1u) {
+    if ((m->len != SZ_MAP) || (m->nfds > 1u)) {
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA_MAP malformed");
         return VDM_EINVAL;
     }
@@ -61,13 +72,13 @@ int vdmi_vfu_dma_map(struct vfu_state *s, struct vfu_msg *m)
     off = ld64(m->p + 8);
     iova = ld64(m->p + 16);
     size = ld64(m->p + 24);
-    if (argsz < SZ_MAP || (flags & ~(DMA_F_READ | DMA_F_WRITE)) != 0u ||
-        size == 0u || iova > UINT64_MAX - (size - 1u) ||
-        (m->nfds == 1u && m->fds[0] < 0)) {
+    if ((argsz < SZ_MAP) || ((flags & ~(DMA_F_READ | DMA_F_WRITE)) != 0u) ||
+        (size == 0u) || (iova > (UINT64_MAX - (size - 1u))) ||
+        ((m->nfds == 1u) && (m->fds[0] < 0))) {
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA_MAP bad region");
         return VDM_EINVAL;
     }
-    if (overlaps(s, iova, size)) {
+    if (overlaps(s, iova, size) != 0) {
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA_MAP over a mapping");
         m->err = XE_EXIST; /* protocol: "must be failed ... with EEXIST" */
         return VDM_EINVAL;
@@ -77,23 +88,25 @@ int vdmi_vfu_dma_map(struct vfu_state *s, struct vfu_msg *m)
         return VDM_ENOSPC;
     }
     if (m->nfds == 1u) {
-        uint32_t access = ((flags & DMA_F_READ) != 0u ? VDM_MEM_READ : 0u) |
-                          ((flags & DMA_F_WRITE) != 0u ? VDM_MEM_WRITE : 0u);
+        uint32_t access = 0;
+        if ((flags & DMA_F_READ) != 0u) {
+            access |= VDM_MEM_READ;
+        }
+        if ((flags & DMA_F_WRITE) != 0u) {
+            access |= VDM_MEM_WRITE;
+        }
         /* the fd is consumed here whatever happens */
         m->used |= 1u;
         rc = s->ops->map(s->host, m->fds[0], off, size, access, &hva);
         vdmi_vfu_close(s, m->fds[0]);
-        if (rc != 0 || hva == NULL) {
+        if ((rc != 0) || (hva == NULL)) {
             vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA_MAP map failed");
             m->err = XE_FAULT;
-            return rc != 0 ? rc : VDM_EFAULT;
-        }
-        if (size - 1u > (uint64_t)(UINTPTR_MAX - (uintptr_t)hva)) {
-            s->ops->unmap(s->host, hva, size); /* the mapping would wrap */
-            return VDM_EFAULT;
+            return (rc != 0) ? rc : VDM_EFAULT;
         }
     }
-    d = &s->dma[s->ndma++];
+    d = &s->dma[s->ndma];
+    s->ndma++;
     d->iova = iova;
     d->size = size;
     d->offset = off;
@@ -107,19 +120,24 @@ int vdmi_vfu_dma_map(struct vfu_state *s, struct vfu_msg *m)
 static void drop(struct vfu_state *s, uint32_t i)
 {
     struct vfu_dma *d = &s->dma[i];
-    if (d->hva != NULL)
+    if (d->hva != NULL) {
         s->ops->unmap(s->host, d->hva, d->size);
+    }
     s->ndma--;
-    if (i != s->ndma)
+    if (i != s->ndma) {
         s->dma[i] = s->dma[s->ndma];
+    }
 }
 
 int vdmi_vfu_dma_unmap(struct vfu_state *s, struct vfu_msg *m)
 {
-    uint32_t argsz, flags, i;
-    uint64_t iova, size;
+    uint32_t argsz;
+    uint32_t flags;
+    uint32_t i;
+    uint64_t iova;
+    uint64_t size;
 
-    if (m->len != SZ_UNMAP || m->nfds != 0u) {
+    if ((m->len != SZ_UNMAP) || (m->nfds != 0u)) {
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA_UNMAP malformed");
         return VDM_EINVAL;
     }
@@ -131,17 +149,19 @@ int vdmi_vfu_dma_unmap(struct vfu_state *s, struct vfu_msg *m)
         vdmi_vfu_log(s, VDM_LOG_INFO, "vfio-user: dirty bitmap not supported");
         return VDM_ENOTSUP;
     }
-    if (argsz < SZ_UNMAP || (flags & ~UNMAP_F_ALL) != 0u ||
-        ((flags & UNMAP_F_ALL) != 0u && (iova != 0u || size != 0u)) ||
-        m->rcap < SZ_UNMAP)
+    if ((argsz < SZ_UNMAP) || ((flags & ~UNMAP_F_ALL) != 0u) ||
+        (((flags & UNMAP_F_ALL) != 0u) && ((iova != 0u) || (size != 0u))) ||
+        (m->rcap < SZ_UNMAP)) {
         return VDM_EINVAL;
+    }
     if ((flags & UNMAP_F_ALL) != 0u) {
         vdmi_vfu_dma_clear(s);
     } else {
         /* protocol: "must match exactly a previous mapping" */
         for (i = 0; i < s->ndma; i++) {
-            if (s->dma[i].iova == iova && s->dma[i].size == size)
+            if ((s->dma[i].iova == iova) && (s->dma[i].size == size)) {
                 break;
+            }
         }
         if (i == s->ndma) {
             vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA_UNMAP of no map");
@@ -158,8 +178,9 @@ int vdmi_vfu_dma_unmap(struct vfu_state *s, struct vfu_msg *m)
 
 void vdmi_vfu_dma_clear(struct vfu_state *s)
 {
-    while (s->ndma > 0u)
+    while (s->ndma > 0u) {
         drop(s, s->ndma - 1u);
+    }
     rebuild(s);
 }
 

@@ -39,7 +39,6 @@
  * errno value"). */
 #define XE_NOENT     2
 #define XE_E2BIG     7
-#define XE_NOMEM     12
 #define XE_FAULT     14
 #define XE_BUSY      16
 #define XE_EXIST     17
@@ -87,15 +86,24 @@ struct vfu_state {
     uint8_t intx_masked; /* masked by the client or automasked */
     int32_t intx_fd;     /* trigger eventfd, -1 none */
     int32_t msix_fd[VDM_VFIO_USER_MAX_MSIX];
-    uint32_t msix_mask[VDM_VFIO_USER_MAX_MSIX / 32];
-    uint32_t msix_pend[VDM_VFIO_USER_MAX_MSIX / 32];
+    uint32_t msix_mask[VDM_VFIO_USER_MAX_MSIX / 32u];
+    uint32_t msix_pend[VDM_VFIO_USER_MAX_MSIX / 32u];
     struct vdm_pci pci;
 };
 
-_Static_assert(sizeof(struct vfu_state) <= VDM_VFIO_USER_SIZE,
+_Static_assert(sizeof(struct vfu_state) <= (size_t)VDM_VFIO_USER_SIZE,
                "struct vfu_state does not fit VDM_VFIO_USER_SIZE");
-_Static_assert(alignof(struct vfu_state) <= alignof(struct vdm_vfio_user),
+_Static_assert((size_t)alignof(struct vfu_state) <=
+                   (size_t)alignof(struct vdm_vfio_user),
                "struct vfu_state alignment");
+/* The VFIO index numbers the header names (linux/vfio.h). */
+_Static_assert((VDM_VFIO_USER_REGION_BAR0 == 0u) &&
+                   (VDM_VFIO_USER_REGION_ROM == 6u) &&
+                   (VDM_VFIO_USER_REGION_VGA == 8u),
+               "VFIO PCI region indexes");
+_Static_assert((VDM_VFIO_USER_IRQ_MSI == 1u) && (VDM_VFIO_USER_IRQ_ERR == 3u) &&
+                   (VDM_VFIO_USER_IRQ_REQ == 4u),
+               "VFIO PCI IRQ indexes");
 
 /* One message being handled: the request payload and its fds, the reply
  * payload being built. Handlers return 0 or a VDM_E* code and may name the

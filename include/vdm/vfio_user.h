@@ -78,25 +78,25 @@ extern "C" {
 /** @brief Bytes of opaque storage for one vfio-user server. */
 #define VDM_VFIO_USER_SIZE 16384
 /** @brief Bytes of the message header (id, command, size, flags, error). */
-#define VDM_VFIO_USER_HDR_BYTES 16
+#define VDM_VFIO_USER_HDR_BYTES 16u
 /** @brief max_data_xfer_size offered: the largest REGION_READ/WRITE. */
-#define VDM_VFIO_USER_MAX_DATA 4096
+#define VDM_VFIO_USER_MAX_DATA 4096u
 /** @brief Largest payload accepted (a REGION_WRITE of MAX_DATA bytes). */
-#define VDM_VFIO_USER_MAX_PAYLOAD (16 + VDM_VFIO_USER_MAX_DATA)
+#define VDM_VFIO_USER_MAX_PAYLOAD (16u + VDM_VFIO_USER_MAX_DATA)
 /** @brief Largest whole message, and the reply buffer size to provide. */
 #define VDM_VFIO_USER_MAX_MSG                                                  \
     (VDM_VFIO_USER_HDR_BYTES + VDM_VFIO_USER_MAX_PAYLOAD)
 /** @brief max_msg_fds offered: most file descriptors one message may carry
  *         (more are closed and the message refused). */
-#define VDM_VFIO_USER_MAX_FDS 16
+#define VDM_VFIO_USER_MAX_FDS 16u
 /** @brief max_dma_maps offered: DMA regions held at once. */
-#define VDM_VFIO_USER_MAX_DMA 128
+#define VDM_VFIO_USER_MAX_DMA 128u
 /** @brief Most MSI-X vectors a served PCI function may have. */
-#define VDM_VFIO_USER_MAX_MSIX 256
+#define VDM_VFIO_USER_MAX_MSIX 256u
 /** @brief Protocol major version served. */
-#define VDM_VFIO_USER_MAJOR 0
+#define VDM_VFIO_USER_MAJOR 0u
 /** @brief Protocol minor version served (the reply's is min(client, this)). */
-#define VDM_VFIO_USER_MINOR 0
+#define VDM_VFIO_USER_MINOR 0u
 
 /** @name Header flags
  * @{ */

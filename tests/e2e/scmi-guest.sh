@@ -123,19 +123,26 @@ vdm_value reset-attr "$(raw_cmd 3 0x16 2 1)"
 vdm_value reset "$(raw_cmd 4 0x16 3 0 1 0)"
 vdm_pass reset
 
-sensor=$(cat /vdm/notify-sensor)
+read -r sensor trip </vdm/notify
 # SENSOR_CONTINUOUS_UPDATE_NOTIFY (0xb): sensor_id, notify_enable = 1.
-reply=$(raw_cmd 11 0x15 1 "$sensor" 1)
-vdm_value notify-subscribe "$reply"
-# The host changes the sensor's value once it sees this line.
+vdm_value notify-subscribe "$(raw_cmd 11 0x15 1 "$sensor" 1)"
+# SENSOR_TRIP_POINT_NOTIFY (4): sensor_id, event_control = 1; then
+# SENSOR_TRIP_POINT_CONFIG (5): sensor_id, trip_point_ev_ctrl = trip point 1
+# (bits 11:4) on an ascending crossing (bits 1:0 = 1), the value (low, high).
+vdm_value trip-notify "$(raw_cmd 4 0x15 4 "$sensor" 1)"
+vdm_value trip-config "$(raw_cmd 5 0x15 5 "$sensor" $(((1 << 4) | 1)) "$trip" 0)"
+# The host raises the sensor's value above the trip point once it sees this
+# line: a SENSOR_UPDATE and a SENSOR_TRIP_POINT_EVENT follow.
 echo "VDM-E2E: INFO notify-armed"
-note=$(timeout 30 dd if=$R/notification bs=128 count=1 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
-vdm_value notification "$note"
-if [ -n "$note" ]; then
-	vdm_pass notify
-else
-	vdm_fail notify "no notification within 30 s"
-fi
+for n in 1 2; do
+	note=$(timeout 30 dd if=$R/notification bs=128 count=1 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
+	vdm_value "notification$n" "$note"
+	if [ -z "$note" ]; then
+		vdm_fail notify "notification $n did not come within 30 s"
+		exit 1
+	fi
+done
+vdm_pass notify
 # hwmon reads the new value too.
 for f in "$hw"/*_input; do
 	c=${f##*/}

@@ -99,6 +99,7 @@ SENSOR_SCALE=(-3 -3 -3)
 VALUES=(51250 -7500 912) # what the guest must read
 NOTIFY_SENSOR=0
 NEW_VALUE=61750 # written once the guest has subscribed
+TRIP=60000      # trip point 1 of soc_temp, crossed upward by NEW_VALUE
 declare -A CLOCK=([cpu]=800000000 [uart]=48000000)
 declare -A POWER=([gpu]=off-0 [dsp]=on)
 VALS=$VDM_E2E_TMP/sensors
@@ -108,9 +109,9 @@ read -ra dopts <<<"${VDM_E2E_SCMI_DAEMON_OPTS:--v}" # "-v -v": every message
 vdm_e2e_daemon_start vu "${dopts[@]}" --socket "$SOCK" --device "$DEVICE"
 
 echo "$MODE" >"$VDM_E2E_TMP/mode"
-echo "$NOTIFY_SENSOR" >"$VDM_E2E_TMP/notify-sensor"
+echo "$NOTIFY_SENSOR $TRIP" >"$VDM_E2E_TMP/notify"
 vdm_e2e_build_initramfs --file "$VDM_E2E_TMP/mode:/vdm/mode" \
-	--file "$VDM_E2E_TMP/notify-sensor:/vdm/notify-sensor" \
+	--file "$VDM_E2E_TMP/notify:/vdm/notify" \
 	"$VDM_E2E_TMP/initrd" "$VDM_E2E_LIB_DIR/scmi-guest.sh"
 
 # hwmon_value TYPE SCALE VALUE: what Linux's scmi-hwmon shows for a sensor
@@ -221,12 +222,27 @@ if vdm_e2e_run_qemu --name scmi --kernel "$KDIR/Image" --dtb "$DTB" --log "$LOG"
 		r=$(vdm_e2e_value notify-subscribe)
 		check subscribe-header "${r:0:8}" 0b540400
 		check subscribe-status "$(le_int "$r" 4 4)" 0
+		# SENSOR_TRIP_POINT_NOTIFY (token 4), SENSOR_TRIP_POINT_CONFIG
+		# (token 5): SUCCESS.
+		r=$(vdm_e2e_value trip-notify)
+		check trip-notify-header "${r:0:8}" 04541000
+		check trip-notify-status "$(le_int "$r" 4 4)" 0
+		r=$(vdm_e2e_value trip-config)
+		check trip-config-header "${r:0:8}" 05541400
+		check trip-config-status "$(le_int "$r" 4 4)" 0
 		# SENSOR_UPDATE (notification 1 of protocol 0x15: header 0x5701):
 		# agent_id, sensor_id, then the reading (value low, high).
-		r=$(vdm_e2e_value notification)
+		r=$(vdm_e2e_value notification1)
 		check notify-header "${r:0:8}" 01570000
 		check notify-sensor "$(le_int "$r" 8 4)" "$NOTIFY_SENSOR"
 		check notify-value "$(le_int "$r" 12 8)" "$NEW_VALUE"
+		# SENSOR_TRIP_POINT_EVENT (notification 0: header 0x5700): agent_id,
+		# sensor_id, trip_point_desc (bits 15:0 the trip point id, bit 16
+		# set for an ascending crossing).
+		r=$(vdm_e2e_value notification2)
+		check trip-header "${r:0:8}" 00570000
+		check trip-sensor "$(le_int "$r" 8 4)" "$NOTIFY_SENSOR"
+		check trip-desc "$(printf '0x%x' "$(le_int "$r" 12 4)")" 0x10001
 		check "hwmon ${SENSORS[NOTIFY_SENSOR]} after" \
 			"$(vdm_e2e_value "after-${SENSORS[NOTIFY_SENSOR]}" || true)" \
 			"$(hwmon_value "${SENSOR_TYPE[NOTIFY_SENSOR]}" "${SENSOR_SCALE[NOTIFY_SENSOR]}" "$NEW_VALUE")"

@@ -308,9 +308,10 @@ VDM_API int vdm_scmi_platform_init(struct vdm_scmi_platform *p,
 
 /**
  * @brief Back to the initial state: resources as after init, every
- *        subscription and trip point off, pending notifications dropped.
- *        Call when the transport resets (e.g. the virtio device reset).
- *        Host hooks are not called.
+ *        subscription and trip point off, pending notifications dropped;
+ *        each sensor keeps the last value the host reported. Call when
+ *        the transport resets (e.g. the virtio device reset). Host hooks
+ *        are not called.
  */
 VDM_API void vdm_scmi_platform_reset(struct vdm_scmi_platform *p);
 
@@ -363,6 +364,21 @@ VDM_API int vdm_scmi_platform_sensor_update(struct vdm_scmi_platform *p,
 VDM_API int vdm_scmi_platform_next_notification(struct vdm_scmi_platform *p,
                                                 void *buf, uint32_t cap,
                                                 uint32_t *len);
+
+/**
+ * @brief Say whether the transport has a platform-to-agent channel.
+ *
+ * On by default. With @p on 0 (e.g. virtio-scmi without
+ * VIRTIO_SCMI_F_P2A_CHANNELS; virtio "SCMI Device / Device Operation /
+ * cmdq Operation") the module answers as if no
+ * notification were implemented: SENSOR_TRIP_POINT_NOTIFY,
+ * SENSOR_TRIP_POINT_CONFIG and SENSOR_CONTINUOUS_UPDATE_NOTIFY are
+ * NOT_SUPPORTED, PROTOCOL_MESSAGE_ATTRIBUTES says NOT_FOUND for them, and
+ * sensor descriptions show no trip points and no update notification.
+ * Kept across vdm_scmi_platform_reset(). Set it when the transport's
+ * features are known (or before each command); NULL is ignored.
+ */
+VDM_API void vdm_scmi_platform_set_p2a(struct vdm_scmi_platform *p, int on);
 
 /** @brief Notifications dropped because the queue was full, since init or
  *         reset. */
