@@ -78,7 +78,7 @@ _Static_assert(VDM_CONSOLE_NAME_MAX <= 255u, "name_len is a byte");
 _Static_assert(VDM_KIT_SLOT_BYTES(0) <= CON_SLOT, "CON_SLOT too small");
 _Static_assert(sizeof(struct vdm_iov) <= CON_IOV, "VDM_CONSOLE_STORAGE_BYTES");
 _Static_assert(VDM_CONSOLE_NUM_QUEUES(VDM_CONSOLE_MAX_PORTS) <=
-                   VDM_DEV_MAX_QUEUES,
+                   (uint32_t)VDM_DEV_MAX_QUEUES,
                "VDM_CONSOLE_MAX_PORTS too large");
 
 struct con_state {
@@ -138,7 +138,9 @@ static int port_usable(const struct con_state *s, uint32_t p)
     int ok = 0;
 
     if (multiport(s) == 0) {
-        ok = (p == 0u) ? 1 : 0;
+        if (p == 0u) {
+            ok = 1;
+        }
     } else if ((p < s->max_ports) &&
                ((s->ports[p].flags & VDM_CONSOLE_PS_ADDED) != 0u)) {
         ok = 1;
@@ -227,7 +229,9 @@ static uint32_t put_msg(struct con_state *s, struct vdm_kit_req *kr, uint32_t p,
         ev = VDM_CONSOLE_PORT_NAME;
     } else if (m == M_OPEN) {
         ev = VDM_CONSOLE_PORT_OPEN;
-        val = ((ps->flags & VDM_CONSOLE_PS_HOST_OPEN) != 0u) ? 1u : 0u;
+        if ((ps->flags & VDM_CONSOLE_PS_HOST_OPEN) != 0u) {
+            val = 1u;
+        }
     } else if (m == M_RESIZE) {
         ev = VDM_CONSOLE_RESIZE;
         need += VDM_CONSOLE_RESIZE_BYTES;

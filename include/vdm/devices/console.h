@@ -134,9 +134,9 @@ extern "C" {
  *         VDM_CONSOLE_IOV_MAX spans of 16 bytes for every queue. */
 #define VDM_CONSOLE_STORAGE_BYTES(max_ports, tx_slots)                         \
     (((size_t)(max_ports) * (size_t)VDM_CONSOLE_PORT_BYTES) +                  \
-     ((size_t)VDM_CONSOLE_NUM_QUEUES(max_ports) * ((size_t)(tx_slots) + 1u) *  \
+     ((size_t)2u * ((size_t)(max_ports) + 1u) * ((size_t)(tx_slots) + 1u) *    \
       64u) +                                                                   \
-     ((size_t)VDM_CONSOLE_NUM_QUEUES(max_ports) * (size_t)(tx_slots) *         \
+     ((size_t)2u * ((size_t)(max_ports) + 1u) * (size_t)(tx_slots) *           \
       (size_t)VDM_CONSOLE_IOV_MAX * 16u))
 
 /** @name Port state bits (vdm_console_port_state())
