@@ -19,7 +19,11 @@
  *             and unit, 0 us, 1 ns, 2 clocks); "none" before any
  *   count     transfers run so far
  *   cslog     chip select changes since it was last written, "C+" assert,
- *             "C-" deassert ("-" when none); writing anything clears it
+ *             "C-" deassert ("-" when none); writing anything clears it.
+ *             Only changes: the core may call set_cs for the state the
+ *             line already has (6.12 re-asserts an active-high chip
+ *             select for every message: spi_set_cs() compares the bool
+ *             last_cs_mode_high with the mask spi->mode & SPI_CS_HIGH)
  *   fail_len  a transfer of exactly this many bytes fails with -EIO (0 off)
  */
 #include <linux/kernel.h>
@@ -40,6 +44,7 @@ static DEFINE_SPINLOCK(rec_lock);
 static char rec_last[200] = "none";
 static unsigned int rec_count;
 static char rec_cslog[CSLOG_MAX + 1];
+static bool rec_active[LOOP_CS]; /* chip select asserted */
 static unsigned int fail_len;
 module_param(fail_len, uint, 0644);
 MODULE_PARM_DESC(fail_len, "fail transfers of this many bytes (0: never)");
@@ -83,16 +88,20 @@ static int loop_transfer_one(struct spi_controller *ctlr,
 static void loop_set_cs(struct spi_device *spi, bool level)
 {
 	bool active = level == !!(spi->mode & SPI_CS_HIGH);
+	unsigned int cs = spi_get_chipselect(spi, 0);
 	unsigned long flags;
 	size_t n;
 
+	if (cs >= LOOP_CS)
+		return;
 	spin_lock_irqsave(&rec_lock, flags);
 	n = strlen(rec_cslog);
-	if (n + 2 <= CSLOG_MAX) {
-		rec_cslog[n] = '0' + spi_get_chipselect(spi, 0);
+	if (active != rec_active[cs] && n + 2 <= CSLOG_MAX) {
+		rec_cslog[n] = '0' + cs;
 		rec_cslog[n + 1] = active ? '+' : '-';
 		rec_cslog[n + 2] = '\0';
 	}
+	rec_active[cs] = active;
 	spin_unlock_irqrestore(&rec_lock, flags);
 }
 
