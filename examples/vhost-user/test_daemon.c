@@ -3210,7 +3210,7 @@ static void con_in(struct fe *f, unsigned port, int fd, size_t n)
  * driver as a RESIZE message and port 0's configuration. */
 START_TEST(serves_console_ports)
 {
-    char sock[128], pty[128], usock[128], dev[512];
+    char sock[128], pty[128], usock[100], dev[512];
     struct fe f;
     struct con_msg m;
     uint8_t c[12];
