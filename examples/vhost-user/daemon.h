@@ -133,6 +133,10 @@ int vd_uint(const char *v, unsigned long long lo, unsigned long long hi,
  */
 int vd_alloc_queues(struct vdev *d, uint16_t nq, uint16_t qmax);
 
+/** 1 when the device may put used buffers on queue @p q (live, queue
+ *  enabled; over vhost-user also started), whatever the transport. */
+int vd_queue_ready(const struct vdev *d, uint16_t q);
+
 /** Watch @p fd for readability for the device type's `aux` hook (-1:
  *  stop watching the previous one; it is not closed). */
 void vd_watch_aux(struct vdev *d, int fd);

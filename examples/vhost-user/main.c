@@ -265,6 +265,13 @@ static int h_request(void *host, uint32_t req, const void *payload,
     return d->type->request(d, req, payload, len, fds, nfds, taken);
 }
 
+int vd_queue_ready(const struct vdev *d, uint16_t q)
+{
+    if (d->vfio)
+        return vdm_dev_live(&d->dev) && vdm_dev_queue_enabled(&d->dev, q) == 1;
+    return vdm_vhost_user_queue_ready(&d->vu, q);
+}
+
 void vd_watch_aux(struct vdev *d, int fd)
 {
     if (d->aux_fd >= 0)
@@ -703,6 +710,14 @@ static struct vdev *make_device(const char *socket_path, int handed_fd,
     d->aux_fd = -1;
     d->vfio = vfio;
     d->base = VDM_INIT(struct vdm_dev_config);
+    if (vfio && d->type->request != NULL) {
+        /* gpu: its display channel is a vhost-user message */
+        vd_log(d, VDM_LOG_ERROR,
+               "%s needs vhost-user (--socket), not "
+               "--vfio-user",
+               o.type);
+        return NULL;
+    }
     if (d->type->create(d, &o) < 0)
         return NULL;
     for (unsigned i = 0; i < o.n; i++)

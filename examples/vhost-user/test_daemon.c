@@ -2002,6 +2002,12 @@ START_TEST(bad_arguments_fail_early)
                         "blk,file=/nonexistent/disk",
                         NULL};
     const char *a6[] = {daemon_path, "--help", NULL};
+    /* gpu's display channel is vhost-user's: not over vfio-user */
+    const char *a7[] = {daemon_path, "--vfio-user", "/tmp/x.sock",
+                        "--device",  "gpu",         NULL};
+    const char *a8[] = {daemon_path, "--vfio-user", "/tmp/x.sock", NULL};
+    ck_assert_int_eq(run_status(a7), 1);
+    ck_assert_int_eq(run_status(a8), 2);
     ck_assert_int_eq(run_status(a1), 2);
     ck_assert_int_eq(run_status(a2), 1);
     ck_assert_int_eq(run_status(a3), 1);
