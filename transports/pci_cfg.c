@@ -387,8 +387,9 @@ static int window(struct pci_state *s, uint32_t *bar, uint32_t *off,
     *bar = c[4];
     *off = vdm_le32(c + 8);
     *len = vdm_le32(c + 12);
-    if ((*len != 1u && *len != 2u && *len != 4u) || (*off % *len) != 0u) {
-        plog(s, (reading != 0 && *len == 0u) ? VDM_LOG_DEBUG : VDM_LOG_WARN,
+    if (((*len != 1u) && (*len != 2u) && (*len != 4u)) ||
+        ((*off % *len) != 0u)) {
+        plog(s, ((reading != 0) && (*len == 0u)) ? VDM_LOG_DEBUG : VDM_LOG_WARN,
              "pci: config access window with a bad length or offset ignored");
         return VDM_EINVAL;
     }
