@@ -199,32 +199,6 @@ fail() {
 	return 1
 }
 
-# The pattern, repeated to cover any start offset; prints "OFFSET SKIPPED":
-# where HEX starts in it and how many 64-byte chunks of the stream the guest
-# did not see, or "-1 0". The guest reads in 64-byte chunks (the hwrng core's
-# buffer, virtio-rng's request size) and each must continue the stream byte
-# for byte, except that at most two whole chunks may be missing between two
-# of them: Linux 6.12's hwrng core starts its "hwrng" kthread whenever an rng
-# becomes current, whatever rng_core.default_quality says (quality 0 only
-# means no entropy credit), and it reads one 64-byte chunk per crng reseed
-# interval (every second early in boot) into the kernel's pool, racing the
-# test's read.
-PATHEX=$(for _ in $(seq $((READ_LEN / PAT_LEN + 2))); do cat "$PAT"; done | od -An -v -tx1 | tr -d ' \n')
-pattern_offset() {
-	awk -v h="$PATHEX" -v n="$1" -v L="$PAT_LEN" -v C=64 'BEGIN {
-		start = -1
-		for (i = 0; i < L; i++) if (substr(h, 2 * i + 1, 2 * C) == substr(n, 1, 2 * C)) { start = i; break }
-		if (start < 0) { print "-1 0"; exit }
-		s = start + C; skips = 0
-		for (g = C; g < length(n) / 2; g += C) {
-			want = substr(n, 2 * g + 1, 2 * C)
-			for (k = 0; k <= 2; k++) { p = (s + k * C) % L; if (substr(h, 2 * p + 1, length(want)) == want) break }
-			if (k > 2 || skips + k > 2) { print "-1 0"; exit }
-			skips += k; s += (k + 1) * C
-		}
-		print start " " skips }'
-}
-
 boot() {
 	local irq=$1 name="$FRONTEND-$1" t0 t_build nonce append="" r hex off skipped w
 	nonce=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -245,7 +219,7 @@ boot() {
 	for r in 0 1; do
 		hex=$(vdm_e2e_value "rng-hex-$r")
 		[ "${#hex}" = $((READ_LEN * 2)) ] || fail "$name: rng round $r: ${#hex} hex digits, want $((READ_LEN * 2))" || return 1
-		off=$(pattern_offset "$hex")
+		off=$(vdm_e2e_rng_offset "$PAT" "$hex")
 		skipped=${off#* }
 		off=${off%% *}
 		[ "$off" -ge 0 ] || fail "$name: rng round $r: the guest's bytes are not the daemon's pattern (first 32: ${hex:0:64})" || return 1
