@@ -147,5 +147,6 @@ extern const struct vd_type vd_type_rpmb;
 extern const struct vd_type vd_type_can;
 extern const struct vd_type vd_type_spi;
 extern const struct vd_type vd_type_scmi;
+extern const struct vd_type vd_type_balloon;
 
 #endif
