@@ -25,7 +25,7 @@
 /* Two slots a queue: the statsq keeps one buffer while the next arrives. */
 #define BAL_PER_QUEUE  2u
 #define BAL_SLOT_BYTES VDM_KIT_SLOT_BYTES(0)
-#define BAL_NQ         VDM_BALLOON_MAX_QUEUES
+#define BAL_NQ         ((uint32_t)VDM_BALLOON_MAX_QUEUES)
 
 /* PFNs read from guest memory per step of an inflate/deflate request. */
 #define BAL_PFN_CHUNK 64u
@@ -46,7 +46,7 @@ struct bal_state {
     uint32_t warned; /* BAL_WARN_* logged since the last reset */
     struct vdm_kit kit;
     struct vdm_dev *dev;
-    const struct vdm_balloon_ops *ops;
+    struct vdm_balloon_ops ops; /* the caller's table, full size */
     void *host;
     uint64_t offered; /* VDM_BALLOON_F_* offered */
     uint32_t num_pages;
@@ -66,19 +66,21 @@ struct bal_state {
         iov[VDM_KIT_IOVS(BAL_NQ, BAL_PER_QUEUE, VDM_BALLOON_IOV_MAX)];
 };
 
-_Static_assert(sizeof(struct bal_state) <= VDM_BALLOON_SIZE,
+_Static_assert(sizeof(struct bal_state) <= (size_t)VDM_BALLOON_SIZE,
                "VDM_BALLOON_SIZE too small for struct bal_state");
-_Static_assert(alignof(struct bal_state) <= 8,
+_Static_assert((size_t)alignof(struct bal_state) <=
+                   (size_t)alignof(struct vdm_balloon),
                "struct bal_state needs more alignment than vdm_balloon has");
 
 static struct bal_state *bal_of(const struct vdm_balloon *b)
 {
     struct bal_state *s;
 
-    if (b == NULL)
+    if (b == NULL) {
         return NULL;
+    }
     s = (struct bal_state *)(void *)(uintptr_t)b->opaque;
-    return s->magic == BAL_MAGIC ? s : NULL;
+    return (s->magic == BAL_MAGIC) ? s : NULL;
 }
 
 static void bal_warn(struct bal_state *s, uint32_t bit, const char *msg)
@@ -92,27 +94,34 @@ static void bal_warn(struct bal_state *s, uint32_t bit, const char *msg)
  * number). */
 static void bal_number_queues(struct bal_state *s, uint64_t f)
 {
-    uint32_t n = 0;
+    uint32_t n;
 
-    for (uint32_t i = 0; i < BAL_NQ; i++)
+    for (uint32_t i = 0u; i < BAL_NQ; i++) {
         s->role[i] = (uint8_t)VDM_BALLOON_Q_NONE;
-    s->role[n++] = (uint8_t)VDM_BALLOON_Q_INFLATE;
-    s->role[n++] = (uint8_t)VDM_BALLOON_Q_DEFLATE;
-    if ((f & VDM_BALLOON_F_STATS_VQ) != 0u)
-        s->role[n++] = (uint8_t)VDM_BALLOON_Q_STATS;
-    if ((f & VDM_BALLOON_F_FREE_PAGE_HINT) != 0u)
-        s->role[n++] = (uint8_t)VDM_BALLOON_Q_FREE_PAGE;
-    if ((f & VDM_BALLOON_F_REPORTING) != 0u)
+    }
+    s->role[0] = (uint8_t)VDM_BALLOON_Q_INFLATE;
+    s->role[1] = (uint8_t)VDM_BALLOON_Q_DEFLATE;
+    n = 2u;
+    if ((f & VDM_BALLOON_F_STATS_VQ) != 0u) {
+        s->role[n] = (uint8_t)VDM_BALLOON_Q_STATS;
+        n++;
+    }
+    if ((f & VDM_BALLOON_F_FREE_PAGE_HINT) != 0u) {
+        s->role[n] = (uint8_t)VDM_BALLOON_Q_FREE_PAGE;
+        n++;
+    }
+    if ((f & VDM_BALLOON_F_REPORTING) != 0u) {
         s->role[n] = (uint8_t)VDM_BALLOON_Q_REPORTING;
+    }
 }
 
 static uint16_t bal_queues_for(uint64_t f)
 {
     uint16_t n = 2;
 
-    n = (uint16_t)(n + ((f & VDM_BALLOON_F_STATS_VQ) != 0u ? 1u : 0u));
-    n = (uint16_t)(n + ((f & VDM_BALLOON_F_FREE_PAGE_HINT) != 0u ? 1u : 0u));
-    n = (uint16_t)(n + ((f & VDM_BALLOON_F_REPORTING) != 0u ? 1u : 0u));
+    n = (uint16_t)(n + (((f & VDM_BALLOON_F_STATS_VQ) != 0u) ? 1u : 0u));
+    n = (uint16_t)(n + (((f & VDM_BALLOON_F_FREE_PAGE_HINT) != 0u) ? 1u : 0u));
+    n = (uint16_t)(n + (((f & VDM_BALLOON_F_REPORTING) != 0u) ? 1u : 0u));
     return n;
 }
 
@@ -122,16 +131,20 @@ static const struct vdm_mem_region *bal_region(const struct bal_state *s,
 {
     const struct vdm_mem *m = vdm_dev_mem(s->dev);
 
-    if (m == NULL || m->regions == NULL)
+    if ((m == NULL) || (m->regions == NULL)) {
         return NULL;
+    }
     for (uint32_t i = 0; i < m->nregions; i++) {
         const struct vdm_mem_region *r = &m->regions[i];
-        if (r->size == 0u || r->hva == NULL || gpa < r->gpa)
+        if ((r->size == 0u) || (r->hva == NULL) || (gpa < r->gpa)) {
             continue;
-        if (gpa - r->gpa > r->size || len > r->size - (gpa - r->gpa))
+        }
+        if (((gpa - r->gpa) > r->size) || (len > (r->size - (gpa - r->gpa)))) {
             continue;
-        if ((r->flags & VDM_MEM_REGION_RDONLY) != 0u)
+        }
+        if ((r->flags & VDM_MEM_REGION_RDONLY) != 0u) {
             return NULL;
+        }
         return r;
     }
     return NULL;
@@ -144,18 +157,23 @@ static uint64_t bal_span_gpa(const struct bal_state *s, const struct vdm_iov *v)
     const struct vdm_mem *m = vdm_dev_mem(s->dev);
     uintptr_t p = (uintptr_t)v->base;
 
-    if (m == NULL || m->regions == NULL || (v->flags & VDM_IOV_F_HOOK) != 0u)
+    if ((m == NULL) || (m->regions == NULL) ||
+        ((v->flags & VDM_IOV_F_HOOK) != 0u)) {
         return UINT64_MAX;
+    }
     for (uint32_t i = 0; i < m->nregions; i++) {
         const struct vdm_mem_region *r = &m->regions[i];
         uintptr_t h = (uintptr_t)r->hva;
-        if (r->size == 0u || r->hva == NULL || p < h)
+        if ((r->size == 0u) || (r->hva == NULL) || (p < h)) {
             continue;
-        if ((uint64_t)(p - h) > r->size ||
-            (uint64_t)v->len > r->size - (uint64_t)(p - h))
+        }
+        if (((uint64_t)(p - h) > r->size) ||
+            ((uint64_t)v->len > (r->size - (uint64_t)(p - h)))) {
             continue;
-        if ((r->flags & VDM_MEM_REGION_RDONLY) != 0u)
+        }
+        if ((r->flags & VDM_MEM_REGION_RDONLY) != 0u) {
             return UINT64_MAX;
+        }
         return r->gpa + (uint64_t)(p - h);
     }
     return UINT64_MAX;
@@ -174,21 +192,25 @@ static void bal_flush(struct bal_state *s, struct bal_run *run, int inflate)
     void *hva;
     uint64_t pages;
 
-    if (run->len == 0u)
+    if (run->len == 0u) {
         return;
+    }
     hva = (unsigned char *)run->r->hva + (run->gpa - run->r->gpa);
     pages = run->len / VDM_BALLOON_PAGE_BYTES;
     if (inflate != 0) {
-        if (VDM_HAS_HOOK(s->ops, struct vdm_balloon_ops, release))
-            rc = s->ops->release(s->host, run->gpa, hva, run->len);
+        if ((s->ops.release != NULL)) {
+            rc = s->ops.release(s->host, run->gpa, hva, run->len);
+        }
         s->cnt.inflated += pages;
     } else {
-        if (VDM_HAS_HOOK(s->ops, struct vdm_balloon_ops, acquire))
-            rc = s->ops->acquire(s->host, run->gpa, hva, run->len);
+        if ((s->ops.acquire != NULL)) {
+            rc = s->ops.acquire(s->host, run->gpa, hva, run->len);
+        }
         s->cnt.deflated += pages;
     }
-    if (rc < 0)
+    if (rc < 0) {
         s->cnt.host_errors++;
+    }
     run->len = 0;
 }
 
@@ -200,8 +222,8 @@ static void bal_page(struct bal_state *s, struct bal_run *run, uint32_t pfn,
     const struct vdm_mem_region *r;
 
     /* A run holds at least one page of its region: size >= 4096. */
-    if (run->len != 0u && gpa == run->gpa + run->len &&
-        gpa - run->r->gpa <= run->r->size - VDM_BALLOON_PAGE_BYTES) {
+    if ((run->len != 0u) && (gpa == (run->gpa + run->len)) &&
+        ((gpa - run->r->gpa) <= (run->r->size - VDM_BALLOON_PAGE_BYTES))) {
         run->len += VDM_BALLOON_PAGE_BYTES;
         return;
     }
@@ -226,26 +248,30 @@ static void bal_pfns(struct bal_state *s, struct vdm_kit_req *r, int inflate)
     uint32_t npfn = r->chain.read_len / 4u;
     size_t off = 0;
 
-    if (r->chain.write_len != 0u)
+    if (r->chain.write_len != 0u) {
         bal_warn(s, BAL_WARN_WRITE,
                  "balloon: writable part of a PFN array ignored");
-    if ((r->chain.read_len % 4u) != 0u)
+    }
+    if ((r->chain.read_len % 4u) != 0u) {
         bal_warn(s, BAL_WARN_ODD,
                  "balloon: PFN array not a multiple of 4 bytes, tail ignored");
+    }
     if (npfn > VDM_BALLOON_PFNS_MAX) {
         bal_warn(s, BAL_WARN_LONG, "balloon: PFN array too long, tail skipped");
         s->cnt.rejected += npfn - VDM_BALLOON_PFNS_MAX;
         npfn = VDM_BALLOON_PFNS_MAX;
     }
     while (npfn > 0u) {
-        uint32_t n = npfn < BAL_PFN_CHUNK ? npfn : BAL_PFN_CHUNK;
+        uint32_t n = (npfn < BAL_PFN_CHUNK) ? npfn : BAL_PFN_CHUNK;
         size_t want = (size_t)n * 4u;
         size_t got = vdm_chain_copy_from(&r->chain, off, buf, want);
 
-        for (uint32_t i = 0; i < (uint32_t)(got / 4u); i++)
+        for (uint32_t i = 0; i < (uint32_t)(got / 4u); i++) {
             bal_page(s, &run, vdm_le32(&buf[i * 4u]), inflate);
-        if (got < want)
+        }
+        if (got < want) {
             break; /* the chain ended early (cut to the spans a slot holds) */
+        }
         off += got;
         npfn -= n;
     }
@@ -261,26 +287,31 @@ static void bal_stats(struct bal_state *s, struct vdm_kit_req *r)
     uint32_t valid = 0;
     size_t got;
 
-    if (r->chain.write_len != 0u)
+    if (r->chain.write_len != 0u) {
         bal_warn(s, BAL_WARN_WRITE,
                  "balloon: writable part of a stats buffer ignored");
-    if ((len % VDM_BALLOON_STAT_BYTES) != 0u)
+    }
+    if ((len % VDM_BALLOON_STAT_BYTES) != 0u) {
         bal_warn(s, BAL_WARN_STATSLEN,
                  "balloon: stats buffer not a multiple of 10 bytes");
-    if (len > sizeof(buf))
+    }
+    if (len > sizeof(buf)) {
         len = (uint32_t)sizeof(buf);
+    }
     got = vdm_chain_copy_from(&r->chain, 0, buf, len);
-    for (size_t o = 0; o + VDM_BALLOON_STAT_BYTES <= got;
+    for (size_t o = 0u; (o + VDM_BALLOON_STAT_BYTES) <= got;
          o += VDM_BALLOON_STAT_BYTES) {
         uint16_t tag = vdm_le16(&buf[o]);
-        if (tag >= VDM_BALLOON_S_NR)
+        if (tag >= VDM_BALLOON_S_NR) {
             continue;
+        }
         s->stat_val[tag] = vdm_le64(&buf[o + 2u]);
-        valid |= 1u << tag;
+        valid |= (uint32_t)1u << tag;
     }
     s->cnt.stats++;
-    if (VDM_HAS_HOOK(s->ops, struct vdm_balloon_ops, stats))
-        s->ops->stats(s->host, valid, s->stat_val);
+    if ((s->ops.stats != NULL)) {
+        s->ops.stats(s->host, valid, s->stat_val);
+    }
 }
 
 /* Hand each writable span of a hint or report chain to @p report (1) or to
@@ -291,17 +322,20 @@ static void bal_spans(struct bal_state *s, struct vdm_kit_req *r, int report)
     uint32_t n = c->nread + c->nwrite;
     uint32_t flags = 0;
 
-    if ((vdm_dev_features(s->dev) & VDM_BALLOON_F_PAGE_POISON) != 0u &&
-        s->poison != 0u)
+    if (((vdm_dev_features(s->dev) & VDM_BALLOON_F_PAGE_POISON) != 0u) &&
+        (s->poison != 0u)) {
         flags |= VDM_BALLOON_REPORT_KEEP;
-    if (c->read_len != 0u)
+    }
+    if (c->read_len != 0u) {
         bal_warn(s, BAL_WARN_READ,
                  "balloon: readable part of a page list ignored");
-    for (uint32_t i = 0; i < n && i < c->iov_cap; i++) {
+    }
+    for (uint32_t i = 0u; (i < n) && (i < c->iov_cap); i++) {
         const struct vdm_iov *v = &c->iov[i];
         uint64_t gpa;
-        if ((v->flags & VDM_IOV_F_WRITE) == 0u || v->len == 0u)
+        if (((v->flags & VDM_IOV_F_WRITE) == 0u) || (v->len == 0u)) {
             continue;
+        }
         gpa = bal_span_gpa(s, v);
         if (gpa == UINT64_MAX) {
             s->cnt.rejected++;
@@ -311,12 +345,14 @@ static void bal_spans(struct bal_state *s, struct vdm_kit_req *r, int report)
         }
         if (report != 0) {
             s->cnt.reported += v->len;
-            if (VDM_HAS_HOOK(s->ops, struct vdm_balloon_ops, report))
-                s->ops->report(s->host, gpa, v->base, v->len, flags);
+            if ((s->ops.report != NULL)) {
+                s->ops.report(s->host, gpa, v->base, v->len, flags);
+            }
         } else {
             s->cnt.hinted += v->len;
-            if (VDM_HAS_HOOK(s->ops, struct vdm_balloon_ops, hint))
-                s->ops->hint(s->host, s->hint_id, gpa, v->base, v->len);
+            if ((s->ops.hint != NULL)) {
+                s->ops.hint(s->host, s->hint_id, gpa, v->base, v->len);
+            }
         }
     }
 }
@@ -330,13 +366,14 @@ static void bal_free_page(struct bal_state *s, struct vdm_kit_req *r)
     uint32_t id;
 
     if (r->chain.read_len == 0u) {
-        if (s->hint_id >= 2u && s->hint_id == s->cmd_id)
+        if ((s->hint_id >= 2u) && (s->hint_id == s->cmd_id)) {
             bal_spans(s, r, 0);
+        }
         /* else "The device MUST ignore pages that are provided with a
          * command ID that does not match the current value". */
         return;
     }
-    if (r->chain.read_len != 4u ||
+    if ((r->chain.read_len != 4u) ||
         vdm_chain_copy_from(&r->chain, 0, idb, 4) != 4u) {
         bal_warn(s, BAL_WARN_CMD,
                  "balloon: free page command not 4 bytes, ignored");
@@ -344,11 +381,11 @@ static void bal_free_page(struct bal_state *s, struct vdm_kit_req *r)
     }
     id = vdm_le32(idb);
     if (id == VDM_BALLOON_CMD_ID_STOP) {
-        if (s->hint_id != 0u &&
-            VDM_HAS_HOOK(s->ops, struct vdm_balloon_ops, hint))
-            s->ops->hint(s->host, s->hint_id, 0, NULL, 0);
+        if ((s->hint_id != 0u) && (s->ops.hint != NULL)) {
+            s->ops.hint(s->host, s->hint_id, 0, NULL, 0);
+        }
         s->hint_id = 0;
-    } else if (id >= 2u && id == s->cmd_id) {
+    } else if ((id >= 2u) && (id == s->cmd_id)) {
         s->hint_id = id;
     } else {
         bal_warn(s, BAL_WARN_CMD,
@@ -360,7 +397,8 @@ static void bal_free_page(struct bal_state *s, struct vdm_kit_req *r)
 static int bal_serve(void *ctx, struct vdm_kit_req *r, uint32_t *written)
 {
     struct bal_state *s = ctx;
-    uint32_t role = r->queue < BAL_NQ ? s->role[r->queue] : VDM_BALLOON_Q_NONE;
+    uint32_t role =
+        (r->queue < BAL_NQ) ? s->role[r->queue] : VDM_BALLOON_Q_NONE;
 
     *written = 0;
     switch (role) {
@@ -401,9 +439,10 @@ static int bal_features_ok(struct vdm_dev *d, uint64_t accepted)
 {
     struct bal_state *s = vdm_dev_priv(d);
 
-    if ((s->offered & VDM_BALLOON_F_MUST_TELL_HOST) != 0u &&
-        (accepted & VDM_BALLOON_F_MUST_TELL_HOST) == 0u)
+    if (((s->offered & VDM_BALLOON_F_MUST_TELL_HOST) != 0u) &&
+        ((accepted & VDM_BALLOON_F_MUST_TELL_HOST) == 0u)) {
         return VDM_EINVAL;
+    }
     bal_number_queues(s, accepted);
     return 0;
 }
@@ -421,8 +460,9 @@ static void bal_driver_ok(struct vdm_dev *d)
 
     /* Buffers posted before DRIVER_OK (the first stats buffer) are
      * served now. */
-    for (uint16_t q = 0; q < vdm_dev_num_queues(d); q++)
+    for (uint16_t q = 0; q < vdm_dev_num_queues(d); q++) {
         (void)vdm_kit_run(&s->kit, q);
+    }
 }
 
 static void bal_reset(struct vdm_dev *d)
@@ -444,8 +484,9 @@ static void bal_queue_reset(struct vdm_dev *d, uint16_t q)
     struct bal_state *s = vdm_dev_priv(d);
 
     vdm_kit_reset(&s->kit, q);
-    if (s->stats_held != NULL && s->stats_held->queue == q)
+    if ((s->stats_held != NULL) && (s->stats_held->queue == q)) {
         s->stats_held = NULL;
+    }
 }
 
 static void bal_config_image(const struct bal_state *s,
@@ -477,19 +518,22 @@ static void bal_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
     struct bal_state *s = vdm_dev_priv(d);
     const uint8_t *p = buf;
     uint8_t img[VDM_BALLOON_CONFIG_BYTES];
-    int poison_ok =
-        (vdm_dev_driver_features(d) & VDM_BALLOON_F_PAGE_POISON) != 0u &&
-        (vdm_dev_status(d) & VDM_STATUS_DRIVER_OK) == 0u;
+    uint32_t poison_ok = 0u;
     int actual_written = 0;
 
+    if (((vdm_dev_driver_features(d) & VDM_BALLOON_F_PAGE_POISON) != 0u) &&
+        ((vdm_dev_status(d) & VDM_STATUS_DRIVER_OK) == 0u)) {
+        poison_ok = 1u;
+    }
     bal_config_image(s, img);
     for (uint32_t i = 0; i < len; i++) {
         uint32_t o = off + i;
-        if (o >= VDM_BALLOON_CFG_ACTUAL && o < VDM_BALLOON_CFG_CMD_ID) {
+        if ((o >= VDM_BALLOON_CFG_ACTUAL) && (o < VDM_BALLOON_CFG_CMD_ID)) {
             img[o] = p[i];
             actual_written = 1;
-        } else if (o >= VDM_BALLOON_CFG_POISON &&
-                   o < VDM_BALLOON_CONFIG_BYTES && poison_ok != 0) {
+        } else if ((o >= VDM_BALLOON_CFG_POISON) &&
+                   (o < (uint32_t)VDM_BALLOON_CONFIG_BYTES) &&
+                   (poison_ok != 0u)) {
             img[o] = p[i];
         } else {
             bal_warn(s, BAL_WARN_CFG,
@@ -498,9 +542,9 @@ static void bal_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
     }
     s->actual = vdm_le32(&img[VDM_BALLOON_CFG_ACTUAL]);
     s->poison = vdm_le32(&img[VDM_BALLOON_CFG_POISON]);
-    if (actual_written != 0 &&
-        VDM_HAS_HOOK(s->ops, struct vdm_balloon_ops, actual))
-        s->ops->actual(s->host, s->actual);
+    if ((actual_written != 0) && (s->ops.actual != NULL)) {
+        s->ops.actual(s->host, s->actual);
+    }
 }
 
 static const struct vdm_device_class bal_class = {
@@ -528,26 +572,37 @@ int vdm_balloon_init(struct vdm_balloon *b, struct vdm_dev *dev,
     struct bal_state *s;
     uint16_t nq;
 
-    if (b == NULL || dev == NULL || cfg == NULL || base == NULL)
+    if ((b == NULL) || (dev == NULL) || (cfg == NULL) || (base == NULL)) {
         return VDM_EINVAL;
-    if (!VDM_HAS(cfg, struct vdm_balloon_config, host))
+    }
+    if (cfg->size < (uint32_t)sizeof(struct vdm_balloon_config)) {
         return VDM_ESIZE;
-    if ((cfg->features & ~VDM_BALLOON_F_ALL) != 0u)
+    }
+    if ((cfg->features & ~VDM_BALLOON_F_ALL) != 0u) {
         return VDM_EINVAL;
-    if (cfg->ops != NULL && cfg->ops->size < sizeof(uint32_t) * 2u)
+    }
+    if ((cfg->ops != NULL) && (cfg->ops->size < (sizeof(uint32_t) * 2u))) {
         return VDM_ESIZE;
-    if (vdm_copy_sized(&dc, sizeof(dc), base, sizeof(uint32_t)) < 0)
+    }
+    if (vdm_copy_sized(&dc, sizeof(dc), base, sizeof(uint32_t)) < 0) {
         return VDM_ESIZE;
+    }
     nq = bal_queues_for(cfg->features);
-    if (dc.num_queues == 0u)
+    if (dc.num_queues == 0u) {
         dc.num_queues = nq;
-    if (dc.num_queues != nq)
+    }
+    if (dc.num_queues != nq) {
         return VDM_EINVAL;
+    }
 
     __builtin_memset(b, 0, sizeof(*b));
     s = (struct bal_state *)(void *)b->opaque;
     s->dev = dev;
-    s->ops = cfg->ops;
+    if (cfg->ops != NULL) {
+        /* An older caller's shorter table: the hooks it lacks are NULL. */
+        (void)vdm_copy_sized(&s->ops, sizeof(s->ops), cfg->ops,
+                             sizeof(uint32_t) * 2u);
+    }
     s->host = cfg->host;
     s->offered = cfg->features;
     s->num_pages = cfg->num_pages;
@@ -569,8 +624,9 @@ int vdm_balloon_init(struct vdm_balloon *b, struct vdm_dev *dev,
         kc.per_queue = BAL_PER_QUEUE;
         kc.iov_per_req = VDM_BALLOON_IOV_MAX;
         rc = vdm_kit_init(&s->kit, dev, &kc);
-        if (rc < 0)
+        if (rc < 0) {
             return rc;
+        }
     }
     s->magic = BAL_MAGIC;
     dc.cls = &bal_class;
@@ -583,15 +639,16 @@ struct vdm_dev *vdm_balloon_dev(const struct vdm_balloon *b)
 {
     const struct bal_state *s = bal_of(b);
 
-    return s != NULL ? s->dev : NULL;
+    return (s != NULL) ? s->dev : NULL;
 }
 
 int vdm_balloon_set_target(struct vdm_balloon *b, uint32_t pages)
 {
     struct bal_state *s = bal_of(b);
 
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
+    }
     if (s->num_pages != pages) {
         s->num_pages = pages;
         vdm_dev_config_changed(s->dev);
@@ -603,25 +660,27 @@ uint32_t vdm_balloon_target(const struct vdm_balloon *b)
 {
     const struct bal_state *s = bal_of(b);
 
-    return s != NULL ? s->num_pages : 0u;
+    return (s != NULL) ? s->num_pages : 0u;
 }
 
 uint32_t vdm_balloon_actual(const struct vdm_balloon *b)
 {
     const struct bal_state *s = bal_of(b);
 
-    return s != NULL ? s->actual : 0u;
+    return (s != NULL) ? s->actual : 0u;
 }
 
 int vdm_balloon_poison(const struct vdm_balloon *b, uint32_t *val)
 {
     const struct bal_state *s = bal_of(b);
 
-    if (s == NULL ||
-        (vdm_dev_features(s->dev) & VDM_BALLOON_F_PAGE_POISON) == 0u)
+    if ((s == NULL) ||
+        ((vdm_dev_features(s->dev) & VDM_BALLOON_F_PAGE_POISON) == 0u)) {
         return 0;
-    if (val != NULL)
+    }
+    if (val != NULL) {
         *val = s->poison;
+    }
     return 1;
 }
 
@@ -629,11 +688,14 @@ uint16_t vdm_balloon_queue_index(const struct vdm_balloon *b, uint32_t role)
 {
     const struct bal_state *s = bal_of(b);
 
-    if (s == NULL || role == VDM_BALLOON_Q_NONE)
+    if ((s == NULL) || (role == VDM_BALLOON_Q_NONE)) {
         return UINT16_MAX;
-    for (uint16_t q = 0; q < BAL_NQ; q++)
-        if (s->role[q] == role)
+    }
+    for (uint16_t q = 0u; q < BAL_NQ; q++) {
+        if (s->role[q] == role) {
             return q;
+        }
+    }
     return UINT16_MAX;
 }
 
@@ -641,7 +703,7 @@ uint32_t vdm_balloon_queue_role(const struct vdm_balloon *b, uint16_t q)
 {
     const struct bal_state *s = bal_of(b);
 
-    return s != NULL && q < BAL_NQ ? s->role[q] : VDM_BALLOON_Q_NONE;
+    return ((s != NULL) && (q < BAL_NQ)) ? s->role[q] : VDM_BALLOON_Q_NONE;
 }
 
 int vdm_balloon_stats_request(struct vdm_balloon *b)
@@ -649,21 +711,25 @@ int vdm_balloon_stats_request(struct vdm_balloon *b)
     struct bal_state *s = bal_of(b);
     struct vdm_kit_req *r;
 
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
+    }
     r = s->stats_held;
-    if (r == NULL || vdm_dev_live(s->dev) == 0)
+    if ((r == NULL) || (vdm_dev_live(s->dev) == 0)) {
         return 0;
+    }
     s->stats_held = NULL;
-    return vdm_kit_finish(&s->kit, r, 0) == 0 ? 1 : 0;
+    return (vdm_kit_finish(&s->kit, r, 0u) == 0) ? 1 : 0;
 }
 
 static int bal_hint_ok(const struct bal_state *s)
 {
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
-    if ((vdm_dev_features(s->dev) & VDM_BALLOON_F_FREE_PAGE_HINT) == 0u)
+    }
+    if ((vdm_dev_features(s->dev) & VDM_BALLOON_F_FREE_PAGE_HINT) == 0u) {
         return VDM_ESTATE;
+    }
     return 0;
 }
 
@@ -672,14 +738,17 @@ int vdm_balloon_hint_start(struct vdm_balloon *b, uint32_t *cmd_id)
     struct bal_state *s = bal_of(b);
     int rc = bal_hint_ok(s);
 
-    if (rc < 0)
+    if (rc < 0) {
         return rc;
+    }
     /* "The device MUST NOT reuse a command ID": ids only grow (2^32 - 2
      * rounds before one could come back). */
     s->cmd_id = s->next_cmd_id;
-    s->next_cmd_id = s->next_cmd_id == UINT32_MAX ? 2u : s->next_cmd_id + 1u;
-    if (cmd_id != NULL)
+    s->next_cmd_id =
+        (s->next_cmd_id == UINT32_MAX) ? 2u : (s->next_cmd_id + 1u);
+    if (cmd_id != NULL) {
         *cmd_id = s->cmd_id;
+    }
     vdm_dev_config_changed(s->dev);
     return 0;
 }
@@ -689,10 +758,12 @@ int vdm_balloon_hint_end(struct vdm_balloon *b, uint32_t cmd)
     struct bal_state *s = bal_of(b);
     int rc = bal_hint_ok(s);
 
-    if (rc < 0)
+    if (rc < 0) {
         return rc;
-    if (cmd != VDM_BALLOON_CMD_ID_STOP && cmd != VDM_BALLOON_CMD_ID_DONE)
+    }
+    if ((cmd != VDM_BALLOON_CMD_ID_STOP) && (cmd != VDM_BALLOON_CMD_ID_DONE)) {
         return VDM_EINVAL;
+    }
     s->cmd_id = cmd;
     vdm_dev_config_changed(s->dev);
     return 0;
@@ -704,13 +775,16 @@ int vdm_balloon_counters(const struct vdm_balloon *b,
     const struct bal_state *s = bal_of(b);
     uint32_t n;
 
-    if (s == NULL || c == NULL)
+    if ((s == NULL) || (c == NULL)) {
         return VDM_EINVAL;
+    }
     n = c->size;
-    if (n < sizeof(uint32_t))
+    if (n < sizeof(uint32_t)) {
         return VDM_ESIZE;
-    if (n > sizeof(s->cnt))
+    }
+    if (n > sizeof(s->cnt)) {
         n = (uint32_t)sizeof(s->cnt);
+    }
     __builtin_memcpy((uint8_t *)c + sizeof(uint32_t),
                      (const uint8_t *)&s->cnt + sizeof(uint32_t),
                      n - sizeof(uint32_t));

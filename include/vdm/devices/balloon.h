@@ -105,7 +105,7 @@ extern "C" {
 /** @brief Most statistics read from one stats buffer; the rest is ignored. */
 #define VDM_BALLOON_STATS_MAX 64u
 /** @brief Most spans of one request (Linux reports at most 32 ranges). */
-#define VDM_BALLOON_IOV_MAX 32
+#define VDM_BALLOON_IOV_MAX 32u
 
 /** @name Statistic tags (spec "Memory Statistics Tags")
  * @{ */
