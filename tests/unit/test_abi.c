@@ -23,6 +23,7 @@
 
 #include "echo_dev.h"
 #include "guestmem.h"
+#include "profile.h"
 #include "vdm/common.h"
 #include "vdm/device.h"
 #include "vdm/kit.h"
@@ -434,6 +435,7 @@ START_TEST(mem_older)
     ck_assert_uint_eq(mem_rec.translates, 0);
 
     /* The whole struct: the hook maps what no region covers. */
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
     m.size = sizeof(struct vdm_mem);
     m.host = NULL;
     n = vdm_mem_map(&m, 0x9000, 16, VDM_MEM_READ, iov, 2);
