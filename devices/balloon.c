@@ -465,12 +465,22 @@ static void bal_driver_ok(struct vdm_dev *d)
     }
 }
 
+/* The kept stats buffer after a reset abandoned it: the kit drops it (its
+ * hook spans given back, its slot freed; no guest access, no interrupt). */
+static void bal_drop_held(struct bal_state *s)
+{
+    if (s->stats_held != NULL) {
+        (void)vdm_kit_finish(&s->kit, s->stats_held, 0u);
+        s->stats_held = NULL;
+    }
+}
+
 static void bal_reset(struct vdm_dev *d)
 {
     struct bal_state *s = vdm_dev_priv(d);
 
     vdm_kit_reset(&s->kit, UINT16_MAX);
-    s->stats_held = NULL;
+    bal_drop_held(s);
     s->warned = 0;
     s->actual = 0;
     s->poison = 0;
@@ -485,7 +495,7 @@ static void bal_queue_reset(struct vdm_dev *d, uint16_t q)
 
     vdm_kit_reset(&s->kit, q);
     if ((s->stats_held != NULL) && (s->stats_held->queue == q)) {
-        s->stats_held = NULL;
+        bal_drop_held(s);
     }
 }
 

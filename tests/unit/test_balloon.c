@@ -690,11 +690,16 @@ START_TEST(balloon_reset_drops_kept_stats_buffer)
     up(VDM_F_VERSION_1 | VDM_BALLOON_F_STATS_VQ);
     uint8_t s[10];
     put_stat(s, VDM_BALLOON_S_MEMTOT, 1);
-    send_out(2, s, 10);
-    dh_reset(&h);
-    ck_assert_int_eq(vdm_balloon_stats_request(&bal), 0);
-    drv_alloc_reset(&h.g);
-    up(VDM_F_VERSION_1 | VDM_BALLOON_F_STATS_VQ);
+    /* Kept buffers abandoned by resets must not keep their slots: a leak
+     * would leave the statsq without one after two resets. */
+    for (int i = 0; i < 4; i++) {
+        send_out(2, s, 10);
+        ck_assert_uint_eq(H.nstats, (unsigned)i + 1u);
+        dh_reset(&h);
+        ck_assert_int_eq(vdm_balloon_stats_request(&bal), 0);
+        drv_alloc_reset(&h.g);
+        up(VDM_F_VERSION_1 | VDM_BALLOON_F_STATS_VQ);
+    }
     uint64_t b = send_out(2, s, 10);
     ck_assert_int_eq(vdm_balloon_stats_request(&bal), 1);
     used0(2, b);
