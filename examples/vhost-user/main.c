@@ -643,7 +643,7 @@ static int listen_on(struct vdev *d)
 static const struct vd_type *const types[] = {
     &vd_type_blk, &vd_type_rng,  &vd_type_input, &vd_type_sound,
     &vd_type_i2c, &vd_type_gpio, &vd_type_gpu,   &vd_type_rpmb,
-    &vd_type_can, &vd_type_spi,  &vd_type_scmi};
+    &vd_type_can, &vd_type_spi,  &vd_type_scmi,  &vd_type_balloon};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -687,7 +687,8 @@ static struct vdev *make_device(const char *socket_path, int handed_fd,
         fprintf(
             stderr,
             "vdm-vhost-user: unknown device type '%s' "
-            "(blk, rng, input, sound, i2c, gpio, gpu, rpmb, can, spi, scmi)\n",
+            "(blk, rng, input, sound, i2c, gpio, gpu, rpmb, can, spi, scmi, "
+            "balloon)\n",
             o.type);
         return NULL;
     }
@@ -760,6 +761,11 @@ static void usage(FILE *f)
         "  --device SPEC      TYPE[,key=value...]:\n"
         "      blk,file=PATH[,ro=on|off][,serial=STR][,num-queues=N]\n"
         "          [,queue-size=N][,discard=on|off][,writeback=on|off]\n"
+        "      balloon[,target-mib=N][,target-file=PATH (read on SIGUSR1)]\n"
+        "          [,stats-file=PATH][,stats-ms=N][,stats=on|off]\n"
+        "          [,reporting=on|off][,deflate-on-oom=on|off]\n"
+        "          [,must-tell-host=on|off]  (inflated and reported pages:\n"
+        "          holes punched in the guest memory files)\n"
         "      rng[,source=PATH]          (default: getrandom(); a regular\n"
         "                                  file is repeated without end)\n"
         "      input,profile=keyboard|mouse|touch[,events=PATH]\n"
