@@ -34,6 +34,7 @@
 #include "vdm/devices/gpu.h"
 #include "vdm/devices/i2c.h"
 #include "vdm/devices/input.h"
+#include "vdm/devices/balloon.h"
 #include "vdm/devices/rng.h"
 #include "vdm/devices/rpmb.h"
 #include "vdm/devices/scmi.h"
@@ -68,6 +69,7 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_vhost_user_ring, VDM_VHOST_USER_RING_SIZE, 128);
     OPAQUE(struct vdm_vfio_user, VDM_VFIO_USER_SIZE, 16384);
     OPAQUE(struct vdm_rng, VDM_RNG_SIZE, 640);
+    OPAQUE(struct vdm_balloon, VDM_BALLOON_SIZE, 7168);
     OPAQUE(struct vdm_scmi_platform, VDM_SCMI_PLATFORM_SIZE, 1024);
     OPAQUE(struct vdm_snd, VDM_SND_SIZE, 2048);
     OPAQUE(struct vdm_snd_req, VDM_SND_REQ_SIZE, 128);
@@ -211,6 +213,9 @@ START_TEST(size_first)
     SIZED(struct vdm_vfio_user_config);
     SIZED(struct vdm_rng_ops);
     SIZED(struct vdm_rng_config);
+    SIZED(struct vdm_balloon_ops);
+    SIZED(struct vdm_balloon_config);
+    SIZED(struct vdm_balloon_counters);
     SIZED(struct vdm_scmi_platform_ops);
     SIZED(struct vdm_scmi_platform_config);
     SIZED(struct vdm_snd_ops);
