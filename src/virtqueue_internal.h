@@ -27,6 +27,19 @@
  * case that does not call these. */
 #define VQ_COLD __attribute__((noinline, cold))
 
+/* Speed or size. A speed-optimised build (VQ_SPEED 1) adds the pops'
+ * one-descriptor fast paths and forces the hot helpers (VQ_HOT) inline; a
+ * size-optimised one (-Os: __OPTIMIZE_SIZE__) leaves the fast paths out
+ * (the general walks reach the same verdicts) and lets the compiler keep
+ * one copy of each VQ_HOT helper. */
+#if defined(__OPTIMIZE_SIZE__)
+#define VQ_SPEED 0
+#define VQ_HOT   static
+#else
+#define VQ_SPEED 1
+#define VQ_HOT   VQ_INLINE
+#endif
+
 /* "vdmQ": set by a successful vdm_vq_init, cleared by reset. */
 #define VQ_MAGIC 0x766d6451u
 
