@@ -576,7 +576,12 @@ int vdm_vq_pop(struct vdm_vq *vq, struct vdm_chain *c)
         rc = VDM_EINVAL;
     } else {
         q = vq_of(vq);
-        if (VDM_UNLIKELY(q->magic != VQ_MAGIC)) {
+        /* the common case, one word tested (struct vq::live) */
+        if (VDM_LIKELY(q->live == VQ_LIVE_SPLIT)) {
+            rc = split_pop(q, c);
+        } else if (VDM_LIKELY(q->live == VQ_LIVE_PACKED)) {
+            rc = vq_packed_pop(q, c);
+        } else if (VDM_UNLIKELY(q->magic != VQ_MAGIC)) {
             rc = VDM_ESTATE;
         } else if (VDM_UNLIKELY((q->flags & VQ_F_BROKEN) != 0u)) {
             rc = VDM_EBROKEN;
