@@ -54,7 +54,9 @@ struct vd_type {
 /** One device served on one socket. */
 struct vdev {
     const char *name;   /* "blk0" etc. for logs */
-    const char *socket; /* socket path */
+    const char *socket; /* socket path, or NULL for a handed-over fd */
+    int handed_fd;      /* --fd=N: the management layer's socket, or -1 */
+    int finished;       /* its handed-over connection ended: no more */
     const struct vd_type *type;
     void *priv; /* the device type's state */
 

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* vdm-vhost-user: the block device, backed by a file or block device.
- * I/O is synchronous (preadv / pwritev / fdatasync / fallocate) and each
- * request completes inside the host call through vdm_blk_complete(). */
+/* vdm-vhost-user: the block device, backed by a file or block device, or by
+ * nothing (backend=null: reads return zeros, writes are discarded; for
+ * measuring the protocol's own cost). I/O is synchronous (preadv / pwritev /
+ * fdatasync / fallocate) and each request completes inside the host call
+ * through vdm_blk_complete(). */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -25,7 +28,7 @@
 
 struct blk {
     struct vdm_blk blk;
-    int fd;
+    int fd; /* -1: the null backend */
     int ro;
     int writeback;
     int punch; /* fallocate(PUNCH_HOLE) works */
@@ -91,7 +94,13 @@ static int blk_read(void *host, uint64_t sector, const struct vdm_iov *iov,
 {
     struct vdev *d = host;
     struct blk *b = d->priv;
-    int err = rw_full(b, iov, n, sector * VDM_BLK_SECTOR_SIZE, 0);
+    int err = 0;
+    if (b->fd < 0) {
+        for (uint32_t i = 0; i < n; i++)
+            memset(iov[i].base, 0, iov[i].len);
+    } else {
+        err = rw_full(b, iov, n, sector * VDM_BLK_SECTOR_SIZE, 0);
+    }
     if (err < 0)
         vd_log(d, VDM_LOG_WARN, "read at sector %llu: %s",
                (unsigned long long)sector, strerror(-err));
@@ -104,7 +113,12 @@ static int blk_write(void *host, uint64_t sector, const struct vdm_iov *iov,
 {
     struct vdev *d = host;
     struct blk *b = d->priv;
-    int err = rw_full(b, iov, n, sector * VDM_BLK_SECTOR_SIZE, 1);
+    int err;
+    if (b->fd < 0) { /* null: discarded */
+        vdm_blk_complete(&b->blk, token, VDM_BLK_S_OK);
+        return 0;
+    }
+    err = rw_full(b, iov, n, sector * VDM_BLK_SECTOR_SIZE, 1);
     if (err == 0 && !b->writeback && fdatasync(b->fd) < 0)
         err = -errno;
     if (err < 0)
@@ -118,7 +132,7 @@ static int blk_flush(void *host, void *token)
 {
     struct vdev *d = host;
     struct blk *b = d->priv;
-    int err = fdatasync(b->fd) < 0 ? -errno : 0;
+    int err = b->fd >= 0 && fdatasync(b->fd) < 0 ? -errno : 0;
     vdm_blk_complete(&b->blk, token, status_of(err));
     return 0;
 }
@@ -167,6 +181,10 @@ static int blk_write_zeroes(void *host, uint64_t sector, uint32_t nsectors,
     uint64_t len = (uint64_t)nsectors * VDM_BLK_SECTOR_SIZE;
     int err = -EOPNOTSUPP;
 
+    if (b->fd < 0) { /* null: nothing to zero */
+        vdm_blk_complete(&b->blk, token, VDM_BLK_S_OK);
+        return 0;
+    }
     if (unmap && b->punch) {
         err = fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                         (off_t)off, (off_t)len) < 0
@@ -207,10 +225,34 @@ static const struct vdm_blk_ops blk_ops = {
     .set_writeback = blk_set_writeback,
 };
 
+/* "N[K|M|G|T]" (binary units) -> bytes; -1 when malformed or overflowing. */
+static int parse_size(const char *v, uint64_t *out)
+{
+    static const char units[] = "KMGT";
+    char num[32];
+    size_t n = strlen(v);
+    unsigned shift = 0;
+    unsigned long long x;
+    const char *u;
+
+    if (n == 0 || n >= sizeof(num))
+        return -1;
+    memcpy(num, v, n + 1);
+    if ((u = strchr(units, toupper((unsigned char)num[n - 1]))) != NULL) {
+        shift = 10u * (unsigned)(u - units + 1);
+        num[n - 1] = '\0';
+    }
+    if (vd_uint(num, 0, UINT64_MAX, &x) < 0 || x > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)x << shift;
+    return 0;
+}
+
 static int blk_create(struct vdev *d, struct vd_opts *o)
 {
     struct vdm_blk_config c = VDM_INIT(struct vdm_blk_config);
     const char *file = vd_opt(o, "file"), *v;
+    const char *backend = vd_opt(o, "backend"), *size = vd_opt(o, "size");
     unsigned long long nq = BLK_DEFAULT_QUEUES, qsize = BLK_QSIZE;
     struct blk *b = calloc(1, sizeof(*b));
     uint64_t bytes;
@@ -220,8 +262,31 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
     if (b == NULL)
         return -1;
     d->priv = b; /* reachable on every error path */
-    if (file == NULL) {
-        vd_log(d, VDM_LOG_ERROR, "blk needs file=PATH");
+    b->fd = -1;
+    if (backend != NULL && strcmp(backend, "file") != 0 &&
+        strcmp(backend, "null") != 0) {
+        vd_log(d, VDM_LOG_ERROR, "backend=%s: expected file or null", backend);
+        return -1;
+    }
+    if (backend != NULL && strcmp(backend, "null") == 0) {
+        if (file != NULL || size == NULL) {
+            vd_log(d, VDM_LOG_ERROR,
+                   "backend=null takes size=BYTES and no "
+                   "file");
+            return -1;
+        }
+        if (parse_size(size, &bytes) < 0 || bytes == 0 ||
+            bytes % VDM_BLK_SECTOR_SIZE != 0) {
+            vd_log(d, VDM_LOG_ERROR,
+                   "size=%s: expected a non-zero multiple of 512 bytes "
+                   "(suffixes K, M, G, T)",
+                   size);
+            return -1;
+        }
+    } else if (file == NULL || size != NULL) {
+        vd_log(d, VDM_LOG_ERROR,
+               "blk needs file=PATH (size= is for "
+               "backend=null)");
         return -1;
     }
     if ((v = vd_opt(o, "ro")) != NULL && (b->ro = vd_bool(v)) < 0) {
@@ -255,8 +320,12 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
         }
         memcpy(c.serial, v, strlen(v));
     }
-    b->fd = open(file, (b->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (b->fd < 0 || fstat(b->fd, &st) < 0) {
+    if (file == NULL) {
+        file = "null"; /* for the log line */
+        st.st_mode = 0;
+    } else if ((b->fd = open(file, (b->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC)) <
+                   0 ||
+               fstat(b->fd, &st) < 0) {
         vd_log(d, VDM_LOG_ERROR, "%s: %s", file, strerror(errno));
         return -1;
     }
@@ -267,7 +336,7 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
         }
     } else if (S_ISREG(st.st_mode)) {
         bytes = (uint64_t)st.st_size;
-    } else {
+    } else if (b->fd >= 0) {
         vd_log(d, VDM_LOG_ERROR, "%s: not a file or block device", file);
         return -1;
     }

@@ -505,6 +505,12 @@ static int gpio_poll(struct vdev *d)
         } else {
             l->value = (uint8_t)st->value;
             save_state(d, s);
+            /* An edge while the driver has the interrupt masked is latched:
+             * worth a note, as edges then merge (see wait-armed). */
+            if (l->irq != VDM_GPIO_IRQ_TYPE_NONE &&
+                vdm_gpio_irq_unmasked(&s->gpio, st->line) == 0)
+                vd_log(d, VDM_LOG_INFO, "gpio: line %u edge to %u while masked",
+                       st->line, st->value);
             (void)vdm_gpio_line_event(&s->gpio, st->line, st->value);
         }
         s->pos++;

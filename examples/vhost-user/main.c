@@ -2,11 +2,17 @@
 /*
  * vdm-vhost-user: serve vdm devices to vhost-user front-ends (QEMU, ...).
  *
- *   vdm-vhost-user [-v] --socket PATH --device TYPE[,key=value...] \
- *                       [--socket PATH --device ...]...
+ *   vdm-vhost-user [-v] (--socket PATH | --fd N) --device TYPE[,key=value...]
+ *                       [(--socket PATH | --fd N) --device ...]...
+ *   vdm-vhost-user-blk (--socket-path=PATH | --fd=N) --blk-file=PATH ...
+ *       (and -input, -rng, -gpu: one program per device type, the vhost-user
+ *       "Backend program conventions"; the same binary, named by argv[0])
  *
  * One listening socket per device; each serves one front-end at a time and
- * waits for the next when it goes away. Everything runs in one thread on
+ * waits for the next when it goes away. A socket handed over with --fd is
+ * either listening (served the same way) or already connected (served
+ * once: the device is finished when that front-end goes away, and the
+ * daemon ends when every device is). Everything runs in one thread on
  * one epoll set; a timerfd with absolute CLOCK_MONOTONIC deadlines wakes
  * devices that must run on time (sound periods). The Linux parts (sockets,
  * eventfd, epoll, timerfd, mmap) live here;
@@ -366,12 +372,32 @@ static void disconnect(struct vdev *d, const char *why)
     d->conn_fd = -1;
     if (d->type->disconnected != NULL)
         d->type->disconnected(d);
-    epoll_add(d->listen_fd, d->listen_tag); /* serve the next one */
+    if (d->listen_fd >= 0)
+        epoll_add(d->listen_fd, d->listen_tag); /* serve the next one */
+    else
+        d->finished = 1; /* a handed-over connection: nobody comes next */
+}
+
+/* Serve front-end connection @p fd. */
+static void adopt_conn(struct vdev *d, int fd)
+{
+    struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    d->conn_fd = fd;
+    if (d->listen_fd >= 0)
+        epoll_del(d->listen_fd); /* one front-end at a time */
+    d->conn_tag->kind = VD_TAG_CONN;
+    d->conn_tag->d = d;
+    epoll_add(fd, d->conn_tag);
+    vd_log(d, VDM_LOG_INFO, "front-end connected");
+    if (d->type->connected != NULL)
+        d->type->connected(d);
 }
 
 static void on_accept(struct vdev *d)
 {
-    struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
     int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
     if (fd < 0) {
@@ -379,16 +405,7 @@ static void on_accept(struct vdev *d)
             vd_log(d, VDM_LOG_WARN, "accept: %s", strerror(errno));
         return;
     }
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    d->conn_fd = fd;
-    epoll_del(d->listen_fd); /* one front-end at a time */
-    d->conn_tag->kind = VD_TAG_CONN;
-    d->conn_tag->d = d;
-    epoll_add(fd, d->conn_tag);
-    vd_log(d, VDM_LOG_INFO, "front-end connected");
-    if (d->type->connected != NULL)
-        d->type->connected(d);
+    adopt_conn(d, fd);
 }
 
 /* Receive exactly @p len bytes, collecting passed fds (at most
@@ -543,11 +560,55 @@ static void poll_rings(struct vdev *d)
 /* ------------------------------------------------------------------------ */
 /* Set-up */
 
+/* --fd=N: a Unix stream socket the management layer opened for us. The
+ * vhost-user text ("Backend program conventions") only says the program is
+ * started "with the vhost-user socket" as that fd; management layers hand
+ * over either a listening socket (virtiofsd's convention) or one end of a
+ * socketpair (libvirt's for vhost-user-gpu). Both are served: a listening
+ * one like --socket, a connected one as the only front-end. */
+static int use_handed_fd(struct vdev *d)
+{
+    int fd = d->handed_fd, type = 0, listening = 0, fl;
+    socklen_t len = sizeof(type);
+    struct stat st;
+
+    if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+        type != SOCK_STREAM) {
+        vd_log(d, VDM_LOG_ERROR, "--fd=%d is not an open stream socket", fd);
+        return -1;
+    }
+    len = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) {
+        vd_log(d, VDM_LOG_ERROR, "--fd=%d: %s", fd, strerror(errno));
+        return -1;
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (!listening) {
+        fl = fcntl(fd, F_GETFL);
+        if (fl >= 0 && (fl & O_NONBLOCK))
+            fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        adopt_conn(d, fd);
+        return 0;
+    }
+    fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    d->listen_fd = fd;
+    d->listen_tag->kind = VD_TAG_LISTEN;
+    d->listen_tag->d = d;
+    epoll_add(fd, d->listen_tag);
+    return 0;
+}
+
 static int listen_on(struct vdev *d)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct stat st;
     int fd;
+
+    if (d->socket == NULL)
+        return use_handed_fd(d);
 
     if (strlen(d->socket) >= sizeof(sa.sun_path)) {
         vd_log(d, VDM_LOG_ERROR, "socket path too long: %s", d->socket);
@@ -599,7 +660,8 @@ static int parse_device(char *spec, struct vd_opts *o)
     return 0;
 }
 
-static struct vdev *make_device(const char *socket_path, char *spec)
+static struct vdev *make_device(const char *socket_path, int handed_fd,
+                                char *spec)
 {
     /* One instance counter per device type (names: blk0, sound0, ...). */
     static unsigned counts[sizeof(types) / sizeof(types[0])];
@@ -615,10 +677,11 @@ static struct vdev *make_device(const char *socket_path, char *spec)
         if (strcmp(types[t]->name, o.type) == 0)
             break;
     if (t == sizeof(types) / sizeof(types[0])) {
-        fprintf(stderr,
-                "vdm-vhost-user: unknown device type '%s' "
-                "(blk, rng, input, sound, i2c, gpio, gpu, rpmb, can, spi, scmi)\n",
-                o.type);
+        fprintf(
+            stderr,
+            "vdm-vhost-user: unknown device type '%s' "
+            "(blk, rng, input, sound, i2c, gpio, gpu, rpmb, can, spi, scmi)\n",
+            o.type);
         return NULL;
     }
     d = calloc(1, sizeof(*d));
@@ -630,6 +693,7 @@ static struct vdev *make_device(const char *socket_path, char *spec)
     snprintf(name, sizeof(name), "%s%u", o.type, counts[t]++);
     d->name = strdup(name);
     d->socket = socket_path;
+    d->handed_fd = handed_fd;
     d->type = types[t];
     d->listen_fd = -1;
     d->conn_fd = -1;
@@ -657,12 +721,17 @@ static void usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: vdm-vhost-user [-v] --socket PATH --device SPEC "
-        "[--socket PATH --device SPEC]...\n"
+        "usage: vdm-vhost-user [-v] (--socket PATH | --fd N) --device SPEC "
+        "[(--socket PATH | --fd N) --device SPEC]...\n"
+        "       vdm-vhost-user --print-capabilities --device TYPE\n"
         "\n"
         "Serves vdm VIRTIO devices over vhost-user sockets (one per device).\n"
+        "One program per device type as well: vdm-vhost-user-blk, -input,\n"
+        "-rng, -gpu (try vdm-vhost-user-blk --help).\n"
         "\n"
         "  --socket PATH, --socket-path=PATH  socket of the next --device\n"
+        "  --fd N, --fd=N     a socket handed over as file descriptor N\n"
+        "                     (listening, or connected: then served once)\n"
         "  --device SPEC      TYPE[,key=value...]:\n"
         "      blk,file=PATH[,ro=on|off][,serial=STR][,num-queues=N]\n"
         "          [,queue-size=N][,discard=on|off][,writeback=on|off]\n"
@@ -699,7 +768,9 @@ static void usage(FILE *f)
         "  -h, --help         this text\n"
         "\n"
         "Prints 'vdm-vhost-user: listening on PATH' on stdout per socket\n"
-        "once it accepts connections. SIGTERM/SIGINT end it.\n");
+        "once it accepts connections ('listening on fd N' or 'serving fd N'\n"
+        "for --fd). SIGTERM/SIGINT end it: requests already in the rings\n"
+        "are completed first.\n");
 }
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
@@ -712,58 +783,322 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
     raise(sig);
 }
 
-int main(int argc, char **argv)
+/* ------------------------------------------------------------------------ */
+/* One program per device type (vhost-user "Backend program conventions"):
+ * vdm-vhost-user-TYPE is this binary under another name (a symlink). */
+
+struct prog {
+    const char *name;     /* device type, vdm-vhost-user-NAME */
+    const char *qapi;     /* its VHostUserBackendType (vhost-user.json) */
+    const char *features; /* --print-capabilities features, comma-separated;
+                             NULL: the schema has no features for the type */
+};
+
+static const struct prog progs[] = {
+    {"blk", "block", "read-only,blk-file"},
+    {"input", "input", ""},
+    {"rng", "rng", NULL},
+    {"gpu", "gpu", ""},
+};
+
+static const struct prog *prog_by_type(const char *type, size_t len)
 {
+    for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+        if (strlen(progs[i].name) == len && !strncmp(progs[i].name, type, len))
+            return &progs[i];
+    return NULL;
+}
+
+/* The VHostUserBackendCapabilities object of vhost-user.json. */
+static void print_capabilities(const struct prog *p)
+{
+    printf("{\n  \"type\": \"%s\"", p->qapi);
+    if (p->features != NULL) {
+        const char *f = p->features;
+        printf(",\n  \"features\": [");
+        while (*f != '\0') {
+            size_t n = strcspn(f, ",");
+            printf("%s\n    \"%.*s\"", f == p->features ? "" : ",", (int)n, f);
+            f += n + (f[n] == ',');
+        }
+        printf("%s]", p->features[0] != '\0' ? "\n  " : "");
+    }
+    printf("\n}\n");
+    fflush(stdout);
+}
+
+static void usage_prog(FILE *f, const struct prog *p)
+{
+    fprintf(
+        f,
+        "usage: vdm-vhost-user-%s (--socket-path=PATH | --fd=FDNUM)%s\n"
+        "           [-o KEY=VALUE[,KEY=VALUE...]]... [-v]\n"
+        "       vdm-vhost-user-%s --print-capabilities\n"
+        "\n"
+        "Serves one vdm %s device over vhost-user (the vhost-user\n"
+        "\"Backend program conventions\").\n"
+        "\n"
+        "  --socket-path=PATH    listen on PATH\n"
+        "  --fd=FDNUM            a socket handed over as FDNUM (listening,\n"
+        "                        or connected: then served once)\n"
+        "%s"
+        "  -o, --option K=V,...  more options of the device, as in\n"
+        "                        vdm-vhost-user --device %s,K=V,...\n"
+        "  --print-capabilities  print the capabilities (JSON), exit\n"
+        "  -v, --verbose         more log on stderr\n",
+        p->name,
+        strcmp(p->name, "blk") == 0 ? " --blk-file=PATH [--read-only]" : "",
+        p->name, p->name,
+        strcmp(p->name, "blk") == 0
+            ? "  --blk-file=PATH       the image: a file or block device\n"
+              "  --read-only           read-only device\n"
+            : "",
+        p->name);
+}
+
+/* Append ",@p text" to @p spec (of @p cap bytes). -1 when it does not fit. */
+static int spec_add(char *spec, size_t cap, const char *key, const char *val)
+{
+    size_t n = strlen(spec);
+    int w = snprintf(spec + n, cap - n, ",%s%s", key, val);
+    return w < 0 || (size_t)w >= cap - n ? -1 : 0;
+}
+
+/* Only --print-capabilities, whatever else is there ("Other options and
+ * arguments should be ignored"). */
+static int wants_capabilities(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--print-capabilities") == 0)
+            return 1;
+    return 0;
+}
+
+/* Parse a --fd value. -1 when not a descriptor number. */
+static int parse_fd(const char *v)
+{
+    unsigned long long x;
+    return vd_uint(v, 0, 65535, &x) < 0 ? -1 : (int)x;
+}
+
+/* vdm-vhost-user-TYPE: its options -> one device. -1 to go on, else the
+ * exit status. */
+static int parse_prog(const struct prog *p, int argc, char **argv)
+{
+    enum { O_FD = 256, O_BLK_FILE, O_READ_ONLY, O_CAPS };
+    static const struct option longopts[] = {
+        {"socket-path", required_argument, NULL, 's'},
+        {"fd", required_argument, NULL, O_FD},
+        {"blk-file", required_argument, NULL, O_BLK_FILE},
+        {"read-only", no_argument, NULL, O_READ_ONLY},
+        {"option", required_argument, NULL, 'o'},
+        {"print-capabilities", no_argument, NULL, O_CAPS},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static char spec[4096];
+    const char *socket_path = NULL, *blk_file = NULL;
+    int fd = -1, ro = 0, c, is_blk = strcmp(p->name, "blk") == 0;
+
+    if (wants_capabilities(argc, argv)) {
+        print_capabilities(p);
+        return 0;
+    }
+    snprintf(spec, sizeof(spec), "%s", p->name);
+    while ((c = getopt_long(argc, argv, "o:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's': socket_path = optarg; break;
+        case O_FD:
+            if ((fd = parse_fd(optarg)) < 0) {
+                fprintf(stderr,
+                        "vdm-vhost-user-%s: --fd=%s: not a file "
+                        "descriptor number\n",
+                        p->name, optarg);
+                return 2;
+            }
+            break;
+        case O_BLK_FILE:
+        case O_READ_ONLY:
+            if (!is_blk) {
+                fprintf(stderr,
+                        "vdm-vhost-user-%s: --%s is an option of "
+                        "vdm-vhost-user-blk\n",
+                        p->name, c == O_BLK_FILE ? "blk-file" : "read-only");
+                return 2;
+            }
+            if (c == O_BLK_FILE)
+                blk_file = optarg;
+            else
+                ro = 1;
+            break;
+        case 'o':
+            if (spec_add(spec, sizeof(spec), "", optarg) < 0) {
+                fprintf(stderr, "vdm-vhost-user-%s: options too long\n",
+                        p->name);
+                return 2;
+            }
+            break;
+        case 'v': vd_verbose++; break;
+        case 'h': usage_prog(stdout, p); return 0;
+        default: usage_prog(stderr, p); return 2;
+        }
+    }
+    if (optind < argc || (socket_path == NULL) == (fd < 0)) {
+        fprintf(stderr, "vdm-vhost-user-%s: %s\n", p->name,
+                optind < argc ? "unexpected arguments"
+                : fd < 0      ? "needs --socket-path=PATH or --fd=FDNUM"
+                              : "--socket-path and --fd exclude each other");
+        return 2;
+    }
+    if ((blk_file != NULL &&
+         spec_add(spec, sizeof(spec), "file=", blk_file) < 0) ||
+        (ro && spec_add(spec, sizeof(spec), "ro=", "on") < 0)) {
+        fprintf(stderr, "vdm-vhost-user-%s: options too long\n", p->name);
+        return 2;
+    }
+    if (make_device(socket_path, fd, spec) == NULL)
+        return 1;
+    ndevices++;
+    return -1;
+}
+
+/* vdm-vhost-user: (--socket PATH | --fd N) --device SPEC pairs. -1 to go
+ * on, else the exit status. */
+static int parse_multi(int argc, char **argv)
+{
+    enum { O_FD = 256, O_CAPS };
     static const struct option longopts[] = {
         {"socket", required_argument, NULL, 's'},
         {"socket-path", required_argument, NULL, 's'},
+        {"fd", required_argument, NULL, O_FD},
         {"device", required_argument, NULL, 'd'},
+        {"print-capabilities", no_argument, NULL, O_CAPS},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *socket_path = NULL;
-    struct vd_tag sigtag = {.kind = VD_TAG_SIGNAL};
-    struct vd_tag timertag = {.kind = VD_TAG_TIMER};
-    uint64_t armed = 0;
-    int tfd;
-    struct sigaction sa;
-    sigset_t mask;
-    int c, sfd;
+    int fd = -1, c;
 
-    epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (epfd < 0) {
-        perror("vdm-vhost-user: epoll_create1");
-        return 1;
+    if (wants_capabilities(argc, argv)) {
+        /* The type of the (first) --device names the capabilities. */
+        for (int i = 1; i < argc; i++) {
+            const char *v = NULL, *p;
+            if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+                v = argv[i + 1];
+            else if (strncmp(argv[i], "--device=", 9) == 0)
+                v = argv[i] + 9;
+            if (v == NULL)
+                continue;
+            p = strchr(v, ',');
+            const struct prog *pr =
+                prog_by_type(v, p ? (size_t)(p - v) : strlen(v));
+            if (pr == NULL)
+                break;
+            print_capabilities(pr);
+            return 0;
+        }
+        fprintf(stderr, "vdm-vhost-user: --print-capabilities needs "
+                        "--device TYPE (blk, input, rng or gpu)\n");
+        return 2;
     }
     while ((c = getopt_long(argc, argv, "s:d:vh", longopts, NULL)) != -1) {
         switch (c) {
-        case 's': socket_path = optarg; break;
+        case 's':
+            socket_path = optarg;
+            fd = -1;
+            break;
+        case O_FD:
+            if ((fd = parse_fd(optarg)) < 0) {
+                fprintf(stderr,
+                        "vdm-vhost-user: --fd=%s: not a file "
+                        "descriptor number\n",
+                        optarg);
+                return 2;
+            }
+            socket_path = NULL;
+            break;
         case 'd':
-            if (socket_path == NULL) {
+            if (socket_path == NULL && fd < 0) {
                 fprintf(stderr, "vdm-vhost-user: --device needs a --socket "
-                                "before it\n");
+                                "or --fd before it\n");
                 return 2;
             }
             if (ndevices == MAX_DEVICES) {
                 fprintf(stderr, "vdm-vhost-user: too many devices\n");
                 return 2;
             }
-            if (make_device(socket_path, optarg) == NULL)
+            if (make_device(socket_path, fd, optarg) == NULL)
                 return 1;
             ndevices++;
             socket_path = NULL;
+            fd = -1;
             break;
         case 'v': vd_verbose++; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (optind < argc || ndevices == 0 || socket_path != NULL) {
+    if (optind < argc || ndevices == 0 || socket_path != NULL || fd >= 0) {
         usage(stderr);
         return 2;
     }
+    return -1;
+}
 
+/* Before exiting: the requests the driver made available are served (the
+ * kick may still be in flight, or not yet read); the device types complete
+ * their I/O synchronously, so nothing is left at the host after this. */
+static void drain(struct vdev *d)
+{
+    GUARDED(
+        d, for (uint16_t q = 0; q < vdm_dev_num_queues(&d->dev); q++) {
+            if (d->conn_fd >= 0 &&
+                (d->kick_fd[q] >= 0 || d->kick_fd[q] == VDM_VHOST_USER_FD_POLL))
+                vdm_vhost_user_kick(&d->vu, q);
+        });
+    dev_poll(d);
+}
+
+static const char *prog_suffix(const char *argv0)
+{
+    const char *base = strrchr(argv0, '/');
+    base = base != NULL ? base + 1 : argv0;
+    return strncmp(base, "vdm-vhost-user-", 15) == 0 ? base + 15 : NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *suffix = prog_suffix(argc > 0 ? argv[0] : "");
+    struct vd_tag sigtag = {.kind = VD_TAG_SIGNAL};
+    struct vd_tag timertag = {.kind = VD_TAG_TIMER};
+    uint64_t armed = 0;
+    int tfd;
+    struct sigaction sa;
+    sigset_t mask;
+    int sfd, rc;
+
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0) {
+        perror("vdm-vhost-user: epoll_create1");
+        return 1;
+    }
+    if (suffix != NULL) {
+        const struct prog *p = prog_by_type(suffix, strlen(suffix));
+        if (p == NULL) {
+            fprintf(stderr,
+                    "vdm-vhost-user: no device type for program "
+                    "name '%s' (blk, input, rng, gpu)\n",
+                    argv[0]);
+            return 2;
+        }
+        rc = parse_prog(p, argc, argv);
+    } else {
+        rc = parse_multi(argc, argv);
+    }
+    if (rc >= 0)
+        return rc;
     signal(SIGPIPE, SIG_IGN);
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_sigbus;
@@ -787,13 +1122,24 @@ int main(int argc, char **argv)
         if (listen_on(devices[i]) < 0)
             return 1;
     for (unsigned i = 0; i < ndevices; i++)
-        printf("vdm-vhost-user: listening on %s\n", devices[i]->socket);
+        if (devices[i]->socket != NULL)
+            printf("vdm-vhost-user: listening on %s\n", devices[i]->socket);
+        else
+            printf("vdm-vhost-user: %s fd %d\n",
+                   devices[i]->listen_fd >= 0 ? "listening on" : "serving",
+                   devices[i]->handed_fd);
     fflush(stdout);
 
     while (!quit) {
         struct epoll_event ev[16];
         int timeout = -1, n;
         uint64_t next = 0;
+        unsigned finished = 0;
+
+        for (unsigned i = 0; i < ndevices; i++)
+            finished += devices[i]->finished != 0;
+        if (finished == ndevices)
+            break; /* every handed-over connection ended */
 
         for (unsigned i = 0; i < ndevices; i++) {
             struct vdev *d = devices[i];
@@ -854,8 +1200,10 @@ int main(int argc, char **argv)
                 poll_rings(devices[i]);
     }
     for (unsigned i = 0; i < ndevices; i++) {
+        drain(devices[i]);
         disconnect(devices[i], NULL);
-        unlink(devices[i]->socket);
+        if (devices[i]->socket != NULL)
+            unlink(devices[i]->socket);
     }
     return 0;
 }

@@ -9,7 +9,11 @@
  * garbage: random bytes, truncated and oversized messages, too many fds, memory
  * beyond its file, a memory file that shrinks under the daemon, a front-end
  * that stalls mid-message. After each, the daemon must still be running, must
- * not have leaked file descriptors, and must serve the next front-end. Usage:
+ * not have leaked file descriptors, and must serve the next front-end. Also
+ * blk's null backend and the vhost-user backend program conventions
+ * (--print-capabilities JSON, vdm-vhost-user-blk on a handed-over listening
+ * or connected --fd, SIGTERM: requests submitted just before it complete and
+ * the program exits within a second). Usage:
  * test_vhost_user_daemon PATH-TO-vdm-vhost-user */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -104,7 +108,7 @@ static void start_daemon(struct daemon *dm)
     write_file(dm->temp, "25500\n", 6);
     {
         const char *st = "LED out 0\nBTN in 1\n- none 0\nIRQ in 0\n";
-        const char *gev = "wait-irq 3\nset 3 1\n";
+        const char *gev = "wait-irq 3\nwait-armed 3\nset 3 1\n";
         write_file(dm->gstate, st, strlen(st));
         write_file(dm->gevents, gev, strlen(gev));
     }
@@ -288,9 +292,9 @@ static uint64_t uva(struct fe *f, uint64_t off)
 }
 
 /* Features (VERSION_1 and @p dev_feat), memory and rings 0 .. @p nrings - 1
- * of @p num entries, enabled. */
-static void fe_open_nf(struct fe *f, const char *path, int nrings,
-                       uint64_t mem_file_size, uint16_t num, uint64_t dev_feat)
+ * of @p num entries, enabled, on the front-end's connection. */
+static void fe_setup(struct fe *f, int nrings, uint64_t mem_file_size,
+                     uint16_t num, uint64_t dev_feat)
 {
     static const uint32_t ring_reqs[5] = {
         VDM_VHOST_USER_SET_VRING_NUM, VDM_VHOST_USER_SET_VRING_BASE,
@@ -299,8 +303,6 @@ static void fe_open_nf(struct fe *f, const char *path, int nrings,
     struct vu_front_region mr;
     uint64_t feat, proto;
 
-    memset(f, 0, sizeof(*f));
-    fe_connect(&f->v, path);
     f->memfd = memfd_create("guest", MFD_CLOEXEC);
     ck_assert_int_ge(f->memfd, 0);
     ck_assert_int_eq(ftruncate(f->memfd, (off_t)mem_file_size), 0);
@@ -351,6 +353,24 @@ static void fe_open_nf(struct fe *f, const char *path, int nrings,
     }
     for (int q = 0; q < nrings; q++)
         fe_state(&f->v, VDM_VHOST_USER_SET_VRING_ENABLE, (uint32_t)q, 1);
+}
+
+/* The same, connecting to @p path. */
+static void fe_open_nf(struct fe *f, const char *path, int nrings,
+                       uint64_t mem_file_size, uint16_t num, uint64_t dev_feat)
+{
+    memset(f, 0, sizeof(*f));
+    fe_connect(&f->v, path);
+    fe_setup(f, nrings, mem_file_size, num, dev_feat);
+}
+
+/* The same, on connected socket @p sock (the front-end's from now on). */
+static void fe_open_fd(struct fe *f, int sock, int nrings,
+                       uint64_t mem_file_size)
+{
+    memset(f, 0, sizeof(*f));
+    vu_front_adopt(&f->v, sock);
+    fe_setup(f, nrings, mem_file_size, NUM, 0);
 }
 
 static void fe_open(struct fe *f, const char *path, int nrings,
@@ -815,7 +835,7 @@ START_TEST(serves_gpio_lines_and_edges)
     ck_assert_uint_eq(wait_used(&f, 1), 1);
     ck_assert_uint_eq(f.mem[BUF + 0xa00], 0);
     /* IRQ: input, rising edge, a buffer; the daemon's events file then
-     * raises the line (latched if it comes first): VALID. */
+     * raises the line once the buffer is there (wait-armed): VALID. */
     ck_assert_uint_eq(gpio_rq(&f, 3, 3, 2 /* in */, 2), 2);
     ck_assert_uint_eq(gpio_rq(&f, 6 /* SET_IRQ_TYPE */, 3, 1, 2), 2);
     ck_assert_mem_eq(r, "\0\0", 2);
@@ -2361,6 +2381,471 @@ START_TEST(scmi_takes_virtio_mmio_ring_size)
 }
 END_TEST
 
+/* ---- blk: the null backend; the vhost-user backend program conventions */
+
+/* Start @p prog (argv @p argv, NULL-terminated) with stdout on a pipe; read
+ * its "vdm-vhost-user: ..." start line (listening / serving) into @p line.
+ * Descriptors the child inherits stay open in it (no CLOEXEC). */
+static pid_t spawn_daemon(const char *prog, const char *const *argv, char *line,
+                          size_t cap)
+{
+    int out[2];
+    FILE *f;
+    pid_t pid;
+    int seen = 0;
+
+    ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(out[1], 1);
+        execv(prog, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    f = fdopen(out[0], "r");
+    while (!seen && fgets(line, (int)cap, f) != NULL)
+        seen = strncmp(line, "vdm-vhost-user: ", 16) == 0;
+    ck_assert_msg(seen, "%s printed no start line", prog);
+    fclose(f);
+    return pid;
+}
+
+/* The program vdm-vhost-user-@p type next to the daemon (a symlink to it). */
+static void prog_path(char *buf, size_t cap, const char *type)
+{
+    const char *slash = strrchr(daemon_path, '/');
+    int dir = slash != NULL ? (int)(slash - daemon_path + 1) : 0;
+    snprintf(buf, cap, "%.*svdm-vhost-user-%s", dir, daemon_path, type);
+}
+
+/* One blk request with a 16-byte discard / write-zeroes segment. */
+static uint8_t blk_seg_request(struct fe *f, uint32_t type, uint64_t sector,
+                               uint32_t nsec, uint32_t flags)
+{
+    uint8_t *h = f->mem + BUF;
+    uint32_t zero = 0;
+    struct drv_buf out[2] = {{BUF, 16}, {BUF + 0x200, 16}};
+    struct drv_buf in = {BUF + 0x1000, 1};
+    memcpy(h, &type, 4);
+    memcpy(h + 4, &zero, 4);
+    memset(h + 8, 0, 8);
+    memcpy(h + 0x200, &sector, 8);
+    memcpy(h + 0x208, &nsec, 4);
+    memcpy(h + 0x20c, &flags, 4);
+    f->mem[BUF + 0x1000] = 0xff;
+    add(f, 0, out, 2, &in, 1, 0);
+    kick(f, 0);
+    wait_used(f, 0);
+    return f->mem[BUF + 0x1000];
+}
+
+static uint64_t blk_capacity(struct fe *f)
+{
+    uint8_t c[12 + 8];
+    uint32_t hdr[3] = {0, 8, 0};
+    uint64_t cap;
+    memcpy(c, hdr, 12);
+    memset(c + 12, 0, 8);
+    fe_send(&f->v, VDM_VHOST_USER_GET_CONFIG, 0, c, sizeof(c), NULL, 0);
+    ck_assert_uint_eq(fe_recv(&f->v, VDM_VHOST_USER_GET_CONFIG, c, sizeof(c)),
+                      sizeof(c));
+    memcpy(&cap, c + 12, 8);
+    return cap;
+}
+
+START_TEST(blk_null_backend)
+{
+    char sock[128], line[256];
+    const char *argv[] = {daemon_path,
+                          "--socket",
+                          sock,
+                          "--device",
+                          "blk,backend=null,size=64K,num-queues=1",
+                          NULL};
+    struct fe f;
+    uint32_t ulen;
+    pid_t pid;
+
+    snprintf(sock, sizeof(sock), "%s/null.sock", top_dir);
+    pid = spawn_daemon(daemon_path, argv, line, sizeof(line));
+    fe_open_feat(&f, sock, 1, MEM_SIZE,
+                 (1ull << 13) /* DISCARD */ | (1ull << 14) /* WRITE_ZEROES */);
+    ck_assert_uint_eq(blk_capacity(&f), 128); /* 64 KiB */
+    /* Reads return zeros, whatever was in the buffer. */
+    memset(f.mem + BUF + 0x200, 0xaa, 512);
+    ck_assert_uint_eq(blk_request(&f, 0 /* IN */, 5, 1, 0, &ulen), 0);
+    ck_assert_uint_eq(ulen, 513);
+    for (int i = 0; i < 512; i++)
+        ck_assert_uint_eq(f.mem[BUF + 0x200 + i], 0);
+    /* Writes are discarded: reading back gives zeros. */
+    memset(f.mem + BUF + 0x200, 'w', 512);
+    ck_assert_uint_eq(blk_request(&f, 1 /* OUT */, 5, 0, 1, &ulen), 0);
+    ck_assert_uint_eq(ulen, 1);
+    memset(f.mem + BUF + 0x200, 0xaa, 512);
+    ck_assert_uint_eq(blk_request(&f, 0, 5, 1, 0, &ulen), 0);
+    for (int i = 0; i < 512; i++)
+        ck_assert_uint_eq(f.mem[BUF + 0x200 + i], 0);
+    ck_assert_uint_eq(blk_request(&f, 4 /* FLUSH */, 0, 0, 0, &ulen), 0);
+    ck_assert_uint_eq(blk_seg_request(&f, 11 /* DISCARD */, 8, 16, 0), 0);
+    ck_assert_uint_eq(blk_seg_request(&f, 13 /* WRITE_ZEROES */, 8, 16, 0), 0);
+    ck_assert_uint_eq(blk_seg_request(&f, 13, 8, 16, 1 /* UNMAP */), 0);
+    /* The device still ends where size= says. */
+    ck_assert_uint_eq(blk_request(&f, 0, 128, 1, 0, &ulen), 1 /* IOERR */);
+    ck_assert_uint_eq(blk_seg_request(&f, 11, 120, 16, 0), 1);
+    fe_close(&f);
+    stop_pid(pid);
+    ck_assert_int_ne(access(sock, F_OK), 0);
+    unlink(sock);
+    {
+        const char *bad[][6] = {
+            {daemon_path, "--socket", sock, "--device", "blk,backend=null",
+             NULL},
+            {daemon_path, "--socket", sock, "--device",
+             "blk,backend=null,size=1000", NULL},
+            {daemon_path, "--socket", sock, "--device",
+             "blk,backend=null,size=0", NULL},
+            {daemon_path, "--socket", sock, "--device",
+             "blk,backend=null,size=99999999999999999999", NULL},
+            {daemon_path, "--socket", sock, "--device",
+             "blk,backend=null,size=1M,file=/dev/null", NULL},
+            {daemon_path, "--socket", sock, "--device",
+             "blk,backend=nul,size=1M", NULL},
+            {daemon_path, "--socket", sock, "--device",
+             "blk,file=/dev/null,size=1M", NULL},
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+            ck_assert_msg(run_status(bad[i]) == 1, "case %zu", i);
+    }
+}
+END_TEST
+
+/* A very small JSON reader, enough for --print-capabilities: one object of
+ * string members and arrays of strings; anything else fails the test. */
+struct caps {
+    char type[32];
+    int has_features;
+    unsigned nfeat;
+    char feat[8][32];
+};
+
+static const char *js_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *js_str(const char *p, char *out, size_t cap)
+{
+    size_t n = 0;
+    p = js_ws(p);
+    ck_assert_msg(*p == '"', "JSON: string expected at '%.20s'", p);
+    for (p++; *p != '"'; p++) {
+        ck_assert_msg(*p != '\0' && *p != '\\' && (unsigned char)*p >= 0x20,
+                      "JSON: bad string");
+        ck_assert_uint_lt(n + 1, cap);
+        out[n++] = *p;
+    }
+    out[n] = '\0';
+    return p + 1;
+}
+
+static void js_caps(const char *p, struct caps *c)
+{
+    memset(c, 0, sizeof(*c));
+    p = js_ws(p);
+    ck_assert_msg(*p == '{', "JSON: object expected");
+    p = js_ws(p + 1);
+    while (*p != '}') {
+        char key[32];
+        p = js_ws(js_str(p, key, sizeof(key)));
+        ck_assert_msg(*p == ':', "JSON: ':' expected");
+        p = js_ws(p + 1);
+        if (strcmp(key, "type") == 0) {
+            ck_assert_msg(c->type[0] == '\0', "JSON: type twice");
+            p = js_str(p, c->type, sizeof(c->type));
+        } else if (strcmp(key, "features") == 0) {
+            ck_assert_msg(!c->has_features, "JSON: features twice");
+            c->has_features = 1;
+            ck_assert_msg(*p == '[', "JSON: array expected");
+            p = js_ws(p + 1);
+            while (*p != ']') {
+                ck_assert_uint_lt(c->nfeat, 8);
+                p = js_ws(js_str(p, c->feat[c->nfeat++], 32));
+                if (*p == ',')
+                    p = js_ws(p + 1);
+                else
+                    ck_assert_msg(*p == ']', "JSON: ']' expected");
+            }
+            p++;
+        } else {
+            ck_abort_msg("JSON: unexpected member '%s'", key);
+        }
+        p = js_ws(p);
+        if (*p == ',')
+            p = js_ws(p + 1);
+        else
+            ck_assert_msg(*p == '}', "JSON: '}' expected");
+    }
+    ck_assert_msg(*js_ws(p + 1) == '\0', "JSON: text after the object");
+}
+
+/* Run @p argv, return its stdout (exit status 0 required). */
+static void run_output(const char *const *argv, char *buf, size_t cap)
+{
+    int out[2], st;
+    size_t n = 0;
+    ssize_t r;
+    pid_t pid;
+
+    ck_assert_int_eq(pipe(out), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    while (n + 1 < cap && (r = read(out[0], buf + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+    close(out[0]);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+
+START_TEST(prints_capabilities)
+{
+    static const struct {
+        const char *prog, *type;
+        int has_features;
+        const char *feat[2];
+    } want[] = {
+        {"blk", "block", 1, {"read-only", "blk-file"}},
+        {"input", "input", 1, {NULL, NULL}},
+        {"rng", "rng", 0, {NULL, NULL}},
+        {"gpu", "gpu", 1, {NULL, NULL}},
+    };
+    char prog[256], out[1024], sock[128];
+    struct caps c;
+
+    snprintf(sock, sizeof(sock), "%s/caps.sock", top_dir);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        /* Other options are ignored and nothing is served. */
+        const char *argv[] = {prog,
+                              "--socket-path",
+                              sock,
+                              "--print-capabilities",
+                              "--no-such-option",
+                              NULL};
+        unsigned n = 0;
+        prog_path(prog, sizeof(prog), want[i].prog);
+        run_output(argv, out, sizeof(out));
+        js_caps(out, &c);
+        ck_assert_str_eq(c.type, want[i].type);
+        ck_assert_int_eq(c.has_features, want[i].has_features);
+        while (n < 2 && want[i].feat[n] != NULL)
+            n++;
+        ck_assert_uint_eq(c.nfeat, n);
+        for (unsigned k = 0; k < n; k++)
+            ck_assert_str_eq(c.feat[k], want[i].feat[k]);
+        ck_assert_int_ne(access(sock, F_OK), 0);
+    }
+    {
+        /* The multi-device form: the type of its --device. */
+        const char *argv[] = {daemon_path, "--print-capabilities", "--device",
+                              "blk,file=/nonexistent", NULL};
+        run_output(argv, out, sizeof(out));
+        js_caps(out, &c);
+        ck_assert_str_eq(c.type, "block");
+        ck_assert_uint_eq(c.nfeat, 2);
+    }
+    {
+        const char *a1[] = {daemon_path, "--print-capabilities", NULL};
+        const char *a2[] = {prog, "--blk-file=/dev/null", NULL}; /* no socket */
+        const char *a3[] = {prog,     "--socket-path",        sock,
+                            "--fd=3", "--blk-file=/dev/null", NULL};
+        const char *a4[] = {prog, "--fd=0", "--blk-file=/dev/null", NULL};
+        char rng[256];
+        const char *a5[] = {rng, "--socket-path", sock, "--read-only", NULL};
+        prog_path(prog, sizeof(prog), "blk");
+        prog_path(rng, sizeof(rng), "rng");
+        ck_assert_int_eq(run_status(a1), 2);
+        ck_assert_int_eq(run_status(a2), 2);
+        ck_assert_int_eq(run_status(a3), 2);
+        ck_assert_int_eq(run_status(a4), 1); /* fd 0 is not a socket */
+        ck_assert_int_eq(run_status(a5), 2); /* a blk option */
+    }
+}
+END_TEST
+
+/* vdm-vhost-user-blk --fd=N: a listening socket the "management layer"
+ * bound serves front-end after front-end; a connected one (a socketpair)
+ * serves one, after which the program ends by itself. */
+START_TEST(blk_program_on_handed_fd)
+{
+    char prog[256], img[128], sockp[128], fdarg[32], line[256];
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    uint8_t disk[4096];
+    struct fe f;
+    uint32_t ulen;
+    pid_t pid;
+    int ls, sp[2], st;
+
+    prog_path(prog, sizeof(prog), "blk");
+    snprintf(img, sizeof(img), "%s/fd.img", top_dir);
+    snprintf(sockp, sizeof(sockp), "%s/fd.sock", top_dir);
+    for (size_t i = 0; i < sizeof(disk); i++)
+        disk[i] = pat(i);
+    write_file(img, disk, sizeof(disk));
+
+    /* Listening, --read-only. */
+    ls = socket(AF_UNIX, SOCK_STREAM, 0); /* inherited: no CLOEXEC */
+    ck_assert_int_ge(ls, 0);
+    strcpy(sa.sun_path, sockp);
+    ck_assert_int_eq(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(ls, 1), 0);
+    snprintf(fdarg, sizeof(fdarg), "--fd=%d", ls);
+    {
+        char file[160];
+        const char *argv[] = {prog, fdarg, file, "--read-only", NULL};
+        snprintf(file, sizeof(file), "--blk-file=%s", img);
+        pid = spawn_daemon(prog, argv, line, sizeof(line));
+    }
+    close(ls);
+    {
+        char want[64];
+        snprintf(want, sizeof(want), "vdm-vhost-user: listening on fd %d\n",
+                 ls);
+        ck_assert_str_eq(line, want);
+    }
+    for (int round = 0; round < 2; round++) {
+        fe_open(&f, sockp, 1, MEM_SIZE);
+        ck_assert_uint_eq(blk_capacity(&f), 8);
+        ck_assert_uint_eq(blk_request(&f, 0, 3, 1, 0, &ulen), 0);
+        ck_assert_mem_eq(f.mem + BUF + 0x200, disk + 3 * 512, 512);
+        ck_assert_uint_ne(blk_request(&f, 1, 3, 0, 1, &ulen), 0); /* RO */
+        fe_close(&f);
+    }
+    stop_pid(pid);
+    ck_assert_int_eq(access(sockp, F_OK), 0); /* not ours to remove */
+    unlink(sockp);
+
+    /* Connected: one end of a socketpair. */
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    fcntl(sp[0], F_SETFD, FD_CLOEXEC);
+    snprintf(fdarg, sizeof(fdarg), "--fd=%d", sp[1]);
+    {
+        char file[160];
+        const char *argv[] = {prog, fdarg, file, NULL};
+        snprintf(file, sizeof(file), "--blk-file=%s", img);
+        pid = spawn_daemon(prog, argv, line, sizeof(line));
+    }
+    close(sp[1]);
+    {
+        char want[64];
+        snprintf(want, sizeof(want), "vdm-vhost-user: serving fd %d\n", sp[1]);
+        ck_assert_str_eq(line, want);
+    }
+    fe_open_fd(&f, sp[0], 1, MEM_SIZE);
+    memset(f.mem + BUF + 0x200, 'w', 512);
+    ck_assert_uint_eq(blk_request(&f, 1, 2, 0, 1, &ulen), 0);
+    ck_assert_uint_eq(blk_request(&f, 0, 7, 1, 0, &ulen), 0);
+    ck_assert_mem_eq(f.mem + BUF + 0x200, disk + 7 * 512, 512);
+    fe_close(&f);
+    /* Nobody can come next: the program ends, status 0. */
+    for (int i = 0; i < 200 && waitpid(pid, &st, WNOHANG) == 0; i++)
+        usleep(10000);
+    ck_assert_int_eq(kill(pid, 0), -1);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    {
+        int fd = open(img, O_RDONLY);
+        uint8_t s2[512];
+        ck_assert_int_eq(pread(fd, s2, 512, 2 * 512), 512);
+        close(fd);
+        for (int i = 0; i < 512; i++)
+            ck_assert_uint_eq(s2[i], 'w');
+    }
+}
+END_TEST
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* SIGTERM ends the program within a second, after completing what the
+ * driver submitted before it: a request kicked just before, and one made
+ * available while the daemon was stopped (its kick never comes). */
+START_TEST(sigterm_completes_requests_and_exits)
+{
+    char prog[256], img[128], sock[128], file[160], line[256];
+    uint8_t disk[8192];
+    struct fe f;
+    pid_t pid;
+    int st;
+
+    prog_path(prog, sizeof(prog), "blk");
+    snprintf(img, sizeof(img), "%s/term.img", top_dir);
+    snprintf(sock, sizeof(sock), "%s/term.sock", top_dir);
+    snprintf(file, sizeof(file), "--blk-file=%s", img);
+    for (size_t i = 0; i < sizeof(disk); i++)
+        disk[i] = pat(i);
+    write_file(img, disk, sizeof(disk));
+    for (int round = 0; round < 2; round++) {
+        const char *argv[] = {prog, "--socket-path", sock, file, NULL};
+        struct drv_buf out[2] = {{BUF, 16}, {BUF + 0x200, 512}};
+        struct drv_buf in = {BUF + 0x1000, 1};
+        uint32_t type = 1 /* OUT */, zero = 0;
+        uint64_t sector = 4 + (uint64_t)round;
+        double t0, t;
+
+        pid = spawn_daemon(prog, argv, line, sizeof(line));
+        fe_open(&f, sock, 1, MEM_SIZE);
+        memcpy(f.mem + BUF, &type, 4);
+        memcpy(f.mem + BUF + 4, &zero, 4);
+        memcpy(f.mem + BUF + 8, &sector, 8);
+        memset(f.mem + BUF + 0x200, 'A' + round, 512);
+        f.mem[BUF + 0x1000] = 0xff;
+        if (round == 1)
+            ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+        add(&f, 0, out, 2, &in, 1, 0);
+        if (round == 0)
+            kick(&f, 0);
+        t0 = mono_s();
+        ck_assert_int_eq(kill(pid, SIGTERM), 0);
+        if (round == 1)
+            ck_assert_int_eq(kill(pid, SIGCONT), 0);
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        t = mono_s() - t0;
+        ck_assert(WIFEXITED(st));
+        ck_assert_int_eq(WEXITSTATUS(st), 0);
+        ck_assert_msg(t < 1.0, "exit took %.3f s", t);
+        ck_assert_uint_eq(wait_used(&f, 0), 1);
+        ck_assert_uint_eq(f.mem[BUF + 0x1000], 0);
+        fe_close(&f);
+        ck_assert_int_ne(access(sock, F_OK), 0);
+        {
+            int fd = open(img, O_RDONLY);
+            uint8_t s[512];
+            ck_assert_int_eq(pread(fd, s, 512, (off_t)sector * 512), 512);
+            close(fd);
+            for (int i = 0; i < 512; i++)
+                ck_assert_uint_eq(s[i], 'A' + round);
+        }
+    }
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     Suite *s;
@@ -2399,6 +2884,10 @@ int main(int argc, char **argv)
     ADD(scmi_takes_virtio_mmio_ring_size);
     ADD(serves_spidev_if_present);
     ADD(serves_gpu_display_channel);
+    ADD(blk_null_backend);
+    ADD(prints_capabilities);
+    ADD(blk_program_on_handed_fd);
+    ADD(sigterm_completes_requests_and_exits);
 #ifdef VDM_HAVE_ALSA
     ADD(sound_plays_and_records_through_alsa_files);
 #endif

@@ -98,10 +98,18 @@ static int sock_send(void *ctx, const uint8_t *msg, uint32_t len,
     return vu_front_sendfds(f->sock, msg, len, fds, nfds) == (int)len ? 0 : -1;
 }
 
+void vu_front_adopt(struct vu_front *f, int sock)
+{
+    struct timeval tv = {.tv_sec = 10};
+
+    vu_front_init(f, sock_send, f, NULL, 0, NULL);
+    setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    f->sock = sock;
+}
+
 int vu_front_connect(struct vu_front *f, const char *path)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct timeval tv = {.tv_sec = 10};
     int s;
 
     vu_front_init(f, sock_send, f, NULL, 0, NULL);
@@ -117,8 +125,7 @@ int vu_front_connect(struct vu_front *f, const char *path)
         close(s);
         return -1;
     }
-    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    f->sock = s;
+    vu_front_adopt(f, s);
     return 0;
 }
 

@@ -65,6 +65,10 @@ void vu_front_init(struct vu_front *f, vu_front_send_fn send, void *ctx,
 /** @brief Front-end on a Unix socket: connect to @p path (10 s receive
  *  timeout). @return 0, or -1 (errno set). */
 int vu_front_connect(struct vu_front *f, const char *path);
+/** @brief Front-end on a Unix stream socket already connected (one end of
+ *  a socketpair, say): it becomes the front-end's (closed by
+ *  vu_front_close()); 10 s receive timeout. */
+void vu_front_adopt(struct vu_front *f, int sock);
 /** @brief Close the socket (if any). */
 void vu_front_close(struct vu_front *f);
 /** @brief sendmsg() @p len bytes with @p nfds descriptors (SCM_RIGHTS) on a
