@@ -492,8 +492,6 @@ static VQ_NOINLINE int packed_one(struct vq *q, struct vdm_chain *c, uint64_t a,
     }
     return rc;
 }
-#else
-#define packed_one packed_walk
 #endif
 
 /*
@@ -519,12 +517,16 @@ int vq_packed_pop(struct vq *q, struct vdm_chain *c)
         __builtin_memcpy(&a, &s[PD_ADDR], 8);
         __builtin_memcpy(&l, &s[PD_LEN], 4);
         __builtin_memcpy(&x, &s[PD_ID], 2);
+#if VQ_SPEED
         if ((fl & (VQ_DESC_F_NEXT | VQ_DESC_F_INDIRECT)) == 0u) {
             rc = packed_one(q, c, vdm_le64(&a), vdm_le32(&l), vdm_le16(&x), fl);
         } else {
             rc =
                 packed_walk(q, c, vdm_le64(&a), vdm_le32(&l), vdm_le16(&x), fl);
         }
+#else
+        rc = packed_walk(q, c, vdm_le64(&a), vdm_le32(&l), vdm_le16(&x), fl);
+#endif
     }
     return rc;
 }

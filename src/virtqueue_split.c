@@ -60,7 +60,10 @@ VQ_HOT int split_refresh(struct vq *q)
         rc = VDM_EPROTO;
     } else {
         q->shadow_avail = ai;
-        rc = (ai != la) ? 1 : 0;
+        rc = 0;
+        if (ai != la) {
+            rc = 1;
+        }
     }
     return rc;
 }
@@ -511,8 +514,6 @@ static VQ_NOINLINE int split_one(struct vq *q, struct vdm_chain *c,
     }
     return rc;
 }
-#else
-#define split_one split_walk
 #endif
 
 /*
@@ -552,12 +553,16 @@ static VQ_NOINLINE int split_pop(struct vq *q, struct vdm_chain *c)
             __builtin_memcpy(&b, &s[8], 8);
             a = vdm_le64(&a);
             b = vdm_le64(&b);
-            if ((b & ((uint64_t)(VQ_DESC_F_NEXT | VQ_DESC_F_INDIRECT) << 32)) ==
-                0u) {
+#if VQ_SPEED
+            if ((b & (((uint64_t)VQ_DESC_F_NEXT << 32) |
+                      ((uint64_t)VQ_DESC_F_INDIRECT << 32))) == 0u) {
                 rc = split_one(q, c, head, a, b);
             } else {
                 rc = split_walk(q, c, head, a, b);
             }
+#else
+            rc = split_walk(q, c, head, a, b);
+#endif
         }
     }
     return rc;
