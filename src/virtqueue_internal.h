@@ -35,9 +35,11 @@
 #if defined(__OPTIMIZE_SIZE__)
 #define VQ_SPEED 0
 #define VQ_HOT   static
+#define VQ_WALK  static /* one caller: the compiler may merge them */
 #else
 #define VQ_SPEED 1
 #define VQ_HOT   VQ_INLINE
+#define VQ_WALK  static VQ_NOINLINE /* entered by a tail call */
 #endif
 
 /* "vdmQ": set by a successful vdm_vq_init, cleared by reset. */

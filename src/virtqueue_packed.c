@@ -345,9 +345,8 @@ VQ_INLINE uint32_t packed_fast_ind(struct vq *q, struct vdm_chain *c,
  * loop). An indirect table (the list's only descriptor) in the regions is
  * walked the same way (packed_fast_ind()).
  */
-static VQ_NOINLINE int packed_walk(struct vq *q, struct vdm_chain *c,
-                                   uint64_t a, uint32_t len, uint16_t id,
-                                   uint16_t fl)
+VQ_WALK int packed_walk(struct vq *q, struct vdm_chain *c, uint64_t a,
+                        uint32_t len, uint16_t id, uint16_t fl)
 {
     struct vdm_mem_cache k;
     struct vq_desc d;

@@ -386,8 +386,8 @@ VQ_INLINE uint32_t split_fast_ind(struct vq *q, struct vdm_chain *c,
  * nread != nspan. An indirect table the regions hold is walked the same
  * way (split_fast_ind()).
  */
-static VQ_NOINLINE int split_walk(struct vq *q, struct vdm_chain *c,
-                                  uint16_t head, uint64_t addr, uint64_t lfn)
+VQ_WALK int split_walk(struct vq *q, struct vdm_chain *c, uint16_t head,
+                       uint64_t addr, uint64_t lfn)
 {
     struct vdm_mem_cache k;
     struct split_fast f;
@@ -581,12 +581,15 @@ int vdm_vq_pop(struct vdm_vq *vq, struct vdm_chain *c)
         rc = VDM_EINVAL;
     } else {
         q = vq_of(vq);
+#if VQ_SPEED
         /* the common case, one word tested (struct vq::live) */
         if (VDM_LIKELY(q->live == VQ_LIVE_SPLIT)) {
             rc = split_pop(q, c);
         } else if (VDM_LIKELY(q->live == VQ_LIVE_PACKED)) {
             rc = vq_packed_pop(q, c);
-        } else if (VDM_UNLIKELY(q->magic != VQ_MAGIC)) {
+        } else
+#endif
+            if (VDM_UNLIKELY(q->magic != VQ_MAGIC)) {
             rc = VDM_ESTATE;
         } else if (VDM_UNLIKELY((q->flags & VQ_F_BROKEN) != 0u)) {
             rc = VDM_EBROKEN;
