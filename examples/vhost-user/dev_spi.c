@@ -7,8 +7,17 @@
  * transfer) maps onto spidev's for the last transfer of a message, which
  * is the opposite sense: 0 keeps chip select asserted after the message
  * with spidev's cs_change set, 1 ends the message with it deasserted.
- * word_delay_ns and cs_delay_hold_ns go to word_delay_usecs and
- * delay_usecs (rounded up); setup and inactive delays are not offered.
+ * The mode is written (SPI_IOC_WR_MODE32) only when it changes: Linux's
+ * spi_setup() deasserts chip select, which would break a chip select
+ * kept asserted between transfers. word_delay_ns and cs_delay_hold_ns go
+ * to word_delay_usecs and delay_usecs (rounded up); setup and inactive
+ * delays are not offered. The configuration says what the controller
+ * does: at open, each mode bit and n-bit mode is tried with
+ * SPI_IOC_WR_MODE32 (and read back: spi_setup() drops unsupported n-bit
+ * modes with a warning) and each word size 1..32 with
+ * SPI_IOC_WR_BITS_PER_WORD, so that a request the controller would refuse
+ * is answered VIRTIO_SPI_PARAM_ERR and never reaches it; the longest
+ * transfer is spidev's bufsiz (module parameter, default 4096 bytes).
  *
  * spi,flash=PATH[,size=N] -- a simulated SPI NOR flash on chip select 0,
  * backed by PATH (created with size=N bytes, a multiple of 4096, default
@@ -28,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/spi/spidev.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -38,20 +48,21 @@
 #include "daemon.h"
 #include "vdm/devices/spi.h"
 
-#define SPI_QSIZE  64
-#define XFER_MAX   65536u
-#define PAGE_BYTES 256u
-#define SECTOR     4096u
-#define FLASH_DEF  (1u << 20)
-#define ST_WIP     0x01u
-#define ST_WEL     0x02u
-#define OP_PP      0x02u
-#define OP_READ    0x03u
-#define OP_WRDI    0x04u
-#define OP_RDSR    0x05u
-#define OP_WREN    0x06u
-#define OP_SE      0x20u
-#define OP_RDID    0x9fu
+#define SPI_QSIZE     64
+#define XFER_MAX      65536u
+#define PAGE_BYTES    256u
+#define SECTOR        4096u
+#define FLASH_DEF     (1u << 20)
+#define ST_WIP        0x01u
+#define ST_WEL        0x02u
+#define OP_PP         0x02u
+#define OP_READ       0x03u
+#define OP_WRDI       0x04u
+#define OP_RDSR       0x05u
+#define OP_WREN       0x06u
+#define OP_SE         0x20u
+#define OP_RDID       0x9fu
+#define SPIDEV_BUFSIZ "/sys/module/spidev/parameters/bufsiz"
 
 struct spi {
     struct vdm_spi spi;
@@ -67,6 +78,7 @@ struct spi {
     uint8_t busy_reads; /* status reads that still show WIP */
     uint8_t page[PAGE_BYTES];
     uint8_t page_set[PAGE_BYTES];
+    uint32_t mode; /* spidev: the mode last written */
     uint8_t tx[XFER_MAX], rx[XFER_MAX];
 };
 
@@ -216,9 +228,18 @@ static int spidev_transfer(struct vdev *d, struct spi *s,
         mode |= SPI_RX_DUAL;
     if (t->rx_nbits == 4)
         mode |= SPI_RX_QUAD;
-    if (ioctl(s->fd, SPI_IOC_WR_MODE32, &mode) < 0) {
-        vd_log(d, VDM_LOG_WARN, "spidev mode %#x: %s", mode, strerror(errno));
-        return VDM_SPI_TRANS_ERR;
+    if (t->tx_nbits == 8)
+        mode |= SPI_TX_OCTAL;
+    if (t->rx_nbits == 8)
+        mode |= SPI_RX_OCTAL;
+    /* spi_setup() deasserts chip select: only on a change */
+    if (mode != s->mode) {
+        if (ioctl(s->fd, SPI_IOC_WR_MODE32, &mode) < 0) {
+            vd_log(d, VDM_LOG_WARN, "spidev mode %#x: %s", mode,
+                   strerror(errno));
+            return VDM_SPI_TRANS_ERR;
+        }
+        s->mode = mode;
     }
     memset(&x, 0, sizeof(x));
     if (t->tx != NULL) {
@@ -298,6 +319,88 @@ static int open_flash(struct vdev *d, struct spi *s, const char *path,
     return 0;
 }
 
+/* Whether the spidev node's controller takes mode bit @p bit: written
+ * over @p base and read back. */
+static int mode_takes(int fd, uint32_t base, uint32_t bit)
+{
+    uint32_t m = base | bit, back = 0;
+
+    if (ioctl(fd, SPI_IOC_WR_MODE32, &m) < 0)
+        return 0;
+    return ioctl(fd, SPI_IOC_RD_MODE32, &back) == 0 && (back & bit) != 0;
+}
+
+/* What the controller behind the spidev node does, into @p c. */
+static int spidev_probe(struct vdev *d, struct spi *s, const char *dev,
+                        struct vdm_spi_config *c)
+{
+    static const struct {
+        uint32_t bit;
+        uint8_t tx, rx; /* n-bit support bits */
+    } nb[] = {
+        {SPI_TX_DUAL, VDM_SPI_NBITS_DUAL, 0},
+        {SPI_TX_QUAD, VDM_SPI_NBITS_QUAD, 0},
+        {SPI_TX_OCTAL, VDM_SPI_NBITS_OCTAL, 0},
+        {SPI_RX_DUAL, 0, VDM_SPI_NBITS_DUAL},
+        {SPI_RX_QUAD, 0, VDM_SPI_NBITS_QUAD},
+        {SPI_RX_OCTAL, 0, VDM_SPI_NBITS_OCTAL},
+    };
+    uint32_t base = 0, hz = 0, func;
+    uint8_t bpw = 0;
+    unsigned long long bufsiz = 4096;
+    FILE *fp;
+
+    if (ioctl(s->fd, SPI_IOC_RD_MAX_SPEED_HZ, &hz) < 0 ||
+        ioctl(s->fd, SPI_IOC_RD_MODE32, &base) < 0 ||
+        ioctl(s->fd, SPI_IOC_RD_BITS_PER_WORD, &bpw) < 0) {
+        vd_log(d, VDM_LOG_ERROR, "%s is not a spidev node: %s", dev,
+               strerror(errno));
+        return -1;
+    }
+    /* probe from a plain mode 0, single-wire */
+    base &= ~(uint32_t)(SPI_CPHA | SPI_CPOL | SPI_CS_HIGH | SPI_LSB_FIRST |
+                        SPI_LOOP | SPI_TX_DUAL | SPI_TX_QUAD | SPI_TX_OCTAL |
+                        SPI_RX_DUAL | SPI_RX_QUAD | SPI_RX_OCTAL);
+    func = VDM_SPI_FUNC_CPHA_0 | VDM_SPI_FUNC_CPOL_0;
+    func |= mode_takes(s->fd, base, SPI_CPHA) ? VDM_SPI_FUNC_CPHA_1 : 0u;
+    func |= mode_takes(s->fd, base, SPI_CPOL) ? VDM_SPI_FUNC_CPOL_1 : 0u;
+    func |= mode_takes(s->fd, base, SPI_CS_HIGH) ? VDM_SPI_FUNC_CS_HIGH : 0u;
+    func |=
+        mode_takes(s->fd, base, SPI_LSB_FIRST) ? VDM_SPI_FUNC_LSB_FIRST : 0u;
+    func |= mode_takes(s->fd, base, SPI_LOOP) ? VDM_SPI_FUNC_LOOP : 0u;
+    for (size_t i = 0; i < sizeof(nb) / sizeof(nb[0]); i++)
+        if (mode_takes(s->fd, base, nb[i].bit)) {
+            c->tx_nbits_supported |= nb[i].tx;
+            c->rx_nbits_supported |= nb[i].rx;
+        }
+    if (ioctl(s->fd, SPI_IOC_WR_MODE32, &base) < 0) {
+        vd_log(d, VDM_LOG_ERROR, "%s: mode %#x: %s", dev, base,
+               strerror(errno));
+        return -1;
+    }
+    s->mode = base;
+    for (unsigned b = 1; b <= 32; b++) {
+        uint8_t v = (uint8_t)b;
+        if (ioctl(s->fd, SPI_IOC_WR_BITS_PER_WORD, &v) == 0)
+            c->bits_per_word_mask |= 1u << (b - 1u);
+    }
+    (void)ioctl(s->fd, SPI_IOC_WR_BITS_PER_WORD, &bpw);
+    if (c->bits_per_word_mask == 0u) {
+        vd_log(d, VDM_LOG_ERROR, "%s takes no word size", dev);
+        return -1;
+    }
+    fp = fopen(SPIDEV_BUFSIZ, "r");
+    if (fp == NULL || fscanf(fp, "%llu", &bufsiz) != 1 || bufsiz == 0)
+        vd_log(d, VDM_LOG_WARN, "%s unreadable: transfers up to %llu bytes",
+               SPIDEV_BUFSIZ, bufsiz);
+    if (fp != NULL)
+        fclose(fp);
+    c->max_len = bufsiz < XFER_MAX ? (uint32_t)bufsiz : XFER_MAX;
+    c->mode_func_supported = func;
+    c->max_freq_hz = hz;
+    return 0;
+}
+
 static int spi_create(struct vdev *d, struct vd_opts *o)
 {
     struct vdm_spi_config c = VDM_INIT(struct vdm_spi_config);
@@ -335,23 +438,14 @@ static int spi_create(struct vdev *d, struct vd_opts *o)
                                 VDM_SPI_FUNC_CPOL_0 | VDM_SPI_FUNC_CPOL_1;
         c.max_freq_hz = 104000000;
     } else {
-        uint32_t hz = 0;
         s->fd = open(dev, O_RDWR | O_CLOEXEC);
         if (s->fd < 0) {
             vd_log(d, VDM_LOG_ERROR, "%s: %s", dev, strerror(errno));
             return -1;
         }
-        if (ioctl(s->fd, SPI_IOC_RD_MAX_SPEED_HZ, &hz) < 0) {
-            vd_log(d, VDM_LOG_ERROR, "%s is not a spidev node: %s", dev,
-                   strerror(errno));
+        if (spidev_probe(d, s, dev, &c) < 0)
             return -1;
-        }
         c.cs_change_supported = 1;
-        c.tx_nbits_supported = VDM_SPI_NBITS_DUAL | VDM_SPI_NBITS_QUAD;
-        c.rx_nbits_supported = VDM_SPI_NBITS_DUAL | VDM_SPI_NBITS_QUAD;
-        c.bits_per_word_mask = 0; /* what the controller takes */
-        c.mode_func_supported = 0x7fu;
-        c.max_freq_hz = hz;
         c.max_word_delay_ns = 255000u;
         c.max_cs_hold_ns = 65535000u;
     }
@@ -366,7 +460,11 @@ static int spi_create(struct vdev *d, struct vd_opts *o)
         vd_log(d, VDM_LOG_INFO, "simulated SPI NOR flash %s, %u bytes", flash,
                s->size);
     else
-        vd_log(d, VDM_LOG_INFO, "spidev %s, max %u Hz", dev, c.max_freq_hz);
+        vd_log(d, VDM_LOG_INFO,
+               "spidev %s, max %u Hz, modes %#x, n-bit tx %#x rx %#x, "
+               "word sizes %#x, transfers up to %u bytes",
+               dev, c.max_freq_hz, c.mode_func_supported, c.tx_nbits_supported,
+               c.rx_nbits_supported, c.bits_per_word_mask, c.max_len);
     return 0;
 }
 

@@ -13,7 +13,8 @@
 # a hash of the fragment and of this script's LAYOUT:
 #   $VDM_E2E_CACHE/kernel/<pkgversion>-<hash16>/
 #     bzImage vmlinux (PVH-bootable ELF) config release source-version
-#     build-time (seconds) modules/*.ko
+#     build-time (seconds) modules/*.ko (the kernel's and spi_vdm_loop.ko,
+#     the out-of-tree module of spi-loop/, whose source is in the hash)
 # A second run finds it and returns in milliseconds. The source tree and
 # object dir are kept under $VDM_E2E_CACHE/kernel/work (an incremental
 # rebuild after a fragment change takes ~3 min instead of ~4.5).
@@ -38,9 +39,15 @@ die() {
 }
 
 pkgver=$(dpkg-query -W -f='${Version}' "$PKG" 2>/dev/null || true)
+EXTMOD="$here/spi-loop"
 hash=$({
 	echo "layout=$LAYOUT"
 	cat "$FRAGMENT"
+	# the out-of-tree module built with the kernel (its source is the key too)
+	for f in "$EXTMOD"/*; do
+		echo "${f##*/}"
+		cat "$f"
+	done
 } | sha256sum | cut -c1-16)
 
 if [ "${1:-}" = --path ]; then
@@ -101,6 +108,13 @@ done <"$FRAGMENT"
 [ -z "$missing" ] || die "options lost in olddefconfig:$missing"
 log "building bzImage and modules with -j$JOBS"
 make -s -C "$src" O="$obj" -j"$JOBS" bzImage modules >/dev/null
+# Our own module (spi-loop/, for spi.sh), against this very object dir:
+# built from a copy so that the repository stays clean.
+log "building the out-of-tree module $(basename "$EXTMOD")"
+rm -rf "$work/ext"
+mkdir -p "$work/ext"
+cp "$EXTMOD"/* "$work/ext/"
+make -s -C "$src" O="$obj" M="$work/ext" -j"$JOBS" modules >/dev/null
 secs=$(($(date +%s) - T0))
 
 rm -rf "$out.tmp"
@@ -109,7 +123,7 @@ cp "$obj/arch/x86/boot/bzImage" "$out.tmp/bzImage"
 cp "$obj/vmlinux" "$out.tmp/vmlinux"
 strip --strip-debug "$out.tmp/vmlinux" 2>/dev/null || true
 cp "$obj/.config" "$out.tmp/config"
-find "$obj" -name '*.ko' -exec cp {} "$out.tmp/modules/" \;
+find "$obj" "$work/ext" -name '*.ko' -exec cp {} "$out.tmp/modules/" \;
 for f in "$out.tmp"/modules/*.ko; do
 	[ -e "$f" ] || continue
 	b=${f##*/}

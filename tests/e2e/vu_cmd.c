@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * vdm-e2e-vu-cmd: a small vhost-user front-end that runs I2C, GPIO or CAN
+ * vdm-e2e-vu-cmd: a small vhost-user front-end that runs I2C, GPIO, CAN or SPI
  * requests given as text, one command a line on stdin, and prints one
  * result line per command. Built on the shared front-end
  * (tests/driver/vu_front.h) with the driver simulator's split rings in a
@@ -9,6 +9,7 @@
  *
  *   vdm-e2e-vu-cmd SOCKET i2c|gpio <COMMANDS
  *   vdm-e2e-vu-cmd can <COMMANDS           (vu_can.c: CAN front-ends)
+ *   vdm-e2e-vu-cmd spi <COMMANDS           (vu_spi.c: SPI front-ends)
  *
  * i2c (ADDR a 7-bit address; bytes in any strtoul base):
  *   w ADDR B...         one write request                     -> ok | err
@@ -482,11 +483,13 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 2 && strcmp(argv[1], "can") == 0)
         return can_main();
+    if (argc == 2 && strcmp(argv[1], "spi") == 0)
+        return spi_main();
     if (argc != 3 ||
         (strcmp(argv[2], "i2c") != 0 && strcmp(argv[2], "gpio") != 0)) {
         fprintf(stderr,
                 "usage: %s SOCKET i2c|gpio <COMMANDS\n"
-                "       %s can <COMMANDS\n",
+                "       %s can|spi <COMMANDS\n",
                 argv[0], argv[0]);
         return 2;
     }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * vdm-e2e-vu-cmd: what the device-specific command files (vu_cmd.c for
- * I2C and GPIO, vu_can.c for CAN) share: one front-end (a vhost-user
- * connection, guest memory in a memfd, the driver simulator's split rings)
- * and its helpers.
+ * I2C and GPIO, vu_can.c for CAN, vu_spi.c for SPI) share: one front-end (a
+ * vhost-user connection, guest memory in a memfd, the driver simulator's split
+ * rings) and its helpers.
  */
 #ifndef VDM_E2E_VU_CMD_H
 #define VDM_E2E_VU_CMD_H
@@ -58,5 +58,7 @@ uint32_t get_le32(const uint8_t *p);
 int common_cmd(const char *cmd, char **save);
 /** CAN mode (vu_can.c): run commands from stdin; @return exit status. */
 int can_main(void);
+/** SPI mode (vu_spi.c): run commands from stdin; @return exit status. */
+int spi_main(void);
 
 #endif

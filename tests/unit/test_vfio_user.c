@@ -574,7 +574,7 @@ START_TEST(regions)
     ck_assert_int_eq(
         region_rw(VDM_VFIO_USER_REGION_CONFIG, UINT64_MAX - 1, 4, b, 0),
         VDM_EINVAL);
-    uint8_t q[16] = {0};
+    uint8_t q[20] = {0}; /* 16-byte head + 2 data bytes below */
     uint32_t big = VDM_VFIO_USER_MAX_DATA + 1;
     memcpy(q + 12, &big, 4);
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_REGION_READ, q, 16), VDM_EINVAL);
