@@ -260,6 +260,7 @@ static void blk_get_id(struct blk *s, struct blk_req *r)
     r->data_len = (uint32_t)vdm_chain_copy_to(&r->kr->chain, 0, s->serial, n);
 }
 
+#if VDM_CONFIG_BLK_DISCARD
 /* VIRTIO_BLK_T_DISCARD / VIRTIO_BLK_T_WRITE_ZEROES: one or more struct
  * virtio_blk_discard_write_zeroes segments, at most max_*_seg. Each segment
  * is read once into a local and validated before use. Device requirements:
@@ -332,6 +333,7 @@ static void blk_dwz(struct blk *s, struct blk_req *r, uint32_t type)
     }
     merge_status(r, st);
 }
+#endif /* VDM_CONFIG_BLK_DISCARD */
 
 /* Look at one popped chain (spec "Device Operation", struct
  * virtio_blk_req): the kit's serve handler. The submission holds one
@@ -382,8 +384,10 @@ static int blk_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
     case VDM_BLK_T_OUT: blk_rw(s, r, sector, 1); break;
     case VDM_BLK_T_FLUSH: blk_flush(s, r); break;
     case VDM_BLK_T_GET_ID: blk_get_id(s, r); break;
+#if VDM_CONFIG_BLK_DISCARD
     case VDM_BLK_T_DISCARD:
     case VDM_BLK_T_WRITE_ZEROES: blk_dwz(s, r, type); break;
+#endif
     default: merge_status(r, VDM_BLK_S_UNSUPP); break;
     }
     if (--r->pending != 0)
@@ -483,6 +487,7 @@ static void blk_config_image(const struct blk *s, uint8_t *cfg)
     }
     cfg[VDM_BLK_CFG_WRITEBACK] = s->writeback;
     vdm_put_le16(cfg + VDM_BLK_CFG_NUM_QUEUES, s->num_queues);
+#if VDM_CONFIG_BLK_DISCARD
     if ((s->flags & VDM_BLK_DISCARD) != 0) {
         vdm_put_le32(cfg + VDM_BLK_CFG_MAX_DISCARD_SECTORS,
                      s->max_discard_sectors);
@@ -494,6 +499,7 @@ static void blk_config_image(const struct blk *s, uint8_t *cfg)
         vdm_put_le32(cfg + VDM_BLK_CFG_MAX_WZ_SEG, s->max_wz_seg);
         cfg[VDM_BLK_CFG_WZ_MAY_UNMAP] = (s->flags & VDM_BLK_WZ_MAY_UNMAP) != 0;
     }
+#endif
 }
 
 static void blk_config_read(struct vdm_dev *d, uint32_t off, void *buf,
@@ -554,10 +560,12 @@ static const struct vdm_device_class blk_class = {
 /* ------------------------------------------------------------------------ */
 /* Public API */
 
+/* The discard and write-zeroes flags (vdm/config.h VDM_CONFIG_BLK_DISCARD) */
+#define BLK_FLAGS_DWZ                                                          \
+    (VDM_BLK_DISCARD | VDM_BLK_WRITE_ZEROES | VDM_BLK_WZ_MAY_UNMAP)
 #define BLK_FLAGS_ALL                                                          \
     (VDM_BLK_RO | VDM_BLK_FLUSH | VDM_BLK_WCE | VDM_BLK_WRITEBACK |            \
-     VDM_BLK_TOPOLOGY | VDM_BLK_DISCARD | VDM_BLK_WRITE_ZEROES |               \
-     VDM_BLK_WZ_MAY_UNMAP)
+     VDM_BLK_TOPOLOGY | BLK_FLAGS_DWZ)
 
 static uint64_t blk_features(const struct vdm_blk_config *cfg, uint16_t nq,
                              uint64_t base_features)
@@ -580,10 +588,12 @@ static uint64_t blk_features(const struct vdm_blk_config *cfg, uint16_t nq,
         f |= VDM_BLK_F_CONFIG_WCE;
     if (nq > 1)
         f |= VDM_BLK_F_MQ;
+#if VDM_CONFIG_BLK_DISCARD
     if ((cfg->flags & VDM_BLK_DISCARD) != 0)
         f |= VDM_BLK_F_DISCARD;
     if ((cfg->flags & VDM_BLK_WRITE_ZEROES) != 0)
         f |= VDM_BLK_F_WRITE_ZEROES;
+#endif
     /* The kit's policy; requests complete out of order, so no IN_ORDER. */
     return vdm_kit_features(f, base_features, VDM_F_IN_ORDER);
 }
@@ -603,6 +613,11 @@ static int check_config(const struct vdm_blk_config *cfg,
         return VDM_ESIZE;
     if ((cfg->flags & ~(uint32_t)BLK_FLAGS_ALL) != 0 || cfg->reserved0 != 0)
         return VDM_EINVAL;
+#if !VDM_CONFIG_BLK_DISCARD
+    if ((cfg->flags & BLK_FLAGS_DWZ) != 0) {
+        return VDM_ENOTSUP; /* left out of this build (vdm/config.h) */
+    }
+#endif
     if (ops->read == NULL ||
         ((cfg->flags & VDM_BLK_RO) == 0 && ops->write == NULL) ||
         ((cfg->flags & VDM_BLK_FLUSH) != 0 && ops->flush == NULL) ||

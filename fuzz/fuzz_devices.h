@@ -24,6 +24,7 @@
     X(rpmb, RPMB)                                                              \
     X(can, CAN)                                                                \
     X(spi, SPI)                                                                \
-    X(scmi, SCMI)
+    X(scmi, SCMI)                                                              \
+    X(balloon, BALLOON)
 
 #endif

@@ -531,6 +531,62 @@ static void rng_traffic(struct fz_out *o, int pre)
     e_reap(o, 0);
 }
 
+/* Balloon (offered MUST_TELL_HOST, STATS_VQ, FREE_PAGE_HINT: queues
+ * inflate 0, deflate 1, stats 2, free page 3): inflate and deflate PFNs
+ * near guest memory, a stats buffer kept then asked back, a hinting round. */
+static void balloon_traffic(struct fz_out *o, int pre)
+{
+    uint16_t pfn4[1] = {16}, st[1] = {30}, cmd[1] = {4}, page[1] = {4096};
+#define BAL_PRE()                                                              \
+    do {                                                                       \
+        if (pre >= 0)                                                          \
+            fo_u8(o, (uint32_t)pre);                                           \
+    } while (0)
+    for (unsigned q = 0; q < 2; q++) {
+        BAL_PRE();
+        e_buf(o, q, pfn4, 1, NULL, 0, 0);
+        fo_u8(o, 0); /* PFNs near memory */
+        fo_u8(o, 4);
+        for (unsigned i = 0; i < 4; i++)
+            fo_u16(o, 20u + i);
+        BAL_PRE();
+        e_kick(o, q);
+        BAL_PRE();
+        e_reap(o, q);
+    }
+    BAL_PRE();
+    e_buf(o, 2, st, 1, NULL, 0, 0);
+    fo_u8(o, 2); /* stats */
+    fo_u8(o, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        fo_u8(o, 4u + i);
+        fo_u64(o, 1000u * i);
+    }
+    BAL_PRE();
+    e_kick(o, 2);
+    BAL_PRE();
+    e_host(o, 1, 0); /* stats request */
+    BAL_PRE();
+    e_reap(o, 2);
+    BAL_PRE();
+    e_host(o, 2, 0); /* hint start */
+    BAL_PRE();
+    e_buf(o, 3, cmd, 1, NULL, 0, 0);
+    fo_u8(o, 3); /* current command id */
+    fo_u8(o, 5);
+    BAL_PRE();
+    e_buf(o, 3, NULL, 0, page, 1, 0);
+    fo_u8(o, 1);
+    fo_u8(o, 0);
+    BAL_PRE();
+    e_kick(o, 3);
+    BAL_PRE();
+    e_host(o, 0, 64); /* new target */
+    BAL_PRE();
+    e_reap(o, 3);
+#undef BAL_PRE
+}
+
 static void input_traffic(struct fz_out *o, int pre)
 {
     uint16_t ev[1] = {8}, st[1] = {8};
@@ -1243,6 +1299,15 @@ static void devt_seeds(void)
         snprintf(name, sizeof(name), "bus-%u", cb);
         save("spi", name);
     }
+    for (uint8_t cb = 0; cb < 3; cb++) {
+        static const char *const names[] = {"split", "packed", "no-ops"};
+        uint8_t c = (uint8_t)(0x0b | (cb == 2 ? 0x80 : 0));
+        devt_header(c, 3, (cb == 1 ? VDM_F_RING_PACKED : 0) | 0x3full, 0);
+        balloon_traffic(&O, DEVT_OP_DEV);
+        devt_tail();
+        balloon_traffic(&O, DEVT_OP_DEV);
+        save("balloon", names[cb]);
+    }
     for (uint8_t cb = 0; cb < 10; cb += 3) {
         char name[32];
         devt_header(
@@ -1459,6 +1524,7 @@ static void traffic_kind(struct fz_out *o, int pre)
     case FZ_KIND_CAN: can_traffic(o, pre); break;
     case FZ_KIND_SPI: spi_traffic(o, pre); break;
     case FZ_KIND_SCMI: scmi_traffic(o, pre); break;
+    case FZ_KIND_BALLOON: balloon_traffic(o, pre); break;
     default: input_traffic(o, pre); break;
     }
 }

@@ -11,6 +11,7 @@
 
 #include "abi_internal.h"
 #include "device_internal.h"
+#include "mem_internal.h"
 
 /* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
 #define VDM_LOG_FILE 1
@@ -245,6 +246,11 @@ int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg)
         return VDM_EINVAL;
     if (cfg->queues == NULL || cfg->slots == NULL || cfg->mem == NULL)
         return VDM_EINVAL;
+#if !VDM_CONFIG_MEM_HOOKS
+    if (vdmi_mem_hooks_given(cfg->mem) != 0) {
+        return VDM_ENOTSUP; /* memory hooks left out (vdm/config.h) */
+    }
+#endif
     if (cfg->ops != NULL && cfg->ops->size < sizeof(uint32_t))
         return VDM_ESIZE;
     /* Spec "Feature Bits": the device MUST NOT offer a feature it cannot

@@ -21,14 +21,18 @@
 #define SPAN_MAX ((uint64_t)UINT32_MAX)
 
 /* The parts of a caller's struct vdm_mem this version knows, with fields
- * missing from an older (shorter) struct read as zero. */
+ * missing from an older (shorter) struct read as zero. Built without the
+ * hooks (VDM_CONFIG_MEM_HOOKS 0), only the region table: every hook branch
+ * below is left out with them, and a span is never VDM_IOV_F_HOOK. */
 struct mem_view {
     const struct vdm_mem_region *r;
     uint32_t n;
+#if VDM_CONFIG_MEM_HOOKS
     int (*translate)(void *host, uint64_t addr, uint64_t len, uint32_t access,
                      void **hva, uint64_t *maplen);
     void (*unmap)(void *host, void *hva, uint64_t len);
     void *host;
+#endif
 };
 
 #if defined(__OPTIMIZE_SIZE__)
@@ -42,17 +46,20 @@ uint8_t *vdm_mem_hit(const struct vdm_mem *m, uint64_t gpa, uint32_t len,
 
 static inline void mem_view(const struct vdm_mem *m, struct mem_view *v)
 {
+#if VDM_CONFIG_MEM_HOOKS
     const struct vdm_mem_ops *ops = NULL;
+#endif
 
     v->r = NULL;
     v->n = 0;
-    v->translate = NULL;
-    v->unmap = NULL;
-    v->host = NULL;
     if (VDM_HAS(m, struct vdm_mem, regions) && m->regions != NULL) {
         v->r = m->regions;
         v->n = m->nregions;
     }
+#if VDM_CONFIG_MEM_HOOKS
+    v->translate = NULL;
+    v->unmap = NULL;
+    v->host = NULL;
     if (VDM_HAS(m, struct vdm_mem, ops)) {
         ops = m->ops;
     }
@@ -67,6 +74,21 @@ static inline void mem_view(const struct vdm_mem *m, struct mem_view *v)
             v->unmap = ops->unmap;
         }
     }
+#endif
+}
+
+/* Give back a span the translate hook mapped (ops->unmap if set). */
+static inline void mem_unmap(const struct mem_view *v, void *hva, uint64_t len)
+{
+#if VDM_CONFIG_MEM_HOOKS
+    if (v->unmap != NULL) {
+        v->unmap(v->host, hva, len);
+    }
+#else
+    (void)v;
+    (void)hva;
+    (void)len;
+#endif
 }
 
 /* Does region r hold address a? On success *off = a - r.gpa. */
@@ -237,6 +259,7 @@ static int mem_piece(const struct mem_view *v, uint64_t gpa, uint64_t len,
     }
 
     /* No region: ask the hook, for the part before the next region only. */
+#if VDM_CONFIG_MEM_HOOKS
     if (v->translate == NULL) {
         return VDM_EFAULT;
     }
@@ -260,8 +283,9 @@ static int mem_piece(const struct mem_view *v, uint64_t gpa, uint64_t len,
             return VDM_EFAULT;
         }
         if (p == NULL || ml == 0 || ml > req) {
-            if (p != NULL && ml != 0 && v->unmap != NULL)
-                v->unmap(v->host, p, ml);
+            if ((p != NULL) && (ml != 0u)) {
+                mem_unmap(v, p, ml);
+            }
             return VDM_EFAULT;
         }
         *hva = (uint8_t *)p;
@@ -269,6 +293,11 @@ static int mem_piece(const struct mem_view *v, uint64_t gpa, uint64_t len,
         *hooked = 1;
         return 0;
     }
+#else
+    (void)i;
+    (void)hooked;
+    return VDM_EFAULT;
+#endif
 }
 
 static inline int range_wraps(uint64_t gpa, uint64_t len)
@@ -279,6 +308,7 @@ static inline int range_wraps(uint64_t gpa, uint64_t len)
 static void release_spans(const struct mem_view *v, struct vdm_iov *iov,
                           uint32_t n)
 {
+#if VDM_CONFIG_MEM_HOOKS
     uint32_t i;
 
     if (v->unmap == NULL) {
@@ -288,7 +318,33 @@ static void release_spans(const struct mem_view *v, struct vdm_iov *iov,
         if (iov[i].flags & VDM_IOV_F_HOOK)
             v->unmap(v->host, iov[i].base, iov[i].len);
     }
+#else
+    (void)v;
+    (void)iov;
+    (void)n;
+#endif
 }
+
+/* Did mem_piece() map its piece through the translate hook? */
+static inline int piece_hooked(int hk)
+{
+#if VDM_CONFIG_MEM_HOOKS
+    return hk;
+#else
+    (void)hk;
+    return 0;
+#endif
+}
+
+#if !VDM_CONFIG_MEM_HOOKS
+int vdmi_mem_hooks_given(const struct vdm_mem *m)
+{
+    const struct vdm_mem_ops *ops =
+        VDM_HAS(m, struct vdm_mem, ops) ? m->ops : NULL;
+
+    return VDM_HAS_HOOK(ops, struct vdm_mem_ops, translate) ? 1 : 0;
+}
+#endif
 
 int vdm_mem_check(const struct vdm_mem *m)
 {
@@ -299,6 +355,11 @@ int vdm_mem_check(const struct vdm_mem *m)
         return VDM_EINVAL;
     if (m->nregions != 0 && m->regions == NULL)
         return VDM_EINVAL;
+#if !VDM_CONFIG_MEM_HOOKS
+    if (vdmi_mem_hooks_given(m) != 0) {
+        return VDM_ENOTSUP; /* a translate hook, left out of this build */
+    }
+#endif
     mem_view(m, &v);
     for (i = 0; i < v.n; i++) {
         const struct vdm_mem_region *r = &v.r[i];
@@ -367,12 +428,10 @@ int vdm_mem_lookup_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
     if (rc != 0) {
         return rc;
     }
-    if (hk) {
+    if (piece_hooked(hk) != 0) {
         /* A hooked range must come whole from one translate call. */
         if (pl < len) {
-            if (v.unmap != NULL) {
-                v.unmap(v.host, p, pl);
-            }
+            mem_unmap(&v, p, pl);
             return VDM_EFAULT;
         }
         *hva = p;
@@ -390,10 +449,8 @@ int vdm_mem_lookup_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
         if (rc != 0) {
             return rc;
         }
-        if (hk) {
-            if (v.unmap != NULL) {
-                v.unmap(v.host, p, pl);
-            }
+        if (piece_hooked(hk) != 0) {
+            mem_unmap(&v, p, pl);
             return VDM_EFAULT;
         }
         if ((uintptr_t)p != expect)
@@ -418,8 +475,9 @@ void vdm_mem_unmap_hva(const struct vdm_mem *m, void *hva, uint64_t len)
     struct mem_view v;
 
     mem_view(m, &v);
-    if (v.unmap != NULL && hva != NULL)
-        v.unmap(v.host, hva, len);
+    if (hva != NULL) {
+        mem_unmap(&v, hva, len);
+    }
 }
 
 int vdm_mem_map_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
@@ -460,11 +518,9 @@ int vdm_mem_map_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
         }
         gpa += pl;
         len -= pl;
-        if (hk) {
+        if (piece_hooked(hk) != 0) {
             if (n == cap) {
-                if (v.unmap != NULL) {
-                    v.unmap(v.host, p, pl);
-                }
+                mem_unmap(&v, p, pl);
                 *filled = n;
                 return VDM_ENOSPC;
             }
@@ -534,8 +590,9 @@ int vdm_mem_probe(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
         if (rc != 0) {
             return rc;
         }
-        if (hk && v.unmap != NULL)
-            v.unmap(v.host, p, pl);
+        if (piece_hooked(hk) != 0) {
+            mem_unmap(&v, p, pl);
+        }
         gpa += pl;
         len -= pl;
     }
@@ -604,8 +661,9 @@ static int mem_copy(const struct vdm_mem *m, uint64_t gpa, uint8_t *buf,
         else {
             __builtin_memcpy(buf, p, (size_t)pl);
         }
-        if (hk && v.unmap != NULL)
-            v.unmap(v.host, p, pl);
+        if (piece_hooked(hk) != 0) {
+            mem_unmap(&v, p, pl);
+        }
         buf += (size_t)pl;
         gpa += pl;
         n -= pl;

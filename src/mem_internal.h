@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vdm/config.h"
 #include "vdm/mem.h"
 
 /* "No region remembered" value for the region hint of the *_ex calls. */
@@ -219,5 +220,12 @@ int vdm_mem_lookup_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
 
 /* Give back a mapping the translate hook produced (ops->unmap if set). */
 void vdm_mem_unmap_hva(const struct vdm_mem *m, void *hva, uint64_t len);
+
+#if !VDM_CONFIG_MEM_HOOKS
+/* Built without the hooks (vdm/config.h VDM_CONFIG_MEM_HOOKS): 1 when @p m
+ * has a translate hook this build would ignore (vdm_dev_init() and
+ * vdm_mem_check() refuse it with VDM_ENOTSUP), else 0. */
+int vdmi_mem_hooks_given(const struct vdm_mem *m);
+#endif
 
 #endif

@@ -245,6 +245,7 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
     struct mmio_state *s = st(t);
     const struct vdm_mmio_shm *r;
     uint64_t f;
+    uint32_t reg;
     int32_t q;
 
     if (val != NULL)
@@ -267,7 +268,10 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
         return VDM_EINVAL;
     }
     q = selected_queue(s);
-    switch (off) {
+    /* below VDM_MMIO_CONFIG: a 32-bit switch (a jump table, not a 64-bit
+     * compare tree) */
+    reg = (uint32_t)off;
+    switch (reg) {
     case VDM_MMIO_MAGIC_VALUE: *val = VDM_MMIO_MAGIC; return 0;
     case VDM_MMIO_VERSION_REG: *val = VDM_MMIO_VERSION; return 0;
     case VDM_MMIO_DEVICE_ID: *val = vdm_dev_device_id(s->dev); return 0;
@@ -299,11 +303,11 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
     case VDM_MMIO_SHM_BASE_HIGH:
         /* A region that does not exist reads as length and base -1. */
         r = find_shm(s, s->shm_sel);
-        if (off == VDM_MMIO_SHM_LEN_LOW || off == VDM_MMIO_SHM_LEN_HIGH)
+        if (reg == VDM_MMIO_SHM_LEN_LOW || reg == VDM_MMIO_SHM_LEN_HIGH)
             f = r != NULL ? r->len : ~(uint64_t)0;
         else
             f = r != NULL ? r->base : ~(uint64_t)0;
-        if ((off & 4u) != 0)
+        if ((reg & 4u) != 0)
             f >>= 32;
         *val = (uint32_t)f;
         return 0;
@@ -339,7 +343,7 @@ static int queue_reg_check(struct mmio_state *s, int32_t q)
     return 0;
 }
 
-static int write_area(struct mmio_state *s, int32_t q, uint64_t off, uint32_t v)
+static int write_area(struct mmio_state *s, int32_t q, uint32_t off, uint32_t v)
 {
     uint64_t a[3];
     uint64_t *p;
@@ -423,6 +427,7 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
 {
     struct mmio_state *s = st(t);
     uint32_t v;
+    uint32_t reg;
     int32_t q;
 
     if (s == NULL)
@@ -432,8 +437,11 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
              VDM_MSG("mmio: write with an invalid width ignored"));
         return VDM_EINVAL;
     }
-    if (width < 8)
-        val &= ((uint64_t)1 << (8 * width)) - 1;
+    if (width < 8) {
+        /* 1, 2 or 4 bytes: the low 32 bits at most */
+        uint32_t low = (uint32_t)val & (0xffffffffu >> (32u - (8u * width)));
+        val = low;
+    }
     if (off >= VDM_MMIO_CONFIG)
         return config_write(s, off - VDM_MMIO_CONFIG, width, val);
     if (width != 4 || (off & 3u) != 0) {
@@ -444,7 +452,8 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
     }
     v = (uint32_t)val;
     q = selected_queue(s);
-    switch (off) {
+    reg = (uint32_t)off; /* below VDM_MMIO_CONFIG: a 32-bit switch */
+    switch (reg) {
     case VDM_MMIO_DEVICE_FEATURES_SEL: s->dev_features_sel = v; return 0;
     case VDM_MMIO_DRIVER_FEATURES: return write_features(s, v);
     case VDM_MMIO_DRIVER_FEATURES_SEL: s->drv_features_sel = v; return 0;
@@ -480,7 +489,7 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
     case VDM_MMIO_QUEUE_DRIVER_LOW:
     case VDM_MMIO_QUEUE_DRIVER_HIGH:
     case VDM_MMIO_QUEUE_DEVICE_LOW:
-    case VDM_MMIO_QUEUE_DEVICE_HIGH: return write_area(s, q, off, v);
+    case VDM_MMIO_QUEUE_DEVICE_HIGH: return write_area(s, q, reg, v);
     case VDM_MMIO_SHM_SEL: s->shm_sel = v; return 0;
     case VDM_MMIO_QUEUE_RESET:
         if (q < 0) {

@@ -375,16 +375,21 @@ int vdm_pci_decode(const struct vdm_pci *t, uint64_t addr, uint32_t *bar,
 
 /* Spec "PCI configuration access capability": pci_cfg_data is a window of
  * cap.length (1, 2 or 4) bytes at cap.offset in BAR cap.bar. Returns 0 when
- * the window is usable and fills bar/off/len. */
+ * the window is usable and fills bar/off/len. A read through a window
+ * never set up (length 0, as after reset) is what a dump of the whole
+ * configuration space does (lspci -xxx, a vfio-user client reading it at
+ * start): logged at debug level only (@p reading); any other bad window is
+ * a driver fault (warning). */
 static int window(struct pci_state *s, uint32_t *bar, uint32_t *off,
-                  uint32_t *len)
+                  uint32_t *len, int reading)
 {
     const uint8_t *c = s->cfg + s->cap_pcicfg;
     *bar = c[4];
     *off = vdm_le32(c + 8);
     *len = vdm_le32(c + 12);
-    if ((*len != 1 && *len != 2 && *len != 4) || *off % *len != 0) {
-        plog(s, VDM_LOG_WARN,
+    if (((*len != 1u) && (*len != 2u) && (*len != 4u)) ||
+        ((*off % *len) != 0u)) {
+        plog(s, ((reading != 0) && (*len == 0u)) ? VDM_LOG_DEBUG : VDM_LOG_WARN,
              "pci: config access window with a bad length or offset ignored");
         return VDM_EINVAL;
     }
@@ -397,7 +402,7 @@ static void window_read(struct pci_state *s)
     uint32_t bar, off, len, i;
     uint64_t v = 0;
 
-    if (window(s, &bar, &off, &len) < 0) {
+    if (window(s, &bar, &off, &len, 1) < 0) {
         __builtin_memset(data, 0, 4); /* nothing read: the window shows 0 */
         return;
     }
@@ -414,7 +419,7 @@ static void window_write(struct pci_state *s)
     uint32_t bar, off, len, i;
     uint64_t v = 0;
 
-    if (window(s, &bar, &off, &len) < 0)
+    if (window(s, &bar, &off, &len, 0) < 0)
         return;
     for (i = 0; i < len; i++) {
         uint32_t sh = 8u * i;

@@ -4,6 +4,9 @@
 #ifndef VDM_VHOST_USER_DAEMON_H
 #define VDM_VHOST_USER_DAEMON_H
 
+#include <setjmp.h>
+#include <setjmp.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vdm/device.h"
@@ -80,6 +83,9 @@ struct vdev {
     struct vd_tag *conn_tag;
     struct vd_tag *aux_tag;
     int aux_fd; /* watched for the device type, -1 none */
+
+    int vfio;           /* served over vfio-user (--vfio-user PATH) */
+    struct vd_vfu *vfu; /* its state (vfio_user_srv.c) */
 };
 
 /** epoll data: what an fd is. */
@@ -127,6 +133,10 @@ int vd_uint(const char *v, unsigned long long lo, unsigned long long hi,
  */
 int vd_alloc_queues(struct vdev *d, uint16_t nq, uint16_t qmax);
 
+/** 1 when the device may put used buffers on queue @p q (live, queue
+ *  enabled; over vhost-user also started), whatever the transport. */
+int vd_queue_ready(const struct vdev *d, uint16_t q);
+
 /** Watch @p fd for readability for the device type's `aux` hook (-1:
  *  stop watching the previous one; it is not closed). */
 void vd_watch_aux(struct vdev *d, int fd);
@@ -147,5 +157,48 @@ extern const struct vd_type vd_type_rpmb;
 extern const struct vd_type vd_type_can;
 extern const struct vd_type vd_type_spi;
 extern const struct vd_type vd_type_scmi;
+extern const struct vd_type vd_type_balloon;
+
+/* Guest memory is a file the front-end owns: if it shrinks under our
+ * mapping, touching it raises SIGBUS. While the library runs on behalf of a
+ * front-end, such a fault drops that front-end instead of the process. */
+extern sigjmp_buf *vd_fault_jmp;
+
+/** Drop the front-end of @p d (@p why: a warning; NULL: orderly). */
+void vd_disconnect(struct vdev *d, const char *why);
+
+/* Run @p stmt with SIGBUS turned into dropping the front-end of @p d. */
+#define GUARDED(d, stmt)                                                       \
+    do {                                                                       \
+        sigjmp_buf jb_;                                                        \
+        if (sigsetjmp(jb_, 1) == 0) {                                          \
+            vd_fault_jmp = &jb_;                                               \
+            stmt;                                                              \
+            vd_fault_jmp = NULL;                                               \
+        } else {                                                               \
+            vd_fault_jmp = NULL;                                               \
+            vd_disconnect(d, "guest memory fault (SIGBUS: memory file "        \
+                             "shrank?)");                                      \
+        }                                                                      \
+    } while (0)
+
+/**
+ * Receive exactly @p len bytes from d->conn_fd, collecting passed fds
+ * (made non-blocking; at most @p maxfds kept, more set @p fd_overflow).
+ * 0, 1 on orderly EOF before any byte, -1 on error.
+ */
+int vd_recv_full(struct vdev *d, uint8_t *buf, size_t len, int32_t *fds,
+                 uint32_t *nfds, uint32_t maxfds, int *fd_overflow);
+
+/* vfio-user (vfio_user_srv.c): a device served with --vfio-user PATH
+ * (d->vfio set) goes through vdm's PCI transport instead of vhost-user. */
+/** Set up the server; fills d->base.mem with its memory map. 0 or -1. */
+int vd_vfu_init(struct vdev *d);
+/** Attach d->dev to the PCI function served. 0 or -1. */
+int vd_vfu_attach(struct vdev *d);
+/** d->conn_fd is readable: one vfio-user message. */
+void vd_vfu_message(struct vdev *d);
+/** The client went away: unmap, close eventfds, reset the function. */
+void vd_vfu_reset(struct vdev *d);
 
 #endif

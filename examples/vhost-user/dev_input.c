@@ -398,7 +398,7 @@ static int input_poll(struct vdev *d)
     uint64_t now;
 
     if (s->state == IS_WAITING) {
-        if (!vdm_vhost_user_queue_ready(&d->vu, VDM_INPUT_QUEUE_EVENT))
+        if (!vd_queue_ready(d, VDM_INPUT_QUEUE_EVENT))
             return -1;
         vd_log(d, VDM_LOG_INFO, "driver ready: replaying events");
         s->state = IS_RUNNING;

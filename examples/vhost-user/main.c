@@ -2,8 +2,8 @@
 /*
  * vdm-vhost-user: serve vdm devices to vhost-user front-ends (QEMU, ...).
  *
- *   vdm-vhost-user [-v] (--socket PATH | --fd N) --device TYPE[,key=value...]
- *                       [(--socket PATH | --fd N) --device ...]...
+ *   vdm-vhost-user [-v] (--socket PATH | --vfio-user PATH | --fd N)
+ *                  --device TYPE[,key=value...] [... --device ...]...
  *   vdm-vhost-user-blk (--socket-path=PATH | --fd=N) --blk-file=PATH ...
  *       (and -input, -rng, -gpu: one program per device type, the vhost-user
  *       "Backend program conventions"; the same binary, named by argv[0])
@@ -16,7 +16,10 @@
  * one epoll set; a timerfd with absolute CLOCK_MONOTONIC deadlines wakes
  * devices that must run on time (sound periods). The Linux parts (sockets,
  * eventfd, epoll, timerfd, mmap) live here;
- * the protocol is the library's vdm_vhost_user_handle().
+ * the protocol is the library's vdm_vhost_user_handle(). A device given
+ * with --vfio-user PATH instead is a virtio-pci function served to a
+ * vfio-user client (vfio_user_srv.c, the library's vdm_vfio_user_handle()),
+ * in the same loop.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -52,26 +55,7 @@ static struct vdev *devices[MAX_DEVICES];
 static unsigned ndevices;
 static volatile sig_atomic_t quit;
 
-/* Guest memory is a file the front-end owns: if it shrinks under our
- * mapping, touching it raises SIGBUS. While the library runs on behalf of a
- * front-end, such a fault drops that front-end instead of the process. */
-static sigjmp_buf *fault_jmp;
-
-static void disconnect(struct vdev *d, const char *why);
-
-/* Run @p stmt with SIGBUS turned into dropping the front-end of @p d. */
-#define GUARDED(d, stmt)                                                       \
-    do {                                                                       \
-        sigjmp_buf jb_;                                                        \
-        if (sigsetjmp(jb_, 1) == 0) {                                          \
-            fault_jmp = &jb_;                                                  \
-            stmt;                                                              \
-            fault_jmp = NULL;                                                  \
-        } else {                                                               \
-            fault_jmp = NULL;                                                  \
-            disconnect(d, "guest memory fault (SIGBUS: memory file shrank?)"); \
-        }                                                                      \
-    } while (0)
+sigjmp_buf *vd_fault_jmp;
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers */
@@ -281,6 +265,13 @@ static int h_request(void *host, uint32_t req, const void *payload,
     return d->type->request(d, req, payload, len, fds, nfds, taken);
 }
 
+int vd_queue_ready(const struct vdev *d, uint16_t q)
+{
+    if (d->vfio)
+        return vdm_dev_live(&d->dev) && vdm_dev_queue_enabled(&d->dev, q) == 1;
+    return vdm_vhost_user_queue_ready(&d->vu, q);
+}
+
 void vd_watch_aux(struct vdev *d, int fd)
 {
     if (d->aux_fd >= 0)
@@ -326,6 +317,12 @@ int vd_alloc_queues(struct vdev *d, uint16_t nq, uint16_t qmax)
     }
     for (unsigned q = 0; q < nq; q++)
         d->kick_fd[q] = VDM_VHOST_USER_NO_FD;
+    if (d->vfio) {
+        rc = vd_vfu_init(d);
+        if (rc < 0)
+            return -1;
+        goto base;
+    }
     vc.num_rings = nq;
     vc.rings = d->rings;
     vc.ops = &vu_ops;
@@ -335,10 +332,10 @@ int vd_alloc_queues(struct vdev *d, uint16_t nq, uint16_t qmax)
         vd_log(d, VDM_LOG_ERROR, "vhost-user init: %s", vdm_strerror(rc));
         return -1;
     }
-    d->base = VDM_INIT(struct vdm_dev_config);
+    d->base.mem = vdm_vhost_user_mem(&d->vu);
+base:
     d->base.num_queues = nq;
     d->base.queue_size_max = qmax;
-    d->base.mem = vdm_vhost_user_mem(&d->vu);
     d->base.ops = &dev_ops;
     d->base.host = d;
     d->base.queues = d->queues;
@@ -358,7 +355,7 @@ static int dev_poll(struct vdev *d)
     return t;
 }
 
-static void disconnect(struct vdev *d, const char *why)
+void vd_disconnect(struct vdev *d, const char *why)
 {
     if (d->conn_fd < 0)
         return;
@@ -366,7 +363,10 @@ static void disconnect(struct vdev *d, const char *why)
            why != NULL ? ": " : "", why != NULL ? why : "");
     /* Closes every fd the library holds (kick fds leave epoll through the
      * watch hook), unmaps guest memory, resets the device. */
-    vdm_vhost_user_reset(&d->vu);
+    if (d->vfio)
+        vd_vfu_reset(d);
+    else
+        vdm_vhost_user_reset(&d->vu);
     epoll_del(d->conn_fd);
     close(d->conn_fd);
     d->conn_fd = -1;
@@ -408,16 +408,18 @@ static void on_accept(struct vdev *d)
     adopt_conn(d, fd);
 }
 
-/* Receive exactly @p len bytes, collecting passed fds (at most
- * VDM_VHOST_USER_MAX_FDS kept; more make the message fail).
- * Returns 0, 1 on orderly EOF before any byte, -1 on error. */
-static int recv_full(struct vdev *d, uint8_t *buf, size_t len, int32_t *fds,
-                     uint32_t *nfds, int *fd_overflow)
+/* Largest fd count of either protocol (control buffer size). */
+#define RECV_MAX_FDS                                                           \
+    (VDM_VFIO_USER_MAX_FDS > VDM_VHOST_USER_MAX_FDS ? VDM_VFIO_USER_MAX_FDS    \
+                                                    : VDM_VHOST_USER_MAX_FDS)
+
+int vd_recv_full(struct vdev *d, uint8_t *buf, size_t len, int32_t *fds,
+                 uint32_t *nfds, uint32_t maxfds, int *fd_overflow)
 {
     size_t got = 0;
     while (got < len) {
         union {
-            char buf[CMSG_SPACE(sizeof(int) * VDM_VHOST_USER_MAX_FDS)];
+            char buf[CMSG_SPACE(sizeof(int) * RECV_MAX_FDS)];
             struct cmsghdr align;
         } ctrl;
         struct iovec iov = {buf + got, len - got};
@@ -446,7 +448,7 @@ static int recv_full(struct vdev *d, uint8_t *buf, size_t len, int32_t *fds,
                 int fl = fcntl(p[i], F_GETFL);
                 if (fl >= 0 && !(fl & O_NONBLOCK))
                     fcntl(p[i], F_SETFL, fl | O_NONBLOCK);
-                if (*nfds < VDM_VHOST_USER_MAX_FDS) {
+                if (*nfds < maxfds) {
                     fds[(*nfds)++] = p[i];
                 } else {
                     close(p[i]);
@@ -473,21 +475,26 @@ static void on_message(struct vdev *d)
     volatile int hrc = 0;
     uint32_t req;
 
-    rc = recv_full(d, msg, VDM_VHOST_USER_HDR_BYTES, fds, &nfds, &overflow);
+    if (d->vfio) {
+        vd_vfu_message(d);
+        return;
+    }
+    rc = vd_recv_full(d, msg, VDM_VHOST_USER_HDR_BYTES, fds, &nfds,
+                      VDM_VHOST_USER_MAX_FDS, &overflow);
     if (rc == 0 && vdm_vhost_user_payload_len(msg, &plen) < 0)
         rc = -2;
     if (rc == 0 && plen > 0)
-        rc = recv_full(d, msg + VDM_VHOST_USER_HDR_BYTES, plen, fds, &nfds,
-                       &overflow);
+        rc = vd_recv_full(d, msg + VDM_VHOST_USER_HDR_BYTES, plen, fds, &nfds,
+                          VDM_VHOST_USER_MAX_FDS, &overflow);
     if (rc == 0 && overflow)
         rc = -3;
     if (rc != 0) {
         for (uint32_t i = 0; i < nfds; i++)
             close(fds[i]);
-        disconnect(d, rc == 1    ? NULL
-                      : rc == -2 ? "malformed message header"
-                      : rc == -3 ? "too many file descriptors"
-                                 : "truncated message");
+        vd_disconnect(d, rc == 1    ? NULL
+                         : rc == -2 ? "malformed message header"
+                         : rc == -3 ? "too many file descriptors"
+                                    : "truncated message");
         return;
     }
     if (vd_verbose >= 2)
@@ -507,7 +514,7 @@ static void on_message(struct vdev *d)
         vd_log(d, VDM_LOG_WARN, "%s refused: %s",
                vdm_vhost_user_request_name(req), vdm_strerror(rc));
     if (rc == VDM_EPROTO) {
-        disconnect(d, "protocol error");
+        vd_disconnect(d, "protocol error");
         return;
     }
     if (rlen > 0) {
@@ -517,7 +524,7 @@ static void on_message(struct vdev *d)
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0) {
-                disconnect(d, "reply not sent");
+                vd_disconnect(d, "reply not sent");
                 return;
             }
             off += (size_t)n;
@@ -636,7 +643,7 @@ static int listen_on(struct vdev *d)
 static const struct vd_type *const types[] = {
     &vd_type_blk, &vd_type_rng,  &vd_type_input, &vd_type_sound,
     &vd_type_i2c, &vd_type_gpio, &vd_type_gpu,   &vd_type_rpmb,
-    &vd_type_can, &vd_type_spi,  &vd_type_scmi};
+    &vd_type_can, &vd_type_spi,  &vd_type_scmi,  &vd_type_balloon};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -661,7 +668,7 @@ static int parse_device(char *spec, struct vd_opts *o)
 }
 
 static struct vdev *make_device(const char *socket_path, int handed_fd,
-                                char *spec)
+                                int vfio, char *spec)
 {
     /* One instance counter per device type (names: blk0, sound0, ...). */
     static unsigned counts[sizeof(types) / sizeof(types[0])];
@@ -680,7 +687,8 @@ static struct vdev *make_device(const char *socket_path, int handed_fd,
         fprintf(
             stderr,
             "vdm-vhost-user: unknown device type '%s' "
-            "(blk, rng, input, sound, i2c, gpio, gpu, rpmb, can, spi, scmi)\n",
+            "(blk, rng, input, sound, i2c, gpio, gpu, rpmb, can, spi, scmi, "
+            "balloon)\n",
             o.type);
         return NULL;
     }
@@ -701,6 +709,16 @@ static struct vdev *make_device(const char *socket_path, int handed_fd,
     d->conn_tag = calloc(1, sizeof(*d->conn_tag));
     d->aux_tag = calloc(1, sizeof(*d->aux_tag));
     d->aux_fd = -1;
+    d->vfio = vfio;
+    d->base = VDM_INIT(struct vdm_dev_config);
+    if (vfio && d->type->request != NULL) {
+        /* gpu: its display channel is a vhost-user message */
+        vd_log(d, VDM_LOG_ERROR,
+               "%s needs vhost-user (--socket), not "
+               "--vfio-user",
+               o.type);
+        return NULL;
+    }
     if (d->type->create(d, &o) < 0)
         return NULL;
     for (unsigned i = 0; i < o.n; i++)
@@ -709,6 +727,8 @@ static struct vdev *make_device(const char *socket_path, int handed_fd,
                    o.type);
             return NULL;
         }
+    if (d->vfio)
+        return vd_vfu_attach(d) < 0 ? NULL : d;
     rc = vdm_vhost_user_attach(&d->vu, &d->dev);
     if (rc < 0) {
         vd_log(d, VDM_LOG_ERROR, "attach: %s", vdm_strerror(rc));
@@ -721,20 +741,31 @@ static void usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: vdm-vhost-user [-v] (--socket PATH | --fd N) --device SPEC "
-        "[(--socket PATH | --fd N) --device SPEC]...\n"
+        "usage: vdm-vhost-user [-v] (--socket PATH | --vfio-user PATH | --fd N)"
+        " --device SPEC [(--socket PATH | --vfio-user PATH | --fd N)\n"
+        "                      --device SPEC]...\n"
         "       vdm-vhost-user --print-capabilities --device TYPE\n"
         "\n"
-        "Serves vdm VIRTIO devices over vhost-user sockets (one per device).\n"
+        "Serves vdm VIRTIO devices over vhost-user or vfio-user sockets (one\n"
+        "per device).\n"
         "One program per device type as well: vdm-vhost-user-blk, -input,\n"
         "-rng, -gpu (try vdm-vhost-user-blk --help).\n"
         "\n"
         "  --socket PATH, --socket-path=PATH  socket of the next --device\n"
+        "  --vfio-user PATH   vfio-user socket of the next --device: served\n"
+        "                     as a virtio-pci function (vdm's PCI transport,\n"
+        "                     MSI-X and INTx) to a vfio-user client such as\n"
+        "                     QEMU's -device vfio-user-pci\n"
         "  --fd N, --fd=N     a socket handed over as file descriptor N\n"
         "                     (listening, or connected: then served once)\n"
         "  --device SPEC      TYPE[,key=value...]:\n"
         "      blk,file=PATH[,ro=on|off][,serial=STR][,num-queues=N]\n"
         "          [,queue-size=N][,discard=on|off][,writeback=on|off]\n"
+        "      balloon[,target-mib=N][,target-file=PATH (read on SIGUSR1)]\n"
+        "          [,stats-file=PATH][,stats-ms=N][,stats=on|off]\n"
+        "          [,reporting=on|off][,deflate-on-oom=on|off]\n"
+        "          [,must-tell-host=on|off]  (inflated and reported pages:\n"
+        "          holes punched in the guest memory files)\n"
         "      rng[,source=PATH]          (default: getrandom(); a regular\n"
         "                                  file is repeated without end)\n"
         "      input,profile=keyboard|mouse|touch[,events=PATH]\n"
@@ -778,8 +809,8 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
     (void)si;
     (void)uc;
-    if (fault_jmp != NULL)
-        siglongjmp(*fault_jmp, 1);
+    if (vd_fault_jmp != NULL)
+        siglongjmp(*vd_fault_jmp, 1);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -958,7 +989,7 @@ static int parse_prog(const struct prog *p, int argc, char **argv)
         fprintf(stderr, "vdm-vhost-user-%s: options too long\n", p->name);
         return 2;
     }
-    if (make_device(socket_path, fd, spec) == NULL)
+    if (make_device(socket_path, fd, 0, spec) == NULL)
         return 1;
     ndevices++;
     return -1;
@@ -968,11 +999,12 @@ static int parse_prog(const struct prog *p, int argc, char **argv)
  * on, else the exit status. */
 static int parse_multi(int argc, char **argv)
 {
-    enum { O_FD = 256, O_CAPS };
+    enum { O_FD = 256, O_CAPS, O_VFU };
     static const struct option longopts[] = {
         {"socket", required_argument, NULL, 's'},
         {"socket-path", required_argument, NULL, 's'},
         {"fd", required_argument, NULL, O_FD},
+        {"vfio-user", required_argument, NULL, O_VFU},
         {"device", required_argument, NULL, 'd'},
         {"print-capabilities", no_argument, NULL, O_CAPS},
         {"verbose", no_argument, NULL, 'v'},
@@ -980,7 +1012,7 @@ static int parse_multi(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *socket_path = NULL;
-    int fd = -1, c;
+    int fd = -1, vfio = 0, c;
 
     if (wants_capabilities(argc, argv)) {
         /* The type of the (first) --device names the capabilities. */
@@ -1009,6 +1041,12 @@ static int parse_multi(int argc, char **argv)
         case 's':
             socket_path = optarg;
             fd = -1;
+            vfio = 0;
+            break;
+        case O_VFU:
+            socket_path = optarg;
+            fd = -1;
+            vfio = 1;
             break;
         case O_FD:
             if ((fd = parse_fd(optarg)) < 0) {
@@ -1019,22 +1057,24 @@ static int parse_multi(int argc, char **argv)
                 return 2;
             }
             socket_path = NULL;
+            vfio = 0;
             break;
         case 'd':
             if (socket_path == NULL && fd < 0) {
-                fprintf(stderr, "vdm-vhost-user: --device needs a --socket "
-                                "or --fd before it\n");
+                fprintf(stderr, "vdm-vhost-user: --device needs a --socket, "
+                                "--vfio-user or --fd before it\n");
                 return 2;
             }
             if (ndevices == MAX_DEVICES) {
                 fprintf(stderr, "vdm-vhost-user: too many devices\n");
                 return 2;
             }
-            if (make_device(socket_path, fd, optarg) == NULL)
+            if (make_device(socket_path, fd, vfio, optarg) == NULL)
                 return 1;
             ndevices++;
             socket_path = NULL;
             fd = -1;
+            vfio = 0;
             break;
         case 'v': vd_verbose++; break;
         case 'h': usage(stdout); return 0;
@@ -1202,7 +1242,7 @@ int main(int argc, char **argv)
     }
     for (unsigned i = 0; i < ndevices; i++) {
         drain(devices[i]);
-        disconnect(devices[i], NULL);
+        vd_disconnect(devices[i], NULL);
         if (devices[i]->socket != NULL)
             unlink(devices[i]->socket);
     }

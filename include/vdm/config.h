@@ -69,6 +69,27 @@
 #define VDM_CONFIG_LOG_TEXT 1
 #endif
 
+/**
+ * The guest-memory hooks (struct vdm_mem_ops: translate and unmap, for an
+ * IOMMU or a map-on-demand hypervisor). 0: guest memory is the region table
+ * only; vdm_dev_init() and vdm_mem_check() refuse memory with a translate
+ * hook (VDM_ENOTSUP) and the lookups ignore `ops`. The vhost-user and
+ * vfio-user transports use the table only and are unaffected.
+ */
+#ifndef VDM_CONFIG_MEM_HOOKS
+#define VDM_CONFIG_MEM_HOOKS 1
+#endif
+
+/**
+ * The blk device's DISCARD and WRITE_ZEROES commands (devices/blk.c). 0:
+ * never offered, vdm_blk_init() refuses VDM_BLK_DISCARD,
+ * VDM_BLK_WRITE_ZEROES and VDM_BLK_WZ_MAY_UNMAP (VDM_ENOTSUP), and such
+ * requests complete with VIRTIO_BLK_S_UNSUPP.
+ */
+#ifndef VDM_CONFIG_BLK_DISCARD
+#define VDM_CONFIG_BLK_DISCARD 1
+#endif
+
 /** The vfio-user server (transports/vfio_user*.c); needs VDM_CONFIG_PCI. */
 #ifndef VDM_CONFIG_VFIO_USER
 #define VDM_CONFIG_VFIO_USER 1

@@ -141,8 +141,10 @@ struct vdm_dev_config {
  * SR_IOV 37 and ADMIN_VQ 41, which no vdm transport can honour) or a
  * feature without a feature it requires (generic or class deps) is
  * VDM_EINVAL (spec "Feature Bits"). The queue array is zeroed and the slot
- * array taken over; their previous contents do not matter.
- * @return 0, VDM_EINVAL, VDM_ESIZE.
+ * array taken over; their previous contents do not matter. Memory with a
+ * translate hook in a library built without hooks (VDM_CONFIG_MEM_HOOKS 0,
+ * vdm/config.h) is VDM_ENOTSUP.
+ * @return 0, VDM_EINVAL, VDM_ESIZE, VDM_ENOTSUP.
  */
 VDM_API int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg);
 /**

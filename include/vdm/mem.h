@@ -43,6 +43,11 @@ struct vdm_mem_region {
  * of) the range and reports the host address and the contiguous length
  * mapped (1..len). Spans it produced carry VDM_IOV_F_HOOK and are given back
  * through `unmap` by vdm_mem_release().
+ *
+ * A library built with VDM_CONFIG_MEM_HOOKS 0 (vdm/config.h) has no hooks:
+ * only the region table maps guest memory, vdm_dev_init() and
+ * vdm_mem_check() refuse a translate hook (VDM_ENOTSUP), and the lookups
+ * ignore `ops`.
  */
 struct vdm_mem_ops {
     uint32_t size; /**< sizeof(struct vdm_mem_ops), set by VDM_INIT. */
@@ -65,7 +70,9 @@ struct vdm_mem {
 /**
  * @brief Check a region table: sizes non-zero or entry unused, no gpa+size
  *        or hva+size overflow, no two regions overlapping in guest space.
- * @return 0, or VDM_EINVAL naming nothing further (use the log of the caller).
+ * @return 0, VDM_EINVAL naming nothing further (use the log of the caller),
+ *         or VDM_ENOTSUP for a translate hook in a library built without
+ *         hooks (VDM_CONFIG_MEM_HOOKS 0, vdm/config.h).
  */
 VDM_API int vdm_mem_check(const struct vdm_mem *m);
 

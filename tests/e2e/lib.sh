@@ -598,3 +598,33 @@ vdm_e2e_alsa_files() {
 		printf '%s\n' --file "$f:$f"
 	done < <(find /usr/share/alsa/alsa.conf /usr/share/alsa/pcm /usr/share/alsa/cards /usr/share/alsa/ctl -name '*.conf')
 }
+
+# vdm_e2e_rng_offset PATFILE HEX: where the guest's bytes (HEX, as od -tx1
+# prints them, concatenated) start in PATFILE's bytes repeated without end,
+# and how many 64-byte chunks of that stream the guest did not see; prints
+# "OFFSET SKIPPED", or "-1 0" when HEX is not the stream. The guest reads
+# /dev/hwrng in 64-byte chunks (the hwrng core's buffer, virtio-rng's
+# request size) and each must continue the stream byte for byte, except
+# that at most two whole chunks may be missing in all: Linux 6.12's hwrng
+# core starts its "hwrng" kthread whenever an rng becomes current, whatever
+# rng_core.default_quality says (quality 0 only means no entropy credit),
+# and it reads one 64-byte chunk per crng reseed interval (every second
+# early in boot) into the kernel's pool, racing the test's read.
+vdm_e2e_rng_offset() {
+	local pat=$1 hex=$2 plen reps pathex
+	plen=$(stat -c %s "$pat")
+	reps=$(((${#hex} / 2) / plen + 2))
+	pathex=$(for _ in $(seq "$reps"); do cat "$pat"; done | od -An -v -tx1 | tr -d ' \n')
+	awk -v h="$pathex" -v n="$hex" -v L="$plen" -v C=64 'BEGIN {
+		start = -1
+		for (i = 0; i < L; i++) if (substr(h, 2 * i + 1, 2 * C) == substr(n, 1, 2 * C)) { start = i; break }
+		if (start < 0) { print "-1 0"; exit }
+		s = start + C; skips = 0
+		for (g = C; g < length(n) / 2; g += C) {
+			want = substr(n, 2 * g + 1, 2 * C)
+			for (k = 0; k <= 2; k++) { p = (s + k * C) % L; if (substr(h, 2 * p + 1, length(want)) == want) break }
+			if (k > 2 || skips + k > 2) { print "-1 0"; exit }
+			skips += k; s += (k + 1) * C
+		}
+		print start " " skips }'
+}

@@ -199,17 +199,8 @@ fail() {
 	return 1
 }
 
-# The pattern, repeated to cover any start offset; prints the offset of HEX
-# in it or -1.
-PATHEX=$(for _ in $(seq $((READ_LEN / PAT_LEN + 2))); do cat "$PAT"; done | od -An -v -tx1 | tr -d ' \n')
-pattern_offset() {
-	awk -v h="$PATHEX" -v n="$1" 'BEGIN {
-		for (i = 1; i <= 2 * '"$PAT_LEN"'; i += 2) if (substr(h, i, length(n)) == n) { print (i - 1) / 2; exit }
-		print -1 }'
-}
-
 boot() {
-	local irq=$1 name="$FRONTEND-$1" t0 t_build nonce append="" r hex off w
+	local irq=$1 name="$FRONTEND-$1" t0 t_build nonce append="" r hex off skipped w
 	nonce=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	[ "$irq" = msix ] || append="pci=nomsi"
 	printf 'READ_LEN=%s\nR_MIB=%s\nW_MIB=%s\nNONCE=%s\nIRQ=%s\n' \
@@ -228,7 +219,9 @@ boot() {
 	for r in 0 1; do
 		hex=$(vdm_e2e_value "rng-hex-$r")
 		[ "${#hex}" = $((READ_LEN * 2)) ] || fail "$name: rng round $r: ${#hex} hex digits, want $((READ_LEN * 2))" || return 1
-		off=$(pattern_offset "$hex")
+		off=$(vdm_e2e_rng_offset "$PAT" "$hex")
+		skipped=${off#* }
+		off=${off%% *}
 		[ "$off" -ge 0 ] || fail "$name: rng round $r: the guest's bytes are not the daemon's pattern (first 32: ${hex:0:64})" || return 1
 		[ "$(vdm_e2e_value "blk-size-$r")" = $((IMG_MIB * 2048)) ] ||
 			fail "$name: blk round $r: size $(vdm_e2e_value "blk-size-$r") sectors, want $((IMG_MIB * 2048))" || return 1
@@ -242,7 +235,7 @@ boot() {
 			fail "$name: blk round $r: the guest wrote $(vdm_e2e_value "blk-wrote-$r"), read back $(vdm_e2e_value "blk-back-$r"), want $w" || return 1
 		[ "$(dd if="$IMG" bs="$MIB" skip=$((W_MIB + r)) count=1 status=none | md5sum | cut -d' ' -f1)" = "$w" ] ||
 			fail "$name: blk round $r: MiB $((W_MIB + r)) of the image is not what the guest wrote" || return 1
-		vdm_e2e_log "$name: round $r: rng at pattern offset $off, blk read and write verified on the host"
+		vdm_e2e_log "$name: round $r: rng at pattern offset $off ($skipped chunks taken by the guest's hwrng thread), blk read and write verified on the host"
 	done
 	# The rest of the image is untouched.
 	[ "$(dd if="$IMG" bs="$MIB" skip="$R_MIB" count=1 status=none | md5sum | cut -d' ' -f1)" = "$READ_MD5" ] ||

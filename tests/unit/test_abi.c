@@ -23,6 +23,7 @@
 
 #include "echo_dev.h"
 #include "guestmem.h"
+#include "profile.h"
 #include "vdm/common.h"
 #include "vdm/device.h"
 #include "vdm/kit.h"
@@ -32,6 +33,7 @@
 #include "vdm/devices/gpu.h"
 #include "vdm/devices/i2c.h"
 #include "vdm/devices/input.h"
+#include "vdm/devices/balloon.h"
 #include "vdm/devices/rng.h"
 #include "vdm/devices/rpmb.h"
 #include "vdm/devices/scmi.h"
@@ -66,6 +68,7 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_vhost_user_ring, VDM_VHOST_USER_RING_SIZE, 128);
     OPAQUE(struct vdm_vfio_user, VDM_VFIO_USER_SIZE, 16384);
     OPAQUE(struct vdm_rng, VDM_RNG_SIZE, 640);
+    OPAQUE(struct vdm_balloon, VDM_BALLOON_SIZE, 7168);
     OPAQUE(struct vdm_scmi_platform, VDM_SCMI_PLATFORM_SIZE, 1024);
     OPAQUE(struct vdm_snd, VDM_SND_SIZE, 2048);
     OPAQUE(struct vdm_snd_req, VDM_SND_REQ_SIZE, 128);
@@ -203,6 +206,9 @@ START_TEST(size_first)
     SIZED(struct vdm_vfio_user_config);
     SIZED(struct vdm_rng_ops);
     SIZED(struct vdm_rng_config);
+    SIZED(struct vdm_balloon_ops);
+    SIZED(struct vdm_balloon_config);
+    SIZED(struct vdm_balloon_counters);
     SIZED(struct vdm_scmi_platform_ops);
     SIZED(struct vdm_scmi_platform_config);
     SIZED(struct vdm_snd_ops);
@@ -429,6 +435,7 @@ START_TEST(mem_older)
     ck_assert_uint_eq(mem_rec.translates, 0);
 
     /* The whole struct: the hook maps what no region covers. */
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
     m.size = sizeof(struct vdm_mem);
     m.host = NULL;
     n = vdm_mem_map(&m, 0x9000, 16, VDM_MEM_READ, iov, 2);

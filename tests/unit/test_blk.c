@@ -14,6 +14,13 @@
 #include "vdm/device.h"
 #include "vdm/devices/blk.h"
 
+/* The discard and write-zeroes flags and features as built (vdm/config.h
+ * VDM_CONFIG_BLK_DISCARD): 0 when the library leaves them out. */
+#define DWZ_FLAGS                                                              \
+    (VDM_CONFIG_BLK_DISCARD ? (VDM_BLK_DISCARD | VDM_BLK_WRITE_ZEROES) : 0u)
+#define DWZ_F                                                                  \
+    (VDM_CONFIG_BLK_DISCARD ? (VDM_BLK_F_DISCARD | VDM_BLK_F_WRITE_ZEROES) : 0u)
+
 #define CAP         256u /* disk size in sectors */
 #define SEC         512u
 #define QSIZE       64u
@@ -442,8 +449,8 @@ START_TEST(test_blk_features_offered)
 
     struct dh_opts o = {.num_queues = 4};
     c = default_cfg();
-    c.flags = VDM_BLK_RO | VDM_BLK_FLUSH | VDM_BLK_WCE | VDM_BLK_TOPOLOGY |
-              VDM_BLK_DISCARD | VDM_BLK_WRITE_ZEROES;
+    c.flags =
+        VDM_BLK_RO | VDM_BLK_FLUSH | VDM_BLK_WCE | VDM_BLK_TOPOLOGY | DWZ_FLAGS;
     c.size_max = 65536;
     c.blk_size = 4096;
     c.cylinders = 10;
@@ -453,8 +460,7 @@ START_TEST(test_blk_features_offered)
         f & ALL_BLK_F,
         VDM_BLK_F_SIZE_MAX | VDM_BLK_F_SEG_MAX | VDM_BLK_F_GEOMETRY |
             VDM_BLK_F_RO | VDM_BLK_F_BLK_SIZE | VDM_BLK_F_FLUSH |
-            VDM_BLK_F_TOPOLOGY | VDM_BLK_F_CONFIG_WCE | VDM_BLK_F_MQ |
-            VDM_BLK_F_DISCARD | VDM_BLK_F_WRITE_ZEROES);
+            VDM_BLK_F_TOPOLOGY | VDM_BLK_F_CONFIG_WCE | VDM_BLK_F_MQ | DWZ_F);
     ck_assert(!(f & VDM_F_IN_ORDER));
 }
 END_TEST
@@ -494,8 +500,9 @@ START_TEST(test_blk_config_le)
     c.heads = 0xc3;
     c.sectors = 0xd4;
     c.blk_size = 0x1000;
-    c.flags = VDM_BLK_TOPOLOGY | VDM_BLK_DISCARD | VDM_BLK_WRITE_ZEROES |
-              VDM_BLK_WZ_MAY_UNMAP | VDM_BLK_FLUSH | VDM_BLK_WRITEBACK;
+    c.flags = VDM_BLK_TOPOLOGY | VDM_BLK_FLUSH | VDM_BLK_WRITEBACK;
+    if (VDM_CONFIG_BLK_DISCARD)
+        c.flags |= DWZ_FLAGS | VDM_BLK_WZ_MAY_UNMAP;
     c.physical_block_exp = 3;
     c.alignment_offset = 1;
     c.min_io_size = 0x0203;
@@ -507,7 +514,7 @@ START_TEST(test_blk_config_le)
     c.max_write_zeroes_seg = 0x18191a1b;
     ck_assert_int_eq(start_init(&c, &o), 0);
 
-    static const uint8_t want[VDM_BLK_CONFIG_BYTES] = {
+    uint8_t want[VDM_BLK_CONFIG_BYTES] = {
         0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* capacity */
         0x44, 0x33, 0x22, 0x11,                         /* size_max */
         0x05, 0x00, 0x00, 0x00,                         /* seg_max */
@@ -524,6 +531,9 @@ START_TEST(test_blk_config_le)
         0x01, 0x00, 0x00, 0x00, /* may_unmap, unused1 */
     };
     uint8_t got[VDM_BLK_CONFIG_BYTES];
+    if (!VDM_CONFIG_BLK_DISCARD) /* not offered: the fields read 0 */
+        memset(want + VDM_BLK_CFG_MAX_DISCARD_SECTORS, 0,
+               VDM_BLK_CONFIG_BYTES - VDM_BLK_CFG_MAX_DISCARD_SECTORS);
     ck_assert_uint_eq(vdm_dev_config_size(&h.dev), VDM_BLK_CONFIG_BYTES);
     ck_assert_int_eq(dh_config_read(&h, 0, got, sizeof(got)), 0);
     ck_assert_mem_eq(got, want, sizeof(want));
@@ -729,7 +739,7 @@ START_TEST(test_blk_ro_write_refused)
     struct req r;
     uint8_t before[CAP * SEC];
     struct vdm_blk_config c = default_cfg();
-    c.flags = VDM_BLK_RO | VDM_BLK_DISCARD | VDM_BLK_WRITE_ZEROES;
+    c.flags = VDM_BLK_RO | DWZ_FLAGS;
     start_full(&c, NULL, SPLIT_F, 1);
     ck_assert(h.features & VDM_BLK_F_RO);
     memcpy(before, ram.disk, sizeof(before));
@@ -747,7 +757,9 @@ START_TEST(test_blk_ro_write_refused)
     drv_put_le32(r.data + 12, 0);
     ck_assert_int_le(dh_kick(&h, 0, 0), 1);
     ck_assert_uint_eq(used_one(0, r.id), 1);
-    ck_assert_uint_eq(*r.st, VDM_BLK_S_IOERR);
+    /* a command left out of the build (VDM_CONFIG_BLK_DISCARD) is UNSUPP */
+    ck_assert_uint_eq(*r.st, VDM_CONFIG_BLK_DISCARD ? VDM_BLK_S_IOERR
+                                                    : VDM_BLK_S_UNSUPP);
     ck_assert_uint_eq(ram.nwz, 0);
     ck_assert_mem_eq(ram.disk, before, sizeof(before));
 
@@ -1038,6 +1050,7 @@ static const struct vdm_mem_ops tr_ops = {
 
 START_TEST(test_blk_translate_hook_released)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
     struct vdm_blk_config c = default_cfg();
     memset(&maps, 0, sizeof(maps));
     c.iov_per_req = 32;
@@ -1103,8 +1116,51 @@ static struct req dwz_req(uint32_t type, const uint64_t *sector,
     return r;
 }
 
+/* The discard and write-zeroes commands follow the build (vdm/config.h
+ * VDM_CONFIG_BLK_DISCARD): offered when asked for and built in, refused
+ * at init (VDM_ENOTSUP) when left out; a device not offering them answers
+ * such a request with UNSUPP, writing the status, never touching the
+ * disk. */
+START_TEST(test_blk_discard_follows_config)
+{
+    struct req r;
+    struct vdm_blk_config c = default_cfg();
+    c.flags = VDM_BLK_DISCARD;
+    if (VDM_CONFIG_BLK_DISCARD) {
+        start_full(&c, NULL, SPLIT_F, 1);
+        ck_assert(h.features & VDM_BLK_F_DISCARD);
+        return;
+    }
+    ck_assert_int_eq(start_init(&c, NULL), VDM_ENOTSUP);
+    dh_fini(&h);
+    h_live = 0;
+    free(reqs);
+    free(iovs);
+    c = default_cfg();
+    c.flags = VDM_BLK_WZ_MAY_UNMAP;
+    ck_assert_int_eq(start_init(&c, NULL), VDM_ENOTSUP);
+    dh_fini(&h);
+    h_live = 0;
+    free(reqs);
+    free(iovs);
+    c = default_cfg();
+    start_full(&c, NULL, SPLIT_F, 1);
+    ck_assert_uint_eq(h.features & (VDM_BLK_F_DISCARD | VDM_BLK_F_WRITE_ZEROES),
+                      0);
+    add_req(0, &r, VDM_BLK_T_DISCARD, 0, 16, 1, DRV_ADD_DIRECT);
+    drv_put_le64(r.data, 0);
+    drv_put_le32(r.data + 8, 1);
+    drv_put_le32(r.data + 12, 0);
+    ck_assert_int_le(dh_kick(&h, 0, 0), 1);
+    ck_assert_uint_eq(used_one(0, r.id), 1);
+    ck_assert_uint_eq(*r.st, VDM_BLK_S_UNSUPP);
+    ck_assert_uint_eq(ram.ndiscard, 0);
+}
+END_TEST
+
 START_TEST(test_blk_discard)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_BLK_DISCARD);
     struct vdm_blk_config c = default_cfg();
     c.flags = VDM_BLK_DISCARD;
     c.max_discard_seg = 3;
@@ -1183,6 +1239,7 @@ END_TEST
 
 START_TEST(test_blk_write_zeroes)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_BLK_DISCARD);
     struct vdm_blk_config c = default_cfg();
     c.flags = VDM_BLK_WRITE_ZEROES | VDM_BLK_WZ_MAY_UNMAP;
     c.max_write_zeroes_seg = 2;
@@ -1638,6 +1695,7 @@ static Suite *blk_suite(void)
     tcase_add_test(tc, test_blk_too_many_spans);
     tcase_add_test(tc, test_blk_region_crossing);
     tcase_add_loop_test(tc, test_blk_translate_hook_released, 0, 2);
+    tcase_add_test(tc, test_blk_discard_follows_config);
     tcase_add_loop_test(tc, test_blk_discard, 0, 2);
     tcase_add_test(tc, test_blk_write_zeroes);
     tcase_add_test(tc, test_blk_async_out_of_order);

@@ -871,6 +871,8 @@ static void df_setup(int packed)
     c.index = 0;
     c.features = f;
     ut_need(f, "double-fetch env");
+    ut_need_option(VDM_CONFIG_MEM_HOOKS, "VDM_CONFIG_MEM_HOOKS",
+                   "double-fetch env");
     c.desc_addr = drv_vq_desc_gpa(&DF.dq);
     c.driver_addr = drv_vq_driver_gpa(&DF.dq);
     c.device_addr = drv_vq_device_gpa(&DF.dq);

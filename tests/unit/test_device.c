@@ -899,6 +899,19 @@ END_TEST
  * honour it); a left-out one cannot be negotiated and its queue reset is
  * refused. Runs in every
  * profile, so a profile build cannot pass by skipping. */
+/* A translate hook that maps nothing. */
+static int hook_translate_none(void *host, uint64_t addr, uint64_t len,
+                               uint32_t access, void **hva, uint64_t *maplen)
+{
+    (void)host;
+    (void)addr;
+    (void)len;
+    (void)access;
+    (void)hva;
+    (void)maplen;
+    return VDM_EFAULT;
+}
+
 START_TEST(profile_features_follow_config)
 {
     static const uint64_t bits[] = {
@@ -914,6 +927,19 @@ START_TEST(profile_features_follow_config)
         c.features = bits[i];
         ck_assert_int_eq(vdm_dev_init(&d2, &c),
                          (VDM_F_RING_ALL & bits[i]) != 0 ? 0 : VDM_EINVAL);
+    }
+    {
+        /* The memory hooks (VDM_CONFIG_MEM_HOOKS): memory with a translate
+         * hook is refused at init when the build left them out. */
+        struct vdm_mem_ops mops = VDM_INIT(struct vdm_mem_ops);
+        struct vdm_mem m2 = mem;
+        struct vdm_dev_config c = base_cfg();
+        struct vdm_dev d2;
+        mops.translate = hook_translate_none;
+        m2.ops = &mops;
+        c.mem = &m2;
+        ck_assert_int_eq(vdm_dev_init(&d2, &c),
+                         VDM_CONFIG_MEM_HOOKS ? 0 : VDM_ENOTSUP);
     }
     if ((VDM_F_RING_ALL & VDM_F_RING_RESET) == 0) {
         /* Asked for anyway: refused at FEATURES_OK, no queue reset. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "guestmem.h"
+#include "profile.h"
 #include "vdm/mem.h"
 
 #define R0   0x10000ull
@@ -423,8 +424,42 @@ static void hook_setup(struct gm *gm, struct hook *h, uint64_t hgpa)
     gm->mem.host = h;
 }
 
+/* The hooks follow the build (vdm/config.h VDM_CONFIG_MEM_HOOKS): built
+ * in, vdm_mem_check() accepts a translate hook and the hook maps what no
+ * region covers; left out, vdm_mem_check() refuses it (VDM_ENOTSUP), the
+ * lookups fault outside the table and never call it. */
+START_TEST(hooks_follow_config)
+{
+    struct gm gm;
+    struct hook h;
+    struct vdm_iov iov[2];
+    void *p = NULL;
+    uint8_t b[4];
+
+    hook_setup(&gm, &h, 0x40000);
+    ck_assert_int_eq(vdm_mem_check(&gm.mem),
+                     VDM_CONFIG_MEM_HOOKS ? 0 : VDM_ENOTSUP);
+    ck_assert_int_eq(vdm_mem_map(&gm.mem, 0x40010, 4, VDM_MEM_READ, iov, 2),
+                     VDM_CONFIG_MEM_HOOKS ? 1 : VDM_EFAULT);
+    ck_assert_int_eq(vdm_mem_lookup(&gm.mem, 0x40010, 4, VDM_MEM_READ, &p),
+                     VDM_CONFIG_MEM_HOOKS ? 0 : VDM_EFAULT);
+    ck_assert_int_eq(vdm_mem_read(&gm.mem, 0x40010, b, sizeof(b)),
+                     VDM_CONFIG_MEM_HOOKS ? 0 : VDM_EFAULT);
+    if (VDM_CONFIG_MEM_HOOKS)
+        ck_assert_uint_ne(h.ntrans, 0);
+    else
+        ck_assert_uint_eq(h.ntrans, 0);
+    /* the table still maps what it holds */
+    ck_assert_int_eq(vdm_mem_lookup(&gm.mem, R0 + 8, 4, VDM_MEM_READ, &p), 0);
+    gm.mem.ops = NULL;
+    ck_assert_int_eq(vdm_mem_check(&gm.mem), 0);
+    free(h.buf);
+}
+END_TEST
+
 START_TEST(hook_map_release)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
     struct gm gm;
     struct hook h;
     struct vdm_iov iov[8];
@@ -472,6 +507,7 @@ END_TEST
 
 START_TEST(hook_and_region_straddle)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
     struct gm gm;
     struct hook h;
     struct vdm_iov iov[4];
@@ -515,6 +551,7 @@ END_TEST
 
 START_TEST(hook_lookup_and_copy)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
     struct gm gm;
     struct hook h;
     uint8_t out[100], in[100];
@@ -613,6 +650,7 @@ static Suite *mem_suite(void)
     tcase_add_test(tc, older_struct_size);
     suite_add_tcase(s, tc);
     tc = tcase_create("hook");
+    tcase_add_test(tc, hooks_follow_config);
     tcase_add_test(tc, hook_map_release);
     tcase_add_test(tc, hook_and_region_straddle);
     tcase_add_test(tc, hook_lookup_and_copy);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "guestmem.h"
+#include "profile.h"
 #include "le.h"
 #include "vdm/virtqueue.h"
 
@@ -644,6 +645,7 @@ static const struct vdm_mem_ops th_ops = {.size = sizeof(struct vdm_mem_ops),
 
 START_TEST(hook_only_memory)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
     struct vqenv *e = vqenv_new(8, VDM_F_INDIRECT_DESC);
     struct thook t = {.g = &e->gm.g};
     struct xfer x;

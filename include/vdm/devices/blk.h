@@ -15,6 +15,9 @@
  * FLUSH, TOPOLOGY, CONFIG_WCE, MQ, DISCARD, WRITE_ZEROES, plus the ring
  * features of the vdm virtqueue except IN_ORDER (blk completes out of
  * order). Any other request type completes with VIRTIO_BLK_S_UNSUPP.
+ * DISCARD and WRITE_ZEROES may be left out of the library
+ * (VDM_CONFIG_BLK_DISCARD 0, vdm/config.h): then neither is offered and
+ * both complete with VIRTIO_BLK_S_UNSUPP.
  *
  * Malformed requests (spec "Device Operation", DESIGN.md "The guest is
  * hostile"): the 16-byte header is copied once into a local before it is
@@ -268,8 +271,11 @@ struct vdm_blk_config {
  * (VDM_F_RING_ALL), IN_ORDER always removed; its cls, priv and device-type
  * feature bits are ignored.
  * @return 0; VDM_EINVAL (NULL pointer, missing op, inconsistent flags,
- *         bad sizes); VDM_ESIZE (a struct size field too small); or what
- *         vdm_dev_init() returns.
+ *         bad sizes); VDM_ESIZE (a struct size field too small);
+ *         VDM_ENOTSUP (VDM_BLK_DISCARD, VDM_BLK_WRITE_ZEROES or
+ *         VDM_BLK_WZ_MAY_UNMAP in a library built with
+ *         VDM_CONFIG_BLK_DISCARD 0, vdm/config.h); or what vdm_dev_init()
+ *         returns.
  */
 VDM_API int vdm_blk_init(struct vdm_blk *blk, struct vdm_dev *dev,
                          const struct vdm_blk_config *cfg,

@@ -30,3 +30,14 @@ void ut_need(uint64_t need, const char *what)
     fflush(stderr);
     exit(0); /* the forked test case ends here */
 }
+
+void ut_need_option(int built, const char *option, const char *what)
+{
+    if (built != 0)
+        return;
+    fprintf(stderr,
+            "SKIP: %s: needs %s (left out of this build, vdm/config.h)\n", what,
+            option);
+    fflush(stderr);
+    exit(0); /* the forked test case ends here */
+}

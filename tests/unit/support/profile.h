@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "vdm/common.h"
+#include "vdm/config.h"
 
 /* The ring features the profile may leave out (vdm/config.h). */
 #define UT_RING_OPTIONAL                                                       \
@@ -30,5 +31,14 @@ void ut_need(uint64_t need, const char *what);
 
 /* At the top of a test case: skip it unless the build has @p need. */
 #define UT_NEEDS(need) ut_need((need), __func__)
+
+/* The same for a compile-time option that is not a ring feature
+ * (vdm/config.h VDM_CONFIG_MEM_HOOKS, VDM_CONFIG_BLK_DISCARD): when
+ * @p built is 0, print "SKIP: <what>: needs <option> (left out of this
+ * build, vdm/config.h)" and end the test case. */
+void ut_need_option(int built, const char *option, const char *what);
+
+/* At the top of a test case: skip it unless option @p opt is built in. */
+#define UT_NEEDS_OPTION(opt) ut_need_option((opt), #opt, __func__)
 
 #endif
