@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vdm-vhost-user daemon test: can: two daemons on one virtual bus. */
+#include "test_daemon.h"
+
+/* ---- can: two daemons, one virtual bus ---------------------------------
+ * Daemon 1 serves the bus (its device is the first to find nobody on the
+ * bus socket); daemon 2's device joins it. Front-end A is on daemon 2,
+ * front-end B on daemon 1. Txq requests at CAN_TX + 0x100 k (header and
+ * payload, result at + 0x80), Rxq buffers at CAN_RX + 0x100 k, Controlq at
+ * CAN_CTL. */
+
+#define CAN_TX  (BUF + 0x0000u)
+#define CAN_CTL (BUF + 0x7000u)
+#define CAN_RX  (BUF + 0x8000u)
+#define CAN_ALL 0xfull /* CLASSIC, FD, RTR, LATE_TX_ACK */
+
+static pid_t start_can_daemon(const char *sock, const char *bus)
+{
+    char dev[200], line[256];
+    int out[2], seen = 0;
+    FILE *f;
+    pid_t pid;
+
+    snprintf(dev, sizeof(dev), "can,bus=%s", bus);
+    ck_assert_int_eq(pipe(out), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        const char *argv[8] = {daemon_path, "--socket", sock, "--device",
+                               dev,         NULL,       NULL};
+        if (getenv("VU_DAEMON_VERBOSE") != NULL)
+            argv[5] = "-vv";
+        execv(daemon_path, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    f = fdopen(out[0], "r");
+    while (!seen && fgets(line, sizeof(line), f) != NULL)
+        seen = strncmp(line, "vdm-vhost-user: listening on ", 29) == 0;
+    ck_assert(seen);
+    fclose(f);
+    return pid;
+}
+
+struct canf {
+    uint32_t id, flags;
+    uint16_t len;
+    uint8_t dlc;
+};
+
+static uint8_t can_byte(unsigned k, unsigned i)
+{
+    return (uint8_t)(k * 31 + i * 7 + 1);
+}
+
+/* Frame k as virtio_can_tx_out / virtio_can_rx (msg_type @p type). */
+static unsigned can_wire(uint8_t *p, uint16_t type, const struct canf *c,
+                         unsigned k)
+{
+    unsigned n = (c->flags & 0x2000u) ? 0 : c->len;
+    memset(p, 0, 16 + 64);
+    drv_put_le16(p, type);
+    drv_put_le16(p + 2, c->len);
+    p[4] = c->dlc;
+    drv_put_le32(p + 8, c->flags);
+    drv_put_le32(p + 12, c->id);
+    for (unsigned i = 0; i < n; i++)
+        p[16 + i] = can_byte(k, i);
+    return 16 + n;
+}
+
+static uint8_t can_ctl(struct fe *f, uint16_t type)
+{
+    struct drv_buf o = {CAN_CTL, 2}, i = {CAN_CTL + 0x10, 1};
+    drv_put_le16(f->mem + CAN_CTL, type);
+    f->mem[CAN_CTL + 0x10] = 0xee;
+    add(f, 2, &o, 1, &i, 1, CAN_CTL);
+    kick(f, 2);
+    ck_assert_uint_eq(wait_used(f, 2), 1);
+    return f->mem[CAN_CTL + 0x10];
+}
+
+static void can_post_rx(struct fe *f, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++) {
+        struct drv_buf i = {CAN_RX + 0x100u * k, 16 + 64};
+        memset(f->mem + i.gpa, 0xee, 0x100);
+        add(f, 1, NULL, 0, &i, 1, i.gpa);
+    }
+    kick(f, 1);
+}
+
+static void can_send(struct fe *f, const struct canf *c, unsigned k,
+                     unsigned slot)
+{
+    uint64_t g = CAN_TX + 0x100u * slot;
+    struct drv_buf o = {g, can_wire(f->mem + g, 0x0001, c, k)};
+    struct drv_buf i = {g + 0x80, 1};
+    f->mem[g + 0x80] = 0xee;
+    add(f, 0, &o, 1, &i, 1, g);
+    kick(f, 0);
+}
+
+/* The next @p n Rxq buffers hold frames @p first.. of @p c, bit-exact and
+ * in order. */
+static void can_expect_rx(struct fe *f, const struct canf *c, unsigned n,
+                          unsigned first)
+{
+    uintptr_t ck[8];
+    uint8_t want[16 + 64];
+    wait_used_n(f, 1, n, ck);
+    for (unsigned k = 0; k < n; k++) {
+        unsigned len = can_wire(want, 0x0101, &c[first + k], first + k);
+        ck_assert_uint_eq(ck[k], CAN_RX + 0x100u * k);
+        ck_assert_mem_eq(f->mem + ck[k], want, len);
+        ck_assert_uint_eq(f->mem[ck[k] + len], 0xee); /* nothing beyond */
+    }
+}
+
+START_TEST(can_virtual_bus_between_two_daemons)
+{
+    static const struct canf fr[6] = {
+        {0x123, 0, 8, 0},                    /* classic */
+        {0x456, 0x4000, 64, 0},              /* FD, 64 bytes */
+        {0x7ff, 0x2000, 4, 0},               /* RTR, DLC 4 */
+        {0x1abcdef, 0x8000 | 0x4000, 48, 0}, /* extended FD */
+        {0x12345, 0x8000, 8, 13},            /* extended, DLC 13 */
+        {0x001, 0, 0, 0},                    /* empty */
+    };
+    char dir[128], bus[160], s1[160], s2[160];
+    struct fe a, b;
+    pid_t d1, d2;
+    uintptr_t ck[8];
+
+    snprintf(dir, sizeof(dir), "%s/can.XXXXXX", top_dir);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(bus, sizeof(bus), "%s/bus", dir);
+    snprintf(s1, sizeof(s1), "%s/can1.sock", dir);
+    snprintf(s2, sizeof(s2), "%s/can2.sock", dir);
+    d1 = start_can_daemon(s1, bus); /* serves the bus */
+    d2 = start_can_daemon(s2, bus);
+    fe_open_feat(&a, s2, 3, MEM_SIZE, CAN_ALL);
+    fe_open_feat(&b, s1, 3, MEM_SIZE, CAN_ALL);
+    /* Stopped: a frame is refused at once. */
+    can_send(&a, &fr[0], 0, 0);
+    ck_assert_uint_eq(wait_used(&a, 0), 1);
+    ck_assert_uint_eq(a.mem[CAN_TX + 0x80], 1 /* NOT_OK */);
+    ck_assert_uint_eq(can_ctl(&a, 0x0201 /* START */), 0);
+    ck_assert_uint_eq(can_ctl(&b, 0x0201), 0);
+
+    /* A -> B: four frames, acknowledged once the bus took them. */
+    can_post_rx(&b, 4);
+    for (unsigned k = 0; k < 4; k++)
+        can_send(&a, &fr[k], k, k);
+    wait_used_n(&a, 0, 4, ck);
+    for (unsigned k = 0; k < 4; k++) {
+        ck_assert_uint_eq(ck[k], CAN_TX + 0x100u * k); /* in order */
+        ck_assert_uint_eq(a.mem[ck[k] + 0x80], 0 /* OK */);
+    }
+    can_expect_rx(&b, fr, 4, 0);
+
+    /* Late TX ack: with the bus's hub (daemon 1) stopped, A's frame is
+     * handed to the bus but not taken: its request stays unused until the
+     * hub runs again and passes it on. */
+    can_post_rx(&b, 2);
+    kill(d1, SIGSTOP);
+    can_send(&a, &fr[4], 4, 0);
+    usleep(200 * 1000);
+    ck_assert_int_eq(drv_vq_get_used(&a.q[0], NULL, NULL, NULL), 0);
+    ck_assert_uint_eq(a.mem[CAN_TX + 0x80], 0xee);
+    kill(d1, SIGCONT);
+    ck_assert_uint_eq(wait_used(&a, 0), 1);
+    ck_assert_uint_eq(a.mem[CAN_TX + 0x80], 0);
+    can_send(&a, &fr[5], 5, 1);
+    ck_assert_uint_eq(wait_used(&a, 0), 1);
+    can_expect_rx(&b, fr, 2, 4);
+
+    /* B -> A, from the hub's own daemon. */
+    can_post_rx(&a, 3);
+    for (unsigned k = 0; k < 3; k++)
+        can_send(&b, &fr[k + 1], k + 1, k);
+    wait_used_n(&b, 0, 3, ck);
+    can_expect_rx(&a, fr, 3, 1);
+
+    /* STOP: B's frames no longer reach A, A no longer sends. */
+    ck_assert_uint_eq(can_ctl(&a, 0x0202 /* STOP */), 0);
+    can_send(&a, &fr[0], 0, 0);
+    ck_assert_uint_eq(wait_used(&a, 0), 1);
+    ck_assert_uint_eq(a.mem[CAN_TX + 0x80], 1);
+
+    fe_close(&a);
+    fe_close(&b);
+    stop_pid(d2);
+    stop_pid(d1);
+    {
+        char cmd[200];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+}
+END_TEST
+
+void td_add_can(Suite *s)
+{
+    TD_ADD(s, can_virtual_bus_between_two_daemons);
+}
