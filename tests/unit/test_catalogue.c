@@ -3636,8 +3636,8 @@ static void cb_stats(void *host, uint32_t valid, const uint64_t *val)
 {
     (void)host;
     CB.nstats++;
-    CB.total = (valid & (1u << VDM_BALLOON_S_MEMTOT)) ? val[VDM_BALLOON_S_MEMTOT]
-                                                     : 0;
+    CB.total =
+        (valid & (1u << VDM_BALLOON_S_MEMTOT)) ? val[VDM_BALLOON_S_MEMTOT] : 0;
 }
 
 static const struct vdm_balloon_ops cb_ops = {.size = sizeof(cb_ops),
@@ -3822,7 +3822,8 @@ START_TEST(cat_balloon_stats_buffer_across_reset)
                          0);
     }
     /* After the resets: two buffers posted back to back, then a request. */
-    uint64_t a1 = dh_alloc(&h, sizeof(st), 16), a2 = dh_alloc(&h, sizeof(st), 16);
+    uint64_t a1 = dh_alloc(&h, sizeof(st), 16),
+             a2 = dh_alloc(&h, sizeof(st), 16);
     memcpy(dh_ptr(&h, a1, sizeof(st)), st, sizeof(st));
     memcpy(dh_ptr(&h, a2, sizeof(st)), st, sizeof(st));
     struct drv_buf o1 = {a1, sizeof(st)}, o2 = {a2, sizeof(st)};
