@@ -24,7 +24,7 @@
 #
 # Boots (one daemon each):
 #   inflate: balloon with stats, no free page reporting. The guest first
-#     dirties all but ~40 MiB of its free memory (a tmpfs file, then removed)
+#     dirties all but ~24 MiB of its free memory (a tmpfs file, then removed)
 #     so the pages the balloon gets are backed on the host. Target 64 MiB:
 #     the guest's MemTotal drops by exactly 64 MiB, the daemon logs actual
 #     16384 pages, the memory file loses at least BAL_MIN_MIB MiB of blocks,
@@ -84,11 +84,11 @@ wait_total() {
 	done
 	vdm_value "$2-memtotal" "$1"
 }
-# Dirty all but ~40 MiB of the free memory (a tmpfs file), then free it.
+# Dirty all but ~24 MiB of the free memory (a tmpfs file), then free it.
 dirty() {
 	mkdir -p /fill
 	mount -t tmpfs -o size=100% fill /fill
-	n=$(($(memfree) / 1024 - 40))
+	n=$(($(memfree) / 1024 - 24))
 	vdm_info "dirtying $n MiB"
 	dd if=/dev/zero of=/fill/f bs=1048576 count=$n 2>/dev/null || true
 	vdm_value "dirtied-$1" "$(($(wc -c </fill/f) / 1048576))"
@@ -272,10 +272,11 @@ boot() {
 		[ "$rel" = "$BAL_MIB" ] || fail "$name: the daemon released $rel MiB for a $BAL_MIB MiB balloon" || return 1
 		for st in inflated deflated; do
 			v=$(host_value inflate "stats-$st")
-			# free <= available <= total and free > 0; page faults counted.
+			# The tags Linux sends without VM_EVENT_COUNTERS (our kernel has
+			# none: no swap or fault counts), each a part of total.
 			awk -v s="$v" 'BEGIN { n = split(s, a, " "); for (i = 1; i < n; i += 2) x[a[i]] = a[i + 1];
-				exit !(x["free"] > 0 && x["free"] <= x["available"] && x["available"] <= x["total"] &&
-					x["minor-faults"] > 0 && ("swap-in" in x) && ("caches" in x)) }' ||
+				exit !(("caches" in x) && x["free"] > 0 && x["free"] <= x["total"] &&
+					x["available"] > 0 && x["available"] <= x["total"] && x["caches"] <= x["total"]) }' ||
 				fail "$name: implausible stats ($st): $v" || return 1
 		done
 		vdm_e2e_log "$name: PASS: MemTotal $m0 -> $(vdm_e2e_value inflate-memtotal) -> $(vdm_e2e_value deflate-memtotal) kB;" \
@@ -289,7 +290,13 @@ boot() {
 		vdm_e2e_log "$name: PASS: $(vdm_e2e_value dirtied-report) MiB dirtied then freed; memory file" \
 			"$((b0 / MIB)) -> $((b1 / MIB)) MiB allocated with an empty balloon (free page reporting)"
 	fi
-	vdm_e2e_daemon_check_log "$name" || return 1
+	# Linux's virtio_balloon primes the statsq in probe, before the driver
+	# core sets DRIVER_OK, and kicks it: the device core warns once and
+	# ignores the kick, the device takes the buffer at DRIVER_OK (the stats
+	# checked above came through it). Any other warning or error fails.
+	v=$(grep -E ': (error|warning): ' "$VDM_E2E_TMP/$name.log" || true)
+	[ "$(grep -c . <<<"$v")" -le 1 ] && { [ -z "$v" ] || [[ "$v" == *": warning: notify before DRIVER_OK ignored" ]]; } ||
+		fail "$name: the daemon logged: ${v//$'\n'/; }" || return 1
 	vdm_e2e_stop "$name"
 	TIMES+=("$(printf '%-16s initramfs %ss, qemu run %ss (%s)' "$name" "$t_build" \
 		"$VDM_E2E_LAST_SECS" "$VDM_E2E_LAST_TIMES")")
