@@ -25,6 +25,7 @@
     X(can, CAN)                                                                \
     X(spi, SPI)                                                                \
     X(scmi, SCMI)                                                              \
-    X(balloon, BALLOON)
+    X(balloon, BALLOON)                                                        \
+    X(console, CONSOLE)
 
 #endif

@@ -393,6 +393,91 @@ static void e_can(struct fz_out *o, int pre, unsigned q, uint8_t k, uint8_t len,
     fo_bytes(o, req, 80);
 }
 
+/* One console buffer on queue q: a readable request (k, see
+ * fuzz/dev_console.c: bit 7 data of k & 15 bytes, else a control message)
+ * of @p outl bytes, or a writable buffer of @p inl bytes. */
+static void e_con(struct fz_out *o, int pre, unsigned q, uint8_t k, uint16_t id,
+                  uint16_t outl, uint16_t inl)
+{
+    uint8_t req[16] = {0};
+    req[0] = (uint8_t)id;
+    req[1] = (uint8_t)(id >> 8);
+    for (unsigned i = 8; i < sizeof(req); i++)
+        req[i] = (uint8_t)('a' + i);
+    if (pre >= 0)
+        fo_u8(o, (uint32_t)pre);
+    if (outl != 0)
+        e_buf(o, q, &outl, 1, NULL, 0, 0);
+    else
+        e_buf(o, q, NULL, 0, &inl, 1, 0);
+    fo_u8(o, k);
+    fo_bytes(o, req, 16);
+}
+
+/* k for a control message: event ev, value v, port 0 (bit 0). */
+#define CON_K(ev, v) ((uint8_t)(1u | ((ev) << 1) | ((v) << 5)))
+
+static void console_traffic(struct fz_out *o, int pre)
+{
+#define PC()                                                                   \
+    do {                                                                       \
+        if (pre >= 0)                                                          \
+            fo_u8(o, (uint32_t)pre);                                           \
+    } while (0)
+    for (unsigned i = 0; i < 6; i++)
+        e_con(o, pre, 2, 0, 0, 0, 64); /* control receiveq buffers */
+    PC();
+    e_kick(o, 2);
+    e_con(o, pre, 3, (uint8_t)(0x40 | CON_K(0u, 1u)), 0, 8, 0); /* READY */
+    PC();
+    e_kick(o, 3);
+    e_con(o, pre, 3, CON_K(3u, 1u), 0, 8, 0); /* PORT_READY 0 */
+    e_con(o, pre, 3, CON_K(6u, 1u), 0, 8, 0); /* PORT_OPEN 0 */
+    e_con(o, pre, 3, 0x0a, 0x99, 8, 0);       /* PORT_READY, bad port */
+    PC();
+    e_kick(o, 3);
+    e_con(o, pre, 0, 0, 0, 0, 32); /* port 0 receive buffers */
+    e_con(o, pre, 0, 0, 0, 0, 4);
+    PC();
+    e_kick(o, 0);
+    PC();
+    e_host(o, 3, 0x00004120u);        /* write 32 bytes to port 0 */
+    e_con(o, pre, 1, 0x8c, 0, 12, 0); /* 12 bytes out */
+    PC();
+    e_kick(o, 1);
+    PC();
+    e_host(o, 2, 1); /* keep the next ones */
+    e_con(o, pre, 1, 0x85, 0, 5, 0);
+    PC();
+    e_kick(o, 1);
+    PC();
+    e_host(o, 0, 0); /* complete it */
+    PC();
+    e_host(o, 2, 2); /* pause */
+    e_con(o, pre, 1, 0x83, 0, 3, 0);
+    PC();
+    e_kick(o, 1);
+    PC();
+    e_host(o, 2, 0);
+    PC();
+    e_host(o, 7, 0); /* resume */
+    PC();
+    e_host(o, 4, (30u << 16) | 100u); /* resize */
+    PC();
+    e_host(o, 5, 0); /* host side closed */
+    PC();
+    e_host(o, 6, 1); /* unplug */
+    PC();
+    e_host(o, 6, 0); /* plug again */
+    PC();
+    e_reap(o, 2);
+    PC();
+    e_reap(o, 0);
+    PC();
+    e_reap(o, 1);
+#undef PC
+}
+
 static void can_traffic(struct fz_out *o, int pre)
 {
 #define P()                                                                    \
@@ -1319,6 +1404,19 @@ static void devt_seeds(void)
         snprintf(name, sizeof(name), "platform-%u", cb);
         save("scmi", name);
     }
+
+    for (uint8_t cb = 0; cb < 16; cb += 5) {
+        char name[32];
+        devt_header(cb, 3,
+                    (cb == 5 ? VDM_F_RING_PACKED : 0) | VDM_F_INDIRECT_DESC |
+                        0x7ull,
+                    0);
+        console_traffic(&O, DEVT_OP_DEV);
+        devt_tail();
+        console_traffic(&O, DEVT_OP_DEV);
+        snprintf(name, sizeof(name), "ports-%u", cb);
+        save("console", name);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1525,6 +1623,7 @@ static void traffic_kind(struct fz_out *o, int pre)
     case FZ_KIND_SPI: spi_traffic(o, pre); break;
     case FZ_KIND_SCMI: scmi_traffic(o, pre); break;
     case FZ_KIND_BALLOON: balloon_traffic(o, pre); break;
+    case FZ_KIND_CONSOLE: console_traffic(o, pre); break;
     default: input_traffic(o, pre); break;
     }
 }

@@ -24,6 +24,7 @@
 
 int vq_violate(struct vq *q, int err, const char *why)
 {
+    q->live = 0; /* the public pop and push test this first */
     if (!(q->flags & VQ_F_BROKEN)) {
         q->flags |= VQ_F_BROKEN;
         if (q->fault != NULL) {
@@ -301,6 +302,9 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
     }
     __builtin_memset(q->slots, 0, (size_t)VDM_VQ_SLOTS(num) * sizeof(uint32_t));
     q->magic = VQ_MAGIC;
+    if ((q->flags & VQ_F_IN_ORDER) == 0u) {
+        q->live = packed ? VQ_LIVE_PACKED : VQ_LIVE_SPLIT;
+    }
     return 0;
 }
 
@@ -422,16 +426,13 @@ static int push_common(struct vq *q, const struct vdm_used *u, uint32_t n,
 }
 
 /* One element: push_common() for n = 1, checks in the same order. */
-int vdm_vq_push(struct vdm_vq *vq, uint16_t id, uint32_t written)
+/* vdm_vq_push() of a queue that is not in the common state (struct
+ * vq::live): not initialised, broken, or IN_ORDER. */
+static int push_general(struct vq *q, uint16_t id, uint32_t written)
 {
-    struct vq *q;
     uint32_t meta;
     uint8_t fl;
 
-    if (VDM_UNLIKELY(vq == NULL)) {
-        return VDM_EINVAL;
-    }
-    q = vq_of(vq);
     if (VDM_UNLIKELY(q->magic != VQ_MAGIC)) {
         return VDM_ESTATE;
     }
@@ -455,6 +456,58 @@ int vdm_vq_push(struct vdm_vq *vq, uint16_t id, uint32_t written)
     if (fl & VQ_F_PACKED)
         return vq_packed_push1(q, id, written, meta);
     return vq_split_push1(q, id, written);
+}
+
+#if VQ_SPEED
+/* vdm_vq_push() of a packed queue in the common state (struct vq::live):
+ * out of line, so that the split push keeps its few registers. */
+static VQ_NOINLINE int push_packed(struct vq *q, uint16_t id, uint32_t written)
+{
+    uint32_t meta = vq_push_check(q, id, written);
+    int rc;
+
+    if (VDM_UNLIKELY(meta == 0u)) {
+        rc = VDM_EINVAL;
+    } else {
+        q->slots[VQ_SLOT_META(id)] = meta & ~VQ_META_INFLIGHT;
+        q->inflight--;
+        rc = vq_packed_push1(q, id, written, meta);
+    }
+    return rc;
+}
+#endif
+
+int vdm_vq_push(struct vdm_vq *vq, uint16_t id, uint32_t written)
+{
+    struct vq *q;
+    int rc;
+
+    if (VDM_UNLIKELY(vq == NULL)) {
+        rc = VDM_EINVAL;
+    } else {
+        q = vq_of(vq);
+#if VQ_SPEED
+        /* the common case, one word tested (struct vq::live): initialised,
+         * not broken, no IN_ORDER */
+        if (VDM_LIKELY(q->live == VQ_LIVE_SPLIT)) {
+            uint32_t meta = vq_push_check(q, id, written);
+
+            if (VDM_UNLIKELY(meta == 0u)) {
+                rc = VDM_EINVAL;
+            } else {
+                q->slots[VQ_SLOT_META(id)] = meta & ~VQ_META_INFLIGHT;
+                q->inflight--;
+                rc = vq_split_push1(q, id, written);
+            }
+        } else if (VDM_LIKELY(q->live == VQ_LIVE_PACKED)) {
+            rc = push_packed(q, id, written);
+        } else
+#endif
+        {
+            rc = push_general(q, id, written);
+        }
+    }
+    return rc;
 }
 
 int vdm_vq_push_batch(struct vdm_vq *vq, const struct vdm_used *u, uint32_t n,

@@ -27,8 +27,32 @@
  * case that does not call these. */
 #define VQ_COLD __attribute__((noinline, cold))
 
+/* Speed or size. A speed-optimised build (VQ_SPEED 1) adds the pops'
+ * one-descriptor fast paths and forces the hot helpers (VQ_HOT) inline; a
+ * size-optimised one (-Os: __OPTIMIZE_SIZE__) leaves the fast paths out
+ * (the general walks reach the same verdicts) and lets the compiler keep
+ * one copy of each VQ_HOT helper. */
+#if defined(__OPTIMIZE_SIZE__)
+#define VQ_SPEED 0
+#define VQ_HOT   static
+#define VQ_WALK  static /* one caller: the compiler may merge them */
+#else
+#define VQ_SPEED 1
+#define VQ_HOT   VQ_INLINE
+#define VQ_WALK  static VQ_NOINLINE /* entered by a tail call */
+#endif
+
 /* "vdmQ": set by a successful vdm_vq_init, cleared by reset. */
 #define VQ_MAGIC 0x766d6451u
+
+/* struct vq::live: the one word the public pop and push test for their
+ * common case. VQ_LIVE_SPLIT or VQ_LIVE_PACKED (the ring format) only while
+ * the queue is initialised (magic), not broken and without IN_ORDER; else 0
+ * and they take their general path, which tests magic and flags. Set last
+ * by vdm_vq_init(), cleared with VQ_F_BROKEN by vq_violate() (the one place
+ * that sets it) and by every reset (the whole struct zeroed). */
+#define VQ_LIVE_SPLIT  0x53716456u /* "VdqS" */
+#define VQ_LIVE_PACKED 0x50716456u /* "VdqP" */
 
 /* Descriptor flags, both formats (spec "The Virtqueue Descriptor Table"). */
 #define VQ_DESC_F_NEXT     1u
@@ -87,6 +111,7 @@ struct vq {
     uint32_t *slots;
     const struct vdm_mem *mem;
     uint32_t magic;
+    uint32_t live; /* VQ_LIVE_* or 0 */
     uint16_t num;
     uint16_t mask;         /* split: num - 1 */
     uint16_t last_avail;   /* split: wraps at 2^16; packed: ring position */
@@ -296,10 +321,13 @@ VQ_INLINE uint8_t *vq_fast_map(struct vq *q, struct vdm_mem_cache *k,
     /* len != 0 and total + len <= UINT32_MAX */
     if (VDM_LIKELY((len - 1u) < (UINT32_MAX - total))) {
         p = vdm_mem_cache_hit(k, addr, len);
+#if VQ_SPEED
+        /* (-Os: vdm_mem_miss() tries the second region, same verdict) */
         if (VDM_UNLIKELY(p == NULL)) {
             /* another region (a chain spread over several) */
             p = vdm_mem_cache_hit2(k, addr, len);
         }
+#endif
         if (VDM_UNLIKELY(p == NULL)) {
             p = vdm_mem_miss(q->mem, addr, len, access, &q->mem_hint,
                              &q->mem_hint2, k);

@@ -333,17 +333,20 @@ VQ_INLINE uint32_t packed_fast_ind(struct vq *q, struct vdm_chain *c,
 }
 
 /*
- * Pop (vdm_vq_pop() checked the queue and c). A fast loop as in the split
- * pop (split_pop(), virtqueue_split.c): direct descriptors in the cached
- * region or one vdm_mem_miss() finds, while spans fit (vq_fast_map()), one
- * bound lim = min(num, max_chain, iov_cap) for the list length, max_chain
- * and span room; any other descriptor goes, fetched, to packed_pop_slow()
- * with the state so far, which applies every rule in the same order. Ring
+ * The walk of the list at the queue's position, its first descriptor
+ * already fetched (vq_packed_pop(): @p a, @p len, @p id, @p fl),
+ * and the rest of the pop. A fast loop as in the split pop (split_walk(),
+ * virtqueue_split.c): direct descriptors in the cached region or one
+ * vdm_mem_miss() finds, while spans fit (vq_fast_map()), one bound lim =
+ * min(num, max_chain, iov_cap) for the list length, max_chain and span
+ * room; any other descriptor goes, fetched, to packed_pop_slow() with the
+ * state so far, which applies every rule in the same order. Ring
  * descriptors are the list's data descriptors (an INDIRECT one leaves the
  * loop). An indirect table (the list's only descriptor) in the regions is
  * walked the same way (packed_fast_ind()).
  */
-int vq_packed_pop(struct vq *q, struct vdm_chain *c)
+VQ_WALK int packed_walk(struct vq *q, struct vdm_chain *c, uint64_t a,
+                        uint32_t len, uint16_t id, uint16_t fl)
 {
     struct vdm_mem_cache k;
     struct vq_desc d;
@@ -359,96 +362,170 @@ int vq_packed_pop(struct vq *q, struct vdm_chain *c)
     uint8_t wrap = q->avail_wrap;
     int rc = 0;
 
-    d.w14 = vdm_load_acquire_le16(&q->desc[((size_t)pos * 16u) + PD_FLAGS]);
-    if (desc_avail(d.w14, wrap)) {
-        /* One fetch per descriptor into d; the first one's flags were
-         * already read (acquire) above, the rest of it is read here once.
-         * num >= 1: the first is within the bound. */
-        const uint8_t *s = &q->desc[(size_t)pos * 16u];
+    d.addr = a;
+    d.len = len;
+    d.w12 = id;
+    d.w14 = fl;
+    /* num >= 1: the first is within the bound */
+    pos++;
+    if (pos == num) {
+        pos = 0;
+        wrap ^= 1u;
+    }
+    lim = (c->iov_cap < q->chain_lim) ? c->iov_cap : q->chain_lim;
+    vdm_mem_cache_load(q->mem, q->mem_hint, &k);
+    if (VDM_UNLIKELY(lim == 0u)) {
+        st = VQ_FAST_SLOW; /* no span room at all */
+    } else if ((d.w14 & VQ_DESC_F_INDIRECT) != 0u) {
+        st = packed_fast_ind(q, c, &k, d, pos, wrap, &rc);
+    } else {
+        /* d is descriptor n, pos past it */
+    }
+    while (st == VQ_FAST_RUN) {
+        bool write = (d.w14 & VQ_DESC_F_WRITE) != 0u;
+        uint8_t *p = NULL;
+
+        /* INDIRECT in a list, readable after writable: the slow walk */
+        if (((d.w14 & VQ_DESC_F_INDIRECT) == 0u) &&
+            (write || (nread == nspan))) {
+            p = vq_fast_map(q, &k, d.addr, d.len, total,
+                            write ? VDM_MEM_WRITE : VDM_MEM_READ);
+        }
+        if (p == NULL) {
+            st = VQ_FAST_SLOW;
+        } else {
+            vq_fast_span(&c->iov[nspan], p, d.len, write);
+            nspan++;
+            total += d.len;
+            if (!write) {
+                rlen += d.len;
+                nread++;
+            }
+            if ((d.w14 & VQ_DESC_F_NEXT) == 0u) {
+                st = VQ_FAST_DONE;
+            } else {
+                /* the next descriptor: n > lim (max_chain, span
+                 * room) leaves for the general walk once fetched */
+                n++;
+                if (VDM_UNLIKELY(n > lim)) {
+                    st = VQ_FAST_SLOW;
+                }
+                if (VDM_UNLIKELY(n > num)) {
+                    rc = vq_violation(q, VDM_EPROTO,
+                                      "descriptor list longer than the "
+                                      "queue size");
+                    st = VQ_FAST_END;
+                } else {
+                    vq_desc_fetch(&d, &q->desc[(size_t)pos * 16u]);
+                    if (VDM_UNLIKELY(!desc_avail(d.w14, wrap))) {
+                        rc = vq_violation(q, VDM_EPROTO,
+                                          "descriptor list runs into a "
+                                          "descriptor not made available");
+                        st = VQ_FAST_END;
+                    }
+                    pos++;
+                    if (pos == num) {
+                        pos = 0;
+                        wrap ^= 1u;
+                    }
+                }
+            }
+        }
+    }
+    if (st == VQ_FAST_DONE) {
+        /* "Buffer ID is included in the last descriptor" */
+        rc = packed_pop_end(q, c, c->iov, nspan, nread, rlen, total - rlen,
+                            false, d.w12, n, pos, wrap);
+    } else if (st == VQ_FAST_SLOW) {
+        rc = packed_slow(q, c, n, pos, wrap, nread, rlen, total, d);
+    } else {
+        /* VQ_FAST_END: rc set */
+    }
+    return rc;
+}
+
+#if VQ_SPEED
+/*
+ * The most common list, for a speed build, without a call: one direct
+ * descriptor (@p a, @p len, @p id, @p fl as vq_packed_pop() fetched
+ * them, neither NEXT nor INDIRECT), a non-empty buffer wholly inside the region
+ * the last lookup hit (vdm_mem_hit(): exactly the checks of the general walk
+ * for it), room for its span (iov_cap >= 1; chain_lim >= 1 always). Any other
+ * list goes on with the general walk, a tail call.
+ */
+static VQ_NOINLINE int packed_one(struct vq *q, struct vdm_chain *c, uint64_t a,
+                                  uint32_t len, uint16_t id, uint16_t fl)
+{
+    /* the WRITE flag (bit 1): 1 or 0 */
+    uint32_t wr = ((uint32_t)fl >> 1) & 1u;
+    uint8_t *p = NULL;
+    int rc;
+
+    /* neither NEXT nor INDIRECT (vq_packed_pop() tested) */
+    if ((c->iov_cap != 0u) && (len != 0u)) {
+        /* VDM_MEM_READ 1, VDM_MEM_WRITE 2 */
+        p = vdm_mem_hit(q->mem, a, len, VDM_MEM_READ << wr, q->mem_hint);
+    }
+    if (p != NULL) {
+        uint32_t pos = (uint32_t)q->last_avail + 1u;
+        uint8_t wrap = q->avail_wrap;
+
+        if (pos == q->num) {
+            pos = 0;
+            wrap ^= 1u;
+        }
+        /* VDM_IOV_F_WRITE is 1 */
+        c->iov[0].base = p;
+        c->iov[0].len = len;
+        c->iov[0].flags = wr;
+        /* constants for each kind, no selects */
+        if (wr != 0u) {
+            rc = packed_pop_end(q, c, c->iov, 1u, 0u, 0u, len, false, id, 1u,
+                                pos, wrap);
+        } else {
+            rc = packed_pop_end(q, c, c->iov, 1u, 1u, len, 0u, false, id, 1u,
+                                pos, wrap);
+        }
+    } else {
+        rc = packed_walk(q, c, a, len, id, fl);
+    }
+    return rc;
+}
+#endif
+
+/*
+ * Pop (vdm_vq_pop() checked the queue and c): the first descriptor of the
+ * list at the queue's position, once it is available, then packed_one()
+ * (a single direct descriptor, a speed build) or packed_walk(), a tail
+ * call.
+ */
+int vq_packed_pop(struct vq *q, struct vdm_chain *c)
+{
+    uint32_t pos = q->last_avail;
+    const uint8_t *s = &q->desc[(size_t)pos * 16u];
+    uint16_t fl = vdm_load_acquire_le16(&s[PD_FLAGS]);
+    int rc = 0;
+
+    if (desc_avail(fl, q->avail_wrap)) {
         uint64_t a;
         uint32_t l;
         uint16_t x;
 
+        /* One fetch per descriptor: the flags were read (acquire) above,
+         * the rest of it is read here once. */
         __builtin_memcpy(&a, &s[PD_ADDR], 8);
         __builtin_memcpy(&l, &s[PD_LEN], 4);
         __builtin_memcpy(&x, &s[PD_ID], 2);
-        d.addr = vdm_le64(&a);
-        d.len = vdm_le32(&l);
-        d.w12 = vdm_le16(&x);
-        pos++;
-        if (pos == num) {
-            pos = 0;
-            wrap ^= 1u;
-        }
-        lim = (c->iov_cap < q->chain_lim) ? c->iov_cap : q->chain_lim;
-        vdm_mem_cache_load(q->mem, q->mem_hint, &k);
-        if (VDM_UNLIKELY(lim == 0u)) {
-            st = VQ_FAST_SLOW; /* no span room at all */
-        } else if ((d.w14 & VQ_DESC_F_INDIRECT) != 0u) {
-            st = packed_fast_ind(q, c, &k, d, pos, wrap, &rc);
+#if VQ_SPEED
+        if ((fl & (VQ_DESC_F_NEXT | VQ_DESC_F_INDIRECT)) == 0u) {
+            rc = packed_one(q, c, vdm_le64(&a), vdm_le32(&l), vdm_le16(&x), fl);
         } else {
-            /* d is descriptor n, pos past it */
+            rc =
+                packed_walk(q, c, vdm_le64(&a), vdm_le32(&l), vdm_le16(&x), fl);
         }
-        while (st == VQ_FAST_RUN) {
-            bool write = (d.w14 & VQ_DESC_F_WRITE) != 0u;
-            uint8_t *p = NULL;
-
-            /* INDIRECT in a list, readable after writable: the slow walk */
-            if (((d.w14 & VQ_DESC_F_INDIRECT) == 0u) &&
-                (write || (nread == nspan))) {
-                p = vq_fast_map(q, &k, d.addr, d.len, total,
-                                write ? VDM_MEM_WRITE : VDM_MEM_READ);
-            }
-            if (p == NULL) {
-                st = VQ_FAST_SLOW;
-            } else {
-                vq_fast_span(&c->iov[nspan], p, d.len, write);
-                nspan++;
-                total += d.len;
-                if (!write) {
-                    rlen += d.len;
-                    nread++;
-                }
-                if ((d.w14 & VQ_DESC_F_NEXT) == 0u) {
-                    st = VQ_FAST_DONE;
-                } else {
-                    /* the next descriptor: n > lim (max_chain, span
-                     * room) leaves for the general walk once fetched */
-                    n++;
-                    if (VDM_UNLIKELY(n > lim)) {
-                        st = VQ_FAST_SLOW;
-                    }
-                    if (VDM_UNLIKELY(n > num)) {
-                        rc = vq_violation(q, VDM_EPROTO,
-                                          "descriptor list longer than the "
-                                          "queue size");
-                        st = VQ_FAST_END;
-                    } else {
-                        vq_desc_fetch(&d, &q->desc[(size_t)pos * 16u]);
-                        if (VDM_UNLIKELY(!desc_avail(d.w14, wrap))) {
-                            rc = vq_violation(q, VDM_EPROTO,
-                                              "descriptor list runs into a "
-                                              "descriptor not made available");
-                            st = VQ_FAST_END;
-                        }
-                        pos++;
-                        if (pos == num) {
-                            pos = 0;
-                            wrap ^= 1u;
-                        }
-                    }
-                }
-            }
-        }
-        if (st == VQ_FAST_DONE) {
-            /* "Buffer ID is included in the last descriptor" */
-            rc = packed_pop_end(q, c, c->iov, nspan, nread, rlen, total - rlen,
-                                false, d.w12, n, pos, wrap);
-        } else if (st == VQ_FAST_SLOW) {
-            rc = packed_slow(q, c, n, pos, wrap, nread, rlen, total, d);
-        } else {
-            /* VQ_FAST_END: rc set */
-        }
+#else
+        rc = packed_walk(q, c, vdm_le64(&a), vdm_le32(&l), vdm_le16(&x), fl);
+#endif
     }
     return rc;
 }

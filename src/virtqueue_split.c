@@ -36,10 +36,11 @@ static inline uint8_t *avail_event_p(const struct vq *q)
  * Read the driver's avail idx into shadow_avail. Returns 1 when something
  * is available, 0 when not, VDM_EPROTO when idx is implausible.
  */
-static int split_refresh(struct vq *q)
+VQ_HOT int split_refresh(struct vq *q)
 {
     uint16_t la = q->last_avail;
     uint16_t ai = vdm_load_acquire_le16(q->drv + AVAIL_IDX);
+    int rc;
 
     if (ai == la && (q->flags & (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) ==
                         (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) {
@@ -52,12 +53,19 @@ static int split_refresh(struct vq *q)
     /* "The Virtqueue Available Ring": idx never runs more than a ring's
      * worth ahead of what the device consumed (and never goes back). */
     if ((uint16_t)(ai - la) > q->num) {
-        return vq_violation(q, VDM_EPROTO,
-                            "avail idx ahead of the device by more than the "
-                            "queue size");
+        /* VDM_EPROTO, known here (no test of the result after the call) */
+        (void)vq_violation(q, VDM_EPROTO,
+                           "avail idx ahead of the device by more than the "
+                           "queue size");
+        rc = VDM_EPROTO;
+    } else {
+        q->shadow_avail = ai;
+        rc = 0;
+        if (ai != la) {
+            rc = 1;
+        }
     }
-    q->shadow_avail = ai;
-    return ai != la;
+    return rc;
 }
 
 /* Read indirect table entry @p idx once into @p d (table mapped: tbl,
@@ -360,8 +368,9 @@ VQ_INLINE uint32_t split_fast_ind(struct vq *q, struct vdm_chain *c,
 }
 
 /*
- * The split ring's pop (vdm_vq_pop() checked the queue and c), its state
- * in locals.
+ * The split ring's walk of the chain at @p head, its ring descriptor
+ * already fetched into @p d (split_pop()), and the rest of the pop; its
+ * state in locals.
  *
  * Fast loop: direct descriptors whose buffers each lie wholly in the region
  * the last lookup hit (read once per pop, vdm_mem_cache_load()) or that
@@ -377,17 +386,145 @@ VQ_INLINE uint32_t split_fast_ind(struct vq *q, struct vdm_chain *c,
  * nread != nspan. An indirect table the regions hold is walked the same
  * way (split_fast_ind()).
  */
-static VQ_NOINLINE int split_pop(struct vq *q, struct vdm_chain *c)
+VQ_WALK int split_walk(struct vq *q, struct vdm_chain *c, uint16_t head,
+                       uint64_t addr, uint64_t lfn)
 {
     struct vdm_mem_cache k;
-    struct vq_desc sd; /* the descriptor the loop stopped at */
     struct split_fast f;
+    struct vq_desc d;
     uint32_t num = q->num;
-    uint32_t lim = 0;
+    uint32_t lim;
     uint32_t st = VQ_FAST_RUN;
+    int rc = 1;
+
+    d.addr = addr;
+    d.len = (uint32_t)lfn;
+    d.w12 = (uint16_t)(lfn >> 32);
+    d.w14 = (uint16_t)(lfn >> 48);
+    lim = (c->iov_cap < q->chain_lim) ? c->iov_cap : q->chain_lim;
+    vdm_mem_cache_load(q->mem, q->mem_hint, &k);
+    f.n = 0;
+    f.nspan = 0;
+    f.nread = 0;
+    f.rlen = 0;
+    f.total = 0;
+    while (st == VQ_FAST_RUN) {
+        f.n++;
+        if (VDM_UNLIKELY(f.n > lim)) {
+            /* a loop, or the slow walk (max_chain, span room) */
+            if (f.n > num) {
+                rc = vq_violation(q, VDM_EPROTO,
+                                  "descriptor chain longer than the "
+                                  "queue size (loop)");
+                st = VQ_FAST_END;
+            } else {
+                st = VQ_FAST_SLOW;
+            }
+        } else {
+            bool write = (d.w12 & VQ_DESC_F_WRITE) != 0u;
+            uint8_t *p = NULL;
+
+            if ((d.w12 & VQ_DESC_F_INDIRECT) != 0u) {
+                st = VQ_FAST_IND;
+            } else if (write || (f.nread == f.nspan)) {
+                p = vq_fast_map(q, &k, d.addr, d.len, f.total,
+                                write ? VDM_MEM_WRITE : VDM_MEM_READ);
+                if (p == NULL) {
+                    st = VQ_FAST_SLOW;
+                }
+            } else {
+                st = VQ_FAST_SLOW;
+            }
+            if (p != NULL) {
+                /* d stays, otherwise, for the indirect or the general
+                 * walk */
+                vq_fast_span(&c->iov[f.nspan], p, d.len, write);
+                f.nspan++;
+                f.total += d.len;
+                if (!write) {
+                    f.rlen += d.len;
+                    f.nread++;
+                }
+                if ((d.w12 & VQ_DESC_F_NEXT) == 0u) {
+                    st = VQ_FAST_DONE;
+                } else if (VDM_UNLIKELY(d.w14 >= num)) {
+                    rc =
+                        vq_violation(q, VDM_EPROTO, "next index >= queue size");
+                    st = VQ_FAST_END;
+                } else {
+                    /* Fetch the descriptor once into d; only d is used
+                     * afterwards. */
+                    vq_desc_fetch(&d, &q->desc[(size_t)d.w14 * 16u]);
+                }
+            }
+        }
+    }
+    if (st == VQ_FAST_IND) {
+        st = split_fast_ind(q, c, &k, &d, &f, head, &rc);
+    }
+    if (st == VQ_FAST_DONE) {
+        split_consumed(q);
+        rc = vq_pop_finish(q, c, head, (uint16_t)f.n, f.nspan, f.nread, f.rlen,
+                           f.total - f.rlen, false);
+    } else if (st == VQ_FAST_SLOW) {
+        rc = split_slow(q, c, head, f.n, f.nread, f.rlen, f.total, d);
+    } else {
+        /* VQ_FAST_END: rc set */
+    }
+    return rc;
+}
+
+#if VQ_SPEED
+/*
+ * The most common chain, for a speed build, without a call: one direct
+ * descriptor (addr @p a; len, flags, next in @p b as split_pop() fetched
+ * them, neither NEXT nor INDIRECT), a non-empty buffer wholly inside the region
+ * the last lookup hit (vdm_mem_hit(): exactly the checks of the general walk
+ * for it), room for its span (iov_cap >= 1; chain_lim >= 1 always). Any other
+ * chain goes on with the general walk, a tail call.
+ */
+static VQ_NOINLINE int split_one(struct vq *q, struct vdm_chain *c,
+                                 uint16_t head, uint64_t a, uint64_t b)
+{
+    uint32_t len = (uint32_t)b;
+    /* the WRITE flag (bit 1 of flags, bit 33 of b): 1 or 0 */
+    uint32_t wr = (uint32_t)(b >> 33) & 1u;
+    uint8_t *p = NULL;
+    int rc;
+
+    /* neither NEXT nor INDIRECT (split_pop() tested) */
+    if ((c->iov_cap != 0u) && (len != 0u)) {
+        /* VDM_MEM_READ 1, VDM_MEM_WRITE 2 */
+        p = vdm_mem_hit(q->mem, a, len, VDM_MEM_READ << wr, q->mem_hint);
+    }
+    if (p != NULL) {
+        /* VDM_IOV_F_WRITE is 1 */
+        c->iov[0].base = p;
+        c->iov[0].len = len;
+        c->iov[0].flags = wr;
+        split_consumed(q);
+        /* constants for each kind, no selects */
+        if (wr != 0u) {
+            rc = vq_pop_finish(q, c, head, 1u, 1u, 0u, 0u, len, false);
+        } else {
+            rc = vq_pop_finish(q, c, head, 1u, 1u, 1u, len, 0u, false);
+        }
+    } else {
+        rc = split_walk(q, c, head, a, b);
+    }
+    return rc;
+}
+#endif
+
+/*
+ * The split ring's pop (vdm_vq_pop() checked the queue and c): the avail
+ * entry and the chain head's ring descriptor, then split_one() (a single
+ * direct descriptor, a speed build) or split_walk(), a tail call.
+ */
+static VQ_NOINLINE int split_pop(struct vq *q, struct vdm_chain *c)
+{
     uint16_t la = q->last_avail;
     uint16_t head;
-    uint16_t idx;
     int rc = 1;
 
     if (la == q->shadow_avail) {
@@ -396,93 +533,36 @@ static VQ_NOINLINE int split_pop(struct vq *q, struct vdm_chain *c)
     if (rc > 0) {
         head =
             vdm_load_le16(&q->drv[AVAIL_RING + (2u * (size_t)(la & q->mask))]);
-        if (VDM_UNLIKELY(head >= num)) {
+        if (VDM_UNLIKELY(head >= q->num)) {
             rc = vq_violation(q, VDM_EPROTO,
                               "avail ring entry (chain head) >= queue size");
-            st = VQ_FAST_END;
         } else if (VDM_UNLIKELY((q->slots[VQ_SLOT_META(head)] &
                                  VQ_META_INFLIGHT) != 0u)) {
             rc = vq_violation(q, VDM_EPROTO,
                               "chain head made available again while in "
                               "flight");
-            st = VQ_FAST_END;
         } else {
-            lim = (c->iov_cap < q->chain_lim) ? c->iov_cap : q->chain_lim;
-            vdm_mem_cache_load(q->mem, q->mem_hint, &k);
-            f.n = 0;
-            f.nspan = 0;
-            f.nread = 0;
-            f.rlen = 0;
-            f.total = 0;
-            idx = head;
-        }
-        while (st == VQ_FAST_RUN) {
-            struct vq_desc d;
+            const uint8_t *s = &q->desc[(size_t)head * 16u];
+            uint64_t a;
+            uint64_t b;
 
-            f.n++;
-            if (VDM_UNLIKELY(f.n > lim)) {
-                /* a loop, or the slow walk (max_chain, span room) */
-                if (f.n > num) {
-                    rc = vq_violation(q, VDM_EPROTO,
-                                      "descriptor chain longer than the "
-                                      "queue size (loop)");
-                    st = VQ_FAST_END;
-                } else {
-                    vq_desc_fetch(&sd, &q->desc[(size_t)idx * 16u]);
-                    st = VQ_FAST_SLOW;
-                }
+            /* Fetch the descriptor once, addr and {len, flags, next} as two
+             * little-endian words (len bits 0..31, flags 32..47, next
+             * 48..63); only these copies are used afterwards. */
+            __builtin_memcpy(&a, s, 8);
+            __builtin_memcpy(&b, &s[8], 8);
+            a = vdm_le64(&a);
+            b = vdm_le64(&b);
+#if VQ_SPEED
+            if ((b & (((uint64_t)VQ_DESC_F_NEXT << 32) |
+                      ((uint64_t)VQ_DESC_F_INDIRECT << 32))) == 0u) {
+                rc = split_one(q, c, head, a, b);
             } else {
-                bool write;
-                uint8_t *p = NULL;
-
-                /* Fetch the descriptor once into d; only d is used
-                 * afterwards. */
-                vq_desc_fetch(&d, &q->desc[(size_t)idx * 16u]);
-                write = (d.w12 & VQ_DESC_F_WRITE) != 0u;
-                if ((d.w12 & VQ_DESC_F_INDIRECT) != 0u) {
-                    st = VQ_FAST_IND;
-                } else if (write || (f.nread == f.nspan)) {
-                    p = vq_fast_map(q, &k, d.addr, d.len, f.total,
-                                    write ? VDM_MEM_WRITE : VDM_MEM_READ);
-                    if (p == NULL) {
-                        st = VQ_FAST_SLOW;
-                    }
-                } else {
-                    st = VQ_FAST_SLOW;
-                }
-                if (p == NULL) {
-                    sd = d; /* for the indirect or the general walk */
-                } else {
-                    vq_fast_span(&c->iov[f.nspan], p, d.len, write);
-                    f.nspan++;
-                    f.total += d.len;
-                    if (!write) {
-                        f.rlen += d.len;
-                        f.nread++;
-                    }
-                    if ((d.w12 & VQ_DESC_F_NEXT) == 0u) {
-                        st = VQ_FAST_DONE;
-                    } else if (VDM_UNLIKELY(d.w14 >= num)) {
-                        rc = vq_violation(q, VDM_EPROTO,
-                                          "next index >= queue size");
-                        st = VQ_FAST_END;
-                    } else {
-                        idx = d.w14;
-                    }
-                }
+                rc = split_walk(q, c, head, a, b);
             }
-        }
-        if (st == VQ_FAST_IND) {
-            st = split_fast_ind(q, c, &k, &sd, &f, head, &rc);
-        }
-        if (st == VQ_FAST_DONE) {
-            split_consumed(q);
-            rc = vq_pop_finish(q, c, head, (uint16_t)f.n, f.nspan, f.nread,
-                               f.rlen, f.total - f.rlen, false);
-        } else if (st == VQ_FAST_SLOW) {
-            rc = split_slow(q, c, head, f.n, f.nread, f.rlen, f.total, sd);
-        } else {
-            /* VQ_FAST_END: rc set */
+#else
+            rc = split_walk(q, c, head, a, b);
+#endif
         }
     }
     return rc;
@@ -501,7 +581,15 @@ int vdm_vq_pop(struct vdm_vq *vq, struct vdm_chain *c)
         rc = VDM_EINVAL;
     } else {
         q = vq_of(vq);
-        if (VDM_UNLIKELY(q->magic != VQ_MAGIC)) {
+#if VQ_SPEED
+        /* the common case, one word tested (struct vq::live) */
+        if (VDM_LIKELY(q->live == VQ_LIVE_SPLIT)) {
+            rc = split_pop(q, c);
+        } else if (VDM_LIKELY(q->live == VQ_LIVE_PACKED)) {
+            rc = vq_packed_pop(q, c);
+        } else
+#endif
+            if (VDM_UNLIKELY(q->magic != VQ_MAGIC)) {
             rc = VDM_ESTATE;
         } else if (VDM_UNLIKELY((q->flags & VQ_F_BROKEN) != 0u)) {
             rc = VDM_EBROKEN;

@@ -157,6 +157,7 @@ extern const struct vd_type vd_type_rpmb;
 extern const struct vd_type vd_type_can;
 extern const struct vd_type vd_type_spi;
 extern const struct vd_type vd_type_scmi;
+extern const struct vd_type vd_type_console;
 extern const struct vd_type vd_type_balloon;
 
 /* Guest memory is a file the front-end owns: if it shrinks under our

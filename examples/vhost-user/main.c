@@ -641,9 +641,10 @@ static int listen_on(struct vdev *d)
 }
 
 static const struct vd_type *const types[] = {
-    &vd_type_blk, &vd_type_rng,  &vd_type_input, &vd_type_sound,
-    &vd_type_i2c, &vd_type_gpio, &vd_type_gpu,   &vd_type_rpmb,
-    &vd_type_can, &vd_type_spi,  &vd_type_scmi,  &vd_type_balloon};
+    &vd_type_blk,    &vd_type_rng,  &vd_type_input, &vd_type_sound,
+    &vd_type_i2c,    &vd_type_gpio, &vd_type_gpu,   &vd_type_rpmb,
+    &vd_type_can,    &vd_type_spi,  &vd_type_scmi,  &vd_type_balloon,
+    &vd_type_console};
 
 /* "TYPE,key=value,..." -> o (the string is modified in place). */
 static int parse_device(char *spec, struct vd_opts *o)
@@ -688,7 +689,7 @@ static struct vdev *make_device(const char *socket_path, int handed_fd,
             stderr,
             "vdm-vhost-user: unknown device type '%s' "
             "(blk, rng, input, sound, i2c, gpio, gpu, rpmb, can, spi, scmi, "
-            "balloon)\n",
+            "balloon, console)\n",
             o.type);
         return NULL;
     }
@@ -796,6 +797,12 @@ static void usage(FILE *f)
         "      scmi[,sensors=FILE][,poll-ms=N][,p2a=on|off]  SCMI platform\n"
         "          of a demo SoC (clocks, power and reset domains, sensors);\n"
         "          FILE: sensor values (re-read on reads and every N ms)\n"
+        "      console,port0=BACKEND[,portN=BACKEND][,nameN=NAME]\n"
+        "          [,consoleN=on|off][,cols=C,rows=R]  BACKEND: pty[:LINK]\n"
+        "          (raw pty; LINK: a symlink to it; its window size is the\n"
+        "          console's), unix:PATH (listening socket, one client),\n"
+        "          file:PATH (guest output appended); ports other than 0\n"
+        "          or names turn MULTIPORT on (port 0 a console)\n"
         "  -v, --verbose      more log on stderr (twice: every message)\n"
         "  -h, --help         this text\n"
         "\n"

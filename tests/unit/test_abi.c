@@ -29,6 +29,7 @@
 #include "vdm/kit.h"
 #include "vdm/devices/blk.h"
 #include "vdm/devices/can.h"
+#include "vdm/devices/console.h"
 #include "vdm/devices/gpio.h"
 #include "vdm/devices/gpu.h"
 #include "vdm/devices/i2c.h"
@@ -78,6 +79,7 @@ START_TEST(opaque_sizes)
     OPAQUE(struct vdm_i2c, VDM_I2C_SIZE, 10240);
     OPAQUE(struct vdm_gpio, VDM_GPIO_SIZE, 512);
     OPAQUE(struct vdm_can, VDM_CAN_SIZE, 256);
+    OPAQUE(struct vdm_console, VDM_CONSOLE_SIZE, 256);
     OPAQUE(struct vdm_input, VDM_INPUT_SIZE, 1152);
     OPAQUE(struct vdm_gpu, VDM_GPU_SIZE, 6144);
     OPAQUE(struct vdm_gpu_res, VDM_GPU_RES_SIZE, 128);
@@ -137,6 +139,11 @@ START_TEST(wire_sizes)
     ck_assert_uint_eq(VDM_GPIO_CFG_GPIO_NAMES_SIZE, 4);
     ck_assert_uint_eq(VDM_CAN_HDR_BYTES, 16);
     ck_assert_uint_eq(VDM_CAN_CONFIG_BYTES, 2);
+    ck_assert_uint_eq(VDM_CONSOLE_CONFIG_BYTES, 12);
+    ck_assert_uint_eq(VDM_CONSOLE_CONTROL_BYTES, 8);
+    ck_assert_uint_eq(VDM_CONSOLE_RESIZE_BYTES, 4);
+    ck_assert_uint_eq(VDM_CONSOLE_CFG_EMERG_WR, 8);
+    ck_assert_uint_eq(VDM_CONSOLE_PORT_BYTES, 144);
     ck_assert_uint_eq(VDM_INPUT_EVENT_BYTES, 8);
     ck_assert_uint_eq(VDM_INPUT_CONFIG_BYTES, 136);
     ck_assert_uint_eq(VDM_INPUT_CFG_OFF_SIZE, 2);
@@ -229,6 +236,9 @@ START_TEST(size_first)
     SIZED(struct vdm_rpmb_config);
     SIZED(struct vdm_can_ops);
     SIZED(struct vdm_can_config);
+    SIZED(struct vdm_console_ops);
+    SIZED(struct vdm_console_config);
+    SIZED(struct vdm_console_port_info);
     SIZED(struct vdm_spi_ops);
     SIZED(struct vdm_spi_config);
     SIZED(struct vdm_scmi_ops);
@@ -261,6 +271,8 @@ START_TEST(fixed_layouts)
     ck_assert_uint_eq(offsetof(struct vdm_can_frame, length), 8);
     ck_assert_uint_eq(offsetof(struct vdm_can_frame, dlc), 10);
     ck_assert_uint_eq(offsetof(struct vdm_can_frame, data), 16);
+    ck_assert_uint_eq(offsetof(struct vdm_console_config, storage),
+                      offsetof(struct vdm_console_config, tx_slots) + 8);
 }
 END_TEST
 

@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cat_console.h"
 #include "cat_vfio_user.h"
 #include "devharness.h"
 #include "profile.h"
@@ -3903,6 +3904,7 @@ static Suite *catalogue_suite(void)
     tcase_add_test(gpu, cat_gpu_resource_id_reuse);
     suite_add_tcase(s, gpu);
     cat_vfu_add(s);
+    cat_console_add(s);
     return s;
 }
 

@@ -337,6 +337,69 @@ START_TEST(in_order_batch)
 }
 END_TEST
 
+/* ---- the entry points' state word ------------------------------------ */
+
+/* Regression (class: entry check hoisted into one state word): the public
+ * pop and push test one word for their common case; a queue that broke
+ * with a chain in flight, one that was reset, and one with IN_ORDER must
+ * still get every check of the general path. */
+START_TEST(entry_state_word)
+{
+    struct vqenv *e = vqenv_new(16, 0);
+    struct xfer *xs = xf_layouts(e, 2, 1, 1, 20);
+    uint16_t id0, before;
+
+    xf_add(e, &xs[0], 0, NULL);
+    drv_vq_publish(&e->dq);
+    vqenv_chain(e, 8);
+    ck_assert_int_eq(vdm_vq_pop(&e->vq, &e->c), 1); /* one in flight */
+    id0 = e->c.id;
+    drv_vq_raw_avail(&e->dq, 1, 99); /* chain head >= queue size */
+    drv_vq_raw_avail_idx(&e->dq, 2);
+    ck_assert_int_eq(vdm_vq_pop(&e->vq, &e->c), VDM_EPROTO);
+    before = used_idx(e);
+    /* broken: the chain in flight is not pushed, nothing popped */
+    ck_assert_int_eq(vdm_vq_push(&e->vq, id0, 0), VDM_EBROKEN);
+    ck_assert_int_eq(vdm_vq_pop(&e->vq, &e->c), VDM_EBROKEN);
+    ck_assert_uint_eq(used_idx(e), before);
+    ck_assert_uint_eq(e->fault.count, 1);
+    vdm_vq_reset(&e->vq);
+    ck_assert_int_eq(vdm_vq_pop(&e->vq, &e->c), VDM_ESTATE);
+    ck_assert_int_eq(vdm_vq_push(&e->vq, id0, 0), VDM_ESTATE);
+    free(xs);
+    vqenv_free(e);
+}
+END_TEST
+
+/* The same with IN_ORDER (not in the common state): pushes in pop order
+ * only. */
+START_TEST(entry_state_word_in_order)
+{
+    struct vqenv *e = vqenv_new(16, VDM_F_IN_ORDER);
+    struct xfer *xs = xf_layouts(e, 2, 1, 1, 20);
+
+    {
+        uint16_t ids[2];
+
+        for (unsigned i = 0; i < 2; i++)
+            xf_add(e, &xs[i], i, NULL);
+        drv_vq_publish(&e->dq);
+        for (unsigned i = 0; i < 2; i++) {
+            vqenv_chain(e, 8);
+            ck_assert_int_eq(vdm_vq_pop(&e->vq, &e->c), 1);
+            ids[i] = e->c.id;
+        }
+        ck_assert_int_eq(vdm_vq_push(&e->vq, ids[1], 0), VDM_EINVAL);
+        ck_assert_int_eq(vdm_vq_push(&e->vq, ids[0], 0), 0);
+        ck_assert_int_eq(vdm_vq_push(&e->vq, ids[1], 0), 0);
+        ck_assert_uint_eq(used_idx(e), 2);
+    }
+    ck_assert_uint_eq(e->fault.count, 0);
+    free(xs);
+    vqenv_free(e);
+}
+END_TEST
+
 /* ---- batches, errors ------------------------------------------------ */
 
 START_TEST(push_batch_out_of_order)
@@ -830,6 +893,8 @@ static Suite *split_suite(void)
 
     tc = tcase_create("push");
     tcase_add_test(tc, in_order_batch);
+    tcase_add_test(tc, entry_state_word);
+    tcase_add_test(tc, entry_state_word_in_order);
     tcase_add_test(tc, push_batch_out_of_order);
     tcase_add_test(tc, push_errors);
     suite_add_tcase(s, tc);
