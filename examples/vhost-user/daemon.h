@@ -202,4 +202,21 @@ void vd_vfu_message(struct vdev *d);
 /** The client went away: unmap, close eventfds, reset the function. */
 void vd_vfu_reset(struct vdev *d);
 
+/* The command line (args.c) and the device table (main.c). */
+/**
+ * Parse vdm-vhost-user's arguments, or vdm-vhost-user-TYPE's (the type
+ * from argv[0]), making the devices; --print-capabilities, --help print.
+ * -1 to go on serving, else the exit status.
+ */
+int vd_parse_args(int argc, char **argv);
+/** "TYPE,key=value,..." -> @p o (@p spec is modified in place). 0 or -1. */
+int vd_parse_device(char *spec, struct vd_opts *o);
+/**
+ * Make the device of @p spec ("TYPE,key=value,...", modified in place) on
+ * @p socket_path (vfio-user when @p vfio) or handed-over socket
+ * @p handed_fd (when @p socket_path is NULL), and add it to the table.
+ * 0; -1 when it fails (reported); -2 when the table is full (not reported).
+ */
+int vd_add_device(const char *socket_path, int handed_fd, int vfio, char *spec);
+
 #endif
