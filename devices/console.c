@@ -20,98 +20,23 @@
 #include "vdm/devices/console.h"
 
 #include "abi_internal.h"
+#include "console_priv.h"
 #include "vdm/kit.h"
 #include "vdm/le.h"
 
 #define CON_MAGIC 0x76434f4eu /* "vCON" */
-#define CON_SLOT  64u         /* slot stride, as VDM_CONSOLE_STORAGE_BYTES */
-#define CON_IOV   16u         /* bytes per span, as the macro */
 
 #define CON_TYPE_BITS                                                          \
     (VDM_CONSOLE_F_SIZE | VDM_CONSOLE_F_MULTIPORT | VDM_CONSOLE_F_EMERG_WRITE)
 
-#define CON_HAS(p, type, field)                                                \
-    (((size_t)(p)->size) >=                                                    \
-     ((size_t)offsetof(type, field) + sizeof(((type *)NULL)->field)))
-#define HOOK(s, f)                                                             \
-    (CON_HAS((s)->ops, struct vdm_console_ops, f) && ((s)->ops->f != NULL))
-
-/* Messages a port owes the driver (port_state::pend), sent in this order. */
-#define M_REMOVE  0x01u
-#define M_ADD     0x02u
-#define M_CONSOLE 0x04u
-#define M_NAME    0x08u
-#define M_OPEN    0x10u
-#define M_RESIZE  0x20u
-/* Those that need the driver's PORT_READY first. */
-#define M_AFTER_READY (M_CONSOLE | M_NAME | M_OPEN | M_RESIZE)
-
-/* s->warned */
-#define W_SHORT   0x001u
-#define W_EVENT   0x002u
-#define W_PORT    0x004u
-#define W_ORDER   0x008u
-#define W_VALUE   0x010u
-#define W_DIR     0x020u
-#define W_NOMP    0x040u
-#define W_CFG     0x080u
-#define W_RXSMALL 0x100u
-#define W_NOPORT  0x200u
-#define W_NREADY  0x400u
-
-/* Per-port state, in the caller's storage. */
-struct port_state {
-    uint32_t flags; /* VDM_CONSOLE_PS_* */
-    uint32_t pend;  /* M_* */
-    uint16_t cols;
-    uint16_t rows;
-    uint8_t tx_blocked; /* transmit() said VDM_EAGAIN */
-    uint8_t name_len;
-    uint8_t reserved[2];
-    char name[VDM_CONSOLE_NAME_MAX];
-};
-
-_Static_assert(sizeof(struct port_state) <= VDM_CONSOLE_PORT_BYTES,
-               "VDM_CONSOLE_PORT_BYTES too small");
-_Static_assert((VDM_CONSOLE_PORT_BYTES % 8u) == 0u, "port stride alignment");
-_Static_assert(VDM_CONSOLE_NAME_MAX <= 255u, "name_len is a byte");
-_Static_assert(VDM_KIT_SLOT_BYTES(0) <= CON_SLOT, "CON_SLOT too small");
-_Static_assert(sizeof(struct vdm_iov) <= CON_IOV, "VDM_CONSOLE_STORAGE_BYTES");
-_Static_assert(VDM_CONSOLE_NUM_QUEUES(VDM_CONSOLE_MAX_PORTS) <=
-                   (uint32_t)VDM_DEV_MAX_QUEUES,
-               "VDM_CONSOLE_MAX_PORTS too large");
-
-struct con_state {
-    struct vdm_kit kit;
-    uint32_t magic;
-    uint32_t warned;
-    struct vdm_dev *dev;
-    const struct vdm_console_ops *ops;
-    void *host;
-    struct port_state *ports;
-    uint64_t offered;
-    uint32_t max_ports;
-    uint16_t num_queues;
-    uint16_t cols; /* port 0's size in the configuration */
-    uint16_t rows;
-    uint8_t dev_ready; /* the driver sent DEVICE_READY 1 */
-    uint8_t reserved;
-};
-
-_Static_assert(sizeof(struct con_state) <= VDM_CONSOLE_SIZE,
-               "VDM_CONSOLE_SIZE too small for struct con_state");
-_Static_assert((size_t)alignof(struct con_state) <=
-                   (size_t)alignof(struct vdm_console),
-               "struct vdm_console storage is under-aligned");
-
 VDM_OPAQUE_ACCESSORS(con_of, ccon_of, vdm_console, con_state, CON_MAGIC)
 
-static void warn(struct con_state *s, uint32_t bit, const char *msg)
+void con_warn(struct con_state *s, uint32_t bit, const char *msg)
 {
     vdm_kit_warn_once(s->dev, &s->warned, bit, VDM_LOG_WARN, msg);
 }
 
-static int multiport(const struct con_state *s)
+int con_multiport(const struct con_state *s)
 {
     return ((vdm_dev_features(s->dev) & VDM_CONSOLE_F_MULTIPORT) != 0u) ? 1 : 0;
 }
@@ -133,11 +58,11 @@ static uint32_t port_of_queue(uint16_t q)
 
 /* A port data can flow on: without MULTIPORT only port 0, always; with it
  * a port the host added. */
-static int port_usable(const struct con_state *s, uint32_t p)
+int con_port_usable(const struct con_state *s, uint32_t p)
 {
     int ok = 0;
 
-    if (multiport(s) == 0) {
+    if (con_multiport(s) == 0) {
         if (p == 0u) {
             ok = 1;
         }
@@ -150,7 +75,7 @@ static int port_usable(const struct con_state *s, uint32_t p)
     return ok;
 }
 
-static void set_guest_open(struct con_state *s, uint32_t p, uint32_t open)
+void con_set_guest_open(struct con_state *s, uint32_t p, uint32_t open)
 {
     struct port_state *ps = &s->ports[p];
     uint32_t was = ps->flags & VDM_CONSOLE_PS_GUEST_OPEN;
@@ -166,244 +91,6 @@ static void set_guest_open(struct con_state *s, uint32_t p, uint32_t open)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Control receiveq: device to driver (spec "Multiport Device Operation") */
-
-/* The next message port @p ps owes, or 0; drops bits with nothing to say. */
-static uint32_t next_msg(struct port_state *ps)
-{
-    uint32_t m = 0u;
-
-    if ((ps->flags & VDM_CONSOLE_PS_READY) == 0u) {
-        ps->pend &= ~M_AFTER_READY; /* re-derived at PORT_READY */
-    }
-    if (((ps->pend & M_REMOVE) != 0u) &&
-        ((ps->flags & VDM_CONSOLE_PS_ANNOUNCED) == 0u)) {
-        ps->pend &= ~M_REMOVE; /* the driver never heard of it */
-    }
-    if (((ps->pend & M_ADD) != 0u) &&
-        ((ps->flags & VDM_CONSOLE_PS_ADDED) == 0u)) {
-        ps->pend &= ~M_ADD;
-    }
-    if (((ps->pend & M_ADD) != 0u) &&
-        ((ps->flags & VDM_CONSOLE_PS_ANNOUNCED) != 0u) &&
-        ((ps->pend & M_REMOVE) == 0u)) {
-        ps->pend &= ~M_ADD; /* "MUST NOT specify a port which exists" */
-    }
-    if ((ps->pend & M_REMOVE) != 0u) {
-        m = M_REMOVE;
-    } else if ((ps->pend & M_ADD) != 0u) {
-        m = M_ADD;
-    } else if ((ps->pend & M_CONSOLE) != 0u) {
-        m = M_CONSOLE;
-    } else if ((ps->pend & M_NAME) != 0u) {
-        m = M_NAME;
-    } else if ((ps->pend & M_OPEN) != 0u) {
-        m = M_OPEN;
-    } else if ((ps->pend & M_RESIZE) != 0u) {
-        m = M_RESIZE;
-    } else {
-        m = 0u;
-    }
-    return m;
-}
-
-/* Write message @p m of port @p p into @p kr; returns the used length, 0
- * when the buffer is too small (the message stays owed). */
-static uint32_t put_msg(struct con_state *s, struct vdm_kit_req *kr, uint32_t p,
-                        uint32_t m)
-{
-    struct port_state *ps = &s->ports[p];
-    uint8_t b[VDM_CONSOLE_CONTROL_BYTES + VDM_CONSOLE_RESIZE_BYTES];
-    uint32_t need = VDM_CONSOLE_CONTROL_BYTES;
-    uint32_t ev = VDM_CONSOLE_DEVICE_ADD;
-    uint32_t val = 0u;
-    uint32_t n = 0u;
-    uint32_t used = 0u;
-
-    if (m == M_REMOVE) {
-        ev = VDM_CONSOLE_DEVICE_REMOVE;
-    } else if (m == M_CONSOLE) {
-        ev = VDM_CONSOLE_CONSOLE_PORT;
-        val = 1u;
-    } else if (m == M_NAME) {
-        ev = VDM_CONSOLE_PORT_NAME;
-    } else if (m == M_OPEN) {
-        ev = VDM_CONSOLE_PORT_OPEN;
-        if ((ps->flags & VDM_CONSOLE_PS_HOST_OPEN) != 0u) {
-            val = 1u;
-        }
-    } else if (m == M_RESIZE) {
-        ev = VDM_CONSOLE_RESIZE;
-        need += VDM_CONSOLE_RESIZE_BYTES;
-    } else {
-        ev = VDM_CONSOLE_DEVICE_ADD;
-    }
-    if (kr->chain.write_len >= need) {
-        vdm_put_le32(&b[0], p);
-        vdm_put_le16(&b[4], (uint16_t)ev);
-        vdm_put_le16(&b[6], (uint16_t)val);
-        vdm_put_le16(&b[8], ps->cols);
-        vdm_put_le16(&b[10], ps->rows);
-        used = (uint32_t)vdm_chain_copy_to(&kr->chain, 0u, b, need);
-        if (m == M_NAME) {
-            /* The name follows the header, without a NUL; a buffer too
-             * small for all of it gets what fits. */
-            n = kr->chain.write_len - need;
-            if (n > ps->name_len) {
-                n = ps->name_len;
-            }
-            used += (uint32_t)vdm_chain_copy_to(&kr->chain, need, ps->name, n);
-        }
-    }
-    return used;
-}
-
-static void sent(struct port_state *ps, uint32_t m)
-{
-    ps->pend &= ~m;
-    if (m == M_REMOVE) {
-        ps->flags &= ~(VDM_CONSOLE_PS_ANNOUNCED | VDM_CONSOLE_PS_READY |
-                       VDM_CONSOLE_PS_GUEST_OPEN);
-    } else if (m == M_ADD) {
-        ps->flags |= VDM_CONSOLE_PS_ANNOUNCED;
-    } else {
-        /* nothing more to record */
-    }
-}
-
-/* Send what the ports owe while the control receiveq has buffers. Each
- * round either sends a message or consumes a buffer too small for it, so
- * the walk ends with the ring's buffers or the owed bits. */
-static void ctrl_flush(struct con_state *s)
-{
-    struct vdm_kit_req *kr = NULL;
-    uint32_t p = 0u;
-    uint32_t m;
-    uint32_t used;
-    int more = 1;
-
-    if ((vdm_dev_live(s->dev) == 0) || (multiport(s) == 0) ||
-        (s->dev_ready == 0u)) {
-        more = 0;
-    }
-    while ((more != 0) && (p < s->max_ports)) {
-        m = next_msg(&s->ports[p]);
-        if (m == 0u) {
-            p++;
-        } else if (vdm_kit_take(&s->kit, VDM_CONSOLE_QUEUE_CTRL_RX, &kr) <= 0) {
-            more = 0;
-        } else {
-            used = put_msg(s, kr, p, m);
-            if (used == 0u) {
-                warn(s, W_RXSMALL,
-                     "console: control receiveq buffer too "
-                     "small for a message");
-            } else {
-                sent(&s->ports[p], m);
-            }
-            (void)vdm_kit_finish(&s->kit, kr, used);
-        }
-    }
-}
-
-/* ------------------------------------------------------------------------ */
-/* Control transmitq: driver to device */
-
-static int ctrl_port(struct con_state *s, uint32_t id, uint32_t need)
-{
-    int ok = 0;
-
-    if ((id < s->max_ports) && ((s->ports[id].flags & need) == need)) {
-        ok = 1;
-    }
-    return ok;
-}
-
-static void port_ready(struct con_state *s, uint32_t id, uint32_t value)
-{
-    struct port_state *ps = &s->ports[id];
-
-    if (value == 1u) {
-        ps->flags |= VDM_CONSOLE_PS_READY;
-        if ((ps->flags & VDM_CONSOLE_PS_CONSOLE) != 0u) {
-            ps->pend |= M_CONSOLE;
-            if ((ps->cols != 0u) || (ps->rows != 0u)) {
-                ps->pend |= M_RESIZE;
-            }
-        }
-        if (ps->name_len != 0u) {
-            ps->pend |= M_NAME;
-        }
-        if ((ps->flags & VDM_CONSOLE_PS_HOST_OPEN) != 0u) {
-            ps->pend |= M_OPEN;
-        }
-    } else {
-        ps->flags &= ~VDM_CONSOLE_PS_READY;
-    }
-    if (HOOK(s, port_ready)) {
-        s->ops->port_ready(s->host, id, value);
-    }
-}
-
-static void ctrl_message(struct con_state *s, uint32_t id, uint32_t ev,
-                         uint32_t value)
-{
-    uint32_t p;
-
-    if ((ev == VDM_CONSOLE_DEVICE_READY) || (ev == VDM_CONSOLE_PORT_READY) ||
-        (ev == VDM_CONSOLE_PORT_OPEN)) {
-        if (value > 1u) {
-            warn(s, W_VALUE, "console: control value other than 0 or 1");
-            ev = UINT32_MAX;
-        }
-    }
-    if (ev == VDM_CONSOLE_DEVICE_READY) {
-        if (value == 0u) {
-            warn(s, W_NREADY, "console: the driver failed to set up");
-        } else {
-            s->dev_ready = 1u;
-            for (p = 0u; p < s->max_ports; p++) {
-                s->ports[p].pend |= M_ADD; /* next_msg drops the needless */
-            }
-        }
-    } else if (ev == VDM_CONSOLE_PORT_READY) {
-        if (ctrl_port(s, id, VDM_CONSOLE_PS_ANNOUNCED) == 0) {
-            warn(s, W_PORT, "console: control message for an unknown port");
-        } else {
-            port_ready(s, id, value);
-        }
-    } else if (ev == VDM_CONSOLE_PORT_OPEN) {
-        if (ctrl_port(s, id, VDM_CONSOLE_PS_READY) == 0) {
-            warn(s, W_ORDER, "console: PORT_OPEN for a port not ready");
-        } else {
-            set_guest_open(s, id, value);
-        }
-    } else if (ev != UINT32_MAX) {
-        warn(s, W_EVENT, "console: control event only a device may send");
-    } else {
-        /* already refused */
-    }
-}
-
-static int serve_ctrl_tx(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
-{
-    struct con_state *s = ctx;
-    uint8_t b[VDM_CONSOLE_CONTROL_BYTES];
-
-    *written = 0u;
-    if (multiport(s) == 0) {
-        warn(s, W_NOMP, "console: control queue used without MULTIPORT");
-    } else if ((kr->chain.read_len < VDM_CONSOLE_CONTROL_BYTES) ||
-               (vdm_chain_copy_from(&kr->chain, 0u, b, sizeof(b)) !=
-                sizeof(b))) {
-        warn(s, W_SHORT, "console: short control message");
-    } else {
-        ctrl_message(s, vdm_le32(&b[0]), vdm_le16(&b[4]), vdm_le16(&b[6]));
-    }
-    return VDM_KIT_DONE;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Port data */
 
 static int serve_tx(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
@@ -415,12 +102,12 @@ static int serve_tx(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
     int hr;
 
     *written = 0u;
-    if (port_usable(s, p) == 0) {
-        warn(s, W_NOPORT, "console: data on a port that does not exist");
+    if (con_port_usable(s, p) == 0) {
+        con_warn(s, W_NOPORT, "console: data on a port that does not exist");
     } else if (kr->chain.nwrite != 0u) {
         /* "The driver MUST NOT put a device-writable buffer in a
          * transmitq." */
-        warn(s, W_DIR, "console: device-writable buffer in a transmitq");
+        con_warn(s, W_DIR, "console: device-writable buffer in a transmitq");
     } else {
         token = vdm_kit_token(&s->kit, kr);
         hr = s->ops->transmit(s->host, p, kr->chain.iov, kr->chain.nread,
@@ -453,7 +140,7 @@ static int serve_any(void *ctx, struct vdm_kit_req *kr, uint32_t *written)
     int rc;
 
     if (kr->queue == VDM_CONSOLE_QUEUE_CTRL_TX) {
-        rc = serve_ctrl_tx(ctx, kr, written);
+        rc = con_serve_ctrl_tx(ctx, kr, written);
     } else if ((kr->queue & 1u) != 0u) {
         rc = serve_tx(ctx, kr, written);
     } else {
@@ -488,7 +175,7 @@ static void con_reset(struct vdm_dev *d)
     if (s != NULL) {
         vdm_kit_reset(&s->kit, UINT16_MAX);
         for (p = 0u; p < s->max_ports; p++) {
-            set_guest_open(s, p, 0u);
+            con_set_guest_open(s, p, 0u);
             s->ports[p].flags &= VDM_CONSOLE_PS_ADDED | VDM_CONSOLE_PS_CONSOLE |
                                  VDM_CONSOLE_PS_HOST_OPEN;
             s->ports[p].pend = 0u;
@@ -516,12 +203,12 @@ static void con_queue_notify(struct vdm_dev *d, uint16_t q)
     if ((s == NULL) || (q >= s->num_queues)) {
         /* no such queue: nothing to do */
     } else if (q == VDM_CONSOLE_QUEUE_CTRL_RX) {
-        ctrl_flush(s);
+        con_ctrl_flush(s);
     } else if (q == VDM_CONSOLE_QUEUE_CTRL_TX) {
         (void)vdm_kit_run(&s->kit, q);
-        ctrl_flush(s);
+        con_ctrl_flush(s);
     } else if ((q & 1u) == 0u) {
-        if ((port_usable(s, p) != 0) && (HOOK(s, rx_ready))) {
+        if ((con_port_usable(s, p) != 0) && (HOOK(s, rx_ready))) {
             s->ops->rx_ready(s->host, p);
         }
     } else if (s->ports[p].tx_blocked == 0u) {
@@ -537,11 +224,11 @@ static void con_driver_ok(struct vdm_dev *d)
     uint16_t q;
 
     if (s != NULL) {
-        if (multiport(s) == 0) {
+        if (con_multiport(s) == 0) {
             /* Port 0 is the console and the driver's from the start. */
             s->ports[0].flags |=
                 VDM_CONSOLE_PS_ANNOUNCED | VDM_CONSOLE_PS_READY;
-            set_guest_open(s, 0u, 1u);
+            con_set_guest_open(s, 0u, 1u);
         }
         for (q = 0u; q < s->num_queues; q++) {
             con_queue_notify(d, q);
@@ -580,7 +267,7 @@ static void con_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
             s->ops->emerg_write(s->host, b[0]);
         }
     } else {
-        warn(s, W_CFG, "console: write to a read-only config field");
+        con_warn(s, W_CFG, "console: write to a read-only config field");
     }
 }
 
@@ -746,7 +433,7 @@ int vdm_console_port_add(struct vdm_console *con, uint32_t port,
             ps->rows = 0u;
         }
         ps->pend |= M_ADD;
-        ctrl_flush(s);
+        con_ctrl_flush(s);
     }
     return rc;
 }
@@ -771,7 +458,7 @@ int vdm_console_port_remove(struct vdm_console *con, uint32_t port)
          * next_msg drops the bit for a port never announced. */
         ps->pend = M_REMOVE;
         ps->tx_blocked = 0u;
-        ctrl_flush(s);
+        con_ctrl_flush(s);
     }
     return rc;
 }
@@ -792,7 +479,7 @@ int vdm_console_write(struct vdm_console *con, uint32_t port, const void *data,
     if (vdm_dev_live(s->dev) == 0) {
         return VDM_ESTATE;
     }
-    if (port_usable(s, port) == 0) {
+    if (con_port_usable(s, port) == 0) {
         return VDM_ENOENT;
     }
     if ((s->ports[port].flags & VDM_CONSOLE_PS_GUEST_OPEN) == 0u) {
@@ -807,7 +494,7 @@ int vdm_console_write(struct vdm_console *con, uint32_t port, const void *data,
         } else if (kr->chain.write_len == 0u) {
             /* "The driver MUST NOT put a device-readable buffer in a
              * receiveq": used empty, the data waits for the next one. */
-            warn(s, W_DIR, "console: device-readable buffer in a receiveq");
+            con_warn(s, W_DIR, "console: device-readable buffer in a receiveq");
             (void)vdm_kit_finish(&s->kit, kr, 0u);
         } else {
             n = len - off;
@@ -843,7 +530,7 @@ int vdm_console_set_host_open(struct vdm_console *con, uint32_t port,
             ps->flags &= ~VDM_CONSOLE_PS_HOST_OPEN;
         }
         ps->pend |= M_OPEN;
-        ctrl_flush(s);
+        con_ctrl_flush(s);
     }
     return rc;
 }
@@ -878,7 +565,7 @@ int vdm_console_resize(struct vdm_console *con, uint32_t port, uint16_t cols,
         }
         if ((ps->flags & VDM_CONSOLE_PS_CONSOLE) != 0u) {
             ps->pend |= M_RESIZE;
-            ctrl_flush(s);
+            con_ctrl_flush(s);
         }
     }
     return rc;
