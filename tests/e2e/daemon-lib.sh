@@ -117,7 +117,7 @@ vdm_e2e_repeat() {
 #
 #   vdm_e2e_frontend_parse "$@"            # --frontend out of the arguments
 #   vdm_e2e_daemon_find "${VDM_E2E_ARGS[@]}"
-#   vdm_e2e_frontend_setup
+#   vdm_e2e_frontend_setup ours           # or debian: the vfio-user kernel
 #   for mode in $VDM_E2E_MODES; do ... vdm_e2e_frontend_device ...; done
 
 # vdm_e2e_frontend_parse ARGS...: take `--frontend vhost-user|vfio-user`
@@ -139,16 +139,18 @@ vdm_e2e_frontend_parse() {
 	esac
 }
 
-# vdm_e2e_frontend_setup [--debian-kernel]: after vdm_e2e_daemon_find. Sets VDM_E2E_SOCKOPT
+# vdm_e2e_frontend_setup ours|debian: after vdm_e2e_daemon_find. Sets VDM_E2E_SOCKOPT
 # (the daemon's --socket or --vfio-user) and VDM_E2E_MODES (the boots:
 # "vhost" for vhost-user; "msix intx", or $VFU_MODES, for vfio-user). For
 # vfio-user also switches to QEMU 11.1 (vdm_e2e_use_trixie) and sets
 # VDM_E2E_KERNEL to the kernel of our own (kernel.sh: every virtio driver
-# built in; not with --debian-kernel, for drivers ours lacks: virtio_snd),
+# built in) for `ours`; `debian` keeps Debian's kernel and its modules, for
+# drivers ours lacks (virtio_snd),
 # and checks that the daemon has --vfio-user.
 # shellcheck disable=SC2034 # globals for the sourcing script
 vdm_e2e_frontend_setup() {
 	local kdir
+	[ $# = 1 ] || vdm_e2e_die "usage: vdm_e2e_frontend_setup ours|debian"
 	if [ "$VDM_E2E_FRONTEND" = vhost-user ]; then
 		VDM_E2E_SOCKOPT=--socket
 		VDM_E2E_MODES=vhost
@@ -159,7 +161,11 @@ vdm_e2e_frontend_setup() {
 	"$VDM_E2E_DAEMON" --help 2>&1 | grep -q -- --vfio-user ||
 		vdm_e2e_die "$VDM_E2E_DAEMON has no --vfio-user option"
 	vdm_e2e_use_trixie
-	[ "${1:-}" != --debian-kernel ] || return 0
+	case "$1" in
+	ours) ;;
+	debian) return 0 ;;
+	*) vdm_e2e_die "vdm_e2e_frontend_setup: kernel '$1' (ours or debian)" ;;
+	esac
 	kdir=$("$VDM_E2E_LIB_DIR/kernel.sh" --path)
 	[ -f "$kdir/vmlinux" ] || vdm_e2e_die "guest kernel $kdir missing (sudo tests/e2e/setup.sh builds it)"
 	VDM_E2E_KERNEL=$kdir/vmlinux

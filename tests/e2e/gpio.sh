@@ -47,7 +47,7 @@ set -euo pipefail
 vdm_e2e_frontend_parse "$@"
 vdm_e2e_require
 vdm_e2e_daemon_find "${VDM_E2E_ARGS[@]}"
-vdm_e2e_frontend_setup
+vdm_e2e_frontend_setup ours
 KDIR=$("$VDM_E2E_LIB_DIR/kernel.sh" --path)
 [ -f "$KDIR/vmlinux" ] || vdm_e2e_die "guest kernel $KDIR missing (sudo tests/e2e/setup.sh builds it)"
 for t in gpioinfo gpioget gpioset gpiomon; do

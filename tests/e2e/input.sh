@@ -45,7 +45,7 @@ set -euo pipefail
 vdm_e2e_frontend_parse "$@"
 vdm_e2e_require
 vdm_e2e_daemon_find "${VDM_E2E_ARGS[@]}"
-vdm_e2e_frontend_setup
+vdm_e2e_frontend_setup ours
 
 T_ALL=$(vdm_e2e_now)
 SOCK=$VDM_E2E_TMP/kbd.sock

@@ -42,7 +42,7 @@ set -euo pipefail
 vdm_e2e_frontend_parse "$@"
 vdm_e2e_require
 vdm_e2e_daemon_find "${VDM_E2E_ARGS[@]}"
-vdm_e2e_frontend_setup --debian-kernel
+vdm_e2e_frontend_setup debian
 
 T_ALL=$(vdm_e2e_now)
 T=$VDM_E2E_TMP
