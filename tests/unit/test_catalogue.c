@@ -41,6 +41,7 @@
 #include "sha256.h"
 #include "tp_bench.h"
 #include "vdm/device.h"
+#include "vdm/devices/balloon.h"
 #include "vdm/devices/blk.h"
 #include "vdm/devices/gpio.h"
 #include "vdm/devices/gpu.h"
@@ -3583,6 +3584,262 @@ START_TEST(cat_scmi_used_length_is_the_answer)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* Balloon                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The host of the balloon entries: it does what a real one does with the
+ * ranges it gets (writes over them: a hole punch reads back as zeros), so a
+ * range that reaches past its region hits a guard page and kills the test;
+ * and it checks every range lies whole in one region, host side and guest
+ * side alike. */
+static struct {
+    struct dh *h;
+    unsigned nrel, nrep, nstats, bad;
+    uint64_t rel_bytes, rep_bytes, total;
+} CB;
+
+static void cb_range(uint64_t gpa, void *hva, uint64_t len)
+{
+    const struct dh *h = CB.h;
+    for (unsigned i = 0; i < h->mem.nregions; i++) {
+        const struct vdm_mem_region *r = &h->regions[i];
+        uintptr_t p = (uintptr_t)hva, b = (uintptr_t)r->hva;
+        if (gpa >= r->gpa && len <= r->size && gpa - r->gpa <= r->size - len &&
+            p == b + (uintptr_t)(gpa - r->gpa)) {
+            memset(hva, 0, (size_t)len);
+            return;
+        }
+    }
+    CB.bad++;
+}
+
+static int cb_release(void *host, uint64_t gpa, void *hva, uint64_t len)
+{
+    (void)host;
+    CB.nrel++;
+    CB.rel_bytes += len;
+    cb_range(gpa, hva, len);
+    return 0;
+}
+
+static void cb_report(void *host, uint64_t gpa, void *hva, uint64_t len,
+                      uint32_t flags)
+{
+    (void)host;
+    (void)flags;
+    CB.nrep++;
+    CB.rep_bytes += len;
+    cb_range(gpa, hva, len);
+}
+
+static void cb_stats(void *host, uint32_t valid, const uint64_t *val)
+{
+    (void)host;
+    CB.nstats++;
+    CB.total =
+        (valid & (1u << VDM_BALLOON_S_MEMTOT)) ? val[VDM_BALLOON_S_MEMTOT] : 0;
+}
+
+static const struct vdm_balloon_ops cb_ops = {.size = sizeof(cb_ops),
+                                              .release = cb_release,
+                                              .stats = cb_stats,
+                                              .report = cb_report};
+
+/* A balloon offering STATS_VQ and REPORTING on @p nregions regions, up:
+ * inflateq 0, deflateq 1, statsq 2, reporting_vq 3. */
+static void cb_start(struct dh *h, struct vdm_balloon *b, unsigned nregions)
+{
+    struct vdm_balloon_config c = VDM_INIT(struct vdm_balloon_config);
+    struct dh_opts o = {.num_queues = 4, .qsize = QN, .nregions = nregions};
+    memset(&CB, 0, sizeof(CB));
+    CB.h = h;
+    ck_assert_int_eq(dh_init(h, &o), 0);
+    c.features = VDM_BALLOON_F_STATS_VQ | VDM_BALLOON_F_REPORTING;
+    c.ops = &cb_ops;
+    ck_assert_int_eq(vdm_balloon_init(b, &h->dev, &c, &h->base), 0);
+    ck_assert_int_eq(dh_bring_up(h,
+                                 VDM_F_VERSION_1 | VDM_BALLOON_F_STATS_VQ |
+                                     VDM_BALLOON_F_REPORTING,
+                                 4),
+                     0);
+}
+
+/* One chain of @p n device-writable ranges (a report) or one readable
+ * buffer (@p wr 0: ranges[0] only), cookie @p id; kick. */
+static void cb_send(struct dh *h, uint16_t q, const struct drv_buf *bufs,
+                    unsigned n, int wr, uint64_t id)
+{
+    ck_assert_int_ge(drv_vq_add(dh_vq(h, q), wr ? NULL : bufs, wr ? 0 : 1,
+                                wr ? bufs : NULL, wr ? n : 0, DRV_ADD_DIRECT,
+                                (void *)(uintptr_t)id),
+                     0);
+    drv_vq_publish(dh_vq(h, q));
+    (void)dh_kick(h, q, 1);
+}
+
+/* The next used entry of @p q: cookie @p id, length 0. */
+static void cb_used(struct dh *h, uint16_t q, uint64_t id)
+{
+    uint32_t len = 99;
+    void *cookie = NULL;
+    ck_assert_int_eq(drv_vq_get_used(dh_vq(h, q), NULL, &len, &cookie), 1);
+    ck_assert_ptr_eq(cookie, (void *)(uintptr_t)id);
+    ck_assert_uint_eq(len, 0);
+}
+
+/* cloud-hypervisor punched holes for a free page report after finding only
+ * the range's first address in a region: a report reaching past the
+ * region's end punched the host memory behind it (cloud-hypervisor#8098,
+ * "clamp reported range to its region"); Dragonball's balloon (Kata) did
+ * the same with madvise()/fallocate() (kata-containers#13661). In vdm every
+ * range reaches the host hook whole inside one region: a report crossing
+ * from one region into the next (adjacent in guest space, apart in the
+ * host) arrives as two ranges, each with its own region's host address,
+ * and one reaching past the end of guest memory is a ring violation
+ * (DEVICE_NEEDS_RESET) with nothing reported. The same for inflate PFNs:
+ * the last page of a region is released alone, never merged with the next
+ * region's first. */
+START_TEST(cat_balloon_report_range_crosses_region_end)
+{
+    struct dh h;
+    struct vdm_balloon b;
+    cb_start(&h, &b, 2);
+    const struct vdm_mem_region *r0 = &h.regions[0], *r1 = &h.regions[1];
+    ck_assert_uint_eq(r0->gpa + r0->size, r1->gpa);
+    uint64_t end0 = r1->gpa, end1 = r1->gpa + r1->size;
+
+    /* Across the boundary of the two regions: two ranges, one each. */
+    struct drv_buf cross = {end0 - 2 * 4096u, 4 * 4096u};
+    cb_send(&h, 3, &cross, 1, 1, 1);
+    cb_used(&h, 3, 1);
+    ck_assert_uint_eq(CB.nrep, 2);
+    ck_assert_uint_eq(CB.rep_bytes, 4 * 4096u);
+    ck_assert_uint_eq(CB.bad, 0);
+
+    /* Inflate the last page of region 0 and the first of region 1. */
+    uint8_t pf[8];
+    vdm_put_le32(pf, (uint32_t)(end0 / 4096u - 1u));
+    vdm_put_le32(pf + 4, (uint32_t)(end0 / 4096u));
+    uint64_t a = dh_alloc(&h, 8, 8);
+    memcpy(dh_ptr(&h, a, 8), pf, 8);
+    struct drv_buf in = {a, 8};
+    cb_send(&h, 0, &in, 1, 0, 2);
+    cb_used(&h, 0, 2);
+    ck_assert_uint_eq(CB.nrel, 2);
+    ck_assert_uint_eq(CB.rel_bytes, 2 * 4096u);
+    ck_assert_uint_eq(CB.bad, 0);
+    ck_assert_int_eq(needs_reset(&h), 0);
+
+    /* Past the end of guest memory: refused, nothing reported, the two
+     * pages inside memory untouched (those past it are a guard page). */
+    struct drv_buf past = {end1 - 2 * 4096u, 4 * 4096u};
+    unsigned nrep = CB.nrep;
+    memset(dh_ptr(&h, past.gpa, 2 * 4096u), UNTOUCHED, 2 * 4096u);
+    cb_send(&h, 3, &past, 1, 1, 3);
+    ck_assert_uint_eq(CB.nrep, nrep);
+    ck_assert_uint_eq(CB.bad, 0);
+    ck_assert_int_eq(needs_reset(&h), 1);
+    const uint8_t *tail = dh_ptr(&h, past.gpa, 2 * 4096u);
+    for (unsigned i = 0; i < 2 * 4096u; i++)
+        ck_assert_uint_eq(tail[i], UNTOUCHED);
+    dh_fini(&h);
+}
+END_TEST
+
+/* cloud-hypervisor walked every PFN of an inflate or deflate descriptor of
+ * any length, logging each one outside guest memory: a 1 GiB descriptor
+ * was 256M warnings, a guest-driven log and worker DoS
+ * (cloud-hypervisor#8177, "Cap inflate and deflate descriptor length").
+ * vdm reads at most VDM_BALLOON_PFNS_MAX PFNs of a request, counts the rest
+ * as rejected, and logs a bad PFN once per reset: a flood of requests full
+ * of PFNs outside memory costs at most two log lines (a PFN outside
+ * memory, an array too long), every request is answered,
+ * and nothing is released. */
+START_TEST(cat_balloon_pfn_array_length_bounded)
+{
+    struct dh h;
+    struct vdm_balloon b;
+    cb_start(&h, &b, 1);
+    const uint32_t len = 64u * 1024u; /* 16384 PFNs */
+    uint64_t a = dh_alloc(&h, len, 16);
+    memset(dh_ptr(&h, a, len), 0xff, len); /* PFN 0xffffffff: no memory */
+    unsigned nlog = h.nlog, first = 0;
+    for (uint64_t i = 1; i <= 3; i++) {
+        struct drv_buf in = {a, len};
+        cb_send(&h, i == 2 ? 1 : 0, &in, 1, 0, i);
+        cb_used(&h, i == 2 ? 1 : 0, i);
+        if (i == 1)
+            first = h.nlog - nlog;
+    }
+    /* One line for a PFN outside memory, one for an over-long array; none
+     * for the next requests. */
+    ck_assert_uint_le(first, 2);
+    ck_assert_uint_eq(h.nlog - nlog, first);
+    ck_assert_uint_eq(CB.nrel, 0);
+    struct vdm_balloon_counters c = VDM_INIT(struct vdm_balloon_counters);
+    ck_assert_int_eq(vdm_balloon_counters(&b, &c), 0);
+    ck_assert_uint_eq(c.rejected, 3u * (len / 4u));
+    ck_assert_int_eq(needs_reset(&h), 0);
+    dh_fini(&h);
+}
+END_TEST
+
+/* A balloon keeps the driver's statistics buffer until the host wants new
+ * numbers. QEMU saved and restored that pending element with the VM state,
+ * pointers and all ("balloon: Do not save VM state wrt asynchronous virtio
+ * operations", QEMU commit 6d0ee850); Firecracker lost it across a
+ * snapshot restore, after which every stats request failed with "missing
+ * descriptor" (firecracker#2590). In vdm the kept buffer belongs to the
+ * device's life: a reset forgets it (no stale used entry is pushed into the
+ * driver's next ring), the buffer the driver posts after bring-up is the
+ * one kept and returned, and a driver posting a second one while the first
+ * is kept gets the first back at once. */
+START_TEST(cat_balloon_stats_buffer_across_reset)
+{
+    struct dh h;
+    struct vdm_balloon b;
+    uint8_t st[VDM_BALLOON_STAT_BYTES];
+    cb_start(&h, &b, 1);
+    for (uint64_t i = 1; i <= 3; i++) {
+        uint64_t a = dh_alloc(&h, sizeof(st), 16);
+        vdm_put_le16(st, VDM_BALLOON_S_MEMTOT);
+        vdm_put_le64(st + 2, i << 20);
+        memcpy(dh_ptr(&h, a, sizeof(st)), st, sizeof(st));
+        struct drv_buf out = {a, sizeof(st)};
+        cb_send(&h, 2, &out, 1, 0, i);
+        ck_assert_uint_eq(CB.nstats, i);
+        ck_assert_uint_eq(CB.total, i << 20);
+        /* Kept: nothing used yet. */
+        ck_assert_int_eq(drv_vq_get_used(dh_vq(&h, 2), NULL, NULL, NULL), 0);
+        dh_reset(&h);
+        /* Nothing held any more: nothing pushed into the reset ring. */
+        ck_assert_int_eq(vdm_balloon_stats_request(&b), 0);
+        drv_alloc_reset(&h.g);
+        ck_assert_int_eq(dh_bring_up(&h,
+                                     VDM_F_VERSION_1 | VDM_BALLOON_F_STATS_VQ |
+                                         VDM_BALLOON_F_REPORTING,
+                                     4),
+                         0);
+    }
+    /* After the resets: two buffers posted back to back, then a request. */
+    uint64_t a1 = dh_alloc(&h, sizeof(st), 16),
+             a2 = dh_alloc(&h, sizeof(st), 16);
+    memcpy(dh_ptr(&h, a1, sizeof(st)), st, sizeof(st));
+    memcpy(dh_ptr(&h, a2, sizeof(st)), st, sizeof(st));
+    struct drv_buf o1 = {a1, sizeof(st)}, o2 = {a2, sizeof(st)};
+    cb_send(&h, 2, &o1, 1, 0, 11);
+    cb_send(&h, 2, &o2, 1, 0, 12);
+    cb_used(&h, 2, 11);
+    ck_assert_int_eq(vdm_balloon_stats_request(&b), 1);
+    cb_used(&h, 2, 12);
+    ck_assert_int_eq(drv_vq_get_used(dh_vq(&h, 2), NULL, NULL, NULL), 0);
+    ck_assert_int_eq(vdm_balloon_stats_request(&b), 0);
+    ck_assert_int_eq(needs_reset(&h), 0);
+    dh_fini(&h);
+}
+END_TEST
+
 static Suite *catalogue_suite(void)
 {
     Suite *s = suite_create("catalogue");
@@ -3622,6 +3879,9 @@ static Suite *catalogue_suite(void)
     tcase_add_test(dev, cat_rpmb_address_plus_count_overflow);
     tcase_add_test(dev, cat_spi_any_descriptor_layout);
     tcase_add_test(dev, cat_scmi_used_length_is_the_answer);
+    tcase_add_test(dev, cat_balloon_report_range_crosses_region_end);
+    tcase_add_test(dev, cat_balloon_pfn_array_length_bounded);
+    tcase_add_test(dev, cat_balloon_stats_buffer_across_reset);
     suite_add_tcase(s, dev);
 
     tcase_add_test(regs, cat_queue_regs_after_driver_ok_mmio);
