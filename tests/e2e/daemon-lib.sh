@@ -107,3 +107,85 @@ vdm_e2e_daemon_check_log() {
 vdm_e2e_repeat() {
 	{ yes "$1" || true; } | head -c "$2"
 }
+
+# Front ends. The device scripts (input.sh, i2c.sh, gpio.sh) run their guest
+# checks either over vhost-user (QEMU's vhost-user-*-pci, QEMU's virtio-pci
+# transport; the default) or with `--frontend vfio-user` over vfio-user
+# (QEMU 11.1's vfio-user-pci from the trixie chroot in front of vdm's own
+# virtio-pci transport), booted once with MSI-X and once with pci=nomsi
+# (INTx), each boot with a daemon of its own.
+#
+#   vdm_e2e_frontend_parse "$@"            # --frontend out of the arguments
+#   vdm_e2e_daemon_find "${VDM_E2E_ARGS[@]}"
+#   vdm_e2e_frontend_setup ours           # or debian: the vfio-user kernel
+#   for mode in $VDM_E2E_MODES; do ... vdm_e2e_frontend_device ...; done
+
+# vdm_e2e_frontend_parse ARGS...: take `--frontend vhost-user|vfio-user`
+# out of ARGS. Sets VDM_E2E_FRONTEND (default vhost-user) and VDM_E2E_ARGS
+# (the other arguments).
+vdm_e2e_frontend_parse() {
+	VDM_E2E_FRONTEND=vhost-user
+	VDM_E2E_ARGS=()
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--frontend) VDM_E2E_FRONTEND=${2:-} && shift 2 ;;
+		--frontend=*) VDM_E2E_FRONTEND=${1#--frontend=} && shift ;;
+		*) VDM_E2E_ARGS+=("$1") && shift ;;
+		esac
+	done
+	case "$VDM_E2E_FRONTEND" in
+	vfio-user | vhost-user) ;;
+	*) vdm_e2e_die "--frontend wants vfio-user or vhost-user, got '$VDM_E2E_FRONTEND'" ;;
+	esac
+}
+
+# vdm_e2e_frontend_setup ours|debian: after vdm_e2e_daemon_find. Sets VDM_E2E_SOCKOPT
+# (the daemon's --socket or --vfio-user) and VDM_E2E_MODES (the boots:
+# "vhost" for vhost-user; "msix intx", or $VFU_MODES, for vfio-user). For
+# vfio-user also switches to QEMU 11.1 (vdm_e2e_use_trixie) and sets
+# VDM_E2E_KERNEL to the kernel of our own (kernel.sh: every virtio driver
+# built in) for `ours`; `debian` keeps Debian's kernel and its modules, for
+# drivers ours lacks (virtio_snd),
+# and checks that the daemon has --vfio-user.
+# shellcheck disable=SC2034 # globals for the sourcing script
+vdm_e2e_frontend_setup() {
+	local kdir
+	[ $# = 1 ] || vdm_e2e_die "usage: vdm_e2e_frontend_setup ours|debian"
+	if [ "$VDM_E2E_FRONTEND" = vhost-user ]; then
+		VDM_E2E_SOCKOPT=--socket
+		VDM_E2E_MODES=vhost
+		return 0
+	fi
+	VDM_E2E_SOCKOPT=--vfio-user
+	VDM_E2E_MODES=${VFU_MODES:-msix intx}
+	"$VDM_E2E_DAEMON" --help 2>&1 | grep -q -- --vfio-user ||
+		vdm_e2e_die "$VDM_E2E_DAEMON has no --vfio-user option"
+	vdm_e2e_use_trixie
+	case "$1" in
+	ours) ;;
+	debian) return 0 ;;
+	*) vdm_e2e_die "vdm_e2e_frontend_setup: kernel '$1' (ours or debian)" ;;
+	esac
+	kdir=$("$VDM_E2E_LIB_DIR/kernel.sh" --path)
+	[ -f "$kdir/vmlinux" ] || vdm_e2e_die "guest kernel $kdir missing (sudo tests/e2e/setup.sh builds it)"
+	VDM_E2E_KERNEL=$kdir/vmlinux
+}
+
+# vdm_e2e_frontend_device MODE SOCK VHOST-DEVICE: set VDM_E2E_DEVARGS (QEMU
+# arguments) and VDM_E2E_APPEND (kernel command line) for one boot: for
+# MODE vhost a chardev on SOCK and `-device VHOST-DEVICE,chardev=...` (e.g.
+# vhost-user-i2c-pci); for msix / intx a vfio-user-pci device on SOCK, and
+# pci=nomsi for intx.
+# shellcheck disable=SC2034 # globals for the sourcing script
+vdm_e2e_frontend_device() {
+	local mode=$1 sock=$2 vdev=$3
+	VDM_E2E_APPEND=""
+	case "$mode" in
+	vhost) VDM_E2E_DEVARGS=(-chardev "socket,id=c0,path=$sock" -device "$vdev,chardev=c0") ;;
+	msix | intx)
+		VDM_E2E_DEVARGS=(-device "{\"driver\":\"vfio-user-pci\",\"id\":\"vfu0\",\"socket\":{\"type\":\"unix\",\"path\":\"$sock\"}}")
+		[ "$mode" = msix ] || VDM_E2E_APPEND=pci=nomsi
+		;;
+	*) vdm_e2e_die "vdm_e2e_frontend_device: mode $mode" ;;
+	esac
+}

@@ -88,3 +88,47 @@ vdm_check() {
 		return 1
 	fi
 }
+
+# vdm_pci_irq DEVICE-ID MODE [MIN-VECTORS]: check the one virtio function
+# with vendor 0x1af4 and DEVICE-ID (modern id, e.g. 0x1052) is bound to
+# virtio-pci and interrupts the way MODE says: msix (at least MIN-VECTORS,
+# default 2, MSI-X vectors in use, only PCI-MSIX virtio lines in
+# /proc/interrupts) or intx (no MSI vector, only IO-APIC lines). Some virtio
+# interrupt must have been counted, so call it after the device did work.
+# Prints VALUEs pci, irqs, irq-total, irq-kinds, msi; PASS or FAIL irq.
+vdm_pci_irq() {
+	local id=$1 mode=$2 min=${3:-2} d f="" n total msix ioapic
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = "$id" ] && f=$d
+	done
+	[ -n "$f" ] || { vdm_fail irq "no virtio function 0x1af4:$id"; return 1; }
+	vdm_value pci "${f##*/} $(cat "$f/vendor"):$(cat "$f/device") subsys $(cat "$f/subsystem_vendor"):$(cat "$f/subsystem_device") rev $(cat "$f/revision") class $(cat "$f/class") driver $(basename "$(readlink "$f/driver")")"
+	[ "$(basename "$(readlink "$f/driver")")" = virtio-pci ] ||
+		{ vdm_fail irq "${f##*/} not bound to virtio-pci"; return 1; }
+	vdm_value irqs "$(grep virtio /proc/interrupts | tr -s ' ' | tr '\n' ';')"
+	total=$(grep virtio /proc/interrupts | awk '{ for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }')
+	vdm_value irq-total "$total"
+	msix=$(grep virtio /proc/interrupts | grep -c 'PCI-MSIX' || true)
+	ioapic=$(grep virtio /proc/interrupts | grep -c 'IO-APIC' || true)
+	vdm_value irq-kinds "msix $msix ioapic $ioapic"
+	n=0
+	for d in "$f"/msi_irqs/*; do
+		[ ! -e "$d" ] || n=$((n + 1))
+	done
+	vdm_value msi "$n"
+	[ "$total" -gt 0 ] || { vdm_fail irq "no virtio interrupt counted"; return 1; }
+	case "$mode" in
+	msix)
+		if [ "$n" -lt "$min" ] || [ "$msix" -lt "$min" ] || [ "$ioapic" != 0 ]; then
+			vdm_fail irq "want MSI-X only, >= $min vectors: msi_irqs $n, msix $msix ioapic $ioapic"
+			return 1
+		fi ;;
+	intx)
+		if [ "$n" != 0 ] || [ "$msix" != 0 ] || [ "$ioapic" -lt 1 ]; then
+			vdm_fail irq "want INTx only: msi_irqs $n, msix $msix ioapic $ioapic"
+			return 1
+		fi ;;
+	*) vdm_fail irq "mode $mode"; return 1 ;;
+	esac
+	vdm_pass irq
+}

@@ -18,7 +18,17 @@
 #   - binds the kernel's lm75 driver (hwmon) to both sensors: temp1_input is
 #     25500 and -5000.
 #
+# With --frontend vfio-user the daemon serves the bus with --vfio-user
+# instead, through vdm's own virtio-pci transport, to QEMU 11.1's
+# vfio-user-pci (the trixie chroot, daemon-lib.sh), in two boots with a
+# daemon each: MSI-X, and pci=nomsi (INTx); each also checks that the
+# function (0x1af4:0x1062) interrupts that way (guest-lib.sh vdm_pci_irq).
+#
 #   tests/e2e/i2c.sh --daemon build/examples/vhost-user/vdm-vhost-user
+#   tests/e2e/i2c.sh --daemon ... --frontend vfio-user
+#
+# Environment: lib.sh's (VDM_E2E_TIMEOUT, VDM_E2E_KEEP, VDM_E2E_VERBOSE...),
+# VDM_VHOST_USER (daemon path), VFU_MODES="msix intx" (the vfio-user boots).
 
 set -euo pipefail
 
@@ -29,8 +39,10 @@ set -euo pipefail
 # shellcheck source=daemon-lib.sh
 . "$(dirname "$0")/daemon-lib.sh"
 
+vdm_e2e_frontend_parse "$@"
 vdm_e2e_require
-vdm_e2e_daemon_find "$@"
+vdm_e2e_daemon_find "${VDM_E2E_ARGS[@]}"
+vdm_e2e_frontend_setup ours
 KDIR=$("$VDM_E2E_LIB_DIR/kernel.sh" --path)
 [ -f "$KDIR/vmlinux" ] || vdm_e2e_die "guest kernel $KDIR missing (sudo tests/e2e/setup.sh builds it)"
 
@@ -39,17 +51,13 @@ EE=$VDM_E2E_TMP/eeprom.bin
 ORIG=$VDM_E2E_TMP/eeprom.orig
 TEMP=$VDM_E2E_TMP/temp
 SCRIPT=$VDM_E2E_TMP/temp.sh
-SOCK=$VDM_E2E_TMP/i2c.sock
-head -c 256 /dev/urandom >"$EE"
-cp "$EE" "$ORIG"
+head -c 256 /dev/urandom >"$ORIG"
 echo 25500 >"$TEMP"
 printf '#!/bin/sh\necho -5000\n' >"$SCRIPT"
 chmod 755 "$SCRIPT"
 
-vdm_e2e_daemon_start vu -v --socket "$SOCK" \
-	--device "i2c,eeprom=0x50:24c02:$EE,lm75=0x48:$TEMP,lm75=0x49:$SCRIPT"
-
 cat >"$VDM_E2E_TMP/body.sh" <<'BODY'
+. /vdm/params
 bus=""
 for i in $(seq 50); do
 	for a in /sys/bus/i2c/devices/i2c-*; do
@@ -95,9 +103,9 @@ for a in 0048 0049; do
 	vdm_value "temp-$a" "$(cat "$d"/hwmon*/temp1_input)"
 done
 vdm_pass lm75
+[ "$MODE" = vhost ] || vdm_pci_irq 0x1062 "$MODE"
 BODY
 
-vdm_e2e_build_initramfs --no-autoload "$VDM_E2E_TMP/initrd" "$VDM_E2E_TMP/body.sh"
 failed=0
 check() { # NAME GOT WANT
 	if [ "$2" = "$3" ]; then
@@ -107,26 +115,49 @@ check() { # NAME GOT WANT
 		failed=$((failed + 1))
 	fi
 }
-if vdm_e2e_run_qemu --name i2c --kernel "$KDIR/vmlinux" --initrd "$VDM_E2E_TMP/initrd" \
-	--expect adapter --expect detect --expect tools --expect at24 --expect lm75 -- \
-	-chardev "socket,id=c0,path=$SOCK" -device vhost-user-i2c-pci,chardev=c0; then
-	# 25.5 C: 51 half degrees << 7 = 0x1980, on SMBus LSB first.
-	check temp-word "$(vdm_e2e_value temp-word)" 0x8019
-	check conf "$(vdm_e2e_value conf)" 0x02
-	check tos "$(vdm_e2e_value tos)" "0x50 0x00"
-	check eeprom-read "$(vdm_e2e_value eeprom-hex)" "$(od -An -v -tx1 "$ORIG" | tr -d ' \n')"
-	check eeprom-back "$(vdm_e2e_value eeprom-back)" "vdm-e2e-at24-ok!"
-	check eeprom-file "$(dd if="$EE" bs=16 skip=2 count=1 2>/dev/null)" "vdm-e2e-at24-ok!"
-	check eeprom-rest "$( (head -c 32 "$EE"; tail -c +49 "$EE") | md5sum)" \
-		"$( (head -c 32 "$ORIG"; tail -c +49 "$ORIG") | md5sum)"
-	check lm75-file "$(vdm_e2e_value temp-0048)" 25500
-	check lm75-script "$(vdm_e2e_value temp-0049)" -5000
-else
-	failed=$((failed + 1))
-fi
-vdm_e2e_daemon_alive vu || failed=$((failed + 1))
-vdm_e2e_daemon_check_log vu || failed=$((failed + 1))
-[ "$failed" -eq 0 ] || vdm_e2e_daemon_log vu
-vdm_e2e_log "total $(vdm_e2e_since "$T_ALL") s (guest $VDM_E2E_LAST_SECS s)"
-echo "i2c: $([ "$failed" -eq 0 ] && echo PASS || echo "FAIL ($failed)")"
+
+# boot MODE: a daemon (vu-MODE) and a guest; counts failures in $failed.
+boot() {
+	local mode=$1 name=i2c-$1 sock=$VDM_E2E_TMP/i2c-$1.sock expect=() f0=$failed
+	cp "$ORIG" "$EE"
+	vdm_e2e_daemon_start "vu-$mode" -v "$VDM_E2E_SOCKOPT" "$sock" \
+		--device "i2c,eeprom=0x50:24c02:$EE,lm75=0x48:$TEMP,lm75=0x49:$SCRIPT" ||
+		{ failed=$((failed + 1)) && return 0; }
+	vdm_e2e_frontend_device "$mode" "$sock" vhost-user-i2c-pci
+	[ "$mode" = vhost ] || expect=(--expect irq)
+	printf 'MODE=%s\n' "$mode" >"$VDM_E2E_TMP/params"
+	vdm_e2e_build_initramfs --no-autoload --file "$VDM_E2E_TMP/params:/vdm/params" \
+		"$VDM_E2E_TMP/initrd" "$VDM_E2E_TMP/body.sh"
+	if vdm_e2e_run_qemu --name "$name" --kernel "$KDIR/vmlinux" --initrd "$VDM_E2E_TMP/initrd" \
+		${VDM_E2E_APPEND:+--append "$VDM_E2E_APPEND"} \
+		--expect adapter --expect detect --expect tools --expect at24 --expect lm75 "${expect[@]}" -- \
+		"${VDM_E2E_DEVARGS[@]}"; then
+		# 25.5 C: 51 half degrees << 7 = 0x1980, on SMBus LSB first.
+		check temp-word "$(vdm_e2e_value temp-word)" 0x8019
+		check conf "$(vdm_e2e_value conf)" 0x02
+		check tos "$(vdm_e2e_value tos)" "0x50 0x00"
+		check eeprom-read "$(vdm_e2e_value eeprom-hex)" "$(od -An -v -tx1 "$ORIG" | tr -d ' \n')"
+		check eeprom-back "$(vdm_e2e_value eeprom-back)" "vdm-e2e-at24-ok!"
+		check eeprom-file "$(dd if="$EE" bs=16 skip=2 count=1 2>/dev/null)" "vdm-e2e-at24-ok!"
+		check eeprom-rest "$( (head -c 32 "$EE"; tail -c +49 "$EE") | md5sum)" \
+			"$( (head -c 32 "$ORIG"; tail -c +49 "$ORIG") | md5sum)"
+		check lm75-file "$(vdm_e2e_value temp-0048)" 25500
+		check lm75-script "$(vdm_e2e_value temp-0049)" -5000
+		[ "$mode" = vhost ] || vdm_e2e_log "$name: $(vdm_e2e_value pci); $(vdm_e2e_value irq-kinds), $(vdm_e2e_value msi) MSI vectors, $(vdm_e2e_value irq-total) virtio interrupts"
+	else
+		failed=$((failed + 1))
+	fi
+	vdm_e2e_daemon_alive "vu-$mode" || failed=$((failed + 1))
+	vdm_e2e_stop "vu-$mode"
+	vdm_e2e_daemon_check_log "vu-$mode" || failed=$((failed + 1))
+	[ "$failed" -eq "$f0" ] || vdm_e2e_daemon_log "vu-$mode"
+	vdm_e2e_log "$name: $([ "$failed" -eq "$f0" ] && echo PASS || echo FAIL) (guest ${VDM_E2E_LAST_SECS:-?} s)"
+}
+
+[ "$VDM_E2E_FRONTEND" = vhost-user ] || vdm_e2e_log "QEMU: $(vdm_e2e_qemu_version) (chroot $VDM_E2E_TRIXIE)"
+for mode in $VDM_E2E_MODES; do
+	boot "$mode"
+done
+vdm_e2e_log "total $(vdm_e2e_since "$T_ALL") s"
+echo "i2c ($VDM_E2E_FRONTEND): $([ "$failed" -eq 0 ] && echo PASS || echo "FAIL ($failed)")"
 [ "$failed" -eq 0 ]

@@ -18,10 +18,20 @@
 # (EV_LED/EV_REP echoes of the guest's own writes and SYN_REPORTs that end
 # an empty packet are dropped first).
 #
+# With --frontend vfio-user the daemon serves the keyboard with --vfio-user
+# instead, through vdm's own virtio-pci transport, to QEMU 11.1's
+# vfio-user-pci (the trixie chroot, daemon-lib.sh), on the kernel of our
+# own (tests/e2e/kernel.sh: virtio_input and evdev built in), booted twice
+# against the same daemon: MSI-X, and pci=nomsi (INTx); each boot also
+# checks that the function (0x1af4:0x1052) interrupts that way
+# (guest-lib.sh vdm_pci_irq).
+#
 #   tests/e2e/input.sh --daemon build/examples/vhost-user/vdm-vhost-user
+#   tests/e2e/input.sh --daemon ... --frontend vfio-user
 #
 # Environment: lib.sh's (VDM_E2E_TIMEOUT, VDM_E2E_KEEP, VDM_E2E_VERBOSE...),
-# VDM_VHOST_USER (daemon path), INPUT_ROUNDS=N boots N times (default 1).
+# VDM_VHOST_USER (daemon path), INPUT_ROUNDS=N boots N times over vhost-user
+# (default 1), VFU_MODES="msix intx" (the vfio-user boots).
 
 set -euo pipefail
 
@@ -32,8 +42,10 @@ set -euo pipefail
 # shellcheck source=daemon-lib.sh
 . "$(dirname "$0")/daemon-lib.sh"
 
+vdm_e2e_frontend_parse "$@"
 vdm_e2e_require
-vdm_e2e_daemon_find "$@"
+vdm_e2e_daemon_find "${VDM_E2E_ARGS[@]}"
+vdm_e2e_frontend_setup ours
 
 T_ALL=$(vdm_e2e_now)
 SOCK=$VDM_E2E_TMP/kbd.sock
@@ -82,7 +94,7 @@ WANT_KEY="e080ffdf01cfffff fffffffffffffffe"
 WANT_LED=7
 WANT_ID="0006 0000 0001 0001"
 
-vdm_e2e_daemon_start vu -v --socket "$SOCK" --device "input,profile=keyboard,events=$EVENTS"
+vdm_e2e_daemon_start vu -v "$VDM_E2E_SOCKOPT" "$SOCK" --device "input,profile=keyboard,events=$EVENTS"
 
 cat >"$VDM_E2E_TMP/body.sh" <<'EOF'
 . /vdm/params
@@ -137,6 +149,7 @@ kill $reader
 vdm_value raw-events "$(($(wc -c </tmp/events) / 24))"
 events | sed 's/^/VDM-E2E: VALUE event /'
 vdm_pass events
+[ "$MODE" = vhost ] || vdm_pci_irq 0x1052 "$MODE" 3
 EOF
 
 passed=0
@@ -148,25 +161,27 @@ fail() {
 	return 1
 }
 
-boot() {
-	local name=$1 t0 t_build got mark
+boot() { # NAME MODE (vhost, msix or intx)
+	local name=$1 mode=$2 t0 t_build got mark expect=() mods=(--module virtio_input --module evdev)
 	mark=$(wc -l <"$VDM_E2E_TMP/vu.log")
 	local lo=$((REP_DELAY & 255)) hi=$(((REP_DELAY >> 8) & 255))
 	{
 		printf 'WANT_NAME=%q\nNEVENTS=%s\n' "$WANT_NAME" "$NEVENTS"
-		printf 'REP_LO=%03o\nREP_HI=%03o\n' "$lo" "$hi"
+		printf 'REP_LO=%03o\nREP_HI=%03o\nMODE=%s\n' "$lo" "$hi" "$mode"
 	} >"$VDM_E2E_TMP/params"
+	# The kernel of our own (vfio-user) has the drivers built in.
+	[ "$mode" = vhost ] || { mods=(--no-autoload) && expect=(--expect irq); }
+	vdm_e2e_frontend_device "$mode" "$SOCK" vhost-user-input-pci
 	t0=$(vdm_e2e_now)
-	vdm_e2e_build_initramfs --module virtio_input --module evdev \
+	vdm_e2e_build_initramfs "${mods[@]}" \
 		--file "$VDM_E2E_TMP/params:/vdm/params" \
 		"$VDM_E2E_TMP/initrd" "$VDM_E2E_TMP/body.sh"
 	t_build=$(vdm_e2e_since "$t0")
 
 	vdm_e2e_run_qemu --name "$name" --initrd "$VDM_E2E_TMP/initrd" \
-		--machine-opts i8042=off \
-		--expect found --expect released --expect events -- \
-		-chardev "socket,id=c0,path=$SOCK" -device vhost-user-input-pci,chardev=c0 ||
-		return 1
+		--machine-opts i8042=off ${VDM_E2E_APPEND:+--append "$VDM_E2E_APPEND"} \
+		--expect found --expect released --expect events "${expect[@]}" -- \
+		"${VDM_E2E_DEVARGS[@]}" || return 1
 	vdm_e2e_daemon_alive vu || return 1
 
 	[ "$(vdm_e2e_value name)" = "$WANT_NAME" ] || fail "name '$(vdm_e2e_value name)'" || return 1
@@ -191,14 +206,25 @@ boot() {
 		fail "the daemon did not see the guest's EV_REP REP_DELAY $REP_DELAY" || return 1
 	grep -q "driver status event type 17 code 2 value 1\$" "$VDM_E2E_TMP/vu.boot.log" ||
 		fail "the daemon did not see the guest's EV_LED LED_SCROLLL 1" || return 1
-	TIMES+=("$(printf '%-7s initramfs %ss, qemu run %ss (%s)' "$name" "$t_build" \
+	[ "$mode" = vhost ] || vdm_e2e_log "$name: $(vdm_e2e_value pci); $(vdm_e2e_value irq-kinds), $(vdm_e2e_value msi) MSI vectors, $(vdm_e2e_value irq-total) virtio interrupts"
+	TIMES+=("$(printf '%-11s initramfs %ss, qemu run %ss (%s)' "$name" "$t_build" \
 		"$VDM_E2E_LAST_SECS" "$VDM_E2E_LAST_TIMES")")
 	vdm_e2e_log "$name: PASS: '$WANT_NAME' at $(vdm_e2e_value node), ev=$WANT_EV led=$WANT_LED, $NEVENTS events in order ($(vdm_e2e_value raw-events) records read)"
 }
 
-rounds=${INPUT_ROUNDS:-1}
-for ((r = 1; r <= rounds; r++)); do
-	if boot "input$r"; then
+boots=()
+if [ "$VDM_E2E_FRONTEND" = vhost-user ]; then
+	for ((r = 1; r <= ${INPUT_ROUNDS:-1}; r++)); do
+		boots+=("input$r:vhost")
+	done
+else
+	vdm_e2e_log "QEMU: $(vdm_e2e_qemu_version) (chroot $VDM_E2E_TRIXIE)"
+	for m in $VDM_E2E_MODES; do
+		boots+=("input-$m:$m")
+	done
+fi
+for b in "${boots[@]}"; do
+	if boot "${b%%:*}" "${b#*:}"; then
 		passed=$((passed + 1))
 	else
 		failed=$((failed + 1))
@@ -213,5 +239,5 @@ for t in "${TIMES[@]}"; do
 	vdm_e2e_log "  $t"
 done
 vdm_e2e_log "total $(vdm_e2e_since "$T_ALL") s"
-echo "input: $passed boots passed, $failed failed"
+echo "input ($VDM_E2E_FRONTEND): $passed boots passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -19,7 +19,16 @@
 # source and with vdm's sink (what differs is reported).
 # The daemon's pacing error (p50/p99 per release) is printed.
 #
+# With --frontend vfio-user the daemon serves the card with --vfio-user
+# instead, through vdm's own virtio-pci transport, to QEMU 11.1's
+# vfio-user-pci (the trixie chroot, daemon-lib.sh; Debian's kernel and its
+# virtio_snd module, as ours has no sound): boot 1 twice, each with a daemon
+# of its own, MSI-X and pci=nomsi (INTx), each also checking that the
+# function (0x1af4:0x1059) interrupts that way (guest-lib.sh vdm_pci_irq).
+# Boot 2 (QEMU's own device, no vdm code) is e2e/sound's alone.
+#
 #   tests/e2e/sound.sh --daemon build/examples/vhost-user/vdm-vhost-user
+#   tests/e2e/sound.sh --daemon ... --frontend vfio-user
 
 set -euo pipefail
 
@@ -30,12 +39,13 @@ set -euo pipefail
 # shellcheck source=daemon-lib.sh
 . "$(dirname "$0")/daemon-lib.sh"
 
+vdm_e2e_frontend_parse "$@"
 vdm_e2e_require
-vdm_e2e_daemon_find "$@"
+vdm_e2e_daemon_find "${VDM_E2E_ARGS[@]}"
+vdm_e2e_frontend_setup debian
 
 T_ALL=$(vdm_e2e_now)
 T=$VDM_E2E_TMP
-SOCK=$T/snd.sock
 for b in aplay amixer; do
 	command -v $b >/dev/null || vdm_e2e_die "$b missing: apt-get install alsa-utils"
 done
@@ -86,10 +96,8 @@ wav_len() { wav_data "$1" | wc -c; }
 # alsa-utils with its libraries and configuration for the guest.
 mapfile -t alsa_files < <(vdm_e2e_alsa_files /usr/bin/aplay /usr/bin/amixer)
 
-vdm_e2e_daemon_start vu -v ${SOUND_DAEMON_V:-} --socket "$SOCK" --device \
-	"sound,playback=$T/out-%d.wav,capture=$T/in.wav"
-
 cat >"$T/body.sh" <<'EOF'
+. /vdm/params
 ln -s /usr/bin/aplay /usr/bin/arecord
 export PATH=/usr/bin:$PATH
 vdm_wait_path /dev/snd/pcmC0D0p 20
@@ -115,6 +123,7 @@ wait $pid || true
 vdm_check replay-s16 aplay $P /vdm/s16.wav
 vdm_check record arecord $P -f S16_LE -c 2 -r 48000 -s 16384 /tmp/cap.wav
 vdm_value capture "$(tail -c +45 /tmp/cap.wav | sha256sum | cut -d' ' -f1) $(tail -c +45 /tmp/cap.wav | wc -c)"
+[ "$MODE" = vhost ] || vdm_pci_irq 0x1059 "$MODE" 5
 EOF
 
 cat >"$T/body2.sh" <<'EOF'
@@ -127,78 +136,104 @@ files=("${alsa_files[@]}")
 for w in s16 u8 s32 long; do files+=(--file "$T/$w.wav:/vdm/$w.wav"); done
 APPEND="virtio_snd.msg_timeout_ms=20000 ${SOUND_APPEND:-}"
 
-t0=$(vdm_e2e_now)
-vdm_e2e_build_initramfs --module virtio_snd "${files[@]}" "$T/initrd" "$T/body.sh"
-t_build=$(vdm_e2e_since "$t0")
 failed=0
 fail() {
 	vdm_e2e_log "FAIL: $*"
 	failed=$((failed + 1))
 }
 
-vdm_e2e_run_qemu --name sound --initrd "$T/initrd" --append "$APPEND" \
-	--expect probe --expect set-volume --expect play-s16 --expect play-u8 \
-	--expect play-s32 --expect replay-s16 --expect record -- \
-	-chardev "socket,id=c0,path=$SOCK" -device vhost-user-snd-pci,chardev=c0,controls=on ||
-	fail "guest run"
-t_vdm=$VDM_E2E_LAST_SECS
-vdm_e2e_daemon_alive vu || fail "daemon died"
+# boot MODE: boot 1 with a daemon of its own (vu-MODE).
+boot() {
+	local mode=$1 name=sound-$1 sock=$T/snd-$1.sock LOG=$T/vu-$1.log f0=$failed expect=() ctls want n cap
+	rm -f "$T"/out-*.wav
+	local vv=()
+	[ -z "${SOUND_DAEMON_V:-}" ] || vv=("$SOUND_DAEMON_V")
+	vdm_e2e_daemon_start "vu-$mode" -v "${vv[@]}" "$VDM_E2E_SOCKOPT" "$sock" --device \
+		"sound,playback=$T/out-%d.wav,capture=$T/in.wav" || { fail "daemon start" && return 0; }
+	vdm_e2e_frontend_device "$mode" "$sock" vhost-user-snd-pci
+	[ "$mode" != vhost ] || VDM_E2E_DEVARGS[3]+=",controls=on"
+	[ "$mode" = vhost ] || expect=(--expect irq)
+	printf 'MODE=%s\n' "$mode" >"$T/params"
+	t0=$(vdm_e2e_now)
+	vdm_e2e_build_initramfs --module virtio_snd "${files[@]}" --file "$T/params:/vdm/params" \
+		"$T/initrd" "$T/body.sh"
+	t_build=$(vdm_e2e_since "$t0")
 
-LOG=$T/vu.log
-ctls=$(vdm_e2e_value controls || true)
-vdm_e2e_log "card: $(vdm_e2e_value card || true)"
-vdm_e2e_log "controls: $ctls"
-for want in "Master Playback Volume" "Master Playback Switch" "Capture Source" \
-	"Headphone Jack" "Mic Jack" "Playback Channel Map" "Capture Channel Map"; do
-	[[ "$ctls" == *"$want"* ]] || fail "amixer does not list '$want'"
-done
-grep -q "control 0 (Master Playback Volume) = 42,43" "$LOG" ||
-	fail "the guest's volume change did not reach the daemon"
-grep -q "control 2 (Capture Source) = Line" "$LOG" ||
-	fail "the guest's capture source change did not reach the daemon"
+	vdm_e2e_run_qemu --name "$name" --initrd "$T/initrd" --append "$APPEND${VDM_E2E_APPEND:+ $VDM_E2E_APPEND}" \
+		--expect probe --expect set-volume --expect play-s16 --expect play-u8 \
+		--expect play-s32 --expect replay-s16 --expect record "${expect[@]}" -- \
+		"${VDM_E2E_DEVARGS[@]}" || fail "$name: guest run"
+	t_vdm=$VDM_E2E_LAST_SECS
+	vdm_e2e_daemon_alive "vu-$mode" || fail "$name: daemon died"
+	vdm_e2e_stop "vu-$mode"
+	ctls=$(vdm_e2e_value controls || true)
+	vdm_e2e_log "card: $(vdm_e2e_value card || true)"
+	vdm_e2e_log "controls: $ctls"
+	for want in "Master Playback Volume" "Master Playback Switch" "Capture Source" \
+		"Headphone Jack" "Mic Jack" "Playback Channel Map" "Capture Channel Map"; do
+		[[ "$ctls" == *"$want"* ]] || fail "amixer does not list '$want'"
+	done
+	grep -q "control 0 (Master Playback Volume) = 42,43" "$LOG" ||
+		fail "the guest's volume change did not reach the daemon"
+	grep -q "control 2 (Capture Source) = Line" "$LOG" ||
+		fail "the guest's capture source change did not reach the daemon"
 
-# Sinks: out-0 s16, out-1 u8, out-2 s32, out-3 long (interrupted), out-4 s16.
-check_exact() {
-	local sink=$T/out-$1.wav src=$T/$2.wav
-	[ -f "$sink" ] || { fail "$2: no sink $sink"; return; }
-	if [ "$(wav_sha "$sink")" = "$(wav_sha "$src")" ]; then
-		vdm_e2e_log "$2 -> out-$1.wav: $(wav_len "$src") bytes, sha256 equal"
+	# Sinks: out-0 s16, out-1 u8, out-2 s32, out-3 long (interrupted), out-4 s16.
+	check_exact() {
+		local sink=$T/out-$1.wav src=$T/$2.wav
+		[ -f "$sink" ] || { fail "$2: no sink $sink"; return; }
+		if [ "$(wav_sha "$sink")" = "$(wav_sha "$src")" ]; then
+			vdm_e2e_log "$2 -> out-$1.wav: $(wav_len "$src") bytes, sha256 equal"
+		else
+			fail "$2 -> out-$1.wav: $(wav_len "$sink") bytes vs $(wav_len "$src"), sha256 differ"
+		fi
+	}
+	check_exact 0 s16
+	check_exact 1 u8
+	check_exact 2 s32
+	check_exact 4 s16
+	if [ -f "$T/out-3.wav" ]; then
+		n=$(wav_len "$T/out-3.wav")
+		if [ "$n" -gt 0 ] && [ "$n" -lt "$(wav_len "$T/long.wav")" ] &&
+			[ "$(wav_data "$T/out-3.wav" | sha256sum)" = "$(wav_data "$T/long.wav" | head -c "$n" | sha256sum)" ]; then
+			vdm_e2e_log "long.wav stopped after $n bytes: a prefix of the source"
+		else
+			fail "interrupted play: $n bytes, not a strict prefix of long.wav"
+		fi
 	else
-		fail "$2 -> out-$1.wav: $(wav_len "$sink") bytes vs $(wav_len "$src"), sha256 differ"
+		fail "no sink for the interrupted play"
 	fi
+	[ ! -f "$T/out-5.wav" ] || fail "more PREPARE/RELEASE cycles than plays"
+	cap=$(vdm_e2e_value capture || true)
+	want="$(wav_data "$T/in.wav" | sha256sum | cut -d' ' -f1) $(wav_len "$T/in.wav")"
+	if [ "$cap" = "$want" ]; then
+		vdm_e2e_log "capture: $want: equal"
+	else
+		fail "capture: guest recorded '$cap', source '$want'"
+	fi
+	grep -E "pacing stream" "$LOG" | sed 's/^/e2e: /' >&2 || true
+	[ "$mode" = vhost ] || vdm_e2e_log "$name: $(vdm_e2e_value pci); $(vdm_e2e_value irq-kinds), $(vdm_e2e_value msi) MSI vectors, $(vdm_e2e_value irq-total) virtio interrupts"
+	vdm_e2e_daemon_check_log "vu-$mode" || failed=$((failed + 1))
+	[ "$failed" -eq "$f0" ] || vdm_e2e_daemon_log "vu-$mode"
+	vdm_e2e_log "$name: $([ "$failed" -eq "$f0" ] && echo PASS || echo FAIL): initramfs ${t_build}s, vdm run ${t_vdm}s"
 }
-check_exact 0 s16
-check_exact 1 u8
-check_exact 2 s32
-check_exact 4 s16
-if [ -f "$T/out-3.wav" ]; then
-	n=$(wav_len "$T/out-3.wav")
-	if [ "$n" -gt 0 ] && [ "$n" -lt "$(wav_len "$T/long.wav")" ] &&
-		[ "$(wav_data "$T/out-3.wav" | sha256sum)" = "$(wav_data "$T/long.wav" | head -c "$n" | sha256sum)" ]; then
-		vdm_e2e_log "long.wav stopped after $n bytes: a prefix of the source"
-	else
-		fail "interrupted play: $n bytes, not a strict prefix of long.wav"
-	fi
-else
-	fail "no sink for the interrupted play"
-fi
-[ ! -f "$T/out-5.wav" ] || fail "more PREPARE/RELEASE cycles than plays"
-cap=$(vdm_e2e_value capture || true)
-want="$(wav_data "$T/in.wav" | sha256sum | cut -d' ' -f1) $(wav_len "$T/in.wav")"
-[ "$cap" = "$want" ] && vdm_e2e_log "capture: $want: equal" ||
-	fail "capture: guest recorded '$cap', source '$want'"
-grep -E "pacing stream" "$LOG" | sed 's/^/e2e: /' >&2 || true
 
-# Boot 2: QEMU's own virtio-sound-pci, -audiodev wav.
-vdm_e2e_build_initramfs --module virtio_snd "${alsa_files[@]}" \
-	--file "$T/s16.wav:/vdm/s16.wav" "$T/initrd2" "$T/body2.sh"
-vdm_e2e_run_qemu --name qemu-snd --initrd "$T/initrd2" --append "$APPEND" \
-	--expect play-qemu -- \
-	-audiodev "wav,id=a0,path=$T/qemu.wav,out.frequency=48000,out.channels=2,out.format=s16,out.fixed-settings=on" \
-	-device virtio-sound-pci,audiodev=a0 || fail "QEMU virtio-sound-pci run"
-t_qemu=$VDM_E2E_LAST_SECS
-if [ -f "$T/qemu.wav" ]; then
-	python3 - "$T/s16.wav" "$T/qemu.wav" "$T/out-0.wav" >"$T/diff.txt" <<'EOF' || fail "differential: $(cat "$T/diff.txt")"
+[ "$VDM_E2E_FRONTEND" = vhost-user ] || vdm_e2e_log "QEMU: $(vdm_e2e_qemu_version) (chroot $VDM_E2E_TRIXIE)"
+for mode in $VDM_E2E_MODES; do
+	boot "$mode"
+done
+
+if [ "$VDM_E2E_FRONTEND" = vhost-user ]; then
+	# Boot 2: QEMU's own virtio-sound-pci, -audiodev wav.
+	vdm_e2e_build_initramfs --module virtio_snd "${alsa_files[@]}" \
+		--file "$T/s16.wav:/vdm/s16.wav" "$T/initrd2" "$T/body2.sh"
+	vdm_e2e_run_qemu --name qemu-snd --initrd "$T/initrd2" --append "$APPEND" \
+		--expect play-qemu -- \
+		-audiodev "wav,id=a0,path=$T/qemu.wav,out.frequency=48000,out.channels=2,out.format=s16,out.fixed-settings=on" \
+		-device virtio-sound-pci,audiodev=a0 || fail "QEMU virtio-sound-pci run"
+	t_qemu=$VDM_E2E_LAST_SECS
+	if [ -f "$T/qemu.wav" ]; then
+		python3 - "$T/s16.wav" "$T/qemu.wav" "$T/out-0.wav" >"$T/diff.txt" <<'EOF' || fail "differential: $(cat "$T/diff.txt")"
 import struct, sys
 def data(p):
     b = open(p, 'rb').read(); i = 12
@@ -221,13 +256,12 @@ print(f"QEMU virtio-sound-pci + -audiodev wav: {len(q)} bytes; the source ({len(
       f"{len(extra)} bytes after it); vdm: {len(v)} bytes, identical to the source: {v == src}")
 sys.exit(0 if at >= 0 and k >= len(src) * 9 // 10 and v == src else 1)
 EOF
-	vdm_e2e_log "differential: $(cat "$T/diff.txt")"
-else
-	fail "QEMU wrote no $T/qemu.wav"
+		vdm_e2e_log "differential: $(cat "$T/diff.txt")"
+	else
+		fail "QEMU wrote no $T/qemu.wav"
+	fi
 fi
 
-vdm_e2e_daemon_check_log vu || failed=$((failed + 1))
-[ "$failed" -eq 0 ] || vdm_e2e_daemon_log vu
-vdm_e2e_log "timings: initramfs ${t_build}s, vdm run ${t_vdm}s, qemu run ${t_qemu:-?}s, total $(vdm_e2e_since "$T_ALL") s"
-echo "sound: $failed failures"
+vdm_e2e_log "timings: qemu run ${t_qemu:-?}s, total $(vdm_e2e_since "$T_ALL") s"
+echo "sound ($VDM_E2E_FRONTEND): $failed failures"
 [ "$failed" -eq 0 ]
