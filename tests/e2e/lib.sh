@@ -398,6 +398,10 @@ vdm_e2e_dump_dtb() {
 #                      beside a virtio-input one); default $VDM_E2E_MACHINE_OPTS
 #   --dtb FILE         device tree to boot with (aarch64; vdm_e2e_dump_dtb)
 #   --expect NAME      require "VDM-E2E: PASS NAME" (repeatable)
+#   --reboot           run QEMU without -no-reboot, so a guest's reboot (and a
+#                      panic, panic=-1) restarts the machine in the same QEMU
+#                      process; the body must tell the boots apart and end
+#                      the run itself (the TIME breakdown is the last boot's)
 #
 # Example:
 #   vdm_e2e_run_qemu --initrd "$VDM_E2E_TMP/initrd" --name blk --smp 2 \
@@ -408,7 +412,7 @@ vdm_e2e_run_qemu() {
 	local tmo="${VDM_E2E_TIMEOUT:-120}" append="" expect=()
 	local mopts="${VDM_E2E_MACHINE_OPTS:-}"
 	local bootargs="${VDM_E2E_BOOT_ARGS-cryptomgr.notests=1 rodata=off}"
-	local kernel="${VDM_E2E_KERNEL:-}" dtb="" console=ttyS0 timer=""
+	local kernel="${VDM_E2E_KERNEL:-}" dtb="" console=ttyS0 timer="" noreboot=-no-reboot
 	[ "$VDM_E2E_ARCH" = x86_64 ] || console=ttyAMA0
 	# x86: no_timer_check. At boot Linux checks that the 8254 timer ticks
 	# through the IO-APIC within a few of its busy-wait loops; a TCG guest
@@ -433,6 +437,7 @@ vdm_e2e_run_qemu() {
 		--machine-opts) mopts=$2 && shift 2 ;;
 		--dtb) dtb=$2 && shift 2 ;;
 		--expect) expect+=("$2") && shift 2 ;;
+		--reboot) noreboot="" && shift ;;
 		--) shift && break ;;
 		*) vdm_e2e_die "vdm_e2e_run_qemu: unknown option $1" ;;
 		esac
@@ -449,7 +454,7 @@ vdm_e2e_run_qemu() {
 
 	_vdm_e2e_machine "$mem" "$smp" "$mopts"
 	local cmd=(
-		"$VDM_E2E_QEMU" -nodefaults -no-user-config -nographic -no-reboot
+		"$VDM_E2E_QEMU" -nodefaults -no-user-config -nographic ${noreboot:+"$noreboot"}
 		-accel tcg
 		"${VDM_E2E_MACHINE_ARGS[@]}"
 		-kernel "$kernel" -initrd "$initrd"
@@ -510,11 +515,11 @@ vdm_e2e_run_qemu() {
 		return 1
 	fi
 	grep -E '^VDM-E2E: (PASS|INFO|VALUE)' <<<"$markers" | sed "s/^/e2e: $name: /" >&2
-	# Guest clock (uptime) at /init, at the body's start and end.
+	# Guest clock (uptime) at /init, at the body's start and end (the last boot's).
 	local t_init t_body t_end
-	t_init=$(sed -n 's/^VDM-E2E: TIME init //p' <<<"$markers")
-	t_body=$(sed -n 's/^VDM-E2E: TIME body //p' <<<"$markers")
-	t_end=$(sed -n 's/^VDM-E2E: TIME end //p' <<<"$markers")
+	t_init=$(sed -n 's/^VDM-E2E: TIME init //p' <<<"$markers" | tail -n 1)
+	t_body=$(sed -n 's/^VDM-E2E: TIME body //p' <<<"$markers" | tail -n 1)
+	t_end=$(sed -n 's/^VDM-E2E: TIME end //p' <<<"$markers" | tail -n 1)
 	VDM_E2E_LAST_TIMES=$(awk -v i="$t_init" -v b="$t_body" -v e="$t_end" -v t="$VDM_E2E_LAST_SECS" \
 		'BEGIN { printf "kernel boot %.2fs, insmod %.2fs, body %.2fs, other (qemu+firmware+poweroff) %.2fs", i, b - i, e - b, t - e }')
 	vdm_e2e_log "$name: ok in $VDM_E2E_LAST_SECS s ($VDM_E2E_LAST_TIMES)"

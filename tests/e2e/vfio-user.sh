@@ -26,7 +26,16 @@
 #     pattern the host checks in the image after the run;
 #   - resets both devices by unbinding virtio-pci from each function and
 #     binding it again (status 0 then a fresh initialisation through vdm's
-#     transport), then repeats the rng and blk checks on the new instances.
+#     transport), then repeats the rng and blk checks on the new instances;
+#   - over vfio-user: writes a marker line with the boot's nonce to the
+#     disk's first sector (0 at the start, 1 at the end: a boot finding 0
+#     or 2 fails, so a panic cannot loop) and reboots (`reboot -f`; QEMU runs without
+#     -no-reboot, vdm_e2e_run_qemu --reboot). The same QEMU process resets
+#     the machine, which reaches the daemon over the same vfio-user
+#     connections (the daemon logs one "front-end connected" per QEMU run),
+#     and the second boot, finding the marker, reads back the first boot's
+#     two writes (md5 compared on the host), then runs everything again
+#     (rounds 2 and 3). A third boot fails. About 2 s more per boot.
 #
 # With --frontend vhost-user the same guest checks run on the same daemon
 # serving vhost-user sockets, under the same QEMU 11.1 (QEMU's virtio-pci
@@ -78,10 +87,10 @@ PAT=$VDM_E2E_TMP/pattern.bin
 PAT_LEN=1000 # not a multiple of 64: the file ends mid-request (rng.sh)
 READ_LEN=3072 # a multiple of the hwrng core's 64-byte chunks (rng.sh)
 IMG=$VDM_E2E_TMP/disk.img
-IMG_MIB=8
+IMG_MIB=10
 SERIAL=vdm-e2e-vfu-disk
 R_MIB=2 # the guest reads it
-W_MIB=5 # the guest writes it
+W_MIB=5 # the guest writes it (round r: MiB W_MIB + r; rounds 2 and 3 after a reboot)
 S_RNG=$VDM_E2E_TMP/rng.sock
 S_BLK=$VDM_E2E_TMP/blk.sock
 
@@ -128,6 +137,31 @@ for f in $rng_fn $blk_fn; do
 done
 vdm_pass pci
 
+# REBOOT=1: the first boot ends in a reboot of the same QEMU process (the
+# daemon and its vfio-user connections stay); the boots are told apart by
+# a marker line in the disk's first sector, which carries this run's nonce.
+# The second boot reads back what the first wrote and runs rounds 2 and 3.
+first=0
+if [ "$REBOOT" = 1 ]; then
+	vdm_wait_path /dev/vda
+	mark=$(dd if=/dev/vda bs=512 count=1 iflag=direct 2>/dev/null | tr -d '\000' | head -n 1)
+	case "$mark" in
+	"vdm-boot $NONCE 1") first=2 ;;
+	"vdm-boot $NONCE 0") vdm_fail reboot "the first boot rebooted before its end (panic?)"; exit 1 ;;
+	"vdm-boot $NONCE 2") vdm_fail reboot "a third boot (the second one rebooted)"; exit 1 ;;
+	*) ;;
+	esac
+	vdm_value "boot-$first" "marker '$mark'"
+	[ $first = 2 ] || printf 'vdm-boot %s 0\n' "$NONCE" | dd of=/dev/vda bs=512 conv=sync,fsync 2>/dev/null
+	if [ $first = 2 ]; then
+		printf 'vdm-boot %s 2\n' "$NONCE" | dd of=/dev/vda bs=512 conv=sync,fsync 2>/dev/null
+		for r in 0 1; do
+			vdm_value "blk-prev-$r" "$(dd if=/dev/vda bs=1048576 skip=$((W_MIB + r)) count=1 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)"
+		done
+		vdm_pass reboot
+	fi
+fi
+
 # ROUND: rng bytes and blk read/write, on whatever instances are bound now.
 round() {
 	r=$1
@@ -157,7 +191,7 @@ round() {
 	vdm_value "blk-wrote-$r" "$(md5sum </tmp/w | cut -d' ' -f1)"
 	vdm_pass "blk-$r"
 }
-round 0
+round $first
 
 # Interrupts: MSI-X or INTx, and counted.
 vdm_value irqs "$(grep virtio /proc/interrupts | tr -s ' ' | tr '\n' ';')"
@@ -187,11 +221,18 @@ for f in $rng_fn $blk_fn; do echo "$f" >$drv/unbind; done
 [ ! -e /dev/vda ] || { vdm_fail rebind "/dev/vda still there after unbind"; exit 1; }
 for f in $rng_fn $blk_fn; do echo "$f" >$drv/bind; done
 vdm_pass rebind
-round 1
+round $((first + 1))
+if [ "$REBOOT" = 1 ] && [ $first = 0 ]; then
+	printf 'vdm-boot %s 1\n' "$NONCE" | dd of=/dev/vda bs=512 conv=sync,fsync 2>/dev/null
+	vdm_info "rebooting"
+	reboot -f
+	sleep 30 # not reached
+fi
 BODY
 
 passed=0
 failed=0
+RUNS=0 # QEMU processes started against the daemon
 TIMES=()
 
 fail() {
@@ -201,22 +242,53 @@ fail() {
 
 boot() {
 	local irq=$1 name="$FRONTEND-$1" t0 t_build nonce append="" r hex off skipped w
+	local reboot=0 rounds=(0 1) qopts=() n d
 	nonce=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	[ "$irq" = msix ] || append="pci=nomsi"
-	printf 'READ_LEN=%s\nR_MIB=%s\nW_MIB=%s\nNONCE=%s\nIRQ=%s\n' \
-		"$READ_LEN" "$R_MIB" "$W_MIB" "$nonce" "$irq" >"$VDM_E2E_TMP/params"
+	# Over vfio-user the guest reboots once (see the body).
+	if [ "$FRONTEND" = vfio-user ]; then
+		reboot=1
+		rounds=(0 1 2 3)
+		qopts=(--reboot --expect reboot --expect rng-2 --expect blk-2 --expect rng-3 --expect blk-3)
+		name+="-reboot"
+	fi
+	printf 'READ_LEN=%s\nR_MIB=%s\nW_MIB=%s\nNONCE=%s\nIRQ=%s\nREBOOT=%s\n' \
+		"$READ_LEN" "$R_MIB" "$W_MIB" "$nonce" "$irq" "$reboot" >"$VDM_E2E_TMP/params"
 	t0=$(vdm_e2e_now)
 	vdm_e2e_build_initramfs --no-autoload --file "$VDM_E2E_TMP/params:/vdm/params" \
 		"$VDM_E2E_TMP/initrd" "$VDM_E2E_TMP/body.sh"
 	t_build=$(vdm_e2e_since "$t0")
 
+	RUNS=$((RUNS + 1))
 	vdm_e2e_run_qemu --name "$name" --kernel "$KDIR/vmlinux" --initrd "$VDM_E2E_TMP/initrd" \
 		--append "rng_core.default_quality=0${append:+ $append}" \
 		--expect pci --expect rng-0 --expect blk-0 --expect irq --expect rebind \
-		--expect rng-1 --expect blk-1 -- "${DEVS[@]}" || return 1
+		--expect rng-1 --expect blk-1 "${qopts[@]}" -- "${DEVS[@]}" || return 1
 	vdm_e2e_daemon_alive vu || return 1
+	n=$(tr -d '\r' <"$VDM_E2E_LAST_LOG" | grep -o 'VDM-E2E: TIME init ' | wc -l)
+	[ "$n" = $((reboot + 1)) ] || fail "$name: the guest booted $n times, want $((reboot + 1))" || return 1
+	if [ "$reboot" = 1 ]; then
+		# The second boot found the first one's marker and read back its
+		# writes; the image holds the second boot's marker.
+		[ "$(vdm_e2e_value boot-2)" = "marker 'vdm-boot $nonce 1'" ] ||
+			fail "$name: second boot: $(vdm_e2e_value boot-2)" || return 1
+		for r in 0 1; do
+			w=$(vdm_e2e_repeat "vdm-vfio-user $nonce $r" "$MIB" | md5sum | cut -d' ' -f1)
+			[ "$(vdm_e2e_value "blk-prev-$r")" = "$w" ] ||
+				fail "$name: second boot read MiB $((W_MIB + r)) as $(vdm_e2e_value "blk-prev-$r"), the first wrote $w" || return 1
+		done
+		[ "$(head -n 1 "$IMG")" = "vdm-boot $nonce 2" ] ||
+			fail "$name: the image's first sector is not the second boot's marker" || return 1
+		# Both boots on one vfio-user connection per device: QEMU's
+		# system reset reached the daemon over it, no reconnect.
+		for d in rng0 blk0; do
+			n=$(grep -c "^vdm-vhost-user: $d: info: front-end connected" "$VDM_E2E_TMP/vu.log" || true)
+			[ "$n" = "$RUNS" ] || fail "$name: $d: $n connections to the daemon for $RUNS QEMU runs" || return 1
+		done
+		vdm_e2e_log "$name: rebooted in the same QEMU process; the second boot read back the first one's writes"
+	fi
 
-	for r in 0 1; do
+	for r in "${rounds[@]}"; do
 		hex=$(vdm_e2e_value "rng-hex-$r")
 		[ "${#hex}" = $((READ_LEN * 2)) ] || fail "$name: rng round $r: ${#hex} hex digits, want $((READ_LEN * 2))" || return 1
 		off=$(vdm_e2e_rng_offset "$PAT" "$hex")
