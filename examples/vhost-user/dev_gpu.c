@@ -12,8 +12,9 @@
  * at the same time).
  *
  * Headless: out=DIR writes each scanout's picture to DIR/scanoutN.ppm (P6)
- * after every flush, the cursor state to DIR/cursor.txt and each output's
- * EDID to DIR/edidN.bin.
+ * after every flush (a temporary file renamed over it), the cursor state to
+ * DIR/cursor.txt and each output's EDID to DIR/edidN.bin. Over vfio-user
+ * (no display channel) out=DIR is required: it is the only display.
  *
  * Options: outputs=N (1..16), width=, height= (per output, default
  * 1024x768), edid=on|off, out=DIR, max-mem=MiB (host storage for
@@ -453,6 +454,15 @@ static int gpu_create(struct vdev *d, struct vd_opts *o)
         return -1;
     }
     g->dir = vd_opt(o, "out");
+    if (d->vfio && g->dir == NULL) {
+        /* No VHOST_USER_GPU_SET_SOCKET over vfio-user: the only display is
+         * the daemon's own picture. */
+        vd_log(d, VDM_LOG_ERROR,
+               "gpu over --vfio-user needs out=DIR (the daemon's display, "
+               "DIR/scanout0.ppm): the vhost-user-gpu display channel is "
+               "vhost-user's (--socket)");
+        return -1;
+    }
     g->nout = (unsigned)n;
     for (unsigned i = 0; i < g->nout; i++) {
         g->disp[i].x = (uint32_t)(i * w);

@@ -653,14 +653,8 @@ static struct vdev *make_device(const char *socket_path, int handed_fd,
     d->aux_fd = -1;
     d->vfio = vfio;
     d->base = VDM_INIT(struct vdm_dev_config);
-    if (vfio && d->type->request != NULL) {
-        /* gpu: its display channel is a vhost-user message */
-        vd_log(d, VDM_LOG_ERROR,
-               "%s needs vhost-user (--socket), not "
-               "--vfio-user",
-               o.type);
-        return NULL;
-    }
+    /* gpu over vfio-user: its create checks for a display of its own
+     * (out=DIR), the vhost-user-gpu channel being a vhost-user message. */
     if (d->type->create(d, &o) < 0)
         return NULL;
     for (unsigned i = 0; i < o.n; i++)

@@ -35,7 +35,8 @@ START_TEST(bad_arguments_fail_early)
                         "blk,file=/nonexistent/disk",
                         NULL};
     const char *a6[] = {daemon_path, "--help", NULL};
-    /* gpu's display channel is vhost-user's: not over vfio-user */
+    /* gpu's display channel is vhost-user's: not over vfio-user without
+     * a display of the daemon's own (out=DIR) */
     const char *a7[] = {daemon_path, "--vfio-user", "/tmp/x.sock",
                         "--device",  "gpu",         NULL};
     const char *a8[] = {daemon_path, "--vfio-user", "/tmp/x.sock", NULL};

@@ -316,7 +316,44 @@ START_TEST(serves_vfio_user)
 }
 END_TEST
 
+/* gpu over vfio-user: only with a display of the daemon's own (out=DIR);
+ * served as a modern virtio-gpu function, its EDID written to DIR. */
+START_TEST(serves_gpu_over_vfio_user)
+{
+    struct daemon dm;
+    char dir[80], vsock[120], spec[160], path[140], line[256], want[200];
+    uint8_t p[4];
+    struct stat st;
+    int fd;
+
+    snprintf(dir, sizeof(dir), "%s/vfugpu.XXXXXX", top_dir);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(vsock, sizeof(vsock), "%s/gpu.vfu", dir);
+    snprintf(spec, sizeof(spec), "gpu,width=64,height=48,out=%s", dir);
+    memset(&dm, 0, sizeof(dm));
+    snprintf(dm.rng_sock, sizeof(dm.rng_sock), "%s", vsock);
+    snprintf(dm.dir, sizeof(dm.dir), "%s", dir);
+    {
+        const char *argv[] = {daemon_path, "--vfio-user", vsock,
+                              "--device",  spec,          NULL};
+        dm.pid = spawn_daemon(daemon_path, argv, line, sizeof(line));
+    }
+    snprintf(want, sizeof(want), "vdm-vhost-user: listening on %s\n", vsock);
+    ck_assert_str_eq(line, want);
+    fd = vfu_connect(vsock);
+    vfu_version(fd);
+    vfu_read(fd, 3, 7, 2, 2, p); /* device id: 0x1050, virtio-gpu */
+    ck_assert_uint_eq(p[0] | p[1] << 8, 0x1050);
+    close(fd);
+    snprintf(path, sizeof(path), "%s/edid0.bin", dir);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_size, 128);
+    stop_daemon(&dm);
+}
+END_TEST
+
 void td_add_vfio_user(Suite *s)
 {
     TD_ADD(s, serves_vfio_user);
+    TD_ADD(s, serves_gpu_over_vfio_user);
 }

@@ -19,10 +19,19 @@
 #     the second screendump must equal that picture pixel for pixel, and
 #     the cursor must reach the display at the position set.
 #
+# With --frontend vfio-user the daemon serves the GPU with --vfio-user
+# (QEMU 11.1's vfio-user-pci in front of vdm's own virtio-pci transport,
+# the kernel of our own) and `out=DIR` as its only display: QEMU shows
+# nothing, so the daemon's picture (DIR/scanout0.ppm, rewritten on each
+# RESOURCE_FLUSH) stands for the screendump and must equal each image pixel
+# for pixel. Two boots against the same daemon: MSI-X, and pci=nomsi (INTx);
+# each also checks the GPU function interrupts that way (vdm_pci_irq).
+#
 #   tests/e2e/gpu.sh --daemon build/examples/vhost-user/vdm-vhost-user
+#   tests/e2e/gpu.sh --daemon ... --frontend vfio-user
 #
 # Environment: lib.sh's (VDM_E2E_TIMEOUT, VDM_E2E_KEEP, VDM_E2E_VERBOSE...),
-# VDM_VHOST_USER (daemon path).
+# VDM_VHOST_USER (daemon path), VFU_MODES="msix intx" (the vfio-user boots).
 
 set -euo pipefail
 
@@ -33,8 +42,10 @@ set -euo pipefail
 # shellcheck source=daemon-lib.sh
 . "$(dirname "$0")/daemon-lib.sh"
 
+vdm_e2e_frontend_parse "$@"
 vdm_e2e_require
-vdm_e2e_daemon_find "$@"
+vdm_e2e_daemon_find "${VDM_E2E_ARGS[@]}"
+vdm_e2e_frontend_setup ours
 command -v python3 >/dev/null || vdm_e2e_die "python3 missing (QMP and image compare)"
 # The guest kernel of our own with virtio-gpu and fbdev built in: the one
 # tests/e2e/kernel.sh names, else any cached build that has them.
@@ -109,7 +120,7 @@ for y in range(h):
 open(sys.argv[3], "wb").write(ppm)
 EOF
 
-vdm_e2e_daemon_start vu -v --socket "$SOCK" \
+vdm_e2e_daemon_start vu -v "$VDM_E2E_SOCKOPT" "$SOCK" \
 	--device "gpu,width=$W,height=$H,out=$OUT"
 
 cat >"$VDM_E2E_TMP/body.sh" <<'EOF'
@@ -153,6 +164,7 @@ sed 's/^/VDM-E2E: INFO helper /' /tmp/helper.out
 grep -q '^cursor' /tmp/helper.out || { vdm_fail mode2 "drm-helper failed"; exit 1; }
 vdm_pass mode2
 wait $helper && vdm_pass held2 || vdm_fail held2 "drm-helper exit status"
+[ "$MODE" = vhost ] || vdm_pci_irq 0x1050 "$MODE" 3
 EOF
 
 # QMP: one command, print the answer.
@@ -206,9 +218,18 @@ fail() {
 	return 1
 }
 
-boot() {
-	local name=$1 t0 t_build got log shot=$VDM_E2E_TMP/shot.ppm shot2=$VDM_E2E_TMP/shot2.ppm
-	printf 'HOLD=%s\nW2=%s\nH2=%s\nCX=%s\nCY=%s\n' 12 "$W2" "$H2" "$CX" "$CY" >"$VDM_E2E_TMP/params"
+boot() { # NAME MODE (vhost, msix or intx)
+	local name=$1 mode=$2 t0 t_build got log shot=$VDM_E2E_TMP/shot.ppm shot2=$VDM_E2E_TMP/shot2.ppm
+	local expect=() what="QMP screendump" where="QMP screendump and the daemon's picture" mark
+	printf 'HOLD=%s\nW2=%s\nH2=%s\nCX=%s\nCY=%s\nMODE=%s\n' 12 "$W2" "$H2" "$CX" "$CY" "$mode" \
+		>"$VDM_E2E_TMP/params"
+	[ "$mode" = vhost ] || {
+		expect=(--expect irq) && what="daemon's picture" && where="daemon's picture (held and at the end)"
+	}
+	vdm_e2e_frontend_device "$mode" "$SOCK" vhost-user-gpu-pci
+	# This boot's pictures and log lines only (the daemon outlives the boots).
+	rm -f "$OUT/scanout0.ppm"
+	mark=$(wc -l <"$VDM_E2E_TMP/vu.log")
 	t0=$(vdm_e2e_now)
 	vdm_e2e_build_initramfs \
 		--file "$VDM_E2E_TMP/params:/vdm/params" \
@@ -219,10 +240,19 @@ boot() {
 	log=$VDM_E2E_TMP/$name.console.log
 	rm -f "$shot" "$shot2"
 
-	# The screendumps: after the guest says it has drawn, until the picture
+	# The screendumps (over vfio-user: copies of the daemon's picture, the
+	# only display): after the guest says it has drawn, until the picture
 	# matches (the fbdev flush is asynchronous and TCG is slow) or the guest
 	# moves on.
 	(
+		grab() { # FILE
+			if [ "$mode" = vhost ]; then
+				qmp "{\"execute\": \"screendump\", \"arguments\": {\"filename\": \"$1\"}}" \
+					>>"$VDM_E2E_TMP/shot.qmp" 2>&1
+			else
+				cp "$OUT/scanout0.ppm" "$1" 2>>"$VDM_E2E_TMP/shot.qmp"
+			fi
+		}
 		shoot() { # MARKER UNTIL SHOT WANT
 			for ((i = 0; i < 1200; i++)); do
 				grep -q "VDM-E2E: PASS $1" "$log" 2>/dev/null && break
@@ -230,8 +260,7 @@ boot() {
 			done
 			while ! grep -q "VDM-E2E: PASS $2" "$log" 2>/dev/null; do
 				sleep 0.3
-				qmp "{\"execute\": \"screendump\", \"arguments\": {\"filename\": \"$3.tmp\"}}" \
-					>>"$VDM_E2E_TMP/shot.qmp" 2>&1
+				grab "$3.tmp" || continue
 				ppm_cmp "$3.tmp" "$4" >"$3.why" 2>&1 && { mv "$3.tmp" "$3"; return 0; }
 			done
 			mv "$3.tmp" "$3" 2>/dev/null
@@ -243,11 +272,10 @@ boot() {
 	local waiter=$!
 
 	vdm_e2e_run_qemu --name "$name" --initrd "$VDM_E2E_TMP/initrd" \
-		--kernel "$KDIR/vmlinux" --log "$log" \
+		--kernel "$KDIR/vmlinux" --log "$log" ${VDM_E2E_APPEND:+--append "$VDM_E2E_APPEND"} \
 		--expect fb --expect edid --expect drawn --expect held \
-		--expect mode2 --expect held2 -- \
-		-qmp "unix:$QMP,server=on,wait=off" \
-		-chardev "socket,id=g0,path=$SOCK" -device vhost-user-gpu-pci,chardev=g0 ||
+		--expect mode2 --expect held2 "${expect[@]}" -- \
+		-qmp "unix:$QMP,server=on,wait=off" "${VDM_E2E_DEVARGS[@]}" ||
 		{ kill "$waiter" 2>/dev/null; return 1; }
 	wait "$waiter" || true
 	vdm_e2e_daemon_alive vu || return 1
@@ -258,30 +286,43 @@ boot() {
 	got=$(vdm_e2e_value edid)
 	[ "$got" = "$(od -An -v -tx1 "$OUT/edid0.bin" | tr -d ' \n')" ] ||
 		fail "EDID in sysfs ($got) is not the one the daemon served" || return 1
-	[ -s "$shot" ] || fail "no screendump: $(cat "$VDM_E2E_TMP/shot.qmp" 2>/dev/null)" || return 1
+	[ -s "$shot" ] || fail "no $what: $(cat "$VDM_E2E_TMP/shot.qmp" 2>/dev/null)" || return 1
 	ppm_cmp "$shot" "$VDM_E2E_TMP/want.ppm" >&2 ||
-		fail "QMP screendump differs from the image the guest wrote" || return 1
+		fail "$what differs from the image the guest wrote" || return 1
 	ppm_cmp "$OUT/scanout0.ppm" "$VDM_E2E_TMP/want.ppm" >&2 ||
 		fail "the daemon's headless picture differs from the image" || return 1
-	[ -s "$shot2" ] || fail "no second screendump: $(cat "$VDM_E2E_TMP/shot.qmp" 2>/dev/null)" || return 1
+	[ -s "$shot2" ] || fail "no second $what: $(cat "$VDM_E2E_TMP/shot.qmp" 2>/dev/null)" || return 1
 	ppm_cmp "$shot2" "$VDM_E2E_TMP/want2.ppm" >&2 ||
-		fail "QMP screendump after the DRM mode set differs from the helper's picture" || return 1
-	grep -q "cursor 0: $CX,$CY shown" "$VDM_E2E_TMP/vu.log" ||
-		fail "the cursor never showed at ($CX,$CY): $(grep 'cursor 0' "$VDM_E2E_TMP/vu.log" | tr '\n' ';')" ||
+		fail "$what after the DRM mode set differs from the helper's picture" || return 1
+	tail -n +$((mark + 1)) "$VDM_E2E_TMP/vu.log" >"$VDM_E2E_TMP/vu.boot.log"
+	grep -q "cursor 0: $CX,$CY shown" "$VDM_E2E_TMP/vu.boot.log" ||
+		fail "the cursor never showed at ($CX,$CY): $(grep 'cursor 0' "$VDM_E2E_TMP/vu.boot.log" | tr '\n' ';')" ||
 		return 1
-	grep -q "scanout 0: resource [0-9]*, ${W2}x$H2" "$VDM_E2E_TMP/vu.log" ||
+	grep -q "scanout 0: resource [0-9]*, ${W2}x$H2" "$VDM_E2E_TMP/vu.boot.log" ||
 		fail "the daemon never showed the ${W2}x$H2 mode" || return 1
-	TIMES+=("$(printf '%-6s initramfs %ss, qemu run %ss (%s)' "$name" "$t_build" \
+	[ "$mode" = vhost ] || vdm_e2e_log "$name: $(vdm_e2e_value pci); $(vdm_e2e_value irq-kinds), $(vdm_e2e_value msi) MSI vectors, $(vdm_e2e_value irq-total) virtio interrupts"
+	TIMES+=("$(printf '%-9s initramfs %ss, qemu run %ss (%s)' "$name" "$t_build" \
 		"$VDM_E2E_LAST_SECS" "$VDM_E2E_LAST_TIMES")")
-	vdm_e2e_log "$name: PASS: ${W}x$H fbdev image pixel-exact in the QMP screendump and the daemon's picture; EDID as served ($(vdm_e2e_value connector)); ${W2}x$H2 DRM mode pixel-exact; cursor at ($CX,$CY)"
+	vdm_e2e_log "$name: PASS: ${W}x$H fbdev image pixel-exact in the $where; EDID as served ($(vdm_e2e_value connector)); ${W2}x$H2 DRM mode pixel-exact; cursor at ($CX,$CY)"
 }
 
-if boot gpu1; then
-	passed=$((passed + 1))
-else
-	failed=$((failed + 1))
-	vdm_e2e_daemon_log vu
+boots=("gpu1:vhost")
+if [ "$VDM_E2E_FRONTEND" = vfio-user ]; then
+	vdm_e2e_log "QEMU: $(vdm_e2e_qemu_version) (chroot $VDM_E2E_TRIXIE)"
+	boots=()
+	for m in $VDM_E2E_MODES; do
+		boots+=("gpu-$m:$m")
+	done
 fi
+for b in "${boots[@]}"; do
+	if boot "${b%%:*}" "${b#*:}"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		vdm_e2e_daemon_log vu
+		vdm_e2e_daemon_alive vu || break
+	fi
+done
 
 vdm_e2e_daemon_check_log vu || failed=$((failed + 1))
 vdm_e2e_log "timings:"
@@ -289,5 +330,5 @@ for t in "${TIMES[@]}"; do
 	vdm_e2e_log "  $t"
 done
 vdm_e2e_log "total $(vdm_e2e_since "$T_ALL") s"
-echo "gpu: $passed boots passed, $failed failed"
+echo "gpu ($VDM_E2E_FRONTEND): $passed boots passed, $failed failed"
 [ "$failed" -eq 0 ]
