@@ -796,8 +796,10 @@ int vdm_gpio_irq_unmasked(const struct vdm_gpio *gpio, uint16_t line)
         rc = VDM_EINVAL;
     } else if (line >= s->ngpio) {
         rc = VDM_ERANGE;
+    } else if (s->lines[line].ev != NULL) {
+        rc = 1;
     } else {
-        rc = (s->lines[line].ev != NULL) ? 1 : 0;
+        rc = 0;
     }
     return rc;
 }

@@ -37,7 +37,8 @@ vdm_e2e_daemon_find() {
 
 # vdm_e2e_daemon_start NAME ARGS...: spawn the daemon as NAME (log in
 # $VDM_E2E_TMP/NAME.log) and wait until it printed "listening on PATH" for
-# every --socket in ARGS (the socket file appears at bind(), before listen()).
+# every --socket and --vfio-user in ARGS (the socket file appears at bind(),
+# before listen()).
 # Fails, showing the log, if the daemon exits first or takes over 20 s.
 vdm_e2e_daemon_start() {
 	local name=$1 a want=() prev="" i p pid log
@@ -45,8 +46,9 @@ vdm_e2e_daemon_start() {
 	for a in "$@"; do
 		case "$a" in
 		--socket-path=*) want+=("${a#--socket-path=}") ;;
+		--vfio-user=*) want+=("${a#--vfio-user=}") ;;
 		esac
-		[ "$prev" = --socket ] && want+=("$a")
+		case "$prev" in --socket | --vfio-user) want+=("$a") ;; esac
 		prev=$a
 	done
 	vdm_e2e_spawn "$name" "$VDM_E2E_DAEMON" "$@"
@@ -55,7 +57,7 @@ vdm_e2e_daemon_start() {
 	for ((i = 0; i < 400; i++)); do
 		local missing=0
 		for p in "${want[@]}"; do
-			grep -qxF "vdm-vhost-user: listening on $p" "$log" || missing=1
+			grep -qxF "vdm-vhost-user: listening on $p" "$log" 2>/dev/null || missing=1
 		done
 		[ "$missing" = 0 ] && return 0
 		if ! kill -0 "$pid" 2>/dev/null; then

@@ -18,6 +18,7 @@
 #
 # Host-side functions (see each for details):
 #   vdm_e2e_require                        check setup.sh has been run
+#   vdm_e2e_use_trixie                     QEMU 11.1 of the trixie chroot from now on
 #   vdm_e2e_build_initramfs [opts] OUT BODY
 #   vdm_e2e_run_qemu [opts] [-- QEMU_ARGS...]
 #   vdm_e2e_dump_dtb OUT [opts]            aarch64: the virt machine's device tree
@@ -151,6 +152,23 @@ vdm_e2e_require() {
 	[ -z "$missing" ] ||
 		vdm_e2e_die "missing:$missing (run tests/e2e/setup.sh as root)"
 	return 0
+}
+
+# vdm_e2e_use_trixie: from now on vdm_e2e_run_qemu runs QEMU 11.1 inside
+# the cached trixie chroot (tests/e2e/trixie.sh builds it, setup.sh calls
+# that) through tests/e2e/trixie-qemu: same options, same paths (the temp dir
+# and the cache are bound into the chroot at their own paths; anything else
+# a run names goes in VDM_E2E_TRIXIE_BINDS, colon-separated). x86_64 only.
+# Fails, saying what to run, when the chroot is missing.
+vdm_e2e_use_trixie() {
+	local d
+	[ "$VDM_E2E_ARCH" = x86_64 ] || vdm_e2e_die "vdm_e2e_use_trixie: x86_64 guests only"
+	d=$("$VDM_E2E_LIB_DIR/trixie.sh" --path)
+	if [ ! -x "$d/root/usr/bin/qemu-system-x86_64" ] || [ ! -f "$d/build-time" ]; then
+		vdm_e2e_die "no trixie chroot with QEMU 11.1 at $d (run: sudo tests/e2e/setup.sh, or sudo tests/e2e/trixie.sh)"
+	fi
+	export VDM_E2E_TRIXIE=$d
+	VDM_E2E_QEMU=$VDM_E2E_LIB_DIR/trixie-qemu
 }
 
 # vdm_e2e_qemu_version: first line of `$VDM_E2E_QEMU --version`.

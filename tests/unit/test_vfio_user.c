@@ -166,6 +166,14 @@ static int send_fds(uint16_t cmd, uint32_t flags, const void *pl, uint32_t len,
     return rc;
 }
 
+/* Host byte order, as the protocol says: the payload's leading u32 fields
+ * (argsz, flags, ...) written natively, so the suite means the same on a
+ * big-endian host. */
+static void put32s(uint8_t *p, const uint32_t *w, unsigned n)
+{
+    memcpy(p, w, 4u * n);
+}
+
 static int send_msg(uint16_t cmd, const void *pl, uint32_t len)
 {
     return send_fds(cmd, 0, pl, len, NULL, 0);
@@ -416,7 +424,8 @@ START_TEST(version_ok)
     /* a second VERSION is refused, the session stays */
     ck_assert_int_eq(version(NULL), VDM_ESTATE);
     ck_assert_uint_eq(T.rlen, HDR);
-    uint8_t p[16] = {16};
+    uint8_t p[16] = {0};
+    put32s(p, (const uint32_t[]){16}, 1);
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, p, 16), 0);
 }
 END_TEST
@@ -459,7 +468,8 @@ START_TEST(version_bad_json)
     uint8_t p[8] = {0, 0, 0, 0, '{', '}', ' ', ' '};
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_VERSION, p, 8), VDM_EINVAL);
     /* still no session: the next command drops the connection */
-    uint8_t q[16] = {16};
+    uint8_t q[16] = {0};
+    put32s(q, (const uint32_t[]){16}, 1);
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, q, 16),
                      VDM_EPROTO);
     /* no JSON at all: the defaults */
@@ -471,7 +481,8 @@ END_TEST
 START_TEST(no_reply)
 {
     negotiate();
-    uint8_t p[16] = {16};
+    uint8_t p[16] = {0};
+    put32s(p, (const uint32_t[]){16}, 1);
     ck_assert_int_eq(send_fds(VDM_VFIO_USER_DEVICE_GET_INFO,
                               VDM_VFIO_USER_F_NO_REPLY, p, 16, NULL, 0),
                      0);
@@ -491,18 +502,20 @@ END_TEST
 START_TEST(device_info)
 {
     negotiate();
-    uint8_t p[16] = {16};
+    uint8_t p[16] = {0};
+    put32s(p, (const uint32_t[]){16}, 1);
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, p, 16), 0);
     ck_assert_uint_eq(r32(0), 16);
     ck_assert_uint_eq(r32(4), 3); /* RESET | PCI */
     ck_assert_uint_eq(r32(8), 9);
     ck_assert_uint_eq(r32(12), 5);
-    p[0] = 8;
+    put32s(p, (const uint32_t[]){8}, 1);
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, p, 16),
                      VDM_EINVAL);
     /* the longer <linux/vfio.h> struct (cap_offset, pad) is accepted, the
      * reply is the protocol's 16 bytes; a short payload is not */
-    uint8_t q[24] = {24};
+    uint8_t q[24] = {0};
+    put32s(q, (const uint32_t[]){24}, 1);
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, q, 24), 0);
     ck_assert_uint_eq(T.rlen, HDR + 16);
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, q, 12),
@@ -512,7 +525,8 @@ END_TEST
 
 static void region_info(uint32_t idx)
 {
-    uint8_t p[32] = {32};
+    uint8_t p[32] = {0};
+    put32s(p, (const uint32_t[]){32}, 1);
     memcpy(p + 8, &idx, 4);
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_REGION_INFO, p, 32), 0);
     ck_assert_uint_eq(T.rlen, HDR + 32);
@@ -544,7 +558,8 @@ START_TEST(regions)
     }
     region_info(VDM_VFIO_USER_REGION_ROM);
     ck_assert_uint_eq(r64(16), 0);
-    uint8_t p[32] = {32};
+    uint8_t p[32] = {0};
+    put32s(p, (const uint32_t[]){32}, 1);
     uint32_t idx = 9;
     memcpy(p + 8, &idx, 4);
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_REGION_INFO, p, 32),
@@ -577,14 +592,16 @@ START_TEST(irq_info)
     negotiate();
     static const uint32_t count[5] = {1, 0, NVEC, 0, 0};
     for (uint32_t i = 0; i < 5; i++) {
-        uint8_t p[16] = {16};
+        uint8_t p[16] = {0};
+        put32s(p, (const uint32_t[]){16}, 1);
         memcpy(p + 8, &i, 4);
         ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_IRQ_INFO, p, 16), 0);
         ck_assert_uint_eq(r32(8), i);
         ck_assert_uint_eq(r32(12), count[i]);
         ck_assert_uint_eq(r32(4) & 1u, 1u); /* EVENTFD */
     }
-    uint8_t p[16] = {16};
+    uint8_t p[16] = {0};
+    put32s(p, (const uint32_t[]){16}, 1);
     uint32_t i = 5;
     memcpy(p + 8, &i, 4);
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_IRQ_INFO, p, 16),
@@ -650,7 +667,8 @@ START_TEST(dma_hostile)
     ck_assert_int_eq(dma_map(3, GSIZE, GPA, 4096, 1), VDM_EINVAL); /* map */
     ck_assert_uint_eq(reply_errno(), 14);                          /* EFAULT */
     ck_assert_int_eq(T.fd[MEM_FD].closes, 1);
-    uint8_t p[32] = {32};
+    uint8_t p[32] = {0};
+    put32s(p, (const uint32_t[]){32}, 1);
     int32_t fds[2] = {newfd(), newfd()};
     ck_assert_int_eq(send_fds(VDM_VFIO_USER_DMA_MAP, 0, p, 32, fds, 2),
                      VDM_EINVAL);
@@ -665,7 +683,8 @@ START_TEST(dma_hostile)
             dma_map(3, 0, 0x10000000ull + i * 0x1000ull, 0x1000, 0), 0);
     ck_assert_int_eq(dma_map(3, 0, 0x20000000ull, 0x1000, 0), VDM_ENOSPC);
     /* DEVICE_FEATURE (migration, DMA logging) is refused */
-    uint8_t f[8] = {8, 0, 0, 0, 6, 0, 1, 0};
+    uint8_t f[8];
+    put32s(f, (const uint32_t[]){8, 6u | (1u << 16)}, 2);
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_FEATURE, f, 8), VDM_ENOTSUP);
     ck_assert_uint_eq(reply_errno(), 95);
 }
@@ -930,7 +949,8 @@ START_TEST(irqs_hostile)
                      VDM_ENOTSUP);
     ck_assert_int_eq(T.fd[g].closes, 1);
     /* argsz must be the payload size */
-    uint8_t p[20] = {24, 0, 0, 0, IRQ_DATA_NONE | IRQ_ACT_MASK};
+    uint8_t p[20] = {0};
+    put32s(p, (const uint32_t[]){24, IRQ_DATA_NONE | IRQ_ACT_MASK}, 2);
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_SET_IRQS, p, 20),
                      VDM_EINVAL);
     /* more fds than max_msg_fds: refused, all closed */
@@ -991,7 +1011,8 @@ START_TEST(disconnect)
     ck_assert_int_eq(T.fd[fd].closes, 1);
     ck_assert_int_eq(T.unmaps, 1);
     ck_assert_uint_eq(vdm_vfio_user_mem(&T.vfu)->nregions, 0);
-    uint8_t p[16] = {16};
+    uint8_t p[16] = {0};
+    put32s(p, (const uint32_t[]){16}, 1);
     ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_GET_INFO, p, 16),
                      VDM_EPROTO);
     negotiate();
