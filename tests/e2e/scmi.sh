@@ -25,7 +25,8 @@
 #
 # VDM_E2E_SCMI_MODE=wire only proves the boot path (the device is bound and
 # the SCMI core probes it), with whatever daemon device VDM_E2E_SCMI_DEVICE
-# names: a debugging aid, never what ctest runs.
+# names: a debugging aid, never what ctest runs. VDM_E2E_SCMI_DAEMON_OPTS
+# replaces the daemon's "-v" ("-v -v" logs every vhost-user message).
 
 set -euo pipefail
 
