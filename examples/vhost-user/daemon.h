@@ -52,6 +52,11 @@ struct vd_type {
                    uint32_t *taken);
     /** The fd given to vd_watch_aux() is readable (may be NULL). */
     void (*aux)(struct vdev *d);
+    /** Requests of queue @p q (UINT16_MAX: of every queue) handed to the
+     *  host and not yet completed: the library's `drain` hook waits for 0
+     *  (docs/drain.md). NULL: the type completes everything inside its
+     *  calls (nothing is ever left at the host). */
+    unsigned (*pending)(struct vdev *d, uint16_t q);
 };
 
 /** One device served on one socket. */
@@ -65,6 +70,7 @@ struct vdev {
 
     int listen_fd;
     int conn_fd;
+    int reply_fd; /* inflight region fd to send with the reply, or -1 */
 
     /* vdm objects */
     struct vdm_vhost_user vu;
