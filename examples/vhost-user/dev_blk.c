@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -33,6 +34,7 @@ struct blk {
     int writeback;
     int punch; /* fallocate(PUNCH_HOLE) works */
     int zero;  /* fallocate(ZERO_RANGE) works */
+    unsigned long long crash_after; /* test knob: SIGKILL at that write */
     struct vdm_blk_req *reqs;
     struct vdm_iov *iovs;
     struct iovec iov[BLK_SEG_MAX + 2 + BLK_IOV_SLACK];
@@ -114,6 +116,8 @@ static int blk_write(void *host, uint64_t sector, const struct vdm_iov *iov,
     struct vdev *d = host;
     struct blk *b = d->priv;
     int err;
+    if (b->crash_after != 0 && --b->crash_after == 0)
+        raise(SIGKILL); /* crash-after-writes=N: die with it in flight */
     if (b->fd < 0) { /* null: discarded */
         vdm_blk_complete(&b->blk, token, VDM_BLK_S_OK);
         return 0;
@@ -299,6 +303,13 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
     }
     if ((v = vd_opt(o, "writeback")) != NULL && (writeback = vd_bool(v)) < 0) {
         vd_log(d, VDM_LOG_ERROR, "writeback=%s: expected on or off", v);
+        return -1;
+    }
+    /* Test knob (e2e/reconnect): the daemon kills itself with SIGKILL on
+     * the Nth write request, taken from the ring and not completed. */
+    if ((v = vd_opt(o, "crash-after-writes")) != NULL &&
+        vd_uint(v, 1, UINT32_MAX, &b->crash_after) < 0) {
+        vd_log(d, VDM_LOG_ERROR, "crash-after-writes: a count >= 1");
         return -1;
     }
     if ((v = vd_opt(o, "num-queues")) != NULL &&
