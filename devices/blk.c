@@ -812,12 +812,19 @@ int vdm_blk_pending(const struct vdm_blk *blk, uint16_t q, uint32_t *cursor,
     uintptr_t t = 0;
     int rc;
 
-    if (s == NULL || token == NULL)
+    if ((s == NULL) || (token == NULL)) {
         return VDM_EINVAL;
+    }
     rc = vdm_kit_pending(&s->kit, q, cursor, &t);
     if (rc == 1) {
         /* the host's token, as token_of() handed it over */
-        *token = (void *)t;
+        struct vdm_kit_req *kr = vdmi_kit_lookup(vdmi_kit(&s->kit), t);
+
+        if (kr == NULL) {
+            rc = VDM_EINVAL; /* not reached: pending gives live tokens */
+        } else {
+            *token = token_of(breq(kr));
+        }
     }
     return rc;
 }

@@ -361,9 +361,12 @@ int vdm_vq_unpop(struct vdm_vq *vq, const struct vdm_chain *c)
         VQ_META_SEQ(meta) != (uint16_t)(q->pop_seq - 1u)) {
         return VDM_ESTATE;
     }
-    if (vq_ift_on(q))
-        vq_ift_unpop(q, c->id);
-    if (q->flags & VQ_F_PACKED)
+    if (vq_ift_on(q) && (vq_ift_unpop(q, c->id) != 0)) {
+        /* a resubmission given back: the ring position never moved */
+        if ((q->flags & VQ_F_PACKED) != 0u) {
+            q->inflight_desc -= VQ_META_NDESC(meta);
+        }
+    } else if (q->flags & VQ_F_PACKED)
         rc = vq_packed_unpop(q, c->id, meta);
     else {
         rc = vq_split_unpop(q, c->id, meta);
@@ -415,15 +418,17 @@ static int push_common(struct vq *q, const struct vdm_used *u, uint32_t n,
         q->slots[VQ_SLOT_META(u[i].id)] = meta & ~VQ_META_INFLIGHT;
     }
 
-    if (vq_ift_on(q))
+    if (vq_ift_on(q)) {
         vq_ift_push_pre(q, u, n);
+    }
     if (q->flags & VQ_F_PACKED)
         rc = vq_packed_push(q, u, n, batch);
     else {
         rc = vq_split_push(q, u, n, batch);
     }
-    if (vq_ift_on(q))
+    if (vq_ift_on(q)) {
         vq_ift_push_post(q, u, n);
+    }
     q->inflight -= n;
     if (in_order) {
         q->push_seq = (uint16_t)(q->push_seq + n);
@@ -466,9 +471,9 @@ static int push_general(struct vq *q, uint16_t id, uint32_t written)
         u.id = id;
         u.len = written;
         vq_ift_push_pre(q, &u, 1);
-        if (fl & VQ_F_PACKED)
+        if ((fl & VQ_F_PACKED) != 0u) {
             (void)vq_packed_push1(q, id, written, meta);
-        else {
+        } else {
             (void)vq_split_push1(q, id, written);
         }
         vq_ift_push_post(q, &u, 1);

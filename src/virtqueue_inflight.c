@@ -41,11 +41,11 @@ uint64_t vdmi_ift_queue_bytes(uint32_t qsize, int packed)
 {
     uint64_t b;
 
-    if (qsize == 0u || qsize > VDM_VQ_MAX_NUM) {
+    if ((qsize == 0u) || (qsize > (uint32_t)VDM_VQ_MAX_NUM)) {
         return 0;
     }
-    b = packed ? (IFP_HDR + ((uint64_t)IFP_ENT * qsize))
-               : (IFS_HDR + ((uint64_t)IFS_ENT * qsize));
+    b = (packed != 0) ? (IFP_HDR + ((uint64_t)IFP_ENT * qsize))
+                      : (IFS_HDR + ((uint64_t)IFS_ENT * qsize));
     return (b + 63u) & ~(uint64_t)63u;
 }
 
@@ -57,7 +57,7 @@ static void format(uint8_t *r, uint16_t qsize, int packed, uint16_t used,
 
     __builtin_memset(r, 0, (size_t)vdmi_ift_queue_bytes(qsize, packed));
     ift_wr16(r + IFT_DESC_NUM, qsize);
-    if (packed) {
+    if (packed != 0) {
         /* the free list: every entry, in order; the last one links to
          * qsize, which ends it */
         for (i = 0; i < qsize; i++) {
@@ -119,12 +119,12 @@ static int split_recover(struct vq *q, uint8_t *r, uint16_t dnum,
         uint8_t inf = e[IFS_E_INF];
         uint64_t cnt = ift_rd64(e + IFS_E_CNT);
 
-        if (inf > 1u || (inf != 0u && i >= q->num)) {
+        if ((inf > 1u) || ((inf != 0u) && (i >= q->num))) {
             return VDM_EINVAL; /* only heads of this ring are in flight */
         }
         if (inf != 0u) {
             (*count)++;
-            *max = cnt > *max ? cnt : *max;
+            *max = (cnt > *max) ? cnt : *max;
         }
     }
     q->used_idx = used;
@@ -140,18 +140,23 @@ static int split_recover(struct vq *q, uint8_t *r, uint16_t dnum,
 static int packed_recover(struct vq *q, uint8_t *r, uint16_t dnum,
                           uint32_t *count, uint64_t *max)
 {
-    uint16_t fh = ift_rd16(r + IFP_FREE), ofh = ift_rd16(r + IFP_OFREE);
-    uint16_t ui = ift_rd16(r + IFP_USED), oui = ift_rd16(r + IFP_OUSED);
-    uint8_t w = r[IFP_WRAP], ow = r[IFP_OWRAP];
-    uint32_t i, descs = 0, pos;
+    uint16_t fh = ift_rd16(r + IFP_FREE);
+    uint16_t ofh = ift_rd16(r + IFP_OFREE);
+    uint16_t ui = ift_rd16(r + IFP_USED);
+    uint16_t oui = ift_rd16(r + IFP_OUSED);
+    uint8_t w = r[IFP_WRAP];
+    uint8_t ow = r[IFP_OWRAP];
+    uint32_t i;
+    uint32_t descs = 0;
+    uint32_t pos;
     uint16_t x;
     uint8_t aw;
 
-    if (fh > dnum || ofh > dnum || ui >= q->num || oui >= q->num || w > 1u ||
-        ow > 1u) {
+    if ((fh > dnum) || (ofh > dnum) || (ui >= q->num) || (oui >= q->num) ||
+        (w > 1u) || (ow > 1u)) {
         return VDM_EINVAL;
     }
-    if (ui != oui || w != ow) {
+    if ((ui != oui) || (w != ow)) {
         /* The descriptor at old_used_idx: still available (flags as the
          * driver made them with old_used_wrap_counter) means the push did
          * not reach the ring: roll back; else commit it. */
@@ -173,7 +178,7 @@ static int packed_recover(struct vq *q, uint8_t *r, uint16_t dnum,
     r[IFP_WRAP] = ow;
     /* nothing on the free list is in flight (bounded: dnum steps) */
     x = ofh;
-    for (i = 0; i < dnum && x < dnum; i++) {
+    for (i = 0; (i < dnum) && (x < dnum); i++) {
         uint8_t *e = r + IFP_HDR + ((size_t)x * IFP_ENT);
 
         set_inflight(e + IFP_E_INF, 0);
@@ -192,12 +197,12 @@ static int packed_recover(struct vq *q, uint8_t *r, uint16_t dnum,
         }
         if (inf != 0u) {
             /* each list's own links are checked when it is resubmitted */
-            if (n == 0u || n > q->num || descs + n > q->num) {
+            if ((n == 0u) || (n > q->num) || ((descs + n) > q->num)) {
                 return VDM_EINVAL;
             }
             descs += n;
             (*count)++;
-            *max = cnt > *max ? cnt : *max;
+            *max = (cnt > *max) ? cnt : *max;
         }
     }
     pos = (uint32_t)oui + descs;
@@ -236,12 +241,12 @@ int vdmi_vq_ift_attach(struct vdm_vq *vq, void *rgn, uint16_t dnum)
     uint16_t ver;
     int rc;
 
-    if (vq == NULL || rgn == NULL) {
+    if ((vq == NULL) || (rgn == NULL)) {
         return VDM_EINVAL;
     }
     q = vq_of(vq);
-    if (q->magic != VQ_MAGIC || (q->flags & VQ_F_BROKEN) != 0u ||
-        q->inflight != 0u) {
+    if ((q->magic != VQ_MAGIC) || ((q->flags & VQ_F_BROKEN) != 0u) ||
+        (q->inflight != 0u)) {
         return VDM_ESTATE;
     }
     if (dnum < q->num) {
@@ -257,7 +262,7 @@ int vdmi_vq_ift_attach(struct vdm_vq *vq, void *rgn, uint16_t dnum)
         } else {
             format(r, dnum, 0, vdm_load_acquire_le16(q->dev + 2u), 1);
         }
-    } else if (ver != 1u || ift_rd16(r + IFT_DESC_NUM) != dnum) {
+    } else if ((ver != 1u) || (ift_rd16(r + IFT_DESC_NUM) != dnum)) {
         return VDM_EINVAL;
     } else {
         /* a region of version 1 and the right size: recover it below */
@@ -294,7 +299,7 @@ uint32_t vdmi_vq_ift_resubmits(const struct vdm_vq *vq)
         return 0;
     }
     q = vq_of_const(vq);
-    return (q->magic == VQ_MAGIC && q->ift != NULL) ? q->ift_resub : 0u;
+    return ((q->magic == VQ_MAGIC) && (q->ift != NULL)) ? q->ift_resub : 0u;
 }
 
 /* Stop tracking (the region no longer makes sense); the queue runs on. */
@@ -307,7 +312,8 @@ static void ift_drop(struct vq *q)
  * after the last one resubmitted in (counter, index) order; -1 if none. */
 static int32_t next_resubmit(const struct vq *q, bool packed)
 {
-    uint32_t i, lim = packed ? q->ift_dnum : q->num;
+    uint32_t i;
+    uint32_t lim = packed ? q->ift_dnum : q->num;
     int32_t best = -1;
     uint64_t bc = 0;
 
@@ -323,10 +329,10 @@ static int32_t next_resubmit(const struct vq *q, bool packed)
             continue;
         }
         if (q->ift_started &&
-            (c < q->ift_cur || (c == q->ift_cur && i <= q->ift_cur_i))) {
+            ((c < q->ift_cur) || ((c == q->ift_cur) && (i <= q->ift_cur_i)))) {
             continue;
         }
-        if (best < 0 || c < bc) {
+        if ((best < 0) || (c < bc)) {
             best = (int32_t)i;
             bc = c;
         }
@@ -340,11 +346,12 @@ static void packed_record(struct vq *q, uint32_t pos, uint32_t n)
 {
     uint8_t *r = q->ift;
     uint16_t dnum = q->ift_dnum;
-    uint16_t h = q->ift_ofree, x = q->ift_free;
+    uint16_t h = q->ift_ofree;
+    uint16_t x = q->ift_free;
     uint8_t *eh;
     uint32_t k;
 
-    if (h >= dnum || x != h) {
+    if ((h >= dnum) || (x != h)) {
         ift_drop(q);
         return;
     }
@@ -359,7 +366,8 @@ static void packed_record(struct vq *q, uint32_t pos, uint32_t n)
         uint8_t *ex;
         uint64_t a;
         uint32_t l;
-        uint16_t id, fl;
+        uint16_t id;
+        uint16_t fl;
 
         if (x >= dnum) {
             ift_drop(q);
@@ -371,7 +379,7 @@ static void packed_record(struct vq *q, uint32_t pos, uint32_t n)
         __builtin_memcpy(&l, d + 8, 4);
         __builtin_memcpy(&id, d + 12, 2);
         __builtin_memcpy(&fl, d + 14, 2);
-        if (k + 1u == n) {
+        if ((k + 1u) == n) {
             ift_wr16(eh + IFP_E_LAST, x);
         }
         ift_wr16(eh + IFP_E_NUM, (uint16_t)(k + 1u));
@@ -426,7 +434,7 @@ int vq_ift_pop(struct vq *q, struct vdm_chain *c)
     } else {
         rc = vq_split_pop(q, c);
     }
-    if ((rc == 1 || rc == VDM_ENOSPC) && q->ift != NULL) {
+    if (((rc == 1) || (rc == VDM_ENOSPC)) && (q->ift != NULL)) {
         if (packed) {
             packed_record(q, pos, c->ndesc);
         } else {
@@ -441,16 +449,16 @@ int vq_ift_pop(struct vq *q, struct vdm_chain *c)
     return rc;
 }
 
-void vq_ift_unpop(struct vq *q, uint16_t id)
+int vq_ift_unpop(struct vq *q, uint16_t id)
 {
-    if (q->ift_lastres) {
+    if (q->ift_lastres != 0u) {
         /* a resubmission given back: it will be resubmitted again */
         q->ift_resub++;
         q->ift_cur = q->ift_pcur;
         q->ift_cur_i = q->ift_pcur_i;
         q->ift_started = q->ift_pstarted;
         q->ift_lastres = 0;
-        return;
+        return 1;
     }
     q->ift_counter--;
     if ((q->flags & VQ_F_PACKED) != 0u) {
@@ -466,6 +474,7 @@ void vq_ift_unpop(struct vq *q, uint16_t id)
     } else {
         set_inflight(ifs_ent(q, id) + IFS_E_INF, 0);
     }
+    return 0;
 }
 
 /* The packed head entry recording buffer @p id (in flight, its last
@@ -478,7 +487,7 @@ static int32_t packed_find(const struct vq *q, uint16_t id)
         const uint8_t *e = ifp_ent(q, i);
         uint16_t last = ift_rd16(e + IFP_E_LAST);
 
-        if (e[IFP_E_INF] == 1u && last < q->ift_dnum &&
+        if ((e[IFP_E_INF] == 1u) && (last < q->ift_dnum) &&
             ift_rd16(ifp_ent(q, last) + IFP_E_ID) == id) {
             return (int32_t)i;
         }

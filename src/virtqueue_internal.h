@@ -501,28 +501,36 @@ int vq_ift_pop(struct vq *q, struct vdm_chain *c);
  * flight): the steps of "Inflight I/O tracking" around the publication. */
 void vq_ift_push_pre(struct vq *q, const struct vdm_used *u, uint32_t n);
 void vq_ift_push_post(struct vq *q, const struct vdm_used *u, uint32_t n);
-/* The most recent pop (slot @p id) given back. */
-void vq_ift_unpop(struct vq *q, uint16_t id);
+/* The most recent pop (slot @p id) given back; 1 when it was a
+ * resubmission (the ring position did not move for it), else 0. */
+int vq_ift_unpop(struct vq *q, uint16_t id);
 #else
 #define vq_ift_on(q) 0
 static inline int vq_ift_pop(struct vq *q, struct vdm_chain *c)
 {
-    (void)q, (void)c;
+    (void)q;
+    (void)c;
     return VDM_ENOTSUP;
 }
 static inline void vq_ift_push_pre(struct vq *q, const struct vdm_used *u,
                                    uint32_t n)
 {
-    (void)q, (void)u, (void)n;
+    (void)q;
+    (void)u;
+    (void)n;
 }
 static inline void vq_ift_push_post(struct vq *q, const struct vdm_used *u,
                                     uint32_t n)
 {
-    (void)q, (void)u, (void)n;
+    (void)q;
+    (void)u;
+    (void)n;
 }
-static inline void vq_ift_unpop(struct vq *q, uint16_t id)
+static inline int vq_ift_unpop(struct vq *q, uint16_t id)
 {
-    (void)q, (void)id;
+    (void)q;
+    (void)id;
+    return 0;
 }
 #endif
 
@@ -615,7 +623,8 @@ static inline int vq_packed_pop(struct vq *q, struct vdm_chain *c)
 static inline int vq_packed_pop_rec(struct vq *q, struct vdm_chain *c,
                                     uint16_t e)
 {
-    (void)c, (void)e;
+    (void)c;
+    (void)e;
     return vq_packed_fail(q);
 }
 static inline int vq_packed_unpop(struct vq *q, uint16_t id, uint32_t meta)
@@ -667,7 +676,6 @@ static inline int vq_packed_has_avail(struct vq *q)
  * padding; u16 next, last, num; u64 counter; u16 id, flags; u32 len; u64
  * addr;}[desc_num].
  */
-#define IFT_FEATURES 0u
 #define IFT_VERSION  8u
 #define IFT_DESC_NUM 10u
 #define IFS_LBH      12u /* split: last_batch_head */

@@ -26,14 +26,14 @@ static int read_desc(const struct vu_state *s, const struct vu_msg *m,
 {
     uint16_t v;
 
-    if ((s->protocol & (1ull << VDM_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)) ==
+    if ((s->protocol & ((uint64_t)1u << VDM_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)) ==
         0u) {
         vlog(s, VDM_LOG_ERROR,
              "vhost-user: inflight message without INFLIGHT_SHMFD");
         return VDM_EINVAL;
     }
     /* front-ends send the C struct: 20 bytes and its padding */
-    if (m->size < SZ_INFLIGHT || m->size > SZ_INFLIGHT + 4u) {
+    if ((m->size < SZ_INFLIGHT) || (m->size > (SZ_INFLIGHT + 4u))) {
         vlog(s, VDM_LOG_ERROR, "vhost-user: inflight description size");
         return VDM_EINVAL;
     }
@@ -43,8 +43,8 @@ static int read_desc(const struct vu_state *s, const struct vu_msg *m,
     d->nq = v;
     __builtin_memcpy(&v, m->p + 18, 2);
     d->qs = v;
-    if (d->nq == 0u || d->nq > s->num_rings || d->nq > dev_queues(s) ||
-        d->qs == 0u || d->qs > VDM_VQ_MAX_NUM) {
+    if ((d->nq == 0u) || (d->nq > s->num_rings) || (d->nq > dev_queues(s)) ||
+        (d->qs == 0u) || (d->qs > (uint32_t)VDM_VQ_MAX_NUM)) {
         vlog(s, VDM_LOG_ERROR,
              "vhost-user: inflight description: queue count or size out of "
              "range");
@@ -56,7 +56,8 @@ static int read_desc(const struct vu_state *s, const struct vu_msg *m,
 /* May the region change now? Not while a ring runs on it. */
 static int rings_idle(const struct vu_state *s)
 {
-    uint16_t q, n = dev_queues(s);
+    uint16_t q;
+    uint16_t n = dev_queues(s);
 
     for (q = 0; q < n; q++) {
         if ((ring(s, q)->flags & RF_CORE) != 0u) {
@@ -99,7 +100,8 @@ int vdmi_vu_on_get_inflight_fd(struct vu_state *s, struct vu_msg *m)
 {
     uint8_t *o = m->reply + VDM_VHOST_USER_HDR_BYTES;
     struct ift_desc d;
-    uint64_t qbytes, len;
+    uint64_t qbytes;
+    uint64_t len;
     int32_t fd = VDM_VHOST_USER_NO_FD;
     void *hva = NULL;
     int rc;
@@ -119,9 +121,9 @@ int vdmi_vu_on_get_inflight_fd(struct vu_state *s, struct vu_msg *m)
     qbytes = vdmi_ift_queue_bytes(d.qs, packed(s));
     len = qbytes * d.nq;
     rc = s->ops->inflight_alloc(s->host, len, &fd, &hva);
-    if (rc < 0 || hva == NULL) {
+    if ((rc < 0) || (hva == NULL)) {
         vlog(s, VDM_LOG_ERROR, "vhost-user: inflight region: no memory");
-        return rc < 0 ? rc : VDM_EIO;
+        return (rc < 0) ? rc : VDM_EIO;
     }
     /* zero-filled: version 0, formatted by each queue when it starts */
     ift_set(s, hva, 0, len, &d, qbytes);
@@ -130,7 +132,7 @@ int vdmi_vu_on_get_inflight_fd(struct vu_state *s, struct vu_msg *m)
     __builtin_memcpy(o + 16, &d.nq, 2);
     __builtin_memcpy(o + 18, &d.qs, 2);
     wr32(o + 20, 0);
-    m->rlen = VDM_VHOST_USER_HDR_BYTES + SZ_INFLIGHT + 4u;
+    m->rlen = (uint32_t)VDM_VHOST_USER_HDR_BYTES + SZ_INFLIGHT + 4u;
     (void)fd; /* the host sends it with this reply */
     return 0;
 }
@@ -138,7 +140,8 @@ int vdmi_vu_on_get_inflight_fd(struct vu_state *s, struct vu_msg *m)
 int vdmi_vu_on_set_inflight_fd(struct vu_state *s, struct vu_msg *m)
 {
     struct ift_desc d;
-    uint64_t qbytes, len;
+    uint64_t qbytes;
+    uint64_t len;
     void *hva = NULL;
     int rc;
 
@@ -157,7 +160,7 @@ int vdmi_vu_on_set_inflight_fd(struct vu_state *s, struct vu_msg *m)
     len = qbytes * d.nq;
     /* the front-end's size must hold every queue's part; only that much is
      * mapped, whatever it says beyond */
-    if (d.size < len || d.off > UINT64_MAX - len) {
+    if ((d.size < len) || (d.off > (UINT64_MAX - len))) {
         vlog(s, VDM_LOG_ERROR,
              "vhost-user: SET_INFLIGHT_FD: region too small for its queues");
         return VDM_EINVAL;
@@ -165,9 +168,9 @@ int vdmi_vu_on_set_inflight_fd(struct vu_state *s, struct vu_msg *m)
     m->taken |= 1u; /* map's, then closed below */
     rc = s->ops->map(s->host, m->fds[0], d.off, len, &hva);
     close_fd(s, m->fds[0]);
-    if (rc < 0 || hva == NULL) {
+    if ((rc < 0) || (hva == NULL)) {
         vlog(s, VDM_LOG_ERROR, "vhost-user: SET_INFLIGHT_FD: map failed");
-        return rc < 0 ? rc : VDM_EFAULT;
+        return (rc < 0) ? rc : VDM_EFAULT;
     }
     ift_set(s, hva, d.off, len, &d, qbytes);
     return 0;
@@ -178,10 +181,10 @@ void vdmi_vu_ift_attach(struct vu_state *s, uint16_t q)
     struct vdm_vq *vq;
     int rc;
 
-    if (s->ift_hva == NULL || q >= s->ift_nq) {
+    if ((s->ift_hva == NULL) || (q >= s->ift_nq)) {
         return;
     }
-    if ((s->ift_packed != 0u) != (packed(s) != 0)) {
+    if (s->ift_packed != ((packed(s) != 0) ? 1u : 0u)) {
         vlog(s, VDM_LOG_WARN,
              "vhost-user: inflight region of the other ring format; ring "
              "not tracked");
@@ -219,7 +222,7 @@ int vdmi_vu_drain(struct vu_state *s, const struct vu_msg *m)
             return 0; /* refused by the handler */
         }
         idx = rd32(m->p);
-        if (idx >= dev_queues(s) || idx >= s->num_rings ||
+        if ((idx >= dev_queues(s)) || (idx >= s->num_rings) ||
             (ring(s, idx)->flags & RF_CORE) == 0u) {
             return 0; /* nothing of it at the host */
         }

@@ -295,6 +295,33 @@ START_TEST(unpop_gives_the_record_back)
 }
 END_TEST
 
+START_TEST(unpop_of_a_resubmission_keeps_the_ring_position)
+{
+    /* a resubmitted chain given back comes again, and the ring's own
+     * buffers follow from where they were */
+    struct t t;
+    uint16_t a, b;
+
+    t_new(&t, _i ? VDM_F_RING_PACKED : 0);
+    ck_assert_int_eq(vdmi_vq_ift_attach(&t.e->vq, t.rgn, N), 0);
+    add(&t, 0);
+    a = serve(&t, 0);
+    add(&t, 1);
+    ck_assert_int_eq(t_restart(&t), 0);
+    ck_assert_uint_eq(serve(&t, 0), a);
+    ck_assert_int_eq(vdm_vq_unpop(&t.e->vq, &t.e->c), 0);
+    ck_assert_uint_eq(vdmi_vq_ift_resubmits(&t.e->vq), 1);
+    ck_assert_uint_eq(serve(&t, 0), a);
+    b = serve(&t, 1);
+    ck_assert_int_eq(vdm_vq_pop(&t.e->vq, &t.e->c), 0);
+    done(&t, b);
+    done(&t, a);
+    nothing_used(&t);
+    ck_assert_uint_eq(t.e->fault.count, 0);
+    t_free(&t);
+}
+END_TEST
+
 START_TEST(packed_region_as_the_text_says)
 {
     struct t t;
@@ -561,6 +588,8 @@ static Suite *inflight_suite(void)
     tcase_add_test(tc, split_restart_resubmits_in_counter_order_once);
     tcase_add_test(tc, split_crash_inside_a_push_is_completed_on_restart);
     tcase_add_loop_test(tc, unpop_gives_the_record_back, 0, 2);
+    tcase_add_loop_test(tc, unpop_of_a_resubmission_keeps_the_ring_position,
+                        0, 2);
     tcase_add_test(tc, packed_region_as_the_text_says);
     tcase_add_test(tc, packed_restart_resubmits_from_the_record);
     tcase_add_loop_test(tc, packed_crash_inside_a_push_rolls_back_or_commits,
