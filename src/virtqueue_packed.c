@@ -541,18 +541,21 @@ int vq_packed_pop_rec(struct vq *q, struct vdm_chain *c, uint16_t e)
 {
     struct vq_walk w;
     const uint8_t *eh = ifp_ent(q, e);
-    uint32_t n = ift_rd16(eh + IFP_E_NUM), k;
-    uint16_t last = ift_rd16(eh + IFP_E_LAST), x = e, id = 0;
+    uint32_t n = ift_rd16(eh + IFP_E_NUM);
+    uint32_t k;
+    uint16_t last = ift_rd16(eh + IFP_E_LAST);
+    uint16_t x = e;
+    uint16_t id = 0;
     bool bad = false;
 
     vq_walk_start(&w, c);
     w.why = NULL;
-    if (n == 0u || n > q->num || q->inflight_desc + n > q->num) {
+    if ((n == 0u) || (n > q->num) || ((q->inflight_desc + n) > q->num)) {
         bad = true;
         (void)vq_walk_fail(&w, VDM_EPROTO,
                            "inflight record: bad descriptor count");
     }
-    for (k = 0; !bad && k < n; k++) {
+    for (k = 0; (!bad) && (k < n); k++) {
         const uint8_t *ex;
         uint64_t addr;
         uint32_t len;
@@ -573,7 +576,7 @@ int vq_packed_pop_rec(struct vq *q, struct vdm_chain *c, uint16_t e)
         x = ift_rd16(ex + IFP_E_NEXT);
         if ((fl & VQ_DESC_F_INDIRECT) != 0u) {
             bad = packed_indirect(q, &w, addr, len, fl, k + 1u) != 0;
-            if (!bad && k + 1u != n) {
+            if ((!bad) && ((k + 1u) != n)) {
                 bad = true;
                 (void)vq_walk_fail(&w, VDM_EPROTO,
                                    "inflight record: INDIRECT before the "
@@ -582,23 +585,23 @@ int vq_packed_pop_rec(struct vq *q, struct vdm_chain *c, uint16_t e)
         } else {
             bad = vq_walk_add(q, &w, addr, len,
                               (fl & VQ_DESC_F_WRITE) != 0u) != 0;
-            if (!bad && (((fl & VQ_DESC_F_NEXT) != 0u) != (k + 1u != n))) {
+            if ((!bad) && (((fl & VQ_DESC_F_NEXT) != 0u) != ((k + 1u) != n))) {
                 bad = true;
                 (void)vq_walk_fail(&w, VDM_EPROTO,
                                    "inflight record: NEXT flags do not match "
                                    "its length");
             }
         }
-        if (!bad && k + 1u == n &&
-            ex != ifp_ent(q, last < q->ift_dnum ? last : 0u)) {
+        if ((!bad) && ((k + 1u) == n) &&
+            (ex != ifp_ent(q, (last < q->ift_dnum) ? last : 0u))) {
             bad = true;
             (void)vq_walk_fail(&w, VDM_EPROTO,
                                "inflight record: list does not end at its "
                                "last entry");
         }
     }
-    if (!bad && (id >= q->num ||
-                 (q->slots[VQ_SLOT_META(id)] & VQ_META_INFLIGHT) != 0u)) {
+    if ((!bad) && ((id >= q->num) ||
+                   ((q->slots[VQ_SLOT_META(id)] & VQ_META_INFLIGHT) != 0u))) {
         bad = true;
         (void)vq_walk_fail(&w, VDM_EPROTO,
                            "inflight record: buffer id out of range or in "

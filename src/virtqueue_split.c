@@ -583,7 +583,8 @@ int vq_split_pop_head(struct vq *q, struct vdm_chain *c, uint16_t head)
     uint64_t a;
     uint64_t b;
 
-    if (head >= q->num || (q->slots[VQ_SLOT_META(head)] & VQ_META_INFLIGHT)) {
+    if ((head >= q->num) ||
+        ((q->slots[VQ_SLOT_META(head)] & VQ_META_INFLIGHT) != 0u)) {
         return vq_violation(q, VDM_EPROTO,
                             "inflight record names a chain twice");
     }

@@ -36,8 +36,9 @@ static uint64_t offered_protocol(const struct vu_state *s)
     uint64_t p = BASE_PROTOCOL;
     if (VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, backend_send))
         p |= PF(VDM_VHOST_USER_PROTOCOL_F_BACKEND_REQ);
-    if (VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, inflight_alloc))
+    if (vdmi_vu_hook_inflight_alloc(s)) {
         p |= PF(VDM_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
+    }
     return p & ~s->proto_off;
 }
 

@@ -11,6 +11,19 @@
 
 #if VDM_CONFIG_VHOST_USER /* vdm/config.h: the whole file */
 
+/* The host's table holds the two hooks appended together for inflight
+ * tracking (`inflight_alloc`, then `drain`); an older caller's shorter
+ * table has neither. */
+static bool ift_hooks_in(const struct vu_state *s)
+{
+    return (s->ops != NULL) && VDM_HAS(s->ops, struct vdm_vhost_user_ops, drain);
+}
+
+bool vdmi_vu_hook_inflight_alloc(const struct vu_state *s)
+{
+    return ift_hooks_in(s) && (s->ops->inflight_alloc != NULL);
+}
+
 /* The description both messages carry. */
 struct ift_desc {
     uint64_t size;
@@ -110,9 +123,7 @@ int vdmi_vu_on_get_inflight_fd(struct vu_state *s, struct vu_msg *m)
     if (rc < 0) {
         return rc;
     }
-    if (!VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, inflight_alloc)) {
-        return VDM_ENOTSUP;
-    }
+    /* negotiated (read_desc) means offered, which needs inflight_alloc */
     if (!rings_idle(s)) {
         return VDM_ESTATE;
     }
@@ -213,7 +224,7 @@ int vdmi_vu_drain(struct vu_state *s, const struct vu_msg *m)
     uint16_t q = UINT16_MAX;
     uint32_t idx;
 
-    if (!VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, drain)) {
+    if (!ift_hooks_in(s) || (s->ops->drain == NULL)) {
         return 0;
     }
     switch (m->req) {

@@ -32,6 +32,8 @@
 
 #include "vdm/vhost_user.h"
 
+#include <stdbool.h>
+
 #include "abi_internal.h"
 #include "vdm/device.h"
 #include "vdm/mem.h"
@@ -290,6 +292,8 @@ int vdmi_vu_on_set_inflight_fd(struct vu_state *s, struct vu_msg *m);
 void vdmi_vu_ift_attach(struct vu_state *s, uint16_t q);
 /* Unmap the region. */
 void vdmi_vu_ift_clear(struct vu_state *s);
+/* Has the host the `inflight_alloc` hook? */
+bool vdmi_vu_hook_inflight_alloc(const struct vu_state *s);
 /* Ask the host to drain before message @p m (see the `drain` hook): 0 or
  * VDM_EAGAIN. */
 int vdmi_vu_drain(struct vu_state *s, const struct vu_msg *m);
