@@ -1913,8 +1913,13 @@ static void ift_bring_up(uint64_t virtio, int set, int64_t base)
         ck_assert_uint_eq(get32(T.reply + 8), 24);
         ck_assert_uint_eq(get64(T.reply + 12), NQ * ift_qbytes());
         ck_assert_uint_eq(get64(T.reply + 20), 0);
-        ck_assert_uint_eq(T.reply[28] | T.reply[29] << 8, NQ);
-        ck_assert_uint_eq(T.reply[30] | T.reply[31] << 8, NUM);
+        {
+            uint16_t nq, qs; /* native byte order, as the protocol says */
+            memcpy(&nq, T.reply + 28, 2);
+            memcpy(&qs, T.reply + 30, 2);
+            ck_assert_uint_eq(nq, NQ);
+            ck_assert_uint_eq(qs, NUM);
+        }
     } else {
         int32_t fd = new_fd(2, 0);
         ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD,
