@@ -113,6 +113,7 @@ struct vdev {
     int tfd;                 /* timerfd: the type's deadline */
     struct vd_tag *wake_tag; /* ... its epoll data */
     const char *drop_why;    /* __atomic: vd_request_disconnect() */
+    uint64_t fwd_kicks;      /* __atomic: vd_forward_kick(), bit q */
     uint8_t *msgbuf;         /* VD_MSGBUF_BYTES: a message received */
     uint8_t *replybuf;       /* VD_MSGBUF_BYTES: its reply */
 };
@@ -146,6 +147,9 @@ void vd_unwatch_fd(int fd);
 void vd_pause(struct vdev *d);
 /** The type's resume hook, if any. */
 void vd_resume(struct vdev *d);
+/** From a queue thread: have the device thread pass a kick of ring @p q
+ *  (< 64) to the transport (vdm_vhost_user_kick), device paused. */
+void vd_forward_kick(struct vdev *d, uint16_t q);
 /** From any thread: have the device thread drop the front-end, logging
  *  @p why (a string constant). */
 void vd_request_disconnect(struct vdev *d, const char *why);

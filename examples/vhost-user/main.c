@@ -151,6 +151,17 @@ void vd_resume(struct vdev *d)
         d->type->resume(d);
 }
 
+void vd_forward_kick(struct vdev *d, uint16_t q)
+{
+    uint64_t one = 1;
+
+    if (q >= 64)
+        return;
+    __atomic_fetch_or(&d->fwd_kicks, 1ull << q, __ATOMIC_ACQ_REL);
+    if (write(d->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        vd_log(d, VDM_LOG_DEBUG, "wake: %s", strerror(errno));
+}
+
 /* Another thread (a queue thread) asks the device thread to drop the
  * front-end: @p why must be a string constant. */
 void vd_request_disconnect(struct vdev *d, const char *why)
@@ -369,12 +380,12 @@ void vd_disconnect(struct vdev *d, const char *why)
         vd_vfu_reset(d);
     else
         vdm_vhost_user_reset(&d->vu);
-    vd_resume(d);
     epoll_del(d->conn_fd);
     close(d->conn_fd);
     d->conn_fd = -1;
     if (d->type->disconnected != NULL)
         d->type->disconnected(d);
+    vd_resume(d);
     if (d->listen_fd >= 0)
         epoll_add(d->listen_fd, d->listen_tag); /* serve the next one */
     else
@@ -543,6 +554,15 @@ static void on_kick(struct vdev *d, uint16_t q)
         return;
     if (vd_verbose >= 2)
         vd_log(d, VDM_LOG_DEBUG, "kick on queue %u", q);
+    vd_pause(d);
+    GUARDED(d, vdm_vhost_user_kick(&d->vu, q));
+    vd_resume(d);
+}
+
+/* A queue thread saw a kick on a ring that is not running (yet): the
+ * transport decides (keeps it until SET_VRING_ENABLE, starts the device). */
+static void forwarded_kick(struct vdev *d, uint16_t q)
+{
     vd_pause(d);
     GUARDED(d, vdm_vhost_user_kick(&d->vu, q));
     vd_resume(d);
@@ -832,6 +852,10 @@ static void *dev_thread(void *arg)
                 why = __atomic_exchange_n(&d->drop_why, NULL, __ATOMIC_ACQ_REL);
                 if (why != NULL)
                     vd_disconnect(d, why);
+                v = __atomic_exchange_n(&d->fwd_kicks, 0, __ATOMIC_ACQ_REL);
+                for (uint16_t q = 0; v != 0 && d->conn_fd >= 0; q++, v >>= 1)
+                    if (v & 1u)
+                        forwarded_kick(d, q);
                 break;
             }
             case VD_TAG_TIMER: {
