@@ -98,6 +98,8 @@ static void q_run(struct blk_q *q)
     }
     QGUARD(q, vdm_blk_process(&q->b->blk, q->idx));
     blk_aio_submit(q);
+    if (q->in_flight > 0)
+        blk_aio_reap(q, 0); /* page cache hits complete at submission */
 }
 
 /* Busy-poll the ring and the engine for up to the current window. */
@@ -118,6 +120,7 @@ static void q_poll(struct blk_q *q)
         QGUARD(q, avail = vdm_vq_has_avail(vq) > 0);
         if (q->dead)
             return;
+        vd_defer_signals();
         if (avail) {
             q_run(q);
             found = 1;
@@ -127,6 +130,7 @@ static void q_poll(struct blk_q *q)
             found = 1;
             end = now_us() + q->poll_us;
         }
+        vd_flush_signals(q->d);
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
@@ -161,12 +165,14 @@ static void q_work(struct blk_q *q)
         default: break;
         }
     }
+    vd_defer_signals();
     if (reap)
         blk_aio_reap(q, 0);
     if (__atomic_exchange_n(&q->pending, 0, __ATOMIC_ACQ_REL))
         run = 1;
     if (run)
         q_run(q);
+    vd_flush_signals(q->d);
     if (run || reap)
         q_poll(q);
 }

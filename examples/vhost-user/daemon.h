@@ -147,6 +147,15 @@ void vd_unwatch_fd(int fd);
 void vd_pause(struct vdev *d);
 /** The type's resume hook, if any. */
 void vd_resume(struct vdev *d);
+/** Until vd_flush_signals(): the calling thread's used-buffer
+ *  notifications (vhost-user call eventfd writes) are collected, one per
+ *  eventfd, so a batch of completions costs one write (a queue thread
+ *  flushes before it sleeps, never later). */
+void vd_defer_signals(void);
+/** Write the collected notifications, and stop collecting. The call
+ *  eventfds stay open meanwhile: they change only with the device paused,
+ *  and a queue thread flushes before it parks. */
+void vd_flush_signals(struct vdev *d);
 /** From a queue thread: have the device thread pass a kick of ring @p q
  *  (< 64) to the transport (vdm_vhost_user_kick), device paused. */
 void vd_forward_kick(struct vdev *d, uint16_t q);

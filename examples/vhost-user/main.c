@@ -217,12 +217,42 @@ static void h_unmap(void *host, void *hva, uint64_t offset, uint64_t len)
     munmap((uint8_t *)hva - offset, (size_t)(offset + len));
 }
 
-static void h_signal(void *host, int32_t fd)
+/* Deferred used-buffer notifications of this thread (vd_defer_signals). */
+static __thread int defer_on, defer_n;
+static __thread int32_t defer_fd[8];
+
+static void signal_now(void *host, int32_t fd)
 {
     uint64_t one = 1;
-    (void)host;
     if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
         vd_log(host, VDM_LOG_DEBUG, "eventfd write: %s", strerror(errno));
+}
+
+static void h_signal(void *host, int32_t fd)
+{
+    if (defer_on) { /* once per fd per batch */
+        for (int i = 0; i < defer_n; i++)
+            if (defer_fd[i] == fd)
+                return;
+        if (defer_n < (int)(sizeof(defer_fd) / sizeof(defer_fd[0]))) {
+            defer_fd[defer_n++] = fd;
+            return;
+        }
+    }
+    signal_now(host, fd);
+}
+
+void vd_defer_signals(void)
+{
+    defer_on = 1;
+}
+
+void vd_flush_signals(struct vdev *d)
+{
+    for (int i = 0; i < defer_n; i++)
+        signal_now(d, defer_fd[i]);
+    defer_n = 0;
+    defer_on = 0;
 }
 
 static void h_close(void *host, int32_t fd)
