@@ -115,7 +115,9 @@ static void q_poll(struct blk_q *q)
     if (vq == NULL)
         return;
     end = now_us() + q->poll_us;
-    while (now_us() < end) {
+    /* Until the window ends, or the device thread wants the library. */
+    while (now_us() < end &&
+           !__atomic_load_n(&q->pause_req, __ATOMIC_ACQUIRE)) {
         volatile int avail = 0;
         QGUARD(q, avail = vdm_vq_has_avail(vq) > 0);
         if (q->dead)
@@ -342,7 +344,7 @@ void blkq_pause(struct vdev *d)
         if (!q->started)
             continue;
         pthread_mutex_lock(&q->mu);
-        q->pause_req = 1;
+        __atomic_store_n(&q->pause_req, 1, __ATOMIC_RELEASE);
         q->paused = 0; /* answered once it has caught up */
         pthread_mutex_unlock(&q->mu);
         wake(q);
@@ -369,7 +371,7 @@ void blkq_resume(struct vdev *d)
         if (!q->started)
             continue;
         pthread_mutex_lock(&q->mu);
-        q->pause_req = 0;
+        __atomic_store_n(&q->pause_req, 0, __ATOMIC_RELEASE);
         q->gen++;
         pthread_cond_broadcast(&q->cv);
         pthread_mutex_unlock(&q->mu);

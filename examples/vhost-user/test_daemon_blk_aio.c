@@ -352,8 +352,51 @@ START_TEST(blk_queue_thread_survives_memory_fault)
 }
 END_TEST
 
+/* poll-us=N: after serving, the queue thread keeps looking at the ring, so
+ * a request made available without a kick is served (a device may look at
+ * the available ring at any time: spec "Virtqueues", "Notifications");
+ * without it (poll-us=0, the default) such a request waits for its kick. */
+START_TEST(blk_poll_us_serves_without_kick)
+{
+    for (int poll = 0; poll < 2; poll++) {
+        char disk[64], spec[256], sock[128];
+        struct drv_buf d = {BUF + 0x1000, 512};
+        struct fe f;
+        uint32_t ulen;
+        pid_t pid;
+
+        make_disk(disk, sizeof(disk));
+        snprintf(sock, sizeof(sock), "%s/poll%d.sock", top_dir, poll);
+        snprintf(spec, sizeof(spec), "blk,file=%s,num-queues=1,poll-us=%d",
+                 disk, poll ? 1000000 : 0);
+        pid = sp_start(sock, spec);
+        fe_open_nf(&f, sock, 1, MEM_SIZE, QN, 0);
+        ck_assert_uint_eq(blk_one(&f, 0, 0, 3, &d, 1, &ulen), 0);
+        /* The next one, no kick. */
+        memset(f.mem + BUF + 0x1000, 0, 512);
+        blk_req(&f, 0, 0, 5, BUF, &d, 1, BUF + 0x80, 0);
+        if (poll) {
+            ck_assert_uint_eq(wait_used(&f, 0), 513);
+        } else {
+            usleep(300 * 1000);
+            ck_assert_int_eq(drv_vq_get_used(&f.q[0], NULL, NULL, NULL), 0);
+            kick(&f, 0);
+            ck_assert_uint_eq(wait_used(&f, 0), 513);
+        }
+        ck_assert_uint_eq(f.mem[BUF + 0x80], 0);
+        for (size_t i = 0; i < 512; i++)
+            ck_assert_uint_eq(f.mem[BUF + 0x1000 + i],
+                              pat((5 * 512 + i) ^ 0x55));
+        fe_close(&f);
+        stop_pid(pid);
+        unlink(disk);
+    }
+}
+END_TEST
+
 void td_add_blk_aio(Suite *s)
 {
+    TD_ADD(s, blk_poll_us_serves_without_kick);
     TD_ADD(s, blk_engines_serve_the_same_bytes);
     TD_ADD(s, blk_sigterm_drains_queue_threads);
     TD_ADD(s, blk_queue_thread_survives_memory_fault);
