@@ -349,6 +349,7 @@ int blk_aio_reap(struct blk_q *q, int wait)
         return 0;
     if (read(u->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
         vd_log(q->d, VDM_LOG_DEBUG, "io_uring eventfd: %s", strerror(errno));
+again:
     for (;;) {
         int rc = wait && got == 0 ? io_uring_wait_cqe(&u->ring, &cqe)
                                   : io_uring_peek_cqe(&u->ring, &cqe);
@@ -366,6 +367,9 @@ int blk_aio_reap(struct blk_q *q, int wait)
         finish(u, io, res);
     }
     blk_aio_submit(q); /* second phases */
+    /* What completed at that submission signals no eventfd. */
+    if (io_uring_cq_ready(&u->ring) > 0)
+        goto again;
     return got;
 #else
     (void)q;
@@ -426,8 +430,10 @@ int blk_aio_start(struct blk_q *q)
         if (u != NULL && u->ios != NULL) {
             u->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
             rc = io_uring_queue_init(slots, &u->ring, 0);
-            if (rc == 0 && (u->efd < 0 ||
-                            io_uring_register_eventfd(&u->ring, u->efd) < 0)) {
+            /* Only completions that come later wake the thread: those at
+             * submission (page cache hits) are reaped right after it. */
+            if (rc == 0 && (u->efd < 0 || io_uring_register_eventfd_async(
+                                              &u->ring, u->efd) < 0)) {
                 io_uring_queue_exit(&u->ring);
                 rc = -EIO;
             }

@@ -102,6 +102,15 @@ static void q_run(struct blk_q *q)
         blk_aio_reap(q, 0); /* page cache hits complete at submission */
 }
 
+/* Whether ring @p vq has requests (a fault: no). Its own function: a
+ * sigsetjmp in q_poll would put its locals at risk of longjmp. */
+static int has_avail(struct blk_q *q, struct vdm_vq *vq)
+{
+    volatile int avail = 0;
+    QGUARD(q, avail = vdm_vq_has_avail(vq) > 0);
+    return avail && !q->dead;
+}
+
 /* Busy-poll the ring and the engine for up to the current window. */
 static void q_poll(struct blk_q *q)
 {
@@ -118,8 +127,7 @@ static void q_poll(struct blk_q *q)
     /* Until the window ends, or the device thread wants the library. */
     while (now_us() < end &&
            !__atomic_load_n(&q->pause_req, __ATOMIC_ACQUIRE)) {
-        volatile int avail = 0;
-        QGUARD(q, avail = vdm_vq_has_avail(vq) > 0);
+        int avail = has_avail(q, vq);
         if (q->dead)
             return;
         vd_defer_signals();
