@@ -213,9 +213,9 @@ static int queue_io(struct uring *u, struct blk_io *io, int fd)
     if (io->op == BLK_OP_FLUSH || io->phase == 1)
         io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
     else if (io->op == BLK_OP_READ)
-        io_uring_prep_readv(sqe, fd, io->iov, io->n, io->off);
+        io_uring_prep_readv(sqe, fd, io->iov, io->niov, io->off);
     else
-        io_uring_prep_writev(sqe, fd, io->iov, io->n, io->off);
+        io_uring_prep_writev(sqe, fd, io->iov, io->niov, io->off);
     io_uring_sqe_set_data(sqe, io);
     u->queued++;
     io->q->in_flight++;
@@ -252,7 +252,7 @@ int blk_aio_rw(struct blk *b, int op, uint64_t sector, const struct vdm_iov *v,
         io->phase = 0;
         io->off = off;
         io->len = total_len(v, n);
-        io->n = n;
+        io->n = io->niov = n;
         if (op != BLK_OP_FLUSH) {
             fd = direct_fd(b, v, n, off, io->len, &bounce);
             if (bounce) {
@@ -265,7 +265,7 @@ int blk_aio_rw(struct blk *b, int op, uint64_t sector, const struct vdm_iov *v,
                     gather(io->bounce, v, n);
                 io->iov[0].iov_base = io->bounce;
                 io->iov[0].iov_len = (size_t)io->len;
-                io->n = 1;
+                io->niov = 1;
             } else {
                 for (uint32_t i = 0; i < n; i++) {
                     io->iov[i].iov_base = v[i].base;
@@ -367,7 +367,7 @@ again:
         finish(u, io, res);
     }
     blk_aio_submit(q); /* second phases */
-    /* What completed at that submission signals no eventfd. */
+    /* What completed at that submission. */
     if (io_uring_cq_ready(&u->ring) > 0)
         goto again;
     return got;
@@ -430,10 +430,10 @@ int blk_aio_start(struct blk_q *q)
         if (u != NULL && u->ios != NULL) {
             u->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
             rc = io_uring_queue_init(slots, &u->ring, 0);
-            /* Only completions that come later wake the thread: those at
-             * submission (page cache hits) are reaped right after it. */
-            if (rc == 0 && (u->efd < 0 || io_uring_register_eventfd_async(
-                                              &u->ring, u->efd) < 0)) {
+            /* Every CQE signals it (the async-only variant skips block
+             * I/O completed through task work: not that one). */
+            if (rc == 0 && (u->efd < 0 ||
+                            io_uring_register_eventfd(&u->ring, u->efd) < 0)) {
                 io_uring_queue_exit(&u->ring);
                 rc = -EIO;
             }

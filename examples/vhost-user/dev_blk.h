@@ -32,10 +32,11 @@ struct blk_io {
     struct blk_q *q;
     void *token;
     const struct vdm_iov *v; /* the library's spans (valid until completed) */
-    uint32_t n;
-    uint64_t off; /* file offset */
-    uint64_t len; /* bytes */
-    int op;       /* BLK_OP_* */
+    uint32_t n;              /* ... how many */
+    uint32_t niov;           /* iov[] entries submitted (1 when bounced) */
+    uint64_t off;            /* file offset */
+    uint64_t len;            /* bytes */
+    int op;                  /* BLK_OP_* */
     int phase;    /* 1: the data is done, the fdatasync after it runs */
     int fd;       /* the fd it goes to */
     void *bounce; /* O_DIRECT: an aligned copy (NULL: the guest's spans) */
