@@ -237,14 +237,14 @@ int blk_aio_rw(struct blk *b, int op, uint64_t sector, const struct vdm_iov *v,
         return 0;
     }
 #ifdef VDM_HAVE_LIBURING
-    if (q != NULL && q->engine != NULL) {
+    if (q != NULL && q->engine != NULL && n <= BLK_IOV_MAX) {
         struct uring *u = q->engine;
         struct blk_io *io = io_get(u);
         uint64_t off = sector * VDM_BLK_SECTOR_SIZE;
         int bounce = 0, fd = b->fd;
 
-        if (io == NULL || n > BLK_IOV_MAX)
-            goto sync; /* more than the ring holds: never with our sizes */
+        if (io == NULL)
+            goto sync; /* more in flight than slots: the synchronous way */
         io->q = q;
         io->token = token;
         io->v = v;

@@ -416,6 +416,9 @@ void vd_disconnect(struct vdev *d, const char *why)
     if (d->type->disconnected != NULL)
         d->type->disconnected(d);
     vd_resume(d);
+    /* What the queue threads (ended now) asked about that front-end. */
+    __atomic_store_n(&d->drop_why, NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&d->fwd_kicks, 0, __ATOMIC_RELEASE);
     if (d->listen_fd >= 0)
         epoll_add(d->listen_fd, d->listen_tag); /* serve the next one */
     else
@@ -801,8 +804,9 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 }
 
 /* Before exiting: the requests the driver made available are served (the
- * kick may still be in flight, or not yet read); the device types complete
- * their I/O synchronously, so nothing is left at the host after this. */
+ * kick may still be in flight, or not yet read). A type's queue threads
+ * complete what they have at the host before they answer a pause, so
+ * nothing is left at the host after this. */
 static void drain(struct vdev *d)
 {
     vd_pause(d); /* queue threads complete what they have in flight */
