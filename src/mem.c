@@ -681,10 +681,17 @@ int vdm_mem_read(const struct vdm_mem *m, uint64_t gpa, void *dst, uint64_t n)
 int vdm_mem_write(const struct vdm_mem *m, uint64_t gpa, const void *src,
                   uint64_t n)
 {
+    const struct vdm_dirty_log *log;
+    int rc;
+
     if (m == NULL || (src == NULL && n != 0))
         return VDM_EINVAL;
     /* mem_copy only reads from buf when writing to the guest */
-    return mem_copy(m, gpa, (uint8_t *)(uintptr_t)src, n, 1);
+    rc = mem_copy(m, gpa, (uint8_t *)(uintptr_t)src, n, 1);
+    log = vdm_mem_log(m);
+    if (rc == 0 && log != NULL)
+        (void)vdm_dirty_mark(log, gpa, n); /* pages outside: not ours */
+    return rc;
 }
 
 /* Copy between the iov list (from byte `off` on) and buf, toward the iov

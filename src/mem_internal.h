@@ -221,6 +221,15 @@ int vdm_mem_lookup_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
 /* Give back a mapping the translate hook produced (ops->unmap if set). */
 void vdm_mem_unmap_hva(const struct vdm_mem *m, void *hva, uint64_t len);
 
+/* The dirty log of @p m (vdm_mem::log), NULL when off or when @p m is an
+ * older struct without the field. */
+static inline const struct vdm_dirty_log *vdm_mem_log(const struct vdm_mem *m)
+{
+    if (m->size < offsetof(struct vdm_mem, log) + sizeof(m->log))
+        return NULL;
+    return m->log;
+}
+
 #if !VDM_CONFIG_MEM_HOOKS
 /* Built without the hooks (vdm/config.h VDM_CONFIG_MEM_HOOKS): 1 when @p m
  * has a translate hook this build would ignore (vdm_dev_init() and

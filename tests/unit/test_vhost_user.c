@@ -637,7 +637,8 @@ START_TEST(features_masked_and_protocol_bit)
     ck_assert(!(f & VDM_F_NOTIFICATION_DATA));
     ck_assert(!(f & VDM_F_RING_RESET));
     ck_assert(!(f & VDM_F_ACCESS_PLATFORM));
-    ck_assert(!(f & VDM_VHOST_F_LOG_ALL));
+    /* vhost-user "Migration": dirty logging is offered. */
+    ck_assert(f & VDM_VHOST_F_LOG_ALL);
     /* ... and refuses them when set anyway. */
     ck_assert_int_eq(
         msg_u64(VDM_VHOST_USER_SET_FEATURES, VDM_VHOST_USER_F_NEED_REPLY,
@@ -1613,8 +1614,21 @@ START_TEST(hostile_ring_addresses)
         put64(p + 8, R0_UVA);
         put64(p + 16, R0_UVA + 0x1000);
         put64(p + 24, R0_UVA + 0x2000);
+        /* vhost-user "Migration": VHOST_VRING_F_LOG is accepted ... */
         ck_assert_int_eq(msg(VDM_VHOST_USER_SET_VRING_ADDR, 0, p, 40, NULL, 0),
-                         VDM_ENOTSUP);
+                         0);
+        /* ... but not a log_guest_addr whose used ring wraps ... */
+        put64(p + 32, UINT64_MAX - 8);
+        ck_assert_int_eq(msg(VDM_VHOST_USER_SET_VRING_ADDR, 0, p, 40, NULL, 0),
+                         VDM_EINVAL);
+        /* ... nor unknown flag bits. */
+        put64(p + 32, 0);
+        put32(p + 4, 2);
+        ck_assert_int_eq(msg(VDM_VHOST_USER_SET_VRING_ADDR, 0, p, 40, NULL, 0),
+                         VDM_EINVAL);
+        /* (and the ring's addresses fail again, for what follows) */
+        ck_assert_int_eq(
+            msg_addr(0, R0_UVA, UINT64_MAX - 4, R0_UVA + 0x2000), VDM_EFAULT);
     }
     /* Bad ring indexes and sizes. */
     ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_NUM, 0, 200, NUM),
