@@ -256,6 +256,9 @@ int vdmi_vu_core_sync(struct vu_state *s)
         return VDM_ESTATE;
     }
     s->flags |= VF_SYNCED;
+    /* The queues are reachable now (DRIVER_OK): their ring logging. */
+    for (q = 0; q < n; q++)
+        vdmi_vu_ring_log(s, q);
     /* Buffers may already wait (a restart, or kicks before this point). */
     for (q = 0; q < n; q++) {
         struct vu_ring *r = ring(s, q);
