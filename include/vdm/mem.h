@@ -98,8 +98,11 @@ struct vdm_mem {
      * devices into guest memory marks its pages: ring writes (used ring,
      * used and avail event, packed descriptors written back, see
      * vdm_vq_set_log()), vdm_mem_write(), and the writable buffer of each
-     * request a device completes through the device kit (vdm_kit.h), up to
-     * the used length the device reports plus the queue's status bytes.
+     * request a device completes through the device kit (vdm/kit.h): the
+     * used length the device reports, counted from the start of the
+     * writable part (for queues with VDM_KIT_STATUS_TAIL: the data from the
+     * start plus the status bytes at the end), never the whole writable
+     * part.
      * The caller may set or clear it between calls into the library (e.g.
      * on a vhost-user SET_FEATURES with VHOST_F_LOG_ALL).
      */
