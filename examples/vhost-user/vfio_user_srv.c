@@ -25,10 +25,18 @@
 #include "vdm/vdm.h"
 #include "vdm/vfio_user.h"
 
+/* DMA logging (DEVICE_FEATURE DMA_LOGGING_*): 1 MiB of bitmap logs
+ * 32 GiB of guest memory at 4 KiB pages (coarser beyond); a REPORT's
+ * bitmap travels in the reply, so replies get room for 2 Mi report bits
+ * (8 GiB at 4 KiB per report). */
+#define VD_DIRTY_BYTES (1u << 20)
+#define VD_REPLY_BYTES (VDM_VFIO_USER_MAX_MSG + (256u << 10))
+
 struct vd_vfu {
     struct vdm_vfio_user srv;
     uint32_t *pci_storage;
     uint16_t vectors;
+    uint8_t dirty[VD_DIRTY_BYTES];
 };
 
 /* ------------------------------------------------------------------------ */
@@ -125,6 +133,8 @@ int vd_vfu_init(struct vdev *d)
     }
     c.ops = &vfu_ops;
     c.host = d;
+    c.dirty_bitmap = d->vfu->dirty;
+    c.dirty_bytes = sizeof(d->vfu->dirty);
     rc = vdm_vfio_user_init(&d->vfu->srv, &c);
     if (rc < 0) {
         vd_log(d, VDM_LOG_ERROR, "vfio-user init: %s", vdm_strerror(rc));
@@ -185,7 +195,7 @@ static int send_all(int fd, const uint8_t *buf, size_t len)
 void vd_vfu_message(struct vdev *d)
 {
     static uint8_t msg[VDM_VFIO_USER_MAX_MSG];
-    static uint8_t reply[VDM_VFIO_USER_MAX_MSG];
+    static uint8_t reply[VD_REPLY_BYTES];
     int32_t fds[VDM_VFIO_USER_MAX_FDS];
     uint32_t nfds = 0, len = 0, rlen = 0;
     int overflow = 0, rc;
