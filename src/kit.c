@@ -165,14 +165,14 @@ static VQ_NOINLINE void kit_log(const struct kit *s, const struct vdm_mem *m,
     const struct vdm_chain *c = &r->chain;
     const struct vdm_kit_queue *d = qdesc(s, r->queue);
     uint32_t n = chain_spans(r);
-    uint32_t nr = c->nread < n ? c->nread : n;
+    uint32_t nr = (c->nread < n) ? c->nread : n;
     uint32_t st = d->status_len;
 
-    if (d->status_at == VDM_KIT_STATUS_TAIL && st != 0u &&
-        c->write_len >= st && written != 0u) {
+    if ((d->status_at == VDM_KIT_STATUS_TAIL) && (st != 0u) &&
+        (c->write_len >= st) && (written != 0u)) {
         /* the data, then the status in the last st bytes */
         (void)vdm_mem_log_iov(m, c->iov + nr, n - nr, 0,
-                              written > st ? written - st : 0u);
+                              (written > st) ? (written - st) : 0u);
         (void)vdm_mem_log_iov(m, c->iov + nr, n - nr, c->write_len - st, st);
     } else {
         (void)vdm_mem_log_iov(m, c->iov + nr, n - nr, 0, written);
@@ -185,8 +185,9 @@ static int kit_finish(struct kit *s, struct vdm_kit_req *r, uint32_t written)
     const struct vdm_mem *m = vdm_dev_mem(s->dev);
     int rc = 0;
 
-    if (VDM_UNLIKELY(m != NULL && vdm_mem_log(m) != NULL))
+    if (VDM_UNLIKELY((m != NULL) && (vdm_mem_log(m) != NULL))) {
         kit_log(s, m, r, written);
+    }
     vdm_mem_release(m, r->chain.iov, chain_spans(r));
     if (r->state == SLOT_ZOMBIE) {
         qs->nzombie--;

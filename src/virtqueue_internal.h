@@ -507,7 +507,8 @@ VQ_INLINE int vq_split_push1(struct vq *q, uint16_t id, uint32_t len)
     uint16_t ui = q->used_idx;
     /* used ring: {le16 flags; le16 idx; {le32 id; le32 len} ring[num]} */
     uint8_t *dev = q->dev;
-    uint8_t *e = &dev[4u + (8u * (size_t)(ui & q->mask))];
+    uint32_t eoff = 4u + (8u * (uint32_t)(ui & q->mask));
+    uint8_t *e = &dev[eoff];
     uint32_t un = q->unsignalled;
 
     vdm_put_le32(e, id);
@@ -518,7 +519,7 @@ VQ_INLINE int vq_split_push1(struct vq *q, uint16_t id, uint32_t len)
     vdm_store_release_le16(&dev[2], ui);
     q->unsignalled = un + (un != UINT32_MAX); /* saturating */
     if (vq_logging(q)) {
-        vq_log_dev(q, (uint32_t)(e - dev), 8u);
+        vq_log_dev(q, eoff, 8u);
         vq_log_dev(q, 2u, 2u);
     }
     return 0;
@@ -552,8 +553,9 @@ VQ_INLINE int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len,
     vdm_put_le32(&d[8], len);
     vdm_put_le16(&d[12], id);
     vdm_store_release_le16(&d[14], fl);
-    if (vq_logging(q))
-        vq_log_desc(q, pos * 16u + 8u, 8u);
+    if (vq_logging(q)) {
+        vq_log_desc(q, (pos * 16u) + 8u, 8u);
+    }
     pos += nd; /* nd <= num: at most one wrap */
     if (pos >= q->num) {
         pos -= q->num;

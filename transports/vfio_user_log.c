@@ -34,15 +34,17 @@
 
 static int is_pow2(uint64_t v)
 {
-    return (v != 0u) && ((v & (v - 1u)) == 0u);
+    return ((v != 0u) && ((v & (v - 1u)) == 0u)) ? 1 : 0;
 }
 
 static uint32_t log2_of(uint64_t v)
 {
     uint32_t n = 0;
+    uint64_t x = v >> 1;
 
-    while ((v >>= 1) != 0u) {
+    while (x != 0u) {
         n++;
+        x >>= 1;
     }
     return n;
 }
@@ -50,7 +52,7 @@ static uint32_t log2_of(uint64_t v)
 void vdmi_vfu_log_stop(struct vfu_state *s)
 {
     s->mem.log = NULL;
-    s->dlog_on = 0;
+    s->dlog_on = 0u;
 }
 
 /* Echo the request payload as the reply ("Reply": the same as the request
@@ -68,25 +70,31 @@ static int echo(struct vfu_msg *m)
 /* Bytes of bitmap covering [base, hi] (inclusive) in pages of 2^sh. */
 static uint64_t map_bytes(uint64_t base, uint64_t hi, uint32_t sh)
 {
-    uint64_t npages = ((hi - base) >> sh) + 1u;
+    uint64_t npages = ((hi - base) >> (sh & 63u)) + 1u;
 
-    return (npages + 7u) / 8u;
+    return (npages / 8u) + (((npages % 8u) != 0u) ? 1u : 0u);
 }
 
 static int log_start(struct vfu_state *s, struct vfu_msg *m)
 {
     const uint8_t *d = m->p + HDR;
     uint32_t dlen = m->len - HDR;
-    uint64_t ps, lo = UINT64_MAX, hi = 0, base, bytes;
-    uint32_t nr, i, sh;
+    uint64_t ps;
+    uint64_t lo = UINT64_MAX;
+    uint64_t hi = 0;
+    uint64_t base;
+    uint64_t bytes;
+    uint32_t nr;
+    uint32_t i;
+    uint32_t sh;
 
     if (dlen < START_SZ) {
         return VDM_EINVAL;
     }
     ps = ld64(d);
     nr = ld32(d + 8);
-    if ((ld32(d + 12) != 0u) || (nr > (dlen - START_SZ) / RANGE_SZ) ||
-        (dlen != START_SZ + nr * RANGE_SZ)) {
+    if ((ld32(d + 12) != 0u) || (nr > ((dlen - START_SZ) / RANGE_SZ)) ||
+        (dlen != (START_SZ + (nr * RANGE_SZ)))) {
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: DMA_LOGGING_START: bad size");
         return VDM_EINVAL;
     }
@@ -95,7 +103,7 @@ static int log_start(struct vfu_state *s, struct vfu_msg *m)
     }
     /* "page_size hints": a power of two is taken within 4 KiB..1 GiB,
      * anything else means 4 KiB; the choice goes back in the reply */
-    sh = is_pow2(ps) ? log2_of(ps) : PAGE_MIN_SHIFT;
+    sh = (is_pow2(ps) != 0) ? log2_of(ps) : PAGE_MIN_SHIFT;
     if (sh < PAGE_MIN_SHIFT) {
         sh = PAGE_MIN_SHIFT;
     }
@@ -103,16 +111,16 @@ static int log_start(struct vfu_state *s, struct vfu_msg *m)
         sh = PAGE_MAX_SHIFT;
     }
     for (i = 0; i < nr; i++) {
-        uint64_t iova = ld64(d + START_SZ + i * RANGE_SZ);
-        uint64_t len = ld64(d + START_SZ + i * RANGE_SZ + 8u);
+        uint64_t iova = ld64(d + START_SZ + (i * RANGE_SZ));
+        uint64_t len = ld64(d + START_SZ + (i * RANGE_SZ) + 8u);
 
-        if ((len == 0u) || (len - 1u > UINT64_MAX - iova)) {
+        if ((len == 0u) || ((len - 1u) > (UINT64_MAX - iova))) {
             vdmi_vfu_log(s, VDM_LOG_WARN,
                          "vfio-user: DMA_LOGGING_START: bad range");
             return VDM_EINVAL;
         }
         lo = (iova < lo) ? iova : lo;
-        hi = (iova + (len - 1u) > hi) ? iova + (len - 1u) : hi;
+        hi = ((iova + (len - 1u)) > hi) ? (iova + (len - 1u)) : hi;
     }
     if (nr == 0u) {
         /* "zero indicates that all writes should be logged": the DMA
@@ -120,11 +128,11 @@ static int log_start(struct vfu_state *s, struct vfu_msg *m)
         for (i = 0; i < s->ndma; i++) {
             const struct vfu_dma *r = &s->dma[i];
             lo = (r->iova < lo) ? r->iova : lo;
-            hi = (r->iova + (r->size - 1u) > hi) ? r->iova + (r->size - 1u)
-                                                  : hi;
+            hi = ((r->iova + (r->size - 1u)) > hi) ? (r->iova + (r->size - 1u))
+                                                    : hi;
         }
         if (s->ndma == 0u) {
-            lo = 0;
+            lo = 0u;
         }
     }
     base = lo & ~(((uint64_t)1 << sh) - 1u);
@@ -148,12 +156,12 @@ static int log_start(struct vfu_state *s, struct vfu_msg *m)
     s->dlog.base = base;
     s->dlog.bytes = bytes;
     s->dlog.bitmap = s->dbuf;
-    s->dlog.reserved = 0;
+    s->dlog.reserved = 0u;
     if (vdm_dirty_log_check(&s->dlog) < 0) {
         return VDM_EINVAL;
     }
     __builtin_memset(s->dbuf, 0, (size_t)bytes);
-    s->dlog_on = 1;
+    s->dlog_on = 1u;
     s->mem.log = &s->dlog;
     (void)echo(m);
     st64(m->r + HDR, (uint64_t)1 << sh); /* the page size selected */
@@ -161,16 +169,16 @@ static int log_start(struct vfu_state *s, struct vfu_msg *m)
 }
 
 /* Read and clear internal page @p pg (relative to the log's base). */
-static int take_bit(const struct vfu_state *s, uint64_t pg, int clear)
+static int take_bit(struct vfu_state *s, uint64_t pg, int clear)
 {
     volatile uint8_t *b = &s->dbuf[(size_t)(pg >> 3)];
-    uint8_t bit = (uint8_t)(1u << (pg & 7u));
+    uint8_t bit = (uint8_t)(1u << (uint32_t)(pg & 7u));
 
     if ((vdm_load8(b) & bit) == 0u) {
         return 0;
     }
     if (clear != 0) {
-        return (vdm_atomic_and8(b, (uint8_t)~bit) & bit) != 0u;
+        return ((vdm_atomic_and8(b, (uint8_t)~bit) & bit) != 0u) ? 1 : 0;
     }
     return 1;
 }
@@ -183,15 +191,26 @@ static void set_bits(uint8_t *out, uint64_t j0, uint64_t j1)
 
     for (j = j0; j <= j1; j++) {
         uint8_t *w = out + ((j / 64u) * 8u);
-        st64(w, ld64(w) | ((uint64_t)1 << (j % 64u)));
+        st64(w, ld64(w) | ((uint64_t)1 << (uint32_t)(j % 64u)));
     }
 }
 
 static int log_report(struct vfu_state *s, struct vfu_msg *m)
 {
     const uint8_t *d = m->p + HDR;
-    uint64_t iova, len, ps, nbits, bbytes, end, npg, p0, p1, p, last;
-    uint32_t sh = s->dlog.page_shift, rlen;
+    uint64_t iova;
+    uint64_t len;
+    uint64_t ps;
+    uint64_t nbits;
+    uint64_t bbytes;
+    uint64_t end;
+    uint64_t npg;
+    uint64_t p0;
+    uint64_t p1;
+    uint64_t p;
+    uint64_t last;
+    uint32_t sh = s->dlog.page_shift & 63u;
+    uint32_t rlen;
     uint8_t *out;
 
     if ((m->len - HDR) != REP_SZ) {
@@ -205,7 +224,7 @@ static int log_report(struct vfu_state *s, struct vfu_msg *m)
     iova = ld64(d);
     len = ld64(d + 8);
     ps = ld64(d + 16);
-    if (!is_pow2(ps) || (len == 0u) || (len - 1u > UINT64_MAX - iova)) {
+    if ((is_pow2(ps) == 0) || (len == 0u) || ((len - 1u) > (UINT64_MAX - iova))) {
         vdmi_vfu_log(s, VDM_LOG_WARN,
                      "vfio-user: DMA_LOGGING_REPORT: bad range");
         return VDM_EINVAL;
@@ -214,9 +233,9 @@ static int log_report(struct vfu_state *s, struct vfu_msg *m)
     nbits = ((len - 1u) / ps) + 1u;
     /* an array of u64 (no overflow: nbits / 64 < 2^58) */
     bbytes = ((nbits / 64u) + (((nbits % 64u) != 0u) ? 1u : 0u)) * 8u;
-    if ((m->rcap < HDR + REP_SZ) ||
+    if ((m->rcap < (HDR + REP_SZ)) ||
         (bbytes > (uint64_t)(m->rcap - HDR - REP_SZ)) ||
-        (HDR + REP_SZ + bbytes > (uint64_t)ld32(m->p))) {
+        ((HDR + REP_SZ + bbytes) > (uint64_t)ld32(m->p))) {
         /* argsz or our buffer: too small for the bitmap */
         return VDM_ESIZE;
     }
@@ -232,7 +251,7 @@ static int log_report(struct vfu_state *s, struct vfu_msg *m)
         last = UINT64_MAX;
     } else {
         uint64_t span = npg << sh;
-        last = (span - 1u > UINT64_MAX - s->dlog.base)
+        last = ((span - 1u) > (UINT64_MAX - s->dlog.base))
                    ? UINT64_MAX
                    : s->dlog.base + (span - 1u);
     }
@@ -246,7 +265,7 @@ static int log_report(struct vfu_state *s, struct vfu_msg *m)
         uint64_t pb = pa + ((((uint64_t)1) << sh) - 1u);
         /* a page wholly inside the range is read and cleared; one that
          * reaches past it keeps its bit for the rest of it */
-        int whole = (pa >= iova) && (pb <= end);
+        int whole = ((pa >= iova) && (pb <= end)) ? 1 : 0;
 
         if (take_bit(s, p, whole) != 0) {
             uint64_t a = (pa > iova) ? pa : iova;
@@ -260,7 +279,9 @@ static int log_report(struct vfu_state *s, struct vfu_msg *m)
 
 int vdmi_vfu_device_feature(struct vfu_state *s, struct vfu_msg *m)
 {
-    uint32_t flags, op, idx;
+    uint32_t flags;
+    uint32_t op;
+    uint32_t idx;
     int set;
 
     if (m->len < HDR) {
@@ -277,11 +298,10 @@ int vdmi_vfu_device_feature(struct vfu_state *s, struct vfu_msg *m)
     }
     /* what is supported: START/STOP by SET, REPORT by GET, and only with
      * a bitmap buffer from the host */
-    set = (idx == FEAT_LOG_START) || (idx == FEAT_LOG_STOP);
-    if ((s->dbuf == NULL) ||
-        (!set && (idx != FEAT_LOG_REPORT)) ||
-        (set && ((op & FEAT_GET) != 0u)) ||
-        (!set && ((op & FEAT_SET) != 0u))) {
+    set = ((idx == FEAT_LOG_START) || (idx == FEAT_LOG_STOP)) ? 1 : 0;
+    if ((s->dbuf == NULL) || ((set == 0) && (idx != FEAT_LOG_REPORT)) ||
+        ((set != 0) && ((op & FEAT_GET) != 0u)) ||
+        ((set == 0) && ((op & FEAT_SET) != 0u))) {
         vdmi_vfu_log(s, VDM_LOG_INFO, "vfio-user: device feature not supported");
         return VDM_ENOTSUP;
     }

@@ -594,9 +594,10 @@ int vdm_vhost_user_handle(struct vdm_vhost_user *vu, const void *msg,
     m.reply = (uint8_t *)reply;
     m.cap = reply_cap;
     /* SET_LOG_BASE answers only with LOG_SHMFD ("Communication") */
-    m.has_reply = has_own_reply(m.req) ||
-                  (m.req == VDM_VHOST_USER_SET_LOG_BASE &&
-                   (s->protocol & PF(VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD)) != 0);
+    m.has_reply =
+        has_own_reply(m.req) ||
+        ((m.req == VDM_VHOST_USER_SET_LOG_BASE) &&
+         ((s->protocol & PF(VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD)) != 0u));
     rc = dispatch(s, &m);
     if (!m.has_reply && (m.flags & VDM_VHOST_USER_F_NEED_REPLY) != 0) {
         /* "REPLY_ACK": zero on success, non-zero on failure. */

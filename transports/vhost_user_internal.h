@@ -287,7 +287,7 @@ void vdmi_vu_log_clear(struct vu_state *s);
 int vdmi_vu_on_set_log_base(struct vu_state *s, struct vu_msg *m);
 int vdmi_vu_on_set_log_fd(struct vu_state *s, struct vu_msg *m);
 /* Hand ring q's log settings (RF_LOG, log_guest_addr) to its core queue. */
-void vdmi_vu_ring_log(const struct vu_state *s, uint16_t q);
+void vdmi_vu_ring_log(struct vu_state *s, uint16_t q);
 
 /* vhost_user.c: a u64 reply body. */
 int vdmi_vu_reply_u64(struct vu_msg *m, uint64_t v);

@@ -12,12 +12,12 @@
 
 /* Largest log accepted: one bit per 4 KiB page, so 2^40 bytes cover 2^55
  * bytes of guest-physical space (more than any guest has). */
-#define LOG_MAX_BYTES (1ull << 40)
+#define LOG_MAX_BYTES (1ULL << 40)
 
 void vdmi_vu_log_apply(struct vu_state *s)
 {
-    s->mem.log = ((s->features & VDM_VHOST_F_LOG_ALL) != 0 &&
-                  s->log_hva != NULL)
+    s->mem.log = (((s->features & VDM_VHOST_F_LOG_ALL) != 0u) &&
+                  (s->log_hva != NULL))
                      ? &s->log
                      : NULL;
 }
@@ -25,8 +25,9 @@ void vdmi_vu_log_apply(struct vu_state *s)
 void vdmi_vu_log_clear(struct vu_state *s)
 {
     s->mem.log = NULL;
-    if (s->log_hva != NULL)
+    if (s->log_hva != NULL) {
         s->ops->unmap(s->host, s->log_hva, s->log_off, s->log.bytes);
+    }
     s->log_hva = NULL;
     __builtin_memset(&s->log, 0, sizeof(s->log));
     s->log_off = 0;
@@ -34,12 +35,13 @@ void vdmi_vu_log_clear(struct vu_state *s)
 
 int vdmi_vu_on_set_log_base(struct vu_state *s, struct vu_msg *m)
 {
-    uint64_t size, off;
+    uint64_t size;
+    uint64_t off;
     void *hva = NULL;
     int rc;
 
     /* Without LOG_SHMFD there is no fd-based log (and no reply). */
-    if ((s->protocol & PF(VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD)) == 0) {
+    if ((s->protocol & PF(VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD)) == 0u) {
         vlog(s, VDM_LOG_ERROR,
              "vhost-user: SET_LOG_BASE without VHOST_USER_PROTOCOL_F_LOG_SHMFD");
         return VDM_ENOTSUP;
@@ -47,36 +49,35 @@ int vdmi_vu_on_set_log_base(struct vu_state *s, struct vu_msg *m)
     /* The reply (vhost-user "Communication": SET_LOG_BASE answers when
      * LOG_SHMFD is negotiated) says 0 on success, non-zero on failure. */
     (void)vdmi_vu_reply_u64(m, 1);
-    if (m->size != SZ_LOG || m->nfds != 1) {
+    if ((m->size != SZ_LOG) || (m->nfds != 1u)) {
         vlog(s, VDM_LOG_ERROR,
              "vhost-user: SET_LOG_BASE: needs a log description and one fd");
         return VDM_EINVAL;
     }
     size = rd64(m->p);
     off = rd64(m->p + 8);
-    if (size == 0 || size > LOG_MAX_BYTES || off > UINT64_MAX - size ||
-        size > (uint64_t)UINTPTR_MAX) {
+    if ((size == 0u) || (size > LOG_MAX_BYTES) || (off > (UINT64_MAX - size)) ||
+        (size > (uint64_t)UINTPTR_MAX)) {
         vlog(s, VDM_LOG_ERROR, "vhost-user: SET_LOG_BASE: bad log size/offset");
         return VDM_EINVAL;
     }
     rc = s->ops->map(s->host, m->fds[0], off, size, &hva);
-    if (rc < 0 || hva == NULL) {
+    if ((rc < 0) || (hva == NULL)) {
         vlog(s, VDM_LOG_ERROR, "vhost-user: SET_LOG_BASE: cannot map the log");
-        return rc < 0 ? rc : VDM_EIO;
+        return (rc < 0) ? rc : VDM_EIO;
     }
     /* the fd is closed by the caller of the handler (not taken) */
     vdmi_vu_log_clear(s);
     s->log.size = sizeof(s->log);
-    s->log.page_shift = 12; /* VHOST_LOG_PAGE 0x1000 */
-    s->log.base = 0;        /* the log covers from guest address 0 */
+    s->log.page_shift = 12u; /* VHOST_LOG_PAGE 0x1000 */
+    s->log.base = 0u;        /* the log covers from guest address 0 */
     s->log.bytes = size;
     s->log.bitmap = (uint8_t *)hva;
     s->log_hva = hva;
     s->log_off = off;
     if (vdm_dirty_log_check(&s->log) < 0) {
         /* a mapping that wraps the address space: never used */
-        vdmi_vu_log_clear(s);
-        s->ops->unmap(s->host, hva, off, size);
+        vdmi_vu_log_clear(s); /* unmaps it */
         vlog(s, VDM_LOG_ERROR, "vhost-user: SET_LOG_BASE: unusable mapping");
         return VDM_EINVAL;
     }
@@ -90,8 +91,8 @@ int vdmi_vu_on_set_log_fd(struct vu_state *s, struct vu_msg *m)
     /* An eventfd to tell the front-end the log changed: optional, and the
      * front-end reads the log when it syncs anyway. Accepted and closed
      * (not taken). */
-    if (m->nfds != 1 ||
-        (s->protocol & PF(VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD)) == 0) {
+    if ((m->nfds != 1u) ||
+        ((s->protocol & PF(VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD)) == 0u)) {
         vlog(s, VDM_LOG_ERROR,
              "vhost-user: SET_LOG_FD: not negotiated or not one fd");
         return VDM_EINVAL;
@@ -99,21 +100,23 @@ int vdmi_vu_on_set_log_fd(struct vu_state *s, struct vu_msg *m)
     return 0;
 }
 
-void vdmi_vu_ring_log(const struct vu_state *s, uint16_t q)
+void vdmi_vu_ring_log(struct vu_state *s, uint16_t q)
 {
     const struct vu_ring *r = ring(s, q);
     struct vdm_vq *vq = vdm_dev_queue(s->dev, q);
 
-    if (vq == NULL || (r->flags & RF_CORE) == 0)
+    if ((vq == NULL) || ((r->flags & RF_CORE) == 0u)) {
         return;
+    }
     /* "Migration": used-ring writes are logged, at log_guest_addr, only
      * for a ring with VHOST_VRING_F_LOG (checked at SET_VRING_ADDR). */
     if (vdm_vq_set_log(vq,
-                       (r->flags & RF_LOG) != 0
+                       ((r->flags & RF_LOG) != 0u)
                            ? (VDM_VQ_LOG_RING | VDM_VQ_LOG_ADDR)
                            : 0u,
-                       r->log) < 0)
+                       r->log) < 0) {
         vlog(s, VDM_LOG_WARN, "vhost-user: ring log address refused");
+    }
 }
 
 #else

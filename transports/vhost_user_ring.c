@@ -257,8 +257,9 @@ int vdmi_vu_core_sync(struct vu_state *s)
     }
     s->flags |= VF_SYNCED;
     /* The queues are reachable now (DRIVER_OK): their ring logging. */
-    for (q = 0; q < n; q++)
+    for (q = 0; q < n; q++) {
         vdmi_vu_ring_log(s, q);
+    }
     /* Buffers may already wait (a restart, or kicks before this point). */
     for (q = 0; q < n; q++) {
         struct vu_ring *r = ring(s, q);
@@ -429,25 +430,26 @@ int vdmi_vu_on_set_vring_addr(struct vu_state *s, struct vu_msg *m)
     uva[A_DEVICE] = rd64(m->p + 16); /* used */
     uva[A_DRIVER] = rd64(m->p + 24); /* avail */
     log = rd64(m->p + 32);
-    if ((flags & ~VU_VRING_F_LOG) != 0) {
+    if ((flags & ~VU_VRING_F_LOG) != 0u) {
         vlog(s, VDM_LOG_ERROR, "vhost-user: SET_VRING_ADDR: unknown flags");
         return VDM_EINVAL;
     }
-    if ((flags & VU_VRING_F_LOG) != 0 &&
-        vdmi_vu_area_len(s, A_DEVICE, VDM_VQ_MAX_NUM) - 1u > UINT64_MAX - log) {
+    if (((flags & VU_VRING_F_LOG) != 0u) &&
+        ((vdmi_vu_area_len(s, A_DEVICE, VDM_VQ_MAX_NUM) - 1u) >
+         (UINT64_MAX - log))) {
         /* "Migration": the used ring is logged from log_guest_addr on */
         vlog(s, VDM_LOG_ERROR,
              "vhost-user: SET_VRING_ADDR: log address wraps");
         return VDM_EINVAL;
     }
     if (started(r)) {
-        if (uva[0] == r->uva[0] && uva[1] == r->uva[1] &&
-            uva[2] == r->uva[2]) {
+        if ((uva[0] == r->uva[0]) && (uva[1] == r->uva[1]) &&
+            (uva[2] == r->uva[2])) {
             /* "Migration": the front-end turns ring logging on and off
              * on running rings with the same addresses */
             r->log = log;
-            r->flags = (flags & VU_VRING_F_LOG) != 0 ? (r->flags | RF_LOG)
-                                                     : (r->flags & ~RF_LOG);
+            r->flags = ((flags & VU_VRING_F_LOG) != 0u) ? (r->flags | RF_LOG)
+                                                        : (r->flags & ~RF_LOG);
             vdmi_vu_ring_log(s, (uint16_t)idx);
             return 0;
         }
@@ -468,8 +470,8 @@ int vdmi_vu_on_set_vring_addr(struct vu_state *s, struct vu_msg *m)
     for (a = 0; a < 3; a++)
         r->uva[a] = uva[a];
     r->log = log;
-    r->flags = (flags & VU_VRING_F_LOG) != 0 ? (r->flags | RF_LOG)
-                                             : (r->flags & ~RF_LOG);
+    r->flags = ((flags & VU_VRING_F_LOG) != 0u) ? (r->flags | RF_LOG)
+                                                : (r->flags & ~RF_LOG);
     r->flags |= RF_ADDR;
     if (started(r))
         ring_started(s, r);
