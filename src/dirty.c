@@ -7,6 +7,7 @@
  * address and page size of the caller's choice (vfio-user DMA logging
  * ranges).
  */
+#include "abi_internal.h"
 #include "atomic.h"
 #include "mem_internal.h"
 
@@ -19,7 +20,7 @@ int vdm_dirty_log_check(const struct vdm_dirty_log *log)
     if (log == NULL) {
         return VDM_EINVAL;
     }
-    if ((size_t)log->size < offsetof(struct vdm_dirty_log, reserved)) {
+    if (!VDM_SIZE_HAS(log->size, struct vdm_dirty_log, bitmap)) {
         return VDM_ESIZE;
     }
     if ((log->page_shift < 12u) || (log->page_shift > 30u)) {
@@ -31,8 +32,7 @@ int vdm_dirty_log_check(const struct vdm_dirty_log *log)
         (log->bytes == 0u) || (log->bytes > ((uint64_t)SIZE_MAX / 2u))) {
         return VDM_EINVAL;
     }
-    if (((size_t)log->size >=
-         (offsetof(struct vdm_dirty_log, reserved) + sizeof(log->reserved))) &&
+    if (VDM_SIZE_HAS(log->size, struct vdm_dirty_log, reserved) &&
         (log->reserved != 0u)) {
         return VDM_EINVAL;
     }
@@ -128,7 +128,7 @@ int vdm_mem_log_iov(const struct vdm_mem *m, const struct vdm_iov *iov,
             if (k > left) {
                 k = left;
             }
-            e = vdmi_mem_log_hva(m, log, iov[i].base, skip, k);
+            e = vdmi_mem_log_hva(m, log, (const uint8_t *)iov[i].base, skip, k);
             if ((e == VDM_EFAULT) || ((e < 0) && (rc == 0))) {
                 rc = e;
             }

@@ -172,7 +172,7 @@ static VQ_NOINLINE void kit_log(const struct kit *s, const struct vdm_mem *m,
         (c->write_len >= st) && (written != 0u)) {
         /* the data, then the status in the last st bytes */
         (void)vdm_mem_log_iov(m, c->iov + nr, n - nr, 0,
-                              (written > st) ? (written - st) : 0u);
+                              ((written > st) ? (written - st) : 0u));
         (void)vdm_mem_log_iov(m, c->iov + nr, n - nr, c->write_len - st, st);
     } else {
         (void)vdm_mem_log_iov(m, c->iov + nr, n - nr, 0, written);

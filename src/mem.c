@@ -744,7 +744,7 @@ size_t vdm_iov_copy_to(const struct vdm_iov *iov, uint32_t n, size_t off,
 }
 
 int vdmi_mem_log_hva(const struct vdm_mem *m, const struct vdm_dirty_log *log,
-                     const void *base, size_t skip, size_t len)
+                     const uint8_t *base, size_t skip, size_t len)
 {
     uintptr_t p = (uintptr_t)base + skip;
     uint64_t left = len;

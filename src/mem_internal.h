@@ -225,7 +225,7 @@ void vdm_mem_unmap_hva(const struct vdm_mem *m, void *hva, uint64_t len);
  * older struct without the field. */
 static inline const struct vdm_dirty_log *vdm_mem_log(const struct vdm_mem *m)
 {
-    if ((size_t)m->size < (offsetof(struct vdm_mem, log) + sizeof(m->log))) {
+    if (m->size < (uint32_t)(offsetof(struct vdm_mem, log) + sizeof(m->log))) {
         return NULL;
     }
     return m->log;
@@ -236,7 +236,7 @@ static inline const struct vdm_dirty_log *vdm_mem_log(const struct vdm_mem *m)
  * part in no region; the rest is marked) or VDM_ERANGE (pages outside the
  * log). */
 int vdmi_mem_log_hva(const struct vdm_mem *m, const struct vdm_dirty_log *log,
-                     const void *base, size_t skip, size_t len);
+                     const uint8_t *base, size_t skip, size_t len);
 
 #if !VDM_CONFIG_MEM_HOOKS
 /* Built without the hooks (vdm/config.h VDM_CONFIG_MEM_HOOKS): 1 when @p m

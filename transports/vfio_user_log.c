@@ -9,6 +9,8 @@
  * write into DMA memory (rings and the buffers of completed requests). A
  * REPORT reads and clears the bits of its range. Migration itself
  * (MIGRATION, MIG_DEVICE_STATE, MIG_DATA_*) is not supported. */
+#include <stdbool.h>
+
 #include "atomic.h"
 #include "vfio_user_internal.h"
 
@@ -16,9 +18,9 @@
 
 /* "VFIO_USER_DEVICE_FEATURE": flags */
 #define FEAT_INDEX 0xffffu
-#define FEAT_GET   (1u << 16)
-#define FEAT_SET   (1u << 17)
-#define FEAT_PROBE (1u << 18)
+#define FEAT_GET   0x10000u /* bit 16 */
+#define FEAT_SET   0x20000u /* bit 17 */
+#define FEAT_PROBE 0x40000u /* bit 18 */
 /* "Device Features": indexes */
 #define FEAT_LOG_START  6u
 #define FEAT_LOG_STOP   7u
@@ -169,7 +171,7 @@ static int log_start(struct vfu_state *s, struct vfu_msg *m)
 }
 
 /* Read and clear internal page @p pg (relative to the log's base). */
-static int take_bit(struct vfu_state *s, uint64_t pg, int clear)
+static int take_bit(struct vfu_state *s, uint64_t pg, bool clear)
 {
     volatile uint8_t *b = &s->dbuf[(size_t)(pg >> 3)];
     uint8_t bit = (uint8_t)(1u << (uint32_t)(pg & 7u));
@@ -177,7 +179,7 @@ static int take_bit(struct vfu_state *s, uint64_t pg, int clear)
     if ((vdm_load8(b) & bit) == 0u) {
         return 0;
     }
-    if (clear != 0) {
+    if (clear) {
         return ((vdm_atomic_and8(b, (uint8_t)~bit) & bit) != 0u) ? 1 : 0;
     }
     return 1;
@@ -253,19 +255,23 @@ static int log_report(struct vfu_state *s, struct vfu_msg *m)
         uint64_t span = npg << sh;
         last = ((span - 1u) > (UINT64_MAX - s->dlog.base))
                    ? UINT64_MAX
-                   : s->dlog.base + (span - 1u);
+                   : (s->dlog.base + (span - 1u));
     }
     if ((end < s->dlog.base) || (iova > last)) {
         return 0; /* outside the log: nothing written while logging */
     }
     p0 = (iova < s->dlog.base) ? 0u : ((iova - s->dlog.base) >> sh);
-    p1 = (end > last) ? (npg - 1u) : ((end - s->dlog.base) >> sh);
+    if (end > last) {
+        p1 = npg - 1u;
+    } else {
+        p1 = (end - s->dlog.base) >> sh;
+    }
     for (p = p0; p <= p1; p++) {
         uint64_t pa = s->dlog.base + (p << sh);
         uint64_t pb = pa + ((((uint64_t)1) << sh) - 1u);
         /* a page wholly inside the range is read and cleared; one that
          * reaches past it keeps its bit for the rest of it */
-        int whole = ((pa >= iova) && (pb <= end)) ? 1 : 0;
+        bool whole = (pa >= iova) && (pb <= end);
 
         if (take_bit(s, p, whole) != 0) {
             uint64_t a = (pa > iova) ? pa : iova;
@@ -282,7 +288,7 @@ int vdmi_vfu_device_feature(struct vfu_state *s, struct vfu_msg *m)
     uint32_t flags;
     uint32_t op;
     uint32_t idx;
-    int set;
+    bool set;
 
     if (m->len < HDR) {
         return VDM_EINVAL;
@@ -298,10 +304,10 @@ int vdmi_vfu_device_feature(struct vfu_state *s, struct vfu_msg *m)
     }
     /* what is supported: START/STOP by SET, REPORT by GET, and only with
      * a bitmap buffer from the host */
-    set = ((idx == FEAT_LOG_START) || (idx == FEAT_LOG_STOP)) ? 1 : 0;
-    if ((s->dbuf == NULL) || ((set == 0) && (idx != FEAT_LOG_REPORT)) ||
-        ((set != 0) && ((op & FEAT_GET) != 0u)) ||
-        ((set == 0) && ((op & FEAT_SET) != 0u))) {
+    set = (idx == FEAT_LOG_START) || (idx == FEAT_LOG_STOP);
+    if ((s->dbuf == NULL) || ((!set) && (idx != FEAT_LOG_REPORT)) ||
+        (set && ((op & FEAT_GET) != 0u)) ||
+        ((!set) && ((op & FEAT_SET) != 0u))) {
         vdmi_vfu_log(s, VDM_LOG_INFO, "vfio-user: device feature not supported");
         return VDM_ENOTSUP;
     }
