@@ -7,7 +7,6 @@
  * address and page size of the caller's choice (vfio-user DMA logging
  * ranges).
  */
-#include "abi_internal.h"
 #include "atomic.h"
 #include "mem_internal.h"
 
@@ -20,7 +19,8 @@ int vdm_dirty_log_check(const struct vdm_dirty_log *log)
     if (log == NULL) {
         return VDM_EINVAL;
     }
-    if (!VDM_SIZE_HAS(log->size, struct vdm_dirty_log, bitmap)) {
+    if ((size_t)log->size < ((size_t)offsetof(struct vdm_dirty_log, bitmap) +
+                             sizeof(log->bitmap))) {
         return VDM_ESIZE;
     }
     if ((log->page_shift < 12u) || (log->page_shift > 30u)) {
@@ -32,7 +32,9 @@ int vdm_dirty_log_check(const struct vdm_dirty_log *log)
         (log->bytes == 0u) || (log->bytes > ((uint64_t)SIZE_MAX / 2u))) {
         return VDM_EINVAL;
     }
-    if (VDM_SIZE_HAS(log->size, struct vdm_dirty_log, reserved) &&
+    if (((size_t)log->size >=
+         ((size_t)offsetof(struct vdm_dirty_log, reserved) +
+          sizeof(log->reserved))) &&
         (log->reserved != 0u)) {
         return VDM_EINVAL;
     }

@@ -225,7 +225,8 @@ void vdm_mem_unmap_hva(const struct vdm_mem *m, void *hva, uint64_t len);
  * older struct without the field. */
 static inline const struct vdm_dirty_log *vdm_mem_log(const struct vdm_mem *m)
 {
-    if (m->size < (uint32_t)(offsetof(struct vdm_mem, log) + sizeof(m->log))) {
+    if ((size_t)m->size <
+        ((size_t)offsetof(struct vdm_mem, log) + sizeof(m->log))) {
         return NULL;
     }
     return m->log;

@@ -239,8 +239,12 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
     q->mem = cfg->mem;
     /* dirty logging: the memory's log when its struct has the field */
     q->nolog = NULL;
-    q->logp = VDM_HAS(cfg->mem, struct vdm_mem, log) ? &cfg->mem->log
-                                                     : &q->nolog;
+    if ((size_t)cfg->mem->size >=
+        ((size_t)offsetof(struct vdm_mem, log) + sizeof(cfg->mem->log))) {
+        q->logp = &cfg->mem->log;
+    } else {
+        q->logp = &q->nolog;
+    }
     q->log_dev = cfg->device_addr;
     q->dev_gpa = cfg->device_addr;
     q->log_desc = cfg->desc_addr;
