@@ -44,8 +44,7 @@ int vdm_dirty_log_check(const struct vdm_dirty_log *log)
 /* Set bits [lo, hi] (inclusive page numbers relative to the bitmap start,
  * hi < bytes * 8) of @p log. Bytes whose bits are all set already are
  * only read. */
-static void set_bits(const struct vdm_dirty_log *log, uint64_t lo,
-                     uint64_t hi)
+static void set_bits(const struct vdm_dirty_log *log, uint64_t lo, uint64_t hi)
 {
     uint64_t b;
     uint64_t last = hi >> 3;

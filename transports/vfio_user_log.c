@@ -131,7 +131,7 @@ static int log_start(struct vfu_state *s, struct vfu_msg *m)
             const struct vfu_dma *r = &s->dma[i];
             lo = (r->iova < lo) ? r->iova : lo;
             hi = ((r->iova + (r->size - 1u)) > hi) ? (r->iova + (r->size - 1u))
-                                                    : hi;
+                                                   : hi;
         }
         if (s->ndma == 0u) {
             lo = 0u;
@@ -226,7 +226,8 @@ static int log_report(struct vfu_state *s, struct vfu_msg *m)
     iova = ld64(d);
     len = ld64(d + 8);
     ps = ld64(d + 16);
-    if ((is_pow2(ps) == 0) || (len == 0u) || ((len - 1u) > (UINT64_MAX - iova))) {
+    if ((is_pow2(ps) == 0) || (len == 0u) ||
+        ((len - 1u) > (UINT64_MAX - iova))) {
         vdmi_vfu_log(s, VDM_LOG_WARN,
                      "vfio-user: DMA_LOGGING_REPORT: bad range");
         return VDM_EINVAL;
@@ -308,7 +309,8 @@ int vdmi_vfu_device_feature(struct vfu_state *s, struct vfu_msg *m)
     if ((s->dbuf == NULL) || ((!set) && (idx != FEAT_LOG_REPORT)) ||
         (set && ((op & FEAT_GET) != 0u)) ||
         ((!set) && ((op & FEAT_SET) != 0u))) {
-        vdmi_vfu_log(s, VDM_LOG_INFO, "vfio-user: device feature not supported");
+        vdmi_vfu_log(s, VDM_LOG_INFO,
+                     "vfio-user: device feature not supported");
         return VDM_ENOTSUP;
     }
     if ((op & FEAT_PROBE) != 0u) {

@@ -16,10 +16,10 @@
 
 void vdmi_vu_log_apply(struct vu_state *s)
 {
-    s->mem.log = (((s->features & VDM_VHOST_F_LOG_ALL) != 0u) &&
-                  (s->log_hva != NULL))
-                     ? &s->log
-                     : NULL;
+    s->mem.log =
+        (((s->features & VDM_VHOST_F_LOG_ALL) != 0u) && (s->log_hva != NULL))
+            ? &s->log
+            : NULL;
 }
 
 void vdmi_vu_log_clear(struct vu_state *s)
@@ -42,8 +42,9 @@ int vdmi_vu_on_set_log_base(struct vu_state *s, struct vu_msg *m)
 
     /* Without LOG_SHMFD there is no fd-based log (and no reply). */
     if ((s->protocol & PF(VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD)) == 0u) {
-        vlog(s, VDM_LOG_ERROR,
-             "vhost-user: SET_LOG_BASE without VHOST_USER_PROTOCOL_F_LOG_SHMFD");
+        vlog(
+            s, VDM_LOG_ERROR,
+            "vhost-user: SET_LOG_BASE without VHOST_USER_PROTOCOL_F_LOG_SHMFD");
         return VDM_ENOTSUP;
     }
     /* The reply (vhost-user "Communication": SET_LOG_BASE answers when

@@ -8,7 +8,7 @@
 #include "test_daemon.h"
 
 #define LOG_BYTES (MEM_SIZE / 4096u / 8u) /* 1 bit per 4 KiB page */
-#define USED_Q0   0x3000u /* ring 0's used ring (fe_setup) */
+#define USED_Q0   0x3000u                 /* ring 0's used ring (fe_setup) */
 
 struct lg {
     int fd;
@@ -18,8 +18,7 @@ struct lg {
 static int marked(const struct lg *l, uint64_t gpa)
 {
     uint64_t pg = gpa / 4096u;
-    return (__atomic_load_n(&l->map[pg / 8], __ATOMIC_ACQUIRE) >> (pg % 8)) &
-           1;
+    return (__atomic_load_n(&l->map[pg / 8], __ATOMIC_ACQUIRE) >> (pg % 8)) & 1;
 }
 
 /* Guest memory before vs now against the log: every changed page marked,

@@ -198,12 +198,12 @@ START_TEST(mem_log_iov_maps_spans_back)
 
     gm_init(&gm, gpas, sizes, 2);
     gm.mem.log = &l;
-    iov[0] = (struct vdm_iov){gm_ptr(&gm, 0x100ff0, 0x20), 0x20,
-                              VDM_IOV_F_WRITE};
+    iov[0] =
+        (struct vdm_iov){gm_ptr(&gm, 0x100ff0, 0x20), 0x20, VDM_IOV_F_WRITE};
     iov[1] = (struct vdm_iov){gm_ptr(&gm, 0x905000, 0x3000), 0x3000,
                               VDM_IOV_F_WRITE};
-    iov[2] = (struct vdm_iov){gm_ptr(&gm, 0x120000, 0x100), 0x100,
-                              VDM_IOV_F_WRITE};
+    iov[2] =
+        (struct vdm_iov){gm_ptr(&gm, 0x120000, 0x100), 0x100, VDM_IOV_F_WRITE};
     /* bytes 0x18 .. 0x18 + 0x1010 of the list: span 0's last 8 bytes,
      * span 1's first 0x1008 bytes */
     ck_assert_int_eq(vdm_mem_log_iov(&gm.mem, iov, 3, 0x18, 0x1010), 0);
@@ -214,8 +214,7 @@ START_TEST(mem_log_iov_maps_spans_back)
     /* a span no region holds: the rest is still marked */
     memset(bitmap, 0, sizeof(bitmap));
     iov[0] = (struct vdm_iov){other, sizeof(other), VDM_IOV_F_WRITE};
-    ck_assert_int_eq(vdm_mem_log_iov(&gm.mem, iov, 3, 0, SIZE_MAX),
-                     VDM_EFAULT);
+    ck_assert_int_eq(vdm_mem_log_iov(&gm.mem, iov, 3, 0, SIZE_MAX), VDM_EFAULT);
     ck_assert_uint_eq(nbits(), 3 + 1);
     ck_assert(bit(0x120));
     /* logging off: nothing */
@@ -282,8 +281,7 @@ static void ring_case(struct vqenv *e, struct xfer *x, uint32_t wr)
 
     xf_add(e, x, 3, NULL);
     for (unsigned i = 0; i < x->nin; i++)
-        memset(gm_ptr(&e->gm, x->in_gpa[i], x->in_len[i]), 0xee,
-               x->in_len[i]);
+        memset(gm_ptr(&e->gm, x->in_gpa[i], x->in_len[i]), 0xee, x->in_len[i]);
     drv_vq_publish(&e->dq);
     before = snapshot(e);
     memset(bitmap, 0, sizeof(bitmap));
@@ -297,12 +295,12 @@ static void ring_case(struct vqenv *e, struct xfer *x, uint32_t wr)
             buf[i] = (uint8_t)(0x10 + i % 0x70);
         ck_assert_uint_eq(vdm_chain_copy_to(&e->c, 0, buf, wr), wr);
     }
-    ck_assert_int_eq(vdm_mem_log_iov(&e->gm.mem, e->c.iov + e->c.nread,
-                                     e->c.nwrite, 0, wr),
-                     0);
+    ck_assert_int_eq(
+        vdm_mem_log_iov(&e->gm.mem, e->c.iov + e->c.nread, e->c.nwrite, 0, wr),
+        0);
     ck_assert_int_eq(vdm_vq_push(&e->vq, id, wr), 0);
-    ck_assert_uint_gt(oracle(before, gm_ptr(&e->gm, VQ_GPA, VQENV_MEM),
-                             VQ_GPA, VQENV_MEM, ok, ring_spans(e, ok)),
+    ck_assert_uint_gt(oracle(before, gm_ptr(&e->gm, VQ_GPA, VQENV_MEM), VQ_GPA,
+                             VQENV_MEM, ok, ring_spans(e, ok)),
                       0);
     free(before);
     {
@@ -350,9 +348,8 @@ START_TEST(ring_log_address_and_off)
     uint16_t id;
 
     e->gm.mem.log = &l;
-    ck_assert_int_eq(vdm_vq_set_log(&e->vq, VDM_VQ_LOG_RING | VDM_VQ_LOG_ADDR,
-                                     la),
-                     0);
+    ck_assert_int_eq(
+        vdm_vq_set_log(&e->vq, VDM_VQ_LOG_RING | VDM_VQ_LOG_ADDR, la), 0);
     xf_layout(e, &x, 1, 1, 100, DRV_ADD_DIRECT);
     xf_add(e, &x, 1, NULL);
     drv_vq_publish(&e->dq);
@@ -385,7 +382,7 @@ START_TEST(ring_log_address_and_off)
     /* hostile arguments */
     ck_assert_int_eq(vdm_vq_set_log(&e->vq, 4, 0), VDM_EINVAL);
     ck_assert_int_eq(vdm_vq_set_log(&e->vq, VDM_VQ_LOG_RING | VDM_VQ_LOG_ADDR,
-                                     UINT64_MAX - 2),
+                                    UINT64_MAX - 2),
                      VDM_EINVAL);
     ck_assert_int_eq(vdm_vq_set_log(NULL, 0, 0), VDM_EINVAL);
     vdm_vq_reset(&e->vq);
@@ -427,7 +424,9 @@ static struct echo_dev ed;
 
 static void kit_start(uint64_t ring)
 {
-    struct dh_opts o = {.num_queues = 1, .qsize = 64, .guest_gpa = DH_GPA,
+    struct dh_opts o = {.num_queues = 1,
+                        .qsize = 64,
+                        .guest_gpa = DH_GPA,
                         .guest_size = DH_SIZE};
 
     ck_assert_int_eq(dh_init(&h, &o), 0);
@@ -438,8 +437,8 @@ static void kit_start(uint64_t ring)
 /* One request: @p nr readable parts of @p rlen bytes (never 0xee), @p nw
  * writable parts of @p wlen bytes pre-filled with 0xee; served through
  * the kit with the log on; the oracle judges. Returns the used length. */
-static uint32_t kit_case(unsigned nr, uint32_t rlen, unsigned nw,
-                         uint32_t wlen, int mode, uint32_t misalign)
+static uint32_t kit_case(unsigned nr, uint32_t rlen, unsigned nw, uint32_t wlen,
+                         int mode, uint32_t misalign)
 {
     struct drv_buf rb[4], wb[4];
     struct span ok[2];
@@ -470,9 +469,8 @@ static uint32_t kit_case(unsigned nr, uint32_t rlen, unsigned nw,
                           (h.features & VDM_F_RING_PACKED) ? 4 : 6 + 8 * 64};
     ok[1] = (struct span){drv_vq_desc_gpa(v),
                           (h.features & VDM_F_RING_PACKED) ? 16 * 64 : 0};
-    ck_assert_uint_gt(oracle(before, dh_ptr(&h, DH_GPA, DH_SIZE), DH_GPA,
-                             DH_SIZE, ok, 2),
-                      0);
+    ck_assert_uint_gt(
+        oracle(before, dh_ptr(&h, DH_GPA, DH_SIZE), DH_GPA, DH_SIZE, ok, 2), 0);
     free(before);
     ck_assert_int_eq(drv_vq_get_used(v, &id, &len, NULL), 1);
     return len;
@@ -501,9 +499,8 @@ static void kit_all(uint64_t ring)
     {
         struct drv_buf rb = {dh_alloc(&h, 64, 8), 64},
                        wb = {dh_alloc(&h, 64, 8), 64};
-        ck_assert_int_ge(drv_vq_add(dh_vq(&h, 0), &rb, 1, &wb, 1,
-                                    DRV_ADD_DIRECT, NULL),
-                         0);
+        ck_assert_int_ge(
+            drv_vq_add(dh_vq(&h, 0), &rb, 1, &wb, 1, DRV_ADD_DIRECT, NULL), 0);
         ck_assert_int_ge(dh_kick(&h, 0, 1), 0);
         ck_assert_int_eq(drv_vq_get_used(dh_vq(&h, 0), NULL, NULL, NULL), 1);
         ck_assert_uint_eq(nbits(), 0);
