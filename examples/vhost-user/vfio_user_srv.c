@@ -27,10 +27,8 @@
 
 /* DMA logging (DEVICE_FEATURE DMA_LOGGING_*): 1 MiB of bitmap logs
  * 32 GiB of guest memory at 4 KiB pages (coarser beyond); a REPORT's
- * bitmap travels in the reply, so replies get room for 2 Mi report bits
- * (8 GiB at 4 KiB per report). */
+ * bitmap travels in the reply (VD_REPLYBUF_BYTES, daemon.h). */
 #define VD_DIRTY_BYTES (1u << 20)
-#define VD_REPLY_BYTES (VDM_VFIO_USER_MAX_MSG + (256u << 10))
 
 struct vd_vfu {
     struct vdm_vfio_user srv;
@@ -194,8 +192,8 @@ static int send_all(int fd, const uint8_t *buf, size_t len)
 
 void vd_vfu_message(struct vdev *d)
 {
-    static uint8_t msg[VDM_VFIO_USER_MAX_MSG];
-    static uint8_t reply[VD_REPLY_BYTES];
+    /* The device's own buffers: devices run on threads of their own. */
+    uint8_t *msg = d->msgbuf, *reply = d->replybuf;
     int32_t fds[VDM_VFIO_USER_MAX_FDS];
     uint32_t nfds = 0, len = 0, rlen = 0;
     int overflow = 0, rc;
@@ -229,7 +227,7 @@ void vd_vfu_message(struct vdev *d)
                vdm_vfio_user_command_name(cmd), len, nfds);
     hrc = 1;
     GUARDED(d, hrc = vdm_vfio_user_handle(&d->vfu->srv, msg, len, fds, nfds,
-                                          reply, sizeof(reply), &rlen));
+                                          reply, VD_REPLYBUF_BYTES, &rlen));
     if (hrc > 0)
         return; /* faulted: already disconnected */
     rc = hrc;
