@@ -53,6 +53,11 @@
  *   --notify     follow every push with a used-buffer notification decision
  *                (vdm_vq_should_notify(); the floors: full fence and a load
  *                of the driver's flags);
+ *   --log        dirty-page logging on for vdm (vdm_mem::log, a bitmap over
+ *                the guest): the used-ring writes are marked by the queue
+ *                and each chain's written bytes by vdm_mem_log_iov(), as
+ *                the device kit does; the floors log nothing. Run with and
+ *                without to see what logging costs.
  *   --fills N    fixed work instead of timing: one run of exactly N ring
  *                fills per side, printing the chain count. Meant for
  *                instruction counts under valgrind --tool=callgrind with
@@ -85,6 +90,10 @@
 #define L_INDIRECT 2
 
 static int opt_notify; /* --notify */
+static int opt_log;    /* --log */
+/* --log: the bitmap, 1 bit per 4 KiB up to the end of the second region */
+static uint8_t log_map[(GPA2 + GSIZE) / 4096u / 8u];
+static struct vdm_dirty_log log_desc;
 
 /* One prepared ring, drained either by vdm or by one of the floors. */
 struct env {
@@ -152,6 +161,8 @@ static void env_init(struct env *e, int packed, unsigned ndesc, int layout)
     e->mem = VDM_INIT(struct vdm_mem);
     e->mem.nregions = nreg;
     e->mem.regions = e->reg;
+    if (opt_log) /* (only vdm's ring looks at it) */
+        e->mem.log = &log_desc;
     e->packed = packed;
     e->layout = layout;
     feat = VDM_F_VERSION_1 | (packed ? VDM_F_RING_PACKED : 0) |
@@ -267,6 +278,13 @@ NOINLINE unsigned drain_vdm(struct env *e)
             if (rc != 0)
                 die("vdm_vq_pop", rc);
             return n;
+        }
+        if (opt_log) {
+            /* what the device kit does at completion */
+            rc = vdm_mem_log_iov(&e->mem, e->c.iov + e->c.nread, e->c.nwrite,
+                                 0, e->wlen);
+            if (rc != 0)
+                die("vdm_mem_log_iov", rc);
         }
         rc = vdm_vq_push(&e->vq, e->c.id, e->wlen);
         if (rc != 0)
@@ -753,7 +771,8 @@ static const struct {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench-ring [--case NAME] [--notify] [--fills N]\n"
+    fprintf(stderr,
+            "usage: bench-ring [--case NAME] [--notify] [--log] [--fills N]\n"
                     "  NAME:");
     for (unsigned i = 0; i < NCASES; i++)
         fprintf(stderr, " %s", cases[i].name);
@@ -774,6 +793,12 @@ int main(int argc, char **argv)
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--notify") == 0) {
             opt_notify = 1;
+        } else if (strcmp(argv[a], "--log") == 0) {
+            opt_log = 1;
+            log_desc = VDM_INIT(struct vdm_dirty_log);
+            log_desc.page_shift = 12;
+            log_desc.bytes = sizeof(log_map);
+            log_desc.bitmap = log_map;
         } else if (strcmp(argv[a], "--case") == 0 && a + 1 < argc) {
             only = argv[++a];
         } else if (strcmp(argv[a], "--fills") == 0 && a + 1 < argc) {
@@ -798,9 +823,10 @@ int main(int argc, char **argv)
     } else {
         printf("bench-ring: queue size %u; a full ring drained per timed "
                "interval (pop + push\n"
-               "per chain, each push published%s); best of %d runs of >= "
+               "per chain, each push published%s%s); best of %d runs of >= "
                "%.1f s each\n\n",
-               QSIZE, opt_notify ? ", then a notify decision" : "", RUNS,
+               QSIZE, opt_notify ? ", then a notify decision" : "",
+               opt_log ? ", dirty logging on for vdm" : "", RUNS,
                (double)MIN_NS / 1e9);
         printf("%-12s %6s %6s %8s %8s %8s %8s %8s\n", "row", "desc", "chains",
                "vdm ns", "raw ns", "valid ns", "vdm/raw", "vdm/valid");

@@ -51,6 +51,7 @@ static struct {
     struct map maps[MAPS_MAX];
     unsigned nmaps;
     uint16_t id;
+    uint8_t dirty[256]; /* DMA logging bitmap (DEVICE_FEATURE) */
     uint8_t msg[VDM_VFIO_USER_MAX_MSG + 16];
     uint8_t reply[VDM_VFIO_USER_MAX_MSG];
     /* where the harness finds the common and notify structures */
@@ -311,6 +312,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                        .log = vlog};
     struct vdm_vfio_user_config vc = VDM_INIT(struct vdm_vfio_user_config);
     vc.ops = &U.ops;
+    vc.dirty_bitmap = U.dirty;
+    vc.dirty_bytes = sizeof(U.dirty);
     int rc = vdm_vfio_user_init(&U.vfu, &vc);
     FZ_CHECK(rc == 0, "vfio-user init %d", rc);
     U.dev = fd_create(kind, cb, qmax, vdm_vfio_user_mem(&U.vfu));

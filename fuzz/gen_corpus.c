@@ -1784,6 +1784,11 @@ static int vu_record(void *ctx, const uint8_t *msg, uint32_t len,
 
 static struct vu_front FE;
 
+/* vu_bringup() with dirty logging (vhost-user "Migration"): LOG_SHMFD, a
+ * log in the FM_DATA2 file (bits land in guest memory the fuzzer owns),
+ * LOG_ALL and VHOST_VRING_F_LOG on every ring. */
+static int vu_log;
+
 /* Features, protocol features, memory table and rings (allocated the first
  * time, the same ones again after a restart), as QEMU brings a back-end up.
  * With @p ift: INFLIGHT_SHMFD negotiated and the inflight region handed
@@ -1807,14 +1812,16 @@ static void vu_bringup(struct vu_front *f, uint64_t feat, int packed,
                           : 0u) |
                      1u << VDM_VHOST_USER_PROTOCOL_F_RESET_DEVICE |
                      1u << VDM_VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |
-                     1u << VDM_VHOST_USER_PROTOCOL_F_STATUS,
+                     1u << VDM_VHOST_USER_PROTOCOL_F_STATUS |
+                     (vu_log ? 1u << VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD : 0u),
                  NULL, 0);
     vu_front_msg(f, VDM_VHOST_USER_GET_QUEUE_NUM, 0, NULL, 0, NULL, 0);
     vu_front_msg(f, VDM_VHOST_USER_GET_MAX_MEM_SLOTS, 0, NULL, 0, NULL, 0);
     vu_front_msg(f, VDM_VHOST_USER_SET_BACKEND_REQ_FD, 0, NULL, 0, &ev, 1);
     vu_front_u64(f, VDM_VHOST_USER_SET_FEATURES, ack,
                  VDM_F_VERSION_1 | VDM_VHOST_USER_F_PROTOCOL_FEATURES | feat |
-                     (packed ? VDM_F_RING_PACKED : 0),
+                     (packed ? VDM_F_RING_PACKED : 0) |
+                     (vu_log ? VDM_VHOST_F_LOG_ALL : 0),
                  NULL, 0);
     if (ift) {
         /* "Inflight description": u64 mmap size, u64 mmap offset, u16 num
@@ -1830,6 +1837,12 @@ static void vu_bringup(struct vu_front *f, uint64_t feat, int packed,
         memcpy(d + 18, &num, 2);
         vu_front_msg(f, VDM_VHOST_USER_GET_INFLIGHT_FD, 0, d, 24, NULL, 0);
         vu_front_msg(f, VDM_VHOST_USER_SET_INFLIGHT_FD, ack, d, 24, &file, 1);
+    }
+    if (vu_log) {
+        uint64_t lg[2] = {0, 0};
+        const int32_t lf = (int32_t)FM_DATA2;
+        (void)fm_file(FM_DATA2, &lg[0]);
+        vu_front_msg(f, VDM_VHOST_USER_SET_LOG_BASE, 0, lg, 16, &lf, 1);
     }
     {
         /* the fuzz_mem regions but the ROM, at their guest addresses */
@@ -1858,6 +1871,20 @@ static void vu_bringup(struct vu_front *f, uint64_t feat, int packed,
         vu_front_state(f, VDM_VHOST_USER_SET_VRING_BASE, 0, q,
                        packed ? 0x80008000u : 0);
         vu_front_addr(f, 0, q, uaddr_of(a[0]), uaddr_of(a[2]), uaddr_of(a[1]));
+        if (vu_log) {
+            /* VHOST_VRING_F_LOG, log_guest_addr = the used ring's gpa */
+            uint8_t la[40];
+            uint32_t idx = q, fl = 1;
+            uint64_t d = uaddr_of(a[0]), u = uaddr_of(a[2]),
+                     av = uaddr_of(a[1]), used = a[2];
+            memcpy(la, &idx, 4);
+            memcpy(la + 4, &fl, 4);
+            memcpy(la + 8, &d, 8);
+            memcpy(la + 16, &u, 8);
+            memcpy(la + 24, &av, 8);
+            memcpy(la + 32, &used, 8);
+            vu_front_msg(f, VDM_VHOST_USER_SET_VRING_ADDR, 0, la, 40, NULL, 0);
+        }
         vu_front_u64(f, VDM_VHOST_USER_SET_VRING_CALL, 0, q, &ev, 1);
         vu_front_u64(f, VDM_VHOST_USER_SET_VRING_ERR, 0, q, &ev, 1);
         vu_front_u64(f, VDM_VHOST_USER_SET_VRING_KICK, 0, q, &ev, 1);
@@ -2075,8 +2102,30 @@ static void vfu_seed(unsigned kind, uint8_t pcib, const char *name)
         const uint32_t s[5] = {0x14, 0, 0, 1, 3};
         vfu_u32s(VDM_VFIO_USER_REGION_WRITE, s, 5, NULL, 0);
     }
+    {
+        /* DMA logging (DEVICE_FEATURE DMA_LOGGING_START) over the heap */
+        uint32_t w[10] = {40, 6u | (1u << 17), 0, 0, 1, 0, 0, 0, 0, 0};
+        uint64_t ps = 4096, gpa = FM_HEAP_GPA, size = 0;
+        (void)fm_file(FM_HEAP, &size);
+        memcpy(&w[2], &ps, 8);
+        memcpy(&w[6], &gpa, 8);
+        memcpy(&w[8], &size, 8);
+        vfu_u32s(VDM_VFIO_USER_DEVICE_FEATURE, w, 10, NULL, 0);
+    }
     fo_u8(&O, VFU_OP_DEV);
     fo_u8(&O, 0);
+    {
+        /* DMA_LOGGING_REPORT of the heap, then STOP */
+        uint32_t w[8] = {4096, 8u | (1u << 16), 0, 0, 0, 0, 0, 0};
+        uint64_t gpa = FM_HEAP_GPA, size = 0, ps = 4096;
+        (void)fm_file(FM_HEAP, &size);
+        memcpy(&w[2], &gpa, 8);
+        memcpy(&w[4], &size, 8);
+        memcpy(&w[6], &ps, 8);
+        vfu_u32s(VDM_VFIO_USER_DEVICE_FEATURE, w, 8, NULL, 0);
+        const uint32_t st[2] = {8, 7u | (1u << 17)};
+        vfu_u32s(VDM_VFIO_USER_DEVICE_FEATURE, st, 2, NULL, 0);
+    }
     vfu_msg(VDM_VFIO_USER_DEVICE_RESET, b, 0, NULL, 0);
     {
         const uint32_t w[8] = {8, 6 | (1u << 16), 0, 0, 0, 0, 0, 0};
@@ -2115,6 +2164,10 @@ int main(int argc, char **argv)
     vu_seed(FZ_KIND_BLK, 0, 1, "blk-packed");
     vu_seed_ex(FZ_KIND_BLK, VDM_F_EVENT_IDX, 0, 1, "blk-inflight");
     vu_seed_ex(FZ_KIND_BLK, 0, 1, 1, "blk-packed-inflight");
+    vu_log = 1;
+    vu_seed(FZ_KIND_BLK, VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX, 0, "blk-log");
+    vu_seed(FZ_KIND_BLK, 0, 1, "blk-packed-log");
+    vu_log = 0;
     vu_seed(FZ_KIND_RNG, 0, 0, "rng");
     vu_seed(FZ_KIND_INPUT, VDM_F_EVENT_IDX, 0, "input");
     mmio_seed(FZ_KIND_GPU, VDM_F_EVENT_IDX, 0, "gpu");

@@ -66,4 +66,38 @@ static inline void vdm_wmb(void)
     __atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
+/* OR @p mask into a byte another thread may change (a dirty log bit),
+ * release ordering: writes before it are visible before the bit. Targets
+ * without byte-wide atomic read-modify-write (ARMv6-M) get a plain load
+ * and store: a library there has no concurrent log reader to race. */
+static inline void vdm_atomic_or8(volatile uint8_t *p, uint8_t mask)
+{
+#if defined(__GCC_ATOMIC_CHAR_LOCK_FREE) && __GCC_ATOMIC_CHAR_LOCK_FREE == 2
+    (void)__atomic_fetch_or(p, mask, __ATOMIC_RELEASE);
+#else
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    *p = (uint8_t)(*p | mask);
+#endif
+}
+
+/* AND @p mask into such a byte; the old value (read-and-clear of log
+ * bits). Same fallback as vdm_atomic_or8(). */
+static inline uint8_t vdm_atomic_and8(volatile uint8_t *p, uint8_t mask)
+{
+#if defined(__GCC_ATOMIC_CHAR_LOCK_FREE) && __GCC_ATOMIC_CHAR_LOCK_FREE == 2
+    return __atomic_fetch_and(p, mask, __ATOMIC_ACQ_REL);
+#else
+    uint8_t old = *p;
+    *p = (uint8_t)(old & mask);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return old;
+#endif
+}
+
+/* Relaxed load of a byte another thread may change. */
+static inline uint8_t vdm_load8(const volatile uint8_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
 #endif

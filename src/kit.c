@@ -153,12 +153,42 @@ static uint32_t chain_spans(const struct vdm_kit_req *r)
 static int kit_run_queue(struct kit *s, uint16_t q);
 static int kit_put_back(struct kit *s, struct vdm_kit_req *r);
 
+/* Dirty logging (vdm_mem::log): the pages of the writable spans the
+ * device wrote. The used length counts the bytes written from the start of
+ * the writable part ("The Virtqueue Used Ring": len), except on a queue
+ * whose status sits at the end of it (VDM_KIT_STATUS_TAIL: blk, i2c, spi,
+ * sound), where it counts the data written from the start plus the status
+ * at the end. */
+static VQ_NOINLINE void kit_log(const struct kit *s, const struct vdm_mem *m,
+                                const struct vdm_kit_req *r, uint32_t written)
+{
+    const struct vdm_chain *c = &r->chain;
+    const struct vdm_kit_queue *d = qdesc(s, r->queue);
+    uint32_t n = chain_spans(r);
+    uint32_t nr = (c->nread < n) ? c->nread : n;
+    uint32_t st = d->status_len;
+
+    if ((d->status_at == VDM_KIT_STATUS_TAIL) && (st != 0u) &&
+        (c->write_len >= st) && (written != 0u)) {
+        /* the data, then the status in the last st bytes */
+        (void)vdm_mem_log_iov(m, c->iov + nr, n - nr, 0,
+                              ((written > st) ? (written - st) : 0u));
+        (void)vdm_mem_log_iov(m, c->iov + nr, n - nr, c->write_len - st, st);
+    } else {
+        (void)vdm_mem_log_iov(m, c->iov + nr, n - nr, 0, written);
+    }
+}
+
 static int kit_finish(struct kit *s, struct vdm_kit_req *r, uint32_t written)
 {
     struct kit_queue *qs = qstate(s, r->queue);
+    const struct vdm_mem *m = vdm_dev_mem(s->dev);
     int rc = 0;
 
-    vdm_mem_release(vdm_dev_mem(s->dev), r->chain.iov, chain_spans(r));
+    if (VDM_UNLIKELY((m != NULL) && (vdm_mem_log(m) != NULL))) {
+        kit_log(s, m, r, written);
+    }
+    vdm_mem_release(m, r->chain.iov, chain_spans(r));
     if (r->state == SLOT_ZOMBIE) {
         qs->nzombie--;
         rc = VDM_ESTATE;

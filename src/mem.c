@@ -681,10 +681,18 @@ int vdm_mem_read(const struct vdm_mem *m, uint64_t gpa, void *dst, uint64_t n)
 int vdm_mem_write(const struct vdm_mem *m, uint64_t gpa, const void *src,
                   uint64_t n)
 {
+    const struct vdm_dirty_log *log;
+    int rc;
+
     if (m == NULL || (src == NULL && n != 0))
         return VDM_EINVAL;
     /* mem_copy only reads from buf when writing to the guest */
-    return mem_copy(m, gpa, (uint8_t *)(uintptr_t)src, n, 1);
+    rc = mem_copy(m, gpa, (uint8_t *)(uintptr_t)src, n, 1);
+    log = vdm_mem_log(m);
+    if ((rc == 0) && (log != NULL)) {
+        (void)vdm_dirty_mark(log, gpa, n); /* pages outside: not ours */
+    }
+    return rc;
 }
 
 /* Copy between the iov list (from byte `off` on) and buf, toward the iov
@@ -733,4 +741,45 @@ size_t vdm_iov_copy_to(const struct vdm_iov *iov, uint32_t n, size_t off,
 {
     /* iov_copy only reads from buf when copying toward the iov */
     return iov_copy(iov, n, off, (uint8_t *)(uintptr_t)src, len, 1);
+}
+
+int vdmi_mem_log_hva(const struct vdm_mem *m, const struct vdm_dirty_log *log,
+                     const uint8_t *base, size_t skip, size_t len)
+{
+    uintptr_t p = (uintptr_t)base + skip;
+    uint64_t left = len;
+    int rc = 0;
+
+    while (left != 0u) {
+        uint32_t i;
+        uint64_t done = 0;
+
+        for (i = 0; (i < m->nregions) && (m->regions != NULL) && (done == 0u);
+             i++) {
+            const struct vdm_mem_region *r = &m->regions[i];
+            uintptr_t h = (uintptr_t)r->hva;
+
+            if ((r->size != 0u) && (r->hva != NULL) && (p >= h) &&
+                ((uint64_t)(p - h) < r->size)) {
+                uint64_t o = (uint64_t)(p - h);
+                uint64_t k = r->size - o;
+                int e;
+
+                if (k > left) {
+                    k = left;
+                }
+                e = vdm_dirty_mark(log, r->gpa + o, k);
+                if (e < 0) {
+                    rc = e;
+                }
+                done = k;
+            }
+        }
+        if (done == 0u) {
+            return VDM_EFAULT;
+        }
+        p += (uintptr_t)done;
+        left -= done;
+    }
+    return rc;
 }

@@ -221,6 +221,24 @@ int vdm_mem_lookup_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
 /* Give back a mapping the translate hook produced (ops->unmap if set). */
 void vdm_mem_unmap_hva(const struct vdm_mem *m, void *hva, uint64_t len);
 
+/* The dirty log of @p m (vdm_mem::log), NULL when off or when @p m is an
+ * older struct without the field. */
+static inline const struct vdm_dirty_log *vdm_mem_log(const struct vdm_mem *m)
+{
+    if ((size_t)m->size <
+        ((size_t)offsetof(struct vdm_mem, log) + sizeof(m->log))) {
+        return NULL;
+    }
+    return m->log;
+}
+
+/* Mark [base + skip, base + skip + len) of host memory in @p log, through
+ * the region(s) of @p m holding it (vdm_mem_log_iov()). 0, VDM_EFAULT (a
+ * part in no region; the rest is marked) or VDM_ERANGE (pages outside the
+ * log). */
+int vdmi_mem_log_hva(const struct vdm_mem *m, const struct vdm_dirty_log *log,
+                     const uint8_t *base, size_t skip, size_t len);
+
 #if !VDM_CONFIG_MEM_HOOKS
 /* Built without the hooks (vdm/config.h VDM_CONFIG_MEM_HOOKS): 1 when @p m
  * has a translate hook this build would ignore (vdm_dev_init() and

@@ -237,6 +237,18 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
         return VDM_EINVAL;
 
     q->mem = cfg->mem;
+    /* dirty logging: the memory's log when its struct has the field */
+    q->nolog = NULL;
+    if ((size_t)cfg->mem->size >=
+        ((size_t)offsetof(struct vdm_mem, log) + sizeof(cfg->mem->log))) {
+        q->logp = &cfg->mem->log;
+    } else {
+        q->logp = &q->nolog;
+    }
+    q->log_dev = cfg->device_addr;
+    q->dev_gpa = cfg->device_addr;
+    q->log_desc = cfg->desc_addr;
+    q->log_flags = VDM_VQ_LOG_RING;
     q->slots = cfg->slots;
     q->num = (uint16_t)num;
     q->mask = (uint16_t)(num - 1u);
@@ -681,7 +693,59 @@ int vdm_vq_set_state(struct vdm_vq *vq, const struct vdm_vq_state *s)
     if ((q->flags & (VQ_F_PACKED | VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) ==
         (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) {
         vdm_store_le16(q->dev + 4u + 8u * (size_t)q->num, q->last_avail);
+        if (vq_logging(q)) {
+            vq_log_dev(q, 4u + (8u * (uint32_t)q->num), 2u);
+        }
     }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dirty logging of ring writes                                             */
+/* ------------------------------------------------------------------------ */
+
+void vq_log_dev(const struct vq *q, uint32_t off, uint32_t len)
+{
+    const struct vdm_dirty_log *log = *q->logp;
+
+    if ((log != NULL) && ((q->log_flags & VDM_VQ_LOG_RING) != 0u)) {
+        (void)vdm_dirty_mark(log, q->log_dev + off, len);
+    }
+}
+
+void vq_log_desc(const struct vq *q, uint32_t off, uint32_t len)
+{
+    const struct vdm_dirty_log *log = *q->logp;
+
+    if ((log != NULL) && ((q->log_flags & VDM_VQ_LOG_RING) != 0u)) {
+        (void)vdm_dirty_mark(log, q->log_desc + off, len);
+    }
+}
+
+int vdm_vq_set_log(struct vdm_vq *vq, uint32_t flags, uint64_t addr)
+{
+    struct vq *q;
+    uint64_t dev;
+
+    if ((vq == NULL) ||
+        ((flags & ~(VDM_VQ_LOG_RING | VDM_VQ_LOG_ADDR)) != 0u)) {
+        return VDM_EINVAL;
+    }
+    q = vq_of(vq);
+    if (q->magic != VQ_MAGIC) {
+        return VDM_ESTATE;
+    }
+    if ((flags & VDM_VQ_LOG_ADDR) != 0u) {
+        /* the device area's last byte must not wrap */
+        if ((q->dev_len - 1u) > (UINT64_MAX - addr)) {
+            return VDM_EINVAL;
+        }
+        dev = addr;
+    } else {
+        dev = q->dev_gpa;
+    }
+    q->log_dev = dev;
+    q->log_flags = flags;
     return 0;
 }
 

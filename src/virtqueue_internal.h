@@ -160,6 +160,16 @@ struct vq {
     uint8_t ift_pstarted;
     uint8_t ift_lastres;  /* the last pop was a resubmission */
     uint8_t ift_pad;
+    /* dirty logging (vdm_vq_set_log): *logp is the memory's log (&mem->log,
+     * read afresh at every ring write: the caller switches it on and off),
+     * or this queue's nolog (NULL) for an older struct vdm_mem */
+    const struct vdm_dirty_log *const *logp;
+    const struct vdm_dirty_log *nolog;
+    uint64_t log_dev;   /* guest address device-area writes are logged at */
+    uint64_t log_desc;  /* guest address of the descriptor ring (packed) */
+    uint64_t dev_gpa;   /* guest address of the device area */
+    uint32_t log_flags; /* VDM_VQ_LOG_* */
+    uint32_t reserved1;
 };
 
 _Static_assert(sizeof(struct vq) <= VDM_VQ_SIZE,
@@ -476,6 +486,19 @@ static inline void vq_unmap_indirect(struct vq *q, const uint8_t *tbl,
 }
 #endif
 
+/* Ring writes with dirty logging on (vq_logging): mark [off, off + len) of
+ * the device area (split used ring, packed device event suppression) or of
+ * the packed descriptor ring in the log, when the queue logs its ring
+ * writes (VDM_VQ_LOG_RING). Out of line: only taken while logging. */
+VQ_COLD void vq_log_dev(const struct vq *q, uint32_t off, uint32_t len);
+VQ_COLD void vq_log_desc(const struct vq *q, uint32_t off, uint32_t len);
+
+/* Is dirty logging on (the memory has a log)? One load through logp. */
+VQ_INLINE bool vq_logging(const struct vq *q)
+{
+    return VDM_UNLIKELY(*q->logp != NULL);
+}
+
 /* Common push validation of one element; returns the slot meta (in flight
  * bit set), or 0 when @p id is not in flight or @p written exceeds its
  * writable bytes. */
@@ -552,7 +575,8 @@ VQ_INLINE int vq_split_push1(struct vq *q, uint16_t id, uint32_t len)
     uint16_t ui = q->used_idx;
     /* used ring: {le16 flags; le16 idx; {le32 id; le32 len} ring[num]} */
     uint8_t *dev = q->dev;
-    uint8_t *e = &dev[4u + (8u * (size_t)(ui & q->mask))];
+    uint32_t eoff = 4u + (8u * (uint32_t)(ui & q->mask));
+    uint8_t *e = &dev[eoff];
     uint32_t un = q->unsignalled;
 
     vdm_put_le32(e, id);
@@ -562,6 +586,10 @@ VQ_INLINE int vq_split_push1(struct vq *q, uint16_t id, uint32_t len)
     /* len and id before idx ("The Virtqueue Used Ring"). */
     vdm_store_release_le16(&dev[2], ui);
     q->unsignalled = un + (un != UINT32_MAX); /* saturating */
+    if (vq_logging(q)) {
+        vq_log_dev(q, eoff, 8u);
+        vq_log_dev(q, 2u, 2u);
+    }
     return 0;
 }
 int vq_split_should_notify(struct vq *q);
@@ -596,6 +624,9 @@ VQ_INLINE int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len,
     vdm_put_le32(&d[8], len);
     vdm_put_le16(&d[12], id);
     vdm_store_release_le16(&d[14], fl);
+    if (vq_logging(q)) {
+        vq_log_desc(q, (pos * 16u) + 8u, 8u);
+    }
     pos += nd; /* nd <= num: at most one wrap */
     if (pos >= q->num) {
         pos -= q->num;

@@ -676,6 +676,9 @@ static inline void put_used(struct vq *q, uint32_t pos, uint8_t wrap,
     } else {
         vdm_store_le16(d + PD_FLAGS, fl);
     }
+    if (vq_logging(q)) {
+        vq_log_desc(q, (pos * 16u) + PD_LEN, 8u);
+    }
 }
 
 static inline void advance(const struct vq *q, uint32_t *pos, uint8_t *wrap,
@@ -774,6 +777,9 @@ int vq_packed_set_notify(struct vq *q, int enable)
     vdm_store_release_le16(q->dev + EV_FLAGS, enable
                                                   ? (uint16_t)VQ_EVENT_ENABLE
                                                   : (uint16_t)VQ_EVENT_DISABLE);
+    if (vq_logging(q)) {
+        vq_log_dev(q, EV_FLAGS, 2u);
+    }
     if (!enable) {
         return 0;
     }

@@ -172,6 +172,9 @@ VQ_INLINE void split_consumed(struct vq *q)
     if ((q->flags & (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) ==
         (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) {
         vdm_store_le16(avail_event_p(q), la);
+        if (vq_logging(q)) {
+            vq_log_dev(q, USED_RING + (8u * (uint32_t)q->num), 2u);
+        }
     }
 }
 
@@ -688,6 +691,17 @@ int vq_split_push(struct vq *q, const struct vdm_used *u, uint32_t n,
     vdm_store_release_le16(q->dev + USED_IDX, ui);
     q->unsignalled =
         q->unsignalled + n < q->unsignalled ? UINT32_MAX : q->unsignalled + n;
+    if (vq_logging(q)) {
+        uint16_t first = (uint16_t)(ui - n);
+        uint32_t k = inorder_batch ? 1u : n;
+
+        for (i = 0; i < k; i++) {
+            uint32_t slot = (uint32_t)(uint16_t)(first + i) & q->mask;
+
+            vq_log_dev(q, USED_RING + (8u * slot), 8u);
+        }
+        vq_log_dev(q, USED_IDX, 2u);
+    }
     return 0;
 }
 
@@ -729,11 +743,18 @@ int vq_split_set_notify(struct vq *q, int enable)
         /* flags stay 0; avail_event names the next entry we will read.
          * Disabling writes nothing: once pops move past avail_event the
          * driver stops kicking on its own. */
-        if (enable != 0)
+        if (enable != 0) {
             vdm_store_le16(avail_event_p(q), q->last_avail);
+            if (vq_logging(q)) {
+                vq_log_dev(q, USED_RING + (8u * (uint32_t)q->num), 2u);
+            }
+        }
     } else {
         vdm_store_le16(q->dev + USED_FLAGS,
                        enable ? 0 : (uint16_t)VQ_USED_F_NO_NOTIFY);
+        if (vq_logging(q)) {
+            vq_log_dev(q, USED_FLAGS, 2u);
+        }
     }
     if (!enable) {
         return 0;

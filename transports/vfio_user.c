@@ -128,12 +128,13 @@ static int dispatch(struct vfu_state *s, struct vfu_msg *m)
             return VDM_EINVAL;
         }
         return vdmi_vfu_device_reset(s);
+    case VDM_VFIO_USER_DEVICE_FEATURE: return vdmi_vfu_device_feature(s, m);
     case VDM_VFIO_USER_VERSION:
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: VERSION again");
         return VDM_ESTATE;
     default:
-        /* GET_REGION_IO_FDS, REGION_WRITE_MULTI, DEVICE_FEATURE (migration,
-         * dirty-page logging), MIG_DATA_*, the server-to-client DMA_READ /
+        /* GET_REGION_IO_FDS, REGION_WRITE_MULTI, MIG_DATA_*, the
+         * server-to-client DMA_READ /
          * DMA_WRITE and unknown commands. */
         vdmi_vfu_log(s, VDM_LOG_INFO, "vfio-user: command not supported");
         return VDM_ENOTSUP;
@@ -262,7 +263,9 @@ int vdm_vfio_user_init(struct vdm_vfio_user *vfu,
     if ((vfu == NULL) || (cfg == NULL)) {
         return VDM_EINVAL;
     }
-    if ((size_t)cfg->size < sizeof(struct vdm_vfio_user_config)) {
+    if ((size_t)cfg->size < ((size_t)offsetof(struct vdm_vfio_user_config,
+                                              host) +
+                             sizeof(cfg->host))) {
         return VDM_ESIZE;
     }
     o = cfg->ops;
@@ -281,6 +284,13 @@ int vdm_vfio_user_init(struct vdm_vfio_user *vfu,
     __builtin_memset(s, 0, sizeof(*s));
     s->ops = o;
     s->host = cfg->host;
+    if (((size_t)cfg->size >=
+         ((size_t)offsetof(struct vdm_vfio_user_config, dirty_bytes) +
+          sizeof(cfg->dirty_bytes))) &&
+        (cfg->dirty_bitmap != NULL) && (cfg->dirty_bytes != 0u)) {
+        s->dbuf = cfg->dirty_bitmap;
+        s->dbytes = cfg->dirty_bytes;
+    }
     s->mem.size = sizeof(s->mem);
     s->mem.regions = s->regions;
     s->intx_fd = -1;
@@ -345,6 +355,7 @@ void vdm_vfio_user_reset(struct vdm_vfio_user *vfu)
         (void)vdm_pci_reset(&s->pci);
     }
     vdmi_vfu_irqs_clear(s);
+    vdmi_vfu_log_stop(s);
     vdmi_vfu_dma_clear(s);
     s->flags &= ~XF_VERSION;
     s->client_max_fds = 0;

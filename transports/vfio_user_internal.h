@@ -12,12 +12,13 @@
  *
  * The files:
  *   vfio_user.c        framing, dispatch, VERSION (with vfio_user_json.c),
- *                      DEVICE_FEATURE refusal, the public API
+ *                      the public API
  *   vfio_user_json.c   the capabilities JSON scanner (no allocation, no
  *                      recursion)
  *   vfio_user_dma.c    DMA_MAP / DMA_UNMAP and the memory table
  *   vfio_user_dev.c    device, region and interrupt messages, region
  *                      access and the PCI function's interrupt sink
+ *   vfio_user_log.c    DEVICE_FEATURE: DMA dirty-page logging
  */
 #ifndef VDM_VFIO_USER_INTERNAL_H
 #define VDM_VFIO_USER_INTERNAL_H
@@ -88,6 +89,13 @@ struct vfu_state {
     int32_t msix_fd[VDM_VFIO_USER_MAX_MSIX];
     uint32_t msix_mask[VDM_VFIO_USER_MAX_MSIX / 32u];
     uint32_t msix_pend[VDM_VFIO_USER_MAX_MSIX / 32u];
+    /* DMA logging (vfio_user_log.c): the caller's bitmap buffer, the log
+     * over it while DMA_LOGGING_START holds */
+    uint8_t *dbuf;
+    uint64_t dbytes;
+    struct vdm_dirty_log dlog;
+    uint32_t dlog_on;
+    uint32_t reserved1;
     struct vdm_pci pci;
 };
 
@@ -171,6 +179,11 @@ int vdmi_vfu_parse_caps(const char *json, uint32_t len, struct vfu_caps *c);
 int vdmi_vfu_dma_map(struct vfu_state *s, struct vfu_msg *m);
 int vdmi_vfu_dma_unmap(struct vfu_state *s, struct vfu_msg *m);
 void vdmi_vfu_dma_clear(struct vfu_state *s);
+
+/* vfio_user_log.c: DEVICE_FEATURE (DMA logging) */
+int vdmi_vfu_device_feature(struct vfu_state *s, struct vfu_msg *m);
+/* Logging off (disconnection). */
+void vdmi_vfu_log_stop(struct vfu_state *s);
 
 /* vfio_user_dev.c */
 int vdmi_vfu_get_info(struct vfu_state *s, struct vfu_msg *m);

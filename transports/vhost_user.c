@@ -11,9 +11,8 @@
 #define MASKED_FEATURES                                                        \
     (VDM_F_ACCESS_PLATFORM | VDM_F_NOTIFICATION_DATA | VDM_F_RING_RESET |      \
      VDM_F_SR_IOV | VDM_F_ADMIN_VQ | VDM_F_NOTIF_CONFIG_DATA |                 \
-     VDM_VHOST_F_LOG_ALL | VDM_VHOST_USER_F_PROTOCOL_FEATURES)
+     VDM_VHOST_USER_F_PROTOCOL_FEATURES)
 
-#define PF(bit) (1ULL << (bit))
 /* Protocol features offered (BACKEND_REQ only with the backend_send hook). */
 #define BASE_PROTOCOL                                                          \
     (PF(VDM_VHOST_USER_PROTOCOL_F_MQ) |                                        \
@@ -21,14 +20,16 @@
      PF(VDM_VHOST_USER_PROTOCOL_F_CONFIG) |                                    \
      PF(VDM_VHOST_USER_PROTOCOL_F_RESET_DEVICE) |                              \
      PF(VDM_VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |                       \
-     PF(VDM_VHOST_USER_PROTOCOL_F_STATUS))
+     PF(VDM_VHOST_USER_PROTOCOL_F_STATUS) |                                    \
+     PF(VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD))
 
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_vhost_user, vu_state, VU_MAGIC)
 
 static uint64_t offered_features(const struct vu_state *s)
 {
+    /* VHOST_F_LOG_ALL: dirty logging (vhost_user_log.c) */
     return (vdm_dev_device_features(s->dev) & ~MASKED_FEATURES) |
-           VDM_VHOST_USER_F_PROTOCOL_FEATURES;
+           VDM_VHOST_USER_F_PROTOCOL_FEATURES | VDM_VHOST_F_LOG_ALL;
 }
 
 static uint64_t offered_protocol(const struct vu_state *s)
@@ -102,7 +103,8 @@ static const struct vdm_transport_ops vu_tops = {
 static int on_set_features(struct vu_state *s, struct vu_msg *m)
 {
     uint64_t f = rd64(m->p) & ~FRONTEND_OWN_FEATURES;
-    uint64_t virt = f & ~VDM_VHOST_USER_F_PROTOCOL_FEATURES;
+    uint64_t virt =
+        f & ~(VDM_VHOST_USER_F_PROTOCOL_FEATURES | VDM_VHOST_F_LOG_ALL);
     uint16_t q, n = dev_queues(s);
     int busy = 0;
 
@@ -118,8 +120,10 @@ static int on_set_features(struct vu_state *s, struct vu_msg *m)
         /* Front-ends resend the features while rings run (e.g. logging
          * changes): fine as long as the virtio bits stay. */
         if ((s->flags & VF_FEATURES) != 0 &&
-            virt == (s->features & ~VDM_VHOST_USER_F_PROTOCOL_FEATURES)) {
+            virt == (s->features & ~(VDM_VHOST_USER_F_PROTOCOL_FEATURES |
+                                     VDM_VHOST_F_LOG_ALL))) {
             s->features = f;
+            vdmi_vu_log_apply(s); /* "Migration": LOG_ALL starts/stops */
             return 0;
         }
         vlog(s, VDM_LOG_ERROR,
@@ -128,6 +132,7 @@ static int on_set_features(struct vu_state *s, struct vu_msg *m)
     }
     s->features = f;
     s->flags |= VF_FEATURES;
+    vdmi_vu_log_apply(s);
     vdmi_vu_core_reset(s);
     return vdmi_vu_core_features(s);
 }
@@ -294,7 +299,7 @@ malformed:
 /* ------------------------------------------------------------------------ */
 /* Dispatch */
 
-static int reply_u64(struct vu_msg *m, uint64_t v)
+int vdmi_vu_reply_u64(struct vu_msg *m, uint64_t v)
 {
     wr64(m->reply + VDM_VHOST_USER_HDR_BYTES, v);
     m->rlen = VDM_VHOST_USER_HDR_BYTES + SZ_U64;
@@ -325,6 +330,7 @@ static int32_t fixed_size(uint32_t req)
     case VDM_VHOST_USER_GET_VRING_BASE:
     case VDM_VHOST_USER_SET_VRING_ENABLE: return SZ_STATE;
     case VDM_VHOST_USER_SET_VRING_ADDR: return SZ_ADDR;
+    case VDM_VHOST_USER_SET_LOG_FD: return 0;
     default: return -1;
     }
 }
@@ -360,7 +366,9 @@ static int32_t max_fds(uint32_t req)
     case VDM_VHOST_USER_SET_VRING_ERR:
     case VDM_VHOST_USER_SET_BACKEND_REQ_FD:
     case VDM_VHOST_USER_ADD_MEM_REG:
-    case VDM_VHOST_USER_REM_MEM_REG: return 1;
+    case VDM_VHOST_USER_REM_MEM_REG:
+    case VDM_VHOST_USER_SET_LOG_BASE:
+    case VDM_VHOST_USER_SET_LOG_FD: return 1;
     default: return -1;
     }
 }
@@ -398,10 +406,10 @@ static int dispatch(struct vu_state *s, struct vu_msg *m)
         return VDM_EINVAL;
     }
     switch (m->req) {
-    case VDM_VHOST_USER_GET_FEATURES: return reply_u64(m, offered_features(s));
+    case VDM_VHOST_USER_GET_FEATURES: return vdmi_vu_reply_u64(m, offered_features(s));
     case VDM_VHOST_USER_SET_FEATURES: return on_set_features(s, m);
     case VDM_VHOST_USER_GET_PROTOCOL_FEATURES:
-        return reply_u64(m, offered_protocol(s));
+        return vdmi_vu_reply_u64(m, offered_protocol(s));
     case VDM_VHOST_USER_SET_PROTOCOL_FEATURES:
         return on_set_protocol_features(s, m);
     case VDM_VHOST_USER_SET_OWNER: s->flags |= VF_OWNER; return 0;
@@ -411,7 +419,7 @@ static int dispatch(struct vu_state *s, struct vu_msg *m)
     case VDM_VHOST_USER_ADD_MEM_REG: return vdmi_vu_on_add_mem_reg(s, m);
     case VDM_VHOST_USER_REM_MEM_REG: return vdmi_vu_on_rem_mem_reg(s, m);
     case VDM_VHOST_USER_GET_MAX_MEM_SLOTS:
-        return reply_u64(m, VDM_VHOST_USER_MAX_REGIONS);
+        return vdmi_vu_reply_u64(m, VDM_VHOST_USER_MAX_REGIONS);
     case VDM_VHOST_USER_SET_VRING_NUM: return vdmi_vu_on_set_vring_num(s, m);
     case VDM_VHOST_USER_SET_VRING_ADDR: return vdmi_vu_on_set_vring_addr(s, m);
     case VDM_VHOST_USER_SET_VRING_BASE: return vdmi_vu_on_set_vring_base(s, m);
@@ -421,11 +429,13 @@ static int dispatch(struct vu_state *s, struct vu_msg *m)
     case VDM_VHOST_USER_SET_VRING_ERR: return vdmi_vu_on_set_vring_fd(s, m);
     case VDM_VHOST_USER_SET_VRING_ENABLE:
         return vdmi_vu_on_set_vring_enable(s, m);
-    case VDM_VHOST_USER_GET_QUEUE_NUM: return reply_u64(m, dev_queues(s));
+    case VDM_VHOST_USER_SET_LOG_BASE: return vdmi_vu_on_set_log_base(s, m);
+    case VDM_VHOST_USER_SET_LOG_FD: return vdmi_vu_on_set_log_fd(s, m);
+    case VDM_VHOST_USER_GET_QUEUE_NUM: return vdmi_vu_reply_u64(m, dev_queues(s));
     case VDM_VHOST_USER_GET_CONFIG: return on_get_config(s, m);
     case VDM_VHOST_USER_SET_CONFIG: return on_set_config(s, m);
     case VDM_VHOST_USER_SET_STATUS: return on_set_status(s, m);
-    case VDM_VHOST_USER_GET_STATUS: return reply_u64(m, vdm_dev_status(s->dev));
+    case VDM_VHOST_USER_GET_STATUS: return vdmi_vu_reply_u64(m, vdm_dev_status(s->dev));
     case VDM_VHOST_USER_GET_INFLIGHT_FD: return vdmi_vu_on_get_inflight_fd(s, m);
     case VDM_VHOST_USER_SET_INFLIGHT_FD: return vdmi_vu_on_set_inflight_fd(s, m);
     case VDM_VHOST_USER_SET_BACKEND_REQ_FD:
@@ -442,7 +452,7 @@ static int dispatch(struct vu_state *s, struct vu_msg *m)
     case VDM_VHOST_USER_IOTLB_MSG:
     case VDM_VHOST_USER_POSTCOPY_END:
         /* These answer with a u64 status of their own: non-zero, failure. */
-        (void)reply_u64(m, 1);
+        (void)vdmi_vu_reply_u64(m, 1);
         vlog(s, VDM_LOG_ERROR, "vhost-user: unsupported request");
         return VDM_ENOTSUP;
     default: return on_other(s, m);
@@ -591,7 +601,11 @@ int vdm_vhost_user_handle(struct vdm_vhost_user *vu, const void *msg,
     m.p = b + VDM_VHOST_USER_HDR_BYTES;
     m.reply = (uint8_t *)reply;
     m.cap = reply_cap;
-    m.has_reply = has_own_reply(m.req);
+    /* SET_LOG_BASE answers only with LOG_SHMFD ("Communication") */
+    m.has_reply =
+        has_own_reply(m.req) ||
+        ((m.req == VDM_VHOST_USER_SET_LOG_BASE) &&
+         ((s->protocol & PF(VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD)) != 0u));
     if (vdmi_vu_drain(s, &m) == VDM_EAGAIN) {
         /* the host drains first and hands the message in again: nothing
          * sent, nothing changed, its descriptors still its own */
@@ -600,7 +614,7 @@ int vdm_vhost_user_handle(struct vdm_vhost_user *vu, const void *msg,
     rc = dispatch(s, &m);
     if (!m.has_reply && (m.flags & VDM_VHOST_USER_F_NEED_REPLY) != 0) {
         /* "REPLY_ACK": zero on success, non-zero on failure. */
-        reply_u64(&m, rc < 0 ? 1u : 0u);
+        vdmi_vu_reply_u64(&m, rc < 0 ? 1u : 0u);
     }
     if (m.has_reply && m.rlen == 0) {
         /* Every request with a reply body gets one, so the front-end's
@@ -674,6 +688,7 @@ void vdm_vhost_user_reset(struct vdm_vhost_user *vu)
     }
     close_fd(s, s->backend_fd);
     s->backend_fd = VDM_VHOST_USER_NO_FD;
+    vdmi_vu_log_clear(s);
     vdmi_vu_mem_clear(s);
     vdmi_vu_ift_clear(s);
     s->features = 0;

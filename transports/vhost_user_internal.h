@@ -58,6 +58,7 @@
 #define RF_NOMEM                                                               \
     0x200u /* started, but its memory is not in the table: out of the core,    \
               retried when the table grows (vdmi_vu_rings_retry) */
+#define RF_LOG 0x400u /* VHOST_VRING_F_LOG: used-ring writes are logged */
 #define RF_STARTED (RF_ADDR | RF_KICK)
 
 /* Object flags (vu_state::flags). */
@@ -79,11 +80,16 @@
 #define SZ_REGION 32u /* guest address, size, user address, mmap offset */
 #define SZ_MEMHDR 8u  /* num regions, padding */
 #define SZ_CFGHDR 12u /* offset, size, flags */
+#define SZ_LOG    16u /* log size, log offset ("Log description") */
+
+#define PF(bit) (1ULL << (bit))
+/* SET_VRING_ADDR flags: VHOST_VRING_F_LOG */
+#define VU_VRING_F_LOG 1u
 
 struct vu_ring {
     uint64_t uva[3];   /* desc, driver (avail), device (used): user addresses */
     uint64_t gpa[3];   /* the same, guest-physical, while RF_CORE */
-    uint64_t log;      /* log address (kept, logging is not supported) */
+    uint64_t log;      /* log_guest_addr (used ring logging, RF_LOG) */
     uint32_t flags;    /* RF_* */
     uint32_t base;     /* ring position as SET/GET_VRING_BASE encode it */
     int32_t kick;      /* kick fd, VDM_VHOST_USER_NO_FD if none */
@@ -106,6 +112,9 @@ struct vu_state {
     uint32_t num_rings;
     int32_t backend_fd;
     struct vdm_mem mem;
+    struct vdm_dirty_log log; /* SET_LOG_BASE (bitmap: the mapping) */
+    void *log_hva;            /* the log mapping, NULL if none */
+    uint64_t log_off;         /* its mmap offset */
     struct vdm_mem_region regions[VDM_VHOST_USER_MAX_REGIONS];
     uint64_t uva[VDM_VHOST_USER_MAX_REGIONS];  /* user address of region i */
     uint64_t moff[VDM_VHOST_USER_MAX_REGIONS]; /* its mmap offset */
@@ -297,6 +306,19 @@ bool vdmi_vu_hook_inflight_alloc(const struct vu_state *s);
 /* Ask the host to drain before message @p m (see the `drain` hook): 0 or
  * VDM_EAGAIN. */
 int vdmi_vu_drain(struct vu_state *s, const struct vu_msg *m);
+/* vhost_user_log.c: dirty-page logging */
+
+/* mem.log follows VHOST_F_LOG_ALL and the mapped log. */
+void vdmi_vu_log_apply(struct vu_state *s);
+/* Unmap the log, logging off. */
+void vdmi_vu_log_clear(struct vu_state *s);
+int vdmi_vu_on_set_log_base(struct vu_state *s, struct vu_msg *m);
+int vdmi_vu_on_set_log_fd(struct vu_state *s, struct vu_msg *m);
+/* Hand ring q's log settings (RF_LOG, log_guest_addr) to its core queue. */
+void vdmi_vu_ring_log(struct vu_state *s, uint16_t q);
+
+/* vhost_user.c: a u64 reply body. */
+int vdmi_vu_reply_u64(struct vu_msg *m, uint64_t v);
 
 /* vhost_user_mem.c: the memory table */
 

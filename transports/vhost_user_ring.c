@@ -137,7 +137,8 @@ int vdmi_vu_core_features(struct vu_state *s)
      * core and come back (memory-table changes, vdmi_vu_ring_leave) without
      * a restart of the others. */
     (void)vdm_dev_set_driver_features(
-        s->dev, (s->features & ~VDM_VHOST_USER_F_PROTOCOL_FEATURES) |
+        s->dev, (s->features & ~(VDM_VHOST_USER_F_PROTOCOL_FEATURES |
+                                 VDM_VHOST_F_LOG_ALL)) |
                     (vdm_dev_device_features(s->dev) & VDMI_F_RING_RESET));
     (void)vdm_dev_set_status(s->dev, (uint8_t)(VDM_STATUS_ACKNOWLEDGE |
                                                VDM_STATUS_DRIVER |
@@ -200,6 +201,7 @@ static int ring_setup(struct vu_state *s, uint16_t q)
         r->gpa[a] = gpa[a];
     r->core_num = (uint16_t)num;
     r->flags |= RF_CORE;
+    vdmi_vu_ring_log(s, q);
     return 0;
 fail:
     r->flags |= RF_FAILED;
@@ -260,6 +262,10 @@ int vdmi_vu_core_sync(struct vu_state *s)
         if ((ring(s, q)->flags & RF_CORE) != 0u) {
             vdmi_vu_ift_attach(s, q);
         }
+    }
+    /* The queues are reachable now (DRIVER_OK): their ring logging. */
+    for (q = 0; q < n; q++) {
+        vdmi_vu_ring_log(s, q);
     }
     /* Buffers may already wait (a restart, or kicks before this point). */
     for (q = 0; q < n; q++) {
@@ -422,7 +428,7 @@ int vdmi_vu_on_set_vring_num(struct vu_state *s, struct vu_msg *m)
 int vdmi_vu_on_set_vring_addr(struct vu_state *s, struct vu_msg *m)
 {
     uint32_t idx = rd32(m->p), flags = rd32(m->p + 4);
-    uint64_t uva[3], gpa;
+    uint64_t uva[3], gpa, log;
     struct vu_ring *r;
     uint32_t num;
     int a;
@@ -433,16 +439,30 @@ int vdmi_vu_on_set_vring_addr(struct vu_state *s, struct vu_msg *m)
     uva[A_DESC] = rd64(m->p + 8);
     uva[A_DEVICE] = rd64(m->p + 16); /* used */
     uva[A_DRIVER] = rd64(m->p + 24); /* avail */
-    if (flags != 0) {
-        /* VHOST_VRING_F_LOG (bit 0) or unknown bits: dirty logging is not
-         * offered (no VHOST_F_LOG_ALL), so neither is valid. */
+    log = rd64(m->p + 32);
+    if ((flags & ~VU_VRING_F_LOG) != 0u) {
+        vlog(s, VDM_LOG_ERROR, "vhost-user: SET_VRING_ADDR: unknown flags");
+        return VDM_EINVAL;
+    }
+    if (((flags & VU_VRING_F_LOG) != 0u) &&
+        ((vdmi_vu_area_len(s, A_DEVICE, VDM_VQ_MAX_NUM) - 1u) >
+         (UINT64_MAX - log))) {
+        /* "Migration": the used ring is logged from log_guest_addr on */
         vlog(s, VDM_LOG_ERROR,
-             "vhost-user: SET_VRING_ADDR: ring flags (logging) not supported");
-        return VDM_ENOTSUP;
+             "vhost-user: SET_VRING_ADDR: log address wraps");
+        return VDM_EINVAL;
     }
     if (started(r)) {
-        if (uva[0] == r->uva[0] && uva[1] == r->uva[1] && uva[2] == r->uva[2])
+        if ((uva[0] == r->uva[0]) && (uva[1] == r->uva[1]) &&
+            (uva[2] == r->uva[2])) {
+            /* "Migration": the front-end turns ring logging on and off
+             * on running rings with the same addresses */
+            r->log = log;
+            r->flags = ((flags & VU_VRING_F_LOG) != 0u) ? (r->flags | RF_LOG)
+                                                        : (r->flags & ~RF_LOG);
+            vdmi_vu_ring_log(s, (uint16_t)idx);
             return 0;
+        }
         vlog(s, VDM_LOG_ERROR,
              "vhost-user: SET_VRING_ADDR: new addresses on a started ring");
         return VDM_ESTATE;
@@ -459,7 +479,9 @@ int vdmi_vu_on_set_vring_addr(struct vu_state *s, struct vu_msg *m)
         }
     for (a = 0; a < 3; a++)
         r->uva[a] = uva[a];
-    r->log = rd64(m->p + 32);
+    r->log = log;
+    r->flags = ((flags & VU_VRING_F_LOG) != 0u) ? (r->flags | RF_LOG)
+                                                : (r->flags & ~RF_LOG);
     r->flags |= RF_ADDR;
     if (started(r))
         ring_started(s, r);

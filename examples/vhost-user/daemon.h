@@ -18,6 +18,11 @@
     (VDM_VFIO_USER_MAX_MSG > VDM_VHOST_USER_MAX_MSG ? VDM_VFIO_USER_MAX_MSG    \
                                                     : VDM_VHOST_USER_MAX_MSG)
 
+/** Bytes of each device's reply buffer: a message, plus room for the
+ *  bitmap of a vfio-user DMA_LOGGING_REPORT (2 Mi bits: 8 GiB of guest
+ *  memory at 4 KiB pages per report). */
+#define VD_REPLYBUF_BYTES (VD_MSGBUF_BYTES + (256u << 10))
+
 /** Most key=value options one --device takes. */
 #define VD_MAX_OPTS 16
 
@@ -121,7 +126,7 @@ struct vdev {
     const char *drop_why;    /* __atomic: vd_request_disconnect() */
     uint64_t fwd_kicks;      /* __atomic: vd_forward_kick(), bit q */
     uint8_t *msgbuf;         /* VD_MSGBUF_BYTES: a message received */
-    uint8_t *replybuf;       /* VD_MSGBUF_BYTES: its reply */
+    uint8_t *replybuf;       /* VD_REPLYBUF_BYTES: its reply */
 };
 
 /** epoll data: what an fd is. */

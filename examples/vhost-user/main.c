@@ -849,7 +849,7 @@ static struct vdev *make_device(const char *socket_path, int handed_fd,
     d->aux_fd = -1;
     d->vfio = vfio;
     d->msgbuf = malloc(VD_MSGBUF_BYTES);
-    d->replybuf = malloc(VD_MSGBUF_BYTES);
+    d->replybuf = malloc(VD_REPLYBUF_BYTES);
     d->wake_tag = calloc(1, sizeof(*d->wake_tag));
     d->epfd = epoll_create1(EPOLL_CLOEXEC);
     d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -25,10 +25,16 @@
 #include "vdm/vdm.h"
 #include "vdm/vfio_user.h"
 
+/* DMA logging (DEVICE_FEATURE DMA_LOGGING_*): 1 MiB of bitmap logs
+ * 32 GiB of guest memory at 4 KiB pages (coarser beyond); a REPORT's
+ * bitmap travels in the reply (VD_REPLYBUF_BYTES, daemon.h). */
+#define VD_DIRTY_BYTES (1u << 20)
+
 struct vd_vfu {
     struct vdm_vfio_user srv;
     uint32_t *pci_storage;
     uint16_t vectors;
+    uint8_t dirty[VD_DIRTY_BYTES];
 };
 
 /* ------------------------------------------------------------------------ */
@@ -125,6 +131,8 @@ int vd_vfu_init(struct vdev *d)
     }
     c.ops = &vfu_ops;
     c.host = d;
+    c.dirty_bitmap = d->vfu->dirty;
+    c.dirty_bytes = sizeof(d->vfu->dirty);
     rc = vdm_vfio_user_init(&d->vfu->srv, &c);
     if (rc < 0) {
         vd_log(d, VDM_LOG_ERROR, "vfio-user init: %s", vdm_strerror(rc));
@@ -219,7 +227,7 @@ void vd_vfu_message(struct vdev *d)
                vdm_vfio_user_command_name(cmd), len, nfds);
     hrc = 1;
     GUARDED(d, hrc = vdm_vfio_user_handle(&d->vfu->srv, msg, len, fds, nfds,
-                                          reply, VD_MSGBUF_BYTES, &rlen));
+                                          reply, VD_REPLYBUF_BYTES, &rlen));
     if (hrc > 0)
         return; /* faulted: already disconnected */
     rc = hrc;

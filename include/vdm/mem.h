@@ -58,6 +58,33 @@ struct vdm_mem_ops {
     void (*unmap)(void *host, void *hva, uint64_t len);
 };
 
+/**
+ * @brief A dirty-page log: one bit per page of guest-physical memory, for
+ *        live migration (vhost-user "Migration", VFIO DMA logging).
+ *
+ * The bitmap is memory the caller owns and maps (for vhost-user the
+ * front-end's shared log, for vfio-user a buffer of the server); the
+ * library only sets bits, never clears or reads them for anything else.
+ * Bit n of the bitmap is bit (n % 8) of byte n / 8 and stands for the page
+ * [base + n * 2^page_shift, base + (n + 1) * 2^page_shift). Bits are set
+ * with an atomic OR (release ordering: the data written before a bit
+ * becomes visible before it), since the reader (the front-end) reads and
+ * clears the log concurrently; on a target without byte-wide atomic
+ * read-modify-write (e.g. ARMv6-M) the OR is a plain load and store.
+ *
+ * Pages outside the bitmap (below base, or past bytes * 8 pages) are not
+ * marked; the marking call reports them with VDM_ERANGE.
+ */
+struct vdm_dirty_log {
+    uint32_t size;       /**< sizeof(struct vdm_dirty_log), set by VDM_INIT. */
+    uint32_t page_shift; /**< log2 of the page size a bit stands for
+                              (12..30: 4 KiB to 1 GiB). */
+    uint64_t base;     /**< Guest address bit 0 stands for (page-aligned). */
+    uint64_t bytes;    /**< Bytes of @ref bitmap (> 0). */
+    uint8_t *bitmap;   /**< The caller's bitmap (mapped, writable). */
+    uint64_t reserved; /**< Must be 0. */
+};
+
 /** @brief The guest memory map: caller-owned, read by the library. */
 struct vdm_mem {
     uint32_t size;                        /**< sizeof(struct vdm_mem). */
@@ -65,6 +92,21 @@ struct vdm_mem {
     const struct vdm_mem_region *regions; /**< The caller's region table. */
     const struct vdm_mem_ops *ops;        /**< Optional hooks, may be NULL. */
     void *host;                           /**< Passed to the hooks. */
+    /**
+     * Dirty-page log, NULL when off (checked with vdm_dirty_log_check()
+     * before it is set). While set, every write of the library and its
+     * devices into guest memory marks its pages: ring writes (used ring,
+     * used and avail event, packed descriptors written back, see
+     * vdm_vq_set_log()), vdm_mem_write(), and the writable buffer of each
+     * request a device completes through the device kit (vdm/kit.h): the
+     * used length the device reports, counted from the start of the
+     * writable part (for queues with VDM_KIT_STATUS_TAIL: the data from the
+     * start plus the status bytes at the end), never the whole writable
+     * part.
+     * The caller may set or clear it between calls into the library (e.g.
+     * on a vhost-user SET_FEATURES with VHOST_F_LOG_ALL).
+     */
+    const struct vdm_dirty_log *log;
 };
 
 /**
@@ -124,7 +166,7 @@ VDM_API void vdm_mem_release(const struct vdm_mem *m, struct vdm_iov *iov,
 VDM_API int vdm_mem_read(const struct vdm_mem *m, uint64_t gpa, void *dst,
                          uint64_t n);
 /** @brief Copy @p n bytes into guest memory; 0 or VDM_EFAULT (nothing copied).
- */
+ *  The range is marked in the dirty log (vdm_mem::log) when one is set. */
 VDM_API int vdm_mem_write(const struct vdm_mem *m, uint64_t gpa,
                           const void *src, uint64_t n);
 
@@ -137,6 +179,42 @@ VDM_API size_t vdm_iov_copy_from(const struct vdm_iov *iov, uint32_t n,
 /** @brief Copy into a span list, starting @p off bytes in; bytes copied. */
 VDM_API size_t vdm_iov_copy_to(const struct vdm_iov *iov, uint32_t n,
                                size_t off, const void *src, size_t len);
+
+/**
+ * @brief Check a dirty log: size field, page_shift 12..30, base aligned to
+ *        the page, a bitmap of bytes > 0 that does not wrap the address
+ *        space, reserved 0.
+ * @return 0, VDM_EINVAL, or VDM_ESIZE (an older, too short struct).
+ */
+VDM_API int vdm_dirty_log_check(const struct vdm_dirty_log *log);
+
+/**
+ * @brief Mark the pages of [gpa, gpa + len) dirty in @p log.
+ *
+ * A range that wraps is marked up to the end of the address space. Bits
+ * already set are only read (no atomic write).
+ * @return 0; VDM_ERANGE when some of the pages lie outside the bitmap
+ *         (those are not marked, the others are); VDM_EINVAL for a NULL log.
+ *         len 0 marks nothing and returns 0.
+ */
+VDM_API int vdm_dirty_mark(const struct vdm_dirty_log *log, uint64_t gpa,
+                           uint64_t len);
+
+/**
+ * @brief Mark the guest pages under a span list in the dirty log of @p m
+ *        (m->log; nothing when it is NULL).
+ *
+ * Marks the bytes [off, off + len) of the spans taken in order (spans are
+ * host addresses; each is mapped back to guest addresses through the region
+ * table). The device kit calls it for every request it completes; a host
+ * that writes guest memory through spans of its own calls it after the
+ * write.
+ * @return 0; VDM_EFAULT when part of a span lies in no region (e.g. a span
+ *         the translate hook produced: the hook's owner logs those), the
+ *         rest is still marked; VDM_ERANGE as vdm_dirty_mark().
+ */
+VDM_API int vdm_mem_log_iov(const struct vdm_mem *m, const struct vdm_iov *iov,
+                            uint32_t n, size_t off, size_t len);
 
 #ifdef __cplusplus
 }

@@ -48,9 +48,20 @@
  *    cleanly (VDM_EFAULT, the device goes to DEVICE_NEEDS_RESET);
  *  - DEVICE_RESET: PCI function reset (vdm_pci_reset()); DMA maps and
  *    interrupt eventfds stay, the SET_IRQS masks are cleared;
- *  - DEVICE_FEATURE (migration, dirty-page logging) is refused with
- *    EOPNOTSUPP, as are GET_REGION_IO_FDS, REGION_WRITE_MULTI and the
- *    migration data messages: a client then runs without migration.
+ *  - DEVICE_FEATURE: DMA_LOGGING_START / _STOP (SET, PROBE) and
+ *    DMA_LOGGING_REPORT (GET, PROBE) when the host gives a bitmap buffer
+ *    (vdm_vfio_user_config::dirty_bitmap): while logging runs, every
+ *    device write into DMA memory marks its pages (vdm_mem::log: rings,
+ *    and the used length of each request completed through the device
+ *    kit); a REPORT returns the pages of its range written since the last
+ *    report (read and clear; a logged page that reaches past the range
+ *    keeps its bit). The START reply names the page size chosen (the
+ *    hint, within 4 KiB..1 GiB, coarser when the buffer is too small for
+ *    the ranges). A REPORT whose bitmap does not fit argsz or the reply
+ *    buffer fails with E2BIG: give a larger reply buffer for larger
+ *    ranges. The migration features (MIGRATION, MIG_DEVICE_STATE) are
+ *    refused with EOPNOTSUPP, as are GET_REGION_IO_FDS, REGION_WRITE_MULTI
+ *    and the migration data messages.
  *
  * Errors travel as the reply's Error flag and a Linux errno value
  * (vdm_vfio_user_errno()); the protocol says "UNIX errno value" and
@@ -123,7 +134,7 @@ extern "C" {
 #define VDM_VFIO_USER_DMA_WRITE                12u /**< server->client, unused */
 #define VDM_VFIO_USER_DEVICE_RESET             13u /**< - */
 #define VDM_VFIO_USER_REGION_WRITE_MULTI       15u /**< not supported */
-#define VDM_VFIO_USER_DEVICE_FEATURE           16u /**< not supported */
+#define VDM_VFIO_USER_DEVICE_FEATURE           16u /**< DMA logging only */
 #define VDM_VFIO_USER_MIG_DATA_READ            17u /**< not supported */
 #define VDM_VFIO_USER_MIG_DATA_WRITE           18u /**< not supported */
 /** @} */
@@ -183,6 +194,16 @@ struct vdm_vfio_user_config {
     uint32_t reserved;                   /**< Must be 0. */
     const struct vdm_vfio_user_ops *ops; /**< Host hooks (required). */
     void *host;                          /**< Passed to the hooks. */
+    /**
+     * Storage for DMA dirty-page logging (DEVICE_FEATURE
+     * DMA_LOGGING_START / _STOP / _REPORT): one bit per logged page of the
+     * hull of the ranges the client names; NULL: logging is not offered
+     * (the features are refused with EOPNOTSUPP). 32 KiB log 1 GiB at
+     * 4 KiB pages; a larger hull gets coarser pages (the page size the
+     * START reply names).
+     */
+    uint8_t *dirty_bitmap;
+    uint64_t dirty_bytes; /**< Bytes of @ref dirty_bitmap. */
 };
 
 /**

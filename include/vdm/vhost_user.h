@@ -73,6 +73,18 @@
  * takes up the ring where the region says (not where SET_VRING_BASE says,
  * which after a crash is a guess). Without it nothing changes: tracked
  * queues only take the virtqueue's general paths.
+ * Dirty-page logging (vhost-user "Migration"): VHOST_F_LOG_ALL and
+ * VHOST_USER_PROTOCOL_F_LOG_SHMFD are offered. SET_LOG_BASE maps the
+ * front-end's log (its fd, size and offset) through the `map` hook
+ * (unmapped through `unmap` when replaced or at vdm_vhost_user_reset())
+ * and answers with a u64 (0: done). While VHOST_F_LOG_ALL is negotiated
+ * the log is the memory map's dirty log (vdm_mem::log): the device kit
+ * marks the pages of every buffer a device completes (the used length,
+ * plus the status bytes of queues that keep them at the end), and rings
+ * whose SET_VRING_ADDR carries VHOST_VRING_F_LOG mark their used-ring
+ * writes at log_guest_addr. SET_LOG_FD is accepted and its fd closed.
+ * A host that writes guest memory itself, outside the device kit, marks
+ * it with vdm_mem_log_iov().
  *
  * Threads: one thread drives the object and its device at a time.
  * Requests handed to the host asynchronously by the device (e.g. blk) are
@@ -131,8 +143,8 @@ extern "C" {
 #define VDM_VHOST_USER_SET_OWNER             3u  /**< - */
 #define VDM_VHOST_USER_RESET_OWNER           4u  /**< - (deprecated) */
 #define VDM_VHOST_USER_SET_MEM_TABLE         5u  /**< memory table + fds */
-#define VDM_VHOST_USER_SET_LOG_BASE          6u  /**< not supported */
-#define VDM_VHOST_USER_SET_LOG_FD            7u  /**< not supported */
+#define VDM_VHOST_USER_SET_LOG_BASE          6u  /**< log description + fd */
+#define VDM_VHOST_USER_SET_LOG_FD            7u  /**< fd (accepted, closed) */
 #define VDM_VHOST_USER_SET_VRING_NUM         8u  /**< vring state */
 #define VDM_VHOST_USER_SET_VRING_ADDR        9u  /**< vring address */
 #define VDM_VHOST_USER_SET_VRING_BASE        10u /**< vring state */
@@ -170,7 +182,9 @@ extern "C" {
 /** @name Protocol feature bits (vhost-user "Protocol features")
  * @{ */
 #define VDM_VHOST_USER_PROTOCOL_F_MQ           0  /**< GET_QUEUE_NUM. */
-#define VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK    3  /**< need_reply. */
+/** SET_LOG_BASE carries the log's shared memory fd. */
+#define VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD 1
+#define VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK 3 /**< need_reply. */
 #define VDM_VHOST_USER_PROTOCOL_F_BACKEND_REQ  5  /**< Back-end channel. */
 #define VDM_VHOST_USER_PROTOCOL_F_CONFIG       9  /**< GET/SET_CONFIG. */
 /** GET/SET_INFLIGHT_FD (offered when the `inflight_alloc` hook is set). */
@@ -183,7 +197,8 @@ extern "C" {
 
 /** @brief Feature bit 30: the back-end speaks protocol features. */
 #define VDM_VHOST_USER_F_PROTOCOL_FEATURES (1ull << 30)
-/** @brief Feature bit 26: dirty logging (never offered). */
+/** @brief Feature bit 26: dirty logging (offered, with protocol feature
+ *         LOG_SHMFD; see "Dirty-page logging" above). */
 #define VDM_VHOST_F_LOG_ALL (1ull << 26)
 /** @brief SET_VRING_KICK/CALL/ERR payload: ring index bits. */
 #define VDM_VHOST_USER_VRING_IDX_MASK 0xffull

@@ -255,6 +255,34 @@ VDM_API int vdm_vq_broken(const struct vdm_vq *vq);
 /** @brief Queue size given at init (0 when not set up). */
 VDM_API uint16_t vdm_vq_num(const struct vdm_vq *vq);
 
+/** @name Ring logging flags for vdm_vq_set_log()
+ * @{ */
+/** Mark the queue's ring writes in the dirty log (the default at init). */
+#define VDM_VQ_LOG_RING 1u
+/** Device-area writes are marked at the address given to vdm_vq_set_log()
+ *  (vhost-user log_guest_addr), not at the area's own guest address. */
+#define VDM_VQ_LOG_ADDR 2u
+/** @} */
+
+/**
+ * @brief Choose how the queue's own ring writes are dirty-logged.
+ *
+ * Logging happens only while the queue's memory has a dirty log
+ * (vdm_mem::log). The ring writes are: split, the used ring (entries, idx,
+ * flags, avail_event); packed, the used descriptors written back into the
+ * descriptor ring (marked at their guest address) and the device event
+ * suppression structure. Device-area writes are marked at the device
+ * area's guest address, or with VDM_VQ_LOG_ADDR at @p addr plus their
+ * offset (vhost-user "Migration": the used ring is logged at
+ * log_guest_addr). vdm_vq_init() sets VDM_VQ_LOG_RING.
+ * @param vq    an initialised queue.
+ * @param flags VDM_VQ_LOG_* (0: ring writes are not logged).
+ * @param addr  log address of the device area (with VDM_VQ_LOG_ADDR).
+ * @return 0; VDM_EINVAL for unknown flags or an area at @p addr that wraps
+ *         the address space; VDM_ESTATE when the queue is not set up.
+ */
+VDM_API int vdm_vq_set_log(struct vdm_vq *vq, uint32_t flags, uint64_t addr);
+
 /** @brief Copy from the chain's readable part; returns bytes copied. */
 VDM_API size_t vdm_chain_copy_from(const struct vdm_chain *c, size_t off,
                                    void *dst, size_t n);

@@ -785,6 +785,60 @@ START_TEST(test_blk_bad_data_length)
 }
 END_TEST
 
+/* Dirty-page logging through the device kit (vdm_mem::log; vhost-user
+ * "Migration"): blk keeps its status at the end of the writable part
+ * ("Device Operation": u8 status last), the used length counts the data
+ * plus that byte. A read marks the data pages and the status page; a
+ * failed read only the status page (and the used ring). */
+START_TEST(test_blk_dirty_log)
+{
+    static uint8_t bm[512];
+    struct vdm_dirty_log l = VDM_INIT(struct vdm_dirty_log);
+    struct req r;
+    uint64_t ring_pg;
+
+    l.page_shift = 12;
+    l.bytes = sizeof(bm);
+    l.bitmap = bm;
+    start(0);
+    h.mem.log = &l;
+    ring_pg = drv_vq_device_gpa(dh_vq(&h, 0)) >> 12;
+    /* data of 8 sectors (one page) starting 256 bytes into a page, so it
+     * straddles two pages; the status byte lands on a third */
+    (void)dh_alloc(&h, 4096, 4096);
+    memset(bm, 0, sizeof(bm));
+    {
+        uint64_t pad = dh_alloc(&h, 256, 1);
+        (void)pad;
+    }
+    ck_assert_uint_eq(run_req(&r, VDM_BLK_T_IN, 0, 8 * SEC, 0), 8 * SEC + 1);
+    ck_assert_uint_eq(*r.st, VDM_BLK_S_OK);
+    for (uint64_t p = 0; p < sizeof(bm) * 8; p++) {
+        int want = p == r.data_gpa >> 12 ||
+                   p == (r.data_gpa + 8 * SEC - 1) >> 12 ||
+                   p == r.st_gpa >> 12 || p == ring_pg ||
+                   p == (drv_vq_device_gpa(dh_vq(&h, 0)) + 6 + 8 * 64 - 1) >>
+                            12;
+        int got = (bm[p / 8] >> (p % 8)) & 1;
+        if (!want)
+            ck_assert_msg(!got, "page %#llx marked", (unsigned long long)p);
+    }
+    ck_assert(bm[(r.data_gpa >> 12) / 8] & (1u << ((r.data_gpa >> 12) % 8)));
+    ck_assert(bm[((r.data_gpa + 8 * SEC - 1) >> 12) / 8] &
+              (1u << (((r.data_gpa + 8 * SEC - 1) >> 12) % 8)));
+    ck_assert(bm[(r.st_gpa >> 12) / 8] & (1u << ((r.st_gpa >> 12) % 8)));
+    /* a failed read: used length 1, the data untouched and unmarked */
+    ram.fail = VDM_EIO;
+    (void)dh_alloc(&h, 4096, 4096);
+    memset(bm, 0, sizeof(bm));
+    ck_assert_uint_eq(run_req(&r, VDM_BLK_T_IN, 0, 8 * SEC, 0), 1);
+    ck_assert_uint_eq(*r.st, VDM_BLK_S_IOERR);
+    ck_assert(bm[(r.st_gpa >> 12) / 8] & (1u << ((r.st_gpa >> 12) % 8)));
+    ck_assert(!(bm[(r.data_gpa >> 12) / 8] & (1u << ((r.data_gpa >> 12) % 8))));
+    h.mem.log = NULL;
+}
+END_TEST
+
 START_TEST(test_blk_host_refuses)
 {
     struct req r;
@@ -1724,6 +1778,7 @@ static Suite *blk_suite(void)
     TCase *tc = tcase_create("blk");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_blk_init_validation);
+    tcase_add_test(tc, test_blk_dirty_log);
     tcase_add_test(tc, test_blk_features_offered);
     tcase_add_test(tc, test_blk_features_no_unknown_host_bits);
     tcase_add_test(tc, test_blk_config_le);

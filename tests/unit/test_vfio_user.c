@@ -47,6 +47,7 @@ static struct th {
     uint32_t slots[VDM_DEV_SLOTS(1, QMAX)];
     uint32_t pcist[VDM_PCI_STORAGE_WORDS(1, NVEC)];
     alignas(4096) uint8_t guest[GSIZE];
+    uint8_t dbuf[64]; /* DMA logging bitmap: 512 pages */
     struct fdinfo fd[MAXFD];
     int next_fd;
     int maps, unmaps;
@@ -315,6 +316,8 @@ static void setup(void)
                                        .close = h_close};
     struct vdm_vfio_user_config c = VDM_INIT(struct vdm_vfio_user_config);
     c.ops = &T.ops;
+    c.dirty_bitmap = T.dbuf;
+    c.dirty_bytes = sizeof(T.dbuf);
     ck_assert_int_eq(vdm_vfio_user_init(&T.vfu, &c), 0);
     struct vdm_dev_config base = VDM_INIT(struct vdm_dev_config);
     base.num_queues = 1;
@@ -1054,6 +1057,185 @@ START_TEST(init_args)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* DMA logging ("VFIO_USER_DEVICE_FEATURE", "Device Features",
+ * "VFIO_DEVICE_FEATURE_DMA_LOGGING_START / _STOP", "..._REPORT")          */
+
+#define FEAT_GET   (1u << 16)
+#define FEAT_SET   (1u << 17)
+#define FEAT_PROBE (1u << 18)
+
+static int feature(uint32_t argsz, uint32_t flags, const void *data,
+                   uint32_t dlen)
+{
+    uint8_t p[8 + 512];
+    ck_assert_uint_le(dlen, 512);
+    put32s(p, (const uint32_t[]){argsz, flags}, 2);
+    if (dlen != 0)
+        memcpy(p + 8, data, dlen);
+    return send_msg(VDM_VFIO_USER_DEVICE_FEATURE, p, 8 + dlen);
+}
+
+static int log_start(uint64_t ps, uint32_t nr, const uint64_t *ranges)
+{
+    uint8_t d[16 + 16 * 16];
+    ck_assert_uint_le(nr, 16);
+    memcpy(d, &ps, 8);
+    memcpy(d + 8, &nr, 4);
+    memset(d + 12, 0, 4);
+    if (nr != 0)
+        memcpy(d + 16, ranges, 16u * nr);
+    return feature(8 + 16 + 16 * nr, 6u | FEAT_SET, d, 16 + 16 * nr);
+}
+
+/* REPORT of [iova, iova + len) in units of ps; the first u64 of the bitmap
+ * (the tests' ranges need no more). */
+static int log_report(uint64_t iova, uint64_t len, uint64_t ps, uint64_t *w)
+{
+    uint64_t d[3] = {iova, len, ps};
+    int rc = feature(4096, 8u | FEAT_GET, d, 24);
+    if (rc == 0) {
+        /* reply: header, argsz, flags, the request's data, the bitmap */
+        ck_assert_uint_ge(T.rlen, HDR + 8 + 24 + 8);
+        ck_assert_uint_eq(r32(0), T.rlen - HDR); /* argsz: reply payload */
+        ck_assert_uint_eq(r64(8), iova);
+        *w = r64(32);
+    }
+    return rc;
+}
+
+/* The rng writes 16 bytes at GPA + 0x1000 + 16n (page 1 of the guest) and
+ * its used ring at GPA + 0x200 (page 0): a report over the guest names
+ * exactly those pages, once. */
+START_TEST(dma_logging)
+{
+    uint64_t w, r1[2] = {GPA, GSIZE};
+
+    negotiate();
+    ck_assert_int_eq(dma_map(3, 0, GPA, GSIZE, 1), 0);
+    enumerate();
+    /* PROBE: the logging features are there, migration is not */
+    ck_assert_int_eq(feature(8, 6u | FEAT_SET | FEAT_PROBE, NULL, 0), 0);
+    ck_assert_uint_eq(r32(4), 6u | FEAT_SET | FEAT_PROBE);
+    ck_assert_int_eq(feature(8, 7u | FEAT_SET | FEAT_PROBE, NULL, 0), 0);
+    ck_assert_int_eq(feature(8, 8u | FEAT_GET | FEAT_PROBE, NULL, 0), 0);
+    ck_assert_int_eq(feature(8, 8u | FEAT_SET | FEAT_PROBE, NULL, 0),
+                     VDM_ENOTSUP);
+    ck_assert_int_eq(feature(8, 1u | FEAT_GET | FEAT_PROBE, NULL, 0),
+                     VDM_ENOTSUP);
+    ck_assert_int_eq(feature(8, 2u | FEAT_SET, NULL, 0), VDM_ENOTSUP);
+    ck_assert_uint_eq(reply_errno(), 95);
+    /* REPORT before START */
+    ck_assert_int_eq(log_report(GPA, GSIZE, 4096, &w), VDM_ESTATE);
+    /* START over the guest, 4 KiB pages */
+    ck_assert_int_eq(log_start(4096, 1, r1), 0);
+    ck_assert_uint_eq(r64(8), 4096); /* the page size chosen */
+    ck_assert_ptr_nonnull(vdm_vfio_user_mem(&T.vfu)->log);
+    ck_assert_int_eq(log_start(4096, 1, r1), VDM_EBUSY);
+    rng_up(VDM_PCI_NO_VECTOR);
+    ck_assert_int_eq(log_report(GPA, GSIZE, 4096, &w), 0);
+    /* set-up writes the used ring's flags at most */
+    ck_assert_uint_eq(w & ~1ull, 0);
+    rng_post(0);
+    ck_assert_uint_eq(used_idx(), 1);
+    ck_assert_int_eq(log_report(GPA, GSIZE, 4096, &w), 0);
+    ck_assert_uint_eq(w, 0x3); /* used ring page, buffer page */
+    ck_assert_int_eq(log_report(GPA, GSIZE, 4096, &w), 0);
+    ck_assert_uint_eq(w, 0); /* read and cleared */
+    /* a coarser report unit: both pages in one bit */
+    rng_post(1);
+    ck_assert_int_eq(log_report(GPA, GSIZE, 8192, &w), 0);
+    ck_assert_uint_eq(w, 0x1);
+    /* a finer one: bits replicated */
+    rng_post(2);
+    ck_assert_int_eq(log_report(GPA, 0x2000, 2048, &w), 0);
+    ck_assert_uint_eq(w, 0xf);
+    /* a report over part of a logged page names it and keeps its bit */
+    rng_post(3);
+    ck_assert_int_eq(log_report(GPA + 0x1000, 0x800, 0x800, &w), 0);
+    ck_assert_uint_eq(w, 0x1);
+    ck_assert_int_eq(log_report(GPA + 0x1000, 0x1000, 0x1000, &w), 0);
+    ck_assert_uint_eq(w, 0x1);
+    ck_assert_int_eq(log_report(GPA, 0x2000, 0x1000, &w), 0);
+    ck_assert_uint_eq(w, 0x1); /* only the used ring page left */
+    /* outside the logged range: nothing */
+    ck_assert_int_eq(log_report(0x40000000, 0x1000, 0x1000, &w), 0);
+    ck_assert_uint_eq(w, 0);
+    /* STOP: logging off */
+    ck_assert_int_eq(feature(8, 7u | FEAT_SET, NULL, 0), 0);
+    ck_assert_ptr_null(vdm_vfio_user_mem(&T.vfu)->log);
+    ck_assert_int_eq(log_report(GPA, GSIZE, 4096, &w), VDM_ESTATE);
+    /* num_ranges 0: "all writes", the DMA space mapped now */
+    ck_assert_int_eq(log_start(4096, 0, NULL), 0);
+    rng_post(4);
+    ck_assert_int_eq(log_report(GPA, GSIZE, 4096, &w), 0);
+    ck_assert_uint_eq(w, 0x3);
+    ck_assert_int_eq(feature(8, 7u | FEAT_SET, NULL, 0), 0);
+    /* ranges the buffer cannot hold at 4 KiB: coarser pages (64 bytes of
+     * bitmap over 1 GiB: 2 MiB pages) */
+    uint64_t big[2] = {0, 1ull << 30};
+    ck_assert_int_eq(log_start(4096, 1, big), 0);
+    ck_assert_uint_eq(r64(8), 2u << 20);
+    rng_post(5);
+    ck_assert_int_eq(log_report(0, 0x400000, 2u << 20, &w), 0);
+    ck_assert_uint_eq(w, 0x1); /* GPA 1 MiB: in the first 2 MiB page */
+    ck_assert_int_eq(feature(8, 7u | FEAT_SET, NULL, 0), 0);
+}
+END_TEST
+
+/* Hostile DEVICE_FEATURE messages: refused, nothing logged, nothing
+ * changed. */
+START_TEST(dma_logging_hostile)
+{
+    uint64_t w, r1[2] = {GPA, GSIZE};
+    uint8_t d[64];
+
+    negotiate();
+    ck_assert_int_eq(dma_map(3, 0, GPA, GSIZE, 1), 0);
+    /* too short, GET and SET together, unknown operation bits, none */
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_FEATURE, d, 4),
+                     VDM_EINVAL);
+    ck_assert_int_eq(feature(8, 6u | FEAT_SET | FEAT_GET, NULL, 0),
+                     VDM_EINVAL);
+    ck_assert_int_eq(feature(8, 6u | (1u << 19), NULL, 0), VDM_EINVAL);
+    ck_assert_int_eq(feature(8, 6u, NULL, 0), VDM_EINVAL);
+    /* START: no data, reserved set, sizes that disagree, a huge count, an
+     * empty or wrapping range, ranges too large for the buffer */
+    ck_assert_int_eq(feature(8, 6u | FEAT_SET, NULL, 0), VDM_EINVAL);
+    memset(d, 0, sizeof(d));
+    d[12] = 1;
+    ck_assert_int_eq(feature(24, 6u | FEAT_SET, d, 16), VDM_EINVAL);
+    memset(d, 0, sizeof(d));
+    d[8] = 2; /* two ranges announced, one sent */
+    ck_assert_int_eq(feature(40, 6u | FEAT_SET, d, 32), VDM_EINVAL);
+    memset(d + 8, 0xff, 4);
+    ck_assert_int_eq(feature(40, 6u | FEAT_SET, d, 32), VDM_EINVAL);
+    uint64_t empty[2] = {GPA, 0}, wrap[2] = {UINT64_MAX - 10, 100},
+             huge[2] = {0, 1ull << 50};
+    ck_assert_int_eq(log_start(4096, 1, empty), VDM_EINVAL);
+    ck_assert_int_eq(log_start(4096, 1, wrap), VDM_EINVAL);
+    ck_assert_int_eq(log_start(4096, 1, huge), VDM_ENOSPC);
+    ck_assert_ptr_null(vdm_vfio_user_mem(&T.vfu)->log);
+    /* a page size hint that is no power of two: 4 KiB */
+    ck_assert_int_eq(log_start(12345, 1, r1), 0);
+    ck_assert_uint_eq(r64(8), 4096);
+    /* REPORT: bad unit, empty, wrapping, bitmap beyond argsz or the reply */
+    ck_assert_int_eq(log_report(GPA, GSIZE, 3, &w), VDM_EINVAL);
+    ck_assert_int_eq(log_report(GPA, 0, 4096, &w), VDM_EINVAL);
+    ck_assert_int_eq(log_report(UINT64_MAX - 10, 100, 4096, &w), VDM_EINVAL);
+    ck_assert_int_eq(log_report(0, UINT64_MAX, 1, &w), VDM_ESIZE);
+    ck_assert_uint_eq(reply_errno(), 7); /* E2BIG */
+    {
+        uint64_t q[3] = {GPA, GSIZE, 4096};
+        ck_assert_int_eq(feature(8 + 24, 8u | FEAT_GET, q, 24), VDM_ESIZE);
+        ck_assert_int_eq(feature(4096, 8u | FEAT_GET, q, 16), VDM_EINVAL);
+    }
+    /* the client leaves: logging stops with it */
+    vdm_vfio_user_reset(&T.vfu);
+    ck_assert_ptr_null(vdm_vfio_user_mem(&T.vfu)->log);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("vfio_user");
@@ -1075,6 +1257,8 @@ static Suite *suite(void)
     tcase_add_test(t, junk);
     tcase_add_test(t, disconnect);
     tcase_add_test(t, init_args);
+    tcase_add_test(t, dma_logging);
+    tcase_add_test(t, dma_logging_hostile);
     suite_add_tcase(s, t);
     return s;
 }

@@ -37,6 +37,10 @@
 #define R0_FOFF 0x2000ull         /* file offset of region 0 in its fd */
 #define R1_FOFF 0x0ull
 
+#define LOG_REGION 2       /* fdinfo::region of a dirty-log fd */
+#define LOG_FOFF   0x3000ull /* file offset of T.logmem in its fd */
+#define IFT_REGION 3       /* fdinfo::region of an inflight-region fd */
+
 #define MAXFD   4096
 #define FD_BASE 100
 
@@ -69,7 +73,8 @@ struct th {
     int dq_live[NQ];
     struct fdinfo fd[MAXFD];
     int next_fd;
-    int maps[2], unmaps[2];
+    int maps[3], unmaps[3]; /* [2]: the dirty log */
+    uint8_t logmem[4096];   /* the front-end's dirty log "file" */
     int32_t watched[NQ];
     unsigned watch_calls;
     unsigned backend_msgs;
@@ -237,7 +242,7 @@ static int h_map(void *host, int32_t fd, uint64_t off, uint64_t len, void **hva)
     struct drv_region *r;
     (void)host;
     ck_assert_msg(f->open, "map of a closed fd");
-    if (f->region == 2) { /* the inflight region */
+    if (f->region == IFT_REGION) { /* the inflight region */
         if (off > sizeof(T.ift) || len > sizeof(T.ift) - off)
             return VDM_EINVAL;
         *hva = T.ift + off;
@@ -246,6 +251,14 @@ static int h_map(void *host, int32_t fd, uint64_t off, uint64_t len, void **hva)
     }
     if (f->region < 0)
         return VDM_EINVAL;
+    if (f->region == LOG_REGION) {
+        if (off < f->fbase || off - f->fbase > sizeof(T.logmem) ||
+            len > sizeof(T.logmem) - (off - f->fbase))
+            return VDM_EINVAL;
+        *hva = T.logmem + (off - f->fbase);
+        T.maps[LOG_REGION]++;
+        return 0;
+    }
     r = &T.g.regions[f->region];
     if (off < f->fbase || off - f->fbase > r->size ||
         len > r->size - (off - f->fbase))
@@ -270,6 +283,10 @@ static void h_unmap(void *host, void *hva, uint64_t off, uint64_t len)
             T.unmaps[i]++;
             return;
         }
+    }
+    if ((uint8_t *)hva >= T.logmem && (uint8_t *)hva < T.logmem + 4096) {
+        T.unmaps[LOG_REGION]++;
+        return;
     }
     ck_abort_msg("unmap of an address never mapped");
 }
@@ -462,6 +479,7 @@ static void assert_clean(void)
         }
     ck_assert_int_eq(T.maps[0], T.unmaps[0]);
     ck_assert_int_eq(T.maps[1], T.unmaps[1]);
+    ck_assert_int_eq(T.maps[LOG_REGION], T.unmaps[LOG_REGION]);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -702,7 +720,8 @@ START_TEST(features_masked_and_protocol_bit)
     ck_assert(!(f & VDM_F_NOTIFICATION_DATA));
     ck_assert(!(f & VDM_F_RING_RESET));
     ck_assert(!(f & VDM_F_ACCESS_PLATFORM));
-    ck_assert(!(f & VDM_VHOST_F_LOG_ALL));
+    /* vhost-user "Migration": dirty logging is offered. */
+    ck_assert(f & VDM_VHOST_F_LOG_ALL);
     /* ... and refuses them when set anyway. */
     ck_assert_int_eq(
         msg_u64(VDM_VHOST_USER_SET_FEATURES, VDM_VHOST_USER_F_NEED_REPLY,
@@ -1678,8 +1697,21 @@ START_TEST(hostile_ring_addresses)
         put64(p + 8, R0_UVA);
         put64(p + 16, R0_UVA + 0x1000);
         put64(p + 24, R0_UVA + 0x2000);
+        /* vhost-user "Migration": VHOST_VRING_F_LOG is accepted ... */
         ck_assert_int_eq(msg(VDM_VHOST_USER_SET_VRING_ADDR, 0, p, 40, NULL, 0),
-                         VDM_ENOTSUP);
+                         0);
+        /* ... but not a log_guest_addr whose used ring wraps ... */
+        put64(p + 32, UINT64_MAX - 8);
+        ck_assert_int_eq(msg(VDM_VHOST_USER_SET_VRING_ADDR, 0, p, 40, NULL, 0),
+                         VDM_EINVAL);
+        /* ... nor unknown flag bits. */
+        put64(p + 32, 0);
+        put32(p + 4, 2);
+        ck_assert_int_eq(msg(VDM_VHOST_USER_SET_VRING_ADDR, 0, p, 40, NULL, 0),
+                         VDM_EINVAL);
+        /* (and the ring's addresses fail again, for what follows) */
+        ck_assert_int_eq(
+            msg_addr(0, R0_UVA, UINT64_MAX - 4, R0_UVA + 0x2000), VDM_EFAULT);
     }
     /* Bad ring indexes and sizes. */
     ck_assert_int_eq(msg_state(VDM_VHOST_USER_SET_VRING_NUM, 0, 200, NUM),
@@ -1921,7 +1953,7 @@ static void ift_bring_up(uint64_t virtio, int set, int64_t base)
             ck_assert_uint_eq(qs, NUM);
         }
     } else {
-        int32_t fd = new_fd(2, 0);
+        int32_t fd = new_fd(IFT_REGION, 0);
         ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD,
                                  NQ * ift_qbytes(), 0, NQ, NUM, &fd, 1, 24),
                          0);
@@ -2016,11 +2048,11 @@ START_TEST(hostile_inflight_messages)
                      0);
     len = NQ * ift_qbytes();
     /* payload sizes, queue counts and sizes */
-    fd = new_fd(2, 0);
+    fd = new_fd(IFT_REGION, 0);
     ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 0, NQ, NUM,
                              &fd, 1, 19),
                      VDM_EINVAL);
-    fd = new_fd(2, 0);
+    fd = new_fd(IFT_REGION, 0);
     ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 0, NQ, NUM,
                              &fd, 1, 29),
                      VDM_EINVAL);
@@ -2037,7 +2069,7 @@ START_TEST(hostile_inflight_messages)
                              NULL, 0, 24),
                      VDM_EINVAL);
     /* a GET_INFLIGHT_FD carrying an fd: refused, the fd closed */
-    fd = new_fd(2, 0);
+    fd = new_fd(IFT_REGION, 0);
     ck_assert_int_eq(
         ift_msg(VDM_VHOST_USER_GET_INFLIGHT_FD, 0, 0, NQ, NUM, &fd, 1, 24),
         VDM_EINVAL);
@@ -2046,20 +2078,20 @@ START_TEST(hostile_inflight_messages)
     ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 0, NQ, NUM,
                              NULL, 0, 24),
                      VDM_EINVAL);
-    fds[0] = new_fd(2, 0);
-    fds[1] = new_fd(2, 0);
+    fds[0] = new_fd(IFT_REGION, 0);
+    fds[1] = new_fd(IFT_REGION, 0);
     ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 0, NQ, NUM,
                              fds, 2, 24),
                      VDM_EINVAL);
-    fd = new_fd(2, 0);
+    fd = new_fd(IFT_REGION, 0);
     ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len - 1, 0, NQ,
                              NUM, &fd, 1, 24),
                      VDM_EINVAL);
-    fd = new_fd(2, 0);
+    fd = new_fd(IFT_REGION, 0);
     ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 8000, NQ,
                              NUM, &fd, 1, 24),
                      VDM_EINVAL);
-    fd = new_fd(2, 0);
+    fd = new_fd(IFT_REGION, 0);
     ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len,
                              UINT64_MAX - 10, NQ, NUM, &fd, 1, 24),
                      VDM_EINVAL);
@@ -2067,7 +2099,7 @@ START_TEST(hostile_inflight_messages)
     /* a region full of junk: refused ring by ring at start, rings run
      * untracked */
     memset(T.ift, 0xa5, sizeof(T.ift));
-    fd = new_fd(2, 0);
+    fd = new_fd(IFT_REGION, 0);
     ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 0, NQ, NUM,
                              &fd, 1, 24),
                      0);
@@ -2081,7 +2113,7 @@ START_TEST(hostile_inflight_messages)
     roundtrip(0, "untracked");
     roundtrip(1, "untracked too");
     /* no region change while rings run */
-    fd = new_fd(2, 0);
+    fd = new_fd(IFT_REGION, 0);
     ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 0, NQ, NUM,
                              &fd, 1, 24),
                      VDM_ESTATE);
@@ -2140,6 +2172,204 @@ START_TEST(drain_before_disruption)
 }
 END_TEST
 
+/* Dirty-page logging (vhost-user "Migration", "Dirty pages logging",
+ * "VHOST_USER_SET_LOG_BASE", "Log description")                          */
+
+#define LOG_BYTES 0x200u      /* covers 16 MiB of guest-physical space */
+#define LOG_GA    0x800000ull /* a log_guest_addr outside guest memory */
+
+static void put_log(uint8_t *p, uint64_t size, uint64_t off)
+{
+    put64(p, size);
+    put64(p + 8, off);
+}
+
+static int set_log_base(uint64_t size, uint64_t off, int nfds)
+{
+    uint8_t p[16];
+    int32_t fds[2] = {-1, -1};
+    for (int i = 0; i < nfds; i++)
+        fds[i] = new_fd(LOG_REGION, LOG_FOFF);
+    put_log(p, size, off);
+    return msg(VDM_VHOST_USER_SET_LOG_BASE, 0, p, 16, fds, (uint32_t)nfds);
+}
+
+static void proto_log_shmfd(void)
+{
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_PROTOCOL_FEATURES), 0);
+    ck_assert(reply_u64(VDM_VHOST_USER_GET_PROTOCOL_FEATURES) &
+              (1ull << VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD));
+    ck_assert_int_eq(
+        msg_u64(VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0,
+                PROTO_ALL | (1ull << VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD),
+                NULL, 0),
+        0);
+}
+
+/* SET_VRING_ADDR of ring q at its current addresses with ring @p flags and
+ * log_guest_addr @p log (QEMU's vhost_dev_set_log on a running ring). */
+static int ring_addr_log(int q, uint32_t flags, uint64_t log)
+{
+    struct drv_vq *v = &T.dq[q];
+    uint8_t p[40];
+    put32(p, (uint32_t)q);
+    put32(p + 4, flags);
+    put64(p + 8, g2u(drv_vq_desc_gpa(v)));
+    put64(p + 16, g2u(drv_vq_device_gpa(v)));
+    put64(p + 24, g2u(drv_vq_driver_gpa(v)));
+    put64(p + 32, log);
+    return msg(VDM_VHOST_USER_SET_VRING_ADDR, 0, p, 40, NULL, 0);
+}
+
+static int log_bit(uint64_t gpa)
+{
+    uint64_t page = gpa >> 12;
+    return (T.logmem[page / 8] >> (page % 8)) & 1;
+}
+
+static unsigned log_count(void)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < LOG_BYTES; i++)
+        n += (unsigned)__builtin_popcount(T.logmem[i]);
+    return n;
+}
+
+static void set_log_all(int on)
+{
+    uint64_t f = T.features | VDM_VHOST_USER_F_PROTOCOL_FEATURES |
+                 (on ? VDM_VHOST_F_LOG_ALL : 0);
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_FEATURES,
+                             VDM_VHOST_USER_F_NEED_REPLY, f, NULL, 0),
+                     0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_FEATURES), 0);
+    ck_assert((vdm_vhost_user_mem(&T.vu)->log != NULL) == (on != 0));
+}
+
+static void dirty_used_ring(uint64_t ring_features)
+{
+    const struct drv_vq *v;
+
+    bring_up(ring_features | VDM_F_EVENT_IDX);
+    v = &T.dq[0];
+    proto_log_shmfd();
+    /* "Communication": SET_LOG_BASE answers (LOG_SHMFD), 0 = done */
+    ck_assert_int_eq(set_log_base(LOG_BYTES, LOG_FOFF, 1), 0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_LOG_BASE), 0);
+    ck_assert_int_eq(T.maps[LOG_REGION], 1);
+    /* logging starts with VHOST_F_LOG_ALL only */
+    ck_assert_ptr_null(vdm_vhost_user_mem(&T.vu)->log);
+    roundtrip(0, "not logged");
+    ck_assert_uint_eq(log_count(), 0);
+    set_log_all(1);
+    /* without VHOST_VRING_F_LOG the used ring is not logged ("Migration":
+     * "Modifications to used vring should be marked if VHOST_VRING_F_LOG
+     * is part of ring's flags"); this device writes its buffers itself,
+     * outside the device kit (vdm_mem_log_iov is its to call) */
+    roundtrip(0, "ring not logged");
+    ck_assert_uint_eq(log_count(), 0);
+    /* the front-end turns ring logging on for the running ring */
+    ck_assert_int_eq(ring_addr_log(0, 1, LOG_GA), 0);
+    roundtrip(0, "ring logged");
+    if (ring_features & VDM_F_RING_PACKED) {
+        /* used descriptors go back into the descriptor ring: marked at
+         * their guest address; nothing else but the device area at
+         * log_guest_addr */
+        ck_assert(log_bit(drv_vq_desc_gpa(v)));
+        ck_assert_uint_le(log_count(), 2);
+        if (log_count() == 2)
+            ck_assert(log_bit(LOG_GA));
+    } else {
+        /* the used ring is marked at log_guest_addr, not at its own gpa */
+        ck_assert(log_bit(LOG_GA));
+        ck_assert(!log_bit(drv_vq_device_gpa(v)));
+        ck_assert_uint_eq(log_count(), 1);
+    }
+    /* ring 1 has no F_LOG: its used ring stays unmarked */
+    memset(T.logmem, 0, sizeof(T.logmem));
+    roundtrip(1, "other ring");
+    ck_assert_uint_eq(log_count(), 0);
+    /* LOG_ALL off: nothing logged any more, even with F_LOG */
+    set_log_all(0);
+    roundtrip(0, "off again");
+    ck_assert_uint_eq(log_count(), 0);
+    /* on again, with F_LOG cleared on the ring */
+    set_log_all(1);
+    ck_assert_int_eq(ring_addr_log(0, 0, 0), 0);
+    roundtrip(0, "flag cleared");
+    ck_assert_uint_eq(log_count(), 0);
+    /* a new log replaces the old one (unmapped) */
+    ck_assert_int_eq(set_log_base(LOG_BYTES, LOG_FOFF, 1), 0);
+    ck_assert_int_eq(T.maps[LOG_REGION], 2);
+    ck_assert_int_eq(T.unmaps[LOG_REGION], 1);
+    vdm_vhost_user_reset(&T.vu);
+    ck_assert_ptr_null(vdm_vhost_user_mem(&T.vu)->log);
+    assert_clean();
+}
+
+START_TEST(dirty_log_split_used_ring)
+{
+    dirty_used_ring(0);
+}
+END_TEST
+
+START_TEST(dirty_log_packed_used_ring)
+{
+    ut_need(VDM_F_RING_PACKED, "packed rings");
+    dirty_used_ring(VDM_F_RING_PACKED);
+}
+END_TEST
+
+/* Hostile SET_LOG_BASE / SET_LOG_FD: refused, nothing mapped or leaked,
+ * the reply the front-end waits for still sent. */
+START_TEST(hostile_log_messages)
+{
+    uint8_t p[16];
+    int32_t fd;
+
+    bring_up(0);
+    /* LOG_SHMFD not negotiated: no fd-based log, and no reply */
+    ck_assert_int_eq(set_log_base(LOG_BYTES, LOG_FOFF, 1), VDM_ENOTSUP);
+    ck_assert_uint_eq(T.rlen, 0);
+    proto_log_shmfd();
+    /* payload of the wrong size */
+    fd = new_fd(LOG_REGION, LOG_FOFF);
+    put_log(p, LOG_BYTES, LOG_FOFF);
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_LOG_BASE, 0, p, 8, &fd, 1),
+                     VDM_EINVAL);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_LOG_BASE), 1);
+    /* no fd, two fds */
+    ck_assert_int_eq(set_log_base(LOG_BYTES, LOG_FOFF, 0), VDM_EINVAL);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_LOG_BASE), 1);
+    ck_assert_int_eq(set_log_base(LOG_BYTES, LOG_FOFF, 2), VDM_EINVAL);
+    ck_assert_uint_ge(T.rlen, 12); /* answered */
+    /* size 0, offset + size wrapping, absurd size */
+    ck_assert_int_eq(set_log_base(0, LOG_FOFF, 1), VDM_EINVAL);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_LOG_BASE), 1);
+    ck_assert_int_eq(set_log_base(LOG_BYTES, UINT64_MAX - 8, 1), VDM_EINVAL);
+    ck_assert_int_eq(set_log_base(1ull << 62, LOG_FOFF, 1), VDM_EINVAL);
+    /* the host cannot map it (past the end of the file) */
+    ck_assert_int_lt(set_log_base(8192, LOG_FOFF, 1), 0);
+    ck_assert_uint_eq(reply_u64(VDM_VHOST_USER_SET_LOG_BASE), 1);
+    /* an fd that is no memory at all */
+    fd = ev_fd();
+    ck_assert_int_lt(msg(VDM_VHOST_USER_SET_LOG_BASE, 0, p, 16, &fd, 1), 0);
+    ck_assert_int_eq(T.maps[LOG_REGION], 0);
+    ck_assert_ptr_null(vdm_vhost_user_mem(&T.vu)->log);
+    /* SET_LOG_FD: one fd, kept by nobody (closed) */
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_SET_LOG_FD), VDM_EINVAL);
+    fd = ev_fd();
+    ck_assert_int_eq(msg(VDM_VHOST_USER_SET_LOG_FD, 0, NULL, 0, &fd, 1), 0);
+    ck_assert(!T.fd[fd].open);
+    /* a good log after all that: the ring still serves */
+    ck_assert_int_eq(set_log_base(LOG_BYTES, LOG_FOFF, 1), 0);
+    set_log_all(1);
+    roundtrip(0, "still serving");
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
 static Suite *vhost_user_suite(void)
 {
     Suite *s = suite_create("vhost_user");
@@ -2176,6 +2406,8 @@ static Suite *vhost_user_suite(void)
     tcase_add_test(tc, inflight_offered_only_with_the_hook);
     tcase_add_loop_test(tc, inflight_restart_resubmits, 0, 2);
     tcase_add_test(tc, drain_before_disruption);
+    tcase_add_test(tc, dirty_log_split_used_ring);
+    tcase_add_test(tc, dirty_log_packed_used_ring);
     suite_add_tcase(s, tc);
 
     TCase *h = tcase_create("hostile");
@@ -2185,6 +2417,7 @@ static Suite *vhost_user_suite(void)
     tcase_add_test(h, hostile_fd_counts);
     tcase_add_test(h, hostile_regions);
     tcase_add_test(h, hostile_ring_addresses);
+    tcase_add_test(h, hostile_log_messages);
     tcase_add_test(h, hostile_started_ring_changes);
     tcase_add_test(h, hostile_inflight_messages);
     tcase_add_loop_test(h, hostile_random_messages, 0, 8);
