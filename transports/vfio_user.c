@@ -181,6 +181,12 @@ int vdm_vfio_user_handle(struct vdm_vfio_user *vfu, const void *msg,
     if ((s == NULL) || ((fds == NULL) && (nfds != 0u))) {
         return VDM_EINVAL; /* nothing can be closed without the hooks */
     }
+    if (s->in_dma != 0u) {
+        /* from inside the dma hook: the message buffer is in use */
+        close_unused(s, fds, nfds, 0);
+        vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: message inside a DMA");
+        return VDM_EBUSY;
+    }
     if ((msg == NULL) || (reply == NULL) || (reply_len == NULL) ||
         (reply_cap < VDM_VFIO_USER_HDR_BYTES) ||
         (len < VDM_VFIO_USER_HDR_BYTES) || (ld32(h + 4) != len) ||
@@ -262,7 +268,10 @@ int vdm_vfio_user_init(struct vdm_vfio_user *vfu,
     if ((vfu == NULL) || (cfg == NULL)) {
         return VDM_EINVAL;
     }
-    if ((size_t)cfg->size < sizeof(struct vdm_vfio_user_config)) {
+    /* the bounce fields came later: a shorter configuration has none */
+    if ((size_t)cfg->size < ((size_t)offsetof(struct vdm_vfio_user_config,
+                                              host) +
+                             sizeof(cfg->host))) {
         return VDM_ESIZE;
     }
     o = cfg->ops;
@@ -287,8 +296,22 @@ int vdm_vfio_user_init(struct vdm_vfio_user *vfu,
     for (i = 0; i < VDM_VFIO_USER_MAX_MSIX; i++) {
         s->msix_fd[i] = -1;
     }
+    if (VDM_HAS_HOOK(o, struct vdm_vfio_user_ops, dma)) {
+        s->dma_fn = o->dma;
+    }
+    if (VDM_HAS(cfg, struct vdm_vfio_user_config, bounce_size)) {
+        int rc = vdmi_vfu_bounce_init(s, cfg->bounce, cfg->bounce_size);
+        if (rc != 0) {
+            return rc;
+        }
+    }
     s->magic = VFU_MAGIC;
     return 0;
+}
+
+struct vfu_state *vdmi_vfu_state(struct vdm_vfio_user *vfu)
+{
+    return st(vfu);
 }
 
 const struct vdm_mem *vdm_vfio_user_mem(const struct vdm_vfio_user *vfu)
