@@ -181,12 +181,7 @@ int vdm_vfio_user_handle(struct vdm_vfio_user *vfu, const void *msg,
     if ((s == NULL) || ((fds == NULL) && (nfds != 0u))) {
         return VDM_EINVAL; /* nothing can be closed without the hooks */
     }
-    if (s->in_dma != 0u) {
-        /* from inside the dma hook: the message buffer is in use */
-        close_unused(s, fds, nfds, 0);
-        vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: message inside a DMA");
-        return VDM_EBUSY;
-    }
+
     if ((msg == NULL) || (reply == NULL) || (reply_len == NULL) ||
         (reply_cap < VDM_VFIO_USER_HDR_BYTES) ||
         (len < VDM_VFIO_USER_HDR_BYTES) || (ld32(h + 4) != len) ||
@@ -204,6 +199,15 @@ int vdm_vfio_user_handle(struct vdm_vfio_user *vfu, const void *msg,
     m.nfds = nfds;
     m.r = r + VDM_VFIO_USER_HDR_BYTES;
     m.rcap = reply_cap - VDM_VFIO_USER_HDR_BYTES;
+    if ((s->in_dma != 0u) && (m.cmd != VDM_VFIO_USER_REGION_READ)) {
+        /* From inside the dma hook, while a device access waits: only a
+         * REGION_READ (a client may hold a lock its DMA handler needs
+         * until it is answered); anything else could change the device
+         * under the access. */
+        close_unused(s, fds, nfds, 0);
+        vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: command inside a DMA");
+        return VDM_EBUSY;
+    }
 
     /* A reply from the client answers nothing (this server sends no
      * commands); a command's Error field is reserved (protocol "Header"). */

@@ -221,9 +221,11 @@ struct vdm_vfio_user_ops {
      * the reply that carries the same message id into @p msg (at most
      * @p cap bytes, header included) and store its length in
      * @p reply_len. The library checks everything in the reply. Commands
-     * the client sends meanwhile are the host's to queue or answer; they
-     * must not be given to vdm_vfio_user_handle() from inside this hook
-     * (it refuses them with VDM_EBUSY).
+     * the client sends meanwhile are the host's to queue and hand over
+     * after the call that led here returns; from inside this hook
+     * vdm_vfio_user_handle() takes REGION_READ only (a client may wait for
+     * one while holding what its DMA handler needs) and refuses anything
+     * else with VDM_EBUSY (nothing sent, fds closed).
      * @return 0, or a negative VDM_E* code (no reply: the access fails).
      */
     int (*dma)(void *host, void *msg, uint32_t len, uint32_t cap,
@@ -308,7 +310,9 @@ VDM_API int vdm_vfio_user_msg_len(const void *hdr, uint32_t *len);
  *         and the error reply in @p reply should still be sent;
  *         VDM_EPROTO when the message cannot be framed (truncated, size
  *         mismatch, not a command, a command before VERSION, an unsupported
- *         major version): nothing to send, close the connection. File
+ *         major version): nothing to send, close the connection;
+ *         VDM_EBUSY when called from inside the `dma` hook with anything
+ *         but a REGION_READ (nothing to send; hand it over later). File
  *         descriptors are consumed in every case.
  */
 VDM_API int vdm_vfio_user_handle(struct vdm_vfio_user *vfu, const void *msg,

@@ -162,11 +162,32 @@ static int h_dma(void *host, void *msg, uint32_t len, uint32_t cap,
     if (count > T.max_count)
         T.max_count = (uint32_t)count;
     if (T.nested) {
+        /* anything but a REGION_READ is refused, with nothing to send */
         uint32_t rl = 1;
         ck_assert_int_eq(vdm_vfio_user_handle(&T.vfu, b, len, NULL, 0, T.reply,
                                               sizeof(T.reply), &rl),
                          VDM_EBUSY);
         ck_assert_uint_eq(rl, 0);
+        /* a REGION_READ of the configuration space is answered */
+        uint8_t rr[HDR + 16] = {0};
+        uint16_t rcmd = VDM_VFIO_USER_REGION_READ;
+        uint32_t rsz = HDR + 16, region = VDM_VFIO_USER_REGION_CONFIG;
+        uint32_t cnt = 4;
+        memcpy(rr + 2, &rcmd, 2);
+        memcpy(rr + 4, &rsz, 4);
+        memcpy(rr + HDR + 8, &region, 4);
+        memcpy(rr + HDR + 12, &cnt, 4);
+        ck_assert_int_eq(vdm_vfio_user_handle(&T.vfu, rr, rsz, NULL, 0,
+                                              T.reply, sizeof(T.reply), &rl),
+                         0);
+        ck_assert_uint_eq(rl, HDR + 16 + 4);
+        ck_assert_uint_eq(T.reply[HDR + 16] | T.reply[HDR + 17] << 8,
+                          VDM_PCI_VENDOR_ID);
+        /* and a nested transfer is refused (the message buffer is busy) */
+        uint8_t x[4];
+        ck_assert_int_eq(vdm_vfio_user_dma_read(&T.vfu, GPA2, x, 4),
+                         VDM_ESTATE);
+        T.nested = 0;
     }
     if (cmd == VDM_VFIO_USER_DMA_READ) {
         ck_assert_uint_eq(len, HDR + 16);
@@ -1303,8 +1324,9 @@ START_TEST(dma_reply_hostile)
 }
 END_TEST
 
-/* The dma hook may not hand client messages back to the library: the
- * message buffer is in use (vfio_user.h `dma`). */
+/* From inside the dma hook the library takes a REGION_READ only (the
+ * client may block on it while its DMA handler waits), refuses other
+ * commands and nested transfers (vfio_user.h `dma`). */
 START_TEST(dma_nested_refused)
 {
     UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
@@ -1313,6 +1335,7 @@ START_TEST(dma_nested_refused)
     ck_assert_int_eq(dma_map(3, 0, GPA2, GSIZE, 0), 0);
     T.nested = 1;
     ck_assert_int_eq(vdm_vfio_user_dma_read(&T.vfu, GPA2, b, 8), 0);
+    ck_assert_int_eq(T.nested, 0);
 }
 END_TEST
 
