@@ -300,11 +300,21 @@ int vdm_vfio_user_init(struct vdm_vfio_user *vfu,
     for (i = 0; i < VDM_VFIO_USER_MAX_MSIX; i++) {
         s->msix_fd[i] = -1;
     }
-    if (VDM_HAS_HOOK(o, struct vdm_vfio_user_ops, dma)) {
+    if (((size_t)o->size >= ((size_t)offsetof(struct vdm_vfio_user_ops, dma) +
+                             sizeof(o->dma))) &&
+        (o->dma != NULL)) {
         s->dma_fn = o->dma;
     }
-    if (VDM_HAS(cfg, struct vdm_vfio_user_config, bounce_size)) {
-        int rc = vdmi_vfu_bounce_init(s, cfg->bounce, cfg->bounce_size);
+    {
+        /* an older caller's configuration has no bounce fields: zero */
+        struct vdm_vfio_user_config c;
+        int rc = vdm_copy_sized(
+            &c, sizeof(c), cfg,
+            (size_t)offsetof(struct vdm_vfio_user_config, host) +
+                sizeof(cfg->host));
+        if (rc == 0) {
+            rc = vdmi_vfu_bounce_init(s, c.bounce, c.bounce_size);
+        }
         if (rc != 0) {
             return rc;
         }

@@ -13,7 +13,12 @@
 #if VDM_CONFIG_VFIO_USER && VDM_CONFIG_PCI /* vdm/config.h: the whole file */
 
 #define DMA_HDR 16u /* address (8), count (8) after the message header */
-#define ALIGN   8u  /* bounce spans start 8-byte aligned */
+
+/* Bounce spans start at 8-byte offsets in the storage. */
+static uint64_t align8(uint64_t v)
+{
+    return (v + 7u) & ~(uint64_t)7u;
+}
 
 /* The DMA region holding iova, or NULL. */
 static const struct vfu_dma *dma_at(const struct vfu_state *s, uint64_t iova)
@@ -188,10 +193,13 @@ static int can_xfer(const struct vfu_state *s)
     return 0;
 }
 
-static int xfer(struct vfu_state *s, uint64_t iova, uint8_t *buf, uint64_t len,
-                int write)
+/* Read into dst (src NULL) or write from src (dst NULL) len bytes at iova,
+ * in requests of at most xfer_max() bytes. */
+static int xfer(struct vfu_state *s, uint64_t iova, uint8_t *dst,
+                const uint8_t *src, uint64_t len)
 {
     uint32_t max;
+    uint64_t done = 0;
     int rc = can_xfer(s);
 
     if (rc != 0) {
@@ -200,15 +208,17 @@ static int xfer(struct vfu_state *s, uint64_t iova, uint8_t *buf, uint64_t len,
     if ((len != 0u) && ((len - 1u) > (UINT64_MAX - iova))) {
         return VDM_EFAULT;
     }
-    rc = dma_allowed(s, iova, len, (write != 0) ? DMA_F_WRITE : DMA_F_READ);
+    rc = dma_allowed(s, iova, len, (src != NULL) ? DMA_F_WRITE : DMA_F_READ);
     max = xfer_max(s);
-    while ((rc == 0) && (len != 0u)) {
-        uint32_t n = (len < (uint64_t)max) ? (uint32_t)len : max;
-        rc = (write != 0) ? write_one(s, iova, buf, n)
-                          : read_one(s, iova, buf, n);
-        iova += n;
-        buf += n;
-        len -= n;
+    while ((rc == 0) && (done < len)) {
+        uint64_t left = len - done;
+        uint32_t n = (left < (uint64_t)max) ? (uint32_t)left : max;
+        if (src != NULL) {
+            rc = write_one(s, iova + done, &src[done], n);
+        } else {
+            rc = read_one(s, iova + done, &dst[done], n);
+        }
+        done += n;
     }
     return rc;
 }
@@ -220,7 +230,7 @@ int vdm_vfio_user_dma_read(struct vdm_vfio_user *vfu, uint64_t iova, void *dst,
     if ((s == NULL) || ((dst == NULL) && (len != 0u))) {
         return VDM_EINVAL;
     }
-    return xfer(s, iova, (uint8_t *)dst, len, 0);
+    return xfer(s, iova, (uint8_t *)dst, NULL, len);
 }
 
 int vdm_vfio_user_dma_write(struct vdm_vfio_user *vfu, uint64_t iova,
@@ -230,8 +240,7 @@ int vdm_vfio_user_dma_write(struct vdm_vfio_user *vfu, uint64_t iova,
     if ((s == NULL) || ((src == NULL) && (len != 0u))) {
         return VDM_EINVAL;
     }
-    /* xfer() only reads the buffer of a write */
-    return xfer(s, iova, (uint8_t *)(uintptr_t)src, len, 1);
+    return xfer(s, iova, NULL, (const uint8_t *)src, len);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -243,11 +252,10 @@ int vdm_vfio_user_dma_write(struct vdm_vfio_user *vfu, uint64_t iova,
  * area starts after the message buffer, so 0 is never a span). */
 static uint64_t place(const struct vfu_state *s, uint64_t n)
 {
-    uint64_t at = VDM_VFIO_USER_DMA_MSG;
+    uint64_t at = align8(VDM_VFIO_USER_DMA_MSG);
     uint32_t i;
     int moved = 1;
 
-    at = (at + (ALIGN - 1u)) & ~(uint64_t)(ALIGN - 1u);
     /* Move past every span that overlaps [at, at+n) until none does; each
      * pass only moves forward, so at most one pass per slot. */
     while (moved != 0) {
@@ -259,8 +267,7 @@ static uint64_t place(const struct vfu_state *s, uint64_t n)
             const struct vfu_slot *k = &s->slots[i];
             if ((k->len != 0u) && (k->off < (at + n)) &&
                 (at < (k->off + k->len))) {
-                at = (k->off + k->len + (ALIGN - 1u)) &
-                     ~(uint64_t)(ALIGN - 1u);
+                at = align8(k->off + k->len);
                 moved = 1;
             }
         }
@@ -306,7 +313,7 @@ static int b_translate(void *host, uint64_t addr, uint64_t len,
     }
     /* The copy starts as the guest's bytes, also for a device-writable
      * span: what the device leaves alone goes back unchanged. */
-    rc = xfer(s, addr, s->bounce + off, n, 0);
+    rc = xfer(s, addr, &s->bounce[off], NULL, n);
     if (rc != 0) {
         return rc;
     }
@@ -334,7 +341,7 @@ static void b_unmap(void *host, void *hva, uint64_t len)
             /* Back before the span is freed: the caller publishes the used
              * entry after this returns (vdm_kit_finish()). */
             if (((k->access & VDM_MEM_WRITE) != 0u) &&
-                (xfer(s, k->gpa, s->bounce + k->off, len, 1) != 0)) {
+                (xfer(s, k->gpa, NULL, &s->bounce[k->off], len) != 0)) {
                 vdmi_vfu_log(s, VDM_LOG_ERROR,
                              "vfio-user: DMA_WRITE of a device-written span "
                              "failed (data lost)");
@@ -354,9 +361,8 @@ int vdmi_vfu_bounce_init(struct vfu_state *s, void *bounce, uint64_t size)
         return 0;
     }
 #if VDM_CONFIG_MEM_HOOKS
-    if ((bounce == NULL) || (size < (uint64_t)VDM_VFIO_USER_BOUNCE_MIN) ||
-        (((uintptr_t)bounce % ALIGN) != 0u) || (s->dma_fn == NULL) ||
-        (size > (uint64_t)(UINTPTR_MAX - (uintptr_t)bounce))) {
+    if ((bounce == NULL) || (size < VDM_VFIO_USER_BOUNCE_MIN) ||
+        (s->dma_fn == NULL)) {
         return VDM_EINVAL;
     }
     s->bounce = (uint8_t *)bounce;

@@ -239,8 +239,8 @@ struct vdm_vfio_user_config {
     const struct vdm_vfio_user_ops *ops; /**< Host hooks (required). */
     void *host;                          /**< Passed to the hooks. */
     /** Bounce storage for memory without a file descriptor (with the `dma`
-     *  hook), caller-owned for the server's life, 8-byte aligned; NULL:
-     *  none. */
+     *  hook), caller-owned for the server's life (spans start at 8-byte
+     *  offsets from it); NULL: none. */
     void *bounce;
     /** Bytes of @ref bounce: 0, or at least VDM_VFIO_USER_BOUNCE_MIN. */
     uint64_t bounce_size;
@@ -251,8 +251,9 @@ struct vdm_vfio_user_config {
  *        create the device with vdm_vfio_user_mem() as its memory, then
  *        vdm_vfio_user_attach().
  * @return 0; VDM_EINVAL (NULL, a missing required hook, reserved not 0,
- *         bounce storage misaligned, below VDM_VFIO_USER_BOUNCE_MIN or
- *         given without the `dma` hook); VDM_ESIZE (a size field too
+ *         bounce storage below VDM_VFIO_USER_BOUNCE_MIN or given without
+ *         the `dma` hook); VDM_ENOTSUP (bounce storage in a build without
+ *         memory hooks, VDM_CONFIG_MEM_HOOKS 0); VDM_ESIZE (a size field too
  *         small; a configuration without the bounce fields is an older
  *         caller's and has none).
  */

@@ -1407,8 +1407,8 @@ START_TEST(bounce_exhausted)
 }
 END_TEST
 
-/* Bounce storage set-up: aligned, at least VDM_VFIO_USER_BOUNCE_MIN, and
- * only with the dma hook; a configuration of the size before the bounce
+/* Bounce storage set-up: at least VDM_VFIO_USER_BOUNCE_MIN, and only with
+ * the dma hook; a configuration of the size before the bounce
  * fields is an older caller's and has none (VDM_ENOTSUP on a transfer). */
 START_TEST(bounce_init_args)
 {
@@ -1417,9 +1417,6 @@ START_TEST(bounce_init_args)
     struct vdm_vfio_user_config c = VDM_INIT(struct vdm_vfio_user_config);
     struct vdm_vfio_user_ops o = T.ops;
     c.ops = &o;
-    c.bounce = T.bounce + 1;
-    c.bounce_size = VDM_VFIO_USER_BOUNCE_MIN;
-    ck_assert_int_eq(vdm_vfio_user_init(&v, &c), VDM_EINVAL);
     c.bounce = T.bounce;
     c.bounce_size = VDM_VFIO_USER_BOUNCE_MIN - 1;
     ck_assert_int_eq(vdm_vfio_user_init(&v, &c), VDM_EINVAL);
