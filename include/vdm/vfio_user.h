@@ -242,7 +242,8 @@ struct vdm_vfio_user_config {
      *  hook), caller-owned for the server's life (spans start at 8-byte
      *  offsets from it); NULL: none. */
     void *bounce;
-    /** Bytes of @ref bounce: 0, or at least VDM_VFIO_USER_BOUNCE_MIN. */
+    /** Bytes of the bounce storage: 0, or at least
+     *  VDM_VFIO_USER_BOUNCE_MIN. */
     uint64_t bounce_size;
 };
 
