@@ -111,6 +111,21 @@ static int on_version(struct vfu_state *s, struct vfu_msg *m)
 /* ------------------------------------------------------------------------ */
 /* Dispatch */
 
+static int on_reset(struct vfu_state *s, const struct vfu_msg *m)
+{
+    int rc;
+    if (m->len != 0u) {
+        return VDM_EINVAL;
+    }
+    /* The client waits for this reply (QEMU: under its big lock, which its
+     * DMA handler needs): spans the reset gives back are not written back;
+     * the driver owns no data of a reset device. */
+    s->no_writeback = 1u;
+    rc = vdmi_vfu_device_reset(s);
+    s->no_writeback = 0u;
+    return rc;
+}
+
 static int dispatch(struct vfu_state *s, struct vfu_msg *m)
 {
     switch (m->cmd) {
@@ -123,11 +138,7 @@ static int dispatch(struct vfu_state *s, struct vfu_msg *m)
     case VDM_VFIO_USER_DEVICE_SET_IRQS: return vdmi_vfu_set_irqs(s, m);
     case VDM_VFIO_USER_REGION_READ: return vdmi_vfu_region_rw(s, m, 0);
     case VDM_VFIO_USER_REGION_WRITE: return vdmi_vfu_region_rw(s, m, 1);
-    case VDM_VFIO_USER_DEVICE_RESET:
-        if (m->len != 0u) {
-            return VDM_EINVAL;
-        }
-        return vdmi_vfu_device_reset(s);
+    case VDM_VFIO_USER_DEVICE_RESET: return on_reset(s, m);
     case VDM_VFIO_USER_VERSION:
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: VERSION again");
         return VDM_ESTATE;
@@ -377,6 +388,8 @@ void vdm_vfio_user_reset(struct vdm_vfio_user *vfu)
     if (s == NULL) {
         return;
     }
+    /* No DMA_READ / DMA_WRITE to a client that is gone. */
+    s->flags &= ~XF_VERSION;
     /* The function first: its rings point into memory about to go. */
     if ((s->flags & XF_ATTACHED) != 0u) {
         (void)vdm_pci_reset(&s->pci);

@@ -341,6 +341,7 @@ static void b_unmap(void *host, void *hva, uint64_t len)
             /* Back before the span is freed: the caller publishes the used
              * entry after this returns (vdm_kit_finish()). */
             if (((k->access & VDM_MEM_WRITE) != 0u) &&
+                (s->no_writeback == 0u) &&
                 (xfer(s, k->gpa, NULL, &s->bounce[k->off], len) != 0)) {
                 vdmi_vfu_log(s, VDM_LOG_ERROR,
                              "vfio-user: DMA_WRITE of a device-written span "

@@ -97,8 +97,8 @@ struct vfu_state {
     uint8_t *bounce;
     uint64_t bounce_size;
     uint16_t next_id; /* id of the next server-to-client request */
-    uint8_t in_dma;   /* inside the dma hook: no nested use */
-    uint8_t reserved_b;
+    uint8_t in_dma;       /* inside the dma hook: no nested use */
+    uint8_t no_writeback; /* DEVICE_RESET: released spans are dropped */
     uint32_t nslots; /* slots in use */
     struct vfu_slot slots[VDM_VFIO_USER_BOUNCE_SLOTS];
     struct vdm_mem_ops mops;
