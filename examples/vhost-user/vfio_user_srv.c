@@ -163,14 +163,15 @@ static int f_dma(void *host, void *msg, uint32_t len, uint32_t cap,
     struct vdev *d = host;
     struct vd_vfu *v = d->vfu;
     uint8_t *m = msg;
-    uint16_t id;
+    uint16_t id, rcmd;
 
     if (d->conn_fd < 0 || v->broken != NULL)
         return VDM_EIO;
     memcpy(&id, m, sizeof(id));
+    memcpy(&rcmd, m + 2, sizeof(rcmd));
     if (vd_verbose >= 2)
         vd_log(d, VDM_LOG_DEBUG, "-> %s (%u bytes)",
-               vdm_vfio_user_command_name(m[2] | m[3] << 8), len);
+               vdm_vfio_user_command_name(rcmd), len);
     if (send_all(d->conn_fd, m, len) < 0) {
         v->broken = "DMA request not sent";
         return VDM_EIO;
@@ -241,7 +242,10 @@ static int f_dma(void *host, void *msg, uint32_t len, uint32_t cap,
         }
         if (cmd == VDM_VFIO_USER_REGION_READ && nfds == 0 && v->dq_len == 0) {
             /* answered now: the client may hold what its DMA handler
-             * needs until it has this reply (nothing queued goes first) */
+             * needs until it has this reply. Behind queued commands it
+             * waits with them (a read never passes a posted write), and
+             * a client holding its lock across it stalls until one side's
+             * timeout. */
             serve(d, c, size, fds, 0);
             free(c);
             if (d->conn_fd < 0 || v->broken != NULL)
