@@ -86,7 +86,11 @@
  * stopped and the device goes to DEVICE_NEEDS_RESET, as for any unmapped
  * buffer), never a crash or a leaked span. Rings are never bounced: the
  * virtqueue maps them with VDM_MEM_KEEP, which a copy cannot honour, so a
- * ring in such memory fails the queue's enabling cleanly. A release whose
+ * ring in such memory fails the queue's enabling cleanly. (QEMU 11.1 with
+ * guest RAM that is not shareable, a plain -m, maps all of it without a
+ * file descriptor, rings included: such a guest needs shareable RAM, e.g.
+ * memory-backend-memfd with share=on, for the device to run; the bounce
+ * path serves buffers in other memory without one.) A release whose
  * DMA_WRITE fails is logged (the data is lost, the span freed).
  *
  * Threads: one thread drives the object and its device at a time. Requests
