@@ -14,12 +14,6 @@
 
 #define DMA_HDR 16u /* address (8), count (8) after the message header */
 
-/* Bounce spans start at 8-byte offsets in the storage. */
-static uint64_t align8(uint64_t v)
-{
-    return (v + 7u) & ~(uint64_t)7u;
-}
-
 /* The DMA region holding iova, or NULL. */
 static const struct vfu_dma *dma_at(const struct vfu_state *s, uint64_t iova)
 {
@@ -247,6 +241,12 @@ int vdm_vfio_user_dma_write(struct vdm_vfio_user *vfu, uint64_t iova,
 /* Bounce spans: the translate / unmap hooks of the server's memory map */
 
 #if VDM_CONFIG_MEM_HOOKS
+
+/* Bounce spans start at 8-byte offsets in the storage. */
+static uint64_t align8(uint64_t v)
+{
+    return (v + 7u) & ~(uint64_t)7u;
+}
 
 /* First fit of n bytes in the bounce area: the offset, or 0 if none (the
  * area starts after the message buffer, so 0 is never a span). */
