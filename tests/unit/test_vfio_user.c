@@ -1438,6 +1438,76 @@ START_TEST(bounce_init_args)
 }
 END_TEST
 
+/* The memory contract of a bounce span, through the server's memory map
+ * directly (vdm/mem.h translate / release): a device-readable span holds
+ * the guest's bytes and is never written back; a device-writable span is
+ * written back whole at its release (bytes the device left alone
+ * unchanged), not before; a mapping to keep (VDM_MEM_KEEP, rings) is
+ * refused without a request; a read-only map refuses write access; a range
+ * across the map's end is refused; spans are never leaked (all 64 slots and
+ * the whole area usable after failures). */
+START_TEST(bounce_map_release)
+{
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
+    const struct vdm_mem *m = vdm_vfio_user_mem(&T.vfu);
+    struct vdm_iov iov[4];
+    void *hva = NULL;
+    negotiate_xfer(4096);
+    ck_assert_int_eq(dma_map(3, 0, GPA2, GSIZE, 0), 0);
+    ck_assert_int_eq(dma_map(1, 0, 0x900000, 0x1000, 0), 0);
+    for (uint32_t i = 0; i < 256; i++)
+        T.client[i] = (uint8_t)i;
+    /* device-readable: a copy, no write-back */
+    ck_assert_int_eq(vdm_mem_map(m, GPA2 + 16, 100, VDM_MEM_READ, iov, 4), 1);
+    ck_assert_uint_eq(iov[0].len, 100);
+    ck_assert_uint_ne(iov[0].flags & VDM_IOV_F_HOOK, 0);
+    ck_assert(memcmp(iov[0].base, T.client + 16, 100) == 0);
+    ((uint8_t *)iov[0].base)[0] = 0x55; /* a misbehaving device */
+    vdm_mem_release(m, iov, 1);
+    ck_assert_int_eq(T.nwrite, 0);
+    ck_assert_uint_eq(T.client[16], 16);
+    /* device-writable: written back whole at release, not before */
+    ck_assert_int_eq(vdm_mem_map(m, GPA2 + 32, 64, VDM_MEM_WRITE, iov, 4), 1);
+    ((uint8_t *)iov[0].base)[3] = 0xaa;
+    ck_assert_int_eq(T.nwrite, 0);
+    ck_assert_uint_eq(T.client[35], 35);
+    vdm_mem_release(m, iov, 1);
+    ck_assert_int_eq(T.nwrite, 1);
+    ck_assert_uint_eq(T.client[35], 0xaa);
+    ck_assert_uint_eq(T.client[34], 34);
+    ck_assert_uint_eq(T.client[95], 95);
+    /* a ring (VDM_MEM_KEEP), a write to a read-only map, across the end */
+    int n = T.nread;
+    ck_assert_int_eq(vdm_mem_lookup(m, GPA2, 64, VDM_MEM_READ | VDM_MEM_KEEP,
+                                    &hva),
+                     VDM_EFAULT);
+    ck_assert_int_eq(vdm_mem_map(m, 0x900000, 16, VDM_MEM_WRITE, iov, 4),
+                     VDM_EFAULT);
+    ck_assert_int_eq(T.nread, n);
+    /* the part inside is read (a prefix span), then given back */
+    ck_assert_int_eq(vdm_mem_map(m, GPA2 + GSIZE - 8, 16, VDM_MEM_READ, iov,
+                                 4),
+                     VDM_EFAULT);
+    /* a failed fill leaves no span behind: 64 spans still fit after */
+    T.fault = FAULT_ERROR;
+    ck_assert_int_eq(vdm_mem_map(m, GPA2, 16, VDM_MEM_READ, iov, 4),
+                     VDM_EFAULT);
+    T.fault = FAULT_NONE;
+    static struct vdm_iov many[VDM_VFIO_USER_BOUNCE_SLOTS + 1];
+    for (uint32_t i = 0; i < VDM_VFIO_USER_BOUNCE_SLOTS; i++)
+        ck_assert_int_eq(vdm_mem_map(m, GPA2 + 64u * i, 64, VDM_MEM_READ,
+                                     &many[i], 1),
+                         1);
+    /* the 65th span: no slot */
+    ck_assert_int_eq(vdm_mem_map(m, GPA2 + 0x8000, 64, VDM_MEM_READ,
+                                 &many[VDM_VFIO_USER_BOUNCE_SLOTS], 1),
+                     VDM_EFAULT);
+    vdm_mem_release(m, many, VDM_VFIO_USER_BOUNCE_SLOTS);
+    ck_assert_int_eq(vdm_mem_map(m, GPA2, 16384, VDM_MEM_READ, iov, 4), 1);
+    vdm_mem_release(m, iov, 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("vfio_user");
@@ -1468,6 +1538,7 @@ static Suite *suite(void)
     tcase_add_test(b, bounce_rng);
     tcase_add_test(b, bounce_exhausted);
     tcase_add_test(b, bounce_init_args);
+    tcase_add_test(b, bounce_map_release);
     suite_add_tcase(s, b);
     return s;
 }
