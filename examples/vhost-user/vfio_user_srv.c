@@ -59,6 +59,8 @@ struct vd_vfu {
     uint16_t vectors;
     void *bounce;
     const char *broken; /* set by f_dma: drop the client when back */
+    int depth;          /* serve() calls in progress (1 + nested) */
+    uint8_t nested_reply[VDM_VFIO_USER_MAX_MSG]; /* reply inside f_dma */
     unsigned dq_head, dq_len;
     struct vd_vfu_deferred dq[VD_VFU_DEFER_MAX];
 };
@@ -391,10 +393,11 @@ static void serve(struct vdev *d, uint8_t *msg, uint32_t len, int32_t *fds,
 {
     /* one reply buffer per nesting level: a REGION_READ answered inside
      * f_dma is served while the outer message's reply is not built yet */
-    static uint8_t replies[2][VDM_VFIO_USER_MAX_MSG];
-    static int depth;
-    int nested = depth > 0; /* inside f_dma: the library call goes on */
-    uint8_t *reply = replies[nested];
+    struct vd_vfu *v = d->vfu;
+    int nested = v->depth > 0; /* inside f_dma: the library call goes on */
+    uint8_t *reply = nested ? v->nested_reply : d->replybuf;
+    uint32_t cap = nested ? (uint32_t)sizeof(v->nested_reply)
+                          : (uint32_t)VD_MSGBUF_BYTES;
     uint32_t rlen = 0;
     volatile int hrc;
     uint16_t cmd;
@@ -406,11 +409,10 @@ static void serve(struct vdev *d, uint8_t *msg, uint32_t len, int32_t *fds,
                vdm_vfio_user_command_name(cmd), len, nfds);
     sigjmp_buf *outer = vd_fault_jmp; /* the library call f_dma is in */
     hrc = 1;
-    depth++;
-    GUARDED(d, hrc = vdm_vfio_user_handle(&d->vfu->srv, msg, len, fds, nfds,
-                                          reply, VDM_VFIO_USER_MAX_MSG,
-                                          &rlen));
-    depth--;
+    v->depth++;
+    GUARDED(d, hrc = vdm_vfio_user_handle(&v->srv, msg, len, fds, nfds, reply,
+                                          cap, &rlen));
+    v->depth--;
     vd_fault_jmp = outer;
     if (hrc > 0)
         return; /* faulted: already disconnected */
@@ -438,7 +440,8 @@ static void serve(struct vdev *d, uint8_t *msg, uint32_t len, int32_t *fds,
 
 void vd_vfu_message(struct vdev *d)
 {
-    static uint8_t msg[VDM_VFIO_USER_MAX_MSG];
+    /* The device's own buffer: devices run on threads of their own. */
+    uint8_t *msg = d->msgbuf;
     int32_t fds[VDM_VFIO_USER_MAX_FDS];
     uint32_t nfds = 0, len = 0;
     int overflow = 0, rc;
