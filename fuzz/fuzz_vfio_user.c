@@ -16,8 +16,17 @@
  * Replies are checked for framing (id and command echoed, Reply type, size
  * field, error replies header-only).
  *
+ * DMA regions without a file descriptor reach the device through the
+ * server's own DMA_READ / DMA_WRITE requests (bounce spans): the dma hook
+ * checks each request the library built (framing, count within
+ * VDM_VFIO_USER_MAX_DATA, the address inside guest memory), then answers
+ * as the input says: served from / into the fuzz_mem memory, or a reply
+ * whose id, command, type, size, error flag, address or count the input
+ * chooses, or a failed hook.
+ *
  * Hosted test code, not part of the library.
  */
+#include <stdalign.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +63,9 @@ static struct {
     uint8_t dirty[256]; /* DMA logging bitmap (DEVICE_FEATURE) */
     uint8_t msg[VDM_VFIO_USER_MAX_MSG + 16];
     uint8_t reply[VDM_VFIO_USER_MAX_MSG];
+    alignas(8) uint8_t bounce[VDM_VFIO_USER_DMA_MSG + 65536];
+    struct fz *f; /* the input, for the dma hook's answers */
+    unsigned long st_dma, st_dma_bad;
     /* where the harness finds the common and notify structures */
     uint32_t common_bar, common_off, notify_bar, notify_off, notify_mult;
     int have_caps;
@@ -118,6 +130,76 @@ static void vclose(void *host, int32_t fd)
     (void)host;
     check_owned(fd, "close");
     U.fdstate[fd - FD_BASE] = FD_CLOSED;
+}
+
+/* The client's side of VFIO_USER_DMA_READ / VFIO_USER_DMA_WRITE. */
+static int vdma(void *host, void *msg, uint32_t len, uint32_t cap,
+                uint32_t *reply_len)
+{
+    uint8_t *b = msg;
+    uint16_t id, cmd;
+    uint32_t size, flags;
+    uint64_t addr, count;
+    (void)host;
+    FZ_CHECK(cap >= VDM_VFIO_USER_DMA_MSG && len >= 32 && len <= cap,
+             "dma request of %u bytes in %u", len, cap);
+    memcpy(&id, b, 2);
+    memcpy(&cmd, b + 2, 2);
+    memcpy(&size, b + 4, 4);
+    memcpy(&flags, b + 8, 4);
+    memcpy(&addr, b + 16, 8);
+    memcpy(&count, b + 24, 8);
+    FZ_CHECK(size == len && flags == VDM_VFIO_USER_F_TYPE_CMD &&
+                 (cmd == VDM_VFIO_USER_DMA_READ ||
+                  cmd == VDM_VFIO_USER_DMA_WRITE),
+             "dma request header %u/%u/%#x", cmd, size, flags);
+    FZ_CHECK(count > 0 && count <= VDM_VFIO_USER_MAX_DATA &&
+                 len == 32u + (cmd == VDM_VFIO_USER_DMA_WRITE ? count : 0u),
+             "dma request count %llu in %u bytes", (unsigned long long)count,
+             len);
+    U.st_dma++;
+    /* guest memory of the fuzz layout (a map without fd may name any
+     * address: then the client has nothing there, an error reply) */
+    uint8_t *g = fm_hva(addr, count);
+    uint8_t how = fz_u8(U.f);
+    uint32_t rsize = VDM_VFIO_USER_HDR_BYTES;
+    uint32_t rflags = VDM_VFIO_USER_F_TYPE_REPLY;
+    if (g == NULL) {
+        rflags |= VDM_VFIO_USER_F_ERROR;
+    } else if (cmd == VDM_VFIO_USER_DMA_READ) {
+        memcpy(b + 32, g, count);
+        rsize = 32u + (uint32_t)count;
+    } else {
+        memcpy(g, b + 32, count);
+        rsize = (how & 0x40) ? 28u : VDM_VFIO_USER_HDR_BYTES;
+    }
+    if (how >= 0xc0) {
+        /* hostile: the input picks a field to spoil */
+        U.st_dma_bad++;
+        switch (how & 7u) {
+        case 0: id = fz_u16(U.f); break;
+        case 1: cmd = fz_u8(U.f); break;
+        case 2: rsize = fz_u16(U.f); break;
+        case 3: rflags = fz_u8(U.f); break;
+        case 4: addr += fz_u8(U.f); break;
+        case 5: count = fz_u32(U.f); break;
+        case 6: return -(int)(fz_u8(U.f) % 14u) - 1;
+        default: break;
+        }
+    }
+    memcpy(b, &id, 2);
+    memcpy(b + 2, &cmd, 2);
+    memcpy(b + 4, &rsize, 4);
+    memcpy(b + 8, &rflags, 4);
+    memset(b + 12, 0, 4);
+    memcpy(b + 16, &addr, 8);
+    memcpy(b + 24, &count, 8);
+    *reply_len = rsize;
+    if (how >= 0xc0 && (how & 7u) == 7u)
+        *reply_len = fz_u16(U.f) % (cap + 64u);
+    if (*reply_len > cap)
+        *reply_len = cap; /* the host never receives more than cap */
+    return 0;
 }
 
 static void vlog(void *host, int level, const char *msg)
@@ -309,11 +391,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                        .unmap = vunmap,
                                        .signal = vsignal,
                                        .close = vclose,
-                                       .log = vlog};
+                                       .log = vlog,
+                                       .dma = vdma};
     struct vdm_vfio_user_config vc = VDM_INIT(struct vdm_vfio_user_config);
     vc.ops = &U.ops;
     vc.dirty_bitmap = U.dirty;
     vc.dirty_bytes = sizeof(U.dirty);
+    U.f = &f;
+#if VDM_CONFIG_MEM_HOOKS
+    vc.bounce = U.bounce;
+    vc.bounce_size = sizeof(U.bounce);
+#endif
     int rc = vdm_vfio_user_init(&U.vfu, &vc);
     FZ_CHECK(rc == 0, "vfio-user init %d", rc);
     U.dev = fd_create(kind, cb, qmax, vdm_vfio_user_mem(&U.vfu));
@@ -347,9 +435,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char buf[256];
         fd_stats(buf, sizeof(buf));
         fprintf(stderr,
-                "vfio-user: %lu messages (%lu ok), %lu maps, %lu signals; "
-                "%s\n",
-                U.st_msg, U.st_ok, U.st_map, U.st_signal, buf);
+                "vfio-user: %lu messages (%lu ok), %lu maps, %lu signals, "
+                "%lu DMA requests (%lu spoilt); %s\n",
+                U.st_msg, U.st_ok, U.st_map, U.st_signal, U.st_dma,
+                U.st_dma_bad, buf);
     }
     /* The client goes away: everything must be given back. */
     fd_complete_all();

@@ -2042,7 +2042,8 @@ static void vfu_u32s(uint16_t cmd, const uint32_t *w, unsigned n,
  * queries, the whole config space, MSI-X eventfds and enable, region
  * accesses to BAR 0, reset, unmap; then a disconnect. Host byte order, as
  * the protocol says (the corpus is generated on the host that runs it). */
-static void vfu_seed(unsigned kind, uint8_t pcib, const char *name)
+static void vfu_seed(unsigned kind, uint8_t pcib, const char *name,
+                     int nofd_half)
 {
     static const char json[] = "{\"capabilities\":{\"max_msg_fds\":8,"
                                "\"max_data_xfer_size\":1048576}}";
@@ -2061,6 +2062,15 @@ static void vfu_seed(unsigned kind, uint8_t pcib, const char *name)
         (void)fm_file(FM_HEAP, &size);
         uint32_t w[8] = {32, 3, 0, 0};
         uint64_t gpa = FM_HEAP_GPA;
+        if (nofd_half) {
+            /* the second half without a file descriptor: reached with
+             * DMA_READ / DMA_WRITE (bounce spans) */
+            uint64_t half = size / 2, top = gpa + half;
+            memcpy(&w[4], &top, 8);
+            memcpy(&w[6], &half, 8);
+            vfu_u32s(VDM_VFIO_USER_DMA_MAP, w, 8, NULL, 0);
+            size = half;
+        }
         memcpy(&w[4], &gpa, 8);
         memcpy(&w[6], &size, 8);
         const uint8_t file = FM_HEAP;
@@ -2174,9 +2184,10 @@ int main(int argc, char **argv)
     pci_seed(FZ_KIND_GPU, VDM_F_RING_PACKED, 1, 0, "gpu-msix");
     vu_seed(FZ_KIND_GPU, 0, 0, "gpu");
     scmi_platform_seeds();
-    vfu_seed(FZ_KIND_RNG, 2, "rng-msix");
-    vfu_seed(FZ_KIND_BLK, 0, "blk-intx");
-    vfu_seed(FZ_KIND_INPUT, 0x13, "input-nointx");
+    vfu_seed(FZ_KIND_RNG, 2, "rng-msix", 0);
+    vfu_seed(FZ_KIND_BLK, 0, "blk-intx", 0);
+    vfu_seed(FZ_KIND_INPUT, 0x13, "input-nointx", 0);
+    vfu_seed(FZ_KIND_BLK, 2, "blk-nofd", 1);
     printf("%u seeds written to %s\n", nseeds, outdir);
     return 0;
 }

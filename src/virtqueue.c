@@ -179,7 +179,10 @@ static int map_ring(struct vq *q, uint64_t gpa, uint64_t len, uint32_t access,
     void *hva = NULL;
     int hooked = 0;
 
-    if (vdm_mem_lookup_ex(q->mem, gpa, len, access, &hva, &hooked) != 0) {
+    /* VDM_MEM_KEEP: the ring stays mapped and shared with the driver, so a
+     * translate hook must not hand out a copy (vdm/mem.h). */
+    if (vdm_mem_lookup_ex(q->mem, gpa, len, access | VDM_MEM_KEEP, &hva,
+                          &hooked) != 0) {
         return VDM_EFAULT;
     }
     if (hooked)

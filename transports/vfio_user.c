@@ -111,6 +111,21 @@ static int on_version(struct vfu_state *s, struct vfu_msg *m)
 /* ------------------------------------------------------------------------ */
 /* Dispatch */
 
+static int on_reset(struct vfu_state *s, const struct vfu_msg *m)
+{
+    int rc;
+    if (m->len != 0u) {
+        return VDM_EINVAL;
+    }
+    /* The client waits for this reply (QEMU: under its big lock, which its
+     * DMA handler needs): spans the reset gives back are not written back;
+     * the driver owns no data of a reset device. */
+    s->no_writeback = 1u;
+    rc = vdmi_vfu_device_reset(s);
+    s->no_writeback = 0u;
+    return rc;
+}
+
 static int dispatch(struct vfu_state *s, struct vfu_msg *m)
 {
     switch (m->cmd) {
@@ -123,11 +138,7 @@ static int dispatch(struct vfu_state *s, struct vfu_msg *m)
     case VDM_VFIO_USER_DEVICE_SET_IRQS: return vdmi_vfu_set_irqs(s, m);
     case VDM_VFIO_USER_REGION_READ: return vdmi_vfu_region_rw(s, m, 0);
     case VDM_VFIO_USER_REGION_WRITE: return vdmi_vfu_region_rw(s, m, 1);
-    case VDM_VFIO_USER_DEVICE_RESET:
-        if (m->len != 0u) {
-            return VDM_EINVAL;
-        }
-        return vdmi_vfu_device_reset(s);
+    case VDM_VFIO_USER_DEVICE_RESET: return on_reset(s, m);
     case VDM_VFIO_USER_DEVICE_FEATURE: return vdmi_vfu_device_feature(s, m);
     case VDM_VFIO_USER_VERSION:
         vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: VERSION again");
@@ -182,6 +193,7 @@ int vdm_vfio_user_handle(struct vdm_vfio_user *vfu, const void *msg,
     if ((s == NULL) || ((fds == NULL) && (nfds != 0u))) {
         return VDM_EINVAL; /* nothing can be closed without the hooks */
     }
+
     if ((msg == NULL) || (reply == NULL) || (reply_len == NULL) ||
         (reply_cap < VDM_VFIO_USER_HDR_BYTES) ||
         (len < VDM_VFIO_USER_HDR_BYTES) || (ld32(h + 4) != len) ||
@@ -199,6 +211,15 @@ int vdm_vfio_user_handle(struct vdm_vfio_user *vfu, const void *msg,
     m.nfds = nfds;
     m.r = r + VDM_VFIO_USER_HDR_BYTES;
     m.rcap = reply_cap - VDM_VFIO_USER_HDR_BYTES;
+    if ((s->in_dma != 0u) && (m.cmd != VDM_VFIO_USER_REGION_READ)) {
+        /* From inside the dma hook, while a device access waits: only a
+         * REGION_READ (a client may hold a lock its DMA handler needs
+         * until it is answered); anything else could change the device
+         * under the access. */
+        close_unused(s, fds, nfds, 0);
+        vdmi_vfu_log(s, VDM_LOG_WARN, "vfio-user: command inside a DMA");
+        return VDM_EBUSY;
+    }
 
     /* A reply from the client answers nothing (this server sends no
      * commands); a command's Error field is reserved (protocol "Header"). */
@@ -263,6 +284,7 @@ int vdm_vfio_user_init(struct vdm_vfio_user *vfu,
     if ((vfu == NULL) || (cfg == NULL)) {
         return VDM_EINVAL;
     }
+    /* the bounce fields came later: a shorter configuration has none */
     if ((size_t)cfg->size < ((size_t)offsetof(struct vdm_vfio_user_config,
                                               host) +
                              sizeof(cfg->host))) {
@@ -297,8 +319,32 @@ int vdm_vfio_user_init(struct vdm_vfio_user *vfu,
     for (i = 0; i < VDM_VFIO_USER_MAX_MSIX; i++) {
         s->msix_fd[i] = -1;
     }
+    if (((size_t)o->size >= ((size_t)offsetof(struct vdm_vfio_user_ops, dma) +
+                             sizeof(o->dma))) &&
+        (o->dma != NULL)) {
+        s->dma_fn = o->dma;
+    }
+    {
+        /* an older caller's configuration has no bounce fields: zero */
+        struct vdm_vfio_user_config c;
+        int rc = vdm_copy_sized(
+            &c, sizeof(c), cfg,
+            (size_t)offsetof(struct vdm_vfio_user_config, host) +
+                sizeof(cfg->host));
+        if (rc == 0) {
+            rc = vdmi_vfu_bounce_init(s, c.bounce, c.bounce_size);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
     s->magic = VFU_MAGIC;
     return 0;
+}
+
+struct vfu_state *vdmi_vfu_state(struct vdm_vfio_user *vfu)
+{
+    return st(vfu);
 }
 
 const struct vdm_mem *vdm_vfio_user_mem(const struct vdm_vfio_user *vfu)
@@ -350,6 +396,8 @@ void vdm_vfio_user_reset(struct vdm_vfio_user *vfu)
     if (s == NULL) {
         return;
     }
+    /* No DMA_READ / DMA_WRITE to a client that is gone. */
+    s->flags &= ~XF_VERSION;
     /* The function first: its rings point into memory about to go. */
     if ((s->flags & XF_ATTACHED) != 0u) {
         (void)vdm_pci_reset(&s->pci);

@@ -16,6 +16,8 @@
  *   vfio_user_json.c   the capabilities JSON scanner (no allocation, no
  *                      recursion)
  *   vfio_user_dma.c    DMA_MAP / DMA_UNMAP and the memory table
+ *   vfio_user_bounce.c DMA_READ / DMA_WRITE (server to client) and the
+ *                      bounce spans that reach memory without an fd
  *   vfio_user_dev.c    device, region and interrupt messages, region
  *                      access and the PCI function's interrupt sink
  *   vfio_user_log.c    DEVICE_FEATURE: DMA dirty-page logging
@@ -65,6 +67,14 @@ struct vfu_dma {
     uint32_t reserved;
 };
 
+/* One bounce span handed to the device (vfio_user_bounce.c); len 0: free. */
+struct vfu_slot {
+    uint64_t gpa;    /* client DMA address of the first byte */
+    uint64_t off;    /* offset of the copy in the bounce storage */
+    uint32_t len;    /* bytes */
+    uint32_t access; /* VDM_MEM_* the translate asked for */
+};
+
 struct vfu_state {
     uint32_t magic;
     uint32_t flags; /* XF_* */
@@ -81,6 +91,18 @@ struct vfu_state {
     struct vfu_dma dma[VDM_VFIO_USER_MAX_DMA];
     struct vdm_mem_region regions[VDM_VFIO_USER_MAX_DMA];
     struct vdm_mem mem;
+    /* memory without a file descriptor (vfio_user_bounce.c): the caller's
+     * storage (message buffer, then bounce area) and the spans out */
+    int (*dma_fn)(void *host, void *msg, uint32_t len, uint32_t cap,
+                  uint32_t *reply_len); /* ops->dma when the table has it */
+    uint8_t *bounce;
+    uint64_t bounce_size;
+    uint16_t next_id; /* id of the next server-to-client request */
+    uint8_t in_dma;       /* inside the dma hook: no nested use */
+    uint8_t no_writeback; /* DEVICE_RESET: released spans are dropped */
+    uint32_t nslots; /* slots in use */
+    struct vfu_slot slots[VDM_VFIO_USER_BOUNCE_SLOTS];
+    struct vdm_mem_ops mops;
     /* interrupts */
     uint16_t nvec;       /* MSI-X vectors of the function */
     uint8_t intx_level;  /* the function's INTx line */
@@ -165,6 +187,8 @@ static inline void st16(uint8_t *p, uint16_t v)
 }
 
 void vdmi_vfu_log(const struct vfu_state *s, int level, const char *msg);
+/* The state of an initialised server, or NULL. */
+struct vfu_state *vdmi_vfu_state(struct vdm_vfio_user *vfu);
 void vdmi_vfu_close(const struct vfu_state *s, int32_t fd);
 
 /* The client's capabilities (vfio_user_json.c): 0 or VDM_EINVAL. */
@@ -184,6 +208,8 @@ void vdmi_vfu_dma_clear(struct vfu_state *s);
 int vdmi_vfu_device_feature(struct vfu_state *s, struct vfu_msg *m);
 /* Logging off (disconnection). */
 void vdmi_vfu_log_stop(struct vfu_state *s);
+/* vfio_user_bounce.c: set up the bounce storage (init), 0 or VDM_E*. */
+int vdmi_vfu_bounce_init(struct vfu_state *s, void *bounce, uint64_t size);
 
 /* vfio_user_dev.c */
 int vdmi_vfu_get_info(struct vfu_state *s, struct vfu_msg *m);

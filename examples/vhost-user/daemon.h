@@ -263,6 +263,9 @@ int vd_vfu_attach(struct vdev *d);
 void vd_vfu_message(struct vdev *d);
 /** The client went away: unmap, close eventfds, reset the function. */
 void vd_vfu_reset(struct vdev *d);
+/** After device work: serve client commands queued while a DMA request
+ *  waited, and drop a client whose DMA request failed. */
+void vd_vfu_after(struct vdev *d);
 
 /* The command line (args.c) and the device table (main.c). */
 /**

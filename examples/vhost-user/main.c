@@ -439,6 +439,8 @@ static int dev_poll(struct vdev *d)
     volatile int t = -1;
     if (d->type->poll != NULL && d->conn_fd >= 0)
         GUARDED(d, t = d->type->poll(d));
+    if (d->vfio)
+        vd_vfu_after(d); /* DMA requests made by that work */
     return t;
 }
 

@@ -24,9 +24,11 @@ static int vfu_connect(const char *path)
     return fd;
 }
 
-/* Send command @p cmd (id @p id) with payload @p pl and fds. */
-static void vfu_send(int fd, uint16_t id, uint16_t cmd, const void *pl,
-                     uint32_t len, const int *fds, unsigned nfds)
+/* Send command @p cmd (id @p id, header flags @p fl) with payload @p pl
+ * and fds. */
+static void vfu_send_fl(int fd, uint16_t id, uint16_t cmd, uint32_t fl,
+                        const void *pl, uint32_t len, const int *fds,
+                        unsigned nfds)
 {
     uint8_t m[VFU_HDR + 512];
     uint32_t size = VFU_HDR + len, zero = 0;
@@ -40,7 +42,7 @@ static void vfu_send(int fd, uint16_t id, uint16_t cmd, const void *pl,
     memcpy(m, &id, 2);
     memcpy(m + 2, &cmd, 2);
     memcpy(m + 4, &size, 4);
-    memcpy(m + 8, &zero, 4);
+    memcpy(m + 8, &fl, 4);
     memcpy(m + 12, &zero, 4);
     if (len)
         memcpy(m + VFU_HDR, pl, len);
@@ -56,6 +58,13 @@ static void vfu_send(int fd, uint16_t id, uint16_t cmd, const void *pl,
         memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
     }
     ck_assert_int_eq(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t)size);
+}
+
+/* Send command @p cmd (id @p id) with payload @p pl and fds. */
+static void vfu_send(int fd, uint16_t id, uint16_t cmd, const void *pl,
+                     uint32_t len, const int *fds, unsigned nfds)
+{
+    vfu_send_fl(fd, id, cmd, 0, pl, len, fds, nfds);
 }
 
 /* Receive one reply to (@p id, @p cmd): its payload into @p pl (at most
@@ -316,6 +325,239 @@ START_TEST(serves_vfio_user)
 }
 END_TEST
 
+/* Receive one message's header (and payload into @p pl, at most @p cap
+ * bytes); returns the header's size field. */
+static uint32_t vfu_recv_msg(int fd, uint8_t h[VFU_HDR], void *pl, uint32_t cap)
+{
+    uint32_t size;
+    ck_assert_int_eq(recv(fd, h, VFU_HDR, MSG_WAITALL), (ssize_t)VFU_HDR);
+    memcpy(&size, h + 4, 4);
+    ck_assert_uint_ge(size, VFU_HDR);
+    ck_assert_uint_le(size - VFU_HDR, cap);
+    if (size > VFU_HDR)
+        ck_assert_int_eq(recv(fd, pl, size - VFU_HDR, MSG_WAITALL),
+                         (ssize_t)(size - VFU_HDR));
+    return size;
+}
+
+/* REGION_WRITE of @p count (<= 8) bytes of @p v; @p posted: No_reply, as
+ * QEMU 11.1 sends BAR writes. */
+static void vfu_write(int fd, uint16_t id, uint32_t region, uint64_t off,
+                      uint32_t count, uint64_t v, int posted)
+{
+    uint8_t p[16 + 8];
+    memcpy(p, &off, 8);
+    memcpy(p + 8, &region, 4);
+    memcpy(p + 12, &count, 4);
+    memcpy(p + 16, &v, 8); /* little-endian registers: the low bytes */
+    vfu_send_fl(fd, id, 10, posted ? 0x10u : 0u, p, 16 + count, NULL, 0);
+    if (posted)
+        return;
+    ck_assert_uint_eq(vfu_recv(fd, id, 10, p, sizeof(p)), 16);
+}
+
+/* DMA_MAP of [iova, iova+size) with memory file @p mfd, or none (-1). */
+static void vfu_map(int fd, uint16_t id, uint64_t iova, uint64_t size, int mfd)
+{
+    uint8_t m[32];
+    uint32_t argsz = 32, flags = 3;
+    uint64_t off = 0;
+    memcpy(m, &argsz, 4);
+    memcpy(m + 4, &flags, 4);
+    memcpy(m + 8, &off, 8);
+    memcpy(m + 16, &iova, 8);
+    memcpy(m + 24, &size, 8);
+    vfu_send(fd, id, 2, m, 32, mfd >= 0 ? &mfd : NULL, mfd >= 0 ? 1 : 0);
+    ck_assert_uint_eq(vfu_recv(fd, id, 2, m, sizeof(m)), 0);
+}
+
+#define RING_IOVA 0x100000ull /* shared (memfd) */
+#define BUF_IOVA  0x200000ull /* no fd: DMA_READ / DMA_WRITE */
+
+/* Guest memory without a file descriptor (protocol "Read and Write
+ * Operations", VFIO_USER_DMA_READ / VFIO_USER_DMA_WRITE): a virtio-rng set
+ * up by hand through its BAR (rings in a shared memfd, the buffer in a map
+ * without fd). The doorbell (posted, as QEMU's) makes the daemon ask for
+ * the buffer with DMA_READ; while it waits, a REGION_READ is answered at
+ * once and a DEVICE_GET_INFO is held back; the device's bytes come in a
+ * DMA_WRITE before the used entry is published (VIRTIO 1.4 "The Virtqueue
+ * Used Ring"), byte for byte from the rng source; then the held command is
+ * answered. A client that then answers a DMA request with a wrong id is
+ * dropped, and the next client is served. */
+START_TEST(serves_dma_without_fd)
+{
+    struct daemon dm;
+    char dir[80], vsock[120], src[140], spec[200], line[256];
+    uint8_t cfg[256], p[512], h[VFU_HDR], pat[100];
+    uint32_t cbar = 0, coff = 0, nbar = 0, noff = 0, size, flags;
+    uint64_t a, c;
+    uint16_t id, cmd;
+    int fd, mfd, base;
+    uint8_t *ram;
+    FILE *f;
+
+    snprintf(dir, sizeof(dir), "%s/vfudma.XXXXXX", top_dir);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(vsock, sizeof(vsock), "%s/rng.vfu", dir);
+    snprintf(src, sizeof(src), "%s/pattern", dir);
+    for (int i = 0; i < 100; i++)
+        pat[i] = (uint8_t)(i * 3 + 1);
+    f = fopen(src, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(pat, 1, sizeof(pat), f), sizeof(pat));
+    fclose(f);
+    snprintf(spec, sizeof(spec), "rng,source=%s", src);
+    memset(&dm, 0, sizeof(dm));
+    snprintf(dm.rng_sock, sizeof(dm.rng_sock), "%s", vsock);
+    snprintf(dm.dir, sizeof(dm.dir), "%s", dir);
+    {
+        const char *argv[] = {daemon_path, "--vfio-user", vsock, "--device",
+                              spec,        NULL};
+        dm.pid = spawn_daemon(daemon_path, argv, line, sizeof(line));
+    }
+    base = count_fds(&dm);
+
+    fd = vfu_connect(vsock);
+    vfu_version(fd);
+    mfd = memfd_create("vdm-vfu-rings", MFD_CLOEXEC);
+    ck_assert_int_ge(mfd, 0);
+    ck_assert_int_eq(ftruncate(mfd, 4096), 0);
+    ram = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+    ck_assert_ptr_ne(ram, MAP_FAILED);
+    vfu_map(fd, 2, RING_IOVA, 4096, mfd);
+    close(mfd);
+    vfu_map(fd, 3, BUF_IOVA, 65536, -1);
+
+    /* the virtio-pci capabilities: common and notify configuration */
+    vfu_read(fd, 4, 7, 0, 256, cfg);
+    for (uint32_t q = cfg[0x34]; q != 0; q = cfg[q + 1]) {
+        uint32_t off;
+        if (cfg[q] != 0x09)
+            continue;
+        memcpy(&off, cfg + q + 8, 4);
+        if (cfg[q + 3] == 1) {
+            cbar = cfg[q + 4];
+            coff = off;
+        } else if (cfg[q + 3] == 2) {
+            nbar = cfg[q + 4];
+            noff = off; /* queue 0: notify offset 0 */
+        }
+    }
+    ck_assert_uint_ne(coff | noff, 0);
+    /* "Device Initialization" through the common configuration */
+    vfu_write(fd, 5, cbar, coff + 20, 1, 1, 0);  /* ACKNOWLEDGE */
+    vfu_write(fd, 6, cbar, coff + 20, 1, 3, 0);  /* DRIVER */
+    vfu_write(fd, 7, cbar, coff + 8, 4, 1, 0);   /* driver_feature_select */
+    vfu_write(fd, 8, cbar, coff + 12, 4, 1, 0);  /* VERSION_1 */
+    vfu_write(fd, 9, cbar, coff + 20, 1, 11, 0); /* FEATURES_OK */
+    vfu_write(fd, 10, cbar, coff + 22, 2, 0, 0); /* queue_select */
+    vfu_write(fd, 11, cbar, coff + 24, 2, 8, 0); /* queue_size */
+    vfu_write(fd, 12, cbar, coff + 32, 8, RING_IOVA, 0);
+    vfu_write(fd, 13, cbar, coff + 40, 8, RING_IOVA + 0x100, 0);
+    vfu_write(fd, 14, cbar, coff + 48, 8, RING_IOVA + 0x200, 0);
+    vfu_write(fd, 15, cbar, coff + 28, 2, 1, 0);  /* queue_enable */
+    vfu_write(fd, 16, cbar, coff + 20, 1, 15, 0); /* DRIVER_OK */
+
+    /* one device-writable buffer of 64 bytes at BUF_IOVA + 0x40 */
+    a = BUF_IOVA + 0x40;
+    memcpy(ram, &a, 8);
+    ram[8] = 64;
+    ram[12] = 2; /* VIRTQ_DESC_F_WRITE */
+    ram[0x100 + 4] = 0;
+    __atomic_store_n(&ram[0x100 + 2], 1, __ATOMIC_RELEASE); /* avail idx */
+    vfu_write(fd, 17, nbar, noff, 2, 0, 1); /* doorbell, posted */
+
+    /* DMA_READ of the buffer (the copy starts as the guest's bytes) */
+    size = vfu_recv_msg(fd, h, p, sizeof(p));
+    memcpy(&id, h, 2);
+    memcpy(&cmd, h + 2, 2);
+    memcpy(&flags, h + 8, 4);
+    memcpy(&a, p, 8);
+    memcpy(&c, p + 8, 8);
+    ck_assert_uint_eq(cmd, 11);
+    ck_assert_uint_eq(flags & 0xfu, 0); /* a command */
+    ck_assert_uint_eq(size, VFU_HDR + 16);
+    ck_assert_uint_eq(a, BUF_IOVA + 0x40);
+    ck_assert_uint_eq(c, 64);
+    /* meanwhile: a REGION_READ is answered now, DEVICE_GET_INFO later */
+    vfu_read(fd, 18, 7, 0, 2, p + 100);
+    ck_assert_uint_eq(p[100] | p[101] << 8, 0x1af4);
+    {
+        uint32_t w[4] = {16, 0, 0, 0};
+        vfu_send(fd, 19, 4, w, 16, NULL, 0);
+    }
+    /* the reply: address, count, 64 bytes of 0xee */
+    {
+        uint8_t r[VFU_HDR + 16 + 64];
+        size = sizeof(r);
+        flags = 1;
+        memcpy(r, &id, 2);
+        memcpy(r + 2, &cmd, 2);
+        memcpy(r + 4, &size, 4);
+        memcpy(r + 8, &flags, 4);
+        memset(r + 12, 0, 4);
+        memcpy(r + 16, &a, 8);
+        memcpy(r + 24, &c, 8);
+        memset(r + 32, 0xee, 64);
+        ck_assert_int_eq(send(fd, r, sizeof(r), MSG_NOSIGNAL),
+                         (ssize_t)sizeof(r));
+    }
+    /* DMA_WRITE of the device's bytes, before the used entry */
+    size = vfu_recv_msg(fd, h, p, sizeof(p));
+    memcpy(&id, h, 2);
+    memcpy(&cmd, h + 2, 2);
+    memcpy(&a, p, 8);
+    memcpy(&c, p + 8, 8);
+    ck_assert_uint_eq(cmd, 12);
+    ck_assert_uint_eq(size, VFU_HDR + 16 + 64);
+    ck_assert_uint_eq(a, BUF_IOVA + 0x40);
+    ck_assert_uint_eq(c, 64);
+    ck_assert_int_eq(memcmp(p + 16, pat, 64), 0);
+    ck_assert_uint_eq(ram[0x202] | ram[0x203] << 8, 0); /* used idx */
+    size = VFU_HDR; /* the header alone, as QEMU 11.1 replies */
+    flags = 1;
+    memcpy(h + 4, &size, 4);
+    memcpy(h + 8, &flags, 4);
+    memset(h + 12, 0, 4);
+    ck_assert_int_eq(send(fd, h, VFU_HDR, MSG_NOSIGNAL), (ssize_t)VFU_HDR);
+    /* the held DEVICE_GET_INFO, then the used entry */
+    ck_assert_uint_eq(vfu_recv(fd, 19, 4, p, sizeof(p)), 16);
+    for (int i = 0; i < 200 && (ram[0x202] | ram[0x203] << 8) == 0; i++)
+        usleep(10000);
+    ck_assert_uint_eq(ram[0x202] | ram[0x203] << 8, 1);
+    ck_assert_uint_eq(ram[0x208], 64); /* used length */
+
+    /* a second buffer, answered with a reply of another id: dropped */
+    a = BUF_IOVA + 0x1000;
+    memcpy(ram + 16, &a, 8);
+    ram[24] = 32;
+    ram[28] = 2;
+    ram[0x100 + 6] = 1;
+    __atomic_store_n(&ram[0x100 + 2], 2, __ATOMIC_RELEASE);
+    vfu_write(fd, 20, nbar, noff, 2, 0, 1);
+    size = vfu_recv_msg(fd, h, p, sizeof(p));
+    memcpy(&cmd, h + 2, 2);
+    ck_assert_uint_eq(cmd, 11);
+    h[0] ^= 0x55; /* another id */
+    size = VFU_HDR;
+    flags = 1;
+    memcpy(h + 4, &size, 4);
+    memcpy(h + 8, &flags, 4);
+    ck_assert_int_eq(send(fd, h, VFU_HDR, MSG_NOSIGNAL), (ssize_t)VFU_HDR);
+    vfu_expect_eof(fd);
+    close(fd);
+    munmap(ram, 4096);
+    ck_assert(alive(&dm));
+    wait_fds(&dm, base);
+    fd = vfu_connect(vsock);
+    vfu_version(fd);
+    vfu_read(fd, 21, 7, 2, 2, p);
+    ck_assert_uint_eq(p[0] | p[1] << 8, 0x1044);
+    close(fd);
+    stop_daemon(&dm);
+}
+END_TEST
+
 /* gpu over vfio-user: only with a display of the daemon's own (out=DIR);
  * served as a modern virtio-gpu function, its EDID written to DIR. */
 START_TEST(serves_gpu_over_vfio_user)
@@ -355,5 +597,6 @@ END_TEST
 void td_add_vfio_user(Suite *s)
 {
     TD_ADD(s, serves_vfio_user);
+    TD_ADD(s, serves_dma_without_fd);
     TD_ADD(s, serves_gpu_over_vfio_user);
 }

@@ -25,6 +25,10 @@ extern "C" {
  * @{ */
 #define VDM_MEM_READ  1u /**< The device will read the range. */
 #define VDM_MEM_WRITE 2u /**< The device will write the range. */
+/** The mapping is kept and must stay coherent with guest memory while it
+ *  lives (the virtqueue's rings): a translate hook that hands out a copy
+ *  (a bounce buffer) must refuse it. Only translate hooks see this bit. */
+#define VDM_MEM_KEEP 4u
 /** @} */
 
 /** @brief One contiguous guest-physical region mapped in the host. */

@@ -42,10 +42,11 @@
  *    MSI, ERR and REQ have no interrupts;
  *  - DMA_MAP / DMA_UNMAP: regions with a file descriptor are mapped by the
  *    host (`map`) and enter the memory table the device uses
- *    (vdm_vfio_user_mem()); regions without one are recorded (overlap
- *    checks, UNMAP) but the device cannot reach them: this server does not
- *    issue DMA_READ / DMA_WRITE, so a device access to such memory fails
- *    cleanly (VDM_EFAULT, the device goes to DEVICE_NEEDS_RESET);
+ *    (vdm_vfio_user_mem()); regions without one are reached through
+ *    DMA_READ / DMA_WRITE messages the server sends (see "Memory without
+ *    a file descriptor" below) when the host gives the `dma` hook and
+ *    bounce storage, and are otherwise recorded only (a device access to
+ *    them then fails cleanly: VDM_EFAULT, DEVICE_NEEDS_RESET);
  *  - DEVICE_RESET: PCI function reset (vdm_pci_reset()); DMA maps and
  *    interrupt eventfds stay, the SET_IRQS masks are cleared;
  *  - DEVICE_FEATURE: DMA_LOGGING_START / _STOP (SET, PROBE) and
@@ -68,6 +69,40 @@
  * vfio-user runs on Linux hosts. All header and payload fields are in the
  * host's byte order, as the protocol says; region data is the device's
  * bytes (PCI: little-endian registers).
+ *
+ * Memory without a file descriptor (protocol VFIO_USER_DMA_READ,
+ * VFIO_USER_DMA_WRITE, "Read and Write Operations"): the library builds the
+ * server-to-client requests and checks the client's replies; the host's
+ * `dma` hook only moves them (send one message, receive the reply with the
+ * same id). A transfer is split into requests of at most
+ * min(VDM_VFIO_USER_MAX_DATA, the client's max_data_xfer_size) bytes. A
+ * reply is hostile input: a wrong id, command, type or size, or a count or
+ * address other than asked fails the access (VDM_EPROTO), as does an error
+ * reply (VDM_EIO). The device reaches such memory through the memory hooks
+ * of vdm_vfio_user_mem() (vdm_mem_ops, VDM_CONFIG_MEM_HOOKS): a translate
+ * of a range inside a DMA region without a file descriptor takes a bounce
+ * span from the caller's storage (vdm_vfio_user_config::bounce) and fills
+ * it with DMA_READ (device-writable spans too, so bytes the device leaves
+ * alone are written back unchanged); the span's release writes a
+ * device-writable span back with DMA_WRITE, whole (the library does not
+ * know which bytes the device wrote). Devices on the device kit release
+ * every span before the used-ring entry is published (vdm_kit_finish()), so
+ * the driver never sees a used entry before its data is written back.
+ * Storage: its first VDM_VFIO_USER_DMA_MSG bytes are the message buffer,
+ * the rest the bounce area, shared by at most VDM_VFIO_USER_BOUNCE_SLOTS
+ * spans; size it for the bytes of every request in flight at once (a
+ * virtio-blk request of 128 KiB needs 128 KiB). When the area or the slots
+ * run out, or a transfer fails, the translate fails: to the device it is
+ * memory it cannot reach (the request cannot be served; the queue is
+ * stopped and the device goes to DEVICE_NEEDS_RESET, as for any unmapped
+ * buffer), never a crash or a leaked span. Rings are never bounced: the
+ * virtqueue maps them with VDM_MEM_KEEP, which a copy cannot honour, so a
+ * ring in such memory fails the queue's enabling cleanly. (QEMU 11.1 with
+ * guest RAM that is not shareable, a plain -m, maps all of it without a
+ * file descriptor, rings included: such a guest needs shareable RAM, e.g.
+ * memory-backend-memfd with share=on, for the device to run; the bounce
+ * path serves buffers in other memory without one.) A release whose
+ * DMA_WRITE fails is logged (the data is lost, the span freed).
  *
  * Threads: one thread drives the object and its device at a time. Requests
  * a device handed to the host asynchronously should be drained before DMA
@@ -104,6 +139,14 @@ extern "C" {
 #define VDM_VFIO_USER_MAX_DMA 128u
 /** @brief Most MSI-X vectors a served PCI function may have. */
 #define VDM_VFIO_USER_MAX_MSIX 256u
+/** @brief Bytes of the server's own message buffer (a DMA_READ reply or a
+ *         DMA_WRITE request of VDM_VFIO_USER_MAX_DATA bytes), taken from the
+ *         start of the bounce storage. */
+#define VDM_VFIO_USER_DMA_MSG (VDM_VFIO_USER_HDR_BYTES + 16u + VDM_VFIO_USER_MAX_DATA)
+/** @brief Smallest bounce storage accepted: the message buffer and 4 KiB. */
+#define VDM_VFIO_USER_BOUNCE_MIN (VDM_VFIO_USER_DMA_MSG + 4096u)
+/** @brief Most bounce spans (fd-less memory the device holds) at once. */
+#define VDM_VFIO_USER_BOUNCE_SLOTS 64u
 /** @brief Protocol major version served. */
 #define VDM_VFIO_USER_MAJOR 0u
 /** @brief Protocol minor version served (the reply's is min(client, this)). */
@@ -130,8 +173,8 @@ extern "C" {
 #define VDM_VFIO_USER_DEVICE_SET_IRQS          8u  /**< irq set (+ eventfds) */
 #define VDM_VFIO_USER_REGION_READ              9u  /**< region access */
 #define VDM_VFIO_USER_REGION_WRITE             10u /**< region access */
-#define VDM_VFIO_USER_DMA_READ                 11u /**< server->client, unused */
-#define VDM_VFIO_USER_DMA_WRITE                12u /**< server->client, unused */
+#define VDM_VFIO_USER_DMA_READ                 11u /**< server->client */
+#define VDM_VFIO_USER_DMA_WRITE                12u /**< server->client */
 #define VDM_VFIO_USER_DEVICE_RESET             13u /**< - */
 #define VDM_VFIO_USER_REGION_WRITE_MULTI       15u /**< not supported */
 #define VDM_VFIO_USER_DEVICE_FEATURE           16u /**< DMA logging only */
@@ -186,6 +229,22 @@ struct vdm_vfio_user_ops {
     void (*close)(void *host, int32_t fd);
     /** Log a static message (VDM_LOG_* level). May be NULL. */
     void (*log)(void *host, int level, const char *msg);
+    /**
+     * Optional (NULL: memory without a file descriptor stays unreachable).
+     * Send the first @p len bytes of @p msg to the client as one message
+     * (a DMA_READ or DMA_WRITE request the library built), then receive
+     * the reply that carries the same message id into @p msg (at most
+     * @p cap bytes, header included) and store its length in
+     * @p reply_len. The library checks everything in the reply. Commands
+     * the client sends meanwhile are the host's to queue and hand over
+     * after the call that led here returns; from inside this hook
+     * vdm_vfio_user_handle() takes REGION_READ only (a client may wait for
+     * one while holding what its DMA handler needs) and refuses anything
+     * else with VDM_EBUSY (nothing sent, fds closed).
+     * @return 0, or a negative VDM_E* code (no reply: the access fails).
+     */
+    int (*dma)(void *host, void *msg, uint32_t len, uint32_t cap,
+               uint32_t *reply_len);
 };
 
 /** @brief Server configuration, caller-filled with VDM_INIT. */
@@ -204,14 +263,25 @@ struct vdm_vfio_user_config {
      */
     uint8_t *dirty_bitmap;
     uint64_t dirty_bytes; /**< Bytes of @ref dirty_bitmap. */
+    /** Bounce storage for memory without a file descriptor (with the `dma`
+     *  hook), caller-owned for the server's life (spans start at 8-byte
+     *  offsets from it); NULL: none. */
+    void *bounce;
+    /** Bytes of the bounce storage: 0, or at least
+     *  VDM_VFIO_USER_BOUNCE_MIN. */
+    uint64_t bounce_size;
 };
 
 /**
  * @brief Set up a server with an empty DMA table. Step one of three: then
  *        create the device with vdm_vfio_user_mem() as its memory, then
  *        vdm_vfio_user_attach().
- * @return 0; VDM_EINVAL (NULL, a missing required hook, reserved not 0);
- *         VDM_ESIZE (a size field too small).
+ * @return 0; VDM_EINVAL (NULL, a missing required hook, reserved not 0,
+ *         bounce storage below VDM_VFIO_USER_BOUNCE_MIN or given without
+ *         the `dma` hook); VDM_ENOTSUP (bounce storage in a build without
+ *         memory hooks, VDM_CONFIG_MEM_HOOKS 0); VDM_ESIZE (a size field too
+ *         small; a configuration without the bounce fields is an older
+ *         caller's and has none).
  */
 VDM_API int vdm_vfio_user_init(struct vdm_vfio_user *vfu,
                                const struct vdm_vfio_user_config *cfg);
@@ -267,13 +337,38 @@ VDM_API int vdm_vfio_user_msg_len(const void *hdr, uint32_t *len);
  *         and the error reply in @p reply should still be sent;
  *         VDM_EPROTO when the message cannot be framed (truncated, size
  *         mismatch, not a command, a command before VERSION, an unsupported
- *         major version): nothing to send, close the connection. File
+ *         major version): nothing to send, close the connection;
+ *         VDM_EBUSY when called from inside the `dma` hook with anything
+ *         but a REGION_READ (nothing to send; hand it over later). File
  *         descriptors are consumed in every case.
  */
 VDM_API int vdm_vfio_user_handle(struct vdm_vfio_user *vfu, const void *msg,
                                  uint32_t len, const int32_t *fds,
                                  uint32_t nfds, void *reply, uint32_t reply_cap,
                                  uint32_t *reply_len);
+
+/**
+ * @brief Read @p len bytes of client DMA memory at @p iova through
+ *        DMA_READ requests (the `dma` hook), whether or not the region has
+ *        a file descriptor mapped.
+ * @return 0; VDM_EINVAL (NULL); VDM_ENOTSUP (no `dma` hook or no bounce
+ *         storage); VDM_ESTATE (before VERSION, or from inside the `dma`
+ *         hook); VDM_EFAULT (a byte outside the DMA regions or in one the
+ *         client did not allow reading); VDM_EPROTO (a malformed reply);
+ *         VDM_EIO (an error reply); or what the hook returned. @p dst may
+ *         hold part of the data on an error.
+ */
+VDM_API int vdm_vfio_user_dma_read(struct vdm_vfio_user *vfu, uint64_t iova,
+                                   void *dst, uint64_t len);
+
+/**
+ * @brief Write @p len bytes to client DMA memory at @p iova through
+ *        DMA_WRITE requests; as vdm_vfio_user_dma_read() (VDM_EFAULT also
+ *        for a region the client did not allow writing). On an error a
+ *        prefix may have been written.
+ */
+VDM_API int vdm_vfio_user_dma_write(struct vdm_vfio_user *vfu, uint64_t iova,
+                                    const void *src, uint64_t len);
 
 /**
  * @brief The client went away (protocol "Client Disconnection"): unmap

@@ -13,8 +13,11 @@
  * the hooks check the library closes each one it was given exactly once. */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "support/profile.h"
 
 #include "vdm/device.h"
 #include "vdm/devices/rng.h"
@@ -57,7 +60,19 @@ static struct th {
     /* what the capability walk found */
     uint32_t common_bar, common_off, notify_bar, notify_off, notify_mult;
     uint32_t isr_bar, isr_off, msix_pos;
+    /* memory without an fd at GPA2, the fake client's DMA_READ/WRITE */
+    alignas(8) uint8_t bounce[VDM_VFIO_USER_DMA_MSG + 16384];
+    uint8_t client[GSIZE];
+    int fault;           /* FAULT_*: how the next reply goes wrong */
+    int nread, nwrite;   /* requests served */
+    uint32_t max_count;  /* largest count seen */
+    int used_at_write;   /* used index when the last DMA_WRITE came */
+    int nested;          /* the hook tries vdm_vfio_user_handle() */
 } T;
+
+#define GPA2  0x200000ull
+
+static uint16_t used_idx(void);
 
 static int h_map(void *host, int32_t fd, uint64_t off, uint64_t len,
                  uint32_t access, void **hva)
@@ -100,6 +115,134 @@ static void h_close(void *host, int32_t fd)
     ck_assert_int_eq(T.fd[fd].given, 1);
     T.fd[fd].closes++;
     ck_assert_int_eq(T.fd[fd].closes, 1); /* exactly once */
+}
+
+/* How the fake client's next reply goes wrong. */
+enum {
+    FAULT_NONE,
+    FAULT_ID,      /* another message id */
+    FAULT_CMD,     /* another command */
+    FAULT_SHORT,   /* below the header */
+    FAULT_SIZE,    /* size field disagrees with the length */
+    FAULT_ERROR,   /* error reply */
+    FAULT_COUNT,   /* fewer bytes than asked */
+    FAULT_ADDR,    /* another address */
+    FAULT_TYPE,    /* not a reply */
+    FAULT_HOOK,    /* the host fails (connection lost) */
+    FAULT_LONG,    /* more than the message buffer */
+};
+
+/* The client's side of VFIO_USER_DMA_READ / VFIO_USER_DMA_WRITE ("Read and
+ * Write Operations"): check the request the library built, then answer
+ * from / into T.client as QEMU 11.1 does (a DMA_WRITE reply is the header
+ * alone), unless T.fault says otherwise. */
+static int h_dma(void *host, void *msg, uint32_t len, uint32_t cap,
+                 uint32_t *reply_len)
+{
+    uint8_t *b = msg;
+    uint16_t id, cmd;
+    uint32_t size, flags;
+    uint64_t addr, count;
+    (void)host;
+    ck_assert_uint_ge(cap, VDM_VFIO_USER_DMA_MSG);
+    ck_assert_uint_ge(len, HDR + 16);
+    memcpy(&id, b, 2);
+    memcpy(&cmd, b + 2, 2);
+    memcpy(&size, b + 4, 4);
+    memcpy(&flags, b + 8, 4);
+    memcpy(&addr, b + 16, 8);
+    memcpy(&count, b + 24, 8);
+    /* "Header": a command, its size covering the whole message */
+    ck_assert_uint_eq(size, len);
+    ck_assert_uint_eq(flags, VDM_VFIO_USER_F_TYPE_CMD);
+    ck_assert(cmd == VDM_VFIO_USER_DMA_READ || cmd == VDM_VFIO_USER_DMA_WRITE);
+    /* the request stays inside the mapped memory without an fd */
+    ck_assert_uint_ge(addr, GPA2);
+    ck_assert_uint_le(addr + count, GPA2 + GSIZE);
+    ck_assert_uint_gt(count, 0);
+    if (count > T.max_count)
+        T.max_count = (uint32_t)count;
+    if (T.nested) {
+        /* anything but a REGION_READ is refused, with nothing to send */
+        uint32_t rl = 1;
+        ck_assert_int_eq(vdm_vfio_user_handle(&T.vfu, b, len, NULL, 0, T.reply,
+                                              sizeof(T.reply), &rl),
+                         VDM_EBUSY);
+        ck_assert_uint_eq(rl, 0);
+        /* a REGION_READ of the configuration space is answered */
+        uint8_t rr[HDR + 16] = {0};
+        uint16_t rcmd = VDM_VFIO_USER_REGION_READ;
+        uint32_t rsz = HDR + 16, region = VDM_VFIO_USER_REGION_CONFIG;
+        uint32_t cnt = 4;
+        memcpy(rr + 2, &rcmd, 2);
+        memcpy(rr + 4, &rsz, 4);
+        memcpy(rr + HDR + 8, &region, 4);
+        memcpy(rr + HDR + 12, &cnt, 4);
+        ck_assert_int_eq(vdm_vfio_user_handle(&T.vfu, rr, rsz, NULL, 0,
+                                              T.reply, sizeof(T.reply), &rl),
+                         0);
+        ck_assert_uint_eq(rl, HDR + 16 + 4);
+        ck_assert_uint_eq(T.reply[HDR + 16] | T.reply[HDR + 17] << 8,
+                          VDM_PCI_VENDOR_ID);
+        /* and a nested transfer is refused (the message buffer is busy) */
+        uint8_t x[4];
+        ck_assert_int_eq(vdm_vfio_user_dma_read(&T.vfu, GPA2, x, 4),
+                         VDM_ESTATE);
+        T.nested = 0;
+    }
+    if (cmd == VDM_VFIO_USER_DMA_READ) {
+        ck_assert_uint_eq(len, HDR + 16);
+        memcpy(b + HDR + 16, T.client + (addr - GPA2), count);
+        size = HDR + 16 + (uint32_t)count;
+        T.nread++;
+    } else {
+        ck_assert_uint_eq(len, HDR + 16 + count);
+        memcpy(T.client + (addr - GPA2), b + HDR + 16, count);
+        size = HDR;
+        T.nwrite++;
+        T.used_at_write = used_idx();
+    }
+    flags = VDM_VFIO_USER_F_TYPE_REPLY;
+    switch (T.fault) {
+    case FAULT_ID: id++; break;
+    case FAULT_CMD: cmd = (uint16_t)(cmd ^ 7u); break;
+    case FAULT_ERROR:
+        flags |= VDM_VFIO_USER_F_ERROR;
+        size = HDR;
+        break;
+    case FAULT_COUNT:
+        if (cmd == VDM_VFIO_USER_DMA_READ)
+            size--;
+        else
+            size = HDR + 12; /* a payload naming another count */
+        count--;
+        break;
+    case FAULT_ADDR:
+        addr++;
+        if (cmd == VDM_VFIO_USER_DMA_WRITE)
+            size = HDR + 12;
+        break;
+    case FAULT_TYPE: flags = VDM_VFIO_USER_F_TYPE_CMD; break;
+    case FAULT_HOOK: return VDM_EIO;
+    default: break;
+    }
+    memcpy(b, &id, 2);
+    memcpy(b + 2, &cmd, 2);
+    memcpy(b + 4, &size, 4);
+    memcpy(b + 8, &flags, 4);
+    memset(b + 12, 0, 4);
+    if (T.fault == FAULT_ERROR)
+        memcpy(b + 12, &(uint32_t){14}, 4);
+    memcpy(b + 16, &addr, 8);
+    memcpy(b + 24, &count, 8);
+    *reply_len = size;
+    if (T.fault == FAULT_SHORT)
+        *reply_len = 8;
+    if (T.fault == FAULT_SIZE)
+        *reply_len = size + 1;
+    if (T.fault == FAULT_LONG)
+        *reply_len = cap + 1;
+    return 0;
 }
 
 static int rng_fill(void *host, void *buf, uint32_t len)
@@ -305,7 +448,7 @@ static int set_irqs(uint32_t flags, uint32_t index, uint32_t start,
 #define IRQ_ACT_UNMASK   0x10u
 #define IRQ_ACT_TRIGGER  0x20u
 
-static void setup(void)
+static void setup_with(uint64_t bounce_size)
 {
     memset(&T, 0, sizeof(T));
     T.next_fd = MEM_FD + 1;
@@ -313,11 +456,16 @@ static void setup(void)
                                        .map = h_map,
                                        .unmap = h_unmap,
                                        .signal = h_signal,
-                                       .close = h_close};
+                                       .close = h_close,
+                                       .dma = h_dma};
     struct vdm_vfio_user_config c = VDM_INIT(struct vdm_vfio_user_config);
     c.ops = &T.ops;
     c.dirty_bitmap = T.dbuf;
     c.dirty_bytes = sizeof(T.dbuf);
+    if (bounce_size != 0) {
+        c.bounce = T.bounce;
+        c.bounce_size = bounce_size;
+    }
     ck_assert_int_eq(vdm_vfio_user_init(&T.vfu, &c), 0);
     struct vdm_dev_config base = VDM_INIT(struct vdm_dev_config);
     base.num_queues = 1;
@@ -333,6 +481,17 @@ static void setup(void)
     pc.storage = T.pcist;
     pc.storage_words = (uint32_t)(sizeof(T.pcist) / sizeof(T.pcist[0]));
     ck_assert_int_eq(vdm_vfio_user_attach(&T.vfu, &T.dev, &pc), 0);
+}
+
+static void setup(void)
+{
+    setup_with(0);
+}
+
+static void setup_bounce(void)
+{
+    /* a build without memory hooks has no bounce spans (the cases skip) */
+    setup_with(VDM_CONFIG_MEM_HOOKS ? sizeof(T.bounce) : 0);
 }
 
 /* Every fd handed over is closed exactly once after the client leaves. */
@@ -767,15 +926,15 @@ static void rng_up(uint16_t qvec)
     wr(CC(VDM_PCI_COMMON_STATUS), 1, 15);
 }
 
-/* Post buffer n (16 bytes at 0x1000 + 16n) and notify queue 0. */
-static void rng_post(uint16_t n)
+/* Post a device-writable buffer of len bytes at a as entry n and notify
+ * queue 0. */
+static void rng_post_at(uint16_t n, uint64_t a, uint32_t len)
 {
     uint8_t *d = T.guest + 16u * (n % 8u);
-    uint64_t a = GPA + 0x1000 + 16u * n;
     for (int i = 0; i < 8; i++)
         d[i] = (uint8_t)(a >> (8 * i));
-    d[8] = 16;
-    d[9] = d[10] = d[11] = 0;
+    for (int i = 0; i < 4; i++)
+        d[8 + i] = (uint8_t)(len >> (8 * i));
     d[12] = 2; /* WRITE */
     d[13] = d[14] = d[15] = 0;
     uint8_t *av = T.guest + 0x100;
@@ -785,6 +944,12 @@ static void rng_post(uint16_t n)
     av[3] = 0;
     uint32_t qoff = (uint32_t)rd(CC(VDM_PCI_COMMON_Q_NOFF), 2);
     wr(T.notify_bar, T.notify_off + qoff * T.notify_mult, 2, 0);
+}
+
+/* Post buffer n (16 bytes at 0x1000 + 16n) and notify queue 0. */
+static void rng_post(uint16_t n)
+{
+    rng_post_at(n, GPA + 0x1000 + 16u * n, 16);
 }
 
 static uint16_t used_idx(void)
@@ -1236,6 +1401,294 @@ START_TEST(dma_logging_hostile)
 }
 END_TEST
 
+/* Memory without a file descriptor: the server's own requests (protocol
+ * "Read and Write Operations", VFIO_USER_DMA_READ, VFIO_USER_DMA_WRITE) and
+ * the bounce spans that give the device such memory. */
+
+static void negotiate_xfer(uint32_t max)
+{
+    char j[128];
+    snprintf(j, sizeof(j),
+             "{\"capabilities\":{\"max_msg_fds\":8,"
+             "\"max_data_xfer_size\":%u}}",
+             max);
+    ck_assert_int_eq(version(j), 0);
+}
+
+/* VFIO_USER_DMA_READ / _WRITE: "count ... must not exceed the value of
+ * max_data_xfer_size" of the peer ("Read and Write Operations"): a long
+ * transfer is split at the client's limit, or at ours when the client
+ * allows more; the bytes arrive exactly. Ranges outside the DMA regions,
+ * writes to a read-only one and wrapping ranges send nothing. */
+START_TEST(dma_rw_split)
+{
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
+    static uint8_t buf[10000], back[5000];
+    uint8_t b4[4];
+    ck_assert_int_eq(vdm_vfio_user_dma_read(&T.vfu, GPA2, b4, 4), VDM_ESTATE);
+    negotiate_xfer(1000);
+    ck_assert_int_eq(dma_map(3, 0, GPA2, GSIZE, 0), 0);
+    for (uint32_t i = 0; i < GSIZE; i++)
+        T.client[i] = (uint8_t)(i * 7u + 1u);
+    ck_assert_int_eq(vdm_vfio_user_dma_read(&T.vfu, GPA2 + 3, buf, 5000), 0);
+    ck_assert_int_eq(T.nread, 5);
+    ck_assert_uint_eq(T.max_count, 1000);
+    ck_assert(memcmp(buf, T.client + 3, 5000) == 0);
+    for (uint32_t i = 0; i < sizeof(back); i++)
+        back[i] = (uint8_t)(i ^ 0x5au);
+    ck_assert_int_eq(
+        vdm_vfio_user_dma_write(&T.vfu, GPA2 + 0x2000, back, 2500), 0);
+    ck_assert_int_eq(T.nwrite, 3);
+    ck_assert(memcmp(T.client + 0x2000, back, 2500) == 0);
+    ck_assert_int_eq(vdm_vfio_user_dma_read(&T.vfu, GPA2, NULL, 0), 0);
+    ck_assert_int_eq(vdm_vfio_user_dma_read(&T.vfu, GPA2, NULL, 4),
+                     VDM_EINVAL);
+    /* outside, read-only, wrapping: refused before anything is sent */
+    ck_assert_int_eq(dma_map(1, 0, 0x900000, 0x1000, 0), 0);
+    int n = T.nread + T.nwrite;
+    ck_assert_int_eq(vdm_vfio_user_dma_read(&T.vfu, GPA2 + GSIZE - 4, b4, 8),
+                     VDM_EFAULT);
+    ck_assert_int_eq(vdm_vfio_user_dma_write(&T.vfu, 0x900000, b4, 4),
+                     VDM_EFAULT);
+    ck_assert_int_eq(vdm_vfio_user_dma_read(&T.vfu, UINT64_MAX - 2, b4, 4),
+                     VDM_EFAULT);
+    ck_assert_int_eq(T.nread + T.nwrite, n);
+    /* a client allowing 1 MiB still gets our VDM_VFIO_USER_MAX_DATA */
+    vdm_vfio_user_reset(&T.vfu);
+    negotiate_xfer(1048576);
+    ck_assert_int_eq(dma_map(3, 0, GPA2, GSIZE, 0), 0);
+    T.max_count = 0;
+    T.nread = 0;
+    ck_assert_int_eq(vdm_vfio_user_dma_read(&T.vfu, GPA2, buf, 10000), 0);
+    ck_assert_uint_eq(T.max_count, VDM_VFIO_USER_MAX_DATA);
+    ck_assert_int_eq(T.nread, 3);
+    ck_assert(memcmp(buf, T.client, 10000) == 0);
+}
+END_TEST
+
+/* A reply is the client's word ("Header": it echoes the request's id and
+ * command, Reply type, its size the whole message; DMA_READ's reply carries
+ * address, count and the data, DMA_WRITE's address and count): every way
+ * one can be wrong fails the transfer with nothing copied past the check,
+ * and the next transfer works. */
+START_TEST(dma_reply_hostile)
+{
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
+    static const struct {
+        int fault, rc;
+    } cases[] = {
+        {FAULT_ID, VDM_EPROTO},   {FAULT_CMD, VDM_EPROTO},
+        {FAULT_SHORT, VDM_EPROTO}, {FAULT_SIZE, VDM_EPROTO},
+        {FAULT_ERROR, VDM_EIO},   {FAULT_COUNT, VDM_EPROTO},
+        {FAULT_ADDR, VDM_EPROTO}, {FAULT_TYPE, VDM_EPROTO},
+        {FAULT_HOOK, VDM_EIO},    {FAULT_LONG, VDM_EPROTO},
+    };
+    uint8_t b[64], w[64];
+    negotiate_xfer(4096);
+    ck_assert_int_eq(dma_map(3, 0, GPA2, GSIZE, 0), 0);
+    for (uint32_t i = 0; i < sizeof(w); i++)
+        w[i] = (uint8_t)(0x30u + i);
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        T.fault = cases[c].fault;
+        memset(b, 0x11, sizeof(b));
+        ck_assert_int_eq(vdm_vfio_user_dma_read(&T.vfu, GPA2 + 8, b, 64),
+                         cases[c].rc);
+        ck_assert_int_eq(vdm_vfio_user_dma_write(&T.vfu, GPA2 + 8, w, 64),
+                         cases[c].rc);
+        T.fault = FAULT_NONE;
+        ck_assert_int_eq(vdm_vfio_user_dma_read(&T.vfu, GPA2 + 8, b, 64), 0);
+        ck_assert(memcmp(b, T.client + 8, 64) == 0);
+    }
+    /* a DMA_WRITE reply with the protocol's payload (address, count) */
+    ck_assert_int_eq(vdm_vfio_user_dma_write(&T.vfu, GPA2, w, 64), 0);
+    ck_assert(memcmp(T.client, w, 64) == 0);
+}
+END_TEST
+
+/* From inside the dma hook the library takes a REGION_READ only (the
+ * client may block on it while its DMA handler waits), refuses other
+ * commands and nested transfers (vfio_user.h `dma`). */
+START_TEST(dma_nested_refused)
+{
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
+    uint8_t b[8];
+    negotiate_xfer(4096);
+    ck_assert_int_eq(dma_map(3, 0, GPA2, GSIZE, 0), 0);
+    T.nested = 1;
+    ck_assert_int_eq(vdm_vfio_user_dma_read(&T.vfu, GPA2, b, 8), 0);
+    ck_assert_int_eq(T.nested, 0);
+}
+END_TEST
+
+/* A virtio-rng whose rings are in shared memory (a map with an fd) and
+ * whose buffers are in memory without one: each buffer is read into a
+ * bounce span, filled by the device and written back by DMA_WRITE before
+ * the used entry is published (VIRTIO 1.4 "The Virtqueue Used Ring": the
+ * driver may read the buffer once it sees the used entry), byte for byte,
+ * nothing past the buffer; spans are given back (40 requests through a
+ * 16 KiB area). */
+START_TEST(bounce_rng)
+{
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
+    negotiate_xfer(4096);
+    ck_assert_int_eq(dma_map(3, 0, GPA, GSIZE, 1), 0);
+    ck_assert_int_eq(dma_map(3, 0, GPA2, GSIZE, 0), 0);
+    enumerate();
+    rng_up(0xffff);
+    memset(T.client, 0xee, GSIZE);
+    for (uint16_t n = 0; n < 40; n++) {
+        uint32_t at = 0x100u + 1000u * n;
+        rng_post_at(n, GPA2 + at, 1000);
+        ck_assert_uint_eq(used_idx(), n + 1u);
+        ck_assert_int_eq(T.used_at_write, n); /* written back first */
+        for (uint32_t i = 0; i < 1000; i++)
+            ck_assert_uint_eq(T.client[at + i], (uint8_t)(0xa0u + i));
+        ck_assert_uint_eq(T.client[at + 1000], 0xee);
+    }
+    ck_assert_int_eq(T.nwrite, 40);
+    ck_assert_uint_eq(T.client[0xff], 0xee);
+    ck_assert_uint_eq(vdm_dev_status(&T.dev) & 64u, 0);
+}
+END_TEST
+
+/* Bounce storage runs out (a buffer larger than the area): the device
+ * cannot reach the buffer, goes to DEVICE_NEEDS_RESET ("Device Status
+ * Field") without a crash or a used entry; after a reset it serves again
+ * (no span leaked). A ring in memory without an fd is never bounced
+ * (VDM_MEM_KEEP): nothing is read for it. */
+START_TEST(bounce_exhausted)
+{
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
+    negotiate_xfer(4096);
+    ck_assert_int_eq(dma_map(3, 0, GPA, GSIZE, 1), 0);
+    ck_assert_int_eq(dma_map(3, 0, GPA2, GSIZE, 0), 0);
+    enumerate();
+    rng_up(0xffff);
+    rng_post_at(0, GPA2, 16384 + 8);
+    ck_assert_uint_eq(used_idx(), 0);
+    ck_assert_uint_ne(vdm_dev_status(&T.dev) & 64u, 0);
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_RESET, NULL, 0), 0);
+    memset(T.guest, 0, 0x1000);
+    rng_up(0xffff);
+    for (uint16_t n = 0; n < 20; n++) {
+        rng_post_at(n, GPA2 + 8192u * (n % 2u), 8192);
+        ck_assert_uint_eq(used_idx(), n + 1u);
+    }
+    ck_assert_uint_eq(vdm_dev_status(&T.dev) & 64u, 0);
+
+    /* rings without an fd */
+    ck_assert_int_eq(send_msg(VDM_VFIO_USER_DEVICE_RESET, NULL, 0), 0);
+    ck_assert_int_eq(dma_unmap(0, GPA, GSIZE), 0);
+    ck_assert_int_eq(dma_map(3, 0, GPA, GSIZE, 0), 0);
+    int reads = T.nread;
+    rng_up(0xffff);
+    ck_assert_int_eq(T.nread, reads);
+    ck_assert(rd(CC(VDM_PCI_COMMON_Q_ENABLE), 2) == 0 ||
+              (vdm_dev_status(&T.dev) & 64u) != 0);
+}
+END_TEST
+
+/* Bounce storage set-up: at least VDM_VFIO_USER_BOUNCE_MIN, and only with
+ * the dma hook; a configuration of the size before the bounce
+ * fields is an older caller's and has none (VDM_ENOTSUP on a transfer). */
+START_TEST(bounce_init_args)
+{
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
+    static struct vdm_vfio_user v;
+    struct vdm_vfio_user_config c = VDM_INIT(struct vdm_vfio_user_config);
+    struct vdm_vfio_user_ops o = T.ops;
+    c.ops = &o;
+    c.bounce = T.bounce;
+    c.bounce_size = VDM_VFIO_USER_BOUNCE_MIN - 1;
+    ck_assert_int_eq(vdm_vfio_user_init(&v, &c), VDM_EINVAL);
+    c.bounce = NULL;
+    c.bounce_size = VDM_VFIO_USER_BOUNCE_MIN;
+    ck_assert_int_eq(vdm_vfio_user_init(&v, &c), VDM_EINVAL);
+    c.bounce = T.bounce;
+    o.dma = NULL;
+    ck_assert_int_eq(vdm_vfio_user_init(&v, &c), VDM_EINVAL);
+    o.dma = h_dma;
+    ck_assert_int_eq(vdm_vfio_user_init(&v, &c), 0);
+    ck_assert_ptr_nonnull(vdm_vfio_user_mem(&v)->ops);
+    c.size = (uint32_t)offsetof(struct vdm_vfio_user_config, bounce);
+    ck_assert_int_eq(vdm_vfio_user_init(&v, &c), 0);
+    ck_assert_ptr_null(vdm_vfio_user_mem(&v)->ops);
+    uint8_t b[4];
+    ck_assert_int_eq(vdm_vfio_user_dma_read(&v, 0, b, 4), VDM_ENOTSUP);
+    ck_assert_int_eq(vdm_vfio_user_dma_write(NULL, 0, b, 4), VDM_EINVAL);
+}
+END_TEST
+
+/* The memory contract of a bounce span, through the server's memory map
+ * directly (vdm/mem.h translate / release): a device-readable span holds
+ * the guest's bytes and is never written back; a device-writable span is
+ * written back whole at its release (bytes the device left alone
+ * unchanged), not before; a mapping to keep (VDM_MEM_KEEP, rings) is
+ * refused without a request; a read-only map refuses write access; a range
+ * across the map's end is refused; spans are never leaked (all 64 slots and
+ * the whole area usable after failures). */
+START_TEST(bounce_map_release)
+{
+    UT_NEEDS_OPTION(VDM_CONFIG_MEM_HOOKS);
+    const struct vdm_mem *m = vdm_vfio_user_mem(&T.vfu);
+    struct vdm_iov iov[4];
+    void *hva = NULL;
+    negotiate_xfer(4096);
+    ck_assert_int_eq(dma_map(3, 0, GPA2, GSIZE, 0), 0);
+    ck_assert_int_eq(dma_map(1, 0, 0x900000, 0x1000, 0), 0);
+    for (uint32_t i = 0; i < 256; i++)
+        T.client[i] = (uint8_t)i;
+    /* device-readable: a copy, no write-back */
+    ck_assert_int_eq(vdm_mem_map(m, GPA2 + 16, 100, VDM_MEM_READ, iov, 4), 1);
+    ck_assert_uint_eq(iov[0].len, 100);
+    ck_assert_uint_ne(iov[0].flags & VDM_IOV_F_HOOK, 0);
+    ck_assert(memcmp(iov[0].base, T.client + 16, 100) == 0);
+    ((uint8_t *)iov[0].base)[0] = 0x55; /* a misbehaving device */
+    vdm_mem_release(m, iov, 1);
+    ck_assert_int_eq(T.nwrite, 0);
+    ck_assert_uint_eq(T.client[16], 16);
+    /* device-writable: written back whole at release, not before */
+    ck_assert_int_eq(vdm_mem_map(m, GPA2 + 32, 64, VDM_MEM_WRITE, iov, 4), 1);
+    ((uint8_t *)iov[0].base)[3] = 0xaa;
+    ck_assert_int_eq(T.nwrite, 0);
+    ck_assert_uint_eq(T.client[35], 35);
+    vdm_mem_release(m, iov, 1);
+    ck_assert_int_eq(T.nwrite, 1);
+    ck_assert_uint_eq(T.client[35], 0xaa);
+    ck_assert_uint_eq(T.client[34], 34);
+    ck_assert_uint_eq(T.client[95], 95);
+    /* a ring (VDM_MEM_KEEP), a write to a read-only map, across the end */
+    int n = T.nread;
+    ck_assert_int_eq(vdm_mem_lookup(m, GPA2, 64, VDM_MEM_READ | VDM_MEM_KEEP,
+                                    &hva),
+                     VDM_EFAULT);
+    ck_assert_int_eq(vdm_mem_map(m, 0x900000, 16, VDM_MEM_WRITE, iov, 4),
+                     VDM_EFAULT);
+    ck_assert_int_eq(T.nread, n);
+    /* the part inside is read (a prefix span), then given back */
+    ck_assert_int_eq(vdm_mem_map(m, GPA2 + GSIZE - 8, 16, VDM_MEM_READ, iov,
+                                 4),
+                     VDM_EFAULT);
+    /* a failed fill leaves no span behind: 64 spans still fit after */
+    T.fault = FAULT_ERROR;
+    ck_assert_int_eq(vdm_mem_map(m, GPA2, 16, VDM_MEM_READ, iov, 4),
+                     VDM_EFAULT);
+    T.fault = FAULT_NONE;
+    static struct vdm_iov many[VDM_VFIO_USER_BOUNCE_SLOTS + 1];
+    for (uint32_t i = 0; i < VDM_VFIO_USER_BOUNCE_SLOTS; i++)
+        ck_assert_int_eq(vdm_mem_map(m, GPA2 + 64u * i, 64, VDM_MEM_READ,
+                                     &many[i], 1),
+                         1);
+    /* the 65th span: no slot */
+    ck_assert_int_eq(vdm_mem_map(m, GPA2 + 0x8000, 64, VDM_MEM_READ,
+                                 &many[VDM_VFIO_USER_BOUNCE_SLOTS], 1),
+                     VDM_EFAULT);
+    vdm_mem_release(m, many, VDM_VFIO_USER_BOUNCE_SLOTS);
+    ck_assert_int_eq(vdm_mem_map(m, GPA2, 16384, VDM_MEM_READ, iov, 4), 1);
+    vdm_mem_release(m, iov, 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("vfio_user");
@@ -1260,6 +1713,16 @@ static Suite *suite(void)
     tcase_add_test(t, dma_logging);
     tcase_add_test(t, dma_logging_hostile);
     suite_add_tcase(s, t);
+    TCase *b = tcase_create("dma_bounce");
+    tcase_add_checked_fixture(b, setup_bounce, teardown);
+    tcase_add_test(b, dma_rw_split);
+    tcase_add_test(b, dma_reply_hostile);
+    tcase_add_test(b, dma_nested_refused);
+    tcase_add_test(b, bounce_rng);
+    tcase_add_test(b, bounce_exhausted);
+    tcase_add_test(b, bounce_init_args);
+    tcase_add_test(b, bounce_map_release);
+    suite_add_tcase(s, b);
     return s;
 }
 
