@@ -8,6 +8,8 @@
  * device cannot reach them (vfio_user.h). */
 #include "vfio_user_internal.h"
 
+#include <stdbool.h>
+
 #if VDM_CONFIG_VFIO_USER && VDM_CONFIG_PCI /* vdm/config.h: the whole file */
 
 #define SZ_MAP   32u /* argsz, flags, offset, address, size */
@@ -120,12 +122,12 @@ int vdmi_vfu_dma_map(struct vfu_state *s, struct vfu_msg *m)
 /* Bytes of ring area a (0 descriptors, 1 driver, 2 device) of a queue of
  * @p num entries (spec "Split Virtqueues", "Packed Virtqueues"; the event
  * fields of EVENT_IDX counted in, whether negotiated or not). */
-static uint64_t ring_bytes(int packed, int a, uint64_t num)
+static uint64_t ring_bytes(bool packed, int a, uint64_t num)
 {
     if (a == 0) {
         return 16u * num;
     }
-    if (packed != 0) {
+    if (packed) {
         return 4u;
     }
     return (a == 1) ? (6u + (2u * num)) : (6u + (8u * num));
@@ -150,14 +152,14 @@ static void rings_guard(struct vfu_state *s, uint32_t i)
     const struct vfu_dma *d = &s->dma[i];
     uint16_t q;
     uint16_t n;
-    int packed;
+    bool packed;
     int a;
 
     if ((d->hva == NULL) || ((s->flags & XF_ATTACHED) == 0u) ||
         ((vdm_dev_status(s->dev) & VDM_STATUS_DEVICE_NEEDS_RESET) != 0u)) {
         return;
     }
-    packed = ((vdm_dev_driver_features(s->dev) & VDM_F_RING_PACKED) != 0u);
+    packed = (vdm_dev_driver_features(s->dev) & VDM_F_RING_PACKED) != 0u;
     n = vdm_dev_num_queues(s->dev);
     for (q = 0; q < n; q++) {
         uint64_t gpa[3];
