@@ -305,6 +305,40 @@ START_TEST(cat_vfu_dma_unmap_under_ring)
 }
 END_TEST
 
+/* Class: DMA_UNMAP of a map that came without a file descriptor (SPDK
+ * #1813: libvfio-user unmapped such a region's NULL address and crashed).
+ * A map without fd is recorded but never mapped: its unmap succeeds, calls
+ * no host `unmap`, and a second unmap of it is refused (ENOENT). */
+START_TEST(cat_vfu_unmap_map_without_fd)
+{
+    ck_assert_int_eq(cv_map_msg(3, 0x40000, 0x2000, 0), 0);
+    ck_assert_int_eq(C.maps, 0);
+    ck_assert_uint_eq(vdm_vfio_user_mem(&C.vfu)->nregions, 0);
+    ck_assert_int_eq(cv_unmap_msg(0x40000, 0x2000), 0);
+    ck_assert_int_eq(C.unmaps, 0);
+    ck_assert_int_eq(cv_unmap_msg(0x40000, 0x2000), VDM_ENOENT);
+}
+END_TEST
+
+/* Class: DMA maps outliving their client (SPDK #2092: maps left by one
+ * client overwrote the next one's state). vdm_vfio_user_reset() (the
+ * client went away) unmaps every region; the next client starts with an
+ * empty table, so the same map is accepted again, not EEXIST. */
+START_TEST(cat_vfu_dma_maps_outlive_client)
+{
+    uint8_t v[4] = {0};
+    ck_assert_int_eq(cv_map_msg(3, 0x10000, 0x2000, 1), 0);
+    ck_assert_int_eq(cv_map_msg(3, 0x20000, 0x1000, 0), 0);
+    vdm_vfio_user_reset(&C.vfu);
+    ck_assert_int_eq(C.unmaps, 1);
+    ck_assert_uint_eq(vdm_vfio_user_mem(&C.vfu)->nregions, 0);
+    ck_assert_int_eq(cv_msg(VDM_VFIO_USER_VERSION, v, 4, NULL, 0), 0);
+    ck_assert_int_eq(cv_map_msg(3, 0x10000, 0x2000, 1), 0);
+    ck_assert_int_eq(cv_map_msg(3, 0x20000, 0x1000, 0), 0);
+    ck_assert_uint_eq(vdm_vfio_user_mem(&C.vfu)->nregions, 1);
+}
+END_TEST
+
 void cat_vfu_add(Suite *s)
 {
     TCase *t = tcase_create("vfio_user");
@@ -314,5 +348,7 @@ void cat_vfu_add(Suite *s)
     tcase_add_test(t, cat_vfu_dma_overlap);
     tcase_add_test(t, cat_vfu_dma_flags);
     tcase_add_test(t, cat_vfu_dma_unmap_under_ring);
+    tcase_add_test(t, cat_vfu_unmap_map_without_fd);
+    tcase_add_test(t, cat_vfu_dma_maps_outlive_client);
     suite_add_tcase(s, t);
 }
