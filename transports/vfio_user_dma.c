@@ -143,20 +143,21 @@ static int spans_meet(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 /* Map i is about to go (protocol "VFIO_USER_DMA_UNMAP": every reference
- * released before the reply). An enabled queue whose ring lies in it would
- * keep using addresses that are about to be unmapped: the device stops
- * touching its queues, DEVICE_NEEDS_RESET (spec "Device Status Field")
- * until the driver resets it, which sets the rings up again. */
+ * released before the reply). An enabled queue with any part of its rings
+ * in it would keep using addresses about to be unmapped: the queue is
+ * stopped as if the driver had disabled it (the device never touches it
+ * again and drops what it held of it; a reset sets it up anew). Quietly,
+ * at INFO: QEMU unmaps guest memory under live rings when it exits. */
 static void rings_guard(struct vfu_state *s, uint32_t i)
 {
     const struct vfu_dma *d = &s->dma[i];
     uint16_t q;
     uint16_t n;
     bool packed;
+    bool stopped = false;
     int a;
 
-    if ((d->hva == NULL) || ((s->flags & XF_ATTACHED) == 0u) ||
-        ((vdm_dev_status(s->dev) & VDM_STATUS_DEVICE_NEEDS_RESET) != 0u)) {
+    if ((d->hva == NULL) || ((s->flags & XF_ATTACHED) == 0u)) {
         return;
     }
     packed = (vdm_dev_driver_features(s->dev) & VDM_F_RING_PACKED) != 0u;
@@ -172,12 +173,16 @@ static void rings_guard(struct vfu_state *s, uint32_t i)
         for (a = 0; a < 3; a++) {
             if (spans_meet(gpa[a], ring_bytes(packed, a, num), d->iova,
                            d->size) != 0) {
-                vdm_dev_needs_reset(
-                    s->dev, VDM_EFAULT,
-                    "vfio-user: DMA_UNMAP of memory under a running ring");
-                return;
+                (void)vdm_dev_queue_disable(s->dev, q);
+                stopped = true;
+                break;
             }
         }
+    }
+    if (stopped) {
+        vdmi_vfu_log(s, VDM_LOG_INFO,
+                     "vfio-user: DMA_UNMAP of memory under a running ring: "
+                     "its queue stopped");
     }
 }
 
