@@ -116,7 +116,7 @@ drv=$(basename "$(readlink $bal/driver)")
 vdm_value features "$(cat $bal/features)"
 vdm_value driver "$drv"
 [ "$drv" = virtio_balloon ] || { vdm_fail probe "bound to '$drv'"; exit 1; }
-vdm_value pci "$(cat $bal/../vendor):$(cat $bal/../device)"
+vdm_value pci-id "$(cat $bal/../vendor):$(cat $bal/../device)"
 vdm_pass probe
 
 M0=$(memtotal)
@@ -283,7 +283,7 @@ boot() {
 	else
 		! vdm_e2e_has_feature "$feat" 5 || fail "$name: REPORTING negotiated though not offered" || return 1
 	fi
-	[ "$(vdm_e2e_value pci)" = 0x1af4:0x1045 ] || fail "$name: PCI id $(vdm_e2e_value pci)" || return 1
+	[ "$(vdm_e2e_value pci-id)" = 0x1af4:0x1045 ] || fail "$name: PCI id $(vdm_e2e_value pci-id)" || return 1
 	[ "$(vdm_e2e_value ack-memtotal)" = $((m0 - ACK_MIB * 1024)) ] || fail "$name: ack MemTotal" || return 1
 	wait_for 10 "actual $((ACK_MIB * 256)) pages" daemon_said "$name" "actual $((ACK_MIB * 256)) pages" >/dev/null ||
 		fail "$name: the daemon never logged actual $((ACK_MIB * 256)) pages" || return 1
