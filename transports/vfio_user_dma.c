@@ -8,6 +8,8 @@
  * device cannot reach them (vfio_user.h). */
 #include "vfio_user_internal.h"
 
+#include <stdbool.h>
+
 #if VDM_CONFIG_VFIO_USER && VDM_CONFIG_PCI /* vdm/config.h: the whole file */
 
 #define SZ_MAP   32u /* argsz, flags, offset, address, size */
@@ -117,10 +119,78 @@ int vdmi_vfu_dma_map(struct vfu_state *s, struct vfu_msg *m)
     return 0;
 }
 
+/* Bytes of ring area a (0 descriptors, 1 driver, 2 device) of a queue of
+ * @p num entries (spec "Split Virtqueues", "Packed Virtqueues"; the event
+ * fields of EVENT_IDX counted in, whether negotiated or not). */
+static uint64_t ring_bytes(bool packed, int a, uint64_t num)
+{
+    if (a == 0) {
+        return 16u * num;
+    }
+    if (packed) {
+        return 4u;
+    }
+    return (a == 1) ? (6u + (2u * num)) : (6u + (8u * num));
+}
+
+/* [a, a+alen) and [b, b+blen) share a byte; lengths not 0, no wrap of
+ * the second (a DMA map), the first clamped. */
+static int spans_meet(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    uint64_t alast =
+        (a > (UINT64_MAX - (alen - 1u))) ? UINT64_MAX : (a + (alen - 1u));
+    return (a <= (b + (blen - 1u))) && (b <= alast);
+}
+
+/* Map i is about to go (protocol "VFIO_USER_DMA_UNMAP": every reference
+ * released before the reply). An enabled queue with any part of its rings
+ * in it would keep using addresses about to be unmapped: the queue is
+ * stopped as if the driver had disabled it (the device never touches it
+ * again and drops what it held of it; a reset sets it up anew). Quietly,
+ * at INFO: QEMU unmaps guest memory under live rings when it exits. */
+static void rings_guard(struct vfu_state *s, uint32_t i)
+{
+    const struct vfu_dma *d = &s->dma[i];
+    uint16_t q;
+    uint16_t n;
+    bool packed;
+    bool stopped = false;
+    int a;
+
+    if ((d->hva == NULL) || ((s->flags & XF_ATTACHED) == 0u)) {
+        return;
+    }
+    packed = (vdm_dev_driver_features(s->dev) & VDM_F_RING_PACKED) != 0u;
+    n = vdm_dev_num_queues(s->dev);
+    for (q = 0; q < n; q++) {
+        uint64_t gpa[3];
+        uint64_t num = vdm_dev_queue_size(s->dev, q);
+        if ((vdm_dev_queue_enabled(s->dev, q) != 1) ||
+            (vdm_dev_queue_get_addr(s->dev, q, &gpa[0], &gpa[1], &gpa[2]) !=
+             0)) {
+            continue;
+        }
+        for (a = 0; a < 3; a++) {
+            if (spans_meet(gpa[a], ring_bytes(packed, a, num), d->iova,
+                           d->size) != 0) {
+                (void)vdm_dev_queue_disable(s->dev, q);
+                stopped = true;
+                break;
+            }
+        }
+    }
+    if (stopped) {
+        vdmi_vfu_log(s, VDM_LOG_INFO,
+                     "vfio-user: DMA_UNMAP of memory under a running ring: "
+                     "its queue stopped");
+    }
+}
+
 static void drop(struct vfu_state *s, uint32_t i)
 {
     struct vfu_dma *d = &s->dma[i];
     if (d->hva != NULL) {
+        rings_guard(s, i);
         s->ops->unmap(s->host, d->hva, d->size);
     }
     s->ndma--;

@@ -37,11 +37,21 @@
 #     while the balloon is empty (the driver reported the free pages, the
 #     daemon punched them out); target 1 MiB is the "done", which also
 #     proves inflation beside the reporting queue.
+#   intx: the kernel booted with pci=nomsi, so the function interrupts
+#     through INTx and the driver reads the ISR status (VIRTIO 1.4 4.1.4.5
+#     "ISR status capability"; 4.1.5.3/4.1.5.5 used buffer and
+#     configuration change notifications, the balloon's target arrives as a
+#     configuration change). A short inflate boot without the dirtying:
+#     target 64 MiB, MemTotal drops by exactly 65536 kB, the daemon logs
+#     actual 16384 pages and the stats total equals MemTotal; target 0,
+#     MemTotal back exactly; the "done". About 20 s.
+# The intx boot checks the function's interrupt mode (guest-lib.sh
+# vdm_pci_irq).
 #
 #   tests/e2e/balloon.sh --daemon build/examples/vhost-user/vdm-vhost-user
 #
 # Environment: lib.sh's (VDM_E2E_TIMEOUT, VDM_E2E_KEEP, VDM_E2E_VERBOSE...),
-# VDM_VHOST_USER (daemon path), BAL_MODES="inflate report" (the boots).
+# VDM_VHOST_USER (daemon path), BAL_MODES="inflate report intx" (the boots).
 
 set -euo pipefail
 
@@ -106,13 +116,13 @@ drv=$(basename "$(readlink $bal/driver)")
 vdm_value features "$(cat $bal/features)"
 vdm_value driver "$drv"
 [ "$drv" = virtio_balloon ] || { vdm_fail probe "bound to '$drv'"; exit 1; }
-vdm_value pci "$(cat $bal/../vendor):$(cat $bal/../device)"
+vdm_value pci-id "$(cat $bal/../vendor):$(cat $bal/../device)"
 vdm_pass probe
 
 M0=$(memtotal)
 vdm_value memtotal0 "$M0"
-if [ "$MODE" = inflate ]; then
-	dirty inflate
+if [ "$MODE" = inflate ] || [ "$MODE" = intx ]; then
+	[ "$MODE" = intx ] || dirty inflate
 	vdm_info "phase ready"
 	wait_total $((M0 - BAL_MIB * 1024)) inflate
 	vdm_info "phase inflated"
@@ -128,6 +138,7 @@ fi
 # The host's "done": a small inflation.
 wait_total $((M0 - ACK_MIB * 1024)) ack
 vdm_pass ack
+[ "$IRQ" != intx ] || vdm_pci_irq 0x1045 intx || exit 1
 BODY
 
 # Watcher (runs beside QEMU): host side of one boot. Writes KEY VALUE lines
@@ -186,6 +197,22 @@ watch_inflate() {
 	set_target "$pid" "$ACK_MIB"
 }
 
+# The INTx boot's host side: watch_inflate's steps without the memory file.
+watch_intx() {
+	local pid=$1 log=$2 name=$3 m0
+	wait_for "$WAIT" "the guest to start" console_has "$log" "INFO phase ready" || return 1
+	m0=$(vdm_e2e_value memtotal0 "$log")
+	set_target "$pid" "$BAL_MIB"
+	wait_for "$WAIT" "actual $((BAL_MIB * 256)) pages" daemon_said "$name" "actual $((BAL_MIB * 256)) pages" || return 1
+	wait_for "$WAIT" "the guest's MemTotal to drop" console_has "$log" "INFO phase inflated" || return 1
+	wait_for 15 "stats total $(((m0 - BAL_MIB * 1024) * 1024))" stats_total_is $(((m0 - BAL_MIB * 1024) * 1024)) || return 1
+	echo "stats-inflated $(tr '\n' ' ' <"$VDM_E2E_TMP/stats")"
+	set_target "$pid" 0
+	wait_for "$WAIT" "actual 0 pages" daemon_said_after "$name" "actual $((BAL_MIB * 256)) pages" "actual 0 pages" || return 1
+	wait_for "$WAIT" "the guest's MemTotal to come back" console_has "$log" "INFO phase deflated" || return 1
+	set_target "$pid" "$ACK_MIB"
+}
+
 watch_report() {
 	local pid=$1 log=$2 b0 b1
 	wait_for "$WAIT" "the guest to dirty its memory" console_has "$log" "INFO phase filled" || return 1
@@ -215,13 +242,16 @@ host_value() { sed -n "s/^$2 //p" "$VDM_E2E_TMP/host-$1" | tail -n 1; }
 
 boot() {
 	local mode=$1 name="balloon-$1" sock="$VDM_E2E_TMP/$1.sock" opts pid t0 t_build wpid feat m0 st v
+	local irq=msix append="" # append: pci=nomsi, and the irq check
 	opts="balloon,target-mib=0,target-file=$VDM_E2E_TMP/target,stats-file=$VDM_E2E_TMP/stats,stats-ms=1000,deflate-on-oom=off"
-	[ "$mode" = inflate ] && opts+=",reporting=off"
+	[ "$mode" = report ] || opts+=",reporting=off"
+	[ "$mode" != intx ] || { irq=intx; append=pci=nomsi; }
 	echo 0 >"$VDM_E2E_TMP/target"
 	rm -f "$VDM_E2E_TMP/stats"
 	vdm_e2e_daemon_start "$name" -v --vfio-user "$sock" --device "$opts" || return 1
 	pid=${VDM_E2E_PIDS[$name]}
-	printf 'MODE=%s\nBAL_MIB=%s\nACK_MIB=%s\nWAIT=%s\n' "$mode" "$BAL_MIB" "$ACK_MIB" "$WAIT" >"$VDM_E2E_TMP/params"
+	printf 'MODE=%s\nBAL_MIB=%s\nACK_MIB=%s\nWAIT=%s\nIRQ=%s\n' "$mode" "$BAL_MIB" "$ACK_MIB" "$WAIT" "$irq" \
+		>"$VDM_E2E_TMP/params"
 	t0=$(vdm_e2e_now)
 	vdm_e2e_build_initramfs --no-autoload --file "$VDM_E2E_TMP/params:/vdm/params" \
 		"$VDM_E2E_TMP/initrd" "$VDM_E2E_TMP/body.sh"
@@ -232,7 +262,7 @@ boot() {
 	wpid=$!
 	local rc=0
 	vdm_e2e_run_qemu --name "$name" --kernel "$KDIR/vmlinux" --initrd "$VDM_E2E_TMP/initrd" \
-		--timeout 300 --expect probe --expect ack \
+		--timeout 300 --expect probe --expect ack ${append:+--expect irq --append "$append"} \
 		-- -device "{\"driver\":\"vfio-user-pci\",\"id\":\"bal0\",\"socket\":{\"type\":\"unix\",\"path\":\"$sock\"}}" || rc=1
 	kill "$wpid" 2>/dev/null || true
 	wait "$wpid" 2>/dev/null || true
@@ -253,12 +283,18 @@ boot() {
 	else
 		! vdm_e2e_has_feature "$feat" 5 || fail "$name: REPORTING negotiated though not offered" || return 1
 	fi
-	[ "$(vdm_e2e_value pci)" = 0x1af4:0x1045 ] || fail "$name: PCI id $(vdm_e2e_value pci)" || return 1
+	[ "$(vdm_e2e_value pci-id)" = 0x1af4:0x1045 ] || fail "$name: PCI id $(vdm_e2e_value pci-id)" || return 1
 	[ "$(vdm_e2e_value ack-memtotal)" = $((m0 - ACK_MIB * 1024)) ] || fail "$name: ack MemTotal" || return 1
 	wait_for 10 "actual $((ACK_MIB * 256)) pages" daemon_said "$name" "actual $((ACK_MIB * 256)) pages" >/dev/null ||
 		fail "$name: the daemon never logged actual $((ACK_MIB * 256)) pages" || return 1
 
-	if [ "$mode" = inflate ]; then
+	if [ "$mode" = intx ]; then
+		[ "$(vdm_e2e_value msi)" = 0 ] || fail "$name: no INTx check" || return 1
+		[ "$(vdm_e2e_value inflate-memtotal)" = $((m0 - BAL_MIB * 1024)) ] &&
+			[ "$(vdm_e2e_value deflate-memtotal)" = "$m0" ] || fail "$name: MemTotal values" || return 1
+		vdm_e2e_log "$name: PASS: MemTotal $m0 -> $(vdm_e2e_value inflate-memtotal) -> $(vdm_e2e_value deflate-memtotal) kB;" \
+			"stats total = MemTotal inflated; $(vdm_e2e_value irq-kinds), $(vdm_e2e_value irq-total) virtio interrupts"
+	elif [ "$mode" = inflate ]; then
 		local b0 b1 freed rel
 		b0=$(host_value inflate blocks-before)
 		b1=$(host_value inflate blocks-inflated)
@@ -303,7 +339,7 @@ boot() {
 }
 
 vdm_e2e_log "QEMU: $(vdm_e2e_qemu_version) (chroot $VDM_E2E_TRIXIE)"
-for mode in ${BAL_MODES:-inflate report}; do
+for mode in ${BAL_MODES:-inflate report intx}; do
 	if boot "$mode"; then
 		passed=$((passed + 1))
 	else

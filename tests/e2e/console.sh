@@ -29,6 +29,15 @@
 #            then sends $PORT_LEN random bytes, the guest reads them; the
 #            host closes the connection and the guest's next read returns
 #            end of file (PORT_OPEN 0). md5 both ways.
+#   irq:     the function's interrupts (guest-lib.sh vdm_pci_irq).
+#
+# Boots (one daemon, one pty, for both; VFU_MODES="msix intx" picks):
+#   msix:  MSI-X, the driver's default;
+#   intx:  the kernel booted with pci=nomsi: INTx (virtio-pci ISR status
+#          read by the driver; VIRTIO 1.4 4.1.4.5 "ISR status capability"),
+#          every check above again. The console size at its start is the
+#          pty's size as the previous boot left it, and the host resizes
+#          to another one.
 #
 #   tests/e2e/console.sh --daemon build/examples/vhost-user/vdm-vhost-user
 #
@@ -62,14 +71,13 @@ COLS0=100
 ROWS0=40
 COLS1=132
 ROWS1=50
+COLS2=120 # the second boot's resize
+ROWS2=45
 S_VFU=$VDM_E2E_TMP/con.vfu
 S_PORT=$VDM_E2E_TMP/port1.sock
 PTY=$VDM_E2E_TMP/con.pty
-LOG=$VDM_E2E_TMP/$NAME.console.log
 H=$VDM_E2E_TMP/host
 mkdir -p "$H"
-head -c "$HVC_LEN" /dev/urandom >"$H/hvc-h2g"
-head -c "$PORT_LEN" /dev/urandom >"$H/port-h2g"
 
 vdm_e2e_daemon_start vu -v --vfio-user "$S_VFU" --device \
 	"console,port0=pty:$PTY,port1=unix:$S_PORT,name1=$PORT_NAME,cols=$COLS0,rows=$ROWS0"
@@ -146,6 +154,7 @@ vdm_value port-eof "$n bytes, status $rc, after $(awk -v a=$t0 -v b=$(now) 'BEGI
 exec 4>&-
 vdm_pass vport
 exec 3>&-
+vdm_pci_irq 0x1043 "$IRQ" 2 || exit 1
 BODY
 
 # The host side, concurrent with the guest: follows the serial log.
@@ -213,61 +222,87 @@ say("port: closed")
 os.close(fd)
 EOF
 
-printf 'HVC_LEN=%s\nPORT_LEN=%s\nPORT_NAME=%s\nSIZE0="%s %s"\n' \
-	"$HVC_LEN" "$PORT_LEN" "$PORT_NAME" "$ROWS0" "$COLS0" >"$VDM_E2E_TMP/params"
-t0=$(vdm_e2e_now)
-vdm_e2e_build_initramfs --no-autoload --file "$VDM_E2E_TMP/params:/vdm/params" \
-	"$VDM_E2E_TMP/initrd" "$VDM_E2E_TMP/body.sh"
-t_build=$(vdm_e2e_since "$t0")
-
-: >"$LOG"
-vdm_e2e_spawn host python3 "$H/drive.py" "$LOG" "$PTY" "$S_PORT" "$H" \
-	"$COLS1" "$ROWS1" "$HVC_LEN" "$PORT_LEN"
-host_pid=${VDM_E2E_PIDS[host]}
-
 failed=0
 fail() {
 	vdm_e2e_log "$NAME: $1"
 	failed=$((failed + 1))
 }
-
-vdm_e2e_run_qemu --name "$NAME" --log "$LOG" --kernel "$KDIR/vmlinux" --initrd "$VDM_E2E_TMP/initrd" \
-	--expect hvc --expect size --expect ports --expect vport -- \
-	-device "{\"driver\":\"vfio-user-pci\",\"id\":\"con0\",\"socket\":{\"type\":\"unix\",\"path\":\"$S_VFU\"}}" ||
-	failed=$((failed + 1))
-host_rc=0
-wait "$host_pid" || host_rc=$?
-unset "VDM_E2E_PIDS[host]"
-sed 's/^/  host| /' "$VDM_E2E_TMP/host.log" >&2
-[ "$host_rc" = 0 ] || fail "the host side failed (status $host_rc)"
-vdm_e2e_daemon_alive vu || failed=$((failed + 1))
-
 md5() { printf '%s %s' "$(wc -c <"$1")" "$(md5sum <"$1" | cut -d' ' -f1)"; }
-if [ "$failed" = 0 ]; then
-	# Host to guest: what the guest read is what the host wrote.
-	[ "$(vdm_e2e_value hvc-h2g)" = "$(md5 "$H/hvc-h2g")" ] ||
-		fail "hvc0: the guest read $(vdm_e2e_value hvc-h2g), the host wrote $(md5 "$H/hvc-h2g")"
-	[ "$(vdm_e2e_value port-h2g)" = "$(md5 "$H/port-h2g")" ] ||
-		fail "port: the guest read $(vdm_e2e_value port-h2g), the host wrote $(md5 "$H/port-h2g")"
-	# Guest to host.
-	[ "$(vdm_e2e_value hvc-g2h)" = "$(md5 "$H/hvc-g2h")" ] ||
-		fail "hvc0: the guest wrote $(vdm_e2e_value hvc-g2h), the host read $(md5 "$H/hvc-g2h")"
-	[ "$(vdm_e2e_value port-g2h)" = "$(md5 "$H/port-g2h")" ] ||
-		fail "port: the guest wrote $(vdm_e2e_value port-g2h), the host read $(md5 "$H/port-g2h")"
-	# Sizes: `stty size` prints rows then columns.
-	[ "$(vdm_e2e_value size0)" = "$ROWS0 $COLS0" ] ||
-		fail "hvc0 size at start '$(vdm_e2e_value size0)', want '$ROWS0 $COLS0'"
-	[ "$(vdm_e2e_value size1)" = "$ROWS1 $COLS1" ] ||
-		fail "hvc0 size after the host's stty '$(vdm_e2e_value size1)', want '$ROWS1 $COLS1'"
-	[ "$(vdm_e2e_value "sysfs-$(vdm_e2e_value port)")" = "name '$PORT_NAME'" ] ||
-		fail "port $(vdm_e2e_value port): sysfs $(vdm_e2e_value "sysfs-$(vdm_e2e_value port)")"
-fi
+
+# boot MODE SIZE0 COLS ROWS: one guest; SIZE0 the console size ("ROWS
+# COLS") it must find at first, COLS x ROWS the host's resize.
+boot() {
+	local mode=$1 size0=$2 cols=$3 rows=$4 name="$NAME-$1" t0 t_build host_pid host_rc=0 f0=$failed
+	local append="" log
+	[ "$mode" = msix ] || append=pci=nomsi
+	log=$VDM_E2E_TMP/$name.console.log
+	head -c "$HVC_LEN" /dev/urandom >"$H/hvc-h2g"
+	head -c "$PORT_LEN" /dev/urandom >"$H/port-h2g"
+	rm -f "$H/hvc-g2h" "$H/port-g2h"
+	printf 'HVC_LEN=%s\nPORT_LEN=%s\nPORT_NAME=%s\nSIZE0="%s"\nIRQ=%s\n' \
+		"$HVC_LEN" "$PORT_LEN" "$PORT_NAME" "$size0" "$mode" >"$VDM_E2E_TMP/params"
+	t0=$(vdm_e2e_now)
+	vdm_e2e_build_initramfs --no-autoload --file "$VDM_E2E_TMP/params:/vdm/params" \
+		"$VDM_E2E_TMP/initrd" "$VDM_E2E_TMP/body.sh"
+	t_build=$(vdm_e2e_since "$t0")
+
+	: >"$log"
+	vdm_e2e_spawn host python3 "$H/drive.py" "$log" "$PTY" "$S_PORT" "$H" \
+		"$cols" "$rows" "$HVC_LEN" "$PORT_LEN"
+	host_pid=${VDM_E2E_PIDS[host]}
+
+	vdm_e2e_run_qemu --name "$name" --log "$log" --kernel "$KDIR/vmlinux" --initrd "$VDM_E2E_TMP/initrd" \
+		${append:+--append "$append"} \
+		--expect hvc --expect size --expect ports --expect vport --expect irq -- \
+		-device "{\"driver\":\"vfio-user-pci\",\"id\":\"con0\",\"socket\":{\"type\":\"unix\",\"path\":\"$S_VFU\"}}" ||
+		failed=$((failed + 1))
+	wait "$host_pid" || host_rc=$?
+	unset "VDM_E2E_PIDS[host]"
+	sed 's/^/  host| /' "$VDM_E2E_TMP/host.log" >&2
+	[ "$host_rc" = 0 ] || fail "$mode: the host side failed (status $host_rc)"
+	vdm_e2e_daemon_alive vu || failed=$((failed + 1))
+
+	if [ "$failed" = "$f0" ]; then
+		# Host to guest: what the guest read is what the host wrote.
+		[ "$(vdm_e2e_value hvc-h2g)" = "$(md5 "$H/hvc-h2g")" ] ||
+			fail "$mode: hvc0: the guest read $(vdm_e2e_value hvc-h2g), the host wrote $(md5 "$H/hvc-h2g")"
+		[ "$(vdm_e2e_value port-h2g)" = "$(md5 "$H/port-h2g")" ] ||
+			fail "$mode: port: the guest read $(vdm_e2e_value port-h2g), the host wrote $(md5 "$H/port-h2g")"
+		# Guest to host.
+		[ "$(vdm_e2e_value hvc-g2h)" = "$(md5 "$H/hvc-g2h")" ] ||
+			fail "$mode: hvc0: the guest wrote $(vdm_e2e_value hvc-g2h), the host read $(md5 "$H/hvc-g2h")"
+		[ "$(vdm_e2e_value port-g2h)" = "$(md5 "$H/port-g2h")" ] ||
+			fail "$mode: port: the guest wrote $(vdm_e2e_value port-g2h), the host read $(md5 "$H/port-g2h")"
+		# Sizes: `stty size` prints rows then columns.
+		[ "$(vdm_e2e_value size0)" = "$size0" ] ||
+			fail "$mode: hvc0 size at start '$(vdm_e2e_value size0)', want '$size0'"
+		[ "$(vdm_e2e_value size1)" = "$rows $cols" ] ||
+			fail "$mode: hvc0 size after the host's stty '$(vdm_e2e_value size1)', want '$rows $cols'"
+		[ "$(vdm_e2e_value "sysfs-$(vdm_e2e_value port)")" = "name '$PORT_NAME'" ] ||
+			fail "$mode: port $(vdm_e2e_value port): sysfs $(vdm_e2e_value "sysfs-$(vdm_e2e_value port)")"
+		vdm_e2e_log "$name: $(vdm_e2e_value irq-kinds), $(vdm_e2e_value irq-total) virtio interrupts, msi_irqs $(vdm_e2e_value msi)"
+	fi
+	vdm_e2e_log "$name: initramfs ${t_build}s, qemu run ${VDM_E2E_LAST_SECS:-?}s (${VDM_E2E_LAST_TIMES:-})"
+}
+
+size="$ROWS0 $COLS0"
+k=0
+for mode in ${VFU_MODES:-msix intx}; do
+	if [ $k = 0 ]; then
+		boot "$mode" "$size" "$COLS1" "$ROWS1"
+		size="$ROWS1 $COLS1"
+	else
+		boot "$mode" "$size" "$COLS2" "$ROWS2"
+		size="$ROWS2 $COLS2"
+	fi
+	k=$((k + 1))
+	vdm_e2e_daemon_alive vu || break
+done
 vdm_e2e_daemon_check_log vu || failed=$((failed + 1))
 [ "$failed" = 0 ] || vdm_e2e_daemon_log vu
-vdm_e2e_log "initramfs ${t_build}s, qemu run ${VDM_E2E_LAST_SECS:-?}s (${VDM_E2E_LAST_TIMES:-})"
 vdm_e2e_log "total $(vdm_e2e_since "$T_ALL") s"
 if [ "$failed" = 0 ]; then
-	echo "console: PASS (hvc0 $HVC_LEN bytes each way, port $PORT_NAME $PORT_LEN bytes each way, open/close, resize)"
+	echo "console: PASS ($k boots: ${VFU_MODES:-msix intx}; hvc0 $HVC_LEN bytes each way, port $PORT_NAME $PORT_LEN bytes each way, open/close, resize)"
 else
 	echo "console: $failed failures"
 fi

@@ -24,6 +24,16 @@
 #   - blk: size and serial as the host set them, reads MiB 2 (random bytes
 #     the host wrote; md5 compared on the host), writes MiB 5 with a nonce
 #     pattern the host checks in the image after the run;
+#   - blk discard and write zeroes (VIRTIO 1.4 5.2.6 "Device Operation",
+#     DISCARD and WRITE_ZEROES, with and without the UNMAP flag): the guest
+#     sees both features and their limits, fills MiB 10 + round with a
+#     nonce pattern, then discards 200 KiB of it (blkdiscard), zeroes
+#     128 KiB with unmap allowed (fallocate PUNCH_HOLE on /dev/vda) and
+#     64 KiB without (BLKZEROOUT; blkzero.c, built static here). The guest
+#     reads the MiB back and the host finds in the image exactly those
+#     three ranges zero and everything around them the pattern (md5 of the
+#     whole MiB), and the discarded and unmapped ranges holes in the file
+#     (the daemon punches them: SEEK_DATA skips them);
 #   - resets both devices by unbinding virtio-pci from each function and
 #     binding it again (status 0 then a fresh initialisation through vdm's
 #     transport), then repeats the rng and blk checks on the new instances;
@@ -87,14 +97,24 @@ PAT=$VDM_E2E_TMP/pattern.bin
 PAT_LEN=1000 # not a multiple of 64: the file ends mid-request (rng.sh)
 READ_LEN=3072 # a multiple of the hwrng core's 64-byte chunks (rng.sh)
 IMG=$VDM_E2E_TMP/disk.img
-IMG_MIB=10
+IMG_MIB=16
 SERIAL=vdm-e2e-vfu-disk
 R_MIB=2 # the guest reads it
 W_MIB=5 # the guest writes it (round r: MiB W_MIB + r; rounds 2 and 3 after a reboot)
+DZ_MIB=10 # discard and write zeroes (round r: MiB DZ_MIB + r)
+# Ranges inside that MiB (bytes; multiples of 4 KiB, the discard alignment
+# the daemon announces): discarded, zeroed with unmap, zeroed without.
+DISC_OFF=12288 DISC_LEN=204800
+WZU_OFF=266240 WZU_LEN=131072
+WZ_OFF=528384 WZ_LEN=65536
 S_RNG=$VDM_E2E_TMP/rng.sock
 S_BLK=$VDM_E2E_TMP/blk.sock
 
 head -c "$PAT_LEN" /dev/urandom >"$PAT"
+# The guest's write-zeroes helper: static, busybox has no BLKZEROOUT.
+${CC:-cc} -static -O2 -o "$VDM_E2E_TMP/blkzero" "$VDM_E2E_LIB_DIR/blkzero.c" ||
+	vdm_e2e_die "cannot build blkzero.c (static libc needed)"
+command -v python3 >/dev/null || vdm_e2e_die "python3 missing (the image's holes are checked with SEEK_DATA)"
 truncate -s "${IMG_MIB}M" "$IMG"
 head -c "$MIB" /dev/urandom >"$VDM_E2E_TMP/read.bin"
 dd if="$VDM_E2E_TMP/read.bin" of="$IMG" bs="$MIB" seek="$R_MIB" conv=notrunc status=none
@@ -190,6 +210,22 @@ round() {
 	vdm_value "blk-back-$r" "$(dd if=/dev/vda bs=1048576 skip=$((W_MIB + r)) count=1 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)"
 	vdm_value "blk-wrote-$r" "$(md5sum </tmp/w | cut -d' ' -f1)"
 	vdm_pass "blk-$r"
+
+	# Discard and write zeroes on MiB DZ_MIB + r, which the guest fills
+	# first (the host checks the image after the run).
+	q=/sys/block/vda/queue
+	vdm_value "dz-limits-$r" "$(cat $q/discard_max_bytes) $(cat $q/write_zeroes_max_bytes) $(cat $q/discard_granularity)"
+	vdm_value "dz-features-$r" "$(cat /sys/block/vda/device/features)"
+	dz=$((DZ_MIB + r))
+	b=$((dz * 1048576))
+	yes "vdm-dz $NONCE $r" | head -c 1048576 >/tmp/w
+	dd if=/tmp/w of=/dev/vda bs=1048576 seek=$dz count=1 oflag=direct conv=fsync 2>/dev/null
+	rm /tmp/w
+	blkdiscard -o $((b + DISC_OFF)) -l $DISC_LEN /dev/vda || { vdm_fail "dz-$r" "blkdiscard failed"; exit 1; }
+	blkzero /dev/vda $((b + WZU_OFF)) $WZU_LEN unmap || { vdm_fail "dz-$r" "write zeroes (unmap) failed"; exit 1; }
+	blkzero /dev/vda $((b + WZ_OFF)) $WZ_LEN || { vdm_fail "dz-$r" "write zeroes failed"; exit 1; }
+	vdm_value "dz-back-$r" "$(dd if=/dev/vda bs=1048576 skip=$dz count=1 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)"
+	vdm_pass "dz-$r"
 }
 round $first
 
@@ -240,6 +276,49 @@ fail() {
 	return 1
 }
 
+# check_dz NAME NONCE ROUND: the guest saw DISCARD (bit 13) and
+# WRITE_ZEROES (bit 14) with non-zero limits; MiB DZ_MIB + ROUND of the
+# image is the guest's pattern with exactly the three ranges zero, as the
+# guest read it back; the discarded and unmapped ranges are holes.
+check_dz() {
+	local name=$1 nonce=$2 r=$3 f lim want got z
+	f=$(vdm_e2e_value "dz-features-$r")
+	vdm_e2e_has_feature "$f" 13 && vdm_e2e_has_feature "$f" 14 ||
+		fail "$name: round $r: DISCARD/WRITE_ZEROES not negotiated ($f)" || return 1
+	lim=$(vdm_e2e_value "dz-limits-$r")
+	# shellcheck disable=SC2086 # three numbers
+	set -- $lim
+	[ "${1:-0}" -gt 0 ] && [ "${2:-0}" -gt 0 ] && [ "${3:-0}" = 4096 ] ||
+		fail "$name: round $r: discard/write-zeroes limits '$lim' (max discard, max write zeroes, granularity)" || return 1
+	vdm_e2e_repeat "vdm-dz $nonce $r" "$MIB" >"$VDM_E2E_TMP/dz.want"
+	for z in "$DISC_OFF $DISC_LEN" "$WZU_OFF $WZU_LEN" "$WZ_OFF $WZ_LEN"; do
+		# shellcheck disable=SC2086 # offset and length
+		set -- $z
+		dd if=/dev/zero of="$VDM_E2E_TMP/dz.want" bs=4096 seek=$(($1 / 4096)) count=$(($2 / 4096)) \
+			conv=notrunc status=none
+	done
+	want=$(md5sum <"$VDM_E2E_TMP/dz.want" | cut -d' ' -f1)
+	got=$(dd if="$IMG" bs="$MIB" skip=$((DZ_MIB + r)) count=1 status=none | md5sum | cut -d' ' -f1)
+	[ "$got" = "$want" ] ||
+		fail "$name: round $r: MiB $((DZ_MIB + r)) of the image is not the pattern with exactly the discarded and zeroed ranges zero" || return 1
+	[ "$(vdm_e2e_value "dz-back-$r")" = "$want" ] ||
+		fail "$name: round $r: the guest read MiB $((DZ_MIB + r)) back as $(vdm_e2e_value "dz-back-$r"), want $want" || return 1
+	# The daemon punches discarded and unmapped ranges (dev_blk.c): holes.
+	python3 - "$IMG" $(((DZ_MIB + r) * MIB)) "$DISC_OFF" "$DISC_LEN" "$WZU_OFF" "$WZU_LEN" <<'EOF' ||
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+base = int(sys.argv[2])
+for off, ln in ((int(sys.argv[3]), int(sys.argv[4])), (int(sys.argv[5]), int(sys.argv[6]))):
+    try:
+        d = os.lseek(fd, base + off, os.SEEK_DATA)
+    except OSError:
+        d = os.fstat(fd).st_size
+    if d < base + off + ln:
+        sys.exit("data at %d inside the hole [%d, %d)" % (d - base, off, off + ln))
+EOF
+		fail "$name: round $r: a discarded or unmapped range is not a hole in the image" || return 1
+}
+
 boot() {
 	local irq=$1 name="$FRONTEND-$1" t0 t_build nonce append="" r hex off skipped w
 	local reboot=0 rounds=(0 1) qopts=() n d
@@ -249,13 +328,17 @@ boot() {
 	if [ "$FRONTEND" = vfio-user ]; then
 		reboot=1
 		rounds=(0 1 2 3)
-		qopts=(--reboot --expect reboot --expect rng-2 --expect blk-2 --expect rng-3 --expect blk-3)
+		qopts=(--reboot --expect reboot --expect rng-2 --expect blk-2 --expect rng-3 --expect blk-3
+			--expect dz-2 --expect dz-3)
 		name+="-reboot"
 	fi
 	printf 'READ_LEN=%s\nR_MIB=%s\nW_MIB=%s\nNONCE=%s\nIRQ=%s\nREBOOT=%s\n' \
 		"$READ_LEN" "$R_MIB" "$W_MIB" "$nonce" "$irq" "$reboot" >"$VDM_E2E_TMP/params"
+	printf 'DZ_MIB=%s\nDISC_OFF=%s\nDISC_LEN=%s\nWZU_OFF=%s\nWZU_LEN=%s\nWZ_OFF=%s\nWZ_LEN=%s\n' \
+		"$DZ_MIB" "$DISC_OFF" "$DISC_LEN" "$WZU_OFF" "$WZU_LEN" "$WZ_OFF" "$WZ_LEN" >>"$VDM_E2E_TMP/params"
 	t0=$(vdm_e2e_now)
 	vdm_e2e_build_initramfs --no-autoload --file "$VDM_E2E_TMP/params:/vdm/params" \
+		--bin "$VDM_E2E_TMP/blkzero" \
 		"$VDM_E2E_TMP/initrd" "$VDM_E2E_TMP/body.sh"
 	t_build=$(vdm_e2e_since "$t0")
 
@@ -263,7 +346,7 @@ boot() {
 	vdm_e2e_run_qemu --name "$name" --kernel "$KDIR/vmlinux" --initrd "$VDM_E2E_TMP/initrd" \
 		--append "rng_core.default_quality=0${append:+ $append}" \
 		--expect pci --expect rng-0 --expect blk-0 --expect irq --expect rebind \
-		--expect rng-1 --expect blk-1 "${qopts[@]}" -- "${DEVS[@]}" || return 1
+		--expect rng-1 --expect blk-1 --expect dz-0 --expect dz-1 "${qopts[@]}" -- "${DEVS[@]}" || return 1
 	vdm_e2e_daemon_alive vu || return 1
 	n=$(tr -d '\r' <"$VDM_E2E_LAST_LOG" | grep -o 'VDM-E2E: TIME init ' | wc -l)
 	[ "$n" = $((reboot + 1)) ] || fail "$name: the guest booted $n times, want $((reboot + 1))" || return 1
@@ -307,6 +390,7 @@ boot() {
 			fail "$name: blk round $r: the guest wrote $(vdm_e2e_value "blk-wrote-$r"), read back $(vdm_e2e_value "blk-back-$r"), want $w" || return 1
 		[ "$(dd if="$IMG" bs="$MIB" skip=$((W_MIB + r)) count=1 status=none | md5sum | cut -d' ' -f1)" = "$w" ] ||
 			fail "$name: blk round $r: MiB $((W_MIB + r)) of the image is not what the guest wrote" || return 1
+		check_dz "$name" "$nonce" "$r" || return 1
 		vdm_e2e_log "$name: round $r: rng at pattern offset $off ($skipped chunks taken by the guest's hwrng thread), blk read and write verified on the host"
 	done
 	# The rest of the image is untouched.

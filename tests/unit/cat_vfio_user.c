@@ -251,6 +251,95 @@ START_TEST(cat_vfu_dma_flags)
 }
 END_TEST
 
+static int cv_unmap_msg(uint64_t iova, uint64_t size)
+{
+    uint8_t p[24];
+    uint32_t argsz = 24, flags = 0;
+    memcpy(p, &argsz, 4);
+    memcpy(p + 4, &flags, 4);
+    memcpy(p + 8, &iova, 8);
+    memcpy(p + 16, &size, 8);
+    return cv_msg(VDM_VFIO_USER_DMA_UNMAP, p, 24, NULL, 0);
+}
+
+/* Class: DMA_UNMAP under a running ring (SPDK #2100: an unmap with
+ * requests in flight tripped libvfio-user's reference count assertion;
+ * vdm-vhost-user wrote a used ring through the stale mapping, found by
+ * tests/e2e/vfu_hostile.py). The protocol wants every reference gone
+ * before the reply: unmapping memory that holds an enabled queue's ring
+ * stops that queue as if the driver had disabled it, so no notification
+ * touches the ring again; unmapping other memory leaves it running. QEMU
+ * does this at exit, so it is no error. */
+START_TEST(cat_vfu_dma_unmap_under_ring)
+{
+    struct vdm_dev *d = &C.dev;
+    const uint8_t drv = VDM_STATUS_ACKNOWLEDGE | VDM_STATUS_DRIVER;
+
+    ck_assert_int_eq(cv_map_msg(3, 0x10000, 0x4000, 1), 0);
+    ck_assert_int_eq(cv_map_msg(3, 0x20000, 0x1000, 1), 0);
+    ck_assert_int_eq(vdm_dev_set_status(d, drv), 0);
+    ck_assert_int_eq(vdm_dev_set_driver_features(d, VDM_F_VERSION_1), 0);
+    ck_assert_int_eq(vdm_dev_set_status(d, drv | VDM_STATUS_FEATURES_OK), 0);
+    ck_assert_int_eq(vdm_dev_queue_set_size(d, 0, CV_QMAX), 0);
+    /* the used ring ends 2 bytes before the end of the first map */
+    ck_assert_int_eq(vdm_dev_queue_set_addr(d, 0, 0x10000, 0x11000,
+                                            0x14000 - 8 - 8 * CV_QMAX),
+                     0);
+    ck_assert_int_eq(vdm_dev_queue_enable(d, 0), 0);
+    ck_assert_int_eq(vdm_dev_set_status(d, drv | VDM_STATUS_FEATURES_OK |
+                                               VDM_STATUS_DRIVER_OK),
+                     0);
+    /* other memory goes: the device runs on */
+    ck_assert_int_eq(cv_unmap_msg(0x20000, 0x1000), 0);
+    ck_assert_int_eq(vdm_dev_live(d), 1);
+    /* the ring's memory goes: nothing may touch it any more */
+    memset(C.mem, 0xa5, sizeof(C.mem));
+    ck_assert_int_eq(cv_unmap_msg(0x10000, 0x4000), 0);
+    ck_assert_int_eq(C.maps, C.unmaps);
+    ck_assert_int_eq(vdm_dev_queue_enabled(d, 0), 0);
+    ck_assert_int_eq(vdm_dev_queue_notify(d, 0, 0), VDM_ESTATE);
+    for (size_t i = 0; i < sizeof(C.mem); i++)
+        ck_assert_uint_eq(C.mem[i], 0xa5);
+    /* a reset brings it back */
+    ck_assert_int_eq(vdm_dev_set_status(d, 0), 0);
+    ck_assert_uint_eq(vdm_dev_status(d), 0);
+}
+END_TEST
+
+/* Class: DMA_UNMAP of a map that came without a file descriptor (SPDK
+ * #1813: libvfio-user unmapped such a region's NULL address and crashed).
+ * A map without fd is recorded but never mapped: its unmap succeeds, calls
+ * no host `unmap`, and a second unmap of it is refused (ENOENT). */
+START_TEST(cat_vfu_unmap_map_without_fd)
+{
+    ck_assert_int_eq(cv_map_msg(3, 0x40000, 0x2000, 0), 0);
+    ck_assert_int_eq(C.maps, 0);
+    ck_assert_uint_eq(vdm_vfio_user_mem(&C.vfu)->nregions, 0);
+    ck_assert_int_eq(cv_unmap_msg(0x40000, 0x2000), 0);
+    ck_assert_int_eq(C.unmaps, 0);
+    ck_assert_int_eq(cv_unmap_msg(0x40000, 0x2000), VDM_ENOENT);
+}
+END_TEST
+
+/* Class: DMA maps outliving their client (SPDK #2092: maps left by one
+ * client overwrote the next one's state). vdm_vfio_user_reset() (the
+ * client went away) unmaps every region; the next client starts with an
+ * empty table, so the same map is accepted again, not EEXIST. */
+START_TEST(cat_vfu_dma_maps_outlive_client)
+{
+    uint8_t v[4] = {0};
+    ck_assert_int_eq(cv_map_msg(3, 0x10000, 0x2000, 1), 0);
+    ck_assert_int_eq(cv_map_msg(3, 0x20000, 0x1000, 0), 0);
+    vdm_vfio_user_reset(&C.vfu);
+    ck_assert_int_eq(C.unmaps, 1);
+    ck_assert_uint_eq(vdm_vfio_user_mem(&C.vfu)->nregions, 0);
+    ck_assert_int_eq(cv_msg(VDM_VFIO_USER_VERSION, v, 4, NULL, 0), 0);
+    ck_assert_int_eq(cv_map_msg(3, 0x10000, 0x2000, 1), 0);
+    ck_assert_int_eq(cv_map_msg(3, 0x20000, 0x1000, 0), 0);
+    ck_assert_uint_eq(vdm_vfio_user_mem(&C.vfu)->nregions, 1);
+}
+END_TEST
+
 void cat_vfu_add(Suite *s)
 {
     TCase *t = tcase_create("vfio_user");
@@ -259,5 +348,8 @@ void cat_vfu_add(Suite *s)
     tcase_add_test(t, cat_vfu_irq_index_confusion);
     tcase_add_test(t, cat_vfu_dma_overlap);
     tcase_add_test(t, cat_vfu_dma_flags);
+    tcase_add_test(t, cat_vfu_dma_unmap_under_ring);
+    tcase_add_test(t, cat_vfu_unmap_map_without_fd);
+    tcase_add_test(t, cat_vfu_dma_maps_outlive_client);
     suite_add_tcase(s, t);
 }
