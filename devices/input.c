@@ -416,6 +416,82 @@ static void input_driver_ok(struct vdm_dev *d)
     input_status(s);
 }
 
+/* Save and restore (vdm/state.h): select, subsel, 2 bytes 0, the flags
+ * (le32), the dropped count (le64), the waiting events (le32 count, 4
+ * bytes 0, then 8 bytes each: type le16, code le16, value le32), oldest
+ * first (docs/state-format.md). */
+#define IN_STATE_FIXED 24u
+#define IN_FLAGS_ALL   (IN_DROPPING | IN_SYN_PENDING)
+
+static int input_state_save(const struct vdm_dev *d, void *buf, uint32_t len)
+{
+    const struct input_state *s = vdm_dev_priv(d);
+    uint8_t *p = buf;
+    uint32_t need, i;
+
+    if (s == NULL)
+        return VDM_EINVAL;
+    if (s->count > (UINT32_MAX - IN_STATE_FIXED) / 8u ||
+        IN_STATE_FIXED + 8u * s->count > (uint32_t)INT32_MAX)
+        return VDM_ENOSPC;
+    need = IN_STATE_FIXED + 8u * s->count;
+    if (p == NULL)
+        return (int)need;
+    if (len < need)
+        return VDM_ENOSPC;
+    __builtin_memset(p, 0, IN_STATE_FIXED);
+    p[0] = s->space[VDM_INPUT_CFG_OFF_SELECT];
+    p[1] = s->space[VDM_INPUT_CFG_OFF_SUBSEL];
+    vdm_put_le32(p + 4, s->flags & IN_FLAGS_ALL);
+    vdm_put_le64(p + 8, s->dropped);
+    vdm_put_le32(p + 16, s->count);
+    p += IN_STATE_FIXED;
+    for (i = 0; i < s->count; i++, p += 8) {
+        const struct vdm_input_event *e = &s->cfg.queue[ring_index(s, i)];
+        vdm_put_le16(p, e->type);
+        vdm_put_le16(p + 2, e->code);
+        vdm_put_le32(p + 4, e->value);
+    }
+    return (int)need;
+}
+
+/* Spec "Input Device" / "Device configuration layout": select and subsel
+ * are whatever the driver wrote; the waiting events must fit this
+ * device's ring. */
+static int input_state_restore(struct vdm_dev *d, const void *buf,
+                               uint32_t len)
+{
+    struct input_state *s = vdm_dev_priv(d);
+    const uint8_t *p = buf;
+    uint32_t count, flags, i;
+
+    if (s == NULL || p == NULL || len < IN_STATE_FIXED)
+        return VDM_EINVAL;
+    flags = vdm_le32(p + 4);
+    count = vdm_le32(p + 16);
+    if (vdm_le16(p + 2) != 0 || vdm_le32(p + 20) != 0 ||
+        (flags & ~(uint32_t)IN_FLAGS_ALL) != 0)
+        return VDM_EINVAL;
+    if (count > s->cfg.queue_len || (len - IN_STATE_FIXED) / 8u != count ||
+        (len - IN_STATE_FIXED) % 8u != 0)
+        return count > s->cfg.queue_len ? VDM_ERANGE : VDM_EINVAL;
+    s->space[VDM_INPUT_CFG_OFF_SELECT] = p[0];
+    s->space[VDM_INPUT_CFG_OFF_SUBSEL] = p[1];
+    input_select(s);
+    s->flags = flags;
+    s->dropped = vdm_le64(p + 8);
+    s->head = 0;
+    s->count = count;
+    p += IN_STATE_FIXED;
+    for (i = 0; i < count; i++, p += 8) {
+        struct vdm_input_event *e = &s->cfg.queue[i];
+        e->type = vdm_le16(p);
+        e->code = vdm_le16(p + 2);
+        e->value = vdm_le32(p + 4);
+    }
+    return 0;
+}
+
 static const struct vdm_device_class input_class = {
     .size = sizeof(struct vdm_device_class),
     .device_id = VDM_VIRTIO_ID_INPUT,
@@ -428,6 +504,8 @@ static const struct vdm_device_class input_class = {
     .queue_reset = input_queue_reset,
     .config_read = input_config_read,
     .config_write = input_config_write,
+    .state_save = input_state_save,
+    .state_restore = input_state_restore,
 };
 
 /* --- public API --------------------------------------------------------- */
