@@ -421,36 +421,41 @@ static void input_driver_ok(struct vdm_dev *d)
  * bytes 0, then 8 bytes each: type le16, code le16, value le32), oldest
  * first (docs/state-format.md). */
 #define IN_STATE_FIXED 24u
-#define IN_FLAGS_ALL   (IN_DROPPING | IN_SYN_PENDING)
+#define IN_FLAGS_ALL   3u /* IN_DROPPING | IN_SYN_PENDING */
 
 static int input_state_save(const struct vdm_dev *d, void *buf, uint32_t len)
 {
     const struct input_state *s = vdm_dev_priv(d);
     uint8_t *p = buf;
-    uint32_t need, i;
+    uint32_t need;
+    uint32_t i;
 
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
-    if (s->count > (UINT32_MAX - IN_STATE_FIXED) / 8u ||
-        IN_STATE_FIXED + 8u * s->count > (uint32_t)INT32_MAX)
+    }
+    /* count <= queue_len, which fits the image limit checked here */
+    if (s->count > ((uint32_t)INT32_MAX - IN_STATE_FIXED) / 8u) {
         return VDM_ENOSPC;
-    need = IN_STATE_FIXED + 8u * s->count;
-    if (p == NULL)
+    }
+    need = IN_STATE_FIXED + (8u * s->count);
+    if (p == NULL) {
         return (int)need;
-    if (len < need)
+    }
+    if (len < need) {
         return VDM_ENOSPC;
+    }
     __builtin_memset(p, 0, IN_STATE_FIXED);
     p[0] = s->space[VDM_INPUT_CFG_OFF_SELECT];
     p[1] = s->space[VDM_INPUT_CFG_OFF_SUBSEL];
-    vdm_put_le32(p + 4, s->flags & IN_FLAGS_ALL);
-    vdm_put_le64(p + 8, s->dropped);
-    vdm_put_le32(p + 16, s->count);
-    p += IN_STATE_FIXED;
-    for (i = 0; i < s->count; i++, p += 8) {
+    vdm_put_le32(&p[4], s->flags & IN_FLAGS_ALL);
+    vdm_put_le64(&p[8], s->dropped);
+    vdm_put_le32(&p[16], s->count);
+    for (i = 0u; i < s->count; i++) {
         const struct vdm_input_event *e = &s->cfg.queue[ring_index(s, i)];
-        vdm_put_le16(p, e->type);
-        vdm_put_le16(p + 2, e->code);
-        vdm_put_le32(p + 4, e->value);
+        uint8_t *o = &p[IN_STATE_FIXED + (8u * i)];
+        vdm_put_le16(o, e->type);
+        vdm_put_le16(&o[2], e->code);
+        vdm_put_le32(&o[4], e->value);
     }
     return (int)need;
 }
@@ -463,31 +468,39 @@ static int input_state_restore(struct vdm_dev *d, const void *buf,
 {
     struct input_state *s = vdm_dev_priv(d);
     const uint8_t *p = buf;
-    uint32_t count, flags, i;
+    uint32_t count;
+    uint32_t flags;
+    uint32_t i;
 
-    if (s == NULL || p == NULL || len < IN_STATE_FIXED)
+    if ((s == NULL) || (p == NULL) || (len < IN_STATE_FIXED)) {
         return VDM_EINVAL;
-    flags = vdm_le32(p + 4);
-    count = vdm_le32(p + 16);
-    if (vdm_le16(p + 2) != 0 || vdm_le32(p + 20) != 0 ||
-        (flags & ~(uint32_t)IN_FLAGS_ALL) != 0)
+    }
+    flags = vdm_le32(&p[4]);
+    count = vdm_le32(&p[16]);
+    if ((vdm_le16(&p[2]) != 0u) || (vdm_le32(&p[20]) != 0u) ||
+        ((flags & ~(uint32_t)IN_FLAGS_ALL) != 0u)) {
         return VDM_EINVAL;
-    if (count > s->cfg.queue_len || (len - IN_STATE_FIXED) / 8u != count ||
-        (len - IN_STATE_FIXED) % 8u != 0)
-        return count > s->cfg.queue_len ? VDM_ERANGE : VDM_EINVAL;
+    }
+    if (count > s->cfg.queue_len) {
+        return VDM_ERANGE;
+    }
+    if ((((len - IN_STATE_FIXED) % 8u) != 0u) ||
+        (((len - IN_STATE_FIXED) / 8u) != count)) {
+        return VDM_EINVAL;
+    }
     s->space[VDM_INPUT_CFG_OFF_SELECT] = p[0];
     s->space[VDM_INPUT_CFG_OFF_SUBSEL] = p[1];
     input_select(s);
     s->flags = flags;
-    s->dropped = vdm_le64(p + 8);
-    s->head = 0;
+    s->dropped = vdm_le64(&p[8]);
+    s->head = 0u;
     s->count = count;
-    p += IN_STATE_FIXED;
-    for (i = 0; i < count; i++, p += 8) {
+    for (i = 0u; i < count; i++) {
+        const uint8_t *o = &p[IN_STATE_FIXED + (8u * i)];
         struct vdm_input_event *e = &s->cfg.queue[i];
-        e->type = vdm_le16(p);
-        e->code = vdm_le16(p + 2);
-        e->value = vdm_le32(p + 4);
+        e->type = vdm_le16(o);
+        e->code = vdm_le16(&o[2]);
+        e->value = vdm_le32(&o[4]);
     }
     return 0;
 }

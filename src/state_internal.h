@@ -18,7 +18,10 @@ struct vdmi_img {
     const uint8_t *cls;
     const uint8_t *mmio;
     const uint8_t *pci;
-    uint32_t core_len, cls_len, mmio_len, pci_len;
+    uint32_t core_len;
+    uint32_t cls_len;
+    uint32_t mmio_len;
+    uint32_t pci_len;
     uint32_t nqueues; /* QUEUE sections, consecutive, in index order */
     uint32_t device_id;
     uint16_t num_queues;

@@ -22,6 +22,11 @@ _Static_assert((VDM_LOG_FILE > 0) && (VDM_LOG_FILE < 16),
 
 #if VDM_CONFIG_MMIO /* vdm/config.h: the whole file */
 
+_Static_assert(sizeof(struct mmio_state) <= VDM_MMIO_SIZE,
+               "struct mmio_state does not fit VDM_MMIO_SIZE");
+_Static_assert(alignof(struct mmio_state) <= alignof(struct vdm_mmio),
+               "struct vdm_mmio storage is under-aligned");
+
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_mmio, mmio_state, MMIO_MAGIC_STATE)
 
 static void mlog(const struct mmio_state *s, int level, vdm_msg msg)

@@ -25,9 +25,4 @@ struct mmio_state {
     uint32_t int_status;       /* InterruptStatus */
 };
 
-_Static_assert(sizeof(struct mmio_state) <= VDM_MMIO_SIZE,
-               "struct mmio_state does not fit VDM_MMIO_SIZE");
-_Static_assert(alignof(struct mmio_state) <= alignof(struct vdm_mmio),
-               "struct vdm_mmio storage is under-aligned");
-
 #endif
