@@ -434,9 +434,10 @@ static int check_position(const struct vdm_dev_state *s, uint32_t num,
     return rc;
 }
 
-/* Check queue q's section (before anything is applied). */
+/* Check queue q's section (before anything is applied) against the
+ * restored features and the image's @p status. */
 static int check_queue(const struct vdm_dev_state *s, const uint8_t *h,
-                       uint16_t q)
+                       uint16_t q, uint32_t status)
 {
     const uint8_t *p = &h[VDM_STATE_SEC_BYTES];
     uint32_t qs;
@@ -472,7 +473,7 @@ static int check_queue(const struct vdm_dev_state *s, const uint8_t *h,
     } else if ((p[36] > 1u) || (p[37] > 1u) ||
                (vdm_le16(&p[38]) > (uint32_t)VDM_VQ_MAX_NUM)) {
         rc = VDM_ERANGE;
-    } else if (((qs & QS_ENABLED) != 0u) && ((s->status & ST_DEAD) == 0u)) {
+    } else if (((qs & QS_ENABLED) != 0u) && ((status & ST_DEAD) == 0u)) {
         rc = check_position(s, num, vdm_le16(&p[32]), vdm_le16(&p[34]));
     } else {
         /* a pending position: checked when the queue is enabled */
@@ -569,7 +570,7 @@ static int restore_core(struct vdm_dev *d, struct vdm_dev_state *s,
     /* Queues are checked against the restored features. */
     h = img->queues;
     for (q = 0u; (q < s->num_queues) && (rc == 0); q++) {
-        rc = check_queue(s, h, q);
+        rc = check_queue(s, h, q, c[0]);
         h = &h[VDM_STATE_SEC_BYTES + QUEUE_BYTES];
     }
     if (rc == 0) {
