@@ -26,6 +26,7 @@
 #include "drv.h"
 #include "profile.h"
 #include "vdm/device.h"
+#include "vdm/devices/balloon.h"
 #include "vdm/devices/blk.h"
 #include "vdm/devices/input.h"
 #include "vdm/devices/rng.h"
@@ -1040,6 +1041,68 @@ START_TEST(test_rng_no_class_state)
 }
 END_TEST
 
+static uint32_t bal_actual_seen;
+
+static void bal_actual(void *host, uint32_t actual)
+{
+    (void)host;
+    bal_actual_seen = actual;
+}
+
+/* Balloon: target, actual (the driver's), command ids, poison_val. */
+START_TEST(test_balloon_state)
+{
+    struct dh_opts o = {.num_queues = 2, .qsize = 16,
+                        .transport = DH_TP_DIRECT};
+    static const struct vdm_balloon_ops ops = {
+        .size = sizeof(struct vdm_balloon_ops), .actual = bal_actual};
+    struct vdm_balloon_config c = VDM_INIT(struct vdm_balloon_config);
+    struct vdm_balloon b1, b2;
+    uint8_t img[512], bad[512];
+    uint8_t act[4] = {5, 0, 0, 0};
+    uint32_t cmd = 0;
+    int n;
+
+    c.num_pages = 100;
+    c.ops = &ops;
+    ck_assert_int_eq(dh_init(&h1, &o), 0);
+    h1_live = 1;
+    ck_assert_int_eq(dh_init(&h2, &o), 0);
+    h2_live = 1;
+    ck_assert_int_eq(vdm_balloon_init(&b1, &h1.dev, &c, &h1.base), 0);
+    c.num_pages = 7; /* the destination's own start value: replaced */
+    ck_assert_int_eq(vdm_balloon_init(&b2, &h2.dev, &c, &h2.base), 0);
+    ck_assert_int_eq(dh_bring_up(&h1, 0, 2), 0);
+    ck_assert_int_eq(
+        dh_config_write(&h1, VDM_BALLOON_CFG_ACTUAL, act, sizeof(act)), 0);
+    ck_assert_int_eq(vdm_balloon_set_target(&b1, 64), 0);
+    (void)vdm_balloon_hint_start(&b1, &cmd);
+    n = vdm_dev_save(&h1.dev, img, sizeof(img));
+    ck_assert_int_gt(n, 0);
+    ck_assert_uint_eq(vdm_le32(img + n - 24), 64);
+    ck_assert_uint_eq(vdm_le32(img + n - 20), 5);
+    copy_mem(&h2, &h1);
+    memcpy(bad, img, (size_t)n);
+    bad[n - 4] = 1; /* poison_val without PAGE_POISON */
+    ck_assert_int_eq(vdm_dev_restore(&h2.dev, bad, (size_t)n), VDM_EINVAL);
+    assert_reset(&h2.dev);
+    memcpy(bad, img, (size_t)n);
+    vdm_put_le32(bad + n - 12, 1); /* next command id below 2 */
+    ck_assert_int_eq(vdm_dev_restore(&h2.dev, bad, (size_t)n), VDM_EINVAL);
+    bal_actual_seen = 0;
+    ck_assert_int_eq(vdm_dev_restore(&h2.dev, img, (size_t)n), 0);
+    ck_assert_uint_eq(vdm_balloon_target(&b2), 64);
+    ck_assert_uint_eq(vdm_balloon_actual(&b2), 5);
+    ck_assert_uint_eq(bal_actual_seen, 5);
+    {
+        uint8_t c1[VDM_BALLOON_CONFIG_BYTES], c2[VDM_BALLOON_CONFIG_BYTES];
+        ck_assert_int_eq(vdm_dev_config_read(&h1.dev, 0, c1, sizeof(c1)), 0);
+        ck_assert_int_eq(vdm_dev_config_read(&h2.dev, 0, c2, sizeof(c2)), 0);
+        ck_assert_mem_eq(c1, c2, sizeof(c1));
+    }
+}
+END_TEST
+
 /* A device that needs reset is restored needing reset, its queues down. */
 START_TEST(test_needs_reset_kept)
 {
@@ -1077,6 +1140,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_input_state);
         tcase_add_test(tc, test_rng_no_class_state);
         tcase_add_test(tc, test_needs_reset_kept);
+        tcase_add_test(tc, test_balloon_state);
     } else if (strcmp(tp, "mmio") == 0) {
         tcase_add_test(tc, test_mmio_registers);
     } else if (strcmp(tp, "pci") == 0) {
