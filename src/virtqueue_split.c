@@ -568,6 +568,34 @@ static VQ_NOINLINE int split_pop(struct vq *q, struct vdm_chain *c)
     return rc;
 }
 
+int vq_split_pop(struct vq *q, struct vdm_chain *c)
+{
+    return split_pop(q, c);
+}
+
+#if VDM_CONFIG_VHOST_USER
+/* A resubmission (virtqueue_inflight.c): the chain at @p head walked again
+ * as a pop would, without an avail entry (its position is already counted
+ * in last_avail, which split_consumed() moves back to where it was). */
+int vq_split_pop_head(struct vq *q, struct vdm_chain *c, uint16_t head)
+{
+    const uint8_t *s;
+    uint64_t a;
+    uint64_t b;
+
+    if ((head >= q->num) ||
+        ((q->slots[VQ_SLOT_META(head)] & VQ_META_INFLIGHT) != 0u)) {
+        return vq_violation(q, VDM_EPROTO,
+                            "inflight record names a chain twice");
+    }
+    s = &q->desc[(size_t)head * 16u];
+    __builtin_memcpy(&a, s, 8);
+    __builtin_memcpy(&b, &s[8], 8);
+    q->last_avail--;
+    return split_walk(q, c, head, vdm_le64(&a), vdm_le64(&b));
+}
+#endif
+
 /* The public pop, both formats: the checks, then a tail call of the
  * format's pop (split_pop(), vq_packed_pop()), which keeps its whole walk
  * in one function and its state in locals. */
@@ -593,6 +621,8 @@ int vdm_vq_pop(struct vdm_vq *vq, struct vdm_chain *c)
             rc = VDM_ESTATE;
         } else if (VDM_UNLIKELY((q->flags & VQ_F_BROKEN) != 0u)) {
             rc = VDM_EBROKEN;
+        } else if (vq_ift_on(q)) {
+            rc = vq_ift_pop(q, c); /* vhost-user inflight tracking */
         } else if ((q->flags & VQ_F_PACKED) != 0u) {
             rc = vq_packed_pop(q, c);
         } else {
