@@ -290,6 +290,7 @@ int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,
 VQ_INLINE int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr,
                           uint32_t len, bool write)
 {
+#if VDM_CONFIG_FAST_WALK
     /* Fast path: exactly the checks of vq_walk_add_slow for a buffer that
      * passes them all as one span ("Message Framing" order, max_chain,
      * total length < 2^32, span room, guest memory); state is only
@@ -320,6 +321,7 @@ VQ_INLINE int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr,
             return 0;
         }
     }
+#endif
     return vq_walk_add_slow(q, w, addr, len, write);
 }
 

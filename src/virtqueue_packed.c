@@ -219,6 +219,7 @@ bad:
     return vq_violation(q, w->err, w->why);
 }
 
+#if VDM_CONFIG_FAST_WALK
 /* packed_pop_slow() for the fast loop of vq_packed_pop(): the n - 1
  * descriptors before d made as many spans and data descriptors. Out of
  * line, with the walk state, to keep it off the hot path. */
@@ -443,6 +444,32 @@ VQ_WALK int packed_walk(struct vq *q, struct vdm_chain *c, uint64_t a,
     }
     return rc;
 }
+
+#else /* !VDM_CONFIG_FAST_WALK */
+/* The packed ring's walk of the list whose first descriptor is @p a, @p
+ * len, @p id, @p fl (vq_packed_pop()), and the rest of the pop: the
+ * general walk from the first descriptor (vdm/config.h
+ * VDM_CONFIG_FAST_WALK 0). */
+VQ_WALK int packed_walk(struct vq *q, struct vdm_chain *c, uint64_t a,
+                        uint32_t len, uint16_t id, uint16_t fl)
+{
+    struct vq_walk w;
+    struct vq_desc d;
+    uint32_t pos = (uint32_t)q->last_avail + 1u;
+    uint8_t wrap = q->avail_wrap;
+
+    d.addr = a;
+    d.len = len;
+    d.w12 = id;
+    d.w14 = fl;
+    if (pos == q->num) {
+        pos = 0;
+        wrap ^= 1u;
+    }
+    vq_walk_start(&w, c);
+    return packed_pop_slow(q, c, &w, 1u, pos, wrap, d);
+}
+#endif /* VDM_CONFIG_FAST_WALK */
 
 #if VQ_SPEED
 /*

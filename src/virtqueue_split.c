@@ -227,6 +227,7 @@ bad:
     return vq_violation(q, w->err, w->why);
 }
 
+#if VDM_CONFIG_FAST_WALK
 /* split_pop_slow() from inside an indirect table the fast loop mapped
  * (never through the hook): entry number @p ind_n already fetched in d. */
 static VQ_COLD int split_pop_slow_ind(struct vq *q, struct vdm_chain *c,
@@ -473,6 +474,25 @@ VQ_WALK int split_walk(struct vq *q, struct vdm_chain *c, uint16_t head,
     }
     return rc;
 }
+
+#else /* !VDM_CONFIG_FAST_WALK */
+/* The split ring's walk of the chain at @p head, its ring descriptor
+ * already fetched (split_pop()), and the rest of the pop: the general walk
+ * from the first descriptor (vdm/config.h VDM_CONFIG_FAST_WALK 0). */
+VQ_WALK int split_walk(struct vq *q, struct vdm_chain *c, uint16_t head,
+                       uint64_t addr, uint64_t lfn)
+{
+    struct vq_walk w;
+    struct vq_desc d;
+
+    d.addr = addr;
+    d.len = (uint32_t)lfn;
+    d.w12 = (uint16_t)(lfn >> 32);
+    d.w14 = (uint16_t)(lfn >> 48);
+    vq_walk_start(&w, c);
+    return split_pop_slow(q, c, &w, head, 1u, d);
+}
+#endif /* VDM_CONFIG_FAST_WALK */
 
 #if VQ_SPEED
 /*
