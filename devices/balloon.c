@@ -557,6 +557,74 @@ static void bal_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
     }
 }
 
+/* Save and restore (vdm/state.h): 24 bytes, le32 each: num_pages,
+ * actual, free_page_hint_cmd_id, the next command id, the id the driver is
+ * hinting under, poison_val (docs/state-format.md). */
+#define BAL_STATE_BYTES 24u
+
+static int bal_state_save(const struct vdm_dev *d, void *buf, uint32_t len)
+{
+    const struct bal_state *s = vdm_dev_priv(d);
+    uint8_t *p = buf;
+    int rc = (int)BAL_STATE_BYTES;
+
+    if ((s == NULL) || (s->magic != BAL_MAGIC)) {
+        rc = VDM_EINVAL;
+    } else if (p == NULL) {
+        /* the size only */
+    } else if (len < BAL_STATE_BYTES) {
+        rc = VDM_ENOSPC;
+    } else {
+        vdm_put_le32(p, s->num_pages);
+        vdm_put_le32(&p[4], s->actual);
+        vdm_put_le32(&p[8], s->cmd_id);
+        vdm_put_le32(&p[12], s->next_cmd_id);
+        vdm_put_le32(&p[16], s->hint_id);
+        vdm_put_le32(&p[20], s->poison);
+    }
+    return rc;
+}
+
+/* Spec "Traditional Memory Balloon Device": command ids are STOP, DONE or
+ * one the device handed out (>= 2); poison_val is written only with
+ * PAGE_POISON. The host hears the restored `actual`. */
+static int bal_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
+{
+    struct bal_state *s = vdm_dev_priv(d);
+    const uint8_t *p = buf;
+    uint32_t cmd;
+    uint32_t next;
+    uint32_t hint;
+    uint32_t poison;
+
+    if ((s == NULL) || (p == NULL) || (len != BAL_STATE_BYTES)) {
+        return VDM_EINVAL;
+    }
+    cmd = vdm_le32(&p[8]);
+    next = vdm_le32(&p[12]);
+    hint = vdm_le32(&p[16]);
+    poison = vdm_le32(&p[20]);
+    if ((next < 2u) || (hint == VDM_BALLOON_CMD_ID_DONE) ||
+        ((cmd >= 2u) && (cmd != (next - 1u)) &&
+         ((cmd != UINT32_MAX) || (next != 2u)))) {
+        return VDM_EINVAL;
+    }
+    if ((poison != 0u) &&
+        ((vdm_dev_features(d) & VDM_BALLOON_F_PAGE_POISON) == 0u)) {
+        return VDM_EINVAL;
+    }
+    s->num_pages = vdm_le32(p);
+    s->actual = vdm_le32(&p[4]);
+    s->cmd_id = cmd;
+    s->next_cmd_id = next;
+    s->hint_id = hint;
+    s->poison = poison;
+    if (s->ops.actual != NULL) {
+        s->ops.actual(s->host, s->actual);
+    }
+    return 0;
+}
+
 static const struct vdm_device_class bal_class = {
     .size = sizeof(struct vdm_device_class),
     .device_id = VDM_VIRTIO_ID_BALLOON_LEGACY,
@@ -570,6 +638,8 @@ static const struct vdm_device_class bal_class = {
     .queue_reset = bal_queue_reset,
     .config_read = bal_config_read,
     .config_write = bal_config_write,
+    .state_save = bal_state_save,
+    .state_restore = bal_state_restore,
 };
 
 /* --- public API --------------------------------------------------------- */

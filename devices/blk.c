@@ -543,6 +543,61 @@ static void blk_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
         set_cache_mode(s, v);
 }
 
+/* Save and restore (vdm/state.h): the device type's section is 16 bytes,
+ * capacity (le64), writeback (u8), 7 bytes 0 (docs/state-format.md). The
+ * capacity is the host's configuration: a different one is refused. */
+#define BLK_STATE_BYTES 16u
+
+static int blk_state_save(const struct vdm_dev *d, void *buf, uint32_t len)
+{
+    const struct blk *s = (const struct blk *)vdm_dev_priv(d);
+    uint8_t *p = (uint8_t *)buf;
+    int rc = (int)BLK_STATE_BYTES;
+
+    if ((s == NULL) || (s->magic != BLK_MAGIC)) {
+        rc = VDM_EINVAL;
+    } else if (p == NULL) {
+        /* the size only */
+    } else if (len < BLK_STATE_BYTES) {
+        rc = VDM_ENOSPC;
+    } else {
+        __builtin_memset(p, 0, BLK_STATE_BYTES);
+        vdm_put_le64(p, s->capacity);
+        p[8] = s->writeback;
+    }
+    return rc;
+}
+
+/* Spec "Device Initialization" (block): writeback is 0 or 1 and changes
+ * from its initial value only by a driver write with CONFIG_WCE. */
+static int blk_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
+{
+    struct blk *s = blk_dev(d);
+    const uint8_t *p = (const uint8_t *)buf;
+    uint32_t i;
+    int rc = 0;
+
+    if ((s == NULL) || (p == NULL) || (len != BLK_STATE_BYTES)) {
+        return VDM_EINVAL;
+    }
+    for (i = 9u; i < BLK_STATE_BYTES; i++) {
+        if (p[i] != 0u) {
+            rc = VDM_EINVAL;
+        }
+    }
+    if ((vdm_le64(p) != s->capacity) || (p[8] > 1u)) {
+        rc = VDM_EINVAL;
+    }
+    if ((rc == 0) && (p[8] != s->writeback)) {
+        if ((vdm_dev_features(s->dev) & VDM_BLK_F_CONFIG_WCE) == 0u) {
+            rc = VDM_EINVAL;
+        } else {
+            set_cache_mode(s, p[8]);
+        }
+    }
+    return rc;
+}
+
 static const struct vdm_device_class blk_class = {
     .size = sizeof(struct vdm_device_class),
     .device_id = VDM_VIRTIO_ID_BLK,
@@ -555,6 +610,8 @@ static const struct vdm_device_class blk_class = {
     .queue_reset = blk_queue_reset,
     .config_read = blk_config_read,
     .config_write = blk_config_write,
+    .state_save = blk_state_save,
+    .state_restore = blk_state_restore,
 };
 
 /* ------------------------------------------------------------------------ */

@@ -416,6 +416,95 @@ static void input_driver_ok(struct vdm_dev *d)
     input_status(s);
 }
 
+/* Save and restore (vdm/state.h): select, subsel, 2 bytes 0, the flags
+ * (le32), the dropped count (le64), the waiting events (le32 count, 4
+ * bytes 0, then 8 bytes each: type le16, code le16, value le32), oldest
+ * first (docs/state-format.md). */
+#define IN_STATE_FIXED 24u
+#define IN_FLAGS_ALL   3u /* IN_DROPPING | IN_SYN_PENDING */
+
+static int input_state_save(const struct vdm_dev *d, void *buf, uint32_t len)
+{
+    const struct input_state *s = vdm_dev_priv(d);
+    uint8_t *p = buf;
+    uint32_t need;
+    uint32_t i;
+
+    if (s == NULL) {
+        return VDM_EINVAL;
+    }
+    /* count <= queue_len, which fits the image limit checked here */
+    if (s->count > ((uint32_t)INT32_MAX - IN_STATE_FIXED) / 8u) {
+        return VDM_ENOSPC;
+    }
+    need = IN_STATE_FIXED + (8u * s->count);
+    if (p == NULL) {
+        return (int)need;
+    }
+    if (len < need) {
+        return VDM_ENOSPC;
+    }
+    __builtin_memset(p, 0, IN_STATE_FIXED);
+    p[0] = s->space[VDM_INPUT_CFG_OFF_SELECT];
+    p[1] = s->space[VDM_INPUT_CFG_OFF_SUBSEL];
+    vdm_put_le32(&p[4], s->flags & IN_FLAGS_ALL);
+    vdm_put_le64(&p[8], s->dropped);
+    vdm_put_le32(&p[16], s->count);
+    for (i = 0u; i < s->count; i++) {
+        const struct vdm_input_event *e = &s->cfg.queue[ring_index(s, i)];
+        uint8_t *o = &p[IN_STATE_FIXED + (8u * i)];
+        vdm_put_le16(o, e->type);
+        vdm_put_le16(&o[2], e->code);
+        vdm_put_le32(&o[4], e->value);
+    }
+    return (int)need;
+}
+
+/* Spec "Input Device" / "Device configuration layout": select and subsel
+ * are whatever the driver wrote; the waiting events must fit this
+ * device's ring. */
+static int input_state_restore(struct vdm_dev *d, const void *buf,
+                               uint32_t len)
+{
+    struct input_state *s = vdm_dev_priv(d);
+    const uint8_t *p = buf;
+    uint32_t count;
+    uint32_t flags;
+    uint32_t i;
+
+    if ((s == NULL) || (p == NULL) || (len < IN_STATE_FIXED)) {
+        return VDM_EINVAL;
+    }
+    flags = vdm_le32(&p[4]);
+    count = vdm_le32(&p[16]);
+    if ((vdm_le16(&p[2]) != 0u) || (vdm_le32(&p[20]) != 0u) ||
+        ((flags & ~(uint32_t)IN_FLAGS_ALL) != 0u)) {
+        return VDM_EINVAL;
+    }
+    if (count > s->cfg.queue_len) {
+        return VDM_ERANGE;
+    }
+    if ((((len - IN_STATE_FIXED) % 8u) != 0u) ||
+        (((len - IN_STATE_FIXED) / 8u) != count)) {
+        return VDM_EINVAL;
+    }
+    s->space[VDM_INPUT_CFG_OFF_SELECT] = p[0];
+    s->space[VDM_INPUT_CFG_OFF_SUBSEL] = p[1];
+    input_select(s);
+    s->flags = flags;
+    s->dropped = vdm_le64(&p[8]);
+    s->head = 0u;
+    s->count = count;
+    for (i = 0u; i < count; i++) {
+        const uint8_t *o = &p[IN_STATE_FIXED + (8u * i)];
+        struct vdm_input_event *e = &s->cfg.queue[i];
+        e->type = vdm_le16(o);
+        e->code = vdm_le16(&o[2]);
+        e->value = vdm_le32(&o[4]);
+    }
+    return 0;
+}
+
 static const struct vdm_device_class input_class = {
     .size = sizeof(struct vdm_device_class),
     .device_id = VDM_VIRTIO_ID_INPUT,
@@ -428,6 +517,8 @@ static const struct vdm_device_class input_class = {
     .queue_reset = input_queue_reset,
     .config_read = input_config_read,
     .config_write = input_config_write,
+    .state_save = input_state_save,
+    .state_restore = input_state_restore,
 };
 
 /* --- public API --------------------------------------------------------- */

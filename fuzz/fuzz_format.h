@@ -140,6 +140,24 @@ enum vfu_op {
     VFU_OP_COUNT
 };
 
+/* ------------------------------------------------------------------------ */
+/* Save and restore (vdm/state.h)                                           */
+/* ------------------------------------------------------------------------ */
+/*
+ * state header: u8 device kind, then the device target header (u8
+ * device-config byte, u8 queue size selector, u64 features, u8 flags).
+ * Ops:
+ */
+enum state_op {
+    STATE_OP_DEV,     /* dev_op */
+    STATE_OP_SAVE,    /* save, then u8 n, n x (u16 offset, u8 xor), u16
+                         bytes cut off the end; restore that image */
+    STATE_OP_RAW,     /* u16 length, bytes: restore them as an image */
+    STATE_OP_RESET,   /* device reset then bring-up again (u64 features) */
+    STATE_OP_HOST,    /* the host completes everything it holds */
+    STATE_OP_COUNT
+};
+
 /** Device kinds for the transport targets (fuzz_devices.h). */
 #define FZ_KIND_ENUM(l, u) FZ_KIND_##u,
 enum fz_kind { FUZZ_DEVICES(FZ_KIND_ENUM) FZ_KIND_COUNT };

@@ -2151,6 +2151,51 @@ static void vfu_seed(unsigned kind, uint8_t pcib, const char *name,
     save("vfio_user", name);
 }
 
+/* fuzz_state: traffic, saves with and without spoiled bytes, raw images. */
+static void state_seed(unsigned kind, uint8_t cb, uint64_t feat,
+                       const char *name)
+{
+    static const uint8_t head[24] = {'V', 'D', 'M', 'S', 1, 0, 24, 0,
+                                     24,  0,   0,   0,   2, 0, 0,  0};
+    start();
+    fo_u8(&O, kind);
+    fo_u8(&O, cb);
+    fo_u8(&O, 4);
+    fo_u64(&O, feat);
+    fo_u8(&O, 0);
+    if (kind == FZ_KIND_BLK)
+        blk_traffic(&O, STATE_OP_DEV, 0, 0);
+    else if (kind == FZ_KIND_RNG)
+        rng_traffic(&O, STATE_OP_DEV);
+    else
+        input_traffic(&O, STATE_OP_DEV);
+    fo_u8(&O, STATE_OP_SAVE); /* as saved */
+    fo_u8(&O, 0);
+    fo_u16(&O, 0);
+    fo_u8(&O, STATE_OP_HOST);
+    fo_u8(&O, STATE_OP_SAVE); /* status byte and a queue size spoiled */
+    fo_u8(&O, 2);
+    fo_u16(&O, 32);
+    fo_u8(&O, 0x40);
+    fo_u16(&O, 84);
+    fo_u8(&O, 0x03);
+    fo_u16(&O, 0);
+    fo_u8(&O, STATE_OP_SAVE); /* cut short */
+    fo_u8(&O, 0);
+    fo_u16(&O, 9);
+    fo_u8(&O, STATE_OP_RAW); /* a header and nothing else */
+    fo_u16(&O, sizeof(head));
+    fo_bytes(&O, head, sizeof(head));
+    fo_u8(&O, STATE_OP_RESET);
+    fo_u64(&O, feat);
+    if (kind == FZ_KIND_BLK)
+        blk_traffic(&O, STATE_OP_DEV, 0, 1);
+    fo_u8(&O, STATE_OP_SAVE);
+    fo_u8(&O, 0);
+    fo_u16(&O, 0);
+    save("state", name);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -2188,6 +2233,11 @@ int main(int argc, char **argv)
     vfu_seed(FZ_KIND_BLK, 0, "blk-intx", 0);
     vfu_seed(FZ_KIND_INPUT, 0x13, "input-nointx", 0);
     vfu_seed(FZ_KIND_BLK, 2, "blk-nofd", 1);
+    state_seed(FZ_KIND_BLK, 0x06, VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX,
+               "blk-split");
+    state_seed(FZ_KIND_BLK, 0x06, VDM_F_RING_PACKED, "blk-packed");
+    state_seed(FZ_KIND_RNG, 0, 0, "rng");
+    state_seed(FZ_KIND_INPUT, 0, VDM_F_EVENT_IDX, "input");
     printf("%u seeds written to %s\n", nseeds, outdir);
     return 0;
 }

@@ -180,6 +180,13 @@ static int check_features(struct vdm_dev *d, struct vdm_dev_state *s,
     return 0;
 }
 
+int vdmi_dev_check_features(struct vdm_dev *d, uint64_t f)
+{
+    struct vdm_dev_state *s = st(d);
+
+    return (s != NULL) ? check_features(d, s, f) : VDM_EINVAL;
+}
+
 /* May the driver write queue q's registers now? */
 int vdmi_dev_qregs_writable(const struct vdm_dev_state *s, const uint32_t *r)
 {
@@ -234,7 +241,8 @@ int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg)
     cls = cfg->cls;
     if (cls == NULL)
         return VDM_EINVAL;
-    if (cls->size < sizeof(struct vdm_device_class))
+    /* A class from before the state hooks is as good as one without them. */
+    if (cls->size < (uint32_t)offsetof(struct vdm_device_class, state_save))
         return VDM_ESIZE;
     if (cls->queue_notify == NULL || cls->reserved0 != 0 ||
         cls->reserved1 != 0 || (cls->ndeps > 0 && cls->deps == NULL))

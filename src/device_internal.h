@@ -137,5 +137,8 @@ void vdmi_dev_queue_teardown(struct vdm_dev *d, struct vdm_dev_state *s,
                              uint16_t q);
 int vdmi_dev_qregs_writable(const struct vdm_dev_state *s, const uint32_t *r);
 struct vdm_dev_state *vdmi_dev_qcall(struct vdm_dev *d, uint16_t q, int *rc);
+/* src/device.c, for src/state.c: may the device accept features @p f at
+ * FEATURES_OK (generic and class rules, class features_ok hook)? */
+int vdmi_dev_check_features(struct vdm_dev *d, uint64_t f);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "abi_internal.h"
 #include "le.h"
+#include "mmio_internal.h"
 
 /* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
 #define VDM_LOG_FILE 4
@@ -20,23 +21,6 @@ _Static_assert((VDM_LOG_FILE > 0) && (VDM_LOG_FILE < 16),
                "event codes have 4 bits of file number");
 
 #if VDM_CONFIG_MMIO /* vdm/config.h: the whole file */
-
-#define MMIO_MAGIC_STATE 0x6f696d6du /* "mmio": set by init */
-
-struct mmio_state {
-    uint32_t magic;
-    uint32_t vendor_id;
-    struct vdm_dev *dev;
-    const struct vdm_mmio_ops *ops;
-    void *host;
-    const struct vdm_mmio_shm *shm;
-    uint32_t nshm;
-    uint32_t dev_features_sel; /* DeviceFeaturesSel */
-    uint32_t drv_features_sel; /* DriverFeaturesSel */
-    uint32_t queue_sel;        /* QueueSel as written (may be out of range) */
-    uint32_t shm_sel;          /* SHMSel */
-    uint32_t int_status;       /* InterruptStatus */
-};
 
 _Static_assert(sizeof(struct mmio_state) <= VDM_MMIO_SIZE,
                "struct mmio_state does not fit VDM_MMIO_SIZE");

@@ -120,6 +120,11 @@ static uint32_t wmask(const struct pci_state *s, uint32_t dw)
     return 0;
 }
 
+uint32_t vdmi_pci_wmask(const struct pci_state *s, uint32_t dw)
+{
+    return wmask(s, dw);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Layout */
 

@@ -144,6 +144,10 @@ static inline uint16_t cfg16(const struct pci_state *s, uint32_t off)
     return vdm_le16(s->cfg + off);
 }
 
+/* pci_cfg.c: which bits of config dword @p dw the guest may write (for
+ * pci_state.c). */
+uint32_t vdmi_pci_wmask(const struct pci_state *s, uint32_t dw);
+
 /* pci_irq.c: MSI-X and INTx */
 
 /* Bind device @p d to transport @p t: the device core's notifications

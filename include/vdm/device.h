@@ -88,6 +88,20 @@ struct vdm_device_class {
     /** Driver write of config (bounds checked); NULL means read-only. */
     void (*config_write)(struct vdm_dev *d, uint32_t off, const void *buf,
                          uint32_t len);
+    /**
+     * Save the device type's state (vdm/state.h), little-endian, for
+     * @ref state_restore. With @p buf NULL, return the bytes a save needs
+     * now; else write at most @p len bytes and return how many. Negative
+     * VDM_E* on failure. NULL: the device type has no state of its own.
+     */
+    int (*state_save)(const struct vdm_dev *d, void *buf, uint32_t len);
+    /**
+     * Restore the state @ref state_save wrote. Called after the device core
+     * is restored (features negotiated, queues set up), before any queue is
+     * served. @p buf is untrusted: check every field; return 0 or a negative
+     * VDM_E* (the device is then reset).
+     */
+    int (*state_restore)(struct vdm_dev *d, const void *buf, uint32_t len);
 };
 
 /** @brief What the hypervisor provides to a device (const table). */

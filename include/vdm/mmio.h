@@ -190,6 +190,29 @@ VDM_API int vdm_mmio_reset(struct vdm_mmio *t);
 VDM_API uint32_t vdm_mmio_interrupt_status(const struct vdm_mmio *t);
 
 /**
+ * @brief Bytes vdm_mmio_save() needs: the device's image
+ *        (vdm_dev_state_size()) plus the MMIO section; 0 for a bad
+ *        transport.
+ */
+VDM_API size_t vdm_mmio_state_size(const struct vdm_mmio *t);
+/**
+ * @brief Save the device and this transport's registers (selectors,
+ *        InterruptStatus) into @p buf (vdm/state.h, docs/state-format.md).
+ * @return bytes written; VDM_EINVAL; VDM_ENOSPC; VDM_EBUSY (see
+ *         vdm_dev_save()).
+ */
+VDM_API int vdm_mmio_save(const struct vdm_mmio *t, void *buf, size_t len);
+/**
+ * @brief Restore an image of vdm_mmio_save() into this transport and its
+ *        device (initialised with the same configuration). Checks as
+ *        vdm_dev_restore(), and the MMIO section (present, InterruptStatus
+ *        only VRING and CONFIG bits: VDM_EINVAL). Raises the line through
+ *        the irq hook when InterruptStatus is not 0.
+ * @return 0; a negative VDM_E* with device and registers reset.
+ */
+VDM_API int vdm_mmio_restore(struct vdm_mmio *t, const void *buf, size_t len);
+
+/**
  * @brief Size of the MMIO window this device decodes: 0x100 plus the
  *        device config size, rounded up to a multiple of 0x100 (0 for a
  *        NULL or uninitialised transport). Use it for the device tree `reg`.

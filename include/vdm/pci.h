@@ -298,6 +298,34 @@ VDM_API int vdm_pci_decode(const struct vdm_pci *t, uint64_t addr,
 /** @brief Current INTx line level (1 asserted, 0 not). */
 VDM_API int vdm_pci_intx_level(const struct vdm_pci *t);
 
+/**
+ * @brief Bytes vdm_pci_save() needs: the device's image
+ *        (vdm_dev_state_size()) plus the PCI section (configuration space,
+ *        selectors, ISR, MSI-X vectors, table and PBA); 0 for a bad
+ *        transport.
+ */
+VDM_API size_t vdm_pci_state_size(const struct vdm_pci *t);
+/**
+ * @brief Save the device and this function's state into @p buf
+ *        (vdm/state.h, docs/state-format.md).
+ * @return bytes written; VDM_EINVAL; VDM_ENOSPC; VDM_EBUSY (see
+ *         vdm_dev_save()).
+ */
+VDM_API int vdm_pci_save(const struct vdm_pci *t, void *buf, size_t len);
+/**
+ * @brief Restore an image of vdm_pci_save() into this function and its
+ *        device (initialised with the same configuration). Checks as
+ *        vdm_dev_restore(), and the PCI section: present, same queue and
+ *        vector counts, configuration space differing from this function's
+ *        only in guest-writable bits, ISR only QUEUE and CONFIG bits, MSI-X
+ *        table entries as a driver can write them (VDM_EINVAL), vectors
+ *        NO_VECTOR or in the table and no pending bit beyond it
+ *        (VDM_ERANGE). The INTx level is recomputed (irq_level hook) and
+ *        pending messages of unmasked vectors are sent.
+ * @return 0; a negative VDM_E* with the function and device reset.
+ */
+VDM_API int vdm_pci_restore(struct vdm_pci *t, const void *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

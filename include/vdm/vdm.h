@@ -10,6 +10,7 @@
 #include "mem.h"
 #include "mmio.h"
 #include "pci.h"
+#include "state.h"
 #include "vfio_user.h"
 #include "vhost_user.h"
 #include "virtqueue.h"
