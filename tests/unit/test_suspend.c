@@ -10,6 +10,7 @@
  * requirements, "Device Reset".
  */
 #include <check.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +483,40 @@ START_TEST(suspend_ignored_when_needs_reset)
 }
 END_TEST
 
+static int never_suspend(struct vdm_dev *d, int on)
+{
+    (void)d;
+    (void)on;
+    ck_abort_msg("hook past the class's size called");
+    return VDM_EIO;
+}
+
+/* DESIGN.md "Stable C ABI": a class from an older caller ends before its
+ * suspend hook; it is accepted, and nothing past its size is read (the
+ * hook there here must never run). */
+START_TEST(suspend_class_of_older_caller)
+{
+    struct vdm_device_class old = kd_class;
+    struct vdm_dev_config dc;
+
+    make(VDM_F_SUSPEND);
+    old.size = (uint32_t)offsetof(struct vdm_device_class, suspend);
+    old.suspend = never_suspend;
+    dc = h.base;
+    dc.cls = &old;
+    dc.priv = &kd;
+    dc.features = VDM_F_SUSPEND;
+    ck_assert_int_eq(vdm_dev_init(&h.dev, &dc), 0);
+    ck_assert_int_eq(dh_bring_up(&h, SPLIT | VDM_F_SUSPEND, 2), 0);
+    ck_assert_int_eq(dh_set_status(&h, S_LIVE | S_SUSP), 0);
+    ck_assert_uint_eq(dh_status(&h), S_SUSPENDED);
+    ck_assert_int_eq(dh_set_status(&h, S_SUSPENDED | S_DOK), 0);
+    ck_assert_uint_eq(dh_status(&h), S_LIVE);
+    old.size = (uint32_t)offsetof(struct vdm_device_class, suspend) - 1u;
+    ck_assert_int_eq(vdm_dev_init(&h.dev, &dc), VDM_ESIZE);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("suspend");
@@ -498,6 +533,7 @@ static Suite *suite(void)
     tcase_add_test(tc, suspend_refuses_config_and_queue_writes);
     tcase_add_test(tc, suspend_failure_needs_reset);
     tcase_add_test(tc, suspend_ignored_when_needs_reset);
+    tcase_add_test(tc, suspend_class_of_older_caller);
     suite_add_tcase(s, tc);
     return s;
 }
