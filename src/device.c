@@ -274,11 +274,12 @@ int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg)
                    offered) != NULL ||
         (cls->ndeps > 0 && broken_dep(cls->deps, cls->ndeps, offered) != NULL))
         return VDM_EINVAL;
-    if ((offered & VDM_F_ADMIN_VQ) != 0) {
-        const struct vdm_admin_ops *ao = cls_admin(cls);
 #if !VDM_CONFIG_ADMIN_VQ
+    if ((offered & VDM_F_ADMIN_VQ) != 0)
         return VDM_ENOTSUP; /* administration virtqueue left out */
 #endif
+    if ((offered & VDM_F_ADMIN_VQ) != 0) {
+        const struct vdm_admin_ops *ao = cls_admin(cls);
         if (ao != NULL &&
             (ao->size < sizeof(uint32_t) * 2u + sizeof(void *) ||
              ao->cap_words > 64u ||

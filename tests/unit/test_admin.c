@@ -27,6 +27,7 @@
 #include "drv.h"
 #include "profile.h"
 #include "vdm/admin.h"
+#include "vdm/kit.h"
 #include "vdm/mmio.h"
 #include "vdm/vhost_user.h"
 
@@ -370,6 +371,32 @@ START_TEST(admin_offer_and_transports)
         ck_assert_uint_eq(vdm_dev_admin_queue_num(&d2), 0);
         ck_assert_int_eq(vdm_mmio_init(&m, &d2, &mc), 0);
     }
+}
+END_TEST
+
+/* The size profile (vdm/config.h VDM_CONFIG_ADMIN_VQ): without the admin
+ * virtqueue built in, a device asking for it is refused (VDM_ENOTSUP) and
+ * the device kit never passes the bit on; with it, both work. Runs in
+ * every profile. */
+START_TEST(admin_follows_profile)
+{
+    struct dh_opts o = {.num_queues = 2, .qsize = QMAX};
+    struct vdm_dev_config dc;
+
+    memset(&ad, 0, sizeof(ad));
+    ck_assert_int_eq(dh_init(&h, &o), 0);
+    dc = h.base;
+    dc.num_queues = 1;
+    dc.cls = &ad_class;
+    dc.priv = &ad;
+    dc.features = VDM_F_ADMIN_VQ;
+    ck_assert_int_eq(vdm_dev_init(&h.dev, &dc),
+                     VDM_CONFIG_ADMIN_VQ ? 0 : VDM_ENOTSUP);
+    ck_assert_uint_eq(vdm_kit_features(0, VDM_F_ADMIN_VQ, 0) & VDM_F_ADMIN_VQ,
+                      VDM_CONFIG_ADMIN_VQ ? VDM_F_ADMIN_VQ : 0);
+    dc.features = 0;
+    ck_assert_int_eq(vdm_dev_init(&h.dev, &dc), 0);
+    ck_assert_uint_eq(vdm_dev_admin_queue_num(&h.dev), 0);
 }
 END_TEST
 
@@ -834,6 +861,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("self-group");
 
     tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, admin_follows_profile);
     tcase_add_test(tc, admin_offer_and_transports);
     tcase_add_test(tc, admin_pci_common_fields);
     tcase_add_test(tc, admin_list_query_use);
