@@ -111,7 +111,7 @@ void vdmi_dev_queue_teardown(struct vdm_dev *d, struct vdm_dev_state *s,
     r[VDM_QR_FLAGS] &= ~VDM_QF_ENABLED;
     if (was) {
         /* the administration queue is the core's, not the device type's */
-        if (s->cls->queue_reset != NULL && q < type_queues(s))
+        if ((s->cls->queue_reset != NULL) && (q < type_queues(s)))
             s->cls->queue_reset(d, q);
         vdm_vq_reset(&s->queues[q]);
     }
@@ -130,7 +130,7 @@ static void dev_reset(struct vdm_dev *d, struct vdm_dev_state *s)
     for (q = 0; q < s->num_queues; q++) {
         uint32_t *r = qregs(s, q);
         if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0 &&
-            s->cls->queue_reset != NULL && q < type_queues(s))
+            (s->cls->queue_reset != NULL) && (q < type_queues(s)))
             s->cls->queue_reset(d, q);
     }
     if (s->cls->reset != NULL)
@@ -193,7 +193,7 @@ int vdmi_dev_qregs_writable(const struct vdm_dev_state *s, const uint32_t *r)
              VDM_MSG("queue register write while enabled ignored"));
         return VDM_ESTATE;
     }
-    if ((s->status & VDM_STATUS_SUSPEND) != 0) {
+    if ((s->status & VDM_STATUS_SUSPEND) != 0u) {
         slog(s, VDM_LOG_WARN,
              VDM_MSG("queue register write while suspended ignored"));
         return VDM_ESTATE;
@@ -227,6 +227,34 @@ struct vdm_dev_state *vdmi_dev_qcall(struct vdm_dev *d, uint16_t q, int *rc)
     return s;
 }
 
+/* The first ABI's class ends before suspend; admin ops end after cmd
+ * (the one version so far). */
+#define VDM_CLASS_V1_SIZE                                                      \
+    ((uint32_t)offsetof(struct vdm_device_class, suspend))
+#define VDM_ADMIN_OPS_MIN ((uint32_t)sizeof(struct vdm_admin_ops))
+
+/* A class's admin ops that vdm_dev_init() refuses (vdm/admin.h): too
+ * short, more than 64 capability words, words without a bitmap, opcodes
+ * without a cmd hook. NULL ops are fine (the list commands only). */
+static bool admin_ops_bad(const struct vdm_admin_ops *ao)
+{
+    bool bad = false;
+
+    if (ao != NULL) {
+        if (ao->size < VDM_ADMIN_OPS_MIN) {
+            bad = true;
+        } else if ((ao->cap_words > 64u) ||
+                   ((ao->cap_words > 0u) && (ao->cap_ids == NULL))) {
+            bad = true;
+        } else if ((ao->opcodes != 0u) && (ao->cmd == NULL)) {
+            bad = true;
+        } else {
+            /* usable */
+        }
+    }
+    return bad;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Set-up and the device-type face */
 
@@ -245,7 +273,7 @@ int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg)
     if (cls == NULL)
         return VDM_EINVAL;
     /* A class from an older caller ends before its suspend hook. */
-    if (cls->size < offsetof(struct vdm_device_class, suspend))
+    if (cls->size < VDM_CLASS_V1_SIZE)
         return VDM_ESIZE;
     if (cls->queue_notify == NULL || cls->reserved0 != 0 ||
         cls->reserved1 != 0 || (cls->ndeps > 0 && cls->deps == NULL))
@@ -275,23 +303,21 @@ int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg)
         (cls->ndeps > 0 && broken_dep(cls->deps, cls->ndeps, offered) != NULL))
         return VDM_EINVAL;
 #if !VDM_CONFIG_ADMIN_VQ
-    if ((offered & VDM_F_ADMIN_VQ) != 0)
+    if ((offered & VDM_F_ADMIN_VQ) != 0u) {
         return VDM_ENOTSUP; /* administration virtqueue left out */
+    }
 #endif
-    if ((offered & VDM_F_ADMIN_VQ) != 0) {
-        const struct vdm_admin_ops *ao = cls_admin(cls);
-        if (ao != NULL &&
-            (ao->size < sizeof(uint32_t) * 2u + sizeof(void *) ||
-             ao->cap_words > 64u ||
-             (ao->cap_words > 0u && ao->cap_ids == NULL) ||
-             (ao->opcodes != 0u &&
-              !VDM_HAS_HOOK(ao, struct vdm_admin_ops, cmd))))
+    if ((offered & VDM_F_ADMIN_VQ) != 0u) {
+        if (admin_ops_bad(cls_admin(cls))) {
             return VDM_EINVAL;
+        }
     }
 
     __builtin_memset(d, 0, sizeof(*d));
     s = (struct vdm_dev_state *)(void *)d->opaque;
-    s->nadmin = (offered & VDM_F_ADMIN_VQ) != 0 ? 1u : 0u;
+    if ((offered & VDM_F_ADMIN_VQ) != 0u) {
+        s->nadmin = 1;
+    }
     s->num_queues = (uint16_t)(cfg->num_queues + s->nadmin);
     s->qmax = cfg->queue_size_max;
     s->offered = offered;
@@ -384,8 +410,9 @@ int vdm_dev_notify_used(struct vdm_dev *d, uint16_t q)
     }
     /* Spec "Device Suspend": the device is suspended once what it was
      * processing has been used and notified. */
-    if ((s->status & VDM_STATUS_SUSPEND) != 0)
+    if ((s->status & VDM_STATUS_SUSPEND) != 0u) {
         (void)vdm_dev_suspend_poll(d);
+    }
     return rc;
 }
 
@@ -508,9 +535,10 @@ int vdm_dev_set_status(struct vdm_dev *d, uint8_t val)
         dev_reset(d, s);
         return 0;
     }
-    if (((s->status | val) & VDM_STATUS_SUSPEND) != 0 &&
-        vdmi_suspend_status(d, s, val, &rc) != 0)
+    if ((((s->status | val) & VDM_STATUS_SUSPEND) != 0u) &&
+        (vdmi_suspend_status(d, s, val, &rc) != 0)) {
         return rc;
+    }
     /* Spec "Device Status Field": the driver MUST NOT clear a bit; only a
      * reset (0) does. Such a write is ignored as a whole. */
     if ((s->status & DRV_BITS & (uint8_t)~val) != 0) {
@@ -669,7 +697,7 @@ int vdm_dev_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
     }
     /* Spec "Device Suspend": the device SHOULD ignore config writes while
      * suspended. */
-    if ((s->status & VDM_STATUS_SUSPEND) != 0) {
+    if ((s->status & VDM_STATUS_SUSPEND) != 0u) {
         slog(s, VDM_LOG_WARN, VDM_MSG("config write while suspended ignored"));
         return VDM_ESTATE;
     }

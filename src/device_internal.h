@@ -133,12 +133,22 @@ static inline void slog(const struct vdm_dev_state *s, int level, vdm_msg msg)
     }
 }
 
-/* The class hooks added after the first ABI (vdm_device_class::suspend,
- * admin): NULL for a class from an older caller. */
+/* The class fields added after the first ABI (vdm_device_class::suspend,
+ * admin) exist only in a class whose size covers them (an older caller's
+ * is shorter). */
+#define CLS_HAS(c, field)                                                      \
+    ((c)->size >= ((uint32_t)offsetof(struct vdm_device_class, field) +      \
+                   (uint32_t)sizeof((c)->field)))
+
 static inline const struct vdm_admin_ops *
 cls_admin(const struct vdm_device_class *c)
 {
-    return VDM_HAS_HOOK(c, struct vdm_device_class, admin) ? c->admin : NULL;
+    const struct vdm_admin_ops *ao = NULL;
+
+    if (CLS_HAS(c, admin)) {
+        ao = c->admin;
+    }
+    return ao;
 }
 
 /* Queues of the device type (the administration queue follows them). */

@@ -34,15 +34,23 @@ VDM_OPAQUE_ACCESSORS(st, cst, vdm_dev, vdm_dev_state, VDM_DEV_MAGIC)
 static int class_suspend(struct vdm_dev *d, const struct vdm_dev_state *s,
                          int on)
 {
-    if (!VDM_HAS_HOOK(s->cls, struct vdm_device_class, suspend))
-        return 0;
-    return s->cls->suspend(d, on);
+    int rc = 0;
+
+    if (CLS_HAS(s->cls, suspend) && (s->cls->suspend != NULL)) {
+        rc = s->cls->suspend(d, on);
+    }
+    return rc;
 }
 
 int vdm_dev_suspending(const struct vdm_dev *d)
 {
     const struct vdm_dev_state *s = cst(d);
-    return (s != NULL && (s->status & VDM_STATUS_SUSPEND) != 0) ? 1 : 0;
+    int on = 0;
+
+    if ((s != NULL) && ((s->status & VDM_STATUS_SUSPEND) != 0u)) {
+        on = 1;
+    }
+    return on;
 }
 
 int vdm_dev_suspend_poll(struct vdm_dev *d)
@@ -50,18 +58,24 @@ int vdm_dev_suspend_poll(struct vdm_dev *d)
     struct vdm_dev_state *s = st(d);
     uint16_t q;
 
-    if (s == NULL)
+    if (s == NULL) {
         return VDM_EINVAL;
-    if ((s->status & VDM_STATUS_SUSPEND) == 0)
+    }
+    if ((s->status & VDM_STATUS_SUSPEND) == 0u) {
         return 0;
-    if ((s->status & VDM_STATUS_DRIVER_OK) == 0)
+    }
+    if ((s->status & VDM_STATUS_DRIVER_OK) == 0u) {
         return 1; /* suspended already */
-    if ((s->status & (VDM_STATUS_DEVICE_NEEDS_RESET | VDM_STATUS_FAILED)) != 0)
+    }
+    if ((s->status & (VDM_STATUS_DEVICE_NEEDS_RESET | VDM_STATUS_FAILED)) !=
+        0u) {
         return 0; /* only a reset helps now */
+    }
     for (q = 0; q < s->num_queues; q++) {
-        if ((qregs(s, q)[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0 &&
-            vdm_vq_in_flight(&s->queues[q]) != 0)
+        if (((qregs(s, q)[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0u) &&
+            (vdm_vq_in_flight(&s->queues[q]) != 0u)) {
             return 0; /* still processing: used and notified first */
+        }
     }
     s->status &= (uint8_t)~VDM_STATUS_DRIVER_OK;
     slog(s, VDM_LOG_INFO, VDM_MSG("device suspended"));
@@ -75,7 +89,7 @@ static int suspend(struct vdm_dev *d, struct vdm_dev_state *s, uint8_t val,
     /* Spec "Device Suspend": the device MUST ignore the SUSPEND bit unless
      * the device is completely initialised (DRIVER_OK, and VIRTIO_F_SUSPEND
      * negotiated); the generic path refuses the bit as unknown. */
-    if ((s->negotiated & VDM_F_SUSPEND) == 0) {
+    if ((s->negotiated & VDM_F_SUSPEND) == 0u) {
         slog(s, VDM_LOG_WARN, VDM_MSG("SUSPEND without VIRTIO_F_SUSPEND"));
         return 0;
     }
@@ -87,8 +101,9 @@ static int suspend(struct vdm_dev *d, struct vdm_dev_state *s, uint8_t val,
     }
     /* Anything but SUSPEND added to, or a bit cleared from, the status:
      * the generic path judges the write (and refuses SUSPEND in it). */
-    if (val != (uint8_t)(s->status | VDM_STATUS_SUSPEND))
+    if (val != (uint8_t)(s->status | VDM_STATUS_SUSPEND)) {
         return 0;
+    }
     s->status |= VDM_STATUS_SUSPEND;
     slog(s, VDM_LOG_INFO, VDM_MSG("driver suspends the device"));
     *rc = 0;
@@ -115,35 +130,38 @@ static void resume(struct vdm_dev *d, struct vdm_dev_state *s)
     }
     /* Spec "Device Suspend": a configuration change while suspended is
      * notified when the device resumes. */
-    if ((s->flags & VDM_DF_CONFIG_PENDING) != 0) {
+    if ((s->flags & VDM_DF_CONFIG_PENDING) != 0u) {
         s->flags &= (uint8_t)~VDM_DF_CONFIG_PENDING;
         vdmi_dev_send_config(s);
     }
     /* Buffers made available while suspending were not taken: look. */
-    for (q = 0; q < s->num_queues && vdm_dev_live(d); q++) {
-        if ((qregs(s, q)[VDM_QR_FLAGS] & VDM_QF_ENABLED) == 0)
+    for (q = 0; (q < s->num_queues) && (vdm_dev_live(d) != 0); q++) {
+        if ((qregs(s, q)[VDM_QR_FLAGS] & VDM_QF_ENABLED) == 0u) {
             continue;
-        if (q >= type_queues(s))
+        }
+        if (q >= type_queues(s)) {
             vdmi_admin_notify(d, s, q);
-        else
+        } else {
             s->cls->queue_notify(d, q);
+        }
     }
 }
 
 int vdmi_suspend_status(struct vdm_dev *d, struct vdm_dev_state *s,
                         uint8_t val, int *rc)
 {
-    if ((s->status & VDM_STATUS_SUSPEND) == 0)
+    if ((s->status & VDM_STATUS_SUSPEND) == 0u) {
         return suspend(d, s, val, rc);
+    }
     /* SUSPEND is set: suspending (DRIVER_OK still set) or suspended. */
-    if ((s->status & INIT_BITS & (uint8_t)~val) != 0) {
+    if ((s->status & INIT_BITS & (uint8_t)~val) != 0u) {
         return 0; /* clears an initialisation bit: the generic path ignores
                      the write */
     }
-    if ((s->status & VDM_STATUS_DRIVER_OK) == 0 &&
-        (val & VDM_STATUS_DRIVER_OK) != 0) {
+    if (((s->status & VDM_STATUS_DRIVER_OK) == 0u) &&
+        ((val & VDM_STATUS_DRIVER_OK) != 0u)) {
         if ((s->status & (VDM_STATUS_DEVICE_NEEDS_RESET | VDM_STATUS_FAILED)) !=
-            0) {
+            0u) {
             slog(s, VDM_LOG_WARN,
                  VDM_MSG("resume refused: device needs reset or failed"));
             *rc = VDM_ESTATE;
@@ -153,9 +171,10 @@ int vdmi_suspend_status(struct vdm_dev *d, struct vdm_dev_state *s,
         *rc = 0;
         return 1;
     }
-    if ((val & VDM_STATUS_FAILED) != 0)
+    if ((val & VDM_STATUS_FAILED) != 0u) {
         return 0; /* FAILED is recorded by the generic path */
-    if ((val & VDM_STATUS_SUSPEND) == 0) {
+    }
+    if ((val & VDM_STATUS_SUSPEND) == 0u) {
         /* Spec "Device Status Field": the driver MUST NOT clear a bit; it
          * resumes by setting DRIVER_OK. */
         slog(s, VDM_LOG_WARN, VDM_MSG("status write clearing SUSPEND ignored"));

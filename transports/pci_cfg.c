@@ -251,7 +251,8 @@ int vdm_pci_init(struct vdm_pci *t, struct vdm_dev *d,
                  const struct vdm_pci_config *cfg)
 {
     struct pci_state *s;
-    uint32_t devid, nq;
+    uint32_t devid;
+    uint16_t nq;
     size_t need;
     int rc;
 
@@ -275,7 +276,7 @@ int vdm_pci_init(struct vdm_pci *t, struct vdm_dev *d,
         return VDM_EINVAL;
     /* The administration queue (vdm/admin.h) follows the device's queues
      * and has its vector and notify address like them. */
-    nq = (uint32_t)vdm_dev_num_queues(d) + vdm_dev_admin_queue_num(d);
+    nq = (uint16_t)(vdm_dev_num_queues(d) + vdm_dev_admin_queue_num(d));
     need = VDM_PCI_STORAGE_WORDS(nq, cfg->msix_vectors);
     if (need > 0 && cfg->storage == NULL)
         return VDM_EINVAL;
@@ -288,7 +289,7 @@ int vdm_pci_init(struct vdm_pci *t, struct vdm_dev *d,
     s->dev = d;
     s->ops = cfg->ops;
     s->host = cfg->host;
-    s->nq = (uint16_t)nq;
+    s->nq = nq;
     s->nvec = cfg->msix_vectors;
     if (s->nvec > 0) {
         s->qvec = cfg->storage;

@@ -117,7 +117,7 @@ static int common_read(struct pci_state *s, uint32_t off, uint32_t width,
         return 0;
     case VDM_PCI_COMMON_Q_SELECT: *val = s->queue_sel; return 0;
     case VDM_PCI_COMMON_ADM_Q_IDX:
-        *val = vdm_dev_admin_queue_num(s->dev) != 0
+        *val = (vdm_dev_admin_queue_num(s->dev) != 0u)
                    ? vdm_dev_num_queues(s->dev)
                    : 0u;
         return 0;

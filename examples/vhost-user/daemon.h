@@ -86,6 +86,7 @@ struct vdev {
 
     int vfio;           /* served over vfio-user (--vfio-user PATH) */
     struct vd_vfu *vfu; /* its state (vfio_user_srv.c) */
+    int admin_vq;       /* admin-vq=on: VIRTIO_F_ADMIN_VQ and its queue */
 };
 
 /** epoll data: what an fd is. */
