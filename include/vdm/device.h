@@ -235,7 +235,10 @@ VDM_API int vdm_dev_suspending(const struct vdm_dev *d);
  *
  * The device core calls it itself at the SUSPEND write and on every
  * vdm_dev_notify_used(); a host completing requests without notifying may
- * call it.
+ * call it. It reads every queue's in-flight count: with queues served on
+ * threads of their own (multi-queue blk), the host serialises it with them
+ * (DESIGN.md "Threads"), e.g. by completing on the thread driving the
+ * device while SUSPEND is set.
  * @return 1 suspended, 0 not (still draining, or not suspending),
  *         VDM_EINVAL for a bad device.
  */
