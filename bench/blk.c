@@ -1,32 +1,45 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * bench-blk: block requests per second through vdm-vhost-user, and the
- * daemon's CPU time per request, for one or more daemon binaries measured
- * in the same run (A/B: e.g. a build of an older tree against this one).
+ * bench-blk: a vhost-user front-end of our own that loads a vhost-user-blk
+ * back-end with random block requests and measures it.
  *
  *   bench-blk [--secs S] [--rounds R] [--qd D] [--bs B] [--count N]
  *             DAEMON [DAEMON...]
+ *   bench-blk --connect SOCK [--secs S] [--qd D] [--bs B] [--queues Q]
+ *             [--rw read|write|mix] [--disk-mb M]
  *
- * Per round, each daemon in turn (the order rotates every round): start it
- * with one blk device backed by a file in /dev/shm (page cache only, so the
- * daemon's own work is what is measured, not a disk), connect as the
- * front-end (memfd guest memory, one split ring of 256 descriptors, eventfd
- * kick and call), keep D read requests of B bytes in flight (header,
- * data, status: 3 descriptors) for S seconds, and read the daemon's user
- * and system CPU time from /proc before and after. Prints per round and
- * daemon requests/s and daemon CPU microseconds per request, then the
- * medians and, against the first daemon, the median of the per-round
- * ratios (IOPS ratio: higher is faster; CPU ratio: lower is cheaper).
+ * First form (A/B of daemon binaries): per round, each daemon in turn (the
+ * order rotates every round): start it with one blk device backed by a
+ * file in /dev/shm (page cache only, so the daemon's own work is what is
+ * measured, not a disk), connect as the front-end (memfd guest memory, one
+ * split ring of 256 descriptors, eventfd kick and call), keep D read
+ * requests of B bytes in flight (header, data, status: 3 descriptors) for S
+ * seconds, and read the daemon's user and system CPU time from /proc
+ * before and after. Prints per round and daemon requests/s and daemon CPU
+ * microseconds per request, then the medians and, against the first
+ * daemon, the median of the per-round ratios (IOPS ratio: higher is
+ * faster; CPU ratio: lower is cheaper).
  *
  * --count N: instead, exactly N requests per daemon, one round, no timing
  * (for instruction counts: run the daemon under valgrind through a wrapper
  * script, at two values of N, and divide the difference; scripts/bench
- * --blk-insns does that). Hosted Linux benchmark code.
+ * --blk-insns does that).
+ *
+ * Second form (--connect, what bench/blk runs against vdm-vhost-user and
+ * qemu-storage-daemon alike): connect to a back-end already listening on
+ * SOCK (retrying for 10 s), negotiate VIRTIO_BLK_F_MQ when Q > 1, and drive
+ * each of the Q queues from a thread of its own with D requests in flight
+ * (random B-byte reads, writes, or an even random mix, over the first M
+ * MiB), 0.3 s of warm-up then S seconds. Prints one line:
+ *   iops=N lat_med_us=N lat_p99_us=N requests=N
+ * (latency: from publishing a request to seeing it used). Every completion
+ * is checked (its id, status byte OK). Hosted Linux benchmark code.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -142,10 +155,36 @@ static uint64_t cpu_ticks(pid_t pid)
 
 /* ---- the front-end ----------------------------------------------------- */
 
-struct fe {
-    int sock, memfd, kick, call;
-    uint8_t *mem;
+/* Guest memory: one 1 MiB span per queue: descriptors, avail and used
+ * rings, then data buffers (each a multiple of 4 KiB apart, like a guest's
+ * page cache), then request headers and status bytes. */
+#define QSPAN  0x100000u
+#define MAXQ   (MEM_SIZE / QSPAN)
+#define HDRS   0xc0000u
+#define LATMAX (1u << 22)
+
+struct fe;
+
+struct ring {
+    struct fe *f;
+    unsigned q;
+    uint8_t *base;
+    int kick, call;
     uint16_t avail_idx, used_seen;
+    uint64_t rnd;
+    uint64_t t_sub[NUM]; /* publish time per slot */
+    uint32_t *lat;       /* ns, when measuring */
+    uint64_t nlat;
+    int measure;
+    unsigned qd;
+    uint64_t done;
+};
+
+struct fe {
+    int sock, memfd;
+    uint8_t *mem;
+    unsigned nq;
+    struct ring r[MAXQ];
 };
 
 static int sendfds(int s, const void *buf, size_t len, const int *fds, int n)
@@ -199,18 +238,30 @@ static uint64_t msg(struct fe *f, uint32_t req, const void *p, uint32_t len,
     return v;
 }
 
-static void fe_open(struct fe *f, const char *sock)
+/* Connect (retrying for 10 s while the back-end starts) and set up @p nq
+ * queues of NUM entries. */
+static void fe_open(struct fe *f, const char *sock, unsigned nq)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     uint64_t feat, proto, a[5], p[4];
     uint32_t st[2];
     uint8_t mt[8 + 32] = {1};
+    int tries = 0;
 
     memset(f, 0, sizeof(*f));
-    f->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    f->nq = nq;
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-    if (f->sock < 0 || connect(f->sock, (struct sockaddr *)&sa, sizeof(sa)))
-        die("connect");
+    for (;;) {
+        f->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (f->sock < 0)
+            die("socket");
+        if (connect(f->sock, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            break;
+        close(f->sock);
+        if (++tries > 1000)
+            die("connect");
+        usleep(10000);
+    }
     f->memfd = memfd_create("guest", MFD_CLOEXEC);
     if (f->memfd < 0 || ftruncate(f->memfd, MEM_SIZE) != 0)
         die("memfd");
@@ -223,11 +274,16 @@ static void fe_open(struct fe *f, const char *sock)
         fprintf(stderr, "bench-blk: no protocol features\n");
         exit(1);
     }
+    if (nq > 1 && !(feat & (1ull << 12))) {
+        fprintf(stderr, "bench-blk: no VIRTIO_BLK_F_MQ\n");
+        exit(1);
+    }
     proto = msg(f, VDM_VHOST_USER_GET_PROTOCOL_FEATURES, NULL, 0, -1, 1, 0);
     proto &= 1ull << VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK;
     msg(f, VDM_VHOST_USER_SET_PROTOCOL_FEATURES, &proto, 8, -1, 0, 0);
     msg(f, VDM_VHOST_USER_SET_OWNER, NULL, 0, -1, 0, 0);
-    feat = (1ull << 32) | VDM_VHOST_USER_F_PROTOCOL_FEATURES;
+    feat = (1ull << 32) | VDM_VHOST_USER_F_PROTOCOL_FEATURES |
+           (nq > 1 ? 1ull << 12 : 0);
     msg(f, VDM_VHOST_USER_SET_FEATURES, &feat, 8, -1, 0, 1);
     p[0] = 0;
     p[1] = MEM_SIZE;
@@ -235,23 +291,32 @@ static void fe_open(struct fe *f, const char *sock)
     p[3] = 0;
     memcpy(mt + 8, p, 32);
     msg(f, VDM_VHOST_USER_SET_MEM_TABLE, mt, sizeof(mt), f->memfd, 0, 1);
-    f->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    f->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    st[0] = 0;
-    st[1] = NUM;
-    msg(f, VDM_VHOST_USER_SET_VRING_NUM, st, 8, -1, 0, 1);
-    st[1] = 0;
-    msg(f, VDM_VHOST_USER_SET_VRING_BASE, st, 8, -1, 0, 1);
-    memset(a, 0, sizeof(a));
-    a[1] = (uint64_t)(uintptr_t)(f->mem + DESC);
-    a[2] = (uint64_t)(uintptr_t)(f->mem + USED);
-    a[3] = (uint64_t)(uintptr_t)(f->mem + AVAIL);
-    msg(f, VDM_VHOST_USER_SET_VRING_ADDR, a, 40, -1, 0, 1);
-    feat = 0;
-    msg(f, VDM_VHOST_USER_SET_VRING_KICK, &feat, 8, f->kick, 0, 1);
-    msg(f, VDM_VHOST_USER_SET_VRING_CALL, &feat, 8, f->call, 0, 1);
-    st[1] = 1;
-    msg(f, VDM_VHOST_USER_SET_VRING_ENABLE, st, 8, -1, 0, 1);
+    for (unsigned q = 0; q < nq; q++) {
+        struct ring *r = &f->r[q];
+        uint64_t idx = q;
+
+        r->f = f;
+        r->q = q;
+        r->base = f->mem + (size_t)q * QSPAN;
+        r->rnd = 88172645463325252ull + 7919u * q;
+        r->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        r->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        st[0] = q;
+        st[1] = NUM;
+        msg(f, VDM_VHOST_USER_SET_VRING_NUM, st, 8, -1, 0, 1);
+        st[1] = 0;
+        msg(f, VDM_VHOST_USER_SET_VRING_BASE, st, 8, -1, 0, 1);
+        memset(a, 0, sizeof(a));
+        a[0] = q;
+        a[1] = (uint64_t)(uintptr_t)(r->base + DESC);
+        a[2] = (uint64_t)(uintptr_t)(r->base + USED);
+        a[3] = (uint64_t)(uintptr_t)(r->base + AVAIL);
+        msg(f, VDM_VHOST_USER_SET_VRING_ADDR, a, 40, -1, 0, 1);
+        msg(f, VDM_VHOST_USER_SET_VRING_KICK, &idx, 8, r->kick, 0, 1);
+        msg(f, VDM_VHOST_USER_SET_VRING_CALL, &idx, 8, r->call, 0, 1);
+        st[1] = 1;
+        msg(f, VDM_VHOST_USER_SET_VRING_ENABLE, st, 8, -1, 0, 1);
+    }
 }
 
 static void fe_close(struct fe *f)
@@ -259,14 +324,17 @@ static void fe_close(struct fe *f)
     close(f->sock);
     munmap(f->mem, MEM_SIZE);
     close(f->memfd);
-    close(f->kick);
-    close(f->call);
+    for (unsigned q = 0; q < f->nq; q++) {
+        close(f->r[q].kick);
+        close(f->r[q].call);
+        free(f->r[q].lat);
+    }
 }
 
-static void put_desc(struct fe *f, uint16_t i, uint64_t addr, uint32_t len,
+static void put_desc(struct ring *r, uint16_t i, uint64_t addr, uint32_t len,
                      uint16_t flags, uint16_t next)
 {
-    uint8_t *d = f->mem + DESC + 16u * i;
+    uint8_t *d = r->base + DESC + 16u * i;
 
     memcpy(d, &addr, 8);
     memcpy(d + 8, &len, 4);
@@ -276,91 +344,110 @@ static void put_desc(struct fe *f, uint16_t i, uint64_t addr, uint32_t len,
 
 static uint32_t bs = 4096;
 static uint64_t nsect; /* disk sectors */
-static uint64_t rnd = 88172645463325252ull;
+static int rw_mode;    /* 0 read, 1 write, 2 an even random mix */
 
-/* (Re)queue request slot @p s (descriptors 3s..3s+2) at a random sector. */
-static void submit(struct fe *f, uint16_t s)
+static uint64_t xorshift(uint64_t *x)
 {
-    uint16_t h = (uint16_t)(3u * s);
-    uint64_t buf = BUFS + (uint64_t)s * (bs + 64u), sector;
-    uint32_t type = 0; /* VIRTIO_BLK_T_IN */
-    uint8_t *hdr = f->mem + buf;
-
-    rnd ^= rnd << 13;
-    rnd ^= rnd >> 7;
-    rnd ^= rnd << 17;
-    sector = (rnd % (nsect / (bs / 512u))) * (bs / 512u);
-    memcpy(hdr, &type, 4);
-    memset(hdr + 4, 0, 4);
-    memcpy(hdr + 8, &sector, 8);
-    f->mem[buf + 16] = 0xff;
-    put_desc(f, h, buf, 16, 1, (uint16_t)(h + 1));
-    put_desc(f, (uint16_t)(h + 1), buf + 64, bs, 2 | 1, (uint16_t)(h + 2));
-    put_desc(f, (uint16_t)(h + 2), buf + 16, 1, 2, 0);
-    memcpy(f->mem + AVAIL + 4 + 2u * (f->avail_idx % NUM), &h, 2);
-    f->avail_idx++;
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
 }
 
-static void publish_kick(struct fe *f)
+/* (Re)queue request slot @p s (descriptors 3s..3s+2) at a random sector. */
+static void submit(struct ring *r, uint16_t s)
+{
+    uint16_t h = (uint16_t)(3u * s);
+    uint64_t gbase = (uint64_t)(uintptr_t)(r->base - r->f->mem);
+    uint64_t data = gbase + BUFS + (uint64_t)s * ((bs + 4095u) & ~4095u);
+    uint64_t hdr = gbase + HDRS + (uint64_t)s * 64u, sector;
+    uint32_t type = rw_mode == 0   ? 0
+                    : rw_mode == 1 ? 1
+                                   : (uint32_t)(xorshift(&r->rnd) >> 63);
+    uint8_t *hp = r->f->mem + hdr;
+
+    sector = (xorshift(&r->rnd) % (nsect / (bs / 512u))) * (bs / 512u);
+    memcpy(hp, &type, 4);
+    memset(hp + 4, 0, 4);
+    memcpy(hp + 8, &sector, 8);
+    hp[16] = 0xff;
+    put_desc(r, h, hdr, 16, 1, (uint16_t)(h + 1));
+    put_desc(r, (uint16_t)(h + 1), data, bs, (uint16_t)(type ? 1 : 2 | 1),
+             (uint16_t)(h + 2));
+    put_desc(r, (uint16_t)(h + 2), hdr + 16, 1, 2, 0);
+    memcpy(r->base + AVAIL + 4 + 2u * (r->avail_idx % NUM), &h, 2);
+    r->avail_idx++;
+}
+
+static void publish_kick(struct ring *r)
 {
     uint64_t one = 1;
 
-    __atomic_store_n((uint16_t *)(void *)(f->mem + AVAIL + 2), f->avail_idx,
+    __atomic_store_n((uint16_t *)(void *)(r->base + AVAIL + 2), r->avail_idx,
                      __ATOMIC_RELEASE);
-    if (write(f->kick, &one, 8) != 8)
+    if (write(r->kick, &one, 8) != 8)
         die("kick");
 }
 
 /* Keep @p qd requests in flight until @p deadline_ns or @p count requests
  * completed (0: no limit); returns completions. */
-static uint64_t drive(struct fe *f, unsigned qd, uint64_t deadline_ns,
+static uint64_t drive(struct ring *r, unsigned qd, uint64_t deadline_ns,
                       uint64_t count)
 {
-    uint64_t done = 0, issued = 0;
+    uint64_t done = 0, issued = 0, t = now_ns();
 
     for (unsigned s = 0; s < qd && (count == 0 || issued < count); s++) {
-        submit(f, (uint16_t)s);
+        submit(r, (uint16_t)s);
+        r->t_sub[s] = t;
         issued++;
     }
-    publish_kick(f);
+    publish_kick(r);
     for (;;) {
-        struct pollfd p = {.fd = f->call, .events = POLLIN};
-        uint16_t used = __atomic_load_n((uint16_t *)(void *)(f->mem + USED + 2),
-                                        __ATOMIC_ACQUIRE);
+        struct pollfd p = {.fd = r->call, .events = POLLIN};
+        uint16_t used = __atomic_load_n(
+            (uint16_t *)(void *)(r->base + USED + 2), __ATOMIC_ACQUIRE);
         int again = 0;
 
-        if (used == f->used_seen) {
+        if (used == r->used_seen) {
             uint64_t v;
 
-            if (poll(&p, 1, 1000) != 1) {
-                fprintf(stderr, "bench-blk: daemon stalled\n");
+            if (poll(&p, 1, 5000) != 1) {
+                fprintf(stderr, "bench-blk: back-end stalled\n");
                 exit(1);
             }
-            if (read(f->call, &v, 8) < 0 && errno != EAGAIN)
+            if (read(r->call, &v, 8) < 0 && errno != EAGAIN)
                 die("call");
             continue;
         }
-        while (f->used_seen != used) {
+        t = now_ns();
+        while (r->used_seen != used) {
             uint32_t id;
-            uint8_t *e = f->mem + USED + 4 + 8u * (f->used_seen % NUM);
+            uint8_t *e = r->base + USED + 4 + 8u * (r->used_seen % NUM);
+            uint16_t s;
 
             memcpy(&id, e, 4);
-            if (id % 3u != 0 || id / 3u >= qd ||
-                f->mem[BUFS + (uint64_t)(id / 3u) * (bs + 64u) + 16] != 0) {
+            s = (uint16_t)(id / 3u);
+            if (id % 3u != 0 || s >= qd ||
+                r->base[HDRS + (uint64_t)s * 64u + 16] != 0) {
                 fprintf(stderr, "bench-blk: bad completion (id %u)\n", id);
                 exit(1);
             }
-            f->used_seen++;
+            if (r->measure && r->nlat < LATMAX)
+                r->lat[r->nlat++] =
+                    (uint32_t)(t - r->t_sub[s] < UINT32_MAX ? t - r->t_sub[s]
+                                                            : UINT32_MAX);
+            r->used_seen++;
             done++;
-            if ((count == 0 && now_ns() < deadline_ns) ||
+            if ((count == 0 && t < deadline_ns) ||
                 (count != 0 && issued < count)) {
-                submit(f, (uint16_t)(id / 3u));
+                submit(r, s);
+                r->t_sub[s] = t;
                 issued++;
                 again = 1;
             }
         }
         if (again)
-            publish_kick(f);
+            publish_kick(r);
         if (done == issued && !again)
             return done;
     }
@@ -381,6 +468,82 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* --connect: one queue's thread. */
+struct qarg {
+    struct ring *r;
+    double secs;
+    pthread_barrier_t *start;
+};
+
+static void *queue_thread(void *arg)
+{
+    struct qarg *a = arg;
+    struct ring *r = a->r;
+
+    pthread_barrier_wait(a->start);
+    drive(r, r->qd, now_ns() + 300000000ull, 0); /* warm up */
+    pthread_barrier_wait(a->start);
+    r->measure = 1;
+    r->done = drive(r, r->qd, now_ns() + (uint64_t)(a->secs * 1e9), 0);
+    return NULL;
+}
+
+static int run_connect(const char *sock, unsigned nq, unsigned qd, double secs,
+                       unsigned disk_mb)
+{
+    static struct fe f;
+    struct qarg qa[MAXQ];
+    pthread_t th[MAXQ];
+    pthread_barrier_t start;
+    uint64_t t0, t1, n = 0, nl = 0;
+    uint32_t *all;
+
+    nsect = (uint64_t)disk_mb << 11;
+    fe_open(&f, sock, nq);
+    pthread_barrier_init(&start, NULL, nq + 1);
+    for (unsigned q = 0; q < nq; q++) {
+        f.r[q].qd = qd;
+        f.r[q].lat = malloc(LATMAX * sizeof(uint32_t));
+        if (f.r[q].lat == NULL)
+            die("malloc");
+        qa[q] = (struct qarg){&f.r[q], secs, &start};
+        if (pthread_create(&th[q], NULL, queue_thread, &qa[q]) != 0)
+            die("pthread_create");
+    }
+    pthread_barrier_wait(&start); /* warm-up begins */
+    pthread_barrier_wait(&start); /* measuring begins */
+    t0 = now_ns();
+    for (unsigned q = 0; q < nq; q++)
+        pthread_join(th[q], NULL);
+    t1 = now_ns();
+    for (unsigned q = 0; q < nq; q++) {
+        n += f.r[q].done;
+        nl += f.r[q].nlat;
+    }
+    all = malloc((nl + 1) * sizeof(*all));
+    if (all == NULL)
+        die("malloc");
+    nl = 0;
+    for (unsigned q = 0; q < nq; q++) {
+        memcpy(all + nl, f.r[q].lat, f.r[q].nlat * sizeof(*all));
+        nl += f.r[q].nlat;
+    }
+    qsort(all, nl, sizeof(*all), cmp_u32);
+    printf("iops=%.0f lat_med_us=%.1f lat_p99_us=%.1f requests=%llu\n",
+           (double)n * 1e9 / (double)(t1 - t0), nl ? all[nl / 2] / 1000.0 : 0.0,
+           nl ? all[nl * 99 / 100] / 1000.0 : 0.0, (unsigned long long)n);
+    free(all);
+    fe_close(&f);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static double iops[MAXD][64], cpu[MAXD][64], ri[MAXD][64], rc[MAXD][64];
@@ -388,8 +551,9 @@ int main(int argc, char **argv)
     int rounds = 5, nd = 0, a;
     unsigned qd = 32;
     unsigned long count = 0;
-    const char *paths[MAXD];
+    const char *paths[MAXD], *sock = NULL;
     long hz = sysconf(_SC_CLK_TCK);
+    unsigned nq = 1, disk_mb = DISK_MB;
     int fd;
 
     for (a = 1; a < argc; a++) {
@@ -403,19 +567,37 @@ int main(int argc, char **argv)
             bs = (uint32_t)atoi(argv[++a]);
         else if (strcmp(argv[a], "--count") == 0 && a + 1 < argc)
             count = strtoul(argv[++a], NULL, 10);
-        else if (argv[a][0] != '-' && nd < MAXD)
+        else if (strcmp(argv[a], "--connect") == 0 && a + 1 < argc)
+            sock = argv[++a];
+        else if (strcmp(argv[a], "--queues") == 0 && a + 1 < argc)
+            nq = (unsigned)atoi(argv[++a]);
+        else if (strcmp(argv[a], "--disk-mb") == 0 && a + 1 < argc)
+            disk_mb = (unsigned)atoi(argv[++a]);
+        else if (strcmp(argv[a], "--rw") == 0 && a + 1 < argc) {
+            a++;
+            rw_mode = strcmp(argv[a], "read") == 0    ? 0
+                      : strcmp(argv[a], "write") == 0 ? 1
+                      : strcmp(argv[a], "mix") == 0   ? 2
+                                                      : -1;
+        } else if (argv[a][0] != '-' && nd < MAXD)
             paths[nd++] = argv[a];
         else
             break;
     }
-    if (a < argc || nd == 0 || rounds < 1 || rounds > 64 || qd < 1 ||
-        qd > NUM / 3 || bs < 512 || bs % 512 != 0 ||
-        (uint64_t)(qd) * (bs + 64u) > MEM_SIZE - BUFS || secs <= 0) {
-        fprintf(stderr, "usage: bench-blk [--secs S] [--rounds R] [--qd D] "
-                        "[--bs B] [--count N] DAEMON [DAEMON...]\n");
+    if (a < argc || (nd == 0) == (sock == NULL) || rounds < 1 || rounds > 64 ||
+        qd < 1 || qd > NUM / 3 || bs < 512 || bs % 512 != 0 ||
+        (uint64_t)qd * ((bs + 4095u) & ~4095u) > HDRS - BUFS || secs <= 0 ||
+        nq < 1 || nq > MAXQ || rw_mode < 0 || disk_mb < 1) {
+        fprintf(stderr,
+                "usage: bench-blk [--secs S] [--rounds R] [--qd D] "
+                "[--bs B] [--count N] DAEMON [DAEMON...]\n"
+                "       bench-blk --connect SOCK [--secs S] [--qd D] [--bs B] "
+                "[--queues Q] [--rw read|write|mix] [--disk-mb M]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (sock != NULL)
+        return run_connect(sock, nq, qd, secs, disk_mb);
     snprintf(dir, sizeof(dir), "/dev/shm/bench-blk.XXXXXX");
     if (mkdtemp(dir) == NULL)
         die("mkdtemp");
@@ -444,19 +626,19 @@ int main(int argc, char **argv)
         for (int k = 0; k < nd; k++) {
             int i = (k + r) % nd;
             struct daemon dm;
-            struct fe f;
+            static struct fe f;
             uint64_t t0, t1, c0, c1, n;
 
             start(&dm, paths[i], i);
-            fe_open(&f, dm.sock);
+            fe_open(&f, dm.sock, 1);
             if (count != 0) {
-                n = drive(&f, qd, 0, count);
+                n = drive(&f.r[0], qd, 0, count);
                 printf("daemon %d: %llu requests\n", i, (unsigned long long)n);
             } else {
-                drive(&f, qd, now_ns() + 200000000ull, 0); /* warm up */
+                drive(&f.r[0], qd, now_ns() + 200000000ull, 0); /* warm up */
                 c0 = cpu_ticks(dm.pid);
                 t0 = now_ns();
-                n = drive(&f, qd, t0 + (uint64_t)(secs * 1e9), 0);
+                n = drive(&f.r[0], qd, t0 + (uint64_t)(secs * 1e9), 0);
                 t1 = now_ns();
                 c1 = cpu_ticks(dm.pid);
                 iops[i][r] = (double)n * 1e9 / (double)(t1 - t0);

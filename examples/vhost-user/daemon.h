@@ -4,13 +4,19 @@
 #ifndef VDM_VHOST_USER_DAEMON_H
 #define VDM_VHOST_USER_DAEMON_H
 
-#include <setjmp.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "vdm/device.h"
+#include "vdm/vfio_user.h"
 #include "vdm/vhost_user.h"
+
+/** Bytes of each device's message and reply buffers (either protocol). */
+#define VD_MSGBUF_BYTES                                                        \
+    (VDM_VFIO_USER_MAX_MSG > VDM_VHOST_USER_MAX_MSG ? VDM_VFIO_USER_MAX_MSG    \
+                                                    : VDM_VHOST_USER_MAX_MSG)
 
 /** Most key=value options one --device takes. */
 #define VD_MAX_OPTS 16
@@ -52,6 +58,19 @@ struct vd_type {
                    uint32_t *taken);
     /** The fd given to vd_watch_aux() is readable (may be NULL). */
     void (*aux)(struct vdev *d);
+    /** Queue threads of the type's own (may be NULL): the device thread is
+     *  about to call the library (a message, a reset, a kick it watches).
+     *  Returns once no queue thread is inside the library and none has
+     *  requests at the host (they are completed first). Nests with
+     *  resume; pause and resume run on the device thread only. */
+    void (*pause)(struct vdev *d);
+    /** ... and is done: queue threads may go on (may be NULL). */
+    void (*resume)(struct vdev *d);
+    /** Ring @p q's kick source is now @p fd (the vhost-user watch_kick
+     *  hook, device paused): 1 when the type's queue thread watches it
+     *  (or polls the ring for VDM_VHOST_USER_FD_POLL), 0 to leave it to the
+     *  device thread (may be NULL). */
+    int (*watch_kick)(struct vdev *d, uint16_t q, int32_t fd);
 };
 
 /** One device served on one socket. */
@@ -87,6 +106,17 @@ struct vdev {
     int vfio;           /* served over vfio-user (--vfio-user PATH) */
     struct vd_vfu *vfu; /* its state (vfio_user_srv.c) */
     int admin_vq;       /* admin-vq=on: VIRTIO_F_ADMIN_VQ and its queue */
+
+    /* its thread (main.c) */
+    pthread_t thread;
+    int epfd;                /* its epoll set */
+    int wake_fd;             /* eventfd: quit, or drop_why set */
+    int tfd;                 /* timerfd: the type's deadline */
+    struct vd_tag *wake_tag; /* ... its epoll data */
+    const char *drop_why;    /* __atomic: vd_request_disconnect() */
+    uint64_t fwd_kicks;      /* __atomic: vd_forward_kick(), bit q */
+    uint8_t *msgbuf;         /* VD_MSGBUF_BYTES: a message received */
+    uint8_t *replybuf;       /* VD_MSGBUF_BYTES: its reply */
 };
 
 /** epoll data: what an fd is. */
@@ -106,12 +136,33 @@ struct vd_tag {
 #define VD_TAG_TIMER  5
 #define VD_TAG_AUX    6
 #define VD_TAG_FD     7
+#define VD_TAG_WAKE   8
 
 /** Watch a device type's own fd (a backend socket): @p tag (kind, d, fn,
  *  arg set by the caller, kept in place) is handed to epoll. */
 void vd_watch_fd(int fd, struct vd_tag *tag);
 /** Stop watching @p fd (before closing it). */
 void vd_unwatch_fd(int fd);
+
+/** The type's pause hook, if any (see struct vd_type). */
+void vd_pause(struct vdev *d);
+/** The type's resume hook, if any. */
+void vd_resume(struct vdev *d);
+/** Until vd_flush_signals(): the calling thread's used-buffer
+ *  notifications (vhost-user call eventfd writes) are collected, one per
+ *  eventfd, so a batch of completions costs one write (a queue thread
+ *  flushes before it sleeps, never later). */
+void vd_defer_signals(void);
+/** Write the collected notifications, and stop collecting. The call
+ *  eventfds stay open meanwhile: they change only with the device paused,
+ *  and a queue thread flushes before it parks. */
+void vd_flush_signals(struct vdev *d);
+/** From a queue thread: have the device thread pass a kick of ring @p q
+ *  (< 64) to the transport (vdm_vhost_user_kick), device paused. */
+void vd_forward_kick(struct vdev *d, uint16_t q);
+/** From any thread: have the device thread drop the front-end, logging
+ *  @p why (a string constant). */
+void vd_request_disconnect(struct vdev *d, const char *why);
 
 /** Verbosity: 0 warnings and errors, 1 info, 2 debug (every message). */
 extern int vd_verbose;
@@ -164,7 +215,7 @@ extern const struct vd_type vd_type_balloon;
 /* Guest memory is a file the front-end owns: if it shrinks under our
  * mapping, touching it raises SIGBUS. While the library runs on behalf of a
  * front-end, such a fault drops that front-end instead of the process. */
-extern sigjmp_buf *vd_fault_jmp;
+extern __thread sigjmp_buf *vd_fault_jmp;
 
 /** Drop the front-end of @p d (@p why: a warning; NULL: orderly). */
 void vd_disconnect(struct vdev *d, const char *why);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* vdm-vhost-user: the block device, backed by a file or block device, or by
  * nothing (backend=null: reads return zeros, writes are discarded; for
- * measuring the protocol's own cost). I/O is synchronous (preadv / pwritev /
- * fdatasync / fallocate) and each request completes inside the host call
- * through vdm_blk_complete(). */
+ * measuring the protocol's own cost). Each request queue runs on a thread
+ * of its own (blk_queue.c) with its own io_uring (blk_aio.c; aio=sync:
+ * preadv / pwritev / fdatasync there); the file is opened with O_DIRECT
+ * when it supports it (direct=auto). Discard and write-zeroes are
+ * synchronous (fallocate). */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
@@ -14,127 +16,30 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "daemon.h"
-#include "vdm/devices/blk.h"
-
-#define BLK_QSIZE          256 /* largest ring the front-end may choose */
-#define BLK_SEG_MAX        126 /* data segments per request */
-#define BLK_IOV_SLACK      4   /* region crossings */
-#define BLK_MAX_QUEUES     64
-#define BLK_DEFAULT_QUEUES 16 /* QEMU asks for one per vCPU by default */
-
-struct blk {
-    struct vdm_blk blk;
-    int fd; /* -1: the null backend */
-    int ro;
-    int writeback;
-    int punch; /* fallocate(PUNCH_HOLE) works */
-    int zero;  /* fallocate(ZERO_RANGE) works */
-    struct vdm_blk_req *reqs;
-    struct vdm_iov *iovs;
-    struct iovec iov[BLK_SEG_MAX + 2 + BLK_IOV_SLACK];
-};
-
-/* Read or write all of @p n spans at byte offset @p off. 0 or -errno. */
-static int rw_full(struct blk *b, const struct vdm_iov *v, uint32_t n,
-                   uint64_t off, int write)
-{
-    uint32_t i = 0;
-    size_t skip = 0; /* bytes of v[i] already done */
-
-    while (i < n) {
-        uint32_t k = 0;
-        ssize_t r;
-        for (uint32_t j = i; j < n && k < sizeof(b->iov) / sizeof(b->iov[0]);
-             j++, k++) {
-            b->iov[k].iov_base = (uint8_t *)v[j].base + (j == i ? skip : 0);
-            b->iov[k].iov_len = v[j].len - (j == i ? skip : 0);
-        }
-        r = write ? pwritev(b->fd, b->iov, (int)k, (off_t)off)
-                  : preadv(b->fd, b->iov, (int)k, (off_t)off);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0) {
-            if (write)
-                return -EIO;
-            /* Past the end of the file (it shrank): read zeroes. */
-            for (; i < n; i++, skip = 0)
-                memset((uint8_t *)v[i].base + skip, 0, v[i].len - skip);
-            return 0;
-        }
-        off += (uint64_t)r;
-        while (r > 0 && i < n) {
-            size_t left = v[i].len - skip;
-            if ((size_t)r >= left) {
-                r -= (ssize_t)left;
-                i++;
-                skip = 0;
-            } else {
-                skip += (size_t)r;
-                r = 0;
-            }
-        }
-    }
-    return 0;
-}
-
-static int status_of(int err)
-{
-    return err == 0 ? VDM_BLK_S_OK : VDM_BLK_S_IOERR;
-}
+#include "dev_blk.h"
 
 static int blk_read(void *host, uint64_t sector, const struct vdm_iov *iov,
                     uint32_t n, void *token)
 {
     struct vdev *d = host;
-    struct blk *b = d->priv;
-    int err = 0;
-    if (b->fd < 0) {
-        for (uint32_t i = 0; i < n; i++)
-            memset(iov[i].base, 0, iov[i].len);
-    } else {
-        err = rw_full(b, iov, n, sector * VDM_BLK_SECTOR_SIZE, 0);
-    }
-    if (err < 0)
-        vd_log(d, VDM_LOG_WARN, "read at sector %llu: %s",
-               (unsigned long long)sector, strerror(-err));
-    vdm_blk_complete(&b->blk, token, status_of(err));
-    return 0;
+    return blk_aio_rw(d->priv, BLK_OP_READ, sector, iov, n, token);
 }
 
 static int blk_write(void *host, uint64_t sector, const struct vdm_iov *iov,
                      uint32_t n, void *token)
 {
     struct vdev *d = host;
-    struct blk *b = d->priv;
-    int err;
-    if (b->fd < 0) { /* null: discarded */
-        vdm_blk_complete(&b->blk, token, VDM_BLK_S_OK);
-        return 0;
-    }
-    err = rw_full(b, iov, n, sector * VDM_BLK_SECTOR_SIZE, 1);
-    if (err == 0 && !b->writeback && fdatasync(b->fd) < 0)
-        err = -errno;
-    if (err < 0)
-        vd_log(d, VDM_LOG_WARN, "write at sector %llu: %s",
-               (unsigned long long)sector, strerror(-err));
-    vdm_blk_complete(&b->blk, token, status_of(err));
-    return 0;
+    return blk_aio_rw(d->priv, BLK_OP_WRITE, sector, iov, n, token);
 }
 
 static int blk_flush(void *host, void *token)
 {
     struct vdev *d = host;
-    struct blk *b = d->priv;
-    int err = b->fd >= 0 && fdatasync(b->fd) < 0 ? -errno : 0;
-    vdm_blk_complete(&b->blk, token, status_of(err));
-    return 0;
+    return blk_aio_rw(d->priv, BLK_OP_FLUSH, 0, NULL, 0, token);
 }
 
 /* Write zeroes the slow way. */
@@ -143,7 +48,7 @@ static int write_zero_bytes(struct blk *b, uint64_t off, uint64_t len)
     static const uint8_t zero[65536];
     while (len > 0) {
         size_t n = len < sizeof(zero) ? (size_t)len : sizeof(zero);
-        ssize_t r = pwrite(b->fd, zero, n, (off_t)off);
+        ssize_t r = pwrite(b->fd_buffered, zero, n, (off_t)off);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -204,7 +109,7 @@ static int blk_write_zeroes(void *host, uint64_t sector, uint32_t nsectors,
         err = write_zero_bytes(b, off, len);
     if (err == 0 && !b->writeback && fdatasync(b->fd) < 0)
         err = -errno;
-    vdm_blk_complete(&b->blk, token, status_of(err));
+    vdm_blk_complete(&b->blk, token, blk_status_of(err));
     return 0;
 }
 
@@ -223,6 +128,7 @@ static const struct vdm_blk_ops blk_ops = {
     .discard = blk_discard,
     .write_zeroes = blk_write_zeroes,
     .set_writeback = blk_set_writeback,
+    .kick = blkq_kick,
 };
 
 /* "N[K|M|G|T]" (binary units) -> bytes; -1 when malformed or overflowing. */
@@ -248,6 +154,66 @@ static int parse_size(const char *v, uint64_t *out)
     return 0;
 }
 
+/* O_DIRECT's rules for @p fd: statx's, else the block device's logical
+ * sector size, else 4096 (anything less aligned is bounced). 1 when the
+ * file system or device told them. */
+static int dio_align(struct blk *b, int fd, const struct stat *st)
+{
+    int ss = 0;
+
+    b->mem_align = b->off_align = 4096;
+#ifdef STATX_DIOALIGN
+    {
+        struct statx sx;
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+            (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align != 0 &&
+            sx.stx_dio_mem_align != 0) {
+            b->mem_align = sx.stx_dio_mem_align;
+            b->off_align = sx.stx_dio_offset_align;
+            return 1;
+        }
+    }
+#endif
+    if (S_ISBLK(st->st_mode) && ioctl(fd, BLKSSZGET, &ss) == 0 && ss > 0 &&
+        (ss & (ss - 1)) == 0) {
+        b->mem_align = b->off_align = (uint32_t)ss;
+        return 1;
+    }
+    return 0;
+}
+
+/* Open @p file: with O_DIRECT when @p direct is 1, or -1 (auto) and the
+ * file system takes it and says its alignment rules (statx DIOALIGN; tmpfs,
+ * whose O_DIRECT is the page cache anyway, does not); a second descriptor
+ * without it for what O_DIRECT cannot do (unaligned offsets, write-zeroes from
+ * a small buffer). */
+static int open_file(struct blk *b, const char *file, int direct,
+                     struct stat *st)
+{
+    int fl = (b->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+
+    b->fd_buffered = open(file, fl);
+    if (b->fd_buffered < 0 || fstat(b->fd_buffered, st) < 0) {
+        vd_log(b->d, VDM_LOG_ERROR, "%s: %s", file, strerror(errno));
+        return -1;
+    }
+    b->fd = b->fd_buffered;
+    if (direct != 0 && (S_ISREG(st->st_mode) || S_ISBLK(st->st_mode))) {
+        int fd = open(file, fl | O_DIRECT);
+        if (fd >= 0 && (dio_align(b, fd, st) || direct == 1)) {
+            b->fd = fd;
+            b->direct = 1;
+        } else if (fd >= 0) {
+            close(fd);
+        } else if (direct == 1) {
+            vd_log(b->d, VDM_LOG_ERROR, "%s: direct=on: %s", file,
+                   strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int blk_create(struct vdev *d, struct vd_opts *o)
 {
     struct vdm_blk_config c = VDM_INIT(struct vdm_blk_config);
@@ -255,14 +221,16 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
     const char *backend = vd_opt(o, "backend"), *size = vd_opt(o, "size");
     unsigned long long nq = BLK_DEFAULT_QUEUES, qsize = BLK_QSIZE;
     struct blk *b = calloc(1, sizeof(*b));
+    unsigned long long poll_us = 0;
     uint64_t bytes;
     struct stat st;
-    int discard = 1, writeback = 1, rc;
+    int discard = 1, writeback = 1, direct = -1, rc;
 
     if (b == NULL)
         return -1;
     d->priv = b; /* reachable on every error path */
-    b->fd = -1;
+    b->d = d;
+    b->fd = b->fd_buffered = -1;
     if (backend != NULL && strcmp(backend, "file") != 0 &&
         strcmp(backend, "null") != 0) {
         vd_log(d, VDM_LOG_ERROR, "backend=%s: expected file or null", backend);
@@ -312,6 +280,31 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
         vd_log(d, VDM_LOG_ERROR, "queue-size=%s: expected a power of 2", v);
         return -1;
     }
+    if ((v = vd_opt(o, "aio")) != NULL) {
+        if (strcmp(v, "auto") == 0)
+            b->aio = BLK_AIO_AUTO;
+        else if (strcmp(v, "sync") == 0)
+            b->aio = BLK_AIO_SYNC;
+        else if (strcmp(v, "io_uring") == 0)
+            b->aio = BLK_AIO_IO_URING;
+        else {
+            vd_log(d, VDM_LOG_ERROR, "aio=%s: expected auto, io_uring or sync",
+                   v);
+            return -1;
+        }
+    }
+    if ((v = vd_opt(o, "direct")) != NULL && strcmp(v, "auto") != 0 &&
+        (direct = vd_bool(v)) < 0) {
+        vd_log(d, VDM_LOG_ERROR, "direct=%s: expected auto, on or off", v);
+        return -1;
+    }
+    if ((v = vd_opt(o, "poll-us")) != NULL &&
+        vd_uint(v, 0, BLK_POLL_US_MAX, &poll_us) < 0) {
+        vd_log(d, VDM_LOG_ERROR, "poll-us=%s: expected 0..%d", v,
+               BLK_POLL_US_MAX);
+        return -1;
+    }
+    b->poll_us = (unsigned)poll_us;
     if ((v = vd_opt(o, "serial")) != NULL) {
         if (strlen(v) > VDM_BLK_ID_BYTES) {
             vd_log(d, VDM_LOG_ERROR, "serial longer than %u bytes",
@@ -323,10 +316,7 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
     if (file == NULL) {
         file = "null"; /* for the log line */
         st.st_mode = 0;
-    } else if ((b->fd = open(file, (b->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC)) <
-                   0 ||
-               fstat(b->fd, &st) < 0) {
-        vd_log(d, VDM_LOG_ERROR, "%s: %s", file, strerror(errno));
+    } else if (open_file(b, file, direct, &st) < 0) {
         return -1;
     }
     if (S_ISBLK(st.st_mode)) {
@@ -347,7 +337,10 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
                file);
     b->punch = b->zero = S_ISREG(st.st_mode);
     b->writeback = writeback;
-    d->priv = b;
+    b->nq = (unsigned)nq;
+    b->qsize = (uint16_t)qsize;
+    if (blk_aio_probe(b) < 0 || blkq_init(b) < 0)
+        return -1;
 
     if (vd_alloc_queues(d, (uint16_t)nq, (uint16_t)qsize) < 0)
         return -1;
@@ -382,12 +375,20 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
         vd_log(d, VDM_LOG_ERROR, "blk init: %s", vdm_strerror(rc));
         return -1;
     }
-    vd_log(d, VDM_LOG_INFO, "%s: %llu sectors%s, %llu queues", file,
-           (unsigned long long)c.capacity, b->ro ? " (read-only)" : "", nq);
+    vd_log(d, VDM_LOG_INFO,
+           "%s: %llu sectors%s, %llu queues, aio=%s%s, poll-us=%u", file,
+           (unsigned long long)c.capacity, b->ro ? " (read-only)" : "", nq,
+           b->aio == BLK_AIO_SYNC ? "sync" : "io_uring",
+           b->direct ? ", O_DIRECT" : "", b->poll_us);
     return 0;
 }
 
 const struct vd_type vd_type_blk = {
     .name = "blk",
     .create = blk_create,
+    .disconnected = blkq_disconnected,
+    .poll = blkq_poll,
+    .pause = blkq_pause,
+    .resume = blkq_resume,
+    .watch_kick = blkq_watch_kick,
 };

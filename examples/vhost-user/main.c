@@ -12,18 +12,23 @@
  * waits for the next when it goes away. A socket handed over with --fd is
  * either listening (served the same way) or already connected (served
  * once: the device is finished when that front-end goes away, and the
- * daemon ends when every device is). Everything runs in one thread on
- * one epoll set; a timerfd with absolute CLOCK_MONOTONIC deadlines wakes
- * devices that must run on time (sound periods). The Linux parts (sockets,
- * eventfd, epoll, timerfd, mmap) live here;
- * the protocol is the library's vdm_vhost_user_handle(). A device given
- * with --vfio-user PATH instead is a virtio-pci function served to a
- * vfio-user client (vfio_user_srv.c, the library's vdm_vfio_user_handle()),
- * in the same loop. The command line is args.c's.
+ * daemon ends when every device is). Each device runs in a thread of its
+ * own on its own epoll set (so a front-end that stalls, mid-message or not
+ * reading its replies, holds no other device); a timerfd with absolute
+ * CLOCK_MONOTONIC deadlines wakes devices that must run on time (sound
+ * periods). A device type may run its queues on threads of their own
+ * (blk: the vd_type pause/resume/watch_kick hooks); the main thread only
+ * waits for signals and for the device threads to end. The Linux parts
+ * (sockets, eventfd, epoll, timerfd, mmap) live here; the protocol is the
+ * library's vdm_vhost_user_handle(). A device given with --vfio-user PATH
+ * instead is a virtio-pci function served to a vfio-user client
+ * (vfio_user_srv.c, the library's vdm_vfio_user_handle()), in the same loop.
+ * The command line is args.c's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -49,12 +55,15 @@
 
 int vd_verbose;
 
-static int epfd = -1;
+/* The epoll set of the device this thread serves (the main thread: of the
+ * device being set up). */
+static __thread int epfd = -1;
 static struct vdev *devices[MAX_DEVICES];
 static unsigned ndevices;
-static volatile sig_atomic_t quit;
+static int quit;         /* __atomic: SIGTERM, SIGINT or SIGHUP came */
+static int done_fd = -1; /* eventfd: each device thread adds 1 as it ends */
 
-sigjmp_buf *vd_fault_jmp;
+__thread sigjmp_buf *vd_fault_jmp;
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers */
@@ -67,12 +76,14 @@ void vd_log(const struct vdev *d, int level, const char *fmt, ...)
         return;
     if (level < 0 || level > 3)
         level = 3;
+    flockfile(stderr); /* one line at a time from the device threads */
     fprintf(stderr, "vdm-vhost-user: %s%s%s: ", d != NULL ? d->name : "",
             d != NULL ? ": " : "", lv[level]);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
 }
 
 uint64_t vd_now_ms(void)
@@ -128,6 +139,40 @@ void vd_unwatch_fd(int fd)
     epoll_del(fd);
 }
 
+void vd_pause(struct vdev *d)
+{
+    if (d->type->pause != NULL)
+        d->type->pause(d);
+}
+
+void vd_resume(struct vdev *d)
+{
+    if (d->type->resume != NULL)
+        d->type->resume(d);
+}
+
+void vd_forward_kick(struct vdev *d, uint16_t q)
+{
+    uint64_t one = 1;
+
+    if (q >= 64)
+        return;
+    __atomic_fetch_or(&d->fwd_kicks, 1ull << q, __ATOMIC_ACQ_REL);
+    if (write(d->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        vd_log(d, VDM_LOG_DEBUG, "wake: %s", strerror(errno));
+}
+
+/* Another thread (a queue thread) asks the device thread to drop the
+ * front-end: @p why must be a string constant. */
+void vd_request_disconnect(struct vdev *d, const char *why)
+{
+    uint64_t one = 1;
+
+    __atomic_store_n(&d->drop_why, why, __ATOMIC_RELEASE);
+    if (write(d->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        vd_log(d, VDM_LOG_DEBUG, "wake: %s", strerror(errno));
+}
+
 /* ------------------------------------------------------------------------ */
 /* Host hooks for the vhost-user back-end (host = struct vdev) */
 
@@ -172,12 +217,42 @@ static void h_unmap(void *host, void *hva, uint64_t offset, uint64_t len)
     munmap((uint8_t *)hva - offset, (size_t)(offset + len));
 }
 
-static void h_signal(void *host, int32_t fd)
+/* Deferred used-buffer notifications of this thread (vd_defer_signals). */
+static __thread int defer_on, defer_n;
+static __thread int32_t defer_fd[8];
+
+static void signal_now(void *host, int32_t fd)
 {
     uint64_t one = 1;
-    (void)host;
     if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
         vd_log(host, VDM_LOG_DEBUG, "eventfd write: %s", strerror(errno));
+}
+
+static void h_signal(void *host, int32_t fd)
+{
+    if (defer_on) { /* once per fd per batch */
+        for (int i = 0; i < defer_n; i++)
+            if (defer_fd[i] == fd)
+                return;
+        if (defer_n < (int)(sizeof(defer_fd) / sizeof(defer_fd[0]))) {
+            defer_fd[defer_n++] = fd;
+            return;
+        }
+    }
+    signal_now(host, fd);
+}
+
+void vd_defer_signals(void)
+{
+    defer_on = 1;
+}
+
+void vd_flush_signals(struct vdev *d)
+{
+    for (int i = 0; i < defer_n; i++)
+        signal_now(d, defer_fd[i]);
+    defer_n = 0;
+    defer_on = 0;
 }
 
 static void h_close(void *host, int32_t fd)
@@ -191,6 +266,10 @@ static void h_watch_kick(void *host, uint16_t q, int32_t fd)
     struct vdev *d = host;
     int32_t old = d->kick_fd[q];
 
+    if (d->type->watch_kick != NULL && d->type->watch_kick(d, q, fd)) {
+        d->kick_fd[q] = fd; /* the device type's queue thread watches it */
+        return;
+    }
     if (old >= 0)
         epoll_del(old);
     if (old == VDM_VHOST_USER_FD_POLL)
@@ -331,6 +410,7 @@ void vd_disconnect(struct vdev *d, const char *why)
            why != NULL ? ": " : "", why != NULL ? why : "");
     /* Closes every fd the library holds (kick fds leave epoll through the
      * watch hook), unmaps guest memory, resets the device. */
+    vd_pause(d);
     if (d->vfio)
         vd_vfu_reset(d);
     else
@@ -340,6 +420,10 @@ void vd_disconnect(struct vdev *d, const char *why)
     d->conn_fd = -1;
     if (d->type->disconnected != NULL)
         d->type->disconnected(d);
+    vd_resume(d);
+    /* What the queue threads (ended now) asked about that front-end. */
+    __atomic_store_n(&d->drop_why, NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&d->fwd_kicks, 0, __ATOMIC_RELEASE);
     if (d->listen_fd >= 0)
         epoll_add(d->listen_fd, d->listen_tag); /* serve the next one */
     else
@@ -435,8 +519,7 @@ int vd_recv_full(struct vdev *d, uint8_t *buf, size_t len, int32_t *fds,
 
 static void on_message(struct vdev *d)
 {
-    static uint8_t msg[VDM_VHOST_USER_MAX_MSG];
-    static uint8_t reply[VDM_VHOST_USER_MAX_MSG];
+    uint8_t *msg = d->msgbuf, *reply = d->replybuf; /* per device */
     int32_t fds[VDM_VHOST_USER_MAX_FDS];
     uint32_t nfds = 0, plen, rlen = 0;
     int overflow = 0, rc;
@@ -472,9 +555,11 @@ static void on_message(struct vdev *d)
 
     memcpy(&req, msg, sizeof(req));
     hrc = 1;
-    GUARDED(d, hrc = vdm_vhost_user_handle(&d->vu, msg,
-                                           VDM_VHOST_USER_HDR_BYTES + plen, fds,
-                                           nfds, reply, sizeof(reply), &rlen));
+    vd_pause(d);
+    GUARDED(d, hrc = vdm_vhost_user_handle(
+                   &d->vu, msg, VDM_VHOST_USER_HDR_BYTES + plen, fds, nfds,
+                   reply, VD_MSGBUF_BYTES, &rlen));
+    vd_resume(d);
     if (hrc > 0)
         return; /* faulted: already disconnected */
     rc = hrc;
@@ -507,7 +592,18 @@ static void on_kick(struct vdev *d, uint16_t q)
         return;
     if (vd_verbose >= 2)
         vd_log(d, VDM_LOG_DEBUG, "kick on queue %u", q);
+    vd_pause(d);
     GUARDED(d, vdm_vhost_user_kick(&d->vu, q));
+    vd_resume(d);
+}
+
+/* A queue thread saw a kick on a ring that is not running (yet): the
+ * transport decides (keeps it until SET_VRING_ENABLE, starts the device). */
+static void forwarded_kick(struct vdev *d, uint16_t q)
+{
+    vd_pause(d);
+    GUARDED(d, vdm_vhost_user_kick(&d->vu, q));
+    vd_resume(d);
 }
 
 /* The device type's own fd (vd_watch_aux) is readable. */
@@ -657,6 +753,18 @@ static struct vdev *make_device(const char *socket_path, int handed_fd,
     d->aux_tag = calloc(1, sizeof(*d->aux_tag));
     d->aux_fd = -1;
     d->vfio = vfio;
+    d->msgbuf = malloc(VD_MSGBUF_BYTES);
+    d->replybuf = malloc(VD_MSGBUF_BYTES);
+    d->wake_tag = calloc(1, sizeof(*d->wake_tag));
+    d->epfd = epoll_create1(EPOLL_CLOEXEC);
+    d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (d->msgbuf == NULL || d->replybuf == NULL || d->wake_tag == NULL ||
+        d->epfd < 0 || d->wake_fd < 0 || d->tfd < 0) {
+        vd_log(d, VDM_LOG_ERROR, "out of memory or descriptors");
+        return NULL;
+    }
+    epfd = d->epfd; /* what create and listen_on watch goes there */
     d->base = VDM_INIT(struct vdm_dev_config);
     /* admin-vq=on (any device type, vfio-user only: the administration
      * virtqueue is PCI's, vdm/admin.h) */
@@ -712,99 +820,59 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 }
 
 /* Before exiting: the requests the driver made available are served (the
- * kick may still be in flight, or not yet read); the device types complete
- * their I/O synchronously, so nothing is left at the host after this. */
+ * kick may still be in flight, or not yet read). A type's queue threads
+ * complete what they have at the host before they answer a pause, so
+ * nothing is left at the host after this. */
 static void drain(struct vdev *d)
 {
+    vd_pause(d); /* queue threads complete what they have in flight */
     GUARDED(
         d, for (uint16_t q = 0; q < vdm_dev_num_queues(&d->dev); q++) {
             if (d->conn_fd >= 0 &&
                 (d->kick_fd[q] >= 0 || d->kick_fd[q] == VDM_VHOST_USER_FD_POLL))
                 vdm_vhost_user_kick(&d->vu, q);
         });
+    vd_resume(d);
+    vd_pause(d); /* ... and what that kick gave them */
+    vd_resume(d);
     dev_poll(d);
 }
 
-int main(int argc, char **argv)
+/* The device thread: serve @p arg (a struct vdev) until the daemon quits or
+ * its handed-over connection ends. Everything about the device, its
+ * front-end and the fds its type watches runs here. */
+static void *dev_thread(void *arg)
 {
-    struct vd_tag sigtag = {.kind = VD_TAG_SIGNAL};
+    struct vdev *d = arg;
     struct vd_tag timertag = {.kind = VD_TAG_TIMER};
-    uint64_t armed = 0;
-    int tfd;
-    struct sigaction sa;
-    sigset_t mask;
-    int sfd, rc;
+    uint64_t armed = 0, one = 1;
+    int tfd = d->tfd;
 
-    epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (epfd < 0) {
-        perror("vdm-vhost-user: epoll_create1");
-        return 1;
-    }
-    rc = vd_parse_args(argc, argv);
-    if (rc >= 0)
-        return rc;
-    signal(SIGPIPE, SIG_IGN);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = on_sigbus;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-    sigaction(SIGBUS, &sa, NULL);
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGHUP);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-    epoll_add(sfd, &sigtag);
-    tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (tfd < 0) {
-        perror("vdm-vhost-user: timerfd_create");
-        return 1;
-    }
+    epfd = d->epfd;
     epoll_add(tfd, &timertag);
+    d->wake_tag->kind = VD_TAG_WAKE;
+    d->wake_tag->d = d;
+    epoll_add(d->wake_fd, d->wake_tag);
 
-    for (unsigned i = 0; i < ndevices; i++)
-        if (listen_on(devices[i]) < 0)
-            return 1;
-    for (unsigned i = 0; i < ndevices; i++)
-        if (devices[i]->socket != NULL)
-            printf("vdm-vhost-user: listening on %s\n", devices[i]->socket);
-        else
-            printf("vdm-vhost-user: %s fd %d\n",
-                   devices[i]->listen_fd >= 0 ? "listening on" : "serving",
-                   devices[i]->handed_fd);
-    fflush(stdout);
-
-    while (!quit) {
+    while (!__atomic_load_n(&quit, __ATOMIC_ACQUIRE) && !d->finished) {
         struct epoll_event ev[16];
         int timeout = -1, n;
         uint64_t next = 0;
-        unsigned finished = 0;
 
-        for (unsigned i = 0; i < ndevices; i++)
-            finished += devices[i]->finished != 0;
-        if (finished == ndevices)
-            break; /* every handed-over connection ended */
-
-        for (unsigned i = 0; i < ndevices; i++) {
-            struct vdev *d = devices[i];
-            if (d->conn_fd < 0)
-                continue;
-            if (d->npolled > 0 && (timeout < 0 || timeout > POLL_MS))
+        if (d->conn_fd >= 0) {
+            if (d->npolled > 0)
                 timeout = POLL_MS;
             int t = dev_poll(d);
             if (t >= 0 && (timeout < 0 || t < timeout))
                 timeout = t;
-            if (d->conn_fd >= 0 && d->type->deadline != NULL) {
-                uint64_t u = d->type->deadline(d);
-                if (u != 0 && (next == 0 || u < next))
-                    next = u;
-            }
+            if (d->conn_fd >= 0 && d->type->deadline != NULL)
+                next = d->type->deadline(d);
         }
         arm_timer(tfd, next, &armed);
         n = epoll_wait(epfd, ev, 16, timeout);
         if (n < 0 && errno != EINTR) {
-            perror("vdm-vhost-user: epoll_wait");
-            return 1;
+            vd_log(d, VDM_LOG_ERROR, "epoll_wait: %s", strerror(errno));
+            exit(1);
         }
         for (int i = 0; i < n; i++) {
             struct vd_tag *t = ev[i].data.ptr;
@@ -826,28 +894,127 @@ int main(int argc, char **argv)
                     on_aux(t->d);
                 break;
             case VD_TAG_FD: on_fd(t); break;
-            case VD_TAG_SIGNAL: quit = 1; break;
+            case VD_TAG_WAKE: {
+                uint64_t v;
+                const char *why;
+                if (read(d->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+                    vd_log(d, VDM_LOG_DEBUG, "wake: %s", strerror(errno));
+                why = __atomic_exchange_n(&d->drop_why, NULL, __ATOMIC_ACQ_REL);
+                if (why != NULL)
+                    vd_disconnect(d, why);
+                v = __atomic_exchange_n(&d->fwd_kicks, 0, __ATOMIC_ACQ_REL);
+                for (uint16_t q = 0; v != 0 && d->conn_fd >= 0; q++, v >>= 1)
+                    if (v & 1u)
+                        forwarded_kick(d, q);
+                break;
+            }
             case VD_TAG_TIMER: {
                 uint64_t expirations;
                 if (read(tfd, &expirations, 8) < 0 && errno != EAGAIN)
-                    perror("vdm-vhost-user: timerfd read");
+                    vd_log(d, VDM_LOG_WARN, "timerfd read: %s",
+                           strerror(errno));
                 armed = 0; /* expired: arm again even for the same time */
                 break;
             }
             default: break;
             }
-            if (t->d != NULL)
-                dev_poll(t->d);
+            dev_poll(d);
         }
-        for (unsigned i = 0; i < ndevices; i++)
-            if (devices[i]->conn_fd >= 0 && devices[i]->npolled > 0)
-                poll_rings(devices[i]);
+        if (d->conn_fd >= 0 && d->npolled > 0)
+            poll_rings(d);
     }
+    drain(d);
+    vd_disconnect(d, NULL);
+    if (d->socket != NULL)
+        unlink(d->socket);
+    d->finished = 1;
+    if (write(done_fd, &one, sizeof(one)) < 0)
+        vd_log(d, VDM_LOG_DEBUG, "done: %s", strerror(errno));
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    struct vd_tag sigtag = {.kind = VD_TAG_SIGNAL};
+    struct vd_tag donetag = {.kind = VD_TAG_WAKE};
+    struct sigaction sa;
+    sigset_t mask;
+    unsigned ended = 0;
+    int sfd, rc, mainfd;
+
+    rc = vd_parse_args(argc, argv);
+    if (rc >= 0)
+        return rc;
+    signal(SIGPIPE, SIG_IGN);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigaction(SIGBUS, &sa, NULL);
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL); /* every thread inherits it */
+    mainfd = epoll_create1(EPOLL_CLOEXEC);
+    sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    done_fd = eventfd(0, EFD_CLOEXEC);
+    if (mainfd < 0 || sfd < 0 || done_fd < 0) {
+        perror("vdm-vhost-user: epoll, signalfd or eventfd");
+        return 1;
+    }
+
     for (unsigned i = 0; i < ndevices; i++) {
-        drain(devices[i]);
-        vd_disconnect(devices[i], NULL);
-        if (devices[i]->socket != NULL)
-            unlink(devices[i]->socket);
+        epfd = devices[i]->epfd;
+        if (listen_on(devices[i]) < 0)
+            return 1;
     }
+    for (unsigned i = 0; i < ndevices; i++)
+        if (devices[i]->socket != NULL)
+            printf("vdm-vhost-user: listening on %s\n", devices[i]->socket);
+        else
+            printf("vdm-vhost-user: %s fd %d\n",
+                   devices[i]->listen_fd >= 0 ? "listening on" : "serving",
+                   devices[i]->handed_fd);
+    fflush(stdout);
+
+    for (unsigned i = 0; i < ndevices; i++) {
+        rc = pthread_create(&devices[i]->thread, NULL, dev_thread, devices[i]);
+        if (rc != 0) {
+            fprintf(stderr, "vdm-vhost-user: pthread_create: %s\n",
+                    strerror(rc));
+            return 1;
+        }
+    }
+    epfd = mainfd;
+    epoll_add(sfd, &sigtag);
+    epoll_add(done_fd, &donetag);
+    while (ended < ndevices) {
+        struct epoll_event ev[2];
+        int n = epoll_wait(mainfd, ev, 2, -1);
+        uint64_t v;
+
+        if (n < 0 && errno != EINTR) {
+            perror("vdm-vhost-user: epoll_wait");
+            return 1;
+        }
+        for (int i = 0; i < n; i++) {
+            struct vd_tag *t = ev[i].data.ptr;
+            if (t->kind == VD_TAG_SIGNAL) {
+                struct signalfd_siginfo si;
+                if (read(sfd, &si, sizeof(si)) < 0)
+                    perror("vdm-vhost-user: signalfd read");
+                __atomic_store_n(&quit, 1, __ATOMIC_RELEASE);
+                for (unsigned k = 0; k < ndevices; k++) {
+                    v = 1;
+                    if (write(devices[k]->wake_fd, &v, sizeof(v)) < 0)
+                        perror("vdm-vhost-user: wake");
+                }
+            } else if (read(done_fd, &v, sizeof(v)) == sizeof(v)) {
+                ended += (unsigned)v; /* a device thread ended */
+            }
+        }
+    }
+    for (unsigned i = 0; i < ndevices; i++)
+        pthread_join(devices[i]->thread, NULL);
     return 0;
 }

@@ -159,5 +159,6 @@ void td_add_gpu(Suite *s);
 void td_add_balloon(Suite *s);
 void td_add_vfio_user(Suite *s);
 void td_add_sound(Suite *s);
+void td_add_blk_aio(Suite *s);
 
 #endif

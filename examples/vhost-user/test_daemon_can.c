@@ -14,6 +14,43 @@
 #define CAN_RX  (BUF + 0x8000u)
 #define CAN_ALL 0xfull /* CLASSIC, FD, RTR, LATE_TX_ACK */
 
+/* SIGSTOP @p pid and wait (5 s at most) until every one of its threads is
+ * stopped: a signal stops a multi-threaded process thread by thread, and
+ * one of them may still run for a moment after kill() returns. */
+static void stop_all_threads(pid_t pid)
+{
+    char path[64];
+
+    ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    for (int tries = 0; tries < 500; tries++) {
+        DIR *dir = opendir(path);
+        struct dirent *e;
+        int running = 0;
+
+        ck_assert_ptr_nonnull(dir);
+        while ((e = readdir(dir)) != NULL) {
+            char st[400], buf[256], *p;
+            FILE *f;
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(st, sizeof(st), "%s/%s/stat", path, e->d_name);
+            f = fopen(st, "r");
+            if (f == NULL)
+                continue; /* ended */
+            p = fgets(buf, sizeof(buf), f) != NULL ? strrchr(buf, ')') : NULL;
+            fclose(f);
+            if (p != NULL && p[1] == ' ' && p[2] != 'T' && p[2] != 't')
+                running = 1;
+        }
+        closedir(dir);
+        if (!running)
+            return;
+        usleep(10 * 1000);
+    }
+    ck_abort_msg("daemon %d did not stop", (int)pid);
+}
+
 static pid_t start_can_daemon(const char *sock, const char *bus)
 {
     char dev[200], line[256];
@@ -167,7 +204,7 @@ START_TEST(can_virtual_bus_between_two_daemons)
      * handed to the bus but not taken: its request stays unused until the
      * hub runs again and passes it on. */
     can_post_rx(&b, 2);
-    kill(d1, SIGSTOP);
+    stop_all_threads(d1);
     can_send(&a, &fr[4], 4, 0);
     usleep(200 * 1000);
     ck_assert_int_eq(drv_vq_get_used(&a.q[0], NULL, NULL, NULL), 0);

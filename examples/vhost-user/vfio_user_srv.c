@@ -186,8 +186,8 @@ static int send_all(int fd, const uint8_t *buf, size_t len)
 
 void vd_vfu_message(struct vdev *d)
 {
-    static uint8_t msg[VDM_VFIO_USER_MAX_MSG];
-    static uint8_t reply[VDM_VFIO_USER_MAX_MSG];
+    /* The device's own buffers: devices run on threads of their own. */
+    uint8_t *msg = d->msgbuf, *reply = d->replybuf;
     int32_t fds[VDM_VFIO_USER_MAX_FDS];
     uint32_t nfds = 0, len = 0, rlen = 0;
     int overflow = 0, rc;
@@ -221,7 +221,7 @@ void vd_vfu_message(struct vdev *d)
                vdm_vfio_user_command_name(cmd), len, nfds);
     hrc = 1;
     GUARDED(d, hrc = vdm_vfio_user_handle(&d->vfu->srv, msg, len, fds, nfds,
-                                          reply, sizeof(reply), &rlen));
+                                          reply, VD_MSGBUF_BYTES, &rlen));
     if (hrc > 0)
         return; /* faulted: already disconnected */
     rc = hrc;
