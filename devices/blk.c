@@ -805,6 +805,30 @@ uint32_t vdm_blk_in_flight(const struct vdm_blk *blk)
     return s != NULL ? vdm_kit_in_flight(&s->kit) : 0;
 }
 
+int vdm_blk_pending(const struct vdm_blk *blk, uint16_t q, uint32_t *cursor,
+                    void **token)
+{
+    const struct blk *s = cblk_of(blk);
+    uintptr_t t = 0;
+    int rc;
+
+    if ((s == NULL) || (token == NULL)) {
+        return VDM_EINVAL;
+    }
+    rc = vdm_kit_pending(&s->kit, q, cursor, &t);
+    if (rc == 1) {
+        /* the host's token, as token_of() handed it over */
+        struct vdm_kit_req *kr = vdmi_kit_lookup(vdmi_kit(&s->kit), t);
+
+        if (kr == NULL) {
+            rc = VDM_EINVAL; /* not reached: pending gives live tokens */
+        } else {
+            *token = token_of(breq(kr));
+        }
+    }
+    return rc;
+}
+
 struct vdm_dev *vdm_blk_dev(const struct vdm_blk *blk)
 {
     const struct blk *s = cblk_of(blk);

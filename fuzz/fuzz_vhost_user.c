@@ -16,6 +16,7 @@
  *
  * Hosted test code, not part of the library.
  */
+#include <stdalign.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -49,7 +50,9 @@ static struct {
     unsigned nmaps;
     uint8_t msg[VDM_VHOST_USER_MAX_MSG + 16];
     uint8_t reply[VDM_VHOST_USER_MAX_MSG];
-    unsigned long st_msg, st_ok, st_signal, st_map;
+    unsigned long st_msg, st_ok, st_signal, st_map, st_drain;
+    int drain_arm; /* the drain hook answers VDM_EAGAIN once per message */
+    alignas(64) uint8_t ift[64 * 1024]; /* inflight regions the host makes */
 } U;
 
 static uint8_t *fdst(int32_t fd)
@@ -95,6 +98,35 @@ static void vunmap(void *host, void *hva, uint64_t offset, uint64_t len)
     }
     FZ_CHECK(0, "unmap of %p (+%llu, %llu bytes) that was not mapped", hva,
              (unsigned long long)offset, (unsigned long long)len);
+}
+
+/* GET_INFLIGHT_FD: a zero-filled region of the host's (unmapped through
+ * vunmap like the others). */
+static int vift_alloc(void *host, uint64_t len, int32_t *fd, void **hva)
+{
+    (void)host;
+    if (len == 0 || len > sizeof(U.ift) || U.nmaps == MAPS_MAX)
+        return VDM_ENOSPC;
+    for (unsigned i = 0; i < U.nmaps; i++)
+        FZ_CHECK(U.maps[i].hva != U.ift, "inflight region allocated twice");
+    memset(U.ift, 0, (size_t)len);
+    U.maps[U.nmaps++] = (struct map){U.ift, 0, len};
+    *fd = 0x7fff; /* the host's: sent with the reply, never the library's */
+    *hva = U.ift;
+    return 0;
+}
+
+/* Draining: each disruptive message is first refused (VDM_EAGAIN), the
+ * host completes what it holds and hands the same message in again. */
+static int vdrain(void *host, uint16_t q)
+{
+    (void)host;
+    (void)q;
+    if (!U.drain_arm)
+        return 0;
+    U.drain_arm = 0;
+    U.st_drain++;
+    return VDM_EAGAIN;
 }
 
 static void vsignal(void *host, int32_t fd)
@@ -183,8 +215,23 @@ static void do_msg(struct fz *f)
     fz_bytes(f, U.msg + 12, plen);
     uint32_t len = 12u + plen - (trunc && plen ? 1u : 0u);
     uint32_t rlen = 0xffffffffu;
+    U.drain_arm = 1;
     int rc = vdm_vhost_user_handle(&U.vu, U.msg, len, nfds ? fds : NULL, nfds,
                                    U.reply, sizeof(U.reply), &rlen);
+    if (rc == VDM_EAGAIN) {
+        /* nothing happened: no reply, every descriptor still ours */
+        FZ_CHECK(rlen == 0, "reply of %u bytes with VDM_EAGAIN", rlen);
+        for (unsigned i = 0; i < nfds; i++)
+            FZ_CHECK(U.fdstate[fds[i] - FD_BASE] == FD_OWNED,
+                     "descriptor %d taken although the message waits",
+                     fds[i]);
+        fd_complete_all();
+        fd_poll();
+        rlen = 0xffffffffu;
+        rc = vdm_vhost_user_handle(&U.vu, U.msg, len, nfds ? fds : NULL, nfds,
+                                   U.reply, sizeof(U.reply), &rlen);
+    }
+    U.drain_arm = 0;
     U.st_msg++;
     if (fz_trace())
         fprintf(stderr, "  %s (%u bytes, %u fds): %d, reply %u\n",
@@ -243,7 +290,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         .watch_kick = vwatch,
                                         .backend_send =
                                             (poff & 0x80) ? NULL : vsend,
-                                        .log = vlog};
+                                        .log = vlog,
+                                        .inflight_alloc = vift_alloc,
+                                        .drain = vdrain};
     struct vdm_vhost_user_config vc = {
         .size = sizeof(vc),
         .num_rings = NRINGS,

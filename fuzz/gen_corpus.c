@@ -1784,23 +1784,17 @@ static int vu_record(void *ctx, const uint8_t *msg, uint32_t len,
 
 static struct vu_front FE;
 
-static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
+/* Features, protocol features, memory table and rings (allocated the first
+ * time, the same ones again after a restart), as QEMU brings a back-end up.
+ * With @p ift: INFLIGHT_SHMFD negotiated and the inflight region handed
+ * over with SET_INFLIGHT_FD (the last 4 KiB of FM_DATA2), as to a
+ * back-end that may be restarted. */
+static void vu_bringup(struct vu_front *f, uint64_t feat, int packed,
+                       unsigned nq, uint16_t num, int ift, uint64_t *rings)
 {
-    const uint16_t num = 16;
     const uint32_t ack = VDM_VHOST_USER_F_NEED_REPLY;
     const int32_t ev = 6; /* an eventfd */
-    unsigned nq = kind == FZ_KIND_RNG                            ? 1
-                  : kind == FZ_KIND_INPUT || kind == FZ_KIND_GPU ? 2
-                  : kind == FZ_KIND_SOUND                        ? 4
-                                                                 : 1;
-    struct vu_front *f = &FE;
-    vu_front_init(f, vu_record, NULL, NULL, 0, NULL);
-    start();
-    fo_u8(&O, kind);
-    fo_u8(&O, kind_cb[kind]);
-    fo_u8(&O, 4);
-    fo_u8(&O, 0);
-    fm_reset(0, 0);
+
     vu_front_msg(f, VDM_VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0);
     vu_front_msg(f, VDM_VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0);
     vu_front_msg(f, VDM_VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, NULL, 0);
@@ -1809,6 +1803,8 @@ static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
                      1u << VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK |
                      1u << VDM_VHOST_USER_PROTOCOL_F_BACKEND_REQ |
                      1u << VDM_VHOST_USER_PROTOCOL_F_CONFIG |
+                     (ift ? 1u << VDM_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD
+                          : 0u) |
                      1u << VDM_VHOST_USER_PROTOCOL_F_RESET_DEVICE |
                      1u << VDM_VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |
                      1u << VDM_VHOST_USER_PROTOCOL_F_STATUS,
@@ -1820,6 +1816,21 @@ static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
                  VDM_F_VERSION_1 | VDM_VHOST_USER_F_PROTOCOL_FEATURES | feat |
                      (packed ? VDM_F_RING_PACKED : 0),
                  NULL, 0);
+    if (ift) {
+        /* "Inflight description": u64 mmap size, u64 mmap offset, u16 num
+         * queues, u16 queue size, padding (QEMU's 24-byte struct) */
+        uint8_t d[24] = {0};
+        uint64_t per = packed ? 32u + 32u * num : 16u + 16u * num;
+        uint64_t size = ((per + 63u) & ~(uint64_t)63u) * nq, off = 0x3000;
+        uint16_t q16 = (uint16_t)nq;
+        const int32_t file = (int32_t)FM_DATA2;
+        memcpy(d, &size, 8);
+        memcpy(d + 8, &off, 8);
+        memcpy(d + 16, &q16, 2);
+        memcpy(d + 18, &num, 2);
+        vu_front_msg(f, VDM_VHOST_USER_GET_INFLIGHT_FD, 0, d, 24, NULL, 0);
+        vu_front_msg(f, VDM_VHOST_USER_SET_INFLIGHT_FD, ack, d, 24, &file, 1);
+    }
     {
         /* the fuzz_mem regions but the ROM, at their guest addresses */
         static const unsigned regs[4] = {FM_HEAP, FM_DATA1, FM_DATA2, FM_HIGH};
@@ -1837,13 +1848,16 @@ static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
         vu_front_mem_table(f, ack, r, 4, files);
     }
     for (unsigned q = 0; q < nq; q++) {
-        uint64_t desc = fm_ring_alloc(16u * num, 16);
-        uint64_t avail = fm_ring_alloc(6u + 2u * num, 4);
-        uint64_t used = fm_ring_alloc(6u + 8u * num, 4);
+        uint64_t *a = &rings[3 * q];
+        if (a[0] == 0) {
+            a[0] = fm_ring_alloc(16u * num, 16);
+            a[1] = fm_ring_alloc(6u + 2u * num, 4);
+            a[2] = fm_ring_alloc(6u + 8u * num, 4);
+        }
         vu_front_state(f, VDM_VHOST_USER_SET_VRING_NUM, 0, q, num);
         vu_front_state(f, VDM_VHOST_USER_SET_VRING_BASE, 0, q,
                        packed ? 0x80008000u : 0);
-        vu_front_addr(f, 0, q, uaddr_of(desc), uaddr_of(used), uaddr_of(avail));
+        vu_front_addr(f, 0, q, uaddr_of(a[0]), uaddr_of(a[2]), uaddr_of(a[1]));
         vu_front_u64(f, VDM_VHOST_USER_SET_VRING_CALL, 0, q, &ev, 1);
         vu_front_u64(f, VDM_VHOST_USER_SET_VRING_ERR, 0, q, &ev, 1);
         vu_front_u64(f, VDM_VHOST_USER_SET_VRING_KICK, 0, q, &ev, 1);
@@ -1855,11 +1869,40 @@ static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
         fo_u8(&O, VU_OP_KICK);
         fo_u8(&O, q);
     }
+}
+
+static void vu_seed_ex(unsigned kind, uint64_t feat, int packed, int ift,
+                       const char *name)
+{
+    const uint16_t num = 16;
+    const uint32_t ack = VDM_VHOST_USER_F_NEED_REPLY;
+    uint64_t rings[3 * 4] = {0};
+    unsigned nq = kind == FZ_KIND_RNG                            ? 1
+                  : kind == FZ_KIND_INPUT || kind == FZ_KIND_GPU ? 2
+                  : kind == FZ_KIND_SOUND                        ? 4
+                                                                 : 1;
+    struct vu_front *f = &FE;
+    vu_front_init(f, vu_record, NULL, NULL, 0, NULL);
+    start();
+    fo_u8(&O, kind);
+    fo_u8(&O, kind_cb[kind]);
+    fo_u8(&O, 4);
+    fo_u8(&O, 0);
+    fm_reset(0, 0);
+    vu_bringup(f, feat, packed, nq, num, ift, rings);
     switch (kind) {
     case FZ_KIND_BLK: blk_traffic(&O, VU_OP_DEV, 0, 0); break;
     case FZ_KIND_RNG: rng_traffic(&O, VU_OP_DEV); break;
     case FZ_KIND_GPU: gpu_traffic(&O, VU_OP_DEV); break;
     default: input_traffic(&O, VU_OP_DEV); break;
+    }
+    if (ift) {
+        /* the back-end "crashes" (everything dropped, the region kept by
+         * the front-end) and a new one takes the same rings and region */
+        fo_u8(&O, VU_OP_RESET);
+        vu_bringup(f, feat, packed, nq, num, ift, rings);
+        if (kind == FZ_KIND_BLK)
+            blk_traffic(&O, VU_OP_DEV, 0, 0);
     }
     {
         static const uint8_t led[2] = {0x11, 1};
@@ -1877,6 +1920,11 @@ static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
     vu_front_msg(f, VDM_VHOST_USER_RESET_DEVICE, 0, NULL, 0, NULL, 0);
     fo_u8(&O, VU_OP_RESET);
     save("vhost_user", name);
+}
+
+static void vu_seed(unsigned kind, uint64_t feat, int packed, const char *name)
+{
+    vu_seed_ex(kind, feat, packed, 0, name);
 }
 
 /* SCMI platform (fuzz_scmi_platform.c): one message record. */
@@ -2193,6 +2241,8 @@ int main(int argc, char **argv)
     pci_seed(FZ_KIND_INPUT, VDM_F_EVENT_IDX, 1, 0, "input-msix");
     vu_seed(FZ_KIND_BLK, VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX, 0, "blk");
     vu_seed(FZ_KIND_BLK, 0, 1, "blk-packed");
+    vu_seed_ex(FZ_KIND_BLK, VDM_F_EVENT_IDX, 0, 1, "blk-inflight");
+    vu_seed_ex(FZ_KIND_BLK, 0, 1, 1, "blk-packed-inflight");
     vu_seed(FZ_KIND_RNG, 0, 0, "rng");
     vu_seed(FZ_KIND_INPUT, VDM_F_EVENT_IDX, 0, "input");
     mmio_seed(FZ_KIND_GPU, VDM_F_EVENT_IDX, 0, "gpu");

@@ -361,7 +361,12 @@ int vdm_vq_unpop(struct vdm_vq *vq, const struct vdm_chain *c)
         VQ_META_SEQ(meta) != (uint16_t)(q->pop_seq - 1u)) {
         return VDM_ESTATE;
     }
-    if (q->flags & VQ_F_PACKED)
+    if (vq_ift_on(q) && (vq_ift_unpop(q, c->id) != 0)) {
+        /* a resubmission given back: the ring position never moved */
+        if ((q->flags & VQ_F_PACKED) != 0u) {
+            q->inflight_desc -= VQ_META_NDESC(meta);
+        }
+    } else if (q->flags & VQ_F_PACKED)
         rc = vq_packed_unpop(q, c->id, meta);
     else {
         rc = vq_split_unpop(q, c->id, meta);
@@ -413,16 +418,42 @@ static int push_common(struct vq *q, const struct vdm_used *u, uint32_t n,
         q->slots[VQ_SLOT_META(u[i].id)] = meta & ~VQ_META_INFLIGHT;
     }
 
+    if (vq_ift_on(q)) {
+        vq_ift_push_pre(q, u, n);
+    }
     if (q->flags & VQ_F_PACKED)
         rc = vq_packed_push(q, u, n, batch);
     else {
         rc = vq_split_push(q, u, n, batch);
+    }
+    if (vq_ift_on(q)) {
+        vq_ift_push_post(q, u, n);
     }
     q->inflight -= n;
     if (in_order) {
         q->push_seq = (uint16_t)(q->push_seq + n);
     }
     return rc < 0 ? rc : (int)n;
+}
+
+/* The rest of push_general() for a queue with vhost-user inflight
+ * tracking (slot already out of flight): the region's steps around the
+ * publication. */
+static VQ_COLD int push_tracked(struct vq *q, uint16_t id, uint32_t written,
+                                uint32_t meta)
+{
+    struct vdm_used u;
+
+    u.id = id;
+    u.len = written;
+    vq_ift_push_pre(q, &u, 1);
+    if ((q->flags & VQ_F_PACKED) != 0u) {
+        (void)vq_packed_push1(q, id, written, meta);
+    } else {
+        (void)vq_split_push1(q, id, written);
+    }
+    vq_ift_push_post(q, &u, 1);
+    return 0;
 }
 
 /* One element: push_common() for n = 1, checks in the same order. */
@@ -453,6 +484,10 @@ static int push_general(struct vq *q, uint16_t id, uint32_t written)
     }
     q->slots[VQ_SLOT_META(id)] = meta & ~VQ_META_INFLIGHT;
     q->inflight--;
+    if (vq_ift_on(q)) {
+        /* out of line: the call would cost the common paths registers */
+        return push_tracked(q, id, written, meta);
+    }
     if (fl & VQ_F_PACKED)
         return vq_packed_push1(q, id, written, meta);
     return vq_split_push1(q, id, written);

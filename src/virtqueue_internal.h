@@ -141,6 +141,25 @@ struct vq {
     uint64_t desc_len, drv_len, dev_len; /* ring area sizes (for unmap) */
     void (*fault)(void *ctx, uint16_t qidx, int err, const char *why);
     void *ctx;
+    /* vhost-user inflight tracking (virtqueue_inflight.c); ift NULL: off,
+     * and then nothing below is used. While ift is set, live is 0: pops
+     * and pushes take their general paths, which record in the region. */
+    uint8_t *ift;         /* this queue's region (vhost-user layout) */
+    uint64_t ift_counter; /* counter the next pop records */
+    uint64_t ift_limit;   /* resubmit only entries with counter below */
+    uint64_t ift_cur;     /* counter of the last entry resubmitted */
+    uint64_t ift_pcur;    /* ift_cur before it (unpop of a resubmission) */
+    uint32_t ift_resub;   /* resubmissions left */
+    uint16_t ift_cur_i;   /* its index (order: counter, then index) */
+    uint16_t ift_pcur_i;
+    uint16_t ift_dnum;    /* entries in the region (>= num) */
+    uint16_t ift_free;    /* packed: free_head (the region's, shadowed) */
+    uint16_t ift_ofree;   /* packed: old_free_head */
+    uint16_t ift_last;    /* packed: head entry of the last pop */
+    uint8_t ift_started;  /* a resubmission has been made (ift_cur valid) */
+    uint8_t ift_pstarted;
+    uint8_t ift_lastres;  /* the last pop was a resubmission */
+    uint8_t ift_pad;
 };
 
 _Static_assert(sizeof(struct vq) <= VDM_VQ_SIZE,
@@ -271,6 +290,7 @@ int vq_walk_add_slow(struct vq *q, struct vq_walk *w, uint64_t addr,
 VQ_INLINE int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr,
                           uint32_t len, bool write)
 {
+#if VDM_CONFIG_FAST_WALK
     /* Fast path: exactly the checks of vq_walk_add_slow for a buffer that
      * passes them all as one span ("Message Framing" order, max_chain,
      * total length < 2^32, span room, guest memory); state is only
@@ -301,6 +321,7 @@ VQ_INLINE int vq_walk_add(struct vq *q, struct vq_walk *w, uint64_t addr,
             return 0;
         }
     }
+#endif
     return vq_walk_add_slow(q, w, addr, len, write);
 }
 
@@ -472,7 +493,54 @@ static inline uint32_t vq_push_check(const struct vq *q, uint32_t id,
     return meta;
 }
 
+/* vhost-user inflight tracking (virtqueue_inflight.c). vq_ift_on(): is
+ * queue @p q tracked? Constant false when vhost-user is left out. */
+#if VDM_CONFIG_VHOST_USER
+#define vq_ift_on(q) ((q)->ift != NULL)
+/* Pop with tracking: resubmissions first, then the ring. */
+int vq_ift_pop(struct vq *q, struct vdm_chain *c);
+/* Before / after a push of @p n checked elements (slots already out of
+ * flight): the steps of "Inflight I/O tracking" around the publication. */
+void vq_ift_push_pre(struct vq *q, const struct vdm_used *u, uint32_t n);
+void vq_ift_push_post(struct vq *q, const struct vdm_used *u, uint32_t n);
+/* The most recent pop (slot @p id) given back; 1 when it was a
+ * resubmission (the ring position did not move for it), else 0. */
+int vq_ift_unpop(struct vq *q, uint16_t id);
+#else
+#define vq_ift_on(q) 0
+static inline int vq_ift_pop(struct vq *q, struct vdm_chain *c)
+{
+    (void)q;
+    (void)c;
+    return VDM_ENOTSUP;
+}
+static inline void vq_ift_push_pre(struct vq *q, const struct vdm_used *u,
+                                   uint32_t n)
+{
+    (void)q;
+    (void)u;
+    (void)n;
+}
+static inline void vq_ift_push_post(struct vq *q, const struct vdm_used *u,
+                                    uint32_t n)
+{
+    (void)q;
+    (void)u;
+    (void)n;
+}
+static inline int vq_ift_unpop(struct vq *q, uint16_t id)
+{
+    (void)q;
+    (void)id;
+    return 0;
+}
+#endif
+
 /* split (vdm_vq_pop() is in virtqueue_split.c) */
+/* The split ring's pop (no tracking). */
+int vq_split_pop(struct vq *q, struct vdm_chain *c);
+/* Pop the chain at head @p head again (a resubmission: no avail entry). */
+int vq_split_pop_head(struct vq *q, struct vdm_chain *c, uint16_t head);
 int vq_split_unpop(struct vq *q, uint16_t id, uint32_t meta);
 int vq_split_push(struct vq *q, const struct vdm_used *u, uint32_t n,
                   bool inorder_batch);
@@ -504,6 +572,9 @@ int vq_split_has_avail(struct vq *q);
  * VQ_F_PACKED is 0 and vdm_vq_init() refuses RING_PACKED. */
 #if VDM_CONFIG_PACKED
 int vq_packed_pop(struct vq *q, struct vdm_chain *c);
+/* A resubmission: the list recorded at entry @p e of the packed inflight
+ * region (virtqueue_inflight.c layout), walked from the record. */
+int vq_packed_pop_rec(struct vq *q, struct vdm_chain *c, uint16_t e);
 int vq_packed_unpop(struct vq *q, uint16_t id, uint32_t meta);
 int vq_packed_push(struct vq *q, const struct vdm_used *u, uint32_t n,
                    bool inorder_batch);
@@ -551,6 +622,13 @@ static inline int vq_packed_pop(struct vq *q, struct vdm_chain *c)
     (void)c;
     return vq_packed_fail(q);
 }
+static inline int vq_packed_pop_rec(struct vq *q, struct vdm_chain *c,
+                                    uint16_t e)
+{
+    (void)c;
+    (void)e;
+    return vq_packed_fail(q);
+}
 static inline int vq_packed_unpop(struct vq *q, uint16_t id, uint32_t meta)
 {
     (void)id;
@@ -587,5 +665,80 @@ static inline int vq_packed_has_avail(struct vq *q)
     return vq_packed_fail(q);
 }
 #endif
+
+/*
+ * The vhost-user inflight region of one queue ("Inflight I/O tracking"),
+ * native byte order (front-end and back-end share the host). Split:
+ * QueueRegionSplit {u64 features; u16 version, desc_num, last_batch_head,
+ * used_idx;} then DescStateSplit {u8 inflight; u8 padding[5]; u16 next;
+ * u64 counter;}[desc_num]. Packed: QueueRegionPacked {u64 features; u16
+ * version, desc_num, free_head, old_free_head, used_idx, old_used_idx; u8
+ * used_wrap_counter, old_used_wrap_counter; u8 padding[7];} (32 bytes with
+ * the alignment of the array) then DescStatePacked {u8 inflight; u8
+ * padding; u16 next, last, num; u64 counter; u16 id, flags; u32 len; u64
+ * addr;}[desc_num].
+ */
+#define IFT_VERSION  8u
+#define IFT_DESC_NUM 10u
+#define IFS_LBH      12u /* split: last_batch_head */
+#define IFS_USED     14u /* split: used_idx */
+#define IFS_HDR      16u
+#define IFS_ENT      16u
+#define IFS_E_INF    0u
+#define IFS_E_NEXT   6u
+#define IFS_E_CNT    8u
+#define IFP_FREE     12u /* packed: free_head */
+#define IFP_OFREE    14u
+#define IFP_USED     16u
+#define IFP_OUSED    18u
+#define IFP_WRAP     20u
+#define IFP_OWRAP    21u
+#define IFP_HDR      32u
+#define IFP_ENT      32u
+#define IFP_E_INF    0u
+#define IFP_E_NEXT   2u
+#define IFP_E_LAST   4u
+#define IFP_E_NUM    6u
+#define IFP_E_CNT    8u
+#define IFP_E_ID     16u
+#define IFP_E_FLAGS  18u
+#define IFP_E_LEN    20u
+#define IFP_E_ADDR   24u
+
+static inline uint16_t ift_rd16(const uint8_t *p)
+{
+    uint16_t v;
+    __builtin_memcpy(&v, p, 2);
+    return v;
+}
+static inline uint32_t ift_rd32(const uint8_t *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+static inline uint64_t ift_rd64(const uint8_t *p)
+{
+    uint64_t v;
+    __builtin_memcpy(&v, p, 8);
+    return v;
+}
+static inline void ift_wr16(uint8_t *p, uint16_t v)
+{
+    __builtin_memcpy(p, &v, 2);
+}
+static inline void ift_wr32(uint8_t *p, uint32_t v)
+{
+    __builtin_memcpy(p, &v, 4);
+}
+static inline void ift_wr64(uint8_t *p, uint64_t v)
+{
+    __builtin_memcpy(p, &v, 8);
+}
+/* Entry @p i of a packed region. */
+static inline uint8_t *ifp_ent(const struct vq *q, uint32_t i)
+{
+    return q->ift + IFP_HDR + (size_t)i * IFP_ENT;
+}
 
 #endif

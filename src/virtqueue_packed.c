@@ -219,6 +219,7 @@ bad:
     return vq_violation(q, w->err, w->why);
 }
 
+#if VDM_CONFIG_FAST_WALK
 /* packed_pop_slow() for the fast loop of vq_packed_pop(): the n - 1
  * descriptors before d made as many spans and data descriptors. Out of
  * line, with the walk state, to keep it off the hot path. */
@@ -444,6 +445,32 @@ VQ_WALK int packed_walk(struct vq *q, struct vdm_chain *c, uint64_t a,
     return rc;
 }
 
+#else /* !VDM_CONFIG_FAST_WALK */
+/* The packed ring's walk of the list whose first descriptor is @p a, @p
+ * len, @p id, @p fl (vq_packed_pop()), and the rest of the pop: the
+ * general walk from the first descriptor (vdm/config.h
+ * VDM_CONFIG_FAST_WALK 0). */
+VQ_WALK int packed_walk(struct vq *q, struct vdm_chain *c, uint64_t a,
+                        uint32_t len, uint16_t id, uint16_t fl)
+{
+    struct vq_walk w;
+    struct vq_desc d;
+    uint32_t pos = (uint32_t)q->last_avail + 1u;
+    uint8_t wrap = q->avail_wrap;
+
+    d.addr = a;
+    d.len = len;
+    d.w12 = id;
+    d.w14 = fl;
+    if (pos == q->num) {
+        pos = 0;
+        wrap ^= 1u;
+    }
+    vq_walk_start(&w, c);
+    return packed_pop_slow(q, c, &w, 1u, pos, wrap, d);
+}
+#endif /* VDM_CONFIG_FAST_WALK */
+
 #if VQ_SPEED
 /*
  * The most common list, for a speed build, without a call: one direct
@@ -529,6 +556,92 @@ int vq_packed_pop(struct vq *q, struct vdm_chain *c)
     }
     return rc;
 }
+
+#if VDM_CONFIG_VHOST_USER
+/*
+ * A resubmission (virtqueue_inflight.c): the list recorded at head entry
+ * @p e of the inflight region (num descriptors linked by next, the last at
+ * entry last), walked with the rules of a pop. The ring positions already
+ * count it. Each record is read once into locals.
+ */
+int vq_packed_pop_rec(struct vq *q, struct vdm_chain *c, uint16_t e)
+{
+    struct vq_walk w;
+    const uint8_t *eh = ifp_ent(q, e);
+    uint32_t n = ift_rd16(eh + IFP_E_NUM);
+    uint32_t k;
+    uint16_t last = ift_rd16(eh + IFP_E_LAST);
+    uint16_t x = e;
+    uint16_t id = 0;
+    bool bad = false;
+
+    vq_walk_start(&w, c);
+    w.why = NULL;
+    if ((n == 0u) || (n > q->num) || ((q->inflight_desc + n) > q->num)) {
+        bad = true;
+        (void)vq_walk_fail(&w, VDM_EPROTO,
+                           "inflight record: bad descriptor count");
+    }
+    for (k = 0; (!bad) && (k < n); k++) {
+        const uint8_t *ex;
+        uint64_t addr;
+        uint32_t len;
+        uint16_t fl;
+
+        if (x >= q->ift_dnum) {
+            bad = true;
+            (void)vq_walk_fail(&w, VDM_EPROTO,
+                               "inflight record: link out of range");
+            break;
+        }
+        /* each record read once into locals */
+        ex = ifp_ent(q, x);
+        addr = ift_rd64(ex + IFP_E_ADDR);
+        len = ift_rd32(ex + IFP_E_LEN);
+        fl = ift_rd16(ex + IFP_E_FLAGS);
+        id = ift_rd16(ex + IFP_E_ID);
+        x = ift_rd16(ex + IFP_E_NEXT);
+        if ((fl & VQ_DESC_F_INDIRECT) != 0u) {
+            bad = packed_indirect(q, &w, addr, len, fl, k + 1u) != 0;
+            if ((!bad) && ((k + 1u) != n)) {
+                bad = true;
+                (void)vq_walk_fail(&w, VDM_EPROTO,
+                                   "inflight record: INDIRECT before the "
+                                   "end of its list");
+            }
+        } else {
+            bad = vq_walk_add(q, &w, addr, len,
+                              (fl & VQ_DESC_F_WRITE) != 0u) != 0;
+            if ((!bad) && (((fl & VQ_DESC_F_NEXT) != 0u) != ((k + 1u) != n))) {
+                bad = true;
+                (void)vq_walk_fail(&w, VDM_EPROTO,
+                                   "inflight record: NEXT flags do not match "
+                                   "its length");
+            }
+        }
+        if ((!bad) && ((k + 1u) == n) &&
+            (ex != ifp_ent(q, (last < q->ift_dnum) ? last : 0u))) {
+            bad = true;
+            (void)vq_walk_fail(&w, VDM_EPROTO,
+                               "inflight record: list does not end at its "
+                               "last entry");
+        }
+    }
+    if ((!bad) && ((id >= q->num) ||
+                   ((q->slots[VQ_SLOT_META(id)] & VQ_META_INFLIGHT) != 0u))) {
+        bad = true;
+        (void)vq_walk_fail(&w, VDM_EPROTO,
+                           "inflight record: buffer id out of range or in "
+                           "flight");
+    }
+    if (bad) {
+        vq_walk_abort(q, w.iov, w.nspan);
+        return vq_violation(q, w.err, w.why);
+    }
+    q->inflight_desc += n;
+    return vq_walk_finish(q, &w, c, id, (uint16_t)n);
+}
+#endif
 
 int vq_packed_unpop(struct vq *q, uint16_t id, uint32_t meta)
 {

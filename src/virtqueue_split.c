@@ -227,6 +227,7 @@ bad:
     return vq_violation(q, w->err, w->why);
 }
 
+#if VDM_CONFIG_FAST_WALK
 /* split_pop_slow() from inside an indirect table the fast loop mapped
  * (never through the hook): entry number @p ind_n already fetched in d. */
 static VQ_COLD int split_pop_slow_ind(struct vq *q, struct vdm_chain *c,
@@ -474,6 +475,25 @@ VQ_WALK int split_walk(struct vq *q, struct vdm_chain *c, uint16_t head,
     return rc;
 }
 
+#else /* !VDM_CONFIG_FAST_WALK */
+/* The split ring's walk of the chain at @p head, its ring descriptor
+ * already fetched (split_pop()), and the rest of the pop: the general walk
+ * from the first descriptor (vdm/config.h VDM_CONFIG_FAST_WALK 0). */
+VQ_WALK int split_walk(struct vq *q, struct vdm_chain *c, uint16_t head,
+                       uint64_t addr, uint64_t lfn)
+{
+    struct vq_walk w;
+    struct vq_desc d;
+
+    d.addr = addr;
+    d.len = (uint32_t)lfn;
+    d.w12 = (uint16_t)(lfn >> 32);
+    d.w14 = (uint16_t)(lfn >> 48);
+    vq_walk_start(&w, c);
+    return split_pop_slow(q, c, &w, head, 1u, d);
+}
+#endif /* VDM_CONFIG_FAST_WALK */
+
 #if VQ_SPEED
 /*
  * The most common chain, for a speed build, without a call: one direct
@@ -568,6 +588,34 @@ static VQ_NOINLINE int split_pop(struct vq *q, struct vdm_chain *c)
     return rc;
 }
 
+int vq_split_pop(struct vq *q, struct vdm_chain *c)
+{
+    return split_pop(q, c);
+}
+
+#if VDM_CONFIG_VHOST_USER
+/* A resubmission (virtqueue_inflight.c): the chain at @p head walked again
+ * as a pop would, without an avail entry (its position is already counted
+ * in last_avail, which split_consumed() moves back to where it was). */
+int vq_split_pop_head(struct vq *q, struct vdm_chain *c, uint16_t head)
+{
+    const uint8_t *s;
+    uint64_t a;
+    uint64_t b;
+
+    if ((head >= q->num) ||
+        ((q->slots[VQ_SLOT_META(head)] & VQ_META_INFLIGHT) != 0u)) {
+        return vq_violation(q, VDM_EPROTO,
+                            "inflight record names a chain twice");
+    }
+    s = &q->desc[(size_t)head * 16u];
+    __builtin_memcpy(&a, s, 8);
+    __builtin_memcpy(&b, &s[8], 8);
+    q->last_avail--;
+    return split_walk(q, c, head, vdm_le64(&a), vdm_le64(&b));
+}
+#endif
+
 /* The public pop, both formats: the checks, then a tail call of the
  * format's pop (split_pop(), vq_packed_pop()), which keeps its whole walk
  * in one function and its state in locals. */
@@ -593,6 +641,8 @@ int vdm_vq_pop(struct vdm_vq *vq, struct vdm_chain *c)
             rc = VDM_ESTATE;
         } else if (VDM_UNLIKELY((q->flags & VQ_F_BROKEN) != 0u)) {
             rc = VDM_EBROKEN;
+        } else if (vq_ift_on(q)) {
+            rc = vq_ift_pop(q, c); /* vhost-user inflight tracking */
         } else if ((q->flags & VQ_F_PACKED) != 0u) {
             rc = vq_packed_pop(q, c);
         } else {

@@ -36,6 +36,9 @@ static uint64_t offered_protocol(const struct vu_state *s)
     uint64_t p = BASE_PROTOCOL;
     if (VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, backend_send))
         p |= PF(VDM_VHOST_USER_PROTOCOL_F_BACKEND_REQ);
+    if (vdmi_vu_hook_inflight_alloc(s)) {
+        p |= PF(VDM_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
+    }
     return p & ~s->proto_off;
 }
 
@@ -348,8 +351,10 @@ static int32_t max_fds(uint32_t req)
     case VDM_VHOST_USER_RESET_DEVICE:
     case VDM_VHOST_USER_GET_MAX_MEM_SLOTS:
     case VDM_VHOST_USER_SET_STATUS:
-    case VDM_VHOST_USER_GET_STATUS: return 0;
+    case VDM_VHOST_USER_GET_STATUS:
+    case VDM_VHOST_USER_GET_INFLIGHT_FD: return 0;
     case VDM_VHOST_USER_SET_MEM_TABLE: return VDM_VHOST_USER_MEM_TABLE_MAX;
+    case VDM_VHOST_USER_SET_INFLIGHT_FD:
     case VDM_VHOST_USER_SET_VRING_KICK:
     case VDM_VHOST_USER_SET_VRING_CALL:
     case VDM_VHOST_USER_SET_VRING_ERR:
@@ -421,6 +426,8 @@ static int dispatch(struct vu_state *s, struct vu_msg *m)
     case VDM_VHOST_USER_SET_CONFIG: return on_set_config(s, m);
     case VDM_VHOST_USER_SET_STATUS: return on_set_status(s, m);
     case VDM_VHOST_USER_GET_STATUS: return reply_u64(m, vdm_dev_status(s->dev));
+    case VDM_VHOST_USER_GET_INFLIGHT_FD: return vdmi_vu_on_get_inflight_fd(s, m);
+    case VDM_VHOST_USER_SET_INFLIGHT_FD: return vdmi_vu_on_set_inflight_fd(s, m);
     case VDM_VHOST_USER_SET_BACKEND_REQ_FD:
         if (m->nfds != 1 ||
             (s->protocol & PF(VDM_VHOST_USER_PROTOCOL_F_BACKEND_REQ)) == 0) {
@@ -454,6 +461,7 @@ static int has_own_reply(uint32_t req)
     case VDM_VHOST_USER_GET_CONFIG:
     case VDM_VHOST_USER_GET_MAX_MEM_SLOTS:
     case VDM_VHOST_USER_GET_STATUS:
+    case VDM_VHOST_USER_GET_INFLIGHT_FD:
     case VDM_VHOST_USER_IOTLB_MSG:
     case VDM_VHOST_USER_POSTCOPY_END: return 1;
     default: return 0;
@@ -590,6 +598,11 @@ int vdm_vhost_user_handle(struct vdm_vhost_user *vu, const void *msg,
     m.reply = (uint8_t *)reply;
     m.cap = reply_cap;
     m.has_reply = has_own_reply(m.req);
+    if (vdmi_vu_drain(s, &m) == VDM_EAGAIN) {
+        /* the host drains first and hands the message in again: nothing
+         * sent, nothing changed, its descriptors still its own */
+        return VDM_EAGAIN;
+    }
     rc = dispatch(s, &m);
     if (!m.has_reply && (m.flags & VDM_VHOST_USER_F_NEED_REPLY) != 0) {
         /* "REPLY_ACK": zero on success, non-zero on failure. */
@@ -668,6 +681,7 @@ void vdm_vhost_user_reset(struct vdm_vhost_user *vu)
     close_fd(s, s->backend_fd);
     s->backend_fd = VDM_VHOST_USER_NO_FD;
     vdmi_vu_mem_clear(s);
+    vdmi_vu_ift_clear(s);
     s->features = 0;
     s->protocol = 0;
     s->seen_len = 0;

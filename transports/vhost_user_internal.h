@@ -32,6 +32,8 @@
 
 #include "vdm/vhost_user.h"
 
+#include <stdbool.h>
+
 #include "abi_internal.h"
 #include "vdm/device.h"
 #include "vdm/mem.h"
@@ -113,6 +115,15 @@ struct vu_state {
     uint32_t seen_off;
     uint32_t seen_len; /* 0: nothing seen */
     uint8_t seen[VDM_VHOST_USER_MAX_CONFIG];
+    /* inflight tracking (vhost_user_inflight.c): the region, NULL if none */
+    uint8_t *ift_hva;
+    uint64_t ift_len;    /* bytes mapped */
+    uint64_t ift_off;    /* mmap offset (for unmap) */
+    uint64_t ift_qbytes; /* one queue's part */
+    uint16_t ift_nq;     /* queues in it */
+    uint16_t ift_qs;     /* entries per queue */
+    uint8_t ift_packed;  /* layout: 1 packed, 0 split */
+    uint8_t ift_pad[3];
 };
 
 _Static_assert(sizeof(struct vu_state) <= VDM_VHOST_USER_SIZE,
@@ -268,6 +279,24 @@ int vdmi_vu_on_get_vring_base(struct vu_state *s, struct vu_msg *m);
 /* SET_VRING_KICK, SET_VRING_CALL and SET_VRING_ERR. */
 int vdmi_vu_on_set_vring_fd(struct vu_state *s, struct vu_msg *m);
 int vdmi_vu_on_set_vring_enable(struct vu_state *s, struct vu_msg *m);
+
+/* vhost_user_inflight.c: inflight I/O tracking and draining */
+
+/* Payload of GET/SET_INFLIGHT_FD: u64 mmap size, u64 mmap offset, u16
+ * num queues, u16 queue size (20 bytes; front-ends send the C struct's 24,
+ * padding included). */
+#define SZ_INFLIGHT 20u
+int vdmi_vu_on_get_inflight_fd(struct vu_state *s, struct vu_msg *m);
+int vdmi_vu_on_set_inflight_fd(struct vu_state *s, struct vu_msg *m);
+/* Ring q was just handed to the running core: track it in the region. */
+void vdmi_vu_ift_attach(struct vu_state *s, uint16_t q);
+/* Unmap the region. */
+void vdmi_vu_ift_clear(struct vu_state *s);
+/* Has the host the `inflight_alloc` hook? */
+bool vdmi_vu_hook_inflight_alloc(const struct vu_state *s);
+/* Ask the host to drain before message @p m (see the `drain` hook): 0 or
+ * VDM_EAGAIN. */
+int vdmi_vu_drain(struct vu_state *s, const struct vu_msg *m);
 
 /* vhost_user_mem.c: the memory table */
 

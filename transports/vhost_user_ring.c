@@ -254,6 +254,13 @@ int vdmi_vu_core_sync(struct vu_state *s)
         return VDM_ESTATE;
     }
     s->flags |= VF_SYNCED;
+    /* Inflight tracking: each ring in the core takes its part of the
+     * region (and, after a back-end restart, its requests to resubmit). */
+    for (q = 0; q < n; q++) {
+        if ((ring(s, q)->flags & RF_CORE) != 0u) {
+            vdmi_vu_ift_attach(s, q);
+        }
+    }
     /* Buffers may already wait (a restart, or kicks before this point). */
     for (q = 0; q < n; q++) {
         struct vu_ring *r = ring(s, q);
@@ -362,7 +369,10 @@ void vdmi_vu_rings_retry(struct vu_state *s)
          * reset first: after DRIVER_OK the core takes ring registers only
          * for a queue reset alone. */
         (void)vdm_dev_queue_reset(s->dev, q);
-        if (ring_setup(s, q) == 0 && (r->flags & RF_ENABLED) != 0) {
+        if (ring_setup(s, q) == 0) {
+            vdmi_vu_ift_attach(s, q);
+        }
+        if ((r->flags & (RF_CORE | RF_ENABLED)) == (RF_CORE | RF_ENABLED)) {
             r->flags &= ~RF_PENDING;
             (void)vdm_dev_queue_notify(s->dev, q, 0);
         }

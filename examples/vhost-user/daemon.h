@@ -58,6 +58,11 @@ struct vd_type {
                    uint32_t *taken);
     /** The fd given to vd_watch_aux() is readable (may be NULL). */
     void (*aux)(struct vdev *d);
+    /** Requests of queue @p q (UINT16_MAX: of every queue) handed to the
+     *  host and not yet completed: the library's `drain` hook waits for 0
+     *  (docs/drain.md). NULL: the type completes everything inside its
+     *  calls (nothing is ever left at the host). */
+    unsigned (*pending)(struct vdev *d, uint16_t q);
     /** Queue threads of the type's own (may be NULL): the device thread is
      *  about to call the library (a message, a reset, a kick it watches).
      *  Returns once no queue thread is inside the library and none has
@@ -84,6 +89,7 @@ struct vdev {
 
     int listen_fd;
     int conn_fd;
+    int reply_fd; /* inflight region fd to send with the reply, or -1 */
 
     /* vdm objects */
     struct vdm_vhost_user vu;

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -33,6 +34,13 @@ static int blk_write(void *host, uint64_t sector, const struct vdm_iov *iov,
                      uint32_t n, void *token)
 {
     struct vdev *d = host;
+    struct blk *b = d->priv;
+
+    /* crash-after-writes=N (test knob): die with this request taken from
+     * the ring and not completed (queue threads count together) */
+    if (b->crash_after != 0 &&
+        __atomic_sub_fetch(&b->crash_after, 1, __ATOMIC_SEQ_CST) == 0)
+        raise(SIGKILL);
     return blk_aio_rw(d->priv, BLK_OP_WRITE, sector, iov, n, token);
 }
 
@@ -267,6 +275,13 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
     }
     if ((v = vd_opt(o, "writeback")) != NULL && (writeback = vd_bool(v)) < 0) {
         vd_log(d, VDM_LOG_ERROR, "writeback=%s: expected on or off", v);
+        return -1;
+    }
+    /* Test knob (e2e/reconnect): the daemon kills itself with SIGKILL on
+     * the Nth write request, taken from the ring and not completed. */
+    if ((v = vd_opt(o, "crash-after-writes")) != NULL &&
+        vd_uint(v, 1, UINT32_MAX, &b->crash_after) < 0) {
+        vd_log(d, VDM_LOG_ERROR, "crash-after-writes: a count >= 1");
         return -1;
     }
     if ((v = vd_opt(o, "num-queues")) != NULL &&

@@ -94,6 +94,7 @@ struct blk {
     struct vdm_iov *iovs;
     struct blk_q *q; /* nq of them */
     int pause_depth; /* device thread */
+    unsigned long long crash_after; /* test knob: SIGKILL at that write */
     int need_poll;   /* __atomic: a queue without a thread has a kick */
     struct iovec iov[BLK_IOV_MAX]; /* the device thread's sync I/O */
 };

@@ -52,6 +52,7 @@
 #define MAX_DEVICES    32
 #define POLL_MS        5 /* period for rings in no-fd (polling) mode */
 #define RECV_TIMEOUT_S 5 /* a front-end stuck mid-message is dropped */
+#define DRAIN_WAIT_MS  30000 /* requests that never complete: drop the peer */
 
 int vd_verbose;
 
@@ -217,6 +218,48 @@ static void h_unmap(void *host, void *hva, uint64_t offset, uint64_t len)
     munmap((uint8_t *)hva - offset, (size_t)(offset + len));
 }
 
+/* Inflight I/O tracking: a zero-filled memfd, shared with the front-end
+ * (which keeps it across our restarts and hands it back). */
+static int h_inflight_alloc(void *host, uint64_t len, int32_t *fd, void **hva)
+{
+    struct vdev *d = host;
+    int mfd;
+    void *p;
+
+    if (len == 0 || len > SIZE_MAX)
+        return VDM_EINVAL;
+    mfd = memfd_create("vdm-inflight", MFD_CLOEXEC);
+    if (mfd < 0 || ftruncate(mfd, (off_t)len) < 0) {
+        vd_log(d, VDM_LOG_ERROR, "inflight region: %s", strerror(errno));
+        if (mfd >= 0)
+            close(mfd);
+        return VDM_EIO;
+    }
+    p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+    if (p == MAP_FAILED) {
+        vd_log(d, VDM_LOG_ERROR, "inflight region: %s", strerror(errno));
+        close(mfd);
+        return VDM_EIO;
+    }
+    if (d->reply_fd >= 0)
+        close(d->reply_fd);
+    d->reply_fd = mfd; /* sent with the reply (on_message) */
+    *fd = mfd;
+    *hva = p;
+    return 0;
+}
+
+/* Draining: wait while the device type has requests of the ring(s) at the
+ * host (synchronous types never do). */
+static int h_drain(void *host, uint16_t q)
+{
+    struct vdev *d = host;
+
+    if (d->type->pending != NULL && d->type->pending(d, q) != 0)
+        return VDM_EAGAIN;
+    return 0;
+}
+
 /* Deferred used-buffer notifications of this thread (vd_defer_signals). */
 static __thread int defer_on, defer_n;
 static __thread int32_t defer_fd[8];
@@ -336,6 +379,8 @@ static const struct vdm_vhost_user_ops vu_ops = {
     .backend_send = h_backend_send,
     .log = h_log,
     .request = h_request,
+    .inflight_alloc = h_inflight_alloc,
+    .drain = h_drain,
 };
 
 static const struct vdm_host_ops dev_ops = {
@@ -554,14 +599,35 @@ static void on_message(struct vdev *d)
                nfds);
 
     memcpy(&req, msg, sizeof(req));
-    hrc = 1;
-    vd_pause(d);
-    GUARDED(d, hrc = vdm_vhost_user_handle(
-                   &d->vu, msg, VDM_VHOST_USER_HDR_BYTES + plen, fds, nfds,
-                   reply, VD_MSGBUF_BYTES, &rlen));
-    vd_resume(d);
-    if (hrc > 0)
+    for (uint64_t waited = 0;; waited++) {
+        hrc = 1;
+        vd_pause(d); /* queue threads complete what they have in flight */
+        GUARDED(d, hrc = vdm_vhost_user_handle(
+                       &d->vu, msg, VDM_VHOST_USER_HDR_BYTES + plen, fds, nfds,
+                       reply, VD_MSGBUF_BYTES, &rlen));
+        vd_resume(d);
+        if (hrc != VDM_EAGAIN)
+            break;
+        /* docs/drain.md: requests of the rings the front-end takes back
+         * are still at the host (a type's `pending`); let them complete,
+         * then hand the same message in again (nothing was consumed) */
+        if (waited == DRAIN_WAIT_MS) {
+            for (uint32_t i = 0; i < nfds; i++)
+                close(fds[i]);
+            vd_disconnect(d, "requests never completed (drain)");
+            return;
+        }
+        dev_poll(d);
+        if (d->conn_fd < 0)
+            return;
+        usleep(1000);
+    }
+    if (hrc > 0) {
+        if (d->reply_fd >= 0)
+            close(d->reply_fd);
+        d->reply_fd = -1;
         return; /* faulted: already disconnected */
+    }
     rc = hrc;
     if (rc < 0)
         vd_log(d, VDM_LOG_WARN, "%s refused: %s",
@@ -569,6 +635,39 @@ static void on_message(struct vdev *d)
     if (rc == VDM_EPROTO) {
         vd_disconnect(d, "protocol error");
         return;
+    }
+    if (rlen > 0 && d->reply_fd >= 0) {
+        /* GET_INFLIGHT_FD: the region's fd goes with the reply */
+        union {
+            char buf[CMSG_SPACE(sizeof(int))];
+            struct cmsghdr align;
+        } ctrl;
+        struct iovec iov = {reply, rlen};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = ctrl.buf,
+                            .msg_controllen = sizeof(ctrl.buf)};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        ssize_t n;
+
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &d->reply_fd, sizeof(int));
+        do
+            n = sendmsg(d->conn_fd, &mh, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        close(d->reply_fd);
+        d->reply_fd = -1;
+        if (n != (ssize_t)rlen) {
+            vd_disconnect(d, "reply not sent");
+            return;
+        }
+        rlen = 0;
+    }
+    if (d->reply_fd >= 0) {
+        close(d->reply_fd);
+        d->reply_fd = -1;
     }
     if (rlen > 0) {
         size_t off = 0;
@@ -747,6 +846,7 @@ static struct vdev *make_device(const char *socket_path, int handed_fd,
     d->handed_fd = handed_fd;
     d->type = types[t];
     d->listen_fd = -1;
+    d->reply_fd = -1;
     d->conn_fd = -1;
     d->listen_tag = calloc(1, sizeof(*d->listen_tag));
     d->conn_tag = calloc(1, sizeof(*d->conn_tag));
@@ -821,8 +921,9 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 
 /* Before exiting: the requests the driver made available are served (the
  * kick may still be in flight, or not yet read). A type's queue threads
- * complete what they have at the host before they answer a pause, so
- * nothing is left at the host after this. */
+ * complete what they have at the host before they answer a pause, and what
+ * a type reports as still at the host (its `pending` hook) is waited for, a
+ * bounded time, so nothing is left at the host after this. */
 static void drain(struct vdev *d)
 {
     vd_pause(d); /* queue threads complete what they have in flight */
@@ -836,6 +937,13 @@ static void drain(struct vdev *d)
     vd_pause(d); /* ... and what that kick gave them */
     vd_resume(d);
     dev_poll(d);
+    for (unsigned ms = 0; d->conn_fd >= 0 && d->type->pending != NULL &&
+                          d->type->pending(d, UINT16_MAX) != 0 &&
+                          ms < DRAIN_WAIT_MS;
+         ms++) {
+        usleep(1000);
+        dev_poll(d);
+    }
 }
 
 /* The device thread: serve @p arg (a struct vdev) until the daemon quits or

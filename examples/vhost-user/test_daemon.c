@@ -55,6 +55,7 @@ int main(int argc, char **argv)
     td_add_balloon(s);
     td_add_vfio_user(s);
     td_add_sound(s);
+    td_add_inflight(s);
     td_add_blk_aio(s);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -159,6 +159,7 @@ void td_add_gpu(Suite *s);
 void td_add_balloon(Suite *s);
 void td_add_vfio_user(Suite *s);
 void td_add_sound(Suite *s);
+void td_add_inflight(Suite *s);
 void td_add_blk_aio(Suite *s);
 
 #endif

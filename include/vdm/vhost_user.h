@@ -62,10 +62,23 @@
  * ACCESS_PLATFORM (no IOTLB), NOTIFICATION_DATA (eventfd kicks carry no
  * data), RING_RESET, SR_IOV, ADMIN_VQ, NOTIF_CONFIG_DATA.
  *
+ * Inflight I/O tracking (VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD, offered
+ * with the `inflight_alloc` hook): GET_INFLIGHT_FD gets a region from the
+ * host, SET_INFLIGHT_FD maps the front-end's (checked completely: a
+ * hostile front-end may send anything). Each queue's part (the split or
+ * packed layout of the text, each queue's part 64-byte aligned) records
+ * every request taken from the ring and not yet completed, in the order
+ * the text gives, so that a back-end restarted after a crash resubmits
+ * exactly those, in the order they were taken, before anything new, and
+ * takes up the ring where the region says (not where SET_VRING_BASE says,
+ * which after a crash is a guess). Without it nothing changes: tracked
+ * queues only take the virtqueue's general paths.
+ *
  * Threads: one thread drives the object and its device at a time.
- * Requests handed to the host asynchronously by the device (e.g. blk)
- * should be drained before GET_VRING_BASE and before memory is unmapped;
- * the library logs a warning when a ring stops with chains in flight.
+ * Requests handed to the host asynchronously by the device (e.g. blk) are
+ * drained through the `drain` hook before GET_VRING_BASE, memory-table
+ * changes and resets (docs/drain.md); without the hook the library logs a
+ * warning when a ring stops with chains in flight.
  */
 #ifndef VDM_VHOST_USER_H
 #define VDM_VHOST_USER_H
@@ -139,8 +152,8 @@ extern "C" {
 #define VDM_VHOST_USER_GET_CONFIG            24u /**< config, reply same */
 #define VDM_VHOST_USER_SET_CONFIG            25u /**< config */
 #define VDM_VHOST_USER_POSTCOPY_END          30u /**< not supported */
-#define VDM_VHOST_USER_GET_INFLIGHT_FD       31u /**< not supported */
-#define VDM_VHOST_USER_SET_INFLIGHT_FD       32u /**< not supported */
+#define VDM_VHOST_USER_GET_INFLIGHT_FD       31u /**< inflight desc., reply + fd */
+#define VDM_VHOST_USER_SET_INFLIGHT_FD       32u /**< inflight description + fd */
 #define VDM_VHOST_USER_GPU_SET_SOCKET        33u /**< to the `request` hook */
 #define VDM_VHOST_USER_RESET_DEVICE          34u /**< - */
 #define VDM_VHOST_USER_VRING_KICK            35u /**< not supported */
@@ -160,6 +173,8 @@ extern "C" {
 #define VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK    3  /**< need_reply. */
 #define VDM_VHOST_USER_PROTOCOL_F_BACKEND_REQ  5  /**< Back-end channel. */
 #define VDM_VHOST_USER_PROTOCOL_F_CONFIG       9  /**< GET/SET_CONFIG. */
+/** GET/SET_INFLIGHT_FD (offered when the `inflight_alloc` hook is set). */
+#define VDM_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD 12
 #define VDM_VHOST_USER_PROTOCOL_F_RESET_DEVICE 13 /**< RESET_DEVICE. */
 /** ADD/REM_MEM_REG. */
 #define VDM_VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
@@ -233,6 +248,32 @@ struct vdm_vhost_user_ops {
      */
     int (*request)(void *host, uint32_t req, const void *payload, uint32_t len,
                    const int32_t *fds, uint32_t nfds, uint32_t *taken);
+    /**
+     * Inflight I/O tracking (vhost-user "Inflight I/O tracking"): create a
+     * shared memory object of @p len bytes, filled with zeros, map it
+     * shared and read-write, return its file descriptor in @p fd and the
+     * address of its first byte in @p hva. The host sends @p fd with the
+     * reply of the GET_INFLIGHT_FD message being handled, then closes it;
+     * the library unmaps the region with `unmap` (offset 0, @p len) when it
+     * is replaced or at vdm_vhost_user_reset(). Optional: without it the
+     * back-end does not offer VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD.
+     * @return 0 or a negative VDM_E* code.
+     */
+    int (*inflight_alloc)(void *host, uint64_t len, int32_t *fd, void **hva);
+    /**
+     * Draining (docs/drain.md): the front-end is about to take ring @p q
+     * away (GET_VRING_BASE) or, with @p q = UINT16_MAX, every ring (a
+     * memory-table change, RESET_DEVICE, RESET_OWNER). Requests of those
+     * rings the device handed to the host (e.g. blk reads and writes not
+     * yet completed) must be finished or cancelled first, because the
+     * library may not put a completion in a ring the front-end has taken
+     * back. Return 0 when none is left, or VDM_EAGAIN: the message is not
+     * handled (vdm_vhost_user_handle() returns VDM_EAGAIN, sends nothing,
+     * changes nothing and keeps no file descriptor); the host completes or
+     * cancels the requests and hands the same message (and descriptors)
+     * in again. Optional: without it such messages are handled at once.
+     */
+    int (*drain)(void *host, uint16_t q);
 };
 
 /** @brief Back-end configuration, caller-filled with VDM_INIT. */
@@ -304,7 +345,10 @@ VDM_API int vdm_vhost_user_payload_len(const void *hdr, uint32_t *len);
  *         or an error-shaped answer) should still be sent;
  *         VDM_EPROTO when the message cannot even be framed (truncated,
  *         wrong version, length mismatch): nothing to send, close the
- *         connection. File descriptors are consumed in every case.
+ *         connection; VDM_EAGAIN when the `drain` hook asked to wait:
+ *         nothing to send, nothing changed, the file descriptors are still
+ *         the host's, hand the same message in again later. File
+ *         descriptors are consumed in every other case.
  */
 VDM_API int vdm_vhost_user_handle(struct vdm_vhost_user *vu, const void *msg,
                                   uint32_t len, const int32_t *fds,

@@ -1336,6 +1336,54 @@ START_TEST(test_blk_async_out_of_order)
 }
 END_TEST
 
+/* Draining (docs/drain.md): the host lists what is still at it, finishes
+ * one and cancels the others; cancelled requests get VIRTIO_BLK_S_IOERR
+ * (spec "Block Device / Device Operation"), nothing is left in flight. */
+START_TEST(test_blk_drain_pending_and_cancel)
+{
+    struct req r[3];
+    uint32_t cursor = 0;
+    void *tok, *seen[4];
+    unsigned n = 0;
+
+    start(0);
+    ram.async = 1;
+    for (int i = 0; i < 3; i++)
+        add_req(0, &r[i], i == 1 ? VDM_BLK_T_OUT : VDM_BLK_T_IN,
+                (uint64_t)i * 10, SEC, i == 1, DRV_ADD_DIRECT);
+    ck_assert_int_le(dh_kick(&h, 0, 0), 1);
+    ck_assert_uint_eq(ram.npend, 3);
+    while (vdm_blk_pending(&blk, 0, &cursor, &tok) == 1) {
+        ck_assert_uint_lt(n, 4);
+        seen[n++] = tok;
+    }
+    ck_assert_uint_eq(n, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        int found = 0;
+        for (unsigned j = 0; j < n; j++)
+            found |= seen[j] == ram.pend[i].token;
+        ck_assert(found);
+    }
+    cursor = 0;
+    ck_assert_int_eq(vdm_blk_pending(&blk, 1, &cursor, &tok), VDM_ERANGE);
+    ck_assert_int_eq(vdm_blk_pending(&blk, 0, &cursor, NULL), VDM_EINVAL);
+    ck_assert_int_eq(vdm_blk_pending(NULL, 0, &cursor, &tok), VDM_EINVAL);
+    /* finish the first, cancel the rest */
+    ck_assert_int_eq(finish_pending(0, VDM_BLK_S_OK), 0);
+    ck_assert_uint_eq(vdm_blk_in_flight(&blk), 2);
+    while (ram.npend > 0)
+        ck_assert_int_eq(vdm_blk_complete(&blk, ram.pend[--ram.npend].token,
+                                          VDM_BLK_S_IOERR),
+                         0);
+    ck_assert_uint_eq(vdm_blk_in_flight(&blk), 0);
+    cursor = 0;
+    ck_assert_int_eq(vdm_blk_pending(&blk, 0, &cursor, &tok), 0);
+    ck_assert_uint_eq(*r[0].st, VDM_BLK_S_OK);
+    ck_assert_uint_eq(*r[1].st, VDM_BLK_S_IOERR);
+    ck_assert_uint_eq(*r[2].st, VDM_BLK_S_IOERR);
+}
+END_TEST
+
 START_TEST(test_blk_complete_after_reset)
 {
     struct req r[2];
@@ -1699,6 +1747,7 @@ static Suite *blk_suite(void)
     tcase_add_loop_test(tc, test_blk_discard, 0, 2);
     tcase_add_test(tc, test_blk_write_zeroes);
     tcase_add_test(tc, test_blk_async_out_of_order);
+    tcase_add_test(tc, test_blk_drain_pending_and_cancel);
     tcase_add_test(tc, test_blk_complete_after_reset);
     tcase_add_test(tc, test_blk_stall_on_abandoned_slots);
     tcase_add_test(tc, test_blk_reset_inside_host_call);

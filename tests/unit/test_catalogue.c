@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cat_console.h"
@@ -1979,6 +1980,7 @@ struct vub {
     int dq_live[VU_NQ];
     int fake_map;
     unsigned maps, unmaps, closes, signals, errors_logged;
+    void *ift_hva; /* the inflight region the map hook made, if any */
     int32_t watched[VU_NQ];
     uint8_t reply[VDM_VHOST_USER_MAX_MSG];
     uint32_t rlen;
@@ -1987,11 +1989,19 @@ struct vub {
 
 static struct vub V;
 
+static int vub_map_inflight(int32_t fd, uint64_t off, uint64_t len,
+                            void **hva);
+static int vu_inflight_next; /* the next map is a SET_INFLIGHT_FD region */
+
 static int vu_map(void *host, int32_t fd, uint64_t off, uint64_t len,
                   void **hva)
 {
     (void)host;
     ck_assert_int_ge(fd, 0);
+    if (vu_inflight_next) {
+        vu_inflight_next = 0;
+        return vub_map_inflight(fd, off, len, hva);
+    }
     if (V.fake_map) {
         unsigned r = off >= VU_R1_FOFF ? 1 : 0;
         uint64_t base = r ? VU_R1_FOFF : 0;
@@ -2017,8 +2027,10 @@ static void vu_unmap(void *host, void *hva, uint64_t off, uint64_t len)
 {
     (void)host;
     (void)off;
-    if (!V.fake_map)
+    if (!V.fake_map || hva == V.ift_hva)
         ck_assert_int_eq(munmap(hva, len), 0);
+    if (hva == V.ift_hva)
+        V.ift_hva = NULL;
     V.unmaps++;
 }
 
@@ -2052,6 +2064,27 @@ static void vu_log(void *host, int level, const char *msg)
         V.errors_logged++;
 }
 
+/* GET_INFLIGHT_FD: a memfd region (its fd would go with the reply; here it
+ * is closed at once, the mapping keeps the memory). */
+static int vu_inflight_alloc(void *host, uint64_t len, int32_t *fd,
+                             void **hva)
+{
+    int m = memfd_create("vdm-cat-inflight", MFD_CLOEXEC);
+    void *p;
+
+    (void)host;
+    ck_assert_int_ge(m, 0);
+    ck_assert_int_eq(ftruncate(m, (off_t)len), 0);
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, m, 0);
+    ck_assert_ptr_ne(p, MAP_FAILED);
+    close(m);
+    *fd = -1;
+    *hva = p;
+    V.ift_hva = p;
+    V.maps++;
+    return 0;
+}
+
 static const struct vdm_vhost_user_ops vu_ops = {
     .size = sizeof(struct vdm_vhost_user_ops),
     .map = vu_map,
@@ -2060,6 +2093,7 @@ static const struct vdm_vhost_user_ops vu_ops = {
     .close = vu_close,
     .watch_kick = vu_watch,
     .log = vu_log,
+    .inflight_alloc = vu_inflight_alloc,
 };
 
 static int32_t efd(void)
@@ -2252,6 +2286,39 @@ static void vub_roundtrip(int q, uint32_t n)
     ck_assert_uint_eq(len, n);
     ck_assert_uint_eq(pi[0], n);
     drv_vq_enable_cb(v);
+}
+
+/* Map a SET_INFLIGHT_FD region for real (also while the memory table is
+ * fake-mapped), refusing one past the end of its file as a host must. */
+static int vub_map_inflight(int32_t fd, uint64_t off, uint64_t len,
+                            void **hva)
+{
+    struct stat st;
+    void *p;
+
+    if (fstat(fd, &st) != 0 || off > UINT64_MAX - len ||
+        off + len > (uint64_t)st.st_size || len == 0)
+        return VDM_EINVAL;
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+    if (p == MAP_FAILED)
+        return VDM_EINVAL;
+    *hva = p;
+    V.ift_hva = p;
+    V.maps++;
+    return 0;
+}
+
+/* SET_INFLIGHT_FD payload ("Inflight description") and its fd. */
+static int vub_set_inflight(uint64_t size, uint64_t off, uint16_t nq,
+                            uint16_t qs, int32_t fd)
+{
+    uint8_t d[24] = {0};
+
+    memcpy(d, &size, 8);
+    memcpy(d + 8, &off, 8);
+    memcpy(d + 16, &nq, 2);
+    memcpy(d + 18, &qs, 2);
+    return vmsg(VDM_VHOST_USER_SET_INFLIGHT_FD, 0, d, 24, &fd, 1);
 }
 
 /*
@@ -3840,6 +3907,65 @@ START_TEST(cat_balloon_stats_buffer_across_reset)
 }
 END_TEST
 
+/*
+ * Class: vhost-user inflight region from a hostile front-end
+ * (VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD). A region too small for the
+ * queues it names, queue counts and sizes out of range, an offset that
+ * wraps, and a region full of junk: refused (VDM_EINVAL) or, for the junk,
+ * the rings run untracked; every descriptor closed, every mapping undone.
+ * (Records that do not walk: test_inflight.c, hostile_packed_regions.)
+ */
+START_TEST(cat_vu_inflight_region_hostile)
+{
+    const uint64_t per = 320; /* split, 16 entries: (16 + 16 * 16) -> 64 */
+    const struct {
+        uint64_t size, off;
+        uint16_t nq, qs;
+    } bad[] = {
+        {2 * per - 1, 0, 2, 16}, {0, 0, 2, 16},    {2 * per, 0, 0, 16},
+        {2 * per, 0, 3, 16},     {2 * per, 0, 2, 0}, {UINT64_MAX, 0, 2, 32769},
+        {2 * per, UINT64_MAX - 100, 2, 16}, {2 * per, 4096, 2, 16},
+    };
+    uint8_t *r;
+    int fds0;
+
+    UT_NEEDS_OPTION(VDM_CONFIG_VHOST_USER);
+    vub_setup();
+    fds0 = count_fds();
+    vub_negotiate(0);
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        vu_inflight_next = 1;
+        ck_assert_int_eq(vub_set_inflight(bad[i].size, bad[i].off, bad[i].nq,
+                                          bad[i].qs, mfd(2 * per)),
+                         VDM_EINVAL);
+        vu_inflight_next = 0;
+        ck_assert_int_eq(count_fds(), fds0);
+    }
+    ck_assert_uint_eq(V.maps, V.unmaps);
+    /* junk of the right size: the rings run, untracked */
+    {
+        int32_t f = mfd(2 * per);
+
+        r = mmap(NULL, 2 * per, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+        ck_assert_ptr_ne(r, MAP_FAILED);
+        memset(r, 0xa5, 2 * per);
+        vu_inflight_next = 1;
+        ck_assert_int_eq(vub_set_inflight(2 * per, 0, 2, 16, f), 0);
+        munmap(r, 2 * per);
+    }
+    V.fake_map = 1;
+    vub_mem_table();
+    vub_ring_start(0, 16);
+    vub_ring_start(1, 16);
+    for (int k = 0; k < 20; k++)
+        vub_roundtrip(k & 1, 5);
+    vdm_vhost_user_reset(&V.vu);
+    ck_assert_uint_eq(V.maps, V.unmaps);
+    ck_assert_int_eq(count_fds(), fds0);
+    vub_teardown();
+}
+END_TEST
+
 static Suite *catalogue_suite(void)
 {
     Suite *s = suite_create("catalogue");
@@ -3895,6 +4021,7 @@ static Suite *catalogue_suite(void)
     tcase_add_test(vu, cat_vu_fd_leak_repeated_messages);
     tcase_add_test(vu, cat_vu_set_vring_num_repeated);
     tcase_add_test(vu, cat_vu_extra_fds);
+    tcase_add_test(vu, cat_vu_inflight_region_hostile);
     suite_add_tcase(s, vu);
 
     tcase_add_test(gpu, cat_gpu_scanout_id_out_of_range);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdalign.h>
 #include <sys/mman.h>
 
 #include "drv.h"
@@ -90,6 +91,13 @@ struct th {
     int req_mode;
     unsigned req_calls;
     uint32_t req_last, req_len, req_nfds;
+    /* inflight tracking and draining (test_vhost_user's "inflight" case) */
+    alignas(64) uint8_t ift[8192]; /* the region ("fd" region 2) */
+    unsigned ift_allocs, ift_maps, ift_unmaps, drain_calls;
+    uint16_t drain_q;
+    int hold; /* echo device: keep popped chains instead of pushing */
+    unsigned nheld[NQ];
+    uint16_t held[NQ][NUM];
 };
 
 static struct th T;
@@ -142,6 +150,12 @@ static void echo_notify(struct vdm_dev *d, uint16_t q)
             fprintf(stderr, "echo q%u pop %d\n", q, rc);
         if (rc == 0 || (rc < 0 && rc != VDM_ENOSPC))
             break;
+        if (T.hold) {
+            /* an asynchronous device: the request stays at the host */
+            ck_assert_uint_lt(T.nheld[q], NUM);
+            T.held[q][T.nheld[q]++] = c.id;
+            continue;
+        }
         n = vdm_chain_copy_from(&c, 0, buf, sizeof(buf));
         if (n > c.write_len)
             n = c.write_len;
@@ -223,6 +237,13 @@ static int h_map(void *host, int32_t fd, uint64_t off, uint64_t len, void **hva)
     struct drv_region *r;
     (void)host;
     ck_assert_msg(f->open, "map of a closed fd");
+    if (f->region == 2) { /* the inflight region */
+        if (off > sizeof(T.ift) || len > sizeof(T.ift) - off)
+            return VDM_EINVAL;
+        *hva = T.ift + off;
+        T.ift_maps++;
+        return 0;
+    }
     if (f->region < 0)
         return VDM_EINVAL;
     r = &T.g.regions[f->region];
@@ -239,6 +260,10 @@ static void h_unmap(void *host, void *hva, uint64_t off, uint64_t len)
     (void)host;
     (void)off;
     (void)len;
+    if ((uint8_t *)hva >= T.ift && (uint8_t *)hva < T.ift + sizeof(T.ift)) {
+        T.ift_unmaps++;
+        return;
+    }
     for (unsigned i = 0; i < 2; i++) {
         uint8_t *b = T.g.regions[i].hva;
         if ((uint8_t *)hva >= b && (uint8_t *)hva < b + T.g.regions[i].size) {
@@ -327,6 +352,44 @@ static const struct vdm_vhost_user_ops vu_ops = {
     .request = h_request,
 };
 
+static int h_ift_alloc(void *host, uint64_t len, int32_t *fd, void **hva)
+{
+    (void)host;
+    if (len > sizeof(T.ift))
+        return VDM_ENOSPC;
+    memset(T.ift, 0, sizeof(T.ift));
+    T.ift_allocs++;
+    *fd = 99; /* the host's, sent with the reply: never the library's */
+    *hva = T.ift;
+    return 0;
+}
+
+/* Requests of ring q (UINT16_MAX: all) still at the host: wait. */
+static int h_drain(void *host, uint16_t q)
+{
+    (void)host;
+    T.drain_calls++;
+    T.drain_q = q;
+    for (unsigned i = 0; i < NQ; i++)
+        if ((q == UINT16_MAX || q == i) && T.nheld[i] != 0)
+            return VDM_EAGAIN;
+    return 0;
+}
+
+static const struct vdm_vhost_user_ops vu_ops_ift = {
+    .size = sizeof(struct vdm_vhost_user_ops),
+    .map = h_map,
+    .unmap = h_unmap,
+    .signal = h_signal,
+    .close = h_close,
+    .watch_kick = h_watch,
+    .backend_send = h_backend,
+    .log = h_log,
+    .request = h_request,
+    .inflight_alloc = h_ift_alloc,
+    .drain = h_drain,
+};
+
 static void dev_log(void *host, int level, const char *msg)
 {
     h_log(host, level, msg);
@@ -339,6 +402,8 @@ static const struct vdm_host_ops host_ops = {
 
 /* ------------------------------------------------------------------------ */
 /* Fixture */
+
+static const struct vdm_vhost_user_ops *setup_ops = &vu_ops;
 
 static void setup_with(uint64_t proto_off)
 {
@@ -356,7 +421,7 @@ static void setup_with(uint64_t proto_off)
 
     vc.num_rings = NQ;
     vc.rings = T.rings;
-    vc.ops = &vu_ops;
+    vc.ops = setup_ops;
     vc.protocol_features_off = proto_off;
     ck_assert_int_eq(vdm_vhost_user_init(&T.vu, &vc), 0);
 
@@ -1794,6 +1859,287 @@ START_TEST(protocol_features_masked_by_host)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* Inflight I/O tracking (vhost-user "Inflight I/O tracking",
+ * GET_INFLIGHT_FD / SET_INFLIGHT_FD, "Inflight description") and draining
+ * (docs/drain.md) */
+
+#define PF_IFT (1ull << VDM_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)
+
+static void setup_ift(void)
+{
+    setup_ops = &vu_ops_ift;
+    setup_with(0);
+    setup_ops = &vu_ops;
+}
+
+/* u64 mmap size, u64 mmap offset, u16 num queues, u16 queue size, and the
+ * C struct's padding (QEMU sends 24 bytes) */
+static int ift_msg(uint32_t req, uint64_t size, uint64_t off, uint16_t nq,
+                   uint16_t qs, const int32_t *fds, uint32_t nfds,
+                   uint32_t plen)
+{
+    uint8_t p[32] = {0};
+    put64(p, size);
+    put64(p + 8, off);
+    memcpy(p + 16, &nq, 2);
+    memcpy(p + 18, &qs, 2);
+    return msg(req, 0, p, plen, fds, nfds);
+}
+
+static uint64_t ift_qbytes(void)
+{
+    uint64_t b = (T.features & VDM_F_RING_PACKED) ? 32 + 32 * NUM
+                                                   : 16 + 16 * NUM;
+    return (b + 63) & ~63ull;
+}
+
+/* Rings up with the region: from GET_INFLIGHT_FD or, with @p set, handed
+ * back with SET_INFLIGHT_FD (a restarted back-end); rings at @p base (-1:
+ * a fresh ring's). */
+static void ift_bring_up(uint64_t virtio, int set, int64_t base)
+{
+    negotiate(virtio, 1);
+    if (base < 0)
+        base = base0();
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0,
+                             PROTO_ALL | PF_IFT, NULL, 0),
+                     0);
+    if (!set) {
+        ck_assert_int_eq(ift_msg(VDM_VHOST_USER_GET_INFLIGHT_FD, 0, 0, NQ, NUM,
+                                 NULL, 0, 24),
+                         0);
+        ck_assert_uint_eq(T.rlen, 12 + 24);
+        ck_assert_uint_eq(get32(T.reply + 8), 24);
+        ck_assert_uint_eq(get64(T.reply + 12), NQ * ift_qbytes());
+        ck_assert_uint_eq(get64(T.reply + 20), 0);
+        {
+            uint16_t nq, qs; /* native byte order, as the protocol says */
+            memcpy(&nq, T.reply + 28, 2);
+            memcpy(&qs, T.reply + 30, 2);
+            ck_assert_uint_eq(nq, NQ);
+            ck_assert_uint_eq(qs, NUM);
+        }
+    } else {
+        int32_t fd = new_fd(2, 0);
+        ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD,
+                                 NQ * ift_qbytes(), 0, NQ, NUM, &fd, 1, 24),
+                         0);
+        ck_assert(!T.fd[fd].open); /* mapped, then closed */
+    }
+    ck_assert_int_eq(mem_table_both(), 0);
+    for (int q = 0; q < NQ; q++) {
+        if (!set)
+            drv_setup(q);
+        ring_start(q, (uint32_t)base);
+    }
+    for (int q = 0; q < NQ; q++)
+        ring_enable(q, 1);
+    ck_assert(vdm_dev_live(&T.dev));
+}
+
+START_TEST(inflight_offered_only_with_the_hook)
+{
+    /* without inflight_alloc: not offered, the messages refused */
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_PROTOCOL_FEATURES), 0);
+    ck_assert(!(reply_u64(VDM_VHOST_USER_GET_PROTOCOL_FEATURES) & PF_IFT));
+    ck_assert_int_eq(
+        ift_msg(VDM_VHOST_USER_GET_INFLIGHT_FD, 0, 0, NQ, NUM, NULL, 0, 24),
+        VDM_EINVAL);
+    ck_assert_uint_eq(T.rlen, 12); /* its reply, empty: failed */
+    teardown();
+    setup_ift();
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_GET_PROTOCOL_FEATURES), 0);
+    ck_assert(reply_u64(VDM_VHOST_USER_GET_PROTOCOL_FEATURES) & PF_IFT);
+    /* not negotiated yet: refused */
+    ck_assert_int_eq(
+        ift_msg(VDM_VHOST_USER_GET_INFLIGHT_FD, 0, 0, NQ, NUM, NULL, 0, 24),
+        VDM_EINVAL);
+    ck_assert_uint_eq(T.ift_allocs, 0);
+}
+END_TEST
+
+/* A back-end with requests at the host dies; the next one gets the region
+ * back and resubmits them, once, before anything new. */
+START_TEST(inflight_restart_resubmits)
+{
+    uint64_t pk = _i ? VDM_F_RING_PACKED : 0;
+
+    teardown();
+    setup_ift();
+    ift_bring_up(pk, 0, -1);
+    roundtrip(0, "before");
+    T.hold = 1;
+    add_text(0, "held one");
+    add_text(0, "held two");
+    add_text(1, "held three");
+    ck_assert_int_eq(vdm_vhost_user_kick(&T.vu, 0), 0);
+    ck_assert_int_eq(vdm_vhost_user_kick(&T.vu, 1), 0);
+    ck_assert_uint_eq(T.nheld[0], 2);
+    ck_assert_uint_eq(T.nheld[1], 1);
+    /* the crash: nothing completed; the front-end loses the back-end */
+    vdm_vhost_user_reset(&T.vu);
+    ck_assert_uint_eq(T.ift_unmaps, 1);
+    T.hold = 0;
+    T.nheld[0] = T.nheld[1] = 0;
+    /* the new back-end: QEMU sends the used idx as split base (its
+     * guess), the stale start value for packed; the region decides */
+    ift_bring_up(pk, 1, pk ? -1 : 1);
+    expect_echo(0, "held one");
+    expect_echo(0, "held two");
+    expect_echo(1, "held three");
+    {
+        uint32_t id, len;
+        void *ck;
+        ck_assert_int_eq(drv_vq_get_used(&T.dq[0], &id, &len, &ck), 0);
+        ck_assert_int_eq(drv_vq_get_used(&T.dq[1], &id, &len, &ck), 0);
+    }
+    roundtrip(0, "after");
+    roundtrip(1, "after too");
+    vdm_vhost_user_reset(&T.vu);
+    ck_assert_uint_eq(T.ift_maps, 1);
+    ck_assert_uint_eq(T.ift_unmaps, 2);
+    assert_clean();
+}
+END_TEST
+
+START_TEST(hostile_inflight_messages)
+{
+    uint64_t len;
+    int32_t fd, fds[2];
+
+    teardown();
+    setup_ift();
+    negotiate(0, 1);
+    ck_assert_int_eq(msg_u64(VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0,
+                             PROTO_ALL | PF_IFT, NULL, 0),
+                     0);
+    len = NQ * ift_qbytes();
+    /* payload sizes, queue counts and sizes */
+    fd = new_fd(2, 0);
+    ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 0, NQ, NUM,
+                             &fd, 1, 19),
+                     VDM_EINVAL);
+    fd = new_fd(2, 0);
+    ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 0, NQ, NUM,
+                             &fd, 1, 29),
+                     VDM_EINVAL);
+    ck_assert_int_eq(
+        ift_msg(VDM_VHOST_USER_GET_INFLIGHT_FD, 0, 0, 0, NUM, NULL, 0, 24),
+        VDM_EINVAL);
+    ck_assert_int_eq(
+        ift_msg(VDM_VHOST_USER_GET_INFLIGHT_FD, 0, 0, NQ + 1, NUM, NULL, 0, 24),
+        VDM_EINVAL);
+    ck_assert_int_eq(
+        ift_msg(VDM_VHOST_USER_GET_INFLIGHT_FD, 0, 0, NQ, 0, NULL, 0, 24),
+        VDM_EINVAL);
+    ck_assert_int_eq(ift_msg(VDM_VHOST_USER_GET_INFLIGHT_FD, 0, 0, NQ, 32769,
+                             NULL, 0, 24),
+                     VDM_EINVAL);
+    /* a GET_INFLIGHT_FD carrying an fd: refused, the fd closed */
+    fd = new_fd(2, 0);
+    ck_assert_int_eq(
+        ift_msg(VDM_VHOST_USER_GET_INFLIGHT_FD, 0, 0, NQ, NUM, &fd, 1, 24),
+        VDM_EINVAL);
+    /* SET: no fd, two fds, size short of the queues, offset past the
+     * file, huge offset */
+    ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 0, NQ, NUM,
+                             NULL, 0, 24),
+                     VDM_EINVAL);
+    fds[0] = new_fd(2, 0);
+    fds[1] = new_fd(2, 0);
+    ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 0, NQ, NUM,
+                             fds, 2, 24),
+                     VDM_EINVAL);
+    fd = new_fd(2, 0);
+    ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len - 1, 0, NQ,
+                             NUM, &fd, 1, 24),
+                     VDM_EINVAL);
+    fd = new_fd(2, 0);
+    ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 8000, NQ,
+                             NUM, &fd, 1, 24),
+                     VDM_EINVAL);
+    fd = new_fd(2, 0);
+    ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len,
+                             UINT64_MAX - 10, NQ, NUM, &fd, 1, 24),
+                     VDM_EINVAL);
+    ck_assert_uint_eq(T.ift_maps, 0);
+    /* a region full of junk: refused ring by ring at start, rings run
+     * untracked */
+    memset(T.ift, 0xa5, sizeof(T.ift));
+    fd = new_fd(2, 0);
+    ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 0, NQ, NUM,
+                             &fd, 1, 24),
+                     0);
+    ck_assert_int_eq(mem_table_both(), 0);
+    for (int q = 0; q < NQ; q++) {
+        drv_setup(q);
+        ring_start(q, base0());
+    }
+    for (int q = 0; q < NQ; q++)
+        ring_enable(q, 1);
+    roundtrip(0, "untracked");
+    roundtrip(1, "untracked too");
+    /* no region change while rings run */
+    fd = new_fd(2, 0);
+    ck_assert_int_eq(ift_msg(VDM_VHOST_USER_SET_INFLIGHT_FD, len, 0, NQ, NUM,
+                             &fd, 1, 24),
+                     VDM_ESTATE);
+    ck_assert_int_eq(
+        ift_msg(VDM_VHOST_USER_GET_INFLIGHT_FD, 0, 0, NQ, NUM, NULL, 0, 24),
+        VDM_ESTATE);
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+    ck_assert_uint_eq(T.ift_maps, T.ift_unmaps);
+}
+END_TEST
+
+/* GET_VRING_BASE never returns while a completion can still land: the
+ * host is asked to drain; VDM_EAGAIN leaves everything as it was. */
+START_TEST(drain_before_disruption)
+{
+    int32_t fds[2];
+    uint32_t id, len;
+    void *ck;
+
+    teardown();
+    setup_ift();
+    bring_up(0);
+    roundtrip(0, "one");
+    T.hold = 1;
+    add_text(0, "at the host");
+    ck_assert_int_eq(vdm_vhost_user_kick(&T.vu, 0), 0);
+    ck_assert_uint_eq(T.nheld[0], 1);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_GET_VRING_BASE, 0, 0, 0),
+                     VDM_EAGAIN);
+    ck_assert_uint_eq(T.rlen, 0);
+    ck_assert_uint_eq(T.drain_q, 0);
+    ck_assert(vdm_vhost_user_queue_ready(&T.vu, 0)); /* not stopped */
+    ck_assert(T.fd[T.kick[0]].open);
+    /* ring 1 has nothing at the host: served at once */
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_GET_VRING_BASE, 0, 1, 0), 0);
+    /* a memory-table change waits for every ring; its fds stay ours */
+    fds[0] = mem_fd(0);
+    fds[1] = mem_fd(1);
+    ck_assert_int_eq(vu_front_mem_table(&T.fe, 0, REGION, 2, fds), VDM_EAGAIN);
+    ck_assert_uint_eq(T.drain_q, UINT16_MAX);
+    ck_assert(T.fd[fds[0]].open && T.fd[fds[1]].open);
+    ck_assert_int_eq(msg0(VDM_VHOST_USER_RESET_DEVICE), VDM_EAGAIN);
+    ck_assert(vdm_dev_live(&T.dev));
+    /* the host completes it: it lands in the ring, then the stop */
+    ck_assert_int_eq(vdm_vq_push(vdm_dev_queue(&T.dev, 0), T.held[0][0], 0),
+                     0);
+    T.nheld[0] = 0;
+    T.hold = 0;
+    ck_assert_int_eq(drv_vq_get_used(&T.dq[0], &id, &len, &ck), 1);
+    ck_assert_int_eq(msg_state(VDM_VHOST_USER_GET_VRING_BASE, 0, 0, 0), 0);
+    ck_assert_uint_eq(get32(T.reply + 16), 2);
+    ck_assert_int_eq(vu_front_mem_table(&T.fe, 0, REGION, 2, fds), 0);
+    vdm_vhost_user_reset(&T.vu);
+    assert_clean();
+}
+END_TEST
+
 static Suite *vhost_user_suite(void)
 {
     Suite *s = suite_create("vhost_user");
@@ -1827,6 +2173,9 @@ static Suite *vhost_user_suite(void)
     tcase_add_test(tc, reset_closes_everything_and_serves_again);
     tcase_add_test(tc, api_argument_checks);
     tcase_add_test(tc, protocol_features_masked_by_host);
+    tcase_add_test(tc, inflight_offered_only_with_the_hook);
+    tcase_add_loop_test(tc, inflight_restart_resubmits, 0, 2);
+    tcase_add_test(tc, drain_before_disruption);
     suite_add_tcase(s, tc);
 
     TCase *h = tcase_create("hostile");
@@ -1837,6 +2186,7 @@ static Suite *vhost_user_suite(void)
     tcase_add_test(h, hostile_regions);
     tcase_add_test(h, hostile_ring_addresses);
     tcase_add_test(h, hostile_started_ring_changes);
+    tcase_add_test(h, hostile_inflight_messages);
     tcase_add_loop_test(h, hostile_random_messages, 0, 8);
     suite_add_tcase(s, h);
     return s;

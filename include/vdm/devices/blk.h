@@ -334,6 +334,20 @@ VDM_API uint32_t vdm_blk_writeback(const struct vdm_blk *blk);
  */
 VDM_API uint32_t vdm_blk_in_flight(const struct vdm_blk *blk);
 
+/**
+ * @brief Draining (docs/drain.md): walk the requests of queue @p q that the
+ *        host received and has not completed (live, or abandoned by a
+ *        reset). Start with `*cursor = 0`; each call gives the next token.
+ *        To finish them the host completes each as usual; to cancel them it
+ *        completes each with VDM_BLK_S_IOERR (spec "Device Operation": the
+ *        status of a request the device failed). Either way
+ *        vdm_blk_in_flight() reaches 0 with the last one.
+ * @return 1 with `*token` set; 0 at the end; VDM_ERANGE (bad queue);
+ *         VDM_EINVAL (NULL argument, uninitialised object).
+ */
+VDM_API int vdm_blk_pending(const struct vdm_blk *blk, uint16_t q,
+                            uint32_t *cursor, void **token);
+
 /** @brief The generic device @p blk was set up on (NULL if none). */
 VDM_API struct vdm_dev *vdm_blk_dev(const struct vdm_blk *blk);
 
