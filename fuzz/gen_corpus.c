@@ -2196,6 +2196,134 @@ static void state_seed(unsigned kind, uint8_t cb, uint64_t feat,
     save("state", name);
 }
 
+/* ------------------------------------------------------------------------ */
+/* fuzz_admin (the input format is in fuzz_admin.c)                         */
+/* ------------------------------------------------------------------------ */
+
+enum { A_CMD, A_RESET, A_SUSPEND, A_STATUS, A_QRESET, A_USE_ALL };
+
+/* One command in fresh memory: @p nr readable pieces, @p nw writable ones. */
+static void e_adm(uint16_t op, uint16_t grp, uint64_t member,
+                  const void *d, uint8_t dlen, uint8_t nr, uint16_t wlen,
+                  uint8_t nw)
+{
+    fo_u8(&O, A_CMD);
+    fo_u16(&O, op);
+    fo_u16(&O, grp);
+    if (member != 0) {
+        fo_u8(&O, 1);
+        fo_u64(&O, member);
+    } else {
+        fo_u8(&O, 0);
+    }
+    fo_u8(&O, dlen);
+    fo_bytes(&O, d, dlen);
+    fo_u8(&O, nr);
+    fo_u16(&O, wlen);
+    fo_u8(&O, (uint8_t)(nw - 1));
+    fo_u8(&O, 0); /* fresh memory */
+}
+
+static void e_adm_obj(uint16_t op, uint16_t type, uint32_t id)
+{
+    uint8_t d[24] = {0};
+    d[0] = (uint8_t)type;
+    d[1] = (uint8_t)(type >> 8);
+    d[4] = (uint8_t)id;
+    memset(d + 16, 0x33, 8);
+    e_adm(op, 0, 0, d, op == 0xd ? 8 : 24, 1, 64, 1);
+}
+
+static void admin_seeds(void)
+{
+    static const uint8_t all[8] = {0x83, 0x3f};
+    static const uint8_t lists[8] = {0x03};
+    static const uint8_t cap800[8] = {0x00, 0x08};
+    static const uint8_t set800[12] = {0x00, 0x08, 0, 0, 0, 0, 0, 0, 2};
+
+    /* Linux 6.12 at probe (virtio_pci_modern.c): LIST_QUERY with the SR-IOV
+     * group type and an 8-byte result; then the self group's commands. */
+    start();
+    fo_u8(&O, 0x4);
+    fo_u8(&O, 4);
+    e_adm(0x0, 1, 0, NULL, 0, 1, 16, 1);
+    e_adm(0x0, 0, 0, NULL, 0, 1, 16, 1);
+    e_adm(0x1, 0, 0, all, 8, 2, 8, 1);
+    e_adm(0x7, 0, 0, NULL, 0, 1, 512, 2);
+    e_adm(0x8, 0, 0, cap800, 8, 1, 16, 1);
+    e_adm(0x9, 0, 0, set800, 12, 1, 8, 1);
+    e_adm_obj(0xa, 0x200, 0);
+    e_adm_obj(0xa, 0x200, 0);
+    e_adm_obj(0xb, 0x200, 0);
+    e_adm_obj(0xc, 0x200, 0);
+    e_adm_obj(0xd, 0x200, 0);
+    e_adm_obj(0xb, 0x200, 0);
+    e_adm_obj(0xa, 0x201, 1);
+    save("admin", "linux-probe");
+    /* Hostile headers and buffers: groups, opcodes, members, lengths. */
+    start();
+    fo_u8(&O, 0x6);
+    fo_u8(&O, 3);
+    fo_u8(&O, A_USE_ALL);
+    e_adm(0x8000, 0, 0, NULL, 0, 1, 16, 1);
+    e_adm(0x7777, 1, 5, NULL, 0, 1, 16, 1);
+    e_adm(0x7, 0, 3, NULL, 0, 1, 16, 1);
+    e_adm(0x0, 0, 77, NULL, 0, 0, 16, 1);
+    e_adm(0x0, 0, 0, NULL, 0, 3, 3, 1);
+    e_adm(0x0, 0, 0, NULL, 0, 1, 12, 2);
+    e_adm(0x0, 0, 0, NULL, 0, 1, 0, 1);
+    e_adm(0x7, 0, 0, NULL, 0, 3, 1099, 2);
+    e_adm(0x1, 0, 0, lists, 8, 1, 8, 1);
+    e_adm(0x7, 0, 0, NULL, 0, 1, 64, 1);
+    e_adm(0x1, 0, 0, all, 2, 1, 8, 1);
+    e_adm(0x0, 0, 0, NULL, 0, 1, 16, 1);
+    /* a command whose writable part lies across a region end */
+    fo_u8(&O, A_CMD);
+    fo_u16(&O, 0);
+    fo_u16(&O, 0);
+    fo_u8(&O, 0);
+    fo_u8(&O, 0);
+    fo_u8(&O, 1);
+    fo_u16(&O, 64);
+    fo_u8(&O, 0);
+    fo_u8(&O, 1);    /* chosen addresses */
+    fo_u8(&O, 0);    /* readable: fresh */
+    fo_u8(&O, 6);    /* writable: FM_SEL_END */
+    fo_u8(&O, 0);
+    fo_u8(&O, 16);
+    e_adm(0x0, 0, 0, NULL, 0, 1, 16, 1);
+    save("admin", "hostile");
+    /* SUSPEND and resume around commands; queue and device resets. */
+    start();
+    fo_u8(&O, 0x8 | 0x4);
+    fo_u8(&O, 5);
+    e_adm(0x0, 0, 0, NULL, 0, 1, 16, 1);
+    fo_u8(&O, A_SUSPEND);
+    fo_u8(&O, 0);
+    e_adm(0x1, 0, 0, all, 8, 1, 8, 1);
+    e_adm(0x0, 0, 0, NULL, 0, 1, 16, 1);
+    fo_u8(&O, A_SUSPEND);
+    fo_u8(&O, 1);
+    e_adm(0x7, 0, 0, NULL, 0, 1, 512, 1);
+    fo_u8(&O, A_QRESET);
+    e_adm(0x7, 0, 0, NULL, 0, 1, 512, 1);
+    fo_u8(&O, A_RESET);
+    e_adm(0x7, 0, 0, NULL, 0, 1, 512, 1);
+    fo_u8(&O, A_STATUS);
+    fo_u8(&O, 0);
+    e_adm(0x0, 0, 0, NULL, 0, 1, 16, 1);
+    save("admin", "suspend-reset");
+    /* A device type without admin ops, packed ring, translate hooks. */
+    start();
+    fo_u8(&O, 0x3);
+    fo_u8(&O, 2);
+    e_adm(0x0, 0, 0, NULL, 0, 1, 16, 1);
+    e_adm(0x1, 0, 0, all, 8, 1, 8, 1);
+    e_adm(0x1, 0, 0, lists, 8, 1, 8, 1);
+    e_adm(0x8, 0, 0, cap800, 8, 1, 16, 1);
+    save("admin", "plain-packed-hooks");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -2238,6 +2366,7 @@ int main(int argc, char **argv)
     state_seed(FZ_KIND_BLK, 0x06, VDM_F_RING_PACKED, "blk-packed");
     state_seed(FZ_KIND_RNG, 0, 0, "rng");
     state_seed(FZ_KIND_INPUT, 0, VDM_F_EVENT_IDX, "input");
+    admin_seeds();
     printf("%u seeds written to %s\n", nseeds, outdir);
     return 0;
 }

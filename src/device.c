@@ -7,8 +7,11 @@
  * "Notification of Device Configuration Changes", "Reserved Feature Bits". */
 #include "vdm/device.h"
 
+#include <stddef.h>
+
 #include <stdbool.h>
 
+#include "vdm/admin.h"
 #include "abi_internal.h"
 #include "device_internal.h"
 #include "mem_internal.h"
@@ -28,16 +31,16 @@ _Static_assert((VDM_LOG_FILE > 0) && (VDM_LOG_FILE < 16),
 
 /* Generic bits a device may offer through vdm (spec "Feature Bits": 24..40
  * and 43 are reserved for queue/negotiation extensions, 44..49 for the
- * future). Legacy-only bits (NOTIFY_ON_EMPTY 24, ANY_LAYOUT 27, UNUSED 30),
- * reserved bits and SUSPEND (43: the SUSPEND status bit is not implemented)
- * would be features the device cannot honour, which "Feature Bits" forbids
- * offering. So would SR_IOV (37: "Reserved Feature Bits": not without a PCI
- * SR-IOV capability, which no vdm transport presents) and ADMIN_VQ (41: no
- * vdm transport has administration virtqueues). Bit 42 is left to the
- * device type. */
+ * future). Legacy-only bits (NOTIFY_ON_EMPTY 24, ANY_LAYOUT 27, UNUSED 30)
+ * and reserved bits would be features the device cannot honour, which
+ * "Feature Bits" forbids offering. So would SR_IOV (37: "Reserved Feature
+ * Bits": not without a PCI SR-IOV capability, which no vdm transport
+ * presents). SUSPEND (43, src/suspend.c) and ADMIN_VQ (41, src/admin.c) are
+ * offered when the host asks; the transports that cannot present them
+ * refuse such a device. Bit 42 is left to the device type. */
 #define BAD_OFFER                                                              \
-    ((0xfULL << 24) | (3ULL << 30) | VDM_F_SR_IOV | VDM_F_ADMIN_VQ |           \
-     (0x7fULL << 43) | (RING_BITS & ~VDM_F_RING_ALL))
+    ((0xfULL << 24) | (3ULL << 30) | VDM_F_SR_IOV | (0x3fULL << 44) |          \
+     (RING_BITS & ~VDM_F_RING_ALL))
 
 /* The ring features vdm/config.h may leave out: a device offering one the
  * build does not have could not honour it. */
@@ -72,7 +75,7 @@ static void send_queue(const struct vdm_dev_state *s, uint16_t q)
     }
 }
 
-static void send_config(const struct vdm_dev_state *s)
+void vdmi_dev_send_config(const struct vdm_dev_state *s)
 {
     if (VDM_HAS_HOOK(s->tops, struct vdm_transport_ops, notify_config))
         s->tops->notify_config(s->tctx);
@@ -107,7 +110,8 @@ void vdmi_dev_queue_teardown(struct vdm_dev *d, struct vdm_dev_state *s,
 
     r[VDM_QR_FLAGS] &= ~VDM_QF_ENABLED;
     if (was) {
-        if (s->cls->queue_reset != NULL)
+        /* the administration queue is the core's, not the device type's */
+        if ((s->cls->queue_reset != NULL) && (q < type_queues(s)))
             s->cls->queue_reset(d, q);
         vdm_vq_reset(&s->queues[q]);
     }
@@ -126,7 +130,7 @@ static void dev_reset(struct vdm_dev *d, struct vdm_dev_state *s)
     for (q = 0; q < s->num_queues; q++) {
         uint32_t *r = qregs(s, q);
         if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) != 0 &&
-            s->cls->queue_reset != NULL)
+            (s->cls->queue_reset != NULL) && (q < type_queues(s)))
             s->cls->queue_reset(d, q);
     }
     if (s->cls->reset != NULL)
@@ -139,6 +143,7 @@ static void dev_reset(struct vdm_dev *d, struct vdm_dev_state *s)
     }
     s->driver_features = 0;
     s->negotiated = 0;
+    vdmi_admin_reset(s);
     slog(s, VDM_LOG_INFO, VDM_MSG("device reset"));
 }
 
@@ -195,6 +200,11 @@ int vdmi_dev_qregs_writable(const struct vdm_dev_state *s, const uint32_t *r)
              VDM_MSG("queue register write while enabled ignored"));
         return VDM_ESTATE;
     }
+    if ((s->status & VDM_STATUS_SUSPEND) != 0u) {
+        slog(s, VDM_LOG_WARN,
+             VDM_MSG("queue register write while suspended ignored"));
+        return VDM_ESTATE;
+    }
     if ((s->status & VDM_STATUS_DRIVER_OK) != 0 &&
         (r[VDM_QR_FLAGS] & QF_RESET) == 0) {
         slog(s, VDM_LOG_WARN,
@@ -224,6 +234,34 @@ struct vdm_dev_state *vdmi_dev_qcall(struct vdm_dev *d, uint16_t q, int *rc)
     return s;
 }
 
+/* The first ABI's class ends before the state hooks (then come suspend
+ * and admin); admin ops end after cmd (the one version so far). */
+#define VDM_CLASS_V1_SIZE                                                      \
+    ((uint32_t)offsetof(struct vdm_device_class, state_save))
+#define VDM_ADMIN_OPS_MIN ((uint32_t)sizeof(struct vdm_admin_ops))
+
+/* A class's admin ops that vdm_dev_init() refuses (vdm/admin.h): too
+ * short, more than 64 capability words, words without a bitmap, opcodes
+ * without a cmd hook. NULL ops are fine (the list commands only). */
+static bool admin_ops_bad(const struct vdm_admin_ops *ao)
+{
+    bool bad = false;
+
+    if (ao != NULL) {
+        if (ao->size < VDM_ADMIN_OPS_MIN) {
+            bad = true;
+        } else if ((ao->cap_words > 64u) ||
+                   ((ao->cap_words > 0u) && (ao->cap_ids == NULL))) {
+            bad = true;
+        } else if ((ao->opcodes != 0u) && (ao->cmd == NULL)) {
+            bad = true;
+        } else {
+            /* usable */
+        }
+    }
+    return bad;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Set-up and the device-type face */
 
@@ -241,8 +279,8 @@ int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg)
     cls = cfg->cls;
     if (cls == NULL)
         return VDM_EINVAL;
-    /* A class from before the state hooks is as good as one without them. */
-    if (cls->size < (uint32_t)offsetof(struct vdm_device_class, state_save))
+    /* A class from an older caller ends before its state hooks. */
+    if (cls->size < VDM_CLASS_V1_SIZE)
         return VDM_ESIZE;
     if (cls->queue_notify == NULL || cls->reserved0 != 0 ||
         cls->reserved1 != 0 || (cls->ndeps > 0 && cls->deps == NULL))
@@ -271,10 +309,23 @@ int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg)
                    offered) != NULL ||
         (cls->ndeps > 0 && broken_dep(cls->deps, cls->ndeps, offered) != NULL))
         return VDM_EINVAL;
+#if !VDM_CONFIG_ADMIN_VQ
+    if ((offered & VDM_F_ADMIN_VQ) != 0u) {
+        return VDM_ENOTSUP; /* administration virtqueue left out */
+    }
+#endif
+    if ((offered & VDM_F_ADMIN_VQ) != 0u) {
+        if (admin_ops_bad(cls_admin(cls))) {
+            return VDM_EINVAL;
+        }
+    }
 
     __builtin_memset(d, 0, sizeof(*d));
     s = (struct vdm_dev_state *)(void *)d->opaque;
-    s->num_queues = cfg->num_queues;
+    if ((offered & VDM_F_ADMIN_VQ) != 0u) {
+        s->nadmin = 1;
+    }
+    s->num_queues = (uint16_t)(cfg->num_queues + s->nadmin);
     s->qmax = cfg->queue_size_max;
     s->offered = offered;
     s->cls = cls;
@@ -286,9 +337,10 @@ int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg)
     s->slots = cfg->slots;
     s->stride = VDM_DEV_QREG_WORDS + VDM_VQ_SLOTS(cfg->queue_size_max);
     __builtin_memset(cfg->queues, 0,
-                     (size_t)cfg->num_queues * sizeof(struct vdm_vq));
+                     (size_t)s->num_queues * sizeof(struct vdm_vq));
     for (q = 0; q < s->num_queues; q++)
         qregs_default(s, q);
+    vdmi_admin_reset(s);
     s->magic = VDM_DEV_MAGIC;
     return 0;
 }
@@ -359,10 +411,16 @@ int vdm_dev_notify_used(struct vdm_dev *d, uint16_t q)
     if (vq == NULL)
         return VDM_ESTATE; /* not live, not enabled or broken: stay silent */
     rc = vdm_vq_should_notify(vq);
-    if (rc <= 0)
-        return rc;
-    send_queue(s, q);
-    return 1;
+    if (rc > 0) {
+        send_queue(s, q);
+        rc = 1;
+    }
+    /* Spec "Device Suspend": the device is suspended once what it was
+     * processing has been used and notified. */
+    if ((s->status & VDM_STATUS_SUSPEND) != 0u) {
+        (void)vdm_dev_suspend_poll(d);
+    }
+    return rc;
 }
 
 void vdm_dev_config_changed(struct vdm_dev *d)
@@ -376,7 +434,7 @@ void vdm_dev_config_changed(struct vdm_dev *d)
      * sent when the driver sets DRIVER_OK, so a change that raced the
      * driver's config reads during initialisation is not lost. */
     if ((s->status & VDM_STATUS_DRIVER_OK) != 0)
-        send_config(s);
+        vdmi_dev_send_config(s);
     else if (s->status != 0)
         s->flags |= VDM_DF_CONFIG_PENDING;
     else {
@@ -398,7 +456,7 @@ static void needs_reset(struct vdm_dev_state *s)
     /* Spec "Device Status Field": if DRIVER_OK is set, a configuration
      * change notification MUST follow. */
     if ((s->status & VDM_STATUS_DRIVER_OK) != 0)
-        send_config(s);
+        vdmi_dev_send_config(s);
 }
 
 /* A text from a device or the host: as it is, whatever VDM_CONFIG_LOG_TEXT
@@ -484,6 +542,10 @@ int vdm_dev_set_status(struct vdm_dev *d, uint8_t val)
         dev_reset(d, s);
         return 0;
     }
+    if ((((s->status | val) & VDM_STATUS_SUSPEND) != 0u) &&
+        (vdmi_suspend_status(d, s, val, &rc) != 0)) {
+        return rc;
+    }
     /* Spec "Device Status Field": the driver MUST NOT clear a bit; only a
      * reset (0) does. Such a write is ignored as a whole. */
     if ((s->status & DRV_BITS & (uint8_t)~val) != 0) {
@@ -557,7 +619,7 @@ int vdm_dev_set_status(struct vdm_dev *d, uint8_t val)
             if ((s->flags & VDM_DF_CONFIG_PENDING) != 0 &&
                 (s->status & VDM_STATUS_DRIVER_OK) != 0) {
                 s->flags &= (uint8_t)~VDM_DF_CONFIG_PENDING;
-                send_config(s);
+                vdmi_dev_send_config(s);
             }
         }
     }
@@ -639,6 +701,12 @@ int vdm_dev_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
     if (off > size || len > size - off) {
         slog(s, VDM_LOG_WARN, VDM_MSG("config write out of range"));
         return VDM_ERANGE;
+    }
+    /* Spec "Device Suspend": the device SHOULD ignore config writes while
+     * suspended. */
+    if ((s->status & VDM_STATUS_SUSPEND) != 0u) {
+        slog(s, VDM_LOG_WARN, VDM_MSG("config write while suspended ignored"));
+        return VDM_ESTATE;
     }
     if (s->cls->config_write == NULL) {
         slog(s, VDM_LOG_WARN,

@@ -49,9 +49,9 @@ struct vdm_dev_state {
     uint32_t generation; /* config generation, never reset */
     uint8_t status;
     uint8_t flags; /* VDM_DF_* */
-    uint16_t num_queues;
+    uint16_t num_queues; /* queues of the instance, admin queue included */
     uint16_t qmax;
-    uint16_t reserved;
+    uint16_t nadmin; /* administration virtqueues (0 or 1): the last ones */
     uint64_t offered;         /* device features, VERSION_1 included */
     uint64_t driver_features; /* as last written by the driver */
     uint64_t negotiated;      /* accepted at FEATURES_OK, else 0 */
@@ -65,6 +65,7 @@ struct vdm_dev_state {
     size_t stride; /* words per queue in slots */
     const struct vdm_transport_ops *tops;
     void *tctx;
+    uint64_t admin_used; /* LIST_USE: opcodes the driver uses (src/admin.c) */
 };
 
 _Static_assert(sizeof(struct vdm_dev_state) <= VDM_DEV_SIZE,
@@ -131,6 +132,40 @@ static inline void slog(const struct vdm_dev_state *s, int level, vdm_msg msg)
         VDM_LOG_HOOK(s->ops->log, s->host, level, msg);
     }
 }
+
+/* The class fields added after the first ABI (vdm_device_class::suspend,
+ * admin) exist only in a class whose size covers them (an older caller's
+ * is shorter). */
+#define CLS_HAS(c, field)                                                      \
+    ((c)->size >= ((uint32_t)offsetof(struct vdm_device_class, field) +      \
+                   (uint32_t)sizeof((c)->field)))
+
+static inline const struct vdm_admin_ops *
+cls_admin(const struct vdm_device_class *c)
+{
+    const struct vdm_admin_ops *ao = NULL;
+
+    if (CLS_HAS(c, admin)) {
+        ao = c->admin;
+    }
+    return ao;
+}
+
+/* Queues of the device type (the administration queue follows them). */
+static inline uint16_t type_queues(const struct vdm_dev_state *s)
+{
+    return (uint16_t)(s->num_queues - s->nadmin);
+}
+
+/* src/suspend.c: a status write while SUSPEND is involved (set in the
+ * status or in @p val). 1: handled, *rc set; 0: the generic path goes on. */
+int vdmi_suspend_status(struct vdm_dev *d, struct vdm_dev_state *s,
+                        uint8_t val, int *rc);
+/* src/admin.c: serve administration queue @p q; reset the admin state. */
+void vdmi_admin_notify(struct vdm_dev *d, struct vdm_dev_state *s, uint16_t q);
+void vdmi_admin_reset(struct vdm_dev_state *s);
+/* src/device.c: the pending config notice (suspend.c sends it at resume) */
+void vdmi_dev_send_config(const struct vdm_dev_state *s);
 
 /* src/device.c, for src/device_queue.c */
 void vdmi_dev_queue_teardown(struct vdm_dev *d, struct vdm_dev_state *s,

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "vdm/admin.h"
 #include "abi_internal.h"
 #include "device_internal.h"
 
@@ -42,7 +43,13 @@ static const struct vdm_vq_ops vq_ops = {
 uint16_t vdm_dev_num_queues(const struct vdm_dev *d)
 {
     const struct vdm_dev_state *s = cst(d);
-    return s != NULL ? s->num_queues : 0;
+    return (s != NULL) ? type_queues(s) : 0u;
+}
+
+uint16_t vdm_dev_admin_queue_num(const struct vdm_dev *d)
+{
+    const struct vdm_dev_state *s = cst(d);
+    return (s != NULL) ? s->nadmin : 0u;
 }
 
 uint16_t vdm_dev_queue_size_max(const struct vdm_dev *d, uint16_t q)
@@ -145,6 +152,10 @@ int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q)
     if ((s->status & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
         slog(s, VDM_LOG_WARN,
              VDM_MSG("queue enable refused: device needs reset"));
+        return VDM_ESTATE;
+    }
+    if ((s->status & VDM_STATUS_SUSPEND) != 0u) {
+        slog(s, VDM_LOG_WARN, VDM_MSG("queue enable refused: suspended"));
         return VDM_ESTATE;
     }
     if ((s->status & VDM_STATUS_DRIVER_OK) != 0 &&
@@ -318,6 +329,12 @@ int vdm_dev_queue_notify(struct vdm_dev *d, uint16_t q, uint32_t data)
         slog(s, VDM_LOG_DEBUG, VDM_MSG("notify after FAILED ignored"));
         return VDM_ESTATE;
     }
+    /* Spec "Device Suspend": the driver sends no notification while the
+     * device is suspending or suspended; the device takes no buffer. */
+    if ((s->status & VDM_STATUS_SUSPEND) != 0u) {
+        slog(s, VDM_LOG_WARN, VDM_MSG("notify while suspended ignored"));
+        return VDM_ESTATE;
+    }
     r = qregs(s, q);
     if ((r[VDM_QR_FLAGS] & VDM_QF_ENABLED) == 0) {
         slog(s, VDM_LOG_WARN, VDM_MSG("notify for a disabled queue ignored"));
@@ -328,6 +345,10 @@ int vdm_dev_queue_notify(struct vdm_dev *d, uint16_t q, uint32_t data)
      * hint the device has no need for and never trusts: the ring itself is
      * the truth. */
     (void)data;
-    s->cls->queue_notify(d, q);
+    if (q >= type_queues(s)) {
+        vdmi_admin_notify(d, s, q);
+    } else {
+        s->cls->queue_notify(d, q);
+    }
     return 0;
 }

@@ -326,7 +326,8 @@ static int kit_run_queue(struct kit *s, uint16_t q)
     if (qs->busy)
         return 0;
     vq = vdm_dev_queue(s->dev, q);
-    if (vq == NULL)
+    /* Spec "Device Suspend": no new buffer once the driver set SUSPEND. */
+    if ((vq == NULL) || (vdm_dev_suspending(s->dev) != 0))
         return 0;
     qs->busy = 1;
     qs->stalled = 0;
@@ -400,6 +401,9 @@ int vdm_kit_take(struct vdm_kit *k, uint16_t q, struct vdm_kit_req **out)
     vq = vdm_dev_queue(s->dev, q);
     if (vq == NULL)
         return VDM_ESTATE;
+    if (vdm_dev_suspending(s->dev) != 0) {
+        return 0; /* spec "Device Suspend": no new buffer */
+    }
     for (;;) {
         int rc = take_one(s, q, vq, out);
 

@@ -21,7 +21,7 @@
 #include "vq_state_internal.h"
 
 /* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
-#define VDM_LOG_FILE 13
+#define VDM_LOG_FILE 14
 _Static_assert((VDM_LOG_FILE > 0) && (VDM_LOG_FILE < 16),
                "event codes have 4 bits of file number");
 

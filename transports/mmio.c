@@ -125,6 +125,11 @@ int vdm_mmio_init(struct vdm_mmio *t, struct vdm_dev *d,
         return VDM_EINVAL;
     if (nshm > 0 && shm == NULL)
         return VDM_EINVAL;
+    /* Spec "Reserved Feature Bits": VIRTIO_F_ADMIN_VQ is PCI only; over
+     * MMIO it is reserved, so a device offering it cannot be presented. */
+    if ((vdm_dev_device_features(d) & VDM_F_ADMIN_VQ) != 0u) {
+        return VDM_ENOTSUP;
+    }
     for (i = 0; i < nshm; i++) {
         if (shm[i].reserved != 0)
             return VDM_EINVAL;

@@ -257,6 +257,7 @@ int vdm_pci_init(struct vdm_pci *t, struct vdm_dev *d,
 {
     struct pci_state *s;
     uint32_t devid;
+    uint16_t nq;
     size_t need;
     int rc;
 
@@ -278,7 +279,10 @@ int vdm_pci_init(struct vdm_pci *t, struct vdm_dev *d,
     if (cfg->msix_vectors > 0 &&
         !VDM_HAS_HOOK(cfg->ops, struct vdm_pci_ops, msi))
         return VDM_EINVAL;
-    need = VDM_PCI_STORAGE_WORDS(vdm_dev_num_queues(d), cfg->msix_vectors);
+    /* The administration queue (vdm/admin.h) follows the device's queues
+     * and has its vector and notify address like them. */
+    nq = (uint16_t)(vdm_dev_num_queues(d) + vdm_dev_admin_queue_num(d));
+    need = VDM_PCI_STORAGE_WORDS(nq, cfg->msix_vectors);
     if (need > 0 && cfg->storage == NULL)
         return VDM_EINVAL;
     if (cfg->storage_words < need)
@@ -290,7 +294,7 @@ int vdm_pci_init(struct vdm_pci *t, struct vdm_dev *d,
     s->dev = d;
     s->ops = cfg->ops;
     s->host = cfg->host;
-    s->nq = vdm_dev_num_queues(d);
+    s->nq = nq;
     s->nvec = cfg->msix_vectors;
     if (s->nvec > 0) {
         s->qvec = cfg->storage;

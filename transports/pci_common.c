@@ -107,7 +107,9 @@ static int common_read(struct pci_state *s, uint32_t off, uint32_t width,
                                   : 0u;
         return 0;
     case VDM_PCI_COMMON_MSIX: *val = s->config_vector; return 0;
-    case VDM_PCI_COMMON_NUMQ: *val = s->nq; return 0;
+    /* Spec "Common configuration structure layout": num_queues excludes
+     * the administration virtqueues, which follow the others. */
+    case VDM_PCI_COMMON_NUMQ: *val = vdm_dev_num_queues(s->dev); return 0;
     case VDM_PCI_COMMON_STATUS: *val = vdm_dev_status(s->dev); return 0;
     case VDM_PCI_COMMON_CFGGEN:
         gen_sync(s);
@@ -115,7 +117,13 @@ static int common_read(struct pci_state *s, uint32_t off, uint32_t width,
         return 0;
     case VDM_PCI_COMMON_Q_SELECT: *val = s->queue_sel; return 0;
     case VDM_PCI_COMMON_ADM_Q_IDX:
-    case VDM_PCI_COMMON_ADM_Q_NUM: return 0; /* no administration virtqueues */
+        *val = (vdm_dev_admin_queue_num(s->dev) != 0u)
+                   ? vdm_dev_num_queues(s->dev)
+                   : 0u;
+        return 0;
+    case VDM_PCI_COMMON_ADM_Q_NUM:
+        *val = vdm_dev_admin_queue_num(s->dev);
+        return 0;
     default: break;
     }
     /* Queue fields: the selected queue, or the values of an absent one

@@ -27,6 +27,7 @@
 #ifndef VDM_PCI_INTERNAL_H
 #define VDM_PCI_INTERNAL_H
 
+#include "vdm/admin.h"
 #include "vdm/pci.h"
 
 #include "abi_internal.h"

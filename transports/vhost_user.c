@@ -542,6 +542,12 @@ int vdm_vhost_user_attach(struct vdm_vhost_user *vu, struct vdm_dev *dev)
     }
     if (vdm_dev_num_queues(dev) > s->num_rings)
         return VDM_ENOSPC;
+    /* The front-end owns the device status and the transport: it has no
+     * way to reach an administration queue or the SUSPEND bit here. */
+    if ((vdm_dev_device_features(dev) & (VDM_F_ADMIN_VQ | VDM_F_SUSPEND)) !=
+        0u) {
+        return VDM_ENOTSUP;
+    }
     s->dev = dev;
     s->flags |= VF_ATTACHED;
     vdm_dev_bind(dev, &vu_tops, s);

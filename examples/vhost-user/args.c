@@ -101,6 +101,8 @@ static void usage(FILE *f)
         "  --fd N, --fd=N     a socket handed over as file descriptor N\n"
         "                     (listening, or connected: then served once)\n"
         "  --device SPEC      TYPE[,key=value...]:\n"
+        "      any type over --vfio-user: [,admin-vq=on] offers\n"
+        "          VIRTIO_F_ADMIN_VQ (one administration virtqueue)\n"
         "      blk,file=PATH[,ro=on|off][,serial=STR][,num-queues=N]\n"
         "          [,queue-size=N][,discard=on|off][,writeback=on|off]\n"
         "      balloon[,target-mib=N][,target-file=PATH (read on SIGUSR1)]\n"

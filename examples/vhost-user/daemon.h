@@ -116,6 +116,7 @@ struct vdev {
 
     int vfio;           /* served over vfio-user (--vfio-user PATH) */
     struct vd_vfu *vfu; /* its state (vfio_user_srv.c) */
+    int admin_vq;       /* admin-vq=on: VIRTIO_F_ADMIN_VQ and its queue */
 
     /* its thread (main.c) */
     pthread_t thread;

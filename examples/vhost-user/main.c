@@ -393,9 +393,12 @@ int vd_alloc_queues(struct vdev *d, uint16_t nq, uint16_t qmax)
     struct vdm_vhost_user_config vc = VDM_INIT(struct vdm_vhost_user_config);
     int rc;
 
+    /* admin-vq=on: room for the administration queue after the others */
+    uint16_t na = (uint16_t)(nq + (d->admin_vq ? 1u : 0u));
+
     d->rings = calloc(nq, sizeof(*d->rings));
-    d->queues = calloc(nq, sizeof(*d->queues));
-    d->slots = calloc(VDM_DEV_SLOTS(nq, qmax), sizeof(uint32_t));
+    d->queues = calloc(na, sizeof(*d->queues));
+    d->slots = calloc(VDM_DEV_SLOTS(na, qmax), sizeof(uint32_t));
     d->kick_fd = calloc(nq, sizeof(*d->kick_fd));
     d->kick_tag = calloc(nq, sizeof(*d->kick_tag));
     if (!d->rings || !d->queues || !d->slots || !d->kick_fd || !d->kick_tag) {
@@ -421,6 +424,8 @@ int vd_alloc_queues(struct vdev *d, uint16_t nq, uint16_t qmax)
     }
     d->base.mem = vdm_vhost_user_mem(&d->vu);
 base:
+    if (d->admin_vq)
+        d->base.features |= VDM_F_ADMIN_VQ;
     d->base.num_queues = nq;
     d->base.queue_size_max = qmax;
     d->base.ops = &dev_ops;
@@ -863,6 +868,17 @@ static struct vdev *make_device(const char *socket_path, int handed_fd,
     }
     epfd = d->epfd; /* what create and listen_on watch goes there */
     d->base = VDM_INIT(struct vdm_dev_config);
+    /* admin-vq=on (any device type, vfio-user only: the administration
+     * virtqueue is PCI's, vdm/admin.h) */
+    {
+        const char *av = vd_opt(&o, "admin-vq");
+        if (av != NULL && (vd_bool(av) < 0 || (vd_bool(av) == 1 && !vfio))) {
+            vd_log(d, VDM_LOG_ERROR,
+                   "admin-vq wants on or off, and on needs --vfio-user");
+            return NULL;
+        }
+        d->admin_vq = av != NULL && vd_bool(av) == 1;
+    }
     /* gpu over vfio-user: its create checks for a display of its own
      * (out=DIR), the vhost-user-gpu channel being a vhost-user message. */
     if (d->type->create(d, &o) < 0)

@@ -315,7 +315,9 @@ int vd_vfu_init(struct vdev *d)
 int vd_vfu_attach(struct vdev *d)
 {
     struct vdm_pci_config pc = VDM_INIT(struct vdm_pci_config);
-    uint16_t nq = vdm_dev_num_queues(&d->dev);
+    /* the administration queue (admin-vq=on) has a vector like the rest */
+    uint16_t nq = (uint16_t)(vdm_dev_num_queues(&d->dev) +
+                             vdm_dev_admin_queue_num(&d->dev));
     size_t words;
     int rc;
 

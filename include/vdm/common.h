@@ -87,6 +87,7 @@ extern "C" {
 #define VDM_F_NOTIF_CONFIG_DATA (1ull << 39)
 #define VDM_F_RING_RESET        (1ull << 40) /**< Per-queue reset. */
 #define VDM_F_ADMIN_VQ          (1ull << 41) /**< Admin virtqueue. */
+#define VDM_F_SUSPEND           (1ull << 43) /**< SUSPEND status bit. */
 /** Ring features the vdm virtqueue implements for any device type, as
  *  built (vdm/config.h). */
 #define VDM_F_RING_ALL                                                         \
@@ -104,6 +105,8 @@ extern "C" {
 #define VDM_STATUS_DRIVER             2u   /**< Guest knows how to drive it. */
 #define VDM_STATUS_DRIVER_OK          4u   /**< Driver is ready. */
 #define VDM_STATUS_FEATURES_OK        8u   /**< Feature negotiation done. */
+/** Device suspended (VIRTIO_F_SUSPEND, spec "Device Suspend"). */
+#define VDM_STATUS_SUSPEND 16u
 #define VDM_STATUS_DEVICE_NEEDS_RESET 64u  /**< Device hit an error. */
 #define VDM_STATUS_FAILED             128u /**< Driver gave up. */
 /** @} */

@@ -116,4 +116,13 @@
 #define VDM_CONFIG_VFIO_USER 1
 #endif
 
+/**
+ * The administration virtqueue (VIRTIO_F_ADMIN_VQ, src/admin.c: the self
+ * group's commands). 0: vdm_dev_init() refuses a device offering
+ * VDM_F_ADMIN_VQ (VDM_ENOTSUP) and vdm_kit_features() never passes it on.
+ */
+#ifndef VDM_CONFIG_ADMIN_VQ
+#define VDM_CONFIG_ADMIN_VQ 1
+#endif
+
 #endif /* VDM_CONFIG_H */

@@ -46,6 +46,8 @@ extern "C" {
 #define VDM_DEV_SLOTS(nq, qmax)                                                \
     ((size_t)(nq) * (VDM_DEV_QREG_WORDS + VDM_VQ_SLOTS(qmax)))
 
+struct vdm_admin_ops;
+
 /** @brief A device instance: opaque caller-owned storage. */
 struct vdm_dev {
     alignas(8) unsigned char opaque[VDM_DEV_SIZE]; /**< Library state. */
@@ -102,6 +104,18 @@ struct vdm_device_class {
      * VDM_E* (the device is then reset).
      */
     int (*state_restore)(struct vdm_dev *d, const void *buf, uint32_t len);
+     * VIRTIO_F_SUSPEND (spec "Device Suspend"); may be NULL. Called with
+     * @p on 1 when the driver sets SUSPEND: the device takes no new buffer
+     * from now on (vdm_dev_suspending(); the device kit stops popping) and
+     * should finish what it holds; the device core presents the device as
+     * suspended once no chain is in flight on any queue. Called with 0 when
+     * the driver resumes the device. A negative return puts the device into
+     * DEVICE_NEEDS_RESET (the spec's answer to a failed suspend or resume).
+     */
+    int (*suspend)(struct vdm_dev *d, int on);
+    /** Administration virtqueue commands the device type serves beyond the
+     *  list commands (vdm/admin.h); NULL: none. */
+    const struct vdm_admin_ops *admin;
 };
 
 /** @brief What the hypervisor provides to a device (const table). */
@@ -151,10 +165,16 @@ struct vdm_dev_config {
  * max_queues (and VDM_DEV_MAX_QUEUES), 1 <= queue_size_max <= 32768,
  * queues, slots and mem given. The offered features are cfg->features |
  * VDM_F_VERSION_1; offering a generic bit vdm cannot honour (legacy-only
- * bits 24, 27, 30, reserved bits 25, 26, 31, SUSPEND 43, bits 44..49,
- * SR_IOV 37 and ADMIN_VQ 41, which no vdm transport can honour) or a
- * feature without a feature it requires (generic or class deps) is
- * VDM_EINVAL (spec "Feature Bits"). The queue array is zeroed and the slot
+ * bits 24, 27, 30, reserved bits 25, 26, 31, bits 44..49 and SR_IOV 37,
+ * which no vdm transport can honour) or a feature without a feature it
+ * requires (generic or class deps) is VDM_EINVAL (spec "Feature Bits").
+ * VDM_F_SUSPEND (the SUSPEND status bit, spec "Device Suspend") and
+ * VDM_F_ADMIN_VQ (an administration virtqueue at index num_queues, see
+ * vdm/admin.h: the queue and slot arrays then hold num_queues + 1 queues)
+ * are offered only when the host puts them in cfg->features; ADMIN_VQ in a
+ * library built without it (VDM_CONFIG_ADMIN_VQ 0) is VDM_ENOTSUP. A class
+ * whose size ends before its suspend field (an older caller) is accepted
+ * and has neither hook. The queue array is zeroed and the slot
  * array taken over; their previous contents do not matter. Memory with a
  * translate hook in a library built without hooks (VDM_CONFIG_MEM_HOOKS 0,
  * vdm/config.h) is VDM_ENOTSUP.
@@ -210,6 +230,32 @@ VDM_API void vdm_dev_config_changed(struct vdm_dev *d);
 VDM_API void vdm_dev_needs_reset(struct vdm_dev *d, int err, const char *why);
 /** @brief Log through the host log hook, if any. */
 VDM_API void vdm_dev_log(const struct vdm_dev *d, int level, const char *msg);
+/**
+ * @brief 1 while the driver has the device suspending or suspended (the
+ *        SUSPEND status bit is set, VIRTIO_F_SUSPEND), else 0.
+ *
+ * Spec "Device Suspend": from the driver's SUSPEND write on, the device
+ * consumes no more buffers; chains already popped are still completed
+ * (vdm_dev_queue() keeps handing out the queues until the device is
+ * suspended) and their notifications sent. The device kit stops popping on
+ * its own; a device type popping chains itself checks this first.
+ */
+VDM_API int vdm_dev_suspending(const struct vdm_dev *d);
+/**
+ * @brief Finish a pending suspend: when the driver has set SUSPEND and no
+ *        chain is in flight on any queue any more, the device is suspended
+ *        now (DRIVER_OK presented as 0, spec "Device Suspend").
+ *
+ * The device core calls it itself at the SUSPEND write and on every
+ * vdm_dev_notify_used(); a host completing requests without notifying may
+ * call it. It reads every queue's in-flight count: with queues served on
+ * threads of their own (multi-queue blk), the host serialises it with them
+ * (DESIGN.md "Threads"), e.g. by completing on the thread driving the
+ * device while SUSPEND is set.
+ * @return 1 suspended, 0 not (still draining, or not suspending),
+ *         VDM_EINVAL for a bad device.
+ */
+VDM_API int vdm_dev_suspend_poll(struct vdm_dev *d);
 /** @} */
 
 /** @name The transport face (driver register accesses)
@@ -233,10 +279,19 @@ VDM_API uint8_t vdm_dev_status(const struct vdm_dev *d);
  *        features are a subset of the offered ones, include VERSION_1 and
  *        satisfy the generic and class dependencies and the class
  *        features_ok hook; DRIVER_OK needs FEATURES_OK and no NEEDS_RESET,
- *        then calls the class driver_ok hook. FAILED is recorded and logged,
+ *        then calls the class driver_ok hook. With VIRTIO_F_SUSPEND
+ *        negotiated and DRIVER_OK set, SUSPEND suspends the device (spec
+ *        "Device Suspend": class suspend hook, DRIVER_OK presented as 0
+ *        once nothing is in flight, see vdm_dev_suspend_poll()); while
+ *        suspended, a write with DRIVER_OK resumes it (SUSPEND presented as
+ *        0, held config notices sent, every queue's queue_notify hook
+ *        called to look for buffers made available meanwhile); queue
+ *        registers, config writes and notifications are refused while
+ *        SUSPEND is set. FAILED is recorded and logged,
  *        and the device is no longer live (vdm_dev_live());
- *        after it only a reset is accepted. NEEDS_RESET and unknown bits
- *        (e.g. SUSPEND) cannot be set by the driver.
+ *        after it only a reset is accepted. NEEDS_RESET, unknown bits and
+ *        SUSPEND without the feature or before DRIVER_OK cannot be set by
+ *        the driver.
  * @return 0, or VDM_ESTATE when a bit was refused (status still updated
  *         with the acceptable bits).
  */

@@ -24,6 +24,10 @@
  *   @ref vdm_kit_pending lists what is still at the host.
  * - **Feature policy** (@ref vdm_kit_features): the one rule of what a
  *   device type offers.
+ * - **Suspend** (VIRTIO_F_SUSPEND): while the driver has the device
+ *   suspending (vdm_dev_suspending()), vdm_kit_run() and vdm_kit_take()
+ *   take no chain; requests in flight still finish, and the device is
+ *   suspended when the last one is used.
  * - **Warn once** (@ref vdm_kit_warn_once) and fixed-layout little-endian
  *   config images (@ref vdm_kit_config_copy, `vdm/le.h`).
  *
@@ -262,8 +266,17 @@ VDM_API uint32_t vdm_kit_in_flight(const struct vdm_kit *k);
 
 /** @brief Feature bits a device type may define (0..23 and 50..63). */
 #define VDM_KIT_F_TYPE_BITS (0xffffffull | (0x3fffull << 50))
-/** @brief Generic bits only the host can vouch for (its platform). */
-#define VDM_KIT_F_HOST_BITS (VDM_F_ACCESS_PLATFORM | VDM_F_ORDER_PLATFORM)
+#if VDM_CONFIG_ADMIN_VQ
+/** @brief Generic bits only the host can vouch for: its platform, and the
+ *         opt-in device facilities (VIRTIO_F_SUSPEND; VIRTIO_F_ADMIN_VQ as
+ *         built, which needs room for one more queue, vdm/admin.h). */
+#define VDM_KIT_F_HOST_BITS                                                    \
+    (VDM_F_ACCESS_PLATFORM | VDM_F_ORDER_PLATFORM | VDM_F_SUSPEND |            \
+     VDM_F_ADMIN_VQ)
+#else
+#define VDM_KIT_F_HOST_BITS                                                    \
+    (VDM_F_ACCESS_PLATFORM | VDM_F_ORDER_PLATFORM | VDM_F_SUSPEND)
+#endif
 
 /**
  * @brief The one feature policy: what a device type offers. The device
@@ -271,8 +284,8 @@ VDM_API uint32_t vdm_kit_in_flight(const struct vdm_kit *k);
  *        features the library implements (VDM_F_RING_ALL) minus
  *        @p ring_off (those the device type cannot honour, e.g. IN_ORDER for
  *        out-of-order completion), and of the host's bits
- *        (vdm_dev_config::features) only the platform bits
- *        (VDM_KIT_F_HOST_BITS). Nothing else is ever offered.
+ *        (vdm_dev_config::features) only VDM_KIT_F_HOST_BITS. Nothing
+ *        else is ever offered.
  */
 VDM_API uint64_t vdm_kit_features(uint64_t type_bits, uint64_t host_bits,
                                   uint64_t ring_off);

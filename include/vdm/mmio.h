@@ -135,7 +135,10 @@ struct vdm_mmio_config {
  * outlive it; @p cfg itself is copied.
  * @return 0; VDM_EINVAL for a NULL argument, a non-zero reserved field or
  *         a NULL shm table with nshm > 0, or two regions with the same id;
- *         VDM_ESIZE when cfg->size (or cfg->ops->size) is too small.
+ *         VDM_ESIZE when cfg->size (or cfg->ops->size) is too small;
+ *         VDM_ENOTSUP for a device offering VDM_F_ADMIN_VQ (PCI only, spec
+ *         "Reserved Feature Bits"). VDM_F_SUSPEND works over MMIO (the
+ *         Status register, spec "Device Suspend").
  */
 VDM_API int vdm_mmio_init(struct vdm_mmio *t, struct vdm_dev *d,
                           const struct vdm_mmio_config *cfg);

@@ -120,6 +120,8 @@ extern "C" {
  * @brief uint32_t words of caller storage (vdm_pci_config::storage) for a
  *        device of @p nq queues and @p nvec MSI-X vectors: the queue vector
  *        map, the MSI-X table and the pending bits. 0 when @p nvec is 0.
+ *        @p nq counts the administration virtqueue of a device offering
+ *        VDM_F_ADMIN_VQ (vdm_dev_num_queues() + vdm_dev_admin_queue_num()).
  */
 #define VDM_PCI_STORAGE_WORDS(nq, nvec)                                        \
     ((nvec) > 0                                                                \

@@ -5,6 +5,7 @@
  */
 #ifndef VDM_VDM_H
 #define VDM_VDM_H
+#include "admin.h"
 #include "common.h"
 #include "device.h"
 #include "mem.h"

@@ -326,7 +326,9 @@ vdm_vhost_user_mem(const struct vdm_vhost_user *vu);
  *        memory) and install the transport as its notification sink
  *        (vdm_dev_bind()).
  * @return 0; VDM_EINVAL (NULL, the device does not use this memory map);
- *         VDM_ENOSPC (fewer rings than the device has queues).
+ *         VDM_ENOSPC (fewer rings than the device has queues);
+ *         VDM_ENOTSUP (the device offers VDM_F_ADMIN_VQ or VDM_F_SUSPEND,
+ *         which a vhost-user back-end cannot present).
  */
 VDM_API int vdm_vhost_user_attach(struct vdm_vhost_user *vu,
                                   struct vdm_dev *dev);

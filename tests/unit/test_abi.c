@@ -24,6 +24,7 @@
 #include "echo_dev.h"
 #include "guestmem.h"
 #include "profile.h"
+#include "vdm/admin.h"
 #include "vdm/common.h"
 #include "vdm/device.h"
 #include "vdm/kit.h"
@@ -200,6 +201,7 @@ START_TEST(size_first)
     SIZED(struct vdm_vq_ops);
     SIZED(struct vdm_vq_config);
     SIZED(struct vdm_device_class);
+    SIZED(struct vdm_admin_ops);
     SIZED(struct vdm_host_ops);
     SIZED(struct vdm_transport_ops);
     SIZED(struct vdm_dev_config);

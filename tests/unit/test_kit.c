@@ -462,9 +462,14 @@ START_TEST(feature_policy)
     uint64_t f = vdm_kit_features((1ull << 3) | (1ull << 30) | (1ull << 55),
                                   host, VDM_F_IN_ORDER);
 
+    /* ADMIN_VQ is the host's to ask for (it sizes the queue arrays), when
+     * built in (VDM_CONFIG_ADMIN_VQ); SR_IOV never passes. */
     ck_assert_uint_eq(f, (1ull << 3) | (1ull << 55) | VDM_F_ACCESS_PLATFORM |
                              VDM_F_ORDER_PLATFORM |
+                             (VDM_CONFIG_ADMIN_VQ ? VDM_F_ADMIN_VQ : 0ull) |
                              (VDM_F_RING_ALL & ~VDM_F_IN_ORDER));
+    ck_assert_uint_eq(vdm_kit_features(0, VDM_F_SUSPEND, 0),
+                      VDM_F_RING_ALL | VDM_F_SUSPEND);
     ck_assert_uint_eq(vdm_kit_features(0, 0, 0), VDM_F_RING_ALL);
 }
 END_TEST

@@ -5,6 +5,7 @@
  * 64-bit fields as two 32-bit halves, MSI-X vector read-back) and the PCI
  * rules for BAR sizing and the MSI-X table. */
 #include "drv_pci.h"
+#include "vdm/admin.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -344,7 +345,9 @@ int drv_pci_init(struct drv_pci *p, struct vdm_dev *d,
     p->hops.irq_level = h_irq_level;
     p->hops.msi = h_msi;
     p->hops.log = h_log;
-    words = VDM_PCI_STORAGE_WORDS(vdm_dev_num_queues(d), c.msix_vectors);
+    /* the administration queue, if any, has a vector like the others */
+    words = VDM_PCI_STORAGE_WORDS(
+        vdm_dev_num_queues(d) + vdm_dev_admin_queue_num(d), c.msix_vectors);
     if (words > 0) {
         p->storage = calloc(words, sizeof(uint32_t));
         if (p->storage == NULL)
