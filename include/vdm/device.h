@@ -104,6 +104,7 @@ struct vdm_device_class {
      * VDM_E* (the device is then reset).
      */
     int (*state_restore)(struct vdm_dev *d, const void *buf, uint32_t len);
+    /**
      * VIRTIO_F_SUSPEND (spec "Device Suspend"); may be NULL. Called with
      * @p on 1 when the driver sets SUSPEND: the device takes no new buffer
      * from now on (vdm_dev_suspending(); the device kit stops popping) and
