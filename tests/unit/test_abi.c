@@ -198,6 +198,7 @@ START_TEST(size_first)
 {
     SIZED(struct vdm_mem_ops);
     SIZED(struct vdm_mem);
+    SIZED(struct vdm_dirty_log);
     SIZED(struct vdm_vq_ops);
     SIZED(struct vdm_vq_config);
     SIZED(struct vdm_device_class);
