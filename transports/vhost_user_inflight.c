@@ -131,6 +131,10 @@ int vdmi_vu_on_get_inflight_fd(struct vu_state *s, struct vu_msg *m)
      * SET_FEATURES) */
     qbytes = vdmi_ift_queue_bytes(d.qs, packed(s));
     len = qbytes * d.nq;
+    /* A front-end asking again gives up the region it had (no ring uses
+     * it: they are idle): released before the new one is made, so a host
+     * never holds two. */
+    vdmi_vu_ift_clear(s);
     rc = s->ops->inflight_alloc(s->host, len, &fd, &hva);
     if ((rc < 0) || (hva == NULL)) {
         vlog(s, VDM_LOG_ERROR, "vhost-user: inflight region: no memory");
