@@ -9,9 +9,11 @@
  * or length does goes to the same file opened without O_DIRECT. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #ifdef VDM_HAVE_LIBURING
 #include <liburing.h>
@@ -378,10 +380,31 @@ again:
 #endif
 }
 
+/* A file whose pages live only in memory (tmpfs, ramfs, hugetlbfs): a
+ * read or write there is a copy that never waits for a device, so the
+ * synchronous calls finish it sooner than a ring round trip does
+ * (bench/blk: ~2x the IOPS of io_uring at depth 32 on tmpfs). */
+static int memory_backed(int fd)
+{
+    struct statfs sf;
+
+    if (fstatfs(fd, &sf) < 0)
+        return 0;
+    return sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC ||
+           sf.f_type == HUGETLBFS_MAGIC;
+}
+
 int blk_aio_probe(struct blk *b)
 {
     if (b->aio == BLK_AIO_SYNC || b->fd < 0)
         return 0;
+    if (b->aio == BLK_AIO_AUTO && memory_backed(b->fd)) {
+        vd_log(b->d, VDM_LOG_INFO,
+               "aio=auto: the file is in memory (tmpfs/ramfs): preadv "
+               "and pwritev");
+        b->aio = BLK_AIO_SYNC;
+        return 0;
+    }
 #ifdef VDM_HAVE_LIBURING
     {
         struct io_uring ring;

@@ -21,6 +21,8 @@
 static const char *const engines[] = {
     "aio=sync,direct=off",
     "aio=sync,direct=on",
+    /* auto on tmpfs: the synchronous calls (blk_aio.c memory_backed). */
+    "aio=auto,direct=auto",
 #ifdef VDM_HAVE_LIBURING
     "aio=io_uring,direct=off",
     "aio=io_uring,direct=on",
