@@ -52,12 +52,19 @@
  *             requests at the host when it stopped (they are not resumed
  *             from here: the restored device serves them again, and
  *             phase 2 checks that it does)
- *   5 DRIVER  the guest driver: le64 negotiated features, the PCI driver's
- *             enumeration (PCI devices), le32 length + drv_vq_snap_save()
- *             image, then per device type: blk the request table and the
- *             disk model, echo the pending message
+ *   5 DRIVER  the guest driver: le64 negotiated features; PCI devices:
+ *             one le64 per member of pci_fields[] below (the driver's
+ *             enumeration, and the interrupt controller's pending MSI
+ *             vectors); le32 length + drv_vq_snap_save() image; then blk:
+ *             le32 requests issued, NREQ x {le32 state, le32 write, le32
+ *             block, le32 seed, le32 completions, le64 buffer gpa}, the
+ *             driver's model of the disk (NBLOCKS bytes, a seed a block);
+ *             echo: le64 message gpa, le64 reply gpa
  * A real VMM keeps the guest driver in guest RAM: the DRIVER record is
  * only there because this driver is a simulator living in host memory.
+ *
+ * This file is the snapshot file, the save and the restore; the machine
+ * and the guest's workload are in snapshot_vm.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
