@@ -63,6 +63,14 @@
  * A real VMM keeps the guest driver in guest RAM: the DRIVER record is
  * only there because this driver is a simulator living in host memory.
  *
+ * What the checks stand on (VIRTIO 1.4): a buffer the device has taken
+ * still belongs to it until it is used, and the driver sees each buffer
+ * used once (split-ring.tex "The Virtqueue Used Ring" and "Receiving Used
+ * Buffers From The Device", packed-ring.tex "Receiving Used Buffers From
+ * The Device"); a completed block request has its status byte written, and
+ * a read's data (device-types/blk "Device Operation"); a device that keeps
+ * working sets no DEVICE_NEEDS_RESET (content.tex "Device Status Field").
+ *
  * This file is the snapshot file, the save and the restore; the machine
  * and the guest's workload are in snapshot_vm.c.
  */
@@ -517,17 +525,21 @@ int snapshot_restore_run(const char *file)
     struct rec rs[32];
     unsigned nrec = 0, nfile;
     unsigned char *data = NULL;
-    long flen;
+    long flen = 0;
     FILE *f;
     struct cur c;
 
     printf("== snapshot, phase 2 (a fresh process image): restore from %s\n",
            file);
     f = fopen(file, "rb");
-    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (flen = ftell(f)) < 16 ||
-        fseek(f, 0, SEEK_SET) != 0 || (data = malloc((size_t)flen)) == NULL ||
-        fread(data, 1, (size_t)flen, f) != (size_t)flen) {
+    if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (flen = ftell(f)) >= 16 &&
+        fseek(f, 0, SEEK_SET) == 0)
+        data = malloc((size_t)flen);
+    if (data == NULL || fread(data, 1, (size_t)flen, f) != (size_t)flen) {
         vm_fail("cannot read %s", file);
+        free(data);
+        if (f != NULL)
+            fclose(f);
         return 1;
     }
     fclose(f);
@@ -546,6 +558,7 @@ int snapshot_restore_run(const char *file)
     }
     if (c.bad || c.left != 0 || nrec != nfile) {
         vm_fail("%s: not a snapshot of this program", file);
+        free(data);
         return 1;
     }
 

@@ -238,8 +238,16 @@ static void submit(struct slot *s, uint32_t write, uint32_t block)
     struct drv_buf rd[2], wr[2];
     unsigned nrd = 0, nwr = 0;
     uint8_t *p;
-    int id;
+    int id, mode = DRV_ADD_DIRECT;
 
+    if (b->nreq == NREQ) {
+        vm_fail("%s: request table full", s->name);
+        return;
+    }
+    /* Reads go through an indirect table when it was negotiated, so that
+     * the restored device walks indirect chains it re-reads too. */
+    if (!write && (s->tp->features & DRV_F_INDIRECT) != 0)
+        mode = DRV_ADD_INDIRECT;
     r->state = REQ_INFLIGHT;
     r->write = write;
     r->block = block;
@@ -261,7 +269,7 @@ static void submit(struct slot *s, uint32_t write, uint32_t block)
         wr[nwr++] = (struct drv_buf){r->buf + 64u, BLOCK};
     }
     wr[nwr++] = (struct drv_buf){r->buf + 16u, 1};
-    id = drv_vq_add(&s->vq, rd, nrd, wr, nwr, DRV_ADD_DIRECT, r);
+    id = drv_vq_add(&s->vq, rd, nrd, wr, nwr, mode, r);
     if (id < 0)
         vm_fail("%s: drv_vq_add: %d", s->name, id);
     b->nreq++;
