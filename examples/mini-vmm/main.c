@@ -14,6 +14,10 @@
  * would) over MMIO and over PCI with MSI-X; and the entropy device
  * (devices/rng.c) over MMIO and over PCI with INTx when the library has it.
  *
+ * With --snapshot, --restore or --snapshot-test, it saves a machine in the
+ * middle of its I/O to a file and restores it in a fresh process instead
+ * (snapshot.c).
+ *
  * Prints every step; exits 0 when everything worked, 1 otherwise.
  */
 #include <inttypes.h>
@@ -27,6 +31,7 @@
 #include "drv_pci.h"
 #include "drv_transport.h"
 #include "echo_device.h"
+#include "snapshot.h"
 #include "vdm/device.h"
 #include "vdm/mmio.h"
 #include "vdm/pci.h"
@@ -366,7 +371,39 @@ static void pci_describe(struct slot *s)
     printf("\n");
 }
 
-int main(void)
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: mini-vmm                        the tour of the devices\n"
+            "       mini-vmm --snapshot FILE        run, save mid-I/O to FILE\n"
+            "       mini-vmm --restore FILE         restore FILE, finish the "
+            "I/O\n"
+            "       mini-vmm --snapshot-test FILE   both, the restore in a "
+            "fresh process (execv)\n");
+    return 2;
+}
+
+static int tour(void);
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 1)
+        return tour();
+    if (argc != 3)
+        return usage();
+    /* Snapshot and restore: snapshot.c */
+    if (strcmp(argv[1], "--snapshot") == 0)
+        return snapshot_save_run(argv[2]);
+    if (strcmp(argv[1], "--restore") == 0)
+        return snapshot_restore_run(argv[2]);
+    if (strcmp(argv[1], "--snapshot-test") == 0)
+        return snapshot_test(argv[0], argv[2]);
+    return usage();
+}
+
+/* The tour: every device brought up, used and shut down. */
+static int tour(void)
 {
     static struct echo_device echo_mmio, echo_pci;
     static struct drv_mmio mmio0;
@@ -383,7 +420,6 @@ int main(void)
     struct vdm_pci_config pc1 = VDM_INIT(struct vdm_pci_config);
 #endif
 
-    setvbuf(stdout, NULL, _IOLBF, 0);
     printf("mini-vmm: an in-process hypervisor driving vdm %s devices "
            "through virtio-mmio and virtio-pci\n\n",
            vdm_version_string());

@@ -672,6 +672,67 @@ void drv_vq_raw_driver_flags(struct drv_vq *q, uint16_t flags);
 /** @brief Split: used_event; packed: driver event off_wrap (release store). */
 void drv_vq_raw_used_event(struct drv_vq *q, uint16_t v);
 
+/* ------------------------------------------------------------------------ */
+/* Snapshot (drv_snap.c)                                                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * What a real guest driver keeps in guest RAM, the simulator keeps in host
+ * memory: these calls write it out and read it back in another process
+ * (mini-vmm's snapshot). Layout, all little-endian: le32 "DVQS", le32 queue
+ * size; one le64 per scalar member of struct drv_vq (drv_snap.c lists them);
+ * per buffer id one le64 per member of struct drv_id and a le32 cookie
+ * number (0 for a free id); per ring entry le16 next, le16 order. Guest
+ * memory is not included.
+ */
+
+/** @brief One scalar member of a struct (width 1, 2, 4 or 8 bytes). */
+struct drv_snap_field {
+    size_t off;  /**< offsetof */
+    size_t size; /**< sizeof */
+};
+/** @brief The drv_snap_field of member @p m of struct type @p type. */
+#define DRV_SNAP_FIELD(type, m)                                                \
+    {                                                                          \
+        offsetof(type, m), sizeof(((type *)0)->m)                              \
+    }
+
+/** @brief Write the @p n members @p f of @p base as n le64 at @p out. */
+void drv_snap_fields_save(const void *base, const struct drv_snap_field *f,
+                          size_t n, unsigned char *out);
+/** @brief Read them back; -1 when a value does not fit its member. */
+int drv_snap_fields_load(void *base, const struct drv_snap_field *f, size_t n,
+                         const unsigned char *in);
+
+/** @brief Bytes drv_vq_snap_save() writes for @p q. */
+size_t drv_vq_snap_size(const struct drv_vq *q);
+
+/**
+ * @brief Save the driver-side bookkeeping of @p q; each in-flight buffer's
+ *        cookie is written as @p cookie_id(@p ctx, cookie).
+ * @return bytes written, DRV_EINVAL (broken queue, short buffer).
+ */
+int drv_vq_snap_save(const struct drv_vq *q, void *buf, size_t len,
+                     uint32_t (*cookie_id)(void *ctx, void *cookie), void *ctx);
+
+/**
+ * @brief Rebuild @p q (not initialised) on guest memory @p g from a
+ *        drv_vq_snap_save() image; cookies come back through @p cookie_ptr.
+ *        Guest memory (the rings) is left as it is, before or after it was
+ *        restored. Free with drv_vq_fini().
+ * @return 0, DRV_EINVAL (malformed image, rings outside @p g), -1 (malloc).
+ */
+int drv_vq_snap_load(struct drv_vq *q, struct drv_guest *g, const void *buf,
+                     size_t len, void *(*cookie_ptr)(void *ctx, uint32_t id),
+                     void *ctx);
+
+/** @brief Read the bump allocator of region @p region; -1 if none. */
+int drv_guest_alloc_get(const struct drv_guest *g, unsigned region,
+                        uint64_t *bump, uint64_t *hiwater);
+/** @brief Set the bump allocator of region @p region; -1 if out of range. */
+int drv_guest_alloc_set(struct drv_guest *g, unsigned region, uint64_t bump,
+                        uint64_t hiwater);
+
 #ifdef __cplusplus
 }
 #endif
