@@ -308,9 +308,9 @@ void vd_evdev_read(struct vdev *d, struct vd_evdev *e, struct vdm_input *in)
     if ((dropped != e->logged_drops || e->host_dropped != e->logged_host) &&
         now - e->log_ms >= 1000) {
         vd_log(d, VDM_LOG_WARN,
-               "evdev %s: %llu events dropped (the driver takes none: whole "
-               "updates dropped, SYN_DROPPED sent), %llu SYN_DROPPED of the "
-               "host passed on",
+               "evdev %s: %llu events dropped since the last report (ring "
+               "full, the driver adds no buffers: whole updates dropped, "
+               "SYN_DROPPED queued), %llu SYN_DROPPED of the host passed on",
                e->path, (unsigned long long)(dropped - e->logged_drops),
                (unsigned long long)(e->host_dropped - e->logged_host));
         e->logged_drops = dropped;
