@@ -222,8 +222,9 @@ static void usage_prog(FILE *f, const struct prog *p)
         "  -v, --verbose         more log on stderr\n",
         p->name,
         strcmp(p->name, "blk") == 0 ? " --blk-file=PATH [--read-only]" : "",
-        strcmp(p->name, "input") == 0 ? "\n           [--evdev-path=PATH [--no-grab]]"
-                                      : "",
+        strcmp(p->name, "input") == 0
+            ? "\n           [--evdev-path=PATH [--no-grab]]"
+            : "",
         p->name, p->name,
         strcmp(p->name, "blk") == 0
             ? "  --blk-file=PATH       the image: a file or block device\n"

@@ -152,8 +152,8 @@ static int query(struct vdev *d, struct vd_evdev *e, struct vdm_input_config *c)
         if (!test_bit(e->bits[EV_ABS], a))
             continue;
         if (ioctl(e->fd, EVIOCGABS(a), &ai) < 0) {
-            vd_log(d, VDM_LOG_ERROR, "evdev %s: EVIOCGABS(%u): %s", e->path,
-                   a, strerror(errno));
+            vd_log(d, VDM_LOG_ERROR, "evdev %s: EVIOCGABS(%u): %s", e->path, a,
+                   strerror(errno));
             return -1;
         }
         memset(&e->abs[nabs], 0, sizeof(e->abs[nabs]));
@@ -172,8 +172,8 @@ static int query(struct vdev *d, struct vd_evdev *e, struct vdm_input_config *c)
     vd_log(d, VDM_LOG_INFO,
            "evdev %s: \"%s\" bus 0x%x vendor 0x%x product 0x%x version "
            "0x%x, %u event types, %u axes%s",
-           e->path, e->name, id.bustype, id.vendor, id.product, id.version,
-           nev, nabs, e->grabbed ? ", grabbed" : "");
+           e->path, e->name, id.bustype, id.vendor, id.product, id.version, nev,
+           nabs, e->grabbed ? ", grabbed" : "");
     return 0;
 }
 

@@ -70,8 +70,8 @@ START_TEST(evdev_refusals)
     snprintf(sock, sizeof(sock), "%s/evdev.sock", top_dir);
     for (size_t i = 0; i < sizeof(multi) / sizeof(multi[0]); i++) {
         char spec[256];
-        const char *argv[] = {daemon_path, "--socket", sock, "--device", spec,
-                              NULL};
+        const char *argv[] = {daemon_path, "--socket", sock,
+                              "--device",  spec,       NULL};
         snprintf(spec, sizeof(spec), "%s", multi[i].spec);
         ck_assert_msg(run_err(argv, err, sizeof(err)) == 1, "%s",
                       multi[i].spec);
@@ -82,8 +82,9 @@ START_TEST(evdev_refusals)
     input_prog(prog, sizeof(prog));
     {
         /* The program form maps --evdev-path and --no-grab to the same. */
-        const char *a1[] = {prog, "--socket-path", sock,
-                            "--evdev-path=/dev/null", "--no-grab", NULL};
+        const char *a1[] = {prog,        "--socket-path",
+                            sock,        "--evdev-path=/dev/null",
+                            "--no-grab", NULL};
         const char *a2[] = {prog, "--socket-path", sock, "--no-grab", NULL};
         ck_assert_int_eq(run_err(a1, err, sizeof(err)), 1);
         ck_assert_msg(strstr(err, "evdev /dev/null: not an evdev device"),

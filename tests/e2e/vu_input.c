@@ -129,12 +129,12 @@ static void fe_recv(struct fe *f, unsigned ms, unsigned count)
         uint32_t len;
         const uint8_t *e;
 
-        if (t >= end || !fe_used(f, VDM_INPUT_QUEUE_EVENT,
-                                 (unsigned)(end - t), &c, &len))
+        if (t >= end ||
+            !fe_used(f, VDM_INPUT_QUEUE_EVENT, (unsigned)(end - t), &c, &len))
             break;
         if (c >= 0x800 || len != VDM_INPUT_EVENT_BYTES)
-            die("eventq buffer %lu came back with %u bytes",
-                (unsigned long)c, len);
+            die("eventq buffer %lu came back with %u bytes", (unsigned long)c,
+                len);
         e = f->mem + EVB + 0x10u * c;
         print_ev(get_le16(e), get_le16(e + 2), get_le32(e + 4), n == 0);
         n++;
@@ -339,7 +339,8 @@ static void ui_send(int fd, char **save)
         t = strtok_r(NULL, " \t", save);
         if (t == NULL || strcmp(t, "|") == 0) {
             if (n > 0 && err == 0 &&
-                write(fd, ev, n * sizeof(ev[0])) != (ssize_t)(n * sizeof(ev[0])))
+                write(fd, ev, n * sizeof(ev[0])) !=
+                    (ssize_t)(n * sizeof(ev[0])))
                 err = errno != 0 ? errno : EIO;
             n = 0;
             if (t == NULL)
