@@ -307,12 +307,19 @@ void vd_evdev_read(struct vdev *d, struct vd_evdev *e, struct vdm_input *in)
     now = vd_now_ms();
     if ((dropped != e->logged_drops || e->host_dropped != e->logged_host) &&
         now - e->log_ms >= 1000) {
-        vd_log(d, VDM_LOG_WARN,
-               "evdev %s: %llu events dropped since the last report (ring "
-               "full, the driver adds no buffers: whole updates dropped, "
-               "SYN_DROPPED queued), %llu SYN_DROPPED of the host passed on",
-               e->path, (unsigned long long)(dropped - e->logged_drops),
-               (unsigned long long)(e->host_dropped - e->logged_host));
+        if (dropped != e->logged_drops)
+            vd_log(d, VDM_LOG_WARN,
+                   "evdev %s: %llu events dropped since the last report "
+                   "(ring full, the driver adds no buffers: whole updates "
+                   "dropped, SYN_DROPPED queued)",
+                   e->path, (unsigned long long)(dropped - e->logged_drops));
+        if (e->host_dropped != e->logged_host)
+            vd_log(d, VDM_LOG_WARN,
+                   "evdev %s: the host kernel dropped events for us %llu "
+                   "times since the last report (SYN_DROPPED passed on, the "
+                   "rest of each update discarded)",
+                   e->path,
+                   (unsigned long long)(e->host_dropped - e->logged_host));
         e->logged_drops = dropped;
         e->logged_host = e->host_dropped;
         e->log_ms = now;

@@ -32,6 +32,10 @@
 #    evdev reader sees them; an EV_KEY status event goes nowhere.
 #  - grab: a second reader of the grabbed keyboard gets nothing; one of the
 #    touch screen (--no-grab) gets exactly what the driver gets.
+#  - the host kernel's SYN_DROPPED (the daemon stopped while 1101 events
+#    come): the driver gets SYN_DROPPED + SYN_REPORT, then whole updates.
+#  - no driver: updates written while the front-end is away are dropped;
+#    the next front-end gets only later ones.
 #  - removal: the keyboard's uinput device is destroyed mid-run: the daemon
 #    logs it, keeps running, still answers config and the statusq.
 #
@@ -256,6 +260,40 @@ step "b recv 10000 $TN" "$TALL"
 step "reader b recv 5000 $TN" "$TALL"
 step "b recv 300" "none"
 
+# The host kernel's SYN_DROPPED: daemon 2 stopped (SIGSTOP), 367 updates
+# (1101 events, more than its evdev buffer holds, 512 for this device) are
+# written; the kernel keeps SYN_DROPPED and the newest events. The driver
+# gets SYN_DROPPED + SYN_REPORT, then whole updates only: a suffix of what
+# was written (checked on the host: FLOOD2 below).
+FL2=()
+for ((j = 1; j <= 367; j++)); do
+	FL2+=("$(ev 3 0 $((300 + j))) $(ev 3 1 $((300 + j))) $SYN")
+done
+step "sh kill -STOP \$(cat /tmp/vu2.pid)" "sh 0"
+for ((g = 0; g < 367; g += 105)); do
+	s=""
+	for ((k = g; k < g + 105 && k < 367; k += 21)); do
+		s+=$(printf '%s ' "${FL2[@]:k:21}")
+		s+="| "
+	done
+	step "uinput b send ${s% | }" "ok"
+done
+step "sh kill -CONT \$(cat /tmp/vu2.pid)" "sh 0"
+step "b recv 3000" "FLOOD2"
+FLOOD2_STEP=$((${#cmds[@]} - 1))
+
+# Events while no driver runs are discarded: b goes away, updates come,
+# a new b gets only what comes after it.
+step "close b" "closed"
+step "sleep 300" "slept"
+step "uinput b send $(ev 3 0 700) $(ev 3 1 700) $SYN | $(ev 3 0 701) $SYN" "ok"
+step "sleep 300" "slept"
+step "open b /tmp/b.sock" "ok"
+step "b post 16" "posted 16"
+step "uinput b send $(ev 3 0 710) $(ev 3 1 710) $SYN | $(ev 3 0 711) $SYN" "ok"
+step "b recv 5000 5" "$(ev 3 0 710) $(ev 3 1 710) $SYN $(ev 3 0 711) $SYN"
+step "b recv 300" "none"
+
 # Removal: the keyboard goes; daemon 1 logs it and serves on.
 step "uinput a destroy" "ok"
 step "sh n=0; while ! grep -q 'the device is gone' /tmp/vu1.log; do n=\$((n + 1)); [ \$n -lt 200 ] || exit 1; usleep 50000; done" "sh 0"
@@ -298,13 +336,14 @@ for n in 1 2; do
 	[ -f /tmp/vu$n.log ] || continue
 	while read -r l; do vdm_info "daemon $n: $l"; done </tmp/vu$n.log
 	# Expected: daemon 1 logs the removal and the driver's EV_KEY, daemon
-	# 2 the overflow (at most once a second) and, as vu-cmd ends, the
+	# 2 the overflows (at most once a second) and, as vu-cmd ends, the
 	# removal of its device.
 	n_bad=$(grep -E ': (error|warning): ' /tmp/vu$n.log |
-		grep -cvE 'the device is gone|status event of type 1 ignored|events dropped' || true)
+		grep -cvE 'the device is gone|status event of type 1 ignored|events dropped|host kernel dropped' || true)
 	vdm_value bad-log-$n "$n_bad"
 	vdm_value gone-$n "$(grep -c 'the device is gone' /tmp/vu$n.log || true)"
 	vdm_value dropped-$n "$(grep -c 'events dropped' /tmp/vu$n.log || true)"
+	vdm_value host-dropped-$n "$(grep -c 'host kernel dropped' /tmp/vu$n.log || true)"
 done
 BODY
 
@@ -317,6 +356,26 @@ done < <(ldd "$VDM_E2E_DAEMON" "$FRONT" | grep -o '/[^ ]*\.so[^ ]*' | sort -u)
 
 vdm_e2e_build_initramfs --no-autoload "${files[@]}" "$VDM_E2E_TMP/initrd" "$VDM_E2E_TMP/body.sh"
 failed=0
+# The driver's events after the host kernel dropped: SYN_DROPPED,
+# SYN_REPORT, then the last M updates written, whole (0 < M < 367).
+flood2_check() {
+	local got=$1 head tail m all
+	head="$(ev 0 3 0) $SYN"
+	tail=${got#"$head "}
+	if [ "$tail" = "$got" ]; then
+		vdm_e2e_log "FAIL: host SYN_DROPPED: the events do not start with SYN_DROPPED, SYN_REPORT: ${got:0:200}"
+		failed=$((failed + 1))
+		return
+	fi
+	m=$(($(wc -w <<<"$tail") / 3))
+	all=$(printf '%s ' "${FL2[@]:367-m:m}")
+	if [ "$m" -ge 1 ] && [ "$m" -lt 367 ] && [ "$tail" = "${all% }" ]; then
+		vdm_e2e_log "ok: host SYN_DROPPED passed on, then the last $m updates whole"
+	else
+		vdm_e2e_log "FAIL: host SYN_DROPPED: after the marker, not the last whole updates ($m): ${tail:0:300}"
+		failed=$((failed + 1))
+	fi
+}
 check() { # WHAT GOT WANT
 	if [ "$2" = "$3" ]; then
 		vdm_e2e_log "ok: $1 = $2"
@@ -331,6 +390,10 @@ if vdm_e2e_run_qemu --name evdev --kernel "$KDIR/vmlinux" \
 	check "result lines" "$n" "${#want[@]}"
 	for i in "${!want[@]}"; do
 		got=$(vdm_e2e_value "evdev-$i" || echo "(no line)")
+		if [ "$i" = "$FLOOD2_STEP" ]; then
+			flood2_check "$got"
+			continue
+		fi
 		if [ "$got" = "${want[$i]}" ]; then
 			vdm_e2e_log "ok: ${cmds[$i]:0:60} -> ${got:0:60}"
 		else
@@ -345,6 +408,7 @@ if vdm_e2e_run_qemu --name evdev --kernel "$KDIR/vmlinux" \
 	check "daemon 1 removal logged" "$(vdm_e2e_value gone-1 || echo '?')" 1
 	got=$(vdm_e2e_value dropped-2 || echo 0)
 	check "daemon 2 overflow logged" "$([ "$got" -ge 1 ] && echo yes || echo "no ($got)")" yes
+	check "daemon 2 host SYN_DROPPED logged" "$(vdm_e2e_value host-dropped-2 || echo '?')" 1
 	check "daemon 1 other warnings" "$(vdm_e2e_value bad-log-1 || echo '?')" 0
 	check "daemon 2 other warnings" "$(vdm_e2e_value bad-log-2 || echo '?')" 0
 	read -r a b <<<"$(vdm_e2e_value evdev-secs)"

@@ -7,6 +7,8 @@
  * one a line on stdin, one result line each (N: a..d):
  *
  *   open N SOCKET           front-end N, eventq and statusq running -> ok
+ *   close N                 its connection closed (the daemon resets the
+ *                           device)                              -> closed
  *   N cfg SEL SUB           write select and subsel (SET_CONFIG), read the
  *                           config back (GET_CONFIG)
  *                                           -> size S [the S bytes, hex]
@@ -43,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "vdm/devices/input.h"
@@ -417,6 +420,19 @@ int input_main(void)
             fe_open(&fes[i], path, VDM_INPUT_NUM_QUEUES, 0);
             opened[i] = 1;
             puts("ok");
+        } else if (strcmp(cmd, "close") == 0) {
+            unsigned i = idx(arg);
+            if (!opened[i])
+                die("front-end %c not open", 'a' + i);
+            vu_front_close(&fes[i].v);
+            (void)munmap(fes[i].mem, FE_MEM_SIZE);
+            close(fes[i].memfd);
+            for (unsigned q = 0; q < fes[i].nq; q++) {
+                close(fes[i].kick[q]);
+                close(fes[i].call[q]);
+            }
+            opened[i] = 0;
+            puts("closed");
         } else if (strcmp(cmd, "uinput") == 0 || strcmp(cmd, "reader") == 0) {
             dev_cmd(cmd[0] == 'r', idx(arg), &save);
         } else {
