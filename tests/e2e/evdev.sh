@@ -30,8 +30,9 @@
 #  - statusq: EV_LED, EV_SND and EV_REP events of the driver reach the
 #    uinput device (read on its fd) and come back on the eventq as every
 #    evdev reader sees them; an EV_KEY status event goes nowhere.
-#  - grab: a second reader of the grabbed keyboard gets nothing; one of the
-#    touch screen (--no-grab) gets exactly what the driver gets.
+#  - grab: a second reader of the grabbed keyboard gets nothing, a second
+#    daemon asking for the grab fails at start (EBUSY); a second reader of
+#    the touch screen (--no-grab) gets exactly what the driver gets.
 #  - the host kernel's SYN_DROPPED (the daemon stopped while 1101 events
 #    come): the driver gets SYN_DROPPED + SYN_REPORT, then whole updates.
 #  - no driver: updates written while the front-end is away are dropped;
@@ -147,6 +148,9 @@ step "sh vdm-vhost-user -v --socket /tmp/a.sock --device input,evdev=/tmp/a.evde
 step "sh vdm-vhost-user-input -v --socket-path=/tmp/b.sock --evdev-path=/tmp/b.evdev --no-grab >/tmp/vu2.log 2>&1 & echo \$! >/tmp/vu2.pid" "sh 0"
 step "$(spawn_wait /tmp/vu1.log)" "sh 0"
 step "$(spawn_wait /tmp/vu2.log)" "sh 0"
+# A second daemon cannot grab what daemon 1 holds: it fails at start.
+step "sh vdm-vhost-user --socket /tmp/c.sock --device input,evdev=/tmp/a.evdev >/tmp/vu3.log 2>&1" "sh 1"
+step "sh grep -q 'evdev /tmp/a.evdev: cannot grab it (Device or resource busy)' /tmp/vu3.log" "sh 0"
 step "open a /tmp/a.sock" "ok"
 step "open b /tmp/b.sock" "ok"
 

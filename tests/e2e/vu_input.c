@@ -428,6 +428,7 @@ int input_main(void)
             (void)munmap(fes[i].mem, FE_MEM_SIZE);
             close(fes[i].memfd);
             for (unsigned q = 0; q < fes[i].nq; q++) {
+                drv_vq_fini(&fes[i].q[q]);
                 close(fes[i].kick[q]);
                 close(fes[i].call[q]);
             }
