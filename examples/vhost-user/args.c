@@ -113,6 +113,8 @@ static void usage(FILE *f)
         "      rng[,source=PATH]          (default: getrandom(); a regular\n"
         "                                  file is repeated without end)\n"
         "      input,profile=keyboard|mouse|touch[,events=PATH]\n"
+        "      input,evdev=/dev/input/eventN[,grab=on|off]  passthrough of a\n"
+        "          host input device (grabbed unless grab=off)\n"
         "      i2c[,eeprom=ADDR:24c02|24c32:PATH][,lm75=ADDR:PATH]\n"
         "         [,adapter=/dev/i2c-N,allow=ADDR[:ADDR...]]\n"
         "      gpio,state=PATH[,events=PATH] | gpio,chip=/dev/gpiochipN\n"
@@ -168,7 +170,7 @@ struct prog {
 
 static const struct prog progs[] = {
     {"blk", "block", "read-only,blk-file"},
-    {"input", "input", ""},
+    {"input", "input", "evdev-path,no-grab"},
     {"rng", "rng", NULL},
     {"gpu", "gpu", ""},
 };
@@ -203,7 +205,7 @@ static void usage_prog(FILE *f, const struct prog *p)
 {
     fprintf(
         f,
-        "usage: vdm-vhost-user-%s (--socket-path=PATH | --fd=FDNUM)%s\n"
+        "usage: vdm-vhost-user-%s (--socket-path=PATH | --fd=FDNUM)%s%s\n"
         "           [-o KEY=VALUE[,KEY=VALUE...]]... [-v]\n"
         "       vdm-vhost-user-%s --print-capabilities\n"
         "\n"
@@ -213,17 +215,27 @@ static void usage_prog(FILE *f, const struct prog *p)
         "  --socket-path=PATH    listen on PATH\n"
         "  --fd=FDNUM            a socket handed over as FDNUM (listening,\n"
         "                        or connected: then served once)\n"
-        "%s"
+        "%s%s"
         "  -o, --option K=V,...  more options of the device, as in\n"
         "                        vdm-vhost-user --device %s,K=V,...\n"
         "  --print-capabilities  print the capabilities (JSON), exit\n"
         "  -v, --verbose         more log on stderr\n",
         p->name,
         strcmp(p->name, "blk") == 0 ? " --blk-file=PATH [--read-only]" : "",
+        strcmp(p->name, "input") == 0
+            ? "\n           [--evdev-path=PATH [--no-grab]]"
+            : "",
         p->name, p->name,
         strcmp(p->name, "blk") == 0
             ? "  --blk-file=PATH       the image: a file or block device\n"
               "  --read-only           read-only device\n"
+            : "",
+        strcmp(p->name, "input") == 0
+            ? "  --evdev-path=PATH     pass a host input device through\n"
+              "                        (/dev/input/eventN; default: a\n"
+              "                        keyboard of its own)\n"
+              "  --no-grab             do not take the device for the guest\n"
+              "                        alone (EVIOCGRAB)\n"
             : "",
         p->name);
 }
@@ -257,12 +269,14 @@ static int parse_fd(const char *v)
  * exit status. */
 static int parse_prog(const struct prog *p, int argc, char **argv)
 {
-    enum { O_FD = 256, O_BLK_FILE, O_READ_ONLY, O_CAPS };
+    enum { O_FD = 256, O_BLK_FILE, O_READ_ONLY, O_CAPS, O_EVDEV, O_NO_GRAB };
     static const struct option longopts[] = {
         {"socket-path", required_argument, NULL, 's'},
         {"fd", required_argument, NULL, O_FD},
         {"blk-file", required_argument, NULL, O_BLK_FILE},
         {"read-only", no_argument, NULL, O_READ_ONLY},
+        {"evdev-path", required_argument, NULL, O_EVDEV},
+        {"no-grab", no_argument, NULL, O_NO_GRAB},
         {"option", required_argument, NULL, 'o'},
         {"print-capabilities", no_argument, NULL, O_CAPS},
         {"verbose", no_argument, NULL, 'v'},
@@ -270,8 +284,9 @@ static int parse_prog(const struct prog *p, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     static char spec[4096];
-    const char *socket_path = NULL, *blk_file = NULL;
-    int fd = -1, ro = 0, c, is_blk = strcmp(p->name, "blk") == 0;
+    const char *socket_path = NULL, *blk_file = NULL, *evdev = NULL;
+    int fd = -1, ro = 0, no_grab = 0, c, is_blk = strcmp(p->name, "blk") == 0;
+    int is_input = strcmp(p->name, "input") == 0;
 
     if (wants_capabilities(argc, argv)) {
         print_capabilities(p);
@@ -304,6 +319,20 @@ static int parse_prog(const struct prog *p, int argc, char **argv)
             else
                 ro = 1;
             break;
+        case O_EVDEV:
+        case O_NO_GRAB:
+            if (!is_input) {
+                fprintf(stderr,
+                        "vdm-vhost-user-%s: --%s is an option of "
+                        "vdm-vhost-user-input\n",
+                        p->name, c == O_EVDEV ? "evdev-path" : "no-grab");
+                return 2;
+            }
+            if (c == O_EVDEV)
+                evdev = optarg;
+            else
+                no_grab = 1;
+            break;
         case 'o':
             if (spec_add(spec, sizeof(spec), "", optarg) < 0) {
                 fprintf(stderr, "vdm-vhost-user-%s: options too long\n",
@@ -325,7 +354,9 @@ static int parse_prog(const struct prog *p, int argc, char **argv)
     }
     if ((blk_file != NULL &&
          spec_add(spec, sizeof(spec), "file=", blk_file) < 0) ||
-        (ro && spec_add(spec, sizeof(spec), "ro=", "on") < 0)) {
+        (ro && spec_add(spec, sizeof(spec), "ro=", "on") < 0) ||
+        (evdev != NULL && spec_add(spec, sizeof(spec), "evdev=", evdev) < 0) ||
+        (no_grab && spec_add(spec, sizeof(spec), "grab=", "off") < 0)) {
         fprintf(stderr, "vdm-vhost-user-%s: options too long\n", p->name);
         return 2;
     }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* vdm-vhost-user: the input device (keyboard, mouse or touch screen), with
  * an optional events file replayed once per front-end when the driver is
- * ready (its eventq runs).
+ * ready (its eventq runs); or a host evdev passed through (evdev=PATH,
+ * dev_input_evdev.c).
  *
  * Events file, one item per line ('#' starts a comment):
  *   TYPE CODE VALUE   one event; names (EV_KEY, KEY_A, BTN_LEFT, REL_X,
@@ -26,8 +27,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "daemon.h"
-#include "vdm/devices/input.h"
+#include "dev_input.h"
 
 #define INPUT_QSIZE 64
 #define INPUT_RING  256 /* events held for the driver */
@@ -54,6 +54,7 @@ struct input {
     /* Status events from the driver since the last satisfied wait. */
     struct vdm_input_event seen[16];
     unsigned nseen;
+    struct vd_evdev *evdev; /* evdev=PATH, or NULL */
 };
 
 #define IS_IDLE    0 /* no script, or done */
@@ -324,6 +325,13 @@ static void input_status(void *host, uint16_t type, uint16_t code,
     struct vdev *d = host;
     struct input *s = d->priv;
     struct vdm_input_event *e = &s->seen[s->nseen % 16];
+    if (s->evdev != NULL) {
+        vd_evdev_status(d, s->evdev, type, code, value);
+        if (vd_verbose >= 2)
+            vd_log(d, VDM_LOG_DEBUG, "status event type %u code %u value %u",
+                   type, code, value);
+        return;
+    }
     e->type = type;
     e->code = code;
     e->value = value;
@@ -341,13 +349,26 @@ static int input_create(struct vdev *d, struct vd_opts *o)
 {
     struct vdm_input_config c = VDM_INIT(struct vdm_input_config);
     const char *profile = vd_opt(o, "profile"), *events = vd_opt(o, "events");
+    const char *evdev = vd_opt(o, "evdev"), *grab = vd_opt(o, "grab");
     struct input *s = calloc(1, sizeof(*s));
-    int rc;
+    int rc, g = 1;
 
     if (s == NULL)
         return -1;
     d->priv = s; /* reachable on every error path */
-    if (profile == NULL || strcmp(profile, "keyboard") == 0)
+    if (evdev != NULL && (profile != NULL || events != NULL)) {
+        vd_log(d, VDM_LOG_ERROR, "evdev= excludes profile= and events=");
+        return -1;
+    }
+    if (grab != NULL && (evdev == NULL || (g = vd_bool(grab)) < 0)) {
+        vd_log(d, VDM_LOG_ERROR, "grab=%s: on or off, with evdev=PATH", grab);
+        return -1;
+    }
+    if (evdev != NULL) {
+        if (vd_evdev_open(d, evdev, g, &c, &s->evdev) < 0)
+            return -1; /* logged */
+        rc = 0;
+    } else if (profile == NULL || strcmp(profile, "keyboard") == 0)
         rc = vdm_input_profile_keyboard(&c);
     else if (strcmp(profile, "mouse") == 0)
         rc = vdm_input_profile_mouse(&c);
@@ -376,7 +397,17 @@ static int input_create(struct vdev *d, struct vd_opts *o)
         vd_log(d, VDM_LOG_ERROR, "input init: %s", vdm_strerror(rc));
         return -1;
     }
+    if (s->evdev != NULL)
+        vd_watch_aux(d, vd_evdev_fd(s->evdev));
     return 0;
+}
+
+/* evdev=: the host device has events. */
+static void input_aux(struct vdev *d)
+{
+    struct input *s = d->priv;
+    if (s->evdev != NULL)
+        vd_evdev_read(d, s->evdev, &s->in);
 }
 
 static void input_connected(struct vdev *d)
@@ -447,4 +478,5 @@ const struct vd_type vd_type_input = {
     .connected = input_connected,
     .disconnected = input_disconnected,
     .poll = input_poll,
+    .aux = input_aux,
 };

@@ -48,6 +48,7 @@ int main(int argc, char **argv)
     td_add_console(s);
     td_add_robust(s);
     td_add_programs(s);
+    td_add_evdev(s);
     td_add_rpmb(s);
     td_add_spi(s);
     td_add_scmi(s);

@@ -152,6 +152,7 @@ void td_add_can(Suite *s);
 void td_add_console(Suite *s);
 void td_add_robust(Suite *s);
 void td_add_programs(Suite *s);
+void td_add_evdev(Suite *s);
 void td_add_rpmb(Suite *s);
 void td_add_spi(Suite *s);
 void td_add_scmi(Suite *s);

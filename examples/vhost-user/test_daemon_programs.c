@@ -269,7 +269,9 @@ START_TEST(prints_capabilities)
         const char *feat[2];
     } want[] = {
         {"blk", "block", 1, {"read-only", "blk-file"}},
-        {"input", "input", 1, {NULL, NULL}},
+        /* vhost-user.rst, vhost-user-input: --evdev-path, --no-grab
+         * (vhost-user.json VHostUserBackendInputFeature). */
+        {"input", "input", 1, {"evdev-path", "no-grab"}},
         {"rng", "rng", 0, {NULL, NULL}},
         {"gpu", "gpu", 1, {NULL, NULL}},
     };

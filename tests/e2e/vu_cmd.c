@@ -10,6 +10,8 @@
  *   vdm-e2e-vu-cmd SOCKET i2c|gpio <COMMANDS
  *   vdm-e2e-vu-cmd can <COMMANDS           (vu_can.c: CAN front-ends)
  *   vdm-e2e-vu-cmd spi <COMMANDS           (vu_spi.c: SPI front-ends)
+ *   vdm-e2e-vu-cmd input <COMMANDS         (vu_input.c: virtio-input
+ *                                           front-ends, uinput devices)
  *
  * i2c (ADDR a 7-bit address; bytes in any strtoul base):
  *   w ADDR B...         one write request                     -> ok | err
@@ -485,11 +487,13 @@ int main(int argc, char **argv)
         return can_main();
     if (argc == 2 && strcmp(argv[1], "spi") == 0)
         return spi_main();
+    if (argc == 2 && strcmp(argv[1], "input") == 0)
+        return input_main();
     if (argc != 3 ||
         (strcmp(argv[2], "i2c") != 0 && strcmp(argv[2], "gpio") != 0)) {
         fprintf(stderr,
                 "usage: %s SOCKET i2c|gpio <COMMANDS\n"
-                "       %s can|spi <COMMANDS\n",
+                "       %s can|spi|input <COMMANDS\n",
                 argv[0], argv[0]);
         return 2;
     }

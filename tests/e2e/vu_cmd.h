@@ -60,5 +60,7 @@ int common_cmd(const char *cmd, char **save);
 int can_main(void);
 /** SPI mode (vu_spi.c): run commands from stdin; @return exit status. */
 int spi_main(void);
+/** Input mode (vu_input.c): run commands from stdin; @return exit status. */
+int input_main(void);
 
 #endif
