@@ -130,7 +130,7 @@ struct vdev {
     uint8_t *replybuf;       /* VD_REPLYBUF_BYTES: its reply */
 
     /* dirty logging for live migration (dirty_watch.c) */
-    int dirty_on;         /* device thread: the log was on after the last message */
+    int dirty_on; /* device thread: the log was on after the last message */
     uint64_t dirty_reqs;  /* __atomic: requests taken while it was on */
     uint64_t dirty_reads; /* __atomic: ... of them reads (device writes data) */
     uint64_t dirty_bytes; /* __atomic: ... their bytes into guest memory */

@@ -206,7 +206,7 @@ START_TEST(dirty_log_reported)
     if (pid == 0) {
         char spec[200];
         snprintf(spec, sizeof(spec), "blk,file=%s,num-queues=1", disk);
-        const char *argv[] = {daemon_path, "-v",   "--socket", sock,
+        const char *argv[] = {daemon_path, "-v", "--socket", sock,
                               "--device",  spec, NULL};
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(out[1], 1);
@@ -239,19 +239,22 @@ START_TEST(dirty_log_reported)
     ck_assert_int_eq(vu_front_recv(&f.v, VDM_VHOST_USER_SET_LOG_BASE), 8);
     ck_assert_uint_eq(vu_front_reply_u64(&f.v), 0);
     log_all(&f, 1);
-    ck_assert(file_has(err, "info: dirty logging on: log of 32 bytes, 4096-byte pages\n"));
+    ck_assert(file_has(
+        err, "info: dirty logging on: log of 32 bytes, 4096-byte pages\n"));
     /* a read (512 bytes into guest memory) and a write */
     ck_assert_uint_eq(blk_request(&f, 0, 1, 1, 0, &ulen), 0);
     ck_assert_uint_eq(blk_request(&f, 1, 2, 0, 1, &ulen), 0);
     log_all(&f, 0);
-    ck_assert(file_has(err, "info: dirty logging: 2 requests taken while on (1 reads, "
-                            "512 bytes into guest memory), now off\n"));
+    ck_assert(file_has(
+        err, "info: dirty logging: 2 requests taken while on (1 reads, "
+             "512 bytes into guest memory), now off\n"));
     /* on again: counted afresh, reported when the front-end goes */
     log_all(&f, 1);
     ck_assert_uint_eq(blk_request(&f, 1, 2, 0, 1, &ulen), 0);
     fe_close(&f);
-    ck_assert(file_has(err, "info: dirty logging: 1 requests taken while on (0 reads, "
-                            "0 bytes into guest memory), front-end gone\n"));
+    ck_assert(file_has(
+        err, "info: dirty logging: 1 requests taken while on (0 reads, "
+             "0 bytes into guest memory), front-end gone\n"));
     close(l.fd);
     stop_pid(pid);
 }

@@ -245,9 +245,12 @@ if [ "$ok" = 1 ]; then
 	# the destination runs the guest now: tell it (block 0 of disk a)
 	"$VDM_E2E_TMP/migwork" ctl |
 		dd of="$VDM_E2E_TMP/a.img" bs=4096 conv=notrunc oflag=direct status=none
+	# the destination runs the guest (QEMU starts it when the stream ends)
 	python3 "$VDM_E2E_LIB_DIR/qmp.py" "$VDM_E2E_TMP/dst.qmp" cmd query-status >"$VDM_E2E_TMP/dst.status" ||
 		true
 	vdm_e2e_log "destination: $(cat "$VDM_E2E_TMP/dst.status")"
+	grep -q '"status": "running"' "$VDM_E2E_TMP/dst.status" ||
+		fail "the destination does not run the guest after the migration" || ok=0
 	python3 "$VDM_E2E_LIB_DIR/qmp.py" "$VDM_E2E_TMP/src.qmp" cmd quit >/dev/null || true
 fi
 # the source ends (quit, or its guest ended without migrating)
@@ -321,9 +324,12 @@ check() {
 	done
 	grep -q 'dirty logging on' "$VDM_E2E_TMP/src-$t.log" ||
 		fail "disk $t: the source's daemon never logged dirty pages" || return 1
-	v=$(sed -n 's/.*dirty logging: \([0-9]*\) requests.*/\1/p' "$VDM_E2E_TMP/src-$t.log" | tail -n 1)
-	[ "${v:-0}" -gt 0 ] ||
-		fail "disk $t: the source's daemon completed no request while logging" || return 1
+	# it took reads (data into guest memory) and writes while logging
+	v=$(sed -n 's/.*dirty logging: \([0-9]*\) requests taken while on (\([0-9]*\) reads.*/\1 \2/p' \
+		"$VDM_E2E_TMP/src-$t.log" | tail -n 1)
+	read -r n s <<<"${v:-0 0}"
+	[ "$s" -gt 0 ] && [ "$n" -gt "$s" ] ||
+		fail "disk $t: the source's daemon took no reads or no writes while logging ($v)" || return 1
 	grep -q 'front-end connected' "$VDM_E2E_TMP/dst-$t.log" ||
 		fail "disk $t: the destination never connected to its daemon" || return 1
 	vdm_e2e_log "disk $t: ok (RING_PACKED=$packed, 2 queues, final generations $g0 $g1," \

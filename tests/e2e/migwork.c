@@ -81,7 +81,8 @@ static uint64_t fnv(const uint8_t *p, size_t n)
 
 static void make_block(uint8_t *b, uint64_t lba, uint64_t gen, uint64_t salt)
 {
-    uint64_t x = (lba + 1) * 0x9e3779b97f4a7c15ull ^ (gen + 1) * 0xc2b2ae3d27d4eb4full ^
+    uint64_t x = (lba + 1) * 0x9e3779b97f4a7c15ull ^
+                 (gen + 1) * 0xc2b2ae3d27d4eb4full ^
                  salt * 0x165667b19e3779f9ull;
 
     memcpy(b, magic, 8);
@@ -99,7 +100,8 @@ static void make_block(uint8_t *b, uint64_t lba, uint64_t gen, uint64_t salt)
 
 /* What is wrong with block @p b, expected to be @p lba at @p gen; NULL
  * when nothing. */
-static const char *check_block(const uint8_t *b, uint64_t lba, uint64_t gen, uint64_t salt)
+static const char *check_block(const uint8_t *b, uint64_t lba, uint64_t gen,
+                               uint64_t salt)
 {
     static uint8_t want[BS];
 
@@ -135,7 +137,8 @@ static uint64_t num(const char *s)
 
 static void *abuf(size_t n)
 {
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
     if (p == MAP_FAILED) {
         perror("migwork: mmap");
         exit(2);
@@ -167,10 +170,11 @@ static void pin(uint64_t cpu)
 
 static void io(int fd, int wr, void *buf, size_t n, uint64_t blk)
 {
-    ssize_t r = wr ? pwrite(fd, buf, n, (off_t)(blk * BS)) : pread(fd, buf, n, (off_t)(blk * BS));
+    ssize_t r = wr ? pwrite(fd, buf, n, (off_t)(blk * BS))
+                   : pread(fd, buf, n, (off_t)(blk * BS));
     if (r != (ssize_t)n) {
-        printf("io-error %s block %llu: %s\n", wr ? "write" : "read", (unsigned long long)blk,
-               r < 0 ? strerror(errno) : "short");
+        printf("io-error %s block %llu: %s\n", wr ? "write" : "read",
+               (unsigned long long)blk, r < 0 ? strerror(errno) : "short");
         exit(1);
     }
 }
@@ -208,8 +212,8 @@ static void ctl_open(struct ctl *c, const char *dev)
     c->next_ns = 0;
 }
 
-static int verify(int fd, uint64_t first, uint64_t n, uint64_t salt, const uint64_t *gen,
-                  const char *when)
+static int verify(int fd, uint64_t first, uint64_t n, uint64_t salt,
+                  const uint64_t *gen, const char *when)
 {
     uint8_t *b = abuf(BATCH * BS);
     int bad = 0;
@@ -217,10 +221,12 @@ static int verify(int fd, uint64_t first, uint64_t n, uint64_t salt, const uint6
     for (uint64_t i = 0; i < n; i += BATCH) {
         io(fd, 0, b, BATCH * BS, first + i);
         for (unsigned k = 0; k < BATCH; k++) {
-            const char *why = check_block(b + k * BS, first + i + k, gen[i + k], salt);
+            const char *why =
+                check_block(b + k * BS, first + i + k, gen[i + k], salt);
             if (why != NULL && bad++ < 5)
                 printf("bad %s: block %llu (want generation %llu): %s\n", when,
-                       (unsigned long long)(first + i + k), (unsigned long long)gen[i + k], why);
+                       (unsigned long long)(first + i + k),
+                       (unsigned long long)gen[i + k], why);
         }
     }
     munmap(b, BATCH * BS);
@@ -264,15 +270,17 @@ static int do_write(char **a)
             gen[i + k] = g;
     }
     bad += verify(fd, first, n, salt, gen, "at the end");
-    printf("final %llu gens-before-go %llu blocks %llu bad %d\n", (unsigned long long)g,
-           (unsigned long long)before, (unsigned long long)n, bad);
+    printf("final %llu gens-before-go %llu blocks %llu bad %d\n",
+           (unsigned long long)g, (unsigned long long)before,
+           (unsigned long long)n, bad);
     return bad != 0;
 }
 
 static int do_read(char **a)
 {
     int fd = open_dev(a[0], O_RDONLY);
-    uint64_t first = num(a[1]), n = num(a[2]), salt = num(a[3]), slots = num(a[6]);
+    uint64_t first = num(a[1]), n = num(a[2]), salt = num(a[3]),
+             slots = num(a[6]);
     uint64_t groups = slots / BATCH, rounds = 0, reads = 0, filled = 0;
     uint8_t *buf;
     uint64_t *src; /* which reference block (index) each slot got last */
@@ -316,11 +324,13 @@ static int do_read(char **a)
         filled++;
         why = check_block(buf + s * BS, first + src[s], 0, salt);
         if (why != NULL && bad++ < 5)
-            printf("bad slot %llu (read block %llu into it): %s\n", (unsigned long long)s,
-                   (unsigned long long)(first + src[s]), why);
+            printf("bad slot %llu (read block %llu into it): %s\n",
+                   (unsigned long long)s, (unsigned long long)(first + src[s]),
+                   why);
     }
-    printf("rounds %llu reads %llu slots %llu bad %d\n", (unsigned long long)rounds,
-           (unsigned long long)reads, (unsigned long long)filled, bad);
+    printf("rounds %llu reads %llu slots %llu bad %d\n",
+           (unsigned long long)rounds, (unsigned long long)reads,
+           (unsigned long long)filled, bad);
     return bad != 0 || filled == 0;
 }
 
@@ -342,7 +352,8 @@ static int do_prep(char **a)
 
 static int do_expect(char **a)
 {
-    uint64_t first = num(a[0]), n = num(a[1]), salt = num(a[2]), gen = num(a[3]);
+    uint64_t first = num(a[0]), n = num(a[1]), salt = num(a[2]),
+             gen = num(a[3]);
     static uint8_t b[BS];
 
     for (uint64_t i = 0; i < n; i++) {
@@ -368,7 +379,9 @@ int main(int argc, char **argv)
         int nargs;
         int (*fn)(char **a);
     } cmd[] = {
-        {"prep", 4, do_prep},     {"write", 6, do_write}, {"read", 7, do_read},
+        {"prep", 4, do_prep},
+        {"write", 6, do_write},
+        {"read", 7, do_read},
         {"expect", 4, do_expect},
     };
 
