@@ -48,7 +48,8 @@ void vd_dirty_watch(struct vdev *d)
         __atomic_store_n(&d->dirty_reads, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&d->dirty_bytes, 0, __ATOMIC_RELAXED);
         vd_log(d, VDM_LOG_INFO,
-               "dirty logging on: log of %" PRIu64 " bytes, %u-byte pages",
+               "dirty logging on (VHOST_F_LOG_ALL, the log of SET_LOG_BASE): "
+               "%" PRIu64 " bytes, %u-byte pages",
                l->bytes, 1u << l->page_shift);
     } else if (!on && d->dirty_on) {
         report(d, "now off");

@@ -239,8 +239,9 @@ START_TEST(dirty_log_reported)
     ck_assert_int_eq(vu_front_recv(&f.v, VDM_VHOST_USER_SET_LOG_BASE), 8);
     ck_assert_uint_eq(vu_front_reply_u64(&f.v), 0);
     log_all(&f, 1);
-    ck_assert(file_has(
-        err, "info: dirty logging on: log of 32 bytes, 4096-byte pages\n"));
+    ck_assert(file_has(err,
+                       "info: dirty logging on (VHOST_F_LOG_ALL, the log of "
+                       "SET_LOG_BASE): 32 bytes, 4096-byte pages\n"));
     /* a read (512 bytes into guest memory) and a write */
     ck_assert_uint_eq(blk_request(&f, 0, 1, 1, 0, &ulen), 0);
     ck_assert_uint_eq(blk_request(&f, 1, 2, 0, 1, &ulen), 0);
