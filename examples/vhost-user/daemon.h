@@ -128,6 +128,12 @@ struct vdev {
     uint64_t fwd_kicks;      /* __atomic: vd_forward_kick(), bit q */
     uint8_t *msgbuf;         /* VD_MSGBUF_BYTES: a message received */
     uint8_t *replybuf;       /* VD_REPLYBUF_BYTES: its reply */
+
+    /* dirty logging for live migration (dirty_watch.c) */
+    int dirty_on; /* device thread: the log was on after the last message */
+    uint64_t dirty_reqs;  /* __atomic: requests taken while it was on */
+    uint64_t dirty_reads; /* __atomic: ... of them reads (device writes data) */
+    uint64_t dirty_bytes; /* __atomic: ... their bytes into guest memory */
 };
 
 /** epoll data: what an fd is. */
@@ -230,6 +236,18 @@ extern __thread sigjmp_buf *vd_fault_jmp;
 
 /** Drop the front-end of @p d (@p why: a warning; NULL: orderly). */
 void vd_disconnect(struct vdev *d, const char *why);
+
+/* dirty_watch.c: dirty logging (vhost-user "Migration") as the log sees it.
+ * vd_dirty_watch() after every front-end message: an info line when the
+ * memory map's dirty log (vdm_mem::log) comes on or goes off, with what
+ * the device did while it was on; vd_dirty_end() when the front-end goes.
+ * vd_dirty_logging() tells a device type (any thread) whether it is on,
+ * vd_dirty_count() counts one request (read: @p bytes land in guest
+ * memory). */
+void vd_dirty_watch(struct vdev *d);
+void vd_dirty_end(struct vdev *d);
+int vd_dirty_logging(const struct vdev *d);
+void vd_dirty_count(struct vdev *d, int read, uint64_t bytes);
 
 /* Run @p stmt with SIGBUS turned into dropping the front-end of @p d. */
 #define GUARDED(d, stmt)                                                       \

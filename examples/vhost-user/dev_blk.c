@@ -27,6 +27,13 @@ static int blk_read(void *host, uint64_t sector, const struct vdm_iov *iov,
                     uint32_t n, void *token)
 {
     struct vdev *d = host;
+
+    if (vd_dirty_logging(d)) { /* migration: say what the log had to carry */
+        uint64_t len = 0;
+        for (uint32_t i = 0; i < n; i++)
+            len += iov[i].len;
+        vd_dirty_count(d, 1, len);
+    }
     return blk_aio_rw(d->priv, BLK_OP_READ, sector, iov, n, token);
 }
 
@@ -36,6 +43,8 @@ static int blk_write(void *host, uint64_t sector, const struct vdm_iov *iov,
     struct vdev *d = host;
     struct blk *b = d->priv;
 
+    if (vd_dirty_logging(d))
+        vd_dirty_count(d, 0, 0);
     /* crash-after-writes=N (test knob): die with this request taken from
      * the ring and not completed (queue threads count together) */
     if (b->crash_after != 0 &&

@@ -455,6 +455,7 @@ void vd_disconnect(struct vdev *d, const char *why)
         return;
     vd_log(d, VDM_LOG_WARN + (why == NULL), "front-end gone%s%s",
            why != NULL ? ": " : "", why != NULL ? why : "");
+    vd_dirty_end(d);
     /* Closes every fd the library holds (kick fds leave epoll through the
      * watch hook), unmaps guest memory, resets the device. */
     vd_pause(d);
@@ -624,6 +625,8 @@ static void on_message(struct vdev *d)
             return;
         usleep(1000);
     }
+    if (hrc <= 0)
+        vd_dirty_watch(d); /* SET_FEATURES (LOG_ALL), SET_LOG_BASE, ... */
     if (hrc > 0) {
         if (d->reply_fd >= 0)
             close(d->reply_fd);

@@ -148,7 +148,121 @@ START_TEST(dirty_log_blk)
 }
 END_TEST
 
+/* Wait (5 s at most) until file @p path holds @p needle. */
+static int file_has(const char *path, const char *needle)
+{
+    static char buf[16384];
+
+    for (int i = 0; i < 500; i++) {
+        FILE *fp = fopen(path, "r");
+        size_t n = 0;
+
+        if (fp != NULL) {
+            n = fread(buf, 1, sizeof(buf) - 1, fp);
+            fclose(fp);
+        }
+        buf[n] = '\0';
+        if (strstr(buf, needle) != NULL)
+            return 1;
+        usleep(10000);
+    }
+    fprintf(stderr, "not in %s: '%s'; it holds:\n%s", path, needle, buf);
+    return 0;
+}
+
+/* LOG_ALL on or off (the rings run: only that bit changes). */
+static void log_all(struct fe *f, int on)
+{
+    uint64_t feat = DRV_F_VERSION_1 | VDM_VHOST_USER_F_PROTOCOL_FEATURES |
+                    (on ? VDM_VHOST_F_LOG_ALL : 0);
+    ck_assert_uint_eq(
+        fe_acked(&f->v, VDM_VHOST_USER_SET_FEATURES, &feat, 8, NULL, 0), 0);
+}
+
+/* The daemon says (info, -v) when dirty logging comes on and, when it goes
+ * off or the front-end goes, how many requests the device took while it
+ * was on: what tests/e2e/migrate.sh checks on a real migration. */
+START_TEST(dirty_log_reported)
+{
+    char sock[128], disk[128], err[128], line[512];
+    uint64_t proto, logd[2] = {LOG_BYTES, 0};
+    uint8_t zero[65536] = {0};
+    int out[2], efd, seen = 0;
+    uint32_t ulen;
+    struct lg l;
+    struct fe f;
+    pid_t pid;
+    FILE *fp;
+
+    snprintf(sock, sizeof(sock), "%s/dlr.sock", top_dir);
+    snprintf(disk, sizeof(disk), "%s/dlr.img", top_dir);
+    snprintf(err, sizeof(err), "%s/dlr.log", top_dir);
+    write_file(disk, zero, sizeof(zero));
+    efd = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ck_assert_int_ge(efd, 0);
+    ck_assert_int_eq(pipe(out), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        char spec[200];
+        snprintf(spec, sizeof(spec), "blk,file=%s,num-queues=1", disk);
+        const char *argv[] = {daemon_path, "-v", "--socket", sock,
+                              "--device",  spec, NULL};
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(out[1], 1);
+        dup2(efd, 2);
+        close(out[0]);
+        close(out[1]);
+        execv(daemon_path, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(efd);
+    fp = fdopen(out[0], "r");
+    while (!seen && fgets(line, sizeof(line), fp) != NULL)
+        seen = strncmp(line, "vdm-vhost-user: listening on ", 29) == 0;
+    ck_assert(seen);
+    fclose(fp);
+
+    fe_open(&f, sock, 1, MEM_SIZE);
+    proto = (1ull << VDM_VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+            (1ull << VDM_VHOST_USER_PROTOCOL_F_CONFIG) |
+            (1ull << VDM_VHOST_USER_PROTOCOL_F_MQ) |
+            (1ull << VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD);
+    fe_send(&f.v, VDM_VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL, 0);
+    l.fd = memfd_create("log", MFD_CLOEXEC);
+    ck_assert_int_ge(l.fd, 0);
+    ck_assert_int_eq(ftruncate(l.fd, 4096), 0);
+    /* a request before logging is not counted */
+    ck_assert_uint_eq(blk_request(&f, 0, 1, 1, 0, &ulen), 0);
+    fe_send(&f.v, VDM_VHOST_USER_SET_LOG_BASE, 0, logd, 16, &l.fd, 1);
+    ck_assert_int_eq(vu_front_recv(&f.v, VDM_VHOST_USER_SET_LOG_BASE), 8);
+    ck_assert_uint_eq(vu_front_reply_u64(&f.v), 0);
+    log_all(&f, 1);
+    ck_assert(file_has(err,
+                       "info: dirty logging on (VHOST_F_LOG_ALL, the log of "
+                       "SET_LOG_BASE): 32 bytes, 4096-byte pages\n"));
+    /* a read (512 bytes into guest memory) and a write */
+    ck_assert_uint_eq(blk_request(&f, 0, 1, 1, 0, &ulen), 0);
+    ck_assert_uint_eq(blk_request(&f, 1, 2, 0, 1, &ulen), 0);
+    log_all(&f, 0);
+    ck_assert(file_has(
+        err, "info: dirty logging: 2 requests taken while on (1 reads, "
+             "512 bytes into guest memory), now off\n"));
+    /* on again: counted afresh, reported when the front-end goes */
+    log_all(&f, 1);
+    ck_assert_uint_eq(blk_request(&f, 1, 2, 0, 1, &ulen), 0);
+    fe_close(&f);
+    ck_assert(file_has(
+        err, "info: dirty logging: 1 requests taken while on (0 reads, "
+             "0 bytes into guest memory), front-end gone\n"));
+    close(l.fd);
+    stop_pid(pid);
+}
+END_TEST
+
 void td_add_dirty(Suite *s)
 {
     TD_ADD(s, dirty_log_blk);
+    TD_ADD(s, dirty_log_reported);
 }

@@ -333,7 +333,8 @@ _vdm_e2e_base_cpio() {
 
 # _vdm_e2e_machine MEM SMP MOPTS: set VDM_E2E_MACHINE_ARGS to the machine,
 # CPU and memory options of a run (shared by vdm_e2e_run_qemu and
-# vdm_e2e_dump_dtb, so a dumped device tree fits the run it is meant for).
+# vdm_e2e_dump_dtb, so a dumped device tree fits the run it is meant for;
+# and by migrate.sh, which runs two QEMUs at once).
 _vdm_e2e_machine() {
 	local mem=$1 smp=$2 mopts=$3
 	case "$VDM_E2E_ARCH" in
