@@ -255,6 +255,7 @@ static int h_drain(void *host, uint16_t q)
 {
     struct vdev *d = host;
 
+    d->drain_q = q; /* for the type's finish hook, outside the library */
     if (d->type->pending != NULL && d->type->pending(d, q) != 0)
         return VDM_EAGAIN;
     return 0;
@@ -449,6 +450,14 @@ static int dev_poll(struct vdev *d)
     return t;
 }
 
+/* The front-end takes ring(s) @p q back and the type still has requests of
+ * them at the host: let it finish those that would wait without bound. */
+static void dev_finish(struct vdev *d, uint16_t q)
+{
+    if (d->type->finish != NULL && d->conn_fd >= 0)
+        GUARDED(d, d->type->finish(d, q));
+}
+
 void vd_disconnect(struct vdev *d, const char *why)
 {
     if (d->conn_fd < 0)
@@ -619,10 +628,12 @@ static void on_message(struct vdev *d)
             vd_disconnect(d, "requests never completed (drain)");
             return;
         }
+        dev_finish(d, d->drain_q);
         dev_poll(d);
         if (d->conn_fd < 0)
             return;
-        usleep(1000);
+        if (d->type->pending(d, d->drain_q) != 0)
+            usleep(1000);
     }
     if (hrc > 0) {
         if (d->reply_fd >= 0)
@@ -923,9 +934,10 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 
 /* Before exiting: the requests the driver made available are served (the
  * kick may still be in flight, or not yet read). A type's queue threads
- * complete what they have at the host before they answer a pause, and what
- * a type reports as still at the host (its `pending` hook) is waited for, a
- * bounded time, so nothing is left at the host after this. */
+ * complete what they have at the host before they answer a pause; what a
+ * type reports as still at the host (its `pending` hook) is finished (its
+ * `finish` hook) or waited for, a bounded time (logged when it runs out),
+ * so nothing is left at the host after this. */
 static void drain(struct vdev *d)
 {
     vd_pause(d); /* queue threads complete what they have in flight */
@@ -939,10 +951,20 @@ static void drain(struct vdev *d)
     vd_pause(d); /* ... and what that kick gave them */
     vd_resume(d);
     dev_poll(d);
-    for (unsigned ms = 0; d->conn_fd >= 0 && d->type->pending != NULL &&
-                          d->type->pending(d, UINT16_MAX) != 0 &&
-                          ms < DRAIN_WAIT_MS;
+    if (d->type->pending == NULL || d->conn_fd < 0 ||
+        d->type->pending(d, UINT16_MAX) == 0)
+        return;
+    dev_finish(d, UINT16_MAX);
+    dev_poll(d);
+    for (unsigned ms = 0; d->conn_fd >= 0 && d->type->pending(d, UINT16_MAX) != 0;
          ms++) {
+        if (ms == DRAIN_WAIT_MS) {
+            vd_log(d, VDM_LOG_WARN,
+                   "exit: %u request(s) still at the host after %u ms: "
+                   "abandoned", d->type->pending(d, UINT16_MAX),
+                   DRAIN_WAIT_MS);
+            return;
+        }
         usleep(1000);
         dev_poll(d);
     }
