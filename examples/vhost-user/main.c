@@ -53,6 +53,9 @@
 #define POLL_MS        5 /* period for rings in no-fd (polling) mode */
 #define RECV_TIMEOUT_S 5 /* a front-end stuck mid-message is dropped */
 #define DRAIN_WAIT_MS  30000 /* requests that never complete: drop the peer */
+/* The bound on a drain in ms (DRAIN_WAIT_MS; the environment's
+ * VDM_VHOST_USER_DRAIN_MS, 1 to 3600000, sets it: tests and operators). */
+static unsigned drain_wait_ms = DRAIN_WAIT_MS;
 
 int vd_verbose;
 
@@ -610,7 +613,8 @@ static void on_message(struct vdev *d)
                nfds);
 
     memcpy(&req, msg, sizeof(req));
-    for (uint64_t waited = 0;; waited++) {
+    const uint64_t t0 = vd_now_ms();
+    for (;;) {
         hrc = 1;
         vd_pause(d); /* queue threads complete what they have in flight */
         GUARDED(d, hrc = vdm_vhost_user_handle(
@@ -622,7 +626,7 @@ static void on_message(struct vdev *d)
         /* docs/drain.md: requests of the rings the front-end takes back
          * are still at the host (a type's `pending`); let them complete,
          * then hand the same message in again (nothing was consumed) */
-        if (waited == DRAIN_WAIT_MS) {
+        if (vd_now_ms() - t0 >= drain_wait_ms) {
             for (uint32_t i = 0; i < nfds; i++)
                 close(fds[i]);
             vd_disconnect(d, "requests never completed (drain)");
@@ -956,16 +960,17 @@ static void drain(struct vdev *d)
         return;
     dev_finish(d, UINT16_MAX);
     dev_poll(d);
-    for (unsigned ms = 0; d->conn_fd >= 0 && d->type->pending(d, UINT16_MAX) != 0;
-         ms++) {
-        if (ms == DRAIN_WAIT_MS) {
+    for (uint64_t t0 = vd_now_ms();
+         d->conn_fd >= 0 && d->type->pending(d, UINT16_MAX) != 0;) {
+        if (vd_now_ms() - t0 >= drain_wait_ms) {
             vd_log(d, VDM_LOG_WARN,
                    "exit: %u request(s) still at the host after %u ms: "
                    "abandoned", d->type->pending(d, UINT16_MAX),
-                   DRAIN_WAIT_MS);
+                   drain_wait_ms);
             return;
         }
         usleep(1000);
+        dev_finish(d, UINT16_MAX);
         dev_poll(d);
     }
 }
@@ -1077,6 +1082,12 @@ int main(int argc, char **argv)
     rc = vd_parse_args(argc, argv);
     if (rc >= 0)
         return rc;
+    {
+        const char *e = getenv("VDM_VHOST_USER_DRAIN_MS");
+        unsigned long long ms;
+        if (e != NULL && vd_uint(e, 1, 3600000, &ms) == 0)
+            drain_wait_ms = (unsigned)ms;
+    }
     signal(SIGPIPE, SIG_IGN);
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_sigbus;
