@@ -381,8 +381,52 @@ START_TEST(gpio_get_vring_base_gives_event_buffers_back)
 }
 END_TEST
 
+/* Device-writable buffers on each type's event queue, kicked: none is
+ * taken, so GET_VRING_BASE reports the base the used index has (0). */
+START_TEST(event_buffers_stay_in_the_ring_over_get_vring_base)
+{
+    static const struct {
+        const char *spec;
+        int nrings, q;
+        uint64_t feat;
+    } t[] = {
+        {"input,profile=keyboard", 2, 0, 0},
+        {"console,port0=file:%s/drain-con.out", 2, 0, 0},
+        {"sound", 4, 1, 0},
+        {"scmi", 2, 1, 1ull << 0 /* VIRTIO_SCMI_F_P2A_CHANNELS */},
+    };
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        char sock[128], spec[256];
+        uint32_t req[2] = {(uint32_t)t[i].q, 0}, rep[2];
+        struct fe f;
+        pid_t pid;
+
+        snprintf(sock, sizeof(sock), "%s/drain-ev%zu.sock", top_dir, i);
+        snprintf(spec, sizeof(spec), t[i].spec, top_dir);
+        pid = sp_start(sock, spec);
+        fe_open_feat(&f, sock, t[i].nrings, MEM_SIZE, t[i].feat);
+        for (unsigned k = 0; k < 4; k++) {
+            struct drv_buf in = {BUF + 0x100u * k, 0x100};
+            add(&f, t[i].q, NULL, 0, &in, 1, k);
+        }
+        kick(&f, t[i].q);
+        usleep(100 * 1000);
+        fe_send(&f.v, VDM_VHOST_USER_GET_VRING_BASE, 0, req, 8, NULL, 0);
+        ck_assert_uint_eq(
+            fe_recv(&f.v, VDM_VHOST_USER_GET_VRING_BASE, rep, 8), 8);
+        ck_assert_msg(rep[1] == 0 && used_idx(&f, t[i].q) == 0,
+                      "%s: base %u, used %u", t[i].spec, rep[1],
+                      used_idx(&f, t[i].q));
+        fe_close(&f);
+        stop_pid(pid);
+    }
+}
+END_TEST
+
 void td_add_drain(Suite *s)
 {
+    TD_ADD(s, event_buffers_stay_in_the_ring_over_get_vring_base);
     TD_ADD(s, gpio_get_vring_base_gives_event_buffers_back);
     TD_ADD(s, balloon_get_vring_base_gives_the_stats_buffer_back);
     TD_ADD(s, sound_get_vring_base_finishes_held_periods);
