@@ -234,6 +234,45 @@ START_TEST(sound_get_vring_base_finishes_held_capture)
 }
 END_TEST
 
+/* A memory-table change (the same table sent again, as a front-end does
+ * when its memory map changes elsewhere) takes every span the device holds
+ * away: the held periods are finished before it is applied, so the
+ * acknowledgement comes after the used ring holds them all. */
+START_TEST(sound_set_mem_table_finishes_held_periods)
+{
+    char sock[128], wav[128];
+    struct vu_front_region mr;
+    struct fe f;
+    pid_t pid = dr_sound("drain-mem", sock, sizeof(sock), wav, sizeof(wav));
+
+    fe_open_n(&f, sock, 4, MEM_SIZE, DR_NUM);
+    dr_params(&f, 0, VDM_SND_PCM_RATE_8000);
+    ck_assert_uint_eq(dr_pcm(&f, VDM_SND_R_PCM_PREPARE, 0), VDM_SND_S_OK);
+    for (uint32_t k = 0; k < DR_N; k++)
+        dr_xfer(&f, 0, k);
+    kick(&f, 2);
+    dr_sync(&f, 0);
+    usleep(50 * 1000);
+    ck_assert_uint_eq(used_idx(&f, 2), 0);
+
+    mr.gpa = 0;
+    mr.size = MEM_SIZE;
+    mr.uva = (uint64_t)(uintptr_t)f.mem;
+    mr.off = 0;
+    ck_assert_int_eq(vu_front_mem_table(&f.v, VDM_VHOST_USER_F_NEED_REPLY, &mr,
+                                        1, &f.memfd),
+                     0);
+    ck_assert_int_eq(vu_front_recv(&f.v, VDM_VHOST_USER_SET_MEM_TABLE), 8);
+    ck_assert_uint_eq(vu_front_reply_u64(&f.v), 0);
+    ck_assert_uint_eq(used_idx(&f, 2), DR_N);
+    dr_check_used(&f, 2);
+    fe_close(&f);
+    stop_pid(pid);
+    dr_check_wav(wav);
+    unlink(wav);
+}
+END_TEST
+
 /* A started stream at 8 kHz holds 12 s of audio (six periods of 2 s):
  * SIGTERM does not wait for its clock. The daemon exits 0 within a second,
  * every period used with OK, and the sink holds every byte. */
@@ -431,5 +470,6 @@ void td_add_drain(Suite *s)
     TD_ADD(s, balloon_get_vring_base_gives_the_stats_buffer_back);
     TD_ADD(s, sound_get_vring_base_finishes_held_periods);
     TD_ADD(s, sound_get_vring_base_finishes_held_capture);
+    TD_ADD(s, sound_set_mem_table_finishes_held_periods);
     TD_ADD(s, sound_sigterm_finishes_held_periods);
 }
