@@ -547,8 +547,10 @@ static void gpio_finish(struct vdev *d, uint16_t q)
     if (gpio_pending(d, q) == 0)
         return;
     n = vdm_gpio_return_events(&s->gpio);
-    vd_log(d, VDM_LOG_INFO, "%d event buffer pair(s) given back: the "
-           "front-end takes the eventq", n);
+    vd_log(d, VDM_LOG_INFO,
+           "%d event buffer pair(s) given back: the "
+           "front-end takes the eventq",
+           n);
 }
 
 const struct vd_type vd_type_gpio = {

@@ -679,8 +679,10 @@ static void sound_finish(struct vdev *d, uint16_t q)
         struct stream *s = &x->st[i];
         if (!stream_on_queue(s, q) || s->count == 0)
             continue;
-        vd_log(d, VDM_LOG_INFO, "stream %u: %u period(s) finished early: "
-               "the front-end takes the queue", i, s->count);
+        vd_log(d, VDM_LOG_INFO,
+               "stream %u: %u period(s) finished early: "
+               "the front-end takes the queue",
+               i, s->count);
         while (s->count > 0)
             stream_complete_head(d, s, 1);
         s->deadline = 0;

@@ -965,8 +965,8 @@ static void drain(struct vdev *d)
         if (vd_now_ms() - t0 >= drain_wait_ms) {
             vd_log(d, VDM_LOG_WARN,
                    "exit: %u request(s) still at the host after %u ms: "
-                   "abandoned", d->type->pending(d, UINT16_MAX),
-                   drain_wait_ms);
+                   "abandoned",
+                   d->type->pending(d, UINT16_MAX), drain_wait_ms);
             return;
         }
         usleep(1000);

@@ -259,8 +259,8 @@ static uint16_t can_used_idx(struct fe *f, int q)
 /* Daemon 1 serves the bus, daemon 2's device (front-end @p a, started)
  * hands three frames to it while daemon 1 is stopped: the three Txq
  * requests wait for the bus. */
-static void can_three_at_the_bus(struct fe *a, char *dir, size_t cap,
-                                 pid_t *d1, pid_t *d2)
+static void can_three_at_the_bus(struct fe *a, char *dir, size_t cap, pid_t *d1,
+                                 pid_t *d2)
 {
     static const struct canf c = {0x123, 0, 8, 0};
     char bus[160], s1[160], s2[160];

@@ -37,7 +37,7 @@
 
 #define DR_NUM    32
 #define DR_PERIOD 16384u /* bytes: 2.048 s of U8 mono at 8 kHz */
-#define DR_N      6u    /* periods queued */
+#define DR_N      6u     /* periods queued */
 #define DR_CTL    0x10000u
 #define DR_RESP   0x10800u
 #define DR_HDR    0x11000u /* 16 bytes per period */
@@ -134,8 +134,7 @@ static void dr_check_used(struct fe *f, int q)
     wait_used_n(f, q, DR_N, k);
     for (uint32_t i = 0; i < DR_N; i++) {
         ck_assert_uint_eq(k[i], i);
-        ck_assert_uint_eq(vdm_le32(f->mem + DR_STATUS + 16u * i),
-                          VDM_SND_S_OK);
+        ck_assert_uint_eq(vdm_le32(f->mem + DR_STATUS + 16u * i), VDM_SND_S_OK);
     }
     ck_assert_int_eq(drv_vq_get_used(&f->q[q], &id, &len, &cookie), 0);
     ck_assert_ptr_null(drv_vq_error(&f->q[q]));
@@ -259,9 +258,9 @@ START_TEST(sound_set_mem_table_finishes_held_periods)
     mr.size = MEM_SIZE;
     mr.uva = (uint64_t)(uintptr_t)f.mem;
     mr.off = 0;
-    ck_assert_int_eq(vu_front_mem_table(&f.v, VDM_VHOST_USER_F_NEED_REPLY, &mr,
-                                        1, &f.memfd),
-                     0);
+    ck_assert_int_eq(
+        vu_front_mem_table(&f.v, VDM_VHOST_USER_F_NEED_REPLY, &mr, 1, &f.memfd),
+        0);
     ck_assert_int_eq(vu_front_recv(&f.v, VDM_VHOST_USER_SET_MEM_TABLE), 8);
     ck_assert_uint_eq(vu_front_reply_u64(&f.v), 0);
     ck_assert_uint_eq(used_idx(&f, 2), DR_N);
@@ -411,7 +410,7 @@ START_TEST(gpio_get_vring_base_gives_event_buffers_back)
     ck_assert_uint_eq(rep[0], 1);
     ck_assert_uint_eq(rep[1], 2);
     ck_assert_uint_eq(wait_used_n(&f, 1, 2, ck), 1);
-    ck_assert_uint_eq(ck[0] + ck[1], 1); /* lines 0 and 1, once each */
+    ck_assert_uint_eq(ck[0] + ck[1], 1);      /* lines 0 and 1, once each */
     ck_assert_uint_eq(f.mem[BUF + 0xa00], 0); /* INVALID */
     ck_assert_uint_eq(f.mem[BUF + 0xa01], 0);
     ck_assert_int_eq(drv_vq_get_used(&f.q[1], NULL, NULL, NULL), 0);
@@ -452,8 +451,8 @@ START_TEST(event_buffers_stay_in_the_ring_over_get_vring_base)
         kick(&f, t[i].q);
         usleep(100 * 1000);
         fe_send(&f.v, VDM_VHOST_USER_GET_VRING_BASE, 0, req, 8, NULL, 0);
-        ck_assert_uint_eq(
-            fe_recv(&f.v, VDM_VHOST_USER_GET_VRING_BASE, rep, 8), 8);
+        ck_assert_uint_eq(fe_recv(&f.v, VDM_VHOST_USER_GET_VRING_BASE, rep, 8),
+                          8);
         ck_assert_msg(rep[1] == 0 && used_idx(&f, t[i].q) == 0,
                       "%s: base %u, used %u", t[i].spec, rep[1],
                       used_idx(&f, t[i].q));
