@@ -767,27 +767,6 @@ int vdm_gpio_line_event(struct vdm_gpio *gpio, uint16_t line, uint32_t value)
     return give_back(s, l, IRQ_VALID);
 }
 
-int vdm_gpio_return_events(struct vdm_gpio *gpio)
-{
-    struct gpio_state *s = gpio_of(gpio);
-    int n = 0;
-    uint16_t i;
-
-    if (s == NULL) {
-        return VDM_EINVAL;
-    }
-    if (vdm_dev_live(s->dev) == 0) {
-        return 0;
-    }
-    for (i = 0; i < s->ngpio; i++) {
-        if (s->lines[i].ev != NULL) {
-            (void)give_back(s, &s->lines[i], IRQ_INVALID);
-            n++;
-        }
-    }
-    return n;
-}
-
 int vdm_gpio_direction(const struct vdm_gpio *gpio, uint16_t line)
 {
     const struct gpio_state *s = cgpio_of(gpio);

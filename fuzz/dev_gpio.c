@@ -118,13 +118,7 @@ static void gpio_host(uint8_t act, uint32_t arg)
 {
     int rc;
     switch (act % 3) {
-    case 0:
-        G.fail = (arg & 0xf) == 0;
-        if (((arg >> 4) & 0xf) == 0xf) { /* the eventq is taken away */
-            rc = vdm_gpio_return_events(&G.gpio);
-            FZ_CHECK(rc >= 0 && rc <= (int)NG, "return_events %d", rc);
-        }
-        break;
+    case 0: G.fail = (arg & 0xf) == 0; break;
     case 1:
         G.val[arg % NG] = (uint8_t)((arg >> 8) & 1);
         rc = vdm_gpio_line_event(&G.gpio, (uint16_t)(arg % NG), (arg >> 8) & 1);

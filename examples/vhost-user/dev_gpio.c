@@ -522,43 +522,10 @@ static int gpio_poll(struct vdev *d)
     return (int)(s->next > now ? s->next - now : 0);
 }
 
-/* docs/drain.md: the eventq buffer pairs the device holds (each unmasks
- * its line's interrupt until an event uses it) are taken from the ring and
- * not used: counted by GET_VRING_BASE's base, they would never come back to
- * the driver. */
-static unsigned gpio_pending(struct vdev *d, uint16_t q)
-{
-    struct vdm_vq *vq;
-
-    if (q != UINT16_MAX && q != VDM_GPIO_QUEUE_EVENT)
-        return 0;
-    vq = vdm_dev_queue(&d->dev, VDM_GPIO_QUEUE_EVENT);
-    return vq != NULL ? vdm_vq_in_flight(vq) : 0;
-}
-
-/* The front-end takes the eventq back (or every ring): the pairs go back
- * to the driver INVALID, interrupts left enabled; the driver queues them
- * again for whoever serves the queue next (vdm_gpio_return_events()). */
-static void gpio_finish(struct vdev *d, uint16_t q)
-{
-    struct gpio *s = d->priv;
-    int n;
-
-    if (gpio_pending(d, q) == 0)
-        return;
-    n = vdm_gpio_return_events(&s->gpio);
-    vd_log(d, VDM_LOG_INFO,
-           "%d event buffer pair(s) given back: the "
-           "front-end takes the eventq",
-           n);
-}
-
 const struct vd_type vd_type_gpio = {
     .name = "gpio",
     .create = gpio_create,
     .connected = gpio_connected,
     .disconnected = gpio_disconnected,
     .poll = gpio_poll,
-    .pending = gpio_pending,
-    .finish = gpio_finish,
 };

@@ -25,12 +25,7 @@
  * ("Memory Statistics"): kept over a GET_VRING_BASE it would be counted
  * taken by the base and never used. The device asks for statistics
  * instead, which gives it back.
- *
- * GPIO keeps one eventq buffer pair per unmasked line until an interrupt
- * uses it: the same loss. The device returns each pair with
- * VIRTIO_GPIO_IRQ_STATUS_INVALID ("eventq Operation": INVALID "to return
- * the buffers back to the driver"), the interrupts still enabled; a driver
- * queues them again (Linux's gpio-virtio does, for an enabled line). */
+ */
 #include "test_daemon.h"
 #include "vdm/devices/balloon.h"
 #include "vdm/devices/sound.h"
@@ -361,64 +356,6 @@ START_TEST(balloon_get_vring_base_gives_the_stats_buffer_back)
 }
 END_TEST
 
-/* virtio_gpio_request {le16 type, le16 gpio, le32 value} at BUF, its
- * response {u8 status, u8 value} at BUF + 0x200; returns the used length. */
-static uint32_t dr_gpio_rq(struct fe *f, uint16_t type, uint16_t line,
-                           uint32_t value)
-{
-    struct drv_buf out = {BUF, 8}, in = {BUF + 0x200, 2};
-    vdm_put_le16(f->mem + BUF, type);
-    vdm_put_le16(f->mem + BUF + 2, line);
-    vdm_put_le32(f->mem + BUF + 4, value);
-    add(f, 0, &out, 1, &in, 1, 0);
-    kick(f, 0);
-    return wait_used(f, 0);
-}
-
-START_TEST(gpio_get_vring_base_gives_event_buffers_back)
-{
-    char sock[128], state[128], spec[320];
-    uint32_t req[2] = {1, 0}, rep[2];
-    uintptr_t ck[2];
-    struct fe f;
-    pid_t pid;
-
-    snprintf(sock, sizeof(sock), "%s/drain-gpio.sock", top_dir);
-    snprintf(state, sizeof(state), "%s/drain-gpio.state", top_dir);
-    write_file(state, "A in 0\nB in 0\n", 14);
-    snprintf(spec, sizeof(spec), "gpio,state=%s", state);
-    pid = sp_start(sock, spec);
-    fe_open_feat(&f, sock, 2, MEM_SIZE, 1ull << 0 /* VIRTIO_GPIO_F_IRQ */);
-    for (uint16_t l = 0; l < 2; l++) {
-        struct drv_buf out = {BUF + 0x800 + 8u * l, 2},
-                       in = {BUF + 0xa00 + l, 1};
-        /* SET_IRQ_TYPE rising edge, then the pair: unmasked */
-        ck_assert_uint_eq(dr_gpio_rq(&f, 6, l, 1), 2);
-        ck_assert_uint_eq(f.mem[BUF + 0x200], 0);
-        vdm_put_le16(f.mem + BUF + 0x800 + 8u * l, l);
-        f.mem[BUF + 0xa00 + l] = 0xee;
-        add(&f, 1, &out, 1, &in, 1, l);
-    }
-    kick(&f, 1);
-    ck_assert_uint_eq(dr_gpio_rq(&f, 4 /* GET_VALUE */, 0, 0), 2); /* sync */
-    usleep(50 * 1000);
-    ck_assert_uint_eq(used_idx(&f, 1), 0); /* held: no edge */
-
-    fe_send(&f.v, VDM_VHOST_USER_GET_VRING_BASE, 0, req, 8, NULL, 0);
-    ck_assert_uint_eq(fe_recv(&f.v, VDM_VHOST_USER_GET_VRING_BASE, rep, 8), 8);
-    ck_assert_uint_eq(used_idx(&f, 1), 2);
-    ck_assert_uint_eq(rep[0], 1);
-    ck_assert_uint_eq(rep[1], 2);
-    ck_assert_uint_eq(wait_used_n(&f, 1, 2, ck), 1);
-    ck_assert_uint_eq(ck[0] + ck[1], 1);      /* lines 0 and 1, once each */
-    ck_assert_uint_eq(f.mem[BUF + 0xa00], 0); /* INVALID */
-    ck_assert_uint_eq(f.mem[BUF + 0xa01], 0);
-    ck_assert_int_eq(drv_vq_get_used(&f.q[1], NULL, NULL, NULL), 0);
-    fe_close(&f);
-    stop_pid(pid);
-}
-END_TEST
-
 /* Device-writable buffers on each type's event queue, kicked: none is
  * taken, so GET_VRING_BASE reports the base the used index has (0). */
 START_TEST(event_buffers_stay_in_the_ring_over_get_vring_base)
@@ -465,7 +402,6 @@ END_TEST
 void td_add_drain(Suite *s)
 {
     TD_ADD(s, event_buffers_stay_in_the_ring_over_get_vring_base);
-    TD_ADD(s, gpio_get_vring_base_gives_event_buffers_back);
     TD_ADD(s, balloon_get_vring_base_gives_the_stats_buffer_back);
     TD_ADD(s, sound_get_vring_base_finishes_held_periods);
     TD_ADD(s, sound_get_vring_base_finishes_held_capture);

@@ -572,47 +572,6 @@ START_TEST(gpio_irq_unmasked_follows_the_event_buffer)
 }
 END_TEST
 
-/* vdm_gpio_return_events(): a host giving the eventq away (vhost-user
- * GET_VRING_BASE: the base counts every pair taken, so a pair kept would
- * never be used) returns every held pair INVALID, as the spec returns
- * pairs "back to the driver" ("eventq Operation"), the interrupts staying
- * enabled: a pair queued again is served, and an edge latched meanwhile is
- * delivered then. Regression class: event buffers lost to the driver when
- * the front-end takes the ring back. */
-START_TEST(gpio_return_events_gives_held_pairs_back)
-{
-    ck_assert_int_eq(vdm_gpio_return_events(NULL), VDM_EINVAL);
-    ck_assert_int_eq(vdm_gpio_return_events(&gpio), 0); /* not live */
-    bringup(VDM_GPIO_F_IRQ);
-    ck_assert_int_eq(vdm_gpio_return_events(&gpio), 0); /* none held */
-    ck_assert_int_eq(
-        msg(VDM_GPIO_MSG_SET_IRQ_TYPE, 1, VDM_GPIO_IRQ_TYPE_EDGE_RISING),
-        OK(0));
-    ck_assert_int_eq(
-        msg(VDM_GPIO_MSG_SET_IRQ_TYPE, 2, VDM_GPIO_IRQ_TYPE_EDGE_RISING),
-        OK(0));
-    uint64_t e1 = post_ev(1), e2 = post_ev(2);
-    no_event();
-    ck_assert_int_eq(vdm_gpio_return_events(&gpio), 2);
-    event(e1, VDM_GPIO_IRQ_STATUS_INVALID);
-    event(e2, VDM_GPIO_IRQ_STATUS_INVALID);
-    no_event();
-    ck_assert_int_eq(vdm_gpio_irq_unmasked(&gpio, 1), 0);
-    ck_assert_int_eq(vdm_gpio_irq_type(&gpio, 1),
-                     (int)VDM_GPIO_IRQ_TYPE_EDGE_RISING);
-    ck_assert_int_eq(vdm_gpio_return_events(&gpio), 0);
-    /* still enabled: an edge now is latched, delivered at the re-queue */
-    ck_assert_int_eq(vdm_gpio_line_event(&gpio, 1, 1), 0);
-    e1 = post_ev(1);
-    event(e1, VDM_GPIO_IRQ_STATUS_VALID);
-    e2 = post_ev(2);
-    no_event();
-    ck_assert_int_eq(vdm_gpio_line_event(&gpio, 2, 1), 1);
-    event(e2, VDM_GPIO_IRQ_STATUS_VALID);
-    ck_assert_uint_eq(h.nwarn, 0);
-}
-END_TEST
-
 /* Spec "eventq Operation: Message Flow": "The driver can do this [queue the
  * buffers] before enabling the interrupt as well, though the interrupt must
  * be both unmasked and enabled to get delivered"; the device returns such
@@ -742,7 +701,6 @@ static Suite *gpio_suite(void)
     tcase_add_test(tc, gpio_many_edges_none_lost_or_duplicated);
     tcase_add_test(tc, gpio_irq_unmasked_follows_the_event_buffer);
     tcase_add_test(tc, gpio_unmask_before_enable_is_not_a_guest_error);
-    tcase_add_test(tc, gpio_return_events_gives_held_pairs_back);
     tcase_add_test(tc, gpio_init_rejects_bad_tables);
     tcase_add_test(tc, gpio_without_names);
     suite_add_tcase(s, tc);

@@ -260,22 +260,6 @@ VDM_API int vdm_gpio_irq_type(const struct vdm_gpio *gpio, uint16_t line);
  */
 VDM_API int vdm_gpio_irq_unmasked(const struct vdm_gpio *gpio, uint16_t line);
 
-/**
- * @brief Give every event buffer pair the device holds back to the driver,
- *        status VIRTIO_GPIO_IRQ_STATUS_INVALID, each line's interrupt
- *        staying enabled (a latched edge stays latched): for a host about
- *        to give the eventq away (vhost-user GET_VRING_BASE, a save), which
- *        would otherwise count the pairs taken and never use them.
- *
- * The driver sees its pairs returned as after a disable and, the
- * interrupt being enabled, queues them again (Linux's gpio-virtio does),
- * to whoever serves the queue next; the spec ("eventq Operation") uses
- * INVALID "to return the buffers back to the driver".
- * @return the number of pairs returned (0 when the device is not live);
- *         VDM_EINVAL (NULL).
- */
-VDM_API int vdm_gpio_return_events(struct vdm_gpio *gpio);
-
 /** @brief The device this GPIO device was created on (NULL if none). */
 VDM_API struct vdm_dev *vdm_gpio_dev(const struct vdm_gpio *gpio);
 
