@@ -260,7 +260,7 @@ static uint16_t can_used_idx(struct fe *f, int q)
  * hands three frames to it while daemon 1 is stopped: the three Txq
  * requests wait for the bus. */
 static void can_three_at_the_bus(struct fe *a, char *dir, size_t cap, pid_t *d1,
-                                 pid_t *d2)
+                                 pid_t *d2, const char *d2_log)
 {
     static const struct canf c = {0x123, 0, 8, 0};
     char bus[160], s1[160], s2[160];
@@ -271,7 +271,19 @@ static void can_three_at_the_bus(struct fe *a, char *dir, size_t cap, pid_t *d1,
     snprintf(s1, sizeof(s1), "%s/can1.sock", dir);
     snprintf(s2, sizeof(s2), "%s/can2.sock", dir);
     *d1 = start_can_daemon(s1, bus);
-    *d2 = start_can_daemon(s2, bus);
+    if (d2_log != NULL) { /* daemon 2's stderr (its log) into d2_log */
+        int fd = open(d2_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int saved = dup(2);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_ge(saved, 0);
+        ck_assert_int_eq(dup2(fd, 2), 2);
+        *d2 = start_can_daemon(s2, bus);
+        ck_assert_int_eq(dup2(saved, 2), 2);
+        close(saved);
+        close(fd);
+    } else {
+        *d2 = start_can_daemon(s2, bus);
+    }
     fe_open_feat(a, s2, 3, MEM_SIZE, CAN_ALL);
     ck_assert_uint_eq(can_ctl(a, 0x0201 /* START */), 0);
     stop_all_threads(*d1);
@@ -303,7 +315,7 @@ START_TEST(can_get_vring_base_waits_for_the_bus)
     struct fe a;
     pid_t d1, d2;
 
-    can_three_at_the_bus(&a, dir, sizeof(dir), &d1, &d2);
+    can_three_at_the_bus(&a, dir, sizeof(dir), &d1, &d2, NULL);
     fe_send(&a.v, VDM_VHOST_USER_GET_VRING_BASE, 0, req, 8, NULL, 0);
     p.fd = a.v.sock;
     p.events = POLLIN;
@@ -342,7 +354,7 @@ START_TEST(can_get_vring_base_hub_gone_answers_not_ok)
     pid_t d1, d2;
     int st;
 
-    can_three_at_the_bus(&a, dir, sizeof(dir), &d1, &d2);
+    can_three_at_the_bus(&a, dir, sizeof(dir), &d1, &d2, NULL);
     fe_send(&a.v, VDM_VHOST_USER_GET_VRING_BASE, 0, req, 8, NULL, 0);
     p.fd = a.v.sock;
     p.events = POLLIN;
@@ -364,10 +376,10 @@ END_TEST
 /* Requests that never complete (the hub stopped for good) do not hold the
  * daemon forever: after the drain bound (VDM_VHOST_USER_DRAIN_MS, here
  * 400 ms) the front-end is dropped without an answer, and SIGTERM still
- * ends the daemon, after the same bound, exit status 0. */
+ * ends the daemon, after the same bound, exit status 0; both are logged. */
 START_TEST(can_drain_that_never_ends_is_bounded)
 {
-    char dir[128];
+    char dir[128], log[160];
     uint32_t req[2] = {0, 0};
     struct timespec t0, t1;
     struct fe a;
@@ -376,7 +388,8 @@ START_TEST(can_drain_that_never_ends_is_bounded)
     int st;
 
     ck_assert_int_eq(setenv("VDM_VHOST_USER_DRAIN_MS", "400", 1), 0);
-    can_three_at_the_bus(&a, dir, sizeof(dir), &d1, &d2);
+    snprintf(log, sizeof(log), "%s/can2-%d.log", top_dir, (int)getpid());
+    can_three_at_the_bus(&a, dir, sizeof(dir), &d1, &d2, log);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     fe_send(&a.v, VDM_VHOST_USER_GET_VRING_BASE, 0, req, 8, NULL, 0);
     /* dropped: the connection ends, no reply */
@@ -408,6 +421,21 @@ START_TEST(can_drain_that_never_ends_is_bounded)
     ck_assert_int_eq(WEXITSTATUS(st), 0);
     ck_assert_msg(t >= 0.35 && t < 5.0, "exit after %.3f s", t);
     fe_close(&a);
+    { /* both said why */
+        char line[512];
+        int dropped = 0, abandoned = 0;
+        FILE *lf = fopen(log, "r");
+        ck_assert_ptr_nonnull(lf);
+        while (fgets(line, sizeof(line), lf) != NULL) {
+            dropped += strstr(line, "requests never completed (drain)") != 0;
+            abandoned += strstr(line, "exit: 1 request(s) still at the host "
+                                      "after 400 ms: abandoned") != 0;
+        }
+        fclose(lf);
+        ck_assert_int_eq(dropped, 1);
+        ck_assert_int_eq(abandoned, 1);
+        unlink(log);
+    }
     ck_assert_int_eq(kill(d1, SIGKILL), 0);
     ck_assert_int_eq(waitpid(d1, &st, 0), d1);
     can_rm_dir(dir);
