@@ -68,6 +68,14 @@ struct vd_type {
      *  (docs/drain.md). NULL: the type completes everything inside its
      *  calls (nothing is ever left at the host). */
     unsigned (*pending)(struct vdev *d, uint16_t q);
+    /** The front-end takes ring @p q back (GET_VRING_BASE; UINT16_MAX:
+     *  every ring, for a memory-table change, a reset or the daemon's
+     *  exit) while `pending` reports requests of it: finish now those that
+     *  would otherwise wait without bound (a stopped sound stream's
+     *  periods), answering each as the device type's spec allows. Called on
+     *  the device thread, outside the library, before `poll`; may be NULL
+     *  (everything at the host completes by itself). */
+    void (*finish)(struct vdev *d, uint16_t q);
     /** Queue threads of the type's own (may be NULL): the device thread is
      *  about to call the library (a message, a reset, a kick it watches).
      *  Returns once no queue thread is inside the library and none has
@@ -128,6 +136,7 @@ struct vdev {
     uint64_t fwd_kicks;      /* __atomic: vd_forward_kick(), bit q */
     uint8_t *msgbuf;         /* VD_MSGBUF_BYTES: a message received */
     uint8_t *replybuf;       /* VD_REPLYBUF_BYTES: its reply */
+    uint16_t drain_q;        /* the ring(s) the last drain asked about */
 
     /* dirty logging for live migration (dirty_watch.c) */
     int dirty_on; /* device thread: the log was on after the last message */

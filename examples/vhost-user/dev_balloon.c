@@ -295,9 +295,40 @@ static int bal_create(struct vdev *d, struct vd_opts *o)
     return 0;
 }
 
+/* docs/drain.md: the stats buffer the device keeps between two requests
+ * ("Memory Statistics": the device gives it back to ask for fresh
+ * statistics, the driver fills it and adds it again) is taken from the
+ * statsq and not used: 1 when queue @p q (UINT16_MAX: any) is that queue
+ * and holds it. */
+static unsigned bal_pending(struct vdev *d, uint16_t q)
+{
+    struct balloon *s = d->priv;
+    uint16_t sq = vdm_balloon_queue_index(&s->b, VDM_BALLOON_Q_STATS);
+    struct vdm_vq *vq;
+
+    if (sq == UINT16_MAX || (q != UINT16_MAX && q != sq))
+        return 0;
+    vq = vdm_dev_queue(&d->dev, sq);
+    return vq != NULL ? vdm_vq_in_flight(vq) : 0;
+}
+
+/* The front-end takes the statsq back (or every ring): kept, the buffer
+ * would be lost to the driver (the ring's base counts it taken, nobody
+ * would use it), so the device asks for statistics now, which gives it
+ * back; the driver adds it again, to whoever serves the ring next. */
+static void bal_finish(struct vdev *d, uint16_t q)
+{
+    struct balloon *s = d->priv;
+
+    if (bal_pending(d, q) != 0)
+        (void)vdm_balloon_stats_request(&s->b);
+}
+
 const struct vd_type vd_type_balloon = {
     .name = "balloon",
     .create = bal_create,
     .poll = bal_poll,
     .aux = bal_aux,
+    .pending = bal_pending,
+    .finish = bal_finish,
 };

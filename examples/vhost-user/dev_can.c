@@ -304,6 +304,16 @@ static void bus_readable(struct vdev *d, void *arg)
     vd_unwatch_fd(s->fd);
     close(s->fd);
     s->fd = -1;
+    /* Frames at the bus will never be acknowledged now: like a controller
+     * that leaves the bus ("Controller Mode": on STOPPED the device
+     * "cancels all CAN messages already pending for transmission and marks
+     * them as used with result VIRTIO_CAN_RESULT_NOT_OK"), answer them, so
+     * no Txq request waits for good (docs/drain.md). */
+    while (s->oldest != s->next_seq) {
+        uintptr_t t = s->tok[s->oldest % SEQ_RING];
+        s->oldest++;
+        (void)vdm_can_tx_done(&s->can, t, VDM_CAN_RESULT_NOT_OK);
+    }
 }
 
 static int bus_open(struct vdev *d, struct can *s, const char *path)
@@ -586,9 +596,48 @@ static int can_poll(struct vdev *d)
     return -1;
 }
 
+/* docs/drain.md: with VIRTIO_CAN_F_LATE_TX_ACK a Txq request is used only
+ * once the bus took its frame ("CAN Message Transmission": "MUST be marked
+ * as used ... after the CAN controller acknowledged the successful
+ * transmission"), so requests wait at the host for the hub's (or the
+ * interface's) acknowledgement: the Txq chains taken and not yet used. */
+static unsigned can_pending(struct vdev *d, uint16_t q)
+{
+    struct vdm_vq *vq;
+
+    if (q != UINT16_MAX && q != VDM_CAN_QUEUE_TX)
+        return 0;
+    vq = vdm_dev_queue(&d->dev, VDM_CAN_QUEUE_TX);
+    return vq != NULL ? vdm_vq_in_flight(vq) : 0;
+}
+
+/* While the front-end waits for the Txq: the acknowledgements come on the
+ * bus socket, and the hub this device's thread serves (if any) must pass
+ * the frames on and acknowledge them, so serve both here (the device
+ * thread is in the drain loop, not in epoll). Non-blocking: what is not
+ * there yet comes on a later round. */
+static void can_finish(struct vdev *d, uint16_t q)
+{
+    struct can *s = d->priv;
+
+    (void)q;
+    for (struct hub *h = hubs; h != NULL; h = h->next) {
+        if (h->ltag.d != d)
+            continue; /* another device thread's */
+        hub_accept(d, h);
+        for (int i = 0; i < HUB_MAX; i++)
+            if (h->member[i] >= 0)
+                hub_member(d, &h->slot[i]);
+    }
+    if (s->fd >= 0)
+        s->tag.fn(d, s);
+}
+
 const struct vd_type vd_type_can = {
     .name = "can",
     .create = can_create,
     .disconnected = can_disconnected,
     .poll = can_poll,
+    .pending = can_pending,
+    .finish = can_finish,
 };

@@ -637,6 +637,58 @@ static uint64_t sound_deadline(struct vdev *d)
     return t;
 }
 
+/* The stream of queue @p q: tx carries the output stream (0), rx the
+ * input stream (1); UINT16_MAX matches both. */
+static int stream_on_queue(const struct stream *s, uint16_t q)
+{
+    return q == UINT16_MAX ||
+           (q == VDM_SND_QUEUE_TX && s->dir == VDM_SND_D_OUTPUT) ||
+           (q == VDM_SND_QUEUE_RX && s->dir == VDM_SND_D_INPUT);
+}
+
+/* docs/drain.md: the I/O requests of queue @p q the device holds. */
+static unsigned sound_pending(struct vdev *d, uint16_t q)
+{
+    struct sound *x = sound_of(d);
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < NSTREAMS; i++)
+        if (stream_on_queue(&x->st[i], q))
+            n += x->st[i].count;
+    return n;
+}
+
+/* The front-end takes queue @p q back (GET_VRING_BASE; every queue: memory
+ * table change, reset, exit) while periods are held. A stopped or merely
+ * prepared stream would hold them without bound and a started one up to a
+ * buffer's duration, so each is finished now, in order, the way a stop
+ * followed by a release would (VIRTIO 1.4 "Sound Device / Device Operation
+ * / PCM Stream Release": "The device MUST complete all pending I/O
+ * messages"): an output period is consumed first (written to the sink:
+ * "PCM Output Stream", "MUST NOT complete the I/O request until the buffer
+ * is totally consumed"), an input period is recorded into (full, from the
+ * source), and each completes with VIRTIO_SND_S_OK. Nothing is dropped
+ * and the front-end gets a ring with every request it gave used; a stream
+ * that goes on afterwards restarts its clock at the next period, as after
+ * an underrun. */
+static void sound_finish(struct vdev *d, uint16_t q)
+{
+    struct sound *x = sound_of(d);
+
+    for (unsigned i = 0; i < NSTREAMS; i++) {
+        struct stream *s = &x->st[i];
+        if (!stream_on_queue(s, q) || s->count == 0)
+            continue;
+        vd_log(d, VDM_LOG_INFO,
+               "stream %u: %u period(s) finished early: "
+               "the front-end takes the queue",
+               i, s->count);
+        while (s->count > 0)
+            stream_complete_head(d, s, 1);
+        s->deadline = 0;
+    }
+}
+
 /* The front-end went away (after the device reset): the requests were
  * abandoned, their late completions are dropped. */
 static void sound_disconnected(struct vdev *d)
@@ -743,4 +795,6 @@ const struct vd_type vd_type_sound = {
     .disconnected = sound_disconnected,
     .poll = sound_poll,
     .deadline = sound_deadline,
+    .pending = sound_pending,
+    .finish = sound_finish,
 };

@@ -53,6 +53,9 @@
 #define POLL_MS        5 /* period for rings in no-fd (polling) mode */
 #define RECV_TIMEOUT_S 5 /* a front-end stuck mid-message is dropped */
 #define DRAIN_WAIT_MS  30000 /* requests that never complete: drop the peer */
+/* The bound on a drain in ms (DRAIN_WAIT_MS; the environment's
+ * VDM_VHOST_USER_DRAIN_MS, 1 to 3600000, sets it: tests and operators). */
+static unsigned drain_wait_ms = DRAIN_WAIT_MS;
 
 int vd_verbose;
 
@@ -255,6 +258,7 @@ static int h_drain(void *host, uint16_t q)
 {
     struct vdev *d = host;
 
+    d->drain_q = q; /* for the type's finish hook, outside the library */
     if (d->type->pending != NULL && d->type->pending(d, q) != 0)
         return VDM_EAGAIN;
     return 0;
@@ -449,6 +453,14 @@ static int dev_poll(struct vdev *d)
     return t;
 }
 
+/* The front-end takes ring(s) @p q back and the type still has requests of
+ * them at the host: let it finish those that would wait without bound. */
+static void dev_finish(struct vdev *d, uint16_t q)
+{
+    if (d->type->finish != NULL && d->conn_fd >= 0)
+        GUARDED(d, d->type->finish(d, q));
+}
+
 void vd_disconnect(struct vdev *d, const char *why)
 {
     if (d->conn_fd < 0)
@@ -602,7 +614,8 @@ static void on_message(struct vdev *d)
                nfds);
 
     memcpy(&req, msg, sizeof(req));
-    for (uint64_t waited = 0;; waited++) {
+    const uint64_t t0 = vd_now_ms();
+    for (;;) {
         hrc = 1;
         vd_pause(d); /* queue threads complete what they have in flight */
         GUARDED(d, hrc = vdm_vhost_user_handle(
@@ -614,16 +627,18 @@ static void on_message(struct vdev *d)
         /* docs/drain.md: requests of the rings the front-end takes back
          * are still at the host (a type's `pending`); let them complete,
          * then hand the same message in again (nothing was consumed) */
-        if (waited == DRAIN_WAIT_MS) {
+        if (vd_now_ms() - t0 >= drain_wait_ms) {
             for (uint32_t i = 0; i < nfds; i++)
                 close(fds[i]);
             vd_disconnect(d, "requests never completed (drain)");
             return;
         }
+        dev_finish(d, d->drain_q);
         dev_poll(d);
         if (d->conn_fd < 0)
             return;
-        usleep(1000);
+        if (d->type->pending(d, d->drain_q) != 0)
+            usleep(1000);
     }
     if (hrc <= 0)
         vd_dirty_watch(d); /* SET_FEATURES (LOG_ALL), SET_LOG_BASE, ... */
@@ -926,9 +941,10 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 
 /* Before exiting: the requests the driver made available are served (the
  * kick may still be in flight, or not yet read). A type's queue threads
- * complete what they have at the host before they answer a pause, and what
- * a type reports as still at the host (its `pending` hook) is waited for, a
- * bounded time, so nothing is left at the host after this. */
+ * complete what they have at the host before they answer a pause; what a
+ * type reports as still at the host (its `pending` hook) is finished (its
+ * `finish` hook) or waited for, a bounded time (logged when it runs out),
+ * so nothing is left at the host after this. */
 static void drain(struct vdev *d)
 {
     vd_pause(d); /* queue threads complete what they have in flight */
@@ -942,11 +958,22 @@ static void drain(struct vdev *d)
     vd_pause(d); /* ... and what that kick gave them */
     vd_resume(d);
     dev_poll(d);
-    for (unsigned ms = 0; d->conn_fd >= 0 && d->type->pending != NULL &&
-                          d->type->pending(d, UINT16_MAX) != 0 &&
-                          ms < DRAIN_WAIT_MS;
-         ms++) {
+    if (d->type->pending == NULL || d->conn_fd < 0 ||
+        d->type->pending(d, UINT16_MAX) == 0)
+        return;
+    dev_finish(d, UINT16_MAX);
+    dev_poll(d);
+    for (uint64_t t0 = vd_now_ms();
+         d->conn_fd >= 0 && d->type->pending(d, UINT16_MAX) != 0;) {
+        if (vd_now_ms() - t0 >= drain_wait_ms) {
+            vd_log(d, VDM_LOG_WARN,
+                   "exit: %u request(s) still at the host after %u ms: "
+                   "abandoned",
+                   d->type->pending(d, UINT16_MAX), drain_wait_ms);
+            return;
+        }
         usleep(1000);
+        dev_finish(d, UINT16_MAX);
         dev_poll(d);
     }
 }
@@ -1058,6 +1085,12 @@ int main(int argc, char **argv)
     rc = vd_parse_args(argc, argv);
     if (rc >= 0)
         return rc;
+    {
+        const char *e = getenv("VDM_VHOST_USER_DRAIN_MS");
+        unsigned long long ms;
+        if (e != NULL && vd_uint(e, 1, 3600000, &ms) == 0)
+            drain_wait_ms = (unsigned)ms;
+    }
     signal(SIGPIPE, SIG_IGN);
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_sigbus;

@@ -59,6 +59,7 @@ int main(int argc, char **argv)
     td_add_inflight(s);
     td_add_dirty(s);
     td_add_blk_aio(s);
+    td_add_drain(s);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

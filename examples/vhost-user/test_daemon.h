@@ -163,5 +163,6 @@ void td_add_sound(Suite *s);
 void td_add_inflight(Suite *s);
 void td_add_dirty(Suite *s);
 void td_add_blk_aio(Suite *s);
+void td_add_drain(Suite *s);
 
 #endif

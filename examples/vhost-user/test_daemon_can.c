@@ -241,7 +241,211 @@ START_TEST(can_virtual_bus_between_two_daemons)
 }
 END_TEST
 
+/* ---- can: requests at the host when the front-end takes the Txq ------
+ * With VIRTIO_CAN_F_LATE_TX_ACK a Txq request is used only once the bus
+ * acknowledged its frame ("CAN Message Transmission": "MUST be marked as
+ * used ... after the CAN controller acknowledged the successful
+ * transmission on the CAN bus"): until then it is at the host. vhost-user
+ * "Ring states": GET_VRING_BASE stops the ring and answers "the available
+ * vring base offset", from which the front-end goes on; so the answer waits
+ * until every request taken is used, and equals the used index. */
+
+/* Used index of split ring @p q ("The Virtqueue Used Ring": le16 idx). */
+static uint16_t can_used_idx(struct fe *f, int q)
+{
+    return vdm_le16(f->q[q].device + 2);
+}
+
+/* Daemon 1 serves the bus, daemon 2's device (front-end @p a, started)
+ * hands three frames to it while daemon 1 is stopped: the three Txq
+ * requests wait for the bus. */
+static void can_three_at_the_bus(struct fe *a, char *dir, size_t cap, pid_t *d1,
+                                 pid_t *d2, const char *d2_log)
+{
+    static const struct canf c = {0x123, 0, 8, 0};
+    char bus[160], s1[160], s2[160];
+
+    snprintf(dir, cap, "%s/candr.XXXXXX", top_dir);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(bus, sizeof(bus), "%s/bus", dir);
+    snprintf(s1, sizeof(s1), "%s/can1.sock", dir);
+    snprintf(s2, sizeof(s2), "%s/can2.sock", dir);
+    *d1 = start_can_daemon(s1, bus);
+    if (d2_log != NULL) { /* daemon 2's stderr (its log) into d2_log */
+        int fd = open(d2_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int saved = dup(2);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_ge(saved, 0);
+        ck_assert_int_eq(dup2(fd, 2), 2);
+        *d2 = start_can_daemon(s2, bus);
+        ck_assert_int_eq(dup2(saved, 2), 2);
+        close(saved);
+        close(fd);
+    } else {
+        *d2 = start_can_daemon(s2, bus);
+    }
+    fe_open_feat(a, s2, 3, MEM_SIZE, CAN_ALL);
+    ck_assert_uint_eq(can_ctl(a, 0x0201 /* START */), 0);
+    stop_all_threads(*d1);
+    for (unsigned k = 0; k < 3; k++)
+        can_send(a, &c, k, k);
+    /* a control round trip: daemon 2's one device thread had the Txq kicks
+     * first, so the frames are at the bus now (START again: NOT_OK, no
+     * change) */
+    (void)can_ctl(a, 0x0201);
+    usleep(100 * 1000);
+    ck_assert_uint_eq(can_used_idx(a, 0), 0);
+}
+
+static void can_rm_dir(const char *dir)
+{
+    char cmd[200];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* No answer while the bus holds the frames; once the hub runs again, the
+ * answer comes after the three are used (OK, in order, once each). */
+START_TEST(can_get_vring_base_waits_for_the_bus)
+{
+    char dir[128];
+    uint32_t req[2] = {0, 0}, rep[2];
+    uintptr_t ck[3];
+    struct pollfd p;
+    struct fe a;
+    pid_t d1, d2;
+
+    can_three_at_the_bus(&a, dir, sizeof(dir), &d1, &d2, NULL);
+    fe_send(&a.v, VDM_VHOST_USER_GET_VRING_BASE, 0, req, 8, NULL, 0);
+    p.fd = a.v.sock;
+    p.events = POLLIN;
+    ck_assert_int_eq(poll(&p, 1, 300), 0); /* not while they wait */
+    ck_assert_uint_eq(can_used_idx(&a, 0), 0);
+    ck_assert_int_eq(kill(d1, SIGCONT), 0);
+    ck_assert_uint_eq(fe_recv(&a.v, VDM_VHOST_USER_GET_VRING_BASE, rep, 8), 8);
+    ck_assert_uint_eq(can_used_idx(&a, 0), 3); /* used before the answer */
+    ck_assert_uint_eq(rep[0], 0);
+    ck_assert_uint_eq(rep[1], 3);
+    wait_used_n(&a, 0, 3, ck);
+    for (unsigned k = 0; k < 3; k++) {
+        ck_assert_uint_eq(ck[k], CAN_TX + 0x100u * k);
+        ck_assert_uint_eq(a.mem[ck[k] + 0x80], 0 /* OK */);
+    }
+    ck_assert_int_eq(drv_vq_get_used(&a.q[0], NULL, NULL, NULL), 0);
+    fe_close(&a);
+    stop_pid(d2);
+    stop_pid(d1);
+    can_rm_dir(dir);
+}
+END_TEST
+
+/* The hub goes away with the frames: they will never be acknowledged, so
+ * the device answers them NOT_OK, as a controller leaving the bus does
+ * ("on transition to the STOPPED state the device cancels all CAN
+ * messages already pending for transmission and marks them as used with
+ * result VIRTIO_CAN_RESULT_NOT_OK"), and GET_VRING_BASE is answered. */
+START_TEST(can_get_vring_base_hub_gone_answers_not_ok)
+{
+    char dir[128];
+    uint32_t req[2] = {0, 0}, rep[2];
+    uintptr_t ck[3];
+    struct pollfd p;
+    struct fe a;
+    pid_t d1, d2;
+    int st;
+
+    can_three_at_the_bus(&a, dir, sizeof(dir), &d1, &d2, NULL);
+    fe_send(&a.v, VDM_VHOST_USER_GET_VRING_BASE, 0, req, 8, NULL, 0);
+    p.fd = a.v.sock;
+    p.events = POLLIN;
+    ck_assert_int_eq(poll(&p, 1, 300), 0); /* not while they wait */
+    ck_assert_int_eq(kill(d1, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(d1, &st, 0), d1);
+    ck_assert_uint_eq(fe_recv(&a.v, VDM_VHOST_USER_GET_VRING_BASE, rep, 8), 8);
+    ck_assert_uint_eq(can_used_idx(&a, 0), 3);
+    ck_assert_uint_eq(rep[1], 3);
+    wait_used_n(&a, 0, 3, ck);
+    for (unsigned k = 0; k < 3; k++)
+        ck_assert_uint_eq(a.mem[ck[k] + 0x80], 1 /* NOT_OK */);
+    fe_close(&a);
+    stop_pid(d2);
+    can_rm_dir(dir);
+}
+END_TEST
+
+/* Requests that never complete (the hub stopped for good) do not hold the
+ * daemon forever: after the drain bound (VDM_VHOST_USER_DRAIN_MS, here
+ * 400 ms) the front-end is dropped without an answer, and SIGTERM still
+ * ends the daemon, after the same bound, exit status 0; both are logged. */
+START_TEST(can_drain_that_never_ends_is_bounded)
+{
+    char dir[128], log[160];
+    uint32_t req[2] = {0, 0};
+    struct timespec t0, t1;
+    struct fe a;
+    pid_t d1, d2;
+    double t;
+    int st;
+
+    ck_assert_int_eq(setenv("VDM_VHOST_USER_DRAIN_MS", "400", 1), 0);
+    snprintf(log, sizeof(log), "%s/can2-%d.log", top_dir, (int)getpid());
+    can_three_at_the_bus(&a, dir, sizeof(dir), &d1, &d2, log);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    fe_send(&a.v, VDM_VHOST_USER_GET_VRING_BASE, 0, req, 8, NULL, 0);
+    /* dropped: the connection ends, no reply */
+    ck_assert_int_lt(vu_front_recv(&a.v, VDM_VHOST_USER_GET_VRING_BASE), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    t = (double)(t1.tv_sec - t0.tv_sec) +
+        (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_msg(t >= 0.35 && t < 5.0, "dropped after %.3f s", t);
+    ck_assert_int_eq(kill(d2, 0), 0); /* alive */
+    fe_close(&a);
+
+    /* again, then SIGTERM while they wait */
+    {
+        char s2[160];
+        static const struct canf c = {0x321, 0, 8, 0};
+        snprintf(s2, sizeof(s2), "%s/can2.sock", dir);
+        fe_open_feat(&a, s2, 3, MEM_SIZE, CAN_ALL);
+        ck_assert_uint_eq(can_ctl(&a, 0x0201), 0);
+        can_send(&a, &c, 0, 0);
+        (void)can_ctl(&a, 0x0201);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(kill(d2, SIGTERM), 0);
+    ck_assert_int_eq(waitpid(d2, &st, 0), d2);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    t = (double)(t1.tv_sec - t0.tv_sec) +
+        (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    ck_assert_msg(t >= 0.35 && t < 5.0, "exit after %.3f s", t);
+    fe_close(&a);
+    { /* both said why */
+        char line[512];
+        int dropped = 0, abandoned = 0;
+        FILE *lf = fopen(log, "r");
+        ck_assert_ptr_nonnull(lf);
+        while (fgets(line, sizeof(line), lf) != NULL) {
+            dropped += strstr(line, "requests never completed (drain)") != 0;
+            abandoned += strstr(line, "exit: 1 request(s) still at the host "
+                                      "after 400 ms: abandoned") != 0;
+        }
+        fclose(lf);
+        ck_assert_int_eq(dropped, 1);
+        ck_assert_int_eq(abandoned, 1);
+        unlink(log);
+    }
+    ck_assert_int_eq(kill(d1, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(d1, &st, 0), d1);
+    can_rm_dir(dir);
+}
+END_TEST
+
 void td_add_can(Suite *s)
 {
     TD_ADD(s, can_virtual_bus_between_two_daemons);
+    TD_ADD(s, can_get_vring_base_waits_for_the_bus);
+    TD_ADD(s, can_get_vring_base_hub_gone_answers_not_ok);
+    TD_ADD(s, can_drain_that_never_ends_is_bounded);
 }
