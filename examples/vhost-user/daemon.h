@@ -169,6 +169,11 @@ struct vd_tag {
 void vd_watch_fd(int fd, struct vd_tag *tag);
 /** Stop watching @p fd (before closing it). */
 void vd_unwatch_fd(int fd);
+/** Add @p fd to the calling device thread's epoll set with @p tag as it
+ *  is (main.c; hooks.c's kick and aux watches). */
+void vd_epoll_add(int fd, struct vd_tag *tag);
+/** Remove @p fd from the calling device thread's epoll set. */
+void vd_epoll_del(int fd);
 
 /** The type's pause hook, if any (see struct vd_type). */
 void vd_pause(struct vdev *d);
