@@ -13,8 +13,8 @@
 #include "vdm/kit.h"
 
 #define CON_MAGIC 0x76434f4eu /* "vCON" */
-#define CON_SLOT  64u /* slot stride, as VDM_CONSOLE_STORAGE_BYTES */
-#define CON_IOV   16u /* bytes per span, as the macro */
+#define CON_SLOT  64u         /* slot stride, as VDM_CONSOLE_STORAGE_BYTES */
+#define CON_IOV   16u         /* bytes per span, as the macro */
 
 #define CON_HAS(p, type, field)                                                \
     (((size_t)(p)->size) >=                                                    \

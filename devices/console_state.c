@@ -25,16 +25,24 @@
 #include "console_priv.h"
 #include "vdm/le.h"
 
-#define CS_HEAD 8u
-#define CS_PORT 136u
-#define CS_NAME 16u /* offset of the name in a port record */
-#define CS_FLAGS_ALL                                                           \
-    (VDM_CONSOLE_PS_ADDED | VDM_CONSOLE_PS_CONSOLE | VDM_CONSOLE_PS_ANNOUNCED | \
-     VDM_CONSOLE_PS_READY | VDM_CONSOLE_PS_GUEST_OPEN |                        \
-     VDM_CONSOLE_PS_HOST_OPEN)
-#define CS_GUEST                                                               \
-    (VDM_CONSOLE_PS_ANNOUNCED | VDM_CONSOLE_PS_READY | VDM_CONSOLE_PS_GUEST_OPEN)
-#define CS_PEND_ALL (M_REMOVE | M_ADD | M_CONSOLE | M_NAME | M_OPEN | M_RESIZE)
+#define CS_HEAD      8u
+#define CS_PORT      136u
+#define CS_NAME      16u   /* offset of the name in a port record */
+#define CS_FLAGS_ALL 0x3fu /* every VDM_CONSOLE_PS_* bit */
+#define CS_GUEST     0x1cu /* ANNOUNCED, READY, GUEST_OPEN */
+#define CS_PEND_ALL  0x3fu /* every M_* bit */
+
+_Static_assert(CS_FLAGS_ALL ==
+                   (VDM_CONSOLE_PS_ADDED | VDM_CONSOLE_PS_CONSOLE |
+                    VDM_CONSOLE_PS_ANNOUNCED | VDM_CONSOLE_PS_READY |
+                    VDM_CONSOLE_PS_GUEST_OPEN | VDM_CONSOLE_PS_HOST_OPEN),
+               "port flags");
+_Static_assert(CS_GUEST == (VDM_CONSOLE_PS_ANNOUNCED | VDM_CONSOLE_PS_READY |
+                            VDM_CONSOLE_PS_GUEST_OPEN),
+               "driver-side port flags");
+_Static_assert(CS_PEND_ALL ==
+                   (M_REMOVE | M_ADD | M_CONSOLE | M_NAME | M_OPEN | M_RESIZE),
+               "owed messages");
 
 _Static_assert((CS_NAME + VDM_CONSOLE_NAME_MAX) == CS_PORT, "port record");
 
@@ -96,7 +104,9 @@ static int cs_check_guest(uint32_t i, uint32_t fl, uint32_t pend, bool live,
          ((fl & VDM_CONSOLE_PS_READY) == 0u))) {
         rc = VDM_EINVAL;
     } else if (!live) {
-        rc = (g != 0u) ? VDM_EINVAL : 0;
+        if (g != 0u) {
+            rc = VDM_EINVAL;
+        }
     } else if (mp) {
         if ((g != 0u) && (ready == 0u)) {
             rc = VDM_EINVAL;
@@ -108,10 +118,10 @@ static int cs_check_guest(uint32_t i, uint32_t fl, uint32_t pend, bool live,
         } else {
             rc = 0;
         }
-    } else if (i == 0u) {
-        rc = (g != CS_GUEST) ? VDM_EINVAL : 0;
+    } else if (((i == 0u) && (g != CS_GUEST)) || ((i != 0u) && (g != 0u))) {
+        rc = VDM_EINVAL;
     } else {
-        rc = (g != 0u) ? VDM_EINVAL : 0;
+        rc = 0;
     }
     return rc;
 }
@@ -125,9 +135,9 @@ static int cs_check_port(const uint8_t *o, uint32_t i, bool live, bool mp,
     uint32_t k;
     int rc = 0;
 
-    if (((fl & ~(uint32_t)CS_FLAGS_ALL) != 0u) ||
-        ((pend & ~(uint32_t)CS_PEND_ALL) != 0u) || (o[13] != 0u) ||
-        (o[14] != 0u) || (o[15] != 0u) || (nl > VDM_CONSOLE_NAME_MAX)) {
+    if (((fl & ~CS_FLAGS_ALL) != 0u) || ((pend & ~CS_PEND_ALL) != 0u) ||
+        (o[13] != 0u) || (o[14] != 0u) || (o[15] != 0u) ||
+        (nl > VDM_CONSOLE_NAME_MAX)) {
         rc = VDM_EINVAL;
     }
     for (k = nl; (k < VDM_CONSOLE_NAME_MAX) && (rc == 0); k++) {
@@ -172,7 +182,7 @@ int con_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
         struct port_state *ps = &s->ports[i];
         uint32_t fl = vdm_le32(o);
 
-        ps->flags = fl & ~(uint32_t)VDM_CONSOLE_PS_GUEST_OPEN;
+        ps->flags = fl & ~0x10u; /* VDM_CONSOLE_PS_GUEST_OPEN: below */
         ps->pend = vdm_le32(&o[4]);
         ps->cols = vdm_le16(&o[8]);
         ps->rows = vdm_le16(&o[10]);

@@ -104,6 +104,14 @@ static int gs_check_line(const uint8_t *o, const struct vdm_gpio_line *t,
     return rc;
 }
 
+/* The host's ops table holds hook @p end bytes in (older callers' tables
+ * are shorter: vdm/gpio.h); HOOK() of gpio_priv.h without offsetof in the
+ * comparison. */
+static bool gs_has(const struct gpio_state *s, size_t end)
+{
+    return (size_t)s->ops->size >= end;
+}
+
 /* Bring the host's line @p n to the restored state (it is at the table's
  * state: the restore reset the device first). */
 static int gs_tell_host(struct gpio_state *s, uint16_t n)
@@ -113,7 +121,9 @@ static int gs_tell_host(struct gpio_state *s, uint16_t n)
     int rc = 0;
 
     if ((l->dir != t->direction) || (l->out != t->value)) {
-        if (HOOK(s, set_direction)) {
+        if (gs_has(s, (size_t)offsetof(struct vdm_gpio_ops, set_direction) +
+                          sizeof(s->ops->set_direction)) &&
+            (s->ops->set_direction != NULL)) {
             rc = s->ops->set_direction(s->host, n, l->dir, l->out);
         } else if (l->dir == DIR_OUT) {
             rc = s->ops->set_value(s->host, n, l->out);
@@ -121,7 +131,10 @@ static int gs_tell_host(struct gpio_state *s, uint16_t n)
             /* no direction hook: nothing to drive */
         }
     }
-    if ((rc >= 0) && (l->irq != IRQ_NONE) && HOOK(s, set_irq_type)) {
+    if ((rc >= 0) && (l->irq != IRQ_NONE) &&
+        gs_has(s, (size_t)offsetof(struct vdm_gpio_ops, set_irq_type) +
+                      sizeof(s->ops->set_irq_type)) &&
+        (s->ops->set_irq_type != NULL)) {
         rc = s->ops->set_irq_type(s->host, n, l->irq);
     }
     return (rc < 0) ? VDM_EIO : 0;

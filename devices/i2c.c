@@ -436,8 +436,7 @@ static int i2c_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
     uint32_t i;
     int rc = 0;
 
-    if ((s == NULL) || (p == NULL) || (len != I2C_STATE_BYTES) ||
-        (p[0] > 1u)) {
+    if ((s == NULL) || (p == NULL) || (len != I2C_STATE_BYTES) || (p[0] > 1u)) {
         return VDM_EINVAL;
     }
     for (i = 1u; i < I2C_STATE_BYTES; i++) {
@@ -445,8 +444,7 @@ static int i2c_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
             rc = VDM_EINVAL;
         }
     }
-    if ((p[0] != 0u) &&
-        ((vdm_dev_status(d) & VDM_STATUS_DRIVER_OK) == 0u)) {
+    if ((p[0] != 0u) && ((vdm_dev_status(d) & VDM_STATUS_DRIVER_OK) == 0u)) {
         rc = VDM_EINVAL;
     }
     if (rc == 0) {

@@ -563,18 +563,20 @@ static int rpmb_result_ok(const struct rpmb_state *s, const uint8_t *p)
              (res != VDM_RPMB_RES_GENERAL_FAILURE) &&
              (res != VDM_RPMB_RES_WRITE_FAILURE))) {
             ok = 0;
+        } else if ((s->key_set != 0u) || (res != VDM_RPMB_RES_OK)) {
+            ok = 1;
         } else {
-            ok = ((s->key_set != 0u) || (res != VDM_RPMB_RES_OK)) ? 1 : 0;
+            ok = 0;
         }
     } else if (resp == VDM_RPMB_RESP_DATA_WRITE) {
         if (((res > VDM_RPMB_RES_NO_AUTH_KEY) &&
              (res != VDM_RPMB_RES_WRITE_COUNTER_EXPIRED)) ||
             (res == VDM_RPMB_RES_READ_FAILURE)) {
             ok = 0;
+        } else if ((s->key_set != 0u) == (res != VDM_RPMB_RES_NO_AUTH_KEY)) {
+            ok = 1;
         } else {
-            ok = ((s->key_set != 0u) == (res != VDM_RPMB_RES_NO_AUTH_KEY))
-                     ? 1
-                     : 0;
+            ok = 0;
         }
     } else {
         ok = 0;
@@ -585,8 +587,7 @@ static int rpmb_result_ok(const struct rpmb_state *s, const uint8_t *p)
     return ok;
 }
 
-static int rpmb_state_restore(struct vdm_dev *d, const void *buf,
-                              uint32_t len)
+static int rpmb_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
 {
     struct rpmb_state *s = rpmb_dev_state(d);
     const uint8_t *p = (const uint8_t *)buf;

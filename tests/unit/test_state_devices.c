@@ -120,8 +120,8 @@ static int restore2(const void *buf, size_t len)
 }
 
 /* Section @p tag (@p rank-th of it) of @p img: payload offset, length. */
-static size_t section(const uint8_t *img, size_t n, uint16_t tag,
-                      unsigned rank, uint32_t *plen)
+static size_t section(const uint8_t *img, size_t n, uint16_t tag, unsigned rank,
+                      uint32_t *plen)
 {
     size_t pos = VDM_STATE_HDR_BYTES;
 
@@ -235,9 +235,9 @@ static uint64_t post(uint16_t q, const void *out, uint32_t olen, uint32_t ilen)
     if (olen)
         memcpy(dh_ptr(&h1, o, olen), out, olen);
     memset(dh_ptr(&h1, i, ilen ? ilen : 1), 0xee, ilen ? ilen : 1);
-    ck_assert_int_ge(drv_vq_add(dh_vq(&h1, q), olen ? &ob : NULL,
-                                olen ? 1 : 0, ilen ? &ib : NULL, ilen ? 1 : 0,
-                                DRV_ADD_DIRECT, (void *)(uintptr_t)i),
+    ck_assert_int_ge(drv_vq_add(dh_vq(&h1, q), olen ? &ob : NULL, olen ? 1 : 0,
+                                ilen ? &ib : NULL, ilen ? 1 : 0, DRV_ADD_DIRECT,
+                                (void *)(uintptr_t)i),
                      0);
     drv_vq_publish(dh_vq(&h1, q));
     return i;
@@ -668,18 +668,18 @@ START_TEST(console_hostile_images)
     ctl_send(0, VDM_CONSOLE_DEVICE_READY, 1, 0);
     expect_ctl(b[0], 0, VDM_CONSOLE_DEVICE_ADD, 0);
     expect_ctl(b[1], 1, VDM_CONSOLE_DEVICE_ADD, 0);
-    refuse_byte(0, NPORTS + 1, VDM_EINVAL); /* max_nr_ports */
-    refuse_byte(4, 2, VDM_EINVAL);          /* DEVICE_READY not 0/1 */
-    refuse_byte(5, 1, VDM_EINVAL);          /* reserved */
-    refuse_byte(p1, 0x40 | 0x25, VDM_EINVAL);  /* unknown port flag */
-    refuse_byte(p1 + 4, 0x40, VDM_EINVAL);     /* unknown owed message */
-    refuse_byte(p1, 0x21 | 0x08, VDM_EINVAL);  /* READY, not announced */
-    refuse_byte(p1, 0x20 | 0x04, VDM_EINVAL);  /* announced, gone, no
-                                                  removal owed */
+    refuse_byte(0, NPORTS + 1, VDM_EINVAL);          /* max_nr_ports */
+    refuse_byte(4, 2, VDM_EINVAL);                   /* DEVICE_READY not 0/1 */
+    refuse_byte(5, 1, VDM_EINVAL);                   /* reserved */
+    refuse_byte(p1, 0x40 | 0x25, VDM_EINVAL);        /* unknown port flag */
+    refuse_byte(p1 + 4, 0x40, VDM_EINVAL);           /* unknown owed message */
+    refuse_byte(p1, 0x21 | 0x08, VDM_EINVAL);        /* READY, not announced */
+    refuse_byte(p1, 0x20 | 0x04, VDM_EINVAL);        /* announced, gone, no
+                                                        removal owed */
     refuse_byte(p1, 0x21 | 0x04 | 0x10, VDM_EINVAL); /* open, not READY */
-    refuse_byte(p1 + 12, 121, VDM_EINVAL);     /* name too long */
-    refuse_byte(p1 + 16 + 10, 'x', VDM_EINVAL); /* bytes after the name */
-    refuse_byte(p1 + 13, 1, VDM_EINVAL);       /* reserved */
+    refuse_byte(p1 + 12, 121, VDM_EINVAL);           /* name too long */
+    refuse_byte(p1 + 16 + 10, 'x', VDM_EINVAL);      /* bytes after the name */
+    refuse_byte(p1 + 13, 1, VDM_EINVAL);             /* reserved */
 }
 END_TEST
 
@@ -706,7 +706,7 @@ START_TEST(console_single_port_image)
     ck_assert_int_eq(dh_bring_up(&h1, VDM_F_VERSION_1, 2), 0);
     ck_assert_int_eq(ch1.open[0], 1);
     refuse_byte(8, 0x04 | 0x08, VDM_EINVAL); /* port 0 not open */
-    refuse_byte(4, 1, VDM_EINVAL);          /* DEVICE_READY */
+    refuse_byte(4, 1, VDM_EINVAL);           /* DEVICE_READY */
     free(migrate(&(size_t){0}));
     ck_assert_int_eq(ch2.open[0], 1);
     ck_assert_int_eq(vdm_console_port_state(&c2, 0),
@@ -790,8 +790,8 @@ static void can_ctl(uint16_t type)
 
 START_TEST(can_started_controller_moves)
 {
-    struct vdm_can_frame f = {.can_id = 0x123, .length = 2,
-                              .data = {0xab, 0xcd}};
+    struct vdm_can_frame f = {
+        .can_id = 0x123, .length = 2, .data = {0xab, 0xcd}};
     size_t n;
 
     can_pair();
@@ -1010,17 +1010,16 @@ START_TEST(rpmb_result_register_moves)
         c.ops = &rops;
         ck_assert_int_eq(vdm_rpmb_init(&r2, &h2.dev, &c, &h2.base), 0);
         copy_mem(&h2, &h1);
-        ck_assert_int_eq(vdm_dev_restore(&h2.dev, img, (size_t)k),
-                         VDM_EINVAL);
+        ck_assert_int_eq(vdm_dev_restore(&h2.dev, img, (size_t)k), VDM_EINVAL);
         ck_assert_uint_eq(vdm_dev_status(&h2.dev), 0);
     }
     /* device 2 on the same storage */
     rpmb_on(&h2, &r2);
     pair_tp2();
     free(migrate(&n));
-    refuse_byte(0, 1, VDM_EINVAL);  /* write counter of another storage */
-    refuse_byte(4, 0, VDM_EINVAL);  /* key flag of another storage */
-    refuse_byte(5, 2, VDM_EINVAL);  /* not a flag */
+    refuse_byte(0, 1, VDM_EINVAL);    /* write counter of another storage */
+    refuse_byte(4, 0, VDM_EINVAL);    /* key flag of another storage */
+    refuse_byte(5, 2, VDM_EINVAL);    /* not a flag */
     refuse_byte(7, 0x00, VDM_EINVAL); /* response type 0x0000 */
     refuse_byte(8, 0x07, VDM_EINVAL); /* program key: NO_AUTH_KEY */
     refuse_byte(10, 1, VDM_EINVAL);   /* program key with an address */
