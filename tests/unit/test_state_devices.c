@@ -27,12 +27,14 @@
 
 #include "devharness.h"
 #include "drv.h"
+#include "profile.h"
 #include "vdm/device.h"
 #include "vdm/devices/can.h"
 #include "vdm/devices/console.h"
 #include "vdm/devices/gpio.h"
 #include "vdm/devices/i2c.h"
 #include "vdm/devices/rpmb.h"
+#include "vdm/devices/spi.h"
 #include "vdm/le.h"
 #include "vdm/mmio.h"
 #include "vdm/pci.h"
@@ -323,7 +325,7 @@ static void gpio_on(struct dh *h, struct vdm_gpio *g, struct ghost *x,
     ck_assert_int_eq(vdm_gpio_init(g, &h->dev, &c, &h->base), 0);
 }
 
-static void gpio_pair(void)
+static void gpio_pair_f(uint64_t ring_f)
 {
     memset(&gh1, 0, sizeof(gh1));
     memset(&gh2, 0, sizeof(gh2));
@@ -331,7 +333,13 @@ static void gpio_pair(void)
     gpio_on(&h1, &g1, &gh1, gst1);
     gpio_on(&h2, &g2, &gh2, gst2);
     pair_tp2();
-    ck_assert_int_eq(dh_bring_up(&h1, VDM_F_VERSION_1 | VDM_GPIO_F_IRQ, 2), 0);
+    ck_assert_int_eq(
+        dh_bring_up(&h1, VDM_F_VERSION_1 | VDM_GPIO_F_IRQ | ring_f, 2), 0);
+}
+
+static void gpio_pair(void)
+{
+    gpio_pair_f(0);
 }
 
 /* A request on the source: status << 8 | value. */
@@ -357,14 +365,14 @@ static uint64_t gev(uint16_t line)
 
 #define GOK(v) (VDM_GPIO_STATUS_OK << 8 | (v))
 
-START_TEST(gpio_lines_and_held_buffer_move)
+static void gpio_move(uint64_t ring_f)
 {
     uint32_t plen = 0;
     uint64_t e1, e2;
     uint8_t *img;
     size_t n, off;
 
-    gpio_pair();
+    gpio_pair_f(ring_f);
     ck_assert_int_eq(gmsg(VDM_GPIO_MSG_SET_VALUE, 3, 0), GOK(0));
     ck_assert_int_eq(gmsg(VDM_GPIO_MSG_SET_DIRECTION, 2, 2), GOK(0));
     ck_assert_int_eq(gmsg(VDM_GPIO_MSG_SET_IRQ_TYPE, 2, 3), GOK(0));
@@ -427,6 +435,18 @@ START_TEST(gpio_lines_and_held_buffer_move)
         ck_assert_uint_eq(((uint8_t *)dh_ptr(&h1, r, 2))[1],
                           VDM_GPIO_DIRECTION_IN);
     }
+}
+
+START_TEST(gpio_lines_and_held_buffer_move_split)
+{
+    gpio_move(0);
+}
+END_TEST
+
+START_TEST(gpio_lines_and_held_buffer_move_packed)
+{
+    UT_NEEDS(VDM_F_RING_PACKED);
+    gpio_move(VDM_F_RING_PACKED);
 }
 END_TEST
 
@@ -680,6 +700,36 @@ START_TEST(console_hostile_images)
     refuse_byte(p1 + 12, 121, VDM_EINVAL);           /* name too long */
     refuse_byte(p1 + 16 + 10, 'x', VDM_EINVAL);      /* bytes after the name */
     refuse_byte(p1 + 13, 1, VDM_EINVAL);             /* reserved */
+}
+END_TEST
+
+/* The host removed an announced port while the driver gave no control
+ * buffer: DEVICE_REMOVE is owed, and goes out from the restored device
+ * ("Multiport Device Operation": the device removes a port it added). */
+START_TEST(console_owed_removal_moves)
+{
+    uint64_t b[3];
+    size_t n;
+
+    console_pair();
+    b[0] = post(VDM_CONSOLE_QUEUE_CTRL_RX, NULL, 0, 64);
+    b[1] = post(VDM_CONSOLE_QUEUE_CTRL_RX, NULL, 0, 64);
+    ctl_send(0, VDM_CONSOLE_DEVICE_READY, 1, 0);
+    expect_ctl(b[0], 0, VDM_CONSOLE_DEVICE_ADD, 0);
+    expect_ctl(b[1], 1, VDM_CONSOLE_DEVICE_ADD, 0);
+    ck_assert_int_eq(vdm_console_port_remove(&c1, 1), 0);
+    free(migrate(&n));
+    ck_assert_int_eq(vdm_console_port_state(&c2, 1),
+                     vdm_console_port_state(&c1, 1));
+    ck_assert_int_eq(vdm_console_port_state(&c2, 1) & VDM_CONSOLE_PS_ADDED, 0);
+    /* without the owed removal the image is not one a device can make */
+    refuse_byte(8 + 136 + 4, 0, VDM_EINVAL);
+    free(migrate(&n));
+    notify_all2();
+    b[2] = post(VDM_CONSOLE_QUEUE_CTRL_RX, NULL, 0, 64);
+    kick2(VDM_CONSOLE_QUEUE_CTRL_RX);
+    expect_ctl(b[2], 1, VDM_CONSOLE_DEVICE_REMOVE, 0);
+    ck_assert_int_eq(vdm_console_port_state(&c2, 1), 0x20); /* host open */
 }
 END_TEST
 
@@ -1041,23 +1091,81 @@ START_TEST(rpmb_result_register_moves)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* spi: no state of its own (docs/state-format.md) */
+
+static int s_xfer(void *host, const struct vdm_spi_transfer *t, uintptr_t token)
+{
+    (void)host;
+    (void)t;
+    (void)token;
+    return 0;
+}
+
+static const struct vdm_spi_ops sops = {
+    .size = sizeof(struct vdm_spi_ops),
+    .transfer = s_xfer,
+};
+
+static void spi_on(struct dh *h, struct vdm_spi *d)
+{
+    struct vdm_spi_config c = VDM_INIT(struct vdm_spi_config);
+    c.cs_max_number = 1;
+    c.mode_func_supported = 0xf;
+    c.ops = &sops;
+    ck_assert_int_eq(vdm_spi_init(d, &h->dev, &c, &h->base), 0);
+}
+
+/* The image has no device type section; one added is refused. */
+START_TEST(spi_has_no_section)
+{
+    static struct vdm_spi s1, s2;
+    uint8_t img[4096];
+    uint32_t plen = 0;
+    size_t n;
+    int k;
+
+    pair_init(1);
+    spi_on(&h1, &s1);
+    spi_on(&h2, &s2);
+    pair_tp2();
+    ck_assert_int_eq(dh_bring_up(&h1, VDM_F_VERSION_1, 1), 0);
+    free(migrate(&n));
+    k = vdm_dev_save(&h1.dev, img, sizeof(img) - 16);
+    ck_assert_int_gt(k, 0);
+    ck_assert_uint_eq(section(img, (size_t)k, VDM_STATE_SEC_CLASS, 0, &plen),
+                      0);
+    /* a class section of 8 zero bytes appended */
+    memset(img + k, 0, 16);
+    img[k] = VDM_STATE_SEC_CLASS;
+    img[k + 4] = 8;
+    put32(img + 8, (uint32_t)k + 16);
+    ck_assert_int_eq(vdm_dev_restore(&h2.dev, img, (size_t)k + 16),
+                     VDM_ENOTSUP);
+    ck_assert_uint_eq(vdm_dev_status(&h2.dev), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("state_devices");
     TCase *tc = tcase_create("state_devices");
 
     tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_add_test(tc, gpio_lines_and_held_buffer_move);
+    tcase_add_test(tc, gpio_lines_and_held_buffer_move_split);
+    tcase_add_test(tc, gpio_lines_and_held_buffer_move_packed);
     tcase_add_test(tc, gpio_older_held_buffer_busy);
     tcase_add_test(tc, gpio_hostile_images);
     tcase_add_test(tc, console_ports_and_owed_messages_move);
     tcase_add_test(tc, console_hostile_images);
+    tcase_add_test(tc, console_owed_removal_moves);
     tcase_add_test(tc, console_single_port_image);
     tcase_add_test(tc, can_started_controller_moves);
     tcase_add_test(tc, can_bus_off_moves);
     tcase_add_test(tc, can_hostile_images);
     tcase_add_test(tc, i2c_failed_group_moves);
     tcase_add_test(tc, rpmb_result_register_moves);
+    tcase_add_test(tc, spi_has_no_section);
     suite_add_tcase(s, tc);
     return s;
 }
