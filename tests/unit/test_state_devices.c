@@ -8,7 +8,10 @@
  * fresh instance on a copy of guest memory, same layout, other host
  * addresses, a host that has seen nothing) and checks that device 2 behaves
  * as device 1 would have: the driver, continuing on its rings, sees the
- * same answers. Then hostile images: each field of the device type's
+ * same answers. Requests the device holds at save time (gpio's unmasked
+ * eventq buffers, an i2c group being collected, a CAN frame at the bus)
+ * are read again by device 2 and answered once. Then hostile images: each
+ * field of the device type's
  * section out of range or inconsistent is refused and leaves device 2
  * reset.
  *
@@ -776,11 +779,20 @@ static struct vdm_can k1, k2;
 static uint64_t kst1[VDM_CAN_STORAGE_BYTES(4) / 8 + 1];
 static uint64_t kst2[VDM_CAN_STORAGE_BYTES(4) / 8 + 1];
 
+struct ktx {
+    int n;
+    uintptr_t token;
+    uint32_t id;
+};
+static struct ktx ktx1, ktx2;
+
+/* The bus keeps each frame (answered later with vdm_can_tx_done()). */
 static int k_tx(void *host, const struct vdm_can_frame *f, uintptr_t token)
 {
-    (void)host;
-    (void)f;
-    (void)token;
+    struct ktx *x = host == &kh1 ? &ktx1 : &ktx2;
+    x->n++;
+    x->token = token;
+    x->id = f->can_id;
     return 0;
 }
 
@@ -808,7 +820,7 @@ static void can_on(struct dh *h, struct vdm_can *k, struct canhost *x,
 {
     struct vdm_can_config c = VDM_INIT(struct vdm_can_config);
     c.tx_slots = 4;
-    c.features = VDM_CAN_F_CAN_CLASSIC;
+    c.features = VDM_CAN_F_CAN_CLASSIC | VDM_CAN_F_LATE_TX_ACK;
     c.ops = &kops;
     c.host = x;
     c.storage = st;
@@ -816,16 +828,23 @@ static void can_on(struct dh *h, struct vdm_can *k, struct canhost *x,
     ck_assert_int_eq(vdm_can_init(k, &h->dev, &c, &h->base), 0);
 }
 
-static void can_pair(void)
+static void can_pair_f(uint64_t f)
 {
     memset(&kh1, 0, sizeof(kh1));
     memset(&kh2, 0, sizeof(kh2));
+    memset(&ktx1, 0, sizeof(ktx1));
+    memset(&ktx2, 0, sizeof(ktx2));
     pair_init(3);
     can_on(&h1, &k1, &kh1, kst1);
     can_on(&h2, &k2, &kh2, kst2);
     pair_tp2();
     ck_assert_int_eq(
-        dh_bring_up(&h1, VDM_F_VERSION_1 | VDM_CAN_F_CAN_CLASSIC, 3), 0);
+        dh_bring_up(&h1, VDM_F_VERSION_1 | VDM_CAN_F_CAN_CLASSIC | f, 3), 0);
+}
+
+static void can_pair(void)
+{
+    can_pair_f(0);
 }
 
 static void can_ctl(uint16_t type)
@@ -881,6 +900,40 @@ START_TEST(can_bus_off_moves)
 }
 END_TEST
 
+/* A frame at the bus (LATE_TX_ACK: answered when the bus says it went
+ * out) is in flight: the restored device hands it to its own bus again and
+ * answers it once ("Device Operation: Transmit"). */
+START_TEST(can_frame_at_bus_moves)
+{
+    uint8_t fr[VDM_CAN_HDR_BYTES + 2] = {0};
+    size_t n;
+    uint64_t r;
+
+    can_pair_f(VDM_CAN_F_LATE_TX_ACK);
+    can_ctl(VDM_CAN_SET_CTRL_MODE_START);
+    put16(fr, VDM_CAN_MSG_TX);
+    put16(fr + 2, 2);
+    put32(fr + 12, 0x155);
+    fr[16] = 1;
+    fr[17] = 2;
+    r = post(VDM_CAN_QUEUE_TX, fr, sizeof(fr), 1);
+    ck_assert_int_ge(dh_kick(&h1, VDM_CAN_QUEUE_TX, 1), 0);
+    ck_assert_int_eq(ktx1.n, 1);
+    none_used(VDM_CAN_QUEUE_TX);
+    free(migrate(&n));
+    ck_assert_int_eq(ktx2.n, 0);
+    notify_all2();
+    ck_assert_int_eq(ktx2.n, 1);
+    ck_assert_uint_eq(ktx2.id, 0x155);
+    none_used(VDM_CAN_QUEUE_TX);
+    ck_assert_int_eq(vdm_can_tx_done(&k2, ktx2.token, VDM_CAN_RESULT_OK), 0);
+    copy_mem(&h1, &h2);
+    ck_assert_uint_eq(used(VDM_CAN_QUEUE_TX, r), 1);
+    ck_assert_uint_eq(*(uint8_t *)dh_ptr(&h1, r, 1), VDM_CAN_RESULT_OK);
+    none_used(VDM_CAN_QUEUE_TX);
+}
+END_TEST
+
 START_TEST(can_hostile_images)
 {
     can_pair();
@@ -895,6 +948,7 @@ END_TEST
 /* i2c */
 
 static int i2c_nxfer;
+static uint32_t i2c_lastn;
 static struct vdm_i2c i1, i2;
 
 /* The bus: every transfer done at once, all messages. */
@@ -903,6 +957,7 @@ static int i_xfer(void *host, const struct vdm_i2c_msg *msgs, uint32_t n,
 {
     (void)msgs;
     i2c_nxfer++;
+    i2c_lastn = n;
     ck_assert_int_eq(vdm_i2c_complete(host, token, (int)n), 0);
     return 0;
 }
@@ -968,6 +1023,46 @@ START_TEST(i2c_failed_group_moves)
     ck_assert_int_eq(i2c_nxfer, 1);
     ck_assert_uint_eq(used(0, r), 1);
     ck_assert_uint_eq(*(uint8_t *)dh_ptr(&h1, r, 1), VDM_I2C_MSG_OK);
+}
+END_TEST
+
+/* A group being collected (requests with FAIL_NEXT waiting for the one
+ * that ends it) is in flight: the restored device reads its requests again
+ * and the bus gets the whole group as one transfer ("Device Operation:
+ * Request Queue"). */
+START_TEST(i2c_group_in_flight_moves)
+{
+    uint32_t plen = 0;
+    uint8_t *img;
+    size_t n;
+    uint64_t r0, r1;
+
+    i2c_nxfer = 0;
+    pair_init(1);
+    i2c_on(&h1, &i1);
+    i2c_on(&h2, &i2);
+    pair_tp2();
+    ck_assert_int_eq(
+        dh_bring_up(&h1, VDM_F_VERSION_1 | VDM_I2C_F_ZERO_LENGTH_REQUEST, 1),
+        0);
+    r0 = i2c_req(0x40, VDM_I2C_FLAGS_FAIL_NEXT);
+    ck_assert_int_ge(dh_kick(&h1, 0, 1), 0);
+    none_used(0); /* held by the device, collecting its group */
+    ck_assert_int_eq(i2c_nxfer, 0);
+    img = migrate(&n);
+    ck_assert_uint_eq(
+        vdm_le16(img + section(img, n, VDM_STATE_SEC_QUEUE, 0, &plen) + 38),
+        1); /* re-queued */
+    free(img);
+    r1 = i2c_req(0x40, 0);
+    notify_all2();
+    ck_assert_int_eq(i2c_nxfer, 1);
+    ck_assert_uint_eq(i2c_lastn, 2);
+    ck_assert_uint_eq(used(0, r0), 1);
+    ck_assert_uint_eq(*(uint8_t *)dh_ptr(&h1, r0, 1), VDM_I2C_MSG_OK);
+    ck_assert_uint_eq(used(0, r1), 1);
+    ck_assert_uint_eq(*(uint8_t *)dh_ptr(&h1, r1, 1), VDM_I2C_MSG_OK);
+    none_used(0);
 }
 END_TEST
 
@@ -1162,8 +1257,10 @@ static Suite *suite(void)
     tcase_add_test(tc, console_single_port_image);
     tcase_add_test(tc, can_started_controller_moves);
     tcase_add_test(tc, can_bus_off_moves);
+    tcase_add_test(tc, can_frame_at_bus_moves);
     tcase_add_test(tc, can_hostile_images);
     tcase_add_test(tc, i2c_failed_group_moves);
+    tcase_add_test(tc, i2c_group_in_flight_moves);
     tcase_add_test(tc, rpmb_result_register_moves);
     tcase_add_test(tc, spi_has_no_section);
     suite_add_tcase(s, tc);
