@@ -87,8 +87,11 @@ static int gs_check_line(const uint8_t *o, const struct vdm_gpio_line *t,
         rc = VDM_EINVAL;
     } else if (((dir == DIR_OUT) && ((t->flags & VDM_GPIO_LINE_OUT) == 0u)) ||
                ((dir == DIR_IN) && ((t->flags & VDM_GPIO_LINE_IN) == 0u)) ||
-               ((out != t->value) && ((t->flags & VDM_GPIO_LINE_OUT) == 0u))) {
-        rc = VDM_EINVAL; /* a direction or value the line does not allow */
+               ((out != t->value) && (out != 0u) &&
+                ((t->flags & VDM_GPIO_LINE_OUT) == 0u))) {
+        /* a direction or value the line does not allow (SET_VALUE needs an
+         * output; SET_DIRECTION NONE clears the value of any line) */
+        rc = VDM_EINVAL;
     } else if ((irq != IRQ_NONE) &&
                (!irq_ok || ((t->flags & VDM_GPIO_LINE_IRQ) == 0u) ||
                 (dir == DIR_OUT))) {

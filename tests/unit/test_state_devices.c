@@ -251,7 +251,7 @@ static uint64_t post(uint16_t q, const void *out, uint32_t olen, uint32_t ilen)
 /* ------------------------------------------------------------------------ */
 /* gpio */
 
-#define NLINE 4
+#define NLINE 5
 
 struct ghost {
     uint8_t value[NLINE], dir[NLINE], irq[NLINE];
@@ -276,6 +276,10 @@ static const struct vdm_gpio_line gtable[NLINE] = {
      .direction = VDM_GPIO_DIRECTION_OUT,
      .value = 1,
      .flags = VDM_GPIO_LINE_IN | VDM_GPIO_LINE_OUT},
+    {.name = "SENSE",
+     .direction = VDM_GPIO_DIRECTION_IN,
+     .value = 1,
+     .flags = VDM_GPIO_LINE_IN},
 };
 
 static int g_get(void *host, uint16_t line)
@@ -482,6 +486,19 @@ START_TEST(gpio_hostile_images)
     gpio_pair();
     ck_assert_int_eq(gmsg(VDM_GPIO_MSG_SET_DIRECTION, 2, 2), GOK(0));
     ck_assert_int_eq(gmsg(VDM_GPIO_MSG_SET_IRQ_TYPE, 2, 4), GOK(0));
+    /* SET_DIRECTION NONE clears the value even of an input-only line whose
+     * table says 1: a state the image may carry */
+    ck_assert_int_eq(gmsg(VDM_GPIO_MSG_SET_DIRECTION, 4, 0), GOK(0));
+    {
+        uint8_t img[4096];
+        uint32_t plen = 0;
+        int n = vdm_dev_save(&h1.dev, img, sizeof(img));
+        size_t off = section(img, (size_t)n, VDM_STATE_SEC_CLASS, 0, &plen);
+        ck_assert_uint_eq(img[off + 8 + 4 * 4 + 1], 0);
+        ck_assert_int_eq(vdm_dev_restore(&h2.dev, img, (size_t)n), 0);
+        ck_assert_int_eq(vdm_gpio_direction(&g2, 4), VDM_GPIO_DIRECTION_NONE);
+    }
+    refuse_byte(8 + 4 * 4 + 1, 2, VDM_EINVAL); /* value not 0/1 */
     refuse_byte(0, NLINE + 1, VDM_EINVAL);     /* ngpio */
     refuse_byte(2, 1, VDM_EINVAL);             /* reserved */
     refuse_byte(8 + 0, 3, VDM_EINVAL);         /* no such direction */
