@@ -31,6 +31,7 @@
 #define CS_FLAGS_ALL 0x3fu /* every VDM_CONSOLE_PS_* bit */
 #define CS_GUEST     0x1cu /* ANNOUNCED, READY, GUEST_OPEN */
 #define CS_PEND_ALL  0x3fu /* every M_* bit */
+#define CS_ANN_READY 0x0cu /* ANNOUNCED, READY */
 
 _Static_assert(CS_FLAGS_ALL ==
                    (VDM_CONSOLE_PS_ADDED | VDM_CONSOLE_PS_CONSOLE |
@@ -40,6 +41,9 @@ _Static_assert(CS_FLAGS_ALL ==
 _Static_assert(CS_GUEST == (VDM_CONSOLE_PS_ANNOUNCED | VDM_CONSOLE_PS_READY |
                             VDM_CONSOLE_PS_GUEST_OPEN),
                "driver-side port flags");
+_Static_assert(CS_ANN_READY ==
+                   (VDM_CONSOLE_PS_ANNOUNCED | VDM_CONSOLE_PS_READY),
+               "port 0 without MULTIPORT");
 _Static_assert(CS_PEND_ALL ==
                    (M_REMOVE | M_ADD | M_CONSOLE | M_NAME | M_OPEN | M_RESIZE),
                "owed messages");
@@ -89,9 +93,10 @@ int con_state_save(const struct vdm_dev *d, void *buf, uint32_t len)
 
 /* The guest-side bits of port @p i as the driver could have made them:
  * READY after ANNOUNCED, open after READY; with MULTIPORT, announced only
- * after DEVICE_READY, open only while added, announced and gone only with
- * the removal owed; without it, port 0 is the driver's from DRIVER_OK on
- * and no other port is. */
+ * after DEVICE_READY, announced and gone only with the removal owed (the
+ * driver may open a port the host removed until it hears so); without it,
+ * port 0 is announced and ready from DRIVER_OK on (open unless the host
+ * removed it) and no other port is. */
 static int cs_check_guest(uint32_t i, uint32_t fl, uint32_t pend, bool live,
                           bool mp, uint8_t ready)
 {
@@ -111,14 +116,14 @@ static int cs_check_guest(uint32_t i, uint32_t fl, uint32_t pend, bool live,
         if ((g != 0u) && (ready == 0u)) {
             rc = VDM_EINVAL;
         } else if (((fl & VDM_CONSOLE_PS_ADDED) == 0u) &&
-                   (((fl & VDM_CONSOLE_PS_GUEST_OPEN) != 0u) ||
-                    (((fl & VDM_CONSOLE_PS_ANNOUNCED) != 0u) &&
-                     ((pend & M_REMOVE) == 0u)))) {
+                   ((fl & VDM_CONSOLE_PS_ANNOUNCED) != 0u) &&
+                   ((pend & M_REMOVE) == 0u)) {
             rc = VDM_EINVAL;
         } else {
             rc = 0;
         }
-    } else if (((i == 0u) && (g != CS_GUEST)) || ((i != 0u) && (g != 0u))) {
+    } else if (((i == 0u) && ((g & CS_ANN_READY) != CS_ANN_READY)) ||
+               ((i != 0u) && (g != 0u))) {
         rc = VDM_EINVAL;
     } else {
         rc = 0;

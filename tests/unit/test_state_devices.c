@@ -737,8 +737,13 @@ START_TEST(console_owed_removal_moves)
     ctl_send(0, VDM_CONSOLE_DEVICE_READY, 1, 0);
     expect_ctl(b[0], 0, VDM_CONSOLE_DEVICE_ADD, 0);
     expect_ctl(b[1], 1, VDM_CONSOLE_DEVICE_ADD, 0);
+    ctl_send(1, VDM_CONSOLE_PORT_READY, 1, 0);
     ck_assert_int_eq(vdm_console_port_remove(&c1, 1), 0);
+    /* the driver, not yet told, opens the port: a state the image carries */
+    ctl_send(1, VDM_CONSOLE_PORT_OPEN, 1, 0);
+    ck_assert_int_eq(ch1.open[1], 1);
     free(migrate(&n));
+    ck_assert_int_eq(ch2.open[1], 1);
     ck_assert_int_eq(vdm_console_port_state(&c2, 1),
                      vdm_console_port_state(&c1, 1));
     ck_assert_int_eq(vdm_console_port_state(&c2, 1) & VDM_CONSOLE_PS_ADDED, 0);
@@ -773,12 +778,24 @@ START_TEST(console_single_port_image)
     k.host = &ch2;
     ck_assert_int_eq(vdm_console_init(&c2, &h2.dev, &k, &h2.base), 0);
     pair_tp2();
+    {
+        struct vdm_console_port_info pi =
+            VDM_INIT(struct vdm_console_port_info);
+        pi.console = 1;
+        ck_assert_int_eq(vdm_console_port_add(&c1, 0, &pi), 0);
+    }
     ck_assert_int_eq(dh_bring_up(&h1, VDM_F_VERSION_1, 2), 0);
     ck_assert_int_eq(ch1.open[0], 1);
-    refuse_byte(8, 0x04 | 0x08, VDM_EINVAL); /* port 0 not open */
-    refuse_byte(4, 1, VDM_EINVAL);           /* DEVICE_READY */
+    refuse_byte(8, 0x01, VDM_EINVAL); /* port 0 not the driver's */
+    refuse_byte(4, 1, VDM_EINVAL);    /* DEVICE_READY */
     free(migrate(&(size_t){0}));
     ck_assert_int_eq(ch2.open[0], 1);
+    ck_assert_int_eq(vdm_console_port_state(&c2, 0),
+                     vdm_console_port_state(&c1, 0));
+    /* the host takes port 0 away: no longer open, and that moves too */
+    ck_assert_int_eq(vdm_console_port_remove(&c1, 0), 0);
+    free(migrate(&(size_t){0}));
+    ck_assert_int_eq(ch2.open[0], 0);
     ck_assert_int_eq(vdm_console_port_state(&c2, 0),
                      vdm_console_port_state(&c1, 0));
 }
