@@ -504,7 +504,7 @@ static int can_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
         ((st & ~(uint32_t)VDM_CAN_S_CTRL_BUSOFF) != 0u) ||
         ((p[0] != 0u) && (st != 0u)) ||
         (((p[0] != 0u) || (st != 0u)) &&
-         ((vdm_dev_status(d) & VDM_STATUS_DRIVER_OK) == 0u))) {
+         ((vdm_dev_status(d) & VDMI_STATUS_RAN) == 0u))) {
         rc = VDM_EINVAL;
     } else if ((p[0] != 0u) && (HOOK(s, start)) &&
                (s->ops->start(s->host) < 0)) {

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "abi_internal.h"
 #include "console_priv.h"
 #include "vdm/le.h"
 
@@ -174,7 +175,7 @@ int con_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
         (len != (CS_HEAD + (CS_PORT * s->max_ports)))) {
         return VDM_EINVAL;
     }
-    live = (vdm_dev_status(d) & VDM_STATUS_DRIVER_OK) != 0u;
+    live = (vdm_dev_status(d) & VDMI_STATUS_RAN) != 0u;
     mp = con_multiport(s) != 0;
     if ((p[4] != 0u) && (!live || !mp)) {
         return VDM_EINVAL; /* DEVICE_READY comes on the control queue */

@@ -161,7 +161,7 @@ int gpio_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
         (len != (GS_HEAD + (GS_LINE * (uint32_t)s->ngpio)))) {
         return VDM_EINVAL;
     }
-    live = (vdm_dev_status(d) & VDM_STATUS_DRIVER_OK) != 0u;
+    live = (vdm_dev_status(d) & VDMI_STATUS_RAN) != 0u;
     irq_ok = (vdm_dev_features(d) & VDM_GPIO_F_IRQ) != 0u;
     for (i = 0u; (i < s->ngpio) && (rc == 0); i++) {
         rc = gs_check_line(&p[GS_HEAD + (GS_LINE * i)], &s->table[i], live,

@@ -444,7 +444,7 @@ static int i2c_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
             rc = VDM_EINVAL;
         }
     }
-    if ((p[0] != 0u) && ((vdm_dev_status(d) & VDM_STATUS_DRIVER_OK) == 0u)) {
+    if ((p[0] != 0u) && ((vdm_dev_status(d) & VDMI_STATUS_RAN) == 0u)) {
         rc = VDM_EINVAL;
     }
     if (rc == 0) {

@@ -605,7 +605,7 @@ static int rpmb_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
                 rc = VDM_EINVAL;
             }
         }
-    } else if (((vdm_dev_status(d) & VDM_STATUS_DRIVER_OK) == 0u) ||
+    } else if (((vdm_dev_status(d) & VDMI_STATUS_RAN) == 0u) ||
                (rpmb_result_ok(s, p) == 0)) {
         rc = VDM_EINVAL;
     } else {
