@@ -459,6 +459,63 @@ static const struct vdm_feature_dep can_deps[1] = {
     {.feature = VDM_CAN_F_RTR_FRAMES, .needs = VDM_CAN_F_CAN_CLASSIC},
 };
 
+/* Save and restore (vdm/state.h): 8 bytes, u8 started (controller mode:
+ * 1 STARTED, 0 STOPPED), u8 0, le16 configuration status (only
+ * VIRTIO_CAN_S_CTRL_BUSOFF), le32 0 (docs/state-format.md). Frames at the
+ * host are chains in flight (re-queued). A started controller is started
+ * at the destination's host (vdm_can_ops::start). */
+#define CAN_STATE_BYTES 8u
+
+static int can_state_save(const struct vdm_dev *d, void *buf, uint32_t len)
+{
+    const struct can_state *s = (const struct can_state *)vdm_dev_priv(d);
+    uint8_t *p = (uint8_t *)buf;
+    int rc = (int)CAN_STATE_BYTES;
+
+    if ((s == NULL) || (s->magic != CAN_MAGIC)) {
+        rc = VDM_EINVAL;
+    } else if (p == NULL) {
+        /* the size only */
+    } else if (len < CAN_STATE_BYTES) {
+        rc = VDM_ENOSPC;
+    } else {
+        __builtin_memset(p, 0, CAN_STATE_BYTES);
+        p[0] = s->started;
+        vdm_put_le16(&p[2], s->status);
+    }
+    return rc;
+}
+
+/* Spec "Controller Mode": the controller leaves STOPPED only by a
+ * controlq START (after DRIVER_OK), which clears the status; bus-off stops
+ * it. So: started and bus-off never together, either only when live. */
+static int can_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
+{
+    struct can_state *s = can_dev_state(d);
+    const uint8_t *p = (const uint8_t *)buf;
+    uint32_t st;
+    int rc = 0;
+
+    if ((s == NULL) || (p == NULL) || (len != CAN_STATE_BYTES)) {
+        return VDM_EINVAL;
+    }
+    st = vdm_le16(&p[2]);
+    if ((p[0] > 1u) || (p[1] != 0u) || (vdm_le32(&p[4]) != 0u) ||
+        ((st & ~(uint32_t)VDM_CAN_S_CTRL_BUSOFF) != 0u) ||
+        ((p[0] != 0u) && (st != 0u)) ||
+        (((p[0] != 0u) || (st != 0u)) &&
+         ((vdm_dev_status(d) & VDMI_STATUS_RAN) == 0u))) {
+        rc = VDM_EINVAL;
+    } else if ((p[0] != 0u) && (HOOK(s, start)) &&
+               (s->ops->start(s->host) < 0)) {
+        rc = VDM_EIO;
+    } else {
+        s->started = p[0];
+        s->status = (uint16_t)st;
+    }
+    return rc;
+}
+
 static const struct vdm_device_class can_class = {
     .size = sizeof(struct vdm_device_class),
     .device_id = VDM_VIRTIO_ID_CAN,
@@ -473,6 +530,8 @@ static const struct vdm_device_class can_class = {
     .queue_notify = can_queue_notify,
     .queue_reset = can_queue_reset,
     .config_read = can_config_read,
+    .state_save = can_state_save,
+    .state_restore = can_state_restore,
 };
 
 /* ------------------------------------------------------------------------ */

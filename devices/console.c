@@ -24,8 +24,6 @@
 #include "vdm/kit.h"
 #include "vdm/le.h"
 
-#define CON_MAGIC 0x76434f4eu /* "vCON" */
-
 #define CON_TYPE_BITS                                                          \
     (VDM_CONSOLE_F_SIZE | VDM_CONSOLE_F_MULTIPORT | VDM_CONSOLE_F_EMERG_WRITE)
 
@@ -283,6 +281,8 @@ static const struct vdm_device_class con_class = {
     .queue_reset = con_queue_reset,
     .config_read = con_config_read,
     .config_write = con_config_write,
+    .state_save = con_state_save,
+    .state_restore = con_state_restore,
 };
 
 /* ------------------------------------------------------------------------ */

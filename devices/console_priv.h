@@ -12,8 +12,9 @@
 #include "vdm/devices/console.h"
 #include "vdm/kit.h"
 
-#define CON_SLOT 64u /* slot stride, as VDM_CONSOLE_STORAGE_BYTES */
-#define CON_IOV  16u /* bytes per span, as the macro */
+#define CON_MAGIC 0x76434f4eu /* "vCON" */
+#define CON_SLOT  64u         /* slot stride, as VDM_CONSOLE_STORAGE_BYTES */
+#define CON_IOV   16u         /* bytes per span, as the macro */
 
 #define CON_HAS(p, type, field)                                                \
     (((size_t)(p)->size) >=                                                    \
@@ -103,5 +104,10 @@ void con_set_guest_open(struct con_state *s, uint32_t p, uint32_t open);
 void con_ctrl_flush(struct con_state *s);
 /* console_ctl.c: serve one control transmitq chain (a driver message). */
 int con_serve_ctrl_tx(void *ctx, struct vdm_kit_req *kr, uint32_t *written);
+
+/* console_state.c: the device type's section of a saved image (vdm/state.h,
+ * docs/state-format.md). */
+int con_state_save(const struct vdm_dev *d, void *buf, uint32_t len);
+int con_state_restore(struct vdm_dev *d, const void *buf, uint32_t len);
 
 #endif

@@ -402,6 +402,57 @@ static void i2c_driver_ok(struct vdm_dev *d)
     i2c_queue_notify(d, VDM_I2C_QUEUE_REQUEST);
 }
 
+/* Save and restore (vdm/state.h): 8 bytes, u8 failing (1: the rest of a
+ * group that failed is still to come and fails, spec "Operation Status"),
+ * 7 bytes 0 (docs/state-format.md). Requests collected into a group or at
+ * the host are chains in flight: re-queued in the image, read again by the
+ * restored device. */
+#define I2C_STATE_BYTES 8u
+
+static int i2c_state_save(const struct vdm_dev *d, void *buf, uint32_t len)
+{
+    const struct i2c_state *s = (const struct i2c_state *)vdm_dev_priv(d);
+    uint8_t *p = (uint8_t *)buf;
+    int rc = (int)I2C_STATE_BYTES;
+
+    if ((s == NULL) || (s->magic != I2C_MAGIC)) {
+        rc = VDM_EINVAL;
+    } else if (p == NULL) {
+        /* the size only */
+    } else if (len < I2C_STATE_BYTES) {
+        rc = VDM_ENOSPC;
+    } else {
+        __builtin_memset(p, 0, I2C_STATE_BYTES);
+        p[0] = s->poisoned;
+    }
+    return rc;
+}
+
+/* A group fails only while requests are served: after DRIVER_OK. */
+static int i2c_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
+{
+    struct i2c_state *s = i2c_dev_state(d);
+    const uint8_t *p = (const uint8_t *)buf;
+    uint32_t i;
+    int rc = 0;
+
+    if ((s == NULL) || (p == NULL) || (len != I2C_STATE_BYTES) || (p[0] > 1u)) {
+        return VDM_EINVAL;
+    }
+    for (i = 1u; i < I2C_STATE_BYTES; i++) {
+        if (p[i] != 0u) {
+            rc = VDM_EINVAL;
+        }
+    }
+    if ((p[0] != 0u) && ((vdm_dev_status(d) & VDMI_STATUS_RAN) == 0u)) {
+        rc = VDM_EINVAL;
+    }
+    if (rc == 0) {
+        s->poisoned = p[0];
+    }
+    return rc;
+}
+
 static const struct vdm_device_class i2c_class = {
     .size = sizeof(struct vdm_device_class),
     .device_id = VDM_VIRTIO_ID_I2C,
@@ -414,6 +465,8 @@ static const struct vdm_device_class i2c_class = {
     .driver_ok = i2c_driver_ok,
     .queue_notify = i2c_queue_notify,
     .queue_reset = i2c_queue_reset,
+    .state_save = i2c_state_save,
+    .state_restore = i2c_state_restore,
 };
 
 /* ------------------------------------------------------------------------ */

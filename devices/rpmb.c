@@ -20,6 +20,7 @@
 #include "abi_internal.h"
 #include "sha256.h"
 #include "vdm/kit.h"
+#include "vdm/le.h"
 
 #define RPMB_MAGIC 0x72706d62u /* "rpmb" */
 
@@ -508,6 +509,115 @@ static void rpmb_config_read(struct vdm_dev *d, uint32_t off, void *buf,
     }
 }
 
+/* Save and restore (vdm/state.h): 16 bytes (docs/state-format.md), le32
+ * write counter, u8 key programmed (0 or 1), u8 a result is held, le16
+ * its response type, le16 its result, le16 its address, le32 its write
+ * counter. The key and the counter are the storage's ("MUST be kept
+ * regardless of device reset or reboot"): the destination's host brings
+ * them from the same storage, and the image only checks they are equal
+ * (the key itself never leaves the device). The result register of the
+ * last program key or data write is the device's: a RESULT_READ after the
+ * move answers as before it. */
+#define RPMB_STATE_BYTES 16u
+
+static int rpmb_state_save(const struct vdm_dev *d, void *buf, uint32_t len)
+{
+    const struct rpmb_state *s = (const struct rpmb_state *)vdm_dev_priv(d);
+    uint8_t *p = (uint8_t *)buf;
+    int rc = (int)RPMB_STATE_BYTES;
+
+    if ((s == NULL) || (s->magic != RPMB_MAGIC)) {
+        rc = VDM_EINVAL;
+    } else if (p == NULL) {
+        /* the size only */
+    } else if (len < RPMB_STATE_BYTES) {
+        rc = VDM_ENOSPC;
+    } else {
+        __builtin_memset(p, 0, RPMB_STATE_BYTES);
+        vdm_put_le32(p, s->counter);
+        p[4] = s->key_set;
+        if (s->have_last != 0u) {
+            p[5] = 1u;
+            vdm_put_le16(&p[6], s->last_resp);
+            vdm_put_le16(&p[8], s->last_result);
+            vdm_put_le16(&p[10], s->last_address);
+            vdm_put_le32(&p[12], s->last_counter);
+        }
+    }
+    return rc;
+}
+
+/* A result a program key or data write could have left ("Device
+ * Operation: Program Key", "Data Write"): the key is one-time
+ * programmable, so without it a program key failed and a write found no
+ * key; with it a write went past the key check. */
+static int rpmb_result_ok(const struct rpmb_state *s, const uint8_t *p)
+{
+    uint32_t resp = vdm_le16(&p[6]);
+    uint32_t res = vdm_le16(&p[8]);
+    int ok = 0;
+
+    if (resp == VDM_RPMB_RESP_PROGRAM_KEY) {
+        if ((vdm_le16(&p[10]) != 0u) ||
+            ((res != VDM_RPMB_RES_OK) &&
+             (res != VDM_RPMB_RES_GENERAL_FAILURE) &&
+             (res != VDM_RPMB_RES_WRITE_FAILURE))) {
+            ok = 0;
+        } else if ((s->key_set != 0u) || (res != VDM_RPMB_RES_OK)) {
+            ok = 1;
+        } else {
+            ok = 0;
+        }
+    } else if (resp == VDM_RPMB_RESP_DATA_WRITE) {
+        if (((res > VDM_RPMB_RES_NO_AUTH_KEY) &&
+             (res != VDM_RPMB_RES_WRITE_COUNTER_EXPIRED)) ||
+            (res == VDM_RPMB_RES_READ_FAILURE)) {
+            ok = 0;
+        } else if ((s->key_set != 0u) == (res != VDM_RPMB_RES_NO_AUTH_KEY)) {
+            ok = 1;
+        } else {
+            ok = 0;
+        }
+    } else {
+        ok = 0;
+    }
+    if (vdm_le32(&p[12]) > s->counter) {
+        ok = 0; /* the counter only grows */
+    }
+    return ok;
+}
+
+static int rpmb_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
+{
+    struct rpmb_state *s = rpmb_dev_state(d);
+    const uint8_t *p = (const uint8_t *)buf;
+    uint32_t i;
+    int rc = 0;
+
+    if ((s == NULL) || (p == NULL) || (len != RPMB_STATE_BYTES)) {
+        return VDM_EINVAL;
+    }
+    if ((vdm_le32(p) != s->counter) || (p[4] != s->key_set) || (p[5] > 1u)) {
+        rc = VDM_EINVAL; /* another storage, or not a flag */
+    } else if (p[5] == 0u) {
+        for (i = 6u; i < RPMB_STATE_BYTES; i++) {
+            if (p[i] != 0u) {
+                rc = VDM_EINVAL;
+            }
+        }
+    } else if (((vdm_dev_status(d) & VDMI_STATUS_RAN) == 0u) ||
+               (rpmb_result_ok(s, p) == 0)) {
+        rc = VDM_EINVAL;
+    } else {
+        s->have_last = 1u;
+        s->last_resp = vdm_le16(&p[6]);
+        s->last_result = vdm_le16(&p[8]);
+        s->last_address = vdm_le16(&p[10]);
+        s->last_counter = vdm_le32(&p[12]);
+    }
+    return rc;
+}
+
 static const struct vdm_device_class rpmb_class = {
     .size = sizeof(struct vdm_device_class),
     .device_id = VDM_VIRTIO_ID_RPMB,
@@ -519,6 +629,8 @@ static const struct vdm_device_class rpmb_class = {
     .queue_notify = rpmb_queue_notify,
     .queue_reset = rpmb_queue_reset,
     .config_read = rpmb_config_read,
+    .state_save = rpmb_state_save,
+    .state_restore = rpmb_state_restore,
 };
 
 /* ------------------------------------------------------------------------ */

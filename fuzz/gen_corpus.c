@@ -2167,6 +2167,18 @@ static void state_seed(unsigned kind, uint8_t cb, uint64_t feat,
         blk_traffic(&O, STATE_OP_DEV, 0, 0);
     else if (kind == FZ_KIND_RNG)
         rng_traffic(&O, STATE_OP_DEV);
+    else if (kind == FZ_KIND_CONSOLE)
+        console_traffic(&O, STATE_OP_DEV);
+    else if (kind == FZ_KIND_GPIO)
+        gpio_traffic(&O, STATE_OP_DEV);
+    else if (kind == FZ_KIND_I2C)
+        i2c_traffic(&O, STATE_OP_DEV);
+    else if (kind == FZ_KIND_SPI)
+        spi_traffic(&O, STATE_OP_DEV);
+    else if (kind == FZ_KIND_CAN)
+        can_traffic(&O, STATE_OP_DEV);
+    else if (kind == FZ_KIND_RPMB)
+        rpmb_traffic(&O, STATE_OP_DEV);
     else
         input_traffic(&O, STATE_OP_DEV);
     fo_u8(&O, STATE_OP_SAVE); /* as saved */
@@ -2366,6 +2378,12 @@ int main(int argc, char **argv)
     state_seed(FZ_KIND_BLK, 0x06, VDM_F_RING_PACKED, "blk-packed");
     state_seed(FZ_KIND_RNG, 0, 0, "rng");
     state_seed(FZ_KIND_INPUT, 0, VDM_F_EVENT_IDX, "input");
+    state_seed(FZ_KIND_CONSOLE, 0, VDM_F_EVENT_IDX | 7u, "console");
+    state_seed(FZ_KIND_GPIO, 0, VDM_F_EVENT_IDX | 1u, "gpio");
+    state_seed(FZ_KIND_I2C, 0, VDM_F_EVENT_IDX | 1u, "i2c");
+    state_seed(FZ_KIND_SPI, 0, 0, "spi");
+    state_seed(FZ_KIND_CAN, 0, VDM_F_EVENT_IDX | 1u, "can");
+    state_seed(FZ_KIND_RPMB, 0, 0, "rpmb");
     admin_seeds();
     printf("%u seeds written to %s\n", nseeds, outdir);
     return 0;

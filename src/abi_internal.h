@@ -29,6 +29,12 @@
 #define VDMI_F_NOTIFICATION_DATA 0ull
 #endif
 
+/* Status bits saying the driver brought the device up: DRIVER_OK, or
+ * SUSPEND, which stands in for it while the device is suspended (spec
+ * "Device Suspend"). A device type's state_restore hook accepts state only
+ * the driver's requests make when one of them is set. */
+#define VDMI_STATUS_RAN (VDM_STATUS_DRIVER_OK | VDM_STATUS_SUSPEND)
+
 /* Log messages (vdm/config.h VDM_CONFIG_LOG_TEXT). Library code writes
  * every message as VDM_MSG("text") and passes it around as a vdm_msg:
  * with the texts built in, that is the text; without them, it is the event
