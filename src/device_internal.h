@@ -161,6 +161,10 @@ static inline uint16_t type_queues(const struct vdm_dev_state *s)
  * status or in @p val). 1: handled, *rc set; 0: the generic path goes on. */
 int vdmi_suspend_status(struct vdm_dev *d, struct vdm_dev_state *s,
                         uint8_t val, int *rc);
+/* src/suspend.c: a restored status has SUSPEND (src/state.c): the device
+ * type's suspend hook, then suspended once nothing is in flight. 0 or the
+ * hook's error. */
+int vdmi_suspend_restored(struct vdm_dev *d);
 /* src/admin.c: serve administration queue @p q; reset the admin state. */
 void vdmi_admin_notify(struct vdm_dev *d, struct vdm_dev_state *s, uint16_t q);
 void vdmi_admin_reset(struct vdm_dev_state *s);

@@ -42,9 +42,10 @@ VDM_OPAQUE_ACCESSORS(st, cst, vdm_dev, vdm_dev_state, VDM_DEV_MAGIC)
     (VDM_STATUS_ACKNOWLEDGE | VDM_STATUS_DRIVER | VDM_STATUS_FEATURES_OK |     \
      VDM_STATUS_DRIVER_OK | VDM_STATUS_FAILED)
 #define ST_DEAD (VDM_STATUS_DEVICE_NEEDS_RESET | VDM_STATUS_FAILED)
-/* Every bit a status can have: ST_DRV and DEVICE_NEEDS_RESET. */
-#define ST_KNOWN 0xcfu
-_Static_assert(ST_KNOWN == (ST_DRV | VDM_STATUS_DEVICE_NEEDS_RESET),
+/* Every bit a status can have: ST_DRV, DEVICE_NEEDS_RESET and SUSPEND. */
+#define ST_KNOWN 0xdfu
+_Static_assert(ST_KNOWN == (ST_DRV | VDM_STATUS_DEVICE_NEEDS_RESET |
+                            VDM_STATUS_SUSPEND),
                "ST_KNOWN");
 
 /* ------------------------------------------------------------------------ */
@@ -395,6 +396,12 @@ static bool status_possible(uint32_t st, uint32_t flags)
     } else if (((st & VDM_STATUS_DRIVER_OK) != 0u) &&
                ((st & VDM_STATUS_FEATURES_OK) == 0u)) {
         ok = false;
+    } else if (((st & VDM_STATUS_SUSPEND) != 0u) &&
+               ((st & VDM_STATUS_FEATURES_OK) == 0u)) {
+        /* Spec "Device Suspend": SUSPEND is only taken from a device that
+         * is completely initialised; suspended, it reads SUSPEND without
+         * DRIVER_OK (suspending: both). */
+        ok = false;
     } else if (((st & VDM_STATUS_DEVICE_NEEDS_RESET) != 0u) &&
                ((st & ST_DRV) == 0u)) {
         /* NEEDS_RESET is never entered from the reset state. */
@@ -402,8 +409,11 @@ static bool status_possible(uint32_t st, uint32_t flags)
     } else if ((flags & ~(uint32_t)VDM_DF_CONFIG_PENDING) != 0u) {
         ok = false;
     } else if (((flags & VDM_DF_CONFIG_PENDING) != 0u) &&
-               ((st == 0u) || ((st & VDM_STATUS_DRIVER_OK) != 0u))) {
-        /* A held config notice: only between reset and DRIVER_OK. */
+               ((st == 0u) ||
+                ((st & (VDM_STATUS_DRIVER_OK | VDM_STATUS_SUSPEND)) ==
+                 VDM_STATUS_DRIVER_OK))) {
+        /* A held config notice: only between reset and DRIVER_OK, or
+         * while suspended (sent at resume). */
         ok = false;
     } else {
         /* reachable */
@@ -535,6 +545,9 @@ static int restore_features(struct vdm_dev *d, struct vdm_dev_state *s,
          * by the same rules as at FEATURES_OK. */
         if ((neg != drv) || ((neg & ~s->offered) != 0u)) {
             rc = VDM_ENOTSUP;
+        } else if (((status & VDM_STATUS_SUSPEND) != 0u) &&
+                   ((neg & VDM_F_SUSPEND) == 0u)) {
+            rc = VDM_EINVAL; /* SUSPEND without VIRTIO_F_SUSPEND */
         } else if (vdmi_dev_check_features(d, neg) < 0) {
             rc = VDM_ENOTSUP;
         } else {
@@ -604,6 +617,11 @@ int vdmi_state_restore_dev(struct vdm_dev *d, const struct vdmi_img *img)
         } else {
             rc = VDM_ENOTSUP; /* state this device type cannot take */
         }
+    }
+    if ((rc == 0) && ((s->status & VDM_STATUS_SUSPEND) != 0u)) {
+        /* Saved suspended or suspending: the device type is told, as the
+         * source's was when its driver set SUSPEND. */
+        rc = vdmi_suspend_restored(d);
     }
     if (rc < 0) {
         slog(s, VDM_LOG_WARN, VDM_MSG("state restore refused: device reset"));

@@ -183,3 +183,19 @@ int vdmi_suspend_status(struct vdm_dev *d, struct vdm_dev_state *s,
     }
     return 0;
 }
+
+int vdmi_suspend_restored(struct vdm_dev *d)
+{
+    struct vdm_dev_state *s = st(d);
+    int rc = VDM_EINVAL;
+
+    if ((s != NULL) && ((s->status & VDM_STATUS_SUSPEND) != 0u)) {
+        rc = class_suspend(d, s, 1);
+        if (rc == 0) {
+            /* Nothing is in flight after a restore (chains in flight were
+             * given back to the ring): a suspending device is suspended. */
+            (void)vdm_dev_suspend_poll(d);
+        }
+    }
+    return rc;
+}

@@ -18,19 +18,20 @@
 #include "devharness.h"
 #include "drv.h"
 #include "vdm/kit.h"
+#include "vdm/state.h"
 
-#define QMAX 32
-#define PER  8
-#define KD_ID 63u
+#define QMAX    32
+#define PER     8
+#define KD_ID   63u
 #define CFG_LEN 8u
 
-#define S_ACK  VDM_STATUS_ACKNOWLEDGE
-#define S_DRV  VDM_STATUS_DRIVER
-#define S_FOK  VDM_STATUS_FEATURES_OK
-#define S_DOK  VDM_STATUS_DRIVER_OK
-#define S_SUSP VDM_STATUS_SUSPEND
-#define S_NR   VDM_STATUS_DEVICE_NEEDS_RESET
-#define S_LIVE (S_ACK | S_DRV | S_FOK | S_DOK)
+#define S_ACK       VDM_STATUS_ACKNOWLEDGE
+#define S_DRV       VDM_STATUS_DRIVER
+#define S_FOK       VDM_STATUS_FEATURES_OK
+#define S_DOK       VDM_STATUS_DRIVER_OK
+#define S_SUSP      VDM_STATUS_SUSPEND
+#define S_NR        VDM_STATUS_DEVICE_NEEDS_RESET
+#define S_LIVE      (S_ACK | S_DRV | S_FOK | S_DOK)
 #define S_SUSPENDED (S_ACK | S_DRV | S_FOK | S_SUSP)
 
 /* No EVENT_IDX: every used buffer raises its notification, counted. */
@@ -38,8 +39,8 @@
 
 struct kd {
     struct vdm_kit kit;
-    alignas(8) unsigned char slots[VDM_KIT_SLOTS_BYTES(
-        2, PER, VDM_KIT_SLOT_BYTES(0))];
+    alignas(8) unsigned char slots[VDM_KIT_SLOTS_BYTES(2, PER,
+                                                       VDM_KIT_SLOT_BYTES(0))];
     struct vdm_iov iovs[VDM_KIT_IOVS(2, PER, 2)];
     uintptr_t held[PER];
     unsigned nheld, served[2];
@@ -372,6 +373,102 @@ START_TEST(suspend_waits_for_in_flight)
 }
 END_TEST
 
+/* The image of the device with its transport (vdm/state.h: a transport's
+ * save adds its registers -- MSI-X vectors, interrupt status -- to the
+ * device's). */
+static int save_all(void *buf, size_t len)
+{
+    if (h.transport == DH_TP_MMIO)
+        return vdm_mmio_save(&h.mmio.t, buf, len);
+    if (h.transport == DH_TP_PCI)
+        return vdm_pci_save(&h.pci.t, buf, len);
+    return vdm_dev_save(&h.dev, buf, len);
+}
+
+static int restore_all(const void *buf, size_t len)
+{
+    if (h.transport == DH_TP_MMIO)
+        return vdm_mmio_restore(&h.mmio.t, buf, len);
+    if (h.transport == DH_TP_PCI)
+        return vdm_pci_restore(&h.pci.t, buf, len);
+    return vdm_dev_restore(&h.dev, buf, len);
+}
+
+/* "Device Suspend" with state save/restore (vdm/state.h): a driver
+ * suspends the device before it is saved, so a suspended device's image
+ * is restored suspended -- SUSPEND 1, DRIVER_OK 0, the device type told
+ * through its suspend hook, the held configuration notice kept -- and
+ * resumes on the driver's DRIVER_OK, serving what was made available
+ * meanwhile. SUSPEND in an image whose features lack VIRTIO_F_SUSPEND, or
+ * without FEATURES_OK, is refused ("Device Status Field"). */
+START_TEST(suspend_saved_and_restored)
+{
+    static uint8_t img[4096];
+    uint8_t bad[4096];
+    struct req a, b;
+    unsigned cfg_irq;
+    int len;
+
+    start(VDM_F_SUSPEND);
+    add(0, &a);
+    (void)dh_kick(&h, 0, 1);
+    ck_assert_uint_eq(kd.nheld, 1);
+    ck_assert_int_eq(dh_set_status(&h, S_LIVE | S_SUSP), 0);
+    finish_held(0);
+    dh_service(&h);
+    ck_assert_uint_eq(used_one(0, a.id), 1);
+    ck_assert_uint_eq(dh_status(&h), S_SUSPENDED);
+    cfg_irq = h.irq_config;
+    vdm_dev_config_changed(&h.dev);
+    add(1, &b);
+    (void)dh_kick(&h, 1, 1);
+    dh_service(&h);
+    no_used(1);
+
+    len = save_all(img, sizeof(img));
+    ck_assert_int_gt(len, 0);
+    ck_assert_uint_eq(img[VDM_STATE_HDR_BYTES + VDM_STATE_SEC_BYTES],
+                      S_SUSPENDED);
+
+    /* Restored (after a reset, as on a fresh destination). */
+    (void)dh_set_status(&h, 0);
+    ck_assert_int_eq(kd.suspend_calls[1], 1);
+    ck_assert_int_eq(restore_all(img, (size_t)len), 0);
+    ck_assert_uint_eq(dh_status(&h), S_SUSPENDED);
+    ck_assert_int_eq(vdm_dev_suspending(&h.dev), 1);
+    ck_assert_int_eq(kd.suspend_calls[1], 2);
+    dh_service(&h);
+    ck_assert_uint_eq(h.irq_config, cfg_irq);
+    no_used(1);
+    ck_assert_uint_eq(kd.served[1], 0);
+
+    ck_assert_int_eq(dh_set_status(&h, S_SUSPENDED | S_DOK), 0);
+    ck_assert_uint_eq(dh_status(&h), S_LIVE);
+    ck_assert_int_eq(kd.suspend_calls[0], 1);
+    dh_service(&h);
+    ck_assert_uint_eq(h.irq_config - cfg_irq, 1);
+    ck_assert_uint_eq(used_one(1, b.id), 2);
+    sync_round_trip();
+
+    /* Hostile images: SUSPEND without FEATURES_OK, and SUSPEND with the
+     * feature taken out of both feature words (core section: status at
+     * 0, driver features at 16, negotiated at 24). The device is left
+     * reset (over PCI with its configuration space, so the status is read
+     * from the core). */
+    memcpy(bad, img, (size_t)len);
+    bad[VDM_STATE_HDR_BYTES + VDM_STATE_SEC_BYTES] =
+        (uint8_t)(S_ACK | S_DRV | S_SUSP);
+    ck_assert_int_eq(restore_all(bad, (size_t)len), VDM_EINVAL);
+    ck_assert_uint_eq(vdm_dev_status(&h.dev), 0); /* and reset */
+    memcpy(bad, img, (size_t)len);
+    for (unsigned w = 16; w <= 24; w += 8)
+        bad[VDM_STATE_HDR_BYTES + VDM_STATE_SEC_BYTES + w + 5] &=
+            (uint8_t) ~(1u << (43 - 40));
+    ck_assert_int_ne(restore_all(bad, (size_t)len), 0);
+    ck_assert_uint_eq(vdm_dev_status(&h.dev), 0); /* and reset */
+}
+END_TEST
+
 /* "Device Reset": a reset clears SUSPEND with every other bit; the device
  * initialises again normally. */
 START_TEST(suspend_cleared_by_reset)
@@ -532,6 +629,7 @@ static Suite *suite(void)
     tcase_add_test(tc, suspend_ignored_before_driver_ok);
     tcase_add_test(tc, suspend_set_read_back_and_resume);
     tcase_add_test(tc, suspend_waits_for_in_flight);
+    tcase_add_test(tc, suspend_saved_and_restored);
     tcase_add_test(tc, suspend_cleared_by_reset);
     tcase_add_test(tc, suspend_clear_without_driver_ok_ignored);
     tcase_add_test(tc, suspend_refuses_config_and_queue_writes);
