@@ -730,6 +730,9 @@ int vdm_vq_set_log(struct vdm_vq *vq, uint32_t flags, uint64_t addr)
     struct vq *q;
     uint64_t dev;
 
+    if (VDM_CONFIG_DIRTY_LOG == 0) {
+        return VDM_ENOTSUP; /* dirty logging left out (vdm/config.h) */
+    }
     if ((vq == NULL) ||
         ((flags & ~(VDM_VQ_LOG_RING | VDM_VQ_LOG_ADDR)) != 0u)) {
         return VDM_EINVAL;
