@@ -557,6 +557,7 @@ static void bal_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
     }
 }
 
+#if VDM_CONFIG_STATE /* vdm/config.h: save and restore */
 /* Save and restore (vdm/state.h): 24 bytes, le32 each: num_pages,
  * actual, free_page_hint_cmd_id, the next command id, the id the driver is
  * hinting under, poison_val (docs/state-format.md). */
@@ -624,6 +625,7 @@ static int bal_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
     }
     return 0;
 }
+#endif
 
 static const struct vdm_device_class bal_class = {
     .size = sizeof(struct vdm_device_class),
@@ -638,8 +640,10 @@ static const struct vdm_device_class bal_class = {
     .queue_reset = bal_queue_reset,
     .config_read = bal_config_read,
     .config_write = bal_config_write,
+#if VDM_CONFIG_STATE
     .state_save = bal_state_save,
     .state_restore = bal_state_restore,
+#endif
 };
 
 /* --- public API --------------------------------------------------------- */

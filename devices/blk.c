@@ -543,6 +543,7 @@ static void blk_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
         set_cache_mode(s, v);
 }
 
+#if VDM_CONFIG_STATE /* vdm/config.h: save and restore */
 /* Save and restore (vdm/state.h): the device type's section is 16 bytes,
  * capacity (le64), writeback (u8), 7 bytes 0 (docs/state-format.md). The
  * capacity is the host's configuration: a different one is refused. */
@@ -597,6 +598,7 @@ static int blk_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
     }
     return rc;
 }
+#endif
 
 static const struct vdm_device_class blk_class = {
     .size = sizeof(struct vdm_device_class),
@@ -610,8 +612,10 @@ static const struct vdm_device_class blk_class = {
     .queue_reset = blk_queue_reset,
     .config_read = blk_config_read,
     .config_write = blk_config_write,
+#if VDM_CONFIG_STATE
     .state_save = blk_state_save,
     .state_restore = blk_state_restore,
+#endif
 };
 
 /* ------------------------------------------------------------------------ */

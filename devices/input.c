@@ -416,6 +416,7 @@ static void input_driver_ok(struct vdm_dev *d)
     input_status(s);
 }
 
+#if VDM_CONFIG_STATE /* vdm/config.h: save and restore */
 /* Save and restore (vdm/state.h): select, subsel, 2 bytes 0, the flags
  * (le32), the dropped count (le64), the waiting events (le32 count, 4
  * bytes 0, then 8 bytes each: type le16, code le16, value le32), oldest
@@ -504,6 +505,7 @@ static int input_state_restore(struct vdm_dev *d, const void *buf,
     }
     return 0;
 }
+#endif
 
 static const struct vdm_device_class input_class = {
     .size = sizeof(struct vdm_device_class),
@@ -517,8 +519,10 @@ static const struct vdm_device_class input_class = {
     .queue_reset = input_queue_reset,
     .config_read = input_config_read,
     .config_write = input_config_write,
+#if VDM_CONFIG_STATE
     .state_save = input_state_save,
     .state_restore = input_state_restore,
+#endif
 };
 
 /* --- public API --------------------------------------------------------- */

@@ -49,17 +49,13 @@ _Static_assert((VDM_LOG_FILE > 0) && (VDM_LOG_FILE < 16),
      VDM_F_IN_ORDER | VDM_F_RING_RESET | VDM_F_NOTIFICATION_DATA)
 
 /* Generic feature dependencies (spec "Reserved Feature Bits": each of these
- * is defined for VIRTIO 1.x devices only). */
+ * is defined for VIRTIO 1.x devices only, so needs VERSION_1). One entry: a
+ * dependency applies when any of its bits is present. */
 static const struct vdm_feature_dep generic_deps[] = {
-    {VDM_F_ACCESS_PLATFORM, VDM_F_VERSION_1},
-    {VDM_F_RING_PACKED, VDM_F_VERSION_1},
-    {VDM_F_IN_ORDER, VDM_F_VERSION_1},
-    {VDM_F_ORDER_PLATFORM, VDM_F_VERSION_1},
-    {VDM_F_SR_IOV, VDM_F_VERSION_1},
-    {VDM_F_NOTIFICATION_DATA, VDM_F_VERSION_1},
-    {VDM_F_NOTIF_CONFIG_DATA, VDM_F_VERSION_1},
-    {VDM_F_RING_RESET, VDM_F_VERSION_1},
-    {VDM_F_ADMIN_VQ, VDM_F_VERSION_1},
+    {VDM_F_ACCESS_PLATFORM | VDM_F_RING_PACKED | VDM_F_IN_ORDER |
+         VDM_F_ORDER_PLATFORM | VDM_F_SR_IOV | VDM_F_NOTIFICATION_DATA |
+         VDM_F_NOTIF_CONFIG_DATA | VDM_F_RING_RESET | VDM_F_ADMIN_VQ,
+     VDM_F_VERSION_1},
 };
 
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_dev, vdm_dev_state, VDM_DEV_MAGIC)
@@ -200,7 +196,7 @@ int vdmi_dev_qregs_writable(const struct vdm_dev_state *s, const uint32_t *r)
              VDM_MSG("queue register write while enabled ignored"));
         return VDM_ESTATE;
     }
-    if ((s->status & VDM_STATUS_SUSPEND) != 0u) {
+    if (VDMI_SUSPEND_SET(s->status)) {
         slog(s, VDM_LOG_WARN,
              VDM_MSG("queue register write while suspended ignored"));
         return VDM_ESTATE;
@@ -297,6 +293,11 @@ int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg)
         return VDM_ENOTSUP; /* memory hooks left out (vdm/config.h) */
     }
 #endif
+#if !VDM_CONFIG_DIRTY_LOG
+    if (vdmi_mem_log_given(cfg->mem) != NULL) {
+        return VDM_ENOTSUP; /* dirty logging left out (vdm/config.h) */
+    }
+#endif
     if (cfg->ops != NULL && cfg->ops->size < sizeof(uint32_t))
         return VDM_ESIZE;
     /* Spec "Feature Bits": the device MUST NOT offer a feature it cannot
@@ -312,6 +313,11 @@ int vdm_dev_init(struct vdm_dev *d, const struct vdm_dev_config *cfg)
 #if !VDM_CONFIG_ADMIN_VQ
     if ((offered & VDM_F_ADMIN_VQ) != 0u) {
         return VDM_ENOTSUP; /* administration virtqueue left out */
+    }
+#endif
+#if !VDM_CONFIG_SUSPEND
+    if ((offered & VDM_F_SUSPEND) != 0u) {
+        return VDM_ENOTSUP; /* VIRTIO_F_SUSPEND left out */
     }
 #endif
     if ((offered & VDM_F_ADMIN_VQ) != 0u) {
@@ -417,7 +423,7 @@ int vdm_dev_notify_used(struct vdm_dev *d, uint16_t q)
     }
     /* Spec "Device Suspend": the device is suspended once what it was
      * processing has been used and notified. */
-    if ((s->status & VDM_STATUS_SUSPEND) != 0u) {
+    if (VDMI_SUSPEND_SET(s->status)) {
         (void)vdm_dev_suspend_poll(d);
     }
     return rc;
@@ -542,7 +548,7 @@ int vdm_dev_set_status(struct vdm_dev *d, uint8_t val)
         dev_reset(d, s);
         return 0;
     }
-    if ((((s->status | val) & VDM_STATUS_SUSPEND) != 0u) &&
+    if (VDMI_SUSPEND_SET(s->status | val) &&
         (vdmi_suspend_status(d, s, val, &rc) != 0)) {
         return rc;
     }
@@ -704,7 +710,7 @@ int vdm_dev_config_write(struct vdm_dev *d, uint32_t off, const void *buf,
     }
     /* Spec "Device Suspend": the device SHOULD ignore config writes while
      * suspended. */
-    if ((s->status & VDM_STATUS_SUSPEND) != 0u) {
+    if (VDMI_SUSPEND_SET(s->status)) {
         slog(s, VDM_LOG_WARN, VDM_MSG("config write while suspended ignored"));
         return VDM_ESTATE;
     }

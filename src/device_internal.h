@@ -157,6 +157,12 @@ static inline uint16_t type_queues(const struct vdm_dev_state *s)
     return (uint16_t)(s->num_queues - s->nadmin);
 }
 
+/* Is SUSPEND set in status @p stat? Constant 0 when VIRTIO_F_SUSPEND is
+ * left out (vdm/config.h VDM_CONFIG_SUSPEND 0: never offered, so the
+ * driver can never set it). */
+#define VDMI_SUSPEND_SET(stat)                                                 \
+    ((VDM_CONFIG_SUSPEND != 0) && (((stat) & VDM_STATUS_SUSPEND) != 0u))
+
 /* src/suspend.c: a status write while SUSPEND is involved (set in the
  * status or in @p val). 1: handled, *rc set; 0: the generic path goes on. */
 int vdmi_suspend_status(struct vdm_dev *d, struct vdm_dev_state *s,

@@ -154,7 +154,7 @@ int vdm_dev_queue_enable(struct vdm_dev *d, uint16_t q)
              VDM_MSG("queue enable refused: device needs reset"));
         return VDM_ESTATE;
     }
-    if ((s->status & VDM_STATUS_SUSPEND) != 0u) {
+    if (VDMI_SUSPEND_SET(s->status)) {
         slog(s, VDM_LOG_WARN, VDM_MSG("queue enable refused: suspended"));
         return VDM_ESTATE;
     }
@@ -331,7 +331,7 @@ int vdm_dev_queue_notify(struct vdm_dev *d, uint16_t q, uint32_t data)
     }
     /* Spec "Device Suspend": the driver sends no notification while the
      * device is suspending or suspended; the device takes no buffer. */
-    if ((s->status & VDM_STATUS_SUSPEND) != 0u) {
+    if (VDMI_SUSPEND_SET(s->status)) {
         slog(s, VDM_LOG_WARN, VDM_MSG("notify while suspended ignored"));
         return VDM_ESTATE;
     }

@@ -5,12 +5,15 @@
  * format is the vhost-user one ("Migration" / "Dirty pages logging": bit
  * page % 8 of byte page / 8, page = address / page size), with a base
  * address and page size of the caller's choice (vfio-user DMA logging
- * ranges).
+ * ranges). Left out with VDM_CONFIG_DIRTY_LOG 0 (vdm/config.h): every
+ * function here then returns VDM_ENOTSUP.
  */
 #include "atomic.h"
 #include "mem_internal.h"
 
 #include "vdm/mem.h"
+
+#if VDM_CONFIG_DIRTY_LOG /* vdm/config.h */
 
 int vdm_dirty_log_check(const struct vdm_dirty_log *log)
 {
@@ -139,3 +142,31 @@ int vdm_mem_log_iov(const struct vdm_mem *m, const struct vdm_iov *iov,
     }
     return rc;
 }
+
+#else /* !VDM_CONFIG_DIRTY_LOG: logging left out, every call refused */
+
+int vdm_dirty_log_check(const struct vdm_dirty_log *log)
+{
+    (void)log;
+    return VDM_ENOTSUP;
+}
+
+int vdm_dirty_mark(const struct vdm_dirty_log *log, uint64_t gpa, uint64_t len)
+{
+    (void)log;
+    (void)gpa;
+    (void)len;
+    return VDM_ENOTSUP;
+}
+
+int vdm_mem_log_iov(const struct vdm_mem *m, const struct vdm_iov *iov,
+                    uint32_t n, size_t off, size_t len)
+{
+    (void)m;
+    (void)iov;
+    (void)n;
+    (void)off;
+    (void)len;
+    return VDM_ENOTSUP;
+}
+#endif

@@ -360,6 +360,11 @@ int vdm_mem_check(const struct vdm_mem *m)
         return VDM_ENOTSUP; /* a translate hook, left out of this build */
     }
 #endif
+#if !VDM_CONFIG_DIRTY_LOG
+    if (vdmi_mem_log_given(m) != NULL) {
+        return VDM_ENOTSUP; /* a dirty log, left out of this build */
+    }
+#endif
     mem_view(m, &v);
     for (i = 0; i < v.n; i++) {
         const struct vdm_mem_region *r = &v.r[i];
@@ -743,6 +748,7 @@ size_t vdm_iov_copy_to(const struct vdm_iov *iov, uint32_t n, size_t off,
     return iov_copy(iov, n, off, (uint8_t *)(uintptr_t)src, len, 1);
 }
 
+#if VDM_CONFIG_DIRTY_LOG /* vdm/config.h: only src/dirty.c calls it */
 int vdmi_mem_log_hva(const struct vdm_mem *m, const struct vdm_dirty_log *log,
                      const uint8_t *base, size_t skip, size_t len)
 {
@@ -783,3 +789,4 @@ int vdmi_mem_log_hva(const struct vdm_mem *m, const struct vdm_dirty_log *log,
     }
     return rc;
 }
+#endif

@@ -221,15 +221,30 @@ int vdm_mem_lookup_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
 /* Give back a mapping the translate hook produced (ops->unmap if set). */
 void vdm_mem_unmap_hva(const struct vdm_mem *m, void *hva, uint64_t len);
 
-/* The dirty log of @p m (vdm_mem::log), NULL when off or when @p m is an
+/* The log @p m carries (vdm_mem::log), NULL when none or when @p m is an
  * older struct without the field. */
-static inline const struct vdm_dirty_log *vdm_mem_log(const struct vdm_mem *m)
+static inline const struct vdm_dirty_log *
+vdmi_mem_log_given(const struct vdm_mem *m)
 {
     if ((size_t)m->size <
         ((size_t)offsetof(struct vdm_mem, log) + sizeof(m->log))) {
         return NULL;
     }
     return m->log;
+}
+
+/* The dirty log of @p m the library marks: NULL when off, when @p m is an
+ * older struct without the field, or when logging is left out of the build
+ * (vdm/config.h VDM_CONFIG_DIRTY_LOG 0: vdm_dev_init() and vdm_mem_check()
+ * refuse memory with a log, so every marking path is dead code). */
+static inline const struct vdm_dirty_log *vdm_mem_log(const struct vdm_mem *m)
+{
+#if VDM_CONFIG_DIRTY_LOG
+    return vdmi_mem_log_given(m);
+#else
+    (void)m;
+    return NULL;
+#endif
 }
 
 /* Mark [base + skip, base + skip + len) of host memory in @p log, through

@@ -25,6 +25,8 @@
 _Static_assert((VDM_LOG_FILE > 0) && (VDM_LOG_FILE < 16),
                "event codes have 4 bits of file number");
 
+#if VDM_CONFIG_STATE /* vdm/config.h */
+
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_dev, vdm_dev_state, VDM_DEV_MAGIC)
 
 /* Payload sizes of format version 1. */
@@ -646,3 +648,70 @@ int vdm_dev_restore(struct vdm_dev *d, const void *buf, size_t len)
     }
     return rc;
 }
+
+#else /* !VDM_CONFIG_STATE: save and restore left out, every call refused */
+
+size_t vdmi_state_dev_size(const struct vdm_dev *d)
+{
+    (void)d;
+    return 0;
+}
+
+int vdmi_state_save_dev(const struct vdm_dev *d, uint8_t *buf, size_t len)
+{
+    (void)d;
+    (void)buf;
+    (void)len;
+    return VDM_ENOTSUP;
+}
+
+void vdmi_state_sec(uint8_t *p, uint32_t tag, uint32_t len)
+{
+    (void)p;
+    (void)tag;
+    (void)len;
+}
+
+void vdmi_state_finish(uint8_t *buf, uint32_t total)
+{
+    (void)buf;
+    (void)total;
+}
+
+int vdmi_state_parse(const void *buf, size_t len, struct vdmi_img *img)
+{
+    (void)buf;
+    (void)len;
+    (void)img;
+    return VDM_ENOTSUP;
+}
+
+int vdmi_state_restore_dev(struct vdm_dev *d, const struct vdmi_img *img)
+{
+    (void)d;
+    (void)img;
+    return VDM_ENOTSUP;
+}
+
+size_t vdm_dev_state_size(const struct vdm_dev *d)
+{
+    (void)d;
+    return 0;
+}
+
+int vdm_dev_save(const struct vdm_dev *d, void *buf, size_t len)
+{
+    (void)d;
+    (void)buf;
+    (void)len;
+    return VDM_ENOTSUP;
+}
+
+int vdm_dev_restore(struct vdm_dev *d, const void *buf, size_t len)
+{
+    (void)d;
+    (void)buf;
+    (void)len;
+    return VDM_ENOTSUP;
+}
+#endif

@@ -12,7 +12,10 @@
  * In the device core, "suspending" is SUSPEND and DRIVER_OK both set (the
  * queues are still live, so chains in flight can complete, but the device
  * kit pops nothing: vdm_dev_suspending()); "suspended" is SUSPEND without
- * DRIVER_OK (vdm_dev_live() is 0: no queue is handed out). */
+ * DRIVER_OK (vdm_dev_live() is 0: no queue is handed out).
+ *
+ * Left out with VDM_CONFIG_SUSPEND 0 (vdm/config.h): the feature is never
+ * offered and the two public calls report "not suspending". */
 #include "vdm/device.h"
 
 #include <stddef.h>
@@ -26,6 +29,8 @@ _Static_assert((VDM_LOG_FILE > 0) && (VDM_LOG_FILE < 16),
                "event codes have 4 bits of file number");
 
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_dev, vdm_dev_state, VDM_DEV_MAGIC)
+
+#if VDM_CONFIG_SUSPEND /* vdm/config.h */
 
 /* The status bits the driver sets during initialisation. */
 #define INIT_BITS                                                              \
@@ -199,3 +204,22 @@ int vdmi_suspend_restored(struct vdm_dev *d)
     }
     return rc;
 }
+#else /* !VDM_CONFIG_SUSPEND: never offered, so never suspending */
+
+int vdm_dev_suspending(const struct vdm_dev *d)
+{
+    (void)cst(d);
+    return 0;
+}
+
+int vdm_dev_suspend_poll(struct vdm_dev *d)
+{
+    return (st(d) != NULL) ? 0 : VDM_EINVAL;
+}
+
+int vdmi_suspend_restored(struct vdm_dev *d)
+{
+    (void)d;
+    return VDM_EINVAL; /* the status check refuses SUSPEND before this */
+}
+#endif

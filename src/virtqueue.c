@@ -228,7 +228,9 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
           VDM_F_IN_ORDER)) != 0)
         return VDM_ENOTSUP;
     num = cfg->num;
-    packed = (cfg->features & VDM_F_RING_PACKED) != 0;
+    /* constant false without VDM_CONFIG_PACKED (refused just above) */
+    packed = (VDM_CONFIG_PACKED != 0) &&
+             ((cfg->features & VDM_F_RING_PACKED) != 0u);
     if (num == 0 || num > VDM_VQ_MAX_NUM)
         return VDM_EINVAL;
     if (!packed && (num & (num - 1u)) != 0)
@@ -240,6 +242,8 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
         return VDM_EINVAL;
 
     q->mem = cfg->mem;
+    q->dev_gpa = cfg->device_addr;
+#if VDM_CONFIG_DIRTY_LOG /* vdm/config.h: else vq_logging() is false */
     /* dirty logging: the memory's log when its struct has the field */
     q->nolog = NULL;
     if ((size_t)cfg->mem->size >=
@@ -249,9 +253,9 @@ int vdm_vq_init(struct vdm_vq *vq, const struct vdm_vq_config *cfg)
         q->logp = &q->nolog;
     }
     q->log_dev = cfg->device_addr;
-    q->dev_gpa = cfg->device_addr;
     q->log_desc = cfg->desc_addr;
     q->log_flags = VDM_VQ_LOG_RING;
+#endif
     q->slots = cfg->slots;
     q->num = (uint16_t)num;
     q->mask = (uint16_t)(num - 1u);
@@ -709,7 +713,7 @@ int vdm_vq_set_state(struct vdm_vq *vq, const struct vdm_vq_state *s)
 
 void vq_log_dev(const struct vq *q, uint32_t off, uint32_t len)
 {
-    const struct vdm_dirty_log *log = *q->logp;
+    const struct vdm_dirty_log *log = vq_logging(q) ? *q->logp : NULL;
 
     if ((log != NULL) && ((q->log_flags & VDM_VQ_LOG_RING) != 0u)) {
         (void)vdm_dirty_mark(log, q->log_dev + off, len);
@@ -718,7 +722,7 @@ void vq_log_dev(const struct vq *q, uint32_t off, uint32_t len)
 
 void vq_log_desc(const struct vq *q, uint32_t off, uint32_t len)
 {
-    const struct vdm_dirty_log *log = *q->logp;
+    const struct vdm_dirty_log *log = vq_logging(q) ? *q->logp : NULL;
 
     if ((log != NULL) && ((q->log_flags & VDM_VQ_LOG_RING) != 0u)) {
         (void)vdm_dirty_mark(log, q->log_desc + off, len);
@@ -730,6 +734,9 @@ int vdm_vq_set_log(struct vdm_vq *vq, uint32_t flags, uint64_t addr)
     struct vq *q;
     uint64_t dev;
 
+    if (VDM_CONFIG_DIRTY_LOG == 0) {
+        return VDM_ENOTSUP; /* dirty logging left out (vdm/config.h) */
+    }
     if ((vq == NULL) ||
         ((flags & ~(VDM_VQ_LOG_RING | VDM_VQ_LOG_ADDR)) != 0u)) {
         return VDM_EINVAL;

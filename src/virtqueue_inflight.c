@@ -23,7 +23,7 @@
 #include "virtqueue_internal.h"
 #include "vq_inflight.h"
 
-#if VDM_CONFIG_VHOST_USER /* vdm/config.h: only vhost-user tracks */
+#if VQ_INFLIGHT /* vdm/config.h: only vhost-user tracks */
 
 /* The inflight byte of an entry: stored last (release), so a crash before
  * it leaves the entry as it was. */
@@ -570,4 +570,35 @@ void vq_ift_push_post(struct vq *q, const struct vdm_used *u, uint32_t n)
     q->ift_ofree = q->ift_free;
 }
 
+#elif VDM_CONFIG_VHOST_USER
+/* Tracking left out (VDM_CONFIG_INFLIGHT 0): the vhost-user backend never
+ * offers INFLIGHT_SHMFD, so it refuses the inflight messages before these
+ * are reached; they still answer: no region, no queue tracked. */
+uint64_t vdmi_ift_queue_bytes(uint32_t qsize, int packed)
+{
+    (void)qsize;
+    (void)packed;
+    return 0;
+}
+
+void vdmi_ift_format(void *rgn, uint16_t qsize, int packed)
+{
+    (void)rgn;
+    (void)qsize;
+    (void)packed;
+}
+
+int vdmi_vq_ift_attach(struct vdm_vq *vq, void *rgn, uint16_t dnum)
+{
+    (void)vq;
+    (void)rgn;
+    (void)dnum;
+    return VDM_ENOTSUP;
+}
+
+uint32_t vdmi_vq_ift_resubmits(const struct vdm_vq *vq)
+{
+    (void)vq;
+    return 0;
+}
 #endif

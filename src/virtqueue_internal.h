@@ -493,10 +493,17 @@ static inline void vq_unmap_indirect(struct vq *q, const uint8_t *tbl,
 VQ_COLD void vq_log_dev(const struct vq *q, uint32_t off, uint32_t len);
 VQ_COLD void vq_log_desc(const struct vq *q, uint32_t off, uint32_t len);
 
-/* Is dirty logging on (the memory has a log)? One load through logp. */
+/* Is dirty logging on (the memory has a log)? One load through logp;
+ * constant false when logging is left out (VDM_CONFIG_DIRTY_LOG 0: no
+ * memory with a log gets this far, vdm_dev_init()). */
 VQ_INLINE bool vq_logging(const struct vq *q)
 {
+#if VDM_CONFIG_DIRTY_LOG
     return VDM_UNLIKELY(*q->logp != NULL);
+#else
+    (void)q;
+    return false;
+#endif
 }
 
 /* Common push validation of one element; returns the slot meta (in flight
@@ -516,9 +523,13 @@ static inline uint32_t vq_push_check(const struct vq *q, uint32_t id,
     return meta;
 }
 
-/* vhost-user inflight tracking (virtqueue_inflight.c). vq_ift_on(): is
- * queue @p q tracked? Constant false when vhost-user is left out. */
-#if VDM_CONFIG_VHOST_USER
+/* vhost-user inflight tracking (virtqueue_inflight.c): built in with
+ * vhost-user and VDM_CONFIG_INFLIGHT (vdm/config.h). */
+#define VQ_INFLIGHT (VDM_CONFIG_VHOST_USER && VDM_CONFIG_INFLIGHT)
+
+/* vq_ift_on(): is queue @p q tracked? Constant false when tracking is left
+ * out. */
+#if VQ_INFLIGHT
 #define vq_ift_on(q) ((q)->ift != NULL)
 /* Pop with tracking: resubmissions first, then the ring. */
 int vq_ift_pop(struct vq *q, struct vdm_chain *c);

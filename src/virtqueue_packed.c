@@ -557,7 +557,7 @@ int vq_packed_pop(struct vq *q, struct vdm_chain *c)
     return rc;
 }
 
-#if VDM_CONFIG_VHOST_USER
+#if VQ_INFLIGHT
 /*
  * A resubmission (virtqueue_inflight.c): the list recorded at head entry
  * @p e of the inflight region (num descriptors linked by next, the last at

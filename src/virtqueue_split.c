@@ -596,7 +596,7 @@ int vq_split_pop(struct vq *q, struct vdm_chain *c)
     return split_pop(q, c);
 }
 
-#if VDM_CONFIG_VHOST_USER
+#if VQ_INFLIGHT
 /* A resubmission (virtqueue_inflight.c): the chain at @p head walked again
  * as a pop would, without an avail entry (its position is already counted
  * in last_avail, which split_consumed() moves back to where it was). */

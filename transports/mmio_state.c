@@ -36,7 +36,8 @@ size_t vdm_mmio_state_size(const struct vdm_mmio *t)
 {
     const struct mmio_state *s = cst(t);
 
-    return (s != NULL) ? image_bytes(s) : 0u;
+    /* VDM_CONFIG_STATE 0 (vdm/config.h): no image */
+    return ((VDM_CONFIG_STATE != 0) && (s != NULL)) ? image_bytes(s) : 0u;
 }
 
 int vdm_mmio_save(const struct vdm_mmio *t, void *buf, size_t len)
@@ -47,6 +48,9 @@ int vdm_mmio_save(const struct vdm_mmio *t, void *buf, size_t len)
     size_t n;
     int pos;
 
+    if (VDM_CONFIG_STATE == 0) {
+        return VDM_ENOTSUP; /* save and restore left out (vdm/config.h) */
+    }
     if ((s == NULL) || (b == NULL)) {
         return VDM_EINVAL;
     }
@@ -103,6 +107,9 @@ int vdm_mmio_restore(struct vdm_mmio *t, const void *buf, size_t len)
     const uint8_t *p;
     int rc;
 
+    if (VDM_CONFIG_STATE == 0) {
+        return VDM_ENOTSUP; /* save and restore left out (vdm/config.h) */
+    }
     if (s == NULL) {
         return VDM_EINVAL;
     }

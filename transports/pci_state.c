@@ -49,7 +49,8 @@ size_t vdm_pci_state_size(const struct vdm_pci *t)
 {
     const struct pci_state *s = pci_cst(t);
 
-    return (s != NULL) ? image_bytes(s) : 0u;
+    /* VDM_CONFIG_STATE 0 (vdm/config.h): no image */
+    return ((VDM_CONFIG_STATE != 0) && (s != NULL)) ? image_bytes(s) : 0u;
 }
 
 /* The PCI payload at @p p (pci_bytes() bytes). */
@@ -93,6 +94,9 @@ int vdm_pci_save(const struct vdm_pci *t, void *buf, size_t len)
     size_t n;
     int pos;
 
+    if (VDM_CONFIG_STATE == 0) {
+        return VDM_ENOTSUP; /* save and restore left out (vdm/config.h) */
+    }
     if ((s == NULL) || (b == NULL)) {
         return VDM_EINVAL;
     }
@@ -236,6 +240,9 @@ int vdm_pci_restore(struct vdm_pci *t, const void *buf, size_t len)
     struct vdmi_img img;
     int rc;
 
+    if (VDM_CONFIG_STATE == 0) {
+        return VDM_ENOTSUP; /* save and restore left out (vdm/config.h) */
+    }
     if (s == NULL) {
         return VDM_EINVAL;
     }

@@ -309,6 +309,7 @@ int vdm_vfio_user_init(struct vdm_vfio_user *vfu,
     if (((size_t)cfg->size >=
          ((size_t)offsetof(struct vdm_vfio_user_config, dirty_bytes) +
           sizeof(cfg->dirty_bytes))) &&
+        (VDM_CONFIG_DIRTY_LOG != 0) && /* vdm/config.h: logging built in */
         (cfg->dirty_bitmap != NULL) && (cfg->dirty_bytes != 0u)) {
         s->dbuf = cfg->dirty_bitmap;
         s->dbytes = cfg->dirty_bytes;

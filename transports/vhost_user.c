@@ -13,6 +13,16 @@
      VDM_F_SR_IOV | VDM_F_ADMIN_VQ | VDM_F_NOTIF_CONFIG_DATA |                 \
      VDM_VHOST_USER_F_PROTOCOL_FEATURES)
 
+/* Dirty logging (vhost_user_log.c) offered only when built in
+ * (vdm/config.h VDM_CONFIG_DIRTY_LOG): VHOST_F_LOG_ALL and LOG_SHMFD. */
+#if VDM_CONFIG_DIRTY_LOG
+#define LOG_FEATURES VDM_VHOST_F_LOG_ALL
+#define LOG_PROTOCOL PF(VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD)
+#else
+#define LOG_FEATURES 0u
+#define LOG_PROTOCOL 0u
+#endif
+
 /* Protocol features offered (BACKEND_REQ only with the backend_send hook). */
 #define BASE_PROTOCOL                                                          \
     (PF(VDM_VHOST_USER_PROTOCOL_F_MQ) |                                        \
@@ -20,8 +30,7 @@
      PF(VDM_VHOST_USER_PROTOCOL_F_CONFIG) |                                    \
      PF(VDM_VHOST_USER_PROTOCOL_F_RESET_DEVICE) |                              \
      PF(VDM_VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |                       \
-     PF(VDM_VHOST_USER_PROTOCOL_F_STATUS) |                                    \
-     PF(VDM_VHOST_USER_PROTOCOL_F_LOG_SHMFD))
+     PF(VDM_VHOST_USER_PROTOCOL_F_STATUS) | LOG_PROTOCOL)
 
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_vhost_user, vu_state, VU_MAGIC)
 
@@ -29,7 +38,7 @@ static uint64_t offered_features(const struct vu_state *s)
 {
     /* VHOST_F_LOG_ALL: dirty logging (vhost_user_log.c) */
     return (vdm_dev_device_features(s->dev) & ~MASKED_FEATURES) |
-           VDM_VHOST_USER_F_PROTOCOL_FEATURES | VDM_VHOST_F_LOG_ALL;
+           VDM_VHOST_USER_F_PROTOCOL_FEATURES | LOG_FEATURES;
 }
 
 static uint64_t offered_protocol(const struct vu_state *s)
@@ -37,7 +46,8 @@ static uint64_t offered_protocol(const struct vu_state *s)
     uint64_t p = BASE_PROTOCOL;
     if (VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, backend_send))
         p |= PF(VDM_VHOST_USER_PROTOCOL_F_BACKEND_REQ);
-    if (vdmi_vu_hook_inflight_alloc(s)) {
+    /* VDM_CONFIG_INFLIGHT 0: tracking left out, never offered */
+    if (VDM_CONFIG_INFLIGHT && vdmi_vu_hook_inflight_alloc(s)) {
         p |= PF(VDM_VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
     }
     return p & ~s->proto_off;

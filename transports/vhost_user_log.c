@@ -106,7 +106,10 @@ void vdmi_vu_ring_log(struct vu_state *s, uint16_t q)
     const struct vu_ring *r = ring(s, q);
     struct vdm_vq *vq = vdm_dev_queue(s->dev, q);
 
-    if ((vq == NULL) || ((r->flags & RF_CORE) == 0u)) {
+    /* VDM_CONFIG_DIRTY_LOG 0 (vdm/config.h): LOG_ALL is never offered,
+     * nothing to set */
+    if ((VDM_CONFIG_DIRTY_LOG == 0) || (vq == NULL) ||
+        ((r->flags & RF_CORE) == 0u)) {
         return;
     }
     /* "Migration": used-ring writes are logged, at log_guest_addr, only

@@ -125,4 +125,54 @@
 #define VDM_CONFIG_ADMIN_VQ 1
 #endif
 
+/**
+ * vhost-user inflight I/O tracking (src/virtqueue_inflight.c: the
+ * vhost-user "Inflight I/O tracking" records kept in pops and pushes). 0:
+ * the vhost-user backend never offers
+ * VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD, so GET_INFLIGHT_FD and
+ * SET_INFLIGHT_FD are refused as without the protocol feature, and no
+ * queue is tracked. Only vhost-user tracks: with VDM_CONFIG_VHOST_USER 0
+ * it is left out too.
+ */
+#ifndef VDM_CONFIG_INFLIGHT
+#define VDM_CONFIG_INFLIGHT 1
+#endif
+
+/**
+ * Dirty-page logging (src/dirty.c, struct vdm_dirty_log: vdm_mem::log and
+ * the ring writes marked, vdm_vq_set_log()). 0: vdm_dev_init() and
+ * vdm_mem_check() refuse memory with a log (VDM_ENOTSUP);
+ * vdm_dirty_log_check(), vdm_dirty_mark(), vdm_mem_log_iov() and
+ * vdm_vq_set_log() return VDM_ENOTSUP; the vhost-user backend does not
+ * offer VHOST_F_LOG_ALL nor VHOST_USER_PROTOCOL_F_LOG_SHMFD and the
+ * vfio-user server refuses dirty-page tracking (VFIO_DEVICE_FEATURE).
+ */
+#ifndef VDM_CONFIG_DIRTY_LOG
+#define VDM_CONFIG_DIRTY_LOG 1
+#endif
+
+/**
+ * VIRTIO_F_SUSPEND, the SUSPEND bit of the device status (src/suspend.c,
+ * spec "Device Suspend"). 0: vdm_dev_init() refuses a device offering
+ * VDM_F_SUSPEND (VDM_ENOTSUP) and vdm_kit_features() never passes it on,
+ * so the driver can never set the bit (the status machine ignores it as an
+ * unknown bit); vdm_dev_suspending() and vdm_dev_suspend_poll() return 0
+ * (never suspending) for a valid device.
+ */
+#ifndef VDM_CONFIG_SUSPEND
+#define VDM_CONFIG_SUSPEND 1
+#endif
+
+/**
+ * Device state save and restore (vdm/state.h: src/state.c,
+ * vdm_mmio_save() / vdm_pci_save() and their restores, and the device
+ * types' state hooks). 0: vdm_dev_state_size(), vdm_mmio_state_size() and
+ * vdm_pci_state_size() return 0; the saves and restores return
+ * VDM_ENOTSUP and touch nothing; the bundled device types have no state
+ * hooks.
+ */
+#ifndef VDM_CONFIG_STATE
+#define VDM_CONFIG_STATE 1
+#endif
+
 #endif /* VDM_CONFIG_H */

@@ -253,6 +253,8 @@ VDM_API int vdm_dev_suspending(const struct vdm_dev *d);
  * threads of their own (multi-queue blk), the host serialises it with them
  * (DESIGN.md "Threads"), e.g. by completing on the thread driving the
  * device while SUSPEND is set.
+ * Built without VIRTIO_F_SUSPEND (vdm/config.h VDM_CONFIG_SUSPEND 0), it
+ * and vdm_dev_suspending() always report 0: the feature is never offered.
  * @return 1 suspended, 0 not (still draining, or not suspending),
  *         VDM_EINVAL for a bad device.
  */

@@ -267,16 +267,24 @@ VDM_API uint32_t vdm_kit_in_flight(const struct vdm_kit *k);
 /** @brief Feature bits a device type may define (0..23 and 50..63). */
 #define VDM_KIT_F_TYPE_BITS (0xffffffull | (0x3fffull << 50))
 #if VDM_CONFIG_ADMIN_VQ
-/** @brief Generic bits only the host can vouch for: its platform, and the
- *         opt-in device facilities (VIRTIO_F_SUSPEND; VIRTIO_F_ADMIN_VQ as
- *         built, which needs room for one more queue, vdm/admin.h). */
-#define VDM_KIT_F_HOST_BITS                                                    \
-    (VDM_F_ACCESS_PLATFORM | VDM_F_ORDER_PLATFORM | VDM_F_SUSPEND |            \
-     VDM_F_ADMIN_VQ)
+/** @brief VDM_F_ADMIN_VQ when the build has it (vdm/config.h), else 0. */
+#define VDM_KIT_F_ADMIN_BUILT VDM_F_ADMIN_VQ
 #else
-#define VDM_KIT_F_HOST_BITS                                                    \
-    (VDM_F_ACCESS_PLATFORM | VDM_F_ORDER_PLATFORM | VDM_F_SUSPEND)
+#define VDM_KIT_F_ADMIN_BUILT 0ull
 #endif
+#if VDM_CONFIG_SUSPEND
+/** @brief VDM_F_SUSPEND when the build has it (vdm/config.h), else 0. */
+#define VDM_KIT_F_SUSPEND_BUILT VDM_F_SUSPEND
+#else
+#define VDM_KIT_F_SUSPEND_BUILT 0ull
+#endif
+/** @brief Generic bits only the host can vouch for: its platform, and the
+ *         opt-in device facilities as built (VIRTIO_F_SUSPEND;
+ *         VIRTIO_F_ADMIN_VQ, which needs room for one more queue,
+ *         vdm/admin.h). */
+#define VDM_KIT_F_HOST_BITS                                                    \
+    (VDM_F_ACCESS_PLATFORM | VDM_F_ORDER_PLATFORM | VDM_KIT_F_SUSPEND_BUILT |  \
+     VDM_KIT_F_ADMIN_BUILT)
 
 /**
  * @brief The one feature policy: what a device type offers. The device

@@ -188,6 +188,10 @@ VDM_API size_t vdm_iov_copy_to(const struct vdm_iov *iov, uint32_t n,
  * @brief Check a dirty log: size field, page_shift 12..30, base aligned to
  *        the page, a bitmap of bytes > 0 that does not wrap the address
  *        space, reserved 0.
+ *
+ * Built without dirty logging (vdm/config.h VDM_CONFIG_DIRTY_LOG 0), this,
+ * vdm_dirty_mark(), vdm_mem_log_iov() and vdm_vq_set_log() return
+ * VDM_ENOTSUP, and memory carrying a log is refused.
  * @return 0, VDM_EINVAL, or VDM_ESIZE (an older, too short struct).
  */
 VDM_API int vdm_dirty_log_check(const struct vdm_dirty_log *log);

@@ -34,6 +34,9 @@
  * bits) comes back with the transport; the caller may also send one
  * used-buffer interrupt per queue (spurious interrupts are harmless).
  *
+ * **Left out of the build** (vdm/config.h VDM_CONFIG_STATE 0): the sizes
+ * are 0 and every save and restore returns VDM_ENOTSUP, touching nothing.
+ *
  * Spec: "Device Status Field", "Feature Bits", "Virtqueues" (ring
  * positions), "Device Configuration Space" (generation); the transports'
  * register layouts.

@@ -797,6 +797,7 @@ START_TEST(test_blk_dirty_log)
     struct req r;
     uint64_t ring_pg;
 
+    UT_NEEDS_OPTION(VDM_CONFIG_DIRTY_LOG);
     l.page_shift = 12;
     l.bytes = sizeof(bm);
     l.bitmap = bm;

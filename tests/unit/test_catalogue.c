@@ -3929,6 +3929,7 @@ START_TEST(cat_vu_inflight_region_hostile)
     uint8_t *r;
     int fds0;
 
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     UT_NEEDS_OPTION(VDM_CONFIG_VHOST_USER);
     vub_setup();
     fds0 = count_fds();

@@ -10,6 +10,8 @@
 #include "drv.h"
 #include "profile.h"
 #include "vdm/device.h"
+#include "vdm/kit.h"
+#include "vdm/state.h"
 
 /* ------------------------------------------------------------------------ */
 /* A small fake device type                                                 */
@@ -951,6 +953,76 @@ START_TEST(profile_features_follow_config)
 }
 END_TEST
 
+/* The facility options of vdm/config.h (VDM_CONFIG_SUSPEND, DIRTY_LOG,
+ * STATE) in every profile: built in, they work; left out, the device never
+ * offers what it cannot do (spec "Feature Bits": a device MUST NOT offer a
+ * feature it cannot honour; "Device Suspend": SUSPEND without
+ * VIRTIO_F_SUSPEND is not a bit the driver may set) and the API answers
+ * VDM_ENOTSUP. */
+START_TEST(profile_options_follow_config)
+{
+    uint8_t bits[8] = {0};
+    struct vdm_dirty_log log = VDM_INIT(struct vdm_dirty_log);
+    uint8_t img[4096];
+
+    {
+        struct vdm_dev_config c = base_cfg();
+        struct vdm_dev d2;
+        c.features = VDM_F_SUSPEND;
+        ck_assert_int_eq(vdm_dev_init(&d2, &c),
+                         VDM_CONFIG_SUSPEND ? 0 : VDM_ENOTSUP);
+        ck_assert_uint_eq(vdm_kit_features(0, VDM_F_SUSPEND, 0) &
+                              VDM_F_SUSPEND,
+                          VDM_CONFIG_SUSPEND ? VDM_F_SUSPEND : 0);
+    }
+    /* SUSPEND never offered here: the bit is unknown, ignored, whatever
+     * the build. */
+    go_live(VDM_F_VERSION_1);
+    ck_assert_int_eq(vdm_dev_set_status(&dev, (uint8_t)(vdm_dev_status(&dev) |
+                                                       VDM_STATUS_SUSPEND)),
+                     VDM_ESTATE);
+    ck_assert_uint_eq(vdm_dev_status(&dev) & VDM_STATUS_SUSPEND, 0);
+    ck_assert_int_eq(vdm_dev_suspending(&dev), 0);
+    ck_assert_int_eq(vdm_dev_suspend_poll(&dev), 0);
+    ck_assert_int_eq(vdm_dev_suspend_poll(NULL), VDM_EINVAL);
+
+    log.page_shift = 12;
+    log.bytes = sizeof(bits);
+    log.bitmap = bits;
+    ck_assert_int_eq(vdm_dirty_log_check(&log),
+                     VDM_CONFIG_DIRTY_LOG ? 0 : VDM_ENOTSUP);
+    ck_assert_int_eq(vdm_dirty_mark(&log, 0, 1),
+                     VDM_CONFIG_DIRTY_LOG ? 0 : VDM_ENOTSUP);
+    ck_assert_uint_eq(bits[0], VDM_CONFIG_DIRTY_LOG ? 1u : 0u);
+    {
+        struct vdm_mem m2 = mem;
+        struct vdm_dev_config c = base_cfg();
+        struct vdm_dev d2;
+        m2.log = &log;
+        c.mem = &m2;
+        ck_assert_int_eq(vdm_mem_check(&m2),
+                         VDM_CONFIG_DIRTY_LOG ? 0 : VDM_ENOTSUP);
+        ck_assert_int_eq(vdm_dev_init(&d2, &c),
+                         VDM_CONFIG_DIRTY_LOG ? 0 : VDM_ENOTSUP);
+        ck_assert_int_eq(vdm_mem_log_iov(&m2, NULL, 0, 0, 0),
+                         VDM_CONFIG_DIRTY_LOG ? 0 : VDM_ENOTSUP);
+    }
+
+    if (VDM_CONFIG_STATE) {
+        ck_assert_uint_gt(vdm_dev_state_size(&dev), 0);
+        ck_assert_uint_le(vdm_dev_state_size(&dev), sizeof(img));
+        ck_assert_int_gt(vdm_dev_save(&dev, img, sizeof(img)), 0);
+    } else {
+        uint8_t st = vdm_dev_status(&dev);
+        ck_assert_uint_eq(vdm_dev_state_size(&dev), 0);
+        ck_assert_int_eq(vdm_dev_save(&dev, img, sizeof(img)), VDM_ENOTSUP);
+        ck_assert_int_eq(vdm_dev_restore(&dev, img, sizeof(img)),
+                         VDM_ENOTSUP);
+        ck_assert_uint_eq(vdm_dev_status(&dev), st); /* untouched */
+    }
+}
+END_TEST
+
 START_TEST(queue_notify_ignored)
 {
     int logs = hs.logs;
@@ -1398,6 +1470,7 @@ static Suite *device_suite(void)
     tcase_add_test(tc, queue_regs_accepted_after_ring_reset);
     tcase_add_test(tc, queue_reset_refused_without_ring_reset);
     tcase_add_test(tc, profile_features_follow_config);
+    tcase_add_test(tc, profile_options_follow_config);
     tcase_add_test(tc, log_text_follows_config);
     tcase_add_test(tc, queue_notify_ignored);
     tcase_add_test(tc, queue_enable_needs_features_ok);

@@ -98,6 +98,7 @@ static unsigned oracle(const uint8_t *before, const uint8_t *now, uint64_t gpa,
 
 START_TEST(log_check_refuses_bad_logs)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_DIRTY_LOG);
     struct vdm_dirty_log l = mklog(0, 12);
 
     ck_assert_int_eq(vdm_dirty_log_check(&l), 0);
@@ -131,6 +132,7 @@ END_TEST
  * log[page / 8] |= 1 << page % 8. */
 START_TEST(mark_sets_exactly_the_pages)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_DIRTY_LOG);
     struct vdm_dirty_log l = mklog(0, 12);
 
     ck_assert_int_eq(vdm_dirty_mark(&l, 0x1fff, 2), 0); /* pages 1 and 2 */
@@ -170,6 +172,7 @@ END_TEST
  * read-only (the front-end's reader can only clear bits). */
 START_TEST(mark_does_not_rewrite_set_bits)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_DIRTY_LOG);
     long psz = sysconf(_SC_PAGESIZE);
     uint8_t *m = mmap(NULL, (size_t)psz, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -190,6 +193,7 @@ END_TEST
  * unrelated host and guest layouts. */
 START_TEST(mem_log_iov_maps_spans_back)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_DIRTY_LOG);
     uint64_t gpas[2] = {0x100000, 0x900000}, sizes[2] = {0x40000, 0x40000};
     struct gm gm;
     struct vdm_dirty_log l = mklog(0, 12);
@@ -315,6 +319,7 @@ static void ring_case(struct vqenv *e, struct xfer *x, uint32_t wr)
  * the used ring (split) or used descriptors (packed) marked. */
 START_TEST(ring_and_buffers_marked)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_DIRTY_LOG);
     struct vqenv *e = vqenv_new(256, L | VDM_F_INDIRECT_DESC);
     struct vdm_dirty_log l = mklog(0, 12);
     struct xfer x;
@@ -341,6 +346,7 @@ END_TEST
  * marked at the given address; flags 0: ring writes not marked. */
 START_TEST(ring_log_address_and_off)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_DIRTY_LOG);
     struct vqenv *e = vqenv_new(64, L | VDM_F_EVENT_IDX);
     struct vdm_dirty_log l = mklog(0, 12);
     uint64_t la = 0x4000000; /* outside guest memory, inside the log */
@@ -395,6 +401,7 @@ END_TEST
  * nothing is ever marked. */
 START_TEST(ring_no_log)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_DIRTY_LOG);
     struct vqenv *e = vqenv_new(64, L);
     struct vdm_dirty_log l = mklog(0, 12);
     struct xfer x;
@@ -510,12 +517,14 @@ static void kit_all(uint64_t ring)
 
 START_TEST(kit_split)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_DIRTY_LOG);
     kit_all(VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX);
 }
 END_TEST
 
 START_TEST(kit_packed)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_DIRTY_LOG);
     ut_need(VDM_F_RING_PACKED, "packed rings");
     kit_all(VDM_F_RING_PACKED | VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX);
 }

@@ -138,6 +138,7 @@ static void nothing_used(struct t *t)
 
 START_TEST(queue_bytes_follow_the_layouts)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     /* split: 16-byte header + 16 per entry; packed: 32 + 32 per entry;
      * each queue's part rounded up to 64 bytes */
     ck_assert_uint_eq(vdmi_ift_queue_bytes(8, 0), 192);     /* 144 */
@@ -152,6 +153,7 @@ END_TEST
 
 START_TEST(split_region_as_the_text_says)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     struct t t;
     uint16_t a, b, c;
 
@@ -203,6 +205,7 @@ END_TEST
 
 START_TEST(split_restart_resubmits_in_counter_order_once)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     struct t t;
     uint16_t h[4];
     uint32_t uid, len;
@@ -242,6 +245,7 @@ END_TEST
 
 START_TEST(split_crash_inside_a_push_is_completed_on_restart)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     struct t t;
     uint16_t a, b;
 
@@ -271,6 +275,7 @@ END_TEST
 
 START_TEST(unpop_gives_the_record_back)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     struct t t;
     uint16_t a;
     uint64_t cnt;
@@ -297,6 +302,7 @@ END_TEST
 
 START_TEST(unpop_of_a_resubmission_keeps_the_ring_position)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     /* a resubmitted chain given back comes again, and the ring's own
      * buffers follow from where they were */
     struct t t;
@@ -324,6 +330,7 @@ END_TEST
 
 START_TEST(packed_region_as_the_text_says)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     struct t t;
     uint16_t a, b;
     const uint8_t *d;
@@ -378,6 +385,7 @@ END_TEST
 
 START_TEST(packed_restart_resubmits_from_the_record)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     struct t t;
     uint16_t a, b, c;
 
@@ -410,6 +418,7 @@ END_TEST
 
 START_TEST(packed_crash_inside_a_push_rolls_back_or_commits)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     /* _i 0: the crash came before the used descriptor reached the ring
      * (roll back: a again); 1: after (commit: a is done) */
     struct t t;
@@ -457,6 +466,7 @@ END_TEST
 /* A hostile split region: each refused, the queue runs on untracked. */
 START_TEST(hostile_split_regions_refused)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     struct t t;
     int k = _i;
 
@@ -491,6 +501,7 @@ END_TEST
 
 START_TEST(hostile_split_region_bigger_than_ring)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     /* desc_num 16 for a ring of 8: an entry at 12 in flight is refused */
     struct vqenv *e;
     uint8_t *r;
@@ -511,6 +522,7 @@ END_TEST
 
 START_TEST(hostile_packed_regions)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     /* 0-4 refused at attach; 5-7 break only the queue when resubmitted */
     struct t t;
     int k = _i;
@@ -555,6 +567,7 @@ END_TEST
 
 START_TEST(hostile_split_duplicate_resubmission)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_INFLIGHT);
     /* a head recorded in flight whose chain is in flight again cannot
      * come twice: the queue breaks instead */
     struct t t;

@@ -428,12 +428,14 @@ static void midstream(uint64_t ring_f)
 
 START_TEST(test_midstream_split)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     midstream(VDM_F_INDIRECT_DESC);
 }
 END_TEST
 
 START_TEST(test_midstream_packed)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     UT_NEEDS(VDM_F_RING_PACKED);
     midstream(VDM_F_RING_PACKED);
 }
@@ -443,6 +445,7 @@ END_TEST
  * completed one twice; refused until the host drains. */
 START_TEST(test_busy_until_drained)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     struct req r[4];
     uint8_t img[1024];
     struct vdm_vq_state vs;
@@ -557,6 +560,7 @@ static void golden_image(uint8_t *img, uint64_t offered)
 
 START_TEST(test_layout_le)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint8_t img[256], want[144];
     uint64_t desc, drv, dev;
 
@@ -646,6 +650,7 @@ static void assert_reset(struct vdm_dev *d)
 
 START_TEST(test_refusals)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint8_t want[144], bad[144];
     unsigned i;
 
@@ -696,6 +701,7 @@ END_TEST
  * Virtqueues"). */
 START_TEST(test_packed_position_range)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint8_t img[256];
     int n;
 
@@ -734,6 +740,7 @@ END_TEST
 /* MMIO: selectors and InterruptStatus come back; the line is raised. */
 START_TEST(test_mmio_registers)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     struct req r[2];
     uint8_t *img;
     size_t n;
@@ -794,6 +801,7 @@ END_TEST
  * and a pending bit of a masked vector, which is sent once unmasked. */
 START_TEST(test_pci_registers)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     struct req r[2];
     uint8_t *img;
     size_t n;
@@ -910,6 +918,7 @@ static void input_on(struct dh *h, struct vdm_input *in,
 
 START_TEST(test_input_state)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     struct dh_opts o = {.num_queues = 2, .qsize = 16,
                         .transport = DH_TP_DIRECT};
     struct vdm_input in1, in2;
@@ -987,6 +996,7 @@ static int rng_fill(void *host, void *buf, uint32_t len)
 
 START_TEST(test_rng_no_class_state)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     struct dh_opts o = {.num_queues = 1, .qsize = 16,
                         .transport = DH_TP_DIRECT};
     static const struct vdm_rng_ops ops = {.size = sizeof(struct vdm_rng_ops),
@@ -1052,6 +1062,7 @@ static void bal_actual(void *host, uint32_t actual)
 /* Balloon: target, actual (the driver's), command ids, poison_val. */
 START_TEST(test_balloon_state)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     struct dh_opts o = {.num_queues = 2, .qsize = 16,
                         .transport = DH_TP_DIRECT};
     static const struct vdm_balloon_ops ops = {
@@ -1106,6 +1117,7 @@ END_TEST
 /* A device that needs reset is restored needing reset, its queues down. */
 START_TEST(test_needs_reset_kept)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint8_t img[256];
     int n;
 

@@ -17,6 +17,7 @@
 
 #include "devharness.h"
 #include "drv.h"
+#include "profile.h"
 #include "vdm/kit.h"
 #include "vdm/state.h"
 
@@ -238,6 +239,7 @@ static void finish_held(unsigned i)
  * only when the host asks for it; unasked, nothing changes. */
 START_TEST(suspend_offered_only_on_request)
 {
+    /* unasked (or left out of the build): the bit is unknown, ignored */
     make(0);
     ck_assert_uint_eq(vdm_dev_device_features(&h.dev) & VDM_F_SUSPEND, 0);
     ck_assert_int_eq(dh_bring_up(&h, SPLIT | VDM_F_SUSPEND, 2), 0);
@@ -248,6 +250,7 @@ START_TEST(suspend_offered_only_on_request)
     ck_assert_int_eq(kd.suspend_calls[1], 0);
     sync_round_trip();
     dh_fini(&h);
+    UT_NEEDS_OPTION(VDM_CONFIG_SUSPEND);
     make(VDM_F_SUSPEND);
     ck_assert_uint_ne(vdm_dev_device_features(&h.dev) & VDM_F_SUSPEND, 0);
 }
@@ -257,6 +260,7 @@ END_TEST
  * not negotiated (offered, refused by the driver). */
 START_TEST(suspend_refused_without_feature)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_SUSPEND);
     start(0);
     ck_assert_uint_eq(h.features & VDM_F_SUSPEND, 0);
     (void)dh_set_status(&h, S_LIVE | S_SUSP);
@@ -271,6 +275,7 @@ END_TEST
  * initialised (before DRIVER_OK). */
 START_TEST(suspend_ignored_before_driver_ok)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_SUSPEND);
     make(VDM_F_SUSPEND);
     ck_assert_int_eq(dh_negotiate(&h, SPLIT | VDM_F_SUSPEND), 0);
     ck_assert_uint_ne(h.features & VDM_F_SUSPEND, 0);
@@ -292,6 +297,7 @@ END_TEST
  * held notice, and the buffers made available meanwhile are served. */
 START_TEST(suspend_set_read_back_and_resume)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_SUSPEND);
     struct req r;
     unsigned irq, cfg_irq;
 
@@ -335,6 +341,7 @@ END_TEST
  * with DRIVER_OK 0. */
 START_TEST(suspend_waits_for_in_flight)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_SUSPEND);
     struct req a, b, c;
     unsigned irq;
 
@@ -409,6 +416,9 @@ START_TEST(suspend_saved_and_restored)
     unsigned cfg_irq;
     int len;
 
+    UT_NEEDS_OPTION(VDM_CONFIG_SUSPEND);
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
+
     start(VDM_F_SUSPEND);
     add(0, &a);
     (void)dh_kick(&h, 0, 1);
@@ -473,6 +483,7 @@ END_TEST
  * initialises again normally. */
 START_TEST(suspend_cleared_by_reset)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_SUSPEND);
     start(VDM_F_SUSPEND);
     ck_assert_int_eq(dh_set_status(&h, S_LIVE | S_SUSP), 0);
     ck_assert_uint_eq(dh_status(&h), S_SUSPENDED);
@@ -490,6 +501,7 @@ END_TEST
  * bit, is ignored. */
 START_TEST(suspend_clear_without_driver_ok_ignored)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_SUSPEND);
     start(VDM_F_SUSPEND);
     ck_assert_int_eq(dh_set_status(&h, S_LIVE | S_SUSP), 0);
     (void)dh_set_status(&h, S_ACK | S_DRV | S_FOK);
@@ -510,6 +522,7 @@ END_TEST
  * suspended device accepts nothing on its queues. */
 START_TEST(suspend_refuses_config_and_queue_writes)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_SUSPEND);
     uint8_t v = 0x77;
 
     start(VDM_F_SUSPEND);
@@ -538,6 +551,7 @@ END_TEST
  * DRIVER_OK is set ("Device Status Field"). */
 START_TEST(suspend_failure_needs_reset)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_SUSPEND);
     unsigned cfg_irq;
 
     start(VDM_F_SUSPEND);
@@ -565,6 +579,7 @@ END_TEST
  * reset is ignored, and so is a resume of one that came to need reset. */
 START_TEST(suspend_ignored_when_needs_reset)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_SUSPEND);
     start(VDM_F_SUSPEND);
     vdm_dev_needs_reset(&h.dev, VDM_EIO, "test fault");
     (void)dh_set_status(&h, S_LIVE | S_NR | S_SUSP);
@@ -593,6 +608,7 @@ static int never_suspend(struct vdm_dev *d, int on)
  * hook there here must never run). */
 START_TEST(suspend_class_of_older_caller)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_SUSPEND);
     struct vdm_device_class old = kd_class;
     struct vdm_dev_config dc;
 

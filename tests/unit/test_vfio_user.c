@@ -1276,6 +1276,7 @@ START_TEST(dma_logging)
 {
     uint64_t w, r1[2] = {GPA, GSIZE};
 
+    UT_NEEDS_OPTION(VDM_CONFIG_DIRTY_LOG);
     negotiate();
     ck_assert_int_eq(dma_map(3, 0, GPA, GSIZE, 1), 0);
     enumerate();
@@ -1355,6 +1356,7 @@ START_TEST(dma_logging_hostile)
     uint64_t w, r1[2] = {GPA, GSIZE};
     uint8_t d[64];
 
+    UT_NEEDS_OPTION(VDM_CONFIG_DIRTY_LOG);
     negotiate();
     ck_assert_int_eq(dma_map(3, 0, GPA, GSIZE, 1), 0);
     /* too short, GET and SET together, unknown operation bits, none */
