@@ -262,6 +262,8 @@ static const struct vdm_device_class gpu_class = {
     .queue_reset = gpu_queue_reset,
     .config_read = gpu_config_read,
     .config_write = gpu_config_write,
+    .state_save = gpu_state_save,
+    .state_restore = gpu_state_restore,
 };
 
 /* ------------------------------------------------------------------------ */

@@ -29,7 +29,7 @@ static bool short_req(struct gpu *s, const struct gcmd *k, uint32_t need)
 /* ------------------------------------------------------------------------ */
 /* Scanouts */
 
-static void scanout_publish(struct gpu *s, uint32_t i)
+void gpu_scanout_publish(struct gpu *s, uint32_t i)
 {
     const struct gscanout *so = &s->so[i];
     struct vdm_gpu_scanout_info info;
@@ -56,7 +56,7 @@ void gpu_scanout_disable(struct gpu *s, uint32_t i)
         return;
     }
     __builtin_memset(&s->so[i], 0, sizeof(s->so[i]));
-    scanout_publish(s, i);
+    gpu_scanout_publish(s, i);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -251,7 +251,7 @@ static uint32_t cmd_set_scanout(struct gpu *s, struct gcmd *k)
     so->y = y;
     so->w = w;
     so->h = h;
-    scanout_publish(s, sc);
+    gpu_scanout_publish(s, sc);
     return VDM_GPU_RESP_OK_NODATA;
 }
 
@@ -596,7 +596,7 @@ static uint32_t cmd_scanout_blob(struct gpu *s, struct gcmd *k)
     so->y = y;
     so->w = w;
     so->h = h;
-    scanout_publish(s, sc);
+    gpu_scanout_publish(s, sc);
     return VDM_GPU_RESP_OK_NODATA;
 }
 
@@ -642,6 +642,7 @@ static uint32_t cmd_map_blob(struct gpu *s, struct gcmd *k)
         return VDM_GPU_RESP_ERR_UNSPEC;
     }
     r->mapped = 1;
+    r->map_off = off;
     __builtin_memset(k->out, 0, 8);
     vdm_put_le32(k->out, info);
     k->plen = 8;
@@ -669,6 +670,7 @@ static uint32_t cmd_unmap_blob(struct gpu *s, struct gcmd *k)
         s->ops->blob_unmap(s->host, r->id);
     }
     r->mapped = 0;
+    r->map_off = 0;
     return VDM_GPU_RESP_OK_NODATA;
 }
 

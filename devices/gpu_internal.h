@@ -39,6 +39,7 @@ struct gres {
     uint64_t btotal; /* sum of the backing lengths */
     void *pixels;    /* host storage */
     uint8_t uuid[16];
+    uint64_t map_off; /* RESOURCE_MAP_BLOB offset (mapped != 0) */
 };
 
 /* What a scanout shows: a view of a resource. */
@@ -145,6 +146,12 @@ uint32_t gpu_dispatch(struct gpu *s, struct gcmd *k, uint16_t q);
 uint32_t gpu_resp_bytes(uint32_t type);
 /* Scanout @p i shows nothing any more (the host is told). */
 void gpu_scanout_disable(struct gpu *s, uint32_t i);
+/* Tell the host what scanout @p i shows now. */
+void gpu_scanout_publish(struct gpu *s, uint32_t i);
+
+/* gpu_state.c: the device type's save and restore hooks (vdm/state.h). */
+int gpu_state_save(const struct vdm_dev *d, void *buf, uint32_t len);
+int gpu_state_restore(struct vdm_dev *d, const void *buf, uint32_t len);
 
 /* gpu_res.c: the resource table and the backing pool. */
 int gpu_format_ok(uint32_t format);
