@@ -162,6 +162,7 @@ static void gpu_reset(struct vdm_dev *d)
         gpu_scanout_disable(s, i);
     }
     gpu_res_destroy_all(s);
+    __builtin_memset(s->cur, 0, sizeof(s->cur));
     s->events = 0;
     s->warned = 0;
 }

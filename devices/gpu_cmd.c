@@ -190,6 +190,7 @@ static uint32_t cmd_unref(struct gpu *s, struct gcmd *k)
             gpu_scanout_disable(s, i);
         }
     }
+    gpu_cursor_forget(s, r->id);
     gpu_res_destroy(s, r);
     return VDM_GPU_RESP_OK_NODATA;
 }
@@ -715,6 +716,7 @@ static uint32_t cmd_cursor(struct gpu *s, struct gcmd *k)
     if (VDM_HAS_HOOK(s->ops, struct vdm_gpu_ops, cursor)) {
         s->ops->cursor(s->host, &cur);
     }
+    gpu_cursor_note(s, &cur);
     return VDM_GPU_RESP_OK_NODATA;
 }
 

@@ -56,6 +56,15 @@ struct gscanout {
     uint32_t h;
 };
 
+/* The cursor of a scanout as the cursorq left it. */
+struct gcursor {
+    uint32_t res; /* shape resource, 0: none */
+    uint32_t hot_x;
+    uint32_t hot_y;
+    uint32_t x;
+    uint32_t y;
+};
+
 struct gpu {
     uint32_t magic;
     uint32_t flags; /* VDM_GPU_* from the config */
@@ -78,6 +87,7 @@ struct gpu {
     uint64_t hostmem_bytes;
     struct vdm_gpu_display disp[VDM_GPU_MAX_SCANOUTS];
     struct gscanout so[VDM_GPU_MAX_SCANOUTS];
+    struct gcursor cur[VDM_GPU_MAX_SCANOUTS];
     struct vdm_kit kit;
     alignas(8) unsigned char slots[VDM_KIT_SLOTS_BYTES(VDM_GPU_NUM_QUEUES, 1,
                                                        VDM_KIT_SLOT_BYTES(0))];
@@ -149,7 +159,11 @@ void gpu_scanout_disable(struct gpu *s, uint32_t i);
 /* Tell the host what scanout @p i shows now. */
 void gpu_scanout_publish(struct gpu *s, uint32_t i);
 
-/* gpu_state.c: the device type's save and restore hooks (vdm/state.h). */
+/* gpu_state.c: the device type's save and restore hooks (vdm/state.h),
+ * and the cursor record they carry: a cursor command served, a resource
+ * going away. */
+void gpu_cursor_note(struct gpu *s, const struct vdm_gpu_cursor *c);
+void gpu_cursor_forget(struct gpu *s, uint32_t id);
 int gpu_state_save(const struct vdm_dev *d, void *buf, uint32_t len);
 int gpu_state_restore(struct vdm_dev *d, const void *buf, uint32_t len);
 

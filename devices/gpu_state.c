@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* virtio-gpu save and restore (vdm/state.h): the device type's section
- * (docs/state-format.md, "gpu"): events_read, every scanout, every
- * resource with its backing entries (the guest's memory list) and its
+ * (docs/state-format.md, "gpu"): events_read, every scanout and its
+ * cursor, every resource with its backing entries (the guest's memory list) and its
  * host storage bytes. Restore reads an untrusted image: every field is
  * checked as the command that made it checks it (spec "GPU Device /
  * Device Operation": RESOURCE_CREATE_2D, RESOURCE_ATTACH_BACKING,
@@ -16,7 +16,7 @@
 
 #define GS_VERSION  1u
 #define GS_HDR      32u /* fixed part */
-#define GS_SCANOUT  40u /* per scanout of the device */
+#define GS_SCANOUT  60u /* per scanout of the device, with its cursor */
 #define GS_RES      72u /* per resource, then its entries and storage */
 #define GS_ENTRY    16u /* struct virtio_gpu_mem_entry */
 #define GS_EVENTS   VDM_GPU_EVENT_DISPLAY
@@ -41,7 +41,32 @@ static uint64_t gs_bytes(const struct gpu *s)
     return n;
 }
 
-static void put_scanout(const struct gscanout *so, uint8_t *p)
+void gpu_cursor_note(struct gpu *s, const struct vdm_gpu_cursor *c)
+{
+    struct gcursor *k = &s->cur[c->scanout];
+
+    if (c->what == VDM_GPU_CURSOR_UPDATE) {
+        k->res = c->resource_id;
+        k->hot_x = c->hot_x;
+        k->hot_y = c->hot_y;
+    }
+    k->x = c->x;
+    k->y = c->y;
+}
+
+void gpu_cursor_forget(struct gpu *s, uint32_t id)
+{
+    uint32_t i;
+
+    for (i = 0; i < s->num_scanouts; i++) {
+        if (s->cur[i].res == id) {
+            s->cur[i].res = 0;
+        }
+    }
+}
+
+static void put_scanout(const struct gscanout *so, const struct gcursor *k,
+                        uint8_t *p)
 {
     vdm_put_le32(p, so->res);
     vdm_put_le32(&p[4], so->format);
@@ -53,6 +78,11 @@ static void put_scanout(const struct gscanout *so, uint8_t *p)
     vdm_put_le32(&p[28], so->y);
     vdm_put_le32(&p[32], so->w);
     vdm_put_le32(&p[36], so->h);
+    vdm_put_le32(&p[40], k->res);
+    vdm_put_le32(&p[44], k->hot_x);
+    vdm_put_le32(&p[48], k->hot_y);
+    vdm_put_le32(&p[52], k->x);
+    vdm_put_le32(&p[56], k->y);
 }
 
 /* Resource @p r at @p p; returns the bytes written. */
@@ -119,7 +149,7 @@ int gpu_state_save(const struct vdm_dev *d, void *buf, uint32_t len)
     vdm_put_le64(&p[16], s->total_bytes);
     at = GS_HDR;
     for (i = 0; i < s->num_scanouts; i++) {
-        put_scanout(&s->so[i], &p[at]);
+        put_scanout(&s->so[i], &s->cur[i], &p[at]);
         at += GS_SCANOUT;
     }
     for (i = 0; i < s->nres; i++) {
@@ -294,6 +324,57 @@ static int res_restore(struct gpu *s, const uint8_t *p, uint64_t avail,
     return rc;
 }
 
+/* Cursor part of scanout record @p p: a shape is a 64x64 2D resource
+ * ("Configure mouse cursor"); positions and hot spots are the driver's. */
+static int cursor_restore(struct gpu *s, uint32_t i, const uint8_t *p)
+{
+    struct gcursor k;
+    const struct gres *r = NULL;
+
+    k.res = vdm_le32(&p[40]);
+    k.hot_x = vdm_le32(&p[44]);
+    k.hot_y = vdm_le32(&p[48]);
+    k.x = vdm_le32(&p[52]);
+    k.y = vdm_le32(&p[56]);
+    if (k.res != 0u) {
+        r = gpu_res_find(s, k.res);
+        if ((r == NULL) || (r->kind != VDM_GPU_RES_2D) ||
+            (r->width != (uint32_t)VDM_GPU_CURSOR_DIM) ||
+            (r->height != (uint32_t)VDM_GPU_CURSOR_DIM)) {
+            return VDM_EINVAL;
+        }
+    }
+    s->cur[i] = k;
+    return 0;
+}
+
+/* Show cursor @p i at the host as the driver last set it. */
+static void cursor_publish(struct gpu *s, uint32_t i)
+{
+    const struct gcursor *k = &s->cur[i];
+    const struct gres *r = gpu_res_find(s, k->res);
+    struct vdm_gpu_cursor c;
+
+    if (!VDM_HAS_HOOK(s->ops, struct vdm_gpu_ops, cursor) ||
+        ((k->res == 0u) && (k->x == 0u) && (k->y == 0u) && (k->hot_x == 0u) &&
+         (k->hot_y == 0u))) {
+        return;
+    }
+    __builtin_memset(&c, 0, sizeof(c));
+    c.what = VDM_GPU_CURSOR_UPDATE;
+    c.scanout = i;
+    c.x = k->x;
+    c.y = k->y;
+    c.hot_x = k->hot_x;
+    c.hot_y = k->hot_y;
+    if (r != NULL) {
+        c.resource_id = r->id;
+        c.format = r->format;
+        c.pixels = r->pixels;
+    }
+    s->ops->cursor(s->host, &c);
+}
+
 /* Scanout record @p p against the restored resources (SET_SCANOUT's and
  * SET_SCANOUT_BLOB's checks). */
 static int scanout_restore(struct gpu *s, uint32_t i, const uint8_t *p)
@@ -314,7 +395,7 @@ static int scanout_restore(struct gpu *s, uint32_t i, const uint8_t *p)
     so.w = vdm_le32(&p[32]);
     so.h = vdm_le32(&p[36]);
     if (so.res == 0u) {
-        return all_zero(p, GS_SCANOUT) ? 0 : VDM_EINVAL;
+        return all_zero(p, 40u) ? 0 : VDM_EINVAL;
     }
     r = gpu_res_find(s, so.res);
     if (r == NULL) {
@@ -378,6 +459,9 @@ int gpu_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
     }
     for (i = 0; (i < s->num_scanouts) && (rc == 0); i++) {
         rc = scanout_restore(s, i, &p[GS_HDR + (i * GS_SCANOUT)]);
+        if (rc == 0) {
+            rc = cursor_restore(s, i, &p[GS_HDR + (i * GS_SCANOUT)]);
+        }
     }
     if (rc == 0) {
         s->events = vdm_le32(&p[4]);
@@ -385,6 +469,7 @@ int gpu_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
             if (s->so[i].res != 0u) {
                 gpu_scanout_publish(s, i);
             }
+            cursor_publish(s, i);
         }
     }
     return rc;

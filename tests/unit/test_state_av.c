@@ -227,11 +227,14 @@ static size_t class_sec(const uint8_t *img, size_t n, uint32_t *plen)
 #define NRES  8
 #define NBACK 32
 #define CTRL  ((uint16_t)VDM_GPU_QUEUE_CONTROL)
+#define CURS  ((uint16_t)VDM_GPU_QUEUE_CURSOR)
 #define GW    16u /* resource 1: 16 x 8 pixels */
 #define GH    8u
 
 struct ghost {
-    int creates, destroys, scanouts, updates, uuids, maps;
+    int creates, destroys, scanouts, updates, uuids, maps, cursors;
+    struct vdm_gpu_cursor cursor;
+    uint8_t cursor_px[64 * 64 * 4];
     int fail_create, fail_map;
     uint32_t mapped;
     uint64_t map_off;
@@ -285,6 +288,15 @@ static void g_update(void *host, uint32_t sc, const struct vdm_gpu_update *u)
                (size_t)u->width * 4);
 }
 
+static void g_cursor(void *host, const struct vdm_gpu_cursor *c)
+{
+    struct ghost *x = host;
+    x->cursors++;
+    x->cursor = *c;
+    if (c->pixels != NULL)
+        memcpy(x->cursor_px, c->pixels, sizeof(x->cursor_px));
+}
+
 static int g_uuid(void *host, uint32_t id, uint8_t uuid[16])
 {
     ((struct ghost *)host)->uuids++;
@@ -319,6 +331,7 @@ static const struct vdm_gpu_ops g_ops = {
     .resource_destroy = g_destroy,
     .scanout = g_scanout,
     .update = g_update,
+    .cursor = g_cursor,
     .assign_uuid = g_uuid,
     .blob_map = g_map,
     .blob_unmap = g_unmap,
@@ -543,6 +556,54 @@ static uint8_t *gpu_source(size_t *n, int dev_only)
     ck_assert_uint_eq(gh1.mapped, 2);
     ck_assert_int_eq(vdm_gpu_set_display(&gpu1, 1, &gdisp[1]), 0);
 
+    /* Resource 3: a 64x64 cursor shape (pattern from a backing), shown on
+     * scanout 0 with hot spot (5, 6), then moved to (11, 21). */
+    r = mk(VDM_GPU_CMD_RESOURCE_CREATE_2D);
+    w32(&r, 3);
+    w32(&r, VDM_GPU_FORMAT_B8G8R8X8_UNORM);
+    w32(&r, 64);
+    w32(&r, 64);
+    ck_assert_uint_eq(gpu_ok(1, &r), VDM_GPU_RESP_OK_NODATA);
+    {
+        uint64_t cb = dh_alloc(&h1, 64 * 64 * 4, 64);
+        uint8_t *px = dh_ptr(&h1, cb, 64 * 64 * 4);
+        for (unsigned i = 0; i < 64 * 64 * 4; i++)
+            px[i] = (uint8_t)(i ^ (i >> 8));
+        r = mk(VDM_GPU_CMD_RESOURCE_ATTACH_BACKING);
+        w32(&r, 3);
+        w32(&r, 1);
+        w64(&r, cb);
+        w32(&r, 64 * 64 * 4);
+        w32(&r, 0);
+        ck_assert_uint_eq(gpu_ok(1, &r), VDM_GPU_RESP_OK_NODATA);
+        r = rect_cmd(VDM_GPU_CMD_TRANSFER_TO_HOST_2D, 64, 64);
+        w64(&r, 0);
+        w32(&r, 3);
+        w32(&r, 0);
+        ck_assert_uint_eq(gpu_ok(1, &r), VDM_GPU_RESP_OK_NODATA);
+        r = mk(VDM_GPU_CMD_RESOURCE_DETACH_BACKING);
+        w32(&r, 3);
+        w32(&r, 0);
+        ck_assert_uint_eq(gpu_ok(1, &r), VDM_GPU_RESP_OK_NODATA);
+    }
+    for (unsigned k = 0; k < 2; k++) {
+        void *cookie;
+        uint32_t ulen;
+        r = mk(k == 0 ? VDM_GPU_CMD_UPDATE_CURSOR : VDM_GPU_CMD_MOVE_CURSOR);
+        w32(&r, 0);            /* scanout */
+        w32(&r, 10 + k);       /* x */
+        w32(&r, 20 + k);       /* y */
+        w32(&r, 0);            /* padding */
+        w32(&r, k == 0 ? 3 : 0); /* resource */
+        w32(&r, k == 0 ? 5 : 0); /* hot_x */
+        w32(&r, k == 0 ? 6 : 0); /* hot_y */
+        w32(&r, 0);
+        (void)post(CURS, r.b, r.n, 0, &r);
+        ck_assert_int_ge(dh_kick(&h1, CURS, 1), 0);
+        ck_assert_int_eq(used(CURS, &cookie, &ulen), 1);
+    }
+    ck_assert_int_eq(gh1.cursors, 2);
+
     /* Mid-stream: new pixels in guest memory, not transferred; a FLUSH
      * available, not read. */
     fill_backing(0x50);
@@ -562,7 +623,7 @@ static uint8_t *gpu_source(size_t *n, int dev_only)
         img = save_all(n);
     }
     /* storage bytes travel: 512 of resource 1, 4096 of resource 2 */
-    ck_assert_uint_gt(*n, 512u + 4096u);
+    ck_assert_uint_gt(*n, 512u + 4096u + 16384u);
     return img;
 }
 
@@ -587,8 +648,24 @@ START_TEST(gpu_midstream)
     migrate(img, n);
     free(img);
     /* The host was given the resources, the scanout, the mapping again. */
-    ck_assert_int_eq(gh2.creates, 2);
+    ck_assert_int_eq(gh2.creates, 3);
     ck_assert_int_eq(gh2.scanouts, 1);
+    /* The cursor: shape, hot spot and last position (spec "cursorq"). */
+    ck_assert_int_eq(gh2.cursors, 1);
+    ck_assert_uint_eq(gh2.cursor.what, VDM_GPU_CURSOR_UPDATE);
+    ck_assert_uint_eq(gh2.cursor.scanout, 0);
+    ck_assert_uint_eq(gh2.cursor.resource_id, 3);
+    ck_assert_uint_eq(gh2.cursor.hot_x, 5);
+    ck_assert_uint_eq(gh2.cursor.hot_y, 6);
+    ck_assert_uint_eq(gh2.cursor.x, 11);
+    ck_assert_uint_eq(gh2.cursor.y, 21);
+    ck_assert_ptr_nonnull(gh2.cursor.pixels);
+    {
+        uint8_t want[64 * 64 * 4];
+        for (unsigned i = 0; i < sizeof(want); i++)
+            want[i] = (uint8_t)(i ^ (i >> 8));
+        ck_assert_mem_eq(gh2.cursor_px, want, sizeof(want));
+    }
     ck_assert_uint_eq(gh2.so[0].resource_id, 1);
     ck_assert_uint_eq(gh2.so[0].width, GW);
     ck_assert_uint_eq(gh2.so[0].height, GH);
@@ -659,12 +736,14 @@ struct gbad {
     int rc;
 };
 
-/* Section offsets: header 32, scanouts 2 x 40 at 32, resource 1 at 112
- * (72 + 2 entries x 16 + 512 storage = 616 bytes), resource 2 at 728. */
-#define R1 112u
-#define R2 (112u + 616u)
+/* Section offsets: header 32, scanouts 2 x 60 at 32, resource 1 at 152
+ * (72 + 2 entries x 16 + 512 storage = 616 bytes), resource 2 at 768
+ * (72 + 16 + 4096), resource 3 at 4952 (72 + 16384). */
+#define R1 152u
+#define R2 (R1 + 616u)
+#define R3 (R2 + 72u + 16u + 4096u)
 #define S0 32u
-#define S1 72u
+#define S1 92u
 
 static const struct gbad gbads[] = {
     {0, 1, 2, VDM_ENOTSUP},           /* version */
@@ -708,6 +787,9 @@ static const struct gbad gbads[] = {
     {S0 + 32, 4, 0, VDM_EINVAL},      /* empty rectangle */
     {S0 + 32, 4, 0xffffffffu, VDM_EINVAL}, /* x + w wraps */
     {S1 + 24, 4, 1, VDM_EINVAL},      /* disabled scanout not all 0 */
+    {S0 + 40, 4, 7, VDM_EINVAL},      /* cursor of an unknown resource */
+    {S0 + 40, 4, 1, VDM_EINVAL},      /* cursor shape not 64x64 */
+    {S1 + 40, 4, 2, VDM_EINVAL},      /* cursor shape a blob */
 };
 
 START_TEST(gpu_hostile)
@@ -720,7 +802,7 @@ START_TEST(gpu_hostile)
 
     ck_assert_ptr_nonnull(bad);
     ck_assert_uint_gt(cs, 0);
-    ck_assert_uint_eq(plen, R2 + 72 + 16 + 4096);
+    ck_assert_uint_eq(plen, R3 + 72 + 16384);
     gpu_dest();
     for (unsigned i = 0; i < sizeof(gbads) / sizeof(gbads[0]); i++) {
         const struct gbad *b = &gbads[i];
@@ -758,7 +840,7 @@ START_TEST(gpu_hostile)
     }
     /* And the image itself is accepted. */
     ck_assert_int_eq(vdm_dev_restore(&h2.dev, img, n), 0);
-    ck_assert_int_eq(gh2.creates - gh2.destroys, 2);
+    ck_assert_int_eq(gh2.creates - gh2.destroys, 3);
     free(bad);
     free(img);
 }
