@@ -803,6 +803,27 @@ START_TEST(gpu_hostile)
     ck_assert_ptr_nonnull(bad);
     ck_assert_uint_gt(cs, 0);
     ck_assert_uint_eq(plen, R3 + 72 + 16384);
+    {
+        /* Little-endian on every host (the s390x cross run checks it):
+         * the header and resource 1's record written out by hand. */
+        static const uint8_t head[32] = {
+            1, 2, 0, 0, 1, 0, 0, 0,       /* version, scanouts, DISPLAY */
+            3, 0, 0, 0, 3, 0, 0, 0,       /* resources, backing entries */
+            0, 0x52, 0, 0, 0, 0, 0, 0,    /* 512 + 4096 + 16384 bytes */
+            0, 0, 0, 0, 0, 0, 0, 0};
+        static const uint8_t res1[40] = {
+            1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0,  /* id, 2D, B8G8R8X8 */
+            16, 0, 0, 0, 8, 0, 0, 0, 64, 0, 0, 0, /* 16 x 8, stride 64 */
+            0, 0, 0, 0, 2, 0, 0, 0,               /* flags, 2 entries */
+            0, 2, 0, 0, 0, 0, 0, 0};              /* 512 bytes */
+        ck_assert_mem_eq(img + cs, head, sizeof(head));
+        ck_assert_mem_eq(img + cs + R1, res1, sizeof(res1));
+        ck_assert_uint_eq(img[cs + R1 + 49], 1); /* UUID assigned */
+        ck_assert_mem_eq(img + cs + R1 + 56, uuid1, 16);
+        ck_assert_uint_eq(vdm_le64(img + cs + R1 + 72), bk[0]);
+        ck_assert_uint_eq(vdm_le64(img + cs + R2 + 40), 8192); /* mapped */
+        ck_assert_uint_eq(img[cs + R2 + 48], 1);
+    }
     gpu_dest();
     for (unsigned i = 0; i < sizeof(gbads) / sizeof(gbads[0]); i++) {
         const struct gbad *b = &gbads[i];
@@ -1379,6 +1400,37 @@ START_TEST(sound_hostile)
 }
 END_TEST
 
+/* The sound section written out by hand: little-endian on every host
+ * (the s390x cross run checks it). Stream 0 RUNNING (S16 = 5, 2 channels,
+ * 48000 Hz = 7, buffer 256, period 64, EVT_XRUNS = 0x10), stream 1
+ * PREPARED (features 0), stream 2 INIT; one XRUN of stream 0 waiting, one
+ * event dropped before it (no room was never reached: 0). */
+static const uint8_t snd_golden[16 + 60 + 8] = {
+    1, 3, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* header */
+    3, 1, 2, 5, 7, 0, 0, 0, 0, 1, 0, 0, 64, 0, 0, 0, 0x10, 0, 0, 0,
+    2, 1, 2, 5, 7, 0, 0, 0, 0, 1, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0x01, 0x11, 0, 0, 0, 0, 0, 0}; /* XRUN (0x1101), stream 0 */
+
+START_TEST(sound_layout_le)
+{
+    uint8_t *img;
+    uint32_t plen = 0;
+    size_t n, cs;
+
+    snd_source();
+    ck_assert_int_eq(vdm_snd_pcm_event(&snd1, 0, VDM_SND_EVT_PCM_XRUN), 0);
+    n = vdm_dev_state_size(&h1.dev);
+    img = malloc(n);
+    ck_assert_ptr_nonnull(img);
+    ck_assert_int_eq(vdm_dev_save(&h1.dev, img, n), (int)n);
+    cs = class_sec(img, n, &plen);
+    ck_assert_uint_eq(plen, sizeof(snd_golden));
+    ck_assert_mem_eq(img + cs, snd_golden, sizeof(snd_golden));
+    free(img);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* scmi */
 
@@ -1571,8 +1623,10 @@ static Suite *suite(void)
     tcase_add_test(tc, sound_midstream);
     tcase_add_test(tc, sound_held_event_buffer);
     tcase_add_test(tc, sound_releasing);
-    if (direct)
+    if (direct) {
         tcase_add_test(tc, sound_hostile);
+        tcase_add_test(tc, sound_layout_le);
+    }
     suite_add_tcase(s, tc);
     tc = tcase_create("scmi");
     tcase_add_checked_fixture(tc, scmi_setup, bench_fini);
