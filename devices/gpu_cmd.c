@@ -601,7 +601,7 @@ static uint32_t cmd_scanout_blob(struct gpu *s, struct gcmd *k)
     return VDM_GPU_RESP_OK_NODATA;
 }
 
-static bool hostmem_ok(const struct gpu *s)
+bool gpu_hostmem_ok(const struct gpu *s)
 {
     return gpu_negotiated(s, VDM_GPU_F_RESOURCE_BLOB) &&
            (s->hostmem_bytes != 0u) &&
@@ -615,7 +615,7 @@ static uint32_t cmd_map_blob(struct gpu *s, struct gcmd *k)
     uint64_t off;
     struct gres *r;
 
-    if (!hostmem_ok(s)) {
+    if (!gpu_hostmem_ok(s)) {
         return VDM_GPU_RESP_ERR_UNSPEC;
     }
     if (short_req(s, k, RQ_MAP_BLOB)) {
@@ -654,7 +654,7 @@ static uint32_t cmd_unmap_blob(struct gpu *s, struct gcmd *k)
 {
     struct gres *r;
 
-    if (!hostmem_ok(s)) {
+    if (!gpu_hostmem_ok(s)) {
         return VDM_GPU_RESP_ERR_UNSPEC;
     }
     if (short_req(s, k, RQ_RES)) {
@@ -673,6 +673,13 @@ static uint32_t cmd_unmap_blob(struct gpu *s, struct gcmd *k)
     r->mapped = 0;
     r->map_off = 0;
     return VDM_GPU_RESP_OK_NODATA;
+}
+
+void gpu_cursor_show(struct gpu *s, const struct vdm_gpu_cursor *c)
+{
+    if (VDM_HAS_HOOK(s->ops, struct vdm_gpu_ops, cursor)) {
+        s->ops->cursor(s->host, c);
+    }
 }
 
 /* cursorq: "Both cursorq commands use the same command struct." The shape
@@ -713,9 +720,7 @@ static uint32_t cmd_cursor(struct gpu *s, struct gcmd *k)
             cur.pixels = r->pixels;
         }
     }
-    if (VDM_HAS_HOOK(s->ops, struct vdm_gpu_ops, cursor)) {
-        s->ops->cursor(s->host, &cur);
-    }
+    gpu_cursor_show(s, &cur);
     gpu_cursor_note(s, &cur);
     return VDM_GPU_RESP_OK_NODATA;
 }

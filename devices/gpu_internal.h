@@ -158,6 +158,10 @@ uint32_t gpu_resp_bytes(uint32_t type);
 void gpu_scanout_disable(struct gpu *s, uint32_t i);
 /* Tell the host what scanout @p i shows now. */
 void gpu_scanout_publish(struct gpu *s, uint32_t i);
+/* The host's cursor hook, if it has one. */
+void gpu_cursor_show(struct gpu *s, const struct vdm_gpu_cursor *c);
+/* Host-visible memory for blobs: negotiated, a region, a blob_map hook. */
+bool gpu_hostmem_ok(const struct gpu *s);
 
 /* gpu_state.c: the device type's save and restore hooks (vdm/state.h),
  * and the cursor record they carry: a cursor command served, a resource

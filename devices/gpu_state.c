@@ -217,9 +217,8 @@ static bool res_fields_ok(struct gpu *s, const uint8_t *p,
         ok = false;
     }
     if (ok && (mapped != 0u)) {
-        ok = (s->hostmem_bytes != 0u) &&
-             VDM_HAS_HOOK(s->ops, struct vdm_gpu_ops, blob_map) &&
-             gs_aligned(s, off) && (off <= s->hostmem_bytes) &&
+        ok = gpu_hostmem_ok(s) && gs_aligned(s, off) &&
+             (off <= s->hostmem_bytes) &&
              (in->bytes <= (s->hostmem_bytes - off));
     } else if (ok) {
         ok = (off == 0u);
@@ -355,10 +354,9 @@ static void cursor_publish(struct gpu *s, uint32_t i)
     const struct gres *r = gpu_res_find(s, k->res);
     struct vdm_gpu_cursor c;
 
-    if (!VDM_HAS_HOOK(s->ops, struct vdm_gpu_ops, cursor) ||
-        ((k->res == 0u) && (k->x == 0u) && (k->y == 0u) && (k->hot_x == 0u) &&
-         (k->hot_y == 0u))) {
-        return;
+    if ((k->res == 0u) && (k->x == 0u) && (k->y == 0u) && (k->hot_x == 0u) &&
+        (k->hot_y == 0u)) {
+        return; /* never set */
     }
     __builtin_memset(&c, 0, sizeof(c));
     c.what = VDM_GPU_CURSOR_UPDATE;
@@ -372,7 +370,7 @@ static void cursor_publish(struct gpu *s, uint32_t i)
         c.format = r->format;
         c.pixels = r->pixels;
     }
-    s->ops->cursor(s->host, &c);
+    gpu_cursor_show(s, &c);
 }
 
 /* Scanout record @p p against the restored resources (SET_SCANOUT's and

@@ -272,6 +272,39 @@ int snd_params_check(const struct snd *s, uint32_t sid,
     return 0;
 }
 
+int snd_host_set_params(struct snd *s, uint32_t sid,
+                        const struct vdm_snd_params *p)
+{
+    int rc = 0;
+
+    if (VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, set_params)) {
+        rc = s->ops->set_params(s->host, sid, p);
+    }
+    return rc;
+}
+
+snd_step_fn snd_step_hook(const struct snd *s, uint32_t code)
+{
+    const struct vdm_snd_ops *o = s->ops;
+    snd_step_fn fn;
+
+    switch (code) {
+    case VDM_SND_R_PCM_PREPARE:
+        fn = VDM_HAS_HOOK(o, struct vdm_snd_ops, prepare) ? o->prepare : NULL;
+        break;
+    case VDM_SND_R_PCM_START:
+        fn = VDM_HAS_HOOK(o, struct vdm_snd_ops, start) ? o->start : NULL;
+        break;
+    case VDM_SND_R_PCM_STOP:
+        fn = VDM_HAS_HOOK(o, struct vdm_snd_ops, stop) ? o->stop : NULL;
+        break;
+    default:
+        fn = VDM_HAS_HOOK(o, struct vdm_snd_ops, release) ? o->release : NULL;
+        break;
+    }
+    return fn;
+}
+
 static uint32_t set_params(struct ctl *x, uint32_t sid)
 {
     struct snd *s = x->s;
@@ -306,11 +339,9 @@ static uint32_t set_params(struct ctl *x, uint32_t sid)
     if (rc != 0) {
         return bad(x, "snd: SET_PARAMS with bad buffer or period bytes");
     }
-    if (VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, set_params)) {
-        rc = s->ops->set_params(s->host, sid, &p);
-        if (rc < 0) {
-            return snd_host_status(rc);
-        }
+    rc = snd_host_set_params(s, sid, &p);
+    if (rc < 0) {
+        return snd_host_status(rc);
     }
     st->p = p;
     st->have_params = 1;
@@ -351,8 +382,7 @@ static uint32_t release(struct ctl *x, uint32_t sid)
     rc = step(
         x, sid, (1u << VDM_SND_STATE_PREPARED) | (1u << VDM_SND_STATE_STOPPED),
         VDM_SND_STATE_RELEASING,
-        VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, release) ? s->ops->release
-                                                          : NULL);
+        snd_step_hook(s, VDM_SND_R_PCM_RELEASE));
     if (rc != VDM_SND_S_OK) {
         return rc;
     }
@@ -370,7 +400,6 @@ static uint32_t release(struct ctl *x, uint32_t sid)
 static uint32_t pcm_req(struct ctl *x, uint32_t code)
 {
     struct snd *s = x->s;
-    const struct vdm_snd_ops *o = s->ops;
     uint32_t sid;
 
     if (x->n < VDM_SND_PCM_HDR_BYTES) {
@@ -388,17 +417,17 @@ static uint32_t pcm_req(struct ctl *x, uint32_t code)
             (1u << VDM_SND_STATE_PARAMS) | (1u << VDM_SND_STATE_PREPARED) |
                 (1u << VDM_SND_STATE_RELEASED),
             VDM_SND_STATE_PREPARED,
-            VDM_HAS_HOOK(o, struct vdm_snd_ops, prepare) ? o->prepare : NULL);
+            snd_step_hook(s, code));
     case VDM_SND_R_PCM_START:
         return step(
             x, sid,
             (1u << VDM_SND_STATE_PREPARED) | (1u << VDM_SND_STATE_STOPPED),
             VDM_SND_STATE_RUNNING,
-            VDM_HAS_HOOK(o, struct vdm_snd_ops, start) ? o->start : NULL);
+            snd_step_hook(s, code));
     case VDM_SND_R_PCM_STOP:
         return step(x, sid, (1u << VDM_SND_STATE_RUNNING),
                     VDM_SND_STATE_STOPPED,
-                    VDM_HAS_HOOK(o, struct vdm_snd_ops, stop) ? o->stop : NULL);
+                    snd_step_hook(s, code));
     default: return release(x, sid);
     }
 }

@@ -95,6 +95,14 @@ int snd_io_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written);
 int snd_params_check(const struct snd *s, uint32_t sid,
                      struct vdm_snd_params *p);
 
+/* The host's set_params hook, if it has one (0 without): sound_ctl.c. */
+int snd_host_set_params(struct snd *s, uint32_t sid,
+                        const struct vdm_snd_params *p);
+/* The host's hook for PCM request @p code (PREPARE, START, STOP, RELEASE),
+ * or NULL. */
+typedef int (*snd_step_fn)(void *host, uint32_t stream);
+snd_step_fn snd_step_hook(const struct snd *s, uint32_t code);
+
 /* sound_state.c: the device type's save and restore hooks. */
 int snd_state_save(const struct vdm_dev *d, void *buf, uint32_t len);
 int snd_state_restore(struct vdm_dev *d, const void *buf, uint32_t len);

@@ -127,42 +127,47 @@ static int stream_check(const struct snd *s, uint32_t i, const uint8_t *o,
     return (snd_params_check(s, i, p) == 0) ? 0 : VDM_EINVAL;
 }
 
+/* One host step of a restore: 0, or VDM_EIO when the hook refuses. */
+static int host_step(struct snd *s, uint32_t i, uint32_t code)
+{
+    snd_step_fn fn = snd_step_hook(s, code);
+
+    return ((fn != NULL) && (fn(s->host, i) < 0)) ? VDM_EIO : 0;
+}
+
 /* Bring stream @p i to state @p want through the host's hooks, recording
  * each step so a reset undoes exactly what was done. */
 static int stream_apply(struct snd *s, uint32_t i, uint8_t want,
                         const struct vdm_snd_params *p)
 {
     struct snd_stream *st = &s->st[i];
-    const struct vdm_snd_ops *o = s->ops;
     bool prepared = (want == VDM_SND_STATE_PREPARED) ||
                     (want == VDM_SND_STATE_RUNNING) ||
                     (want == VDM_SND_STATE_STOPPED);
+    int rc = 0;
 
     if (want == VDM_SND_STATE_INIT) {
         return 0;
     }
-    if (VDM_HAS_HOOK(o, struct vdm_snd_ops, set_params) &&
-        (o->set_params(s->host, i, p) < 0)) {
+    if (snd_host_set_params(s, i, p) < 0) {
         return VDM_EIO;
     }
     st->p = *p;
     st->have_params = 1;
     st->state = VDM_SND_STATE_PARAMS;
     if (prepared) {
-        if (VDM_HAS_HOOK(o, struct vdm_snd_ops, prepare) &&
-            (o->prepare(s->host, i) < 0)) {
-            return VDM_EIO;
-        }
-        st->state = VDM_SND_STATE_PREPARED;
-    }
-    if (want == VDM_SND_STATE_RUNNING) {
-        if (VDM_HAS_HOOK(o, struct vdm_snd_ops, start) &&
-            (o->start(s->host, i) < 0)) {
-            return VDM_EIO;
+        rc = host_step(s, i, VDM_SND_R_PCM_PREPARE);
+        if (rc == 0) {
+            st->state = VDM_SND_STATE_PREPARED;
         }
     }
-    st->state = want;
-    return 0;
+    if ((rc == 0) && (want == VDM_SND_STATE_RUNNING)) {
+        rc = host_step(s, i, VDM_SND_R_PCM_START);
+    }
+    if (rc == 0) {
+        st->state = want;
+    }
+    return rc;
 }
 
 int snd_state_restore(struct vdm_dev *d, const void *buf, uint32_t len)
