@@ -22,7 +22,8 @@
  * - scmi (spec "SCMI Device / cmdq Operation", "eventq Operation"): no
  *   state of its own; a command pending at the host (token) when saved is
  *   handed to the destination's host and answered once; P2A messages go
- *   to eventq buffers posted before the save.
+ *   to eventq buffers posted before the save; commands answered out of
+ *   order make the save VDM_EBUSY until the older one is answered.
  * - Hostile images: every field of the gpu and sound sections corrupted
  *   one at a time is refused (VDM_E*), the device is left reset and every
  *   resource the host made is given back. */
@@ -1578,6 +1579,42 @@ START_TEST(scmi_midstream)
 }
 END_TEST
 
+/* Commands answered out of order (no IN_ORDER, spec "SCMI Device"): an
+ * older command still at the platform after a newer one was answered
+ * cannot be re-queued without serving the newer one twice: VDM_EBUSY
+ * until the platform answers it. */
+START_TEST(scmi_busy_until_answered)
+{
+    uint8_t img[4096];
+    uint8_t resp[12];
+    void *cookie;
+    uint32_t len;
+    int c[2];
+
+    start1(2);
+    scmi_on(&h1, &scmi1, &pl1);
+    ck_assert_int_eq(dh_bring_up(&h1, VDM_SCMI_F_P2A_CHANNELS, 2), 0);
+    pl1.async = 1;
+    (void)scmi_post(SCMI_HDR(0x10, 0, 1), &c[0]);
+    (void)scmi_post(SCMI_HDR(0x10, 0, 2), &c[1]);
+    ck_assert_int_ge(dh_kick(&h1, SCMD, 1), 0);
+    ck_assert_int_eq(pl1.nkept, 2);
+    vdm_put_le32(resp + 4, 0);
+    vdm_put_le32(resp + 8, 0);
+    vdm_put_le32(resp, pl1.kept[1]);
+    ck_assert_int_eq(vdm_scmi_complete(&scmi1, pl1.tokens[1], resp, 12), 0);
+    ck_assert_uint_le(size1(), sizeof(img));
+    ck_assert_int_eq(save1(img, sizeof(img)), VDM_EBUSY);
+    vdm_put_le32(resp, pl1.kept[0]);
+    ck_assert_int_eq(vdm_scmi_complete(&scmi1, pl1.tokens[0], resp, 12), 0);
+    ck_assert_int_gt(save1(img, sizeof(img)), 0);
+    ck_assert_int_eq(used(SCMD, &cookie, &len), 1);
+    ck_assert_ptr_eq(cookie, &c[1]);
+    ck_assert_int_eq(used(SCMD, &cookie, &len), 1);
+    ck_assert_ptr_eq(cookie, &c[0]);
+}
+END_TEST
+
 /* An image carrying a device type section for scmi (which has none) is
  * refused. */
 START_TEST(scmi_refuses_class_section)
@@ -1631,6 +1668,7 @@ static Suite *suite(void)
     tc = tcase_create("scmi");
     tcase_add_checked_fixture(tc, scmi_setup, bench_fini);
     tcase_add_test(tc, scmi_midstream);
+    tcase_add_test(tc, scmi_busy_until_answered);
     if (direct)
         tcase_add_test(tc, scmi_refuses_class_section);
     suite_add_tcase(s, tc);
