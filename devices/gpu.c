@@ -162,6 +162,7 @@ static void gpu_reset(struct vdm_dev *d)
         gpu_scanout_disable(s, i);
     }
     gpu_res_destroy_all(s);
+    __builtin_memset(s->cur, 0, sizeof(s->cur));
     s->events = 0;
     s->warned = 0;
 }
@@ -262,6 +263,8 @@ static const struct vdm_device_class gpu_class = {
     .queue_reset = gpu_queue_reset,
     .config_read = gpu_config_read,
     .config_write = gpu_config_write,
+    .state_save = gpu_state_save,
+    .state_restore = gpu_state_restore,
 };
 
 /* ------------------------------------------------------------------------ */

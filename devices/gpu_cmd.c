@@ -29,7 +29,7 @@ static bool short_req(struct gpu *s, const struct gcmd *k, uint32_t need)
 /* ------------------------------------------------------------------------ */
 /* Scanouts */
 
-static void scanout_publish(struct gpu *s, uint32_t i)
+void gpu_scanout_publish(struct gpu *s, uint32_t i)
 {
     const struct gscanout *so = &s->so[i];
     struct vdm_gpu_scanout_info info;
@@ -56,7 +56,7 @@ void gpu_scanout_disable(struct gpu *s, uint32_t i)
         return;
     }
     __builtin_memset(&s->so[i], 0, sizeof(s->so[i]));
-    scanout_publish(s, i);
+    gpu_scanout_publish(s, i);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -190,6 +190,7 @@ static uint32_t cmd_unref(struct gpu *s, struct gcmd *k)
             gpu_scanout_disable(s, i);
         }
     }
+    gpu_cursor_forget(s, r->id);
     gpu_res_destroy(s, r);
     return VDM_GPU_RESP_OK_NODATA;
 }
@@ -251,7 +252,7 @@ static uint32_t cmd_set_scanout(struct gpu *s, struct gcmd *k)
     so->y = y;
     so->w = w;
     so->h = h;
-    scanout_publish(s, sc);
+    gpu_scanout_publish(s, sc);
     return VDM_GPU_RESP_OK_NODATA;
 }
 
@@ -596,11 +597,11 @@ static uint32_t cmd_scanout_blob(struct gpu *s, struct gcmd *k)
     so->y = y;
     so->w = w;
     so->h = h;
-    scanout_publish(s, sc);
+    gpu_scanout_publish(s, sc);
     return VDM_GPU_RESP_OK_NODATA;
 }
 
-static bool hostmem_ok(const struct gpu *s)
+bool gpu_hostmem_ok(const struct gpu *s)
 {
     return gpu_negotiated(s, VDM_GPU_F_RESOURCE_BLOB) &&
            (s->hostmem_bytes != 0u) &&
@@ -614,7 +615,7 @@ static uint32_t cmd_map_blob(struct gpu *s, struct gcmd *k)
     uint64_t off;
     struct gres *r;
 
-    if (!hostmem_ok(s)) {
+    if (!gpu_hostmem_ok(s)) {
         return VDM_GPU_RESP_ERR_UNSPEC;
     }
     if (short_req(s, k, RQ_MAP_BLOB)) {
@@ -642,6 +643,7 @@ static uint32_t cmd_map_blob(struct gpu *s, struct gcmd *k)
         return VDM_GPU_RESP_ERR_UNSPEC;
     }
     r->mapped = 1;
+    r->map_off = off;
     __builtin_memset(k->out, 0, 8);
     vdm_put_le32(k->out, info);
     k->plen = 8;
@@ -652,7 +654,7 @@ static uint32_t cmd_unmap_blob(struct gpu *s, struct gcmd *k)
 {
     struct gres *r;
 
-    if (!hostmem_ok(s)) {
+    if (!gpu_hostmem_ok(s)) {
         return VDM_GPU_RESP_ERR_UNSPEC;
     }
     if (short_req(s, k, RQ_RES)) {
@@ -669,7 +671,15 @@ static uint32_t cmd_unmap_blob(struct gpu *s, struct gcmd *k)
         s->ops->blob_unmap(s->host, r->id);
     }
     r->mapped = 0;
+    r->map_off = 0;
     return VDM_GPU_RESP_OK_NODATA;
+}
+
+void gpu_cursor_show(struct gpu *s, const struct vdm_gpu_cursor *c)
+{
+    if (VDM_HAS_HOOK(s->ops, struct vdm_gpu_ops, cursor)) {
+        s->ops->cursor(s->host, c);
+    }
 }
 
 /* cursorq: "Both cursorq commands use the same command struct." The shape
@@ -710,9 +720,8 @@ static uint32_t cmd_cursor(struct gpu *s, struct gcmd *k)
             cur.pixels = r->pixels;
         }
     }
-    if (VDM_HAS_HOOK(s->ops, struct vdm_gpu_ops, cursor)) {
-        s->ops->cursor(s->host, &cur);
-    }
+    gpu_cursor_show(s, &cur);
+    gpu_cursor_note(s, &cur);
     return VDM_GPU_RESP_OK_NODATA;
 }
 

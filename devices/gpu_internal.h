@@ -39,6 +39,7 @@ struct gres {
     uint64_t btotal; /* sum of the backing lengths */
     void *pixels;    /* host storage */
     uint8_t uuid[16];
+    uint64_t map_off; /* RESOURCE_MAP_BLOB offset (mapped != 0) */
 };
 
 /* What a scanout shows: a view of a resource. */
@@ -53,6 +54,15 @@ struct gscanout {
     uint32_t y;
     uint32_t w;
     uint32_t h;
+};
+
+/* The cursor of a scanout as the cursorq left it. */
+struct gcursor {
+    uint32_t res; /* shape resource, 0: none */
+    uint32_t hot_x;
+    uint32_t hot_y;
+    uint32_t x;
+    uint32_t y;
 };
 
 struct gpu {
@@ -77,6 +87,7 @@ struct gpu {
     uint64_t hostmem_bytes;
     struct vdm_gpu_display disp[VDM_GPU_MAX_SCANOUTS];
     struct gscanout so[VDM_GPU_MAX_SCANOUTS];
+    struct gcursor cur[VDM_GPU_MAX_SCANOUTS];
     struct vdm_kit kit;
     alignas(8) unsigned char slots[VDM_KIT_SLOTS_BYTES(VDM_GPU_NUM_QUEUES, 1,
                                                        VDM_KIT_SLOT_BYTES(0))];
@@ -145,6 +156,20 @@ uint32_t gpu_dispatch(struct gpu *s, struct gcmd *k, uint16_t q);
 uint32_t gpu_resp_bytes(uint32_t type);
 /* Scanout @p i shows nothing any more (the host is told). */
 void gpu_scanout_disable(struct gpu *s, uint32_t i);
+/* Tell the host what scanout @p i shows now. */
+void gpu_scanout_publish(struct gpu *s, uint32_t i);
+/* The host's cursor hook, if it has one. */
+void gpu_cursor_show(struct gpu *s, const struct vdm_gpu_cursor *c);
+/* Host-visible memory for blobs: negotiated, a region, a blob_map hook. */
+bool gpu_hostmem_ok(const struct gpu *s);
+
+/* gpu_state.c: the device type's save and restore hooks (vdm/state.h),
+ * and the cursor record they carry: a cursor command served, a resource
+ * going away. */
+void gpu_cursor_note(struct gpu *s, const struct vdm_gpu_cursor *c);
+void gpu_cursor_forget(struct gpu *s, uint32_t id);
+int gpu_state_save(const struct vdm_dev *d, void *buf, uint32_t len);
+int gpu_state_restore(struct vdm_dev *d, const void *buf, uint32_t len);
 
 /* gpu_res.c: the resource table and the backing pool. */
 int gpu_format_ok(uint32_t format);

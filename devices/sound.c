@@ -310,6 +310,8 @@ static const struct vdm_device_class snd_class = {
     .queue_reset = snd_queue_reset,
     .config_read = snd_config_read,
     .config_write = snd_config_write,
+    .state_save = snd_state_save,
+    .state_restore = snd_state_restore,
 };
 
 /* ------------------------------------------------------------------------ */

@@ -238,10 +238,76 @@ static uint32_t jack_remap(struct ctl *x)
 /* ------------------------------------------------------------------------ */
 /* PCM (spec "PCM Control Messages", "PCM Command Lifecycle") */
 
+int snd_params_check(const struct snd *s, uint32_t sid,
+                     struct vdm_snd_params *p)
+{
+    const struct vdm_snd_pcm *pcm = &s->pcms[sid];
+
+    /* Format and rate are shift counts into 64-bit masks: range-checked
+     * before any shift (QEMU's "invalid param shift operands"). */
+    if ((p->format >= VDM_SND_PCM_FMT_COUNT) ||
+        (p->rate >= VDM_SND_PCM_RATE_COUNT) ||
+        ((p->features &
+          (VDM_SND_PCM_F_SHMEM_HOST | VDM_SND_PCM_F_SHMEM_GUEST)) != 0u) ||
+        ((p->features & ~0x1fu) != 0u)) {
+        return SND_PARAMS_UNDEFINED;
+    }
+    if ((((pcm->formats >> p->format) & 1u) == 0u) ||
+        (((pcm->rates >> p->rate) & 1u) == 0u) ||
+        (p->channels < pcm->channels_min) ||
+        (p->channels > pcm->channels_max) ||
+        ((p->features & ~pcm->features) != 0u)) {
+        return SND_PARAMS_NOT_SUPP;
+    }
+    p->sample_bytes = (uint8_t)vdm_snd_format_bytes(p->format);
+    p->frame_bytes = (uint32_t)p->sample_bytes * p->channels;
+    p->rate_hz = vdm_snd_rate_hz(p->rate);
+    /* "period_bytes MUST be a divider buffer_bytes"; a period of whole
+     * frames. */
+    if ((p->period_bytes == 0u) || (p->buffer_bytes < p->period_bytes) ||
+        ((p->buffer_bytes % p->period_bytes) != 0u) ||
+        ((p->frame_bytes != 0u) && ((p->period_bytes % p->frame_bytes) != 0u))) {
+        return SND_PARAMS_BAD_SIZES;
+    }
+    return 0;
+}
+
+int snd_host_set_params(struct snd *s, uint32_t sid,
+                        const struct vdm_snd_params *p)
+{
+    int rc = 0;
+
+    if (VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, set_params)) {
+        rc = s->ops->set_params(s->host, sid, p);
+    }
+    return rc;
+}
+
+snd_step_fn snd_step_hook(const struct snd *s, uint32_t code)
+{
+    const struct vdm_snd_ops *o = s->ops;
+    snd_step_fn fn;
+
+    switch (code) {
+    case VDM_SND_R_PCM_PREPARE:
+        fn = VDM_HAS_HOOK(o, struct vdm_snd_ops, prepare) ? o->prepare : NULL;
+        break;
+    case VDM_SND_R_PCM_START:
+        fn = VDM_HAS_HOOK(o, struct vdm_snd_ops, start) ? o->start : NULL;
+        break;
+    case VDM_SND_R_PCM_STOP:
+        fn = VDM_HAS_HOOK(o, struct vdm_snd_ops, stop) ? o->stop : NULL;
+        break;
+    default:
+        fn = VDM_HAS_HOOK(o, struct vdm_snd_ops, release) ? o->release : NULL;
+        break;
+    }
+    return fn;
+}
+
 static uint32_t set_params(struct ctl *x, uint32_t sid)
 {
     struct snd *s = x->s;
-    const struct vdm_snd_pcm *pcm = &s->pcms[sid];
     struct snd_stream *st = &s->st[sid];
     struct vdm_snd_params p = VDM_INIT(struct vdm_snd_params);
     const uint8_t *b = x->req;
@@ -263,36 +329,19 @@ static uint32_t set_params(struct ctl *x, uint32_t sid)
     p.channels = b[20];
     p.format = b[21];
     p.rate = b[22];
-    /* Format and rate are shift counts into 64-bit masks: range-checked
-     * before any shift (QEMU's "invalid param shift operands"). */
-    if ((p.format >= VDM_SND_PCM_FMT_COUNT) ||
-        (p.rate >= VDM_SND_PCM_RATE_COUNT) ||
-        ((p.features &
-          (VDM_SND_PCM_F_SHMEM_HOST | VDM_SND_PCM_F_SHMEM_GUEST)) != 0u) ||
-        ((p.features & ~0x1fu) != 0u)) {
+    rc = snd_params_check(s, sid, &p);
+    if (rc == SND_PARAMS_UNDEFINED) {
         return bad(x, "snd: SET_PARAMS with undefined values");
     }
-    if ((((pcm->formats >> p.format) & 1u) == 0u) ||
-        (((pcm->rates >> p.rate) & 1u) == 0u) ||
-        (p.channels < pcm->channels_min) || (p.channels > pcm->channels_max) ||
-        ((p.features & ~pcm->features) != 0u)) {
+    if (rc == SND_PARAMS_NOT_SUPP) {
         return VDM_SND_S_NOT_SUPP;
     }
-    p.sample_bytes = (uint8_t)vdm_snd_format_bytes(p.format);
-    p.frame_bytes = (uint32_t)p.sample_bytes * p.channels;
-    p.rate_hz = vdm_snd_rate_hz(p.rate);
-    /* "period_bytes MUST be a divider buffer_bytes"; a period of whole
-     * frames. */
-    if ((p.period_bytes == 0u) || (p.buffer_bytes < p.period_bytes) ||
-        ((p.buffer_bytes % p.period_bytes) != 0u) ||
-        ((p.frame_bytes != 0u) && ((p.period_bytes % p.frame_bytes) != 0u))) {
+    if (rc != 0) {
         return bad(x, "snd: SET_PARAMS with bad buffer or period bytes");
     }
-    if (VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, set_params)) {
-        rc = s->ops->set_params(s->host, sid, &p);
-        if (rc < 0) {
-            return snd_host_status(rc);
-        }
+    rc = snd_host_set_params(s, sid, &p);
+    if (rc < 0) {
+        return snd_host_status(rc);
     }
     st->p = p;
     st->have_params = 1;
@@ -333,8 +382,7 @@ static uint32_t release(struct ctl *x, uint32_t sid)
     rc = step(
         x, sid, (1u << VDM_SND_STATE_PREPARED) | (1u << VDM_SND_STATE_STOPPED),
         VDM_SND_STATE_RELEASING,
-        VDM_HAS_HOOK(s->ops, struct vdm_snd_ops, release) ? s->ops->release
-                                                          : NULL);
+        snd_step_hook(s, VDM_SND_R_PCM_RELEASE));
     if (rc != VDM_SND_S_OK) {
         return rc;
     }
@@ -352,7 +400,6 @@ static uint32_t release(struct ctl *x, uint32_t sid)
 static uint32_t pcm_req(struct ctl *x, uint32_t code)
 {
     struct snd *s = x->s;
-    const struct vdm_snd_ops *o = s->ops;
     uint32_t sid;
 
     if (x->n < VDM_SND_PCM_HDR_BYTES) {
@@ -370,17 +417,17 @@ static uint32_t pcm_req(struct ctl *x, uint32_t code)
             (1u << VDM_SND_STATE_PARAMS) | (1u << VDM_SND_STATE_PREPARED) |
                 (1u << VDM_SND_STATE_RELEASED),
             VDM_SND_STATE_PREPARED,
-            VDM_HAS_HOOK(o, struct vdm_snd_ops, prepare) ? o->prepare : NULL);
+            snd_step_hook(s, code));
     case VDM_SND_R_PCM_START:
         return step(
             x, sid,
             (1u << VDM_SND_STATE_PREPARED) | (1u << VDM_SND_STATE_STOPPED),
             VDM_SND_STATE_RUNNING,
-            VDM_HAS_HOOK(o, struct vdm_snd_ops, start) ? o->start : NULL);
+            snd_step_hook(s, code));
     case VDM_SND_R_PCM_STOP:
         return step(x, sid, (1u << VDM_SND_STATE_RUNNING),
                     VDM_SND_STATE_STOPPED,
-                    VDM_HAS_HOOK(o, struct vdm_snd_ops, stop) ? o->stop : NULL);
+                    snd_step_hook(s, code));
     default: return release(x, sid);
     }
 }

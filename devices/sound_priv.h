@@ -86,6 +86,27 @@ int snd_ctl_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written);
 /* sound_pcm.c: txq/rxq handler. */
 int snd_io_serve(void *ctx, struct vdm_kit_req *kr, uint32_t *written);
 
+/* Check SET_PARAMS values of stream @p sid (buffer_bytes, period_bytes,
+ * features, channels, format, rate set in @p p) and fill the derived
+ * fields (sound_ctl.c): 0 or SND_PARAMS_*. */
+#define SND_PARAMS_UNDEFINED 1 /* undefined values: BAD_MSG */
+#define SND_PARAMS_NOT_SUPP  2 /* not offered by the stream: NOT_SUPP */
+#define SND_PARAMS_BAD_SIZES 3 /* buffer/period bytes: BAD_MSG */
+int snd_params_check(const struct snd *s, uint32_t sid,
+                     struct vdm_snd_params *p);
+
+/* The host's set_params hook, if it has one (0 without): sound_ctl.c. */
+int snd_host_set_params(struct snd *s, uint32_t sid,
+                        const struct vdm_snd_params *p);
+/* The host's hook for PCM request @p code (PREPARE, START, STOP, RELEASE),
+ * or NULL. */
+typedef int (*snd_step_fn)(void *host, uint32_t stream);
+snd_step_fn snd_step_hook(const struct snd *s, uint32_t code);
+
+/* sound_state.c: the device type's save and restore hooks. */
+int snd_state_save(const struct vdm_dev *d, void *buf, uint32_t len);
+int snd_state_restore(struct vdm_dev *d, const void *buf, uint32_t len);
+
 /* Map a host hook result to a status code. */
 uint32_t snd_host_status(int rc);
 

@@ -158,6 +158,27 @@ enum state_op {
     STATE_OP_COUNT
 };
 
+/*
+ * state_transport header: u8 device kind, u8 device-config byte, u8 queue
+ * size selector, u64 features, u8 flags, u8 transport (bit 0: PCI, else
+ * MMIO; PCI: bit 1 32-bit BARs, bit 2 no INTx, bit 3 MSI-X table in a BAR
+ * of its own), u16 MSI-X vectors (PCI, modulo 9). Ops:
+ */
+enum tps_op {
+    TPS_OP_DEV,    /* dev_op */
+    TPS_OP_SAVE,   /* transport save, then u8 n, n x (u32 offset, u8 xor),
+                      u16 bytes cut off the end; restore that image */
+    TPS_OP_RAW,    /* u16 length, bytes: restore them as an image */
+    TPS_OP_READ,   /* u8 where (PCI: 0 config space, 1..6 BAR 0..5), u32
+                      offset, u8 width */
+    TPS_OP_WRITE,  /* u8 where, u32 offset, u8 width, u64 value */
+    TPS_OP_NOTIFY, /* u8 queue, u32 value: a notification through the
+                      transport */
+    TPS_OP_HOST,   /* the host completes everything it holds */
+    TPS_OP_RESET,  /* transport reset */
+    TPS_OP_COUNT
+};
+
 /** Device kinds for the transport targets (fuzz_devices.h). */
 #define FZ_KIND_ENUM(l, u) FZ_KIND_##u,
 enum fz_kind { FUZZ_DEVICES(FZ_KIND_ENUM) FZ_KIND_COUNT };

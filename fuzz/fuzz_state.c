@@ -23,7 +23,8 @@
 #include "fuzz_util.h"
 #include "vdm/state.h"
 
-#define IMG_MAX 16384u
+/* Largest image: a gpu with its resources' storage (fuzz/dev_gpu.c). */
+#define IMG_MAX (512u * 1024u)
 
 static const uint16_t qsizes[7] = {1, 2, 4, 8, 16, 32, 64};
 

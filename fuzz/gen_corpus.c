@@ -32,6 +32,8 @@
 #include "vdm/devices/blk.h"
 #include "vdm/devices/gpu.h"
 #include "vdm/devices/input.h"
+#include "vdm/mmio.h"
+#include "vdm/pci.h"
 #include "vdm/vfio_user.h"
 #include "vdm/vhost_user.h"
 #include "vu_front.h"
@@ -2208,6 +2210,82 @@ static void state_seed(unsigned kind, uint8_t cb, uint64_t feat,
     save("state", name);
 }
 
+/* fuzz_state_tp: a device behind MMIO or PCI (MSI-X), traffic, the
+ * transport's image saved mid-stream and restored as saved, then with the
+ * status, a queue size and a ring address spoiled, then cut short; a
+ * notification per queue and register accesses after each restore. */
+static void tps_traffic(unsigned kind, int again)
+{
+    switch (kind) {
+    case FZ_KIND_BLK: blk_traffic(&O, TPS_OP_DEV, 0, again); break;
+    case FZ_KIND_RNG: rng_traffic(&O, TPS_OP_DEV); break;
+    case FZ_KIND_SOUND: sound_traffic(&O, TPS_OP_DEV); break;
+    case FZ_KIND_GPU: gpu_traffic(&O, TPS_OP_DEV); break;
+    case FZ_KIND_SCMI: scmi_traffic(&O, TPS_OP_DEV); break;
+    case FZ_KIND_BALLOON: balloon_traffic(&O, TPS_OP_DEV); break;
+    default: input_traffic(&O, TPS_OP_DEV); break;
+    }
+}
+
+static void tps_seed(unsigned kind, uint8_t cb, uint64_t feat, uint8_t tp,
+                     uint16_t nvec, const char *name)
+{
+    static const uint32_t spoil[3][2] = {
+        {32, 0x40},      /* core status */
+        {24 + 48 + 12, 0x03}, /* queue 0 size */
+        {24 + 48 + 16, 0x80}, /* queue 0 descriptor area */
+    };
+    start();
+    fo_u8(&O, kind);
+    fo_u8(&O, cb);
+    fo_u8(&O, 4);
+    fo_u64(&O, feat);
+    fo_u8(&O, 0);
+    fo_u8(&O, tp);
+    fo_u16(&O, nvec);
+    tps_traffic(kind, 0);
+    fo_u8(&O, TPS_OP_SAVE); /* as saved, requests in flight */
+    fo_u8(&O, 0);
+    fo_u16(&O, 0);
+    for (uint8_t q = 0; q < 4; q++) {
+        fo_u8(&O, TPS_OP_NOTIFY);
+        fo_u8(&O, q);
+        fo_u32(&O, q);
+    }
+    tps_traffic(kind, 1);
+    fo_u8(&O, TPS_OP_HOST);
+    fo_u8(&O, TPS_OP_SAVE); /* spoiled */
+    fo_u8(&O, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        fo_u32(&O, spoil[i][0]);
+        fo_u8(&O, (uint8_t)spoil[i][1]);
+    }
+    fo_u16(&O, 0);
+    fo_u8(&O, TPS_OP_SAVE); /* the transport's section cut short */
+    fo_u8(&O, 0);
+    fo_u16(&O, 9);
+    /* registers: MMIO QueueSel, QueueNumMax, Status; PCI command, the
+     * first BAR's first words (common configuration by default) */
+    fo_u8(&O, TPS_OP_WRITE);
+    fo_u8(&O, 1);
+    fo_u32(&O, (tp & 1) ? VDM_PCI_COMMON_Q_SELECT : VDM_MMIO_QUEUE_SEL);
+    fo_u8(&O, (tp & 1) ? 2 : 4);
+    fo_u64(&O, 0);
+    fo_u8(&O, TPS_OP_READ);
+    fo_u8(&O, 1);
+    fo_u32(&O, (tp & 1) ? VDM_PCI_COMMON_Q_SIZE : VDM_MMIO_QUEUE_SIZE_MAX);
+    fo_u8(&O, (tp & 1) ? 2 : 4);
+    fo_u8(&O, TPS_OP_READ);
+    fo_u8(&O, 0);
+    fo_u32(&O, (tp & 1) ? 4 : VDM_MMIO_STATUS);
+    fo_u8(&O, (tp & 1) ? 2 : 4);
+    fo_u8(&O, TPS_OP_RESET);
+    fo_u8(&O, TPS_OP_SAVE); /* a reset device's image */
+    fo_u8(&O, 0);
+    fo_u16(&O, 0);
+    save("state_transport", name);
+}
+
 /* ------------------------------------------------------------------------ */
 /* fuzz_admin (the input format is in fuzz_admin.c)                         */
 /* ------------------------------------------------------------------------ */
@@ -2384,6 +2462,36 @@ int main(int argc, char **argv)
     state_seed(FZ_KIND_SPI, 0, 0, "spi");
     state_seed(FZ_KIND_CAN, 0, VDM_F_EVENT_IDX | 1u, "can");
     state_seed(FZ_KIND_RPMB, 0, 0, "rpmb");
+    {
+        static const struct {
+            unsigned kind;
+            uint8_t cb;
+            uint64_t feat;
+            const char *name;
+        } tps[] = {
+            {FZ_KIND_BLK, 0x06, VDM_F_INDIRECT_DESC | VDM_F_EVENT_IDX, "blk"},
+            {FZ_KIND_BLK, 0x06, VDM_F_RING_PACKED, "blk-packed"},
+            {FZ_KIND_INPUT, 0, VDM_F_EVENT_IDX, "input"},
+            {FZ_KIND_BALLOON, 0x0b, 0x3full, "balloon"},
+            {FZ_KIND_GPU, 0xe7,
+             VDM_GPU_F_EDID | VDM_GPU_F_RESOURCE_BLOB |
+                 VDM_GPU_F_RESOURCE_UUID | VDM_GPU_F_BLOB_ALIGNMENT,
+             "gpu"},
+            {FZ_KIND_SOUND, 0, VDM_F_EVENT_IDX | VDM_F_INDIRECT_DESC, "sound"},
+            {FZ_KIND_SCMI, 0, VDM_F_INDIRECT_DESC | 1ull, "scmi"},
+            {FZ_KIND_RNG, 0, 0, "rng"},
+        };
+        for (unsigned i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+            char name[64];
+            snprintf(name, sizeof(name), "%s-mmio", tps[i].name);
+            tps_seed(tps[i].kind, tps[i].cb, tps[i].feat, 0, 0, name);
+            snprintf(name, sizeof(name), "%s-pci-msix", tps[i].name);
+            tps_seed(tps[i].kind, tps[i].cb, tps[i].feat, 1, 4, name);
+        }
+        tps_seed(FZ_KIND_BLK, 0x06, VDM_F_EVENT_IDX, 1 | 2 | 8, 3,
+                 "blk-pci-bar32-msix-bar");
+        tps_seed(FZ_KIND_INPUT, 0, 0, 1, 0, "input-pci-intx");
+    }
     admin_seeds();
     printf("%u seeds written to %s\n", nseeds, outdir);
     return 0;
