@@ -6,7 +6,7 @@
  *   bench-blk [--secs S] [--rounds R] [--qd D] [--bs B] [--count N]
  *             DAEMON [DAEMON...]
  *   bench-blk --connect SOCK [--secs S] [--qd D] [--bs B] [--queues Q]
- *             [--rw read|write|mix] [--disk-mb M]
+ *             [--rw read|write|mix] [--disk-mb M] [--poll-us U]
  *
  * First form (A/B of daemon binaries): per round, each daemon in turn (the
  * order rotates every round): start it with one blk device backed by a
@@ -345,6 +345,8 @@ static void put_desc(struct ring *r, uint16_t i, uint64_t addr, uint32_t len,
 static uint32_t bs = 4096;
 static uint64_t nsect; /* disk sectors */
 static int rw_mode;    /* 0 read, 1 write, 2 an even random mix */
+static unsigned gen_poll_us; /* --poll-us: look at the used ring this long
+                              * before sleeping on the call eventfd */
 
 static uint64_t xorshift(uint64_t *x)
 {
@@ -408,6 +410,16 @@ static uint64_t drive(struct ring *r, unsigned qd, uint64_t deadline_ns,
             (uint16_t *)(void *)(r->base + USED + 2), __ATOMIC_ACQUIRE);
         int again = 0;
 
+        if (used == r->used_seen && gen_poll_us != 0) {
+            uint64_t until = now_ns() + (uint64_t)gen_poll_us * 1000u;
+            do {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+                used = __atomic_load_n(
+                    (uint16_t *)(void *)(r->base + USED + 2), __ATOMIC_ACQUIRE);
+            } while (used == r->used_seen && now_ns() < until);
+        }
         if (used == r->used_seen) {
             uint64_t v;
 
@@ -571,6 +583,8 @@ int main(int argc, char **argv)
             sock = argv[++a];
         else if (strcmp(argv[a], "--queues") == 0 && a + 1 < argc)
             nq = (unsigned)atoi(argv[++a]);
+        else if (strcmp(argv[a], "--poll-us") == 0 && a + 1 < argc)
+            gen_poll_us = (unsigned)atoi(argv[++a]);
         else if (strcmp(argv[a], "--disk-mb") == 0 && a + 1 < argc)
             disk_mb = (unsigned)atoi(argv[++a]);
         else if (strcmp(argv[a], "--rw") == 0 && a + 1 < argc) {
@@ -592,7 +606,8 @@ int main(int argc, char **argv)
                 "usage: bench-blk [--secs S] [--rounds R] [--qd D] "
                 "[--bs B] [--count N] DAEMON [DAEMON...]\n"
                 "       bench-blk --connect SOCK [--secs S] [--qd D] [--bs B] "
-                "[--queues Q] [--rw read|write|mix] [--disk-mb M]\n");
+                "[--queues Q] [--rw read|write|mix] [--disk-mb M] "
+                "[--poll-us U]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

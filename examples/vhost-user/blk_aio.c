@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 #ifdef VDM_HAVE_LIBURING
@@ -160,6 +161,33 @@ static int rw_now(struct blk *b, struct iovec *scratch, int op, uint64_t sector,
     return err;
 }
 
+/* BLK_AIO_MMAP: the request is a copy between the guest's spans and the
+ * file's shared mapping (the library checked it against the capacity, so
+ * it lies inside the file as it was opened); a write-through write is on
+ * stable storage, with the mapping's dirty pages, before its status. A
+ * file shrunk under the mapping faults like guest memory does (the
+ * front-end is dropped: vd_fault_jmp). */
+static int rw_map(struct blk *b, int op, uint64_t sector,
+                  const struct vdm_iov *v, uint32_t n)
+{
+    uint64_t off = sector * VDM_BLK_SECTOR_SIZE;
+
+    if (op == BLK_OP_FLUSH)
+        return fdatasync(b->fd) < 0 ? -errno : 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (off > b->bytes || v[i].len > b->bytes - off)
+            return -EIO;
+        if (op == BLK_OP_WRITE)
+            memcpy(b->map + off, v[i].base, v[i].len);
+        else
+            memcpy(v[i].base, b->map + off, v[i].len);
+        off += v[i].len;
+    }
+    if (op == BLK_OP_WRITE && !b->writeback && fdatasync(b->fd) < 0)
+        return -errno;
+    return 0;
+}
+
 static void log_err(struct blk *b, int op, uint64_t sector, int err)
 {
     vd_log(b->d, VDM_LOG_WARN, "%s at sector %llu: %s",
@@ -236,6 +264,13 @@ int blk_aio_rw(struct blk *b, int op, uint64_t sector, const struct vdm_iov *v,
             for (uint32_t i = 0; i < n; i++)
                 memset(v[i].base, 0, v[i].len);
         vdm_blk_complete(&b->blk, token, VDM_BLK_S_OK);
+        return 0;
+    }
+    if (b->map != NULL) {
+        err = rw_map(b, op, sector, v, n);
+        if (err < 0)
+            log_err(b, op, sector, err);
+        vdm_blk_complete(&b->blk, token, blk_status_of(err));
         return 0;
     }
 #ifdef VDM_HAVE_LIBURING
@@ -381,9 +416,9 @@ again:
 }
 
 /* A file whose pages live only in memory (tmpfs, ramfs, hugetlbfs): a
- * read or write there is a copy that never waits for a device, so the
- * synchronous calls finish it sooner than a ring round trip does
- * (bench/blk: ~2x the IOPS of io_uring at depth 32 on tmpfs). */
+ * read or write there is a copy that never waits for a device, so copying
+ * through a shared mapping of the file finishes it sooner than a system
+ * call, let alone a ring round trip, does (bench/blk). */
 static int memory_backed(int fd)
 {
     struct statfs sf;
@@ -394,14 +429,44 @@ static int memory_backed(int fd)
            sf.f_type == HUGETLBFS_MAGIC;
 }
 
+/* BLK_AIO_MMAP: map the whole file shared (not with O_DIRECT, whose point
+ * is to bypass the page cache a mapping is made of). 0 or -errno. */
+static int map_file(struct blk *b)
+{
+    void *p;
+
+    if (b->direct || b->bytes == 0 || b->bytes > SIZE_MAX)
+        return -EINVAL;
+    p = mmap(NULL, (size_t)b->bytes, PROT_READ | (b->ro ? 0 : PROT_WRITE),
+             MAP_SHARED, b->fd, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    b->map = p;
+    return 0;
+}
+
 int blk_aio_probe(struct blk *b)
 {
     if (b->aio == BLK_AIO_SYNC || b->fd < 0)
         return 0;
-    if (b->aio == BLK_AIO_AUTO && memory_backed(b->fd)) {
-        vd_log(b->d, VDM_LOG_INFO,
-               "aio=auto: the file is in memory (tmpfs/ramfs): preadv "
-               "and pwritev");
+    if (b->aio == BLK_AIO_MMAP ||
+        (b->aio == BLK_AIO_AUTO && memory_backed(b->fd))) {
+        int rc = map_file(b);
+        if (rc == 0) {
+            vd_log(b->d, VDM_LOG_INFO,
+                   "aio=%s: the file is mapped (copies, no system calls)",
+                   b->aio == BLK_AIO_MMAP ? "mmap" : "auto, a file in memory");
+            b->aio = BLK_AIO_MMAP;
+            return 0;
+        }
+        if (b->aio == BLK_AIO_MMAP) {
+            vd_log(b->d, VDM_LOG_ERROR, "aio=mmap: %s",
+                   rc == -EINVAL ? "not with O_DIRECT or an empty file"
+                                 : strerror(-rc));
+            return -1;
+        }
+        vd_log(b->d, VDM_LOG_INFO, "no mapping (%s): preadv and pwritev",
+               strerror(-rc));
         b->aio = BLK_AIO_SYNC;
         return 0;
     }
@@ -439,7 +504,7 @@ int blk_aio_start(struct blk_q *q)
 
     q->engine = NULL;
     q->engine_fd = -1;
-    if (b->aio == BLK_AIO_SYNC || b->fd < 0)
+    if (b->aio == BLK_AIO_SYNC || b->aio == BLK_AIO_MMAP || b->fd < 0)
         return 0;
 #ifdef VDM_HAVE_LIBURING
     {

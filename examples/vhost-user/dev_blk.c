@@ -311,9 +311,11 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
             b->aio = BLK_AIO_SYNC;
         else if (strcmp(v, "io_uring") == 0)
             b->aio = BLK_AIO_IO_URING;
+        else if (strcmp(v, "mmap") == 0)
+            b->aio = BLK_AIO_MMAP;
         else {
-            vd_log(d, VDM_LOG_ERROR, "aio=%s: expected auto, io_uring or sync",
-                   v);
+            vd_log(d, VDM_LOG_ERROR,
+                   "aio=%s: expected auto, io_uring, sync or mmap", v);
             return -1;
         }
     }
@@ -363,6 +365,7 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
     b->writeback = writeback;
     b->nq = (unsigned)nq;
     b->qsize = (uint16_t)qsize;
+    b->bytes = bytes;
     if (blk_aio_probe(b) < 0 || blkq_init(b) < 0)
         return -1;
 
@@ -402,7 +405,9 @@ static int blk_create(struct vdev *d, struct vd_opts *o)
     vd_log(d, VDM_LOG_INFO,
            "%s: %llu sectors%s, %llu queues, aio=%s%s, poll-us=%u", file,
            (unsigned long long)c.capacity, b->ro ? " (read-only)" : "", nq,
-           b->aio == BLK_AIO_SYNC ? "sync" : "io_uring",
+           b->aio == BLK_AIO_SYNC   ? "sync"
+           : b->aio == BLK_AIO_MMAP ? "mmap"
+                                    : "io_uring",
            b->direct ? ", O_DIRECT" : "", b->poll_us);
     return 0;
 }

@@ -23,6 +23,7 @@
 #define BLK_AIO_AUTO     0 /* io_uring when it works, else sync */
 #define BLK_AIO_SYNC     1 /* preadv / pwritev on the queue's thread */
 #define BLK_AIO_IO_URING 2
+#define BLK_AIO_MMAP     3 /* the file mapped: memcpy on the queue's thread */
 
 struct blk;
 struct blk_q;
@@ -86,6 +87,8 @@ struct blk {
     int zero;                      /* fallocate(ZERO_RANGE) works */
     int aio;                       /* BLK_AIO_*: asked for */
     int direct;                    /* the file is open with O_DIRECT */
+    uint8_t *map;                  /* BLK_AIO_MMAP: the whole file, shared */
+    uint64_t bytes;                /* the file's size (the disk's bytes) */
     uint32_t mem_align, off_align; /* O_DIRECT's alignment rules */
     unsigned poll_us;              /* poll-us=: busy-poll bound, 0 off */
     unsigned nq;

@@ -21,8 +21,11 @@
 static const char *const engines[] = {
     "aio=sync,direct=off",
     "aio=sync,direct=on",
-    /* auto on tmpfs: the synchronous calls (blk_aio.c memory_backed). */
+    /* The file mapped: auto on tmpfs (blk_aio.c memory_backed), and asked
+     * for on the test directory's file system. */
     "aio=auto,direct=auto",
+    "aio=mmap,direct=off,tmp",
+    "aio=mmap,direct=off,writeback=off",
 #ifdef VDM_HAVE_LIBURING
     "aio=io_uring,direct=off",
     "aio=io_uring,direct=on",
