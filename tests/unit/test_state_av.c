@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "devharness.h"
+#include "profile.h"
 #include "drv.h"
 #include "vdm/device.h"
 #include "vdm/devices/gpu.h"
@@ -636,6 +637,7 @@ static void gpu_dest(void)
 
 START_TEST(gpu_midstream)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     size_t n;
     uint8_t *img = gpu_source(&n, 0);
     uint8_t out[64];
@@ -795,6 +797,7 @@ static const struct gbad gbads[] = {
 
 START_TEST(gpu_hostile)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     size_t n;
     uint8_t *img = gpu_source(&n, 1);
     uint8_t *bad = malloc(n);
@@ -1145,6 +1148,7 @@ static void snd_dest(void)
 
 START_TEST(sound_midstream)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     struct period tx[4];
     struct vdm_snd_params p = VDM_INIT(struct vdm_snd_params);
     void *cookie;
@@ -1231,6 +1235,7 @@ END_TEST
  * next event, once. */
 START_TEST(sound_held_event_buffer)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     void *cookie;
     uint32_t len;
     uint64_t evb;
@@ -1264,6 +1269,7 @@ END_TEST
  * answered once. */
 START_TEST(sound_releasing)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     struct period tx[1];
     void *cookie;
     uint32_t len;
@@ -1343,6 +1349,7 @@ static const struct gbad sbads[] = {
 
 START_TEST(sound_hostile)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint8_t *img, *bad;
     uint32_t plen = 0;
     size_t n, cs;
@@ -1415,6 +1422,7 @@ static const uint8_t snd_golden[16 + 60 + 8] = {
 
 START_TEST(sound_layout_le)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint8_t *img;
     uint32_t plen = 0;
     size_t n, cs;
@@ -1506,6 +1514,7 @@ static uint64_t scmi_post(uint32_t hdr, void *cookie)
 
 START_TEST(scmi_midstream)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     void *cookie;
     uint32_t len;
     uint64_t a, b, e[2];
@@ -1585,6 +1594,7 @@ END_TEST
  * until the platform answers it. */
 START_TEST(scmi_busy_until_answered)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint8_t img[4096];
     uint8_t resp[12];
     void *cookie;
@@ -1619,6 +1629,7 @@ END_TEST
  * refused. */
 START_TEST(scmi_refuses_class_section)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint8_t *img;
     size_t n;
 

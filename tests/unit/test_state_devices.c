@@ -446,12 +446,14 @@ static void gpio_move(uint64_t ring_f)
 
 START_TEST(gpio_lines_and_held_buffer_move_split)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     gpio_move(0);
 }
 END_TEST
 
 START_TEST(gpio_lines_and_held_buffer_move_packed)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     UT_NEEDS(VDM_F_RING_PACKED);
     gpio_move(VDM_F_RING_PACKED);
 }
@@ -462,6 +464,7 @@ END_TEST
  * re-queued by ring position, so save says VDM_EBUSY (state.h). */
 START_TEST(gpio_older_held_buffer_busy)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint8_t img[4096];
 
     gpio_pair();
@@ -483,6 +486,7 @@ END_TEST
 
 START_TEST(gpio_hostile_images)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     gpio_pair();
     ck_assert_int_eq(gmsg(VDM_GPIO_MSG_SET_DIRECTION, 2, 2), GOK(0));
     ck_assert_int_eq(gmsg(VDM_GPIO_MSG_SET_IRQ_TYPE, 2, 4), GOK(0));
@@ -631,6 +635,7 @@ static void console_pair(void)
 
 START_TEST(console_ports_and_owed_messages_move)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint64_t b[4];
     uint8_t *img;
     size_t n;
@@ -699,6 +704,7 @@ END_TEST
 
 START_TEST(console_hostile_images)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint64_t b[2];
     const uint32_t p1 = 8 + 136; /* port 1's record */
 
@@ -728,6 +734,7 @@ END_TEST
  * ("Multiport Device Operation": the device removes a port it added). */
 START_TEST(console_owed_removal_moves)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint64_t b[3];
     size_t n;
 
@@ -762,6 +769,7 @@ END_TEST
  * saying otherwise is refused. */
 START_TEST(console_single_port_image)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     struct vdm_console_config k = VDM_INIT(struct vdm_console_config);
 
     memset(&ch1, 0, sizeof(ch1));
@@ -893,6 +901,7 @@ static void can_ctl(uint16_t type)
 
 START_TEST(can_started_controller_moves)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     struct vdm_can_frame f = {
         .can_id = 0x123, .length = 2, .data = {0xab, 0xcd}};
     size_t n;
@@ -915,6 +924,7 @@ END_TEST
 
 START_TEST(can_bus_off_moves)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint8_t c[2];
     size_t n;
 
@@ -939,6 +949,7 @@ END_TEST
  * answers it once ("Device Operation: Transmit"). */
 START_TEST(can_frame_at_bus_moves)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint8_t fr[VDM_CAN_HDR_BYTES + 2] = {0};
     size_t n;
     uint64_t r;
@@ -970,6 +981,7 @@ END_TEST
 
 START_TEST(can_hostile_images)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     can_pair();
     can_ctl(VDM_CAN_SET_CTRL_MODE_START);
     refuse_byte(0, 2, VDM_EINVAL);
@@ -1025,6 +1037,7 @@ static uint64_t i2c_req(uint16_t addr, uint32_t flags)
  * remembers across the move that the group's end is still to come. */
 START_TEST(i2c_failed_group_moves)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     size_t n;
     uint64_t r;
 
@@ -1066,6 +1079,7 @@ END_TEST
  * Request Queue"). */
 START_TEST(i2c_group_in_flight_moves)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     uint32_t plen = 0;
     uint8_t *img;
     size_t n;
@@ -1164,6 +1178,7 @@ static void frame(uint8_t *f, uint16_t req)
  * stays with the device across the move. */
 START_TEST(rpmb_result_register_moves)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     static uint8_t f[VDM_RPMB_FRAME_BYTES];
     size_t n;
     uint64_t r;
@@ -1248,6 +1263,7 @@ static void spi_on(struct dh *h, struct vdm_spi *d)
 /* The image has no device type section; one added is refused. */
 START_TEST(spi_has_no_section)
 {
+    UT_NEEDS_OPTION(VDM_CONFIG_STATE);
     static struct vdm_spi s1, s2;
     uint8_t img[4096];
     uint32_t plen = 0;
