@@ -23,7 +23,9 @@
  *   ADM_OP_USE_ALL LIST_USE of every supported opcode
  *
  * Oracles (FZ_CHECK), for commands in fresh memory: every command comes
- * back used; the used length never exceeds the writable bytes, and covers
+ * back used (while no hostile writable buffer was handed to the device
+ * since the queue was set up: such a buffer may lie on the rings, and the
+ * device's answer then rewrote them as the driver asked); the used length never exceeds the writable bytes, and covers
  * status and qualifier when there is room; status is one the spec lists
  * (or EEXIST) and the qualifier 0 with OK; the group, opcode and member
  * checks give exactly the spec's status and qualifier in the spec's order,
@@ -73,6 +75,10 @@ static struct {
     int with_ops;
     uint64_t used_model; /* opcodes in use, as the spec defines it */
     int model_valid;     /* 0 once a command the oracle cannot see ran */
+    int ring_suspect;    /* a hostile writable buffer was handed to the
+                          * device: it may lie on the rings, which the
+                          * device's answer then overwrote; cleared when
+                          * the queue is set up afresh */
     uint32_t limit;      /* the class's driver capability */
     uint8_t objs[NOBJ];
     unsigned cmds, answered, hook_calls;
@@ -191,6 +197,7 @@ static void setup_admin_queue(void)
     uint64_t feat = vdm_dev_features(&A.dev);
 
     detach();
+    A.ring_suspect = 0;
     fm_write(A.rings[0], zero, 16u * A.qsize);
     fm_write(A.rings[1], zero, 6u + 2u * A.qsize);
     fm_write(A.rings[2], zero, 6u + 8u * A.qsize);
@@ -310,6 +317,8 @@ static void op_cmd(struct fz *f, uint16_t opcode, uint16_t group,
     }
     if (!fresh_r || !fresh_w || fm_buf_wrapped())
         A.model_valid = 0; /* what the device read is not known here */
+    if (!fresh_w)
+        A.ring_suspect = 1;
     added = drv_vq_add(&A.dq, out, no, in, ni, DRV_ADD_DIRECT, NULL);
     if (added < 0)
         return;
@@ -322,7 +331,8 @@ static void op_cmd(struct fz *f, uint16_t opcode, uint16_t group,
         got = drv_vq_get_used(&A.dq, &id, &len, NULL);
     while (got == 1 && id != (uint32_t)added);
     if (got < 0) {
-        FZ_CHECK(!fresh_r || !fresh_w || fm_buf_wrapped() || !serving,
+        FZ_CHECK(!fresh_r || !fresh_w || fm_buf_wrapped() || !serving ||
+                     A.ring_suspect,
                  "driver queue broken: %s", drv_vq_error(&A.dq));
         detach();
         return;
@@ -335,7 +345,7 @@ static void op_cmd(struct fz *f, uint16_t opcode, uint16_t group,
                  "admin command answered while suspended");
         return;
     }
-    if (!fresh_r || !fresh_w || fm_buf_wrapped() ||
+    if (!fresh_r || !fresh_w || fm_buf_wrapped() || A.ring_suspect ||
         (vdm_dev_status(&A.dev) & VDM_STATUS_DEVICE_NEEDS_RESET) != 0) {
         A.model_valid = 0;
         return;
