@@ -45,6 +45,10 @@
 #include "vdm/admin.h"
 #include "vdm/device.h"
 
+/* Internal (src/admin_internal.h; fuzz targets see the public headers
+ * only): attach the administration engine, as vdm_pci_init() does. */
+void vdmi_dev_admin_attach(struct vdm_dev *d);
+
 enum {
     ADM_OP_CMD,
     ADM_OP_RESET,
@@ -432,6 +436,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dc.queues = A.queues;
     dc.slots = A.slots;
     FZ_CHECK(vdm_dev_init(&A.dev, &dc) == 0, "device init");
+    /* the engine the PCI transport attaches (vdm_pci_init()): the target
+     * drives the device core directly and stands in for it */
+    vdmi_dev_admin_attach(&A.dev);
     for (int i = 0; i < 3; i++)
         A.rings[i] = fm_ring_alloc(i == 0 ? 16u * QMAXF : 6u + 8u * QMAXF,
                                    16);

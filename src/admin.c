@@ -12,6 +12,7 @@
 
 #include "vdm/le.h"
 #include "abi_internal.h"
+#include "admin_internal.h"
 #include "device_internal.h"
 
 /* Event codes of this file's log messages (VDM_MSG, scripts/log-event). */
@@ -19,16 +20,10 @@
 _Static_assert((VDM_LOG_FILE > 0) && (VDM_LOG_FILE < 16),
                "event codes have 4 bits of file number");
 
-/* LIST_QUERY and LIST_USE: always supported, the only opcodes in use after
- * a reset (spec "Group administration commands"). */
-#define LIST_OPS 0x3ull
-
-void vdmi_admin_reset(struct vdm_dev_state *s)
-{
-    s->admin_used = LIST_OPS;
-}
-
 #if VDM_CONFIG_ADMIN_VQ
+
+/* LIST_QUERY and LIST_USE (device_internal.h). */
+#define LIST_OPS VDMI_ADMIN_LIST_OPS
 
 /* struct virtio_admin_cmd: device-readable header (opcode, group_type,
  * reserved1[12], group_member_id) and device-writable header (status,
@@ -218,7 +213,10 @@ static uint32_t serve(struct vdm_dev *d, struct vdm_dev_state *s,
     return w;
 }
 
-void vdmi_admin_notify(struct vdm_dev *d, struct vdm_dev_state *s, uint16_t q)
+/* The engine (struct vdm_dev_state::admin_notify): serve administration
+ * queue @p q. */
+static void admin_notify(struct vdm_dev *d, struct vdm_dev_state *s,
+                         uint16_t q)
 {
     struct vdm_iov iov[ADMIN_IOV];
     struct admin_req r;
@@ -260,13 +258,23 @@ void vdmi_admin_notify(struct vdm_dev *d, struct vdm_dev_state *s, uint16_t q)
     }
 }
 
+void vdmi_dev_admin_attach(struct vdm_dev *d)
+{
+    struct vdm_dev_state *s;
+
+    if (d != NULL) {
+        s = (struct vdm_dev_state *)(void *)d->opaque;
+        if (s->magic == VDM_DEV_MAGIC) {
+            s->admin_notify = admin_notify;
+        }
+    }
+}
+
 #else /* !VDM_CONFIG_ADMIN_VQ: vdm_dev_init() never makes an admin queue */
 
-void vdmi_admin_notify(struct vdm_dev *d, struct vdm_dev_state *s, uint16_t q)
+void vdmi_dev_admin_attach(struct vdm_dev *d)
 {
     (void)d;
-    (void)s;
-    (void)q;
 }
 
 #endif

@@ -66,6 +66,12 @@ struct vdm_dev_state {
     const struct vdm_transport_ops *tops;
     void *tctx;
     uint64_t admin_used; /* LIST_USE: opcodes the driver uses (src/admin.c) */
+    /* The administration queue's engine (src/admin.c), installed by the
+     * transport that can present the queue (PCI: vdmi_dev_admin_attach(),
+     * admin_internal.h); NULL until then. Reached only through here, so
+     * that an image without that transport does not link the engine. */
+    void (*admin_notify)(struct vdm_dev *d, struct vdm_dev_state *s,
+                         uint16_t q);
 };
 
 _Static_assert(sizeof(struct vdm_dev_state) <= VDM_DEV_SIZE,
@@ -171,9 +177,20 @@ int vdmi_suspend_status(struct vdm_dev *d, struct vdm_dev_state *s,
  * type's suspend hook, then suspended once nothing is in flight. 0 or the
  * hook's error. */
 int vdmi_suspend_restored(struct vdm_dev *d);
-/* src/admin.c: serve administration queue @p q; reset the admin state. */
-void vdmi_admin_notify(struct vdm_dev *d, struct vdm_dev_state *s, uint16_t q);
-void vdmi_admin_reset(struct vdm_dev_state *s);
+/* LIST_QUERY and LIST_USE: always supported, the only opcodes in use after
+ * a reset (spec "Group administration commands"). */
+#define VDMI_ADMIN_LIST_OPS 0x3ull
+
+/* Reset the administration state (a store: no call into src/admin.c). */
+static inline void vdmi_admin_reset(struct vdm_dev_state *s)
+{
+    s->admin_used = VDMI_ADMIN_LIST_OPS;
+}
+/* src/device_queue.c: administration queue @p q notified: its engine
+ * (struct vdm_dev_state::admin_notify) serves it; none attached: ignored
+ * and logged. */
+void vdmi_dev_admin_notify(struct vdm_dev *d, struct vdm_dev_state *s,
+                           uint16_t q);
 /* src/device.c: the pending config notice (suspend.c sends it at resume) */
 void vdmi_dev_send_config(const struct vdm_dev_state *s);
 

@@ -302,6 +302,20 @@ int vdm_dev_queue_get_state(const struct vdm_dev *d, uint16_t q,
     return 0;
 }
 
+void vdmi_dev_admin_notify(struct vdm_dev *d, struct vdm_dev_state *s,
+                           uint16_t q)
+{
+    if (s->admin_notify != NULL) {
+        s->admin_notify(d, s, q);
+    } else {
+        /* Only the PCI transport attaches the engine, and only it can
+         * present the queue (MMIO and vhost-user refuse the device). */
+        slog(s, VDM_LOG_WARN,
+             VDM_MSG("administration queue without an engine: notify "
+                     "ignored"));
+    }
+}
+
 int vdm_dev_queue_notify(struct vdm_dev *d, uint16_t q, uint32_t data)
 {
     struct vdm_dev_state *s = st(d);
@@ -346,7 +360,7 @@ int vdm_dev_queue_notify(struct vdm_dev *d, uint16_t q, uint32_t data)
      * the truth. */
     (void)data;
     if (q >= type_queues(s)) {
-        vdmi_admin_notify(d, s, q);
+        vdmi_dev_admin_notify(d, s, q);
     } else {
         s->cls->queue_notify(d, q);
     }

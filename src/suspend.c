@@ -145,7 +145,7 @@ static void resume(struct vdm_dev *d, struct vdm_dev_state *s)
             continue;
         }
         if (q >= type_queues(s)) {
-            vdmi_admin_notify(d, s, q);
+            vdmi_dev_admin_notify(d, s, q);
         } else {
             s->cls->queue_notify(d, q);
         }

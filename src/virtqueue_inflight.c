@@ -7,7 +7,10 @@
  * resubmits them, in the order it took them, before anything new.
  *
  * A tracked queue (struct vq::ift set) has live 0: its pops and pushes take
- * the general paths, which call in here; an untracked one never does.
+ * the general paths, which call in here through the engine table the
+ * attach installs (struct vq::ift_ops); an untracked one never does, and
+ * nothing else refers to this file, so an image without vhost-user does not
+ * link it.
  * The region is written by the back-end only while the queue runs; it is
  * read back and validated (a hostile front-end may have written anything)
  * only when tracking starts (vdmi_vq_ift_attach()). While running, every
@@ -231,6 +234,21 @@ static int packed_recover(struct vq *q, uint8_t *r, uint16_t dnum,
 }
 #endif
 
+static int ift_pop(struct vq *q, struct vdm_chain *c);
+static int ift_unpop(struct vq *q, uint16_t id);
+static void ift_push_pre(struct vq *q, const struct vdm_used *u, uint32_t n);
+static void ift_push_post(struct vq *q, const struct vdm_used *u, uint32_t n);
+
+/* The engine a tracked queue's pops and pushes call (struct vq::ift_ops):
+ * installed by the attach below, the only reference to it, so that an image
+ * without vhost-user leaves this file out. */
+static const struct vq_ift_ops ift_engine = {
+    .pop = ift_pop,
+    .unpop = ift_unpop,
+    .push_pre = ift_push_pre,
+    .push_post = ift_push_post,
+};
+
 int vdmi_vq_ift_attach(struct vdm_vq *vq, void *rgn, uint16_t dnum)
 {
     struct vq *q;
@@ -280,6 +298,7 @@ int vdmi_vq_ift_attach(struct vdm_vq *vq, void *rgn, uint16_t dnum)
         vdm_store_le16(q->dev + 4u + (8u * (size_t)q->num), q->last_avail);
     }
     q->unsignalled = 0;
+    q->ift_ops = &ift_engine;
     q->ift = r;
     q->ift_dnum = dnum;
     q->ift_counter = max + 1u;
@@ -401,7 +420,7 @@ static void packed_record(struct vq *q, uint32_t pos, uint32_t n)
     q->ift_last = h;
 }
 
-int vq_ift_pop(struct vq *q, struct vdm_chain *c)
+static int ift_pop(struct vq *q, struct vdm_chain *c)
 {
     bool packed = (q->flags & VQ_F_PACKED) != 0u;
     uint32_t pos = q->last_avail;
@@ -449,7 +468,7 @@ int vq_ift_pop(struct vq *q, struct vdm_chain *c)
     return rc;
 }
 
-int vq_ift_unpop(struct vq *q, uint16_t id)
+static int ift_unpop(struct vq *q, uint16_t id)
 {
     if (q->ift_lastres != 0u) {
         /* a resubmission given back: it will be resubmitted again */
@@ -495,7 +514,7 @@ static int32_t packed_find(const struct vq *q, uint16_t id)
     return -1;
 }
 
-void vq_ift_push_pre(struct vq *q, const struct vdm_used *u, uint32_t n)
+static void ift_push_pre(struct vq *q, const struct vdm_used *u, uint32_t n)
 {
     uint8_t *r = q->ift;
     uint32_t i;
@@ -539,7 +558,7 @@ void vq_ift_push_pre(struct vq *q, const struct vdm_used *u, uint32_t n)
     }
 }
 
-void vq_ift_push_post(struct vq *q, const struct vdm_used *u, uint32_t n)
+static void ift_push_post(struct vq *q, const struct vdm_used *u, uint32_t n)
 {
     uint8_t *r = q->ift;
     uint32_t i;

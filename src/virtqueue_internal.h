@@ -160,6 +160,8 @@ struct vq {
     uint8_t ift_pstarted;
     uint8_t ift_lastres;  /* the last pop was a resubmission */
     uint8_t ift_pad;
+    uint32_t log_flags; /* VDM_VQ_LOG_* (dirty logging, below; here it
+                           fills the hole before the pointers) */
     /* dirty logging (vdm_vq_set_log): *logp is the memory's log (&mem->log,
      * read afresh at every ring write: the caller switches it on and off),
      * or this queue's nolog (NULL) for an older struct vdm_mem */
@@ -168,8 +170,10 @@ struct vq {
     uint64_t log_dev;   /* guest address device-area writes are logged at */
     uint64_t log_desc;  /* guest address of the descriptor ring (packed) */
     uint64_t dev_gpa;   /* guest address of the device area */
-    uint32_t log_flags; /* VDM_VQ_LOG_* */
-    uint32_t reserved1;
+    /* the inflight engine (virtqueue_inflight.c) vdmi_vq_ift_attach()
+     * installed with ift: reached only through it, so that an image
+     * without vhost-user does not link the engine */
+    const struct vq_ift_ops *ift_ops;
 };
 
 _Static_assert(sizeof(struct vq) <= VDM_VQ_SIZE,
@@ -527,19 +531,46 @@ static inline uint32_t vq_push_check(const struct vq *q, uint32_t id,
  * vhost-user and VDM_CONFIG_INFLIGHT (vdm/config.h). */
 #define VQ_INFLIGHT (VDM_CONFIG_VHOST_USER && VDM_CONFIG_INFLIGHT)
 
-/* vq_ift_on(): is queue @p q tracked? Constant false when tracking is left
- * out. */
+/* The inflight engine of a tracked queue (virtqueue_inflight.c), installed
+ * by vdmi_vq_ift_attach() with the region: the core reaches it only
+ * through struct vq::ift_ops, so an image that never attaches a region
+ * (no vhost-user transport) does not link it. */
+struct vq_ift_ops {
+    /* Pop with tracking: resubmissions first, then the ring. */
+    int (*pop)(struct vq *q, struct vdm_chain *c);
+    /* The most recent pop (slot @p id) given back; 1 when it was a
+     * resubmission (the ring position did not move for it), else 0. */
+    int (*unpop)(struct vq *q, uint16_t id);
+    /* Before / after a push of @p n checked elements (slots already out of
+     * flight): the steps of "Inflight I/O tracking" around the
+     * publication. */
+    void (*push_pre)(struct vq *q, const struct vdm_used *u, uint32_t n);
+    void (*push_post)(struct vq *q, const struct vdm_used *u, uint32_t n);
+};
+
+/* vq_ift_on(): is queue @p q tracked (one load and a branch)? Constant
+ * false when tracking is left out. The vq_ift_*() calls below are for a
+ * tracked queue only (ift_ops set with ift). */
 #if VQ_INFLIGHT
 #define vq_ift_on(q) ((q)->ift != NULL)
-/* Pop with tracking: resubmissions first, then the ring. */
-int vq_ift_pop(struct vq *q, struct vdm_chain *c);
-/* Before / after a push of @p n checked elements (slots already out of
- * flight): the steps of "Inflight I/O tracking" around the publication. */
-void vq_ift_push_pre(struct vq *q, const struct vdm_used *u, uint32_t n);
-void vq_ift_push_post(struct vq *q, const struct vdm_used *u, uint32_t n);
-/* The most recent pop (slot @p id) given back; 1 when it was a
- * resubmission (the ring position did not move for it), else 0. */
-int vq_ift_unpop(struct vq *q, uint16_t id);
+static inline int vq_ift_pop(struct vq *q, struct vdm_chain *c)
+{
+    return q->ift_ops->pop(q, c);
+}
+static inline void vq_ift_push_pre(struct vq *q, const struct vdm_used *u,
+                                   uint32_t n)
+{
+    q->ift_ops->push_pre(q, u, n);
+}
+static inline void vq_ift_push_post(struct vq *q, const struct vdm_used *u,
+                                    uint32_t n)
+{
+    q->ift_ops->push_post(q, u, n);
+}
+static inline int vq_ift_unpop(struct vq *q, uint16_t id)
+{
+    return q->ift_ops->unpop(q, id);
+}
 #else
 #define vq_ift_on(q) 0
 static inline int vq_ift_pop(struct vq *q, struct vdm_chain *c)

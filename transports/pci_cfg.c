@@ -5,6 +5,7 @@
  * "Virtio Structure PCI Capabilities", "PCI configuration access
  * capability"; see pci_internal.h. */
 #include "pci_internal.h"
+#include "admin_internal.h"
 #include "vdm/ids.h"
 
 #if VDM_CONFIG_PCI /* vdm/config.h: the whole file */
@@ -320,6 +321,10 @@ int vdm_pci_init(struct vdm_pci *t, struct vdm_dev *d,
     s->magic = PCI_MAGIC_STATE;
     function_reset(s, 0);
     vdmi_pci_bind(t, d);
+    /* The one transport that can present an administration queue (spec
+     * "Reserved Feature Bits": ADMIN_VQ is PCI only): it brings the
+     * engine, which an image without it never links. */
+    vdmi_dev_admin_attach(d);
     return 0;
 }
 
