@@ -305,6 +305,7 @@ int vdm_dev_queue_get_state(const struct vdm_dev *d, uint16_t q,
 void vdmi_dev_admin_notify(struct vdm_dev *d, struct vdm_dev_state *s,
                            uint16_t q)
 {
+#if VDM_CONFIG_ADMIN_VQ
     if (s->admin_notify != NULL) {
         s->admin_notify(d, s, q);
     } else {
@@ -314,6 +315,12 @@ void vdmi_dev_admin_notify(struct vdm_dev *d, struct vdm_dev_state *s,
              VDM_MSG("administration queue without an engine: notify "
                      "ignored"));
     }
+#else
+    /* vdm_dev_init() never makes an administration queue */
+    (void)d;
+    (void)s;
+    (void)q;
+#endif
 }
 
 int vdm_dev_queue_notify(struct vdm_dev *d, uint16_t q, uint32_t data)

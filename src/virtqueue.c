@@ -380,11 +380,8 @@ int vdm_vq_unpop(struct vdm_vq *vq, const struct vdm_chain *c)
         VQ_META_SEQ(meta) != (uint16_t)(q->pop_seq - 1u)) {
         return VDM_ESTATE;
     }
-    if (vq_ift_on(q) && (vq_ift_unpop(q, c->id) != 0)) {
-        /* a resubmission given back: the ring position never moved */
-        if ((q->flags & VQ_F_PACKED) != 0u) {
-            q->inflight_desc -= VQ_META_NDESC(meta);
-        }
+    if (vq_ift_on(q)) {
+        rc = vq_ift_unpop(q, c->id, meta); /* vhost-user inflight tracking */
     } else if (q->flags & VQ_F_PACKED)
         rc = vq_packed_unpop(q, c->id, meta);
     else {
@@ -455,26 +452,6 @@ static int push_common(struct vq *q, const struct vdm_used *u, uint32_t n,
     return rc < 0 ? rc : (int)n;
 }
 
-/* The rest of push_general() for a queue with vhost-user inflight
- * tracking (slot already out of flight): the region's steps around the
- * publication. */
-static VQ_COLD int push_tracked(struct vq *q, uint16_t id, uint32_t written,
-                                uint32_t meta)
-{
-    struct vdm_used u;
-
-    u.id = id;
-    u.len = written;
-    vq_ift_push_pre(q, &u, 1);
-    if ((q->flags & VQ_F_PACKED) != 0u) {
-        (void)vq_packed_push1(q, id, written, meta);
-    } else {
-        (void)vq_split_push1(q, id, written);
-    }
-    vq_ift_push_post(q, &u, 1);
-    return 0;
-}
-
 /* One element: push_common() for n = 1, checks in the same order. */
 /* vdm_vq_push() of a queue that is not in the common state (struct
  * vq::live): not initialised, broken, or IN_ORDER. */
@@ -504,8 +481,8 @@ static int push_general(struct vq *q, uint16_t id, uint32_t written)
     q->slots[VQ_SLOT_META(id)] = meta & ~VQ_META_INFLIGHT;
     q->inflight--;
     if (vq_ift_on(q)) {
-        /* out of line: the call would cost the common paths registers */
-        return push_tracked(q, id, written, meta);
+        /* vhost-user inflight tracking: the engine publishes it */
+        return vq_ift_push1(q, id, written, meta);
     }
     if (fl & VQ_F_PACKED)
         return vq_packed_push1(q, id, written, meta);

@@ -235,9 +235,11 @@ static int packed_recover(struct vq *q, uint8_t *r, uint16_t dnum,
 #endif
 
 static int ift_pop(struct vq *q, struct vdm_chain *c);
-static int ift_unpop(struct vq *q, uint16_t id);
+static int ift_unpop(struct vq *q, uint16_t id, uint32_t meta);
 static void ift_push_pre(struct vq *q, const struct vdm_used *u, uint32_t n);
 static void ift_push_post(struct vq *q, const struct vdm_used *u, uint32_t n);
+static int ift_push1(struct vq *q, uint16_t id, uint32_t written,
+                     uint32_t meta);
 
 /* The engine a tracked queue's pops and pushes call (struct vq::ift_ops):
  * installed by the attach below, the only reference to it, so that an image
@@ -247,6 +249,7 @@ static const struct vq_ift_ops ift_engine = {
     .unpop = ift_unpop,
     .push_pre = ift_push_pre,
     .push_post = ift_push_post,
+    .push1 = ift_push1,
 };
 
 int vdmi_vq_ift_attach(struct vdm_vq *vq, void *rgn, uint16_t dnum)
@@ -468,19 +471,25 @@ static int ift_pop(struct vq *q, struct vdm_chain *c)
     return rc;
 }
 
-static int ift_unpop(struct vq *q, uint16_t id)
+static int ift_unpop(struct vq *q, uint16_t id, uint32_t meta)
 {
+    bool packed = (q->flags & VQ_F_PACKED) != 0u;
+
     if (q->ift_lastres != 0u) {
-        /* a resubmission given back: it will be resubmitted again */
+        /* a resubmission given back: it will be resubmitted again; the
+         * ring position never moved for it */
         q->ift_resub++;
         q->ift_cur = q->ift_pcur;
         q->ift_cur_i = q->ift_pcur_i;
         q->ift_started = q->ift_pstarted;
         q->ift_lastres = 0;
-        return 1;
+        if (packed) {
+            q->inflight_desc -= VQ_META_NDESC(meta);
+        }
+        return 0;
     }
     q->ift_counter--;
-    if ((q->flags & VQ_F_PACKED) != 0u) {
+    if (packed) {
         uint16_t h = q->ift_last;
 
         if (h < q->ift_dnum) {
@@ -490,10 +499,10 @@ static int ift_unpop(struct vq *q, uint16_t id)
             q->ift_free = h;
             q->ift_ofree = h;
         }
-    } else {
-        set_inflight(ifs_ent(q, id) + IFS_E_INF, 0);
+        return vq_packed_unpop(q, id, meta);
     }
-    return 0;
+    set_inflight(ifs_ent(q, id) + IFS_E_INF, 0);
+    return vq_split_unpop(q, id, meta);
 }
 
 /* The packed head entry recording buffer @p id (in flight, its last
@@ -587,6 +596,26 @@ static void ift_push_post(struct vq *q, const struct vdm_used *u, uint32_t n)
     ift_wr16(r + IFP_OUSED, q->used_idx);
     r[IFP_OWRAP] = q->used_wrap;
     q->ift_ofree = q->ift_free;
+}
+
+/* vdm_vq_push() of one element on a tracked queue (slot already out of
+ * flight, @p meta its record): the region's steps around the
+ * publication. */
+static int ift_push1(struct vq *q, uint16_t id, uint32_t written,
+                     uint32_t meta)
+{
+    struct vdm_used u;
+
+    u.id = id;
+    u.len = written;
+    ift_push_pre(q, &u, 1);
+    if ((q->flags & VQ_F_PACKED) != 0u) {
+        (void)vq_packed_push1(q, id, written, meta);
+    } else {
+        (void)vq_split_push1(q, id, written);
+    }
+    ift_push_post(q, &u, 1);
+    return 0;
 }
 
 #elif VDM_CONFIG_VHOST_USER

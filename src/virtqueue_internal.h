@@ -538,14 +538,18 @@ static inline uint32_t vq_push_check(const struct vq *q, uint32_t id,
 struct vq_ift_ops {
     /* Pop with tracking: resubmissions first, then the ring. */
     int (*pop)(struct vq *q, struct vdm_chain *c);
-    /* The most recent pop (slot @p id) given back; 1 when it was a
-     * resubmission (the ring position did not move for it), else 0. */
-    int (*unpop)(struct vq *q, uint16_t id);
+    /* The most recent pop (slot @p id, record @p meta) given back (for a
+     * resubmission, the ring position never moved); 0 or the format's
+     * unpop's code. */
+    int (*unpop)(struct vq *q, uint16_t id, uint32_t meta);
     /* Before / after a push of @p n checked elements (slots already out of
      * flight): the steps of "Inflight I/O tracking" around the
      * publication. */
     void (*push_pre)(struct vq *q, const struct vdm_used *u, uint32_t n);
     void (*push_post)(struct vq *q, const struct vdm_used *u, uint32_t n);
+    /* vdm_vq_push() of one element (slot @p id already out of flight,
+     * @p meta its record): publication with those steps around it; 0. */
+    int (*push1)(struct vq *q, uint16_t id, uint32_t written, uint32_t meta);
 };
 
 /* vq_ift_on(): is queue @p q tracked (one load and a branch)? Constant
@@ -567,9 +571,14 @@ static inline void vq_ift_push_post(struct vq *q, const struct vdm_used *u,
 {
     q->ift_ops->push_post(q, u, n);
 }
-static inline int vq_ift_unpop(struct vq *q, uint16_t id)
+static inline int vq_ift_unpop(struct vq *q, uint16_t id, uint32_t meta)
 {
-    return q->ift_ops->unpop(q, id);
+    return q->ift_ops->unpop(q, id, meta);
+}
+static inline int vq_ift_push1(struct vq *q, uint16_t id, uint32_t written,
+                               uint32_t meta)
+{
+    return q->ift_ops->push1(q, id, written, meta);
 }
 #else
 #define vq_ift_on(q) 0
@@ -593,10 +602,20 @@ static inline void vq_ift_push_post(struct vq *q, const struct vdm_used *u,
     (void)u;
     (void)n;
 }
-static inline int vq_ift_unpop(struct vq *q, uint16_t id)
+static inline int vq_ift_unpop(struct vq *q, uint16_t id, uint32_t meta)
 {
     (void)q;
     (void)id;
+    (void)meta;
+    return 0;
+}
+static inline int vq_ift_push1(struct vq *q, uint16_t id, uint32_t written,
+                               uint32_t meta)
+{
+    (void)q;
+    (void)id;
+    (void)written;
+    (void)meta;
     return 0;
 }
 #endif
