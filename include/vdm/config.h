@@ -120,6 +120,10 @@
  * The administration virtqueue (VIRTIO_F_ADMIN_VQ, src/admin.c: the self
  * group's commands). 0: vdm_dev_init() refuses a device offering
  * VDM_F_ADMIN_VQ (VDM_ENOTSUP) and vdm_kit_features() never passes it on.
+ * Built in, its engine is attached by the PCI transport (vdm_pci_init(),
+ * also under vfio-user), the only one that can present the queue: the
+ * device core reaches it only through that, so an image without the PCI
+ * transport (MMIO, vhost-user) does not link it whatever this option says.
  */
 #ifndef VDM_CONFIG_ADMIN_VQ
 #define VDM_CONFIG_ADMIN_VQ 1
@@ -132,7 +136,10 @@
  * VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD, so GET_INFLIGHT_FD and
  * SET_INFLIGHT_FD are refused as without the protocol feature, and no
  * queue is tracked. Only vhost-user tracks: with VDM_CONFIG_VHOST_USER 0
- * it is left out too.
+ * it is left out too. Built in, the virtqueue reaches the tracking engine
+ * only through what the vhost-user transport attaches to a queue
+ * (SET_INFLIGHT_FD), so an image without the vhost-user transport does
+ * not link it whatever this option says.
  */
 #ifndef VDM_CONFIG_INFLIGHT
 #define VDM_CONFIG_INFLIGHT 1
