@@ -215,8 +215,7 @@ static uint32_t serve(struct vdm_dev *d, struct vdm_dev_state *s,
 
 /* The engine (struct vdm_dev_state::admin_notify): serve administration
  * queue @p q. */
-static void admin_notify(struct vdm_dev *d, struct vdm_dev_state *s,
-                         uint16_t q)
+static void admin_notify(struct vdm_dev *d, struct vdm_dev_state *s, uint16_t q)
 {
     struct vdm_iov iov[ADMIN_IOV];
     struct admin_req r;

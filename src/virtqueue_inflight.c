@@ -601,8 +601,7 @@ static void ift_push_post(struct vq *q, const struct vdm_used *u, uint32_t n)
 /* vdm_vq_push() of one element on a tracked queue (slot already out of
  * flight, @p meta its record): the region's steps around the
  * publication. */
-static int ift_push1(struct vq *q, uint16_t id, uint32_t written,
-                     uint32_t meta)
+static int ift_push1(struct vq *q, uint16_t id, uint32_t written, uint32_t meta)
 {
     struct vdm_used u;
 

@@ -878,8 +878,8 @@ END_TEST
  * command is answered. */
 START_TEST(admin_notify_without_engine_ignored)
 {
-    struct dh_opts o = {.num_queues = 2, .qsize = QMAX,
-                        .transport = DH_TP_DIRECT};
+    struct dh_opts o = {
+        .num_queues = 2, .qsize = QMAX, .transport = DH_TP_DIRECT};
     struct vdm_dev_config dc;
     uint64_t rd, wr;
     struct drv_buf ob, ib;
