@@ -60,6 +60,13 @@ static const struct vdm_feature_dep generic_deps[] = {
 
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_dev, vdm_dev_state, VDM_DEV_MAGIC)
 
+void vdmi_slog(const struct vdm_dev_state *s, int level, vdm_msg msg)
+{
+    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log)) {
+        VDM_LOG_HOOK(s->ops->log, s->host, level, msg);
+    }
+}
+
 static void send_queue(const struct vdm_dev_state *s, uint16_t q)
 {
     if (VDM_HAS_HOOK(s->tops, struct vdm_transport_ops, notify_queue))

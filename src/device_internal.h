@@ -126,12 +126,10 @@ static inline void qregs_default(const struct vdm_dev_state *s, uint16_t q)
     __builtin_memset(r, 0, VDM_DEV_QREG_WORDS * sizeof(uint32_t));
 }
 
-static inline void slog(const struct vdm_dev_state *s, int level, vdm_msg msg)
-{
-    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log)) {
-        VDM_LOG_HOOK(s->ops->log, s->host, level, msg);
-    }
-}
+/* src/device.c: the host's log hook, if it has one (one copy for the
+ * device core's files). */
+void vdmi_slog(const struct vdm_dev_state *s, int level, vdm_msg msg);
+#define slog(s, level, msg) vdmi_slog((s), (level), (msg))
 
 /* The class fields added after the first ABI (vdm_device_class::suspend,
  * admin) exist only in a class whose size covers them (an older caller's
