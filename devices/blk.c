@@ -98,7 +98,8 @@ static void *token_of(const struct blk_req *r)
     return (void *)vdmi_kit_token(r->kr);
 }
 
-static void blk_log(const struct blk *s, int level, vdm_msg msg)
+static VDMI_ALWAYS_INLINE void blk_log(const struct blk *s, int level,
+                                       vdm_msg msg)
 {
     vdmi_dev_log(s->dev, level, msg);
 }

@@ -479,7 +479,7 @@ static void needs_reset(struct vdm_dev_state *s)
 #else
 static void tlog(const struct vdm_dev_state *s, int level, const char *msg)
 {
-    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log)) {
+    if (VDM_LOG_ON(level) && VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log)) {
         s->ops->log(s->host, level, msg);
     }
 }
@@ -519,7 +519,7 @@ void vdmi_dev_needs_reset(struct vdm_dev *d, int err, vdm_msg why)
     needs_reset(s);
 }
 
-void vdmi_dev_log(const struct vdm_dev *d, int level, vdm_msg msg)
+void vdmi_dev_log_emit(const struct vdm_dev *d, int level, vdm_msg msg)
 {
     const struct vdm_dev_state *s = cst(d);
     if (s != NULL) {

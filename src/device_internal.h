@@ -129,7 +129,13 @@ static inline void qregs_default(const struct vdm_dev_state *s, uint16_t q)
 /* src/device.c: the host's log hook, if it has one (one copy for the
  * device core's files). */
 void vdmi_slog(const struct vdm_dev_state *s, int level, vdm_msg msg);
-#define slog(s, level, msg) vdmi_slog((s), (level), (msg))
+static VDMI_ALWAYS_INLINE void slog(const struct vdm_dev_state *s, int level,
+                                    vdm_msg msg)
+{
+    if (VDM_LOG_ON(level)) {
+        vdmi_slog(s, level, msg);
+    }
+}
 
 /* The class fields added after the first ABI (vdm_device_class::suspend,
  * admin) exist only in a class whose size covers them (an older caller's

@@ -64,7 +64,7 @@ static const struct vdm_kit_queue *qdesc(const struct kit *s, uint16_t q)
 
 static void kit_warn(struct kit *s, uint32_t bit, vdm_msg msg)
 {
-    if ((s->warned & bit) != 0u) {
+    if (!VDM_LOG_ON(VDM_LOG_WARN) || ((s->warned & bit) != 0u)) {
         return;
     }
     s->warned |= bit;

@@ -29,10 +29,19 @@ _Static_assert(alignof(struct mmio_state) <= alignof(struct vdm_mmio),
 
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_mmio, mmio_state, MMIO_MAGIC_STATE)
 
-static void mlog(const struct mmio_state *s, int level, vdm_msg msg)
+static void mlog_emit(const struct mmio_state *s, int level, vdm_msg msg)
 {
     if (VDM_HAS_HOOK(s->ops, struct vdm_mmio_ops, log)) {
         VDM_LOG_HOOK(s->ops->log, s->host, level, msg);
+    }
+}
+
+/* The transport's log hook, for a level built in (VDM_LOG_ON). */
+static VDMI_ALWAYS_INLINE void mlog(const struct mmio_state *s, int level,
+                                    vdm_msg msg)
+{
+    if (VDM_LOG_ON(level)) {
+        mlog_emit(s, level, msg);
     }
 }
 
