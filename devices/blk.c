@@ -273,10 +273,10 @@ static void blk_dwz(struct blk *s, struct blk_req *r, uint32_t type)
         merge_status(r, VDM_BLK_S_IOERR);
         return;
     }
-    max_seg = vdm_le32(s->cfg + (wz ? VDM_BLK_CFG_MAX_WZ_SEG
-                                    : VDM_BLK_CFG_MAX_DISCARD_SEG));
-    max_sec = vdm_le32(s->cfg + (wz ? VDM_BLK_CFG_MAX_WZ_SECTORS
-                                    : VDM_BLK_CFG_MAX_DISCARD_SECTORS));
+    max_seg = vdm_le32(&s->cfg[wz ? VDM_BLK_CFG_MAX_WZ_SEG
+                                  : VDM_BLK_CFG_MAX_DISCARD_SEG]);
+    max_sec = vdm_le32(&s->cfg[wz ? VDM_BLK_CFG_MAX_WZ_SECTORS
+                                  : VDM_BLK_CFG_MAX_DISCARD_SECTORS]);
     dlen = c->read_len - VDM_BLK_HDR_BYTES;
     nseg = dlen / VDM_BLK_SEG_BYTES;
     if (dlen % VDM_BLK_SEG_BYTES != 0 || nseg == 0 || nseg > max_seg) {
@@ -623,14 +623,14 @@ static void config_image(uint8_t *img, const struct vdm_blk_config *cfg,
 {
     __builtin_memset(img, 0, VDM_BLK_CONFIG_BYTES);
     vdm_put_le32(img + VDM_BLK_CFG_SIZE_MAX, cfg->size_max);
-    vdm_put_le32(img + VDM_BLK_CFG_SEG_MAX, cfg->seg_max != 0
+    vdm_put_le32(img + VDM_BLK_CFG_SEG_MAX, (cfg->seg_max != 0u)
                                                 ? cfg->seg_max
-                                                : cfg->iov_per_req - 2u);
+                                                : (cfg->iov_per_req - 2u));
     vdm_put_le16(img + VDM_BLK_CFG_CYLINDERS, cfg->cylinders);
     img[VDM_BLK_CFG_HEADS] = cfg->heads;
     img[VDM_BLK_CFG_SECTORS] = cfg->sectors;
     vdm_put_le32(img + VDM_BLK_CFG_BLK_SIZE, cfg->blk_size);
-    if ((cfg->flags & VDM_BLK_TOPOLOGY) != 0) {
+    if ((cfg->flags & VDM_BLK_TOPOLOGY) != 0u) {
         img[VDM_BLK_CFG_PHYS_BLOCK_EXP] = cfg->physical_block_exp;
         img[VDM_BLK_CFG_ALIGN_OFFSET] = cfg->alignment_offset;
         vdm_put_le16(img + VDM_BLK_CFG_MIN_IO_SIZE, cfg->min_io_size);
@@ -638,25 +638,27 @@ static void config_image(uint8_t *img, const struct vdm_blk_config *cfg,
     }
     vdm_put_le16(img + VDM_BLK_CFG_NUM_QUEUES, nq);
 #if VDM_CONFIG_BLK_DISCARD
-    if ((cfg->flags & VDM_BLK_DISCARD) != 0) {
+    if ((cfg->flags & VDM_BLK_DISCARD) != 0u) {
         vdm_put_le32(img + VDM_BLK_CFG_MAX_DISCARD_SECTORS,
-                     cfg->max_discard_sectors != 0 ? cfg->max_discard_sectors
-                                                   : UINT32_MAX);
+                     (cfg->max_discard_sectors != 0u)
+                         ? cfg->max_discard_sectors
+                         : UINT32_MAX);
         vdm_put_le32(img + VDM_BLK_CFG_MAX_DISCARD_SEG,
-                     cfg->max_discard_seg != 0 ? cfg->max_discard_seg : 1u);
+                     (cfg->max_discard_seg != 0u) ? cfg->max_discard_seg : 1u);
         vdm_put_le32(img + VDM_BLK_CFG_DISCARD_ALIGN,
                      cfg->discard_sector_alignment);
     }
-    if ((cfg->flags & VDM_BLK_WRITE_ZEROES) != 0) {
+    if ((cfg->flags & VDM_BLK_WRITE_ZEROES) != 0u) {
         vdm_put_le32(img + VDM_BLK_CFG_MAX_WZ_SECTORS,
-                     cfg->max_write_zeroes_sectors != 0
+                     (cfg->max_write_zeroes_sectors != 0u)
                          ? cfg->max_write_zeroes_sectors
                          : UINT32_MAX);
         vdm_put_le32(img + VDM_BLK_CFG_MAX_WZ_SEG,
-                     cfg->max_write_zeroes_seg != 0 ? cfg->max_write_zeroes_seg
-                                                    : 1u);
+                     (cfg->max_write_zeroes_seg != 0u)
+                         ? cfg->max_write_zeroes_seg
+                         : 1u);
         img[VDM_BLK_CFG_WZ_MAY_UNMAP] =
-            (uint8_t)((cfg->flags & VDM_BLK_WZ_MAY_UNMAP) != 0);
+            ((cfg->flags & VDM_BLK_WZ_MAY_UNMAP) != 0u) ? 1u : 0u;
     }
 #endif
 }

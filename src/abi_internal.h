@@ -14,6 +14,9 @@
 
 #include "vdm/common.h"
 #include "vdm/config.h"
+#if VDM_CONFIG_LOG_TEXT
+#include "vdm/device.h" /* vdm_dev_log(), vdm_dev_needs_reset() */
+#endif
 
 /* The ring-reset and notification-data feature bits as built
  * (vdm/config.h): 0 when the option is left out, so every test on them
@@ -74,7 +77,6 @@ _Static_assert((VDM_CONFIG_LOG_LEVEL >= VDM_LOG_ERROR) &&
  * instead of vdm_dev_log()'s and vdm_dev_needs_reset()'s text. */
 struct vdm_dev;
 #if VDM_CONFIG_LOG_TEXT
-#include "vdm/device.h" /* vdm_dev_log(), vdm_dev_needs_reset() */
 #define vdmi_dev_log_emit    vdm_dev_log
 #define vdmi_dev_needs_reset vdm_dev_needs_reset
 #else

@@ -198,7 +198,7 @@ static int valid_width(uint32_t w)
  * of range of any config space) and logs a refusal. */
 static uint32_t config_off(uint64_t off)
 {
-    return off > UINT32_MAX ? UINT32_MAX : (uint32_t)off;
+    return (off > UINT32_MAX) ? UINT32_MAX : (uint32_t)off;
 }
 
 static int config_read(struct mmio_state *s, uint64_t off, uint32_t width,
@@ -229,7 +229,8 @@ static int config_write(struct mmio_state *s, uint64_t off, uint32_t width,
  * no such queue either way (reads as 0, writes refused). */
 static uint16_t selected_queue(const struct mmio_state *s)
 {
-    return s->queue_sel > 0xffffu ? (uint16_t)0xffffu : (uint16_t)s->queue_sel;
+    return (s->queue_sel > 0xffffu) ? (uint16_t)0xffffu
+                                     : (uint16_t)s->queue_sel;
 }
 
 int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
@@ -238,7 +239,8 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
     struct mmio_state *s = st(t);
     const struct vdm_mmio_shm *r;
     uint64_t f;
-    uint32_t reg, v;
+    uint32_t reg;
+    uint32_t v;
     uint16_t q;
 
     if (val != NULL)
@@ -271,8 +273,8 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
     case VDM_MMIO_VENDOR_ID: v = s->vendor_id; break;
     case VDM_MMIO_DEVICE_FEATURES:
         /* words 2 and up: no features there */
-        f = s->dev_features_sel < 2u ? vdm_dev_device_features(s->dev) : 0u;
-        v = (uint32_t)(s->dev_features_sel == 1u ? f >> 32 : f);
+        f = (s->dev_features_sel < 2u) ? vdm_dev_device_features(s->dev) : 0u;
+        v = (uint32_t)((s->dev_features_sel == 1u) ? (f >> 32) : f);
         break;
     case VDM_MMIO_QUEUE_SIZE_MAX:
         /* 0 for a queue that does not exist (QueueSel out of range). */
@@ -290,10 +292,10 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
         /* A region that does not exist reads as length and base -1. */
         r = find_shm(s, s->shm_sel);
         if (reg == VDM_MMIO_SHM_LEN_LOW || reg == VDM_MMIO_SHM_LEN_HIGH)
-            f = r != NULL ? r->len : ~(uint64_t)0;
+            f = (r != NULL) ? r->len : ~(uint64_t)0;
         else
-            f = r != NULL ? r->base : ~(uint64_t)0;
-        v = (uint32_t)((reg & 4u) != 0u ? f >> 32 : f);
+            f = (r != NULL) ? r->base : ~(uint64_t)0;
+        v = (uint32_t)(((reg & 4u) != 0u) ? (f >> 32) : f);
         break;
     case VDM_MMIO_QUEUE_RESET:
         /* Queue resets complete synchronously: never seen in progress. */
@@ -439,11 +441,11 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
         rc = no_queue(s);
         if (rc == 0)
             rc = vdm_dev_queue_set_size(s->dev, q,
-                                        v > 0xffffu ? 0u : (uint16_t)v);
+                                        (v > 0xffffu) ? 0u : (uint16_t)v);
         return rc;
     case VDM_MMIO_QUEUE_READY:
         rc = no_queue(s);
-        return rc == 0 ? write_ready(s, q, v) : rc;
+        return (rc == 0) ? write_ready(s, q, v) : rc;
     case VDM_MMIO_QUEUE_NOTIFY: return queue_notify(s, v);
     case VDM_MMIO_INTERRUPT_ACK: ack_events(s, v); return 0;
     case VDM_MMIO_STATUS: {
@@ -464,11 +466,11 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
     case VDM_MMIO_QUEUE_DEVICE_LOW:
     case VDM_MMIO_QUEUE_DEVICE_HIGH:
         rc = no_queue(s);
-        return rc == 0 ? write_area(s, q, reg, v) : rc;
+        return (rc == 0) ? write_area(s, q, reg, v) : rc;
     case VDM_MMIO_SHM_SEL: s->shm_sel = v; return 0;
     case VDM_MMIO_QUEUE_RESET:
         rc = no_queue(s);
-        if (rc < 0 || v == 0)
+        if ((rc < 0) || (v == 0u))
             return rc;
         if (v != 1) {
             mlog(s, VDM_LOG_WARN,
