@@ -51,26 +51,13 @@ struct blk {
     const struct vdm_blk_ops *ops;
     void *host;
     uint64_t capacity;
-    uint32_t iov_per_req;
-    uint32_t blk_size;
-    uint32_t seg_max;
-    uint32_t size_max;
-    uint32_t opt_io_size;
-    uint32_t max_discard_sectors;
-    uint32_t max_discard_seg;
-    uint32_t discard_align;
-    uint32_t max_wz_sectors;
-    uint32_t max_wz_seg;
     uint16_t num_queues;
-    uint16_t qmax;
-    uint16_t cylinders;
-    uint16_t min_io_size;
-    uint8_t heads;
-    uint8_t sectors;
-    uint8_t phys_block_exp;
-    uint8_t align_offset;
     uint8_t writeback; /* current cache mode, the `writeback` field */
     uint8_t serial[VDM_BLK_ID_BYTES];
+    /* The configuration space (struct virtio_blk_config), little-endian,
+     * made once by vdm_blk_init(); capacity and writeback are kept up to
+     * date in it (vdm_blk_set_capacity(), set_cache_mode()). */
+    uint8_t cfg[VDM_BLK_CONFIG_BYTES];
 };
 
 _Static_assert(sizeof(struct blk) <= VDM_BLK_SIZE,
@@ -111,7 +98,8 @@ static void *token_of(const struct blk_req *r)
     return (void *)vdmi_kit_token(r->kr);
 }
 
-static void blk_log(const struct blk *s, int level, vdm_msg msg)
+static VDMI_ALWAYS_INLINE void blk_log(const struct blk *s, int level,
+                                       vdm_msg msg)
 {
     vdmi_dev_log(s->dev, level, msg);
 }
@@ -126,6 +114,7 @@ static uint16_t active_queues(const struct blk *s)
 static void set_cache_mode(struct blk *s, uint8_t wb)
 {
     s->writeback = wb;
+    s->cfg[VDM_BLK_CFG_WRITEBACK] = wb;
     if (VDM_HAS_HOOK(s->ops, struct vdm_blk_ops, set_writeback))
         s->ops->set_writeback(s->host, wb);
 }
@@ -284,8 +273,10 @@ static void blk_dwz(struct blk *s, struct blk_req *r, uint32_t type)
         merge_status(r, VDM_BLK_S_IOERR);
         return;
     }
-    max_seg = wz ? s->max_wz_seg : s->max_discard_seg;
-    max_sec = wz ? s->max_wz_sectors : s->max_discard_sectors;
+    max_seg = vdm_le32(&s->cfg[wz ? VDM_BLK_CFG_MAX_WZ_SEG
+                                  : VDM_BLK_CFG_MAX_DISCARD_SEG]);
+    max_sec = vdm_le32(&s->cfg[wz ? VDM_BLK_CFG_MAX_WZ_SECTORS
+                                  : VDM_BLK_CFG_MAX_DISCARD_SECTORS]);
     dlen = c->read_len - VDM_BLK_HDR_BYTES;
     nseg = dlen / VDM_BLK_SEG_BYTES;
     if (dlen % VDM_BLK_SEG_BYTES != 0 || nseg == 0 || nseg > max_seg) {
@@ -469,48 +460,13 @@ static void blk_queue_notify(struct vdm_dev *d, uint16_t q)
 
 /* "Device configuration layout": struct virtio_blk_config, little-endian,
  * padding (unused0, unused1) zero. */
-static void blk_config_image(const struct blk *s, uint8_t *cfg)
-{
-    __builtin_memset(cfg, 0, VDM_BLK_CONFIG_BYTES);
-    vdm_put_le64(cfg + VDM_BLK_CFG_CAPACITY, s->capacity);
-    vdm_put_le32(cfg + VDM_BLK_CFG_SIZE_MAX, s->size_max);
-    vdm_put_le32(cfg + VDM_BLK_CFG_SEG_MAX, s->seg_max);
-    vdm_put_le16(cfg + VDM_BLK_CFG_CYLINDERS, s->cylinders);
-    cfg[VDM_BLK_CFG_HEADS] = s->heads;
-    cfg[VDM_BLK_CFG_SECTORS] = s->sectors;
-    vdm_put_le32(cfg + VDM_BLK_CFG_BLK_SIZE, s->blk_size);
-    if ((s->flags & VDM_BLK_TOPOLOGY) != 0) {
-        cfg[VDM_BLK_CFG_PHYS_BLOCK_EXP] = s->phys_block_exp;
-        cfg[VDM_BLK_CFG_ALIGN_OFFSET] = s->align_offset;
-        vdm_put_le16(cfg + VDM_BLK_CFG_MIN_IO_SIZE, s->min_io_size);
-        vdm_put_le32(cfg + VDM_BLK_CFG_OPT_IO_SIZE, s->opt_io_size);
-    }
-    cfg[VDM_BLK_CFG_WRITEBACK] = s->writeback;
-    vdm_put_le16(cfg + VDM_BLK_CFG_NUM_QUEUES, s->num_queues);
-#if VDM_CONFIG_BLK_DISCARD
-    if ((s->flags & VDM_BLK_DISCARD) != 0) {
-        vdm_put_le32(cfg + VDM_BLK_CFG_MAX_DISCARD_SECTORS,
-                     s->max_discard_sectors);
-        vdm_put_le32(cfg + VDM_BLK_CFG_MAX_DISCARD_SEG, s->max_discard_seg);
-        vdm_put_le32(cfg + VDM_BLK_CFG_DISCARD_ALIGN, s->discard_align);
-    }
-    if ((s->flags & VDM_BLK_WRITE_ZEROES) != 0) {
-        vdm_put_le32(cfg + VDM_BLK_CFG_MAX_WZ_SECTORS, s->max_wz_sectors);
-        vdm_put_le32(cfg + VDM_BLK_CFG_MAX_WZ_SEG, s->max_wz_seg);
-        cfg[VDM_BLK_CFG_WZ_MAY_UNMAP] = (s->flags & VDM_BLK_WZ_MAY_UNMAP) != 0;
-    }
-#endif
-}
-
 static void blk_config_read(struct vdm_dev *d, uint32_t off, void *buf,
                             uint32_t len)
 {
     const struct blk *s = blk_dev(d);
-    uint8_t cfg[VDM_BLK_CONFIG_BYTES];
 
-    if (s != NULL)
-        blk_config_image(s, cfg);
-    vdm_kit_config_copy(cfg, s != NULL ? sizeof(cfg) : 0, off, buf, len);
+    vdm_kit_config_copy(s != NULL ? s->cfg : NULL,
+                        s != NULL ? VDM_BLK_CONFIG_BYTES : 0u, off, buf, len);
 }
 
 /* Only `writeback` is writable, and only with CONFIG_WCE negotiated
@@ -659,6 +615,54 @@ static uint64_t blk_features(const struct vdm_blk_config *cfg, uint16_t nq,
     return vdm_kit_features(f, base_features, VDM_F_IN_ORDER);
 }
 
+/* The configuration space of a checked host configuration (spec "Block
+ * Device / Device configuration layout"): each field the features offer,
+ * 0 elsewhere; capacity and writeback are set by the caller. */
+static void config_image(uint8_t *img, const struct vdm_blk_config *cfg,
+                         uint16_t nq)
+{
+    __builtin_memset(img, 0, VDM_BLK_CONFIG_BYTES);
+    vdm_put_le32(img + VDM_BLK_CFG_SIZE_MAX, cfg->size_max);
+    vdm_put_le32(img + VDM_BLK_CFG_SEG_MAX, (cfg->seg_max != 0u)
+                                                ? cfg->seg_max
+                                                : (cfg->iov_per_req - 2u));
+    vdm_put_le16(img + VDM_BLK_CFG_CYLINDERS, cfg->cylinders);
+    img[VDM_BLK_CFG_HEADS] = cfg->heads;
+    img[VDM_BLK_CFG_SECTORS] = cfg->sectors;
+    vdm_put_le32(img + VDM_BLK_CFG_BLK_SIZE, cfg->blk_size);
+    if ((cfg->flags & VDM_BLK_TOPOLOGY) != 0u) {
+        img[VDM_BLK_CFG_PHYS_BLOCK_EXP] = cfg->physical_block_exp;
+        img[VDM_BLK_CFG_ALIGN_OFFSET] = cfg->alignment_offset;
+        vdm_put_le16(img + VDM_BLK_CFG_MIN_IO_SIZE, cfg->min_io_size);
+        vdm_put_le32(img + VDM_BLK_CFG_OPT_IO_SIZE, cfg->opt_io_size);
+    }
+    vdm_put_le16(img + VDM_BLK_CFG_NUM_QUEUES, nq);
+#if VDM_CONFIG_BLK_DISCARD
+    if ((cfg->flags & VDM_BLK_DISCARD) != 0u) {
+        vdm_put_le32(img + VDM_BLK_CFG_MAX_DISCARD_SECTORS,
+                     (cfg->max_discard_sectors != 0u)
+                         ? cfg->max_discard_sectors
+                         : UINT32_MAX);
+        vdm_put_le32(img + VDM_BLK_CFG_MAX_DISCARD_SEG,
+                     (cfg->max_discard_seg != 0u) ? cfg->max_discard_seg : 1u);
+        vdm_put_le32(img + VDM_BLK_CFG_DISCARD_ALIGN,
+                     cfg->discard_sector_alignment);
+    }
+    if ((cfg->flags & VDM_BLK_WRITE_ZEROES) != 0u) {
+        vdm_put_le32(img + VDM_BLK_CFG_MAX_WZ_SECTORS,
+                     (cfg->max_write_zeroes_sectors != 0u)
+                         ? cfg->max_write_zeroes_sectors
+                         : UINT32_MAX);
+        vdm_put_le32(img + VDM_BLK_CFG_MAX_WZ_SEG,
+                     (cfg->max_write_zeroes_seg != 0u)
+                         ? cfg->max_write_zeroes_seg
+                         : 1u);
+        img[VDM_BLK_CFG_WZ_MAY_UNMAP] =
+            ((cfg->flags & VDM_BLK_WZ_MAY_UNMAP) != 0u) ? 1u : 0u;
+    }
+#endif
+}
+
 static int check_config(const struct vdm_blk_config *cfg,
                         const struct vdm_dev_config *base)
 {
@@ -726,31 +730,13 @@ int vdm_blk_init(struct vdm_blk *blk, struct vdm_dev *dev,
     s->dev = dev;
     s->ops = cfg->ops;
     s->host = cfg->host;
-    s->capacity = cfg->capacity;
-    s->iov_per_req = cfg->iov_per_req;
-    s->blk_size = cfg->blk_size;
-    s->seg_max = cfg->seg_max != 0 ? cfg->seg_max : cfg->iov_per_req - 2;
-    s->size_max = cfg->size_max;
-    s->opt_io_size = cfg->opt_io_size;
-    s->max_discard_sectors =
-        cfg->max_discard_sectors != 0 ? cfg->max_discard_sectors : UINT32_MAX;
-    s->max_discard_seg = cfg->max_discard_seg != 0 ? cfg->max_discard_seg : 1;
-    s->discard_align = cfg->discard_sector_alignment;
-    s->max_wz_sectors = cfg->max_write_zeroes_sectors != 0
-                            ? cfg->max_write_zeroes_sectors
-                            : UINT32_MAX;
-    s->max_wz_seg =
-        cfg->max_write_zeroes_seg != 0 ? cfg->max_write_zeroes_seg : 1;
     s->num_queues = cfg->num_queues != 0 ? cfg->num_queues : base->num_queues;
-    s->qmax = base->queue_size_max;
-    s->cylinders = cfg->cylinders;
-    s->heads = cfg->heads;
-    s->sectors = cfg->sectors;
-    s->phys_block_exp = cfg->physical_block_exp;
-    s->align_offset = cfg->alignment_offset;
-    s->min_io_size = cfg->min_io_size;
-    s->writeback = (cfg->flags & VDM_BLK_WRITEBACK) != 0;
     __builtin_memcpy(s->serial, cfg->serial, VDM_BLK_ID_BYTES);
+    config_image(s->cfg, cfg, s->num_queues);
+    s->capacity = cfg->capacity;
+    vdm_put_le64(s->cfg + VDM_BLK_CFG_CAPACITY, cfg->capacity);
+    s->writeback = (cfg->flags & VDM_BLK_WRITEBACK) != 0;
+    s->cfg[VDM_BLK_CFG_WRITEBACK] = s->writeback;
 
     /* Request slots: the kit's, blk's part follows (struct blk_req). The
      * kit drains a queue completely: a host that wants a bound per pass
@@ -762,8 +748,8 @@ int vdm_blk_init(struct vdm_blk *blk, struct vdm_dev *dev,
     kc.slots = cfg->reqs;
     kc.iovs = cfg->iovs;
     kc.slot_bytes = VDM_BLK_REQ_SIZE;
-    kc.per_queue = s->qmax;
-    kc.iov_per_req = s->iov_per_req;
+    kc.per_queue = base->queue_size_max;
+    kc.iov_per_req = cfg->iov_per_req;
     rc = vdm_kit_init(&s->kit, dev, &kc);
     if (rc < 0)
         return rc;
@@ -843,6 +829,7 @@ int vdm_blk_set_capacity(struct vdm_blk *blk, uint64_t capacity)
     if (s == NULL)
         return VDM_EINVAL;
     s->capacity = capacity;
+    vdm_put_le64(s->cfg + VDM_BLK_CFG_CAPACITY, capacity);
     vdm_dev_config_changed(s->dev);
     return 0;
 }

@@ -14,6 +14,9 @@
 
 #include "vdm/common.h"
 #include "vdm/config.h"
+#if VDM_CONFIG_LOG_TEXT
+#include "vdm/device.h" /* vdm_dev_log(), vdm_dev_needs_reset() */
+#endif
 
 /* The ring-reset and notification-data feature bits as built
  * (vdm/config.h): 0 when the option is left out, so every test on them
@@ -58,16 +61,38 @@ typedef uint32_t vdm_msg;
     (fn)((host), (int)((uint32_t)(level) | ((m) << 8)), NULL)
 #endif
 
+/* Inline at every call site, whatever the optimisation (the log wrappers:
+ * a constant level folds there). */
+#define VDMI_ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* Is a message of @p level built in (vdm/config.h VDM_CONFIG_LOG_LEVEL)?
+ * The level is a constant at nearly every call: a message above the level
+ * built in folds away with its call. */
+#define VDM_LOG_ON(level) ((int)(level) <= (int)VDM_CONFIG_LOG_LEVEL)
+_Static_assert((VDM_CONFIG_LOG_LEVEL >= VDM_LOG_ERROR) &&
+                   (VDM_CONFIG_LOG_LEVEL <= VDM_LOG_DEBUG),
+               "VDM_CONFIG_LOG_LEVEL is 0 (errors) to 3 (debug)");
+
 /* The device core's log and fault entry points for library code: a vdm_msg
  * instead of vdm_dev_log()'s and vdm_dev_needs_reset()'s text. */
 struct vdm_dev;
 #if VDM_CONFIG_LOG_TEXT
-#define vdmi_dev_log         vdm_dev_log
+#define vdmi_dev_log_emit    vdm_dev_log
 #define vdmi_dev_needs_reset vdm_dev_needs_reset
 #else
-void vdmi_dev_log(const struct vdm_dev *d, int level, vdm_msg msg);
+void vdmi_dev_log_emit(const struct vdm_dev *d, int level, vdm_msg msg);
 void vdmi_dev_needs_reset(struct vdm_dev *d, int err, vdm_msg why);
 #endif
+
+/* Log @p msg at @p level through the device's host log hook, if the level
+ * is built in. */
+static VDMI_ALWAYS_INLINE void vdmi_dev_log(const struct vdm_dev *d,
+                                            int level, vdm_msg msg)
+{
+    if (VDM_LOG_ON(level)) {
+        vdmi_dev_log_emit(d, level, msg);
+    }
+}
 
 /* True when a struct of `sz` bytes holds `field` of `type`. */
 #define VDM_SIZE_HAS(sz, type, field)                                          \

@@ -60,6 +60,13 @@ static const struct vdm_feature_dep generic_deps[] = {
 
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_dev, vdm_dev_state, VDM_DEV_MAGIC)
 
+void vdmi_slog(const struct vdm_dev_state *s, int level, vdm_msg msg)
+{
+    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log)) {
+        VDM_LOG_HOOK(s->ops->log, s->host, level, msg);
+    }
+}
+
 static void send_queue(const struct vdm_dev_state *s, uint16_t q)
 {
     if (VDM_HAS_HOOK(s->tops, struct vdm_transport_ops, notify_queue))
@@ -472,7 +479,7 @@ static void needs_reset(struct vdm_dev_state *s)
 #else
 static void tlog(const struct vdm_dev_state *s, int level, const char *msg)
 {
-    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log)) {
+    if (VDM_LOG_ON(level) && VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log)) {
         s->ops->log(s->host, level, msg);
     }
 }
@@ -512,7 +519,7 @@ void vdmi_dev_needs_reset(struct vdm_dev *d, int err, vdm_msg why)
     needs_reset(s);
 }
 
-void vdmi_dev_log(const struct vdm_dev *d, int level, vdm_msg msg)
+void vdmi_dev_log_emit(const struct vdm_dev *d, int level, vdm_msg msg)
 {
     const struct vdm_dev_state *s = cst(d);
     if (s != NULL) {

@@ -132,10 +132,14 @@ static inline void qregs_default(const struct vdm_dev_state *s, uint16_t q)
     __builtin_memset(r, 0, VDM_DEV_QREG_WORDS * sizeof(uint32_t));
 }
 
-static inline void slog(const struct vdm_dev_state *s, int level, vdm_msg msg)
+/* src/device.c: the host's log hook, if it has one (one copy for the
+ * device core's files). */
+void vdmi_slog(const struct vdm_dev_state *s, int level, vdm_msg msg);
+static VDMI_ALWAYS_INLINE void slog(const struct vdm_dev_state *s, int level,
+                                    vdm_msg msg)
 {
-    if (VDM_HAS_HOOK(s->ops, struct vdm_host_ops, log)) {
-        VDM_LOG_HOOK(s->ops->log, s->host, level, msg);
+    if (VDM_LOG_ON(level)) {
+        vdmi_slog(s, level, msg);
     }
 }
 

@@ -46,15 +46,17 @@ int vdm_dirty_log_check(const struct vdm_dirty_log *log)
 
 /* Set bits [lo, hi] (inclusive page numbers relative to the bitmap start,
  * hi < bytes * 8) of @p log. Bytes whose bits are all set already are
- * only read. */
+ * only read. Byte indexes fit size_t: bytes <= SIZE_MAX / 2
+ * (vdm_dirty_log_check()). */
 static void set_bits(const struct vdm_dirty_log *log, uint64_t lo, uint64_t hi)
 {
-    uint64_t b;
-    uint64_t last = hi >> 3;
+    size_t first = (size_t)(lo >> 3);
+    size_t last = (size_t)(hi >> 3);
+    size_t b;
 
-    for (b = lo >> 3; b <= last; b++) {
-        uint32_t from = (b == (lo >> 3)) ? (uint32_t)(lo & 7u) : 0u;
-        uint32_t to = (b == last) ? (uint32_t)(hi & 7u) : 7u;
+    for (b = first; b <= last; b++) {
+        uint32_t from = (b == first) ? ((uint32_t)lo & 7u) : 0u;
+        uint32_t to = (b == last) ? ((uint32_t)hi & 7u) : 7u;
         uint8_t mask = (uint8_t)((0xffu >> (7u - to)) & (0xffu << from));
         volatile uint8_t *p = &log->bitmap[b];
 

@@ -64,7 +64,7 @@ static const struct vdm_kit_queue *qdesc(const struct kit *s, uint16_t q)
 
 static void kit_warn(struct kit *s, uint32_t bit, vdm_msg msg)
 {
-    if ((s->warned & bit) != 0u) {
+    if (!VDM_LOG_ON(VDM_LOG_WARN) || ((s->warned & bit) != 0u)) {
         return;
     }
     s->warned |= bit;
@@ -479,6 +479,21 @@ uintptr_t vdm_kit_token(const struct vdm_kit *k, const struct vdm_kit_req *r)
     /* a clobbered reserved1 makes a token vdm_kit_lookup() refuses, never
      * a wrong request */
     return vdmi_kit_token(r);
+}
+
+struct vdm_kit_req *vdmi_kit_lookup(const struct kit *s, uintptr_t token)
+{
+    size_t idx = (size_t)(token & TOKEN_IDX_MASK);
+    struct vdm_kit_req *r;
+
+    if (idx >= s->nslots)
+        return NULL;
+    r = (struct vdm_kit_req *)(void *)(s->slots + idx * s->stride);
+    /* reserved1: a request slot's own index, NONE in bookkeeping slots */
+    if ((r->reserved1 != idx) || (r->state == SLOT_FREE) ||
+        ((uintptr_t)r->seq != (token >> TOKEN_SHIFT)))
+        return NULL;
+    return r;
 }
 
 struct vdm_kit_req *vdm_kit_lookup(const struct vdm_kit *k, uintptr_t token)

@@ -114,22 +114,9 @@ static inline uintptr_t vdmi_kit_token_of(const void *token)
     return (uintptr_t)token;
 }
 
-/* The request a token names if it is in flight, else NULL. */
-static inline struct vdm_kit_req *vdmi_kit_lookup(const struct kit *s,
-                                                  uintptr_t token)
-{
-    size_t idx = (size_t)(token & TOKEN_IDX_MASK);
-    struct vdm_kit_req *r;
-
-    if (idx >= s->nslots)
-        return NULL;
-    r = (struct vdm_kit_req *)(void *)(s->slots + idx * s->stride);
-    /* reserved1: a request slot's own index, NONE in bookkeeping slots */
-    if ((r->reserved1 != idx) || (r->state == SLOT_FREE) ||
-        ((uintptr_t)r->seq != (token >> TOKEN_SHIFT)))
-        return NULL;
-    return r;
-}
+/* The request a token names if it is in flight, else NULL (src/kit.c:
+ * one copy for the kit and the device types). */
+struct vdm_kit_req *vdmi_kit_lookup(const struct kit *s, uintptr_t token);
 
 static inline int vdmi_kit_req_live(const struct vdm_kit_req *r)
 {

@@ -496,7 +496,9 @@ int vdm_mem_map_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
     *filled = 0;
     if (len == 0)
         return 0;
-    /* The common case: all of it in the hinted region, one span. */
+#if VDM_CONFIG_FAST_WALK
+    /* The common case: all of it in the hinted region, one span (the loop
+     * below makes the same span, in more steps). */
     if (VDM_LIKELY(len <= SPAN_MAX && cap != 0)) {
         uint8_t *p = vdm_mem_hit(m, gpa, (uint32_t)len, access, *hint);
 
@@ -508,6 +510,7 @@ int vdm_mem_map_ex(const struct vdm_mem *m, uint64_t gpa, uint64_t len,
             return 1;
         }
     }
+#endif
     if (range_wraps(gpa, len))
         return VDM_EFAULT;
     mem_view(m, &v);
@@ -630,8 +633,10 @@ static int mem_copy(const struct vdm_mem *m, uint64_t gpa, uint8_t *buf,
         return VDM_EFAULT;
     }
     mem_view(m, &v);
+#if VDM_CONFIG_FAST_WALK
     if (VDM_LIKELY(!range_wraps(gpa, n))) {
-        /* The common case: all of it in one region, copied at once. */
+        /* The common case: all of it in one region, copied at once (the
+         * loop below reaches the same verdict, in more steps). */
         uint64_t off = 0;
         const struct vdm_mem_region *r = mem_region(&v, gpa, &hint, &off);
 
@@ -648,6 +653,7 @@ static int mem_copy(const struct vdm_mem *m, uint64_t gpa, uint8_t *buf,
             return 0;
         }
     }
+#endif
     rc = vdm_mem_probe(m, gpa, n, access, &hint);
     if (rc != 0) {
         return rc;

@@ -126,14 +126,18 @@ int vq_map_indirect(struct vq *q, uint64_t addr, uint32_t len,
                     const uint8_t **tbl, int *hooked)
 {
     uint32_t hint = VDM_MEM_NO_HINT;
-    const uint8_t *t =
-        vdm_mem_hit(q->mem, addr, len, VDM_MEM_READ, q->mem_hint);
+    const uint8_t *t = NULL;
     void *p = NULL;
     int rc = 0;
 
+#if VDM_CONFIG_FAST_WALK
+    /* the region the last lookup hit, then a scan of the table: the
+     * lookup below reaches the same verdict, in more steps */
+    t = vdm_mem_hit(q->mem, addr, len, VDM_MEM_READ, q->mem_hint);
     if (t == NULL) {
         t = vdm_mem_hit_scan(q->mem, addr, len, VDM_MEM_READ, &q->mem_hint);
     }
+#endif
     *hooked = 0;
     if (VDM_LIKELY(t != NULL)) {
         /* the whole table in one region */

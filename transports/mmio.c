@@ -29,10 +29,19 @@ _Static_assert(alignof(struct mmio_state) <= alignof(struct vdm_mmio),
 
 VDM_OPAQUE_ACCESSORS(st, cst, vdm_mmio, mmio_state, MMIO_MAGIC_STATE)
 
-static void mlog(const struct mmio_state *s, int level, vdm_msg msg)
+static void mlog_emit(const struct mmio_state *s, int level, vdm_msg msg)
 {
     if (VDM_HAS_HOOK(s->ops, struct vdm_mmio_ops, log)) {
         VDM_LOG_HOOK(s->ops->log, s->host, level, msg);
+    }
+}
+
+/* The transport's log hook, for a level built in (VDM_LOG_ON). */
+static VDMI_ALWAYS_INLINE void mlog(const struct mmio_state *s, int level,
+                                    vdm_msg msg)
+{
+    if (VDM_LOG_ON(level)) {
+        mlog_emit(s, level, msg);
     }
 }
 
@@ -184,21 +193,22 @@ static int valid_width(uint32_t w)
     return w == 1 || w == 2 || w == 4 || w == 8;
 }
 
-/* Device-specific configuration: byte-granular, little-endian. */
+/* Device-specific configuration: byte-granular, little-endian. The device
+ * core checks the range (an offset past 4 GiB reaches it as UINT32_MAX, out
+ * of range of any config space) and logs a refusal. */
+static uint32_t config_off(uint64_t off)
+{
+    return (off > UINT32_MAX) ? UINT32_MAX : (uint32_t)off;
+}
+
 static int config_read(struct mmio_state *s, uint64_t off, uint32_t width,
                        uint64_t *val)
 {
     uint8_t buf[8];
-    uint32_t size = vdm_dev_config_size(s->dev);
     int rc;
 
-    if (off > size || width > size - off) {
-        mlog(s, VDM_LOG_WARN,
-             VDM_MSG("mmio: read past the config space ignored"));
-        return VDM_ERANGE;
-    }
     __builtin_memset(buf, 0, sizeof(buf));
-    rc = vdm_dev_config_read(s->dev, (uint32_t)off, buf, width);
+    rc = vdm_dev_config_read(s->dev, config_off(off), buf, width);
     if (rc < 0)
         return rc;
     *val = vdm_le64(buf);
@@ -209,23 +219,18 @@ static int config_write(struct mmio_state *s, uint64_t off, uint32_t width,
                         uint64_t val)
 {
     uint8_t buf[8];
-    uint32_t size = vdm_dev_config_size(s->dev);
 
-    if (off > size || width > size - off) {
-        mlog(s, VDM_LOG_WARN,
-             VDM_MSG("mmio: write past the config space ignored"));
-        return VDM_ERANGE;
-    }
     vdm_put_le64(buf, val);
-    return vdm_dev_config_write(s->dev, (uint32_t)off, buf, width);
+    return vdm_dev_config_write(s->dev, config_off(off), buf, width);
 }
 
-/* The selected queue, or -1 when QueueSel names no queue of this device. */
-static int32_t selected_queue(const struct mmio_state *s)
+/* The selected queue as the device core's queue index: a QueueSel past
+ * 65535 becomes 65535, beyond VDM_DEV_MAX_QUEUES, so the device core finds
+ * no such queue either way (reads as 0, writes refused). */
+static uint16_t selected_queue(const struct mmio_state *s)
 {
-    if (s->queue_sel >= vdm_dev_num_queues(s->dev))
-        return -1;
-    return (int32_t)s->queue_sel;
+    return (s->queue_sel > 0xffffu) ? (uint16_t)0xffffu
+                                     : (uint16_t)s->queue_sel;
 }
 
 int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
@@ -235,7 +240,8 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
     const struct vdm_mmio_shm *r;
     uint64_t f;
     uint32_t reg;
-    int32_t q;
+    uint32_t v;
+    uint16_t q;
 
     if (val != NULL)
         *val = 0;
@@ -258,34 +264,27 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
     }
     q = selected_queue(s);
     /* below VDM_MMIO_CONFIG: a 32-bit switch (a jump table, not a 64-bit
-     * compare tree) */
+     * compare tree); every register is 32 bits, stored once */
     reg = (uint32_t)off;
     switch (reg) {
-    case VDM_MMIO_MAGIC_VALUE: *val = VDM_MMIO_MAGIC; return 0;
-    case VDM_MMIO_VERSION_REG: *val = VDM_MMIO_VERSION; return 0;
-    case VDM_MMIO_DEVICE_ID: *val = vdm_dev_device_id(s->dev); return 0;
-    case VDM_MMIO_VENDOR_ID: *val = s->vendor_id; return 0;
+    case VDM_MMIO_MAGIC_VALUE: v = VDM_MMIO_MAGIC; break;
+    case VDM_MMIO_VERSION_REG: v = VDM_MMIO_VERSION; break;
+    case VDM_MMIO_DEVICE_ID: v = vdm_dev_device_id(s->dev); break;
+    case VDM_MMIO_VENDOR_ID: v = s->vendor_id; break;
     case VDM_MMIO_DEVICE_FEATURES:
-        f = vdm_dev_device_features(s->dev);
-        if (s->dev_features_sel == 0)
-            *val = (uint32_t)f;
-        else if (s->dev_features_sel == 1)
-            *val = (uint32_t)(f >> 32);
-        else {
-            *val = 0; /* words 2 and up: no features there */
-        }
-        return 0; /* words 2 and up: no features there */
+        /* words 2 and up: no features there */
+        f = (s->dev_features_sel < 2u) ? vdm_dev_device_features(s->dev) : 0u;
+        v = (uint32_t)((s->dev_features_sel == 1u) ? (f >> 32) : f);
+        break;
     case VDM_MMIO_QUEUE_SIZE_MAX:
         /* 0 for a queue that does not exist (QueueSel out of range). */
-        if (q >= 0)
-            *val = vdm_dev_queue_size_max(s->dev, (uint16_t)q);
-        return 0;
+        v = vdm_dev_queue_size_max(s->dev, q);
+        break;
     case VDM_MMIO_QUEUE_READY:
-        if (q >= 0)
-            *val = vdm_dev_queue_enabled(s->dev, (uint16_t)q) ? 1u : 0u;
-        return 0;
-    case VDM_MMIO_INTERRUPT_STATUS: *val = s->int_status; return 0;
-    case VDM_MMIO_STATUS: *val = vdm_dev_status(s->dev); return 0;
+        v = (uint32_t)vdm_dev_queue_enabled(s->dev, q);
+        break;
+    case VDM_MMIO_INTERRUPT_STATUS: v = s->int_status; break;
+    case VDM_MMIO_STATUS: v = vdm_dev_status(s->dev); break;
     case VDM_MMIO_SHM_LEN_LOW:
     case VDM_MMIO_SHM_LEN_HIGH:
     case VDM_MMIO_SHM_BASE_LOW:
@@ -293,54 +292,48 @@ int vdm_mmio_read(struct vdm_mmio *t, uint64_t off, uint32_t width,
         /* A region that does not exist reads as length and base -1. */
         r = find_shm(s, s->shm_sel);
         if (reg == VDM_MMIO_SHM_LEN_LOW || reg == VDM_MMIO_SHM_LEN_HIGH)
-            f = r != NULL ? r->len : ~(uint64_t)0;
+            f = (r != NULL) ? r->len : ~(uint64_t)0;
         else
-            f = r != NULL ? r->base : ~(uint64_t)0;
-        if ((reg & 4u) != 0)
-            f >>= 32;
-        *val = (uint32_t)f;
-        return 0;
+            f = (r != NULL) ? r->base : ~(uint64_t)0;
+        v = (uint32_t)(((reg & 4u) != 0u) ? (f >> 32) : f);
+        break;
     case VDM_MMIO_QUEUE_RESET:
         /* Queue resets complete synchronously: never seen in progress. */
-        return 0;
+        v = 0;
+        break;
     case VDM_MMIO_CONFIG_GENERATION:
-        *val = vdm_dev_config_generation(s->dev);
-        return 0;
+        v = vdm_dev_config_generation(s->dev);
+        break;
     default:
         mlog(
             s, VDM_LOG_WARN,
             VDM_MSG("mmio: read of a write-only or reserved register ignored"));
         return VDM_ENOTSUP;
     }
-}
-
-/* QueueSize and the area registers: spec "MMIO Device Register Layout":
- * only for an existing queue that is not ready. The device core refuses
- * them after DRIVER_OK unless the queue was reset alone. */
-static int queue_reg_check(struct mmio_state *s, int32_t q)
-{
-    if (q < 0) {
-        mlog(s, VDM_LOG_WARN,
-             VDM_MSG("mmio: queue register write with no such queue selected"));
-        return VDM_ERANGE;
-    }
-    if (vdm_dev_queue_enabled(s->dev, (uint16_t)q)) {
-        mlog(s, VDM_LOG_WARN,
-             VDM_MSG("mmio: queue register write while QueueReady ignored"));
-        return VDM_ESTATE;
-    }
+    *val = v;
     return 0;
 }
 
-static int write_area(struct mmio_state *s, int32_t q, uint32_t off, uint32_t v)
+/* The queue registers (QueueSize, QueueReady, the areas, QueueReset) of
+ * a QueueSel that names no queue: ignored. Whether the queue may be
+ * written now (not ready; after DRIVER_OK only once reset alone: spec "MMIO
+ * Device Register Layout", "Virtqueue Reset") is the device core's check. */
+static int no_queue(struct mmio_state *s)
+{
+    if (s->queue_sel < vdm_dev_num_queues(s->dev))
+        return 0;
+    mlog(s, VDM_LOG_WARN,
+         VDM_MSG("mmio: queue register write with no such queue selected"));
+    return VDM_ERANGE;
+}
+
+static int write_area(struct mmio_state *s, uint16_t q, uint32_t off,
+                      uint32_t v)
 {
     uint64_t a[3];
     uint64_t *p;
-    int rc = queue_reg_check(s, q);
+    int rc = vdm_dev_queue_get_addr(s->dev, q, &a[0], &a[1], &a[2]);
 
-    if (rc < 0)
-        return rc;
-    rc = vdm_dev_queue_get_addr(s->dev, (uint16_t)q, &a[0], &a[1], &a[2]);
     if (rc < 0)
         return rc;
     /* 0x80/0x84 desc, 0x90/0x94 driver, 0xa0/0xa4 device. */
@@ -349,7 +342,7 @@ static int write_area(struct mmio_state *s, int32_t q, uint32_t off, uint32_t v)
         *p = (*p & 0xffffffffu) | ((uint64_t)v << 32);
     else
         *p = (*p & ~(uint64_t)0xffffffffu) | v;
-    return vdm_dev_queue_set_addr(s->dev, (uint16_t)q, a[0], a[1], a[2]);
+    return vdm_dev_queue_set_addr(s->dev, q, a[0], a[1], a[2]);
 }
 
 /* QueueNotify. Spec "Available Buffer Notifications": without
@@ -386,21 +379,16 @@ static int write_features(struct mmio_state *s, uint32_t v)
     return vdm_dev_set_driver_features(s->dev, f);
 }
 
-static int write_ready(struct mmio_state *s, int32_t q, uint32_t v)
+static int write_ready(struct mmio_state *s, uint16_t q, uint32_t v)
 {
-    if (q < 0) {
-        mlog(s, VDM_LOG_WARN,
-             VDM_MSG("mmio: QueueReady with no such queue selected"));
-        return VDM_ERANGE;
-    }
     if (v == 1)
-        return vdm_dev_queue_enable(s->dev, (uint16_t)q);
+        return vdm_dev_queue_enable(s->dev, q);
     if (v != 0) {
         mlog(s, VDM_LOG_WARN,
              VDM_MSG("mmio: QueueReady value not 0 or 1 ignored"));
         return VDM_EINVAL;
     }
-    if (!vdm_dev_queue_enabled(s->dev, (uint16_t)q))
+    if (!vdm_dev_queue_enabled(s->dev, q))
         return 0;
     /* Spec "MMIO Device Register Layout": QueueReady reads back the last
      * value written, and the device MUST NOT access the queue while it is
@@ -408,7 +396,7 @@ static int write_ready(struct mmio_state *s, int32_t q, uint32_t v)
      * DRIVER_OK and without RING_RESET, then frees the ring): tear it down
      * whatever the features. Only setting it up again after DRIVER_OK
      * needs RING_RESET (the device core checks). */
-    return vdm_dev_queue_disable(s->dev, (uint16_t)q);
+    return vdm_dev_queue_disable(s->dev, q);
 }
 
 int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
@@ -417,7 +405,8 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
     struct mmio_state *s = st(t);
     uint32_t v;
     uint32_t reg;
-    int32_t q;
+    uint16_t q;
+    int rc;
 
     if (s == NULL)
         return VDM_EINVAL;
@@ -447,22 +436,19 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
     case VDM_MMIO_DRIVER_FEATURES: return write_features(s, v);
     case VDM_MMIO_DRIVER_FEATURES_SEL: s->drv_features_sel = v; return 0;
     case VDM_MMIO_QUEUE_SEL: s->queue_sel = v; return 0;
-    case VDM_MMIO_QUEUE_SIZE: {
-        int rc = queue_reg_check(s, q);
-        if (rc < 0)
-            return rc;
-        if (v > 0xffffu) {
-            mlog(s, VDM_LOG_WARN,
-                 VDM_MSG("mmio: QueueSize above 65535 ignored"));
-            return VDM_EINVAL;
-        }
-        return vdm_dev_queue_set_size(s->dev, (uint16_t)q, (uint16_t)v);
-    }
-    case VDM_MMIO_QUEUE_READY: return write_ready(s, q, v);
+    case VDM_MMIO_QUEUE_SIZE:
+        /* above 65535: passed on as 0, a size the device core refuses */
+        rc = no_queue(s);
+        if (rc == 0)
+            rc = vdm_dev_queue_set_size(s->dev, q,
+                                        (v > 0xffffu) ? 0u : (uint16_t)v);
+        return rc;
+    case VDM_MMIO_QUEUE_READY:
+        rc = no_queue(s);
+        return (rc == 0) ? write_ready(s, q, v) : rc;
     case VDM_MMIO_QUEUE_NOTIFY: return queue_notify(s, v);
     case VDM_MMIO_INTERRUPT_ACK: ack_events(s, v); return 0;
     case VDM_MMIO_STATUS: {
-        int rc;
         if (v > 0xffu) {
             mlog(s, VDM_LOG_WARN,
                  VDM_MSG("mmio: Status value above 0xff ignored"));
@@ -478,22 +464,20 @@ int vdm_mmio_write(struct vdm_mmio *t, uint64_t off, uint32_t width,
     case VDM_MMIO_QUEUE_DRIVER_LOW:
     case VDM_MMIO_QUEUE_DRIVER_HIGH:
     case VDM_MMIO_QUEUE_DEVICE_LOW:
-    case VDM_MMIO_QUEUE_DEVICE_HIGH: return write_area(s, q, reg, v);
+    case VDM_MMIO_QUEUE_DEVICE_HIGH:
+        rc = no_queue(s);
+        return (rc == 0) ? write_area(s, q, reg, v) : rc;
     case VDM_MMIO_SHM_SEL: s->shm_sel = v; return 0;
     case VDM_MMIO_QUEUE_RESET:
-        if (q < 0) {
-            mlog(s, VDM_LOG_WARN,
-                 VDM_MSG("mmio: QueueReset with no such queue selected"));
-            return VDM_ERANGE;
-        }
-        if (v == 0)
-            return 0;
+        rc = no_queue(s);
+        if ((rc < 0) || (v == 0u))
+            return rc;
         if (v != 1) {
             mlog(s, VDM_LOG_WARN,
                  VDM_MSG("mmio: QueueReset value not 0 or 1 ignored"));
             return VDM_EINVAL;
         }
-        return vdm_dev_queue_reset(s->dev, (uint16_t)q);
+        return vdm_dev_queue_reset(s->dev, q);
     default:
         mlog(
             s, VDM_LOG_WARN,

@@ -136,7 +136,7 @@ static inline const struct pci_state *pci_cst(const struct vdm_pci *t)
 
 static inline void plog(const struct pci_state *s, int level, const char *msg)
 {
-    if (VDM_HAS_HOOK(s->ops, struct vdm_pci_ops, log))
+    if (VDM_LOG_ON(level) && VDM_HAS_HOOK(s->ops, struct vdm_pci_ops, log))
         s->ops->log(s->host, level, msg);
 }
 

@@ -21,7 +21,8 @@ void vdmi_vfu_log(const struct vfu_state *s, int level, const char *msg)
 {
     /* the hook is there when the caller's table is long enough (init
      * checked the table up to `close`) and not NULL */
-    if (((size_t)s->ops->size >=
+    if (VDM_LOG_ON(level) &&
+        ((size_t)s->ops->size >=
          ((size_t)offsetof(struct vdm_vfio_user_ops, log) +
           sizeof(s->ops->log))) &&
         (s->ops->log != NULL)) {

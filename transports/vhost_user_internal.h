@@ -195,7 +195,8 @@ static inline void wr64(uint8_t *p, uint64_t v)
 
 static inline void vlog(const struct vu_state *s, int level, const char *msg)
 {
-    if (VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, log))
+    if (VDM_LOG_ON(level) &&
+        VDM_HAS_HOOK(s->ops, struct vdm_vhost_user_ops, log))
         s->ops->log(s->host, level, msg);
 }
 

@@ -70,6 +70,22 @@
 #endif
 
 /**
+ * The most detailed log level built in: a message of a level above it is
+ * left out of the image, its call included (core, transports, device kit,
+ * devices). 3 (VDM_LOG_DEBUG, the default): every message; 2
+ * (VDM_LOG_INFO), 1 (VDM_LOG_WARN), 0 (VDM_LOG_ERROR: the errors only,
+ * which are always built in: DEVICE_NEEDS_RESET and what set it, the
+ * driver setting FAILED).
+ * What a left-out message reports still happens (the call refused with its
+ * error code, the status written, DEVICE_NEEDS_RESET set); only the message
+ * does not reach the log hooks. vdm_dev_log() passes on the messages of the
+ * levels built in.
+ */
+#ifndef VDM_CONFIG_LOG_LEVEL
+#define VDM_CONFIG_LOG_LEVEL 3
+#endif
+
+/**
  * The guest-memory hooks (struct vdm_mem_ops: translate and unmap, for an
  * IOMMU or a map-on-demand hypervisor). 0: guest memory is the region table
  * only; vdm_dev_init() and vdm_mem_check() refuse memory with a translate

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile.h"
 #include "devharness.h"
 #include "drv.h"
 #include "vdm/device.h"
@@ -450,7 +451,7 @@ START_TEST(can_tx_fields_validated)
     x = frame(0, VDM_CAN_FLAGS_EXTENDED | VDM_CAN_FLAGS_RTR, 0);
     ck_assert_int_eq(tx_now(&x, 0), VDM_CAN_RESULT_OK);
     ck_assert_int_eq(hs.ntx, 4);
-    ck_assert_uint_ge(h.nwarn, 1);
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_ge(h.nwarn, 1));
 #undef BAD
 }
 END_TEST
@@ -609,7 +610,7 @@ START_TEST(can_rx_negotiation_and_small_buffers)
     none_used(&rxq);
     ck_assert_int_eq(vdm_can_receive(&can, &c), VDM_ENOSPC);
     ck_assert_uint_eq(used_on(&rxq, b), 0);
-    ck_assert_uint_eq(h.nwarn, 1);
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_eq(h.nwarn, 1));
 }
 END_TEST
 

@@ -3842,7 +3842,7 @@ START_TEST(cat_balloon_pfn_array_length_bounded)
     /* One line for a PFN outside memory, one for an over-long array; none
      * for the next requests. */
     ck_assert_uint_le(first, 2);
-    ck_assert_uint_eq(h.nlog - nlog, first);
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_eq(h.nlog - nlog, first));
     ck_assert_uint_eq(CB.nrel, 0);
     struct vdm_balloon_counters c = VDM_INIT(struct vdm_balloon_counters);
     ck_assert_int_eq(vdm_balloon_counters(&b, &c), 0);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile.h"
 #include "devharness.h"
 #include "drv.h"
 #include "vdm/device.h"
@@ -692,10 +693,10 @@ START_TEST(hostile_control)
     none_used(Q(VDM_CONSOLE_QUEUE_CTRL_RX));
     /* a flood: every message used, each kind of error logged once */
     unsigned w1 = h.nwarn;
-    ck_assert_uint_gt(w1, w0);
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_gt(w1, w0));
     for (int k = 0; k < 200; k++)
         ctl_send((uint32_t)k, (uint32_t)(k % 9), (uint32_t)(k % 3), 8);
-    ck_assert_uint_le(h.nwarn - w1, 2);
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_le(h.nwarn - w1, 2));
     ck_assert(!(dh_status(&h) & VDM_STATUS_DEVICE_NEEDS_RESET));
     /* the device still works */
     ctl_send(1, VDM_CONSOLE_PORT_READY, 1, 8);

@@ -448,7 +448,8 @@ START_TEST(i2c_hostile_requests_fail_without_host)
     ck_assert_uint_eq(used(&c), 1);
     ck_assert_uint_eq(status(&c), VDM_I2C_MSG_ERR);
     ck_assert_uint_eq(used(&d), 1);
-    ck_assert_uint_eq(h.nwarn, 2); /* flags once, address once */
+    UT_IF_LOG(VDM_LOG_WARN,
+              ck_assert_uint_eq(h.nwarn, 2)); /* flags once, address once */
     ck_assert_uint_eq(vdm_dev_status(&h.dev) & VDM_STATUS_DEVICE_NEEDS_RESET,
                       0);
 }

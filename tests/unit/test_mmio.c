@@ -145,7 +145,7 @@ START_TEST(test_mmio_directions)
         ck_assert_int_eq(rd(off, 4, &v), VDM_ENOTSUP);
         ck_assert_int_eq(wr(off, 4, 1), VDM_ENOTSUP);
     }
-    ck_assert_uint_gt(m.tp.nwarn, 0);
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_gt(m.tp.nwarn, 0));
 }
 END_TEST
 
@@ -162,7 +162,7 @@ START_TEST(test_mmio_wrong_widths)
             ck_assert_int_eq(rd(off, widths[w], &v), VDM_EINVAL);
             ck_assert_uint_eq(v, 0);
             ck_assert_int_eq(wr(off, widths[w], 0), VDM_EINVAL);
-            ck_assert_uint_eq(m.tp.nwarn, nw + 2);
+            UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_eq(m.tp.nwarn, nw + 2));
         }
         if ((off & 3u) != 0) {
             uint64_t v = 1;
@@ -174,7 +174,8 @@ START_TEST(test_mmio_wrong_widths)
     /* None of it touched the device: a byte write of 0 to Status did not
      * reset it. */
     ck_assert_uint_eq(rd32(VDM_MMIO_STATUS), 0x0b);
-    ck_assert(m.tp.last_log != NULL || m.tp.last_event != 0);
+    UT_IF_LOG(VDM_LOG_WARN,
+              ck_assert(m.tp.last_log != NULL || m.tp.last_event != 0));
     ck_assert_int_eq(vdm_mmio_read(&m.t, 0, 4, NULL), VDM_EINVAL);
     ck_assert_int_eq(vdm_mmio_read(NULL, 0, 4, NULL), VDM_EINVAL);
     ck_assert_int_eq(vdm_mmio_write(NULL, 0, 4, 0), VDM_EINVAL);

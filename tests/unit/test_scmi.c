@@ -416,14 +416,14 @@ START_TEST(scmi_hostile_commands)
     ck_assert_uint_eq(get32(resp_of(&lng)), HDR(0x10, 0, 3));
     ck_assert_uint_eq(get32(resp_of(&lng) + 4),
                       (uint32_t)VDM_SCMI_STATUS_COMMS_ERROR);
-    ck_assert_uint_ge(h.nwarn, 1);
-    ck_assert_uint_le(h.nwarn, 3); /* once per kind */
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_ge(h.nwarn, 1));
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_le(h.nwarn, 3)); /* once per kind */
     /* a second round logs nothing new */
     unsigned w = h.nwarn;
     struct rq again = post_hdr(HDR(0x10, 0, 1), 4);
     kick(0);
     ck_assert_uint_eq(used(&again), 0);
-    ck_assert_uint_eq(h.nwarn, w);
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_eq(h.nwarn, w));
 }
 END_TEST
 
@@ -642,7 +642,7 @@ START_TEST(scmi_eventq_bad_buffers)
     ck_assert_ptr_eq(cookie, (void *)(uintptr_t)rd);
     ck_assert_uint_eq(next_used(&eq, &cookie), 32);
     ck_assert_ptr_eq(cookie, (void *)(uintptr_t)good);
-    ck_assert_uint_le(h.nwarn, 2);
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_le(h.nwarn, 2));
     /* a queue full of tiny buffers: bounded work, VDM_EAGAIN */
     for (int i = 0; i < QMAX; i++)
         post_event(4, 0);

@@ -41,4 +41,18 @@ void ut_need_option(int built, const char *option, const char *what);
 /* At the top of a test case: skip it unless option @p opt is built in. */
 #define UT_NEEDS_OPTION(opt) ut_need_option((opt), #opt, __func__)
 
+/* Are log messages of @p level built in (vdm/config.h VDM_CONFIG_LOG_LEVEL)? */
+#define UT_LOG_ON(level) ((level) <= VDM_CONFIG_LOG_LEVEL)
+
+/* An assertion on the messages of @p level a case counted: made where the
+ * level is built in; where it is left out no message of it reaches the
+ * hooks (test_device's log_level_follows_config checks that), and the
+ * case's other assertions still run. */
+#define UT_IF_LOG(level, assertion)                                            \
+    do {                                                                       \
+        if (UT_LOG_ON(level)) {                                                \
+            assertion;                                                         \
+        }                                                                      \
+    } while (0)
+
 #endif

@@ -123,7 +123,7 @@ void tps_bring_up_echo(struct tpb *b, uint64_t features)
     ck_assert_uint_eq(b->echo.chains, 70u * b->nq);
     ck_assert_int_eq(b->echo.last_err, 0);
     ck_assert_uint_eq(b->tp->refused, 0);
-    ck_assert_uint_eq(b->tp->nwarn + b->tp->nerror, 0);
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_eq(b->tp->nwarn + b->tp->nerror, 0));
 }
 
 void tps_reset_reinit(struct tpb *b)
@@ -157,7 +157,7 @@ void tps_queue_setup_after_driver_ok(struct tpb *b)
 
     c0 = complaints(b);
     b->tp->ops->queue_config(b->tp, 0, 16, 0x200000, 0x201000, 0x202000);
-    ck_assert_uint_gt(complaints(b), c0);
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_gt(complaints(b), c0));
     ck_assert_uint_eq(vdm_dev_queue_size(&b->h.dev, 0), 32);
     ck_assert_int_eq(vdm_dev_queue_get_addr(&b->h.dev, 0, &d, &r, &e), 0);
     ck_assert_uint_eq(d, d0);
@@ -166,18 +166,18 @@ void tps_queue_setup_after_driver_ok(struct tpb *b)
     /* Queue 1 after DRIVER_OK: refused as well (no RING_RESET). */
     c0 = complaints(b);
     b->tp->ops->queue_config(b->tp, 1, 16, 0x200000, 0x201000, 0x202000);
-    ck_assert_uint_gt(complaints(b), c0);
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_gt(complaints(b), c0));
     ck_assert_int_eq(vdm_dev_queue_get_addr(&b->h.dev, 1, &d, &r, &e), 0);
     ck_assert_uint_eq(d | r | e, 0);
     c0 = complaints(b);
     b->tp->ops->queue_enable(b->tp, 1);
-    ck_assert_uint_gt(complaints(b), c0);
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_gt(complaints(b), c0));
     ck_assert_int_eq(b->tp->ops->queue_enabled(b->tp, 1), 0);
     ck_assert_int_eq(vdm_dev_queue_enabled(&b->h.dev, 1), 0);
     /* The live queue still works. */
     c0 = complaints(b);
     tpb_echo(b, 0, 33, DRV_ADD_DIRECT);
-    ck_assert_uint_eq(complaints(b), c0);
+    UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_eq(complaints(b), c0));
 }
 
 void tps_config_generation_race(struct tpb *b)
@@ -244,7 +244,7 @@ void tps_config_write(struct tpb *b)
         unsigned c0 = complaints(b);
         ck_assert_uint_eq(
             b->tp->ops->config_read(b->tp, ECHO_CONFIG_SIZE - 2, 4), 0);
-        ck_assert_uint_gt(complaints(b), c0);
+        UT_IF_LOG(VDM_LOG_WARN, ck_assert_uint_gt(complaints(b), c0));
     }
 }
 
