@@ -459,7 +459,10 @@ static int push_common(struct vq *q, const struct vdm_used *u, uint32_t n,
 /* One element: push_common() for n = 1, checks in the same order. */
 /* vdm_vq_push() of a queue that is not in the common state (struct
  * vq::live): not initialised, broken, or IN_ORDER. */
-static int push_general(struct vq *q, uint16_t id, uint32_t written)
+/* Every push the fast paths do not take (in a speed build a call of its
+ * own, entered by a tail call: the fast paths need no register saved
+ * across a call). */
+VQ_WALK int push_general(struct vq *q, uint16_t id, uint32_t written)
 {
     uint32_t meta;
     uint8_t fl;
@@ -708,6 +711,19 @@ void vq_log_desc(const struct vq *q, uint32_t off, uint32_t len)
     if ((log != NULL) && ((q->log_flags & VDM_VQ_LOG_RING) != 0u)) {
         (void)vdm_dirty_mark(log, q->log_desc + off, len);
     }
+}
+
+int vq_split_push1_log(const struct vq *q, uint32_t eoff)
+{
+    vq_log_dev(q, eoff, 8u);
+    vq_log_dev(q, 2u, 2u);
+    return 0;
+}
+
+int vq_packed_push1_log(const struct vq *q, uint32_t pos)
+{
+    vq_log_desc(q, (pos * 16u) + 8u, 8u);
+    return 0;
 }
 
 int vdm_vq_set_log(struct vdm_vq *vq, uint32_t flags, uint64_t addr)

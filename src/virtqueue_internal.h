@@ -496,6 +496,12 @@ static inline void vq_unmap_indirect(struct vq *q, const uint8_t *tbl,
  * writes (VDM_VQ_LOG_RING). Out of line: only taken while logging. */
 VQ_COLD void vq_log_dev(const struct vq *q, uint32_t off, uint32_t len);
 VQ_COLD void vq_log_desc(const struct vq *q, uint32_t off, uint32_t len);
+/* The marks of a one-element push, made last and returning 0: a tail call,
+ * so the push itself needs no register saved across a call (virtqueue.c).
+ * Split: the used element at @p eoff of the device area and idx; packed:
+ * the id/len/flags of the descriptor at ring position @p pos. */
+VQ_COLD int vq_split_push1_log(const struct vq *q, uint32_t eoff);
+VQ_COLD int vq_packed_push1_log(const struct vq *q, uint32_t pos);
 
 /* Is dirty logging on (the memory has a log)? One load through logp;
  * constant false when logging is left out (VDM_CONFIG_DIRTY_LOG 0: no
@@ -648,8 +654,7 @@ VQ_INLINE int vq_split_push1(struct vq *q, uint16_t id, uint32_t len)
     vdm_store_release_le16(&dev[2], ui);
     q->unsignalled = un + (un != UINT32_MAX); /* saturating */
     if (vq_logging(q)) {
-        vq_log_dev(q, eoff, 8u);
-        vq_log_dev(q, 2u, 2u);
+        return vq_split_push1_log(q, eoff);
     }
     return 0;
 }
@@ -685,9 +690,6 @@ VQ_INLINE int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len,
     vdm_put_le32(&d[8], len);
     vdm_put_le16(&d[12], id);
     vdm_store_release_le16(&d[14], fl);
-    if (vq_logging(q)) {
-        vq_log_desc(q, (pos * 16u) + 8u, 8u);
-    }
     pos += nd; /* nd <= num: at most one wrap */
     if (pos >= q->num) {
         pos -= q->num;
@@ -697,6 +699,10 @@ VQ_INLINE int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len,
     q->used_wrap = wrap;
     q->inflight_desc -= nd;
     q->unsignalled = ((un + nd) < un) ? UINT32_MAX : (un + nd);
+    if (vq_logging(q)) {
+        /* the descriptor written, at the position before the move */
+        return vq_packed_push1_log(q, (uint32_t)(d - q->desc) / 16u);
+    }
     return 0;
 }
 int vq_packed_should_notify(struct vq *q);

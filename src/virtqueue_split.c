@@ -163,18 +163,35 @@ static VQ_NOINLINE int split_indirect(struct vq *q, struct vq_walk *w,
     return rc;
 }
 
-/* A chain walked: consume its avail entry, move avail_event along. */
-VQ_INLINE void split_consumed(struct vq *q)
+/* A chain walked: consume its avail entry, move avail_event along. True
+ * when avail_event was written while dirty logging is on: the caller marks
+ * it (split_log_avail()). */
+VQ_INLINE bool split_consumed_unmarked(struct vq *q)
 {
     uint16_t la = (uint16_t)(q->last_avail + 1u);
+    bool mark = false;
 
     q->last_avail = la;
     if ((q->flags & (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) ==
         (VQ_F_EVENT_IDX | VQ_F_NOTIFY_ON)) {
         vdm_store_le16(avail_event_p(q), la);
-        if (vq_logging(q)) {
-            vq_log_dev(q, USED_RING + (8u * (uint32_t)q->num), 2u);
-        }
+        mark = vq_logging(q);
+    }
+    return mark;
+}
+
+/* The dirty mark of avail_event; returns @p rc (a tail call at the end of
+ * a pop, which then saves no register across a call). */
+static VQ_COLD int split_log_avail(const struct vq *q, int rc)
+{
+    vq_log_dev(q, USED_RING + (8u * (uint32_t)q->num), 2u);
+    return rc;
+}
+
+VQ_INLINE void split_consumed(struct vq *q)
+{
+    if (split_consumed_unmarked(q)) {
+        (void)split_log_avail(q, 0);
     }
 }
 
@@ -513,6 +530,7 @@ static VQ_NOINLINE int split_one(struct vq *q, struct vdm_chain *c,
     /* the WRITE flag (bit 1 of flags, bit 33 of b): 1 or 0 */
     uint32_t wr = (uint32_t)(b >> 33) & 1u;
     uint8_t *p = NULL;
+    bool mark;
     int rc;
 
     /* neither NEXT nor INDIRECT (split_pop() tested) */
@@ -525,12 +543,15 @@ static VQ_NOINLINE int split_one(struct vq *q, struct vdm_chain *c,
         c->iov[0].base = p;
         c->iov[0].len = len;
         c->iov[0].flags = wr;
-        split_consumed(q);
+        mark = split_consumed_unmarked(q);
         /* constants for each kind, no selects */
         if (wr != 0u) {
             rc = vq_pop_finish(q, c, head, 1u, 1u, 0u, 0u, len, false);
         } else {
             rc = vq_pop_finish(q, c, head, 1u, 1u, 1u, len, 0u, false);
+        }
+        if (VDM_UNLIKELY(mark)) {
+            rc = split_log_avail(q, rc); /* last: a tail call */
         }
     } else {
         rc = split_walk(q, c, head, a, b);

@@ -397,6 +397,40 @@ START_TEST(ring_log_address_and_off)
 }
 END_TEST
 
+/* Spec "Used Buffer Notification Suppression": with VIRTIO_F_EVENT_IDX
+ * each pop moves avail_event, a device write into the used ring: with a
+ * log its page is marked, and nothing else, by the one-descriptor pop (the
+ * fast path of a speed build) and by the general walk (three
+ * descriptors) alike. */
+START_TEST(pop_marks_avail_event)
+{
+    UT_NEEDS_OPTION(VDM_CONFIG_DIRTY_LOG);
+    UT_NEEDS(VDM_F_EVENT_IDX);
+    struct vqenv *e = vqenv_new(64, VDM_F_EVENT_IDX);
+    struct vdm_dirty_log l = mklog(0, 12);
+    /* used ring {le16 flags; le16 idx; ring[64]; le16 avail_event} */
+    uint64_t ae = drv_vq_device_gpa(&e->dq) + 4u + 8u * 64u;
+    struct xfer x;
+
+    e->gm.mem.log = &l;
+    for (int k = 0; k < 2; k++) {
+        xf_layout(e, &x, k == 0 ? 0 : 1, k == 0 ? 1 : 2, 100, DRV_ADD_DIRECT);
+        xf_add(e, &x, 1, NULL);
+        drv_vq_publish(&e->dq);
+        memset(bitmap, 0, sizeof(bitmap));
+        vqenv_chain(e, 1024);
+        ck_assert_int_eq(vdm_vq_pop(&e->vq, &e->c), 1);
+        ck_assert_uint_eq(e->c.ndesc, k == 0 ? 1 : 3);
+        ck_assert(bit(ae / PG));
+        ck_assert_uint_eq(nbits(), 1);
+        ck_assert_int_eq(vdm_vq_push(&e->vq, e->c.id, 0), 0);
+        ck_assert_int_eq(drv_vq_get_used(&e->dq, NULL, NULL, NULL), 1);
+    }
+    ck_assert_uint_eq(e->fault.count, 0);
+    vqenv_free(e);
+}
+END_TEST
+
 /* Logging off (no log), and an older struct vdm_mem without the field:
  * nothing is ever marked. */
 START_TEST(ring_no_log)
@@ -546,6 +580,7 @@ static Suite *dirty_suite(void)
     tcase_add_test(sp, ring_and_buffers_marked);
     tcase_add_test(sp, ring_log_address_and_off);
     tcase_add_test(sp, ring_no_log);
+    tcase_add_test(sp, pop_marks_avail_event);
     suite_add_tcase(s, sp);
     if (VDM_CONFIG_PACKED) {
         TCase *pk = tcase_create("packed");
