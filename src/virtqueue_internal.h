@@ -678,6 +678,7 @@ VQ_INLINE int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len,
                               uint32_t meta)
 {
     uint32_t pos = q->used_idx, nd = VQ_META_NDESC(meta);
+    uint32_t at = pos; /* the descriptor written */
     uint32_t un = q->unsignalled;
     uint8_t wrap = q->used_wrap;
     /* descriptor {le64 addr; le32 len; le16 id; le16 flags} */
@@ -701,7 +702,7 @@ VQ_INLINE int vq_packed_push1(struct vq *q, uint16_t id, uint32_t len,
     q->unsignalled = ((un + nd) < un) ? UINT32_MAX : (un + nd);
     if (vq_logging(q)) {
         /* the descriptor written, at the position before the move */
-        return vq_packed_push1_log(q, (uint32_t)(d - q->desc) / 16u);
+        return vq_packed_push1_log(q, at);
     }
     return 0;
 }
