@@ -111,11 +111,13 @@
  * loop that takes the descriptors whose buffers lie in the one or two
  * guest-memory regions the previous lookups hit, with their bounds read
  * once per pop, before the general walk takes over at the first
- * descriptor it does not handle. 0: every chain goes through the general
- * walk, which applies every rule and reaches the same verdicts: the same
- * behaviour and checks, fewer bytes of code (4.7 KiB of Thumb-2 for
- * core + mmio + blk with every option in, 1.6 KiB split-only:
- * scripts/size), more time per chain. Unlike the
+ * descriptor it does not handle; and the one-region shortcuts of the
+ * guest-memory map and copy and of the indirect-table lookup (src/mem.c,
+ * src/virtqueue.c). 0: every chain goes through the general walk and
+ * every range through the general lookup, which apply every rule and
+ * reach the same verdicts: the same behaviour and checks, fewer bytes of
+ * code (about 5 KiB of Thumb-2 for core + mmio + blk with every option
+ * in, 2 KiB split-only: scripts/size), more time per chain. Unlike the
  * other options it leaves no feature out. Default: 0 when the library is
  * compiled for size (-Os: `__OPTIMIZE_SIZE__`), else 1.
  */
