@@ -22,6 +22,8 @@
  */
 #define VDM_LE_NATIVE 1
 #else
+/** @brief 0: not a little-endian host (or not known to be one): byte-wise
+ *         conversion. */
 #define VDM_LE_NATIVE 0
 #endif
 
