@@ -19,6 +19,7 @@
  * (ADMIN_VQ is PCI only).
  */
 #include <check.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,20 +192,32 @@ static void attach_engine(void)
         vdmi_dev_admin_attach(&h.dev);
 }
 
-static void make(const struct vdm_device_class *cls, unsigned nregions)
+/* A device of class @p cls offering @p features over the suite's
+ * transport with the engine attached, or (@p direct) driven without a
+ * transport and without the engine. */
+static void make_dev(const struct vdm_device_class *cls, unsigned nregions,
+                     uint64_t features, bool direct)
 {
     struct dh_opts o = {.num_queues = 2, .qsize = QMAX, .nregions = nregions};
     struct vdm_dev_config dc;
 
+    if (direct)
+        o.transport = DH_TP_DIRECT;
     memset(&ad, 0, sizeof(ad));
     ck_assert_int_eq(dh_init(&h, &o), 0);
     dc = h.base;
     dc.num_queues = 1; /* the arrays hold one more: the admin queue */
     dc.cls = cls;
     dc.priv = &ad;
-    dc.features = VDM_F_ADMIN_VQ | VDM_F_INDIRECT_DESC;
+    dc.features = features;
     ck_assert_int_eq(vdm_dev_init(&h.dev, &dc), 0);
-    attach_engine();
+    if (!direct)
+        attach_engine();
+}
+
+static void make(const struct vdm_device_class *cls, unsigned nregions)
+{
+    make_dev(cls, nregions, VDM_F_ADMIN_VQ | VDM_F_INDIRECT_DESC, false);
 }
 
 static void bring_up(void)
@@ -822,26 +835,28 @@ END_TEST
 
 /* "Device Suspend": the administration queue is a virtqueue too: nothing
  * is taken while suspended; the commands are served on resume. */
+/* The driver adds a LIST_QUERY command (24 bytes) with a 16-byte result
+ * buffer to the administration queue. */
+static void add_list_query(void)
+{
+    struct cmd c = {.opcode = VDM_ADMIN_CMD_LIST_QUERY};
+    uint64_t rd = dh_alloc(&h, 24, 8);
+    uint64_t wr = dh_alloc(&h, 16, 8);
+    struct drv_buf ob = {rd, 24};
+    struct drv_buf ib = {wr, 16};
+
+    put_cmd_hdr(dh_ptr(&h, rd, 24), &c);
+    ck_assert_int_ge(
+        drv_vq_add(dh_vq(&h, AQ), &ob, 1, &ib, 1, DRV_ADD_DIRECT, NULL), 0);
+}
+
 START_TEST(admin_queue_quiet_while_suspended)
 {
-    struct dh_opts o = {.num_queues = 2, .qsize = QMAX};
-    struct vdm_dev_config dc;
-    uint64_t rd, wr;
-    struct drv_buf ob, ib;
-    struct cmd c = {.opcode = VDM_ADMIN_CMD_LIST_QUERY};
     uint32_t len;
     uint8_t st;
 
     UT_NEEDS_OPTION(VDM_CONFIG_ADMIN_VQ);
-    memset(&ad, 0, sizeof(ad));
-    ck_assert_int_eq(dh_init(&h, &o), 0);
-    dc = h.base;
-    dc.num_queues = 1;
-    dc.cls = &ad_class;
-    dc.priv = &ad;
-    dc.features = VDM_F_ADMIN_VQ | VDM_F_SUSPEND;
-    ck_assert_int_eq(vdm_dev_init(&h.dev, &dc), 0);
-    attach_engine();
+    make_dev(&ad_class, 0, VDM_F_ADMIN_VQ | VDM_F_SUSPEND, false);
     ck_assert_int_eq(dh_negotiate(&h, SPLIT | VDM_F_ADMIN_VQ | VDM_F_SUSPEND),
                      0);
     ck_assert_int_eq(dh_setup_queue(&h, 0, 0), 0);
@@ -851,13 +866,7 @@ START_TEST(admin_queue_quiet_while_suspended)
     ck_assert_int_eq(dh_set_status(&h, st | VDM_STATUS_SUSPEND), 0);
     st = dh_status(&h);
     ck_assert_uint_eq(st & VDM_STATUS_DRIVER_OK, 0);
-    rd = dh_alloc(&h, 24, 8);
-    wr = dh_alloc(&h, 16, 8);
-    put_cmd_hdr(dh_ptr(&h, rd, 24), &c);
-    ob = (struct drv_buf){rd, 24};
-    ib = (struct drv_buf){wr, 16};
-    ck_assert_int_ge(
-        drv_vq_add(dh_vq(&h, AQ), &ob, 1, &ib, 1, DRV_ADD_DIRECT, NULL), 0);
+    add_list_query();
     (void)dh_kick(&h, AQ, 1);
     dh_service(&h);
     ck_assert_int_eq(drv_vq_get_used(dh_vq(&h, AQ), NULL, &len, NULL), 0);
@@ -878,32 +887,13 @@ END_TEST
  * command is answered. */
 START_TEST(admin_notify_without_engine_ignored)
 {
-    struct dh_opts o = {
-        .num_queues = 2, .qsize = QMAX, .transport = DH_TP_DIRECT};
-    struct vdm_dev_config dc;
-    uint64_t rd, wr;
-    struct drv_buf ob, ib;
-    struct cmd c = {.opcode = VDM_ADMIN_CMD_LIST_QUERY};
     uint32_t len;
     unsigned warn;
 
     UT_NEEDS_OPTION(VDM_CONFIG_ADMIN_VQ);
-    memset(&ad, 0, sizeof(ad));
-    ck_assert_int_eq(dh_init(&h, &o), 0);
-    dc = h.base;
-    dc.num_queues = 1;
-    dc.cls = &ad_class;
-    dc.priv = &ad;
-    dc.features = VDM_F_ADMIN_VQ;
-    ck_assert_int_eq(vdm_dev_init(&h.dev, &dc), 0);
+    make_dev(&ad_class, 0, VDM_F_ADMIN_VQ, true);
     bring_up();
-    rd = dh_alloc(&h, 24, 8);
-    wr = dh_alloc(&h, 16, 8);
-    put_cmd_hdr(dh_ptr(&h, rd, 24), &c);
-    ob = (struct drv_buf){rd, 24};
-    ib = (struct drv_buf){wr, 16};
-    ck_assert_int_ge(
-        drv_vq_add(dh_vq(&h, AQ), &ob, 1, &ib, 1, DRV_ADD_DIRECT, NULL), 0);
+    add_list_query();
     warn = h.nwarn;
     ck_assert_int_eq(dh_kick(&h, AQ, 1), 0);
     dh_service(&h);
