@@ -24,6 +24,7 @@
 #include "atomic.h"
 #include "le.h"
 #include "virtqueue_internal.h"
+#include "vq_inflight_layout.h"
 #include "vq_inflight.h"
 
 #if VQ_INFLIGHT /* vdm/config.h: only vhost-user tracks */

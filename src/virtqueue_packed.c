@@ -15,6 +15,7 @@
 #include "atomic.h"
 #include "le.h"
 #include "virtqueue_internal.h"
+#include "vq_inflight_layout.h"
 
 #if VDM_CONFIG_PACKED /* vdm/config.h: the whole file */
 

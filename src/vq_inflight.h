@@ -2,7 +2,7 @@
 /*
  * Internal: vhost-user inflight I/O tracking of a virtqueue (vhost-user
  * "Inflight I/O tracking"), for transports/vhost_user_inflight.c. Not
- * installed, not exported. The region layout is in virtqueue_internal.h.
+ * installed, not exported. The region layout is in vq_inflight_layout.h.
  */
 #ifndef VDM_VQ_INFLIGHT_H
 #define VDM_VQ_INFLIGHT_H
